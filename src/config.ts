@@ -1,0 +1,43 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export type AuthMode = 'permissive' | 'strict';
+
+export interface StratusConfig {
+  host: string;
+  port: number;
+  /** Where SQLite and blobs live; ignored when ephemeral. */
+  stateDir: string;
+  ephemeral: boolean;
+  auth: AuthMode;
+  defaultAccount: string;
+  defaultRegion: string;
+  /** Root credentials of the default account (strict mode accepts them). */
+  rootAccessKeyId: string;
+  rootSecretAccessKey: string;
+  /** Largest request body the gateway reads for API operations. */
+  maxBodyBytes: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STRATUS_STATE_DIR) return env.STRATUS_STATE_DIR;
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'stratus');
+}
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StratusConfig {
+  return {
+    host: env.STRATUS_HOST ?? '127.0.0.1',
+    port: env.STRATUS_PORT ? Number(env.STRATUS_PORT) : 4566,
+    stateDir: defaultStateDir(env),
+    ephemeral: env.STRATUS_EPHEMERAL === '1',
+    auth: env.STRATUS_AUTH === 'strict' ? 'strict' : 'permissive',
+    defaultAccount: env.STRATUS_ACCOUNT ?? '000000000000',
+    defaultRegion: env.STRATUS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    rootAccessKeyId: env.STRATUS_ROOT_ACCESS_KEY_ID ?? 'test',
+    rootSecretAccessKey: env.STRATUS_ROOT_SECRET_ACCESS_KEY ?? 'test',
+    maxBodyBytes: 20 * 1024 * 1024,
+    logLevel: (env.STRATUS_LOG_LEVEL as StratusConfig['logLevel'] | undefined) ?? 'info',
+  };
+}

@@ -1,0 +1,61 @@
+import type { ServiceModel } from '../protocol/model.js';
+import type { RequestContext, CredentialSource } from '../shared/context.js';
+import type { BlobStore, MetadataStore } from '../storage/types.js';
+import type { LogSink } from '../events/logs.js';
+import type { StratusConfig } from '../config.js';
+
+/** What the gateway hands every plugin when the server starts. */
+export interface PluginDeps {
+  config: StratusConfig;
+  store: MetadataStore;
+  blobs: BlobStore;
+  /** CloudWatch Logs' typed append interface (exported by the logs plugin). */
+  logs: LogSink;
+}
+
+/**
+ * Calls one operation. Resolves `undefined` output for operations without output;
+ * returns `NOT_IMPLEMENTED` synchronously when the provider lacks the operation.
+ */
+export type Dispatch = (
+  operation: string,
+  input: Record<string, unknown>,
+  ctx: RequestContext,
+) => Promise<unknown> | typeof NOT_IMPLEMENTED;
+
+export const NOT_IMPLEMENTED = Symbol('not implemented');
+
+/**
+ * Binds a provider typed by a generated `<Svc>Operations` interface (every method optional)
+ * to the gateway's untyped dispatch. Inputs arrive already parsed and validated against
+ * the same model the interface was generated from, which is what makes the cast sound.
+ */
+export function bindProvider<Ops extends object>(provider: Partial<Ops>): Dispatch {
+  const table = provider as Record<string, unknown>;
+  return (operation, input, ctx) => {
+    const fn = table[operation];
+    if (typeof fn !== 'function') return NOT_IMPLEMENTED;
+    return (fn as (i: unknown, c: RequestContext) => Promise<unknown>).call(provider, input, ctx);
+  };
+}
+
+export interface ServiceInstance {
+  dispatch: Dispatch;
+  /** Plugins that mint credentials register them for strict-mode authentication. */
+  credentials?: CredentialSource;
+  /** Typed interface other plugins may use (e.g. the logs plugin's LogSink). */
+  logSink?: LogSink;
+  /** Background work started once the server listens, stopped before shutdown. */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+export interface ServicePlugin {
+  /** Directory name under src/api (its model's endpoint prefix), e.g. 'iam', 'logs'. */
+  name: string;
+  /** Lazily loads the generated shape table. */
+  model(): Promise<ServiceModel>;
+  /** IAM and STS are global: their resources are scoped by account only. */
+  global?: boolean;
+  create(deps: PluginDeps): ServiceInstance | Promise<ServiceInstance>;
+}

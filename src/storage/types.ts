@@ -1,0 +1,67 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * State lives behind these two interfaces only. They are asynchronous on purpose: the
+ * embedded SQLite / local-file backends answer at once, a PostgreSQL or object-store
+ * backend can follow without any service changing.
+ */
+
+/** One stored document: `table` names the collection, `key` orders it (byte order). */
+export interface Item<T = unknown> {
+  key: string;
+  value: T;
+}
+
+export interface ListOptions {
+  /** Only keys starting with this prefix. */
+  prefix?: string;
+  /** Only keys strictly after this one (exclusive start, for paging). */
+  after?: string;
+  /** Only keys strictly before this one. */
+  before?: string;
+  /** Descending key order. */
+  reverse?: boolean;
+  limit?: number;
+}
+
+/** Reads and writes available both directly and inside a transaction. */
+export interface MetadataOps {
+  get<T>(table: string, key: string): Promise<T | undefined>;
+  /** Insert or replace. */
+  put<T>(table: string, key: string, value: T): Promise<void>;
+  /** Insert only; resolves false (and writes nothing) when the key exists. */
+  insert<T>(table: string, key: string, value: T): Promise<boolean>;
+  /** Resolves true when something was deleted. */
+  delete(table: string, key: string): Promise<boolean>;
+  /** Deletes every key with the prefix; resolves how many went. */
+  deletePrefix(table: string, prefix: string): Promise<number>;
+  list<T>(table: string, options?: ListOptions): Promise<Item<T>[]>;
+  count(table: string, prefix?: string): Promise<number>;
+}
+
+export interface MetadataStore extends MetadataOps {
+  /**
+   * Runs `fn` as one atomic transaction: all its writes land or none do, and no other
+   * writer interleaves. `fn` must only await store calls (no network, no timers).
+   */
+  transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T>;
+  /** Wipe everything (POST /_stratus/reset). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BlobInfo {
+  /** `sha256:<hex>` */
+  digest: string;
+  size: number;
+}
+
+/** Content-addressed blobs: written temp → fsync → rename, so a partial blob is never seen. */
+export interface BlobStore {
+  put(data: Buffer | Readable, expectedDigest?: string): Promise<BlobInfo>;
+  get(digest: string, range?: { start: number; end?: number }): Promise<Readable | undefined>;
+  read(digest: string): Promise<Buffer | undefined>;
+  stat(digest: string): Promise<BlobInfo | undefined>;
+  delete(digest: string): Promise<boolean>;
+  reset(): Promise<void>;
+}

@@ -3,7 +3,8 @@
  * Types mirror the botocore model format one to one, so the generated tables need no
  * translation and a model patch is a plain JSON merge.
  */
-export type ProtocolName = 'json' | 'rest-json' | 'query' | 'ec2' | 'rest-xml' | 'smithy-rpc-v2-cbor';
+export type ProtocolName =
+  'json' | 'rest-json' | 'query' | 'ec2' | 'rest-xml' | 'smithy-rpc-v2-cbor';
 
 export interface ServiceMetadata {
   apiVersion: string;

@@ -3,6 +3,7 @@ import type { RequestContext, CredentialSource } from '../shared/context.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
 import type { LogSink } from '../events/logs.js';
 import type { StratusConfig } from '../config.js';
+import type { IamDirectory } from './iam/directory.js';
 
 /** What the gateway hands every plugin when the server starts. */
 export interface PluginDeps {
@@ -11,6 +12,8 @@ export interface PluginDeps {
   blobs: BlobStore;
   /** CloudWatch Logs' typed append interface (exported by the logs plugin). */
   logs: LogSink;
+  /** IAM's typed lookups (role existence, trust policies). */
+  iam: IamDirectory;
 }
 
 /**
@@ -45,9 +48,13 @@ export interface ServiceInstance {
   credentials?: CredentialSource;
   /** Typed interface other plugins may use (e.g. the logs plugin's LogSink). */
   logSink?: LogSink;
+  /** IAM's typed lookups, exported by the iam plugin. */
+  iamDirectory?: IamDirectory;
   /** Background work started once the server listens, stopped before shutdown. */
   start?(): Promise<void>;
   stop?(): Promise<void>;
+  /** Drops in-memory caches after POST /_stratus/reset wiped the stores. */
+  reset?(): Promise<void>;
 }
 
 export interface ServicePlugin {

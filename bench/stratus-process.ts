@@ -1,0 +1,86 @@
+/**
+ * Stratus as its own process (bin/stratus.js), so the load generator never shares its
+ * event loop. `--log-level warn` keeps the ready line quiet, so the port is chosen here
+ * and readiness is a TCP connect.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SERVER_CPU, freePort, spawnTracked, stopChild, waitForPort } from './children.js';
+
+export type AuthMode = 'permissive' | 'strict';
+
+export interface StratusProcess {
+  child: ChildProcess;
+  endpoint: string;
+  port: number;
+  /** The last few KB the server wrote (for error messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The repository root: where bin/stratus.js is (bench/ under tsx, dist/bench/ compiled). */
+export function repoRoot(): string {
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(resolve(dir, 'bin', 'stratus.js'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  throw new Error('bin/stratus.js not found above ' + fileURLToPath(import.meta.url));
+}
+
+export interface StratusOptions {
+  auth: AuthMode;
+  /** Directory for `node --cpu-prof` output; the profile is written when the server exits. */
+  cpuProfDir?: string;
+}
+
+export async function startStratus(opts: StratusOptions): Promise<StratusProcess> {
+  const port = await freePort();
+  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  const args = [
+    ...nodeArgs,
+    resolve(repoRoot(), 'bin', 'stratus.js'),
+    '--ephemeral',
+    '--port',
+    String(port),
+    '--log-level',
+    'warn',
+    '--auth',
+    opts.auth,
+  ];
+  const child = spawnTracked(
+    process.execPath,
+    args,
+    {
+      env: {
+        ...process.env,
+        STRATUS_ROOT_ACCESS_KEY_ID: 'test',
+        STRATUS_ROOT_SECRET_ACCESS_KEY: 'test',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+    SERVER_CPU,
+  );
+  let log = '';
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-8192);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  try {
+    await waitForPort(port, 20_000, child);
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`Stratus did not start: ${(err as Error).message}\n${log}`);
+  }
+  return {
+    child,
+    port,
+    endpoint: `http://127.0.0.1:${port}`,
+    output: () => log,
+    // SIGTERM lets the server close cleanly, which is also when --cpu-prof writes its file.
+    stop: () => stopChild(child, 15_000),
+  };
+}

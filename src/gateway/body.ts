@@ -1,0 +1,54 @@
+import type { IncomingMessage } from 'node:http';
+
+const EMPTY = Buffer.alloc(0);
+
+/** How much of an oversized body we read and discard so the client sees our 413. */
+const DRAIN_LIMIT = 128 * 1024 * 1024;
+
+/**
+ * Reads a request body up to `limit` bytes. Over the limit, resolves 'too-large' at once;
+ * the rest is drained (bounded) so the client can read the error instead of a reset.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = req.headers['content-length'];
+  if (declared === '0' || (declared === undefined && !req.headers['transfer-encoding'])) {
+    req.resume();
+    return Promise.resolve(EMPTY);
+  }
+  if (declared !== undefined && Number(declared) > limit) {
+    drain(req);
+    return Promise.resolve('too-large');
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        drain(req, size);
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (size <= limit) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    });
+    req.once('error', reject);
+  });
+}
+
+function drain(req: IncomingMessage, already = 0): void {
+  let seen = already;
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT) {
+      req.off('data', onData);
+      req.socket.destroy();
+    }
+  };
+  req.on('data', onData);
+  req.resume();
+}

@@ -1,0 +1,236 @@
+/**
+ * The AWS API request path, in order, in one place:
+ *
+ *   1. request id            6. authenticate (permissive / strict) → account, region
+ *   2. parse the signature   7. resolve the operation (protocol + model)
+ *   3. detect the service    8. parse the input, 9. validate it against the model
+ *   4. read the body         10. call the provider, 11. serialize output or error
+ *   5. decode aws-chunked    12. access log
+ *
+ * Data planes that AWS serves on other hosts or paths are routed in server.ts before this.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StratusConfig } from '../config.js';
+import { decodeAwsChunked } from '../protocol/aws-chunked.js';
+import type { OperationModel } from '../protocol/model.js';
+import { chunkSigning, parseSignature } from '../protocol/sigv4.js';
+import { sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4-errors.js';
+import type { ProtocolCodec, WireRequest, WireResponse } from '../protocol/types.js';
+import { validate, validationError } from '../protocol/validate.js';
+import { NOT_IMPLEMENTED } from '../services/plugin.js';
+import type { RequestContext } from '../shared/context.js';
+import { AwsError, CommonErrors } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { Authenticator } from './auth.js';
+import { readBody } from './body.js';
+import { corsHeaders } from './cors.js';
+import { detectService } from './detect.js';
+import type { LoadedService, ServiceRegistry } from './services.js';
+
+export interface GatewayDeps {
+  config: StratusConfig;
+  registry: ServiceRegistry;
+  auth: Authenticator;
+  log: Logger;
+}
+
+export async function handleApiRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+  deps: GatewayDeps,
+): Promise<void> {
+  // 1. request id
+  const requestId = randomUUID();
+  const started = performance.now();
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const rawQuery = q < 0 ? '' : url.slice(q + 1);
+  const headers = flattenHeaders(req);
+  const method = req.method ?? 'GET';
+  const sigReq = { method, path, rawQuery, headers };
+
+  // 2. the signature (parsed only; verified in step 6 once the body is read)
+  const sig = parseSignature(sigReq);
+
+  // 3. the service
+  const info = detectService({
+    scopeService: sig && !('reason' in sig) ? sig.service : undefined,
+    path,
+    headers,
+  });
+  if (!info) {
+    req.resume();
+    return sendUnknownService(res, requestId, headers.origin);
+  }
+  const pending = deps.registry.get(info);
+  const svc = pending instanceof Promise ? await pending : pending;
+  const ctxResp = { requestId };
+  let operation = '-';
+  let status = 500;
+  try {
+    if (sig && 'reason' in sig)
+      throw sigV4Error(sig, sigV4ErrorStyle(info.protocol, info.signingName));
+
+    // 4. body, bounded
+    const raw = await readBody(req, deps.config.maxBodyBytes);
+    if (raw === 'too-large') {
+      res.setHeader('Connection', 'close');
+      throw CommonErrors.payloadTooLarge(deps.config.maxBodyBytes);
+    }
+
+    // 5. aws-chunked payloads (S3 uploads from current SDKs)
+    let body = raw;
+    const contentSha256 = headers['x-amz-content-sha256'];
+    if (
+      contentSha256?.startsWith('STREAMING-') ||
+      headers['content-encoding']?.includes('aws-chunked')
+    ) {
+      const secret =
+        deps.config.auth === 'strict' && sig
+          ? (await deps.auth.findCredential(sig.accessKeyId))?.secretAccessKey
+          : undefined;
+      const decoded = decodeAwsChunked(raw, {
+        contentSha256: contentSha256 ?? '',
+        decodedContentLength: headers['x-amz-decoded-content-length'],
+        signing: sig && secret ? chunkSigning(sig, secret) : undefined,
+      });
+      if ('reason' in decoded)
+        throw sigV4Error(decoded, sigV4ErrorStyle(info.protocol, info.signingName));
+      body = decoded.payload;
+    }
+
+    const wire: WireRequest = {
+      method,
+      path,
+      rawQuery,
+      query: new URLSearchParams(rawQuery),
+      headers,
+      body,
+    };
+
+    // 7 (before 6: the operation says whether it may be unsigned). The protocol's
+    // unknown-operation error is only reported once the caller is known to be allowed.
+    const op = svc.codec.resolveOperation(wire, svc.model);
+
+    // 6. authenticate
+    const identity = await deps.auth.authenticate(
+      sigReq,
+      raw,
+      sig ?? undefined,
+      info,
+      !(op instanceof AwsError) && op.authtype === 'none',
+      Date.now(),
+    );
+    if (identity instanceof AwsError) throw identity;
+    if (op instanceof AwsError) throw op;
+    operation = op.name;
+
+    const ctx: RequestContext = {
+      requestId,
+      account: identity.account,
+      region: svc.plugin?.global ? 'us-east-1' : identity.region,
+      accessKeyId: identity.accessKeyId,
+      principal: identity.principal,
+    };
+    const output = await invoke(svc, op, wire, ctx);
+    const response = svc.codec.serializeOutput(output, op, svc.model, ctxResp);
+    status = response.status;
+    send(res, response, headers.origin);
+  } catch (err) {
+    const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
+    const response = serializeError(svc.codec, error, svc, ctxResp);
+    status = response.status;
+    send(res, response, headers.origin);
+  } finally {
+    // 12. access log
+    if (deps.log.enabled('debug') || status >= 500) {
+      deps.log.log(status >= 500 ? 'error' : 'debug', `${info.name}.${operation}`, {
+        status,
+        ms: Number((performance.now() - started).toFixed(2)),
+        requestId,
+      });
+    }
+  }
+}
+
+/** Steps 8–10: parse, validate, call. */
+async function invoke(
+  svc: LoadedService,
+  op: OperationModel,
+  wire: WireRequest,
+  ctx: RequestContext,
+): Promise<Record<string, unknown>> {
+  const input = svc.codec.parseInput(wire, op, svc.model);
+  if (op.input) {
+    const violations = validate(input, op.input.shape, svc.model);
+    if (violations.length) throw validationError(violations, svc.model);
+  }
+  const result = svc.instance?.dispatch(op.name, input, ctx) ?? NOT_IMPLEMENTED;
+  if (result === NOT_IMPLEMENTED) throw CommonErrors.notImplemented(svc.info.name, op.name);
+  return ((await result) ?? {}) as Record<string, unknown>;
+}
+
+function serializeError(
+  codec: ProtocolCodec,
+  error: AwsError,
+  svc: LoadedService,
+  ctx: { requestId: string },
+): WireResponse {
+  return codec.serializeError(error, svc.model, ctx);
+}
+
+function internalError(err: unknown, log: Logger, requestId: string): AwsError {
+  log.error('unhandled error', {
+    requestId,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
+  return CommonErrors.internal('An internal error occurred. See the Stratus server log.');
+}
+
+export function flattenHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const prev = out[name];
+    out[name] = prev === undefined ? raw[i + 1] : `${prev}, ${raw[i + 1]}`;
+  }
+  return out;
+}
+
+export function send(res: ServerResponse, wire: WireResponse, origin: string | undefined): void {
+  const headers = origin ? { ...wire.headers, ...corsHeaders(origin) } : wire.headers;
+  const body = wire.body;
+  headers['content-length'] = String(
+    typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+  );
+  res.writeHead(wire.status, headers);
+  res.end(body);
+}
+
+function sendUnknownService(
+  res: ServerResponse,
+  requestId: string,
+  origin: string | undefined,
+): void {
+  send(
+    res,
+    {
+      status: 400,
+      headers: {
+        'content-type': 'application/json',
+        'x-amzn-requestid': requestId,
+        'x-amzn-errortype': 'UnknownServiceException',
+      },
+      body: JSON.stringify({
+        __type: 'UnknownServiceException',
+        message:
+          'Could not tell which AWS service this request is for: sign it with SigV4 ' +
+          '(the credential scope names the service) or send X-Amz-Target.',
+      }),
+    },
+    origin,
+  );
+}

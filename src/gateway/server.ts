@@ -1,0 +1,169 @@
+/**
+ * The Stratus server: one HTTP port for every service. Opens the state, creates the
+ * plugins in plugins.ts, and routes each request to a data plane or the API chain.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { StratusConfig } from '../config.js';
+import { plugins } from '../plugins.js';
+import type { LogSink } from '../events/logs.js';
+import type { IamDirectory } from '../services/iam/directory.js';
+import type { PluginDeps, ServiceInstance } from '../services/plugin.js';
+import type { CredentialSource } from '../shared/context.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { openStorage } from '../storage/index.js';
+import { handleAdmin } from './admin.js';
+import { Authenticator } from './auth.js';
+import { handleApiRequest, type GatewayDeps } from './chain.js';
+import { answerPreflight } from './cors.js';
+import { ServiceRegistry } from './services.js';
+
+export interface StratusServer {
+  host: string;
+  port: number;
+  /** e.g. http://127.0.0.1:4566 */
+  endpoint: string;
+  /** Stops accepting, finishes in-flight requests, stops plugins, closes the state. */
+  close(): Promise<void>;
+}
+
+const VERSION = readVersion();
+
+/** package.json sits two levels up from src/ and three from dist/src/. */
+function readVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'stratus' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return '0.0.0';
+}
+
+/** How long shutdown waits for in-flight requests before cutting connections. */
+const DRAIN_MS = 10_000;
+
+export async function startServer(
+  config: StratusConfig,
+  log: Logger = createLogger(config.logLevel),
+): Promise<StratusServer> {
+  const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
+  const registry = new ServiceRegistry();
+  const instances = await createPlugins(config, storage, registry);
+  const sources = instances
+    .map((i) => i.credentials)
+    .filter((c): c is CredentialSource => c !== undefined);
+  const deps: GatewayDeps = {
+    config,
+    registry,
+    auth: new Authenticator(config, sources),
+    log,
+  };
+  let ready = false;
+  const admin = {
+    registry,
+    store: storage.store,
+    blobs: storage.blobs,
+    version: VERSION,
+    isReady: () => ready,
+  };
+
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      log.error('request failed outside the API chain', { error: String(err) });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal server error' }));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    if (url.startsWith('/_stratus/')) {
+      req.resume();
+      return handleAdmin(req.method ?? 'GET', url.split('?')[0], res, admin);
+    }
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      req.resume();
+      return answerPreflight(res, {
+        origin: req.headers.origin ?? '*',
+        'access-control-request-headers': String(
+          req.headers['access-control-request-headers'] ?? '*',
+        ),
+      });
+    }
+    return handleApiRequest(req, res, url, deps);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  for (const instance of instances) await instance.start?.();
+  ready = true;
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info(`Stratus ${VERSION} ready`, {
+    endpoint,
+    state: config.ephemeral ? 'ephemeral' : config.stateDir,
+    auth: config.auth,
+    services: plugins.map((p) => p.name).join(','),
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      ready = false;
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+      await drained;
+      clearTimeout(timer);
+      for (const instance of instances) await instance.stop?.();
+      await storage.close();
+      log.info('Stratus stopped');
+    })());
+  return { host: config.host, port, endpoint, close };
+}
+
+/**
+ * Creates every plugin instance. Cross-service interfaces (CloudWatch Logs' sink, IAM's
+ * directory) are handed out as forwarders, so creation order does not matter.
+ */
+async function createPlugins(
+  config: StratusConfig,
+  storage: Awaited<ReturnType<typeof openStorage>>,
+  registry: ServiceRegistry,
+): Promise<ServiceInstance[]> {
+  const created: ServiceInstance[] = [];
+  const need = <T>(pick: (i: ServiceInstance) => T | undefined, what: string): T => {
+    for (const i of created) {
+      const found = pick(i);
+      if (found) return found;
+    }
+    throw new Error(`no plugin provides ${what}`);
+  };
+  const logs: LogSink = {
+    append: (...args) => need((i) => i.logSink, 'a log sink').append(...args),
+  };
+  const iam: IamDirectory = {
+    findRole: (...args) => need((i) => i.iamDirectory, 'the IAM directory').findRole(...args),
+  };
+  const deps: PluginDeps = { config, store: storage.store, blobs: storage.blobs, logs, iam };
+  for (const plugin of plugins) {
+    const instance = await plugin.create(deps);
+    registry.register(plugin, instance);
+    created.push(instance);
+  }
+  return created;
+}

@@ -1,0 +1,10 @@
+/**
+ * The explicit list of services Stratus implements. A service detected on the wire but not
+ * listed here answers every operation with the protocol's NotImplemented error.
+ */
+import type { ServicePlugin } from './services/plugin.js';
+import { logsPlugin } from './services/logs/plugin.js';
+import { iamPlugin } from './services/iam/plugin.js';
+import { stsPlugin } from './services/sts/plugin.js';
+
+export const plugins: readonly ServicePlugin[] = [logsPlugin, iamPlugin, stsPlugin];

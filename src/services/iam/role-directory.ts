@@ -1,0 +1,30 @@
+/** IamDirectory backed by IAM's own store: what STS and Lambda ask about roles. */
+import type { MetadataStore } from '../../storage/types.js';
+import { parseIamArn } from './arns.js';
+import type { IamDirectory, IamRoleInfo } from './directory.js';
+import { parseDocument } from './documents.js';
+import { nameKey, T, type RoleRecord } from './store.js';
+
+export class StoreIamDirectory implements IamDirectory {
+  constructor(private readonly store: MetadataStore) {}
+
+  async findRole(account: string, roleNameOrArn: string): Promise<IamRoleInfo | undefined> {
+    let name = roleNameOrArn;
+    const isArn = roleNameOrArn.startsWith('arn:');
+    if (isArn) {
+      const parsed = parseIamArn(roleNameOrArn, 'role');
+      if (!parsed || parsed.account !== account) return undefined;
+      name = parsed.name;
+    }
+    const role = await this.store.get<RoleRecord>(T.roles, nameKey(account, name));
+    // An ARN names the role with its path: arn:…:role/a/r is not arn:…:role/r.
+    if (!role || (isArn && role.arn !== roleNameOrArn)) return undefined;
+    return {
+      roleName: role.name,
+      roleId: role.id,
+      arn: role.arn,
+      assumeRolePolicyDocument: parseDocument(role.trustPolicy),
+      maxSessionDuration: role.maxSessionDuration,
+    };
+  }
+}

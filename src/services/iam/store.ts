@@ -1,0 +1,111 @@
+/**
+ * IAM's tables. Every key starts with the account (IAM is global: resources are scoped
+ * by account only). Names are lower-cased in keys because IAM names are unique without
+ * regard to case ("you cannot create roles named both PRODROLE and prodrole").
+ */
+import type { Tag } from '../../api/iam/types.js';
+
+export const T = {
+  roles: 'iam_roles',
+  users: 'iam_users',
+  /** Inline policies: `<acct>/<kind>/<owner>/<PolicyName>`. */
+  inline: 'iam_inline_policies',
+  /** Managed policy attachments: `<acct>/<kind>/<owner>/<PolicyArn>`. */
+  attached: 'iam_attached_policies',
+  /** Customer managed policies: `<acct>/<name>`. */
+  policies: 'iam_policies',
+  /** Attachment counts of AWS managed policies per account: `<acct>/<arn>`. */
+  awsPolicyUsage: 'iam_aws_policy_usage',
+  /** Access keys by id (ids are globally unique). */
+  accessKeys: 'iam_access_keys',
+} as const;
+
+/** Identities that hold inline and attached policies. */
+export type OwnerKind = 'role' | 'user';
+
+export interface RoleRecord {
+  path: string;
+  name: string;
+  id: string;
+  arn: string;
+  /** ISO 8601 */
+  created: string;
+  trustPolicy: string;
+  description?: string;
+  maxSessionDuration: number;
+  permissionsBoundary?: string;
+  tags: Tag[];
+}
+
+export interface UserRecord {
+  path: string;
+  name: string;
+  id: string;
+  arn: string;
+  created: string;
+  permissionsBoundary?: string;
+  tags: Tag[];
+  accessKeyIds: string[];
+}
+
+export interface InlinePolicyRecord {
+  name: string;
+  document: string;
+}
+
+export interface AttachmentRecord {
+  policyName: string;
+  policyArn: string;
+  /** The role or user name as created (keys hold it lower-cased). */
+  owner: string;
+}
+
+export interface PolicyVersionRecord {
+  id: string;
+  document: string;
+  created: string;
+}
+
+export interface PolicyRecord {
+  name: string;
+  id: string;
+  arn: string;
+  path: string;
+  description?: string;
+  created: string;
+  updated: string;
+  defaultVersionId: string;
+  attachmentCount: number;
+  tags: Tag[];
+  /** Newest last; at most five. */
+  versions: PolicyVersionRecord[];
+  /** Version numbers are never reused, even after DeletePolicyVersion. */
+  nextVersion: number;
+}
+
+export interface AwsPolicyUsageRecord {
+  attachmentCount: number;
+}
+
+export type AccessKeyStatus = 'Active' | 'Inactive';
+
+export interface AccessKeyRecord {
+  accessKeyId: string;
+  secretAccessKey: string;
+  status: AccessKeyStatus;
+  created: string;
+  account: string;
+  userName: string;
+  userArn: string;
+  userId: string;
+}
+
+/** Key of a named entity (role, user, customer managed policy). */
+export function nameKey(account: string, name: string): string {
+  return `${account}/${name.toLowerCase()}`;
+}
+
+/** Prefix of everything an identity owns in `inline` / `attached`. */
+export function ownerPrefix(account: string, kind: OwnerKind, owner: string): string {
+  return `${account}/${kind}/${owner.toLowerCase()}/`;
+}

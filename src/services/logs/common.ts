@@ -1,0 +1,116 @@
+/**
+ * What the logs operations share: AWS's exact error messages, ARNs, log group identifiers
+ * and opaque paging tokens.
+ */
+import {
+  InvalidParameterException,
+  ResourceAlreadyExistsException,
+  ResourceNotFoundException,
+} from '../../api/logs/errors.js';
+import type { RequestContext } from '../../shared/context.js';
+import type { Scope } from './store.js';
+
+export interface LogsOptions {
+  /** Milliseconds since the epoch; tests pin it. */
+  now?: () => number;
+}
+
+export const groupNotFound = (): ResourceNotFoundException =>
+  new ResourceNotFoundException('The specified log group does not exist.');
+export const streamNotFound = (): ResourceNotFoundException =>
+  new ResourceNotFoundException('The specified log stream does not exist.');
+export const groupExists = (): ResourceAlreadyExistsException =>
+  new ResourceAlreadyExistsException('The specified log group already exists');
+export const streamExists = (): ResourceAlreadyExistsException =>
+  new ResourceAlreadyExistsException('The specified log stream already exists');
+export const invalidToken = (): InvalidParameterException =>
+  new InvalidParameterException('The specified nextToken is invalid.');
+export const invalid = (message: string): InvalidParameterException =>
+  new InvalidParameterException(message);
+
+export const scopeOf = (ctx: RequestContext): Scope => ({
+  account: ctx.account,
+  region: ctx.region,
+});
+
+/** `arn:aws:logs:<region>:<account>:log-group:<name>` (AWS's `logGroupArn`, no `:*`). */
+export const groupArn = (scope: Scope, name: string): string =>
+  `arn:aws:logs:${scope.region}:${scope.account}:log-group:${name}`;
+
+export const streamArn = (scope: Scope, group: string, stream: string): string =>
+  `${groupArn(scope, group)}:log-stream:${stream}`;
+
+const GROUP_ARN = /^arn:aws[\w-]*:logs:([\w-]+):(\d{12}):log-group:([^:*]+)(?::\*)?$/;
+
+export interface ParsedGroupArn {
+  region: string;
+  account: string;
+  name: string;
+}
+
+export function parseGroupArn(arn: string): ParsedGroupArn | undefined {
+  const m = GROUP_ARN.exec(arn);
+  return m ? { region: m[1], account: m[2], name: m[3] } : undefined;
+}
+
+/**
+ * The group an operation names, by `logGroupName` or by `logGroupIdentifier` (a name or an
+ * ARN, with or without the trailing `:*`): "You must include either logGroupIdentifier or
+ * logGroupName, but not both."
+ */
+export function resolveGroupName(
+  input: { logGroupName?: string; logGroupIdentifier?: string },
+  scope: Scope,
+): string {
+  const { logGroupName, logGroupIdentifier } = input;
+  if (logGroupName !== undefined && logGroupIdentifier !== undefined) {
+    throw invalid('LogGroup name and LogGroup ARN are mutually exclusive parameters.');
+  }
+  if (logGroupName !== undefined) return logGroupName;
+  if (logGroupIdentifier === undefined) {
+    throw invalid('Either logGroupName or logGroupIdentifier must be specified.');
+  }
+  if (!logGroupIdentifier.startsWith('arn:')) return logGroupIdentifier;
+  const arn = parseGroupArn(logGroupIdentifier);
+  if (!arn) throw invalid(`Invalid ARN: ${logGroupIdentifier}`);
+  // A different account or region is a group this caller cannot see.
+  if (arn.account !== scope.account || arn.region !== scope.region) throw groupNotFound();
+  return arn.name;
+}
+
+/** Opaque paging tokens: base64url JSON, so a client can only hand back what it was given. */
+export function encodeToken(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+export function decodeToken<T>(token: string, valid: (v: unknown) => v is T): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidToken();
+  }
+  if (!valid(value)) throw invalidToken();
+  return value;
+}
+
+export const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** `1 validation error detected: Value '<v>' at '<member>' failed to satisfy constraint: …` */
+export function validationError(member: string, value: unknown, constraint: string): Error {
+  return invalid(
+    `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`,
+  );
+}
+
+/** Page size: model-validated 1…max at the gateway, defaulted here. */
+export function pageLimit(limit: number | undefined, max: number, member = 'limit'): number {
+  if (limit === undefined) return max;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw validationError(member, limit, 'Member must have value greater than or equal to 1');
+  }
+  if (limit > max) {
+    throw validationError(member, limit, `Member must have value less than or equal to ${max}`);
+  }
+  return limit;
+}

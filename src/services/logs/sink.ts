@@ -1,0 +1,48 @@
+/**
+ * The typed way other services append CloudWatch Logs events (Lambda's START/END/REPORT
+ * lines and function output): group and stream are created on first use, as the Lambda
+ * service does with `/aws/lambda/<function>` groups.
+ */
+import type { LogEventInput, LogSink } from '../../events/logs.js';
+import type { MetadataStore } from '../../storage/types.js';
+import {
+  appendEvents,
+  GROUPS,
+  type GroupRecord,
+  groupKey,
+  newGroup,
+  newStream,
+  type Scope,
+  STREAMS,
+  type StreamRecord,
+  streamKey,
+} from './store.js';
+
+export class LogsSink implements LogSink {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async append(
+    scope: Scope,
+    logGroupName: string,
+    logStreamName: string,
+    events: LogEventInput[],
+  ): Promise<void> {
+    const gKey = groupKey(scope, logGroupName);
+    const sKey = streamKey(gKey, logStreamName);
+    const now = this.now();
+    await this.store.transaction(async (tx) => {
+      let stream = await tx.get<StreamRecord>(STREAMS, sKey);
+      if (!stream) {
+        const group = (await tx.get<GroupRecord>(GROUPS, gKey)) ?? newGroup(logGroupName, now);
+        stream = newStream(logStreamName, group.nextStreamId, now);
+        group.nextStreamId++;
+        await tx.put(GROUPS, gKey, group);
+        await tx.put(STREAMS, sKey, stream);
+      }
+      await appendEvents(tx, sKey, stream, events, now);
+    });
+  }
+}

@@ -1,0 +1,247 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { ReadStream } from 'node:fs';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { DigestMismatchError, digestHex } from './blob-digest.js';
+import type { BlobInfo, BlobStore } from './types.js';
+
+export { DigestMismatchError, InvalidDigestError, isValidDigest } from './blob-digest.js';
+
+/**
+ * Content-addressed blobs on the local file system:
+ *
+ *   <root>/sha256/<first 2 hex>/<64 hex>   complete blobs, immutable
+ *   <root>/tmp/<uuid>                      blobs being written
+ *
+ * A put streams into a temp file while hashing (memory stays at one chunk), fsyncs it,
+ * renames it into place and fsyncs the directory, so a blob path only ever names complete
+ * content, also after a crash or power loss. A put resolves only after all that, so a
+ * metadata commit made afterwards never references a blob the disk could lose. Temp files
+ * left by a crash are removed on open. Deletes are not fsynced: a deleted blob that comes
+ * back after a power loss is unreferenced garbage, not corruption.
+ *
+ * The temp directory sits inside the root so that rename never crosses file systems.
+ */
+export class FileBlobStore implements BlobStore {
+  private readonly blobDir: string;
+  private readonly tmpDir: string;
+  /** Shard directories known to exist (saves a mkdir per put). */
+  private readonly shards = new Set<string>();
+
+  private constructor(
+    readonly root: string,
+    private readonly temporary: boolean,
+  ) {
+    this.blobDir = join(root, 'sha256');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  /** Opens (creating if needed) a store rooted at `root` and removes crash leftovers. */
+  static async open(root: string): Promise<FileBlobStore> {
+    const store = new FileBlobStore(root, false);
+    await store.prepare();
+    return store;
+  }
+
+  /** An ephemeral store in a fresh directory under os.tmpdir(), deleted by close(). */
+  static async openTemporary(): Promise<FileBlobStore> {
+    const root = await mkdtemp(join(tmpdir(), 'stratus-blobs-'));
+    const store = new FileBlobStore(root, true);
+    await store.prepare();
+    return store;
+  }
+
+  private async prepare(): Promise<void> {
+    await mkdir(this.blobDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    // Whoever wrote these died mid-put (the state directory lock guarantees no live writer).
+    for (const name of await readdir(this.tmpDir)) {
+      await rm(join(this.tmpDir, name), { force: true, recursive: true });
+    }
+  }
+
+  async put(data: Buffer | Readable, expectedDigest?: string): Promise<BlobInfo> {
+    if (expectedDigest !== undefined) digestHex(expectedDigest);
+    if (Buffer.isBuffer(data)) return this.putBuffer(data, expectedDigest);
+
+    const tmp = join(this.tmpDir, randomUUID());
+    const hash = createHash('sha256');
+    let size = 0;
+    const file = await open(tmp, 'wx', 0o644);
+    try {
+      try {
+        // One chunk at a time: the next is not pulled until this one is on its way to disk.
+        for await (const chunk of data as AsyncIterable<Buffer | string>) {
+          const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+          hash.update(buf);
+          size += buf.length;
+          await writeAll(file, buf);
+        }
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      const digest = `sha256:${hash.digest('hex')}`;
+      if (expectedDigest !== undefined && digest !== expectedDigest) {
+        throw new DigestMismatchError(expectedDigest, digest);
+      }
+      await this.moveIntoPlace(tmp, digest);
+      return { digest, size };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** A buffer is hashed before anything is written: a mismatch or a duplicate costs no I/O. */
+  private async putBuffer(data: Buffer, expectedDigest: string | undefined): Promise<BlobInfo> {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    if (expectedDigest !== undefined && digest !== expectedDigest) {
+      throw new DigestMismatchError(expectedDigest, digest);
+    }
+    const info = { digest, size: data.length };
+    if ((await this.stat(digest)) !== undefined) return info;
+    const tmp = join(this.tmpDir, randomUUID());
+    try {
+      const file = await open(tmp, 'wx', 0o644);
+      try {
+        await writeAll(file, data);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await this.moveIntoPlace(tmp, digest);
+      return info;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Rename is atomic; when two puts of the same content race, the second rename replaces
+   * identical bytes, and readers holding the first file keep reading it.
+   */
+  private async moveIntoPlace(tmp: string, digest: string): Promise<void> {
+    const hex = digest.slice(7);
+    const shard = join(this.blobDir, hex.slice(0, 2));
+    if (!this.shards.has(shard)) {
+      const created = await mkdir(shard, { recursive: true });
+      if (created !== undefined) await fsyncDir(this.blobDir);
+      this.shards.add(shard);
+    }
+    await rename(tmp, join(shard, hex));
+    await fsyncDir(shard);
+  }
+
+  /** `range.end` is inclusive, as in HTTP Range; a start past the end yields no bytes. */
+  async get(
+    digest: string,
+    range?: { start: number; end?: number },
+  ): Promise<ReadStream | undefined> {
+    const path = this.pathOf(digest);
+    if (range !== undefined) checkRange(range);
+    let file: FileHandle;
+    try {
+      file = await open(path, 'r');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    // The open handle keeps the content readable even if the blob is deleted meanwhile.
+    return file.createReadStream(
+      range === undefined ? undefined : { start: range.start, end: range.end },
+    );
+  }
+
+  async read(digest: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(digest));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async stat(digest: string): Promise<BlobInfo | undefined> {
+    try {
+      const st = await stat(this.pathOf(digest));
+      return { digest, size: st.size };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    try {
+      await unlink(this.pathOf(digest));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Removes every blob. Puts in flight keep their temp files and still land. */
+  async reset(): Promise<void> {
+    this.shards.clear();
+    await rm(this.blobDir, { recursive: true, force: true });
+    await mkdir(this.blobDir, { recursive: true });
+  }
+
+  /** Deletes the directory of a temporary store; a persistent store has nothing to release. */
+  async close(): Promise<void> {
+    if (this.temporary) await rm(this.root, { recursive: true, force: true });
+  }
+
+  private pathOf(digest: string): string {
+    const hex = digestHex(digest);
+    return join(this.blobDir, hex.slice(0, 2), hex);
+  }
+}
+
+async function writeAll(file: FileHandle, buf: Buffer | Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < buf.length) {
+    const { bytesWritten } = await file.write(buf, offset, buf.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Makes a rename or create inside `dir` durable (POSIX needs the directory itself fsynced). */
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function checkRange(range: { start: number; end?: number }): void {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0) {
+    throw new RangeError(`range start must be a non-negative integer, got ${start}`);
+  }
+  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
+    throw new RangeError(`range end must be an integer >= start (${start}), got ${end}`);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { after, test } from 'node:test';
+import { FileBlobStore, openStorage, StateDirLockedError } from './index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'stratus-storage-test-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let count = 0;
+const freshDir = () => join(root, `state-${++count}`, 'nested');
+
+const isLocked = (pid?: number) => (err: unknown) =>
+  err instanceof StateDirLockedError && err.code === 'STATE_DIR_LOCKED' && err.pid === pid;
+
+test('creates the state directory, database, blobs and lock; data survives reopen', async () => {
+  const dir = freshDir();
+  const storage = await openStorage({ stateDir: dir, ephemeral: false });
+  assert.ok(existsSync(join(dir, 'stratus.db')));
+  assert.ok(existsSync(join(dir, 'blobs', 'sha256')));
+  assert.equal(readFileSync(join(dir, 'stratus.lock'), 'utf8').trim(), String(process.pid));
+  await storage.store.put('t', 'k', { v: 1 });
+  const blob = await storage.blobs.put(Buffer.from('blob'));
+  await storage.close();
+  await storage.close(); // idempotent
+  assert.equal(existsSync(join(dir, 'stratus.lock')), false);
+
+  const again = await openStorage({ stateDir: dir, ephemeral: false });
+  assert.deepEqual(await again.store.get('t', 'k'), { v: 1 });
+  assert.deepEqual(await again.blobs.read(blob.digest), Buffer.from('blob'));
+  await again.close();
+});
+
+test('a state directory in use is refused; it is free again after close', async () => {
+  const dir = freshDir();
+  const storage = await openStorage({ stateDir: dir, ephemeral: false });
+  await assert.rejects(openStorage({ stateDir: dir, ephemeral: false }), isLocked(process.pid));
+  await storage.close();
+  const again = await openStorage({ stateDir: dir, ephemeral: false });
+  await again.close();
+});
+
+test('a lock left by a dead process is taken over', async () => {
+  const dir = freshDir();
+  const child = spawn(process.execPath, ['-e', '']);
+  const deadPid = child.pid as number;
+  await once(child, 'exit');
+  await (await openStorage({ stateDir: dir, ephemeral: false })).close();
+  writeFileSync(join(dir, 'stratus.lock'), `${deadPid}\n`);
+  const storage = await openStorage({ stateDir: dir, ephemeral: false });
+  assert.equal(readFileSync(join(dir, 'stratus.lock'), 'utf8').trim(), String(process.pid));
+  await storage.close();
+});
+
+test('a lock naming our own pid that we do not hold (pid reuse after a restart) is taken over', async () => {
+  const dir = freshDir();
+  await (await openStorage({ stateDir: dir, ephemeral: false })).close();
+  writeFileSync(join(dir, 'stratus.lock'), `${process.pid}\n`);
+  const storage = await openStorage({ stateDir: dir, ephemeral: false });
+  await storage.close();
+});
+
+test('a lock held by a live process is respected', async () => {
+  const dir = freshDir();
+  await (await openStorage({ stateDir: dir, ephemeral: false })).close();
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+  try {
+    const pid = child.pid as number;
+    writeFileSync(join(dir, 'stratus.lock'), `${pid}\n`);
+    await assert.rejects(openStorage({ stateDir: dir, ephemeral: false }), isLocked(pid));
+    assert.equal(readFileSync(join(dir, 'stratus.lock'), 'utf8').trim(), String(pid));
+  } finally {
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+});
+
+test('ephemeral storage touches no state directory and cleans up on close', async () => {
+  const dir = freshDir();
+  const storage = await openStorage({ stateDir: dir, ephemeral: true });
+  await storage.store.put('t', 'k', 1);
+  const blob = await storage.blobs.put(Buffer.from('x'));
+  assert.deepEqual(await storage.blobs.read(blob.digest), Buffer.from('x'));
+  assert.ok(storage.blobs instanceof FileBlobStore);
+  const blobRoot = storage.blobs.root;
+  assert.ok(blobRoot.startsWith(tmpdir()));
+  await storage.close();
+  assert.equal(existsSync(dir), false);
+  assert.equal(existsSync(blobRoot), false);
+  // A second ephemeral store is independent.
+  const other = await openStorage({ stateDir: dir, ephemeral: true });
+  assert.equal(await other.store.get('t', 'k'), undefined);
+  await other.close();
+});

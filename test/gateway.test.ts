@@ -1,0 +1,242 @@
+/**
+ * The gateway as a whole: admin endpoints, service detection, unimplemented operations,
+ * CORS, hostile input and graceful shutdown, through raw signed HTTP and the real SDK.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { signedFetch } from './helpers/sign.js';
+
+describe('gateway', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.stop());
+
+  test('health lists each implemented service as running', async () => {
+    const res = await fetch(`${server.endpoint}/_stratus/health`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { status: string; services: Record<string, string> };
+    assert.equal(body.status, 'running');
+    for (const svc of ['iam', 'sts', 'logs']) assert.equal(body.services[svc], 'running');
+  });
+
+  test('an unsigned request with no service hint gets a 400 naming the problem', async () => {
+    const res = await fetch(`${server.endpoint}/whatever`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('x-amzn-errortype'), 'UnknownServiceException');
+  });
+
+  test('a modelled but unimplemented service answers in its own protocol', async () => {
+    const res = await signedFetch(server.endpoint, {
+      service: 'lambda',
+      method: 'GET',
+      path: '/2015-03-31/functions/',
+    });
+    assert.equal(res.status, 501);
+    assert.equal(res.headers.get('x-amzn-errortype')?.split(':')[0], 'NotImplementedException');
+    assert.match(res.text, /lambda\.ListFunctions is not implemented/);
+  });
+
+  test('an unknown json operation is UnknownOperationException', async () => {
+    const res = await signedFetch(server.endpoint, {
+      service: 'logs',
+      headers: {
+        'x-amz-target': 'Logs_20140328.NoSuchThing',
+        'content-type': 'application/x-amz-json-1.1',
+      },
+      body: '{}',
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /UnknownOperationException/);
+  });
+
+  test('an unknown query action is InvalidAction in query XML', async () => {
+    const res = await signedFetch(server.endpoint, {
+      service: 'iam',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=NoSuchAction&Version=2010-05-08',
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /<ErrorResponse[^>]*>.*<Code>InvalidAction<\/Code>/s);
+  });
+
+  test('malformed JSON is a SerializationException and the server keeps serving', async () => {
+    const res = await signedFetch(server.endpoint, {
+      service: 'logs',
+      headers: {
+        'x-amz-target': 'Logs_20140328.CreateLogGroup',
+        'content-type': 'application/x-amz-json-1.1',
+      },
+      body: '{"logGroupName": ',
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /SerializationException/);
+    await assertStillServing(server);
+  });
+
+  test('invalid UTF-8 in a json body gets a 4xx AWS error', async () => {
+    const res = await signedFetch(server.endpoint, {
+      service: 'logs',
+      headers: {
+        'x-amz-target': 'Logs_20140328.CreateLogGroup',
+        'content-type': 'application/x-amz-json-1.1',
+      },
+      body: Buffer.concat([
+        Buffer.from('{"logGroupName":"'),
+        Buffer.from([0xc3, 0x28, 0xff]),
+        Buffer.from('"}'),
+      ]),
+    });
+    assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}: ${res.text}`);
+    assert.ok(res.headers.get('x-amzn-errortype'));
+    await assertStillServing(server);
+  });
+
+  test('a malformed query body gets a 4xx query XML error', async () => {
+    const res = await signedFetch(server.endpoint, {
+      service: 'iam',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=CreateRole&RoleName=%ZZ&AssumeRolePolicyDocument=%',
+    });
+    assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}: ${res.text}`);
+    assert.match(res.text, /<ErrorResponse/);
+  });
+
+  test('a 50 MB body to a json operation is refused with 413 and nothing breaks', async () => {
+    const big = Buffer.alloc(50 * 1024 * 1024, 'a');
+    const res = await signedFetch(server.endpoint, {
+      service: 'logs',
+      headers: {
+        'x-amz-target': 'Logs_20140328.CreateLogGroup',
+        'content-type': 'application/x-amz-json-1.1',
+      },
+      body: big,
+    });
+    assert.equal(res.status, 413);
+    assert.match(res.text, /RequestEntityTooLargeException/);
+    await assertStillServing(server);
+  });
+
+  test('a path with .. gets a 4xx AWS error', async () => {
+    const res = await rawRequest(server.port, 'GET', '/2015-03-31/functions/../../../etc/passwd', {
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00',
+      'x-amz-date': '20240101T000000Z',
+    });
+    assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`);
+    assert.ok(res.headers['x-amzn-errortype']);
+    await assertStillServing(server);
+  });
+
+  test('CORS preflight and exposed headers for browser SDKs', async () => {
+    const pre = await fetch(`${server.endpoint}/`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:3000',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,x-amz-date,x-amz-target',
+      },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+    assert.match(pre.headers.get('access-control-allow-headers') ?? '', /x-amz-target/);
+    const res = await signedFetch(server.endpoint, {
+      service: 'sts',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'http://localhost:3000',
+      },
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+  });
+
+  test('reset wipes state', async () => {
+    const create = await signedFetch(server.endpoint, {
+      service: 'logs',
+      headers: {
+        'x-amz-target': 'Logs_20140328.CreateLogGroup',
+        'content-type': 'application/x-amz-json-1.1',
+      },
+      body: JSON.stringify({ logGroupName: 'reset-me' }),
+    });
+    assert.equal(create.status, 200, create.text);
+    const reset = await fetch(`${server.endpoint}/_stratus/reset`, { method: 'POST' });
+    assert.equal(reset.status, 200);
+    const list = await signedFetch(server.endpoint, {
+      service: 'logs',
+      headers: {
+        'x-amz-target': 'Logs_20140328.DescribeLogGroups',
+        'content-type': 'application/x-amz-json-1.1',
+      },
+      body: '{}',
+    });
+    assert.deepEqual((JSON.parse(list.text) as { logGroups: unknown[] }).logGroups, []);
+  });
+});
+
+test('graceful shutdown finishes an in-flight request, then refuses new ones', async () => {
+  const server = await startTestServer();
+  const body = 'Action=GetCallerIdentity&Version=2011-06-15';
+  // A request whose headers have arrived but whose body is still on its way when the
+  // shutdown starts: it is in flight, and must complete.
+  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'POST',
+        path: '/',
+        headers: {
+          host: `127.0.0.1:${server.port}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': String(body.length),
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00',
+          'x-amz-date': '20240101T000000Z',
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.write(body.slice(0, 10));
+    setTimeout(() => req.end(body.slice(10)), 300);
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const closing = server.stop();
+  const res = await response;
+  await closing;
+  assert.equal(res.status, 200, res.text);
+  assert.match(res.text, /<Account>000000000000<\/Account>/);
+  await assert.rejects(fetch(`${server.endpoint}/_stratus/health`));
+});
+
+async function assertStillServing(server: TestServer): Promise<void> {
+  const res = await fetch(`${server.endpoint}/_stratus/health`);
+  assert.equal(res.status, 200);
+}
+
+function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

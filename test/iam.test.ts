@@ -1,0 +1,360 @@
+/**
+ * IAM through the real clients (SDK v3, the AWS CLI, boto3) against a running server:
+ * roles, inline and managed policies, users, AWS's error codes and validation messages.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DetachRolePolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListPoliciesCommand,
+  ListRolePoliciesCommand,
+  NoSuchEntityException,
+  PutRolePolicyCommand,
+  paginateListRoles,
+  type CreateRoleCommandInput,
+  type ListPoliciesCommandInput,
+} from '@aws-sdk/client-iam';
+import { awsCli, python } from './helpers/clients.js';
+import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
+import { signedFetch } from './helpers/sign.js';
+
+const trust = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+  ],
+});
+const logsPolicy = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' },
+  ],
+});
+const LAMBDA_BASIC = 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
+
+/** The SDK error's wire code, HTTP status and message. */
+async function failure(
+  p: Promise<unknown>,
+): Promise<{ name: string; status?: number; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('IAM', () => {
+  let server: TestServer;
+  let iam: IAMClient;
+
+  before(async () => {
+    server = await startTestServer();
+    iam = new IAMClient(clientConfig(server.endpoint));
+  });
+  after(async () => {
+    iam.destroy();
+    await server.stop();
+  });
+
+  test('SDK v3: role, inline policy and managed policies round trip', async () => {
+    const created = await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'sdk-role',
+        Path: '/apps/',
+        AssumeRolePolicyDocument: trust,
+        Description: 'made by SDK v3',
+        MaxSessionDuration: 7200,
+        Tags: [{ Key: 'owner', Value: 'sdk' }],
+      }),
+    );
+    const role = created.Role;
+    assert.ok(role);
+    assert.match(role.RoleId ?? '', /^AROA[A-Z2-7]{17}$/);
+    assert.equal(role.Arn, 'arn:aws:iam::000000000000:role/apps/sdk-role');
+    assert.ok(role.CreateDate instanceof Date);
+    assert.ok(Math.abs((role.CreateDate?.getTime() ?? 0) - Date.now()) < 60_000);
+
+    const got = (await iam.send(new GetRoleCommand({ RoleName: 'sdk-role' }))).Role;
+    assert.equal(got?.RoleId, role.RoleId);
+    assert.equal(got?.Description, 'made by SDK v3');
+    assert.equal(got?.MaxSessionDuration, 7200);
+    assert.deepEqual(got?.Tags, [{ Key: 'owner', Value: 'sdk' }]);
+    // IAM returns documents URL-encoded; the JavaScript SDK leaves decoding to the caller.
+    assert.deepEqual(
+      JSON.parse(decodeURIComponent(got?.AssumeRolePolicyDocument ?? '')),
+      JSON.parse(trust),
+    );
+
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'sdk-role',
+        PolicyName: 'logs',
+        PolicyDocument: logsPolicy,
+      }),
+    );
+    const inline = await iam.send(
+      new GetRolePolicyCommand({ RoleName: 'sdk-role', PolicyName: 'logs' }),
+    );
+    assert.equal(inline.PolicyDocument, encodeURIComponent(logsPolicy));
+    assert.deepEqual(
+      (await iam.send(new ListRolePoliciesCommand({ RoleName: 'sdk-role' }))).PolicyNames,
+      ['logs'],
+    );
+
+    const policy = (
+      await iam.send(
+        new CreatePolicyCommand({ PolicyName: 'sdk-policy', PolicyDocument: logsPolicy }),
+      )
+    ).Policy;
+    assert.equal(policy?.Arn, 'arn:aws:iam::000000000000:policy/sdk-policy');
+    const version = await iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: policy?.Arn, VersionId: 'v1' }),
+    );
+    assert.equal(decodeURIComponent(version.PolicyVersion?.Document ?? ''), logsPolicy);
+
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'sdk-role', PolicyArn: policy?.Arn }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'sdk-role', PolicyArn: LAMBDA_BASIC }));
+    const attached = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'sdk-role' }));
+    assert.deepEqual(attached.AttachedPolicies?.map((p) => p.PolicyArn).sort(), [
+      LAMBDA_BASIC,
+      'arn:aws:iam::000000000000:policy/sdk-policy',
+    ]);
+    const onlyAttached = await iam.send(
+      new ListPoliciesCommand({ OnlyAttached: true, Scope: 'Local' }),
+    );
+    assert.deepEqual(
+      onlyAttached.Policies?.map((p) => [p.PolicyName, p.AttachmentCount]),
+      [['sdk-policy', 1]],
+    );
+
+    const conflict = await failure(iam.send(new DeleteRoleCommand({ RoleName: 'sdk-role' })));
+    assert.deepEqual(conflict, {
+      name: 'DeleteConflictException',
+      status: 409,
+      message: 'Cannot delete entity, must detach all policies first.',
+    });
+    await iam.send(new DetachRolePolicyCommand({ RoleName: 'sdk-role', PolicyArn: LAMBDA_BASIC }));
+  });
+
+  test('SDK v3: ListRoles pages through the paginator', async () => {
+    for (let i = 0; i < 5; i++) {
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: `page-${i}`,
+          Path: '/paged/',
+          AssumeRolePolicyDocument: trust,
+        }),
+      );
+    }
+    const names: string[] = [];
+    let pages = 0;
+    for await (const page of paginateListRoles(
+      { client: iam, pageSize: 2 },
+      { PathPrefix: '/paged/' },
+    )) {
+      pages++;
+      names.push(...(page.Roles ?? []).map((r) => r.RoleName ?? ''));
+    }
+    assert.equal(pages, 3);
+    assert.deepEqual(names, ['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
+  });
+
+  test('a missing role is NoSuchEntity (404) in the SDK and on the wire', async () => {
+    const err = await iam
+      .send(new GetRoleCommand({ RoleName: 'no-such-role' }))
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof NoSuchEntityException);
+    assert.equal(err.$metadata.httpStatusCode, 404);
+    assert.equal(err.message, 'The role with name no-such-role cannot be found.');
+
+    const raw = await signedFetch(server.endpoint, {
+      service: 'iam',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: 'Action=GetRole&Version=2010-05-08&RoleName=no-such-role',
+    });
+    assert.equal(raw.status, 404);
+    assert.match(
+      raw.text,
+      /^(<\?xml[^>]*>\s*)?<ErrorResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/">/,
+    );
+    assert.match(raw.text, /<Error>\s*<Type>Sender<\/Type>\s*<Code>NoSuchEntity<\/Code>/);
+    assert.match(raw.text, /<Message>The role with name no-such-role cannot be found\.<\/Message>/);
+    assert.match(raw.text, /<RequestId>[0-9a-f-]{36}<\/RequestId>/);
+  });
+
+  test('model validation: missing member, enum, length — as AWS words them', async () => {
+    const missing = await failure(
+      iam.send(
+        new CreateRoleCommand({ RoleName: 'no-trust' } as unknown as CreateRoleCommandInput),
+      ),
+    );
+    assert.equal(missing.name, 'ValidationError');
+    assert.equal(missing.status, 400);
+    assert.match(missing.message, /'assumeRolePolicyDocument'/);
+    assert.match(missing.message, /Member must not be null/);
+
+    const badEnum = await failure(
+      iam.send(
+        new ListPoliciesCommand({ Scope: 'Everything' } as unknown as ListPoliciesCommandInput),
+      ),
+    );
+    assert.equal(badEnum.name, 'ValidationError');
+    assert.match(
+      badEnum.message,
+      /Value 'Everything' at 'scope' failed to satisfy constraint: Member must satisfy enum value set/,
+    );
+
+    const long = 'r'.repeat(65);
+    const tooLong = await failure(
+      iam.send(new CreateRoleCommand({ RoleName: long, AssumeRolePolicyDocument: trust })),
+    );
+    assert.equal(tooLong.name, 'ValidationError');
+    assert.equal(
+      tooLong.message,
+      `1 validation error detected: Value '${long}' at 'roleName' failed to satisfy constraint: Member must have length less than or equal to 64`,
+    );
+
+    const malformed = await failure(
+      iam.send(new CreateRoleCommand({ RoleName: 'bad-json', AssumeRolePolicyDocument: '{' })),
+    );
+    assert.deepEqual(malformed, {
+      name: 'MalformedPolicyDocumentException',
+      status: 400,
+      message: 'This policy contains invalid Json',
+    });
+  });
+
+  test('AWS CLI: role, inline policy and AWS managed policy', async () => {
+    const create = await awsCli(server.endpoint, [
+      'iam',
+      'create-role',
+      '--role-name',
+      'cli-role',
+      '--assume-role-policy-document',
+      trust,
+    ]);
+    assert.equal(create.code, 0, create.stderr);
+    const role = (JSON.parse(create.stdout) as { Role: { Arn: string; RoleId: string } }).Role;
+    assert.equal(role.Arn, 'arn:aws:iam::000000000000:role/cli-role');
+
+    // The CLI decodes the URL-encoded documents into JSON objects.
+    const get = await awsCli(server.endpoint, ['iam', 'get-role', '--role-name', 'cli-role']);
+    assert.equal(get.code, 0, get.stderr);
+    const got = JSON.parse(get.stdout) as {
+      Role: { RoleId: string; AssumeRolePolicyDocument: unknown };
+    };
+    assert.equal(got.Role.RoleId, role.RoleId);
+    assert.deepEqual(got.Role.AssumeRolePolicyDocument, JSON.parse(trust));
+
+    const put = await awsCli(server.endpoint, [
+      'iam',
+      'put-role-policy',
+      '--role-name',
+      'cli-role',
+      '--policy-name',
+      'logs',
+      '--policy-document',
+      logsPolicy,
+    ]);
+    assert.equal(put.code, 0, put.stderr);
+    const inline = await awsCli(server.endpoint, [
+      'iam',
+      'get-role-policy',
+      '--role-name',
+      'cli-role',
+      '--policy-name',
+      'logs',
+    ]);
+    assert.equal(inline.code, 0, inline.stderr);
+    assert.deepEqual(
+      (JSON.parse(inline.stdout) as { PolicyDocument: unknown }).PolicyDocument,
+      JSON.parse(logsPolicy),
+    );
+
+    const attach = await awsCli(server.endpoint, [
+      'iam',
+      'attach-role-policy',
+      '--role-name',
+      'cli-role',
+      '--policy-arn',
+      LAMBDA_BASIC,
+    ]);
+    assert.equal(attach.code, 0, attach.stderr);
+    const listed = await awsCli(server.endpoint, [
+      'iam',
+      'list-attached-role-policies',
+      '--role-name',
+      'cli-role',
+    ]);
+    assert.deepEqual(JSON.parse(listed.stdout), {
+      // The CLI follows Marker itself and drops IsTruncated.
+      AttachedPolicies: [{ PolicyName: 'AWSLambdaBasicExecutionRole', PolicyArn: LAMBDA_BASIC }],
+    });
+
+    const missing = await awsCli(server.endpoint, [
+      'iam',
+      'get-role',
+      '--role-name',
+      'cli-missing',
+    ]);
+    assert.notEqual(missing.code, 0);
+    assert.match(
+      missing.stderr,
+      /An error occurred \(NoSuchEntity\) when calling the GetRole operation: The role with name cli-missing cannot be found\./,
+    );
+  });
+
+  test('boto3: role, inline policy, managed policy and errors', async () => {
+    const script = `
+import json, os, boto3
+from botocore.exceptions import ClientError
+iam = boto3.client('iam', endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1')
+trust = json.loads(os.environ['TRUST'])
+logs = json.loads(os.environ['LOGS'])
+out = {}
+r = iam.create_role(RoleName='boto-role', AssumeRolePolicyDocument=json.dumps(trust))['Role']
+out['arn'] = r['Arn']
+out['trust_roundtrip'] = iam.get_role(RoleName='boto-role')['Role']['AssumeRolePolicyDocument'] == trust
+iam.put_role_policy(RoleName='boto-role', PolicyName='logs', PolicyDocument=json.dumps(logs))
+out['inline_roundtrip'] = iam.get_role_policy(RoleName='boto-role', PolicyName='logs')['PolicyDocument'] == logs
+p = iam.create_policy(PolicyName='boto-policy', PolicyDocument=json.dumps(logs), Path='/boto/')['Policy']
+out['policy_arn'] = p['Arn']
+v = iam.create_policy_version(PolicyArn=p['Arn'], PolicyDocument=json.dumps(logs), SetAsDefault=True)
+out['version'] = v['PolicyVersion']['VersionId']
+iam.attach_role_policy(RoleName='boto-role', PolicyArn=p['Arn'])
+out['attached'] = [a['PolicyName'] for a in iam.list_attached_role_policies(RoleName='boto-role')['AttachedPolicies']]
+out['roles'] = [r['RoleName'] for page in iam.get_paginator('list_roles').paginate(PaginationConfig={'PageSize': 1}) for r in page['Roles']]
+try:
+    iam.get_role(RoleName='boto-missing')
+except ClientError as e:
+    out['error'] = [e.response['Error']['Code'], e.response['Error']['Message'], e.response['ResponseMetadata']['HTTPStatusCode']]
+print(json.dumps(out))
+`;
+    const res = await python(server.endpoint, script, { TRUST: trust, LOGS: logsPolicy });
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as Record<string, unknown>;
+    assert.equal(out.arn, 'arn:aws:iam::000000000000:role/boto-role');
+    assert.equal(out.trust_roundtrip, true);
+    assert.equal(out.inline_roundtrip, true);
+    assert.equal(out.policy_arn, 'arn:aws:iam::000000000000:policy/boto/boto-policy');
+    assert.equal(out.version, 'v2');
+    assert.deepEqual(out.attached, ['boto-policy']);
+    assert.ok((out.roles as string[]).includes('boto-role'));
+    assert.deepEqual(out.error, [
+      'NoSuchEntity',
+      'The role with name boto-missing cannot be found.',
+      404,
+    ]);
+  });
+});

@@ -1,0 +1,214 @@
+/**
+ * Strict authentication end to end: every request's SigV4 signature is checked against the
+ * root keys, IAM user access keys and STS session credentials, with AWS's error codes.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CreateAccessKeyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  IAMClient,
+  ListRolesCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+interface Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+const ROOT: Keys = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** The failure's wire code, HTTP status and message. */
+async function failure(
+  p: Promise<unknown>,
+): Promise<{ name: string; status?: number; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('strict authentication', () => {
+  let server: TestServer;
+  const clients: { destroy(): void }[] = [];
+
+  // One attempt: SDK v3 retries a skewed request after correcting its clock.
+  const options = (credentials: Keys, extra: { systemClockOffset?: number } = {}) => ({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    credentials,
+    maxAttempts: 1,
+    ...extra,
+  });
+  const stsAs = (c: Keys, extra?: { systemClockOffset?: number }) => {
+    const client = new STSClient(options(c, extra));
+    clients.push(client);
+    return client;
+  };
+  const iamAs = (c: Keys, extra?: { systemClockOffset?: number }) => {
+    const client = new IAMClient(options(c, extra));
+    clients.push(client);
+    return client;
+  };
+  const logsAs = (c: Keys, extra?: { systemClockOffset?: number }) => {
+    const client = new CloudWatchLogsClient(options(c, extra));
+    clients.push(client);
+    return client;
+  };
+  const whoAmI = (c: Keys) => stsAs(c).send(new GetCallerIdentityCommand({}));
+
+  before(async () => {
+    server = await startTestServer({ auth: 'strict' });
+  });
+  after(async () => {
+    for (const c of clients) c.destroy();
+    await server.stop();
+  });
+
+  test('the root keys are accepted', async () => {
+    const me = await whoAmI(ROOT);
+    assert.equal(me.Arn, 'arn:aws:iam::000000000000:root');
+    await iamAs(ROOT).send(new ListRolesCommand({}));
+    await logsAs(ROOT).send(new DescribeLogGroupsCommand({}));
+  });
+
+  test('a wrong secret: SignatureDoesNotMatch (query), InvalidSignatureException (json)', async () => {
+    const wrong = { accessKeyId: 'test', secretAccessKey: 'not-the-secret' };
+    for (const call of [
+      stsAs(wrong).send(new GetCallerIdentityCommand({})),
+      iamAs(wrong).send(new ListRolesCommand({})),
+    ]) {
+      const f = await failure(call);
+      assert.equal(f.name, 'SignatureDoesNotMatch');
+      assert.equal(f.status, 403);
+      assert.match(
+        f.message,
+        /The request signature we calculated does not match the signature you provided/,
+      );
+    }
+    const logs = await failure(logsAs(wrong).send(new DescribeLogGroupsCommand({})));
+    assert.equal(logs.name, 'InvalidSignatureException');
+    assert.equal(logs.status, 403);
+  });
+
+  test('an unknown key: InvalidClientTokenId (query), UnrecognizedClientException (json)', async () => {
+    const unknown = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' };
+    for (const call of [
+      stsAs(unknown).send(new GetCallerIdentityCommand({})),
+      iamAs(unknown).send(new ListRolesCommand({})),
+    ]) {
+      assert.deepEqual(await failure(call), {
+        name: 'InvalidClientTokenId',
+        status: 403,
+        message: 'The security token included in the request is invalid.',
+      });
+    }
+    assert.deepEqual(await failure(logsAs(unknown).send(new DescribeLogGroupsCommand({}))), {
+      name: 'UnrecognizedClientException',
+      status: 400,
+      message: 'The security token included in the request is invalid.',
+    });
+  });
+
+  test('a clock 20 minutes behind is refused as AWS does', async () => {
+    const skew = { systemClockOffset: -20 * 60 * 1000 };
+    const query = await failure(stsAs(ROOT, skew).send(new GetCallerIdentityCommand({})));
+    assert.equal(query.name, 'SignatureDoesNotMatch');
+    assert.equal(query.status, 403);
+    assert.match(
+      query.message,
+      /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$/,
+    );
+    const json = await failure(logsAs(ROOT, skew).send(new DescribeLogGroupsCommand({})));
+    assert.equal(json.name, 'InvalidSignatureException');
+    assert.match(json.message, /^Signature expired: /);
+  });
+
+  test('an IAM user access key authenticates as the user until made Inactive', async () => {
+    const admin = iamAs(ROOT);
+    const user = (await admin.send(new CreateUserCommand({ UserName: 'strict-user' }))).User;
+    const key = (await admin.send(new CreateAccessKeyCommand({ UserName: 'strict-user' })))
+      .AccessKey;
+    const keys = {
+      accessKeyId: key?.AccessKeyId ?? '',
+      secretAccessKey: key?.SecretAccessKey ?? '',
+    };
+
+    const me = await whoAmI(keys);
+    assert.equal(me.Arn, 'arn:aws:iam::000000000000:user/strict-user');
+    assert.equal(me.UserId, user?.UserId);
+    assert.equal(me.Account, '000000000000');
+    // The user's key signs IAM requests too (Stratus does not evaluate IAM policies).
+    await iamAs(keys).send(new ListRolesCommand({}));
+
+    await admin.send(
+      new UpdateAccessKeyCommand({
+        UserName: 'strict-user',
+        AccessKeyId: keys.accessKeyId,
+        Status: 'Inactive',
+      }),
+    );
+    assert.equal((await failure(whoAmI(keys))).name, 'InvalidClientTokenId');
+    await admin.send(
+      new UpdateAccessKeyCommand({
+        UserName: 'strict-user',
+        AccessKeyId: keys.accessKeyId,
+        Status: 'Active',
+      }),
+    );
+    assert.equal((await whoAmI(keys)).UserId, user?.UserId);
+  });
+
+  test('AssumeRole session credentials work with their token and only with it', async () => {
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: 'arn:aws:iam::000000000000:root' },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    });
+    const role = (
+      await iamAs(ROOT).send(
+        new CreateRoleCommand({ RoleName: 'strict-role', AssumeRolePolicyDocument: trust }),
+      )
+    ).Role;
+    const creds = (
+      await stsAs(ROOT).send(
+        new AssumeRoleCommand({ RoleArn: role?.Arn, RoleSessionName: 'strict' }),
+      )
+    ).Credentials;
+    const session = {
+      accessKeyId: creds?.AccessKeyId ?? '',
+      secretAccessKey: creds?.SecretAccessKey ?? '',
+      sessionToken: creds?.SessionToken ?? '',
+    };
+    const me = await whoAmI(session);
+    assert.equal(me.Arn, 'arn:aws:sts::000000000000:assumed-role/strict-role/strict');
+    assert.equal(me.UserId, `${role?.RoleId}:strict`);
+    await logsAs(session).send(new DescribeLogGroupsCommand({}));
+
+    const withoutToken = {
+      accessKeyId: session.accessKeyId,
+      secretAccessKey: session.secretAccessKey,
+    };
+    assert.deepEqual(await failure(whoAmI(withoutToken)), {
+      name: 'InvalidClientTokenId',
+      status: 403,
+      message: 'The security token included in the request is invalid.',
+    });
+    const wrongToken = { ...session, sessionToken: `${session.sessionToken.slice(0, -4)}AAAA` };
+    assert.equal((await failure(whoAmI(wrongToken))).name, 'InvalidClientTokenId');
+  });
+});

@@ -15,36 +15,46 @@ import {
 } from './children.js';
 import type { ChildProcess } from 'node:child_process';
 
+// Servers take turns in chunks of calls (A×50, B×50, ... A×50, ...), so outside load on
+// the machine falls on all of them alike; each stops at n calls, all at the time budget.
 const SCRIPT = `
 import json, sys, time
 import boto3
 from botocore.config import Config
 
-endpoint, n, warm, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[5])
+args = json.loads(sys.argv[1])
+n, warm, budget, chunk = args["n"], args["warm"], args["budgetS"], args["chunk"]
 session = boto3.session.Session(
     aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
 # One attempt: a retried error must fail the run, not hide in the timing.
 config = Config(retries={"max_attempts": 1, "mode": "standard"})
-calls = {
-    "GetCallerIdentity": session.client("sts", endpoint_url=endpoint, config=config).get_caller_identity,
-    "DescribeLogGroups": session.client("logs", endpoint_url=endpoint, config=config).describe_log_groups,
-}
-out = {}
-for name in sys.argv[4].split(","):
-    call = calls[name]
-    for _ in range(warm):
-        call()
-    # n calls, or fewer when the time budget runs out first (a busy machine).
-    start = time.perf_counter()
-    stop = start + budget
-    done = 0
-    while done < n:
-        call()
-        done += 1
-        if done % 50 == 0 and time.perf_counter() > stop:
-            break
-    seconds = time.perf_counter() - start
-    out[name] = {"calls": done, "seconds": seconds, "callsPerSec": done / seconds}
+
+def method(call, url):
+    if call == "GetCallerIdentity":
+        return session.client("sts", endpoint_url=url, config=config).get_caller_identity
+    return session.client("logs", endpoint_url=url, config=config).describe_log_groups
+
+out = {name: {} for name in args["endpoints"]}
+for call in args["calls"]:
+    fns = {name: method(call, url) for name, url in args["endpoints"].items()}
+    for fn in fns.values():
+        for _ in range(warm):
+            fn()
+    done = {name: 0 for name in fns}
+    spent = {name: 0.0 for name in fns}
+    stop = time.perf_counter() + budget
+    while time.perf_counter() < stop and any(d < n for d in done.values()):
+        for name, fn in fns.items():
+            if done[name] >= n:
+                continue
+            start = time.perf_counter()
+            for _ in range(chunk):
+                fn()
+            spent[name] += time.perf_counter() - start
+            done[name] += chunk
+    for name in fns:
+        out[name][call] = {"calls": done[name], "seconds": spent[name],
+                           "callsPerSec": done[name] / spent[name]}
 print(json.dumps(out))
 `;
 
@@ -73,18 +83,25 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Up to `n` calls of each kind, stopping early after `budgetS` seconds per kind. */
-export function runBoto3(
-  endpoint: string,
-  calls: readonly CallName[],
-  n: number,
-  budgetS: number,
-  warm = 50,
-): Promise<Boto3Rates> {
+export interface Boto3Run {
+  /** name → endpoint URL */
+  endpoints: Record<string, string>;
+  calls: readonly CallName[];
+  /** At most this many calls per endpoint and kind of call... */
+  n: number;
+  /** ...and at most this many seconds per kind of call, all endpoints together. */
+  budgetS: number;
+  warm?: number;
+  chunk?: number;
+}
+
+/** Rates per endpoint name. */
+export function runBoto3(run: Boto3Run): Promise<Record<string, Boto3Rates>> {
+  const args = JSON.stringify({ warm: 50, chunk: 50, ...run });
   return new Promise((resolve, reject) => {
     const child = spawnTracked(
       'python3',
-      ['-c', SCRIPT, endpoint, String(n), String(warm), calls.join(','), String(budgetS)],
+      ['-c', SCRIPT, args],
       { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
       CLIENT_CPU,
     );
@@ -92,14 +109,16 @@ export function runBoto3(
     let err = '';
     child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (budgetS * calls.length + 60) * 1000);
+    const timer = setTimeout(
+      () => child.kill('SIGKILL'),
+      (run.budgetS * run.calls.length + 60) * 1000,
+    );
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (code !== 0)
-        return reject(new Error(`boto3 run against ${endpoint} failed (${code}):\n${err}`));
+      if (code !== 0) return reject(new Error(`boto3 run failed (${code}):\n${err}`));
       try {
-        resolve(JSON.parse(out) as Boto3Rates);
+        resolve(JSON.parse(out) as Record<string, Boto3Rates>);
       } catch {
         reject(new Error(`boto3 printed no JSON:\n${out}\n${err}`));
       }

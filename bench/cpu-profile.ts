@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
@@ -65,9 +66,10 @@ function location(frame: CallFrame, root: string): string {
   const map = sourceMapFor(frame.url);
   const entry = map?.findEntry(frame.lineNumber, frame.columnNumber);
   if (entry && 'originalSource' in entry && entry.originalSource) {
+    // `sources` in tsc's maps are relative to the compiled file's directory.
     const src = entry.originalSource.startsWith('file://')
       ? fileURLToPath(entry.originalSource)
-      : entry.originalSource;
+      : resolve(dirname(fileURLToPath(frame.url)), entry.originalSource);
     return `${shorten(src, root)}:${entry.originalLine + 1}`;
   }
   const file = frame.url.startsWith('file://') ? fileURLToPath(frame.url) : frame.url;

@@ -1,22 +1,54 @@
-/** One measured load run against a URL, with wrk when installed, else the socket client. */
+/**
+ * Load runs against several servers taking turns: each target gets a warm-up, then
+ * one-second slices in rotation (A, B, C, A, B, C, ...), so outside load on the machine
+ * falls on all of them alike and their ratio stays meaningful.
+ * wrk when installed, else the Node socket client.
+ */
 import type { SignedCall } from './calls.js';
-import type { LoadResult } from './load-result.js';
+import { combine, type LoadResult } from './load-result.js';
 import { socketLoad } from './socket-load.js';
 import { wrkLoad } from './wrk.js';
 
 export interface LoadSettings {
   /** Path to wrk, or undefined for the Node socket client. */
   wrk: string | undefined;
+  /** Measured seconds per target (in one-second slices). */
   durationS: number;
   warmupS: number;
 }
 
-export function load(
+export interface Target {
+  name: string;
+  url: string;
+  call: SignedCall;
+}
+
+function once(
   s: LoadSettings,
-  call: SignedCall,
-  url: string,
+  t: Target,
   concurrency: number,
+  durationS: number,
+  warmupS: number,
 ): Promise<LoadResult> {
-  const run = { url, concurrency, durationS: s.durationS };
-  return s.wrk ? wrkLoad(s.wrk, call, run, s.warmupS) : socketLoad(call, run, s.warmupS);
+  const run = { url: t.url, concurrency, durationS };
+  return s.wrk ? wrkLoad(s.wrk, t.call, run, warmupS) : socketLoad(t.call, run, warmupS);
+}
+
+/** One warm-up per target, then `durationS` one-second slices each, in rotation. */
+export async function interleaved(
+  s: LoadSettings,
+  targets: readonly Target[],
+  concurrency: number,
+): Promise<Map<string, LoadResult>> {
+  const slices = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  if (s.warmupS > 0) for (const t of targets) await once(s, t, concurrency, s.warmupS, 0);
+  const rounds = Math.max(1, Math.round(s.durationS));
+  for (let i = 0; i < rounds; i++)
+    for (const t of targets) slices.get(t.name)?.push(await once(s, t, concurrency, 1, 0));
+  return new Map([...slices].map(([name, list]) => [name, combine(list)]));
+}
+
+/** A single run of `durationS` after a warm-up (profiling). */
+export function loadOne(s: LoadSettings, t: Target, concurrency: number): Promise<LoadResult> {
+  return once(s, t, concurrency, s.durationS, s.warmupS);
 }

@@ -3,6 +3,8 @@ export interface LoadResult {
   /** Completed requests per second over the measured interval. */
   rps: number;
   requests: number;
+  /** Length of the measured interval. */
+  seconds: number;
   p50Ms: number;
   p99Ms: number;
   /** Answers whose status was not 2xx/3xx (must be 0 for the figures to mean anything). */
@@ -15,4 +17,34 @@ export interface LoadRun {
   url: string;
   concurrency: number;
   durationS: number;
+}
+
+/** The value at quantile q (0..1) of an ascending list. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/**
+ * Several short runs of one target as one figure: the rate over all of them, and the
+ * median of their percentiles (so one slice hit by a burst of outside load does not
+ * decide the p99).
+ */
+export function combine(slices: readonly LoadResult[]): LoadResult {
+  const requests = slices.reduce((a, r) => a + r.requests, 0);
+  const seconds = slices.reduce((a, r) => a + r.seconds, 0);
+  const median = (pick: (r: LoadResult) => number) =>
+    quantile(
+      slices.map(pick).sort((a, b) => a - b),
+      0.5,
+    );
+  return {
+    rps: seconds > 0 ? requests / seconds : 0,
+    requests,
+    seconds,
+    p50Ms: median((r) => r.p50Ms),
+    p99Ms: median((r) => r.p99Ms),
+    non2xx: slices.reduce((a, r) => a + r.non2xx, 0),
+    errors: slices.reduce((a, r) => a + r.errors, 0),
+  };
 }

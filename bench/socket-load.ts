@@ -6,7 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { wireBytes, type SignedCall } from './calls.js';
-import type { LoadResult, LoadRun } from './load-result.js';
+import { quantile, type LoadResult, type LoadRun } from './load-result.js';
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
@@ -71,13 +71,12 @@ export async function socketLoad(
   await Promise.all(Array.from({ length: run.concurrency }, one));
   const measuredS = (performance.now() - recordFrom) / 1000;
   latencies.sort((a, b) => a - b);
-  const pick = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return {
     rps: latencies.length / measuredS,
     requests: latencies.length,
-    p50Ms: pick(0.5),
-    p99Ms: pick(0.99),
+    seconds: measuredS,
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
     non2xx,
     errors,
   };

@@ -27,6 +27,7 @@ test('parseWrkOutput reads rate, percentiles in any unit, bad answers and socket
   assert.deepEqual(parseWrkOutput(SAMPLE), {
     rps: 4764.33,
     requests: 4787,
+    seconds: 1,
     p50Ms: 0.229,
     p99Ms: 55.29,
     non2xx: 4787,

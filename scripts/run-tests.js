@@ -15,7 +15,7 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv.slice(2);
-const files = ['dist/src', 'dist/codegen', 'dist/test']
+const files = ['dist/src', 'dist/codegen', 'dist/bench', 'dist/test']
   .flatMap((d) => {
     try {
       return find(d);

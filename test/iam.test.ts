@@ -127,8 +127,8 @@ describe('IAM', () => {
     await iam.send(new AttachRolePolicyCommand({ RoleName: 'sdk-role', PolicyArn: LAMBDA_BASIC }));
     const attached = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'sdk-role' }));
     assert.deepEqual(attached.AttachedPolicies?.map((p) => p.PolicyArn).sort(), [
-      LAMBDA_BASIC,
       'arn:aws:iam::000000000000:policy/sdk-policy',
+      LAMBDA_BASIC,
     ]);
     const onlyAttached = await iam.send(
       new ListPoliciesCommand({ OnlyAttached: true, Scope: 'Local' }),

@@ -189,7 +189,7 @@ describe('CloudWatch Logs', () => {
     for (const [si, s] of streams.entries()) {
       const events: OutputLogEvent[] = [];
       for await (const page of paginateGetLogEvents(
-        { client: logs, pageSize: 137 },
+        { client: logs, pageSize: 137, stopOnSameToken: true },
         { logGroupName: group, logStreamName: s, startFromHead: true },
       )) {
         events.push(...(page.events ?? []));
@@ -280,10 +280,11 @@ describe('CloudWatch Logs', () => {
     );
     assert.deepEqual(msgs(fwd), range(5, 15));
 
-    // The SDK paginator stops when the forward token comes back unchanged.
+    // With stopOnSameToken (as for real AWS), the paginator stops when the forward token
+    // comes back unchanged.
     const pages: number[] = [];
     for await (const page of paginateGetLogEvents(
-      { client: logs, pageSize: 10 },
+      { client: logs, pageSize: 10, stopOnSameToken: true },
       { logGroupName: '/paging', logStreamName: 's', startFromHead: true },
     )) {
       pages.push(page.events?.length ?? 0);

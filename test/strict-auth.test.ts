@@ -84,10 +84,10 @@ describe('strict authentication', () => {
   test('a wrong secret: SignatureDoesNotMatch (query), InvalidSignatureException (json)', async () => {
     const wrong = { accessKeyId: 'test', secretAccessKey: 'not-the-secret' };
     for (const call of [
-      stsAs(wrong).send(new GetCallerIdentityCommand({})),
-      iamAs(wrong).send(new ListRolesCommand({})),
+      () => stsAs(wrong).send(new GetCallerIdentityCommand({})),
+      () => iamAs(wrong).send(new ListRolesCommand({})),
     ]) {
-      const f = await failure(call);
+      const f = await failure(call());
       assert.equal(f.name, 'SignatureDoesNotMatch');
       assert.equal(f.status, 403);
       assert.match(
@@ -103,10 +103,10 @@ describe('strict authentication', () => {
   test('an unknown key: InvalidClientTokenId (query), UnrecognizedClientException (json)', async () => {
     const unknown = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' };
     for (const call of [
-      stsAs(unknown).send(new GetCallerIdentityCommand({})),
-      iamAs(unknown).send(new ListRolesCommand({})),
+      () => stsAs(unknown).send(new GetCallerIdentityCommand({})),
+      () => iamAs(unknown).send(new ListRolesCommand({})),
     ]) {
-      assert.deepEqual(await failure(call), {
+      assert.deepEqual(await failure(call()), {
         name: 'InvalidClientTokenId',
         status: 403,
         message: 'The security token included in the request is invalid.',

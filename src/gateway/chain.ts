@@ -207,7 +207,8 @@ export function send(res: ServerResponse, wire: WireResponse, origin: string | u
     typeof body === 'string' ? Buffer.byteLength(body) : body.length,
   );
   res.writeHead(wire.status, headers);
-  res.end(body);
+  // HEAD answers carry the GET's headers (Content-Length included) but never a body.
+  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 function sendUnknownService(

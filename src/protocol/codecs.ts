@@ -30,7 +30,9 @@ export function codecFor(model: ServiceModel): ProtocolCodec {
   }
   codec ??= codecs[model.metadata.protocol];
   if (!codec) {
-    throw new Error(`${model.metadata.serviceId}: no supported protocol in ${String(model.metadata.protocols)}`);
+    throw new Error(
+      `${model.metadata.serviceId}: no supported protocol in ${String(model.metadata.protocols)}`,
+    );
   }
   chosen.set(model, codec);
   return codec;

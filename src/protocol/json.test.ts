@@ -45,7 +45,10 @@ function op(model: ServiceModel, name: string): OperationModel {
   return model.operations[name];
 }
 
-async function errorOf(target: string, body: string | Buffer): Promise<{ status: number; doc: Struct }> {
+async function errorOf(
+  target: string,
+  body: string | Buffer,
+): Promise<{ status: number; doc: Struct }> {
   const ex = await exchange(jsonRequest(target, body), logs, () => ({}));
   return { status: ex.response.status, doc: JSON.parse(String(ex.response.body)) as Struct };
 }
@@ -54,7 +57,10 @@ test('Logs PutLogEvents: SDK bytes in, our JSON back out', async () => {
   const { client, exchanges } = logsClient((o, input) => {
     assert.equal(o.name, 'PutLogEvents');
     const events = input.logEvents as Struct[];
-    return { nextSequenceToken: String(events.length), rejectedLogEventsInfo: { tooOldLogEventEndIndex: 0 } };
+    return {
+      nextSequenceToken: String(events.length),
+      rejectedLogEventsInfo: { tooOldLogEventEndIndex: 0 },
+    };
   });
   const out = await client.send(
     new PutLogEventsCommand({
@@ -86,27 +92,38 @@ test('Logs maps and lists both ways (CreateLogGroup tags, DescribeLogGroups)', a
   const { client, exchanges } = logsClient((o) =>
     o.name === 'CreateLogGroup'
       ? {}
-      : { logGroups: [{ logGroupName: 'g', creationTime: 1700000000000, storedBytes: 12 }], nextToken: 't' },
+      : {
+          logGroups: [{ logGroupName: 'g', creationTime: 1700000000000, storedBytes: 12 }],
+          nextToken: 't',
+        },
   );
-  await client.send(new CreateLogGroupCommand({ logGroupName: 'g', tags: { team: 'core', 'a:b': '' } }));
+  await client.send(
+    new CreateLogGroupCommand({ logGroupName: 'g', tags: { team: 'core', 'a:b': '' } }),
+  );
   assert.deepEqual(exchanges[0].input, { logGroupName: 'g', tags: { team: 'core', 'a:b': '' } });
   const out = await client.send(new DescribeLogGroupsCommand({ limit: 5 }));
   assert.deepEqual(exchanges[1].input, { limit: 5 });
-  assert.deepEqual(out.logGroups, [{ logGroupName: 'g', creationTime: 1700000000000, storedBytes: 12 }]);
+  assert.deepEqual(out.logGroups, [
+    { logGroupName: 'g', creationTime: 1700000000000, storedBytes: 12 },
+  ]);
   assert.equal(out.nextToken, 't');
 });
 
 test('Logs errors: modeled client and server errors reach the SDK by name', async () => {
   const { client, exchanges } = logsClient((o) => {
-    if (o.name === 'GetLogEvents') throw new ResourceNotFoundException('The specified log group does not exist.');
+    if (o.name === 'GetLogEvents')
+      throw new ResourceNotFoundException('The specified log group does not exist.');
     throw new ServiceUnavailableException('try later');
   });
-  await assert.rejects(client.send(new GetLogEventsCommand({ logGroupName: 'g', logStreamName: 's' })), (e: Error & Struct) => {
-    assert.equal(e.name, 'ResourceNotFoundException');
-    assert.equal(e.message, 'The specified log group does not exist.');
-    assert.equal((e.$metadata as Struct).httpStatusCode, 400);
-    return true;
-  });
+  await assert.rejects(
+    client.send(new GetLogEventsCommand({ logGroupName: 'g', logStreamName: 's' })),
+    (e: Error & Struct) => {
+      assert.equal(e.name, 'ResourceNotFoundException');
+      assert.equal(e.message, 'The specified log group does not exist.');
+      assert.equal((e.$metadata as Struct).httpStatusCode, 400);
+      return true;
+    },
+  );
   assert.deepEqual(JSON.parse(String(exchanges[0].response.body)), {
     __type: 'ResourceNotFoundException',
     message: 'The specified log group does not exist.',
@@ -160,16 +177,29 @@ test('malformed JSON, wrong JSON types and invalid UTF-8 are SerializationExcept
     assert.equal(status, 400, body);
     assert.deepEqual(doc, { __type: 'SerializationException', message }, body);
   }
-  const bytes = Buffer.concat([Buffer.from('{"logGroupName":"'), Buffer.from([0xff, 0xc3]), Buffer.from('"}')]);
-  const ex = await exchange(jsonRequest('Logs_20140328.CreateLogGroup', bytes), logs, (_o, input) => {
-    assert.equal(input.logGroupName, '\uFFFD\uFFFD');
-    return {};
-  });
+  const bytes = Buffer.concat([
+    Buffer.from('{"logGroupName":"'),
+    Buffer.from([0xff, 0xc3]),
+    Buffer.from('"}'),
+  ]);
+  const ex = await exchange(
+    jsonRequest('Logs_20140328.CreateLogGroup', bytes),
+    logs,
+    (_o, input) => {
+      assert.equal(input.logGroupName, '\uFFFD\uFFFD');
+      return {};
+    },
+  );
   assert.equal(ex.response.status, 400); // the pattern rejects U+FFFD
 });
 
 test('unknown, missing and inherited-property targets are UnknownOperationException', () => {
-  for (const target of ['Logs_20140328.Nope', 'Logs_20140328.constructor', 'Other_1.PutLogEvents', 'PutLogEvents']) {
+  for (const target of [
+    'Logs_20140328.Nope',
+    'Logs_20140328.constructor',
+    'Other_1.PutLogEvents',
+    'PutLogEvents',
+  ]) {
     const r = jsonCodec.resolveOperation(jsonRequest(target, '{}'), logs);
     assert.ok(r instanceof AwsError, target);
     assert.equal(r.code, 'UnknownOperationException');
@@ -185,14 +215,24 @@ test('timestamps are epoch seconds and blobs base64 in JSON (ECR)', () => {
   const blob = Buffer.from([0, 1, 2, 253, 254, 255]);
   const req = jsonRequest(
     'AmazonEC2ContainerRegistry_V20150921.UploadLayerPart',
-    JSON.stringify({ repositoryName: 'r', uploadId: 'u', partFirstByte: 0, partLastByte: 5, layerPartBlob: blob.toString('base64') }),
+    JSON.stringify({
+      repositoryName: 'r',
+      uploadId: 'u',
+      partFirstByte: 0,
+      partLastByte: 5,
+      layerPartBlob: blob.toString('base64'),
+    }),
   );
   const input = jsonCodec.parseInput(req, op(ecr, 'UploadLayerPart'), ecr);
   assert.deepEqual(input.layerPartBlob, blob);
   const res = jsonCodec.serializeOutput(
     {
       authorizationData: [
-        { authorizationToken: 'QVdTOnB3', expiresAt: new Date('2024-01-01T12:00:00.250Z'), proxyEndpoint: 'https://x' },
+        {
+          authorizationToken: 'QVdTOnB3',
+          expiresAt: new Date('2024-01-01T12:00:00.250Z'),
+          proxyEndpoint: 'https://x',
+        },
       ],
     },
     op(ecr, 'GetAuthorizationToken'),
@@ -200,7 +240,9 @@ test('timestamps are epoch seconds and blobs base64 in JSON (ECR)', () => {
     { requestId: 'r' },
   );
   assert.deepEqual(JSON.parse(String(res.body)), {
-    authorizationData: [{ authorizationToken: 'QVdTOnB3', expiresAt: 1704110400.25, proxyEndpoint: 'https://x' }],
+    authorizationData: [
+      { authorizationToken: 'QVdTOnB3', expiresAt: 1704110400.25, proxyEndpoint: 'https://x' },
+    ],
   });
   const ts = jsonCodec.parseInput(
     jsonRequest('x', '{"repositoryName":"r","imageIds":[],"filter":{"tagStatus":"ANY"}}'),
@@ -211,9 +253,13 @@ test('timestamps are epoch seconds and blobs base64 in JSON (ECR)', () => {
 });
 
 test('awsQueryCompatible services (CloudWatch over JSON) also send x-amzn-query-error', () => {
-  const res = jsonCodec.serializeError(new DashboardNotFoundError('Dashboard d does not exist'), cloudwatch, {
-    requestId: 'r',
-  });
+  const res = jsonCodec.serializeError(
+    new DashboardNotFoundError('Dashboard d does not exist'),
+    cloudwatch,
+    {
+      requestId: 'r',
+    },
+  );
   assert.equal(res.status, 404);
   assert.equal(res.headers['Content-Type'], 'application/x-amz-json-1.0');
   assert.equal(res.headers['x-amzn-query-error'], 'ResourceNotFound;Sender');

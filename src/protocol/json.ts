@@ -132,7 +132,7 @@ export function readJsonValue(
     case 'double':
     case 'bigDecimal':
       if (typeof v === 'number') return v;
-      if (typeof v === 'string' && v in FLOAT_WORDS) return FLOAT_WORDS[v];
+      if (typeof v === 'string' && Object.hasOwn(FLOAT_WORDS, v)) return FLOAT_WORDS[v];
       throw mismatch(v, shape);
     case 'timestamp': {
       if (typeof v !== 'number' && typeof v !== 'string') throw mismatch(v, shape);
@@ -146,6 +146,18 @@ export function readJsonValue(
   }
 }
 
+const renamedCache = new WeakMap<Shape, boolean>();
+
+/** Whether any body member of the structure has a JSON name other than its model name. */
+function hasRenamed(shape: Shape, model: ServiceModel): boolean {
+  let r = renamedCache.get(shape);
+  if (r === undefined) {
+    r = structMembers(model, shape).some((m) => m.renamed);
+    renamedCache.set(shape, r);
+  }
+  return r;
+}
+
 /** Converts the members of a decoded JSON object; `skipBound` leaves out HTTP-bound members. */
 export function readJsonStruct(
   v: Record<string, unknown>,
@@ -153,21 +165,15 @@ export function readJsonStruct(
   model: ServiceModel,
   skipBound: boolean,
 ): Struct {
-  const members = structMembers(model, shape);
-  let renamed = false;
-  for (const m of members) {
-    if (m.renamed) {
-      renamed = true;
-      break;
-    }
-  }
-  const out: Struct = renamed || skipBound ? {} : v;
-  for (const m of members) {
+  const inPlace = !skipBound && !hasRenamed(shape, model);
+  const out: Struct = inPlace ? v : {};
+  for (const m of structMembers(model, shape)) {
     if (skipBound && m.ref.location) continue;
-    if (!Object.hasOwn(v, m.wire)) continue;
     const raw = v[m.wire];
-    if (raw === null || raw === undefined) {
-      if (out === v) delete out[m.wire];
+    if (raw === undefined) continue;
+    // JSON values are never functions: that is Object.prototype answering for `toString`.
+    if (raw === null || typeof raw === 'function') {
+      if (inPlace && raw === null) delete out[m.wire];
       continue;
     }
     out[m.name] = readJsonValue(raw, m.shape, m.ref, model);
@@ -247,7 +253,8 @@ export function writeJsonValue(
 }
 
 export function toBase64(v: unknown): unknown {
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  if (v instanceof Uint8Array)
+    return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
   if (typeof v === 'string') return Buffer.from(v, 'utf8').toString('base64');
   return v;
 }

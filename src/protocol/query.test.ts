@@ -42,7 +42,9 @@ function formRequest(body: string, method = 'POST'): WireRequest {
     rawQuery: method === 'GET' ? body : '',
     query: method === 'GET' ? new URLSearchParams(body) : new URLSearchParams(),
     headers:
-      method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } : {},
+      method === 'POST'
+        ? { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }
+        : {},
     body: method === 'POST' ? Buffer.from(body) : Buffer.alloc(0),
   };
 }
@@ -66,7 +68,10 @@ test('IAM CreateRole: SDK request bytes parse into the input, our XML parses bac
       },
     };
   });
-  const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Sid: 'ü' }] });
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Sid: 'ü' }],
+  });
   const out = await client.send(
     new CreateRoleCommand({
       RoleName: 'app-role',
@@ -99,7 +104,10 @@ test('IAM CreateRole: SDK request bytes parse into the input, our XML parses bac
   ]);
   assert.equal(out.$metadata.requestId, 'a1b2c3d4-0000-4000-8000-000000000001');
   const body = String(exchanges[0].response.body);
-  assert.match(body, /^<CreateRoleResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/">/);
+  assert.match(
+    body,
+    /^<CreateRoleResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/">/,
+  );
   assert.match(body, /<CreateDate>2024-01-02T03:04:05Z<\/CreateDate>/);
   assert.match(body, /<Tags><member><Key>team<\/Key>/);
   assert.equal(exchanges[0].response.headers['Content-Type'], 'text/xml');
@@ -109,7 +117,15 @@ test('IAM ListRoles: integers, booleans, millisecond timestamps, empty results',
   const { client, exchanges } = iamClient((_op, input) => ({
     Roles:
       input.MaxItems === 1
-        ? [{ Path: '/', RoleName: 'r', RoleId: 'AROA1', Arn: 'arn:x', CreateDate: new Date(1700000000123) }]
+        ? [
+            {
+              Path: '/',
+              RoleName: 'r',
+              RoleId: 'AROA1',
+              Arn: 'arn:x',
+              CreateDate: new Date(1700000000123),
+            },
+          ]
         : [],
     IsTruncated: input.MaxItems === 1,
     Marker: input.MaxItems === 1 ? 'next' : undefined,
@@ -130,7 +146,10 @@ test('IAM output maps and blobs: GetAccountSummary, CreateVirtualMFADevice', asy
     op.name === 'GetAccountSummary'
       ? { SummaryMap: { Users: 3, Roles: 10 } }
       : {
-          VirtualMFADevice: { SerialNumber: 'arn:aws:iam::000000000000:mfa/d', Base32StringSeed: seed },
+          VirtualMFADevice: {
+            SerialNumber: 'arn:aws:iam::000000000000:mfa/d',
+            Base32StringSeed: seed,
+          },
         },
   );
   const summary = await client.send(new GetAccountSummaryCommand({}));
@@ -143,17 +162,24 @@ test('IAM errors: modeled error with its query code, Sender type and HTTP status
   const { client, exchanges } = iamClient(() => {
     throw new NoSuchEntityException('The role with name nope cannot be found.');
   });
-  await assert.rejects(client.send(new GetRoleCommand({ RoleName: 'nope' })), (e: Error & Struct) => {
-    assert.equal(e.name, 'NoSuchEntityException');
-    assert.equal(e.message, 'The role with name nope cannot be found.');
-    assert.equal((e.$metadata as Struct).httpStatusCode, 404);
-    assert.equal(e.$fault, 'client');
-    return true;
-  });
+  await assert.rejects(
+    client.send(new GetRoleCommand({ RoleName: 'nope' })),
+    (e: Error & Struct) => {
+      assert.equal(e.name, 'NoSuchEntityException');
+      assert.equal(e.message, 'The role with name nope cannot be found.');
+      assert.equal((e.$metadata as Struct).httpStatusCode, 404);
+      assert.equal(e.$fault, 'client');
+      return true;
+    },
+  );
   const doc = xml.parse(String(exchanges[0].response.body)) as Struct;
   assert.deepEqual(doc.ErrorResponse, {
     '@_xmlns': 'https://iam.amazonaws.com/doc/2010-05-08/',
-    Error: { Type: 'Sender', Code: 'NoSuchEntity', Message: 'The role with name nope cannot be found.' },
+    Error: {
+      Type: 'Sender',
+      Code: 'NoSuchEntity',
+      Message: 'The role with name nope cannot be found.',
+    },
     RequestId: 'a1b2c3d4-0000-4000-8000-000000000001',
   });
 });
@@ -161,7 +187,9 @@ test('IAM errors: modeled error with its query code, Sender type and HTTP status
 test('IAM validation: AWS wording, ValidationError code, every violation listed', async () => {
   const { client } = iamClient(() => ({}));
   await assert.rejects(
-    client.send(new UpdateRoleDescriptionCommand({ RoleName: 'a b', Description: 'x'.repeat(1001) })),
+    client.send(
+      new UpdateRoleDescriptionCommand({ RoleName: 'a b', Description: 'x'.repeat(1001) }),
+    ),
     (e: Error & Struct) => {
       assert.equal(e.name, 'ValidationError');
       assert.equal((e.$metadata as Struct).httpStatusCode, 400);
@@ -176,23 +204,42 @@ test('IAM validation: AWS wording, ValidationError code, every violation listed'
     },
   );
   await assert.rejects(
-    client.send(new CreateRoleCommand({ RoleName: 'r', AssumeRolePolicyDocument: '{}', Tags: [{ Key: 'k#', Value: 'v' }] })),
+    client.send(
+      new CreateRoleCommand({
+        RoleName: 'r',
+        AssumeRolePolicyDocument: '{}',
+        Tags: [{ Key: 'k#', Value: 'v' }],
+      }),
+    ),
     /Value 'k#' at 'tags\.1\.member\.key' failed to satisfy constraint: Member must satisfy regular expression pattern/,
   );
 });
 
 test('query parsing: GET query strings, bad numbers, unknown and missing actions', async () => {
-  const get = await exchange(formRequest('Action=GetUser&UserName=bob&Version=2010-05-08', 'GET'), iam, (op, input) => {
-    assert.equal(op.name, 'GetUser');
-    assert.deepEqual(input, { UserName: 'bob' });
-    return { User: { Path: '/', UserName: 'bob', UserId: 'AIDA1', Arn: 'arn:u', CreateDate: new Date(0) } };
-  });
+  const get = await exchange(
+    formRequest('Action=GetUser&UserName=bob&Version=2010-05-08', 'GET'),
+    iam,
+    (op, input) => {
+      assert.equal(op.name, 'GetUser');
+      assert.deepEqual(input, { UserName: 'bob' });
+      return {
+        User: {
+          Path: '/',
+          UserName: 'bob',
+          UserId: 'AIDA1',
+          Arn: 'arn:u',
+          CreateDate: new Date(0),
+        },
+      };
+    },
+  );
   assert.equal(get.response.status, 200);
   assert.match(String(get.response.body), /<GetUserResult><User>.*<UserName>bob<\/UserName>/);
 
   const bad = await exchange(formRequest('Action=ListRoles&MaxItems=ten'), iam, () => ({}));
   assert.equal(bad.response.status, 400);
-  const err = (xml.parse(String(bad.response.body)) as { ErrorResponse: { Error: Struct } }).ErrorResponse.Error;
+  const err = (xml.parse(String(bad.response.body)) as { ErrorResponse: { Error: Struct } })
+    .ErrorResponse.Error;
   assert.equal(err.Code, 'ValidationError');
   assert.equal(
     err.Message,
@@ -265,9 +312,18 @@ test('STS through its SDK client: GetCallerIdentity and a range violation', asyn
   });
   const who = await client.send(new GetCallerIdentityCommand({}));
   assert.equal(who.Account, '000000000000');
-  assert.match(String(lb.exchanges[0].response.body), /<GetCallerIdentityResult><UserId>AIDA1<\/UserId>/);
+  assert.match(
+    String(lb.exchanges[0].response.body),
+    /<GetCallerIdentityResult><UserId>AIDA1<\/UserId>/,
+  );
   await assert.rejects(
-    client.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/r', RoleSessionName: 'session', DurationSeconds: 60 })),
+    client.send(
+      new AssumeRoleCommand({
+        RoleArn: 'arn:aws:iam::000000000000:role/r',
+        RoleSessionName: 'session',
+        DurationSeconds: 60,
+      }),
+    ),
     (e: Error) => {
       assert.equal(e.name, 'ValidationError');
       assert.equal(
@@ -301,7 +357,9 @@ test('EC2 DescribeInstances: flattened lists, capitalized locationNames, ec2 env
         {
           ReservationId: 'r-1',
           OwnerId: '000000000000',
-          Instances: [{ InstanceId: 'i-1', State: { Code: 16, Name: 'running' }, LaunchTime: new Date(0) }],
+          Instances: [
+            { InstanceId: 'i-1', State: { Code: 16, Name: 'running' }, LaunchTime: new Date(0) },
+          ],
         },
       ],
     },
@@ -318,7 +376,11 @@ test('EC2 DescribeInstances: flattened lists, capitalized locationNames, ec2 env
         reservationId: 'r-1',
         ownerId: '000000000000',
         instancesSet: {
-          item: { instanceId: 'i-1', instanceState: { code: '16', name: 'running' }, launchTime: '1970-01-01T00:00:00Z' },
+          item: {
+            instanceId: 'i-1',
+            instanceState: { code: '16', name: 'running' },
+            launchTime: '1970-01-01T00:00:00Z',
+          },
         },
       },
     },
@@ -328,9 +390,18 @@ test('EC2 DescribeInstances: flattened lists, capitalized locationNames, ec2 env
     () => ec2Codec.parseInput(bad, op, ec2),
     (e: AwsError) => e.code === 'InvalidParameterValue' && /MaxResults/.test(e.message),
   );
-  const err = ec2Codec.serializeError(new AwsError('InvalidInstanceID.NotFound', 400, true, "The instance ID 'i-9' does not exist"), ec2, { requestId: 'req-2' });
+  const err = ec2Codec.serializeError(
+    new AwsError('InvalidInstanceID.NotFound', 400, true, "The instance ID 'i-9' does not exist"),
+    ec2,
+    { requestId: 'req-2' },
+  );
   assert.deepEqual(xml.parse(String(err.body)).Response, {
-    Errors: { Error: { Code: 'InvalidInstanceID.NotFound', Message: "The instance ID 'i-9' does not exist" } },
+    Errors: {
+      Error: {
+        Code: 'InvalidInstanceID.NotFound',
+        Message: "The instance ID 'i-9' does not exist",
+      },
+    },
     RequestID: 'req-2',
   });
 });

@@ -11,14 +11,8 @@
  */
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import type { OperationModel, ServiceModel, Shape, ShapeRef } from './model.js';
-import { BadValue, INVALID, expectedKind, parseScalar, setKey } from './scalars.js';
-import {
-  findOperation,
-  isRecord,
-  shapeOf,
-  structMembers,
-  upperFirst,
-} from './shapes.js';
+import { BadValue, INVALID, expectedKind, parseScalar, percentDecode, setKey } from './scalars.js';
+import { findOperation, isRecord, shapeOf, structMembers } from './shapes.js';
 import type { ProtocolCodec, ResponseContext, Struct, WireRequest, WireResponse } from './types.js';
 import { validationError } from './validate.js';
 import { XmlWriter, escapeXml, writeErrorFields, writeXmlMembers } from './xml.js';
@@ -26,50 +20,69 @@ import { XmlWriter, escapeXml, writeErrorFields, writeXmlMembers } from './xml.j
 // ---------------------------------------------------------------------------------------
 // Form parameters → a tree keyed by the dotted name segments
 
-interface FormNode {
+export interface FormNode {
   value?: string;
   kids?: Map<string, FormNode>;
 }
 
-const paramsCache = new WeakMap<WireRequest, URLSearchParams>();
+const treeCache = new WeakMap<WireRequest, FormNode>();
 
-/** Query-string and form-body parameters together (parsed once per request). */
-export function formParams(req: WireRequest): URLSearchParams {
-  let params = paramsCache.get(req);
-  if (params) return params;
+/**
+ * Query-string and form-body parameters as a tree keyed by dotted name segments
+ * (`Tags.member.1.Key`), parsed once per request. The form body wins over the query
+ * string for a name present in both.
+ */
+export function formTree(req: WireRequest): FormNode {
+  let root = treeCache.get(req);
+  if (root) return root;
+  root = {};
+  for (const [k, v] of req.query) addParam(root, k, v);
   const ct = req.headers['content-type'] ?? '';
-  const formBody =
-    req.body.length > 0 && (ct === '' || ct.startsWith('application/x-www-form-urlencoded'));
-  if (!formBody) params = req.query;
-  else {
-    params = new URLSearchParams(req.body.toString('utf8'));
-    if (req.rawQuery) for (const [k, v] of req.query) if (!params.has(k)) params.append(k, v);
+  if (req.body.length > 0 && (ct === '' || ct.startsWith('application/x-www-form-urlencoded'))) {
+    const body = req.body.toString('utf8');
+    let start = 0;
+    while (start <= body.length) {
+      let end = body.indexOf('&', start);
+      if (end < 0) end = body.length;
+      if (end > start) {
+        const eq = body.indexOf('=', start);
+        const hasValue = eq >= 0 && eq < end;
+        addParam(
+          root,
+          formDecode(body.slice(start, hasValue ? eq : end)),
+          hasValue ? formDecode(body.slice(eq + 1, end)) : '',
+        );
+      }
+      start = end + 1;
+    }
   }
-  paramsCache.set(req, params);
-  return params;
+  treeCache.set(req, root);
+  return root;
 }
 
-function buildTree(params: URLSearchParams): FormNode {
-  const root: FormNode = {};
-  for (const [key, value] of params) {
-    let node = root;
-    let start = 0;
-    for (;;) {
-      const dot = key.indexOf('.', start);
-      const seg = dot < 0 ? key.slice(start) : key.slice(start, dot);
-      node.kids ??= new Map();
-      let next = node.kids.get(seg);
-      if (!next) {
-        next = {};
-        node.kids.set(seg, next);
-      }
-      node = next;
-      if (dot < 0) break;
-      start = dot + 1;
+/** application/x-www-form-urlencoded decoding (`+` is a space); never throws. */
+function formDecode(s: string): string {
+  if (s.includes('+')) s = s.replace(/\+/g, ' ');
+  return percentDecode(s);
+}
+
+function addParam(root: FormNode, key: string, value: string): void {
+  let node = root;
+  let start = 0;
+  for (;;) {
+    const dot = key.indexOf('.', start);
+    const seg = dot < 0 ? (start === 0 ? key : key.slice(start)) : key.slice(start, dot);
+    node.kids ??= new Map();
+    let next = node.kids.get(seg);
+    if (!next) {
+      next = {};
+      node.kids.set(seg, next);
     }
-    node.value = value;
+    node = next;
+    if (dot < 0) break;
+    start = dot + 1;
   }
-  return root;
+  node.value = value;
 }
 
 /** Children named 1, 2, 3, ... in numeric order. */
@@ -90,16 +103,11 @@ function hasNumbered(node: FormNode): boolean {
   return false;
 }
 
-/** EC2's parameter name for a member: queryName, else the capitalized locationName. */
-function ec2Name(name: string, ref: ShapeRef): string {
-  return ref.queryName ?? upperFirst(ref.locationName ?? name);
-}
-
 function readStruct(node: FormNode, shape: Shape, model: ServiceModel, ec2: boolean): Struct {
   const out: Struct = {};
   if (!node.kids) return out;
   for (const m of structMembers(model, shape)) {
-    const key = ec2 ? ec2Name(m.name, m.ref) : m.wire;
+    const key = ec2 ? m.ec2Name : m.wire;
     const child = node.kids.get(key);
     if (!child) continue;
     try {
@@ -171,21 +179,21 @@ function readValue(
   }
 }
 
-/** Decodes form parameters into an input structure (throws BadValue on a bad scalar). */
+/** Decodes the request's parameters into an input structure (throws BadValue on a bad scalar). */
 export function readQueryInput(
-  params: URLSearchParams,
+  req: WireRequest,
   shape: Shape,
   model: ServiceModel,
   ec2: boolean,
 ): Struct {
-  return readStruct(buildTree(params), shape, model, ec2);
+  return readStruct(formTree(req), shape, model, ec2);
 }
 
 // ---------------------------------------------------------------------------------------
 // Codecs
 
 function resolveAction(req: WireRequest, model: ServiceModel): OperationModel | AwsError {
-  const action = formParams(req).get('Action');
+  const action = formTree(req).kids?.get('Action')?.value;
   if (!action) return new AwsError('MissingAction', 400, true, 'Missing Action');
   return (
     findOperation(model, action) ??
@@ -201,35 +209,39 @@ function senderType(err: AwsError): string {
   return err.senderFault ? 'Sender' : 'Receiver';
 }
 
-function parseQuery(req: WireRequest, op: OperationModel, model: ServiceModel, ec2: boolean): Struct {
-  if (!op.input) return {};
-  try {
-    return readQueryInput(formParams(req), shapeOf(model, op.input.shape), model, ec2);
-  } catch (e) {
-    if (!(e instanceof BadValue)) throw e;
-    if (ec2) {
-      return throwError(
-        new AwsError(
-          'InvalidParameterValue',
-          400,
-          true,
-          `Value (${e.raw}) for parameter ${e.wirePath.join('.')} is invalid. Expected ${expectedKind(e.shape)}.`,
-        ),
-      );
-    }
-    return throwError(
-      validationError(
-        [
-          `Value '${e.raw}' at '${e.path.join('.')}' failed to satisfy constraint: Member must be ${expectedKind(e.shape)}`,
-        ],
-        model,
-      ),
+/**
+ * The error for a parameter whose text does not fit its type: EC2 answers
+ * InvalidParameterValue; other query services report it like a constraint violation.
+ */
+function badValueError(e: BadValue, model: ServiceModel, ec2: boolean): AwsError {
+  if (ec2) {
+    return new AwsError(
+      'InvalidParameterValue',
+      400,
+      true,
+      `Value (${e.raw}) for parameter ${e.wirePath.join('.')} is invalid. Expected ${expectedKind(e.shape)}.`,
     );
   }
+  return validationError(
+    [
+      `Value '${e.raw}' at '${e.path.join('.')}' failed to satisfy constraint: Member must be ${expectedKind(e.shape)}`,
+    ],
+    model,
+  );
 }
 
-function throwError(err: AwsError): never {
-  throw err;
+function parseQuery(
+  req: WireRequest,
+  op: OperationModel,
+  model: ServiceModel,
+  ec2: boolean,
+): Struct {
+  if (!op.input) return {};
+  try {
+    return readQueryInput(req, shapeOf(model, op.input.shape), model, ec2);
+  } catch (e) {
+    throw e instanceof BadValue ? badValueError(e, model, ec2) : e;
+  }
 }
 
 export const queryCodec: ProtocolCodec = {
@@ -251,7 +263,8 @@ export const queryCodec: ProtocolCodec = {
     if (op.output) {
       const wrapper = op.output.resultWrapper ?? `${op.name}Result`;
       w.open(wrapper);
-      if (isRecord(output)) writeXmlMembers(w, output, shapeOf(model, op.output.shape), model, false);
+      if (isRecord(output))
+        writeXmlMembers(w, output, shapeOf(model, op.output.shape), model, false);
       w.close(wrapper);
     }
     w.open('ResponseMetadata').leaf('RequestId', ctx.requestId).close('ResponseMetadata');

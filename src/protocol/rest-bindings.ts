@@ -5,7 +5,7 @@
  * headers/statusCode members of inputs and outputs.
  */
 import type { OperationModel, ServiceModel, Shape } from './model.js';
-import { BadValue, INVALID, formatScalar, parseScalar, setKey } from './scalars.js';
+import { BadValue, INVALID, formatScalar, parseScalar, percentDecode, setKey } from './scalars.js';
 import { type MemberInfo, isRecord, shapeOf, structMembers } from './shapes.js';
 import { timestampFormatOf } from './timestamps.js';
 import type { Struct, WireRequest } from './types.js';
@@ -66,7 +66,8 @@ function compileRoute(op: OperationModel, model: ServiceModel): Route {
   if (op.input) {
     for (const m of structMembers(model, shapeOf(model, op.input.shape))) {
       if (!m.required) continue;
-      if (m.ref.location === 'querystring' && m.ref.locationName) requiredQuery.push(m.ref.locationName);
+      if (m.ref.location === 'querystring' && m.ref.locationName)
+        requiredQuery.push(m.ref.locationName);
       if (m.ref.location === 'header' && m.ref.locationName) {
         requiredHeaders.push(m.ref.locationName.toLowerCase());
       }
@@ -156,7 +157,11 @@ function walk(
   return undefined;
 }
 
-function pick(routes: Route[], req: WireRequest, state: { methodMismatch: boolean }): Route | undefined {
+function pick(
+  routes: Route[],
+  req: WireRequest,
+  state: { methodMismatch: boolean },
+): Route | undefined {
   if (routes.length === 0) return undefined;
   let best: Route | undefined;
   let bestScore = -1;
@@ -199,28 +204,12 @@ function pick(routes: Route[], req: WireRequest, state: { methodMismatch: boolea
   return best;
 }
 
-/** Percent-decodes a URI component; malformed escapes and invalid UTF-8 never throw. */
-export function percentDecode(s: string): string {
-  if (!s.includes('%')) return s;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    const bytes: number[] = [];
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 0x25 && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 1, i + 3))) {
-        bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
-        i += 2;
-      } else {
-        for (const b of Buffer.from(s[i])) bytes.push(b);
-      }
-    }
-    return Buffer.from(bytes).toString('utf8');
-  }
-}
-
 /** URI label values of the operation's route for this request (percent-decoded). */
-export function uriLabels(req: WireRequest, op: OperationModel, model: ServiceModel): Record<string, string> {
+export function uriLabels(
+  req: WireRequest,
+  op: OperationModel,
+  model: ServiceModel,
+): Record<string, string> {
   const route = router(model).routes.get(op.name);
   const labels: Record<string, string> = {};
   if (!route) return labels;
@@ -290,6 +279,13 @@ export function bindingPlan(shape: Shape, model: ServiceModel): BindingPlan {
     !!plan.payload;
   plans.set(shape, plan);
   return plan;
+}
+
+/** Whether a member is bound to this header (then it sets the value, not the codec). */
+export function bindsHeader(shape: Shape, model: ServiceModel, lowerName: string): boolean {
+  return bindingPlan(shape, model).header.some(
+    (m) => (m.ref.locationName ?? '').toLowerCase() === lowerName,
+  );
 }
 
 function scalar(raw: string, m: MemberInfo, shape: Shape = m.shape): unknown {
@@ -376,19 +372,35 @@ function readHeader(raw: string, m: MemberInfo, model: ServiceModel): unknown {
   if (m.shape.type === 'list') {
     const ms = shapeOf(model, m.shape.member!.shape);
     // HTTP dates contain a comma themselves: split after each `GMT`.
-    const parts = ms.type === 'timestamp' ? raw.split(/(?<=GMT)\s*,\s*/) : raw.split(',');
-    return parts.map((p) => scalar(unquote(p.trim()), m, ms));
+    const parts = ms.type === 'timestamp' ? raw.split(/(?<=GMT)\s*,\s*/) : splitHeaderList(raw);
+    return parts.map((p) => scalar(p, m, ms));
   }
   return scalar(m.shape.type === 'string' ? raw : raw.trim(), m);
 }
 
-/** List items in headers may be quoted strings (RFC 9110 §5.6.4). */
-function unquote(s: string): string {
-  return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, '$1') : s;
+/** Comma-separated header items; items may be quoted strings (RFC 9110 §5.6.4). */
+function splitHeaderList(raw: string): string[] {
+  const items: string[] = [];
+  let i = 0;
+  while (i <= raw.length) {
+    while (raw[i] === ' ' || raw[i] === '\t') i++;
+    let item = '';
+    if (raw[i] === '"') {
+      for (i++; i < raw.length && raw[i] !== '"'; i++) item += raw[i] === '\\' ? raw[++i] : raw[i];
+      i = raw.indexOf(',', i);
+    } else {
+      const end = raw.indexOf(',', i);
+      item = (end < 0 ? raw.slice(i) : raw.slice(i, end)).trim();
+      i = end;
+    }
+    items.push(item);
+    if (i < 0) break;
+    i++;
+  }
+  return items;
 }
 
 /** Characters Node refuses in header values (and CR/LF, which would split the header). */
-// eslint-disable-next-line no-control-regex
 const UNSAFE_HEADER = /[^\t\x20-\x7e]/;
 
 /** A header value; non-ASCII text goes out RFC 2047-encoded, as S3 does for metadata. */

@@ -15,14 +15,22 @@ import {
   writeJsonValue,
 } from './json.js';
 import type { OperationModel, ServiceModel } from './model.js';
-import { bindingPlan, readBoundMembers, resolveRoute, writeBoundMembers } from './rest-bindings.js';
+import {
+  bindingPlan,
+  bindsHeader,
+  readBoundMembers,
+  resolveRoute,
+  writeBoundMembers,
+} from './rest-bindings.js';
 import { BadValue } from './scalars.js';
 import { errorShapeOf, isRecord, jsonNeedsWalk, shapeOf } from './shapes.js';
 import type { ProtocolCodec, ResponseContext, Struct, WireRequest, WireResponse } from './types.js';
 
 /** A bound member whose text does not fit its type, in Coral's words. */
 function badValue(e: BadValue): AwsError {
-  return CommonErrors.serialization(`STRING_VALUE can not be converted to ${javaTypeName(e.shape)}`);
+  return CommonErrors.serialization(
+    `STRING_VALUE can not be converted to ${javaTypeName(e.shape)}`,
+  );
 }
 
 export const restJsonCodec: ProtocolCodec = {
@@ -91,10 +99,11 @@ export const restJsonCodec: ProtocolCodec = {
       const val = output[p.name];
       if (val instanceof Uint8Array) {
         body = Buffer.from(val.buffer, val.byteOffset, val.byteLength);
-        if (!hasHeader(shape, model, 'content-type')) headers['Content-Type'] = 'application/octet-stream';
+        if (!bindsHeader(shape, model, 'content-type'))
+          headers['Content-Type'] = 'application/octet-stream';
       } else if (typeof val === 'string') {
         body = val;
-        if (p.shape.type === 'string' && !hasHeader(shape, model, 'content-type')) {
+        if (p.shape.type === 'string' && !bindsHeader(shape, model, 'content-type')) {
           headers['Content-Type'] = 'text/plain';
         }
       } else if (val !== undefined && val !== null) {
@@ -118,8 +127,3 @@ export const restJsonCodec: ProtocolCodec = {
     return { status: err.status, headers, body: JSON.stringify(doc) };
   },
 };
-
-/** Whether an output member is bound to this header (then it sets the value itself). */
-function hasHeader(shape: ReturnType<typeof shapeOf>, model: ServiceModel, name: string): boolean {
-  return bindingPlan(shape, model).header.some((m) => (m.ref.locationName ?? '').toLowerCase() === name);
-}

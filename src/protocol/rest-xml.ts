@@ -9,8 +9,14 @@
  * locationName when a model patch sets one, else `<Operation>Result`.
  */
 import { AwsError } from '../shared/errors.js';
-import type { OperationModel, ServiceModel, Shape } from './model.js';
-import { bindingPlan, readBoundMembers, resolveRoute, writeBoundMembers } from './rest-bindings.js';
+import type { OperationModel, ServiceModel } from './model.js';
+import {
+  bindingPlan,
+  bindsHeader,
+  readBoundMembers,
+  resolveRoute,
+  writeBoundMembers,
+} from './rest-bindings.js';
 import { BadValue } from './scalars.js';
 import { isRecord, shapeOf } from './shapes.js';
 import type { ProtocolCodec, ResponseContext, Struct, WireRequest, WireResponse } from './types.js';
@@ -84,12 +90,6 @@ function hostId(requestId: string): string {
   return Buffer.from(requestId).toString('base64');
 }
 
-function hasContentTypeMember(shape: Shape, model: ServiceModel): boolean {
-  return bindingPlan(shape, model).header.some(
-    (m) => (m.ref.locationName ?? '').toLowerCase() === 'content-type',
-  );
-}
-
 export const restXmlCodec: ProtocolCodec = {
   resolveOperation(req: WireRequest, model: ServiceModel): OperationModel | AwsError {
     const r = resolveRoute(req, model);
@@ -132,7 +132,10 @@ export const restXmlCodec: ProtocolCodec = {
       }
     } else if (plan.body.length) {
       const doc = parseDocument(req.body);
-      Object.assign(input, readBody(() => readXmlStruct(doc.value, shape, model, true)));
+      Object.assign(
+        input,
+        readBody(() => readXmlStruct(doc.value, shape, model, true)),
+      );
     }
     return input;
   },
@@ -152,7 +155,7 @@ export const restXmlCodec: ProtocolCodec = {
     const shape = shapeOf(model, op.output.shape);
     const plan = bindingPlan(shape, model);
     status = writeBoundMembers(output, shape, model, headers) ?? status;
-    const ownContentType = hasContentTypeMember(shape, model);
+    const ownContentType = bindsHeader(shape, model, 'content-type');
     const p = plan.payload;
     if (p) {
       const val = output[p.name];
@@ -166,8 +169,17 @@ export const restXmlCodec: ProtocolCodec = {
       }
       const w = new XmlWriter().raw(XML_DECL);
       // writeXmlValue declares a namespace the model puts on the payload itself.
-      const ns = (p.ref.xmlNamespace ?? p.shape.xmlNamespace) ? '' : xmlnsAttr(serviceNamespace(model));
-      writeXmlValue(w, p.ref.locationName ?? p.shape.locationName ?? p.name, val, p.ref, p.shape, model, ns);
+      const ns =
+        (p.ref.xmlNamespace ?? p.shape.xmlNamespace) ? '' : xmlnsAttr(serviceNamespace(model));
+      writeXmlValue(
+        w,
+        p.ref.locationName ?? p.shape.locationName ?? p.name,
+        val,
+        p.ref,
+        p.shape,
+        model,
+        ns,
+      );
       if (!ownContentType) headers['Content-Type'] = 'application/xml';
       return { status, headers, body: w.out };
     }

@@ -48,11 +48,16 @@ export function toWireRequest(request: HttpRequest): WireRequest {
 }
 
 /** Runs one request through the codec pipeline the gateway uses. */
-export async function exchange(wire: WireRequest, model: ServiceModel, provider: Provider): Promise<Exchange> {
+export async function exchange(
+  wire: WireRequest,
+  model: ServiceModel,
+  provider: Provider,
+): Promise<Exchange> {
   const codec = codecFor(model);
   const ctx = { requestId: 'a1b2c3d4-0000-4000-8000-000000000001' };
   const resolved = codec.resolveOperation(wire, model);
-  if (resolved instanceof AwsError) return { wire, response: codec.serializeError(resolved, model, ctx) };
+  if (resolved instanceof AwsError)
+    return { wire, response: codec.serializeError(resolved, model, ctx) };
   const op = resolved;
   let input: Struct | undefined;
   try {
@@ -83,7 +88,9 @@ export function loopback(model: ServiceModel, provider: Provider) {
         response: new HttpResponse({
           statusCode: ex.response.status,
           headers,
-          body: Readable.from(body.length ? [typeof body === 'string' ? Buffer.from(body) : body] : []),
+          body: Readable.from(
+            body.length ? [typeof body === 'string' ? Buffer.from(body) : body] : [],
+          ),
         }),
       };
     },

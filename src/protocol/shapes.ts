@@ -17,6 +17,8 @@ export interface MemberInfo {
   path: string;
   /** Listed in the structure's `required`. */
   required: boolean;
+  /** The EC2 query parameter name: queryName, else the capitalized locationName/name. */
+  ec2Name: string;
 }
 
 const membersCache = new WeakMap<Shape, MemberInfo[]>();
@@ -49,15 +51,23 @@ export function structMembers(model: ServiceModel, shape: Shape): MemberInfo[] {
       renamed: wire !== name,
       path: lowerFirst(name),
       required: shape.required?.includes(name) ?? false,
+      ec2Name: ref.queryName ?? upperFirst(ref.locationName ?? name),
     });
   }
   membersCache.set(shape, list);
   return list;
 }
 
-/** An operation by name, ignoring inherited Object properties (`toString`, `__proto__`). */
+const operationIndex = new WeakMap<ServiceModel, Map<string, OperationModel>>();
+
+/** An operation by name (a Map, so inherited names like `toString` never match). */
 export function findOperation(model: ServiceModel, name: string): OperationModel | undefined {
-  return Object.hasOwn(model.operations, name) ? model.operations[name] : undefined;
+  let index = operationIndex.get(model);
+  if (!index) {
+    index = new Map(Object.entries(model.operations));
+    operationIndex.set(model, index);
+  }
+  return index.get(name);
 }
 
 const jsonWalkCache = new WeakMap<ServiceModel, Set<string>>();
@@ -93,7 +103,7 @@ function computeJsonWalkSet(model: ServiceModel): Set<string> {
     else if (s.type === 'map' && s.value) kids.push(s.value.shape);
     children.set(name, kids);
   }
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [name, kids] of children) {
       if (set.has(name)) continue;
@@ -140,7 +150,10 @@ export function findErrorShape(model: ServiceModel, code: string): ErrorShapeInf
  * DashboardNotFoundError and ResourceNotFound both say `ResourceNotFound`), so the
  * generated class's own name decides first.
  */
-export function errorShapeOf(model: ServiceModel, err: { code: string; constructor: { name: string } }): ErrorShapeInfo | undefined {
+export function errorShapeOf(
+  model: ServiceModel,
+  err: { code: string; constructor: { name: string } },
+): ErrorShapeInfo | undefined {
   const cls = err.constructor.name;
   if (cls !== err.code && Object.hasOwn(model.shapes, cls)) {
     const shape = model.shapes[cls];
@@ -161,5 +174,11 @@ export function messageMember(model: ServiceModel, shape: Shape | undefined): st
 
 /** A plain object (not an array, Buffer or Date). */
 export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !(v instanceof Uint8Array) &&
+    !(v instanceof Date)
+  );
 }

@@ -208,19 +208,16 @@ export function canonicalQuery(params: readonly QueryParam[], omitSignature: boo
 export function canonicalHeaderValue(value: string): string {
   const n = value.length;
   if (n === 0) return value;
-  let clean = value.charCodeAt(0) !== 0x20 && value.charCodeAt(n - 1) !== 0x20;
-  for (let i = 0; clean && i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (
-      c === 0x09 ||
-      c === 0x0a ||
-      c === 0x0d ||
-      (c === 0x20 && value.charCodeAt(i + 1) === 0x20)
-    ) {
-      clean = false;
-    }
+  if (
+    value.charCodeAt(0) !== 0x20 &&
+    value.charCodeAt(n - 1) !== 0x20 &&
+    !value.includes('  ') &&
+    !value.includes('\t') &&
+    !value.includes('\n') &&
+    !value.includes('\r')
+  ) {
+    return value;
   }
-  if (clean) return value;
   let out = value.replace(LINE_BREAKS, ' ').replace(BLANK_RUNS, ' ');
   if (out.charCodeAt(0) === 0x20) out = out.slice(1);
   if (out.charCodeAt(out.length - 1) === 0x20) out = out.slice(0, -1);

@@ -180,5 +180,6 @@ function spacedHex(text: string): string {
 
 /** `2024-01-01T00:20:00Z`: S3's timestamps carry no milliseconds. */
 function isoSeconds(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return ms === undefined ? undefined : new Date(ms).toISOString().replace(MILLISECONDS, 'Z');
 }
+const MILLISECONDS = /\.\d{3}Z$/;

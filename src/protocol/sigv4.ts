@@ -315,40 +315,14 @@ function parseAuthorizationHeader(
       'header',
     );
   }
-  let credential: string | undefined;
-  let signedHeaders: string | undefined;
-  let signature: string | undefined;
-  // AWS splits the parameters on commas and on blanks, so `a=1,b=2`, `a=1, b=2` and
-  // `a=1 b=2` all parse, and a stray blank after `=` leaves a value without its key.
-  let pos = AUTH_PREFIX.length;
-  const length = authorization.length;
-  while (pos < length) {
-    const c = authorization.charCodeAt(pos);
-    if (c === 0x2c || c === 0x20 || c === 0x09) {
-      pos++;
-      continue;
-    }
-    let end = pos + 1;
-    while (end < length) {
-      const e = authorization.charCodeAt(end);
-      if (e === 0x2c || e === 0x20 || e === 0x09) break;
-      end++;
-    }
-    const part = authorization.slice(pos, end);
-    pos = end;
-    const eq = part.indexOf('=');
-    if (eq === -1) {
-      return malformed(
-        `'${part}' not a valid key=value pair (missing equal-sign) in Authorization header: ` +
-          `'${authorization}'.`,
-        'header',
-      );
-    }
-    const name = part.slice(0, eq);
-    const value = part.slice(eq + 1);
-    if (name === 'Credential') credential = value;
-    else if (name === 'SignedHeaders') signedHeaders = value;
-    else if (name === 'Signature') signature = value;
+  const sdkShape = splitSdkAuthorization(authorization);
+  let credential = sdkShape?.[0];
+  let signedHeaders = sdkShape?.[1];
+  let signature = sdkShape?.[2];
+  if (sdkShape === undefined) {
+    const general = splitAuthorizationParams(authorization);
+    if (typeof general === 'string') return malformed(general, 'header');
+    [credential, signedHeaders, signature] = general;
   }
   if (
     credential === undefined ||
@@ -377,6 +351,79 @@ function parseAuthorizationHeader(
     sessionToken,
     payloadHash: req.headers['x-amz-content-sha256'],
   });
+}
+
+/**
+ * The header exactly as the SDKs write it, `Credential=…, SignedHeaders=…, Signature=…`
+ * (with or without the blanks), found with indexOf; anything else takes the general path.
+ */
+function splitSdkAuthorization(auth: string): [string, string, string] | undefined {
+  let at = AUTH_PREFIX.length;
+  if (!auth.startsWith('Credential=', at)) return undefined;
+  at += 11;
+  const credentialEnd = auth.indexOf(',', at);
+  if (credentialEnd === -1) return undefined;
+  const credential = auth.slice(at, credentialEnd);
+  at = credentialEnd + 1;
+  if (auth.charCodeAt(at) === 0x20) at++;
+  if (!auth.startsWith('SignedHeaders=', at)) return undefined;
+  at += 14;
+  const headersEnd = auth.indexOf(',', at);
+  if (headersEnd === -1) return undefined;
+  const signedHeaders = auth.slice(at, headersEnd);
+  at = headersEnd + 1;
+  if (auth.charCodeAt(at) === 0x20) at++;
+  if (!auth.startsWith('Signature=', at)) return undefined;
+  const signature = auth.slice(at + 10);
+  if (hasSeparator(credential) || hasSeparator(signedHeaders) || hasSeparator(signature))
+    return undefined;
+  return [credential, signedHeaders, signature];
+}
+
+/** Whether a value runs into what AWS treats as a parameter separator. */
+function hasSeparator(text: string): boolean {
+  return text.includes(' ') || text.includes('\t') || text.includes(',');
+}
+
+/** Credential, SignedHeaders and Signature (each possibly absent), or AWS's complaint. */
+function splitAuthorizationParams(
+  authorization: string,
+): [string | undefined, string | undefined, string | undefined] | string {
+  let credential: string | undefined;
+  let signedHeaders: string | undefined;
+  let signature: string | undefined;
+  // AWS splits the parameters on commas and on blanks, so `a=1,b=2`, `a=1, b=2` and
+  // `a=1 b=2` all parse, and a stray blank after `=` leaves a value without its key.
+  let pos = AUTH_PREFIX.length;
+  const length = authorization.length;
+  while (pos < length) {
+    const c = authorization.charCodeAt(pos);
+    if (c === 0x2c || c === 0x20 || c === 0x09) {
+      pos++;
+      continue;
+    }
+    let end = pos + 1;
+    while (end < length) {
+      const e = authorization.charCodeAt(end);
+      if (e === 0x2c || e === 0x20 || e === 0x09) break;
+      end++;
+    }
+    const part = authorization.slice(pos, end);
+    pos = end;
+    const eq = part.indexOf('=');
+    if (eq === -1) {
+      return (
+        `'${part}' not a valid key=value pair (missing equal-sign) in Authorization header: ` +
+        `'${authorization}'.`
+      );
+    }
+    const name = part.slice(0, eq);
+    const value = part.slice(eq + 1);
+    if (name === 'Credential') credential = value;
+    else if (name === 'SignedHeaders') signedHeaders = value;
+    else if (name === 'Signature') signature = value;
+  }
+  return [credential, signedHeaders, signature];
 }
 
 /** A cheap test before the query string is taken apart. */

@@ -21,7 +21,7 @@
 import { AwsError } from '../shared/errors.js';
 import { compileJavaPattern } from './java-regex.js';
 import type { ServiceModel, Shape } from './model.js';
-import { isRecord, shapeOf, structMembers, upperFirst } from './shapes.js';
+import { type MemberInfo, isRecord, shapeOf, structMembers } from './shapes.js';
 
 const checkCache = new WeakMap<ServiceModel, Set<string>>();
 
@@ -50,7 +50,7 @@ function constrained(model: ServiceModel): Set<string> {
     }
     kids.set(name, k);
   }
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [name, k] of kids) {
       if (!set.has(name) && k.some((c) => set!.has(c))) {
@@ -66,13 +66,14 @@ function constrained(model: ServiceModel): Set<string> {
 /** Violation messages for `input` against `shapeName` (empty when valid). */
 export function validate(input: unknown, shapeName: string, model: ServiceModel): string[] {
   const out: string[] = [];
-  if (!constrained(model).has(shapeName)) return out;
+  const set = constrained(model);
+  if (!set.has(shapeName)) return out;
   const shape = shapeOf(model, shapeName);
   if (model.metadata.protocol === 'ec2') {
     checkEc2Required(input, shape, model, '', out);
     return out;
   }
-  checkValue(input, shape, shapeName, '', model, out);
+  checkValue(input, shape, shapeName, { set, model, path: [], out, issues: [] });
   return out;
 }
 
@@ -90,111 +91,177 @@ export function validationError(violations: string[], model: ServiceModel): AwsE
   );
 }
 
-function checkValue(
+/** Walk state: the constrained-shape set and the current path as a stack of segments. */
+interface Walk {
+  set: Set<string>;
+  model: ServiceModel;
+  path: (string | number)[];
+  out: string[];
+  /** Scratch list the constraint checks append to. */
+  issues: string[];
+}
+
+/** Turns the constraint texts collected since `from` into messages about `v`. */
+function report(v: unknown, shape: Shape, w: Walk, from: number): void {
+  for (let i = from; i < w.issues.length; i++) w.out.push(at(v, shape, w, w.issues[i]));
+  w.issues.splice(from);
+}
+
+/** Runs a scalar check into a fresh set (for list members, map keys and values). */
+function collect(
   v: unknown,
   shape: Shape,
-  shapeName: string,
-  path: string,
-  model: ServiceModel,
-  out: string[],
-): void {
-  const set = constrained(model);
-  if (!set.has(shapeName)) return;
+  w: Walk,
+  into: Set<string> | undefined,
+): Set<string> | undefined {
+  const from = w.issues.length;
+  scalarViolations(v, shape, w.issues);
+  if (w.issues.length === from) return into;
+  into ??= new Set();
+  for (let i = from; i < w.issues.length; i++) into.add(w.issues[i]);
+  w.issues.splice(from);
+  return into;
+}
+
+const checkedCache = new WeakMap<Shape, MemberInfo[]>();
+
+/** The members of a structure worth visiting: required, or constrained beneath. */
+function checkedMembers(shape: Shape, w: Walk): MemberInfo[] {
+  let list = checkedCache.get(shape);
+  if (!list) {
+    list = structMembers(w.model, shape).filter((m) => m.required || w.set.has(m.ref.shape));
+    checkedCache.set(shape, list);
+  }
+  return list;
+}
+
+/** Checks `v` against a shape that is known to carry constraints (`w.set`). */
+function checkValue(v: unknown, shape: Shape, shapeName: string, w: Walk): void {
   switch (shape.type) {
     case 'structure': {
-      if (!isRecord(v) || shape.document) return;
-      for (const m of structMembers(model, shape)) {
-        const val = v[m.name];
-        const p = path ? `${path}.${m.path}` : m.path;
+      // Parsed input: structures are plain objects (Dates and Buffers only sit in scalars).
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || shape.document) return;
+      const rec = v as Record<string, unknown>;
+      for (const m of checkedMembers(shape, w)) {
+        const val = rec[m.name];
         if (val === undefined || val === null) {
-          if (m.required) out.push(`Value null at '${p}' failed to satisfy constraint: Member must not be null`);
+          if (m.required) {
+            w.path.push(m.path);
+            w.out.push(
+              `Value null at '${w.path.join('.')}' failed to satisfy constraint: Member must not be null`,
+            );
+            w.path.pop();
+          }
           continue;
         }
-        checkValue(val, m.shape, m.ref.shape, p, model, out);
+        if (!w.set.has(m.ref.shape)) continue;
+        w.path.push(m.path);
+        checkValue(val, m.shape, m.ref.shape, w);
+        w.path.pop();
       }
       return;
     }
     case 'list': {
       if (!Array.isArray(v)) return;
-      lengthViolations(v.length, shape, (c) => out.push(at(v, shape, path, c)));
+      const from = w.issues.length;
+      lengthViolations(v.length, shape, w.issues);
+      if (w.issues.length > from) report(v, shape, w, from);
       const mref = shape.member!;
-      const ms = shapeOf(model, mref.shape);
-      if (!set.has(mref.shape)) return;
+      if (!w.set.has(mref.shape)) return;
+      const ms = shapeOf(w.model, mref.shape);
       if (isComplex(ms)) {
         for (let i = 0; i < v.length; i++) {
-          if (v[i] !== null && v[i] !== undefined) {
-            checkValue(v[i], ms, mref.shape, `${path}.${i + 1}.member`, model, out);
-          }
+          if (v[i] === null || v[i] === undefined) continue;
+          w.path.push(i + 1, 'member');
+          checkValue(v[i], ms, mref.shape, w);
+          w.path.pop();
+          w.path.pop();
         }
         return;
       }
-      const inner = new Set<string>();
-      for (const item of v) if (item !== null && item !== undefined) scalarViolations(item, ms, (c) => inner.add(c));
-      if (inner.size) out.push(at(v, shape, path, `Member must satisfy constraint: [${[...inner].join(', ')}]`));
+      let inner: Set<string> | undefined;
+      for (const item of v)
+        if (item !== null && item !== undefined) inner = collect(item, ms, w, inner);
+      if (inner)
+        w.out.push(at(v, shape, w, `Member must satisfy constraint: [${[...inner].join(', ')}]`));
       return;
     }
     case 'map': {
       if (!isRecord(v)) return;
       const keys = Object.keys(v);
-      lengthViolations(keys.length, shape, (c) => out.push(at(v, shape, path, c)));
-      const ks = shape.key ? shapeOf(model, shape.key.shape) : undefined;
+      const from = w.issues.length;
+      lengthViolations(keys.length, shape, w.issues);
+      if (w.issues.length > from) report(v, shape, w, from);
+      const ks = shape.key ? shapeOf(w.model, shape.key.shape) : undefined;
       const vref = shape.value!;
-      const vs = shapeOf(model, vref.shape);
-      const keyIssues = new Set<string>();
-      const valueIssues = new Set<string>();
+      const vs = shapeOf(w.model, vref.shape);
+      let keyIssues: Set<string> | undefined;
+      let valueIssues: Set<string> | undefined;
       for (const k of keys) {
-        if (ks) scalarViolations(k, ks, (c) => keyIssues.add(c));
+        if (ks) keyIssues = collect(k, ks, w, keyIssues);
         const val = v[k];
-        if (val === null || val === undefined || !set.has(vref.shape)) continue;
-        if (isComplex(vs)) checkValue(val, vs, vref.shape, `${path}.${k}`, model, out);
-        else scalarViolations(val, vs, (c) => valueIssues.add(c));
+        if (val === null || val === undefined || !w.set.has(vref.shape)) continue;
+        if (isComplex(vs)) {
+          w.path.push(k);
+          checkValue(val, vs, vref.shape, w);
+          w.path.pop();
+        } else valueIssues = collect(val, vs, w, valueIssues);
       }
-      if (keyIssues.size) {
-        out.push(at(v, shape, path, `Map keys must satisfy constraint: [${[...keyIssues].join(', ')}]`));
+      if (keyIssues) {
+        w.out.push(
+          at(v, shape, w, `Map keys must satisfy constraint: [${[...keyIssues].join(', ')}]`),
+        );
       }
-      if (valueIssues.size) {
-        out.push(at(v, shape, path, `Map value must satisfy constraint: [${[...valueIssues].join(', ')}]`));
+      if (valueIssues) {
+        w.out.push(
+          at(v, shape, w, `Map value must satisfy constraint: [${[...valueIssues].join(', ')}]`),
+        );
       }
       return;
     }
-    default:
-      scalarViolations(v, shape, (c) => out.push(at(v, shape, path, c)));
+    default: {
+      const from = w.issues.length;
+      scalarViolations(v, shape, w.issues);
+      if (w.issues.length > from) report(v, shape, w, from);
+    }
   }
 }
 
-const isComplex = (s: Shape): boolean => s.type === 'structure' || s.type === 'list' || s.type === 'map';
+const isComplex = (s: Shape): boolean =>
+  s.type === 'structure' || s.type === 'list' || s.type === 'map';
 
-function at(v: unknown, shape: Shape, path: string, constraint: string): string {
+function at(v: unknown, shape: Shape, w: Walk, constraint: string): string {
   const value = shape.sensitive || shape.type === 'blob' ? 'Value' : `Value '${render(v)}'`;
-  return `${value} at '${path}' failed to satisfy constraint: ${constraint}`;
+  return `${value} at '${w.path.join('.')}' failed to satisfy constraint: ${constraint}`;
 }
 
-function lengthViolations(len: number, shape: Shape, report: (c: string) => void): void {
+function lengthViolations(len: number, shape: Shape, issues: string[]): void {
   if (shape.min !== undefined && len < shape.min) {
-    report(`Member must have length greater than or equal to ${shape.min}`);
+    issues.push(`Member must have length greater than or equal to ${shape.min}`);
   }
   if (shape.max !== undefined && len > shape.max) {
-    report(`Member must have length less than or equal to ${shape.max}`);
+    issues.push(`Member must have length less than or equal to ${shape.max}`);
   }
 }
 
-function scalarViolations(v: unknown, shape: Shape, report: (c: string) => void): void {
+function scalarViolations(v: unknown, shape: Shape, issues: string[]): void {
   switch (shape.type) {
     case 'string': {
       if (typeof v !== 'string') return;
       if (shape.enum && !shape.enum.includes(v)) {
-        report(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+        issues.push(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
       }
-      lengthViolations(v.length, shape, report);
+      lengthViolations(v.length, shape, issues);
       if (shape.pattern) {
         const re = compileJavaPattern(shape.pattern);
-        if (re && !re.test(v)) report(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+        if (re && !re.test(v))
+          issues.push(`Member must satisfy regular expression pattern: ${shape.pattern}`);
       }
       return;
     }
     case 'blob':
-      if (v instanceof Uint8Array) lengthViolations(v.byteLength, shape, report);
-      else if (typeof v === 'string') lengthViolations(Buffer.byteLength(v), shape, report);
+      if (v instanceof Uint8Array) lengthViolations(v.byteLength, shape, issues);
+      else if (typeof v === 'string') lengthViolations(Buffer.byteLength(v), shape, issues);
       return;
     case 'integer':
     case 'long':
@@ -206,10 +273,10 @@ function scalarViolations(v: unknown, shape: Shape, report: (c: string) => void)
     case 'bigDecimal':
       if (typeof v !== 'number') return;
       if (shape.min !== undefined && v < shape.min) {
-        report(`Member must have value greater than or equal to ${shape.min}`);
+        issues.push(`Member must have value greater than or equal to ${shape.min}`);
       }
       if (shape.max !== undefined && v > shape.max) {
-        report(`Member must have value less than or equal to ${shape.max}`);
+        issues.push(`Member must have value less than or equal to ${shape.max}`);
       }
       return;
     default:
@@ -231,10 +298,16 @@ function render(v: unknown): string {
 }
 
 /** EC2 reports only missing required parameters, by wire name. */
-function checkEc2Required(v: unknown, shape: Shape, model: ServiceModel, prefix: string, out: string[]): void {
+function checkEc2Required(
+  v: unknown,
+  shape: Shape,
+  model: ServiceModel,
+  prefix: string,
+  out: string[],
+): void {
   if (!isRecord(v) || shape.type !== 'structure') return;
   for (const m of structMembers(model, shape)) {
-    const name = prefix + (m.ref.queryName ?? upperFirst(m.ref.locationName ?? m.name));
+    const name = prefix + m.ec2Name;
     const val = v[m.name];
     if (val === undefined || val === null) {
       if (m.required) out.push(`The request must contain the parameter ${name}`);

@@ -9,6 +9,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AwsError } from '../shared/errors.js';
 import type { ServiceModel, Shape, ShapeRef } from './model.js';
 import { BadValue, INVALID, formatScalar, parseScalar, setKey } from './scalars.js';
+import { toIso8601 } from './timestamps.js';
 import { type MemberInfo, errorShapeOf, isRecord, shapeOf, structMembers } from './shapes.js';
 
 // ---------------------------------------------------------------------------------------
@@ -132,7 +133,9 @@ export function writeXmlValue(
     case 'structure': {
       if (!isRecord(v)) return;
       const attrs =
-        extraAttrs + xmlnsAttr(ref?.xmlNamespace ?? shape.xmlNamespace) + attributesOf(v, shape, model);
+        extraAttrs +
+        xmlnsAttr(ref?.xmlNamespace ?? shape.xmlNamespace) +
+        attributesOf(v, shape, model);
       w.open(name, attrs);
       writeXmlMembers(w, v, shape, model, false);
       w.close(name);
@@ -143,12 +146,14 @@ export function writeXmlValue(
       const mref = shape.member!;
       const ms = shapeOf(model, mref.shape);
       if (isFlattened(ref, shape)) {
-        for (const item of v) if (item !== undefined && item !== null) writeXmlValue(w, name, item, mref, ms, model);
+        for (const item of v)
+          if (item !== undefined && item !== null) writeXmlValue(w, name, item, mref, ms, model);
         return;
       }
       const itemName = mref.locationName ?? 'member';
       w.open(name, extraAttrs);
-      for (const item of v) if (item !== undefined && item !== null) writeXmlValue(w, itemName, item, mref, ms, model);
+      for (const item of v)
+        if (item !== undefined && item !== null) writeXmlValue(w, itemName, item, mref, ms, model);
       w.close(name);
       return;
     }
@@ -177,6 +182,7 @@ export function writeXmlValue(
   }
 }
 
+// ---------------------------------------------------------------------------------------
 // Errors (query, ec2 and rest-xml share the `<Error><Code/><Message/>…` element)
 
 const extrasCache = new WeakMap<ServiceModel, Map<string, Shape | null>>();
@@ -210,13 +216,17 @@ export function writeErrorFields(w: XmlWriter, err: AwsError, model: ServiceMode
   const keys = Object.keys(err.fields);
   if (keys.length === 0) return;
   const shape = errorExtras(model, err);
-  if (shape) {
-    writeXmlMembers(w, err.fields, shape, model, false);
-    return;
-  }
+  if (shape) writeXmlMembers(w, err.fields, shape, model, false);
+  // Fields the model does not list (S3's NoSuchKey has no members yet AWS sends <Key>).
   for (const k of keys) {
+    if ((shape?.members && Object.hasOwn(shape.members, k)) || /^(message|code)$/i.test(k))
+      continue;
     const v = err.fields[k];
-    if (v !== undefined && v !== null && typeof v !== 'object') w.leaf(k, String(v));
+    if (v === undefined || v === null) continue;
+    w.leaf(
+      k,
+      v instanceof Date ? toIso8601(v) : typeof v === 'object' ? JSON.stringify(v) : String(v),
+    );
   }
 }
 
@@ -301,7 +311,8 @@ export function readXmlStruct(
     } else {
       child = el[localName(memberElementName(m))];
       // SDK v3 names flattened list items after the structure member; accept both.
-      if (child === undefined && m.shape.type === 'list') child = el[localName(m.ref.locationName ?? m.name)];
+      if (child === undefined && m.shape.type === 'list')
+        child = el[localName(m.ref.locationName ?? m.name)];
     }
     if (child === undefined) continue;
     try {
@@ -313,7 +324,12 @@ export function readXmlStruct(
   return out;
 }
 
-export function readXmlValue(n: XmlNode, ref: ShapeRef | undefined, shape: Shape, model: ServiceModel): unknown {
+export function readXmlValue(
+  n: XmlNode,
+  ref: ShapeRef | undefined,
+  shape: Shape,
+  model: ServiceModel,
+): unknown {
   switch (shape.type) {
     case 'structure':
       return readXmlStruct(n, shape, model, false);

@@ -8,9 +8,11 @@
  *   blob   puts one complete blob (prints "blob <digest>"), then streams an endless blob
  *          slowly (prints "streaming" once some of it is on disk)
  *   hold   opens the state directory and waits (prints "ready")
+ *   ephemeral-exit  opens ephemeral storage, prints "blobs <dir>", exits without close()
  */
 import { Readable } from 'node:stream';
 import { openStorage } from './index.js';
+import type { FileBlobStore } from './file-blob-store.js';
 
 const rowKey = (i: number): string => String(i).padStart(8, '0');
 
@@ -21,8 +23,14 @@ function completeBlob(): Buffer {
 }
 
 async function main(mode: string, stateDir: string): Promise<void> {
-  const storage = await openStorage({ stateDir, ephemeral: false });
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (mode === 'ephemeral-exit') {
+    const { blobs } = await openStorage({ stateDir, ephemeral: true });
+    await blobs.put(Buffer.from('x'));
+    out(`blobs ${(blobs as FileBlobStore).root}`);
+    return;
+  }
+  const storage = await openStorage({ stateDir, ephemeral: false });
   switch (mode) {
     case 'rows': {
       for (let i = 0; ; i++) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -180,5 +180,17 @@ test(
     await child.kill();
     const storage = await openStorage({ stateDir: dir, ephemeral: false });
     await storage.close();
+  },
+);
+
+test(
+  'ephemeral blobs are removed when the process exits without close()',
+  { timeout: 60_000 },
+  async () => {
+    const child = startChild('ephemeral-exit', freshDir());
+    const line = await child.waitFor((l) => l.startsWith('blobs '));
+    await new Promise((done) => child.process.once('close', done));
+    assert.equal(child.process.exitCode, 0);
+    assert.equal(existsSync(line.slice(6)), false);
   },
 );

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -68,4 +70,23 @@ test('a stream opened before delete still reads the whole blob', async () => {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   assert.deepEqual(Buffer.concat(chunks), data);
+});
+
+test('temporary stores of dead processes are swept; live ones are kept', async () => {
+  const child = spawn(process.execPath, ['-e', '']);
+  const deadPid = child.pid as number;
+  await once(child, 'exit');
+  const dead = join(tmpdir(), `stratus-blobs-${deadPid}-leftover`);
+  const live = join(tmpdir(), `stratus-blobs-${process.pid}-in-use`);
+  mkdirSync(join(dead, 'sha256'), { recursive: true });
+  mkdirSync(live, { recursive: true });
+  try {
+    const store = await FileBlobStore.openTemporary();
+    assert.equal(existsSync(dead), false);
+    assert.equal(existsSync(live), true);
+    await store.close();
+  } finally {
+    rmSync(dead, { recursive: true, force: true });
+    rmSync(live, { recursive: true, force: true });
+  }
 });

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { ReadStream } from 'node:fs';
 import {
   mkdir,
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
+import { isProcessRunning } from './state-lock.js';
 import type { BlobInfo, BlobStore } from './types.js';
 
 export { DigestMismatchError, InvalidDigestError, isValidDigest } from './blob-digest.js';
@@ -56,10 +58,22 @@ export class FileBlobStore implements BlobStore {
     return store;
   }
 
-  /** An ephemeral store in a fresh directory under os.tmpdir(), deleted by close(). */
+  /**
+   * An ephemeral store in a fresh directory under os.tmpdir(), deleted by close() or, failing
+   * that, when the process exits. The name carries the pid, so directories of processes
+   * that were killed are swept by the next one.
+   */
   static async openTemporary(): Promise<FileBlobStore> {
-    const root = await mkdtemp(join(tmpdir(), 'stratus-blobs-'));
+    await sweepDeadTemporaries();
+    const root = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
     const store = new FileBlobStore(root, true);
+    temporaryRoots.add(root);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => {
+        for (const dir of temporaryRoots) rmSync(dir, { recursive: true, force: true });
+      });
+    }
     await store.prepare();
     return store;
   }
@@ -205,12 +219,28 @@ export class FileBlobStore implements BlobStore {
 
   /** Deletes the directory of a temporary store; a persistent store has nothing to release. */
   async close(): Promise<void> {
-    if (this.temporary) await rm(this.root, { recursive: true, force: true });
+    if (!this.temporary) return;
+    await rm(this.root, { recursive: true, force: true });
+    temporaryRoots.delete(this.root);
   }
 
   private pathOf(digest: string): string {
     const hex = digestHex(digest);
     return join(this.blobDir, hex.slice(0, 2), hex);
+  }
+}
+
+const TEMP_PREFIX = 'stratus-blobs-';
+const TEMP_NAME = /^stratus-blobs-(\d+)-/;
+const temporaryRoots = new Set<string>();
+let exitHookInstalled = false;
+
+async function sweepDeadTemporaries(): Promise<void> {
+  for (const name of await readdir(tmpdir())) {
+    const match = TEMP_NAME.exec(name);
+    if (match === null || isProcessRunning(Number(match[1]))) continue;
+    // Best effort: another user's leftovers in a shared /tmp are not ours to remove.
+    await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

@@ -51,7 +51,11 @@ export function acquireStateLock(lockFile: string): StateLock {
       }
       const owner = readOwner(path);
       if (owner === 'gone') continue;
-      if (owner !== undefined && isRunning(owner) && (owner !== process.pid || held.has(path))) {
+      if (
+        owner !== undefined &&
+        isProcessRunning(owner) &&
+        (owner !== process.pid || held.has(path))
+      ) {
         throw new StateDirLockedError(path, owner);
       }
       // Stale: its process is gone (or the file is unreadable garbage).
@@ -99,12 +103,12 @@ function readOwner(path: string): number | undefined | 'gone' {
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-function isRunning(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function isProcessRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // EPERM: it exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -8,3 +8,9 @@ export interface IamEnv {
   keys: AccessKeyIndex;
   now(): Date;
 }
+
+/** Now as IAM reports it: ISO 8601 to the second ("2024-01-01T12:00:00Z"). */
+export function timestamp(env: IamEnv): string {
+  const ms = env.now().getTime();
+  return new Date(ms - (ms % 1000)).toISOString().replace('.000Z', 'Z');
+}

@@ -30,7 +30,8 @@ export function accessKeyId(prefix: 'AKIA' | 'ASIA', account: string): string {
   const head = acct * 128 + (bytes[5] & 0x7f);
   const hi = Math.floor(head / 2 ** 24);
   const lo = head % 2 ** 24;
-  bytes[0] = (hi >>> 16) & 0x7f;
+  // The top bit is set, as in every key id AWS has issued since it began encoding accounts.
+  bytes[0] = 0x80 | ((hi >>> 16) & 0x7f);
   bytes[1] = (hi >>> 8) & 0xff;
   bytes[2] = hi & 0xff;
   bytes[3] = (lo >>> 16) & 0xff;

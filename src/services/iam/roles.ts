@@ -12,7 +12,7 @@ import type { IamOperations } from '../../api/iam/operations.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { iamArn } from './arns.js';
 import { policyDocumentError, policySize } from './documents.js';
-import type { IamEnv } from './env.js';
+import { timestamp, type IamEnv } from './env.js';
 import { uniqueId } from './ids.js';
 import { getRole, roleOutput } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
@@ -67,7 +67,7 @@ export function roleOperations(env: IamEnv): RoleOps {
         name: input.RoleName,
         id: uniqueId('AROA'),
         arn: iamArn(ctx.account, 'role', path, input.RoleName),
-        created: env.now().toISOString(),
+        created: timestamp(env),
         trustPolicy: input.AssumeRolePolicyDocument,
         maxSessionDuration: input.MaxSessionDuration ?? DEFAULT_MAX_SESSION,
         tags,

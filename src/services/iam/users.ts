@@ -15,7 +15,7 @@ import type { Principal, RequestContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { iamArn } from './arns.js';
-import type { IamEnv } from './env.js';
+import { timestamp, type IamEnv } from './env.js';
 import { accessKeyId, secretAccessKey, uniqueId } from './ids.js';
 import { getUser, userOutput } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
@@ -105,7 +105,7 @@ export function userOperations(env: IamEnv): UserOps {
         name: input.UserName,
         id: uniqueId('AIDA'),
         arn: iamArn(ctx.account, 'user', path, input.UserName),
-        created: env.now().toISOString(),
+        created: timestamp(env),
         tags: checkTags(input.Tags),
         accessKeyIds: [],
       };
@@ -202,7 +202,7 @@ export function userOperations(env: IamEnv): UserOps {
           accessKeyId: accessKeyId('AKIA', ctx.account),
           secretAccessKey: secretAccessKey(),
           status: 'Active',
-          created: env.now().toISOString(),
+          created: timestamp(env),
           account: ctx.account,
           userName: user.name,
           userArn: user.arn,

@@ -11,6 +11,7 @@ const live = new Set<ChildProcess>();
 export const SERVER_CPU = '0';
 export const CLIENT_CPU = '1';
 let pinning = false;
+let niceness: number | undefined;
 
 /** Pins children with taskset(1) from now on (off when taskset is missing or BENCH_PIN=0). */
 export function enablePinning(on: boolean): void {
@@ -21,6 +22,14 @@ export function isPinning(): boolean {
   return pinning;
 }
 
+/**
+ * Runs children under `nice -n N` from now on (negative N needs root): on a shared machine
+ * this keeps other processes from deciding the figures. Off by default.
+ */
+export function setNiceness(n: number | undefined): void {
+  niceness = n;
+}
+
 /** Spawns `cmd args`, on `cpu` when pinning is on, and remembers it until it exits. */
 export function spawnTracked(
   cmd: string,
@@ -28,9 +37,10 @@ export function spawnTracked(
   options: SpawnOptions,
   cpu?: string,
 ): ChildProcess {
-  const [file, argv] =
-    pinning && cpu !== undefined ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
-  const child = spawn(file, argv, options);
+  let argv = [cmd, ...args];
+  if (pinning && cpu !== undefined) argv = ['taskset', '-c', cpu, ...argv];
+  if (niceness !== undefined) argv = ['nice', '-n', String(niceness), ...argv];
+  const child = spawn(argv[0], argv.slice(1), options);
   live.add(child);
   child.once('exit', () => live.delete(child));
   // An ENOENT arrives as 'error' without 'exit'.

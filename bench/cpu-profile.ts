@@ -41,6 +41,8 @@ export interface ProfileSummary {
   totalMs: number;
   idleMs: number;
   gcMs: number;
+  /** Self time in the repository's own src/ files (the rest is Node, V8, the kernel). */
+  srcMs: number;
   top: HotSpot[];
   /** Self time per source file (node internals grouped as `node:…`). */
   byFile: HotSpot[];
@@ -105,6 +107,7 @@ export function summarizeProfile(p: CpuProfile, root: string, topN = 25): Profil
   const byFile = new Map<string, number>();
   let idleMs = 0;
   let gcMs = 0;
+  let srcMs = 0;
   let totalMs = 0;
   for (const node of p.nodes) {
     const ms = self.get(node.id) ?? 0;
@@ -120,6 +123,7 @@ export function summarizeProfile(p: CpuProfile, root: string, topN = 25): Profil
     const where = loc ? `${name} (${loc})` : name;
     byWhere.set(where, (byWhere.get(where) ?? 0) + ms);
     const file = loc ? loc.replace(/:\d+$/, '') : name;
+    if (file.startsWith('src/')) srcMs += ms;
     byFile.set(file, (byFile.get(file) ?? 0) + ms);
   }
   const busy = totalMs - idleMs || 1;
@@ -128,7 +132,7 @@ export function summarizeProfile(p: CpuProfile, root: string, topN = 25): Profil
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([where, selfMs]) => ({ where, selfMs, share: selfMs / busy }));
-  return { totalMs, idleMs, gcMs, top: rank(byWhere, topN), byFile: rank(byFile, 15) };
+  return { totalMs, idleMs, gcMs, srcMs, top: rank(byWhere, topN), byFile: rank(byFile, 15) };
 }
 
 export function readProfile(file: string): CpuProfile {

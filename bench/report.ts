@@ -35,6 +35,8 @@ export interface BenchReport {
     /** 1-minute load average: above ~1 other processes compete with the benchmark. */
     loadAvgBefore: number;
     loadAvgAfter?: number;
+    /** `--nice`: the niceness servers and clients ran with. */
+    nice?: number;
   };
   settings: { durationS: number; warmupS: number; boto3Calls: number; boto3Seconds: number };
   load: LoadRow[];
@@ -129,7 +131,8 @@ export function profileText(p: ProfileSummary): string {
   const busy = p.totalMs - p.idleMs;
   const lines = [
     `CPU profile of the server: ${int(p.totalMs)} ms sampled, ${int(busy)} ms busy ` +
-      `(${((busy / p.totalMs) * 100).toFixed(0)}%), GC ${int(p.gcMs)} ms`,
+      `(${((busy / p.totalMs) * 100).toFixed(0)}%), GC ${int(p.gcMs)} ms, ` +
+      `in src/ ${int(p.srcMs)} ms (${((p.srcMs / busy) * 100).toFixed(0)}% of busy)`,
     'top self time:',
     ...p.top.map(
       (h) =>

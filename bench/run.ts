@@ -7,13 +7,21 @@
  *   node dist/bench/run.js [--duration 5] [--warmup 1] [--boto3-calls 2000] [--no-boto3]
  *                          [--no-moto] [--profile GetCallerIdentity|DescribeLogGroups]
  *                          [--profile-auth permissive|strict] [--profile-concurrency 16]
+ *                          [--boto3-seconds 10] [--nice=-10]
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { boto3Missing } from './boto3-ratio.js';
 import { CALLS, type CallName } from './calls.js';
-import { CLIENT_CPU, enablePinning, isPinning, killAllNow, stopAll } from './children.js';
+import {
+  CLIENT_CPU,
+  enablePinning,
+  isPinning,
+  killAllNow,
+  setNiceness,
+  stopAll,
+} from './children.js';
 import { coreBenchmark } from './core-bench.js';
 import type { LoadSettings } from './http-load.js';
 import { profileServer } from './profile-run.js';
@@ -40,6 +48,7 @@ function options() {
       profile: { type: 'string' },
       'profile-auth': { type: 'string', default: 'permissive' },
       'profile-concurrency': { type: 'string', default: '16' },
+      nice: { type: 'string' },
     },
     strict: true,
   });
@@ -59,6 +68,7 @@ function options() {
     profile: profile as CallName | undefined,
     profileAuth: profileAuth as AuthMode,
     profileConcurrency: Number(values['profile-concurrency']),
+    nice: values.nice === undefined ? undefined : Number(values.nice),
   };
 }
 
@@ -73,6 +83,7 @@ function newReport(opts: Options, settings: LoadSettings): BenchReport {
       pinned: isPinning(),
       loadGenerator: settings.wrk ? 'wrk' : 'node-socket',
       loadAvgBefore: loadavg()[0],
+      nice: opts.nice,
     },
     settings: {
       durationS: opts.durationS,
@@ -105,6 +116,11 @@ async function main(): Promise<void> {
     spawnSync('taskset', ['-p', '-c', CLIENT_CPU, String(process.pid)], { stdio: 'ignore' })
       .status === 0;
   enablePinning(canPin);
+  if (opts.nice !== undefined) {
+    if (!Number.isInteger(opts.nice)) throw new Error('--nice takes an integer');
+    setNiceness(opts.nice);
+    say(`children run under nice -n ${opts.nice}`);
+  }
   say(canPin ? 'servers on CPU 0, clients on CPU 1 (taskset)' : 'no CPU pinning');
 
   const wrk = findWrk();
@@ -150,7 +166,8 @@ function printReport(report: BenchReport, note = ''): void {
     `Stratus core benchmark ${note}`.trim(),
     `${report.date}, ${m.cpus} CPUs, Node ${m.node}, ${m.loadGenerator}, ${s.durationS} s per run ` +
       `after ${s.warmupS} s warm-up${m.pinned ? ', server on CPU 0 / client on CPU 1' : ''}, ` +
-      `load average ${m.loadAvgBefore.toFixed(1)} before, ${after.toFixed(1)} after`,
+      `load average ${m.loadAvgBefore.toFixed(1)} before, ${after.toFixed(1)} after` +
+      (m.nice !== undefined ? `, nice ${m.nice}` : ''),
     '',
     loadTable(report.load),
     '',

@@ -6,5 +6,6 @@ import type { ServicePlugin } from './services/plugin.js';
 import { logsPlugin } from './services/logs/plugin.js';
 import { iamPlugin } from './services/iam/plugin.js';
 import { stsPlugin } from './services/sts/plugin.js';
+import { lambdaPlugin } from './services/lambda/plugin.js';
 
-export const plugins: readonly ServicePlugin[] = [logsPlugin, iamPlugin, stsPlugin];
+export const plugins: readonly ServicePlugin[] = [logsPlugin, iamPlugin, stsPlugin, lambdaPlugin];

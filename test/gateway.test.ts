@@ -31,13 +31,13 @@ describe('gateway', () => {
 
   test('a modelled but unimplemented service answers in its own protocol', async () => {
     const res = await signedFetch(server.endpoint, {
-      service: 'lambda',
+      service: 'eks',
       method: 'GET',
-      path: '/2015-03-31/functions/',
+      path: '/clusters',
     });
     assert.equal(res.status, 501);
     assert.equal(res.headers.get('x-amzn-errortype')?.split(':')[0], 'NotImplementedException');
-    assert.match(res.text, /lambda\.ListFunctions is not implemented/);
+    assert.match(res.text, /eks\.ListClusters is not implemented/);
   });
 
   test('an unknown json operation is UnknownOperationException', async () => {

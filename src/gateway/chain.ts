@@ -74,10 +74,11 @@ export async function handleApiRequest(
       throw sigV4Error(sig, sigV4ErrorStyle(info.protocol, info.signingName));
 
     // 4. body, bounded
-    const raw = await readBody(req, deps.config.maxBodyBytes);
+    const limit = svc.plugin?.maxRequestBytes ?? deps.config.maxBodyBytes;
+    const raw = await readBody(req, limit);
     if (raw === 'too-large') {
       res.setHeader('Connection', 'close');
-      throw CommonErrors.payloadTooLarge(deps.config.maxBodyBytes);
+      throw CommonErrors.payloadTooLarge(limit);
     }
 
     // 5. aws-chunked payloads (S3 uploads from current SDKs)

@@ -9,8 +9,10 @@ import type { StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
 import type { LogSink } from '../events/logs.js';
 import type { IamDirectory } from '../services/iam/directory.js';
+import type { SessionIssuer } from '../services/sts/issuer.js';
 import type { PluginDeps, ServiceInstance } from '../services/plugin.js';
 import type { CredentialSource } from '../shared/context.js';
+import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
 import { handleAdmin } from './admin.js';
@@ -84,8 +86,11 @@ export async function startServer(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
+  const dataPlanes = instances.flatMap((i) => i.dataPlanes ?? []);
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
+    for (const plane of dataPlanes) if (url.startsWith(plane.prefix)) return plane.handle(req, res);
     if (url.startsWith('/_stratus/')) {
       req.resume();
       return handleAdmin(req.method ?? 'GET', url.split('?')[0], res, admin);
@@ -109,10 +114,10 @@ export async function startServer(
       resolve();
     });
   });
-  for (const instance of instances) await instance.start?.();
-  ready = true;
   const port = (server.address() as AddressInfo).port;
-  const endpoint = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const endpoint = clientEndpoint(config.host, port);
+  for (const instance of instances) await instance.start?.({ endpoint });
+  ready = true;
   log.info(`Stratus ${VERSION} ready`, {
     endpoint,
     state: config.ephemeral ? 'ephemeral' : config.stateDir,
@@ -159,7 +164,11 @@ async function createPlugins(
   const iam: IamDirectory = {
     findRole: (...args) => need((i) => i.iamDirectory, 'the IAM directory').findRole(...args),
   };
-  const deps: PluginDeps = { config, store: storage.store, blobs: storage.blobs, logs, iam };
+  const sts: SessionIssuer = {
+    assumeRoleForService: (...args) =>
+      need((i) => i.sessionIssuer, 'the STS session issuer').assumeRoleForService(...args),
+  };
+  const deps: PluginDeps = { config, store: storage.store, blobs: storage.blobs, logs, iam, sts };
   for (const plugin of plugins) {
     const instance = await plugin.create(deps);
     registry.register(plugin, instance);

@@ -1,9 +1,11 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceModel } from '../protocol/model.js';
 import type { RequestContext, CredentialSource } from '../shared/context.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
 import type { LogSink } from '../events/logs.js';
 import type { StratusConfig } from '../config.js';
 import type { IamDirectory } from './iam/directory.js';
+import type { SessionIssuer } from './sts/issuer.js';
 
 /** What the gateway hands every plugin when the server starts. */
 export interface PluginDeps {
@@ -14,6 +16,8 @@ export interface PluginDeps {
   logs: LogSink;
   /** IAM's typed lookups (role existence, trust policies). */
   iam: IamDirectory;
+  /** STS's role sessions for service principals (Lambda execution roles). */
+  sts: SessionIssuer;
 }
 
 /**
@@ -50,8 +54,15 @@ export interface ServiceInstance {
   logSink?: LogSink;
   /** IAM's typed lookups, exported by the iam plugin. */
   iamDirectory?: IamDirectory;
+  /** STS's role-session issuer, exported by the sts plugin. */
+  sessionIssuer?: SessionIssuer;
+  /**
+   * HTTP served outside the AWS API chain, where AWS uses other hosts or paths (function
+   * URLs, code downloads, the OCI registry). Routed by path prefix before the chain.
+   */
+  dataPlanes?: readonly DataPlane[];
   /** Background work started once the server listens, stopped before shutdown. */
-  start?(): Promise<void>;
+  start?(server: { endpoint: string }): Promise<void>;
   stop?(): Promise<void>;
   /** Drops in-memory caches after POST /_stratus/reset wiped the stores. */
   reset?(): Promise<void>;
@@ -64,5 +75,13 @@ export interface ServicePlugin {
   model(): Promise<ServiceModel>;
   /** IAM and STS are global: their resources are scoped by account only. */
   global?: boolean;
+  /** Largest API request body this service accepts (default: the gateway's limit). */
+  maxRequestBytes?: number;
   create(deps: PluginDeps): ServiceInstance | Promise<ServiceInstance>;
+}
+
+export interface DataPlane {
+  /** Path prefix this data plane owns, e.g. '/_stratus/lambda-url/'. */
+  prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }

@@ -154,7 +154,8 @@ export interface LayerRef {
   version?: number;
 }
 
-const LAYER_ARN = /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+)(?::(\d+))?$/;
+const LAYER_ARN =
+  /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+)(?::(\d+))?$/;
 
 /** A layer ARN (with or without version), or undefined. */
 export function parseLayerArn(arn: string): LayerRef | undefined {

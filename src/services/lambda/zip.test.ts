@@ -60,9 +60,19 @@ describe('extractZip', () => {
   });
 
   test('refuses ../ entries, absolute paths and backslash variants (zip slip)', async () => {
-    for (const name of ['../evil.js', 'a/../../evil.js', '/tmp/evil.js', '..\\..\\evil.js', 'C:\\evil.js', 'a\\..\\..\\b']) {
+    for (const name of [
+      '../evil.js',
+      'a/../../evil.js',
+      '/tmp/evil.js',
+      '..\\..\\evil.js',
+      'C:\\evil.js',
+      'a\\..\\..\\b',
+    ]) {
       await refused(
-        createZip([{ name: 'ok.js', data: 'x' }, { name, data: 'pwned' }]),
+        createZip([
+          { name: 'ok.js', data: 'x' },
+          { name, data: 'pwned' },
+        ]),
         /would be written outside the function's directory/,
       );
     }
@@ -143,7 +153,9 @@ describe('extractZip', () => {
   });
 
   test('refuses corrupt archives with AWS message', async () => {
-    const good = createZip([{ name: 'index.js', data: 'exports.handler = async () => 1;\n'.repeat(10) }]);
+    const good = createZip([
+      { name: 'index.js', data: 'exports.handler = async () => 1;\n'.repeat(10) },
+    ]);
     const corruptMessage = new RegExp(`^${UNZIP_FAILED.replace(/\./g, '\\.')}`);
     await refused(Buffer.from('this is not a zip file at all, sorry'), corruptMessage);
     await refused(good.subarray(0, good.length - 5), corruptMessage);

@@ -223,7 +223,8 @@ function safeSegments(name: string): string[] {
   for (const seg of unified.split('/')) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') throw refuse();
-    if (Buffer.byteLength(seg) > MAX_SEGMENT) throw corrupt(`The entry '${name}' has a name that is too long.`);
+    if (Buffer.byteLength(seg) > MAX_SEGMENT)
+      throw corrupt(`The entry '${name}' has a name that is too long.`);
     out.push(seg);
   }
   return out;
@@ -234,10 +235,14 @@ function kindAndMode(e: RawEntry): { kind: EntryKind; mode: number } {
   // 3 = UNIX, 19 = OS X: the high 16 bits of the external attributes are st_mode.
   const unix = host === 3 || host === 19 ? e.externalAttr >>> 16 : 0;
   const type = unix & S_IFMT;
-  const isDir = type === S_IFDIR || e.name.endsWith('/') || e.name.endsWith('\\') || (e.externalAttr & 0x10) !== 0;
+  const isDir =
+    type === S_IFDIR ||
+    e.name.endsWith('/') ||
+    e.name.endsWith('\\') ||
+    (e.externalAttr & 0x10) !== 0;
   if (type === S_IFLNK) return { kind: 'symlink', mode: 0o777 };
-  if (isDir) return { kind: 'directory', mode: ((unix & 0o777) || 0o755) | 0o700 };
-  return { kind: 'file', mode: ((unix & 0o777) || 0o644) | 0o400 };
+  if (isDir) return { kind: 'directory', mode: (unix & 0o777 || 0o755) | 0o700 };
+  return { kind: 'file', mode: (unix & 0o777 || 0o644) | 0o400 };
 }
 
 /**
@@ -326,7 +331,8 @@ function checkTree(entries: ZipEntry[]): void {
           `${UNZIP_FAILED} The entry '${e.path}' would be written through the symbolic link '${parent}'.`,
         );
       }
-      if (k === 'file') throw corrupt(`The archive uses '${parent}' both as a file and as a directory.`);
+      if (k === 'file')
+        throw corrupt(`The archive uses '${parent}' both as a file and as a directory.`);
       slash = e.path.indexOf('/', slash + 1);
     }
   }
@@ -439,7 +445,8 @@ export async function extractZip(
   let unzippedSize = 0;
   for (const e of entries) {
     if (e.kind === 'symlink') {
-      if (e.size > MAX_LINK_TARGET) throw corrupt(`The link '${e.path}' has a target that is too long.`);
+      if (e.size > MAX_LINK_TARGET)
+        throw corrupt(`The link '${e.path}' has a target that is too long.`);
       const target = (await entryData(zip, e)).toString('utf8');
       links.set(e.path, target);
       unzippedSize += e.size;

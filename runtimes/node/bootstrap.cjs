@@ -1,0 +1,661 @@
+/**
+ * Stratus's Node.js runtime for Lambda (nodejs18.x … nodejs24.x on the host's node).
+ *
+ * Speaks the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API) and behaves like AWS's own runtime
+ * (aws-lambda-nodejs-runtime-interface-client): `<file>.<export>` handlers from
+ * LAMBDA_TASK_ROOT (.js as CommonJS or ESM per package.json "type", .mjs, .cjs), async and
+ * callback handlers with `callbackWaitsForEmptyEventLoop`, the context object, console
+ * lines as `<ISO time>\t<requestId>\t<LEVEL>\t<message>`, errors as
+ * {errorType, errorMessage, trace}, `Runtime.*` init errors, response streaming
+ * (`awslambda.streamifyResponse`).
+ *
+ * Shipped as is (plain CommonJS starts faster than an ES module). It loads only node
+ * built-ins before the handler, and exits when the Runtime API goes away so an orphaned
+ * runtime never outlives Stratus.
+ *
+ * Pre-started mode (STRATUS_PRESTART=1): the process boots, then long-polls
+ * GET /stratus/v1/assignment for the function it will serve (its environment variables and
+ * task root) and only then loads the handler, so a cold start skips interpreter start-up.
+ */
+/* global require, process, console, Buffer, setImmediate */
+/* eslint-disable @typescript-eslint/no-require-imports */
+'use strict';
+
+const net = require('node:net');
+const path = require('node:path');
+const fs = require('node:fs');
+const util = require('node:util');
+const url = require('node:url');
+const { Writable } = require('node:stream');
+
+const API_PREFIX = '/2018-06-01/runtime';
+const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+
+// ---------------------------------------------------------------------------------------
+// Runtime API client: a small HTTP/1.1 client on one persistent connection. Requests are
+// pipelined (the next /next goes out right behind a response, without waiting for its
+// 202), and the socket does not hold the event loop open while nothing is pending, so
+// `callbackWaitsForEmptyEventLoop` sees the handler's own work only.
+
+const [API_HOST, API_PORT] = (process.env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001').split(':');
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/** The Runtime API is Stratus itself: when it is gone, so is this environment. */
+function apiGone(err) {
+  process.stderr.write(`Stratus runtime: Runtime API unreachable (${err.message}), exiting\n`);
+  process.exit(1);
+}
+
+class ApiClient {
+  constructor(host, port) {
+    this.host = host;
+    this.port = Number(port);
+    this.socket = null;
+    this.waiting = [];
+    this.buf = null;
+  }
+
+  connect() {
+    const s = net.connect({ host: this.host, port: this.port, noDelay: true });
+    s.on('data', (d) => this.onData(d));
+    s.on('error', apiGone);
+    s.on('close', () => {
+      this.socket = null;
+      if (this.waiting.length > 0) apiGone(new Error('connection closed'));
+    });
+    this.socket = s;
+    return s;
+  }
+
+  /** Sends one request; resolves with {status, headers (lower-case), body}. */
+  request(method, urlPath, headers, body) {
+    const s = this.socket || this.connect();
+    // One write per request: a string body goes out with its head in one piece.
+    const length =
+      body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    let head = `${method} ${urlPath} HTTP/1.1\r\nHost: ${this.host}\r\nContent-Length: ${length}\r\n`;
+    if (headers) for (const k in headers) head += `${k}: ${headers[k]}\r\n`;
+    head += '\r\n';
+    if (this.waiting.length === 0) s.ref();
+    const done = new Promise((resolve) => this.waiting.push(resolve));
+    if (typeof body === 'string') s.write(head + body, 'utf8');
+    else if (body !== undefined && body.length > 0)
+      s.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    else s.write(head, 'latin1');
+    return done;
+  }
+
+  onData(chunk) {
+    this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    for (;;) {
+      const buf = this.buf;
+      if (buf === null) return;
+      const end = buf.indexOf(HEADER_END);
+      if (end < 0) return;
+      const lines = buf.toString('latin1', 0, end).split('\r\n');
+      const headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const colon = lines[i].indexOf(':');
+        if (colon > 0) {
+          headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+        }
+      }
+      const length = Number(headers['content-length'] || 0);
+      const bodyStart = end + 4;
+      if (buf.length < bodyStart + length) return;
+      const body = buf.subarray(bodyStart, bodyStart + length);
+      this.buf = buf.length > bodyStart + length ? buf.subarray(bodyStart + length) : null;
+      const resolve = this.waiting.shift();
+      if (this.waiting.length === 0) this.socket.unref();
+      resolve({ status: Number(lines[0].split(' ', 2)[1]), headers, body });
+    }
+  }
+}
+
+const api = new ApiClient(API_HOST, API_PORT);
+
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
+function post(urlPath, body, headers) {
+  return api.request(
+    'POST',
+    urlPath,
+    headers ? Object.assign({ 'Content-Type': 'application/json' }, headers) : JSON_HEADERS,
+    body,
+  );
+}
+
+const client = {
+  next: () => api.request('GET', `${API_PREFIX}/invocation/next`, undefined, undefined),
+  response: (id, json) =>
+    post(`${API_PREFIX}/invocation/${encodeURIComponent(id)}/response`, json, undefined),
+  error: (id, errorResponse) =>
+    post(`${API_PREFIX}/invocation/${encodeURIComponent(id)}/error`, safeStringify(errorResponse), {
+      [ERROR_TYPE_HEADER]: headerSafe(errorResponse.errorType),
+    }),
+  initError: (errorResponse) =>
+    post(`${API_PREFIX}/init/error`, safeStringify(errorResponse), {
+      [ERROR_TYPE_HEADER]: headerSafe(errorResponse.errorType),
+    }),
+};
+
+function headerSafe(value) {
+  return String(value).replace(/[^\x20-\x7e]/g, '');
+}
+
+function safeStringify(value) {
+  try {
+    return JSON.stringify(value === undefined ? null : value);
+  } catch {
+    return JSON.stringify({
+      errorType: 'Runtime.SerializationError',
+      errorMessage: 'Unable to stringify response body',
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors, shaped as AWS's runtime shapes them
+
+class RuntimeError extends Error {}
+function runtimeError(name) {
+  const cls = class extends RuntimeError {};
+  Object.defineProperty(cls.prototype, 'name', { value: `Runtime.${name}` });
+  return cls;
+}
+const ImportModuleError = runtimeError('ImportModuleError');
+const HandlerNotFound = runtimeError('HandlerNotFound');
+const MalformedHandlerName = runtimeError('MalformedHandlerName');
+const UserCodeSyntaxError = runtimeError('UserCodeSyntaxError');
+const UnhandledPromiseRejection = runtimeError('UnhandledPromiseRejection');
+const NodeJsExit = runtimeError('NodeJsExit');
+
+function isErrorLike(e) {
+  return (
+    e !== null &&
+    typeof e === 'object' &&
+    typeof e.name === 'string' &&
+    typeof e.message === 'string' &&
+    typeof e.stack === 'string'
+  );
+}
+
+/** The body posted to …/error: {errorType, errorMessage, trace}. */
+function toRapidResponse(error) {
+  try {
+    if (util.types.isNativeError(error) || isErrorLike(error)) {
+      return {
+        errorType: error.name,
+        errorMessage: error.message,
+        trace: String(error.stack).split('\n'),
+      };
+    }
+    return { errorType: typeof error, errorMessage: String(error), trace: [] };
+  } catch {
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
+  }
+}
+
+function intoError(err) {
+  return err instanceof Error ? err : new Error(err);
+}
+
+/** The log form: a tab, then JSON with errorType/errorMessage/stack and own properties. */
+function toFormatted(error) {
+  const replacer = (_k, v) => {
+    if (!(v instanceof Error)) return v;
+    const out = Object.assign({ errorType: v.name, errorMessage: v.message, code: v.code }, v);
+    if (typeof v.stack === 'string') out.stack = v.stack.split('\n');
+    return out;
+  };
+  try {
+    return '\t' + JSON.stringify(error, replacer);
+  } catch {
+    return '\t' + JSON.stringify(toRapidResponse(error));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Console: AWS's line format, one CloudWatch event per call (newlines become \r, which
+// Stratus turns back into newlines inside the event).
+
+let currentRequestId;
+const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
+
+function patchConsole() {
+  const json = (process.env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON';
+  const min = LEVELS[(process.env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()] || LEVELS.TRACE;
+  const write = json
+    ? (level, args) => {
+        const entry = {
+          timestamp: new Date().toISOString(),
+          level,
+          requestId: currentRequestId,
+          message: args.length === 1 ? args[0] : util.format(...args),
+        };
+        let line;
+        try {
+          line = JSON.stringify(entry, (_k, v) =>
+            v instanceof Error
+              ? Object.assign(
+                  {
+                    errorType: v.name,
+                    errorMessage: v.message,
+                    stackTrace: String(v.stack).split('\n'),
+                  },
+                  v,
+                )
+              : v,
+          );
+        } catch {
+          entry.message = util.format(...args);
+          line = JSON.stringify(entry);
+        }
+        process.stdout.write(line.replace(/\n/g, '\r') + '\n');
+      }
+    : (level, args) => {
+        const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}`;
+        process.stdout.write(line.replace(/\n/g, '\r') + '\n');
+      };
+  const nop = () => {};
+  for (const [name, level] of [
+    ['trace', 'TRACE'],
+    ['debug', 'DEBUG'],
+    ['info', 'INFO'],
+    ['warn', 'WARN'],
+    ['error', 'ERROR'],
+    ['fatal', 'FATAL'],
+  ]) {
+    console[name] = LEVELS[level] >= min ? (...args) => write(level, args) : nop;
+  }
+  console.log = console.info;
+}
+
+function logError(prefix, err) {
+  if ((process.env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON') {
+    console.error(intoError(err));
+  } else {
+    console.error(prefix, toFormatted(intoError(err)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading the handler (the same resolution order as AWS's runtime)
+
+const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
+
+function hasTypeModule(folder) {
+  if (folder.endsWith('/node_modules')) return false;
+  const pj = path.join(folder, 'package.json');
+  if (fs.existsSync(pj)) {
+    try {
+      return JSON.parse(fs.readFileSync(pj, 'utf8')).type === 'module';
+    } catch (e) {
+      console.warn(`${pj} cannot be read, it will be ignored for ES module detection purposes.`, e);
+      return false;
+    }
+  }
+  if (folder === '/') return false;
+  return hasTypeModule(path.resolve(folder, '..'));
+}
+
+function tryRequire(file) {
+  return fs.existsSync(file) ? require(file) : undefined;
+}
+
+async function tryImport(file) {
+  return fs.existsSync(file) ? import(url.pathToFileURL(file).href) : undefined;
+}
+
+async function loadModule(appRoot, moduleRoot, moduleName) {
+  const base = path.resolve(appRoot, moduleRoot, moduleName);
+  const extensionless = tryRequire(base);
+  if (extensionless) return extensionless;
+  const typeModule = hasTypeModule(path.dirname(base));
+  if (!typeModule) {
+    const cjs = tryRequire(base + '.js');
+    if (cjs) return cjs;
+  }
+  const loaded =
+    (typeModule && (await tryImport(base + '.js'))) ||
+    (await tryImport(base + '.mjs')) ||
+    tryRequire(base + '.cjs');
+  if (loaded) return loaded;
+  // A package name or a path node can resolve from the task root.
+  return require(require.resolve(moduleName, { paths: [appRoot, moduleRoot] }));
+}
+
+async function loadHandler(appRoot, fullHandler) {
+  if (fullHandler.includes('..')) {
+    throw new MalformedHandlerName(
+      `'${fullHandler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const handlerString = path.basename(fullHandler);
+  const moduleRoot = fullHandler.substring(0, fullHandler.indexOf(handlerString));
+  const match = handlerString.match(FUNCTION_EXPR);
+  if (!match) throw new MalformedHandlerName('Bad handler');
+  const [, moduleName, handlerPath] = match;
+
+  installAwsLambdaGlobal();
+  let app;
+  try {
+    app = await loadModule(appRoot, moduleRoot, moduleName);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e);
+    if (e && (e.code === 'MODULE_NOT_FOUND' || e.code === 'ERR_MODULE_NOT_FOUND')) {
+      throw new ImportModuleError(e);
+    }
+    throw e;
+  }
+  const fn = handlerPath.split('.').reduce((o, k) => o && o[k], app);
+  if (!fn) throw new HandlerNotFound(`${fullHandler} is undefined or not exported`);
+  if (typeof fn !== 'function') throw new HandlerNotFound(`${fullHandler} is not a function`);
+  return fn;
+}
+
+// ---------------------------------------------------------------------------------------
+// Response streaming (awslambda.streamifyResponse)
+
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+function installAwsLambdaGlobal() {
+  if (process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA) return;
+  globalThis.awslambda = {
+    streamifyResponse: (handler) => {
+      handler[HANDLER_STREAMING] = 'response';
+      return handler;
+    },
+    HttpResponseStream: {
+      /** Writes the HTTP prelude (status, headers) and the 8-NUL delimiter. */
+      from(stream, prelude) {
+        stream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+        stream.write(JSON.stringify(prelude));
+        stream.write(Buffer.alloc(8));
+        return stream;
+      },
+    },
+  };
+}
+
+function createResponseStream(id) {
+  const http = require('node:http');
+  const req = http.request({
+    host: API_HOST,
+    port: API_PORT,
+    method: 'POST',
+    path: `${API_PREFIX}/invocation/${encodeURIComponent(id)}/response`,
+    headers: {
+      'Lambda-Runtime-Function-Response-Mode': 'streaming',
+      'Transfer-Encoding': 'chunked',
+      Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      'Content-Type': 'application/octet-stream',
+    },
+  });
+  const done = new Promise((resolve) => {
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', apiGone);
+  });
+  const stream = new Writable({
+    write(chunk, encoding, cb) {
+      req.write(chunk, encoding, cb);
+    },
+    final(cb) {
+      req.end(cb);
+    },
+  });
+  stream.setContentType = (type) => {
+    if (!req.headersSent) req.setHeader('Content-Type', type);
+  };
+  stream.failWith = (err) => {
+    const body = toRapidResponse(err);
+    req.addTrailers({
+      'Lambda-Runtime-Function-Error-Type': headerSafe(body.errorType),
+      'Lambda-Runtime-Function-Error-Body': Buffer.from(safeStringify(body)).toString('base64'),
+    });
+    req.end();
+  };
+  return { stream, done };
+}
+
+// ---------------------------------------------------------------------------------------
+// The invoke loop
+
+let beforeExitAction;
+process.on('beforeExit', () => {
+  const action = beforeExitAction;
+  beforeExitAction = undefined;
+  if (action) action();
+});
+
+let initialized = false;
+/** The invocation being handled and not answered yet. */
+let activeId = null;
+
+/**
+ * An uncaught exception or unhandled rejection ends the runtime (exit 129 / 128), as on
+ * AWS; first it is reported: as the init error, or as the running invocation's error.
+ */
+function fatal(error, exitCode) {
+  const exit = () => process.exit(exitCode);
+  if (!initialized) return void client.initError(toRapidResponse(error)).then(exit);
+  const id = activeId;
+  activeId = null;
+  if (id === null) return exit();
+  client.error(id, toRapidResponse(error)).then(exit);
+}
+
+function parseJsonHeader(value, name) {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw new Error(`Cannot parse ${name} as json: ${err.toString()}`);
+  }
+}
+
+function buildContext(headers, callbackContext) {
+  const deadline = Number(headers['lambda-runtime-deadline-ms']);
+  const env = process.env;
+  return Object.assign(callbackContext, {
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: parseJsonHeader(headers['lambda-runtime-client-context'], 'ClientContext'),
+    identity: parseJsonHeader(headers['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    awsRequestId: headers['lambda-runtime-aws-request-id'],
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  });
+}
+
+/** callback(err, result), context.done/succeed/fail: only the first call counts. */
+function buildCallbackContext(id, scheduleNext) {
+  let waitForEmptyEventLoop = true;
+  let completed = false;
+  let finished = false;
+  const postError = (err) => {
+    logError('Invoke Error', err);
+    activeId = null;
+    // Pipelined: the next /next follows the error without waiting for its 202.
+    client.error(id, toRapidResponse(err));
+    scheduleNext();
+  };
+  const complete = (result) => {
+    if (completed) {
+      console.error(
+        'Invocation has already been reported as done. Cannot call complete more than once per invocation.',
+      );
+      return;
+    }
+    completed = true;
+    activeId = null;
+    client.response(id, safeStringify(result));
+    scheduleNext();
+  };
+  const once =
+    (fn) =>
+    (...args) => {
+      if (finished) return;
+      finished = true;
+      fn(...args);
+    };
+  const callback = once((err, result) => {
+    beforeExitAction = undefined;
+    if (err !== undefined && err !== null) postError(err);
+    else if (!waitForEmptyEventLoop) complete(result);
+    else beforeExitAction = () => setImmediate(() => complete(result));
+  });
+  const done = (err, result) => {
+    beforeExitAction = undefined;
+    if (err !== undefined && err !== null) postError(err);
+    else complete(result);
+  };
+  const context = {
+    get callbackWaitsForEmptyEventLoop() {
+      return waitForEmptyEventLoop;
+    },
+    set callbackWaitsForEmptyEventLoop(value) {
+      waitForEmptyEventLoop = value;
+    },
+    succeed: once((result) => done(null, result)),
+    fail: once((err) => done(err === undefined || err === null ? 'handled' : err, null)),
+    done: once(done),
+  };
+  return { callback, context, markCompleted: () => (completed = true) };
+}
+
+function isPromise(v) {
+  return v !== null && typeof v === 'object' && typeof v.then === 'function';
+}
+
+function isAsyncFunction(fn) {
+  return fn.constructor && fn.constructor.name === 'AsyncFunction';
+}
+
+function traceEnv(headers) {
+  const trace = headers['lambda-runtime-trace-id'];
+  if (trace) process.env._X_AMZN_TRACE_ID = trace;
+  else delete process.env._X_AMZN_TRACE_ID;
+}
+
+async function handleOnce(handler, streaming, isAsync) {
+  const { status, headers, body } = await client.next();
+  if (status !== 200) {
+    // "Container error. Non-recoverable state. Runtime should exit promptly."
+    process.stderr.write(`Stratus runtime: /next answered ${status}: ${body}\n`);
+    process.exit(1);
+  }
+  const id = headers['lambda-runtime-aws-request-id'];
+  currentRequestId = id;
+  activeId = id;
+  traceEnv(headers);
+  const scheduleNext = () => scheduleIteration(handler, streaming, isAsync);
+
+  if (streaming) {
+    const { stream, done } = createResponseStream(id);
+    beforeExitAction = scheduleNext;
+    try {
+      const event = JSON.parse(body.toString('utf8'));
+      const ctx = buildContext(headers, {});
+      const result = handler(event, stream, ctx);
+      if (!isPromise(result)) throw new Error('Streaming does not support non-async handlers.');
+      await result;
+      if (!stream.writableFinished) await new Promise((r) => stream.end(r));
+      await done;
+    } catch (err) {
+      logError('Invoke Error', err);
+      stream.failWith(intoError(err));
+      await done;
+    }
+    activeId = null;
+    beforeExitAction = undefined;
+    scheduleNext();
+    return;
+  }
+
+  const { callback, context, markCompleted } = buildCallbackContext(id, scheduleNext);
+  beforeExitAction = () => {
+    markCompleted();
+    activeId = null;
+    if (isAsync) {
+      const err = new NodeJsExit(
+        'The Lambda runtime is exiting because the event loop is empty and the async handler has not resolved. Ensure the handler is awaiting promises.',
+      );
+      logError('Invoke Error', err);
+      client.error(id, toRapidResponse(err));
+    } else {
+      client.response(id, 'null');
+    }
+    scheduleNext();
+  };
+  try {
+    const event = JSON.parse(body.toString('utf8'));
+    const result = handler(event, buildContext(headers, context), callback);
+    if (isPromise(result)) result.then(context.succeed, context.fail).catch(context.fail);
+  } catch (err) {
+    callback(err);
+  }
+}
+
+function scheduleIteration(handler, streaming, isAsync) {
+  setImmediate(() =>
+    handleOnce(handler, streaming, isAsync).catch((err) => {
+      console.log(`Unexpected Top Level Error: ${err.toString()}`);
+      fatal(err, 129);
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Start-up
+
+/** Pre-started mode: wait for the function this process will serve. */
+async function awaitAssignment() {
+  const res = await api.request('GET', '/stratus/v1/assignment', undefined, undefined);
+  const assignment = JSON.parse(res.body.toString('utf8'));
+  for (const key of Object.keys(process.env)) {
+    if (!(key in assignment.env)) delete process.env[key];
+  }
+  Object.assign(process.env, assignment.env);
+  process.chdir(assignment.cwd);
+  // NODE_PATH is read once at start-up; re-read it for the function's layers.
+  require('node:module').Module._initPaths();
+}
+
+async function main() {
+  process.on('uncaughtException', (error) => {
+    logError('Uncaught Exception', error);
+    fatal(error, 129);
+  });
+  process.on('unhandledRejection', (reason, promise) => {
+    const error = new UnhandledPromiseRejection(String(reason));
+    error.reason = reason;
+    error.promise = promise;
+    logError('Unhandled Promise Rejection', error);
+    fatal(error, 128);
+  });
+
+  if (process.env.STRATUS_PRESTART === '1') await awaitAssignment();
+  patchConsole();
+
+  const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  const handler = await loadHandler(appRoot, process.env._HANDLER || '');
+  initialized = true;
+  scheduleIteration(handler, handler[HANDLER_STREAMING] === 'response', isAsyncFunction(handler));
+}
+
+main().catch((err) => {
+  logError('Uncaught Exception', err);
+  fatal(err, 129);
+});

@@ -1,0 +1,216 @@
+/**
+ * What every Lambda operation module shares: its dependencies, the lookups of functions,
+ * versions and aliases inside a transaction (with AWS's not-found messages), and paging.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../../shared/context.js';
+import type { MetadataOps, MetadataStore } from '../../storage/types.js';
+import type { IamDirectory } from '../iam/directory.js';
+import {
+  LATEST,
+  arnFor,
+  functionArn,
+  isVersionNumber,
+  qualifiedArn,
+  resolveFunctionRef,
+  type ResolveOptions,
+  type Scope,
+} from './arns.js';
+import type { CodeStore } from './code-store.js';
+import { functionNotFound, invalidParameter } from './errors.js';
+import type { Lifecycle } from './lifecycle.js';
+import {
+  T,
+  functionKey,
+  qualifierKey,
+  versionKey,
+  type AliasRecord,
+  type CodeRefRecord,
+  type FunctionRecord,
+  type VersionRecord,
+} from './store.js';
+
+export interface LambdaDeps {
+  store: MetadataStore;
+  code: CodeStore;
+  iam: IamDirectory;
+  lifecycle: Lifecycle;
+  /** Where clients reach Stratus (code download URLs, function URLs), no trailing slash. */
+  endpoint(): string;
+  now(): number;
+  /** Account concurrency limit per region (AWS default 1,000). */
+  concurrencyLimit: number;
+}
+
+export const newRevisionId = (): string => randomUUID();
+
+export const scopeOf = (ctx: Pick<RequestContext, 'account' | 'region'>): Scope => ({
+  account: ctx.account,
+  region: ctx.region,
+});
+
+/** A function located by name or ARN, with the qualifier the caller gave (if any). */
+export interface Located {
+  scope: Scope;
+  name: string;
+  qualifier?: string;
+  key: string;
+}
+
+export function locate(
+  ctx: Pick<RequestContext, 'account' | 'region' | 'principal'>,
+  functionName: string,
+  qualifier: string | undefined,
+  options: ResolveOptions,
+): Located {
+  const ref = resolveFunctionRef(ctx, functionName, qualifier, options);
+  return { ...ref, key: functionKey(ref.scope, ref.name) };
+}
+
+/** The function row, or AWS's "Function not found: <arn>" (qualified when asked so). */
+export async function requireFunction(
+  ops: MetadataOps,
+  at: Located,
+  qualifierForMessage?: string,
+): Promise<FunctionRecord> {
+  const fn = await ops.get<FunctionRecord>(T.functions, at.key);
+  if (!fn) throw functionNotFound(arnFor(at.scope, at.name, qualifierForMessage));
+  return fn;
+}
+
+export const getLatest = (ops: MetadataOps, key: string): Promise<VersionRecord | undefined> =>
+  ops.get<VersionRecord>(T.versions, versionKey(key, LATEST));
+
+export async function requireLatest(ops: MetadataOps, at: Located): Promise<VersionRecord> {
+  const v = await getLatest(ops, at.key);
+  if (!v) throw functionNotFound(functionArn(at.scope, at.name));
+  return v;
+}
+
+export interface Target {
+  version: VersionRecord;
+  /** Set when the qualifier named an alias. */
+  alias?: AliasRecord;
+}
+
+/**
+ * What a qualifier designates: `$LATEST` (or none), a published version, or an alias (and
+ * through it the alias's primary version). Missing → "Function not found: <qualified arn>".
+ */
+export async function resolveTarget(
+  ops: MetadataOps,
+  at: Located,
+  qualifier: string | undefined,
+): Promise<Target> {
+  const q = qualifier ?? LATEST;
+  const missing = () => functionNotFound(arnFor(at.scope, at.name, qualifier));
+  if (q === LATEST || isVersionNumber(q)) {
+    const version = await ops.get<VersionRecord>(T.versions, versionKey(at.key, q));
+    if (!version) throw missing();
+    return { version };
+  }
+  const alias = await ops.get<AliasRecord>(T.aliases, qualifierKey(at.key, q));
+  if (!alias) throw missing();
+  const version = await ops.get<VersionRecord>(
+    T.versions,
+    versionKey(at.key, alias.functionVersion),
+  );
+  if (!version) throw missing();
+  return { version, alias };
+}
+
+/** The ARN GetFunction & co. show for a target: as qualified as the caller's reference. */
+export function shownArn(at: Located, qualifier: string | undefined): string {
+  return qualifier === undefined
+    ? functionArn(at.scope, at.name)
+    : qualifiedArn(at.scope, at.name, qualifier);
+}
+
+/** Whether a qualifier names something that exists (the version, the alias). */
+export async function qualifierExists(
+  ops: MetadataOps,
+  key: string,
+  qualifier: string,
+): Promise<boolean> {
+  if (qualifier === LATEST || isVersionNumber(qualifier)) {
+    return (await ops.get(T.versions, versionKey(key, qualifier))) !== undefined;
+  }
+  return (await ops.get(T.aliases, qualifierKey(key, qualifier))) !== undefined;
+}
+
+export const codeStillUsed =
+  (store: MetadataStore) =>
+  async (sha: string): Promise<boolean> =>
+    (await store.get<CodeRefRecord>(T.codeRefs, sha)) !== undefined;
+
+// ---------------------------------------------------------------------------------------
+// Paging: Marker / NextMarker, the marker being the last returned key, encoded.
+
+export const DEFAULT_MAX_ITEMS = 50;
+
+export function encodeMarker(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+function decodeMarker(marker: string, prefix: string): string {
+  const key = Buffer.from(marker, 'base64url').toString('utf8');
+  if (!key.startsWith(prefix)) throw invalidParameter('Invalid marker: ' + marker);
+  return key;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextMarker?: string;
+}
+
+/** Pages a store listing under `prefix`, keeping only the values `keep` accepts. */
+export async function pageStore<V>(
+  ops: MetadataOps,
+  table: string,
+  prefix: string,
+  marker: string | undefined,
+  maxItems: number | undefined,
+  keep?: (value: V, key: string) => boolean,
+): Promise<Page<{ key: string; value: V }>> {
+  const max = maxItems ?? DEFAULT_MAX_ITEMS;
+  let after = marker ? decodeMarker(marker, prefix) : undefined;
+  const items: { key: string; value: V }[] = [];
+  const batch = Math.max(max + 1, 100);
+  for (;;) {
+    const rows = await ops.list<V>(table, { prefix, after, limit: batch });
+    for (const row of rows) {
+      if (keep && !keep(row.value, row.key)) continue;
+      if (items.length === max) {
+        return { items, nextMarker: encodeMarker(items[items.length - 1].key) };
+      }
+      items.push(row);
+    }
+    if (rows.length < batch) return { items };
+    after = rows[rows.length - 1].key;
+  }
+}
+
+/** Pages an in-memory list already in its final order. */
+export function pageArray<V>(
+  all: readonly V[],
+  keyOf: (v: V) => string,
+  marker: string | undefined,
+  maxItems: number | undefined,
+): Page<V> {
+  const max = maxItems ?? DEFAULT_MAX_ITEMS;
+  let start = 0;
+  if (marker) {
+    const after = Buffer.from(marker, 'base64url').toString('utf8');
+    const i = all.findIndex((v) => keyOf(v) === after);
+    if (i < 0) throw invalidParameter('Invalid marker: ' + marker);
+    start = i + 1;
+  }
+  const items = all.slice(start, start + max);
+  return start + max < all.length
+    ? { items, nextMarker: encodeMarker(keyOf(items[items.length - 1])) }
+    : { items };
+}
+
+/** Blob members arrive as Buffers from the codec; typed Uint8Array by the model. */
+export const asBuffer = (u: Uint8Array): Buffer =>
+  Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);

@@ -1,0 +1,634 @@
+/**
+ * One execution environment: a runtime process, its own Runtime API listener, its own
+ * /tmp and its own log stream. It serves one invocation at a time; the pool reuses it
+ * warm for the same function revision until it idles out, times out or crashes.
+ *
+ * Lifecycle (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html):
+ * INIT runs from spawn (or, for a pre-started process, from assignment) to the runtime's
+ * first /next, and is reported as `Init Duration`; INVOKE runs from handing the event over
+ * to the answer. A timeout kills the environment; so does a runtime that exits.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ExecutionDriver, ExitStatus, SpawnedProcess } from '../../../runtime/types.js';
+import {
+  errorTypeOf,
+  exitErrorMessage,
+  exitPayload,
+  launchErrorPayload,
+  timeoutPayload,
+  tooLargePayload,
+} from './error-payloads.js';
+import { LineSplitter, logStreamName, type LogStream, type LogWriter } from './log-writer.js';
+import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
+import {
+  applyExecWrapper,
+  buildEnvironment,
+  LaunchError,
+  launchCommand,
+  type RuntimeFamily,
+  type RuntimeHost,
+} from './runtimes.js';
+import type {
+  FunctionVersionSpec,
+  InvokeOutcome,
+  InvokeOutcomeKind,
+  InvokeRequest,
+} from './types.js';
+
+/** AWS gives INIT 10 s of its own; past it, init goes on within the invocation's timeout. */
+export const INIT_TIMEOUT_MS = 10_000;
+/** `LogType: Tail` returns the last 4 KB of the invocation's log. */
+const TAIL_BYTES = 4096;
+/** Reading /proc costs ~0.1 ms: the memory figure is refreshed at most this often. */
+const MEMORY_SAMPLE_MS = 1000;
+
+export interface EnvironmentContext {
+  driver: ExecutionDriver;
+  host: RuntimeHost;
+  logs: LogWriter;
+  endpoint: () => string;
+  tmpRoot: string;
+  /** Server-side diagnostics (failed spawns, log sink errors). */
+  warn: (msg: string, err?: unknown) => void;
+}
+
+export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'dead';
+
+interface ActiveInvocation {
+  req: InvokeRequest;
+  resolve: (outcome: InvokeOutcome) => void;
+  /** performance.now() when the event was handed over; 0 while INIT runs. */
+  start: number;
+  timer: NodeJS.Timeout | null;
+  /** Log lines kept for `LogType: Tail`. */
+  lines: string[] | null;
+  /** Set on the invocation that waited for INIT. */
+  initDurationMs: number | undefined;
+  done: boolean;
+}
+
+interface ReportStatus {
+  status: 'timeout' | 'error';
+  errorType?: string;
+}
+
+export class Environment {
+  readonly id = randomBytes(8).toString('hex');
+  state: EnvironmentState = 'starting';
+  /** Date.now() of the last completed invocation (the pool's idle clock). */
+  lastUsedAt = Date.now();
+  /** Shut down once the running invocation completes (code or configuration changed). */
+  retired = false;
+  /** Called once, when the environment is gone for good. */
+  onGone: (env: Environment) => void = () => {};
+
+  spec: FunctionVersionSpec | undefined;
+  private readonly dir: string;
+  private api: RuntimeApi | null = null;
+  private proc: SpawnedProcess | null = null;
+  private stream: LogStream | null = null;
+  private readonly out: LineSplitter;
+  private readonly err: LineSplitter;
+  private ready = false;
+  /** performance.now() when INIT started (spawn, or assignment of a pre-started process). */
+  private initStart = 0;
+  private initTimer: NodeJS.Timeout | null = null;
+  private inv: ActiveInvocation | null = null;
+  private initError: { body: Buffer; errorType: string | undefined } | null = null;
+  private launchError: LaunchError | null = null;
+  private peakMb = 0;
+  private peakSampledAt = 0;
+  private goneNotified = false;
+
+  private constructor(
+    private readonly ctx: EnvironmentContext,
+    readonly family: RuntimeFamily,
+  ) {
+    this.dir = join(ctx.tmpRoot, this.id);
+    this.out = new LineSplitter(this.onOutputLine);
+    this.err = new LineSplitter(this.onOutputLine);
+  }
+
+  /** A new environment for `fn`: INIT starts now; `invoke` may be called at once. */
+  static create(
+    fn: FunctionVersionSpec,
+    family: RuntimeFamily,
+    ctx: EnvironmentContext,
+  ): Environment {
+    const env = new Environment(ctx, family);
+    env.spec = fn;
+    env.stream = ctx.logs.open(
+      { account: fn.account, region: fn.region },
+      fn.logGroupName,
+      logStreamName(fn.version),
+    );
+    env.initStart = performance.now();
+    env.armInitTimer(fn);
+    env.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    void env.launch(fn).catch((err: unknown) => env.failLaunch(err));
+    return env;
+  }
+
+  /**
+   * A runtime process started ahead of need (Node.js and Python only): it boots the
+   * interpreter and the bootstrap, then waits for `assign`.
+   */
+  static async prestart(family: RuntimeFamily, ctx: EnvironmentContext): Promise<Environment> {
+    const env = new Environment(ctx, family);
+    try {
+      await env.spawnPrestarted();
+    } catch (err) {
+      await env.kill();
+      throw err;
+    }
+    return env;
+  }
+
+  /** Hands a pre-started process its function; INIT (the handler's import) starts now. */
+  assign(fn: FunctionVersionSpec): void {
+    const api = this.api!;
+    this.spec = fn;
+    this.stream = this.ctx.logs.open(
+      { account: fn.account, region: fn.region },
+      fn.logGroupName,
+      logStreamName(fn.version),
+    );
+    this.initStart = performance.now();
+    this.armInitTimer(fn);
+    this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    const env = buildEnvironment(
+      fn,
+      this.family,
+      this.ctx.host,
+      {
+        runtimeApi: api.address,
+        logStreamName: this.stream.name,
+        tmpDir: join(this.dir, 'tmp'),
+        endpoint: this.ctx.endpoint(),
+      },
+      this.runtimeDir(),
+    );
+    api.assign(Buffer.from(JSON.stringify({ env, cwd: fn.codeDir })));
+  }
+
+  /** Runs one invocation. The caller makes sure the environment is not busy. */
+  invoke(req: InvokeRequest): Promise<InvokeOutcome> {
+    if (this.state !== 'dead') this.state = 'busy';
+    return new Promise<InvokeOutcome>((resolve) => {
+      const inv: ActiveInvocation = {
+        req,
+        resolve,
+        start: 0,
+        timer: null,
+        lines: req.tailLogs ? [] : null,
+        initDurationMs: undefined,
+        done: false,
+      };
+      this.inv = inv;
+      if (this.ready) {
+        this.begin(inv);
+      } else if (this.launchError !== null) {
+        this.finishLaunchError(inv, this.launchError);
+      }
+      // Otherwise begin() runs when the runtime first asks for work.
+    });
+  }
+
+  /** Kills the runtime (and anything it started); resolves once it is gone. */
+  async kill(): Promise<void> {
+    this.state = 'dead';
+    const proc = this.proc;
+    if (proc !== null) {
+      await proc.kill();
+    } else {
+      this.gone();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Launch
+
+  private runtimeDir(): string {
+    const host = this.ctx.host;
+    return this.family === 'python'
+      ? join(host.pythonBootstrap, '..')
+      : join(host.nodeBootstrap, '..');
+  }
+
+  private async prepareDir(): Promise<string> {
+    const tmp = join(this.dir, 'tmp');
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    return tmp;
+  }
+
+  private async startApi(): Promise<RuntimeApi> {
+    const api = await RuntimeApi.start({
+      onReady: this.onReady,
+      onResult: this.onResult,
+      onInitError: this.onInitError,
+    });
+    this.api = api;
+    return api;
+  }
+
+  private async launch(fn: FunctionVersionSpec): Promise<void> {
+    const [tmpDir, api, cmd] = await Promise.all([
+      this.prepareDir(),
+      this.startApi(),
+      launchCommand(fn, this.family, this.ctx.host),
+    ]);
+    if (this.goneNotified) return this.cleanUp();
+    const env = buildEnvironment(
+      fn,
+      this.family,
+      this.ctx.host,
+      {
+        runtimeApi: api.address,
+        logStreamName: this.stream!.name,
+        tmpDir,
+        endpoint: this.ctx.endpoint(),
+      },
+      cmd.runtimeDir,
+    );
+    const { command, args } = applyExecWrapper(cmd, env);
+    await this.spawn(command, args, env, fn.codeDir, fn.memoryMb);
+  }
+
+  private async spawnPrestarted(): Promise<void> {
+    const [tmpDir, api] = await Promise.all([this.prepareDir(), this.startApi()]);
+    if (this.goneNotified) return this.cleanUp();
+    const host = this.ctx.host;
+    const env: Record<string, string> = {
+      PATH: host.basePath,
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      TMPDIR: tmpDir,
+      TMP: tmpDir,
+      TEMP: tmpDir,
+      AWS_LAMBDA_RUNTIME_API: api.address,
+      LAMBDA_RUNTIME_DIR: this.runtimeDir(),
+      STRATUS_PRESTART: '1',
+    };
+    if (this.family === 'python') {
+      await this.spawn(await host.pythonExecutable(), ['-u', host.pythonBootstrap], env, tmpDir, 0);
+    } else {
+      if (host.sdkNodeModules) env.NODE_PATH = host.sdkNodeModules;
+      await this.spawn(host.nodeExecutable, [host.nodeBootstrap], env, tmpDir, 0);
+    }
+  }
+
+  private async spawn(
+    command: string,
+    args: string[],
+    env: Record<string, string>,
+    cwd: string,
+    memoryMb: number,
+  ): Promise<void> {
+    let proc: SpawnedProcess;
+    try {
+      proc = await this.ctx.driver.spawn(
+        { command, args, cwd, env, memoryMb },
+        { onStdout: (c) => this.out.write(c), onStderr: (c) => this.err.write(c) },
+      );
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'ENOENT' || code === 'ENOEXEC') {
+        throw new LaunchError(
+          'Runtime.InvalidEntrypoint',
+          `Error: fork/exec ${command}: ${code === 'EACCES' ? 'permission denied' : 'no such file or directory'}`,
+        );
+      }
+      throw err;
+    }
+    this.proc = proc;
+    void proc.exited.then(this.onExit);
+    // Recorded so that a Stratus restart can reap what a crash left behind (executor.ts).
+    void writeFile(join(this.dir, 'owner'), `${process.pid} ${proc.pid}\n`).catch(() => {});
+    if (this.state === 'dead') void proc.kill();
+  }
+
+  private failLaunch(err: unknown): void {
+    const launchError =
+      err instanceof LaunchError
+        ? err
+        : new LaunchError(
+            'Runtime.Unknown',
+            `Error: ${err instanceof Error ? err.message : String(err)}`,
+          );
+    if (!(err instanceof LaunchError)) this.ctx.warn('lambda environment failed to start', err);
+    this.launchError = launchError;
+    this.state = 'dead';
+    const inv = this.inv;
+    if (inv !== null) this.finishLaunchError(inv, launchError);
+    this.gone();
+  }
+
+  private finishLaunchError(inv: ActiveInvocation, e: LaunchError): void {
+    const id = inv.req.requestId;
+    const message = `RequestId: ${id} ${e.message}`;
+    this.platformLine(`${message}\n${e.errorType}`);
+    inv.initDurationMs = performance.now() - this.initStart;
+    this.finish(inv, 'init-error', launchErrorPayload(id, e.errorType, e.message), 0, {
+      status: 'error',
+      errorType: e.errorType,
+    });
+  }
+
+  private armInitTimer(fn: FunctionVersionSpec): void {
+    this.initTimer = setTimeout(this.onInitTimeout, INIT_TIMEOUT_MS + fn.timeoutSeconds * 1000);
+    this.initTimer.unref();
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Runtime API events
+
+  private readonly onReady = (): void => {
+    if (this.spec === undefined) return; // a pre-started process asking early: not yet
+    this.ready = true;
+    if (this.initTimer !== null) {
+      clearTimeout(this.initTimer);
+      this.initTimer = null;
+    }
+    const initMs = performance.now() - this.initStart;
+    if (this.state === 'starting') this.state = 'idle';
+    const inv = this.inv;
+    if (inv !== null && inv.start === 0) {
+      inv.initDurationMs = initMs;
+      this.begin(inv);
+    }
+  };
+
+  private begin(inv: ActiveInvocation): void {
+    const fn = this.spec!;
+    const req = inv.req;
+    inv.start = performance.now();
+    this.platformLine(`START RequestId: ${req.requestId} Version: ${fn.version}`);
+    const timeoutMs = fn.timeoutSeconds * 1000;
+    inv.timer = setTimeout(this.onTimeout, timeoutMs);
+    this.api!.deliver({
+      requestId: req.requestId,
+      payload: req.payload,
+      deadlineMs: Date.now() + timeoutMs,
+      invokedFunctionArn: fn.functionArn,
+      traceId: req.traceId ?? newTraceId(),
+      clientContext:
+        req.clientContext !== undefined ? decodeClientContext(req.clientContext) : undefined,
+      cognitoIdentity: req.cognitoIdentity,
+    });
+  }
+
+  private readonly onResult = (requestId: string, result: InvocationResult): void => {
+    const inv = this.inv;
+    if (inv === null || inv.req.requestId !== requestId) return;
+    const end = performance.now();
+    // Output the runtime wrote before answering is in the pipe already: let it reach the
+    // log first (pipe and socket events of one poll are handled before setImmediate).
+    setImmediate(() => {
+      if (inv.done) return;
+      const durationMs = end - inv.start;
+      switch (result.kind) {
+        case 'response':
+          return this.finish(inv, 'success', result.body, durationMs, undefined);
+        case 'error':
+          return this.finish(inv, 'function-error', result.body, durationMs, {
+            status: 'error',
+            errorType: errorTypeOf(result.body, result.errorType),
+          });
+        case 'too-large':
+          return this.finish(
+            inv,
+            'function-error',
+            tooLargePayload(result.size, MAX_RESPONSE_BYTES),
+            durationMs,
+            { status: 'error', errorType: 'Function.ResponseSizeTooLarge' },
+          );
+        default: {
+          const never: never = result;
+          throw new Error(`unknown result ${String(never)}`);
+        }
+      }
+    });
+  };
+
+  private readonly onInitError = (body: Buffer, errorType: string | undefined): void => {
+    this.initError = { body, errorType };
+    const inv = this.inv;
+    // The runtime "should exit after reporting the error"; it is not given the chance to
+    // linger. Its last lines are in the pipe already.
+    setImmediate(() => {
+      this.state = 'dead';
+      if (inv !== null && !inv.done) {
+        if (inv.initDurationMs === undefined && inv.start === 0) {
+          inv.initDurationMs = performance.now() - this.initStart;
+        }
+        const durationMs = inv.start === 0 ? 0 : performance.now() - inv.start;
+        this.finish(inv, 'init-error', body, durationMs, {
+          status: 'error',
+          errorType: errorTypeOf(body, errorType),
+        });
+      }
+      void this.kill();
+    });
+  };
+
+  private readonly onTimeout = (): void => {
+    const inv = this.inv;
+    if (inv === null || inv.done) return;
+    const fn = this.spec!;
+    this.state = 'dead';
+    this.api?.abandon(inv.req.requestId);
+    void this.kill();
+    this.finish(
+      inv,
+      'timeout',
+      timeoutPayload(inv.req.requestId, fn.timeoutSeconds),
+      fn.timeoutSeconds * 1000,
+      {
+        status: 'timeout',
+      },
+    );
+  };
+
+  private readonly onInitTimeout = (): void => {
+    this.initTimer = null;
+    if (this.ready) return;
+    this.state = 'dead';
+    const inv = this.inv;
+    void this.kill();
+    if (inv !== null && !inv.done) {
+      const fn = this.spec!;
+      inv.initDurationMs = performance.now() - this.initStart;
+      this.finish(inv, 'timeout', timeoutPayload(inv.req.requestId, fn.timeoutSeconds), 0, {
+        status: 'timeout',
+      });
+    }
+  };
+
+  private readonly onExit = (status: ExitStatus): void => {
+    this.state = 'dead';
+    this.out.end();
+    this.err.end();
+    const inv = this.inv;
+    if (inv !== null && !inv.done) {
+      const id = inv.req.requestId;
+      const initializing = inv.start === 0;
+      if (initializing) inv.initDurationMs = performance.now() - this.initStart;
+      const payload =
+        initializing && this.initError !== null ? this.initError.body : exitPayload(id, status);
+      const errorType =
+        initializing && this.initError !== null
+          ? errorTypeOf(this.initError.body, this.initError.errorType)
+          : 'Runtime.ExitError';
+      if (errorType === 'Runtime.ExitError') {
+        this.platformLine(`${exitErrorMessage(id, status)}\nRuntime.ExitError`);
+      }
+      const durationMs = initializing ? 0 : performance.now() - inv.start;
+      this.finish(inv, initializing ? 'init-error' : 'runtime-exit', payload, durationMs, {
+        status: 'error',
+        errorType,
+      });
+    }
+    this.gone();
+  };
+
+  // -------------------------------------------------------------------------------------
+  // Completion, logs, metering
+
+  private finish(
+    inv: ActiveInvocation,
+    kind: InvokeOutcomeKind,
+    payload: Buffer,
+    durationMs: number,
+    report: ReportStatus | undefined,
+  ): void {
+    inv.done = true;
+    if (inv.timer !== null) clearTimeout(inv.timer);
+    if (this.inv === inv) this.inv = null;
+    if (this.state === 'busy') this.state = 'idle';
+    // Max Memory Used is refreshed on cold starts, failures and at most once a second
+    // (reading /proc costs ~0.1 ms); otherwise the last figure stands.
+    const proc = this.proc;
+    const now = performance.now();
+    if (
+      proc !== null &&
+      (inv.initDurationMs !== undefined ||
+        report !== undefined ||
+        now - this.peakSampledAt >= MEMORY_SAMPLE_MS)
+    ) {
+      this.peakSampledAt = now;
+      void proc.peakMemoryMb().then(
+        (mb) => {
+          if (mb > this.peakMb) this.peakMb = mb;
+          this.complete(inv, kind, payload, durationMs, report);
+        },
+        () => this.complete(inv, kind, payload, durationMs, report),
+      );
+    } else {
+      this.complete(inv, kind, payload, durationMs, report);
+    }
+  }
+
+  private complete(
+    inv: ActiveInvocation,
+    kind: InvokeOutcomeKind,
+    payload: Buffer,
+    durationMs: number,
+    report: ReportStatus | undefined,
+  ): void {
+    const fn = this.spec!;
+    const id = inv.req.requestId;
+    const initMs = inv.initDurationMs;
+    const maxMemoryUsedMb = this.peakMb;
+    const billedDurationMs = Math.max(1, Math.ceil(durationMs + (initMs ?? 0)));
+
+    if (inv.start === 0) {
+      // INIT failed: the invocation never started; AWS reports the init phase, then the
+      // invocation it failed.
+      let init = `INIT_REPORT Init Duration: ${(initMs ?? 0).toFixed(2)} ms\tPhase: init`;
+      if (report !== undefined) init += `\tStatus: ${report.status}`;
+      if (report?.errorType !== undefined) init += `\tError Type: ${report.errorType}`;
+      this.logLine(inv, init);
+      this.logLine(inv, `START RequestId: ${id} Version: ${fn.version}`);
+    }
+    this.logLine(inv, `END RequestId: ${id}`);
+    let line = `REPORT RequestId: ${id}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedDurationMs} ms\tMemory Size: ${fn.memoryMb} MB\tMax Memory Used: ${maxMemoryUsedMb} MB`;
+    if (initMs !== undefined) line += `\tInit Duration: ${initMs.toFixed(2)} ms`;
+    if (report !== undefined) {
+      line += `\tStatus: ${report.status}`;
+      if (report.errorType !== undefined) line += `\tError Type: ${report.errorType}`;
+    }
+    this.logLine(inv, line);
+
+    const outcome: InvokeOutcome = {
+      kind,
+      payload,
+      durationMs,
+      billedDurationMs,
+      maxMemoryUsedMb,
+    };
+    if (initMs !== undefined) outcome.initDurationMs = initMs;
+    if (inv.lines !== null) outcome.logTail = tail(inv.lines);
+    this.lastUsedAt = Date.now();
+    inv.resolve(outcome);
+  }
+
+  /** A platform line of one invocation (END and REPORT come after it left `this.inv`). */
+  private logLine(inv: ActiveInvocation, message: string): void {
+    this.stream?.push(Date.now(), message);
+    if (inv.lines !== null) inv.lines.push(message);
+  }
+
+  private platformLine(message: string): void {
+    this.stream?.push(Date.now(), message);
+    const inv = this.inv;
+    if (inv !== null && inv.lines !== null) inv.lines.push(message);
+  }
+
+  private readonly onOutputLine = (line: string): void => {
+    const stream = this.stream;
+    if (stream === null) return; // a pre-started process before its assignment
+    stream.push(Date.now(), line);
+    const inv = this.inv;
+    if (inv !== null && inv.lines !== null) inv.lines.push(line);
+  };
+
+  private gone(): void {
+    if (this.goneNotified) return;
+    this.goneNotified = true;
+    this.state = 'dead';
+    if (this.initTimer !== null) clearTimeout(this.initTimer);
+    this.cleanUp();
+    this.onGone(this);
+  }
+
+  /** Closes the listener and removes the private /tmp (also when launch lost the race). */
+  private cleanUp(): void {
+    this.api?.close();
+    void rm(this.dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** The last 4 KB of an invocation's log text, cut at a character boundary. */
+function tail(lines: string[]): string {
+  const text = lines.join('\n') + '\n';
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= TAIL_BYTES) return text;
+  let start = buf.length - TAIL_BYTES;
+  while (start < buf.length && (buf[start] & 0xc0) === 0x80) start++;
+  return buf.toString('utf8', start);
+}
+
+/** X-Amz-Client-Context is base64 JSON; runtimes get the JSON itself. */
+function decodeClientContext(b64: string): string {
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+/** An X-Ray trace header like the ones Lambda hands every invocation. */
+function newTraceId(): string {
+  const u = randomUUID();
+  const epoch = Math.floor(Date.now() / 1000).toString(16);
+  const root = u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24, 28);
+  return `Root=1-${epoch}-${root};Parent=${u.slice(28, 36)}${u.slice(0, 8)};Sampled=0;Lineage=1:${u.slice(0, 8)}:0`;
+}

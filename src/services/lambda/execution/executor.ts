@@ -1,0 +1,224 @@
+/**
+ * The Executor: runs invocations in execution environments.
+ *
+ * One environment per concurrent request; an environment that finished is reused warm for
+ * the same function revision (no process is spawned on the warm path) and shut down after
+ * `idleTimeoutMs` without work. Cold starts take a pre-started runtime process when one
+ * fits (see pool.ts), else spawn one.
+ */
+import { readdir, readFile, rm, mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LogSink } from '../../../events/logs.js';
+import type { ExecutionDriver } from '../../../runtime/types.js';
+import { Environment, type EnvironmentContext } from './environment.js';
+import { LogWriter } from './log-writer.js';
+import { canUsePrestarted, PrestartPool, WarmPool } from './pool.js';
+import {
+  defaultRuntimeHost,
+  type RuntimeFamily,
+  runtimeFamily,
+  type RuntimeHost,
+} from './runtimes.js';
+import type { Executor, FunctionVersionSpec, InvokeOutcome, InvokeRequest } from './types.js';
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_LOG_FLUSH_MS = 20;
+
+export interface ExecutorOptions {
+  driver: ExecutionDriver;
+  logs: LogSink;
+  /** Stratus's own URL, handed to functions as AWS_ENDPOINT_URL. */
+  endpoint: () => string;
+  /** Where environments get their private /tmp (default <os tmp>/stratus-lambda). */
+  tmpRoot?: string;
+  /** Idle keep-alive of a warm environment (default 5 minutes). */
+  idleTimeoutMs?: number;
+  /** Pre-started runtime processes per family (default 1 each for node and python; 0 turns
+   *  it off). A family's pool fills on its first cold start, or at once with `prestartNow`. */
+  prestart?: Partial<Record<RuntimeFamily, number>>;
+  prestartNow?: boolean;
+  /** How long function log lines may wait before they are appended (default 20 ms). */
+  logFlushMs?: number;
+  /** Interpreters and bootstraps (default: this host's node and python3, runtimes/). */
+  host?: RuntimeHost;
+  warn?: (msg: string, err?: unknown) => void;
+}
+
+export interface LambdaExecutor extends Executor {
+  /** Appends every log line written so far to CloudWatch Logs. */
+  flushLogs(): Promise<void>;
+}
+
+export function createExecutor(opts: ExecutorOptions): LambdaExecutor {
+  return new ProcessExecutor(opts);
+}
+
+class ProcessExecutor implements LambdaExecutor {
+  private readonly warm = new WarmPool();
+  private readonly prestart: PrestartPool;
+  private readonly ctx: EnvironmentContext;
+  private readonly logs: LogWriter;
+  private readonly idleMs: number;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly started = new Set<RuntimeFamily>();
+  private readonly ready: Promise<void>;
+  private stopped = false;
+
+  constructor(opts: ExecutorOptions) {
+    const warn =
+      opts.warn ??
+      ((msg: string, err?: unknown) => {
+        process.emitWarning(
+          `${msg}${err ? `: ${err instanceof Error ? err.message : String(err)}` : ''}`,
+        );
+      });
+    this.idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.logs = new LogWriter(opts.logs, opts.logFlushMs ?? DEFAULT_LOG_FLUSH_MS, (err) =>
+      warn('could not append Lambda logs', err),
+    );
+    const tmpRoot = opts.tmpRoot ?? join(tmpdir(), 'stratus-lambda');
+    this.ctx = {
+      driver: opts.driver,
+      host: opts.host ?? defaultRuntimeHost(),
+      logs: this.logs,
+      endpoint: opts.endpoint,
+      tmpRoot,
+      warn,
+    };
+    // `python3` may be a slow shim: find the real interpreter before the first cold start.
+    void this.ctx.host.pythonExecutable();
+    this.prestart = new PrestartPool(this.ctx, opts.prestart ?? { node: 1, python: 1 });
+    this.ready = mkdir(tmpRoot, { recursive: true, mode: 0o700 })
+      .then(() => reapOrphans(tmpRoot))
+      .catch((err: unknown) => warn('could not prepare the Lambda tmp root', err));
+    if (opts.prestartNow) {
+      void this.ready.then(() => {
+        for (const f of ['node', 'python'] as const) this.startFamily(f);
+      });
+    }
+    const sweepEvery = Math.max(10, Math.min(this.idleMs / 2, 30_000));
+    this.sweeper = setInterval(() => this.sweep(), sweepEvery);
+    this.sweeper.unref();
+  }
+
+  async invoke(fn: FunctionVersionSpec, req: InvokeRequest): Promise<InvokeOutcome> {
+    if (this.stopped) throw new Error('executor stopped');
+    const key = WarmPool.key(fn.account, fn.region, fn.functionName);
+    const group = this.warm.group(key);
+    let env = group.take(fn.revisionId);
+    if (env === undefined) {
+      const family = runtimeFamily(fn.runtime);
+      if (family === undefined) throw new Error(`unsupported runtime ${fn.runtime}`);
+      await this.ready;
+      env = this.coldEnvironment(fn, family);
+      this.warm.adopt(key, group, env);
+    }
+    const outcome = await env.invoke(req);
+    if (env.state === 'idle') {
+      if (env.retired || this.stopped) void env.kill();
+      else group.putBack(env);
+    }
+    return outcome;
+  }
+
+  private coldEnvironment(fn: FunctionVersionSpec, family: RuntimeFamily): Environment {
+    if (family !== 'provided') {
+      this.startFamily(family);
+      if (canUsePrestarted(fn)) {
+        const env = this.prestart.take(family);
+        if (env !== undefined) {
+          env.assign(fn);
+          return env;
+        }
+      }
+    }
+    return Environment.create(fn, family, this.ctx);
+  }
+
+  private startFamily(family: RuntimeFamily): void {
+    if (this.started.has(family)) return;
+    this.started.add(family);
+    this.prestart.fill(family);
+  }
+
+  async retire(account: string, region: string, functionName: string): Promise<void> {
+    const g = this.warm.functions.get(WarmPool.key(account, region, functionName));
+    if (g === undefined) return;
+    const kills: Promise<void>[] = [];
+    for (const env of g.all) {
+      env.retired = true;
+      if (env.state !== 'busy' && env.state !== 'starting') kills.push(env.kill());
+    }
+    g.idle.clear();
+    await Promise.all(kills);
+  }
+
+  environmentCount(): number {
+    return this.warm.size;
+  }
+
+  flushLogs(): Promise<void> {
+    return this.logs.flush();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweeper);
+    await Promise.all([
+      this.prestart.stop(),
+      ...this.warm.everyEnvironment().map((env) => env.kill()),
+    ]);
+    await this.logs.flush();
+  }
+
+  private sweep(): void {
+    for (const env of this.warm.expired(Date.now(), this.idleMs)) void env.kill();
+  }
+}
+
+/**
+ * Environments left behind by a Stratus that died without stopping them: each directory
+ * under the tmp root records `<owner pid> <runtime pid>`. When the owner is gone and the
+ * runtime still runs there (its TMPDIR says so), its process group is killed; the
+ * directory is removed either way.
+ */
+async function reapOrphans(tmpRoot: string): Promise<void> {
+  const entries = await readdir(tmpRoot).catch(() => [] as string[]);
+  await Promise.all(
+    entries.map(async (name) => {
+      const dir = join(tmpRoot, name);
+      const owner = await readFile(join(dir, 'owner'), 'utf8').catch(() => undefined);
+      if (owner === undefined) return;
+      const [ownerPid, runtimePid] = owner.trim().split(' ').map(Number);
+      if (ownerPid === process.pid || pidAlive(ownerPid)) return;
+      if (runtimePid > 0 && runsIn(runtimePid, join(dir, 'tmp'))) {
+        try {
+          process.kill(-runtimePid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+    }),
+  );
+}
+
+function pidAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function runsIn(pid: number, tmpDir: string): boolean {
+  try {
+    return ('\0' + readFileSync(`/proc/${pid}/environ`, 'latin1')).includes(`\0TMPDIR=${tmpDir}\0`);
+  } catch {
+    return false;
+  }
+}

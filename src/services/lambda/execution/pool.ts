@@ -1,0 +1,193 @@
+/**
+ * Environments kept for reuse.
+ *
+ * WarmPool: per function, the idle environments of each revision (a stack: the most
+ * recently used one is reused first, so the others idle out), every live environment, and
+ * an idle sweep.
+ *
+ * PrestartPool: Node.js and Python runtime processes started ahead of need. A cold start
+ * takes one and hands it its function (environment variables, task root); the process then
+ * imports the handler, so a cold start skips the interpreter's own start-up. Taken
+ * processes are replaced in the background. Functions whose configuration only takes
+ * effect at interpreter start (NODE_OPTIONS, PYTHON* options, LD_* variables, an exec
+ * wrapper, native libraries under lib/) always get a process of their own.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Environment, type EnvironmentContext } from './environment.js';
+import type { RuntimeFamily } from './runtimes.js';
+import type { FunctionVersionSpec } from './types.js';
+
+export class FunctionEnvironments {
+  readonly all = new Set<Environment>();
+  readonly idle = new Map<string, Environment[]>();
+
+  /** An idle environment of this revision, now reserved for the caller. */
+  take(revisionId: string): Environment | undefined {
+    const stack = this.idle.get(revisionId);
+    if (stack === undefined) return undefined;
+    const env = stack.pop();
+    if (stack.length === 0) this.idle.delete(revisionId);
+    return env;
+  }
+
+  putBack(env: Environment): void {
+    const revision = env.spec!.revisionId;
+    const stack = this.idle.get(revision);
+    if (stack === undefined) this.idle.set(revision, [env]);
+    else stack.push(env);
+  }
+
+  removeIdle(env: Environment): void {
+    const revision = env.spec?.revisionId;
+    if (revision === undefined) return;
+    const stack = this.idle.get(revision);
+    if (stack === undefined) return;
+    const i = stack.indexOf(env);
+    if (i >= 0) stack.splice(i, 1);
+    if (stack.length === 0) this.idle.delete(revision);
+  }
+}
+
+export class WarmPool {
+  readonly functions = new Map<string, FunctionEnvironments>();
+  private count = 0;
+
+  static key(account: string, region: string, functionName: string): string {
+    return `${account}\u0000${region}\u0000${functionName}`;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  group(key: string): FunctionEnvironments {
+    let g = this.functions.get(key);
+    if (g === undefined) {
+      g = new FunctionEnvironments();
+      this.functions.set(key, g);
+    }
+    return g;
+  }
+
+  /** Tracks a new environment; it leaves the pool by itself when it dies. */
+  adopt(key: string, g: FunctionEnvironments, env: Environment): void {
+    g.all.add(env);
+    this.count++;
+    env.onGone = (gone) => {
+      if (!g.all.delete(gone)) return;
+      this.count--;
+      g.removeIdle(gone);
+      if (g.all.size === 0 && this.functions.get(key) === g) this.functions.delete(key);
+    };
+  }
+
+  /** Environments idle for longer than `idleMs` (removed from the idle lists). */
+  expired(now: number, idleMs: number): Environment[] {
+    const out: Environment[] = [];
+    for (const g of this.functions.values()) {
+      for (const [revision, stack] of g.idle) {
+        // The stack is ordered by last use: the oldest are at the bottom.
+        let n = 0;
+        while (n < stack.length && now - stack[n].lastUsedAt >= idleMs) n++;
+        if (n === 0) continue;
+        out.push(...stack.splice(0, n));
+        if (stack.length === 0) g.idle.delete(revision);
+      }
+    }
+    return out;
+  }
+
+  everyEnvironment(): Environment[] {
+    const out: Environment[] = [];
+    for (const g of this.functions.values()) out.push(...g.all);
+    return out;
+  }
+}
+
+/** Variables that only mean something when the interpreter starts. */
+function startupOnlyVariable(name: string): boolean {
+  if (name === 'NODE_PATH' || name === 'PYTHONPATH') return false;
+  return (
+    name.startsWith('NODE_') ||
+    name.startsWith('PYTHON') ||
+    name.startsWith('LD_') ||
+    name.startsWith('LC_') ||
+    name === 'LANG' ||
+    name === 'AWS_LAMBDA_EXEC_WRAPPER' ||
+    name === 'UV_THREADPOOL_SIZE'
+  );
+}
+
+export function canUsePrestarted(fn: FunctionVersionSpec): boolean {
+  for (const name in fn.environment) if (startupOnlyVariable(name)) return false;
+  // LD_LIBRARY_PATH (<code>/lib, <layer>/lib) is read when the process starts.
+  if (existsSync(join(fn.codeDir, 'lib'))) return false;
+  for (const l of fn.layerDirs) if (existsSync(join(l, 'lib'))) return false;
+  return true;
+}
+
+export class PrestartPool {
+  private readonly ready = new Map<RuntimeFamily, Environment[]>();
+  private readonly starting = new Map<RuntimeFamily, number>();
+  private readonly pending = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: EnvironmentContext,
+    private readonly sizes: Partial<Record<RuntimeFamily, number>>,
+  ) {}
+
+  get size(): number {
+    let n = 0;
+    for (const list of this.ready.values()) n += list.length;
+    for (const s of this.starting.values()) n += s;
+    return n;
+  }
+
+  /** A started process of this family, if one is waiting; refills in the background. */
+  take(family: RuntimeFamily): Environment | undefined {
+    const list = this.ready.get(family);
+    const env = list?.pop();
+    this.fill(family);
+    return env;
+  }
+
+  /** Starts processes until the family's pool is full. */
+  fill(family: RuntimeFamily): void {
+    const want = this.sizes[family] ?? 0;
+    if (this.stopped || want <= 0) return;
+    const list = this.ready.get(family) ?? [];
+    this.ready.set(family, list);
+    let starting = this.starting.get(family) ?? 0;
+    while (list.length + starting < want) {
+      starting++;
+      this.starting.set(family, starting);
+      const p: Promise<void> = Environment.prestart(family, this.ctx).then(
+        (env) => {
+          this.starting.set(family, (this.starting.get(family) ?? 1) - 1);
+          if (this.stopped) return env.kill();
+          env.onGone = (gone) => {
+            const i = list.indexOf(gone);
+            if (i >= 0) list.splice(i, 1);
+          };
+          list.push(env);
+        },
+        (err: unknown) => {
+          this.starting.set(family, (this.starting.get(family) ?? 1) - 1);
+          this.ctx.warn(`could not pre-start a ${family} runtime`, err);
+        },
+      );
+      this.pending.add(p);
+      void p.finally(() => this.pending.delete(p));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.pending);
+    const all: Environment[] = [];
+    for (const list of this.ready.values()) all.push(...list.splice(0));
+    await Promise.all(all.map((e) => e.kill()));
+  }
+}

@@ -1,0 +1,408 @@
+/**
+ * The Lambda Runtime API, one listener per execution environment on 127.0.0.1:<ephemeral>
+ * (the runtime finds it in AWS_LAMBDA_RUNTIME_API).
+ * https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
+ *
+ *   GET  /2018-06-01/runtime/invocation/next            long poll, never times out
+ *   POST /2018-06-01/runtime/invocation/{id}/response   202 {"status":"OK"}; 413 over 6 MB
+ *   POST /2018-06-01/runtime/invocation/{id}/error      202; Lambda-Runtime-Function-Error-Type
+ *   POST /2018-06-01/runtime/init/error                 202
+ *
+ * Error bodies and status codes follow AWS's runtime interface emulator (rapid):
+ * 400 InvalidRequestID for an unknown or already answered id, 403 InvalidStateTransition
+ * for a response while no invocation runs, 413 RequestEntityTooLarge.
+ * Response streaming (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked, errors
+ * in the Lambda-Runtime-Function-Error-Type/-Body trailers) is accepted and buffered.
+ *
+ * Stratus adds one route of its own for pre-started runtimes: GET /stratus/v1/assignment
+ * long-polls for the function such a process will serve.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** "6 MB": AWS's rapid allows 6 MiB + 100 bytes and names that figure in its errors. */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
+/** Streamed responses may be larger (InvokeWithResponseStream: 20 MB). */
+export const MAX_STREAMED_RESPONSE_BYTES = 20 * 1024 * 1024;
+
+const RUNTIME_PREFIX = '/2018-06-01/runtime/';
+const INVOCATION = 'invocation/';
+const NEXT = 'invocation/next';
+const INIT_ERROR = 'init/error';
+const ASSIGNMENT_PATH = '/stratus/v1/assignment';
+
+/** Small bodies go out as latin1 strings: Node then sends headers and body in one write
+ *  (a Buffer body costs a second chunk in a writev, which is measurably slower). */
+const ACCEPTED = '{"status":"OK"}';
+const SINGLE_WRITE_MAX = 64 * 1024;
+const JSON_HEADERS_202 = [
+  'Content-Type',
+  'application/json',
+  'Content-Length',
+  String(ACCEPTED.length),
+];
+
+/** What the environment hands the runtime on /next. */
+export interface RuntimeInvocation {
+  requestId: string;
+  payload: Buffer;
+  /** Epoch ms (Lambda-Runtime-Deadline-Ms). */
+  deadlineMs: number;
+  invokedFunctionArn: string;
+  traceId: string;
+  /** JSON text (already decoded from the caller's base64). */
+  clientContext?: string;
+  cognitoIdentity?: string;
+}
+
+export type InvocationResult =
+  | { kind: 'response'; body: Buffer }
+  | { kind: 'error'; body: Buffer; errorType: string | undefined }
+  | { kind: 'too-large'; size: number };
+
+export interface RuntimeApiEvents {
+  /** The runtime asked for work for the first time: init is over. */
+  onReady(): void;
+  onResult(requestId: string, result: InvocationResult): void;
+  onInitError(body: Buffer, errorType: string | undefined): void;
+}
+
+export class RuntimeApi {
+  private readonly server: Server;
+  private port = 0;
+  private ready = false;
+  /** A /next waiting for work. */
+  private parked: ServerResponse | null = null;
+  /** Work waiting for a /next. */
+  private pending: RuntimeInvocation | null = null;
+  /** Sent to the runtime, not yet answered. */
+  private current: string | null = null;
+  private lastAnswered: string | null = null;
+  private assignmentWaiter: ServerResponse | null = null;
+  private assignment: Buffer | null = null;
+
+  private constructor(private readonly events: RuntimeApiEvents) {
+    this.server = createServer({ noDelay: true, requestTimeout: 0 }, this.onRequest);
+    // Long polls and idle keep-alive connections are normal here.
+    this.server.keepAliveTimeout = 0;
+    this.server.headersTimeout = 0;
+    this.server.timeout = 0;
+  }
+
+  static async start(events: RuntimeApiEvents): Promise<RuntimeApi> {
+    const api = new RuntimeApi(events);
+    await new Promise<void>((resolve, reject) => {
+      api.server.once('error', reject);
+      api.server.listen(0, '127.0.0.1', () => {
+        api.server.off('error', reject);
+        resolve();
+      });
+    });
+    api.port = (api.server.address() as AddressInfo).port;
+    return api;
+  }
+
+  /** host:port, the value of AWS_LAMBDA_RUNTIME_API. */
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Hands an invocation to the runtime now, or on its next /next. */
+  deliver(inv: RuntimeInvocation): void {
+    const res = this.parked;
+    if (res !== null && !res.destroyed) {
+      this.parked = null;
+      this.send(res, inv);
+    } else {
+      this.parked = null;
+      this.pending = inv;
+    }
+  }
+
+  /** Forgets an invocation that ended without an answer (timeout, crash). */
+  abandon(requestId: string): void {
+    if (this.current === requestId) this.current = null;
+    if (this.pending?.requestId === requestId) this.pending = null;
+  }
+
+  /** Pre-started runtimes: the function (environment, task root) to serve, as JSON. */
+  assign(assignment: Buffer): void {
+    const res = this.assignmentWaiter;
+    if (res !== null && !res.destroyed) {
+      this.assignmentWaiter = null;
+      writeJson(res, 200, assignment);
+    } else {
+      this.assignment = assignment;
+    }
+  }
+
+  close(): void {
+    this.server.close();
+    this.server.closeAllConnections();
+  }
+
+  private send(res: ServerResponse, inv: RuntimeInvocation): void {
+    this.current = inv.requestId;
+    const headers = [
+      'Content-Type',
+      'application/json',
+      'Content-Length',
+      String(inv.payload.length),
+      'Lambda-Runtime-Aws-Request-Id',
+      inv.requestId,
+      'Lambda-Runtime-Deadline-Ms',
+      String(inv.deadlineMs),
+      'Lambda-Runtime-Invoked-Function-Arn',
+      inv.invokedFunctionArn,
+      'Lambda-Runtime-Trace-Id',
+      inv.traceId,
+    ];
+    if (inv.clientContext !== undefined) {
+      headers.push('Lambda-Runtime-Client-Context', inv.clientContext);
+    }
+    if (inv.cognitoIdentity !== undefined) {
+      headers.push('Lambda-Runtime-Cognito-Identity', inv.cognitoIdentity);
+    }
+    res.writeHead(200, headers);
+    if (inv.payload.length <= SINGLE_WRITE_MAX) res.end(inv.payload.toString('latin1'), 'latin1');
+    else res.end(inv.payload);
+  }
+
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '';
+    if (url.startsWith(RUNTIME_PREFIX)) {
+      const rest = url.slice(RUNTIME_PREFIX.length);
+      if (rest === NEXT) {
+        if (req.method === 'GET') return this.next(res);
+      } else if (rest.startsWith(INVOCATION)) {
+        const slash = rest.lastIndexOf('/');
+        const action = rest.slice(slash + 1);
+        if (req.method === 'POST' && slash > INVOCATION.length) {
+          let id = rest.slice(INVOCATION.length, slash);
+          if (id.includes('%')) id = safeDecode(id);
+          if (action === 'response') return this.response(req, res, id);
+          if (action === 'error') return this.error(req, res, id);
+        }
+      } else if (rest === INIT_ERROR) {
+        if (req.method === 'POST') return this.initError(req, res);
+      }
+    } else if (url === ASSIGNMENT_PATH && req.method === 'GET') {
+      return this.awaitAssignment(res);
+    }
+    req.resume();
+    res.writeHead(404, ['Content-Type', 'text/plain; charset=utf-8']);
+    res.end('404 page not found\n');
+  };
+
+  private next(res: ServerResponse): void {
+    if (!this.ready) {
+      this.ready = true;
+      this.events.onReady();
+    }
+    // A /next pipelined behind a response arrives while that response's body is still being
+    // read: it is parked like any other and served once there is new work.
+    const inv = this.pending;
+    if (inv !== null) {
+      this.pending = null;
+      this.send(res, inv);
+    } else {
+      this.parked = res;
+    }
+  }
+
+  /** Validates the id the way rapid does: state first, then the id. */
+  private checkId(res: ServerResponse, id: string, transition: string): boolean {
+    if (this.current === null) {
+      if (id === this.lastAnswered) {
+        invalidRequestId(res);
+      } else {
+        stateTransitionError(res, transition);
+      }
+      return false;
+    }
+    if (id !== this.current) {
+      invalidRequestId(res);
+      return false;
+    }
+    return true;
+  }
+
+  private response(req: IncomingMessage, res: ServerResponse, id: string): void {
+    if (!this.checkId(res, id, 'InvocationResponse')) {
+      req.resume();
+      return;
+    }
+    const streaming = req.headers['lambda-runtime-function-response-mode'] === 'streaming';
+    const limit = streaming ? MAX_STREAMED_RESPONSE_BYTES : MAX_RESPONSE_BYTES;
+    readBody(req, limit, (body, size) => {
+      if (this.current !== id) return invalidRequestId(res);
+      this.current = null;
+      this.lastAnswered = id;
+      if (body === null) {
+        writeJson(
+          res,
+          413,
+          Buffer.from(
+            JSON.stringify({
+              errorMessage: `Exceeded maximum allowed payload size (${limit} bytes).`,
+              errorType: 'RequestEntityTooLarge',
+            }),
+          ),
+        );
+        this.events.onResult(id, { kind: 'too-large', size });
+        return;
+      }
+      const trailers = req.trailers;
+      const errorType = trailers['lambda-runtime-function-error-type'];
+      acceptLater(res);
+      if (streaming && errorType !== undefined) {
+        const encoded = trailers['lambda-runtime-function-error-body'];
+        const errorBody =
+          encoded !== undefined
+            ? Buffer.from(encoded, 'base64')
+            : Buffer.from(JSON.stringify({ errorType, errorMessage: '' }));
+        this.events.onResult(id, { kind: 'error', body: errorBody, errorType });
+      } else {
+        this.events.onResult(id, { kind: 'response', body });
+      }
+    });
+  }
+
+  private error(req: IncomingMessage, res: ServerResponse, id: string): void {
+    if (!this.checkId(res, id, 'InvocationErrorResponse')) {
+      req.resume();
+      return;
+    }
+    const errorType = headerValue(req, 'lambda-runtime-function-error-type');
+    readBody(req, MAX_RESPONSE_BYTES, (body) => {
+      if (this.current !== id) return invalidRequestId(res);
+      this.current = null;
+      this.lastAnswered = id;
+      acceptLater(res);
+      this.events.onResult(id, {
+        kind: 'error',
+        body: errorPayload(body, errorType),
+        errorType,
+      });
+    });
+  }
+
+  private initError(req: IncomingMessage, res: ServerResponse): void {
+    const errorType = headerValue(req, 'lambda-runtime-function-error-type');
+    readBody(req, MAX_RESPONSE_BYTES, (body) => {
+      writeJson(res, 202, ACCEPTED);
+      this.events.onInitError(errorPayload(body, errorType), errorType);
+    });
+  }
+
+  private awaitAssignment(res: ServerResponse): void {
+    const assignment = this.assignment;
+    if (assignment !== null) {
+      this.assignment = null;
+      writeJson(res, 200, assignment);
+    } else {
+      this.assignmentWaiter = res;
+    }
+  }
+}
+
+/**
+ * The 202 goes out one event-loop turn after the answer was handed on. By then the caller
+ * has usually sent the next event to the runtime's pipelined /next, and Node writes both
+ * responses in one go: one socket write per warm invocation instead of two.
+ */
+function acceptLater(res: ServerResponse): void {
+  setImmediate(writeAccepted, res);
+}
+
+function writeAccepted(res: ServerResponse): void {
+  writeJson(res, 202, ACCEPTED);
+}
+
+/**
+ * "Lambda's default behavior is to use Lambda-Runtime-Function-Error-Type header value to
+ * construct an error response when error payload is not provided or can not be read."
+ */
+function errorPayload(body: Buffer | null, errorType: string | undefined): Buffer {
+  if (body !== null && body.length > 0) return body;
+  return Buffer.from(
+    JSON.stringify({ errorMessage: '', errorType: errorType ?? 'Runtime.Unknown' }),
+  );
+}
+
+/** Reads a body up to `limit` bytes; past it, drains the rest and reports null. */
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  done: (body: Buffer | null, size: number) => void,
+): void {
+  let first: Buffer | null = null;
+  let chunks: Buffer[] | null = null;
+  let size = 0;
+  let over = false;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (over) return;
+    if (size > limit) {
+      over = true;
+      first = null;
+      chunks = null;
+    } else if (first === null) {
+      first = chunk;
+    } else {
+      chunks ??= [first];
+      chunks.push(chunk);
+    }
+  });
+  req.on('end', () => {
+    if (over) return done(null, size);
+    done(chunks !== null ? Buffer.concat(chunks, size) : (first ?? Buffer.alloc(0)), size);
+  });
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function writeJson(res: ServerResponse, status: number, body: Buffer | string): void {
+  if (body === ACCEPTED) {
+    res.writeHead(status, JSON_HEADERS_202);
+    res.end(ACCEPTED, 'latin1');
+    return;
+  }
+  const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(buf.length)]);
+  if (buf.length <= SINGLE_WRITE_MAX) res.end(buf.toString('latin1'), 'latin1');
+  else res.end(buf);
+}
+
+function invalidRequestId(res: ServerResponse): void {
+  writeJson(
+    res,
+    400,
+    Buffer.from('{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}'),
+  );
+}
+
+function stateTransitionError(res: ServerResponse, to: string): void {
+  const from = 'Ready';
+  writeJson(
+    res,
+    403,
+    Buffer.from(
+      JSON.stringify({
+        errorMessage: `State transition from ${from} to ${to} failed for runtime. Error: State transition is not allowed`,
+        errorType: 'InvalidStateTransition',
+      }),
+    ),
+  );
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * AWS Lambda. The plugin instance is a ServiceInstance plus what the gateway and the invoke
+ * path need from Lambda:
+ *  - `functions`: the typed LambdaFunctions interface (resolve a function for Invoke, async
+ *    invocation settings, function URL owners, policies, change notifications);
+ *  - `serveCodeDownload(path)`: the data plane behind GetFunction's Code.Location and
+ *    GetLayerVersion's Content.Location (`GET /_stratus/lambda/code/<token>`);
+ *  - `setEndpoint(url)`: the URL clients reach Stratus at, once the port is known.
+ */
+import type { LambdaOperations } from '../../api/lambda/operations.js';
+import { clientEndpoint } from '../../shared/endpoint.js';
+import { createLogger } from '../../shared/log.js';
+import {
+  bindProvider,
+  type PluginDeps,
+  type ServiceInstance,
+  type ServicePlugin,
+} from '../plugin.js';
+import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.js';
+import type { LambdaDeps } from './common.js';
+import { LambdaFunctions } from './functions-api.js';
+import { Lifecycle } from './lifecycle.js';
+import { controlPlaneOperations } from './provider.js';
+
+export const DEFAULT_CONCURRENCY_LIMIT = 1000;
+
+export interface LambdaServiceInstance extends ServiceInstance {
+  functions: LambdaFunctions;
+  /**
+   * Answers `GET <CODE_URL_PREFIX><token>` (see code-store.ts) with the zip, S3-style 403s
+   * for forged or expired tokens; undefined when `path` (query string allowed) is not a
+   * code download path, so the caller can route on.
+   */
+  serveCodeDownload(path: string): Promise<DownloadResponse | undefined>;
+  /** Sets the base URL (e.g. http://127.0.0.1:4566) code and function URLs are built on. */
+  setEndpoint(endpoint: string): void;
+}
+
+export function isLambdaInstance(i: ServiceInstance): i is LambdaServiceInstance {
+  return 'functions' in i && 'serveCodeDownload' in i;
+}
+
+/** STRATUS_LAMBDA_CONCURRENT_EXECUTIONS overrides AWS's default account limit of 1,000. */
+export function concurrencyLimitFrom(env: NodeJS.ProcessEnv): number {
+  const n = Number(env.STRATUS_LAMBDA_CONCURRENT_EXECUTIONS);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_CONCURRENCY_LIMIT;
+}
+
+export function createLambda(
+  deps: PluginDeps,
+  env: NodeJS.ProcessEnv = process.env,
+): LambdaServiceInstance {
+  const log = createLogger(deps.config.logLevel);
+  const code = new CodeStore(deps.blobs, deps.config.ephemeral ? undefined : deps.config.stateDir);
+  const lifecycle = new Lifecycle(deps.store, (err) =>
+    log.error('lambda state change failed', {
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    }),
+  );
+  let endpoint: string | undefined;
+  const lambdaDeps: LambdaDeps = {
+    store: deps.store,
+    code,
+    iam: deps.iam,
+    lifecycle,
+    // Read late: the port may only be known once the server listens.
+    endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
+    now: Date.now,
+    concurrencyLimit: concurrencyLimitFrom(env),
+  };
+  const control = controlPlaneOperations(lambdaDeps);
+  // The Invoke part adds its operations (Invoke, InvokeWithResponseStream, …) here.
+  const operations: Partial<LambdaOperations> = { ...control };
+  const functions = new LambdaFunctions(lambdaDeps, control.PutFunctionEventInvokeConfig);
+  return {
+    dispatch: bindProvider<LambdaOperations>(operations),
+    functions,
+    serveCodeDownload: (path) => code.serveDownload(path),
+    setEndpoint(url) {
+      endpoint = url.replace(/\/+$/, '');
+    },
+    dataPlanes: [
+      {
+        prefix: CODE_URL_PREFIX,
+        async handle(req, res) {
+          req.resume();
+          const answer = await code.serveDownload(req.url ?? '/');
+          if (!answer) {
+            res.writeHead(404).end();
+            return;
+          }
+          res.writeHead(answer.status, answer.headers);
+          res.end(req.method === 'HEAD' ? undefined : answer.body);
+        },
+      },
+    ],
+    /** Learns the endpoint, then finishes state flips a crash interrupted. */
+    start(server) {
+      endpoint = server.endpoint;
+      return lifecycle.recover();
+    },
+    stop: () => code.close(),
+    async reset() {
+      functions.reset();
+    },
+  };
+}
+
+/** CreateFunction carries a 50 MB zip as base64 in JSON: AWS accepts 69,905,067 bytes. */
+const MAX_REQUEST_BYTES = 69_905_067;
+
+export const lambdaPlugin: ServicePlugin = {
+  name: 'lambda',
+  maxRequestBytes: MAX_REQUEST_BYTES,
+  model: async () => (await import('../../api/lambda/model.js')).model,
+  create: (deps) => createLambda(deps),
+};

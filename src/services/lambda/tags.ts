@@ -1,0 +1,79 @@
+/**
+ * Tags on functions (by unqualified function ARN; "Tags on function aliases and versions
+ * are not supported"). A change bumps $LATEST's RevisionId, as AWS does.
+ * https://docs.aws.amazon.com/lambda/latest/dg/tagging.html
+ */
+import type { LambdaOperations } from '../../api/lambda/operations.js';
+import type {
+  ListTagsRequest,
+  ListTagsResponse,
+  TagResourceRequest,
+  UntagResourceRequest,
+} from '../../api/lambda/types.js';
+import type { RequestContext } from '../../shared/context.js';
+import { LATEST } from './arns.js';
+import { locate, newRevisionId, requireFunction, type LambdaDeps, type Located } from './common.js';
+import { invalidParameter, resourceMissing, validationException } from './errors.js';
+import { T, versionKey, type FunctionRecord, type VersionRecord } from './store.js';
+import { checkTagCount } from './validation.js';
+
+type TagOps = Pick<LambdaOperations, 'TagResource' | 'UntagResource' | 'ListTags'>;
+
+/** Only function ARNs name taggable resources Stratus has. */
+function functionOf(ctx: RequestContext, resource: string, action: string): Located {
+  if (!/^arn:aws[a-zA-Z-]*:lambda:[^:]+:\d{12}:function:/.test(resource)) throw resourceMissing();
+  const at = locate(ctx, resource, undefined, { action });
+  if (at.qualifier !== undefined) {
+    throw invalidParameter(
+      'Tags on function aliases and versions are not supported. Please specify a function ARN.',
+    );
+  }
+  return at;
+}
+
+export function tagOperations(deps: LambdaDeps): TagOps {
+  const { store } = deps;
+
+  async function change(at: Located, edit: (tags: Record<string, string>) => void): Promise<void> {
+    await store.transaction(async (tx) => {
+      const fn: FunctionRecord = await requireFunction(tx, at);
+      edit(fn.tags);
+      checkTagCount(fn.tags);
+      await tx.put(T.functions, at.key, fn);
+      const key = versionKey(at.key, LATEST);
+      const latest = await tx.get<VersionRecord>(T.versions, key);
+      if (latest) {
+        latest.revisionId = newRevisionId();
+        await tx.put(T.versions, key, latest);
+      }
+    });
+  }
+
+  return {
+    async TagResource(input: TagResourceRequest, ctx: RequestContext): Promise<void> {
+      const at = functionOf(ctx, input.Resource, 'TagResource');
+      if (!Object.keys(input.Tags).length) {
+        throw invalidParameter('An error occurred and the request cannot be processed.');
+      }
+      await change(at, (tags) => Object.assign(tags, input.Tags));
+    },
+
+    async UntagResource(input: UntagResourceRequest, ctx: RequestContext): Promise<void> {
+      const at = functionOf(ctx, input.Resource, 'UntagResource');
+      if (!input.TagKeys.length) {
+        throw validationException([
+          "Value null at 'tagKeys' failed to satisfy constraint: Member must not be null",
+        ]);
+      }
+      await change(at, (tags) => {
+        for (const k of input.TagKeys) delete tags[k];
+      });
+    },
+
+    async ListTags(input: ListTagsRequest, ctx: RequestContext): Promise<ListTagsResponse> {
+      const at = functionOf(ctx, input.Resource, 'ListTags');
+      const fn = await requireFunction(store, at);
+      return { Tags: fn.tags };
+    },
+  };
+}

@@ -3,7 +3,10 @@
  * also when a phase throws or the user presses Ctrl-C.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const live = new Set<ChildProcess>();
 
@@ -66,8 +69,26 @@ export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<vo
   clearTimeout(timer);
 }
 
-/** Synchronous last resort for exit handlers: SIGKILL every child still running. */
+const tempDirs = new Set<string>();
+
+/** A fresh directory under the system temp dir, removed by removeTempDir or at exit. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+/**
+ * Synchronous last resort for exit handlers: SIGKILL every child still running and remove
+ * the temp dirs.
+ */
 export function killAllNow(): void {
+  for (const dir of [...tempDirs]) removeTempDir(dir);
   for (const child of live) {
     if (child.pid === undefined) continue;
     try {

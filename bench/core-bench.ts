@@ -78,8 +78,14 @@ export async function coreBenchmark(
             name: auth,
             url: stratus(auth).endpoint,
             call: signed.get(`${name} ${auth}`) as SignedCall,
+            pid: stratus(auth).child.pid,
           })),
-          { name: 'raw', url: rawUrl, call: signed.get(`${name} permissive`) as SignedCall },
+          {
+            name: 'raw',
+            url: rawUrl,
+            call: signed.get(`${name} permissive`) as SignedCall,
+            pid: raw.child.pid,
+          },
         ];
         const results = await interleaved(settings, targets, c);
         const r = results.get('raw');

@@ -6,6 +6,7 @@
  */
 import type { SignedCall } from './calls.js';
 import { combine, type LoadResult } from './load-result.js';
+import { cpuMs } from './proc-cpu.js';
 import { socketLoad } from './socket-load.js';
 import { wrkLoad } from './wrk.js';
 
@@ -21,6 +22,8 @@ export interface Target {
   name: string;
   url: string;
   call: SignedCall;
+  /** The server's process, for its CPU time per call (Linux). */
+  pid?: number;
 }
 
 function once(
@@ -44,7 +47,13 @@ export async function interleaved(
   if (s.warmupS > 0) for (const t of targets) await once(s, t, concurrency, s.warmupS, 0);
   const rounds = Math.max(1, Math.round(s.durationS));
   for (let i = 0; i < rounds; i++)
-    for (const t of targets) slices.get(t.name)?.push(await once(s, t, concurrency, 1, 0));
+    for (const t of targets) {
+      const before = cpuMs(t.pid);
+      const r = await once(s, t, concurrency, 1, 0);
+      const after = cpuMs(t.pid);
+      if (before !== undefined && after !== undefined) r.serverCpuMs = after - before;
+      slices.get(t.name)?.push(r);
+    }
   return new Map([...slices].map(([name, list]) => [name, combine(list)]));
 }
 

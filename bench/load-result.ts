@@ -11,6 +11,10 @@ export interface LoadResult {
   non2xx: number;
   /** Connect/read/write errors and timeouts. */
   errors: number;
+  /** CPU the server process used during the run (Linux, /proc). */
+  serverCpuMs?: number;
+  /** serverCpuMs ÷ requests, in µs: what one call costs the server. */
+  cpuUsPerCall?: number;
 }
 
 export interface LoadRun {
@@ -38,6 +42,9 @@ export function combine(slices: readonly LoadResult[]): LoadResult {
       slices.map(pick).sort((a, b) => a - b),
       0.5,
     );
+  const cpu = slices.every((r) => r.serverCpuMs !== undefined)
+    ? slices.reduce((a, r) => a + (r.serverCpuMs ?? 0), 0)
+    : undefined;
   return {
     rps: seconds > 0 ? requests / seconds : 0,
     requests,
@@ -46,5 +53,8 @@ export function combine(slices: readonly LoadResult[]): LoadResult {
     p99Ms: median((r) => r.p99Ms),
     non2xx: slices.reduce((a, r) => a + r.non2xx, 0),
     errors: slices.reduce((a, r) => a + r.errors, 0),
+    ...(cpu !== undefined && requests > 0
+      ? { serverCpuMs: cpu, cpuUsPerCall: (cpu * 1000) / requests }
+      : {}),
   };
 }

@@ -2,11 +2,11 @@
  * `--profile CALL`: Stratus under `node --cpu-prof` for one load run, then the functions
  * with the most self time. The profile is written when the server exits on SIGTERM.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { signCall, type CallName } from './calls.js';
 import { capture } from './capture.js';
+import { makeTempDir, removeTempDir } from './children.js';
 import { readProfile, summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { loadOne, type LoadSettings } from './http-load.js';
 import type { LoadResult } from './load-result.js';
@@ -18,7 +18,7 @@ export async function profileServer(
   auth: AuthMode,
   concurrency: number,
 ): Promise<{ result: LoadResult; summary: ProfileSummary }> {
-  const dir = mkdtempSync(join(tmpdir(), 'stratus-prof-'));
+  const dir = makeTempDir('stratus-prof-');
   try {
     const stratus = await startStratus({ auth, cpuProfDir: dir });
     let result: LoadResult;
@@ -39,6 +39,6 @@ export async function profileServer(
     if (!file) throw new Error('the server wrote no .cpuprofile (did it exit cleanly?)');
     return { result, summary: summarizeProfile(readProfile(join(dir, file)), repoRoot()) };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }

@@ -1,11 +1,10 @@
 /** Starts bench/raw-server as its own process with a set of canned answers. */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CannedResponse } from './capture.js';
-import { SERVER_CPU, spawnTracked, stopChild } from './children.js';
+import { SERVER_CPU, makeTempDir, removeTempDir, spawnTracked, stopChild } from './children.js';
 
 export interface RawServerProcess {
   child: ChildProcess;
@@ -17,7 +16,7 @@ export interface RawServerProcess {
 export async function startRawServer(
   answers: Record<string, CannedResponse>,
 ): Promise<RawServerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'stratus-bench-'));
+  const dir = makeTempDir('stratus-bench-');
   const file = join(dir, 'responses.json');
   writeFileSync(file, JSON.stringify(answers));
   // raw-server.js beside this file when compiled; raw-server.ts under tsx.
@@ -53,12 +52,12 @@ export async function startRawServer(
       endpoint: `http://127.0.0.1:${port}`,
       stop: async () => {
         await stopChild(child);
-        rmSync(dir, { recursive: true, force: true });
+        removeTempDir(dir);
       },
     };
   } catch (err) {
     await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
     throw err;
   }
 }

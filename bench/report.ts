@@ -50,6 +50,8 @@ export interface BenchReport {
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (n < 1 ? n.toFixed(3) : n.toFixed(2));
+/** Rounded down, so a shown 0.90 never stands for 0.8996 next to a "<0.9". */
+const ratio2 = (n: number) => (Math.floor(n * 100) / 100).toFixed(2);
 const pct = (a: LoadResult) => `${ms(a.p50Ms)} / ${ms(a.p99Ms)} ms`;
 
 function table(head: string[], rows: string[][]): string {
@@ -59,6 +61,16 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
+function cpuPair(r: LoadRow): string {
+  const a = r.stratus.cpuUsPerCall;
+  const b = r.raw.cpuUsPerCall;
+  return a === undefined || b === undefined ? '-' : `${a.toFixed(0)} / ${b.toFixed(0)}`;
+}
+
+/**
+ * One row per scenario. "CPU ratio" is raw CPU per call ÷ Stratus CPU per call: the
+ * throughput ratio the two would reach each on a core of its own, whatever else runs.
+ */
 export function loadTable(rows: LoadRow[]): string {
   return table(
     [
@@ -68,6 +80,8 @@ export function loadTable(rows: LoadRow[]): string {
       'ratio',
       'stratus p50 / p99',
       'raw p50 / p99',
+      'CPU µs/call stratus / raw',
+      'CPU ratio',
       'targets',
     ],
     rows.map((r) => {
@@ -81,9 +95,13 @@ export function loadTable(rows: LoadRow[]): string {
         `${r.call} c${r.concurrency} ${r.auth}`,
         int(r.stratus.rps),
         int(r.raw.rps),
-        ratio.toFixed(2),
+        ratio2(ratio),
         pct(r.stratus),
         pct(r.raw),
+        cpuPair(r),
+        r.stratus.cpuUsPerCall && r.raw.cpuUsPerCall
+          ? ratio2(r.raw.cpuUsPerCall / r.stratus.cpuUsPerCall)
+          : '-',
         misses.length ? misses.join(' ') : 'met',
       ];
     }),
@@ -97,9 +115,9 @@ export function boto3Table(rows: Boto3Row[], title: string): string {
       `${r.call} ${r.auth}`,
       int(r.stratus),
       int(r.stub),
-      (r.stratus / r.stub).toFixed(2),
+      ratio2(r.stratus / r.stub),
       r.moto === undefined ? '-' : int(r.moto),
-      r.moto === undefined ? '-' : (r.moto / r.stub).toFixed(2),
+      r.moto === undefined ? '-' : ratio2(r.moto / r.stub),
       r.stratus / r.stub >= TARGET_BOTO3_RATIO ? 'met' : `<${TARGET_BOTO3_RATIO}`,
     ]),
   );

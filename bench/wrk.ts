@@ -2,11 +2,10 @@
  * Load with wrk (https://github.com/wg/wrk): a Lua script sets method, headers and body,
  * `--latency` prints the percentiles that are parsed here.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SignedCall } from './calls.js';
-import { CLIENT_CPU, isPinning, spawnTracked } from './children.js';
+import { CLIENT_CPU, isPinning, makeTempDir, removeTempDir, spawnTracked } from './children.js';
 import type { LoadResult, LoadRun } from './load-result.js';
 
 export function findWrk(): string | undefined {
@@ -99,13 +98,13 @@ export async function wrkLoad(
   run: LoadRun,
   warmupS: number,
 ): Promise<LoadResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'stratus-wrk-'));
+  const dir = makeTempDir('stratus-wrk-');
   try {
     const script = join(dir, 'call.lua');
     writeFileSync(script, wrkScript(call));
     if (warmupS > 0) await runWrkOnce(wrk, script, { ...run, durationS: warmupS });
     return parseWrkOutput(await runWrkOnce(wrk, script, run));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }

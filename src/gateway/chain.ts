@@ -190,15 +190,12 @@ function internalError(err: unknown, log: Logger, requestId: string): AwsError {
   return CommonErrors.internal('An internal error occurred. See the Stratus server log.');
 }
 
+/**
+ * Node already lower-cases request header names and joins repeats with ', ' (cookies with
+ * '; '); only `set-cookie` stays an array, and no AWS request carries it.
+ */
 export function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    const prev = out[name];
-    out[name] = prev === undefined ? raw[i + 1] : `${prev}, ${raw[i + 1]}`;
-  }
-  return out;
+  return req.headers as Record<string, string>;
 }
 
 export function send(res: ServerResponse, wire: WireResponse, origin: string | undefined): void {

@@ -10,7 +10,8 @@ import { plugins } from '../plugins.js';
 import type { LogSink } from '../events/logs.js';
 import type { IamDirectory } from '../services/iam/directory.js';
 import type { SessionIssuer } from '../services/sts/issuer.js';
-import type { PluginDeps, ServiceInstance } from '../services/plugin.js';
+import type { PluginDeps, RequestAuthenticator, ServiceInstance } from '../services/plugin.js';
+import { parseSignature, sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4.js';
 import type { CredentialSource } from '../shared/context.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
@@ -57,16 +58,19 @@ export async function startServer(
 ): Promise<StratusServer> {
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
-  const instances = await createPlugins(config, storage, registry);
+  // Data planes authenticate with the same Authenticator, created once every credential
+  // source exists; nothing is served before that.
+  const authRef: { current?: Authenticator } = {};
+  const signatures = dataPlaneAuthenticator(() => {
+    if (!authRef.current) throw new Error('authentication is not ready');
+    return authRef.current;
+  });
+  const instances = await createPlugins(config, storage, registry, signatures);
   const sources = instances
     .map((i) => i.credentials)
     .filter((c): c is CredentialSource => c !== undefined);
-  const deps: GatewayDeps = {
-    config,
-    registry,
-    auth: new Authenticator(config, sources),
-    log,
-  };
+  const auth = (authRef.current = new Authenticator(config, sources));
+  const deps: GatewayDeps = { config, registry, auth, log };
   let ready = false;
   const admin = {
     registry,
@@ -149,6 +153,7 @@ async function createPlugins(
   config: StratusConfig,
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
+  signatures: RequestAuthenticator,
 ): Promise<ServiceInstance[]> {
   const created: ServiceInstance[] = [];
   const need = <T>(pick: (i: ServiceInstance) => T | undefined, what: string): T => {
@@ -168,11 +173,33 @@ async function createPlugins(
     assumeRoleForService: (...args) =>
       need((i) => i.sessionIssuer, 'the STS session issuer').assumeRoleForService(...args),
   };
-  const deps: PluginDeps = { config, store: storage.store, blobs: storage.blobs, logs, iam, sts };
+  const deps: PluginDeps = {
+    config,
+    store: storage.store,
+    blobs: storage.blobs,
+    logs,
+    iam,
+    sts,
+    signatures,
+  };
   for (const plugin of plugins) {
     const instance = await plugin.create(deps);
     registry.register(plugin, instance);
     created.push(instance);
   }
   return created;
+}
+
+/** SigV4 for data planes (function URLs, Lambda's event-stream invoke), as the chain does it. */
+function dataPlaneAuthenticator(auth: () => Authenticator): RequestAuthenticator {
+  return {
+    async authenticate(req, body, service) {
+      const sig = parseSignature(req);
+      if (!sig) return undefined;
+      const info = ServiceRegistry.all().find((s) => s.name === service);
+      if (!info) throw new Error(`unknown service ${service}`);
+      if ('reason' in sig) return sigV4Error(sig, sigV4ErrorStyle(info.protocol, info.signingName));
+      return auth().authenticate(req, body, sig, info, false, Date.now());
+    },
+  };
 }

@@ -42,8 +42,11 @@ function escapeChar(c: string): string {
   }
 }
 
+/** The same class without /g: most values need no escaping, and test() allocates nothing. */
+const NEEDS_ESCAPE = new RegExp(ESCAPE.source);
+
 export function escapeXml(s: string): string {
-  return s.replace(ESCAPE, escapeChar);
+  return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPE, escapeChar) : s;
 }
 
 // ---------------------------------------------------------------------------------------

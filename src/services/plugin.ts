@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceModel } from '../protocol/model.js';
-import type { RequestContext, CredentialSource } from '../shared/context.js';
+import type { RequestContext, CredentialSource, Principal } from '../shared/context.js';
+import type { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
 import type { LogSink } from '../events/logs.js';
 import type { StratusConfig } from '../config.js';
@@ -18,6 +19,45 @@ export interface PluginDeps {
   iam: IamDirectory;
   /** STS's role sessions for service principals (Lambda execution roles). */
   sts: SessionIssuer;
+  /**
+   * SigV4 authentication for data planes AWS authenticates itself (function URLs with
+   * AuthType AWS_IAM, Lambda's event-stream invoke). Absent where no gateway runs (unit
+   * tests): such requests are then refused.
+   */
+  signatures?: RequestAuthenticator;
+}
+
+/** A request as SigV4 sees it. */
+export interface SignedRequest {
+  method: string;
+  /** Raw path, still percent-encoded, without the query string. */
+  path: string;
+  /** Raw query string without the leading `?`. */
+  rawQuery: string;
+  /** Lower-cased header names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+}
+
+/** Who signed a request. */
+export interface Caller {
+  account: string;
+  region: string;
+  accessKeyId: string;
+  principal: Principal;
+}
+
+export interface RequestAuthenticator {
+  /**
+   * Authenticates a request signed for `service` (a service name such as 'lambda') as the
+   * API chain would: strict mode checks the signature, session token and expiry against
+   * the known credentials, permissive mode accepts any well-formed signature. Resolves
+   * undefined for an unsigned request, the service protocol's auth error for a bad one.
+   */
+  authenticate(
+    req: SignedRequest,
+    body: Buffer,
+    service: string,
+  ): Promise<Caller | AwsError | undefined>;
 }
 
 /**

@@ -165,8 +165,8 @@ test('list queries are index range scans in both directions (no table scan, no s
   for (const lowerInclusive of [true, false]) {
     for (const hasUpper of [true, false]) {
       for (const reverse of [true, false]) {
-        const sql = listSql(lowerInclusive, hasUpper, reverse);
-        const params = hasUpper ? ['t', 'a', 'b', 10] : ['t', 'a', 10];
+        const sql = listSql(lowerInclusive, hasUpper, reverse, 10);
+        const params = hasUpper ? ['t', 'a', 'b'] : ['t', 'a'];
         const plan = (
           db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]
         )

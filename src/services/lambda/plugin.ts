@@ -5,7 +5,9 @@
  *    invocation settings, function URL owners, policies, change notifications);
  *  - `serveCodeDownload(path)`: the data plane behind GetFunction's Code.Location and
  *    GetLayerVersion's Content.Location (`GET /_stratus/lambda/code/<token>`);
- *  - `setEndpoint(url)`: the URL clients reach Stratus at, once the port is known.
+ *  - `setEndpoint(url)`: the URL clients reach Stratus at, once the port is known;
+ *  - `invocations`: the invoke path's readers (usage rows, queued events, environments).
+ * Invoke, the async queue, function URLs and the event-stream invoke live in invoke/.
  */
 import type { LambdaOperations } from '../../api/lambda/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
@@ -19,6 +21,7 @@ import {
 import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.js';
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
+import { createInvokePath, type InvokePath } from './invoke/index.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
 
@@ -26,6 +29,8 @@ export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
   functions: LambdaFunctions;
+  /** Usage rows (billing), queued async events, live environments. */
+  invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
   /**
    * Answers `GET <CODE_URL_PREFIX><token>` (see code-store.ts) with the zip, S3-style 403s
    * for forged or expired tokens; undefined when `path` (query string allowed) is not a
@@ -69,12 +74,27 @@ export function createLambda(
     concurrencyLimit: concurrencyLimitFrom(env),
   };
   const control = controlPlaneOperations(lambdaDeps);
-  // The Invoke part adds its operations (Invoke, InvokeWithResponseStream, …) here.
-  const operations: Partial<LambdaOperations> = { ...control };
   const functions = new LambdaFunctions(lambdaDeps, control.PutFunctionEventInvokeConfig);
+  const invoke = createInvokePath({
+    config: deps.config,
+    store: deps.store,
+    logs: deps.logs,
+    sts: deps.sts,
+    signatures: deps.signatures,
+    functions,
+    endpoint: lambdaDeps.endpoint,
+    log,
+    env,
+  });
+  const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
     functions,
+    invocations: {
+      listUsage: (account, region, since) => invoke.listUsage(account, region, since),
+      queuedEvents: () => invoke.queuedEvents(),
+      environmentCount: () => invoke.environmentCount(),
+    },
     serveCodeDownload: (path) => code.serveDownload(path),
     setEndpoint(url) {
       endpoint = url.replace(/\/+$/, '');
@@ -93,15 +113,21 @@ export function createLambda(
           res.end(req.method === 'HEAD' ? undefined : answer.body);
         },
       },
+      ...invoke.dataPlanes,
     ],
-    /** Learns the endpoint, then finishes state flips a crash interrupted. */
-    start(server) {
+    /** Learns the endpoint, finishes state flips a crash interrupted, resumes queued events. */
+    async start(server) {
       endpoint = server.endpoint;
-      return lifecycle.recover();
+      await lifecycle.recover();
+      await invoke.start();
     },
-    stop: () => code.close(),
+    async stop() {
+      await invoke.stop();
+      await code.close();
+    },
     async reset() {
       functions.reset();
+      await invoke.reset();
     },
   };
 }

@@ -48,31 +48,54 @@ const accessDenied = (message: string) => new AwsError('AccessDenied', 403, true
 const TWELVE_DIGITS = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\u0021-\u007e]*\/)?[\w+=,.@-]+$/;
 
+/** Mints, stores and returns a session for `principal` in `account`. */
+export async function mintSession(
+  sessions: SessionIndex,
+  now: number,
+  account: string,
+  principal: Principal,
+  durationSeconds: number,
+): Promise<SessionRecord> {
+  // Expiration is reported to the second.
+  const expiresAt = Math.floor(now / 1000) * 1000 + durationSeconds * 1000;
+  const session: SessionRecord = {
+    accessKeyId: accessKeyId('ASIA', account),
+    secretAccessKey: secretAccessKey(),
+    sessionToken: sessionToken(),
+    expiresAt,
+    account,
+    principal,
+  };
+  await sessions.add(session);
+  return session;
+}
+
+/** The assumed-role identity AWS reports for a role session. */
+export function assumedRoleUser(
+  account: string,
+  role: { roleId: string; roleName: string },
+  sessionName: string,
+): { AssumedRoleId: string; Arn: string } {
+  return {
+    AssumedRoleId: `${role.roleId}:${sessionName}`,
+    Arn: `arn:aws:sts::${account}:assumed-role/${role.roleName}/${sessionName}`,
+  };
+}
+
 export function createStsProvider(deps: StsDeps): StsProvider {
   const now = deps.now ?? Date.now;
 
-  /** Mints, stores and returns a session for `principal` in `account`. */
   const mint = async (
     account: string,
     principal: Principal,
     durationSeconds: number,
   ): Promise<Credentials> => {
-    // Expiration is reported to the second.
-    const expiresAt = Math.floor(now() / 1000) * 1000 + durationSeconds * 1000;
-    const session: SessionRecord = {
-      accessKeyId: accessKeyId('ASIA', account),
-      secretAccessKey: secretAccessKey(),
-      sessionToken: sessionToken(),
-      expiresAt,
-      account,
-      principal,
-    };
-    await deps.sessions.add(session);
+    const session = await mintSession(deps.sessions, now(), account, principal, durationSeconds);
     return {
       AccessKeyId: session.accessKeyId,
       SecretAccessKey: session.secretAccessKey,
       SessionToken: session.sessionToken,
-      Expiration: new Date(expiresAt),
+      Expiration: new Date(session.expiresAt),
     };
   };
 
@@ -145,10 +168,7 @@ export function createStsProvider(deps: StsDeps): StsProvider {
       }
       const packed = packedPolicySize(input);
       const account = match[1];
-      const assumed = {
-        AssumedRoleId: `${role.roleId}:${input.RoleSessionName}`,
-        Arn: `arn:aws:sts::${account}:assumed-role/${role.roleName}/${input.RoleSessionName}`,
-      };
+      const assumed = assumedRoleUser(account, role, input.RoleSessionName);
       const Credentials = await mint(
         account,
         { arn: assumed.Arn, userId: assumed.AssumedRoleId },

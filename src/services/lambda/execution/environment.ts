@@ -101,6 +101,7 @@ export class Environment {
   private peakMb = 0;
   private peakSampledAt = 0;
   private goneNotified = false;
+  private exitStatus: ExitStatus | null = null;
 
   private constructor(
     private readonly ctx: EnvironmentContext,
@@ -191,6 +192,9 @@ export class Environment {
         this.begin(inv);
       } else if (this.launchError !== null) {
         this.finishLaunchError(inv, this.launchError);
+      } else if (this.goneNotified) {
+        // The runtime died before it could take this invocation.
+        this.onExit(this.exitStatus ?? { code: null, signal: 'SIGKILL' });
       }
       // Otherwise begin() runs when the runtime first asks for work.
     });
@@ -467,6 +471,7 @@ export class Environment {
   };
 
   private readonly onExit = (status: ExitStatus): void => {
+    this.exitStatus = status;
     this.state = 'dead';
     this.out.end();
     this.err.end();

@@ -868,7 +868,10 @@ describe('environment lifecycle', () => {
     const fn = spec(code, {
       environment: { AWS_LAMBDA_EXEC_WRAPPER: join(wrapperDir, 'wrap.sh') },
     });
-    assert.equal(json(await ex.invoke(fn, request({}))), `yes: ${process.execPath.split('/').pop()}`);
+    assert.equal(
+      json(await ex.invoke(fn, request({}))),
+      `yes: ${process.execPath.split('/').pop()}`,
+    );
   });
 
   test('a new executor reaps the runtimes a crashed Stratus left behind', async () => {

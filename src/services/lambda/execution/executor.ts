@@ -127,8 +127,14 @@ class ProcessExecutor implements LambdaExecutor {
     if (family !== 'provided') {
       this.startFamily(family);
       if (canUsePrestarted(fn)) {
-        const env = this.prestart.take(family);
-        if (env !== undefined) {
+        // A pre-started process that died while waiting is skipped (its exit may not have
+        // been processed yet).
+        for (
+          let env = this.prestart.take(family);
+          env !== undefined;
+          env = this.prestart.take(family)
+        ) {
+          if (env.state === 'dead') continue;
           env.assign(fn);
           return env;
         }

@@ -254,7 +254,6 @@ export class RuntimeApi {
       }
       const trailers = req.trailers;
       const errorType = trailers['lambda-runtime-function-error-type'];
-      acceptLater(res);
       if (streaming && errorType !== undefined) {
         const encoded = trailers['lambda-runtime-function-error-body'];
         const errorBody =
@@ -265,6 +264,8 @@ export class RuntimeApi {
       } else {
         this.events.onResult(id, { kind: 'response', body });
       }
+      // After onResult: the environment's completion (its own setImmediate) runs first.
+      acceptLater(res);
     });
   }
 
@@ -278,12 +279,12 @@ export class RuntimeApi {
       if (this.current !== id) return invalidRequestId(res);
       this.current = null;
       this.lastAnswered = id;
-      acceptLater(res);
       this.events.onResult(id, {
         kind: 'error',
         body: errorPayload(body, errorType),
         errorType,
       });
+      acceptLater(res);
     });
   }
 

@@ -1,0 +1,17 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { cpuMs } from './proc-cpu.js';
+
+test('cpuMs follows the CPU a process burns', { skip: !existsSync('/proc/self/stat') }, () => {
+  const before = cpuMs(process.pid);
+  assert.ok(before !== undefined && before >= 0);
+  const end = Date.now() + 200;
+  let x = 0;
+  while (Date.now() < end) x += Math.sqrt(x + 1);
+  assert.ok(x > 0);
+  const after = cpuMs(process.pid) ?? 0;
+  // 200 ms busy; ticks are 10 ms and other threads add a little.
+  assert.ok(after - before >= 150, `only ${after - before} ms counted`);
+  assert.equal(cpuMs(2 ** 22 + 12345), undefined, 'no such process');
+});

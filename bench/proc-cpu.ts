@@ -1,0 +1,35 @@
+/**
+ * CPU time a process has used (user + system, all threads), from /proc/<pid>/stat.
+ * CPU per call is the figure outside load disturbs least: a neighbour can delay the
+ * server, but hardly makes each call cost more cycles.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+    } catch {
+      ticksPerSecond = 100; // USER_HZ on every mainstream Linux build
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** Milliseconds of CPU used so far, or undefined where /proc is not available. */
+export function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
+  return Number.isFinite(ticks) ? (ticks * 1000) / clockTicks() : undefined;
+}

@@ -1,0 +1,159 @@
+/**
+ * Lambda's invoke path, between the control plane and execution: Invoke / InvokeAsync,
+ * the durable async queue with retries and destinations, concurrency and throttling,
+ * execution role credentials, usage meters, the function URL data plane and the
+ * event-stream invoke. Execution environments are retired whenever their function changes.
+ */
+import type { StratusConfig } from '../../../config.js';
+import type { LogSink } from '../../../events/logs.js';
+import { ProcessDriver } from '../../../runtime/process/driver.js';
+import type { Logger } from '../../../shared/log.js';
+import type { MetadataStore } from '../../../storage/types.js';
+import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
+import type { SessionIssuer } from '../../sts/issuer.js';
+import {
+  createExecutor,
+  type ExecutorOptions,
+  type LambdaExecutor,
+} from '../execution/executor.js';
+import type { LambdaFunctions } from '../functions-api.js';
+import { EventQueue, retryDelaysFrom, throttleBackoffFrom } from './async-queue.js';
+import { RoleCredentialCache } from './credentials.js';
+import { invokeOperations, type InvokeOperations } from './operations.js';
+import { ReservationTotals } from './reservations.js';
+import { InvocationRunner } from './runner.js';
+import { streamInvokeDataPlane } from './stream-dataplane.js';
+import { ConcurrencyGate } from './throttle.js';
+import { functionUrlDataPlane } from './url-dataplane.js';
+import { UsageMeter, type UsageRecord } from './usage.js';
+
+export interface InvokePathDeps {
+  config: StratusConfig;
+  store: MetadataStore;
+  logs: LogSink;
+  sts: SessionIssuer;
+  signatures?: RequestAuthenticator;
+  functions: LambdaFunctions;
+  /** The URL functions reach Stratus at (AWS_ENDPOINT_URL). */
+  endpoint: () => string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Execution backend (default: the process driver). */
+  createExecutor?: (options: ExecutorOptions) => LambdaExecutor;
+}
+
+export interface InvokePath {
+  operations: InvokeOperations;
+  dataPlanes: DataPlane[];
+  /** Creates the executor (reaping environments a crash left behind), resumes queued events. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** After POST /_stratus/reset: drops environments, sessions, queued work. */
+  reset(): Promise<void>;
+  /** Usage rows of one region of an account, oldest first (billing, tests). */
+  listUsage(account: string, region: string, since?: number): Promise<UsageRecord[]>;
+  /** Async events waiting or running. */
+  queuedEvents(): number;
+  /** Execution environments alive. */
+  environmentCount(): number;
+}
+
+export function createInvokePath(deps: InvokePathDeps): InvokePath {
+  const env = deps.env ?? process.env;
+  const warn = (msg: string, detail?: Record<string, unknown>) => deps.log.warn(msg, detail);
+  const make = deps.createExecutor ?? createExecutor;
+  let executor: LambdaExecutor | undefined;
+  const getExecutor = (): LambdaExecutor =>
+    (executor ??= make({
+      driver: new ProcessDriver(),
+      logs: deps.logs,
+      endpoint: deps.endpoint,
+      ...idleTimeoutFrom(env),
+      warn: (msg, err) =>
+        deps.log.warn(msg, err === undefined ? undefined : { error: errorText(err) }),
+    }));
+
+  const credentials = new RoleCredentialCache(deps.sts);
+  const reservations = new ReservationTotals(deps.store);
+  const usage = new UsageMeter(deps.store, (err) =>
+    deps.log.error('could not record Lambda usage', { error: errorText(err) }),
+  );
+  const runner = new InvocationRunner({
+    executor: getExecutor,
+    credentials,
+    gate: new ConcurrencyGate(deps.functions.concurrencyLimit),
+    reservations,
+    usage,
+  });
+  const queue = new EventQueue(deps.store, deps.functions, runner, {
+    retryDelaysMs: retryDelaysFrom(env),
+    throttleBackoffMs: throttleBackoffFrom(env),
+    warn,
+  });
+
+  // Code or configuration changed: running environments finish, idle ones go; the
+  // region's reservations may have changed too.
+  deps.functions.onChange((change) => {
+    reservations.forget(change);
+    if (executor) {
+      void executor
+        .retire(change.account, change.region, change.functionName)
+        .catch((err: unknown) => warn('could not retire environments', { error: errorText(err) }));
+    }
+  });
+
+  return {
+    operations: invokeOperations(deps.functions, runner, queue),
+    dataPlanes: [
+      functionUrlDataPlane({
+        functions: deps.functions,
+        runner,
+        signatures: deps.signatures,
+        warn,
+      }),
+      streamInvokeDataPlane({
+        config: deps.config,
+        functions: deps.functions,
+        runner,
+        signatures: deps.signatures,
+        warn,
+      }),
+    ],
+    async start() {
+      getExecutor();
+      const n = await queue.resume();
+      if (n > 0) deps.log.info('resumed queued Lambda events', { events: n });
+    },
+    async stop() {
+      queue.stop();
+      const ex = executor;
+      executor = undefined;
+      await ex?.stop();
+      await usage.flush();
+    },
+    async reset() {
+      queue.reset();
+      usage.clear();
+      credentials.clear();
+      reservations.clear();
+      runner.forgetSessions();
+      // Environments hold sessions of the wiped state: start afresh.
+      const ex = executor;
+      executor = undefined;
+      await ex?.stop();
+    },
+    listUsage: (account, region, since) => usage.list(account, region, since),
+    queuedEvents: () => queue.size(),
+    environmentCount: () => executor?.environmentCount() ?? 0,
+  };
+}
+
+/** STRATUS_LAMBDA_KEEP_ALIVE_MS: how long an idle environment stays warm (default 5 min). */
+function idleTimeoutFrom(env: NodeJS.ProcessEnv): { idleTimeoutMs?: number } {
+  const n = Number(env.STRATUS_LAMBDA_KEEP_ALIVE_MS);
+  return Number.isFinite(n) && n > 0 ? { idleTimeoutMs: n } : {};
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

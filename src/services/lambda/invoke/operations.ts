@@ -1,0 +1,95 @@
+/**
+ * Invoke and InvokeAsync, the API operations. The codec binds the output: StatusCode is
+ * the HTTP status (200 RequestResponse, 202 Event, 204 DryRun), FunctionError →
+ * X-Amz-Function-Error, LogResult → X-Amz-Log-Result, ExecutedVersion →
+ * X-Amz-Executed-Version, Payload → the body.
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ */
+import type { LambdaOperations } from '../../../api/lambda/operations.js';
+import type {
+  InvocationRequest,
+  InvocationResponse,
+  InvokeAsyncRequest,
+  InvokeAsyncResponse,
+} from '../../../api/lambda/types.js';
+import type { RequestContext } from '../../../shared/context.js';
+import type { LambdaFunctions } from '../functions-api.js';
+import type { EventQueue } from './async-queue.js';
+import {
+  MAX_INVOKE_ASYNC_BYTES,
+  checkAsyncSize,
+  checkSyncSize,
+  eventPayload,
+  toBuffer,
+} from './payload.js';
+import type { InvocationRunner } from './runner.js';
+
+export type InvokeOperations = Pick<LambdaOperations, 'Invoke' | 'InvokeAsync'>;
+
+export function invokeOperations(
+  functions: LambdaFunctions,
+  runner: InvocationRunner,
+  queue: EventQueue,
+): InvokeOperations {
+  return {
+    async Invoke(input: InvocationRequest, ctx: RequestContext): Promise<InvocationResponse> {
+      const type = input.InvocationType ?? 'RequestResponse';
+      const raw = toBuffer(input.Payload);
+      if (type === 'Event') checkAsyncSize(raw);
+      else checkSyncSize(raw);
+      const payload = eventPayload(raw);
+      const target = await functions.resolve(ctx, input.FunctionName, input.Qualifier);
+      switch (type) {
+        case 'DryRun':
+          // "Validate parameter values and verify that the user or role has permission to
+          // invoke the function."
+          return { StatusCode: 204 };
+        case 'Event':
+          await queue.enqueue(target, input.FunctionName, input.Qualifier, ctx.requestId, payload);
+          return { StatusCode: 202 };
+        case 'RequestResponse': {
+          const tail = input.LogType === 'Tail';
+          const outcome = await runner.run(target, {
+            requestId: ctx.requestId,
+            payload,
+            clientContext: input.ClientContext,
+            tailLogs: tail,
+            source: 'RequestResponse',
+          });
+          const out: InvocationResponse = {
+            StatusCode: 200,
+            ExecutedVersion: target.executedVersion,
+            Payload: outcome.payload,
+          };
+          // Every error Lambda reports today is "Unhandled" (runtimes no longer send Handled).
+          if (outcome.kind !== 'success') out.FunctionError = 'Unhandled';
+          if (tail && outcome.logTail !== undefined) out.LogResult = logResult(outcome.logTail);
+          return out;
+        }
+        default: {
+          const never: never = type;
+          throw new Error(`unknown invocation type ${String(never)}`);
+        }
+      }
+    },
+
+    /** Deprecated, still served: 202 and the event queued, with the old 256 KB limit. */
+    async InvokeAsync(
+      input: InvokeAsyncRequest,
+      ctx: RequestContext,
+    ): Promise<InvokeAsyncResponse> {
+      const raw = toBuffer(input.InvokeArgs);
+      checkAsyncSize(raw, MAX_INVOKE_ASYNC_BYTES);
+      const payload = eventPayload(raw);
+      const target = await functions.resolve(ctx, input.FunctionName);
+      await queue.enqueue(target, input.FunctionName, undefined, ctx.requestId, payload);
+      return { Status: 202 };
+    },
+  };
+}
+
+/** X-Amz-Log-Result: "The last 4 KB of the execution log", base64-encoded. */
+export function logResult(tail: string): string {
+  const bytes = Buffer.from(tail, 'utf8');
+  return (bytes.length > 4096 ? bytes.subarray(bytes.length - 4096) : bytes).toString('base64');
+}

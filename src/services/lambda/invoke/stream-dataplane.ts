@@ -1,0 +1,183 @@
+/**
+ * InvokeWithResponseStream (`POST /2021-11-15/functions/{FunctionName}/response-streaming-
+ * invocations`). Its answer is an event stream (PayloadChunk events, then InvokeComplete),
+ * which the model-driven codec cannot produce, so it is served here, before the API chain,
+ * with the chain's authentication (PluginDeps.signatures).
+ * https://docs.aws.amazon.com/lambda/latest/api/API_InvokeWithResponseStream.html
+ *
+ * Execution buffers the function's answer, so the payload arrives as one PayloadChunk once
+ * the function finished (streaming handlers included); errors go in InvokeComplete's
+ * ErrorCode / ErrorDetails, the log tail in its LogResult.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StratusConfig } from '../../../config.js';
+import type { RequestContext } from '../../../shared/context.js';
+import { AwsError } from '../../../shared/errors.js';
+import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
+import { validationException } from '../errors.js';
+import type { LambdaFunctions } from '../functions-api.js';
+import { eventMessage } from './event-stream.js';
+import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
+import { logResult } from './operations.js';
+import { MAX_SYNC_PAYLOAD_BYTES, eventPayload, syncTooLarge } from './payload.js';
+import type { InvocationRunner } from './runner.js';
+
+export const STREAM_INVOKE_PREFIX = '/2021-11-15/functions/';
+const SUFFIX = '/response-streaming-invocations';
+
+export interface StreamDataPlaneDeps {
+  config: StratusConfig;
+  functions: LambdaFunctions;
+  runner: InvocationRunner;
+  signatures?: RequestAuthenticator;
+  warn: (msg: string, detail?: Record<string, unknown>) => void;
+}
+
+export function streamInvokeDataPlane(deps: StreamDataPlaneDeps): DataPlane {
+  return {
+    prefix: STREAM_INVOKE_PREFIX,
+    async handle(req, res) {
+      const requestId = randomUUID();
+      try {
+        await serve(deps, req, res, requestId);
+      } catch (err) {
+        const error = err instanceof AwsError ? err : internal(err, deps);
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        sendError(res, requestId, error);
+      }
+    },
+  };
+}
+
+async function serve(
+  deps: StreamDataPlaneDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+): Promise<void> {
+  const { path, query } = splitUrl(req.url ?? '/');
+  if (req.method !== 'POST' || !path.endsWith(SUFFIX)) {
+    req.resume();
+    throw new AwsError(
+      'UnknownOperationException',
+      404,
+      true,
+      `No operation matches ${req.method} ${path}`,
+    );
+  }
+  const payloadIn = await readLimitedBody(req, MAX_SYNC_PAYLOAD_BYTES);
+  if (payloadIn === 'too-large') throw syncTooLarge();
+  const headers = flatHeaders(req);
+  const ctx = await authenticate(
+    deps,
+    { method: 'POST', path, rawQuery: query, headers },
+    payloadIn,
+    requestId,
+  );
+
+  const functionName = decodeURIComponent(path.slice(STREAM_INVOKE_PREFIX.length, -SUFFIX.length));
+  const qualifier = new URLSearchParams(query).get('Qualifier') ?? undefined;
+  const type = headers['x-amz-invocation-type'] ?? 'RequestResponse';
+  if (type !== 'RequestResponse' && type !== 'DryRun') {
+    throw validationException([
+      `Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]`,
+    ]);
+  }
+  const payload = eventPayload(payloadIn);
+  const target = await deps.functions.resolve(ctx, functionName, qualifier);
+  if (type === 'DryRun') {
+    res.writeHead(204, { 'x-amzn-requestid': requestId }).end();
+    return;
+  }
+  const tail = headers['x-amz-log-type'] === 'Tail';
+  const outcome = await deps.runner.run(target, {
+    requestId,
+    payload,
+    clientContext: headers['x-amz-client-context'],
+    tailLogs: tail,
+    source: 'ResponseStream',
+  });
+  res.writeHead(200, {
+    'content-type': 'application/vnd.amazon.eventstream',
+    'x-amzn-requestid': requestId,
+    'x-amz-executed-version': target.executedVersion,
+  });
+  const complete: { ErrorCode?: string; ErrorDetails?: string; LogResult?: string } = {};
+  if (outcome.kind === 'success') {
+    if (outcome.payload.length > 0) {
+      res.write(eventMessage('PayloadChunk', 'application/octet-stream', outcome.payload));
+    }
+  } else {
+    const { errorType, errorMessage } = errorFields(outcome.payload);
+    complete.ErrorCode = errorType ?? 'Unhandled';
+    complete.ErrorDetails = errorMessage ?? outcome.payload.toString('utf8');
+  }
+  if (tail && outcome.logTail !== undefined) complete.LogResult = logResult(outcome.logTail);
+  res.end(
+    eventMessage('InvokeComplete', 'application/json', Buffer.from(JSON.stringify(complete))),
+  );
+}
+
+async function authenticate(
+  deps: StreamDataPlaneDeps,
+  req: { method: string; path: string; rawQuery: string; headers: Record<string, string> },
+  body: Buffer,
+  requestId: string,
+): Promise<RequestContext> {
+  const who = deps.signatures ? await deps.signatures.authenticate(req, body, 'lambda') : undefined;
+  if (who instanceof AwsError) throw who;
+  if (who === undefined) {
+    if (deps.config.auth === 'strict' || !deps.signatures) {
+      throw new AwsError(
+        'MissingAuthenticationTokenException',
+        403,
+        true,
+        'Missing Authentication Token',
+      );
+    }
+    const account = deps.config.defaultAccount;
+    return {
+      requestId,
+      account,
+      region: deps.config.defaultRegion,
+      accessKeyId: '',
+      principal: { arn: `arn:aws:iam::${account}:root`, userId: account },
+    };
+  }
+  return { requestId, ...who };
+}
+
+function errorFields(payload: Buffer): { errorType?: string; errorMessage?: string } {
+  try {
+    const parsed: unknown = JSON.parse(payload.toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null) {
+      const p = parsed as { errorType?: unknown; errorMessage?: unknown };
+      return {
+        errorType: typeof p.errorType === 'string' ? p.errorType : undefined,
+        errorMessage: typeof p.errorMessage === 'string' ? p.errorMessage : undefined,
+      };
+    }
+  } catch {
+    // not JSON
+  }
+  return {};
+}
+
+/** rest-json's error answer: the code in x-amzn-ErrorType, the shape's members in the body. */
+function sendError(res: ServerResponse, requestId: string, err: AwsError): void {
+  res.writeHead(err.status, {
+    'content-type': 'application/json',
+    'x-amzn-requestid': requestId,
+    'x-amzn-errortype': err.code,
+  });
+  res.end(JSON.stringify({ ...err.fields, message: err.message }));
+}
+
+function internal(err: unknown, deps: StreamDataPlaneDeps): AwsError {
+  deps.warn('InvokeWithResponseStream failed', { error: String(err) });
+  return new AwsError('ServiceException', 500, false, 'An internal error occurred');
+}

@@ -1,0 +1,188 @@
+/**
+ * Function URLs: `<endpoint>/_stratus/lambda-url/<url-id>/<path>?<query>` runs the function
+ * that owns the URL with a payload format 2.0 event and maps its answer to HTTP.
+ * https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
+ *  - AuthType AWS_IAM: the request must be SigV4-signed for `lambda` (strict mode verifies
+ *    the signature against known credentials; permissive mode accepts any well-formed
+ *    one); unsigned or bad → 403 {"Message":"Forbidden"}.
+ *  - Cors from the URL configuration: preflights are answered here, and the allowed origin
+ *    gets the Access-Control-* headers on every response.
+ *  - A function error (error answer, timeout, crash) → 502; throttled → 429.
+ * Resource policies (lambda:InvokeFunctionUrl) are not evaluated, as elsewhere in Stratus.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cors } from '../../../api/lambda/types.js';
+import { AwsError } from '../../../shared/errors.js';
+import type { Caller, DataPlane, RequestAuthenticator } from '../../plugin.js';
+import type { FunctionUrlTarget, LambdaFunctions } from '../functions-api.js';
+import { FUNCTION_URL_PREFIX } from '../url-config.js';
+import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
+import { MAX_SYNC_PAYLOAD_BYTES } from './payload.js';
+import type { InvocationRunner } from './runner.js';
+import { urlEvent, urlResponse } from './url-event.js';
+
+export interface UrlDataPlaneDeps {
+  functions: LambdaFunctions;
+  runner: InvocationRunner;
+  signatures?: RequestAuthenticator;
+  warn: (msg: string, detail?: Record<string, unknown>) => void;
+}
+
+const URL_ID = /^[a-z0-9]{32}$/;
+
+export function functionUrlDataPlane(deps: UrlDataPlaneDeps): DataPlane {
+  return {
+    prefix: FUNCTION_URL_PREFIX,
+    async handle(req, res) {
+      const { path, query } = splitUrl(req.url ?? '/');
+      const rest = path.slice(FUNCTION_URL_PREFIX.length);
+      const slash = rest.indexOf('/');
+      const urlId = slash < 0 ? rest : rest.slice(0, slash);
+      const rawPath = slash < 0 ? '/' : rest.slice(slash);
+      const target = URL_ID.test(urlId) ? await deps.functions.getFunctionUrl(urlId) : undefined;
+      if (!target) {
+        req.resume();
+        return message(res, 403, 'Forbidden', {});
+      }
+      const cors = corsFor(target.cors, req.headers.origin);
+      if (target.cors && isPreflight(req)) {
+        req.resume();
+        res.writeHead(200, { ...cors, ...preflightHeaders(target.cors) }).end();
+        return;
+      }
+      const body = await readLimitedBody(req, MAX_SYNC_PAYLOAD_BYTES);
+      if (body === 'too-large') {
+        return message(res, 413, 'Request Entity Too Large', cors);
+      }
+
+      let caller: Caller | undefined;
+      if (target.authType === 'AWS_IAM') {
+        const who = deps.signatures
+          ? await deps.signatures.authenticate(
+              { method: req.method ?? 'GET', path, rawQuery: query, headers: flatHeaders(req) },
+              body,
+              'lambda',
+            )
+          : undefined;
+        if (who === undefined || who instanceof AwsError) {
+          return message(res, 403, 'Forbidden', cors);
+        }
+        caller = who;
+      }
+      await invoke(deps, target, req, res, { urlId, rawPath, query, body, caller, cors });
+    },
+  };
+}
+
+interface Call {
+  urlId: string;
+  rawPath: string;
+  query: string;
+  body: Buffer;
+  caller: Caller | undefined;
+  cors: Record<string, string>;
+}
+
+async function invoke(
+  deps: UrlDataPlaneDeps,
+  target: FunctionUrlTarget,
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: Call,
+): Promise<void> {
+  const requestId = randomUUID();
+  const event = urlEvent(
+    {
+      method: req.method ?? 'GET',
+      rawPath: call.rawPath,
+      rawQuery: call.query,
+      rawHeaders: req.rawHeaders,
+      body: call.body,
+      sourceIp: sourceIp(req),
+    },
+    { urlId: call.urlId, account: target.account, requestId, now: Date.now(), caller: call.caller },
+  );
+  const payload = Buffer.from(JSON.stringify(event));
+  const common = { ...call.cors, 'x-amzn-requestid': requestId };
+  if (payload.length > MAX_SYNC_PAYLOAD_BYTES) {
+    return message(res, 413, 'Request Entity Too Large', common);
+  }
+  try {
+    const fn = await deps.functions.resolve(
+      { account: target.account, region: target.region, principal: urlPrincipal(target) },
+      target.functionName,
+      target.qualifier,
+    );
+    const outcome = await deps.runner.run(fn, {
+      requestId,
+      payload,
+      tailLogs: false,
+      source: 'FunctionUrl',
+    });
+    if (outcome.kind !== 'success') {
+      return message(res, 502, 'Internal Server Error', common);
+    }
+    const answer = urlResponse(outcome.payload, target.invokeMode === 'RESPONSE_STREAM');
+    res.writeHead(answer.status, { ...answer.headers, ...common });
+    res.end(req.method === 'HEAD' ? undefined : answer.body);
+  } catch (err) {
+    if (err instanceof AwsError && err.status === 429) {
+      return message(res, 429, 'Rate Exceeded.', common);
+    }
+    // The function was deleted (or cannot run) behind its URL.
+    if (err instanceof AwsError && err.status < 500) {
+      return message(res, 403, 'Forbidden', common);
+    }
+    deps.warn('function URL invocation failed', { error: String(err) });
+    return message(res, 502, 'Internal Server Error', common);
+  }
+}
+
+function message(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string>,
+): void {
+  res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+  res.end(JSON.stringify({ Message: text }));
+}
+
+function sourceIp(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+const urlPrincipal = (t: FunctionUrlTarget) => ({
+  arn: `arn:aws:iam::${t.account}:root`,
+  userId: t.account,
+});
+
+function isPreflight(req: IncomingMessage): boolean {
+  return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+}
+
+/** Access-Control-* headers for an allowed origin (none when CORS is off or it is not). */
+function corsFor(cors: Cors | undefined, origin: string | undefined): Record<string, string> {
+  if (!cors || origin === undefined) return {};
+  const origins = cors.AllowOrigins ?? [];
+  const any = origins.includes('*');
+  if (!any && !origins.includes(origin)) return {};
+  const out: Record<string, string> = {
+    'access-control-allow-origin': any && !cors.AllowCredentials ? '*' : origin,
+  };
+  if (!any || cors.AllowCredentials) out.vary = 'Origin';
+  if (cors.AllowCredentials) out['access-control-allow-credentials'] = 'true';
+  if (cors.ExposeHeaders?.length)
+    out['access-control-expose-headers'] = cors.ExposeHeaders.join(',');
+  return out;
+}
+
+function preflightHeaders(cors: Cors): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (cors.AllowMethods?.length) out['access-control-allow-methods'] = cors.AllowMethods.join(',');
+  if (cors.AllowHeaders?.length) out['access-control-allow-headers'] = cors.AllowHeaders.join(',');
+  if (cors.MaxAge !== undefined) out['access-control-max-age'] = String(cors.MaxAge);
+  return out;
+}

@@ -1,0 +1,103 @@
+/**
+ * Usage meters: one row per invocation that ran, which a bill is computed from.
+ * https://aws.amazon.com/lambda/pricing/ — requests are counted, duration is "rounded up to
+ * the nearest 1 ms" and multiplied by the memory configured; INIT is billed for these
+ * runtimes ("billed duration … includes the time spent in the initialization phase").
+ *
+ * Rows are written off the invoke path: buffered and committed in one transaction every
+ * few milliseconds (and on stop), so a warm invoke costs no store write of its own.
+ */
+import type { Architecture } from '../../../api/lambda/types.js';
+import type { MetadataStore } from '../../../storage/types.js';
+import type { InvokeOutcomeKind } from '../execution/types.js';
+
+export const USAGE_TABLE = 'lambda_usage';
+
+/** How the invocation reached the function. */
+export type UsageSource = 'RequestResponse' | 'Event' | 'FunctionUrl' | 'ResponseStream';
+
+export interface UsageRecord {
+  account: string;
+  region: string;
+  functionName: string;
+  /** `$LATEST` or the version number that ran. */
+  version: string;
+  requestId: string;
+  /** Epoch milliseconds when the invocation ended. */
+  timestamp: number;
+  durationMs: number;
+  /** Rounded up to the ms, INIT included on a cold start. */
+  billedDurationMs: number;
+  /** Set on a cold start. */
+  initDurationMs?: number;
+  memoryMb: number;
+  architecture: Architecture;
+  /** Always 1: one request billed. */
+  requests: 1;
+  outcome: InvokeOutcomeKind;
+  source: UsageSource;
+}
+
+const DEFAULT_FLUSH_MS = 25;
+
+const usageKey = (account: string, region: string, timestamp: number, requestId?: string) =>
+  `${account}:${region}:${String(timestamp).padStart(15, '0')}:${requestId ?? ''}`;
+
+export class UsageMeter {
+  private buffer: UsageRecord[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly onError: (err: unknown) => void,
+    private readonly flushMs = DEFAULT_FLUSH_MS,
+  ) {}
+
+  record(row: UsageRecord): void {
+    this.buffer.push(row);
+    if (this.timer === null) {
+      this.timer = setTimeout(() => void this.flush(), this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Commits every buffered row; resolves once they are stored. */
+  flush(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const rows = this.buffer;
+    if (rows.length === 0) return this.writing;
+    this.buffer = [];
+    this.writing = this.writing.then(() =>
+      this.store
+        .transaction(async (tx) => {
+          for (const r of rows) {
+            await tx.put(USAGE_TABLE, usageKey(r.account, r.region, r.timestamp, r.requestId), r);
+          }
+        })
+        .catch(this.onError),
+    );
+    return this.writing;
+  }
+
+  /** Rows of one region of an account, oldest first; `since` (epoch ms) keeps later ones. */
+  async list(account: string, region: string, since?: number): Promise<UsageRecord[]> {
+    await this.flush();
+    const prefix = `${account}:${region}:`;
+    const rows = await this.store.list<UsageRecord>(USAGE_TABLE, {
+      prefix,
+      ...(since !== undefined && { after: usageKey(account, region, since - 1, '\uffff') }),
+    });
+    return rows.map((r) => r.value);
+  }
+
+  /** Drops what was not written yet (the store was reset). */
+  clear(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.buffer = [];
+  }
+}

@@ -9,7 +9,7 @@ import {
   NoSuchEntityException,
 } from '../../api/iam/errors.js';
 import type { IamOperations } from '../../api/iam/operations.js';
-import { encodeDocument, policyDocumentError, policySize } from './documents.js';
+import { encodeDocument, policyDocumentError, policySize } from '../../shared/policy-documents.js';
 import type { IamEnv } from './env.js';
 import { getOwner } from './owners.js';
 import { pageStore } from './paging.js';

@@ -5,7 +5,7 @@
 import { NoSuchEntityException } from '../../api/iam/errors.js';
 import type { Role, User } from '../../api/iam/types.js';
 import type { MetadataOps } from '../../storage/types.js';
-import { encodeDocument } from './documents.js';
+import { encodeDocument } from '../../shared/policy-documents.js';
 import { nameKey, T, type OwnerKind, type RoleRecord, type UserRecord } from './store.js';
 
 export async function getRole(

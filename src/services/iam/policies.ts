@@ -23,9 +23,9 @@ import type {
 import type { MetadataOps } from '../../storage/types.js';
 import { iamArn, parseIamArn, type ParsedIamArn } from './arns.js';
 import { awsPolicyDocument, awsPolicyOutput, catalogArns } from './aws-managed.js';
-import { encodeDocument, policyDocumentError, policySize } from './documents.js';
+import { encodeDocument, policyDocumentError, policySize } from '../../shared/policy-documents.js';
 import { timestamp, type IamEnv } from './env.js';
-import { uniqueId } from './ids.js';
+import { uniqueId } from '../../shared/aws-ids.js';
 import { getOwner, getRole, getUser } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
 import {

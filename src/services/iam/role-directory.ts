@@ -2,7 +2,7 @@
 import type { MetadataStore } from '../../storage/types.js';
 import { parseIamArn } from './arns.js';
 import type { IamDirectory, IamRoleInfo } from './directory.js';
-import { parseDocument } from './documents.js';
+import { parseDocument } from '../../shared/policy-documents.js';
 import { nameKey, T, type RoleRecord } from './store.js';
 
 export class StoreIamDirectory implements IamDirectory {

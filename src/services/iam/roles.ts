@@ -11,9 +11,9 @@ import {
 import type { IamOperations } from '../../api/iam/operations.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { iamArn } from './arns.js';
-import { policyDocumentError, policySize } from './documents.js';
+import { policyDocumentError, policySize } from '../../shared/policy-documents.js';
 import { timestamp, type IamEnv } from './env.js';
-import { uniqueId } from './ids.js';
+import { uniqueId } from '../../shared/aws-ids.js';
 import { getRole, roleOutput } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
 import { checkPermissionsBoundary } from './policies.js';

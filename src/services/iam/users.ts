@@ -16,7 +16,7 @@ import { AwsError } from '../../shared/errors.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { iamArn } from './arns.js';
 import { timestamp, type IamEnv } from './env.js';
-import { accessKeyId, secretAccessKey, uniqueId } from './ids.js';
+import { accessKeyId, secretAccessKey, uniqueId } from '../../shared/aws-ids.js';
 import { getUser, userOutput } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
 import { checkPermissionsBoundary } from './policies.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACCOUNT, callerContext as ctx, iamFixture, lambdaTrustPolicy } from '../iam/testing.js';
-import { accountOfAccessKeyId } from '../iam/ids.js';
+import { accountOfAccessKeyId } from '../../shared/aws-ids.js';
 import { createStsProvider } from './provider.js';
 import { SessionIndex } from './sessions.js';
 

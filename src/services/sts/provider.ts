@@ -13,8 +13,8 @@ import type { Credentials } from '../../api/sts/types.js';
 import type { Principal, RequestContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { IamDirectory } from '../iam/directory.js';
-import { policySize } from '../iam/documents.js';
-import { accessKeyId, accountOfAccessKeyId, secretAccessKey, sessionToken } from '../iam/ids.js';
+import { policySize } from '../../shared/policy-documents.js';
+import { accessKeyId, accountOfAccessKeyId, secretAccessKey, sessionToken } from '../../shared/aws-ids.js';
 import type { SessionIndex, SessionRecord } from './sessions.js';
 
 export interface StsDeps {

@@ -375,7 +375,7 @@ export class Environment {
       requestId: req.requestId,
       payload: req.payload,
       deadlineMs: Date.now() + timeoutMs,
-      invokedFunctionArn: fn.functionArn,
+      invokedFunctionArn: req.invokedFunctionArn ?? fn.functionArn,
       traceId: req.traceId ?? newTraceId(),
       clientContext:
         req.clientContext !== undefined ? decodeClientContext(req.clientContext) : undefined,

@@ -31,6 +31,9 @@ export interface FunctionVersionSpec {
 
 export interface InvokeRequest {
   requestId: string;
+  /** The ARN as the caller named the function (unqualified, alias, version): the
+   *  context's invokedFunctionArn. Defaults to the version's qualified ARN. */
+  invokedFunctionArn?: string;
   payload: Buffer;
   /** Base64 JSON from X-Amz-Client-Context, passed through as Lambda-Runtime-Client-Context. */
   clientContext?: string;

@@ -65,6 +65,7 @@ export class InvocationRunner {
       try {
         outcome = await this.deps.executor().invoke(spec, {
           requestId: opts.requestId,
+          invokedFunctionArn: target.invokedFunctionArn,
           payload: opts.payload,
           clientContext: opts.clientContext,
           tailLogs: opts.tailLogs,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeDocument, policyDocumentError, policySize } from './documents.js';
+import { encodeDocument, policyDocumentError, policySize } from './policy-documents.js';
 
 const trust = JSON.stringify({
   Version: '2012-10-17',

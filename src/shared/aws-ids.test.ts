@@ -6,7 +6,7 @@ import {
   secretAccessKey,
   sessionToken,
   uniqueId,
-} from './ids.js';
+} from './aws-ids.js';
 
 test('unique ids are the type prefix plus 17 base32 characters', () => {
   for (const prefix of ['AROA', 'AIDA', 'ANPA'] as const) {

@@ -1,0 +1,30 @@
+/**
+ * Times bare interpreter starts (`node -e 0`, `python3 -c 0`): spawn to exit, wall clock.
+ * Run as its own process so that it can sit on the server's CPU like the runtimes do.
+ *
+ *   node dist/bench/spawn-timer.js <samples> '<json: {"label": ["cmd", "arg", ...], ...}>'
+ * Prints {"label": [ms, ...], ...} on stdout. The commands take turns.
+ */
+import { spawnSync } from 'node:child_process';
+
+const samples = Number(process.argv[2]);
+const commands = JSON.parse(process.argv[3] ?? '{}') as Record<string, string[]>;
+if (!Number.isInteger(samples) || samples < 1) {
+  process.stderr.write('usage: spawn-timer.js <samples> <commands.json>\n');
+  process.exit(2);
+}
+const out: Record<string, number[]> = {};
+for (const label of Object.keys(commands)) out[label] = [];
+// One untimed start each first: the page cache then holds the interpreter, as it does for
+// the server's runtimes.
+for (const [cmd, ...args] of Object.values(commands)) spawnSync(cmd, args, { stdio: 'ignore' });
+for (let i = 0; i < samples; i++) {
+  for (const [label, [cmd, ...args]] of Object.entries(commands)) {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { stdio: 'ignore' });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`${label} exited ${r.status}: ${String(r.error ?? '')}`);
+    out[label].push(ms);
+  }
+}
+process.stdout.write(JSON.stringify(out) + '\n');

@@ -114,10 +114,7 @@ export async function warmInvokes(
       });
     }
     say(`SDK InvokeCommand, sequential, ${sdkSeconds} s each`);
-    const sdk = await sdkSequential(
-      { stratus: stratus.endpoint, raw: raw.endpoint },
-      sdkSeconds,
-    );
+    const sdk = await sdkSequential({ stratus: stratus.endpoint, raw: raw.endpoint }, sdkSeconds);
     return { result: { http, sdk }, target };
   } finally {
     await raw?.stop();

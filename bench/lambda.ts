@@ -15,6 +15,7 @@ import { CLIENT_CPU, enablePinning, isPinning, killAllNow, stopAll } from './chi
 import type { LoadSettings, Target } from './http-load.js';
 import { coldStarts } from './lambda-cold.js';
 import { memoryWithEnvironments } from './lambda-memory.js';
+import { descendants } from './proc-mem.js';
 import { lambdaReportText, type LambdaReport } from './lambda-report.js';
 import { setUp, type LambdaBench } from './lambda-setup.js';
 import { rssUnderLoad, warmInvokes } from './lambda-warm.js';
@@ -66,6 +67,25 @@ function options() {
 }
 
 let report: LambdaReport | undefined;
+/** The server's pid: its runtime processes are killed by pid too, should it not stop them. */
+let serverPid: number | undefined;
+
+function killRuntimes(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function killEverything(): void {
+  const left = serverPid === undefined ? [] : descendants(serverPid);
+  killAllNow();
+  killRuntimes(left);
+}
+
 let printed = false;
 
 function print(note = ''): void {
@@ -82,7 +102,7 @@ async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
     say(`over ${watchdogMs / 1000} s: stopping everything`);
     print('(stopped by the watchdog: partial figures)');
-    killAllNow();
+    killEverything();
     process.exit(1);
   }, watchdogMs);
   watchdog.unref();
@@ -124,7 +144,7 @@ async function main(): Promise<void> {
   try {
     say('starting Stratus');
     stratus = await startStratus({ auth: 'permissive' });
-    const pid = stratus.child.pid as number;
+    const pid = (serverPid = stratus.child.pid as number);
     b = await setUp(stratus.endpoint);
     let target: Target | undefined;
     if (opts.run('warm') || opts.run('rss')) {
@@ -163,21 +183,25 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   } finally {
     b?.destroy();
+    const runtimes = serverPid === undefined ? [] : descendants(serverPid);
     await stratus?.stop();
+    // The server stops its runtimes itself; any left behind are killed here.
+    killRuntimes(runtimes);
+    serverPid = undefined;
   }
   print();
 }
 
 process.on('SIGINT', () => {
   print('(interrupted: partial figures)');
-  killAllNow();
+  killEverything();
   process.exit(130);
 });
 process.on('SIGTERM', () => {
-  killAllNow();
+  killEverything();
   process.exit(143);
 });
-process.on('exit', killAllNow);
+process.on('exit', killEverything);
 
 main()
   .then(() => stopAll())

@@ -14,7 +14,12 @@ import type { Principal, RequestContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { IamDirectory } from '../iam/directory.js';
 import { policySize } from '../../shared/policy-documents.js';
-import { accessKeyId, accountOfAccessKeyId, secretAccessKey, sessionToken } from '../../shared/aws-ids.js';
+import {
+  accessKeyId,
+  accountOfAccessKeyId,
+  secretAccessKey,
+  sessionToken,
+} from '../../shared/aws-ids.js';
 import type { SessionIndex, SessionRecord } from './sessions.js';
 
 export interface StsDeps {

@@ -39,7 +39,8 @@ export interface ColdRow {
 
 export interface ColdResult {
   rows: ColdRow[];
-  bare: Record<Family, Stats & { command: string }>;
+  /** With the runtimes' few variables (the reference), and with the benchmark's own. */
+  bare: Record<Family | `${Family}+env`, Stats & { command: string }>;
 }
 
 export function stats(values: readonly number[]): Stats {
@@ -91,9 +92,13 @@ function realPython(): string {
 
 /** Bare starts, timed by a helper that sits on the server's CPU like the runtimes. */
 async function bareStarts(samples: number): Promise<ColdResult['bare']> {
-  const commands: Record<Family, string[]> = {
-    node: [process.execPath, '-e', '0'],
-    python: [realPython(), '-c', '0'],
+  const node = [process.execPath, '-e', '0'];
+  const python = [realPython(), '-c', '0'];
+  const commands: Record<keyof ColdResult['bare'], string[]> = {
+    node,
+    python,
+    'node+env': node,
+    'python+env': python,
   };
   const self = fileURLToPath(import.meta.url);
   const script = self.replace(/lambda-cold\.(ts|js)$/, 'spawn-timer.$1');
@@ -111,11 +116,11 @@ async function bareStarts(samples: number): Promise<ColdResult['bare']> {
     child.once('exit', resolve);
   });
   if (code !== 0) throw new Error(`spawn timer exited ${code}:\n${out}`);
-  const times = JSON.parse(out) as Record<Family, number[]>;
-  return {
-    node: { ...stats(times.node), command: commands.node.join(' ') },
-    python: { ...stats(times.python), command: commands.python.join(' ') },
-  };
+  const times = JSON.parse(out) as Record<keyof ColdResult['bare'], number[]>;
+  const bare = {} as ColdResult['bare'];
+  for (const k of Object.keys(commands) as (keyof ColdResult['bare'])[])
+    bare[k] = { ...stats(times[k]), command: commands[k].join(' ') };
+  return bare;
 }
 
 export async function coldStarts(

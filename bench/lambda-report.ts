@@ -121,8 +121,12 @@ function coldTable(c: ColdResult): string {
 }
 
 function bareText(c: ColdResult): string {
-  return Object.values(c.bare)
-    .map((b) => `  bare: \`${b.command}\` p50 ${ms(b.p50Ms)} ms (${b.samples} samples)`)
+  return Object.entries(c.bare)
+    .map(
+      ([k, b]) =>
+        `  bare: \`${b.command}\` p50 ${ms(b.p50Ms)} ms (${b.samples} samples, ` +
+        `${k.endsWith('+env') ? "the benchmark's environment" : "the runtimes' PATH/LANG/TZ only"})`,
+    )
     .join('\n');
 }
 

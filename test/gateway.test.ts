@@ -209,9 +209,9 @@ test('graceful shutdown finishes an in-flight request, then refuses new ones', a
     );
     req.on('error', reject);
     req.write(body.slice(0, 10));
-    setTimeout(() => req.end(body.slice(10)), 300);
+    setTimeout(() => req.end(body.slice(10)), 800);
   });
-  await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 300));
   const closing = server.stop();
   const res = await response;
   await closing;

@@ -84,7 +84,9 @@ describe('Lambda Runtime API', () => {
 
   test('/next long-polls until there is work, then returns the event with its headers', async () => {
     const next = call(api.address, 'GET', '/2018-06-01/runtime/invocation/next');
-    await new Promise((r) => setTimeout(r, 50));
+    for (let waited = 0; ready === 0 && waited < 5000; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert.equal(ready, 1, 'the first /next ends INIT');
     api.deliver(
       invocation('req-1', {

@@ -26,6 +26,7 @@ import {
 import { awsCli, python } from './helpers/clients.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 import { signedFetch } from './helpers/sign.js';
+import { failure } from './helpers/failure.js';
 
 const trust = JSON.stringify({
   Version: '2012-10-17',
@@ -40,19 +41,6 @@ const logsPolicy = JSON.stringify({
   ],
 });
 const LAMBDA_BASIC = 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
-
-/** The SDK error's wire code, HTTP status and message. */
-async function failure(
-  p: Promise<unknown>,
-): Promise<{ name: string; status?: number; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('IAM', () => {
   let server: TestServer;

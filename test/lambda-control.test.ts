@@ -60,6 +60,7 @@ import {
 import { createZip } from '../src/services/lambda/zip-writer.js';
 import { awsCli } from './helpers/clients.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
+import { failure } from './helpers/failure.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -75,19 +76,6 @@ const ec2Trust = lambdaTrust.replace('lambda.amazonaws.com', 'ec2.amazonaws.com'
 const handlerZip = (body = 'exports.handler = async () => ({ ok: true });\n') =>
   createZip([{ name: 'index.js', data: body }]);
 const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
-
-/** The SDK error's wire code, HTTP status and message. */
-async function failure(
-  p: Promise<unknown>,
-): Promise<{ name: string; status?: number; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('Lambda control plane', () => {
   let server: TestServer;

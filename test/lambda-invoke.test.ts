@@ -7,12 +7,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CloudWatchLogsClient,
@@ -41,6 +39,7 @@ import { AWS_CLI, awsCli, python } from './helpers/clients.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 import { signedFetch } from './helpers/sign.js';
+import { failureDetail as failure } from './helpers/failure.js';
 
 const ACCOUNT = '000000000000';
 const TRUST = JSON.stringify({
@@ -93,19 +92,6 @@ const nodeZip = (code: string) => createZip([{ name: 'index.js', data: code }]);
 
 const json = (b: Uint8Array | undefined): unknown =>
   b === undefined ? undefined : JSON.parse(Buffer.from(b).toString('utf8'));
-
-async function failure(p: Promise<unknown>): Promise<Record<string, unknown> & { name: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as Record<string, unknown> & {
-      name: string;
-      $metadata?: { httpStatusCode?: number };
-    };
-    return { ...e, name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function eventually<T>(
   what: string,
@@ -865,52 +851,6 @@ exports.handler = async () => (await new STSClient({}).send(new GetCallerIdentit
   });
 });
 
-/** Stratus as a child process: the compiled server, or the sources when run through tsx. */
-function spawnStratus(args: string[], env: NodeJS.ProcessEnv): Promise<ServerProcess> {
-  if (!import.meta.url.endsWith('.ts')) return spawnServer(args, env);
-  const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      `const { main } = await import(${JSON.stringify(join(root, 'src', 'cli.ts'))}); await main(process.argv.slice(1));`,
-      '--',
-      '--port',
-      '0',
-      ...args,
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, STRATUS_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let log = '';
-  const exited = new Promise<number | NodeJS.Signals | null>((res) =>
-    child.once('exit', (code, signal) => res(signal ?? code)),
-  );
-  return new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /"endpoint":"(http:\/\/[^"]+)"/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolveReady({ child, endpoint: m[1], output: () => log, exited });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${String(code)}) before it was ready:\n${log}`));
-    });
-  });
-}
-
 test('async retries and the OnFailure destination survive a server restart', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'stratus-async-'));
   // 3 s before the 2nd attempt leaves time to kill and restart; the 3rd follows quickly.
@@ -918,7 +858,7 @@ test('async retries and the OnFailure destination survive a server restart', asy
   let first: ServerProcess | undefined;
   let second: ServerProcess | undefined;
   try {
-    first = await spawnStratus(['--state-dir', stateDir], env);
+    first = await spawnServer(['--state-dir', stateDir], env);
     const c1 = clients(first.endpoint);
     const role = await createRole(c1.iam, 'async-role');
     const base = { Runtime: 'nodejs20.x' as const, Handler: 'index.handler', Role: role };
@@ -973,7 +913,7 @@ test('async retries and the OnFailure destination survive a server restart', asy
     first.child.kill('SIGKILL');
     await first.exited;
 
-    second = await spawnStratus(['--state-dir', stateDir], env);
+    second = await spawnServer(['--state-dir', stateDir], env);
     const c2 = clients(second.endpoint);
     const record = await eventually(
       'the OnFailure record',

@@ -15,6 +15,7 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { failure } from './helpers/failure.js';
 
 interface Keys {
   accessKeyId: string;
@@ -23,19 +24,6 @@ interface Keys {
 }
 
 const ROOT: Keys = { accessKeyId: 'test', secretAccessKey: 'test' };
-
-/** The failure's wire code, HTTP status and message. */
-async function failure(
-  p: Promise<unknown>,
-): Promise<{ name: string; status?: number; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('strict authentication', () => {
   let server: TestServer;

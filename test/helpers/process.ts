@@ -7,14 +7,28 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 
-function findBin(): string {
+function repoRoot(): string {
   let dir = fileURLToPath(new URL('.', import.meta.url));
   for (let i = 0; i < 5; i++) {
-    const candidate = resolve(dir, 'bin', 'stratus.js');
-    if (existsSync(candidate)) return candidate;
+    if (existsSync(resolve(dir, 'bin', 'stratus.js'))) return dir;
     dir = resolve(dir, '..');
   }
   throw new Error('bin/stratus.js not found');
+}
+
+/** The compiled server (bin/stratus.js), or the sources when the tests run through tsx. */
+function serverArgv(): string[] {
+  const root = repoRoot();
+  if (!import.meta.url.endsWith('.ts')) return [resolve(root, 'bin', 'stratus.js')];
+  const cli = JSON.stringify(resolve(root, 'src', 'cli.ts'));
+  return [
+    '--import',
+    'tsx',
+    '--input-type=module',
+    '-e',
+    `const { main } = await import(${cli}); await main(process.argv.slice(1));`,
+    '--',
+  ];
 }
 
 export interface ServerProcess {
@@ -27,7 +41,8 @@ export interface ServerProcess {
 }
 
 export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [findBin(), '--port', '0', ...args], {
+  const child = spawn(process.execPath, [...serverArgv(), '--port', '0', ...args], {
+    cwd: repoRoot(),
     env: { ...process.env, STRATUS_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

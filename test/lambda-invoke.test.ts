@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -231,28 +231,60 @@ describe('Lambda invoke', () => {
     assert.deepEqual(seen.custom, { tenant: 't-1' });
   });
 
-  test('the AWS CLI invokes a Python function and a shell `provided` function', async () => {
-    await create('py-echo', {
-      Runtime: 'python3.12',
-      Handler: 'app.handler',
-      Code: { ZipFile: createZip([{ name: 'app.py', data: PYTHON_ECHO }]) },
-    });
-    await create('shell-echo', {
-      Runtime: 'provided.al2023',
-      Handler: 'function.handler',
-      Code: { ZipFile: createZip([{ name: 'bootstrap', data: SHELL_BOOTSTRAP, mode: 0o755 }]) },
-    });
+  test('the AWS CLI creates, waits for and invokes a Node, a Python and a `provided` function', async () => {
     const v2 = (await awsCli(server.endpoint, ['--version'])).stdout.includes('aws-cli/2');
-    for (const [name, check] of [
-      ['py-echo', (b: Record<string, unknown>) => assert.equal(b.runtime, 'python')],
-      [
-        'shell-echo',
-        (b: Record<string, unknown>) => {
+    const cases = [
+      {
+        name: 'cli-node',
+        runtime: 'nodejs22.x',
+        handler: 'index.handler',
+        zip: nodeZip(NODE_ECHO),
+        check: (b: Record<string, unknown>) => assert.equal(b.version, '$LATEST'),
+      },
+      {
+        name: 'cli-python',
+        runtime: 'python3.12',
+        handler: 'app.handler',
+        zip: createZip([{ name: 'app.py', data: PYTHON_ECHO }]),
+        check: (b: Record<string, unknown>) => assert.equal(b.runtime, 'python'),
+      },
+      {
+        name: 'cli-shell',
+        runtime: 'provided.al2023',
+        handler: 'function.handler',
+        zip: createZip([{ name: 'bootstrap', data: SHELL_BOOTSTRAP, mode: 0o755 }]),
+        check: (b: Record<string, unknown>) => {
           assert.equal(b.shell, true);
           assert.equal(b.handler, 'function.handler');
         },
-      ],
-    ] as const) {
+      },
+    ];
+    for (const { name, runtime, handler, zip, check } of cases) {
+      const zipFile = join(dir, `${name}.zip`);
+      await writeFile(zipFile, zip);
+      const created = await awsCli(server.endpoint, [
+        'lambda',
+        'create-function',
+        '--function-name',
+        name,
+        '--runtime',
+        runtime,
+        '--handler',
+        handler,
+        '--role',
+        role,
+        '--zip-file',
+        `fileb://${zipFile}`,
+      ]);
+      assert.equal(created.code, 0, `${AWS_CLI}: ${created.stderr}`);
+      const waited = await awsCli(server.endpoint, [
+        'lambda',
+        'wait',
+        'function-active-v2',
+        '--function-name',
+        name,
+      ]);
+      assert.equal(waited.code, 0, `${AWS_CLI}: ${waited.stderr}`);
       const file = join(dir, `${name}.json`);
       const r = await awsCli(server.endpoint, [
         'lambda',

@@ -19,6 +19,8 @@ export interface LambdaReport {
     loadAvgAfter?: number;
   };
   settings: Record<string, number>;
+  /** Where the server's SQLite lives: `:memory:` (`--ephemeral`) or the `--state-dir`. */
+  storage?: string;
   warm?: WarmResult;
   rss?: RssRun;
   cold?: ColdResult;
@@ -79,10 +81,10 @@ function warmTable(w: WarmResult): string {
   );
 }
 
-function rssText(r: RssRun): string {
+function rssText(r: RssRun, storage = ':memory:'): string {
   const grow = (r.lastKb - r.firstKb) / r.firstKb;
   return [
-    `server RSS over ${r.durationS} s of wrk c${r.concurrency} ` +
+    `server RSS (SQLite ${storage}) over ${r.durationS} s of wrk c${r.concurrency} ` +
       `(${int(r.load.rps)} invokes/s, p50 ${ms(r.load.p50Ms)} ms, ${r.load.non2xx} non-2xx): ` +
       `first ${mb(r.firstKb)}, last ${mb(r.lastKb)}, max ${mb(r.maxKb)} ` +
       `(${grow >= 0 ? '+' : ''}${(grow * 100).toFixed(1)}%)`,
@@ -157,7 +159,7 @@ export function lambdaReportText(r: LambdaReport, note: string): string {
     '',
   ];
   if (r.warm) out.push(warmTable(r.warm), '');
-  if (r.rss) out.push(rssText(r.rss), '');
+  if (r.rss) out.push(rssText(r.rss, r.storage), '');
   if (r.cold) out.push(coldTable(r.cold), bareText(r.cold), '');
   if (r.memory) out.push(memoryText(r.memory), '');
   if (r.problems.length) out.push('problems:', ...r.problems.map((p) => `  ${p}`), '');

@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/bench/lambda.js [--duration 5] [--warmup 1] [--rss-seconds 60]
  *     [--sdk-seconds 5] [--cold-samples 10] [--cold-gap-ms 400] [--functions 100]
- *     [--warm-envs 50] [--skip warm,rss,cold,memory]
+ *     [--warm-envs 50] [--skip warm,rss,cold,memory] [--state-dir D] [--node-flags '...']
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -41,6 +41,8 @@ function options() {
       functions: { type: 'string', default: '100' },
       'warm-envs': { type: 'string', default: '50' },
       skip: { type: 'string', default: '' },
+      'state-dir': { type: 'string' },
+      'node-flags': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -63,7 +65,12 @@ function options() {
     warmEnvs: num('warm-envs'),
   };
   if (opts.warmEnvs > opts.functions) throw new Error('--warm-envs exceeds --functions');
-  return { ...opts, run: (p: Phase) => !skip.has(p) };
+  return {
+    ...opts,
+    stateDir: values['state-dir'],
+    nodeFlags: values['node-flags'] ? values['node-flags'].split(' ') : [],
+    run: (p: Phase) => !skip.has(p),
+  };
 }
 
 let report: LambdaReport | undefined;
@@ -136,14 +143,19 @@ async function main(): Promise<void> {
       functions: opts.functions,
       warmEnvs: opts.warmEnvs,
     },
+    storage: opts.stateDir ?? ':memory:',
     problems: [],
   });
 
   let stratus: StratusProcess | undefined;
   let b: LambdaBench | undefined;
   try {
-    say('starting Stratus');
-    stratus = await startStratus({ auth: 'permissive' });
+    say(`starting Stratus (${opts.stateDir ? `--state-dir ${opts.stateDir}` : '--ephemeral'})`);
+    stratus = await startStratus({
+      auth: 'permissive',
+      stateDir: opts.stateDir,
+      nodeFlags: opts.nodeFlags,
+    });
     const pid = (serverPid = stratus.child.pid as number);
     b = await setUp(stratus.endpoint);
     let target: Target | undefined;

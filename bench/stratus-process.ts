@@ -34,6 +34,10 @@ export interface StratusOptions {
   auth: AuthMode;
   /** Directory for `node --cpu-prof` output; the profile is written when the server exits. */
   cpuProfDir?: string;
+  /** Keep state in this directory (SQLite on disk) instead of `--ephemeral` (`:memory:`). */
+  stateDir?: string;
+  /** Extra `node` flags for the server, e.g. `--heapsnapshot-signal=SIGUSR2`. */
+  nodeFlags?: readonly string[];
 }
 
 export async function startStratus(opts: StratusOptions): Promise<StratusProcess> {
@@ -41,8 +45,9 @@ export async function startStratus(opts: StratusOptions): Promise<StratusProcess
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   const args = [
     ...nodeArgs,
+    ...(opts.nodeFlags ?? []),
     resolve(repoRoot(), 'bin', 'stratus.js'),
-    '--ephemeral',
+    ...(opts.stateDir ? ['--state-dir', opts.stateDir] : ['--ephemeral']),
     '--port',
     String(port),
     '--log-level',

@@ -307,12 +307,13 @@ describe('Lambda invoke', () => {
   });
 
   test('boto3 invokes with LogType Tail', async () => {
+    // cli-python is the Python function the AWS CLI test above created.
     const r = await python(
       server.endpoint,
       `
 import base64, json, os, boto3
 client = boto3.client("lambda", endpoint_url=os.environ["ENDPOINT"])
-out = client.invoke(FunctionName="py-echo", Payload=b'{"via":"boto3"}', LogType="Tail")
+out = client.invoke(FunctionName="cli-python", Payload=b'{"via":"boto3"}', LogType="Tail")
 print(json.dumps({
   "status": out["StatusCode"],
   "payload": json.loads(out["Payload"].read()),

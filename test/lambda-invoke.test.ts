@@ -749,6 +749,96 @@ exports.handler = async (event) => {
     assert.equal(end?.ErrorDetails, 'streamed boom');
   });
 
+  test('a streaming handler reaches the caller while it still runs', async () => {
+    await create('live-stream', {
+      Code: {
+        ZipFile: nodeZip(`
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  if (event.requestContext && event.requestContext.http) {
+    responseStream = awslambda.HttpResponseStream.from(responseStream, {
+      statusCode: 201,
+      headers: { 'content-type': 'text/plain', 'x-live': 'yes' },
+    });
+  }
+  responseStream.write('a');
+  await new Promise((r) => setTimeout(r, 300));
+  if (event.fail) throw new RangeError('cut short');
+  responseStream.write('b');
+  responseStream.end();
+});`),
+      },
+    });
+
+    // InvokeWithResponseStream: one PayloadChunk per write, the first long before the end.
+    const out = await c.lambda.send(
+      new InvokeWithResponseStreamCommand({ FunctionName: 'live-stream', Payload: '{}' }),
+    );
+    const chunks: { text: string; at: number }[] = [];
+    let completeAt = 0;
+    let complete: Record<string, unknown> | undefined;
+    for await (const ev of out.EventStream ?? []) {
+      if (ev.PayloadChunk?.Payload) {
+        chunks.push({
+          text: Buffer.from(ev.PayloadChunk.Payload).toString(),
+          at: performance.now(),
+        });
+      }
+      if (ev.InvokeComplete) {
+        complete = { ...ev.InvokeComplete };
+        completeAt = performance.now();
+      }
+    }
+    assert.equal(chunks.map((ch) => ch.text).join(''), 'ab');
+    assert.ok(
+      chunks[chunks.length - 1].at - chunks[0].at >= 250,
+      `chunks at ${chunks.map((ch) => ch.at.toFixed(0)).join(', ')}`,
+    );
+    assert.ok(completeAt >= chunks[chunks.length - 1].at);
+    assert.equal(complete?.ErrorCode, undefined);
+
+    // A failure after the first chunk: the chunk came, the error is in InvokeComplete.
+    const failed = await c.lambda.send(
+      new InvokeWithResponseStreamCommand({ FunctionName: 'live-stream', Payload: '{"fail":1}' }),
+    );
+    const partial: string[] = [];
+    let end: Record<string, unknown> | undefined;
+    for await (const ev of failed.EventStream ?? []) {
+      if (ev.PayloadChunk?.Payload) partial.push(Buffer.from(ev.PayloadChunk.Payload).toString());
+      if (ev.InvokeComplete) end = { ...ev.InvokeComplete };
+    }
+    assert.deepEqual(partial, ['a']);
+    assert.equal(end?.ErrorCode, 'RangeError');
+    assert.equal(end?.ErrorDetails, 'cut short');
+
+    // A RESPONSE_STREAM function URL: the prelude's status and headers, then the body as
+    // it is written.
+    const url = await c.lambda.send(
+      new CreateFunctionUrlConfigCommand({
+        FunctionName: 'live-stream',
+        AuthType: 'NONE',
+        InvokeMode: 'RESPONSE_STREAM',
+      }),
+    );
+    const started = performance.now();
+    const res = await fetch(`${url.FunctionUrl}live`);
+    const headersAt = performance.now();
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('x-live'), 'yes');
+    assert.equal(res.headers.get('content-type'), 'text/plain');
+    assert.ok(res.body);
+    const reads: { text: string; at: number }[] = [];
+    const decoder = new TextDecoder();
+    for await (const part of res.body) {
+      reads.push({ text: decoder.decode(part, { stream: true }), at: performance.now() });
+    }
+    assert.equal(reads.map((r) => r.text).join(''), 'ab');
+    const last = reads[reads.length - 1].at;
+    assert.ok(
+      last - reads[0].at >= 250 && last - headersAt >= 250,
+      `request at ${started.toFixed(0)}, headers at ${headersAt.toFixed(0)}, reads at ${reads.map((r) => r.at.toFixed(0)).join(', ')}`,
+    );
+  });
+
   test('async success and failure reach their destinations with AWS records', async () => {
     await create('dest', {
       Code: {

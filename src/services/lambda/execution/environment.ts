@@ -380,6 +380,7 @@ export class Environment {
       clientContext:
         req.clientContext !== undefined ? decodeClientContext(req.clientContext) : undefined,
       cognitoIdentity: req.cognitoIdentity,
+      onChunk: req.onChunk,
     });
   }
 

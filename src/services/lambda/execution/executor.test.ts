@@ -505,6 +505,52 @@ describe('Node.js functions', () => {
     assert.equal(o.payload.toString(), 'part-1;part-2');
   });
 
+  test('a streamed answer reaches onChunk while the handler still runs', async () => {
+    const code = await ws.dir('node-stream-live', {
+      'index.mjs': `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+        responseStream.write('a');
+        await new Promise((r) => setTimeout(r, 300));
+        responseStream.write('b');
+        responseStream.end();
+      });`,
+    });
+    const seen: { text: string; at: number }[] = [];
+    const o = await ex.invoke(spec(code), {
+      ...request({}),
+      onChunk: (chunk) => seen.push({ text: chunk.toString(), at: performance.now() }),
+    });
+    const doneAt = performance.now();
+    assert.equal(o.kind, 'success');
+    assert.equal(o.payload.length, 0, 'the sink had the body');
+    assert.equal(seen.map((c) => c.text).join(''), 'ab');
+    assert.ok(doneAt - seen[0].at >= 250, `first chunk ${doneAt - seen[0].at} ms before the end`);
+
+    // Buffered handlers ignore the sink; error trailers still make a function error.
+    const plain = await ws.dir('node-plain-sink', {
+      'index.js': 'exports.handler = async () => ({ whole: true });',
+    });
+    const chunks: Buffer[] = [];
+    const whole = await ex.invoke(spec(plain), { ...request({}), onChunk: (c) => chunks.push(c) });
+    assert.deepEqual(json(whole), { whole: true });
+    assert.equal(chunks.length, 0);
+
+    const failing = await ws.dir('node-stream-fail', {
+      'index.mjs': `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
+        responseStream.write('partial');
+        await new Promise((r) => setTimeout(r, 20));
+        throw new RangeError('mid-stream');
+      });`,
+    });
+    const got: Buffer[] = [];
+    const failed = await ex.invoke(spec(failing), {
+      ...request({}),
+      onChunk: (c) => got.push(c),
+    });
+    assert.equal(failed.kind, 'function-error');
+    assert.equal(Buffer.concat(got).toString(), 'partial');
+    assert.equal((json(failed) as { errorType: string }).errorType, 'RangeError');
+  });
+
   test('a handler calling the AWS SDK reaches the endpoint with the role credentials', async () => {
     const seen: IncomingHttpHeaders[] = [];
     const sts = createServer((req, res) => {

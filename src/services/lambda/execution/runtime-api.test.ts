@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import {
   type InvocationResult,
   MAX_RESPONSE_BYTES,
+  MAX_STREAMED_RESPONSE_BYTES,
   RuntimeApi,
   type RuntimeInvocation,
 } from './runtime-api.js';
@@ -276,6 +277,59 @@ describe('Lambda Runtime API', () => {
     const failed = results[1].result;
     assert.equal(failed.kind, 'error');
     assert.equal(failed.kind === 'error' && failed.body.toString(), errorBody);
+  });
+
+  test('a streamed body goes to the invocation sink as it arrives, up to 20 MB', async () => {
+    const got: string[] = [];
+    api.deliver(invocation('req-20', { onChunk: (c) => got.push(c.toString()) }));
+    await call(api.address, 'GET', '/2018-06-01/runtime/invocation/next');
+    const [host, port] = api.address.split(':');
+    const req = request({
+      host,
+      port: Number(port),
+      method: 'POST',
+      path: '/2018-06-01/runtime/invocation/req-20/response',
+      headers: {
+        'Lambda-Runtime-Function-Response-Mode': 'streaming',
+        'Transfer-Encoding': 'chunked',
+      },
+    });
+    const status = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+    });
+    req.write('first');
+    for (let waited = 0; got.length === 0 && waited < 5000; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(got, ['first'], 'forwarded before the body ended');
+    assert.equal(results.length, 0);
+    req.end('second');
+    assert.equal(await status, 202);
+    assert.equal(got.join(''), 'firstsecond');
+    assert.equal(results[0].result.kind, 'response');
+    assert.equal(results[0].result.kind === 'response' && results[0].result.body.length, 0);
+
+    // Past MAX_STREAMED_RESPONSE_BYTES nothing more is forwarded and the answer is too large.
+    let forwarded = 0;
+    api.deliver(invocation('req-21', { onChunk: (c) => (forwarded += c.length) }));
+    await call(api.address, 'GET', '/2018-06-01/runtime/invocation/next');
+    const big = await call(
+      api.address,
+      'POST',
+      '/2018-06-01/runtime/invocation/req-21/response',
+      Buffer.alloc(MAX_STREAMED_RESPONSE_BYTES + 1),
+      { 'Lambda-Runtime-Function-Response-Mode': 'streaming', 'Transfer-Encoding': 'chunked' },
+    );
+    assert.equal(big.status, 413);
+    assert.ok(forwarded <= MAX_STREAMED_RESPONSE_BYTES);
+    assert.deepEqual(results[1].result, {
+      kind: 'too-large',
+      size: MAX_STREAMED_RESPONSE_BYTES + 1,
+    });
   });
 
   test('unknown paths are 404', async () => {

@@ -12,7 +12,8 @@
  * 400 InvalidRequestID for an unknown or already answered id, 403 InvalidStateTransition
  * for a response while no invocation runs, 413 RequestEntityTooLarge.
  * Response streaming (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked, errors
- * in the Lambda-Runtime-Function-Error-Type/-Body trailers) is accepted and buffered.
+ * in the Lambda-Runtime-Function-Error-Type/-Body trailers) is handed on chunk by chunk as
+ * it arrives when the invocation has a sink (`RuntimeInvocation.onChunk`), else buffered.
  *
  * Stratus adds one route of its own for pre-started runtimes: GET /stratus/v1/assignment
  * long-polls for the function such a process will serve.
@@ -35,6 +36,7 @@ const ASSIGNMENT_PATH = '/stratus/v1/assignment';
  *  (a Buffer body costs a second chunk in a writev, which is measurably slower). */
 const ACCEPTED = '{"status":"OK"}';
 const SINGLE_WRITE_MAX = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 const JSON_HEADERS_202 = [
   'Content-Type',
   'application/json',
@@ -53,6 +55,8 @@ export interface RuntimeInvocation {
   /** JSON text (already decoded from the caller's base64). */
   clientContext?: string;
   cognitoIdentity?: string;
+  /** Receives a streamed answer's body as it arrives (instead of buffering it). */
+  onChunk?: (chunk: Buffer) => void;
 }
 
 export type InvocationResult =
@@ -78,6 +82,8 @@ export class RuntimeApi {
   /** Sent to the runtime, not yet answered. */
   private current: string | null = null;
   private lastAnswered: string | null = null;
+  /** Where the current invocation's streamed body goes, if anywhere. */
+  private sink: ((chunk: Buffer) => void) | null = null;
   private assignmentWaiter: ServerResponse | null = null;
   private assignment: Buffer | null = null;
 
@@ -121,7 +127,10 @@ export class RuntimeApi {
 
   /** Forgets an invocation that ended without an answer (timeout, crash). */
   abandon(requestId: string): void {
-    if (this.current === requestId) this.current = null;
+    if (this.current === requestId) {
+      this.current = null;
+      this.sink = null;
+    }
     if (this.pending?.requestId === requestId) this.pending = null;
   }
 
@@ -143,6 +152,7 @@ export class RuntimeApi {
 
   private send(res: ServerResponse, inv: RuntimeInvocation): void {
     this.current = inv.requestId;
+    this.sink = inv.onChunk ?? null;
     const headers = [
       'Content-Type',
       'application/json',
@@ -234,9 +244,12 @@ export class RuntimeApi {
     }
     const streaming = req.headers['lambda-runtime-function-response-mode'] === 'streaming';
     const limit = streaming ? MAX_STREAMED_RESPONSE_BYTES : MAX_RESPONSE_BYTES;
-    readBody(req, limit, (body, size) => {
+    const sink = streaming ? this.sink : null;
+    const read = sink !== null ? this.forwardBody(req, id, sink, limit) : readBody;
+    read(req, limit, (body, size) => {
       if (this.current !== id) return invalidRequestId(res);
       this.current = null;
+      this.sink = null;
       this.lastAnswered = id;
       if (body === null) {
         writeJson(
@@ -269,6 +282,27 @@ export class RuntimeApi {
     });
   }
 
+  /**
+   * A body reader that hands each chunk to `sink` while `id` is still the invocation being
+   * answered (a timeout abandons it) and the limit is not passed; past the limit it reports
+   * null like readBody. The body it reports is empty: the sink had it all.
+   */
+  private forwardBody(
+    req: IncomingMessage,
+    id: string,
+    sink: (chunk: Buffer) => void,
+    limit: number,
+  ): typeof readBody {
+    return (_req, _limit, done) => {
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= limit && this.current === id) sink(chunk);
+      });
+      req.on('end', () => done(size > limit ? null : EMPTY, size));
+    };
+  }
+
   private error(req: IncomingMessage, res: ServerResponse, id: string): void {
     if (!this.checkId(res, id, 'InvocationErrorResponse')) {
       req.resume();
@@ -278,6 +312,7 @@ export class RuntimeApi {
     readBody(req, MAX_RESPONSE_BYTES, (body) => {
       if (this.current !== id) return invalidRequestId(res);
       this.current = null;
+      this.sink = null;
       this.lastAnswered = id;
       this.events.onResult(id, {
         kind: 'error',

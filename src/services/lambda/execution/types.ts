@@ -41,6 +41,12 @@ export interface InvokeRequest {
   traceId?: string;
   /** Collect the invocation's log text for `LogType: Tail`. */
   tailLogs: boolean;
+  /**
+   * Receives the body of a streamed answer (`Lambda-Runtime-Function-Response-Mode:
+   * streaming`) chunk by chunk as the runtime sends it; the outcome's payload is then
+   * empty on success. Unset: streamed answers are buffered into the payload like others.
+   */
+  onChunk?: (chunk: Buffer) => void;
 }
 
 export type InvokeOutcomeKind =
@@ -56,7 +62,8 @@ export type InvokeOutcomeKind =
 
 export interface InvokeOutcome {
   kind: InvokeOutcomeKind;
-  /** The response payload, or AWS's error JSON ({errorMessage, errorType, stackTrace?}). */
+  /** The response payload, or AWS's error JSON ({errorMessage, errorType, stackTrace?}).
+   *  Empty on success when the answer was streamed to `InvokeRequest.onChunk`. */
   payload: Buffer;
   /** Last 4 KB of the invocation's log (START … REPORT), when tailLogs was asked. */
   logTail?: string;

@@ -24,6 +24,8 @@ export interface RunOptions {
   /** Collect the log tail (`LogType: Tail`). */
   tailLogs: boolean;
   source: UsageSource;
+  /** Streaming data planes: receives a streamed answer chunk by chunk as it arrives. */
+  onChunk?: (chunk: Buffer) => void;
 }
 
 export interface RunnerDeps {
@@ -69,6 +71,7 @@ export class InvocationRunner {
           payload: opts.payload,
           clientContext: opts.clientContext,
           tailLogs: opts.tailLogs,
+          onChunk: opts.onChunk,
         });
       } catch (err) {
         throw err instanceof AwsError ? err : serviceError(err);

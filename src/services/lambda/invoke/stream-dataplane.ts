@@ -5,8 +5,9 @@
  * with the chain's authentication (PluginDeps.signatures).
  * https://docs.aws.amazon.com/lambda/latest/api/API_InvokeWithResponseStream.html
  *
- * Execution buffers the function's answer, so the payload arrives as one PayloadChunk once
- * the function finished (streaming handlers included); errors go in InvokeComplete's
+ * A streaming handler's (awslambda.streamifyResponse) body goes out as one PayloadChunk per
+ * chunk the runtime sends, as it arrives; a buffered handler's answer as one PayloadChunk
+ * once it finished. InvokeComplete ends the stream: errors (mid-stream ones too) in its
  * ErrorCode / ErrorDetails, the log tail in its LogResult.
  */
 import { randomUUID } from 'node:crypto';
@@ -16,6 +17,7 @@ import type { RequestContext } from '../../../shared/context.js';
 import { AwsError } from '../../../shared/errors.js';
 import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
 import { validationException } from '../errors.js';
+import type { InvokeOutcome } from '../execution/types.js';
 import type { LambdaFunctions } from '../functions-api.js';
 import { eventMessage } from './event-stream.js';
 import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
@@ -30,6 +32,7 @@ export interface StreamDataPlaneDeps {
   config: StratusConfig;
   functions: LambdaFunctions;
   runner: InvocationRunner;
+  /** Without it, streamed answers arrive buffered, in one PayloadChunk. */
   signatures?: RequestAuthenticator;
   warn: (msg: string, detail?: Record<string, unknown>) => void;
 }
@@ -94,18 +97,25 @@ async function serve(
     return;
   }
   const tail = headers['x-amz-log-type'] === 'Tail';
-  const outcome = await deps.runner.run(target, {
+  // The 200 goes out with the first chunk, or once the function finished: errors before it
+  // (throttles, a function that cannot run) are still the operation's errors.
+  const head = {
+    'content-type': 'application/vnd.amazon.eventstream',
+    'x-amzn-requestid': requestId,
+    'x-amz-executed-version': target.executedVersion,
+  };
+  const outcome: InvokeOutcome = await deps.runner.run(target, {
     requestId,
     payload,
     clientContext: headers['x-amz-client-context'],
     tailLogs: tail,
     source: 'ResponseStream',
+    onChunk(chunk) {
+      if (!res.headersSent) res.writeHead(200, head);
+      res.write(eventMessage('PayloadChunk', 'application/octet-stream', chunk));
+    },
   });
-  res.writeHead(200, {
-    'content-type': 'application/vnd.amazon.eventstream',
-    'x-amzn-requestid': requestId,
-    'x-amz-executed-version': target.executedVersion,
-  });
+  if (!res.headersSent) res.writeHead(200, head);
   const complete: { ErrorCode?: string; ErrorDetails?: string; LogResult?: string } = {};
   if (outcome.kind === 'success') {
     if (outcome.payload.length > 0) {

@@ -8,6 +8,8 @@
  *  - Cors from the URL configuration: preflights are answered here, and the allowed origin
  *    gets the Access-Control-* headers on every response.
  *  - A function error (error answer, timeout, crash) → 502; throttled → 429.
+ *  - InvokeMode RESPONSE_STREAM: a streaming handler's answer goes out as it is written
+ *    (url-stream.ts); a failure after the headers went out cuts the connection.
  * Resource policies (lambda:InvokeFunctionUrl) are not evaluated, as elsewhere in Stratus.
  */
 import { randomUUID } from 'node:crypto';
@@ -21,10 +23,12 @@ import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
 import { MAX_SYNC_PAYLOAD_BYTES } from './payload.js';
 import type { InvocationRunner } from './runner.js';
 import { urlEvent, urlResponse } from './url-event.js';
+import { UrlResponseStream } from './url-stream.js';
 
 export interface UrlDataPlaneDeps {
   functions: LambdaFunctions;
   runner: InvocationRunner;
+  /** Without it, RESPONSE_STREAM answers are sent once the function finished. */
   signatures?: RequestAuthenticator;
   warn: (msg: string, detail?: Record<string, unknown>) => void;
 }
@@ -108,6 +112,10 @@ async function invoke(
   if (payload.length > MAX_SYNC_PAYLOAD_BYTES) {
     return message(res, 413, 'Request Entity Too Large', common);
   }
+  const stream =
+    target.invokeMode === 'RESPONSE_STREAM'
+      ? new UrlResponseStream(res, common, req.method === 'HEAD')
+      : undefined;
   try {
     const fn = await deps.functions.resolve(
       { account: target.account, region: target.region, principal: urlPrincipal(target) },
@@ -119,7 +127,9 @@ async function invoke(
       payload,
       tailLogs: false,
       source: 'FunctionUrl',
+      onChunk: stream?.write,
     });
+    if (stream?.end(outcome)) return;
     if (outcome.kind !== 'success') {
       return message(res, 502, 'Internal Server Error', common);
     }
@@ -127,6 +137,11 @@ async function invoke(
     res.writeHead(answer.status, { ...answer.headers, ...common });
     res.end(req.method === 'HEAD' ? undefined : answer.body);
   } catch (err) {
+    if (stream?.started) {
+      deps.warn('function URL invocation failed mid-stream', { error: String(err) });
+      res.destroy();
+      return;
+    }
     if (err instanceof AwsError && err.status === 429) {
       return message(res, 429, 'Rate Exceeded.', common);
     }

@@ -1,16 +1,20 @@
 /**
  * Shared by the execution tests: function code written to temporary directories, a real
- * CloudWatch Logs store to read the function logs back from, and spec builders.
+ * CloudWatch Logs store to read the function logs back from, spec builders, and a harness
+ * of process-driver executors that the executor test files each open for themselves.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openStorage, type Storage } from '../../../storage/index.js';
+import { ProcessDriver } from '../../../runtime/process/driver.js';
 import { LogsProvider } from '../../logs/provider.js';
 import { LogsSink } from '../../logs/sink.js';
 import type { RequestContext } from '../../../shared/context.js';
-import type { FunctionVersionSpec, InvokeRequest } from './types.js';
+import { createExecutor, type ExecutorOptions, type LambdaExecutor } from './executor.js';
+import type { FunctionVersionSpec, InvokeOutcome, InvokeRequest } from './types.js';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -121,4 +125,88 @@ export class LogsFixture {
   close(): Promise<void> {
     return this.storage.close();
   }
+}
+
+/** An outcome's payload parsed as JSON. */
+export const json = (o: InvokeOutcome): unknown => JSON.parse(o.payload.toString('utf8'));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A workspace, a logs store and the executors made from them (process driver, no pre-started
+ * runtimes unless asked), all stopped and removed by close().
+ */
+export interface ExecutorHarness {
+  ws: Workspace;
+  logs: LogsFixture;
+  /** Where the executors keep their environments (private /tmp and owner files). */
+  tmpRoot: string;
+  executor(opts?: Partial<ExecutorOptions>): LambdaExecutor;
+  /** Every log stream of a group and its messages, after flushing the executor's logs. */
+  logOf(ex: LambdaExecutor, group: string): Promise<{ stream: string; lines: string[] }[]>;
+  close(): Promise<void>;
+}
+
+export async function openExecutorHarness(): Promise<ExecutorHarness> {
+  const ws = await Workspace.create();
+  const logs = await LogsFixture.open();
+  const tmpRoot = join(ws.root, 'envs');
+  const executors: LambdaExecutor[] = [];
+  return {
+    ws,
+    logs,
+    tmpRoot,
+    executor(opts = {}) {
+      const ex = createExecutor({
+        driver: new ProcessDriver(),
+        logs: logs.sink,
+        endpoint: () => 'http://127.0.0.1:4566',
+        tmpRoot,
+        prestart: { node: 0, python: 0 },
+        ...opts,
+      });
+      executors.push(ex);
+      return ex;
+    },
+    async logOf(ex, group) {
+      await ex.flushLogs();
+      const out = [];
+      for (const stream of await logs.streams(group)) {
+        out.push({ stream, lines: await logs.messages(group, stream) });
+      }
+      return out;
+    },
+    async close() {
+      await Promise.all(executors.map((e) => e.stop()));
+      await logs.close();
+      await ws.remove();
+    },
+  };
+}
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function listen(server: Server): Promise<void> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+}
+
+/** Waits until `n` pre-started runtimes have recorded their pids; returns those pids. */
+export async function waitForPrestart(root: string, n: number): Promise<Set<number>> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const pids = new Set<number>();
+    for (const d of await readdir(root).catch(() => [] as string[])) {
+      const owner = await readFile(join(root, d, 'owner'), 'utf8').catch(() => '');
+      if (owner) pids.add(Number(owner.trim().split(' ')[1]));
+    }
+    if (pids.size >= n) return pids;
+    await sleep(50);
+  }
+  throw new Error('pre-started runtimes did not come up');
 }

@@ -3,13 +3,12 @@
  * AWS_LAMBDA_EXEC_WRAPPER, reaping a crashed Stratus's runtimes, stop(), and pre-started
  * runtime processes that take the next cold start.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { ExecutorOptions, LambdaExecutor } from './executor.js';
 import {
   ACCOUNT,
   REGION,
@@ -17,27 +16,18 @@ import {
   json,
   sleep,
   waitForPrestart,
-  openExecutorHarness,
+  useExecutorHarness,
   request,
   spec,
-  type ExecutorHarness,
-  type Workspace,
 } from './test-support.js';
 
-let h: ExecutorHarness;
-let ws: Workspace;
-before(async () => {
-  h = await openExecutorHarness();
-  ({ ws } = h);
-});
-after(() => h.close());
-const executor = (opts?: Partial<ExecutorOptions>) => h.executor(opts);
-const logOf = (ex: LambdaExecutor, group: string) => h.logOf(ex, group);
+const harness = useExecutorHarness();
+const { executor, logOf } = harness;
 
 describe('environment lifecycle', () => {
   test('idle environments shut down after the keep-alive; their /tmp goes with them', async () => {
     const ex = executor({ idleTimeoutMs: 300 });
-    const code = await ws.dir('idle', {
+    const code = await harness.ws.dir('idle', {
       'index.js': `exports.handler = async () => require('os').tmpdir();`,
     });
     const fn = spec(code);
@@ -54,7 +44,7 @@ describe('environment lifecycle', () => {
 
   test('retire() shuts down every environment of a function', async () => {
     const ex = executor();
-    const code = await ws.dir('retire', {
+    const code = await harness.ws.dir('retire', {
       'index.js': `exports.handler = async () => process.pid;`,
     });
     const fn = spec(code, { functionName: 'to-retire' });
@@ -73,8 +63,8 @@ describe('environment lifecycle', () => {
 
   test('a new revision never reuses an environment of the old one', async () => {
     const ex = executor();
-    const v1 = await ws.dir('rev-1', { 'index.js': `exports.handler = async () => 'v1';` });
-    const v2 = await ws.dir('rev-2', { 'index.js': `exports.handler = async () => 'v2';` });
+    const v1 = await harness.ws.dir('rev-1', { 'index.js': `exports.handler = async () => 'v1';` });
+    const v2 = await harness.ws.dir('rev-2', { 'index.js': `exports.handler = async () => 'v2';` });
     const fn1 = spec(v1, { functionName: 'revisions' });
     assert.equal(json(await ex.invoke(fn1, request({}))), 'v1');
     const fn2 = { ...fn1, codeDir: v2, revisionId: 'another' };
@@ -84,10 +74,10 @@ describe('environment lifecycle', () => {
 
   test('AWS_LAMBDA_EXEC_WRAPPER runs first, with the runtime command line', async () => {
     const ex = executor();
-    const wrapperDir = await ws.dir('wrapper', {
+    const wrapperDir = await harness.ws.dir('wrapper', {
       'wrap.sh': '#!/bin/sh\nexport WRAPPED="yes: $(basename "$1")"\nexec "$@"\n',
     });
-    const code = await ws.dir('wrapped', {
+    const code = await harness.ws.dir('wrapped', {
       'index.js': `exports.handler = async () => process.env.WRAPPED;`,
     });
     const fn = spec(code, {
@@ -100,7 +90,7 @@ describe('environment lifecycle', () => {
   });
 
   test('a new executor reaps the runtimes a crashed Stratus left behind', async () => {
-    const root = join(ws.root, 'orphans');
+    const root = join(harness.ws.root, 'orphans');
     const dir = join(root, 'deadbeefdeadbeef');
     await mkdir(join(dir, 'tmp'), { recursive: true });
     const orphan = spawn('sleep', ['60'], {
@@ -123,7 +113,9 @@ describe('environment lifecycle', () => {
 
   test('stop() ends every runtime process and removes the environments', async () => {
     const ex = executor();
-    const code = await ws.dir('stop', { 'index.js': `exports.handler = async () => process.pid;` });
+    const code = await harness.ws.dir('stop', {
+      'index.js': `exports.handler = async () => process.pid;`,
+    });
     const pid = json(await ex.invoke(spec(code), request({}))) as number;
     await ex.stop();
     assert.equal(ex.environmentCount(), 0);
@@ -133,13 +125,13 @@ describe('environment lifecycle', () => {
 
 describe('pre-started runtime processes', () => {
   test('a cold start takes a pre-started process that then serves its own function', async () => {
-    const root = join(ws.root, 'prestart-envs');
+    const root = join(harness.ws.root, 'prestart-envs');
     const ex = executor({ prestart: { node: 1, python: 1 }, prestartNow: true, tmpRoot: root });
-    const layer = await ws.dir('prestart-layer', {
+    const layer = await harness.ws.dir('prestart-layer', {
       'nodejs/node_modules/layer-mod/index.js': `module.exports = 'layer ok';`,
       'python/py_layer_mod.py': 'V = "py layer ok"\n',
     });
-    const nodeCode = await ws.dir('prestart-node', {
+    const nodeCode = await harness.ws.dir('prestart-node', {
       'index.js': `exports.handler = async () => ({
         mod: require('layer-mod'), name: process.env.AWS_LAMBDA_FUNCTION_NAME,
         prestart: process.env.STRATUS_PRESTART ?? null, cwd: process.cwd(),
@@ -147,7 +139,7 @@ describe('pre-started runtime processes', () => {
         pid: process.pid,
       });`,
     });
-    const pyCode = await ws.dir('prestart-py', {
+    const pyCode = await harness.ws.dir('prestart-py', {
       'app.py': `import os, tempfile, py_layer_mod
 def handler(e, c):
     return {"mod": py_layer_mod.V, "name": os.environ["AWS_LAMBDA_FUNCTION_NAME"],

@@ -3,39 +3,28 @@
  * context object, init errors, uncaught exceptions, the 6 MB response limit, response
  * streaming, and AWS SDK calls from a handler to the endpoint with the role credentials.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { ExecutorOptions, LambdaExecutor } from './executor.js';
+import type { LambdaExecutor } from './executor.js';
 import {
   ACCOUNT,
+  fakeSts,
   json,
-  listen,
   sleep,
-  openExecutorHarness,
+  useExecutorHarness,
   request,
   spec,
-  type ExecutorHarness,
-  type Workspace,
 } from './test-support.js';
 
-let h: ExecutorHarness;
-let ws: Workspace;
-before(async () => {
-  h = await openExecutorHarness();
-  ({ ws } = h);
-});
-after(() => h.close());
-const executor = (opts?: Partial<ExecutorOptions>) => h.executor(opts);
-const logOf = (ex: LambdaExecutor, group: string) => h.logOf(ex, group);
+const harness = useExecutorHarness();
+const { executor, logOf } = harness;
 
 describe('Node.js functions', () => {
   let ex: LambdaExecutor;
   before(() => (ex = executor()));
 
   test('the context object, and getRemainingTimeInMillis() counting down', async () => {
-    const code = await ws.dir('node-context', {
+    const code = await harness.ws.dir('node-context', {
       'index.js': `exports.handler = async (event, context) => {
         const t1 = context.getRemainingTimeInMillis();
         await new Promise((r) => setTimeout(r, 150));
@@ -68,7 +57,7 @@ describe('Node.js functions', () => {
   });
 
   test('init errors: Runtime.ImportModuleError and Runtime.HandlerNotFound', async () => {
-    const code = await ws.dir('node-init-errors', {
+    const code = await harness.ws.dir('node-init-errors', {
       'index.js': `exports.other = async () => 1;`,
       'broken.js': `require('no-such-package-anywhere');`,
     });
@@ -108,7 +97,7 @@ describe('Node.js functions', () => {
   });
 
   test('an uncaught exception during an invocation fails it and ends the runtime', async () => {
-    const code = await ws.dir('node-uncaught', {
+    const code = await harness.ws.dir('node-uncaught', {
       'index.js': `exports.handler = (event, context, callback) => {
         setTimeout(() => { throw new RangeError('from a timer'); }, 10);
       };`,
@@ -123,7 +112,7 @@ describe('Node.js functions', () => {
   });
 
   test('a response over 6 MB fails the invocation with Function.ResponseSizeTooLarge', async () => {
-    const code = await ws.dir('node-large', {
+    const code = await harness.ws.dir('node-large', {
       'index.js': `exports.handler = async (event) => 'x'.repeat(event.size);`,
     });
     const fn = spec(code);
@@ -141,7 +130,7 @@ describe('Node.js functions', () => {
   });
 
   test('response streaming handlers (awslambda.streamifyResponse)', async () => {
-    const code = await ws.dir('node-stream', {
+    const code = await harness.ws.dir('node-stream', {
       'index.mjs': `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
         responseStream.write('part-1;');
         await new Promise((r) => setTimeout(r, 20));
@@ -155,7 +144,7 @@ describe('Node.js functions', () => {
   });
 
   test('a streamed answer reaches onChunk while the handler still runs', async () => {
-    const code = await ws.dir('node-stream-live', {
+    const code = await harness.ws.dir('node-stream-live', {
       'index.mjs': `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
         responseStream.write('a');
         await new Promise((r) => setTimeout(r, 300));
@@ -175,7 +164,7 @@ describe('Node.js functions', () => {
     assert.ok(doneAt - seen[0].at >= 250, `first chunk ${doneAt - seen[0].at} ms before the end`);
 
     // Buffered handlers ignore the sink; error trailers still make a function error.
-    const plain = await ws.dir('node-plain-sink', {
+    const plain = await harness.ws.dir('node-plain-sink', {
       'index.js': 'exports.handler = async () => ({ whole: true });',
     });
     const chunks: Buffer[] = [];
@@ -183,7 +172,7 @@ describe('Node.js functions', () => {
     assert.deepEqual(json(whole), { whole: true });
     assert.equal(chunks.length, 0);
 
-    const failing = await ws.dir('node-stream-fail', {
+    const failing = await harness.ws.dir('node-stream-fail', {
       'index.mjs': `export const handler = awslambda.streamifyResponse(async (event, responseStream) => {
         responseStream.write('partial');
         await new Promise((r) => setTimeout(r, 20));
@@ -201,21 +190,10 @@ describe('Node.js functions', () => {
   });
 
   test('a handler calling the AWS SDK reaches the endpoint with the role credentials', async () => {
-    const seen: IncomingHttpHeaders[] = [];
-    const sts = createServer((req, res) => {
-      seen.push(req.headers);
-      req.resume();
-      res.writeHead(200, { 'Content-Type': 'text/xml' });
-      res.end(
-        `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:sts::${ACCOUNT}:assumed-role/role/fn</Arn><UserId>AROAEXAMPLE:fn</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
-      );
-    });
-    await listen(sts);
-    const sdkEx = executor({
-      endpoint: () => `http://127.0.0.1:${(sts.address() as AddressInfo).port}`,
-    });
+    const sts = await fakeSts('fn');
+    const sdkEx = executor({ endpoint: () => sts.url });
     try {
-      const code = await ws.dir('node-sdk', {
+      const code = await harness.ws.dir('node-sdk', {
         'index.js': `const { STSClient, GetCallerIdentityCommand } = require('@aws-sdk/client-sts');
           exports.handler = async () => {
             const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
@@ -229,10 +207,10 @@ describe('Node.js functions', () => {
         arn: `arn:aws:sts::${ACCOUNT}:assumed-role/role/fn`,
       });
       assert.match(
-        String(seen[0].authorization),
+        String(sts.seen[0].authorization),
         /Credential=ASIAEXAMPLEEXAMPLE01\/\d{8}\/eu-west-1\/sts\/aws4_request/,
       );
-      assert.equal(seen[0]['x-amz-security-token'], 'session-token-example');
+      assert.equal(sts.seen[0]['x-amz-security-token'], 'session-token-example');
     } finally {
       sts.close();
     }

@@ -3,37 +3,21 @@
  * the process driver: warm reuse, concurrency, timeouts, errors and exits, the environment,
  * layers, ES modules and callback handlers; logs read back from a real CloudWatch Logs store.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { ExecutorOptions, LambdaExecutor } from './executor.js';
-import {
-  json,
-  REGION,
-  openExecutorHarness,
-  request,
-  spec,
-  type ExecutorHarness,
-  type Workspace,
-} from './test-support.js';
+import type { LambdaExecutor } from './executor.js';
+import { json, REGION, useExecutorHarness, request, spec } from './test-support.js';
 
-let h: ExecutorHarness;
-let ws: Workspace;
-let tmpRoot: string;
-before(async () => {
-  h = await openExecutorHarness();
-  ({ ws, tmpRoot } = h);
-});
-after(() => h.close());
-const executor = (opts?: Partial<ExecutorOptions>) => h.executor(opts);
-const logOf = (ex: LambdaExecutor, group: string) => h.logOf(ex, group);
+const harness = useExecutorHarness();
+const { executor, logOf } = harness;
 
 describe('Node.js functions', () => {
   let ex: LambdaExecutor;
   before(() => (ex = executor()));
 
   test('cold then warm: one environment, reused; Init Duration only on the cold start', async () => {
-    const code = await ws.dir('node-warm', {
+    const code = await harness.ws.dir('node-warm', {
       'index.js': `
         let count = 0;
         console.log('initialising');
@@ -96,7 +80,7 @@ describe('Node.js functions', () => {
   });
 
   test('3 concurrent invocations get 3 environments, each with its own log stream', async () => {
-    const code = await ws.dir('node-concurrent', {
+    const code = await harness.ws.dir('node-concurrent', {
       'index.js': `exports.handler = async () => {
         await new Promise((r) => setTimeout(r, 400));
         return process.pid;
@@ -119,7 +103,7 @@ describe('Node.js functions', () => {
   });
 
   test('a timeout kills the environment; the next call gets a fresh one', async () => {
-    const code = await ws.dir('node-timeout', {
+    const code = await harness.ws.dir('node-timeout', {
       'index.js': `
         let calls = 0;
         exports.handler = async (event) => {
@@ -155,7 +139,7 @@ describe('Node.js functions', () => {
   });
 
   test('a thrown error is a function error with errorType, errorMessage and trace', async () => {
-    const code = await ws.dir('node-throw', {
+    const code = await harness.ws.dir('node-throw', {
       'index.js': `exports.handler = async () => {
         const e = new TypeError('bad input');
         throw e;
@@ -185,7 +169,7 @@ describe('Node.js functions', () => {
   });
 
   test('process.exit(1) mid-invoke is Runtime.ExitError; the next call gets a fresh environment', async () => {
-    const code = await ws.dir('node-exit', {
+    const code = await harness.ws.dir('node-exit', {
       'index.js': `exports.handler = async (event) => {
         if (event.exit) process.exit(1);
         if (event.kill) process.kill(process.pid, 'SIGKILL');
@@ -220,7 +204,7 @@ describe('Node.js functions', () => {
   });
 
   test("AWS's environment variables, the function's own, and a private /tmp", async () => {
-    const code = await ws.dir('node-env', {
+    const code = await harness.ws.dir('node-env', {
       'index.js': `
         const fs = require('fs'); const os = require('os'); const path = require('path');
         exports.handler = async (event) => {
@@ -273,7 +257,7 @@ describe('Node.js functions', () => {
     assert.equal(ra.cwd, code);
     // Private /tmp: each environment its own fresh directory, under the executor's root.
     assert.notEqual(ra.tmp, rb.tmp);
-    assert.ok(ra.tmp.startsWith(tmpRoot));
+    assert.ok(ra.tmp.startsWith(harness.tmpRoot));
     assert.equal(ra.before, false);
     assert.equal(rb.before, false);
     assert.equal(env.TMPDIR, ra.tmp);
@@ -282,14 +266,14 @@ describe('Node.js functions', () => {
   });
 
   test('layers: modules under <layer>/nodejs/node_modules are importable; later layers win', async () => {
-    const layer1 = await ws.dir('layer-node-1', {
+    const layer1 = await harness.ws.dir('layer-node-1', {
       'nodejs/node_modules/shared-lib/index.js': `module.exports = { from: 'layer1' };`,
       'nodejs/node_modules/only-one/index.js': `module.exports = 'one';`,
     });
-    const layer2 = await ws.dir('layer-node-2', {
+    const layer2 = await harness.ws.dir('layer-node-2', {
       'nodejs/node_modules/shared-lib/index.js': `module.exports = { from: 'layer2' };`,
     });
-    const code = await ws.dir('node-layers', {
+    const code = await harness.ws.dir('node-layers', {
       'index.js': `exports.handler = async () => ({ shared: require('shared-lib').from, one: require('only-one') });`,
     });
     const o = await ex.invoke(spec(code, { layerDirs: [layer1, layer2] }), request({}));
@@ -297,10 +281,10 @@ describe('Node.js functions', () => {
   });
 
   test('ES modules: .mjs and .js under "type": "module"', async () => {
-    const mjs = await ws.dir('node-esm-mjs', {
+    const mjs = await harness.ws.dir('node-esm-mjs', {
       'app.mjs': `export const handler = async (event) => ({ esm: true, got: event.x });`,
     });
-    const typeModule = await ws.dir('node-esm-js', {
+    const typeModule = await harness.ws.dir('node-esm-js', {
       'package.json': '{"type":"module"}',
       'src/main.js': `import { sep } from 'node:path';
         export async function go() { return { esm: typeof require === 'undefined', sep }; }`,
@@ -319,7 +303,7 @@ describe('Node.js functions', () => {
   });
 
   test('callback handlers: waits for the empty event loop unless told not to', async () => {
-    const code = await ws.dir('node-callback', {
+    const code = await harness.ws.dir('node-callback', {
       'index.js': `
         let late = 0;
         exports.wait = (event, context, callback) => {

@@ -3,29 +3,14 @@
  * a bash bootstrap speaking the Runtime API, bootstraps from layers, and bootstraps that are
  * missing, not executable or exit during init.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { ExecutorOptions, LambdaExecutor } from './executor.js';
-import {
-  json,
-  openExecutorHarness,
-  request,
-  spec,
-  type ExecutorHarness,
-  type Workspace,
-} from './test-support.js';
+import type { LambdaExecutor } from './executor.js';
+import { json, useExecutorHarness, request, spec } from './test-support.js';
 
-let h: ExecutorHarness;
-let ws: Workspace;
-let tmpRoot: string;
-before(async () => {
-  h = await openExecutorHarness();
-  ({ ws, tmpRoot } = h);
-});
-after(() => h.close());
-const executor = (opts?: Partial<ExecutorOptions>) => h.executor(opts);
-const logOf = (ex: LambdaExecutor, group: string) => h.logOf(ex, group);
+const harness = useExecutorHarness();
+const { executor, logOf } = harness;
 
 describe('provided.al2023 custom runtimes', () => {
   let ex: LambdaExecutor;
@@ -63,14 +48,14 @@ done
 `;
 
   test('a bash bootstrap speaking the Runtime API, cold and warm', async () => {
-    const code = await ws.dir('provided-bash', { bootstrap: BASH_BOOTSTRAP });
+    const code = await harness.ws.dir('provided-bash', { bootstrap: BASH_BOOTSTRAP });
     const fn = spec(code, { runtime: 'provided.al2023', handler: 'function.handler' });
     const req = request({ hello: 'world' });
     const first = await ex.invoke(fn, req);
     assert.equal(first.kind, 'success', first.payload.toString());
     const r = json(first) as { echo: unknown; tmp: string };
     assert.deepEqual(r.echo, { hello: 'world' });
-    assert.ok(r.tmp.startsWith(tmpRoot));
+    assert.ok(r.tmp.startsWith(harness.tmpRoot));
     const second = await ex.invoke(fn, request({ n: 2 }));
     assert.deepEqual((json(second) as { echo: unknown }).echo, { n: 2 });
     assert.equal(second.initDurationMs, undefined);
@@ -80,8 +65,8 @@ done
   });
 
   test('a bootstrap from a layer (/opt/bootstrap)', async () => {
-    const layer = await ws.dir('provided-layer', { bootstrap: BASH_BOOTSTRAP });
-    const code = await ws.dir('provided-no-bootstrap', { 'function.sh': 'echo\n' });
+    const layer = await harness.ws.dir('provided-layer', { bootstrap: BASH_BOOTSTRAP });
+    const code = await harness.ws.dir('provided-no-bootstrap', { 'function.sh': 'echo\n' });
     const o = await ex.invoke(
       spec(code, { runtime: 'provided.al2', handler: 'x', layerDirs: [layer] }),
       request({ v: 1 }),
@@ -90,7 +75,7 @@ done
   });
 
   test('no bootstrap, or one that is not executable: Runtime.InvalidEntrypoint', async () => {
-    const none = await ws.dir('provided-none', { 'handler.sh': 'echo hi\n' });
+    const none = await harness.ws.dir('provided-none', { 'handler.sh': 'echo hi\n' });
     const req = request({});
     const o = await ex.invoke(spec(none, { runtime: 'provided.al2023' }), req);
     assert.equal(o.kind, 'init-error');
@@ -98,7 +83,9 @@ done
       errorType: 'Runtime.InvalidEntrypoint',
       errorMessage: `RequestId: ${req.requestId} Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]`,
     });
-    const notExec = await ws.dir('provided-not-exec', { bootstrap: 'echo not executable\n' });
+    const notExec = await harness.ws.dir('provided-not-exec', {
+      bootstrap: 'echo not executable\n',
+    });
     const req2 = request({});
     const o2 = await ex.invoke(spec(notExec, { runtime: 'provided.al2023' }), req2);
     assert.deepEqual(json(o2), {
@@ -108,7 +95,9 @@ done
   });
 
   test('a bootstrap that exits during init: Runtime.ExitError as an init error', async () => {
-    const code = await ws.dir('provided-exit', { bootstrap: '#!/bin/sh\necho dying\nexit 3\n' });
+    const code = await harness.ws.dir('provided-exit', {
+      bootstrap: '#!/bin/sh\necho dying\nexit 3\n',
+    });
     const req = request({});
     const o = await ex.invoke(spec(code, { runtime: 'provided.al2023' }), req);
     assert.equal(o.kind, 'init-error');

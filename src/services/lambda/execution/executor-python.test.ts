@@ -3,39 +3,20 @@
  * handlers, the context object and logging lines, AWS-shaped errors, init errors, layers,
  * and boto3 reaching the endpoint without configuration of its own.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { ExecutorOptions, LambdaExecutor } from './executor.js';
-import {
-  ACCOUNT,
-  json,
-  listen,
-  openExecutorHarness,
-  request,
-  spec,
-  type ExecutorHarness,
-  type Workspace,
-} from './test-support.js';
+import type { LambdaExecutor } from './executor.js';
+import { ACCOUNT, fakeSts, json, useExecutorHarness, request, spec } from './test-support.js';
 
-let h: ExecutorHarness;
-let ws: Workspace;
-let tmpRoot: string;
-before(async () => {
-  h = await openExecutorHarness();
-  ({ ws, tmpRoot } = h);
-});
-after(() => h.close());
-const executor = (opts?: Partial<ExecutorOptions>) => h.executor(opts);
-const logOf = (ex: LambdaExecutor, group: string) => h.logOf(ex, group);
+const harness = useExecutorHarness();
+const { executor, logOf } = harness;
 
 describe('Python functions', () => {
   let ex: LambdaExecutor;
   before(() => (ex = executor()));
 
   test('module.function handlers, the context object, print() and logging lines', async () => {
-    const code = await ws.dir('py-basic', {
+    const code = await harness.ws.dir('py-basic', {
       'pkg/__init__.py': '',
       'pkg/app.py': `
 import logging, os, tempfile, time
@@ -84,7 +65,7 @@ def handler(event, context):
     assert.equal(r.env, 'AWS_Lambda_python3.12');
     assert.equal(r.cwd, code);
     assert.deepEqual(r.custom, { a: 1 });
-    assert.ok(String(r.tmp).startsWith(tmpRoot));
+    assert.ok(String(r.tmp).startsWith(harness.tmpRoot));
     assert.ok((r.t2 as number) <= (r.t1 as number) - 90);
     const second = await ex.invoke(fn, request({ n: 2 }));
     assert.equal((json(second) as { count: number }).count, 2);
@@ -104,7 +85,7 @@ def handler(event, context):
   });
 
   test("errors as AWS's Python runtime shapes them", async () => {
-    const code = await ws.dir('py-errors', {
+    const code = await harness.ws.dir('py-errors', {
       'app.py': `
 def handler(event, context):
     raise ValueError("bad value")
@@ -130,7 +111,7 @@ def handler(event, context):
   });
 
   test('init errors: Runtime.ImportModuleError and Runtime.HandlerNotFound', async () => {
-    const code = await ws.dir('py-init', { 'app.py': 'x = 1\n' });
+    const code = await harness.ws.dir('py-init', { 'app.py': 'x = 1\n' });
     const missing = await ex.invoke(
       spec(code, { runtime: 'python3.13', handler: 'nope.handler' }),
       request({}),
@@ -158,8 +139,10 @@ def handler(event, context):
   });
 
   test('layers: <layer>/python is importable', async () => {
-    const layer = await ws.dir('layer-py', { 'python/helper_mod.py': 'VALUE = "from layer"\n' });
-    const code = await ws.dir('py-layer', {
+    const layer = await harness.ws.dir('layer-py', {
+      'python/helper_mod.py': 'VALUE = "from layer"\n',
+    });
+    const code = await harness.ws.dir('py-layer', {
       'app.py': 'import helper_mod\ndef handler(e, c):\n    return helper_mod.VALUE\n',
     });
     const o = await ex.invoke(
@@ -170,21 +153,10 @@ def handler(event, context):
   });
 
   test('boto3 reaches the endpoint without configuration of its own', async () => {
-    const seen: IncomingHttpHeaders[] = [];
-    const sts = createServer((req, res) => {
-      seen.push(req.headers);
-      req.resume();
-      res.writeHead(200, { 'Content-Type': 'text/xml' });
-      res.end(
-        `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:sts::${ACCOUNT}:assumed-role/role/py</Arn><UserId>AROAEXAMPLE:py</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
-      );
-    });
-    await listen(sts);
-    const pyEx = executor({
-      endpoint: () => `http://127.0.0.1:${(sts.address() as AddressInfo).port}`,
-    });
+    const sts = await fakeSts('py');
+    const pyEx = executor({ endpoint: () => sts.url });
     try {
-      const code = await ws.dir('py-boto3', {
+      const code = await harness.ws.dir('py-boto3', {
         'app.py': `import boto3
 def handler(event, context):
     return boto3.client("sts").get_caller_identity()["Account"]
@@ -196,7 +168,7 @@ def handler(event, context):
       );
       assert.equal(o.kind, 'success', o.payload.toString());
       assert.equal(json(o), ACCOUNT);
-      assert.match(String(seen[0].authorization), /Credential=ASIAEXAMPLEEXAMPLE01\//);
+      assert.match(String(sts.seen[0].authorization), /Credential=ASIAEXAMPLEEXAMPLE01\//);
     } finally {
       sts.close();
     }

@@ -4,7 +4,9 @@
  * of process-driver executors that the executor test files each open for themselves.
  */
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -180,6 +182,59 @@ export async function openExecutorHarness(): Promise<ExecutorHarness> {
       await logs.close();
       await ws.remove();
     },
+  };
+}
+
+/**
+ * Opens a harness for the test file (before) and closes it (after). What it returns is
+ * usable from any test or hook: it reads the harness opened for the file at call time.
+ */
+export function useExecutorHarness(): Pick<ExecutorHarness, 'executor' | 'logOf'> & {
+  readonly ws: Workspace;
+  readonly tmpRoot: string;
+} {
+  let h: ExecutorHarness | undefined;
+  const current = () => {
+    if (!h) throw new Error('the executor harness is used before it opened');
+    return h;
+  };
+  before(async () => {
+    h = await openExecutorHarness();
+  });
+  after(() => current().close());
+  return {
+    get ws() {
+      return current().ws;
+    },
+    get tmpRoot() {
+      return current().tmpRoot;
+    },
+    executor: (opts) => current().executor(opts),
+    logOf: (ex, group) => current().logOf(ex, group),
+  };
+}
+
+/**
+ * A stand-in STS endpoint answering GetCallerIdentity as `assumed-role/role/<session>`,
+ * recording the headers of every request (to check the credentials a function signed with).
+ */
+export async function fakeSts(
+  session: string,
+): Promise<{ url: string; seen: IncomingHttpHeaders[]; close(): void }> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    res.writeHead(200, { 'Content-Type': 'text/xml' });
+    res.end(
+      `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:sts::${ACCOUNT}:assumed-role/role/${session}</Arn><UserId>AROAEXAMPLE:${session}</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+    );
+  });
+  await listen(server);
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => server.close(),
   };
 }
 

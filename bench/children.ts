@@ -141,3 +141,32 @@ export async function waitForPort(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Runs a benchmark's main: children are stopped when it ends or fails, and killed at once
+ * (with `killNow`) on SIGINT, SIGTERM or exit. `onInterrupt` runs first on Ctrl-C.
+ */
+export function runBench(
+  main: () => Promise<void>,
+  say: (msg: string) => void,
+  opts: { killNow?: () => void; onInterrupt?: () => void } = {},
+): void {
+  const killNow = opts.killNow ?? killAllNow;
+  process.on('SIGINT', () => {
+    opts.onInterrupt?.();
+    killNow();
+    process.exit(130);
+  });
+  process.on('SIGTERM', () => {
+    killNow();
+    process.exit(143);
+  });
+  process.on('exit', killNow);
+  main()
+    .then(() => stopAll())
+    .catch(async (err: unknown) => {
+      say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      await stopAll();
+      process.exitCode = 1;
+    });
+}

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CLIENT_CPU, enablePinning, isPinning, killAllNow, stopAll } from './children.js';
+import { CLIENT_CPU, enablePinning, isPinning, killAllNow, runBench } from './children.js';
 import type { LoadSettings, Target } from './http-load.js';
 import { coldStarts } from './lambda-cold.js';
 import { memoryWithEnvironments } from './lambda-memory.js';
@@ -204,21 +204,7 @@ async function main(): Promise<void> {
   print();
 }
 
-process.on('SIGINT', () => {
-  print('(interrupted: partial figures)');
-  killEverything();
-  process.exit(130);
+runBench(main, say, {
+  killNow: killEverything,
+  onInterrupt: () => print('(interrupted: partial figures)'),
 });
-process.on('SIGTERM', () => {
-  killEverything();
-  process.exit(143);
-});
-process.on('exit', killEverything);
-
-main()
-  .then(() => stopAll())
-  .catch(async (err: unknown) => {
-    say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await stopAll();
-    process.exitCode = 1;
-  });

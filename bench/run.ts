@@ -20,7 +20,7 @@ import {
   isPinning,
   killAllNow,
   setNiceness,
-  stopAll,
+  runBench,
 } from './children.js';
 import { coreBenchmark } from './core-bench.js';
 import type { LoadSettings } from './http-load.js';
@@ -186,20 +186,4 @@ function printReport(report: BenchReport, note = ''): void {
   process.stdout.write(out.join('\n'));
 }
 
-process.on('SIGINT', () => {
-  killAllNow();
-  process.exit(130);
-});
-process.on('SIGTERM', () => {
-  killAllNow();
-  process.exit(143);
-});
-process.on('exit', killAllNow);
-
-main()
-  .then(() => stopAll())
-  .catch(async (err: unknown) => {
-    say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await stopAll();
-    process.exitCode = 1;
-  });
+runBench(main, say);

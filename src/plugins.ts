@@ -7,5 +7,12 @@ import { logsPlugin } from './services/logs/plugin.js';
 import { iamPlugin } from './services/iam/plugin.js';
 import { stsPlugin } from './services/sts/plugin.js';
 import { lambdaPlugin } from './services/lambda/plugin.js';
+import { ecrPlugin } from './services/ecr/plugin.js';
 
-export const plugins: readonly ServicePlugin[] = [logsPlugin, iamPlugin, stsPlugin, lambdaPlugin];
+export const plugins: readonly ServicePlugin[] = [
+  logsPlugin,
+  iamPlugin,
+  stsPlugin,
+  lambdaPlugin,
+  ecrPlugin,
+];

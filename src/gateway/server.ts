@@ -177,6 +177,7 @@ async function createPlugins(
     config,
     store: storage.store,
     blobs: storage.blobs,
+    blobNamespace: (name) => storage.namespace(name),
     logs,
     iam,
     sts,

@@ -12,7 +12,10 @@ import type { SessionIssuer } from './sts/issuer.js';
 export interface PluginDeps {
   config: StratusConfig;
   store: MetadataStore;
+  /** The shared blob store (never garbage-collected). */
   blobs: BlobStore;
+  /** A blob store of the plugin's own, for blobs it garbage-collects itself (ECR). */
+  blobNamespace(name: string): Promise<BlobStore>;
   /** CloudWatch Logs' typed append interface (exported by the logs plugin). */
   logs: LogSink;
   /** IAM's typed lookups (role existence, trust policies). */

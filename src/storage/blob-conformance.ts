@@ -227,7 +227,269 @@ export function runBlobConformance(
         assert.deepEqual(await store.read(a.digest), Buffer.from('a'));
       }),
     );
+
+    describe('uploads', () => {
+      test(
+        'create, append in pieces (buffers, streams, strings), size, list, commit',
+        withStore(async (store) => {
+          const { uploads } = store;
+          const id = await uploads.create();
+          assert.match(id, UUID);
+          assert.equal(await uploads.size(id), 0);
+          const parts = [randomBytes(1000), randomBytes(70_000), randomBytes(3)];
+          const whole = Buffer.concat([parts[0], parts[1], parts[2], Buffer.from('abcd')]);
+
+          assert.equal(await uploads.append(id, parts[0], 0), 1000);
+          assert.equal(await uploads.size(id), 1000);
+          assert.equal(await uploads.append(id, Readable.from([parts[1], parts[2]]), 1000), 71_003);
+          assert.equal(await uploads.append(id, Readable.from(['ab', 'cd']), 71_003), 71_007);
+          assert.equal(await uploads.append(id, Buffer.alloc(0), 71_007), 71_007);
+          assert.equal(await uploads.size(id), whole.length);
+          const listed = (await uploads.list()).find((u) => u.id === id);
+          assert.equal(listed?.size, whole.length);
+          assert.ok(Math.abs((listed?.modifiedAt ?? 0) - Date.now()) < 60_000, 'modifiedAt in ms');
+
+          const digest = sha256(whole);
+          assert.deepEqual(await uploads.commit(id, digest), { digest, size: whole.length });
+          assert.deepEqual(await store.read(digest), whole);
+          // Committed: the id is unknown now.
+          assert.equal(await uploads.size(id), undefined);
+          assert.equal(
+            (await uploads.list()).find((u) => u.id === id),
+            undefined,
+          );
+          await assert.rejects(uploads.append(id, Buffer.from('x'), whole.length), isNotFound);
+          await assert.rejects(uploads.commit(id), isNotFound);
+          assert.equal(await uploads.abort(id), false);
+
+          // Ids are not reused, and an upload of content already stored commits to it.
+          const again = await uploads.create();
+          assert.notEqual(again, id);
+          await uploads.append(again, Readable.from([whole.subarray(0, 5), whole.subarray(5)]), 0);
+          assert.deepEqual(await uploads.commit(again), { digest, size: whole.length });
+          assert.deepEqual(await store.read(digest), whole);
+          assert.equal(await uploads.size(again), undefined);
+        }),
+      );
+
+      test(
+        'an empty upload commits to the empty digest',
+        withStore(async (store) => {
+          const id = await store.uploads.create();
+          const info = await store.uploads.commit(id, EMPTY_DIGEST);
+          assert.deepEqual(info, { digest: EMPTY_DIGEST, size: 0 });
+          assert.deepEqual(await store.read(EMPTY_DIGEST), Buffer.alloc(0));
+        }),
+      );
+
+      test(
+        'a digest mismatch keeps the upload, which can go on, be committed or be aborted',
+        withStore(async (store) => {
+          const { uploads } = store;
+          const first = randomBytes(100_000);
+          const wrong = sha256(Buffer.from('something else'));
+          const id = await uploads.create();
+          await uploads.append(id, first, 0);
+          await assert.rejects(uploads.commit(id, wrong), (err) => {
+            const e = err as { code?: unknown; expected?: unknown; actual?: unknown };
+            return (
+              e.code === 'DIGEST_MISMATCH' && e.expected === wrong && e.actual === sha256(first)
+            );
+          });
+          await assert.rejects(uploads.commit(id, 'sha256:nope'), isInvalidDigest);
+          assert.equal(await uploads.size(id), first.length);
+          assert.equal(await store.stat(sha256(first)), undefined);
+          assert.equal(await store.stat(wrong), undefined);
+
+          const rest = randomBytes(10);
+          await uploads.append(id, rest, first.length);
+          const whole = Buffer.concat([first, rest]);
+          assert.deepEqual(await uploads.commit(id, sha256(whole)), {
+            digest: sha256(whole),
+            size: whole.length,
+          });
+          assert.deepEqual(await store.read(sha256(whole)), whole);
+
+          const other = await uploads.create();
+          await uploads.append(other, first, 0);
+          await assert.rejects(uploads.commit(other, wrong), { code: 'DIGEST_MISMATCH' });
+          assert.equal(await uploads.abort(other), true);
+          assert.equal(await uploads.size(other), undefined);
+          assert.equal(await uploads.abort(other), false);
+          await assert.rejects(uploads.append(other, first, first.length), isNotFound);
+          assert.equal(await store.stat(sha256(first)), undefined);
+        }),
+      );
+
+      test(
+        'an append at the wrong offset writes nothing and says where the upload ends',
+        withStore(async (store) => {
+          const { uploads } = store;
+          const id = await uploads.create();
+          const isOffset = (expected: number, actual: number) => (err: unknown) => {
+            const e = err as { code?: unknown; expected?: unknown; actual?: unknown };
+            return e.code === 'UPLOAD_OFFSET' && e.expected === expected && e.actual === actual;
+          };
+          await assert.rejects(uploads.append(id, Buffer.from('abc'), 5), isOffset(0, 5));
+          assert.equal(await uploads.size(id), 0);
+          await uploads.append(id, Buffer.from('0123456789'), 0);
+          await assert.rejects(uploads.append(id, Buffer.from('abc'), 0), isOffset(10, 0));
+          await assert.rejects(uploads.append(id, Readable.from(['abc']), 11), isOffset(10, 11));
+          await assert.rejects(uploads.append(id, Buffer.from('abc'), 9), isOffset(10, 9));
+          assert.equal(await uploads.size(id), 10);
+          assert.deepEqual(await uploads.commit(id), {
+            digest: sha256(Buffer.from('0123456789')),
+            size: 10,
+          });
+        }),
+      );
+
+      test(
+        'unknown and malformed ids are unknown uploads and never reach the storage',
+        withStore(async (store) => {
+          const { uploads } = store;
+          const real = await uploads.create();
+          const ids = [
+            '00000000-0000-4000-8000-000000000000',
+            '../x',
+            '../tmp',
+            '../sha256',
+            '.',
+            '',
+            real.toUpperCase(),
+            `${real}/`,
+            `${real}/../${real}`,
+            ` ${real}`,
+            `${real}\n`,
+            `../uploads/${real}`,
+          ];
+          for (const id of ids) {
+            assert.equal(await uploads.size(id), undefined, id);
+            await assert.rejects(uploads.append(id, Buffer.from('x'), 0), isNotFound, id);
+            await assert.rejects(uploads.commit(id), isNotFound, id);
+            assert.equal(await uploads.abort(id), false, id);
+          }
+          // The real upload was not touched through any of them.
+          assert.equal(await uploads.size(real), 0);
+          assert.deepEqual(
+            (await uploads.list()).map((u) => u.id),
+            [real],
+          );
+        }),
+      );
+
+      test(
+        'appends, commit and abort of one upload are serialised',
+        withStore(async (store) => {
+          const { uploads } = store;
+          const a = Array.from({ length: 8 }, () => randomBytes(16 * 1024));
+          const b = randomBytes(5000);
+          const whole = Buffer.concat([...a, b]);
+          const aLength = whole.length - b.length;
+          const id = await uploads.create();
+          // Started together: the second waits for the slow first one, then fits at its end;
+          // the commit waits for both.
+          const results = await Promise.all([
+            uploads.append(id, Readable.from(slowly(a)), 0),
+            uploads.append(id, b, aLength),
+            uploads.commit(id, sha256(whole)),
+          ]);
+          assert.deepEqual(results, [
+            aLength,
+            whole.length,
+            { digest: sha256(whole), size: whole.length },
+          ]);
+          assert.deepEqual(await store.read(sha256(whole)), whole);
+
+          // Two appends at the same offset: exactly one lands.
+          const race = await uploads.create();
+          const outcomes = await Promise.allSettled([
+            uploads.append(race, Readable.from(slowly(a)), 0),
+            uploads.append(race, b, 0),
+          ]);
+          assert.equal(outcomes[0].status, 'fulfilled');
+          assert.equal(outcomes[1].status, 'rejected');
+          assert.equal((outcomes[1] as PromiseRejectedResult).reason.code, 'UPLOAD_OFFSET');
+          assert.equal(await uploads.size(race), aLength);
+
+          // An abort queued behind an append waits for it, then removes the upload.
+          const aborted = await uploads.create();
+          const [appended, wasThere] = await Promise.all([
+            uploads.append(aborted, Readable.from(slowly(a)), 0),
+            uploads.abort(aborted),
+          ]);
+          assert.equal(appended, aLength);
+          assert.equal(wasThere, true);
+          assert.equal(await uploads.size(aborted), undefined);
+
+          // Different uploads do not wait for each other, and do not mix.
+          const [x, y] = [await uploads.create(), await uploads.create()];
+          await Promise.all([
+            uploads.append(x, Readable.from(slowly(a)), 0),
+            uploads.append(y, Readable.from(slowly([b, b])), 0),
+          ]);
+          assert.equal((await uploads.commit(x)).digest, sha256(Buffer.concat(a)));
+          assert.equal((await uploads.commit(y)).digest, sha256(Buffer.concat([b, b])));
+        }),
+      );
+
+      test(
+        'a source stream that fails midway leaves the bytes written, and the upload resumes',
+        withStore(async (store) => {
+          const { uploads } = store;
+          const failure = new Error('client went away');
+          const parts = [randomBytes(30_000), randomBytes(40_000)];
+          async function* broken() {
+            yield parts[0];
+            yield parts[1];
+            throw failure;
+          }
+          const id = await uploads.create();
+          await assert.rejects(
+            uploads.append(id, Readable.from(broken()), 0),
+            (e) => e === failure,
+          );
+          assert.equal(await uploads.size(id), 70_000);
+          const rest = randomBytes(12_345);
+          assert.equal(await uploads.append(id, Readable.from([rest]), 70_000), 82_345);
+          const whole = Buffer.concat([...parts, rest]);
+          assert.deepEqual(await uploads.commit(id, sha256(whole)), {
+            digest: sha256(whole),
+            size: whole.length,
+          });
+          assert.deepEqual(await store.read(sha256(whole)), whole);
+        }),
+      );
+
+      test(
+        'reset removes uploads too',
+        withStore(async (store) => {
+          const id = await store.uploads.create();
+          await store.uploads.append(id, Buffer.from('partial'), 0);
+          await store.reset();
+          assert.equal(await store.uploads.size(id), undefined);
+          assert.deepEqual(await store.uploads.list(), []);
+          await assert.rejects(store.uploads.commit(id), isNotFound);
+          const fresh = await store.uploads.create();
+          await store.uploads.append(fresh, Buffer.from('after'), 0);
+          assert.equal((await store.uploads.commit(fresh)).digest, sha256(Buffer.from('after')));
+        }),
+      );
+    });
   });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const EMPTY_DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const isNotFound = (err: unknown) => (err as { code?: unknown }).code === 'UPLOAD_NOT_FOUND';
+const isInvalidDigest = (err: unknown) => (err as { code?: unknown }).code === 'INVALID_DIGEST';
+
+/** Yields the chunks with a macrotask between them, so that concurrent calls interleave. */
+async function* slowly(chunks: Buffer[]): AsyncGenerator<Buffer> {
+  for (const chunk of chunks) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    yield chunk;
+  }
 }
 
 function sha256(data: Buffer): string {

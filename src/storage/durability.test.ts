@@ -38,11 +38,19 @@ interface Child {
   kill(): Promise<void>;
 }
 
+/** Children still running when the file's tests end (a timed-out test) are killed. */
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 function startChild(mode: string, stateDir: string): Child {
   const child = spawn(process.execPath, [...loaderArgs, childScript, mode, stateDir], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const lines: string[] = [];

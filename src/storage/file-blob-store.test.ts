@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -89,4 +98,92 @@ test('temporary stores of dead processes are swept; live ones are kept', async (
     rmSync(dead, { recursive: true, force: true });
     rmSync(live, { recursive: true, force: true });
   }
+});
+
+test('uploads survive a restart: not swept on open, resumed and committed with a rebuilt hash', async () => {
+  const dir = freshDir();
+  const before = await FileBlobStore.open(dir);
+  const parts = [randomBytes(300_000), randomBytes(200_000), randomBytes(1234)];
+  const whole = Buffer.concat(parts);
+
+  // One upload resumed after the restart (hash rebuilt by the next append) ...
+  const resumed = await before.uploads.create();
+  await before.uploads.append(resumed, parts[0], 0);
+  // ... one committed straight away (hash rebuilt by commit) ...
+  const committed = await before.uploads.create();
+  await before.uploads.append(committed, Readable.from(parts), 0);
+  // ... and one whose digest check fails first.
+  const mismatched = await before.uploads.create();
+  await before.uploads.append(mismatched, parts[1], 0);
+  writeFileSync(join(dir, 'tmp', 'half-written'), randomBytes(10));
+
+  const after = await FileBlobStore.open(dir);
+  assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'tmp is swept');
+  assert.deepEqual(
+    readdirSync(join(dir, 'uploads')).sort(),
+    [resumed, committed, mismatched].sort(),
+  );
+  assert.deepEqual(
+    (await after.uploads.list()).map((u) => [u.id, u.size]).sort(),
+    [
+      [resumed, parts[0].length],
+      [committed, whole.length],
+      [mismatched, parts[1].length],
+    ].sort(),
+  );
+
+  assert.equal(await after.uploads.size(resumed), parts[0].length);
+  await after.uploads.append(resumed, Readable.from(parts.slice(1)), parts[0].length);
+  assert.deepEqual(await after.uploads.commit(resumed, sha256(whole)), {
+    digest: sha256(whole),
+    size: whole.length,
+  });
+  assert.deepEqual(await after.read(sha256(whole)), whole);
+
+  const other = Buffer.concat([whole, Buffer.from('!')]);
+  await after.uploads.append(committed, Buffer.from('!'), whole.length);
+  assert.deepEqual(await after.uploads.commit(committed, sha256(other)), {
+    digest: sha256(other),
+    size: other.length,
+  });
+
+  await assert.rejects(after.uploads.commit(mismatched, sha256(whole)), DigestMismatchError);
+  assert.equal((await after.uploads.commit(mismatched)).digest, sha256(parts[1]));
+  assert.deepEqual(readdirSync(join(dir, 'uploads')), []);
+});
+
+test('commit renames the upload into place (no copy); content already stored just drops it', async () => {
+  const dir = freshDir();
+  const store = await FileBlobStore.open(dir);
+  const data = randomBytes(100_000);
+  const id = await store.uploads.create();
+  await store.uploads.append(id, data, 0);
+  const inode = statSync(join(dir, 'uploads', id)).ino;
+  const { digest } = await store.uploads.commit(id);
+  const hex = digest.slice(7);
+  const blobPath = join(dir, 'sha256', hex.slice(0, 2), hex);
+  assert.equal(statSync(blobPath).ino, inode);
+
+  const duplicate = await store.uploads.create();
+  await store.uploads.append(duplicate, data, 0);
+  assert.deepEqual(await store.uploads.commit(duplicate, digest), { digest, size: data.length });
+  assert.equal(statSync(blobPath).ino, inode, 'the stored blob is left as it was');
+  assert.deepEqual(readdirSync(join(dir, 'uploads')), []);
+  assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+});
+
+test('an upload id cannot name a file outside the uploads directory', async () => {
+  const dir = freshDir();
+  const store = await FileBlobStore.open(dir);
+  writeFileSync(join(dir, 'x'), 'precious');
+  assert.equal(await store.uploads.size('../x'), undefined);
+  await assert.rejects(store.uploads.append('../x', Buffer.from('!'), 8), {
+    code: 'UPLOAD_NOT_FOUND',
+  });
+  await assert.rejects(store.uploads.commit('../x'), { code: 'UPLOAD_NOT_FOUND' });
+  assert.equal(await store.uploads.abort('../x'), false);
+  assert.equal(readFileSync(join(dir, 'x'), 'utf8'), 'precious');
+  // Stray files in the uploads directory are not uploads.
+  writeFileSync(join(dir, 'uploads', 'stray'), 'x');
+  assert.deepEqual(await store.uploads.list(), []);
 });

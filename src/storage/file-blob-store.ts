@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
+import { FileBlobUploads } from './file-blob-uploads.js';
 import { isProcessRunning } from './state-lock.js';
 import type { BlobInfo, BlobStore } from './types.js';
 
@@ -26,7 +27,8 @@ export { DigestMismatchError, InvalidDigestError, isValidDigest } from './blob-d
  * Content-addressed blobs on the local file system:
  *
  *   <root>/sha256/<first 2 hex>/<64 hex>   complete blobs, immutable
- *   <root>/tmp/<uuid>                      blobs being written
+ *   <root>/tmp/<uuid>                      blobs being written by put
+ *   <root>/uploads/<uuid>                  resumable uploads (see file-blob-uploads.ts)
  *
  * A put streams into a temp file while hashing (memory stays at one chunk), fsyncs it,
  * renames it into place and fsyncs the directory, so a blob path only ever names complete
@@ -35,13 +37,17 @@ export { DigestMismatchError, InvalidDigestError, isValidDigest } from './blob-d
  * left by a crash are removed on open. Deletes are not fsynced: a deleted blob that comes
  * back after a power loss is unreferenced garbage, not corruption.
  *
- * The temp directory sits inside the root so that rename never crosses file systems.
+ * Uploads are not crash leftovers: they survive a restart and are resumed or committed.
+ *
+ * The temp and upload directories sit inside the root so that rename never crosses file
+ * systems.
  */
 export class FileBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly tmpDir: string;
   /** Shard directories known to exist (saves a mkdir per put). */
   private readonly shards = new Set<string>();
+  readonly uploads: FileBlobUploads;
 
   private constructor(
     readonly root: string,
@@ -49,6 +55,10 @@ export class FileBlobStore implements BlobStore {
   ) {
     this.blobDir = join(root, 'sha256');
     this.tmpDir = join(root, 'tmp');
+    this.uploads = new FileBlobUploads(join(root, 'uploads'), {
+      has: async (digest) => (await this.stat(digest)) !== undefined,
+      moveIntoPlace: (path, digest) => this.moveIntoPlace(path, digest),
+    });
   }
 
   /** Opens (creating if needed) a store rooted at `root` and removes crash leftovers. */
@@ -81,6 +91,7 @@ export class FileBlobStore implements BlobStore {
   private async prepare(): Promise<void> {
     await mkdir(this.blobDir, { recursive: true });
     await mkdir(this.tmpDir, { recursive: true });
+    await this.uploads.prepare();
     // Whoever wrote these died mid-put (the state directory lock guarantees no live writer).
     for (const name of await readdir(this.tmpDir)) {
       await rm(join(this.tmpDir, name), { force: true, recursive: true });
@@ -147,7 +158,8 @@ export class FileBlobStore implements BlobStore {
 
   /**
    * Rename is atomic; when two puts of the same content race, the second rename replaces
-   * identical bytes, and readers holding the first file keep reading it.
+   * identical bytes, and readers holding the first file keep reading it. `tmp` (a put's temp
+   * file or a committed upload) must be fsynced and inside the root.
    */
   private async moveIntoPlace(tmp: string, digest: string): Promise<void> {
     const hex = digest.slice(7);
@@ -176,9 +188,12 @@ export class FileBlobStore implements BlobStore {
       throw err;
     }
     // The open handle keeps the content readable even if the blob is deleted meanwhile.
-    return file.createReadStream(
-      range === undefined ? undefined : { start: range.start, end: range.end },
-    );
+    // Reads of READ_CHUNK bytes: layers are large, and 64 KB reads cost a thread-pool
+    // round trip and a socket write each.
+    return file.createReadStream({
+      highWaterMark: READ_CHUNK,
+      ...(range === undefined ? {} : { start: range.start, end: range.end }),
+    });
   }
 
   async read(digest: string): Promise<Buffer | undefined> {
@@ -210,11 +225,12 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  /** Removes every blob. Puts in flight keep their temp files and still land. */
+  /** Removes every blob and upload. Puts in flight keep their temp files and still land. */
   async reset(): Promise<void> {
     this.shards.clear();
     await rm(this.blobDir, { recursive: true, force: true });
     await mkdir(this.blobDir, { recursive: true });
+    await this.uploads.reset();
   }
 
   /** Deletes the directory of a temporary store; a persistent store has nothing to release. */
@@ -230,6 +246,7 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
+const READ_CHUNK = 1024 * 1024;
 const TEMP_PREFIX = 'stratus-blobs-';
 const TEMP_NAME = /^stratus-blobs-(\d+)-/;
 const temporaryRoots = new Set<string>();

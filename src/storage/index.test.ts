@@ -94,3 +94,43 @@ test('ephemeral storage touches no state directory and cleans up on close', asyn
   assert.equal(await other.store.get('t', 'k'), undefined);
   await other.close();
 });
+
+test('blob namespaces: separate stores, opened once, persistent or ephemeral, closed with storage', async () => {
+  const dir = freshDir();
+  const storage = await openStorage({ stateDir: dir, ephemeral: false });
+  const [ecr, same] = await Promise.all([storage.namespace('ecr'), storage.namespace('ecr')]);
+  assert.equal(ecr, same);
+  assert.equal(await storage.namespace('ecr'), ecr);
+  assert.notEqual(ecr, storage.blobs);
+  assert.ok(existsSync(join(dir, 'blobs-ecr', 'sha256')));
+  assert.ok(existsSync(join(dir, 'blobs-ecr', 'uploads')));
+
+  // The same content in both: deleting it from one leaves the other's copy.
+  const shared = await storage.blobs.put(Buffer.from('zip or layer'));
+  assert.deepEqual(await ecr.put(Buffer.from('zip or layer')), shared);
+  assert.equal(await ecr.delete(shared.digest), true);
+  assert.deepEqual(await storage.blobs.read(shared.digest), Buffer.from('zip or layer'));
+  const kept = await ecr.put(Buffer.from('layer'));
+  assert.equal(await storage.blobs.stat(kept.digest), undefined);
+
+  for (const name of ['', 'ECR', '1ecr', '-ecr', 'e_cr', 'e.cr', '../x', 'a/b', 'a'.repeat(32)]) {
+    await assert.rejects(storage.namespace(name), RangeError, name);
+  }
+  assert.ok(await storage.namespace(`a${'-'.repeat(30)}`));
+  await storage.close();
+  await assert.rejects(storage.namespace('ecr'), /closed/);
+
+  const again = await openStorage({ stateDir: dir, ephemeral: false });
+  assert.deepEqual(await (await again.namespace('ecr')).read(kept.digest), Buffer.from('layer'));
+  await again.close();
+
+  const ephemeral = await openStorage({ stateDir: freshDir(), ephemeral: true });
+  const temp = await ephemeral.namespace('ecr');
+  assert.ok(temp instanceof FileBlobStore);
+  assert.ok(temp.root.startsWith(tmpdir()));
+  assert.notEqual(temp.root, (ephemeral.blobs as FileBlobStore).root);
+  assert.equal(await ephemeral.namespace('ecr'), temp);
+  await temp.put(Buffer.from('x'));
+  await ephemeral.close();
+  assert.equal(existsSync(temp.root), false);
+});

@@ -8,6 +8,7 @@ import type { BlobStore, MetadataStore } from './types.js';
 export type {
   BlobInfo,
   BlobStore,
+  BlobUploads,
   Item,
   ListOptions,
   MetadataOps,
@@ -15,6 +16,8 @@ export type {
 } from './types.js';
 export { DigestMismatchError, InvalidDigestError, isValidDigest } from './blob-digest.js';
 export { FileBlobStore } from './file-blob-store.js';
+export { FileBlobUploads, isUploadId } from './file-blob-uploads.js';
+export { UploadNotFoundError, UploadOffsetError } from './upload-errors.js';
 export { SqliteMetadataStore } from './sqlite-store.js';
 export { StateDirLockedError } from './state-lock.js';
 
@@ -27,23 +30,40 @@ export interface StorageOptions {
 
 export interface Storage {
   store: MetadataStore;
+  /** The default blob store (Lambda zips, ...); POST /_stratus/reset wipes it. */
   blobs: BlobStore;
+  /**
+   * A blob store of its own for a service whose blobs have their own lifecycle: ECR
+   * garbage-collects unreferenced layers and must never delete a Lambda zip that happens to
+   * have the same content. Opened once per name; `name` matches /^[a-z][a-z0-9-]{0,30}$/.
+   * Its owner resets it (POST /_stratus/reset only wipes `blobs`); close() closes it.
+   */
+  namespace(name: string): Promise<BlobStore>;
   /** Closes the database, releases the state directory (or deletes ephemeral blobs). */
   close(): Promise<void>;
 }
 
+const NAMESPACE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
 /**
  * Layout of a state directory:
- *   stratus.lock   pid of the Stratus using it (see state-lock.ts)
- *   stratus.db     SQLite metadata (+ stratus.db-wal)
- *   blobs/         content-addressed blobs (see file-blob-store.ts)
+ *   stratus.lock    pid of the Stratus using it (see state-lock.ts)
+ *   stratus.db      SQLite metadata (+ stratus.db-wal)
+ *   blobs/          shared content-addressed blobs and uploads (see file-blob-store.ts)
+ *   blobs-<name>/   the same for the blob namespace <name> (Storage.namespace)
  * Throws StateDirLockedError when another live Stratus holds the directory.
  */
 export async function openStorage(opts: StorageOptions): Promise<Storage> {
   if (opts.ephemeral) {
     const store = new SqliteMetadataStore(':memory:');
     const blobs = await FileBlobStore.openTemporary();
-    return { store, blobs, close: once(() => closeAll(store, blobs)) };
+    const namespaces = new BlobNamespaces(() => FileBlobStore.openTemporary());
+    return {
+      store,
+      blobs,
+      namespace: (name) => namespaces.get(name),
+      close: once(() => closeAll(store, blobs, namespaces)),
+    };
   }
 
   const dir = resolve(opts.stateDir);
@@ -62,13 +82,15 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
       throw err;
     }
     const blobs = await FileBlobStore.open(join(dir, 'blobs'));
+    const namespaces = new BlobNamespaces((name) => FileBlobStore.open(join(dir, `blobs-${name}`)));
     const opened = store;
     return {
       store: opened,
       blobs,
+      namespace: (name) => namespaces.get(name),
       close: once(async () => {
         try {
-          await closeAll(opened, blobs);
+          await closeAll(opened, blobs, namespaces);
         } finally {
           lock.release();
         }
@@ -81,11 +103,64 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
   }
 }
 
-async function closeAll(store: MetadataStore, blobs: FileBlobStore): Promise<void> {
+/** The namespaced blob stores opened so far, each opened once however many ask at once. */
+class BlobNamespaces {
+  private readonly opened = new Map<string, Promise<FileBlobStore>>();
+  private closed = false;
+
+  constructor(private readonly openStore: (name: string) => Promise<FileBlobStore>) {}
+
+  get(name: string): Promise<FileBlobStore> {
+    if (this.closed) return Promise.reject(new Error('storage is closed'));
+    if (!NAMESPACE_NAME.test(name)) {
+      return Promise.reject(
+        new RangeError(
+          `invalid blob namespace ${JSON.stringify(name.slice(0, 100))}: expected ${NAMESPACE_NAME}`,
+        ),
+      );
+    }
+    const cached = this.opened.get(name);
+    if (cached !== undefined) return cached;
+    const opening = this.openStore(name);
+    this.opened.set(name, opening);
+    // A failed open is not cached: the next call tries again.
+    opening.catch(() => {
+      if (this.opened.get(name) === opening) this.opened.delete(name);
+    });
+    return opening;
+  }
+
+  /** Closes every store opened (waiting for opens in flight); refuses new ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    // An open that failed was already reported to its caller; only close failures count.
+    const results = await Promise.allSettled(
+      [...this.opened.values()].map((opening) =>
+        opening.then(
+          (store) => store.close(),
+          () => undefined,
+        ),
+      ),
+    );
+    this.opened.clear();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+}
+
+async function closeAll(
+  store: MetadataStore,
+  blobs: FileBlobStore,
+  namespaces: BlobNamespaces,
+): Promise<void> {
   try {
     await store.close();
   } finally {
-    await blobs.close();
+    try {
+      await blobs.close();
+    } finally {
+      await namespaces.close();
+    }
   }
 }
 

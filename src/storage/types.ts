@@ -64,4 +64,39 @@ export interface BlobStore {
   stat(digest: string): Promise<BlobInfo | undefined>;
   delete(digest: string): Promise<boolean>;
   reset(): Promise<void>;
+  /** Resumable uploads whose content becomes a blob once complete (OCI/ECR layer pushes). */
+  readonly uploads: BlobUploads;
+}
+
+/**
+ * Resumable uploads. Bytes are appended in order and kept on disk, so an upload survives a
+ * restart and resumes at `size()`; commit verifies the digest and moves the content into
+ * the store without copying it. Memory stays at one chunk however large the upload.
+ * An id that is not a UUID is an unknown upload (it never reaches the file system). Errors
+ * are in upload-errors.ts.
+ */
+export interface BlobUploads {
+  /** Starts an empty upload; the id is a UUID. */
+  create(): Promise<string>;
+  /** Bytes received so far; undefined for an unknown (or committed, or aborted) upload. */
+  size(id: string): Promise<number | undefined>;
+  /**
+   * Appends `data` when `offset` equals the current size, else throws UploadOffsetError
+   * (nothing written, and a stream is left unread: draining or destroying it is the
+   * caller's business). Appends, commit and abort of one upload are serialised. When the stream fails midway
+   * the bytes that reached the disk stay appended, and size() tells where to resume.
+   * Resolves the new size. Throws UploadNotFoundError for an unknown id.
+   */
+  append(id: string, data: Buffer | Readable, offset: number): Promise<number>;
+  /**
+   * Hashes what was received (incrementally: normally no second read), fsyncs it and moves
+   * it into the store as a blob. Throws DigestMismatchError when it does not hash to
+   * `expectedDigest`, leaving the upload as it was; UploadNotFoundError for an unknown id.
+   * Without `expectedDigest` the content is committed under whatever digest it has.
+   */
+  commit(id: string, expectedDigest?: string): Promise<BlobInfo>;
+  /** Deletes the upload; resolves false when there was none. */
+  abort(id: string): Promise<boolean>;
+  /** Ids of the uploads on disk with their last modification time (ms), for expiry sweeps. */
+  list(): Promise<{ id: string; size: number; modifiedAt: number }[]>;
 }

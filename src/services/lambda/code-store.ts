@@ -16,6 +16,7 @@ import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KeyedMutex } from '../../shared/keyed-mutex.js';
 import { isProcessRunning } from '../../storage/state-lock.js';
 import type { BlobStore } from '../../storage/types.js';
 import { requestTooLarge } from './errors.js';
@@ -36,24 +37,6 @@ export interface DownloadResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
-}
-
-/** Serialises work per key (here: per code sha). */
-class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async lock(key: string): Promise<() => void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
-    return () => {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    };
-  }
 }
 
 export const digestOf = (sha: string): string => `sha256:${sha}`;

@@ -75,6 +75,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
     config,
     store: storage.store,
     blobs: storage.blobs,
+    blobNamespace: (name) => storage.namespace(name),
     iam: new StoreIamDirectory(storage.store),
     logs: { append: async () => {} },
     sts: {

@@ -78,6 +78,7 @@ describe('the invoke path', () => {
         config: { ...defaultConfig({}), port: 0, ephemeral: true },
         store: storage.store,
         blobs: storage.blobs,
+        blobNamespace: (name) => storage.namespace(name),
         iam: directory,
         logs,
         sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),

@@ -1,0 +1,318 @@
+/**
+ * Images through the ECR API: listing and describing them, fetching manifests
+ * (BatchGetImage), deleting images and tags, and pushing a manifest (PutImage). The
+ * registry core (registry.ts) does the work the /v2/ data plane shares.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
+ */
+import { createHash } from 'node:crypto';
+import {
+  ImageAlreadyExistsException,
+  ImageDigestDoesNotMatchException,
+  ImageNotFoundException,
+  InvalidParameterException,
+} from '../../api/ecr/errors.js';
+import type { EcrOperations } from '../../api/ecr/operations.js';
+import type {
+  ImageDetail,
+  ImageFailure,
+  ImageIdentifier,
+  ImageStatusFilter,
+  TagStatus,
+} from '../../api/ecr/types.js';
+import {
+  DEFAULT_PAGE_SIZE,
+  decodeToken,
+  encodeToken,
+  findRepository,
+  refusePagingWithList,
+  repositoryIds,
+} from './api-support.js';
+import { ecrCall, type EcrDeps } from './common.js';
+import { deleteImageId, isFailure, resolveImage, type Failure } from './image-ids.js';
+import { acceptsMediaType } from './manifest.js';
+import { keyOf } from './registry.js';
+import { T, childKey, type ImageRecord, type RepositoryRecord } from './store.js';
+
+type ImageOperations = Pick<
+  EcrOperations,
+  'ListImages' | 'DescribeImages' | 'BatchGetImage' | 'BatchDeleteImage' | 'PutImage'
+>;
+
+/** Images are read from the store in batches of this many while a page fills. */
+const BATCH = 100;
+
+export function imageOperations(deps: EcrDeps): ImageOperations {
+  return {
+    async ListImages(input, ctx) {
+      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const tagStatus = input.filter?.tagStatus ?? 'ANY';
+      const limit = input.maxResults ?? DEFAULT_PAGE_SIZE;
+      const ids: ImageIdentifier[] = [];
+      let after: string | undefined;
+      if (input.nextToken !== undefined) {
+        // `<digest>\n<tag>`: the last entry returned; '' for an untagged image.
+        const [digest, tag = ''] = decodeToken('ListImages', input.nextToken).split('\n');
+        after = digest;
+        const image = tag === '' ? undefined : await findByDigest(deps, repo, digest);
+        const rest = image ? listEntries(image, tagStatus) : [];
+        ids.push(...rest.filter((e) => e.imageTag !== undefined && e.imageTag > tag));
+      }
+      if (isActive(input.filter?.imageStatus)) {
+        for await (const image of imagesAfter(deps, repo, after)) {
+          if (ids.length > limit) break;
+          ids.push(...listEntries(image, tagStatus));
+        }
+      }
+      if (ids.length <= limit) return { imageIds: ids };
+      const page = ids.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        imageIds: page,
+        nextToken: encodeToken('ListImages', `${last.imageDigest}\n${last.imageTag ?? ''}`),
+      };
+    },
+
+    async DescribeImages(input, ctx) {
+      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      refusePagingWithList('imageIds', input.imageIds, input);
+      const tagStatus = input.filter?.tagStatus ?? 'ANY';
+      const images: ImageRecord[] = [];
+      let nextToken: string | undefined;
+      if (input.imageIds?.length) {
+        const seen = new Set<string>();
+        for (const id of input.imageIds) {
+          const found = await resolveImage(deps, repo, id);
+          if (isFailure(found)) throw describeFailure(repo, id, found);
+          if (!seen.has(found.digest)) images.push(found);
+          seen.add(found.digest);
+        }
+      } else if (isActive(input.filter?.imageStatus)) {
+        const limit = input.maxResults ?? DEFAULT_PAGE_SIZE;
+        const after =
+          input.nextToken === undefined
+            ? undefined
+            : decodeToken('DescribeImages', input.nextToken);
+        for await (const image of imagesAfter(deps, repo, after)) {
+          if (!matchesTagStatus(image, tagStatus)) continue;
+          if (images.length === limit) {
+            nextToken = encodeToken('DescribeImages', images[limit - 1].digest);
+            break;
+          }
+          images.push(image);
+        }
+      }
+      const details = await describe(deps, repo, images);
+      return { imageDetails: details, ...(nextToken ? { nextToken } : {}) };
+    },
+
+    async BatchGetImage(input, ctx) {
+      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const images = [];
+      const failures: ImageFailure[] = [];
+      for (const id of unique(input.imageIds)) {
+        const found = await resolveImage(deps, repo, id);
+        if (isFailure(found)) {
+          failures.push({ imageId: id, ...found });
+          continue;
+        }
+        if (!acceptsMediaType(input.acceptedMediaTypes, found.mediaType)) {
+          // ECR converts between Docker and OCI manifests here; Stratus converts nothing
+          // (a converted manifest has another digest), so it says what it has instead.
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageNotFound',
+            failureReason: `Requested image not found in the accepted media types: the image's manifest is ${found.mediaType}`,
+          });
+          continue;
+        }
+        images.push({
+          ...repositoryIds(repo),
+          imageId: { imageDigest: found.digest, ...tagOf(id) },
+          imageManifest: found.manifest,
+          imageManifestMediaType: found.mediaType,
+        });
+        await deps.registry.recordPull(repo, found);
+      }
+      return { images, failures };
+    },
+
+    async BatchDeleteImage(input, ctx) {
+      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const imageIds: ImageIdentifier[] = [];
+      const failures: ImageFailure[] = [];
+      for (const id of unique(input.imageIds)) {
+        const result = await deleteImageId(deps, repo, id);
+        if (isFailure(result)) failures.push({ imageId: id, ...result });
+        else imageIds.push(...result);
+      }
+      return { imageIds, failures };
+    },
+
+    async PutImage(input, ctx) {
+      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const bytes = Buffer.from(input.imageManifest, 'utf8');
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      if (input.imageDigest !== undefined && input.imageDigest !== digest) {
+        throw new ImageDigestDoesNotMatchException(
+          `Invalid parameter at 'imageDigest' failed to satisfy constraint: 'The digest ${input.imageDigest} does not match the digest of the manifest, ${digest}'`,
+        );
+      }
+      requireMediaType(input.imageManifest, input.imageManifestMediaType);
+      const tag = input.imageTag;
+      const result = await ecrCall(() =>
+        deps.registry.putManifest(repo, tag ?? digest, bytes, input.imageManifestMediaType),
+      );
+      if (!result.changed) {
+        throw new ImageAlreadyExistsException(
+          tag === undefined
+            ? `Image with digest '${digest}' already exists in the repository with name '${repo.name}' in registry with id '${repo.account}'`
+            : `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${repo.name}' in registry with id '${repo.account}'`,
+        );
+      }
+      const image = await ecrCall(() => deps.registry.image(repo, digest));
+      return {
+        image: {
+          ...repositoryIds(repo),
+          imageId: { imageDigest: digest, ...(tag === undefined ? {} : { imageTag: tag }) },
+          imageManifest: input.imageManifest,
+          imageManifestMediaType: image.mediaType,
+        },
+      };
+    },
+  };
+}
+
+/** ListImages: one entry per tag of the image, or one without a tag when it has none. */
+function listEntries(image: ImageRecord, tagStatus: TagStatus): ImageIdentifier[] {
+  if (image.tags.length === 0) {
+    return tagStatus === 'TAGGED' ? [] : [{ imageDigest: image.digest }];
+  }
+  if (tagStatus === 'UNTAGGED') return [];
+  return [...image.tags].sort().map((imageTag) => ({ imageDigest: image.digest, imageTag }));
+}
+
+function matchesTagStatus(image: ImageRecord, tagStatus: TagStatus): boolean {
+  if (tagStatus === 'TAGGED') return image.tags.length > 0;
+  if (tagStatus === 'UNTAGGED') return image.tags.length === 0;
+  return true;
+}
+
+/** Stratus has no archive storage class: every image is ACTIVE. */
+const isActive = (status: ImageStatusFilter | undefined): boolean =>
+  status === undefined || status === 'ACTIVE' || status === 'ANY';
+
+/** The repository's images in digest order after `after`, read in batches. */
+async function* imagesAfter(
+  deps: EcrDeps,
+  repo: RepositoryRecord,
+  after: string | undefined,
+): AsyncGenerator<ImageRecord> {
+  let from = after;
+  for (;;) {
+    const batch = await deps.registry.listImages(repo, { after: from, limit: BATCH });
+    yield* batch;
+    if (batch.length < BATCH) return;
+    from = batch[batch.length - 1].digest;
+  }
+}
+
+function findByDigest(
+  deps: EcrDeps,
+  repo: RepositoryRecord,
+  digest: string,
+): Promise<ImageRecord | undefined> {
+  return deps.store.get<ImageRecord>(T.images, childKey(keyOf(repo), digest));
+}
+
+/** ImageDetail of each image; a manifest list's size is the largest of its images'. */
+async function describe(
+  deps: EcrDeps,
+  repo: RepositoryRecord,
+  images: readonly ImageRecord[],
+): Promise<ImageDetail[]> {
+  const byDigest = new Map(images.map((i) => [i.digest, i]));
+  const details: ImageDetail[] = [];
+  for (const image of images) {
+    let size = image.size;
+    if (image.children.length > 0) {
+      // "If the image is a manifest list, this will be the max size of all manifests in the list."
+      size = 0;
+      for (const d of image.children) {
+        const child = byDigest.get(d) ?? (await findByDigest(deps, repo, d));
+        if (child) size = Math.max(size, child.size);
+      }
+    }
+    const configType = configMediaType(image);
+    details.push({
+      ...repositoryIds(repo),
+      imageDigest: image.digest,
+      ...(image.tags.length > 0 ? { imageTags: [...image.tags] } : {}),
+      imageSizeInBytes: size,
+      imagePushedAt: new Date(image.pushedAt),
+      imageManifestMediaType: image.mediaType,
+      ...(configType === undefined ? {} : { artifactMediaType: configType }),
+      ...(image.lastPulledAt === undefined
+        ? {}
+        : { lastRecordedPullTime: new Date(image.lastPulledAt) }),
+      ...(image.subject === undefined ? {} : { subjectManifestDigest: image.subject }),
+    });
+  }
+  return details;
+}
+
+/** artifactMediaType: the media type of an image manifest's config blob. */
+function configMediaType(image: ImageRecord): string | undefined {
+  if (image.children.length > 0 || image.blobs.length === 0) return undefined;
+  try {
+    const doc = JSON.parse(image.manifest) as { config?: { mediaType?: unknown } };
+    return typeof doc.config?.mediaType === 'string' ? doc.config.mediaType : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * PutImage needs a media type, in the manifest or in imageManifestMediaType (moto, copying
+ * AWS: "image manifest mediatype not provided in manifest or parameter"). Bytes that are
+ * not JSON are left to the registry core, which words that refusal.
+ */
+function requireMediaType(manifest: string, given: string | undefined): void {
+  if (given !== undefined) return;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(manifest);
+  } catch {
+    return;
+  }
+  if (typeof doc === 'object' && doc !== null && 'mediaType' in doc) return;
+  throw new InvalidParameterException(
+    'image manifest mediatype not provided in manifest or parameter',
+  );
+}
+
+/** DescribeImages answers an image id that names nothing with an exception, not a failure. */
+function describeFailure(repo: RepositoryRecord, id: ImageIdentifier, failure: Failure): Error {
+  if (
+    failure.failureCode === 'ImageNotFound' ||
+    failure.failureCode === 'ImageTagDoesNotMatchDigest'
+  ) {
+    return new ImageNotFoundException(
+      `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repo.name}' in the registry with id '${repo.account}'`,
+    );
+  }
+  return new InvalidParameterException(failure.failureReason);
+}
+
+const tagOf = (id: ImageIdentifier): { imageTag?: string } =>
+  id.imageTag === undefined ? {} : { imageTag: id.imageTag };
+
+/** The same image id given twice is answered once. */
+function unique(ids: readonly ImageIdentifier[]): ImageIdentifier[] {
+  const seen = new Set<string>();
+  return ids.filter((id) => {
+    const key = `${id.imageDigest ?? ''}\n${id.imageTag ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Amazon ECR: the ECR API (json 1.1, `AmazonEC2ContainerRegistry_V20150921`) and the OCI
+ * distribution registry on `/v2/` of the same port, sharing one registry core
+ * (registry.ts). Blobs live in a blob namespace of ECR's own, since ECR collects them.
+ *
+ * Local image references: `127.0.0.1:<port>/<repo>` addresses the registry of the
+ * account and region in the client's token (`aws ecr get-login-password | docker login`),
+ * else of the default account and region (STRATUS_ACCOUNT, STRATUS_REGION). A Host header
+ * of the form `<account>.dkr.ecr.<region>.amazonaws.com` selects that registry.
+ */
+import type { EcrOperations } from '../../api/ecr/operations.js';
+import { clientEndpoint } from '../../shared/endpoint.js';
+import { createLogger } from '../../shared/log.js';
+import {
+  bindProvider,
+  type PluginDeps,
+  type ServiceInstance,
+  type ServicePlugin,
+} from '../plugin.js';
+import { RegistryTokens } from './auth-token.js';
+import { BlobGuard } from './blob-guard.js';
+import type { EcrDeps } from './common.js';
+import { BlobCollector } from './gc.js';
+import { layerDownloadPlane } from './layer-download.js';
+import { LifecycleRunner } from './lifecycle-runner.js';
+import { ecrOperations } from './provider.js';
+import { registryDataPlane } from './registry-http.js';
+import { Registry } from './registry.js';
+
+/** STRATUS_ECR_BLOB_GRACE_SECONDS: how long an uploaded, unreferenced blob waits for its manifest. */
+const DEFAULT_GRACE_SECONDS = 3600;
+/** STRATUS_ECR_UPLOAD_LIFETIME_SECONDS: abandoned uploads go after this (distribution: 1 week). */
+const DEFAULT_UPLOAD_LIFETIME_SECONDS = 24 * 3600;
+
+export interface EcrServiceInstance extends ServiceInstance {
+  registry: Registry;
+  collector: BlobCollector;
+  lifecycle: LifecycleRunner;
+}
+
+export async function createEcr(
+  deps: PluginDeps,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EcrServiceInstance> {
+  const log = createLogger(deps.config.logLevel);
+  const blobs = await deps.blobNamespace('ecr');
+  const now = Date.now;
+  const guard = new BlobGuard(
+    seconds(env.STRATUS_ECR_BLOB_GRACE_SECONDS, DEFAULT_GRACE_SECONDS) * 1000,
+    now,
+  );
+  const collector = new BlobCollector({
+    store: deps.store,
+    blobs,
+    guard,
+    now,
+    log,
+    uploadLifetimeMs:
+      seconds(env.STRATUS_ECR_UPLOAD_LIFETIME_SECONDS, DEFAULT_UPLOAD_LIFETIME_SECONDS) * 1000,
+  });
+  const registry = new Registry({
+    store: deps.store,
+    blobs,
+    guard,
+    now,
+    onImagesDeleted: () => collector.schedule(),
+    onPush: (repo) => {
+      if (repo.lifecyclePolicy) lifecycle.schedule(repo);
+    },
+  });
+  // Only called after a push, long after this line ran.
+  const lifecycle = new LifecycleRunner({ store: deps.store, registry, now, log });
+  const tokens = new RegistryTokens(deps.store, now);
+  let endpoint: string | undefined;
+  const ecrDeps: EcrDeps = {
+    store: deps.store,
+    registry,
+    tokens,
+    lifecycle,
+    endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
+    now,
+  };
+  return {
+    dispatch: bindProvider<EcrOperations>(ecrOperations(ecrDeps)),
+    registry,
+    collector,
+    lifecycle,
+    dataPlanes: [
+      registryDataPlane({ config: deps.config, registry, tokens, log }),
+      layerDownloadPlane({ store: deps.store, registry, log }),
+    ],
+    async start(server) {
+      endpoint = server.endpoint;
+      collector.start();
+      lifecycle.start();
+    },
+    async stop() {
+      await lifecycle.stop();
+      await collector.stop();
+    },
+    async reset() {
+      tokens.reset();
+      await blobs.reset();
+    },
+  };
+}
+
+function seconds(raw: string | undefined, fallback: number): number {
+  const n = Number(raw);
+  return raw !== undefined && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** UploadLayerPart carries up to 20 MiB (LayerPartBlob's limit) as base64 in JSON. */
+const MAX_REQUEST_BYTES = 28 * 1024 * 1024;
+
+export const ecrPlugin: ServicePlugin = {
+  name: 'ecr',
+  maxRequestBytes: MAX_REQUEST_BYTES,
+  model: async () => (await import('../../api/ecr/model.js')).model,
+  create: (deps) => createEcr(deps),
+};

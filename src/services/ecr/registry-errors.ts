@@ -1,0 +1,160 @@
+/**
+ * What can go wrong in the registry core (registry.ts), independent of the wire: the OCI
+ * data plane answers with the distribution spec's error codes, the ECR API with ECR's
+ * exceptions. One table maps each kind to both.
+ * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes
+ */
+import {
+  ImageAlreadyExistsException,
+  ImageDigestDoesNotMatchException,
+  ImageNotFoundException,
+  ImageTagAlreadyExistsException,
+  InvalidLayerException,
+  InvalidLayerPartException,
+  InvalidParameterException,
+  LayersNotFoundException,
+  ReferencedImagesNotFoundException,
+  RepositoryNotEmptyException,
+  RepositoryNotFoundException,
+  UploadNotFoundException,
+} from '../../api/ecr/errors.js';
+import type { AwsError } from '../../shared/errors.js';
+
+export type RegistryErrorKind =
+  | 'repository-not-found'
+  | 'name-invalid'
+  | 'blob-unknown'
+  | 'upload-unknown'
+  | 'digest-invalid'
+  | 'range-invalid'
+  | 'size-invalid'
+  | 'manifest-invalid'
+  | 'manifest-blob-unknown'
+  | 'manifest-child-unknown'
+  | 'manifest-unknown'
+  | 'tag-invalid'
+  | 'tag-immutable'
+  | 'image-digest-mismatch'
+  | 'image-already-exists'
+  | 'image-referenced'
+  | 'repository-not-empty'
+  | 'unsupported';
+
+interface Mapping {
+  oci: string;
+  status: number;
+  ecr: (message: string) => AwsError;
+}
+
+const MAPPINGS: Record<RegistryErrorKind, Mapping> = {
+  'repository-not-found': {
+    oci: 'NAME_UNKNOWN',
+    status: 404,
+    ecr: (m) => new RepositoryNotFoundException(m),
+  },
+  'name-invalid': {
+    oci: 'NAME_INVALID',
+    status: 400,
+    ecr: (m) => new InvalidParameterException(m),
+  },
+  'blob-unknown': { oci: 'BLOB_UNKNOWN', status: 404, ecr: (m) => new LayersNotFoundException(m) },
+  'upload-unknown': {
+    oci: 'BLOB_UPLOAD_UNKNOWN',
+    status: 404,
+    ecr: (m) => new UploadNotFoundException(m),
+  },
+  'digest-invalid': {
+    oci: 'DIGEST_INVALID',
+    status: 400,
+    ecr: (m) => new InvalidLayerException(m),
+  },
+  'range-invalid': {
+    oci: 'RANGE_INVALID',
+    status: 416,
+    ecr: (m) => new InvalidLayerPartException(m),
+  },
+  'size-invalid': {
+    oci: 'SIZE_INVALID',
+    status: 400,
+    ecr: (m) => new InvalidParameterException(m),
+  },
+  'manifest-invalid': {
+    oci: 'MANIFEST_INVALID',
+    status: 400,
+    ecr: (m) => new InvalidParameterException(m),
+  },
+  'manifest-blob-unknown': {
+    oci: 'MANIFEST_BLOB_UNKNOWN',
+    status: 404,
+    ecr: (m) => new LayersNotFoundException(m),
+  },
+  'manifest-child-unknown': {
+    oci: 'MANIFEST_BLOB_UNKNOWN',
+    status: 404,
+    ecr: (m) => new ReferencedImagesNotFoundException(m),
+  },
+  'manifest-unknown': {
+    oci: 'MANIFEST_UNKNOWN',
+    status: 404,
+    ecr: (m) => new ImageNotFoundException(m),
+  },
+  'tag-invalid': { oci: 'TAG_INVALID', status: 400, ecr: (m) => new InvalidParameterException(m) },
+  // ECR's registry answers an overwrite of an immutable tag with TAG_INVALID.
+  'tag-immutable': {
+    oci: 'TAG_INVALID',
+    status: 400,
+    ecr: (m) => new ImageTagAlreadyExistsException(m),
+  },
+  'image-digest-mismatch': {
+    oci: 'DIGEST_INVALID',
+    status: 400,
+    ecr: (m) => new ImageDigestDoesNotMatchException(m),
+  },
+  'image-already-exists': {
+    oci: 'MANIFEST_INVALID',
+    status: 400,
+    ecr: (m) => new ImageAlreadyExistsException(m),
+  },
+  'image-referenced': {
+    oci: 'DENIED',
+    status: 403,
+    ecr: (m) => new InvalidParameterException(m),
+  },
+  'repository-not-empty': {
+    oci: 'DENIED',
+    status: 403,
+    ecr: (m) => new RepositoryNotEmptyException(m),
+  },
+  unsupported: { oci: 'UNSUPPORTED', status: 415, ecr: (m) => new InvalidParameterException(m) },
+};
+
+export class RegistryError extends Error {
+  constructor(
+    readonly kind: RegistryErrorKind,
+    message: string,
+    /** The OCI error's `detail` (e.g. the unknown digest). */
+    readonly detail?: unknown,
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+
+  get ociCode(): string {
+    return MAPPINGS[this.kind].oci;
+  }
+
+  get httpStatus(): number {
+    return MAPPINGS[this.kind].status;
+  }
+
+  toAwsError(): AwsError {
+    return MAPPINGS[this.kind].ecr(this.message);
+  }
+}
+
+export const repositoryNotFound = (name: string, registryId: string): RegistryError =>
+  new RegistryError(
+    'repository-not-found',
+    `The repository with name '${name}' does not exist in the registry with id '${registryId}'`,
+    { name },
+  );

@@ -1,0 +1,663 @@
+/**
+ * The registry core that both doors share: the OCI distribution data plane (/v2/) and the
+ * ECR API (PutImage, BatchGetImage, the layer-upload operations, …). It owns blobs,
+ * uploads, manifests, tags and referrers of existing repositories; every change of
+ * metadata is one transaction, and errors are RegistryErrors each door translates.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { DigestMismatchError } from '../../storage/blob-digest.js';
+import type { BlobInfo, BlobStore, MetadataOps, MetadataStore } from '../../storage/types.js';
+import { UploadNotFoundError, UploadOffsetError } from '../../storage/upload-errors.js';
+import type { BlobGuard } from './blob-guard.js';
+import { ManifestInvalidError, parseManifest, type Descriptor } from './manifest.js';
+import { isDigest, isDigestReference, isTag, wildcardMatches } from './names.js';
+import { RegistryError, repositoryNotFound } from './registry-errors.js';
+import {
+  T,
+  childKey,
+  childPrefix,
+  referrerKey,
+  repositoryKey,
+  type BlobLink,
+  type BlobRecord,
+  type ImageRecord,
+  type ReferrerRecord,
+  type RepositoryRecord,
+  type TagRecord,
+  type UploadRecord,
+} from './store.js';
+
+/** ECR's ImageManifest limit (service model: 4,194,304 characters). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface RegistryDeps {
+  store: MetadataStore;
+  blobs: BlobStore;
+  guard: BlobGuard;
+  now(): number;
+  /** Called after images were deleted: their blobs may now be collectable. */
+  onImagesDeleted(): void;
+  /** Called after a manifest landed in a repository (lifecycle policies look again). */
+  onPush(repo: RepositoryRecord): void;
+}
+
+export interface PutManifestResult {
+  digest: string;
+  /** False when the manifest and the tag were both there already. */
+  changed: boolean;
+  subject?: string;
+}
+
+export interface BlobRead {
+  size: number;
+  stream: Readable;
+}
+
+export const keyOf = (repo: RepositoryRecord): string => repositoryKey(repo, repo.name);
+
+export class Registry {
+  constructor(private readonly deps: RegistryDeps) {}
+
+  // ----- repositories -------------------------------------------------------------------
+
+  async repository(
+    scope: { account: string; region: string },
+    name: string,
+  ): Promise<RepositoryRecord> {
+    const repo = await this.deps.store.get<RepositoryRecord>(
+      T.repositories,
+      repositoryKey(scope, name),
+    );
+    if (!repo) throw repositoryNotFound(name, scope.account);
+    return repo;
+  }
+
+  /** Repository names of one registry in byte order, for `_catalog`. */
+  async catalog(
+    scope: { account: string; region: string },
+    limit: number,
+    last?: string,
+  ): Promise<string[]> {
+    const prefix = repositoryKey(scope, '');
+    const items = await this.deps.store.list<RepositoryRecord>(T.repositories, {
+      prefix,
+      after: last === undefined ? undefined : prefix + last,
+      limit,
+    });
+    return items.map((i) => i.value.name);
+  }
+
+  /**
+   * Deletes a repository with its images, tags and blob links. Without `force` a
+   * repository that still has images is refused, as DeleteRepository does.
+   */
+  async deleteRepository(repo: RepositoryRecord, force: boolean): Promise<number> {
+    const repoKey = keyOf(repo);
+    const deleted = await this.deps.store.transaction(async (tx) => {
+      await requireRepository(tx, repo);
+      const images = await tx.list<ImageRecord>(T.images, { prefix: childPrefix(repoKey) });
+      if (images.length > 0 && !force) {
+        throw new RegistryError(
+          'repository-not-empty',
+          `The repository with name '${repo.name}' in registry with id '${repo.account}' cannot be deleted because it still contains images`,
+        );
+      }
+      for (const { value } of images) await releaseBlobs(tx, value.blobs);
+      for (const table of [T.images, T.tags, T.referrers, T.links]) {
+        await tx.deletePrefix(table, childPrefix(repoKey));
+      }
+      await tx.delete(T.previews, repoKey);
+      await tx.delete(T.repositories, repoKey);
+      return images.length;
+    });
+    if (deleted > 0) this.deps.onImagesDeleted();
+    return deleted;
+  }
+
+  // ----- blobs --------------------------------------------------------------------------
+
+  /**
+   * The size of a blob the repository holds, or undefined. `touch` pins it for the grace
+   * period: a HEAD during a push means a manifest referencing it is on its way.
+   */
+  async blobSize(
+    repo: RepositoryRecord,
+    digest: string,
+    touch = false,
+  ): Promise<number | undefined> {
+    if (!isDigest(digest)) throw digestInvalid(digest);
+    const blob = await this.linkedBlob(this.deps.store, keyOf(repo), digest);
+    if (blob && touch) this.deps.guard.touch(digest);
+    return blob?.size;
+  }
+
+  /** Streams a blob of the repository (`range.end` inclusive), or undefined. */
+  async openBlob(
+    repo: RepositoryRecord,
+    digest: string,
+    range?: { start: number; end?: number },
+  ): Promise<BlobRead | undefined> {
+    if (!isDigest(digest)) throw digestInvalid(digest);
+    const blob = await this.linkedBlob(this.deps.store, keyOf(repo), digest);
+    if (!blob) return undefined;
+    const stream = await this.deps.blobs.get(digest, range);
+    return stream && { size: blob.size, stream };
+  }
+
+  /**
+   * Cross-repository mount: links a blob `from` holds into `repo` without copying it.
+   * Resolves false when `from` does not hold it (the client then uploads it).
+   */
+  async mount(repo: RepositoryRecord, from: string, digest: string): Promise<boolean> {
+    if (!isDigest(digest)) throw digestInvalid(digest);
+    const source = await this.deps.store.get<RepositoryRecord>(
+      T.repositories,
+      repositoryKey(repo, from),
+    );
+    if (!source) return false;
+    return this.deps.guard.locks.with(digest, () =>
+      this.deps.store.transaction(async (tx) => {
+        await requireRepository(tx, repo);
+        const blob = await this.linkedBlob(tx, keyOf(source), digest);
+        if (!blob) return false;
+        await tx.put<BlobRecord>(T.blobs, digest, { ...blob, pendingUntil: this.pinUntil() });
+        await tx.put<BlobLink>(T.links, childKey(keyOf(repo), digest), {
+          size: blob.size,
+          at: this.deps.now(),
+        });
+        return true;
+      }),
+    );
+  }
+
+  /**
+   * Removes a blob from the repository (OCI blob DELETE). The content goes once no other
+   * repository links it and no manifest references it.
+   */
+  async unlinkBlob(repo: RepositoryRecord, digest: string): Promise<boolean> {
+    if (!isDigest(digest)) throw digestInvalid(digest);
+    const removed = await this.deps.store.delete(T.links, childKey(keyOf(repo), digest));
+    if (removed) this.deps.onImagesDeleted();
+    return removed;
+  }
+
+  private async linkedBlob(
+    ops: MetadataOps,
+    repoKey: string,
+    digest: string,
+  ): Promise<BlobRecord | undefined> {
+    if (!(await ops.get<BlobLink>(T.links, childKey(repoKey, digest)))) return undefined;
+    return ops.get<BlobRecord>(T.blobs, digest);
+  }
+
+  private pinUntil(): number {
+    return this.deps.now() + this.deps.guard.graceMs;
+  }
+
+  // ----- uploads ------------------------------------------------------------------------
+
+  async startUpload(repo: RepositoryRecord): Promise<string> {
+    const id = await this.deps.blobs.uploads.create();
+    await this.deps.store.put<UploadRecord>(T.uploads, id, {
+      account: repo.account,
+      region: repo.region,
+      repository: repo.name,
+      createdAt: this.deps.now(),
+    });
+    return id;
+  }
+
+  /** Bytes received so far by an upload of this repository. */
+  async uploadSize(repo: RepositoryRecord, id: string): Promise<number> {
+    await this.upload(repo, id);
+    const size = await this.deps.blobs.uploads.size(id);
+    if (size === undefined) throw uploadUnknown(id);
+    return size;
+  }
+
+  /** Appends at `offset`, which must be where the upload stands; resolves the new size. */
+  async appendUpload(
+    repo: RepositoryRecord,
+    id: string,
+    data: Buffer | Readable,
+    offset?: number,
+  ): Promise<number> {
+    await this.upload(repo, id);
+    const at = offset ?? (await this.uploadSize(repo, id));
+    try {
+      return await this.deps.blobs.uploads.append(id, data, at);
+    } catch (err) {
+      throw translateUploadError(err, id);
+    }
+  }
+
+  /**
+   * Appends the last bytes (if any), verifies the digest and makes the blob available in
+   * the repository. A wrong digest is DIGEST_INVALID and the upload is discarded.
+   */
+  async completeUpload(
+    repo: RepositoryRecord,
+    id: string,
+    digest: string,
+    last?: Buffer | Readable,
+  ): Promise<BlobInfo> {
+    await this.upload(repo, id);
+    if (!isDigest(digest)) throw digestInvalid(digest);
+    if (last !== undefined) await this.appendUpload(repo, id, last);
+    return this.deps.guard.locks.with(digest, async () => {
+      let info: BlobInfo;
+      try {
+        info = await this.deps.blobs.uploads.commit(id, digest);
+      } catch (err) {
+        if (err instanceof DigestMismatchError) {
+          await this.cancelUpload(repo, id);
+          throw new RegistryError(
+            'digest-invalid',
+            `provided digest did not match uploaded content: expected ${digest}, got ${err.actual}`,
+            { digest },
+          );
+        }
+        throw translateUploadError(err, id);
+      }
+      await this.deps.store.transaction(async (tx) => {
+        const blob = await tx.get<BlobRecord>(T.blobs, digest);
+        await tx.put<BlobRecord>(T.blobs, digest, {
+          size: info.size,
+          refs: blob?.refs ?? 0,
+          pendingUntil: this.pinUntil(),
+        });
+        await tx.put<BlobLink>(T.links, childKey(keyOf(repo), digest), {
+          size: info.size,
+          at: this.deps.now(),
+        });
+        await tx.delete(T.uploads, id);
+      });
+      return info;
+    });
+  }
+
+  async cancelUpload(repo: RepositoryRecord, id: string): Promise<void> {
+    await this.upload(repo, id);
+    await this.deps.blobs.uploads.abort(id);
+    await this.deps.store.delete(T.uploads, id);
+  }
+
+  private async upload(repo: RepositoryRecord, id: string): Promise<UploadRecord> {
+    if (!UUID.test(id)) throw uploadUnknown(id);
+    const record = await this.deps.store.get<UploadRecord>(T.uploads, id);
+    if (
+      !record ||
+      record.account !== repo.account ||
+      record.region !== repo.region ||
+      record.repository !== repo.name
+    ) {
+      throw uploadUnknown(id);
+    }
+    return record;
+  }
+
+  // ----- manifests ----------------------------------------------------------------------
+
+  /**
+   * Stores a manifest under `reference` (a tag, or its own digest). Every blob it names
+   * must be in the repository, every child manifest of an index too; a tag of an immutable
+   * repository cannot move.
+   */
+  async putManifest(
+    repo: RepositoryRecord,
+    reference: string,
+    bytes: Buffer,
+    contentType: string | undefined,
+  ): Promise<PutManifestResult> {
+    if (bytes.length > MAX_MANIFEST_BYTES) {
+      throw new RegistryError(
+        'size-invalid',
+        `manifest is ${bytes.length} bytes, more than the ${MAX_MANIFEST_BYTES} bytes allowed`,
+      );
+    }
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    let tag: string | undefined;
+    if (isDigestReference(reference)) {
+      if (!isDigest(reference)) throw digestInvalid(reference);
+      if (reference !== digest) {
+        throw new RegistryError(
+          'digest-invalid',
+          `manifest digest ${digest} does not match the reference ${reference}`,
+          { digest: reference },
+        );
+      }
+    } else {
+      if (!isTag(reference)) throw tagInvalid(reference);
+      tag = reference;
+    }
+    let parsed;
+    try {
+      parsed = parseManifest(bytes, contentType);
+    } catch (err) {
+      if (err instanceof ManifestInvalidError) {
+        throw new RegistryError('manifest-invalid', err.message);
+      }
+      throw err;
+    }
+    const repoKey = keyOf(repo);
+    const now = this.deps.now();
+    const result = await this.deps.store.transaction(async (tx) => {
+      await requireRepository(tx, repo);
+      const missing: string[] = [];
+      for (const blob of parsed.blobs) {
+        if (!(await this.linkedBlob(tx, repoKey, blob.digest))) missing.push(blob.digest);
+      }
+      if (missing.length > 0) throw layersNotFound(repo, missing);
+      for (const child of parsed.manifests) {
+        if (!(await tx.get(T.images, childKey(repoKey, child.digest)))) {
+          throw new RegistryError(
+            'manifest-child-unknown',
+            `The manifest list references an image that does not exist in the repository with name '${repo.name}' in the registry with id '${repo.account}': ${child.digest}`,
+            { digest: child.digest },
+          );
+        }
+      }
+      const imageKey = childKey(repoKey, digest);
+      let image = await tx.get<ImageRecord>(T.images, imageKey);
+      let changed = false;
+      if (!image) {
+        const blobs = unique(parsed.blobs.map((b) => b.digest));
+        for (const d of blobs) {
+          const blob = await tx.get<BlobRecord>(T.blobs, d);
+          if (blob)
+            await tx.put<BlobRecord>(T.blobs, d, { ...blob, refs: blob.refs + 1, pendingUntil: 0 });
+        }
+        image = {
+          digest,
+          mediaType: parsed.mediaType,
+          manifest: bytes.toString('utf8'),
+          size: parsed.contentSize,
+          pushedAt: now,
+          artifactType: parsed.artifactType,
+          subject: parsed.subject?.digest,
+          blobs,
+          children: unique(parsed.manifests.map((m) => m.digest)),
+          tags: [],
+        };
+        if (parsed.subject) {
+          await tx.put<ReferrerRecord>(
+            T.referrers,
+            referrerKey(repoKey, parsed.subject.digest, digest),
+            {
+              mediaType: parsed.mediaType,
+              size: bytes.length,
+              artifactType: parsed.artifactType,
+              annotations: parsed.annotations,
+            },
+          );
+        }
+        changed = true;
+      }
+      if (tag !== undefined) {
+        const tagKey = childKey(repoKey, tag);
+        const existing = await tx.get<TagRecord>(T.tags, tagKey);
+        if (existing?.digest !== digest) {
+          if (existing) {
+            if (isImmutableTag(repo, tag)) {
+              throw new RegistryError(
+                'tag-immutable',
+                `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the repository is immutable.`,
+              );
+            }
+            await removeTag(tx, repoKey, existing.digest, tag);
+          }
+          await tx.put<TagRecord>(T.tags, tagKey, { digest, at: now });
+          image.tags = [...image.tags, tag];
+          changed = true;
+        }
+      }
+      if (changed) await tx.put(T.images, imageKey, image);
+      return { digest, changed, subject: parsed.subject?.digest };
+    });
+    for (const blob of parsed.blobs) this.deps.guard.release(blob.digest);
+    if (result.changed) this.deps.onPush(repo);
+    return result;
+  }
+
+  /** The image a tag or digest names; MANIFEST_UNKNOWN / ImageNotFound when none. */
+  async image(repo: RepositoryRecord, reference: string): Promise<ImageRecord> {
+    const found = await this.findImage(this.deps.store, repo, reference);
+    if (!found) throw imageNotFound();
+    return found;
+  }
+
+  async findImage(
+    ops: MetadataOps,
+    repo: RepositoryRecord,
+    reference: string,
+  ): Promise<ImageRecord | undefined> {
+    const repoKey = keyOf(repo);
+    let digest = reference;
+    if (isDigestReference(reference)) {
+      if (!isDigest(reference)) throw digestInvalid(reference);
+    } else {
+      if (!isTag(reference)) throw tagInvalid(reference);
+      const tag = await ops.get<TagRecord>(T.tags, childKey(repoKey, reference));
+      if (!tag) return undefined;
+      digest = tag.digest;
+    }
+    return ops.get<ImageRecord>(T.images, childKey(repoKey, digest));
+  }
+
+  /** Records a pull for DescribeImages' lastRecordedPullTime (at most once a minute). */
+  async recordPull(repo: RepositoryRecord, image: ImageRecord): Promise<void> {
+    const now = this.deps.now();
+    if (image.lastPulledAt !== undefined && now - image.lastPulledAt < 60_000) return;
+    const key = childKey(keyOf(repo), image.digest);
+    await this.deps.store.transaction(async (tx) => {
+      const current = await tx.get<ImageRecord>(T.images, key);
+      if (current) await tx.put<ImageRecord>(T.images, key, { ...current, lastPulledAt: now });
+    });
+  }
+
+  /**
+   * Deletes an image with all its tags. An image a manifest list of the repository still
+   * references is refused.
+   */
+  async deleteImage(repo: RepositoryRecord, digest: string): Promise<ImageRecord> {
+    if (!isDigest(digest)) throw digestInvalid(digest);
+    const repoKey = keyOf(repo);
+    const image = await this.deps.store.transaction(async (tx) => {
+      await requireRepository(tx, repo);
+      const found = await tx.get<ImageRecord>(T.images, childKey(repoKey, digest));
+      if (!found) throw imageNotFound();
+      const parents = await parentsOf(tx, repoKey, digest);
+      if (parents.length > 0) {
+        throw new RegistryError(
+          'image-referenced',
+          `Requested image referenced by manifest list: [${parents.join(', ')}]`,
+        );
+      }
+      await deleteImageRows(tx, repoKey, found);
+      return found;
+    });
+    this.deps.onImagesDeleted();
+    return image;
+  }
+
+  /**
+   * Removes a tag; resolves the image it named, as it is now (without the tag). With
+   * `deleteUntagged` (ECR's BatchDeleteImage: "when you remove the last tag from an image,
+   * the image is deleted") an image left without tags goes in the same transaction, unless
+   * a manifest list still references it; `deleted` says whether it went.
+   */
+  async untag(
+    repo: RepositoryRecord,
+    tag: string,
+    options: { deleteUntagged?: boolean } = {},
+  ): Promise<{ image: ImageRecord; deleted: boolean }> {
+    if (!isTag(tag)) throw tagInvalid(tag);
+    const repoKey = keyOf(repo);
+    const result = await this.deps.store.transaction(async (tx) => {
+      await requireRepository(tx, repo);
+      const record = await tx.get<TagRecord>(T.tags, childKey(repoKey, tag));
+      if (!record) throw imageNotFound();
+      const image = await removeTag(tx, repoKey, record.digest, tag);
+      await tx.delete(T.tags, childKey(repoKey, tag));
+      if (!image) throw imageNotFound();
+      const remove =
+        options.deleteUntagged === true &&
+        image.tags.length === 0 &&
+        (await parentsOf(tx, repoKey, image.digest)).length === 0;
+      if (remove) await deleteImageRows(tx, repoKey, image);
+      return { image, deleted: remove };
+    });
+    if (result.deleted) this.deps.onImagesDeleted();
+    return result;
+  }
+
+  /** Tags in byte order after `last`, at most `limit`. */
+  async listTags(repo: RepositoryRecord, limit: number, last?: string): Promise<string[]> {
+    const prefix = childPrefix(keyOf(repo));
+    const items = await this.deps.store.list<TagRecord>(T.tags, {
+      prefix,
+      after: last === undefined ? undefined : prefix + last,
+      limit,
+    });
+    return items.map((i) => i.key.slice(prefix.length));
+  }
+
+  /** Every image of the repository in digest order (DescribeImages, lifecycle policies). */
+  async listImages(
+    repo: RepositoryRecord,
+    options: { after?: string; limit?: number } = {},
+  ): Promise<ImageRecord[]> {
+    const prefix = childPrefix(keyOf(repo));
+    const items = await this.deps.store.list<ImageRecord>(T.images, {
+      prefix,
+      after: options.after === undefined ? undefined : prefix + options.after,
+      limit: options.limit,
+    });
+    return items.map((i) => i.value);
+  }
+
+  /** OCI 1.1 referrers of `digest` in the repository, optionally of one artifact type. */
+  async referrers(
+    repo: RepositoryRecord,
+    digest: string,
+    artifactType?: string,
+  ): Promise<Descriptor[]> {
+    if (!isDigest(digest)) throw digestInvalid(digest);
+    const prefix = referrerKey(keyOf(repo), digest, '');
+    const items = await this.deps.store.list<ReferrerRecord>(T.referrers, { prefix });
+    return items
+      .filter((i) => artifactType === undefined || i.value.artifactType === artifactType)
+      .map((i) => ({
+        mediaType: i.value.mediaType,
+        digest: i.key.slice(prefix.length),
+        size: i.value.size,
+        ...(i.value.artifactType === undefined ? {} : { artifactType: i.value.artifactType }),
+        ...(i.value.annotations === undefined ? {} : { annotations: i.value.annotations }),
+      }));
+  }
+}
+
+async function requireRepository(tx: MetadataOps, repo: RepositoryRecord): Promise<void> {
+  if (!(await tx.get(T.repositories, keyOf(repo))))
+    throw repositoryNotFound(repo.name, repo.account);
+}
+
+/** Digests of the manifest lists in the repository that reference `digest`. */
+async function parentsOf(tx: MetadataOps, repoKey: string, digest: string): Promise<string[]> {
+  return (await tx.list<ImageRecord>(T.images, { prefix: childPrefix(repoKey) }))
+    .filter((i) => i.value.children.includes(digest))
+    .map((i) => i.value.digest);
+}
+
+async function deleteImageRows(
+  tx: MetadataOps,
+  repoKey: string,
+  image: ImageRecord,
+): Promise<void> {
+  for (const tag of image.tags) await tx.delete(T.tags, childKey(repoKey, tag));
+  await tx.delete(T.images, childKey(repoKey, image.digest));
+  if (image.subject) {
+    await tx.delete(T.referrers, referrerKey(repoKey, image.subject, image.digest));
+  }
+  await releaseBlobs(tx, image.blobs);
+}
+
+/** Drops one reference per blob; blobs left with none are the collector's to remove. */
+async function releaseBlobs(tx: MetadataOps, digests: readonly string[]): Promise<void> {
+  for (const d of digests) {
+    const blob = await tx.get<BlobRecord>(T.blobs, d);
+    if (blob) await tx.put<BlobRecord>(T.blobs, d, { ...blob, refs: Math.max(0, blob.refs - 1) });
+  }
+}
+
+async function removeTag(
+  tx: MetadataOps,
+  repoKey: string,
+  digest: string,
+  tag: string,
+): Promise<ImageRecord | undefined> {
+  const key = childKey(repoKey, digest);
+  const image = await tx.get<ImageRecord>(T.images, key);
+  if (!image) return undefined;
+  const updated = { ...image, tags: image.tags.filter((t) => t !== tag) };
+  await tx.put(T.images, key, updated);
+  return updated;
+}
+
+/** Whether `tag` may not move, under the repository's mutability and its exclusions. */
+export function isImmutableTag(repo: RepositoryRecord, tag: string): boolean {
+  const excluded = (repo.imageTagMutabilityExclusionFilters ?? []).some((f) =>
+    wildcardMatches(f.filter, tag),
+  );
+  switch (repo.imageTagMutability) {
+    case 'MUTABLE':
+      return false;
+    case 'IMMUTABLE':
+      return true;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return !excluded;
+    case 'MUTABLE_WITH_EXCLUSION':
+      return excluded;
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function translateUploadError(err: unknown, id: string): unknown {
+  if (err instanceof UploadNotFoundError) return uploadUnknown(id);
+  if (err instanceof UploadOffsetError) {
+    return new RegistryError(
+      'range-invalid',
+      `upload ${id} is at byte ${err.expected}; a chunk starting at byte ${err.actual} does not continue it`,
+      { size: err.expected },
+    );
+  }
+  return err;
+}
+
+export function layersNotFound(repo: RepositoryRecord, digests: string[]): RegistryError {
+  return new RegistryError(
+    'manifest-blob-unknown',
+    `Layers with digests '[${digests.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.account}' do not exist`,
+    { digests },
+  );
+}
+
+export const imageNotFound = (): RegistryError =>
+  new RegistryError('manifest-unknown', 'Requested image not found');
+
+export const digestInvalid = (digest: string): RegistryError =>
+  new RegistryError('digest-invalid', `invalid digest ${JSON.stringify(digest.slice(0, 100))}`, {
+    digest: digest.slice(0, 100),
+  });
+
+const tagInvalid = (tag: string): RegistryError =>
+  new RegistryError('tag-invalid', `invalid tag ${JSON.stringify(tag.slice(0, 100))}`);
+
+const uploadUnknown = (id: string): RegistryError =>
+  new RegistryError('upload-unknown', `upload ${JSON.stringify(id.slice(0, 100))} is unknown`);

@@ -1,0 +1,1006 @@
+/**
+ * The OCI distribution protocol of the ECR registry (/v2/), request by request with fetch
+ * (and node:http where a request must stay raw: unnormalised paths, endless bodies, a kill
+ * mid-stream). https://github.com/opencontainers/distribution-spec/blob/main/spec.md
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import {
+  buildImage,
+  copyImage,
+  imageToolsMissing,
+  inspectImage,
+  sha256Digest,
+} from './helpers/oci-image.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
+import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
+
+const AUTHORIZATION = `Basic ${Buffer.from('AWS:password').toString('base64')}`;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const MB = 1024 * 1024;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+interface OciErrors {
+  errors: { code: string; message: string; detail: unknown }[];
+}
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+}
+
+/** One request with fetch; Basic credentials unless `auth` is false. */
+async function call(
+  endpoint: string,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: Buffer | string; auth?: boolean } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.auth !== false) headers.Authorization = AUTHORIZATION;
+  const res = await fetch(new URL(path, endpoint), { method, headers, body: opts.body });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+const json = <T>(r: Reply): T => JSON.parse(r.body.toString('utf8')) as T;
+
+/** The spec's error body: `{"errors":[{"code","message","detail"}]}`, the first with `code`. */
+function assertError(r: Reply, status: number, code: string | string[]): void {
+  assert.equal(r.status, status, `status ${r.status}: ${r.body.toString('utf8').slice(0, 500)}`);
+  assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+  const body = json<OciErrors>(r);
+  assert.ok(Array.isArray(body.errors) && body.errors.length > 0, 'errors is a non-empty list');
+  for (const e of body.errors) {
+    assert.deepEqual(Object.keys(e).sort(), ['code', 'detail', 'message']);
+    assert.equal(typeof e.code, 'string');
+    assert.equal(typeof e.message, 'string');
+  }
+  const codes = Array.isArray(code) ? code : [code];
+  assert.ok(codes.includes(body.errors[0].code), `code ${body.errors[0].code}, want ${codes}`);
+}
+
+interface RawReply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A request whose path goes on the wire exactly as given (fetch would resolve `..`). */
+function rawCall(
+  endpoint: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = { Authorization: AUTHORIZATION },
+): Promise<RawReply> {
+  const { hostname, port } = new URL(endpoint);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The response to a request whose body is `total` bytes written one MB at a time. */
+function streamedCall(
+  url: URL,
+  method: string,
+  total: number,
+  opts: { declareLength?: boolean; headers?: Record<string, string> } = {},
+): Promise<RawReply & { sent: number }> {
+  const chunk = Buffer.alloc(MB, 0x20);
+  const headers: Record<string, string | number> = {
+    Authorization: AUTHORIZATION,
+    ...opts.headers,
+  };
+  if (opts.declareLength) headers['Content-Length'] = total;
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const req = request(url, { method, headers }, (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          sent,
+        }),
+      );
+      res.on('error', reject);
+    });
+    // Once the server answered and hung up, writing on fails; that is expected.
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    const pump = (): void => {
+      while (!answered && sent < total) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
+
+/** The descriptor of `bytes` as a blob of `mediaType`. */
+const descriptorOf = (bytes: Buffer, mediaType: string): Descriptor => ({
+  mediaType,
+  digest: sha256Digest(bytes),
+  size: bytes.length,
+});
+
+describe('ECR registry protocol', () => {
+  let server: TestServer;
+  let work: string;
+  let endpoint: string;
+  const get = (path: string, headers?: Record<string, string>) =>
+    call(endpoint, 'GET', path, { headers });
+  const head = (path: string, headers?: Record<string, string>) =>
+    call(endpoint, 'HEAD', path, { headers });
+
+  async function pushBlob(repo: string, bytes: Buffer): Promise<string> {
+    const digest = sha256Digest(bytes);
+    const r = await call(endpoint, 'POST', `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+      body: bytes,
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(r.status, 201, r.body.toString());
+    return digest;
+  }
+
+  async function startUpload(repo: string): Promise<URL> {
+    const r = await call(endpoint, 'POST', `/v2/${repo}/blobs/uploads/`);
+    assert.equal(r.status, 202, r.body.toString());
+    const location = r.headers.get('location');
+    assert.ok(location, 'Location header');
+    return new URL(location, endpoint);
+  }
+
+  const withDigest = (upload: URL, digest: string): string => {
+    const url = new URL(upload);
+    url.searchParams.set('digest', digest);
+    return url.pathname + url.search;
+  };
+
+  /** Pushes a config and a random layer; the manifest's bytes and parts. */
+  async function imageManifest(
+    repo: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ bytes: Buffer; digest: string; layers: Descriptor[] }> {
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }),
+    );
+    const layer = randomBytes(1024);
+    await pushBlob(repo, config);
+    await pushBlob(repo, layer);
+    const layers = [descriptorOf(layer, OCI_LAYER)];
+    const bytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: descriptorOf(config, OCI_CONFIG),
+        layers,
+        ...extra,
+      }),
+    );
+    return { bytes, digest: sha256Digest(bytes), layers };
+  }
+
+  const putManifest = (repo: string, ref: string, bytes: Buffer, type = OCI_MANIFEST) =>
+    call(endpoint, 'PUT', `/v2/${repo}/manifests/${ref}`, {
+      body: bytes,
+      headers: { 'Content-Type': type },
+    });
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ecr-protocol-'));
+    // A real state directory inside `work`, so the traversal test can see what was written.
+    server = await startTestServer({ ephemeral: false, stateDir: join(work, 'state') });
+    endpoint = server.endpoint;
+    const ecr = new ECRClient(clientConfig(server.endpoint));
+    for (const repositoryName of ['proto', 'proto-mount', 'proto-tags', 'team/app']) {
+      await ecr.send(new CreateRepositoryCommand({ repositoryName }));
+    }
+    ecr.destroy();
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('GET /v2/ challenges anonymous clients as ECR does and admits Basic auth', async () => {
+    const anonymous = await call(endpoint, 'GET', '/v2/', { auth: false });
+    assertError(anonymous, 401, 'UNAUTHORIZED');
+    assert.match(
+      anonymous.headers.get('www-authenticate') ?? '',
+      /^Basic realm="[^"]+",service="ecr\.amazonaws\.com"$/,
+    );
+    assert.equal(anonymous.headers.get('docker-distribution-api-version'), 'registry/2.0');
+
+    const admitted = await get('/v2/');
+    assert.equal(admitted.status, 200);
+    assert.equal(admitted.headers.get('docker-distribution-api-version'), 'registry/2.0');
+    assert.deepEqual(json(admitted), {});
+  });
+
+  test('monolithic upload: POST ?digest= stores the blob; HEAD and GET serve it', async () => {
+    const bytes = randomBytes(64 * 1024);
+    const digest = sha256Digest(bytes);
+    const r = await call(endpoint, 'POST', `/v2/proto/blobs/uploads/?digest=${digest}`, {
+      body: bytes,
+    });
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get('location'), `/v2/proto/blobs/${digest}`);
+    assert.equal(r.headers.get('docker-content-digest'), digest);
+
+    const h = await head(`/v2/proto/blobs/${digest}`);
+    assert.equal(h.status, 200);
+    assert.equal(h.headers.get('content-length'), String(bytes.length));
+    assert.equal(h.headers.get('docker-content-digest'), digest);
+    assert.equal(h.body.length, 0);
+    const g = await get(`/v2/proto/blobs/${digest}`);
+    assert.equal(g.status, 200);
+    assert.deepEqual(g.body, bytes);
+  });
+
+  test('POST then PUT with the whole blob', async () => {
+    const bytes = randomBytes(10_000);
+    const digest = sha256Digest(bytes);
+    const r = await call(endpoint, 'POST', '/v2/proto/blobs/uploads/');
+    assert.equal(r.status, 202);
+    assert.equal(r.headers.get('range'), '0-0');
+    const id = r.headers.get('docker-upload-uuid');
+    assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+    const upload = new URL(r.headers.get('location') ?? '', endpoint);
+    assert.equal(upload.pathname, `/v2/proto/blobs/uploads/${id}`);
+
+    const put = await call(endpoint, 'PUT', withDigest(upload, digest), { body: bytes });
+    assert.equal(put.status, 201);
+    assert.equal(put.headers.get('docker-content-digest'), digest);
+    assert.deepEqual((await get(`/v2/proto/blobs/${digest}`)).body, bytes);
+    // The upload is finished: its URL is gone.
+    assertError(await get(upload.pathname), 404, 'BLOB_UPLOAD_UNKNOWN');
+  });
+
+  test('chunked upload: three PATCHes with Content-Range, status, then PUT', async () => {
+    const bytes = randomBytes(300_000);
+    const digest = sha256Digest(bytes);
+    const upload = await startUpload('proto');
+    const bounds = [0, 100_000, 250_000, bytes.length];
+    for (let i = 0; i < 3; i++) {
+      const [start, end] = [bounds[i], bounds[i + 1]];
+      const r = await call(endpoint, 'PATCH', upload.pathname, {
+        body: bytes.subarray(start, end),
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Content-Range': `${start}-${end - 1}`,
+        },
+      });
+      assert.equal(r.status, 202, r.body.toString());
+      assert.equal(r.headers.get('range'), `0-${end - 1}`);
+      assert.equal(new URL(r.headers.get('location') ?? '', endpoint).pathname, upload.pathname);
+
+      const status = await get(upload.pathname);
+      assert.equal(status.status, 204);
+      assert.equal(status.headers.get('range'), `0-${end - 1}`);
+      assert.ok(status.headers.get('docker-upload-uuid'));
+    }
+    const put = await call(endpoint, 'PUT', withDigest(upload, digest));
+    assert.equal(put.status, 201, put.body.toString());
+    const g = await get(`/v2/proto/blobs/${digest}`);
+    assert.equal(g.headers.get('docker-content-digest'), digest);
+    assert.equal(sha256Digest(g.body), digest);
+  });
+
+  test('DELETE cancels an upload: it is BLOB_UPLOAD_UNKNOWN from then on', async () => {
+    const upload = await startUpload('proto');
+    await call(endpoint, 'PATCH', upload.pathname, { body: randomBytes(100) });
+    const cancelled = await call(endpoint, 'DELETE', upload.pathname);
+    assert.equal(cancelled.status, 204);
+    assertError(await get(upload.pathname), 404, 'BLOB_UPLOAD_UNKNOWN');
+    assertError(
+      await call(endpoint, 'PATCH', upload.pathname, { body: randomBytes(10) }),
+      404,
+      'BLOB_UPLOAD_UNKNOWN',
+    );
+    assertError(await call(endpoint, 'DELETE', upload.pathname), 404, 'BLOB_UPLOAD_UNKNOWN');
+    // An upload of one repository is unknown to another.
+    const other = await startUpload('proto');
+    assertError(
+      await get(other.pathname.replace('/proto/', '/proto-mount/')),
+      404,
+      'BLOB_UPLOAD_UNKNOWN',
+    );
+  });
+
+  test('blob HEAD and GET with Range', async () => {
+    const bytes = randomBytes(1000);
+    const digest = await pushBlob('proto', bytes);
+    const path = `/v2/proto/blobs/${digest}`;
+    const part = await get(path, { Range: 'bytes=10-19' });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), `bytes 10-19/${bytes.length}`);
+    assert.equal(part.headers.get('content-length'), '10');
+    assert.deepEqual(part.body, bytes.subarray(10, 20));
+
+    const tail = await get(path, { Range: 'bytes=990-' });
+    assert.equal(tail.status, 206);
+    assert.equal(tail.headers.get('content-range'), `bytes 990-999/${bytes.length}`);
+    assert.deepEqual(tail.body, bytes.subarray(990));
+
+    // An end past the blob is cut to it.
+    const past = await get(path, { Range: 'bytes=995-5000' });
+    assert.equal(past.status, 206);
+    assert.deepEqual(past.body, bytes.subarray(995));
+
+    const beyond = await get(path, { Range: 'bytes=1000-' });
+    assertError(beyond, 416, 'RANGE_INVALID');
+    assert.equal(beyond.headers.get('content-range'), `bytes */${bytes.length}`);
+
+    const h = await head(path);
+    assert.equal(h.status, 200);
+    assert.equal(h.headers.get('accept-ranges'), 'bytes');
+    assert.equal(h.headers.get('content-length'), '1000');
+    assertError(await get(`/v2/proto/blobs/${sha256Digest('nothing')}`), 404, 'BLOB_UNKNOWN');
+    const missingHead = await head(`/v2/proto/blobs/${sha256Digest('nothing')}`);
+    assert.equal(missingHead.status, 404);
+    assert.equal(missingHead.body.length, 0);
+  });
+
+  test('cross-repository mount: 201 when the source has the blob, else an upload', async () => {
+    const bytes = randomBytes(2048);
+    const digest = await pushBlob('proto', bytes);
+    assert.equal((await head(`/v2/proto-mount/blobs/${digest}`)).status, 404);
+
+    const mounted = await call(
+      endpoint,
+      'POST',
+      `/v2/proto-mount/blobs/uploads/?mount=${digest}&from=proto`,
+    );
+    assert.equal(mounted.status, 201);
+    assert.equal(mounted.headers.get('location'), `/v2/proto-mount/blobs/${digest}`);
+    assert.equal(mounted.headers.get('docker-content-digest'), digest);
+    assert.deepEqual((await get(`/v2/proto-mount/blobs/${digest}`)).body, bytes);
+
+    // A source without the blob (or no such repository): the client gets an upload instead.
+    const unknown = sha256Digest(randomBytes(16));
+    for (const from of ['proto-tags', 'does-not-exist']) {
+      const fallback = await call(
+        endpoint,
+        'POST',
+        `/v2/proto-mount/blobs/uploads/?mount=${unknown}&from=${from}`,
+      );
+      assert.equal(fallback.status, 202);
+      assert.match(fallback.headers.get('location') ?? '', /^\/v2\/proto-mount\/blobs\/uploads\//);
+      assert.equal((await head(`/v2/proto-mount/blobs/${unknown}`)).status, 404);
+    }
+  });
+
+  test('a wrong digest is DIGEST_INVALID and stores nothing', async () => {
+    const bytes = randomBytes(4096);
+    const claimed = sha256Digest('something else');
+    const upload = await startUpload('proto');
+    assertError(
+      await call(endpoint, 'PUT', withDigest(upload, claimed), { body: bytes }),
+      400,
+      'DIGEST_INVALID',
+    );
+    assert.equal((await head(`/v2/proto/blobs/${claimed}`)).status, 404);
+    assert.equal((await head(`/v2/proto/blobs/${sha256Digest(bytes)}`)).status, 404);
+
+    assertError(
+      await call(endpoint, 'POST', `/v2/proto/blobs/uploads/?digest=${claimed}`, { body: bytes }),
+      400,
+      'DIGEST_INVALID',
+    );
+    assert.equal((await head(`/v2/proto/blobs/${claimed}`)).status, 404);
+    assert.equal((await head(`/v2/proto/blobs/${sha256Digest(bytes)}`)).status, 404);
+
+    // A PUT without the digest parameter is refused too, and the upload goes on.
+    const second = await startUpload('proto');
+    assertError(
+      await call(endpoint, 'PUT', second.pathname, { body: bytes }),
+      400,
+      'DIGEST_INVALID',
+    );
+    assert.equal((await get(second.pathname)).status, 204);
+    const retried = await call(endpoint, 'PUT', withDigest(second, sha256Digest(bytes)), {
+      body: bytes,
+    });
+    assert.equal(retried.status, 201);
+  });
+
+  test('a Content-Range that skips bytes is 416 and leaves the upload as it was', async () => {
+    const upload = await startUpload('proto');
+    const first = await call(endpoint, 'PATCH', upload.pathname, {
+      body: randomBytes(10),
+      headers: { 'Content-Range': '0-9' },
+    });
+    assert.equal(first.status, 202);
+
+    const skipping = await call(endpoint, 'PATCH', upload.pathname, {
+      body: randomBytes(10),
+      headers: { 'Content-Range': '20-29' },
+    });
+    assertError(skipping, 416, 'RANGE_INVALID');
+    assert.equal(skipping.headers.get('range'), '0-9');
+
+    // A range whose length is not the body's is refused the same way.
+    const mismatched = await call(endpoint, 'PATCH', upload.pathname, {
+      body: randomBytes(10),
+      headers: { 'Content-Range': '10-29' },
+    });
+    assertError(mismatched, 416, 'RANGE_INVALID');
+
+    // A chunked body (no Content-Length) longer than its Content-Range: refused as it arrives.
+    const overlong = await streamedCall(new URL(upload.pathname, endpoint), 'PATCH', 3 * MB, {
+      headers: { 'Content-Range': '10-19' },
+    });
+    assert.equal(overlong.status, 416);
+    assert.equal(overlong.headers.range, '0-9');
+    assert.equal(
+      (JSON.parse(overlong.body.toString()) as OciErrors).errors[0].code,
+      'RANGE_INVALID',
+    );
+
+    const status = await get(upload.pathname);
+    assert.equal(status.status, 204);
+    assert.equal(status.headers.get('range'), '0-9');
+  });
+
+  test('manifests: PUT by tag and by digest, GET with Accept negotiation, HEAD', async () => {
+    const { bytes, digest } = await imageManifest('proto');
+    const byTag = await putManifest('proto', 'v1', bytes);
+    assert.equal(byTag.status, 201, byTag.body.toString());
+    assert.equal(byTag.headers.get('docker-content-digest'), digest);
+    assert.equal(byTag.headers.get('location'), `/v2/proto/manifests/${digest}`);
+    const byDigest = await putManifest('proto', digest, bytes);
+    assert.equal(byDigest.status, 201);
+    assert.equal(byDigest.headers.get('docker-content-digest'), digest);
+
+    for (const ref of ['v1', digest]) {
+      for (const accept of [OCI_MANIFEST, `${DOCKER_MANIFEST}, ${OCI_MANIFEST}`, '*/*']) {
+        const r = await get(`/v2/proto/manifests/${ref}`, { Accept: accept });
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get('content-type'), OCI_MANIFEST);
+        assert.equal(r.headers.get('docker-content-digest'), digest);
+        assert.deepEqual(r.body, bytes);
+      }
+      const h = await head(`/v2/proto/manifests/${ref}`, { Accept: OCI_MANIFEST });
+      assert.equal(h.status, 200);
+      assert.equal(h.headers.get('content-length'), String(bytes.length));
+      assert.equal(h.headers.get('docker-content-digest'), digest);
+      assert.equal(h.body.length, 0);
+    }
+    // A client that only reads Docker manifests is not sent an OCI one.
+    assertError(
+      await get('/v2/proto/manifests/v1', { Accept: DOCKER_MANIFEST }),
+      404,
+      'MANIFEST_UNKNOWN',
+    );
+    // A digest reference that is not the manifest's digest is refused.
+    const other = sha256Digest('not this manifest');
+    assertError(await putManifest('proto', other, bytes), 400, 'DIGEST_INVALID');
+    assertError(await get(`/v2/proto/manifests/${other}`), 404, 'MANIFEST_UNKNOWN');
+    assertError(await get('/v2/proto/manifests/nope'), 404, 'MANIFEST_UNKNOWN');
+  });
+
+  test('a manifest naming a missing blob or child is MANIFEST_BLOB_UNKNOWN; nothing stored', async () => {
+    const { bytes } = await imageManifest('proto');
+    const manifest = JSON.parse(bytes.toString()) as { layers: Descriptor[] };
+    const missing = descriptorOf(randomBytes(32), OCI_LAYER);
+    manifest.layers.push(missing);
+    const broken = Buffer.from(JSON.stringify(manifest));
+    const r = await putManifest('proto', 'broken', broken);
+    assertError(r, 404, 'MANIFEST_BLOB_UNKNOWN');
+    assertError(await get('/v2/proto/manifests/broken'), 404, 'MANIFEST_UNKNOWN');
+    assertError(await get(`/v2/proto/manifests/${sha256Digest(broken)}`), 404, 'MANIFEST_UNKNOWN');
+
+    const child = await imageManifest('proto');
+    assert.equal((await putManifest('proto', child.digest, child.bytes)).status, 201);
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [
+          {
+            ...descriptorOf(child.bytes, OCI_MANIFEST),
+            platform: { architecture: 'amd64', os: 'linux' },
+          },
+          {
+            ...descriptorOf(Buffer.from('{"not":"pushed"}'), OCI_MANIFEST),
+            platform: { architecture: 'arm64', os: 'linux' },
+          },
+        ],
+      }),
+    );
+    assertError(
+      await putManifest('proto', 'index', index, OCI_INDEX),
+      404,
+      'MANIFEST_BLOB_UNKNOWN',
+    );
+    assertError(await get('/v2/proto/manifests/index'), 404, 'MANIFEST_UNKNOWN');
+  });
+
+  test('a manifest that is not JSON is MANIFEST_INVALID', async () => {
+    for (const body of ['this is not json', '{"schemaVersion":2', '[]']) {
+      assertError(
+        await putManifest('proto', 'garbage', Buffer.from(body)),
+        400,
+        'MANIFEST_INVALID',
+      );
+    }
+    assertError(await get('/v2/proto/manifests/garbage'), 404, 'MANIFEST_UNKNOWN');
+  });
+
+  test('a 100 MB manifest is refused quickly with SIZE_INVALID; nothing stored', async () => {
+    const url = new URL('/v2/proto/manifests/huge', endpoint);
+    for (const declareLength of [false, true]) {
+      const started = Date.now();
+      const r = await streamedCall(url, 'PUT', 100 * MB, {
+        declareLength,
+        headers: { 'Content-Type': OCI_MANIFEST },
+      });
+      assert.equal(r.status, 413, r.body.toString());
+      const body = JSON.parse(r.body.toString()) as OciErrors;
+      assert.equal(body.errors[0].code, 'SIZE_INVALID');
+      assert.ok(r.sent < 64 * MB, `the server read ${r.sent} bytes before refusing`);
+      assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    }
+    assertError(await get('/v2/proto/manifests/huge'), 404, 'MANIFEST_UNKNOWN');
+    // The server is fine afterwards.
+    assert.equal((await get('/v2/')).status, 200);
+  });
+
+  test('path traversal in names and digests is refused, never a 500 or a file', async () => {
+    const hex = 'a'.repeat(64);
+    const cases: [string, string, number[], string[]][] = [
+      ['GET', '/v2/../etc/manifests/x', [400, 404], ['NAME_INVALID', 'NAME_UNKNOWN']],
+      ['PUT', '/v2/../../x/manifests/latest', [400, 404], ['NAME_INVALID', 'NAME_UNKNOWN']],
+      // Dot segments are not resolved: the name is refused, not taken as `proto`.
+      ['GET', '/v2/proto-tags/../proto/tags/list', [400], ['NAME_INVALID']],
+      ['GET', '/v2/proto-tags/%2e%2e/proto/tags/list', [400], ['NAME_INVALID']],
+      ['GET', `/v2/a/..%2F..%2Fx/blobs/sha256:${hex}`, [400], ['NAME_INVALID']],
+      ['POST', '/v2/a/..%2F..%2Fx/blobs/uploads/', [400], ['NAME_INVALID']],
+      ['GET', `/v2/%2e%2e/%2e%2e/x/blobs/sha256:${hex}`, [400], ['NAME_INVALID']],
+      ['GET', `/v2/proto%2F..%2F..%2Fx/tags/list`, [400], ['NAME_INVALID']],
+      ['GET', `/v2/team%2Fapp%00/tags/list`, [400], ['NAME_INVALID']],
+      ['GET', '/v2/proto/blobs/sha256:../../x', [400, 404], ['NAME_INVALID', 'DIGEST_INVALID']],
+      ['GET', '/v2/proto/blobs/sha256%3A..%2F..%2Fx', [400], ['DIGEST_INVALID']],
+      ['GET', '/v2/proto/blobs/..%2F..%2F..%2Fetc%2Fpasswd', [400], ['DIGEST_INVALID']],
+      ['GET', `/v2/proto/blobs/sha256:${hex.toUpperCase()}`, [400], ['DIGEST_INVALID']],
+      ['GET', `/v2/proto/blobs/sha512:${'a'.repeat(128)}`, [400], ['DIGEST_INVALID']],
+      ['DELETE', '/v2/proto/blobs/sha256%3A..%2F..%2Fx', [400], ['DIGEST_INVALID']],
+      ['GET', '/v2/proto/manifests/sha256:..%2F..%2Fx', [400], ['DIGEST_INVALID']],
+      ['GET', '/v2/proto/manifests/..%2F..%2Fetc', [400], ['TAG_INVALID']],
+      ['PUT', '/v2/proto/manifests/..%2F..%2Fetc', [400], ['TAG_INVALID', 'MANIFEST_INVALID']],
+      ['GET', '/v2/proto/referrers/sha256:..%2Fx', [400], ['DIGEST_INVALID']],
+      ['GET', '/v2/proto/blobs/uploads/..%2F..%2Fx', [404], ['BLOB_UPLOAD_UNKNOWN']],
+      ['PATCH', '/v2/proto/blobs/uploads/..%2F..%2Fx', [404], ['BLOB_UPLOAD_UNKNOWN']],
+      [
+        'PUT',
+        `/v2/proto/blobs/uploads/..%2F..%2Fx?digest=sha256:${hex}`,
+        [404],
+        ['BLOB_UPLOAD_UNKNOWN'],
+      ],
+      ['POST', `/v2/proto/blobs/uploads/?digest=sha256%3A..%2F..%2Fx`, [400], ['DIGEST_INVALID']],
+      [
+        'POST',
+        `/v2/proto-mount/blobs/uploads/?mount=sha256:..%2F..%2Fx&from=proto`,
+        [400],
+        ['DIGEST_INVALID'],
+      ],
+    ];
+    for (const [method, path, statuses, codes] of cases) {
+      const r = await rawCall(endpoint, method, path);
+      const what = `${method} ${path}: ${r.status} ${r.body.toString()}`;
+      assert.ok(statuses.includes(r.status), what);
+      const body = JSON.parse(r.body.toString()) as OciErrors;
+      assert.ok(codes.includes(body.errors[0].code), what);
+      assert.deepEqual(Object.keys(body.errors[0]).sort(), ['code', 'detail', 'message'], what);
+    }
+    // Nothing appeared next to the state directory.
+    assert.deepEqual(await readdir(work), ['state']);
+  });
+
+  test('tags list pages with n and last, linking the next page', async () => {
+    const { bytes } = await imageManifest('proto-tags');
+    const tags = ['a1', 'b2', 'c3', 'd4', 'e5'];
+    for (const tag of tags) {
+      assert.equal((await putManifest('proto-tags', tag, bytes)).status, 201);
+    }
+    const all = await get('/v2/proto-tags/tags/list');
+    assert.equal(all.status, 200);
+    assert.deepEqual(json(all), { name: 'proto-tags', tags });
+    assert.equal(all.headers.get('link'), null);
+
+    const pages: string[][] = [];
+    let next: string | undefined = '/v2/proto-tags/tags/list?n=2';
+    while (next !== undefined) {
+      const page = await get(next);
+      assert.equal(page.status, 200);
+      pages.push(json<{ tags: string[] }>(page).tags);
+      const link = page.headers.get('link');
+      next = link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
+      if (link !== null) assert.ok(next, `malformed Link ${link}`);
+    }
+    assert.deepEqual(pages, [['a1', 'b2'], ['c3', 'd4'], ['e5']]);
+
+    const after = await get('/v2/proto-tags/tags/list?n=3&last=b2');
+    assert.deepEqual(json<{ tags: string[] }>(after).tags, ['c3', 'd4', 'e5']);
+    // Exactly the rest: no link to an empty page.
+    assert.equal(after.headers.get('link'), null);
+    assertError(await get('/v2/proto-tags/tags/list?n=-1'), 400, [
+      'SIZE_INVALID',
+      'PAGINATION_NUMBER_INVALID',
+    ]);
+  });
+
+  test('_catalog lists repositories with paging', async () => {
+    const all = await get('/v2/_catalog');
+    assert.equal(all.status, 200);
+    const names = json<{ repositories: string[] }>(all).repositories;
+    for (const name of ['proto', 'proto-mount', 'proto-tags', 'team/app']) {
+      assert.ok(names.includes(name), `${name} in ${names}`);
+    }
+    assert.deepEqual(names, [...names].sort());
+
+    const seen: string[] = [];
+    let next: string | undefined = '/v2/_catalog?n=1';
+    while (next !== undefined) {
+      const page = await get(next);
+      assert.equal(page.status, 200);
+      const repositories = json<{ repositories: string[] }>(page).repositories;
+      assert.ok(repositories.length <= 1);
+      seen.push(...repositories);
+      const link = page.headers.get('link');
+      next = link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
+    }
+    assert.deepEqual(seen, names);
+  });
+
+  test('referrers: a manifest with a subject is listed, artifactType filters', async () => {
+    const subject = await imageManifest('proto');
+    assert.equal((await putManifest('proto', 'subject', subject.bytes)).status, 201);
+    const empty = Buffer.from('{}');
+    await pushBlob('proto', empty);
+    const sbom = Buffer.from('{"sbom":true}');
+    await pushBlob('proto', sbom);
+    const artifactType = 'application/vnd.example.sbom.v1+json';
+    const artifact = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType,
+        config: descriptorOf(empty, OCI_EMPTY),
+        layers: [descriptorOf(sbom, 'application/json')],
+        subject: descriptorOf(subject.bytes, OCI_MANIFEST),
+        annotations: { 'org.example.kind': 'sbom' },
+      }),
+    );
+    const pushed = await putManifest('proto', sha256Digest(artifact), artifact);
+    assert.equal(pushed.status, 201, pushed.body.toString());
+    assert.equal(pushed.headers.get('oci-subject'), subject.digest);
+
+    const listed = await get(`/v2/proto/referrers/${subject.digest}`);
+    assert.equal(listed.status, 200);
+    assert.equal(listed.headers.get('content-type'), OCI_INDEX);
+    const index = json<{ schemaVersion: number; mediaType: string; manifests: Descriptor[] }>(
+      listed,
+    );
+    assert.equal(index.schemaVersion, 2);
+    assert.equal(index.mediaType, OCI_INDEX);
+    assert.deepEqual(index.manifests, [
+      {
+        mediaType: OCI_MANIFEST,
+        digest: sha256Digest(artifact),
+        size: artifact.length,
+        artifactType,
+        annotations: { 'org.example.kind': 'sbom' },
+      },
+    ]);
+
+    const filtered = await get(
+      `/v2/proto/referrers/${subject.digest}?artifactType=${encodeURIComponent(artifactType)}`,
+    );
+    assert.equal(filtered.headers.get('oci-filters-applied'), 'artifactType');
+    assert.equal(json<{ manifests: Descriptor[] }>(filtered).manifests.length, 1);
+    const none = await get(`/v2/proto/referrers/${subject.digest}?artifactType=text%2Fplain`);
+    assert.equal(none.headers.get('oci-filters-applied'), 'artifactType');
+    assert.deepEqual(json<{ manifests: Descriptor[] }>(none).manifests, []);
+    // A digest nothing refers to has an empty list, not an error.
+    const nobody = await get(`/v2/proto/referrers/${sha256Digest('nobody')}`);
+    assert.equal(nobody.status, 200);
+    assert.deepEqual(json<{ manifests: Descriptor[] }>(nobody).manifests, []);
+
+    // Deleting the artifact takes it off the list.
+    assert.equal(
+      (await call(endpoint, 'DELETE', `/v2/proto/manifests/${sha256Digest(artifact)}`)).status,
+      202,
+    );
+    const after = await get(`/v2/proto/referrers/${subject.digest}`);
+    assert.deepEqual(json<{ manifests: Descriptor[] }>(after).manifests, []);
+  });
+
+  test('an unknown repository is NAME_UNKNOWN, for reads and pushes alike', async () => {
+    const digest = sha256Digest('x');
+    assertError(await get('/v2/no-such-repo/tags/list'), 404, 'NAME_UNKNOWN');
+    assertError(await get('/v2/no-such-repo/manifests/latest'), 404, 'NAME_UNKNOWN');
+    assert.equal((await head(`/v2/no-such-repo/blobs/${digest}`)).status, 404);
+    // ECR refuses pushes to a repository that does not exist.
+    assertError(
+      await call(endpoint, 'POST', '/v2/no-such-repo/blobs/uploads/'),
+      404,
+      'NAME_UNKNOWN',
+    );
+    assertError(
+      await call(endpoint, 'POST', `/v2/no-such-repo/blobs/uploads/?digest=${digest}`, {
+        body: 'x',
+      }),
+      404,
+      'NAME_UNKNOWN',
+    );
+    const { bytes } = await imageManifest('proto');
+    assertError(await putManifest('no-such-repo', 'v1', bytes), 404, 'NAME_UNKNOWN');
+    assertError(await get('/v2/no-such-repo/manifests/v1'), 404, 'NAME_UNKNOWN');
+  });
+
+  test('DELETE of a manifest by digest removes it and its tags', async () => {
+    const { bytes, digest } = await imageManifest('proto');
+    assert.equal((await putManifest('proto', 'doomed', bytes)).status, 201);
+    const deleted = await call(endpoint, 'DELETE', `/v2/proto/manifests/${digest}`);
+    assert.equal(deleted.status, 202);
+    assertError(await get(`/v2/proto/manifests/${digest}`), 404, 'MANIFEST_UNKNOWN');
+    assertError(await get('/v2/proto/manifests/doomed'), 404, 'MANIFEST_UNKNOWN');
+    assertError(
+      await call(endpoint, 'DELETE', `/v2/proto/manifests/${digest}`),
+      404,
+      'MANIFEST_UNKNOWN',
+    );
+  });
+
+  test('an unsupported method on a known path is UNSUPPORTED 405', async () => {
+    assertError(await call(endpoint, 'POST', '/v2/proto/manifests/v1'), 405, 'UNSUPPORTED');
+    assertError(await call(endpoint, 'DELETE', '/v2/_catalog'), 405, 'UNSUPPORTED');
+    assertError(await call(endpoint, 'PUT', '/v2/proto/tags/list'), 405, 'UNSUPPORTED');
+  });
+
+  test('an ECR-style Host header selects that account and region', async () => {
+    const catalog = async (host: string): Promise<string[]> => {
+      const r = await rawCall(endpoint, 'GET', '/v2/_catalog', {
+        Authorization: AUTHORIZATION,
+        Host: host,
+      });
+      assert.equal(r.status, 200, r.body.toString());
+      return (JSON.parse(r.body.toString()) as { repositories: string[] }).repositories;
+    };
+    const { defaultAccount, defaultRegion } = server.config;
+    const own = await catalog(`${defaultAccount}.dkr.ecr.${defaultRegion}.amazonaws.com`);
+    assert.ok(own.includes('proto'));
+    assert.deepEqual(await catalog(`111122223333.dkr.ecr.${defaultRegion}.amazonaws.com`), []);
+    assert.deepEqual(await catalog(`${defaultAccount}.dkr.ecr.eu-west-3.amazonaws.com`), []);
+  });
+});
+
+describe('ECR registry protocol in --auth strict', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ auth: 'strict' });
+  });
+  after(() => server?.stop());
+
+  test('requests without a valid token are challenged before anything else', async () => {
+    const forged = `Basic ${Buffer.from('AWS:not.a-token').toString('base64')}`;
+    const attempts: Record<string, string>[] = [{}, { Authorization: forged }];
+    for (const headers of attempts) {
+      for (const path of ['/v2/', '/v2/_catalog', '/v2/proto/tags/list', '/v2/../x/manifests/y']) {
+        const r = await rawCall(server.endpoint, 'GET', path, headers);
+        assert.equal(r.status, 401, `${path}: ${r.body.toString()}`);
+        assert.match(
+          r.headers['www-authenticate'] ?? '',
+          /^Basic realm="[^"]+",service="ecr\.amazonaws\.com"$/,
+        );
+        const body = JSON.parse(r.body.toString()) as OciErrors;
+        assert.equal(body.errors[0].code, 'UNAUTHORIZED');
+      }
+    }
+  });
+});
+
+describe('ECR registry uploads across a kill -9', () => {
+  let state: string;
+  let server: ServerProcess | undefined;
+  const REPO = 'resumable';
+
+  async function start(): Promise<ServerProcess> {
+    server = await spawnServer(['--state-dir', state]);
+    return server;
+  }
+
+  async function crash(): Promise<void> {
+    const running = server;
+    server = undefined;
+    if (!running) return;
+    running.child.kill('SIGKILL');
+    await running.exited;
+  }
+
+  async function uploadSize(endpoint: string, upload: URL): Promise<number> {
+    const r = await call(endpoint, 'GET', upload.pathname);
+    assert.equal(r.status, 204, r.body.toString());
+    const range = /^0-(\d+)$/.exec(r.headers.get('range') ?? '');
+    assert.ok(range, `Range ${r.headers.get('range')}`);
+    const last = Number(range[1]);
+    return last === 0 ? 0 : last + 1;
+  }
+
+  before(async () => {
+    state = await mkdtemp(join(tmpdir(), 'ecr-restart-'));
+  });
+
+  after(async () => {
+    await crash();
+    if (state) await rm(state, { recursive: true, force: true });
+  });
+
+  test('a chunked upload resumes after the server was killed', async () => {
+    const first = await start();
+    const ecr = new ECRClient(clientConfig(first.endpoint));
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: REPO }));
+    ecr.destroy();
+
+    const bytes = randomBytes(2 * MB);
+    const half = MB;
+    const digest = sha256Digest(bytes);
+    const started = await call(first.endpoint, 'POST', `/v2/${REPO}/blobs/uploads/`);
+    assert.equal(started.status, 202);
+    const upload = new URL(started.headers.get('location') ?? '', first.endpoint);
+    const patched = await call(first.endpoint, 'PATCH', upload.pathname, {
+      body: bytes.subarray(0, half),
+      headers: { 'Content-Range': `0-${half - 1}` },
+    });
+    assert.equal(patched.status, 202);
+    await crash();
+
+    const second = await start();
+    assert.equal(await uploadSize(second.endpoint, upload), half);
+    const rest = await call(second.endpoint, 'PATCH', upload.pathname, {
+      body: bytes.subarray(half),
+      headers: { 'Content-Range': `${half}-${bytes.length - 1}` },
+    });
+    assert.equal(rest.status, 202, rest.body.toString());
+    const url = new URL(upload);
+    url.searchParams.set('digest', digest);
+    const put = await call(second.endpoint, 'PUT', url.pathname + url.search);
+    assert.equal(put.status, 201, put.body.toString());
+    const blob = await call(second.endpoint, 'GET', `/v2/${REPO}/blobs/${digest}`);
+    assert.equal(blob.status, 200);
+    assert.equal(blob.headers.get('docker-content-digest'), digest);
+    assert.equal(sha256Digest(blob.body), digest);
+  });
+
+  test('kill -9 during a large streamed PATCH leaves no partial blob; a push then completes', async (t) => {
+    const running = server ?? (await start());
+    const started = await call(running.endpoint, 'POST', `/v2/${REPO}/blobs/uploads/`);
+    assert.equal(started.status, 202);
+    const upload = new URL(started.headers.get('location') ?? '', running.endpoint);
+
+    // 200 MB of one repeated random MB, written at most a MB every few ms so that the
+    // kill lands while the body is still streaming.
+    const chunk = randomBytes(MB);
+    const total = 200;
+    const fullHash = createHash('sha256');
+    for (let i = 0; i < total; i++) fullHash.update(chunk);
+    const fullDigest = `sha256:${fullHash.digest('hex')}`;
+
+    let failed = false;
+    const req = request(new URL(upload.pathname, running.endpoint), {
+      method: 'PATCH',
+      headers: { Authorization: AUTHORIZATION, 'Content-Type': 'application/octet-stream' },
+    });
+    req.on('error', () => (failed = true));
+    req.on('response', (res) => res.resume());
+    const pumping = (async () => {
+      for (let i = 0; i < total && !failed; i++) {
+        if (!req.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              req.off('drain', done).off('close', done);
+              resolve();
+            };
+            req.on('drain', done).on('close', done);
+          });
+        }
+        await delay(5);
+      }
+      if (!failed) req.end();
+    })();
+
+    const threshold = 24 * MB;
+    for (let i = 0; ; i++) {
+      assert.ok(i < 500, 'the upload never reached the threshold');
+      if ((await uploadSize(running.endpoint, upload)) >= threshold) break;
+      await delay(20);
+    }
+    await crash();
+    await pumping;
+    req.destroy();
+    assert.ok(failed, 'the request was cut off by the kill');
+
+    const restarted = await start();
+    const received = await uploadSize(restarted.endpoint, upload);
+    assert.ok(received > 0 && received < total * MB, `the upload holds ${received} bytes`);
+    const prefix = createHash('sha256');
+    for (let left = received; left > 0; left -= MB)
+      prefix.update(chunk.subarray(0, Math.min(MB, left)));
+    const prefixDigest = `sha256:${prefix.digest('hex')}`;
+    for (const digest of [fullDigest, prefixDigest]) {
+      const h = await call(restarted.endpoint, 'HEAD', `/v2/${REPO}/blobs/${digest}`);
+      assert.equal(h.status, 404, `${digest} is not a blob`);
+    }
+    // Completing the cut-off upload as the full blob fails the digest check.
+    const url = new URL(upload);
+    url.searchParams.set('digest', fullDigest);
+    assertError(
+      await call(restarted.endpoint, 'PUT', url.pathname + url.search),
+      400,
+      'DIGEST_INVALID',
+    );
+    assert.equal(
+      (await call(restarted.endpoint, 'HEAD', `/v2/${REPO}/blobs/${fullDigest}`)).status,
+      404,
+    );
+
+    const missing = imageToolsMissing();
+    if (missing) return t.skip(missing);
+    const work = await mkdtemp(join(tmpdir(), 'ecr-restart-image-'));
+    try {
+      const image = await buildImage(join(work, 'image'), {
+        tag: 'big',
+        randomLayerBytes: 32 * MB,
+        seed: 'ecr-restart',
+      });
+      const target = `docker://127.0.0.1:${new URL(restarted.endpoint).port}/${REPO}:big`;
+      await copyImage(image.ref, target, { destCreds: 'AWS:password' });
+      const there = await inspectImage(target, { creds: 'AWS:password' });
+      assert.equal(there.Digest, image.digest);
+      assert.deepEqual(there.Layers, (await inspectImage(image.ref)).Layers);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,7 +8,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  ListImagesCommand,
+} from '@aws-sdk/client-ecr';
 import {
   MEDIA_TYPE_OCI_INDEX,
   buildImage,
@@ -116,6 +121,27 @@ describe('ECR registry through skopeo', { skip: imageToolsMissing() }, () => {
     assert.deepEqual([...(there.RepoTags ?? [])].sort(), ['v1', 'v2']);
     assert.equal(sha256Digest(await rawManifest(remote('app:v2'), { creds: CREDS })), image.digest);
     assert.deepEqual(await listTags('app'), ['v1', 'v2']);
+
+    // What skopeo sees is what the ECR API reports.
+    const ecr = new ECRClient(clientConfig(server.endpoint));
+    const listed = await ecr.send(new ListImagesCommand({ repositoryName: 'app' }));
+    assert.deepEqual((listed.imageIds ?? []).map((i) => `${i.imageDigest}:${i.imageTag}`).sort(), [
+      `${there.Digest}:v1`,
+      `${there.Digest}:v2`,
+    ]);
+    const described = await ecr.send(new DescribeImagesCommand({ repositoryName: 'app' }));
+    ecr.destroy();
+    assert.equal(described.imageDetails?.length, 1);
+    const detail = described.imageDetails?.[0];
+    assert.equal(detail?.imageDigest, there.Digest);
+    assert.deepEqual([...(detail?.imageTags ?? [])].sort(), [...(there.RepoTags ?? [])].sort());
+    assert.equal(detail?.imageManifestMediaType, 'application/vnd.oci.image.manifest.v1+json');
+    const pushed = JSON.parse(await rawManifest(remote('app:v1'), { creds: CREDS })) as {
+      config: { size: number };
+      layers: { size: number }[];
+    };
+    const size = pushed.config.size + pushed.layers.reduce((n, l) => n + l.size, 0);
+    assert.equal(detail?.imageSizeInBytes, size);
 
     const layout = join(work, 'pulled');
     await copyImage(remote('app:v1'), `oci:${layout}:v1`, creds);

@@ -11,10 +11,10 @@
  * Refusals are S3's, as a pre-signed S3 URL would give them. The blob is streamed (with
  * single `Range` requests), never held in memory.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../shared/log.js';
+import { storedSecret, TokenSigner } from '../../shared/signed-token.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { DataPlane } from '../plugin.js';
 import { isDigest, isRepositoryName } from './names.js';
@@ -47,47 +47,40 @@ interface Refusal {
 }
 
 export class LayerUrls {
+  private readonly signer: TokenSigner;
+
   constructor(
-    private readonly store: MetadataStore,
+    store: MetadataStore,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.signer = new TokenSigner(storedSecret(store, T.settings, SECRET_SETTING));
+  }
 
   /** A download URL for `digest` of `repo`, valid for LAYER_URL_TTL_SECONDS. */
   async url(endpoint: string, repo: RepositoryRecord, digest: string): Promise<string> {
-    const claims = {
+    const token = await this.signer.seal({
       a: repo.account,
       r: repo.region,
       n: repo.name,
       d: digest,
       x: Math.floor(this.now() / 1000) + LAYER_URL_TTL_SECONDS,
-    };
-    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return `${endpoint}${LAYER_URL_PREFIX}${payload}.${await this.sign(payload)}`;
+    });
+    return `${endpoint}${LAYER_URL_PREFIX}${token}`;
   }
 
   /** The claims of a token (the path after the prefix), or why it is refused. */
   async verify(token: string): Promise<LayerClaims | Refusal> {
     const denied = { status: 403, code: 'AccessDenied', message: 'Access Denied' };
-    const [payload, signature, extra] = token.split('.');
-    if (!payload || !signature || extra !== undefined || token.length > 4096) return denied;
-    const expected = Buffer.from(await this.sign(payload), 'base64url');
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    const opened = await this.signer.open(token);
+    if (!opened.ok && opened.reason === 'forged') {
       return {
         status: 403,
         code: 'SignatureDoesNotMatch',
         message: 'The request signature we calculated does not match the signature you provided.',
       };
     }
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<
-        string,
-        unknown
-      >;
-    } catch {
-      return denied;
-    }
+    if (!opened.ok) return denied;
+    const raw = opened.claims;
     const claims: LayerClaims = {
       account: String(raw.a),
       region: String(raw.r),
@@ -100,25 +93,6 @@ export class LayerUrls {
       return { status: 403, code: 'AccessDenied', message: 'Request has expired' };
     }
     return claims;
-  }
-
-  private async sign(payload: string): Promise<string> {
-    return createHmac('sha256', await this.key())
-      .update(payload)
-      .digest('base64url');
-  }
-
-  /** Read each time: POST /_stratus/reset wipes the store, and with it the secret. */
-  private async key(): Promise<Buffer> {
-    const stored = await this.store.get<string>(T.settings, SECRET_SETTING);
-    if (stored !== undefined) return Buffer.from(stored, 'hex');
-    return this.store.transaction(async (tx) => {
-      const raced = await tx.get<string>(T.settings, SECRET_SETTING);
-      if (raced !== undefined) return Buffer.from(raced, 'hex');
-      const fresh = randomBytes(32);
-      await tx.put(T.settings, SECRET_SETTING, fresh.toString('hex'));
-      return fresh;
-    });
   }
 }
 

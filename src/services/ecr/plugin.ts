@@ -99,7 +99,6 @@ export async function createEcr(
       await collector.stop();
     },
     async reset() {
-      tokens.reset();
       await blobs.reset();
     },
   };

@@ -11,12 +11,13 @@
  * One in-process lock per sha orders "store and reference" against "collect", so a zip
  * being referenced by a transaction in flight is never collected under it.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyedMutex } from '../../shared/keyed-mutex.js';
+import { sameString } from '../../shared/signed-token.js';
 import { isProcessRunning } from '../../storage/state-lock.js';
 import type { BlobStore } from '../../storage/types.js';
 import { requestTooLarge } from './errors.js';
@@ -187,9 +188,7 @@ export class CodeStore {
     if (!/^[0-9a-f]{64}$/.test(sha ?? '') || !Number.isInteger(expires) || !signature) {
       return s3Error(403, 'AccessDenied', 'Access Denied');
     }
-    const expected = Buffer.from(this.sign(sha, expires));
-    const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!sameString(signature, this.sign(sha, expires))) {
       return s3Error(
         403,
         'SignatureDoesNotMatch',

@@ -64,11 +64,11 @@ export async function createEcr(
     guard,
     now,
     onImagesDeleted: () => collector.schedule(),
+    // Runs only after a push, by when `lifecycle` below exists.
     onPush: (repo) => {
       if (repo.lifecyclePolicy) lifecycle.schedule(repo);
     },
   });
-  // Only called after a push, long after this line ran.
   const lifecycle = new LifecycleRunner({ store: deps.store, registry, now, log });
   const tokens = new RegistryTokens(deps.store, now);
   let endpoint: string | undefined;

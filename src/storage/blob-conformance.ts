@@ -44,6 +44,30 @@ export function runBlobConformance(
     );
 
     test(
+      'list yields every stored blob with its size',
+      withStore(async (store) => {
+        const a = await store.put(Buffer.from('first'));
+        const b = await store.put(randomBytes(5000));
+        const seen = new Map<string, number>();
+        for await (const blob of store.list()) {
+          seen.set(blob.digest, blob.size);
+          assert.ok(blob.modifiedAt > 0);
+        }
+        assert.deepEqual(
+          seen,
+          new Map([
+            [a.digest, a.size],
+            [b.digest, b.size],
+          ]),
+        );
+        await store.delete(a.digest);
+        const after: string[] = [];
+        for await (const blob of store.list()) after.push(blob.digest);
+        assert.deepEqual(after, [b.digest]);
+      }),
+    );
+
+    test(
       'put a stream (buffers or strings) with and without the expected digest',
       withStore(async (store) => {
         const parts = [randomBytes(1000), randomBytes(70_000), randomBytes(3)];

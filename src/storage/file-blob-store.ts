@@ -225,6 +225,28 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
+  async *list(): AsyncIterable<BlobInfo & { modifiedAt: number }> {
+    for (const shard of await readdir(this.blobDir)) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      let names: string[];
+      try {
+        names = await readdir(join(this.blobDir, shard));
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        throw err;
+      }
+      for (const hex of names) {
+        if (!/^[0-9a-f]{64}$/.test(hex) || !hex.startsWith(shard)) continue;
+        try {
+          const st = await stat(join(this.blobDir, shard, hex));
+          yield { digest: `sha256:${hex}`, size: st.size, modifiedAt: st.mtimeMs };
+        } catch (err) {
+          if (!isNotFound(err)) throw err; // deleted meanwhile
+        }
+      }
+    }
+  }
+
   /** Removes every blob and upload. Puts in flight keep their temp files and still land. */
   async reset(): Promise<void> {
     this.shards.clear();

@@ -63,6 +63,11 @@ export interface BlobStore {
   read(digest: string): Promise<Buffer | undefined>;
   stat(digest: string): Promise<BlobInfo | undefined>;
   delete(digest: string): Promise<boolean>;
+  /**
+   * Every stored blob with its last modification time (ms), in no particular order: for
+   * services that reconcile what is stored with what they reference (ECR's collector).
+   */
+  list(): AsyncIterable<BlobInfo & { modifiedAt: number }>;
   reset(): Promise<void>;
   /** Resumable uploads whose content becomes a blob once complete (OCI/ECR layer pushes). */
   readonly uploads: BlobUploads;

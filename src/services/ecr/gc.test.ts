@@ -155,6 +155,32 @@ describe('ECR blob garbage collection', () => {
     }
   });
 
+  test('a blob file without a metadata row (a crash between the two) is swept once old', async () => {
+    const data = randomBytes(321);
+    const { digest } = await blobs.put(data);
+    const young = new BlobCollector({
+      store: storage.store,
+      blobs,
+      guard: new BlobGuard(60_000, Date.now),
+      now: Date.now,
+      log: createLogger('error'),
+      uploadLifetimeMs: 3_600_000,
+    });
+    assert.equal(await young.sweepOrphans(), 0, 'younger than the grace period');
+    const later = new BlobCollector({
+      store: storage.store,
+      blobs,
+      guard: new BlobGuard(60_000, () => Date.now() + 61_000),
+      now: () => Date.now() + 61_000,
+      log: createLogger('error'),
+      uploadLifetimeMs: 3_600_000,
+    });
+    const kept = await pushBlob(randomBytes(50)); // recorded: never an orphan
+    assert.equal(await later.sweepOrphans(), 1);
+    assert.equal(await blobs.stat(digest), undefined);
+    assert.ok(await blobs.stat(kept));
+  });
+
   test('abandoned uploads are discarded after their lifetime', async () => {
     const id = await registry.startUpload(repo);
     await registry.appendUpload(repo, id, randomBytes(100));

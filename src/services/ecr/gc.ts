@@ -5,8 +5,9 @@
  * file while still holding the lock, so an upload of the same content waits and then
  * writes it anew. Upload sessions idle for longer than the upload lifetime are discarded.
  *
- * A blob file written by an upload whose metadata commit a crash interrupted is not
- * listed anywhere and is not collected; the next upload of the same content reuses it.
+ * A crash between an upload's commit (the file moved into place) and its metadata commit
+ * leaves a blob file no row describes: the first pass after start-up removes such files
+ * once they are older than the grace period.
  */
 import type { Logger } from '../../shared/log.js';
 import type { BlobStore, MetadataStore } from '../../storage/types.js';
@@ -44,7 +45,29 @@ export class BlobCollector {
   start(): void {
     this.timer = setInterval(() => this.schedule(), PERIOD_MS);
     this.timer.unref();
-    this.schedule();
+    void this.sweepOrphans()
+      .catch((err: unknown) =>
+        this.deps.log.error('ecr orphan blob sweep failed', { error: String(err) }),
+      )
+      .finally(() => this.schedule());
+  }
+
+  /** Removes blob files without a metadata row (crash leftovers); resolves how many. */
+  async sweepOrphans(): Promise<number> {
+    const { store, blobs, guard } = this.deps;
+    const cutoff = this.deps.now() - guard.graceMs;
+    let removed = 0;
+    for await (const blob of blobs.list()) {
+      if (blob.modifiedAt >= cutoff || guard.isPinned(blob.digest)) continue;
+      if (await store.get(T.blobs, blob.digest)) continue;
+      await guard.locks.with(blob.digest, async () => {
+        // Re-checked under the lock: an upload of this content may have just recorded it.
+        if (await store.get(T.blobs, blob.digest)) return;
+        if (await blobs.delete(blob.digest)) removed++;
+      });
+    }
+    if (removed > 0) this.deps.log.info('removed orphaned ecr blobs', { blobs: removed });
+    return removed;
   }
 
   async stop(): Promise<void> {

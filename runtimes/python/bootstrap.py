@@ -338,10 +338,8 @@ def write_line(text):
 
 
 def setup_logging():
-    global LOG_FORMAT_JSON
     import logging
 
-    LOG_FORMAT_JSON = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
     logging.Formatter.converter = time.gmtime
 
     class LambdaLoggerFilter(logging.Filter):
@@ -385,6 +383,33 @@ def setup_logging():
     if level in logging._nameToLevel:
         logger.setLevel(level)
     logger.addHandler(handler)
+
+
+class ConfigureLoggingOnImport(object):
+    """A meta path finder that configures the logging module the moment anything imports
+    it. The import costs ~9 ms of a cold start (re, traceback, threading, ...) that a
+    handler which never logs need not pay; one that does finds the root logger configured
+    before its own code runs, as on AWS, where the runtime configures it before importing
+    the handler (so basicConfig() stays a no-op there and here)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        loader = spec.loader if spec is not None else None
+        if loader is None or isinstance(loader, type) or not hasattr(loader, "exec_module"):
+            return spec
+
+        def exec_module(module):
+            del loader.exec_module  # the loader's own method again, should logging be reloaded
+            loader.exec_module(module)
+            setup_logging()
+
+        loader.exec_module = exec_module
+        return spec
 
 
 # ------------------------------------------------------------------------------------
@@ -524,15 +549,21 @@ def await_assignment(client):
 
 
 def main():
-    global _request_id
+    global _request_id, LOG_FORMAT_JSON
     client = RuntimeApiClient(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
     if os.environ.get("STRATUS_PRESTART") == "1":
+        import logging  # noqa: F401 -- imported while waiting: the import is what costs
+
         await_assignment(client)
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
 
-    setup_logging()
+    LOG_FORMAT_JSON = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+    if "logging" in sys.modules:
+        setup_logging()
+    else:
+        sys.meta_path.insert(0, ConfigureLoggingOnImport())
     try:
         request_handler = get_handler(os.environ.get("_HANDLER", ""))
     except FaultException as e:

@@ -206,8 +206,15 @@ export function send(res: ServerResponse, wire: WireResponse, origin: string | u
   );
   res.writeHead(wire.status, headers);
   // HEAD answers carry the GET's headers (Content-Length included) but never a body.
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+  if (res.req.method === 'HEAD') res.end();
+  // A small Buffer goes out as a latin1 string (the same bytes): Node then writes head and
+  // body as one chunk, where a Buffer would be a chunk of its own in the writev.
+  else if (typeof body !== 'string' && body.length <= SINGLE_CHUNK_MAX)
+    res.end(body.toString('latin1'), 'latin1');
+  else res.end(body);
 }
+
+const SINGLE_CHUNK_MAX = 64 * 1024;
 
 function sendUnknownService(
   res: ServerResponse,

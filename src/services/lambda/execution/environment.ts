@@ -102,6 +102,9 @@ export class Environment {
   private peakSampledAt = 0;
   private goneNotified = false;
   private exitStatus: ExitStatus | null = null;
+  /** Whether an invocation has been answered yet (the cold start is over). */
+  private answeredOnce = false;
+  private afterFirst: (() => void) | null = null;
 
   private constructor(
     private readonly ctx: EnvironmentContext,
@@ -172,6 +175,23 @@ export class Environment {
       this.runtimeDir(),
     );
     api.assign(Buffer.from(JSON.stringify({ env, cwd: fn.codeDir })));
+  }
+
+  /**
+   * Calls `cb` once, when the first invocation has been answered or the environment is
+   * gone, whichever comes first (after the answer has been handed on).
+   */
+  afterFirstInvocation(cb: () => void): void {
+    this.afterFirst = cb;
+    if (this.answeredOnce || this.goneNotified) this.settleFirst();
+  }
+
+  private settleFirst(): void {
+    const cb = this.afterFirst;
+    if (cb === null) return;
+    this.afterFirst = null;
+    // The caller's continuation (which writes the answer) runs before setImmediate.
+    setImmediate(cb);
   }
 
   /** Runs one invocation. The caller makes sure the environment is not busy. */
@@ -578,6 +598,8 @@ export class Environment {
     if (inv.lines !== null) outcome.logTail = tail(inv.lines);
     this.lastUsedAt = Date.now();
     inv.resolve(outcome);
+    this.answeredOnce = true;
+    this.settleFirst();
   }
 
   /** A platform line of one invocation (END and REPORT come after it left `this.inv`). */
@@ -606,6 +628,7 @@ export class Environment {
     this.state = 'dead';
     if (this.initTimer !== null) clearTimeout(this.initTimer);
     this.cleanUp();
+    this.settleFirst();
     this.onGone(this);
   }
 

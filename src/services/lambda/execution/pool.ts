@@ -7,10 +7,11 @@
  *
  * PrestartPool: Node.js and Python runtime processes started ahead of need. A cold start
  * takes one and hands it its function (environment variables, task root); the process then
- * imports the handler, so a cold start skips the interpreter's own start-up. Taken
- * processes are replaced in the background. Functions whose configuration only takes
- * effect at interpreter start (NODE_OPTIONS, PYTHON* options, LD_* variables, an exec
- * wrapper, native libraries under lib/) always get a process of their own.
+ * imports the handler, so a cold start skips the interpreter's own start-up. A taken
+ * process is replaced in the background once its cold start is over. Functions whose
+ * configuration only takes effect at interpreter start (NODE_OPTIONS, PYTHON* options,
+ * LD_* variables, an exec wrapper, native libraries under lib/) always get a process of
+ * their own.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -127,6 +128,9 @@ export function canUsePrestarted(fn: FunctionVersionSpec): boolean {
   return true;
 }
 
+/** The longest a taken process's replacement waits for that process's first answer. */
+const REFILL_WAIT_MAX_MS = 500;
+
 export class PrestartPool {
   private readonly ready = new Map<RuntimeFamily, Environment[]>();
   private readonly starting = new Map<RuntimeFamily, number>();
@@ -145,11 +149,29 @@ export class PrestartPool {
     return n;
   }
 
-  /** A started process of this family, if one is waiting; refills in the background. */
+  /**
+   * A started process of this family, if one is waiting. Its replacement starts once the
+   * taken process has answered its first invocation (or after REFILL_WAIT_MAX_MS): started
+   * at once, its spawn (a fork of Stratus, during which the server waits) and interpreter
+   * start-up would share the CPU with the very cold start the pool is there to speed up.
+   */
   take(family: RuntimeFamily): Environment | undefined {
     const list = this.ready.get(family);
     const env = list?.pop();
-    this.fill(family);
+    if (env === undefined || env.state === 'dead') {
+      this.fill(family);
+      return env;
+    }
+    let refilled = false;
+    const refill = () => {
+      if (refilled) return;
+      refilled = true;
+      clearTimeout(timer);
+      this.fill(family);
+    };
+    const timer = setTimeout(refill, REFILL_WAIT_MAX_MS);
+    timer.unref();
+    env.afterFirstInvocation(refill);
     return env;
   }
 

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import {
   type InvocationResult,
   MAX_RESPONSE_BYTES,
@@ -139,6 +140,43 @@ describe('Lambda Runtime API', () => {
       results[0].result.kind === 'response' && results[0].result.body.toString(),
       '"hi"',
     );
+  });
+
+  test('a /next pipelined behind an answer: the 202 leaves with the next event, in one write', async () => {
+    const [host, port] = api.address.split(':');
+    const socket = connect({ host, port: Number(port) });
+    const chunks: string[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d.toString('latin1')));
+    const waitFor = async (pattern: RegExp) => {
+      for (let i = 0; !pattern.test(chunks.join('')) && i < 500; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.match(chunks.join(''), pattern);
+    };
+    const next = 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n';
+    api.deliver(invocation('req-30'));
+    socket.write(next);
+    await waitFor(/req-30/);
+    chunks.length = 0;
+    socket.write(
+      'POST /2018-06-01/runtime/invocation/req-30/response HTTP/1.1\r\nHost: x\r\n' +
+        'Content-Length: 4\r\n\r\n"ok"' +
+        next,
+    );
+    for (let i = 0; results.length === 0 && i < 500; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(results[0].id, 'req-30');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(chunks, [], 'the runtime has asked for more work: its 202 waits for it');
+    api.deliver(invocation('req-31'));
+    await waitFor(/req-31[^]*\{"key":"value"\}$/);
+    assert.equal(chunks.length, 1);
+    assert.match(
+      chunks[0],
+      /^HTTP\/1\.1 202 Accepted\r\n[^]*\r\n\r\n\{"status":"OK"\}HTTP\/1\.1 200 OK\r\n/,
+    );
+    socket.destroy();
   });
 
   test('a second answer for the same id is 400 InvalidRequestID', async () => {

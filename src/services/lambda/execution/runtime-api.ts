@@ -15,11 +15,15 @@
  * in the Lambda-Runtime-Function-Error-Type/-Body trailers) is handed on chunk by chunk as
  * it arrives when the invocation has a sink (`RuntimeInvocation.onChunk`), else buffered.
  *
+ * Timing: a runtime that pipelines its next /next behind an answer on the same connection
+ * (Stratus's Node.js and Python bootstraps do) gets the answer's 202 together with the next
+ * event, in one write; one that waits for the 202 gets it at once. The HTTP/1.1 server is
+ * runtime-http.ts.
+ *
  * Stratus adds one route of its own for pre-started runtimes: GET /stratus/v1/assignment
  * long-polls for the function such a process will serve.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type HttpRequest, type HttpResponse, RuntimeHttpServer } from './runtime-http.js';
 
 /** "6 MB": AWS's rapid allows 6 MiB + 100 bytes and names that figure in its errors. */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
@@ -32,17 +36,9 @@ const NEXT = 'invocation/next';
 const INIT_ERROR = 'init/error';
 const ASSIGNMENT_PATH = '/stratus/v1/assignment';
 
-/** Small bodies go out as latin1 strings: Node then sends headers and body in one write
- *  (a Buffer body costs a second chunk in a writev, which is measurably slower). */
 const ACCEPTED = '{"status":"OK"}';
-const SINGLE_WRITE_MAX = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
-const JSON_HEADERS_202 = [
-  'Content-Type',
-  'application/json',
-  'Content-Length',
-  String(ACCEPTED.length),
-];
+const JSON_HEADERS = ['Content-Type', 'application/json'];
 
 /** What the environment hands the runtime on /next. */
 export interface RuntimeInvocation {
@@ -72,11 +68,17 @@ export interface RuntimeApiEvents {
 }
 
 export class RuntimeApi {
-  private readonly server: Server;
+  private readonly server: RuntimeHttpServer;
   private port = 0;
   private ready = false;
   /** A /next waiting for work. */
-  private parked: ServerResponse | null = null;
+  private parked: HttpResponse | null = null;
+  /**
+   * The 202 for an answer whose connection has the next /next pipelined behind it: it goes
+   * out with the next event, in one write (the runtime is not waiting for it: it has asked
+   * for more work already).
+   */
+  private owed: HttpResponse | null = null;
   /** Work waiting for a /next. */
   private pending: RuntimeInvocation | null = null;
   /** Sent to the runtime, not yet answered. */
@@ -84,27 +86,17 @@ export class RuntimeApi {
   private lastAnswered: string | null = null;
   /** Where the current invocation's streamed body goes, if anywhere. */
   private sink: ((chunk: Buffer) => void) | null = null;
-  private assignmentWaiter: ServerResponse | null = null;
+  private assignmentWaiter: HttpResponse | null = null;
   private assignment: Buffer | null = null;
 
   private constructor(private readonly events: RuntimeApiEvents) {
-    this.server = createServer({ noDelay: true, requestTimeout: 0 }, this.onRequest);
-    // Long polls and idle keep-alive connections are normal here.
-    this.server.keepAliveTimeout = 0;
-    this.server.headersTimeout = 0;
-    this.server.timeout = 0;
+    // No timeouts: long polls and idle keep-alive connections are normal here.
+    this.server = new RuntimeHttpServer(this.onRequest);
   }
 
   static async start(events: RuntimeApiEvents): Promise<RuntimeApi> {
     const api = new RuntimeApi(events);
-    await new Promise<void>((resolve, reject) => {
-      api.server.once('error', reject);
-      api.server.listen(0, '127.0.0.1', () => {
-        api.server.off('error', reject);
-        resolve();
-      });
-    });
-    api.port = (api.server.address() as AddressInfo).port;
+    api.port = await api.server.listen();
     return api;
   }
 
@@ -115,6 +107,7 @@ export class RuntimeApi {
 
   /** Hands an invocation to the runtime now, or on its next /next. */
   deliver(inv: RuntimeInvocation): void {
+    this.payOwed();
     const res = this.parked;
     if (res !== null && !res.destroyed) {
       this.parked = null;
@@ -147,17 +140,14 @@ export class RuntimeApi {
 
   close(): void {
     this.server.close();
-    this.server.closeAllConnections();
   }
 
-  private send(res: ServerResponse, inv: RuntimeInvocation): void {
+  private send(res: HttpResponse, inv: RuntimeInvocation): void {
     this.current = inv.requestId;
     this.sink = inv.onChunk ?? null;
     const headers = [
       'Content-Type',
       'application/json',
-      'Content-Length',
-      String(inv.payload.length),
       'Lambda-Runtime-Aws-Request-Id',
       inv.requestId,
       'Lambda-Runtime-Deadline-Ms',
@@ -173,13 +163,11 @@ export class RuntimeApi {
     if (inv.cognitoIdentity !== undefined) {
       headers.push('Lambda-Runtime-Cognito-Identity', inv.cognitoIdentity);
     }
-    res.writeHead(200, headers);
-    if (inv.payload.length <= SINGLE_WRITE_MAX) res.end(inv.payload.toString('latin1'), 'latin1');
-    else res.end(inv.payload);
+    res.send(200, headers, inv.payload);
   }
 
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '';
+  private readonly onRequest = (req: HttpRequest, res: HttpResponse): void => {
+    const url = req.url;
     if (url.startsWith(RUNTIME_PREFIX)) {
       const rest = url.slice(RUNTIME_PREFIX.length);
       if (rest === NEXT) {
@@ -199,12 +187,12 @@ export class RuntimeApi {
     } else if (url === ASSIGNMENT_PATH && req.method === 'GET') {
       return this.awaitAssignment(res);
     }
-    req.resume();
-    res.writeHead(404, ['Content-Type', 'text/plain; charset=utf-8']);
-    res.end('404 page not found\n');
+    res.send(404, ['Content-Type', 'text/plain; charset=utf-8'], '404 page not found\n');
   };
 
-  private next(res: ServerResponse): void {
+  private next(res: HttpResponse): void {
+    // An owed 202 on another connection (the runtime moved on) is not held back any longer.
+    if (this.owed !== null && this.owed.connection !== res.connection) this.payOwed();
     if (!this.ready) {
       this.ready = true;
       this.events.onReady();
@@ -221,7 +209,7 @@ export class RuntimeApi {
   }
 
   /** Validates the id the way rapid does: state first, then the id. */
-  private checkId(res: ServerResponse, id: string, transition: string): boolean {
+  private checkId(res: HttpResponse, id: string, transition: string): boolean {
     if (this.current === null) {
       if (id === this.lastAnswered) {
         invalidRequestId(res);
@@ -237,11 +225,8 @@ export class RuntimeApi {
     return true;
   }
 
-  private response(req: IncomingMessage, res: ServerResponse, id: string): void {
-    if (!this.checkId(res, id, 'InvocationResponse')) {
-      req.resume();
-      return;
-    }
+  private response(req: HttpRequest, res: HttpResponse, id: string): void {
+    if (!this.checkId(res, id, 'InvocationResponse')) return;
     const streaming = req.headers['lambda-runtime-function-response-mode'] === 'streaming';
     const limit = streaming ? MAX_STREAMED_RESPONSE_BYTES : MAX_RESPONSE_BYTES;
     const sink = streaming ? this.sink : null;
@@ -277,9 +262,32 @@ export class RuntimeApi {
       } else {
         this.events.onResult(id, { kind: 'response', body });
       }
-      // After onResult: the environment's completion (its own setImmediate) runs first.
-      acceptLater(res);
+      this.accept(res);
     });
+  }
+
+  /**
+   * The 202 for an answer. When the runtime pipelined its next /next behind the answer on
+   * the same connection (parsed by now: same read), the 202 waits for the next event and
+   * leaves with it, so the runtime wakes once per invocation; else it goes out now.
+   */
+  private accept(res: HttpResponse): void {
+    process.nextTick(() => {
+      const parked = this.parked;
+      if (parked !== null && parked.connection === res.connection && !parked.destroyed) {
+        this.payOwed();
+        this.owed = res;
+      } else {
+        writeJson(res, 202, ACCEPTED);
+      }
+    });
+  }
+
+  private payOwed(): void {
+    const owed = this.owed;
+    if (owed === null) return;
+    this.owed = null;
+    if (!owed.destroyed) writeJson(owed, 202, ACCEPTED);
   }
 
   /**
@@ -288,26 +296,25 @@ export class RuntimeApi {
    * null like readBody. The body it reports is empty: the sink had it all.
    */
   private forwardBody(
-    req: IncomingMessage,
+    req: HttpRequest,
     id: string,
     sink: (chunk: Buffer) => void,
     limit: number,
   ): typeof readBody {
     return (_req, _limit, done) => {
       let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= limit && this.current === id) sink(chunk);
-      });
-      req.on('end', () => done(size > limit ? null : EMPTY, size));
+      req.body = {
+        data: (chunk) => {
+          size += chunk.length;
+          if (size <= limit && this.current === id) sink(chunk);
+        },
+        end: () => done(size > limit ? null : EMPTY, size),
+      };
     };
   }
 
-  private error(req: IncomingMessage, res: ServerResponse, id: string): void {
-    if (!this.checkId(res, id, 'InvocationErrorResponse')) {
-      req.resume();
-      return;
-    }
+  private error(req: HttpRequest, res: HttpResponse, id: string): void {
+    if (!this.checkId(res, id, 'InvocationErrorResponse')) return;
     const errorType = headerValue(req, 'lambda-runtime-function-error-type');
     readBody(req, MAX_RESPONSE_BYTES, (body) => {
       if (this.current !== id) return invalidRequestId(res);
@@ -319,11 +326,11 @@ export class RuntimeApi {
         body: errorPayload(body, errorType),
         errorType,
       });
-      acceptLater(res);
+      this.accept(res);
     });
   }
 
-  private initError(req: IncomingMessage, res: ServerResponse): void {
+  private initError(req: HttpRequest, res: HttpResponse): void {
     const errorType = headerValue(req, 'lambda-runtime-function-error-type');
     readBody(req, MAX_RESPONSE_BYTES, (body) => {
       writeJson(res, 202, ACCEPTED);
@@ -331,7 +338,7 @@ export class RuntimeApi {
     });
   }
 
-  private awaitAssignment(res: ServerResponse): void {
+  private awaitAssignment(res: HttpResponse): void {
     const assignment = this.assignment;
     if (assignment !== null) {
       this.assignment = null;
@@ -340,19 +347,6 @@ export class RuntimeApi {
       this.assignmentWaiter = res;
     }
   }
-}
-
-/**
- * The 202 goes out one event-loop turn after the answer was handed on. By then the caller
- * has usually sent the next event to the runtime's pipelined /next, and Node writes both
- * responses in one go: one socket write per warm invocation instead of two.
- */
-function acceptLater(res: ServerResponse): void {
-  setImmediate(writeAccepted, res);
-}
-
-function writeAccepted(res: ServerResponse): void {
-  writeJson(res, 202, ACCEPTED);
 }
 
 /**
@@ -368,7 +362,7 @@ function errorPayload(body: Buffer | null, errorType: string | undefined): Buffe
 
 /** Reads a body up to `limit` bytes; past it, drains the rest and reports null. */
 function readBody(
-  req: IncomingMessage,
+  req: HttpRequest,
   limit: number,
   done: (body: Buffer | null, size: number) => void,
 ): void {
@@ -376,44 +370,39 @@ function readBody(
   let chunks: Buffer[] | null = null;
   let size = 0;
   let over = false;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (over) return;
-    if (size > limit) {
-      over = true;
-      first = null;
-      chunks = null;
-    } else if (first === null) {
-      first = chunk;
-    } else {
-      chunks ??= [first];
-      chunks.push(chunk);
-    }
-  });
-  req.on('end', () => {
-    if (over) return done(null, size);
-    done(chunks !== null ? Buffer.concat(chunks, size) : (first ?? Buffer.alloc(0)), size);
-  });
+  req.body = {
+    data(chunk) {
+      size += chunk.length;
+      if (over) return;
+      if (size > limit) {
+        over = true;
+        first = null;
+        chunks = null;
+      } else if (first === null) {
+        first = chunk;
+      } else {
+        chunks ??= [first];
+        chunks.push(chunk);
+      }
+    },
+    end() {
+      if (over) return done(null, size);
+      done(chunks !== null ? Buffer.concat(chunks, size) : (first ?? EMPTY), size);
+    },
+  };
 }
 
-function headerValue(req: IncomingMessage, name: string): string | undefined {
+function headerValue(req: HttpRequest, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
-function writeJson(res: ServerResponse, status: number, body: Buffer | string): void {
-  if (body === ACCEPTED) {
-    res.writeHead(status, JSON_HEADERS_202);
-    res.end(ACCEPTED, 'latin1');
-    return;
-  }
-  const buf = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(buf.length)]);
-  if (buf.length <= SINGLE_WRITE_MAX) res.end(buf.toString('latin1'), 'latin1');
-  else res.end(buf);
+/** `body`: a Buffer, or an ASCII string. */
+function writeJson(res: HttpResponse, status: number, body: Buffer | string): void {
+  res.send(status, JSON_HEADERS, body);
 }
 
-function invalidRequestId(res: ServerResponse): void {
+function invalidRequestId(res: HttpResponse): void {
   writeJson(
     res,
     400,
@@ -421,7 +410,7 @@ function invalidRequestId(res: ServerResponse): void {
   );
 }
 
-function stateTransitionError(res: ServerResponse, to: string): void {
+function stateTransitionError(res: HttpResponse, to: string): void {
   const from = 'Ready';
   writeJson(
     res,

@@ -1,0 +1,44 @@
+/**
+ * The pre-start pool's refill: a taken process is replaced only once its cold start is over,
+ * so that the replacement's spawn and interpreter start-up do not share the CPU with it.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { json, request, spec, useExecutorHarness, waitForPrestart } from './test-support.js';
+
+const harness = useExecutorHarness();
+
+/** The runtime pids recorded under a tmp root (one owner file per environment). */
+async function runtimePids(root: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const d of await readdir(root).catch(() => [] as string[])) {
+    const owner = await readFile(join(root, d, 'owner'), 'utf8').catch(() => '');
+    if (owner) pids.push(Number(owner.trim().split(' ')[1]));
+  }
+  return pids;
+}
+
+describe('pre-start pool refill', () => {
+  test('the replacement starts after the first answer, and serves the next cold start', async () => {
+    const root = join(harness.ws.root, 'refill-envs');
+    const ex = harness.executor({ prestart: { node: 1 }, prestartNow: true, tmpRoot: root });
+    const code = await harness.ws.dir('refill-node', {
+      'index.js': 'exports.handler = async () => ({ pid: process.pid });',
+    });
+    const [first] = await waitForPrestart(root, 1);
+
+    const a = await ex.invoke(spec(code, { functionName: 'refill-a' }), request());
+    assert.equal(a.kind, 'success', a.payload.toString());
+    assert.equal((json(a) as { pid: number }).pid, first);
+    // The answer is back and no replacement has been spawned yet.
+    assert.deepEqual(await runtimePids(root), [first]);
+
+    const both = await waitForPrestart(root, 2);
+    const [second] = [...both].filter((p) => p !== first);
+    const b = await ex.invoke(spec(code, { functionName: 'refill-b' }), request());
+    assert.equal(b.kind, 'success', b.payload.toString());
+    assert.equal((json(b) as { pid: number }).pid, second, 'served by the replacement');
+  });
+});

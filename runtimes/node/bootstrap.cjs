@@ -179,6 +179,9 @@ function openNetSocket(host, port, onData, onClose) {
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 const UV_EOF = -4095; // libuv's UV_EOF, the same on every platform
 
+/** Node majors whose stream handle read protocol openTcpHandle was verified against. */
+const VERIFIED_NODE = /^v20\./;
+
 /**
  * The connection on libuv's TCP handle itself, with the part of a net.Socket that
  * ApiClient uses (write, ref, unref); null when the handle cannot be had (then `net`).
@@ -188,9 +191,11 @@ const UV_EOF = -4095; // libuv's UV_EOF, the same on every platform
  * write), the handle ~1 ms. process.binding() is deprecated (DEP0111) but keeps tcp_wrap and
  * stream_wrap on its allow list in Node 18–24. Under --pending-deprecation it is wrapped to
  * warn (its name is then no longer `binding`), under policies or the permission model it
- * throws: `net` is used in both cases.
+ * throws: `net` is used in both cases. The handle's read protocol (streamBaseState) is
+ * internal, so it is used only on the Node major it was verified on; elsewhere `net`.
  */
 function openTcpHandle(host, port, onData, onClose) {
+  if (!VERIFIED_NODE.test(process.version)) return null;
   if (process.binding.name !== 'binding' || !IPV4.test(host)) return null;
   let tcpWrap;
   let streamWrap;

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { KeyedMutex } from '../shared/keyed-mutex.js';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
 import type { BlobInfo, BlobUploads } from './types.js';
 import { UploadNotFoundError, UploadOffsetError } from './upload-errors.js';
@@ -46,7 +47,7 @@ const WRITE_BATCH = 1024 * 1024;
 export class FileBlobUploads implements BlobUploads {
   private readonly states = new Map<string, UploadState>();
   /** Tail of each upload's queue of appends/commit/abort (a per-id mutex). */
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queues = new KeyedMutex();
   /** Bumped by reset() so that a rebuild racing it does not bring back a stale state. */
   private generation = 0;
 
@@ -258,18 +259,9 @@ export class FileBlobUploads implements BlobUploads {
     return result;
   }
 
-  /** Queues `fn` behind everything already queued for the same upload. */
+  /** Runs `fn` after everything already queued for the same upload. */
   private serialized<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const result = (this.queues.get(id) ?? Promise.resolve()).then(fn);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(id, tail);
-    void tail.then(() => {
-      if (this.queues.get(id) === tail) this.queues.delete(id);
-    });
-    return result;
+    return this.queues.with(id, fn);
   }
 
   /** The upload's file; an id that is not a UUID never reaches the file system. */

@@ -4,155 +4,37 @@
  * mid-stream). https://github.com/opencontainers/distribution-spec/blob/main/spec.md
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { sha256Digest } from './helpers/oci-image.js';
 import {
-  buildImage,
-  copyImage,
-  imageToolsMissing,
-  inspectImage,
-  sha256Digest,
-} from './helpers/oci-image.js';
-import { spawnServer, type ServerProcess } from './helpers/process.js';
+  AUTHORIZATION,
+  MB,
+  assertError,
+  call,
+  json,
+  rawCall,
+  streamedCall,
+  type OciErrors,
+} from './helpers/registry-http.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
-const AUTHORIZATION = `Basic ${Buffer.from('AWS:password').toString('base64')}`;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-const MB = 1024 * 1024;
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Buffer;
-}
-
-interface OciErrors {
-  errors: { code: string; message: string; detail: unknown }[];
-}
 
 interface Descriptor {
   mediaType: string;
   digest: string;
   size: number;
   artifactType?: string;
-}
-
-/** One request with fetch; Basic credentials unless `auth` is false. */
-async function call(
-  endpoint: string,
-  method: string,
-  path: string,
-  opts: { headers?: Record<string, string>; body?: Buffer | string; auth?: boolean } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.auth !== false) headers.Authorization = AUTHORIZATION;
-  const res = await fetch(new URL(path, endpoint), { method, headers, body: opts.body });
-  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
-}
-
-const json = <T>(r: Reply): T => JSON.parse(r.body.toString('utf8')) as T;
-
-/** The spec's error body: `{"errors":[{"code","message","detail"}]}`, the first with `code`. */
-function assertError(r: Reply, status: number, code: string | string[]): void {
-  assert.equal(r.status, status, `status ${r.status}: ${r.body.toString('utf8').slice(0, 500)}`);
-  assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
-  const body = json<OciErrors>(r);
-  assert.ok(Array.isArray(body.errors) && body.errors.length > 0, 'errors is a non-empty list');
-  for (const e of body.errors) {
-    assert.deepEqual(Object.keys(e).sort(), ['code', 'detail', 'message']);
-    assert.equal(typeof e.code, 'string');
-    assert.equal(typeof e.message, 'string');
-  }
-  const codes = Array.isArray(code) ? code : [code];
-  assert.ok(codes.includes(body.errors[0].code), `code ${body.errors[0].code}, want ${codes}`);
-}
-
-interface RawReply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** A request whose path goes on the wire exactly as given (fetch would resolve `..`). */
-function rawCall(
-  endpoint: string,
-  method: string,
-  path: string,
-  headers: Record<string, string> = { Authorization: AUTHORIZATION },
-): Promise<RawReply> {
-  const { hostname, port } = new URL(endpoint);
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The response to a request whose body is `total` bytes written one MB at a time. */
-function streamedCall(
-  url: URL,
-  method: string,
-  total: number,
-  opts: { declareLength?: boolean; headers?: Record<string, string> } = {},
-): Promise<RawReply & { sent: number }> {
-  const chunk = Buffer.alloc(MB, 0x20);
-  const headers: Record<string, string | number> = {
-    Authorization: AUTHORIZATION,
-    ...opts.headers,
-  };
-  if (opts.declareLength) headers['Content-Length'] = total;
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let answered = false;
-    const req = request(url, { method, headers }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks),
-          sent,
-        }),
-      );
-      res.on('error', reject);
-    });
-    // Once the server answered and hung up, writing on fails; that is expected.
-    req.on('error', (err) => {
-      if (!answered) reject(err);
-    });
-    const pump = (): void => {
-      while (!answered && sent < total) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      if (!answered) req.end();
-    };
-    pump();
-  });
 }
 
 /** The descriptor of `bytes` as a blob of `mediaType`. */
@@ -837,170 +719,6 @@ describe('ECR registry protocol in --auth strict', () => {
         const body = JSON.parse(r.body.toString()) as OciErrors;
         assert.equal(body.errors[0].code, 'UNAUTHORIZED');
       }
-    }
-  });
-});
-
-describe('ECR registry uploads across a kill -9', () => {
-  let state: string;
-  let server: ServerProcess | undefined;
-  const REPO = 'resumable';
-
-  async function start(): Promise<ServerProcess> {
-    server = await spawnServer(['--state-dir', state]);
-    return server;
-  }
-
-  async function crash(): Promise<void> {
-    const running = server;
-    server = undefined;
-    if (!running) return;
-    running.child.kill('SIGKILL');
-    await running.exited;
-  }
-
-  async function uploadSize(endpoint: string, upload: URL): Promise<number> {
-    const r = await call(endpoint, 'GET', upload.pathname);
-    assert.equal(r.status, 204, r.body.toString());
-    const range = /^0-(\d+)$/.exec(r.headers.get('range') ?? '');
-    assert.ok(range, `Range ${r.headers.get('range')}`);
-    const last = Number(range[1]);
-    return last === 0 ? 0 : last + 1;
-  }
-
-  before(async () => {
-    state = await mkdtemp(join(tmpdir(), 'ecr-restart-'));
-  });
-
-  after(async () => {
-    await crash();
-    if (state) await rm(state, { recursive: true, force: true });
-  });
-
-  test('a chunked upload resumes after the server was killed', async () => {
-    const first = await start();
-    const ecr = new ECRClient(clientConfig(first.endpoint));
-    await ecr.send(new CreateRepositoryCommand({ repositoryName: REPO }));
-    ecr.destroy();
-
-    const bytes = randomBytes(2 * MB);
-    const half = MB;
-    const digest = sha256Digest(bytes);
-    const started = await call(first.endpoint, 'POST', `/v2/${REPO}/blobs/uploads/`);
-    assert.equal(started.status, 202);
-    const upload = new URL(started.headers.get('location') ?? '', first.endpoint);
-    const patched = await call(first.endpoint, 'PATCH', upload.pathname, {
-      body: bytes.subarray(0, half),
-      headers: { 'Content-Range': `0-${half - 1}` },
-    });
-    assert.equal(patched.status, 202);
-    await crash();
-
-    const second = await start();
-    assert.equal(await uploadSize(second.endpoint, upload), half);
-    const rest = await call(second.endpoint, 'PATCH', upload.pathname, {
-      body: bytes.subarray(half),
-      headers: { 'Content-Range': `${half}-${bytes.length - 1}` },
-    });
-    assert.equal(rest.status, 202, rest.body.toString());
-    const url = new URL(upload);
-    url.searchParams.set('digest', digest);
-    const put = await call(second.endpoint, 'PUT', url.pathname + url.search);
-    assert.equal(put.status, 201, put.body.toString());
-    const blob = await call(second.endpoint, 'GET', `/v2/${REPO}/blobs/${digest}`);
-    assert.equal(blob.status, 200);
-    assert.equal(blob.headers.get('docker-content-digest'), digest);
-    assert.equal(sha256Digest(blob.body), digest);
-  });
-
-  test('kill -9 during a large streamed PATCH leaves no partial blob; a push then completes', async (t) => {
-    const running = server ?? (await start());
-    const started = await call(running.endpoint, 'POST', `/v2/${REPO}/blobs/uploads/`);
-    assert.equal(started.status, 202);
-    const upload = new URL(started.headers.get('location') ?? '', running.endpoint);
-
-    // 200 MB of one repeated random MB, written at most a MB every few ms so that the
-    // kill lands while the body is still streaming.
-    const chunk = randomBytes(MB);
-    const total = 200;
-    const fullHash = createHash('sha256');
-    for (let i = 0; i < total; i++) fullHash.update(chunk);
-    const fullDigest = `sha256:${fullHash.digest('hex')}`;
-
-    let failed = false;
-    const req = request(new URL(upload.pathname, running.endpoint), {
-      method: 'PATCH',
-      headers: { Authorization: AUTHORIZATION, 'Content-Type': 'application/octet-stream' },
-    });
-    req.on('error', () => (failed = true));
-    req.on('response', (res) => res.resume());
-    const pumping = (async () => {
-      for (let i = 0; i < total && !failed; i++) {
-        if (!req.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              req.off('drain', done).off('close', done);
-              resolve();
-            };
-            req.on('drain', done).on('close', done);
-          });
-        }
-        await delay(5);
-      }
-      if (!failed) req.end();
-    })();
-
-    const threshold = 24 * MB;
-    for (let i = 0; ; i++) {
-      assert.ok(i < 500, 'the upload never reached the threshold');
-      if ((await uploadSize(running.endpoint, upload)) >= threshold) break;
-      await delay(20);
-    }
-    await crash();
-    await pumping;
-    req.destroy();
-    assert.ok(failed, 'the request was cut off by the kill');
-
-    const restarted = await start();
-    const received = await uploadSize(restarted.endpoint, upload);
-    assert.ok(received > 0 && received < total * MB, `the upload holds ${received} bytes`);
-    const prefix = createHash('sha256');
-    for (let left = received; left > 0; left -= MB)
-      prefix.update(chunk.subarray(0, Math.min(MB, left)));
-    const prefixDigest = `sha256:${prefix.digest('hex')}`;
-    for (const digest of [fullDigest, prefixDigest]) {
-      const h = await call(restarted.endpoint, 'HEAD', `/v2/${REPO}/blobs/${digest}`);
-      assert.equal(h.status, 404, `${digest} is not a blob`);
-    }
-    // Completing the cut-off upload as the full blob fails the digest check.
-    const url = new URL(upload);
-    url.searchParams.set('digest', fullDigest);
-    assertError(
-      await call(restarted.endpoint, 'PUT', url.pathname + url.search),
-      400,
-      'DIGEST_INVALID',
-    );
-    assert.equal(
-      (await call(restarted.endpoint, 'HEAD', `/v2/${REPO}/blobs/${fullDigest}`)).status,
-      404,
-    );
-
-    const missing = imageToolsMissing();
-    if (missing) return t.skip(missing);
-    const work = await mkdtemp(join(tmpdir(), 'ecr-restart-image-'));
-    try {
-      const image = await buildImage(join(work, 'image'), {
-        tag: 'big',
-        randomLayerBytes: 32 * MB,
-        seed: 'ecr-restart',
-      });
-      const target = `docker://127.0.0.1:${new URL(restarted.endpoint).port}/${REPO}:big`;
-      await copyImage(image.ref, target, { destCreds: 'AWS:password' });
-      const there = await inspectImage(target, { creds: 'AWS:password' });
-      assert.equal(there.Digest, image.digest);
-      assert.deepEqual(there.Layers, (await inspectImage(image.ref)).Layers);
-    } finally {
-      await rm(work, { recursive: true, force: true });
     }
   });
 });

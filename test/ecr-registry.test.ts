@@ -29,11 +29,9 @@ import {
   type BuiltImage,
   type BuiltIndex,
 } from './helpers/oci-image.js';
+import { AUTHORIZATION, CREDS } from './helpers/registry-http.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
-/** Any password: in permissive mode the registry takes the default account's. */
-const CREDS = 'AWS:password';
-const AUTHORIZATION = `Basic ${Buffer.from(CREDS).toString('base64')}`;
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
 interface ManifestJson {

@@ -64,7 +64,8 @@ export function runContainerConformance(
       entrypoint: ['/bin/sh', '-c'],
       command: [script],
       env: { PATH },
-      network: { mode: 'none' },
+      // Loopback only, where the driver has network namespaces at all.
+      network: { mode: d.capabilities.isolation ? 'none' : 'host' },
       labels: { 'dev.stratus.test': label },
       ...extra,
     });
@@ -197,6 +198,14 @@ export function runContainerConformance(
       } finally {
         if (c) await remove(c);
       }
+    });
+
+    test('a driver without images refuses an image root (UnsupportedSpecError)', async (t) => {
+      if (d.capabilities.images) return t.skip('the driver runs images');
+      await assert.rejects(
+        d.create(spec('true', { root: { kind: 'rootfs', path: '/' } }), collector().io),
+        (err: Error) => err.name === 'UnsupportedSpecError',
+      );
     });
 
     test('stop sends the stop signal, then SIGKILL after the grace period', async () => {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../shared/log.js';
 import { OWNER_LABEL, type ContainerDriver, type DriverName } from './container.js';
+import { LayerCache } from './images/layer-cache.js';
 import { ProcessDriver } from './process/driver.js';
 import { detectCgroups } from './runc/cgroups.js';
 import { RuncDriver, type RootfsPreparer } from './runc/driver.js';
@@ -151,7 +152,15 @@ export async function openContainers(
     ? await mkdtemp(join(tmpdir(), 'stratus-containers-'))
     : join(resolve(config.stateDir), 'containers');
   const owner = config.ephemeral ? dir : resolve(config.stateDir);
-  const driver = await selectDriver({ choice: config.driver, stateDir: dir, owner, log });
+  // Image roots: layers unpacked once into a cache beside the drivers' state.
+  const layers = new LayerCache(join(dir, 'layers'));
+  const driver = await selectDriver({
+    choice: config.driver,
+    stateDir: dir,
+    owner,
+    log,
+    prepareRootfs: (image, containerDir) => layers.prepareRootfs(image, containerDir),
+  });
   await reapOrphans(driver, owner, log);
   return {
     driver,

@@ -17,7 +17,7 @@ import { OWNER_LABEL, type ContainerDriver, type DriverName } from './container.
 import { LayerCache } from './images/layer-cache.js';
 import { ProcessDriver } from './process/driver.js';
 import { detectCgroups } from './runc/cgroups.js';
-import { RuncDriver, type RootfsPreparer } from './runc/driver.js';
+import { RuncDriver, type RootfsPreparer, type RuncDriverOptions } from './runc/driver.js';
 
 export type DriverChoice = 'auto' | DriverName;
 
@@ -31,6 +31,7 @@ export interface SelectOptions {
   owner: string;
   log: Logger;
   prepareRootfs?: RootfsPreparer;
+  overlayLayers?: RuncDriverOptions['overlayLayers'];
 }
 
 /**
@@ -86,6 +87,7 @@ async function choose(opts: SelectOptions): Promise<ContainerDriver> {
       stateDir: join(opts.stateDir, 'runc-driver'),
       owner: opts.owner,
       prepareRootfs: opts.prepareRootfs,
+      overlayLayers: opts.overlayLayers,
     });
   const proc = () =>
     new ProcessDriver({ stateDir: join(opts.stateDir, 'process-driver'), owner: opts.owner });
@@ -160,6 +162,7 @@ export async function openContainers(
     owner,
     log,
     prepareRootfs: (image, containerDir) => layers.prepareRootfs(image, containerDir),
+    overlayLayers: (image, containerDir) => layers.overlayLayers(image, containerDir),
   });
   await reapOrphans(driver, owner, log);
   return {

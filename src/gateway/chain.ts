@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StratusConfig } from '../config.js';
 import { decodeAwsChunked } from '../protocol/aws-chunked.js';
+import { codecs, protocolForRequest } from '../protocol/codecs.js';
 import type { OperationModel } from '../protocol/model.js';
 import { chunkSigning, parseSignature } from '../protocol/sigv4.js';
 import { sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4-errors.js';
@@ -66,12 +67,15 @@ export async function handleApiRequest(
   }
   const pending = deps.registry.get(info);
   const svc = pending instanceof Promise ? await pending : pending;
+  // The protocol the request speaks: CloudWatch takes cbor, json and query alike.
+  const query = new URLSearchParams(rawQuery);
+  const protocol = protocolForRequest(svc.model, { headers, query });
+  const codec = codecs[protocol] ?? svc.codec;
   const ctxResp = { requestId };
   let operation = '-';
   let status = 500;
   try {
-    if (sig && 'reason' in sig)
-      throw sigV4Error(sig, sigV4ErrorStyle(info.protocol, info.signingName));
+    if (sig && 'reason' in sig) throw sigV4Error(sig, sigV4ErrorStyle(protocol, info.signingName));
 
     // 4. body, bounded
     const limit = svc.plugin?.maxRequestBytes ?? deps.config.maxBodyBytes;
@@ -98,7 +102,7 @@ export async function handleApiRequest(
         signing: sig && secret ? chunkSigning(sig, secret) : undefined,
       });
       if ('reason' in decoded)
-        throw sigV4Error(decoded, sigV4ErrorStyle(info.protocol, info.signingName));
+        throw sigV4Error(decoded, sigV4ErrorStyle(protocol, info.signingName));
       body = decoded.payload;
     }
 
@@ -106,21 +110,21 @@ export async function handleApiRequest(
       method,
       path,
       rawQuery,
-      query: new URLSearchParams(rawQuery),
+      query,
       headers,
       body,
     };
 
     // 7 (before 6: the operation says whether it may be unsigned). The protocol's
     // unknown-operation error is only reported once the caller is known to be allowed.
-    const op = svc.codec.resolveOperation(wire, svc.model);
+    const op = codec.resolveOperation(wire, svc.model);
 
     // 6. authenticate
     const identity = await deps.auth.authenticate(
       sigReq,
       raw,
       sig ?? undefined,
-      info,
+      protocol === info.protocol ? info : { ...info, protocol },
       !(op instanceof AwsError) && op.authtype === 'none',
       Date.now(),
     );
@@ -135,13 +139,13 @@ export async function handleApiRequest(
       accessKeyId: identity.accessKeyId,
       principal: identity.principal,
     };
-    const output = await invoke(svc, op, wire, ctx);
-    const response = svc.codec.serializeOutput(output, op, svc.model, ctxResp);
+    const output = await invoke(svc, codec, op, wire, ctx);
+    const response = codec.serializeOutput(output, op, svc.model, ctxResp);
     status = response.status;
     send(res, response, headers.origin);
   } catch (err) {
     const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
-    const response = serializeError(svc.codec, error, svc, ctxResp);
+    const response = serializeError(codec, error, svc, ctxResp);
     status = response.status;
     send(res, response, headers.origin);
   } finally {
@@ -159,11 +163,12 @@ export async function handleApiRequest(
 /** Steps 8–10: parse, validate, call. */
 async function invoke(
   svc: LoadedService,
+  codec: ProtocolCodec,
   op: OperationModel,
   wire: WireRequest,
   ctx: RequestContext,
 ): Promise<Record<string, unknown>> {
-  const input = svc.codec.parseInput(wire, op, svc.model);
+  const input = codec.parseInput(wire, op, svc.model);
   if (op.input) {
     const violations = validate(input, op.input.shape, svc.model);
     if (violations.length) throw validationError(violations, svc.model);

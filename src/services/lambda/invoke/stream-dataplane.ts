@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StratusConfig } from '../../../config.js';
 import type { RequestContext } from '../../../shared/context.js';
 import { AwsError } from '../../../shared/errors.js';
+import { percentDecode } from '../../../shared/percent.js';
 import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
 import { validationException } from '../errors.js';
 import type { InvokeOutcome } from '../execution/types.js';
@@ -22,7 +23,12 @@ import type { LambdaFunctions } from '../functions-api.js';
 import { eventMessage } from './event-stream.js';
 import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
 import { logResult } from './operations.js';
-import { MAX_SYNC_PAYLOAD_BYTES, eventPayload, syncTooLarge } from './payload.js';
+import {
+  MAX_SYNC_PAYLOAD_BYTES,
+  checkClientContext,
+  eventPayload,
+  syncTooLarge,
+} from './payload.js';
 import type { InvocationRunner } from './runner.js';
 
 export const STREAM_INVOKE_PREFIX = '/2021-11-15/functions/';
@@ -82,7 +88,9 @@ async function serve(
     requestId,
   );
 
-  const functionName = decodeURIComponent(path.slice(STREAM_INVOKE_PREFIX.length, -SUFFIX.length));
+  // Decoded as the codec decodes the other operations' labels: a malformed escape is a 4xx
+  // (the name then fails validation), never a URIError.
+  const functionName = percentDecode(path.slice(STREAM_INVOKE_PREFIX.length, -SUFFIX.length));
   const qualifier = new URLSearchParams(query).get('Qualifier') ?? undefined;
   const type = headers['x-amz-invocation-type'] ?? 'RequestResponse';
   if (type !== 'RequestResponse' && type !== 'DryRun') {
@@ -91,6 +99,7 @@ async function serve(
     ]);
   }
   const payload = eventPayload(payloadIn);
+  checkClientContext(headers['x-amz-client-context']);
   const target = await deps.functions.resolve(ctx, functionName, qualifier);
   if (type === 'DryRun') {
     res.writeHead(204, { 'x-amzn-requestid': requestId }).end();

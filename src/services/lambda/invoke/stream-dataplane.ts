@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StratusConfig } from '../../../config.js';
 import type { RequestContext } from '../../../shared/context.js';
+import { clientGone } from '../../../shared/client-gone.js';
 import { AwsError } from '../../../shared/errors.js';
 import { percentDecode } from '../../../shared/percent.js';
 import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
@@ -51,6 +52,10 @@ export function streamInvokeDataPlane(deps: StreamDataPlaneDeps): DataPlane {
       try {
         await serve(deps, req, res, requestId);
       } catch (err) {
+        if (!(err instanceof AwsError) && clientGone(req, err)) {
+          res.destroy();
+          return;
+        }
         const error = err instanceof AwsError ? err : internal(err, deps);
         if (res.headersSent) {
           res.destroy();
@@ -197,6 +202,8 @@ function sendError(res: ServerResponse, requestId: string, err: AwsError): void 
 }
 
 function internal(err: unknown, deps: StreamDataPlaneDeps): AwsError {
-  deps.warn('InvokeWithResponseStream failed', { error: String(err) });
+  deps.warn('InvokeWithResponseStream failed', {
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
   return new AwsError('ServiceException', 500, false, 'An internal error occurred');
 }

@@ -20,14 +20,15 @@ import { sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4-errors.js';
 import type { ProtocolCodec, WireRequest, WireResponse } from '../protocol/types.js';
 import { validate, validationError } from '../protocol/validate.js';
 import { NOT_IMPLEMENTED } from '../services/plugin.js';
+import { CLIENT_CLOSED_REQUEST, clientGone } from '../shared/client-gone.js';
 import type { RequestContext } from '../shared/context.js';
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import type { Authenticator } from './auth.js';
+import { AuthErrors, type Authenticator } from './auth.js';
 import { readBody } from './body.js';
 import { corsHeaders } from './cors.js';
 import { detectService } from './detect.js';
-import type { LoadedService, ServiceRegistry } from './services.js';
+import { type LoadedService, ServiceRegistry } from './services.js';
 
 export interface GatewayDeps {
   config: StratusConfig;
@@ -63,6 +64,9 @@ export async function handleApiRequest(
   });
   if (!info) {
     req.resume();
+    if (sig === undefined && deps.config.auth === 'strict') {
+      return sendMissingToken(res, requestId, headers, rawQuery, deps.registry);
+    }
     return sendUnknownService(res, requestId, headers.origin);
   }
   const pending = deps.registry.get(info);
@@ -144,6 +148,12 @@ export async function handleApiRequest(
     status = response.status;
     send(res, response, headers.origin);
   } catch (err) {
+    if (!(err instanceof AwsError) && clientGone(req, err)) {
+      status = CLIENT_CLOSED_REQUEST;
+      deps.log.debug('client closed the request', { requestId, error: errorText(err) });
+      res.destroy();
+      return;
+    }
     const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
     const response = serializeError(codec, error, svc, ctxResp);
     status = response.status;
@@ -190,9 +200,13 @@ function serializeError(
 function internalError(err: unknown, log: Logger, requestId: string): AwsError {
   log.error('unhandled error', {
     requestId,
-    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    error: errorText(err),
   });
   return CommonErrors.internal('An internal error occurred. See the Stratus server log.');
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 /**
@@ -244,4 +258,29 @@ function sendUnknownService(
     },
     origin,
   );
+}
+
+/**
+ * An unsigned request that names no service (no X-Amz-Target): AWS knows the service from
+ * its host name and answers with its protocol's "missing token" error. Here the protocol is
+ * told by the body: a form (`Action=…`) is a query call (`<Code>MissingAuthenticationToken`,
+ * as STS and IAM answer), anything else gets the JSON one
+ * (`x-amzn-ErrorType: MissingAuthenticationTokenException`, as Lambda answers).
+ */
+async function sendMissingToken(
+  res: ServerResponse,
+  requestId: string,
+  headers: Record<string, string>,
+  rawQuery: string,
+  registry: ServiceRegistry,
+): Promise<void> {
+  const form =
+    headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true ||
+    /(^|&)Action=/.test(rawQuery);
+  const like = ServiceRegistry.all().find((s) => s.name === (form ? 'sts' : 'lambda'));
+  if (!like) return sendUnknownService(res, requestId, headers.origin);
+  const pending = registry.get(like);
+  const svc = pending instanceof Promise ? await pending : pending;
+  const error = AuthErrors.missing(like.protocol);
+  send(res, svc.codec.serializeError(error, svc.model, { requestId }), headers.origin);
 }

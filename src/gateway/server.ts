@@ -12,6 +12,7 @@ import type { IamDirectory } from '../services/iam/directory.js';
 import type { SessionIssuer } from '../services/sts/issuer.js';
 import type { PluginDeps, RequestAuthenticator, ServiceInstance } from '../services/plugin.js';
 import { parseSignature, sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4.js';
+import { clientGone } from '../shared/client-gone.js';
 import type { CredentialSource } from '../shared/context.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
@@ -82,8 +83,15 @@ export async function startServer(
 
   const server = createServer({ keepAlive: true }, (req, res) => {
     route(req, res).catch((err: unknown) => {
-      log.error('request failed outside the API chain', { error: String(err) });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      if (clientGone(req, err)) {
+        log.debug('client closed the request', { url: req.url, error });
+        res.destroy();
+        return;
+      }
+      log.error('request failed outside the API chain', { url: req.url, error });
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
   });

@@ -33,6 +33,8 @@ export interface GatewayDeps {
   registry: ServiceRegistry;
   auth: Authenticator;
   log: Logger;
+  /** For a request no route claims: which API and data-plane forms exist (routes.ts). */
+  unclaimed(): string;
 }
 
 export async function handleApiRequest(
@@ -62,13 +64,15 @@ export async function handleApiRequest(
   });
   if (!info) {
     req.resume();
-    return sendUnknownService(res, requestId, headers.origin);
+    deps.log.planeAccess('unclaimed', method, url, 400, performance.now() - started);
+    return sendUnknownService(res, requestId, headers.origin, deps.unclaimed());
   }
   const pending = deps.registry.get(info);
   const svc = pending instanceof Promise ? await pending : pending;
   const ctxResp = { requestId };
   let operation = '-';
   let status = 500;
+  let errorCode: string | undefined;
   try {
     if (sig && 'reason' in sig)
       throw sigV4Error(sig, sigV4ErrorStyle(info.protocol, info.signingName));
@@ -143,16 +147,18 @@ export async function handleApiRequest(
     const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
     const response = serializeError(svc.codec, error, svc, ctxResp);
     status = response.status;
+    errorCode = error.code;
     send(res, response, headers.origin);
   } finally {
     // 12. access log
-    if (deps.log.enabled('debug') || status >= 500) {
-      deps.log.log(status >= 500 ? 'error' : 'debug', `${info.name}.${operation}`, {
-        status,
-        ms: Number((performance.now() - started).toFixed(2)),
-        requestId,
-      });
-    }
+    deps.log.apiAccess(
+      info.name,
+      operation,
+      status,
+      errorCode,
+      performance.now() - started,
+      requestId,
+    );
   }
 }
 
@@ -220,6 +226,7 @@ function sendUnknownService(
   res: ServerResponse,
   requestId: string,
   origin: string | undefined,
+  message: string,
 ): void {
   send(
     res,
@@ -230,12 +237,7 @@ function sendUnknownService(
         'x-amzn-requestid': requestId,
         'x-amzn-errortype': 'UnknownServiceException',
       },
-      body: JSON.stringify({
-        __type: 'UnknownServiceException',
-        message:
-          'Could not tell which AWS service this request is for: sign it with SigV4 ' +
-          '(the credential scope names the service) or send X-Amz-Target.',
-      }),
+      body: JSON.stringify({ __type: 'UnknownServiceException', message }),
     },
     origin,
   );

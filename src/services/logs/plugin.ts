@@ -1,7 +1,7 @@
 /** CloudWatch Logs: the wire operations and the LogSink other services write through. */
 import type { LogsOperations } from '../../api/logs/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
-import { LogsProvider } from './provider.js';
+import { logsOperations } from './provider.js';
 import { LogsSink } from './sink.js';
 
 export const logsPlugin = definePlugin({
@@ -9,9 +9,8 @@ export const logsPlugin = definePlugin({
   provides: ['logs'],
   model: async () => (await import('../../api/logs/model.js')).model,
   create(deps) {
-    const provider = new LogsProvider(deps.store);
     return {
-      dispatch: bindProvider<LogsOperations>(provider),
+      dispatch: bindProvider<LogsOperations>(logsOperations({ store: deps.store, now: Date.now })),
       provides: { logs: new LogsSink(deps.store) },
     };
   },

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openStorage, type Storage } from '../../../storage/index.js';
 import { ProcessDriver } from '../../../runtime/process/driver.js';
-import { LogsProvider } from '../../logs/provider.js';
+import { logsOperations, type LogsProviderOps } from '../../logs/provider.js';
 import { LogsSink } from '../../logs/sink.js';
 import type { RequestContext } from '../../../shared/context.js';
 import { createExecutor, type ExecutorOptions, type LambdaExecutor } from './executor.js';
@@ -93,12 +93,16 @@ export class LogsFixture {
   private constructor(
     private readonly storage: Storage,
     readonly sink: LogsSink,
-    private readonly provider: LogsProvider,
+    private readonly provider: LogsProviderOps,
   ) {}
 
   static async open(): Promise<LogsFixture> {
     const storage = await openStorage({ stateDir: '', ephemeral: true });
-    return new LogsFixture(storage, new LogsSink(storage.store), new LogsProvider(storage.store));
+    return new LogsFixture(
+      storage,
+      new LogsSink(storage.store),
+      logsOperations({ store: storage.store, now: Date.now }),
+    );
   }
 
   private ctx(): RequestContext {

@@ -11,12 +11,7 @@
 import type { EcrOperations } from '../../api/ecr/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
-import {
-  bindProvider,
-  type PluginDeps,
-  type ServiceInstance,
-  type ServicePlugin,
-} from '../plugin.js';
+import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
 import { RegistryTokens } from './auth-token.js';
 import { BlobGuard } from './blob-guard.js';
 import type { EcrDeps } from './common.js';
@@ -112,9 +107,11 @@ function seconds(raw: string | undefined, fallback: number): number {
 /** UploadLayerPart carries up to 20 MiB (LayerPartBlob's limit) as base64 in JSON. */
 const MAX_REQUEST_BYTES = 28 * 1024 * 1024;
 
-export const ecrPlugin: ServicePlugin = {
+export const ecrPlugin = definePlugin({
   name: 'ecr',
+  // TODO(integrator): provides: ['images'] once image-source.ts lands (links.ts declares it).
+
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/ecr/model.js')).model,
   create: (deps) => createEcr(deps),
-};
+});

@@ -2,7 +2,7 @@
  * InvokeWithResponseStream (`POST /2021-11-15/functions/{FunctionName}/response-streaming-
  * invocations`). Its answer is an event stream (PayloadChunk events, then InvokeComplete),
  * which the model-driven codec cannot produce, so it is served here, before the API chain,
- * with the chain's authentication (PluginDeps.signatures).
+ * with the chain's authentication (the `signatures` link).
  * https://docs.aws.amazon.com/lambda/latest/api/API_InvokeWithResponseStream.html
  *
  * A streaming handler's (awslambda.streamifyResponse) body goes out as one PayloadChunk per
@@ -40,7 +40,7 @@ export interface StreamDataPlaneDeps {
   functions: LambdaFunctions;
   runner: InvocationRunner;
   /** Without it, streamed answers arrive buffered, in one PayloadChunk. */
-  signatures?: RequestAuthenticator;
+  signatures: RequestAuthenticator;
   warn: (msg: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -155,10 +155,10 @@ async function authenticate(
   body: Buffer,
   requestId: string,
 ): Promise<RequestContext> {
-  const who = deps.signatures ? await deps.signatures.authenticate(req, body, 'lambda') : undefined;
+  const who = await deps.signatures.authenticate(req, body, 'lambda');
   if (who instanceof AwsError) throw who;
   if (who === undefined) {
-    if (deps.config.auth === 'strict' || !deps.signatures) {
+    if (deps.config.auth === 'strict') {
       throw new AwsError(
         'MissingAuthenticationTokenException',
         403,

@@ -53,10 +53,12 @@ describe('docker driver', { skip }, () => {
   });
 
   /** Creates, starts and waits; stdout and stderr as text. */
-  async function runToEnd(s: ContainerSpec) {
+  const runToEnd = (s: ContainerSpec) => runOwn(driver, s);
+
+  async function runOwn(d: DockerDriver, s: ContainerSpec) {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const c = await driver.create(s, {
+    const c = await d.create(s, {
       onStdout: (b) => out.push(b),
       onStderr: (b) => err.push(b),
     });
@@ -365,6 +367,35 @@ describe('docker driver', { skip }, () => {
       0,
       'imported image left behind',
     );
+  });
+
+  test('an image or a network removed behind the driver is pulled or created again', async () => {
+    const network = `stratus-test-${process.pid}`;
+    const own = new DockerDriver({ network });
+    try {
+      const first = await runOwn(
+        own,
+        spec({ network: { mode: 'private' }, command: ['echo one'] }),
+      );
+      assert.equal(first.stdout, 'one\n');
+      const labels = await run('docker', [
+        'network',
+        'inspect',
+        '--format',
+        '{{json .Labels}}',
+        network,
+      ]);
+      assert.equal(labels.out.trim(), '{"dev.stratus.network":"private"}');
+      assert.equal((await run('docker', ['rmi', '-f', pushed.localReference])).code, 0);
+      assert.equal((await run('docker', ['network', 'rm', network])).code, 0);
+      const again = await runOwn(
+        own,
+        spec({ network: { mode: 'private' }, command: ['echo two'] }),
+      );
+      assert.equal(again.stdout, 'two\n');
+    } finally {
+      await run('docker', ['network', 'rm', network]);
+    }
   });
 
   test('specs Docker cannot honour are refused before anything is created; a missing image is ImageNotFoundError', async () => {

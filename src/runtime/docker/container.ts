@@ -15,7 +15,7 @@ import type {
   ContainerStats,
   PublishedPort,
 } from '../container.js';
-import { ignoring } from './api.js';
+import { ignoring, statusCode } from './api.js';
 import { portKey } from './create-options.js';
 
 /** How long wait() lets the attached stream drain after the daemon reported the exit. */
@@ -35,6 +35,8 @@ export interface DockerContainerOptions {
   stopSignal: NodeJS.Signals;
   /** Runs after the container is removed (an imported rootfs image is deleted, say). */
   afterRemove: () => Promise<void>;
+  /** Creates the private network again (it was removed behind the driver's back). */
+  recreateNetwork: () => Promise<void>;
 }
 
 export class DockerContainer implements Container {
@@ -83,9 +85,22 @@ export class DockerContainer implements Container {
   }
 
   async start(): Promise<void> {
-    await this.handle.start();
-    const info = await this.handle.inspect();
-    this.readNetwork(info);
+    try {
+      await this.handle.start();
+    } catch (err) {
+      // Docker resolves the network by name at start: a `docker network rm` since the
+      // driver made sure of it shows here, not at create.
+      if (this.spec.network.mode !== 'private' || statusCode(err) !== 404) throw err;
+      if (!/network/i.test(String(err))) throw err;
+      await this.opts.recreateNetwork();
+      // The failed start ended the attached stream: attach again before the next one.
+      this.detach();
+      await this.attach();
+      await this.handle.start();
+    }
+    // Only a private network has an address and host ports to read back.
+    if (this.spec.network.mode === 'private') this.readNetwork(await this.handle.inspect());
+    else if (this.spec.network.mode === 'host') this.ports = this.hostModePorts();
     this.exit = this.waitForExit();
     // Whoever waits sees a failure (the daemon went away); nobody waiting is not a crash.
     this.exit.catch(() => undefined);
@@ -134,29 +149,38 @@ export class DockerContainer implements Container {
   }
 
   async remove(): Promise<void> {
-    this.output?.removeAllListeners('data');
-    (this.output as { destroy?: () => void } | undefined)?.destroy?.();
+    this.detach();
     await ignoring([404], () => this.handle.remove({ force: true, v: true }));
     await this.opts.afterRemove();
   }
 
+  private detach(): void {
+    this.output?.removeAllListeners('data');
+    (this.output as { destroy?: () => void } | undefined)?.destroy?.();
+    this.output = undefined;
+  }
+
   private readNetwork(info: Docker.ContainerInspectInfo): void {
-    const { mode, ports = [] } = this.spec.network;
-    if (mode === 'private') {
-      const networks = Object.values(info.NetworkSettings.Networks ?? {});
-      this.ip = networks.find((n) => n.IPAddress)?.IPAddress || undefined;
-      const bound = (info.NetworkSettings.Ports ?? {}) as Record<
-        string,
-        { HostIp: string; HostPort: string }[] | null
-      >;
-      this.ports = ports.map((p) => {
-        const binding = bound[portKey(p)]?.[0];
-        if (!binding) throw new Error(`docker published no host port for ${portKey(p)}`);
-        return { ...p, hostIp: binding.HostIp, hostPort: Number(binding.HostPort) };
-      });
-    } else if (mode === 'host') {
-      this.ports = ports.map((p) => ({ ...p, hostIp: '127.0.0.1', hostPort: p.containerPort }));
-    }
+    const networks = Object.values(info.NetworkSettings.Networks ?? {});
+    this.ip = networks.find((n) => n.IPAddress)?.IPAddress || undefined;
+    const bound = (info.NetworkSettings.Ports ?? {}) as Record<
+      string,
+      { HostIp: string; HostPort: string }[] | null
+    >;
+    this.ports = (this.spec.network.ports ?? []).map((p) => {
+      const binding = bound[portKey(p)]?.[0];
+      if (!binding) throw new Error(`docker published no host port for ${portKey(p)}`);
+      return { ...p, hostIp: binding.HostIp, hostPort: Number(binding.HostPort) };
+    });
+  }
+
+  /** The host's network: a container port is the host's own port. */
+  private hostModePorts(): PublishedPort[] {
+    return (this.spec.network.ports ?? []).map((p) => ({
+      ...p,
+      hostIp: '127.0.0.1',
+      hostPort: p.containerPort,
+    }));
   }
 
   private async waitForExit(): Promise<ContainerExit> {

@@ -99,7 +99,7 @@ export class DockerDriver implements ContainerDriver {
 
     let handle: Docker.Container | undefined;
     try {
-      handle = await this.docker.createContainer(options);
+      handle = await this.createContainer(spec, options);
       const container = new DockerContainer({
         docker: this.docker,
         handle,
@@ -107,6 +107,10 @@ export class DockerDriver implements ContainerDriver {
         io,
         stopSignal: spec.stopSignal ?? signalName(imageStopSignal) ?? 'SIGTERM',
         afterRemove,
+        recreateNetwork: () => {
+          this.networkReady = undefined;
+          return this.ensureNetwork();
+        },
       });
       await container.attach();
       return container;
@@ -137,6 +141,26 @@ export class DockerDriver implements ContainerDriver {
     }
     await ignoring([404], () => handle.remove({ force: true, v: true }));
     if (imported) await removeImported(this.docker, imported);
+  }
+
+  /**
+   * Creates the container; where the image went away since we pulled it (`docker rmi`, a
+   * prune), pulls again and retries once. (A missing network only shows at start.)
+   */
+  private async createContainer(
+    spec: ContainerSpec,
+    options: Docker.ContainerCreateOptions,
+  ): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer(options);
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+      if (spec.root.kind === 'image') {
+        this.puller.forget(spec.root.image.pull.reference);
+        await this.puller.ensure(spec.root.image);
+      } else throw err;
+      return this.docker.createContainer(options);
+    }
   }
 
   private ensureNetwork(): Promise<void> {

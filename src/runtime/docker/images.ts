@@ -32,21 +32,31 @@ function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<
 
 /**
  * Pulls images once per reference even when many containers of one image are created at
- * the same moment, and not at all when the daemon already has them.
+ * the same moment, and not at all when the daemon already has them. References seen
+ * present are remembered (references are by digest, so they never change meaning); an
+ * image removed behind our back shows as a 404 at create, and the driver calls forget().
  */
 export class ImagePuller {
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly present = new Set<string>();
 
   constructor(private readonly docker: Docker) {}
 
   ensure(image: ResolvedImage): Promise<void> {
     const ref = image.pull.reference;
+    if (this.present.has(ref)) return Promise.resolve();
     let pending = this.inFlight.get(ref);
     if (!pending) {
-      pending = this.pullIfMissing(image).finally(() => this.inFlight.delete(ref));
+      pending = this.pullIfMissing(image)
+        .then(() => void this.present.add(ref))
+        .finally(() => this.inFlight.delete(ref));
       this.inFlight.set(ref, pending);
     }
     return pending;
+  }
+
+  forget(ref: string): void {
+    this.present.delete(ref);
   }
 
   private async pullIfMissing(image: ResolvedImage): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * `stratus [--port N] [--host H] [--state-dir D] [--ephemeral] [--auth permissive|strict]
- *          [--account 123456789012] [--region us-east-1] [--log-level info]`
+ *          [--account 123456789012] [--region us-east-1] [--log-level info]
+ *          [--log-format pretty|json]`
  * Every setting, the STRATUS_* environment variables included, is listed in USAGE (a test
  * checks it against the code).
  */
@@ -23,6 +24,8 @@ Options (a flag wins over its environment variable):
   --region R          default region (default us-east-1, env STRATUS_REGION, else
                       AWS_DEFAULT_REGION)
   --log-level L       debug | info | warn | error (default info, env STRATUS_LOG_LEVEL)
+  --log-format F      pretty | json (default: pretty on a terminal, else json;
+                      env STRATUS_LOG_FORMAT)
   --version           print the version
   -h, --help          this text
 
@@ -56,6 +59,7 @@ export const OPTIONS = {
   account: { type: 'string' },
   region: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   version: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -93,6 +97,11 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
       throw new Error(`invalid --log-level ${level}`);
     config.logLevel = level;
   }
+  const format = values['log-format'];
+  if (format) {
+    if (format !== 'pretty' && format !== 'json') throw new Error(`invalid --log-format ${format}`);
+    config.logFormat = format;
+  }
   return config;
 }
 
@@ -104,7 +113,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, log);

@@ -21,8 +21,9 @@ function settingsInCode(dir: string, out = new Set<string>()): Set<string> {
     if (statSync(path).isDirectory()) {
       if (name !== 'api') settingsInCode(path, out);
     } else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) {
-      for (const m of readFileSync(path, 'utf8').matchAll(/\bSTRATUS_[A-Z0-9_]+/g))
-        if (!INTERNAL.has(m[0])) out.add(m[0]);
+      // Read as env.STRATUS_X (process.env, or the env a plugin is handed).
+      for (const m of readFileSync(path, 'utf8').matchAll(/\benv(?:\.|\[')(STRATUS_[A-Z0-9_]+)/g))
+        if (!INTERNAL.has(m[1])) out.add(m[1]);
     }
   }
   return out;

@@ -17,6 +17,7 @@ import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { failure } from './helpers/failure.js';
 import { signedFetch } from './helpers/sign.js';
+import { AWS_CLI, awsCli } from './helpers/clients.js';
 
 interface Keys {
   accessKeyId: string;
@@ -220,5 +221,27 @@ describe('strict authentication', () => {
     });
     const wrongToken = { ...session, sessionToken: `${session.sessionToken.slice(0, -4)}AAAA` };
     assert.equal((await failure(whoAmI(wrongToken))).name, 'InvalidClientTokenId');
+  });
+
+  test('unsigned requests: MissingAuthenticationToken in each protocol, not UnknownServiceException', async () => {
+    const cases = [
+      // query: the form names no service; AWS's STS answers <Code>MissingAuthenticationToken
+      { args: ['sts', 'get-caller-identity'], error: 'MissingAuthenticationToken' },
+      { args: ['iam', 'list-roles'], error: 'MissingAuthenticationToken' },
+      // rest-json: nothing but the path; Lambda answers MissingAuthenticationTokenException
+      { args: ['lambda', 'list-functions'], error: 'MissingAuthenticationTokenException' },
+      // json: X-Amz-Target names the service
+      { args: ['logs', 'describe-log-groups'], error: 'MissingAuthenticationTokenException' },
+    ];
+    for (const { args, error } of cases) {
+      const r = await awsCli(server.endpoint, ['--no-sign-request', ...args]);
+      assert.notEqual(r.code, 0, `${args.join(' ')} was accepted unsigned`);
+      assert.match(
+        r.stderr,
+        new RegExp(`\\(${error}\\)`),
+        `${AWS_CLI} ${args.join(' ')}: ${r.stderr}`,
+      );
+      assert.doesNotMatch(r.stderr, /UnknownService/);
+    }
   });
 });

@@ -20,20 +20,23 @@ import { sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4-errors.js';
 import type { ProtocolCodec, WireRequest, WireResponse } from '../protocol/types.js';
 import { validate, validationError } from '../protocol/validate.js';
 import { NOT_IMPLEMENTED } from '../services/plugin.js';
+import { CLIENT_CLOSED_REQUEST, clientGone } from '../shared/client-gone.js';
 import type { RequestContext } from '../shared/context.js';
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import type { Authenticator } from './auth.js';
+import { AuthErrors, type Authenticator } from './auth.js';
 import { readBody } from './body.js';
 import { corsHeaders } from './cors.js';
 import { detectService } from './detect.js';
-import type { LoadedService, ServiceRegistry } from './services.js';
+import { type LoadedService, ServiceRegistry } from './services.js';
 
 export interface GatewayDeps {
   config: StratusConfig;
   registry: ServiceRegistry;
   auth: Authenticator;
   log: Logger;
+  /** For a request no route claims: which API and data-plane forms exist (routes.ts). */
+  unclaimed(): string;
 }
 
 export async function handleApiRequest(
@@ -63,7 +66,12 @@ export async function handleApiRequest(
   });
   if (!info) {
     req.resume();
-    return sendUnknownService(res, requestId, headers.origin);
+    if (sig === undefined && deps.config.auth === 'strict') {
+      deps.log.planeAccess('unclaimed', method, url, 403, performance.now() - started);
+      return sendMissingToken(res, requestId, headers, rawQuery, deps);
+    }
+    deps.log.planeAccess('unclaimed', method, url, 400, performance.now() - started);
+    return sendUnknownService(res, requestId, headers.origin, deps.unclaimed());
   }
   const pending = deps.registry.get(info);
   const svc = pending instanceof Promise ? await pending : pending;
@@ -74,6 +82,7 @@ export async function handleApiRequest(
   const ctxResp = { requestId };
   let operation = '-';
   let status = 500;
+  let errorCode: string | undefined;
   try {
     if (sig && 'reason' in sig) throw sigV4Error(sig, sigV4ErrorStyle(protocol, info.signingName));
 
@@ -144,19 +153,27 @@ export async function handleApiRequest(
     status = response.status;
     send(res, response, headers.origin);
   } catch (err) {
+    if (!(err instanceof AwsError) && clientGone(req, err)) {
+      status = CLIENT_CLOSED_REQUEST;
+      deps.log.debug('client closed the request', { requestId, error: errorText(err) });
+      res.destroy();
+      return;
+    }
     const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
     const response = serializeError(codec, error, svc, ctxResp);
     status = response.status;
+    errorCode = error.code;
     send(res, response, headers.origin);
   } finally {
     // 12. access log
-    if (deps.log.enabled('debug') || status >= 500) {
-      deps.log.log(status >= 500 ? 'error' : 'debug', `${info.name}.${operation}`, {
-        status,
-        ms: Number((performance.now() - started).toFixed(2)),
-        requestId,
-      });
-    }
+    deps.log.apiAccess(
+      info.name,
+      operation,
+      status,
+      errorCode,
+      performance.now() - started,
+      requestId,
+    );
   }
 }
 
@@ -190,9 +207,13 @@ function serializeError(
 function internalError(err: unknown, log: Logger, requestId: string): AwsError {
   log.error('unhandled error', {
     requestId,
-    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    error: errorText(err),
   });
   return CommonErrors.internal('An internal error occurred. See the Stratus server log.');
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 /**
@@ -225,6 +246,7 @@ function sendUnknownService(
   res: ServerResponse,
   requestId: string,
   origin: string | undefined,
+  message: string,
 ): void {
   send(
     res,
@@ -235,13 +257,33 @@ function sendUnknownService(
         'x-amzn-requestid': requestId,
         'x-amzn-errortype': 'UnknownServiceException',
       },
-      body: JSON.stringify({
-        __type: 'UnknownServiceException',
-        message:
-          'Could not tell which AWS service this request is for: sign it with SigV4 ' +
-          '(the credential scope names the service) or send X-Amz-Target.',
-      }),
+      body: JSON.stringify({ __type: 'UnknownServiceException', message }),
     },
     origin,
   );
+}
+
+/**
+ * An unsigned request that names no service (no X-Amz-Target): AWS knows the service from
+ * its host name and answers with its protocol's "missing token" error. Here the protocol is
+ * told by the body: a form (`Action=…`) is a query call (`<Code>MissingAuthenticationToken`,
+ * as STS and IAM answer), anything else gets the JSON one
+ * (`x-amzn-ErrorType: MissingAuthenticationTokenException`, as Lambda answers).
+ */
+async function sendMissingToken(
+  res: ServerResponse,
+  requestId: string,
+  headers: Record<string, string>,
+  rawQuery: string,
+  deps: GatewayDeps,
+): Promise<void> {
+  const form =
+    headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true ||
+    /(^|&)Action=/.test(rawQuery);
+  const like = ServiceRegistry.all().find((s) => s.name === (form ? 'sts' : 'lambda'));
+  if (!like) return sendUnknownService(res, requestId, headers.origin, deps.unclaimed());
+  const pending = deps.registry.get(like);
+  const svc = pending instanceof Promise ? await pending : pending;
+  const error = AuthErrors.missing(like.protocol);
+  send(res, svc.codec.serializeError(error, svc.model, { requestId }), headers.origin);
 }

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openStorage, type Storage } from '../../src/storage/index.js';
 import { ProcessDriver } from '../../src/runtime/process/driver.js';
-import { LogsProvider } from '../../src/services/logs/provider.js';
+import { logsOperations, type LogsProviderOps } from '../../src/services/logs/provider.js';
 import { LogsSink } from '../../src/services/logs/sink.js';
 import type { RequestContext } from '../../src/shared/context.js';
 import {
@@ -101,12 +101,16 @@ export class LogsFixture {
   private constructor(
     private readonly storage: Storage,
     readonly sink: LogsSink,
-    private readonly provider: LogsProvider,
+    private readonly provider: LogsProviderOps,
   ) {}
 
   static async open(): Promise<LogsFixture> {
     const storage = await openStorage({ stateDir: '', ephemeral: true });
-    return new LogsFixture(storage, new LogsSink(storage.store), new LogsProvider(storage.store));
+    return new LogsFixture(
+      storage,
+      new LogsSink(storage.store),
+      logsOperations({ store: storage.store, now: Date.now }),
+    );
   }
 
   private ctx(): RequestContext {

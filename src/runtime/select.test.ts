@@ -4,13 +4,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../cli.js';
-import type { Logger, LogLevel } from '../shared/log.js';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger, type LogLevel } from '../shared/log.js';
 import { openContainers, runcUnavailable, selectDriver } from './select.js';
 
+/** A logger that keeps what it is told (the rest of Logger from a silent real one). */
 function recorder(): Logger & { lines: [LogLevel, string][] } {
   const lines: [LogLevel, string][] = [];
-  const log = (level: LogLevel, msg: string) => lines.push([level, msg]);
+  const log = (level: LogLevel, msg: string) => void lines.push([level, msg]);
   return {
+    ...createLogger('error', 'json', new Writable({ write: (_c, _e, done) => done() })),
     lines,
     enabled: () => true,
     log,

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../shared/log.js';
 import { OWNER_LABEL, type ContainerDriver, type DriverName } from './container.js';
+import { DockerDriver, dockerAvailable } from './docker/driver.js';
 import { LayerCache } from './images/layer-cache.js';
 import { ProcessDriver } from './process/driver.js';
 import { detectCgroups } from './runc/cgroups.js';
@@ -32,23 +33,6 @@ export interface SelectOptions {
   log: Logger;
   prepareRootfs?: RootfsPreparer;
   overlayLayers?: RuncDriverOptions['overlayLayers'];
-}
-
-/**
- * The docker driver's hook: src/runtime/docker/driver.ts exports `DockerDriver` and
- * `dockerAvailable()`. Loaded by name so this module builds with or without it.
- */
-interface DockerModule {
-  DockerDriver: new () => ContainerDriver;
-  dockerAvailable(): Promise<boolean>;
-}
-async function loadDocker(): Promise<DockerModule | undefined> {
-  const path = './docker/driver.js';
-  try {
-    return (await import(path)) as DockerModule;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Why runc cannot be the driver here, or undefined when it can. */
@@ -100,18 +84,14 @@ async function choose(opts: SelectOptions): Promise<ContainerDriver> {
       return runc();
     }
     case 'docker': {
-      const docker = await loadDocker();
-      if (!docker) throw new Error('--driver docker: this build has no docker driver');
-      if (!(await docker.dockerAvailable()))
-        throw new Error('--driver docker: no Docker daemon answers');
-      return new docker.DockerDriver();
+      if (!(await dockerAvailable())) throw new Error('--driver docker: no Docker daemon answers');
+      return new DockerDriver();
     }
     case 'auto': {
       const why = await runcUnavailable();
       if (!why) return runc();
       opts.log.debug(`runc driver not used: ${why}`);
-      const docker = await loadDocker();
-      if (docker && (await docker.dockerAvailable())) return new docker.DockerDriver();
+      if (await dockerAvailable()) return new DockerDriver();
       return proc();
     }
     default: {

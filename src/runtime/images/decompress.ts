@@ -11,7 +11,7 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 /** zlib hands out this much per callback: fewer, larger chunks for the tar parser. */
-const CHUNK = 256 * 1024;
+const CHUNK = 2 * 1024 * 1024;
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 

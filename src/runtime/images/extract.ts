@@ -44,6 +44,7 @@ import {
 } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { extract as tarExtract, type Header } from 'tar-stream';
+import { READ_AHEAD } from './decompress.js';
 
 /** What a layer says beyond its files. */
 export interface LayerMeta {
@@ -174,7 +175,7 @@ export async function extractLayer(
   const whiteouts = new Set<string>();
   const opaque = new Set<string>();
   const umask = process.umask();
-  const parser = tarExtract();
+  const parser = tarExtract({ highWaterMark: READ_AHEAD });
   // Entries are handled in tar-stream's callbacks with synchronous calls: no promise or
   // thread-pool round trip per entry (the event loop is the worker thread's, unpack.ts).
   await new Promise<void>((resolve, reject) => {

@@ -91,8 +91,8 @@ export class ImagePuller {
  */
 export async function importRootfs(docker: Docker, path: string): Promise<string> {
   const tag = randomBytes(8).toString('hex');
-  // tar-fs packs with its own tar-stream 2 (a Node stream); the top-level tar-stream 3's
-  // bundled types (streamx) are what @types/tar-fs resolves, hence the cast.
+  // tar-fs 2 packs with its own tar-stream 2 (a Node stream); its typings name tar-stream,
+  // which resolves to the top-level tar-stream 3 (streamx) the layer cache uses.
   const tarball = pack(path) as unknown as NodeJS.ReadableStream;
   const stream = await docker.importImage(tarball, { repo: ROOTFS_REPOSITORY, tag });
   await followProgress(docker, stream);

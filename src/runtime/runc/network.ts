@@ -207,9 +207,14 @@ export interface Publication {
   holders: Server[];
 }
 
+/**
+ * Holds the host ports, hands them to `reserved` (the caller records them, so a crash
+ * from here on leaves rules its records name), then adds the DNAT rules.
+ */
 export async function publishPorts(
   ip: string,
   ports: readonly PortMapping[],
+  reserved: (published: PublishedPort[]) => Promise<void>,
 ): Promise<Publication> {
   const published: PublishedPort[] = [];
   const holders: Server[] = [];
@@ -219,6 +224,7 @@ export async function publishPorts(
       holders.push(server);
       published.push({ ...p, hostIp: '127.0.0.1', hostPort: port });
     }
+    await reserved(published);
     const elements = (proto: 'tcp' | 'udp') =>
       published
         .filter((p) => p.protocol === proto)

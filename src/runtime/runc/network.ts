@@ -117,15 +117,45 @@ table inet ${TABLE} {
 }
 `;
 
-/** Lets containers reach a port of the host's loopback through the gateway address. */
+/**
+ * Lets containers reach a port of the host's loopback through the gateway address. Ports
+ * a killed server left exposed (nothing listens on them any more) are withdrawn first,
+ * so a program that later takes such a port is not reachable from containers.
+ */
 export async function exposeHostPort(port: number): Promise<void> {
+  const listing = await run('nft', ['-j', 'list', 'set', 'inet', TABLE, 'gateway_ports']);
+  const set = (JSON.parse(listing) as { nftables: { set?: { elem?: number[] } }[] }).nftables
+    .map((e) => e.set?.elem)
+    .find((e) => e !== undefined);
+  const listening = await loopbackListeners();
+  const stale = (set ?? []).filter((p) => p !== port && !listening.has(p));
+  if (stale.length) await unexposeHostPort(stale);
   await run('nft', ['add', 'element', 'inet', TABLE, 'gateway_ports', `{ ${port} }`]);
 }
 
-export async function unexposeHostPort(port: number): Promise<void> {
-  await run('nft', ['delete', 'element', 'inet', TABLE, 'gateway_ports', `{ ${port} }`]).catch(
-    () => undefined,
-  );
+/** TCP ports with a listener on 127.0.0.1 or any address (/proc/net/tcp, state 0A). */
+async function loopbackListeners(): Promise<Set<number>> {
+  const ports = new Set<number>();
+  const table = await readFile('/proc/net/tcp', 'utf8').catch(() => '');
+  for (const line of table.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[3] !== '0A' || !f[1]) continue;
+    const [addr, port] = f[1].split(':');
+    if (addr === '0100007F' || addr === '00000000') ports.add(parseInt(port, 16));
+  }
+  return ports;
+}
+
+export async function unexposeHostPort(ports: number | number[]): Promise<void> {
+  const list = Array.isArray(ports) ? ports : [ports];
+  await run('nft', [
+    'delete',
+    'element',
+    'inet',
+    TABLE,
+    'gateway_ports',
+    `{ ${list.join(', ')} }`,
+  ]).catch(() => undefined);
 }
 
 /** Takes the first free address (machine-wide), recording who holds it. */

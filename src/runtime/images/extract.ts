@@ -82,7 +82,7 @@ interface DirAttrs {
   mode: number;
   uid: number;
   gid: number;
-  mtime: Date;
+  mtime?: Date;
 }
 
 const CREATE_FLAGS =
@@ -174,6 +174,9 @@ export async function extractLayer(
   opts: ExtractOptions,
 ): Promise<LayerMeta> {
   const tree = new Tree(dir);
+  // The layer root is the container's `/`: root's and 0755 unless the tar says otherwise
+  // (many layers have no `./` entry; the directory itself was made private).
+  tree.dirAttrs.set('', { mode: 0o755, uid: 0, gid: 0 });
   const meta: LayerMeta = { whiteouts: [], opaque: [], skipped: [], bytes: 0, files: 0 };
   const whiteouts = new Set<string>();
   const opaque = new Set<string>();
@@ -261,7 +264,7 @@ export async function extractLayer(
     const abs = tree.abs(path);
     if (opts.chown) lchownSync(abs, attrs.uid, attrs.gid);
     chmodSync(abs, attrs.mode);
-    lutimesSync(abs, attrs.mtime, attrs.mtime);
+    if (attrs.mtime) lutimesSync(abs, attrs.mtime, attrs.mtime);
   }
   // A whiteout of something the layer itself holds does not hide it (image-spec: whiteouts
   // apply to lower layers only); overlayfs could not hold both anyway.

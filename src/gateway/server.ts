@@ -7,12 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
-import type { LogSink } from '../events/logs.js';
-import type { IamDirectory } from '../services/iam/directory.js';
-import type { SessionIssuer } from '../services/sts/issuer.js';
-import type { PluginDeps, RequestAuthenticator, ServiceInstance } from '../services/plugin.js';
+import type { RequestAuthenticator, ServiceInstance, ServicePlugin } from '../services/plugin.js';
 import { parseSignature, sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4.js';
-import type { CredentialSource } from '../shared/context.js';
+import { clientGone } from '../shared/client-gone.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
@@ -22,6 +19,7 @@ import { handleApiRequest, type GatewayDeps } from './chain.js';
 import { answerPreflight } from './cors.js';
 import { RouteTable, reservedPlanes } from './routes.js';
 import { ServiceRegistry } from './services.js';
+import { wire, type WireNode } from './wiring.js';
 
 export interface StratusServer {
   host: string;
@@ -59,18 +57,7 @@ export async function startServer(
 ): Promise<StratusServer> {
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
-  // Data planes authenticate with the same Authenticator, created once every credential
-  // source exists; nothing is served before that.
-  const authRef: { current?: Authenticator } = {};
-  const signatures = dataPlaneAuthenticator(() => {
-    if (!authRef.current) throw new Error('authentication is not ready');
-    return authRef.current;
-  });
-  const instances = await createPlugins(config, storage, registry, signatures);
-  const sources = instances
-    .map((i) => i.credentials)
-    .filter((c): c is CredentialSource => c !== undefined);
-  const auth = (authRef.current = new Authenticator(config, sources));
+  const { instances, auth } = await createPlugins(config, storage, registry);
   const routes = new RouteTable([
     ...instances.flatMap((i) => i.dataPlanes ?? []),
     ...reservedPlanes(),
@@ -98,8 +85,15 @@ export async function startServer(
 
   const server = createServer({ keepAlive: true }, (req, res) => {
     route(req, res).catch((err: unknown) => {
-      log.error('request failed outside the API chain', { error: String(err) });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      if (clientGone(req, err)) {
+        log.debug('client closed the request', { url: req.url, error });
+        res.destroy();
+        return;
+      }
+      log.error('request failed outside the API chain', { url: req.url, error });
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
   });
@@ -169,53 +163,57 @@ export async function startServer(
 }
 
 /**
- * Creates every plugin instance. Cross-service interfaces (CloudWatch Logs' sink, IAM's
- * directory) are handed out as forwarders, so creation order does not matter.
+ * Creates every plugin instance, wired by the links each declares (services/links.ts):
+ * providers first, each plugin handed exactly the links it needs. The gateway takes part
+ * as a node of its own: it needs every credential source (strict-mode SigV4) and provides
+ * data planes their signature authentication.
  */
 async function createPlugins(
   config: StratusConfig,
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
-  signatures: RequestAuthenticator,
-): Promise<ServiceInstance[]> {
-  const created: ServiceInstance[] = [];
-  const need = <T>(pick: (i: ServiceInstance) => T | undefined, what: string): T => {
-    for (const i of created) {
-      const found = pick(i);
-      if (found) return found;
-    }
-    throw new Error(`no plugin provides ${what}`);
+): Promise<{ instances: ServiceInstance[]; auth: Authenticator }> {
+  const created = new Map<ServicePlugin, ServiceInstance>();
+  let auth: Authenticator | undefined;
+  const gateway: WireNode = {
+    name: 'gateway',
+    needs: ['credentials'],
+    provides: ['signatures'],
+    async create(links) {
+      auth = new Authenticator(config, links.credentials);
+      return { signatures: dataPlaneAuthenticator(auth) };
+    },
   };
-  const logs: LogSink = {
-    append: (...args) => need((i) => i.logSink, 'a log sink').append(...args),
-  };
-  const iam: IamDirectory = {
-    findRole: (...args) => need((i) => i.iamDirectory, 'the IAM directory').findRole(...args),
-  };
-  const sts: SessionIssuer = {
-    assumeRoleForService: (...args) =>
-      need((i) => i.sessionIssuer, 'the STS session issuer').assumeRoleForService(...args),
-  };
-  const deps: PluginDeps = {
-    config,
-    store: storage.store,
-    blobs: storage.blobs,
-    blobNamespace: (name) => storage.namespace(name),
-    logs,
-    iam,
-    sts,
-    signatures,
-  };
+  const nodes = plugins.map((plugin): WireNode => ({
+    name: plugin.name,
+    needs: plugin.needs,
+    provides: plugin.provides,
+    async create(links) {
+      const instance = await plugin.create({
+        config,
+        store: storage.store,
+        blobs: storage.blobs,
+        blobNamespace: (name) => storage.namespace(name),
+        links,
+      });
+      created.set(plugin, instance);
+      return instance.provides;
+    },
+  }));
+  await wire([...nodes, gateway]);
+  if (!auth) throw new Error('the gateway node was not created');
+  const instances: ServiceInstance[] = [];
   for (const plugin of plugins) {
-    const instance = await plugin.create(deps);
+    const instance = created.get(plugin);
+    if (!instance) throw new Error(`plugin ${plugin.name} was not created`);
     registry.register(plugin, instance);
-    created.push(instance);
+    instances.push(instance);
   }
-  return created;
+  return { instances, auth };
 }
 
 /** SigV4 for data planes (function URLs, Lambda's event-stream invoke), as the chain does it. */
-function dataPlaneAuthenticator(auth: () => Authenticator): RequestAuthenticator {
+function dataPlaneAuthenticator(auth: Authenticator): RequestAuthenticator {
   return {
     async authenticate(req, body, service) {
       const sig = parseSignature(req);
@@ -223,7 +221,7 @@ function dataPlaneAuthenticator(auth: () => Authenticator): RequestAuthenticator
       const info = ServiceRegistry.all().find((s) => s.name === service);
       if (!info) throw new Error(`unknown service ${service}`);
       if ('reason' in sig) return sigV4Error(sig, sigV4ErrorStyle(info.protocol, info.signingName));
-      return auth().authenticate(req, body, sig, info, false, Date.now());
+      return auth.authenticate(req, body, sig, info, false, Date.now());
     },
   };
 }

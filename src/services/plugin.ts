@@ -1,33 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceModel } from '../protocol/model.js';
-import type { RequestContext, CredentialSource, Principal } from '../shared/context.js';
+import type { RequestContext, Principal } from '../shared/context.js';
 import type { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
-import type { LogSink } from '../events/logs.js';
 import type { StratusConfig } from '../config.js';
-import type { IamDirectory } from './iam/directory.js';
-import type { SessionIssuer } from './sts/issuer.js';
+import type { LinkName, Links, Provided } from './links.js';
 
 /** What the gateway hands every plugin when the server starts. */
-export interface PluginDeps {
+export interface PluginDeps<N extends LinkName = never> {
   config: StratusConfig;
   store: MetadataStore;
   /** The shared blob store (never garbage-collected). */
   blobs: BlobStore;
   /** A blob store of the plugin's own, for blobs it garbage-collects itself (ECR). */
   blobNamespace(name: string): Promise<BlobStore>;
-  /** CloudWatch Logs' typed append interface (exported by the logs plugin). */
-  logs: LogSink;
-  /** IAM's typed lookups (role existence, trust policies). */
-  iam: IamDirectory;
-  /** STS's role sessions for service principals (Lambda execution roles). */
-  sts: SessionIssuer;
-  /**
-   * SigV4 authentication for data planes AWS authenticates itself (function URLs with
-   * AuthType AWS_IAM, Lambda's event-stream invoke). Absent where no gateway runs (unit
-   * tests): such requests are then refused.
-   */
-  signatures?: RequestAuthenticator;
+  /** The links the plugin declared in `needs`, typed by the registry in links.ts. */
+  links: Links<N>;
 }
 
 /** A request as SigV4 sees it. */
@@ -104,14 +92,8 @@ export function dispatchHas(dispatch: Dispatch, operation: string): boolean | un
 
 export interface ServiceInstance {
   dispatch: Dispatch;
-  /** Plugins that mint credentials register them for strict-mode authentication. */
-  credentials?: CredentialSource;
-  /** Typed interface other plugins may use (e.g. the logs plugin's LogSink). */
-  logSink?: LogSink;
-  /** IAM's typed lookups, exported by the iam plugin. */
-  iamDirectory?: IamDirectory;
-  /** STS's role-session issuer, exported by the sts plugin. */
-  sessionIssuer?: SessionIssuer;
+  /** The links the plugin declared in `provides` (see links.ts), by name. */
+  provides?: Partial<Provided<LinkName>>;
   /**
    * HTTP served outside the AWS API chain, where AWS uses other hosts or paths (function
    * URLs, code downloads, the OCI registry), each declaring its host and path forms.
@@ -124,6 +106,7 @@ export interface ServiceInstance {
   reset?(): Promise<void>;
 }
 
+/** A plugin as the server sees it: its declared links, the rest erased (see definePlugin). */
 export interface ServicePlugin {
   /** Directory name under src/api (its model's endpoint prefix), e.g. 'iam', 'logs'. */
   name: string;
@@ -133,7 +116,37 @@ export interface ServicePlugin {
   global?: boolean;
   /** Largest API request body this service accepts (default: the gateway's limit). */
   maxRequestBytes?: number;
-  create(deps: PluginDeps): ServiceInstance | Promise<ServiceInstance>;
+  /** Links this plugin's `create` receives; the server creates their providers first. */
+  needs: readonly LinkName[];
+  /** Links this plugin's instance hands to others. */
+  provides: readonly LinkName[];
+  create(deps: PluginDeps<LinkName>): ServiceInstance | Promise<ServiceInstance>;
+}
+
+/** An instance that hands over every link in `P` (nothing more is asked when P is never). */
+export type ProvidingInstance<P extends LinkName> = ServiceInstance &
+  ([P] extends [never] ? unknown : { provides: Provided<P> });
+
+/** A plugin as written: `needs` and `provides` type its `create`. */
+export interface PluginSpec<N extends LinkName, P extends LinkName> {
+  name: string;
+  model(): Promise<ServiceModel>;
+  global?: boolean;
+  maxRequestBytes?: number;
+  needs?: readonly N[];
+  provides?: readonly P[];
+  /** NoInfer: `provides` alone says what P is; the instance is checked against it. */
+  create(deps: PluginDeps<N>): NoInfer<ProvidingInstance<P> | Promise<ProvidingInstance<P>>>;
+}
+
+/**
+ * Declares a plugin. `needs: ['logs']` types `deps.links.logs` as LogSink; `provides:
+ * ['iam']` makes the instance's `provides.iam` an IamDirectory the compiler checks.
+ */
+export function definePlugin<const N extends LinkName = never, const P extends LinkName = never>(
+  spec: PluginSpec<N, P>,
+): ServicePlugin {
+  return { ...spec, needs: spec.needs ?? [], provides: spec.provides ?? [], create: spec.create };
 }
 
 /**

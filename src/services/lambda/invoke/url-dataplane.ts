@@ -30,7 +30,7 @@ export interface UrlDataPlaneDeps {
   functions: LambdaFunctions;
   runner: InvocationRunner;
   /** Without it, RESPONSE_STREAM answers are sent once the function finished. */
-  signatures?: RequestAuthenticator;
+  signatures: RequestAuthenticator;
   warn: (msg: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -75,13 +75,11 @@ export function functionUrlDataPlane(deps: UrlDataPlaneDeps): DataPlane {
 
       let caller: Caller | undefined;
       if (target.authType === 'AWS_IAM') {
-        const who = deps.signatures
-          ? await deps.signatures.authenticate(
-              { method: req.method ?? 'GET', path, rawQuery: query, headers: flatHeaders(req) },
-              body,
-              'lambda',
-            )
-          : undefined;
+        const who = await deps.signatures.authenticate(
+          { method: req.method ?? 'GET', path, rawQuery: query, headers: flatHeaders(req) },
+          body,
+          'lambda',
+        );
         if (who === undefined || who instanceof AwsError) {
           return message(res, 403, 'Forbidden', cors);
         }

@@ -60,6 +60,11 @@ describe('GET / says what is running', () => {
     assert.equal(body.services.find((s) => s.name === 'ecs')?.implemented, 0);
     assert.ok(body.dataPlanes.some((p) => p.name === 'lambda-url'));
     assert.ok(body.dataPlanes.some((p) => p.name === 'registry'));
+
+    // The icon a browser asks for next is a plain 404.
+    const icon = await fetch(`${server.endpoint}/favicon.ico`);
+    assert.equal(icon.status, 404);
+    await icon.body?.cancel();
   });
 
   test('a signed call to / is still an API call', async () => {

@@ -9,6 +9,7 @@ import type { StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
 import type { RequestAuthenticator, ServiceInstance, ServicePlugin } from '../services/plugin.js';
 import { parseSignature, sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4.js';
+import { clientGone } from '../shared/client-gone.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
@@ -68,8 +69,15 @@ export async function startServer(
 
   const server = createServer({ keepAlive: true }, (req, res) => {
     route(req, res).catch((err: unknown) => {
-      log.error('request failed outside the API chain', { error: String(err) });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      if (clientGone(req, err)) {
+        log.debug('client closed the request', { url: req.url, error });
+        res.destroy();
+        return;
+      }
+      log.error('request failed outside the API chain', { url: req.url, error });
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
   });

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { StratusConfig } from '../../config.js';
+import { clientGone } from '../../shared/client-gone.js';
 import type { Logger } from '../../shared/log.js';
 import type { DataPlane } from '../plugin.js';
 import { parseBasicAuth, type RegistryTokens } from './auth-token.js';
@@ -62,7 +63,7 @@ export function registryDataPlane(deps: RegistryHttpDeps): DataPlane {
       } catch (err) {
         if (err instanceof RegistryError)
           return sendError(req, res, err.httpStatus, err.ociCode, err.message, err.detail);
-        if (clientWentAway(req, res, err)) {
+        if (clientGone(req, err) || res.destroyed) {
           // A pull cancelled halfway, a push cut off: nothing is wrong on this side.
           deps.log.debug('registry client went away', { method: req.method, url: req.url });
           return void res.destroy();
@@ -619,17 +620,6 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer 
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
-}
-
-/** Whether `err` only says the client closed the connection (mid-body or mid-response). */
-function clientWentAway(req: IncomingMessage, res: ServerResponse, err: unknown): boolean {
-  // A body cut off mid-stream fails with ECONNRESET ('aborted'), a response whose client
-  // left with ERR_STREAM_PREMATURE_CLOSE or EPIPE.
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE') {
-    return true;
-  }
-  return req.socket.destroyed || res.destroyed;
 }
 
 function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown): void {

@@ -20,7 +20,7 @@ import { NOT_IMPLEMENTED } from '../plugin.js';
 import { T, functionKey, versionKey, type VersionRecord } from './store.js';
 import { createLambda, type LambdaServiceInstance } from './plugin.js';
 import type { FunctionChange } from './lifecycle.js';
-import { createZip } from './zip-writer.js';
+import { createZip } from '../../../test/helpers/zip-writer.js';
 
 const ACCOUNT = '000000000000';
 const ctx: RequestContext = {

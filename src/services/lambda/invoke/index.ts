@@ -155,5 +155,5 @@ function idleTimeoutFrom(env: NodeJS.ProcessEnv): { idleTimeoutMs?: number } {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }

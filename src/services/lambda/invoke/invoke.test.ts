@@ -13,12 +13,12 @@ import { openStorage, type Storage } from '../../../storage/index.js';
 import { iamOperations } from '../../iam/provider.js';
 import { AccessKeyIndex } from '../../iam/credentials.js';
 import { StoreIamDirectory } from '../../iam/role-directory.js';
-import { lambdaTrustPolicy } from '../../iam/testing.js';
+import { lambdaTrustPolicy } from '../../../../test/helpers/iam.js';
 import { NOT_IMPLEMENTED } from '../../plugin.js';
 import { createSessionIssuer } from '../../sts/service-issuer.js';
 import { SessionIndex } from '../../sts/sessions.js';
 import { createLambda, type LambdaServiceInstance } from '../plugin.js';
-import { createZip } from '../zip-writer.js';
+import { createZip } from '../../../../test/helpers/zip-writer.js';
 import { RoleCredentialCache } from './credentials.js';
 
 const ACCOUNT = '000000000000';

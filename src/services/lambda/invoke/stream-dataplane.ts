@@ -14,7 +14,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StratusConfig } from '../../../config.js';
 import type { RequestContext } from '../../../shared/context.js';
+import { clientGone } from '../../../shared/client-gone.js';
 import { AwsError } from '../../../shared/errors.js';
+import { percentDecode } from '../../../shared/percent.js';
 import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
 import { validationException } from '../errors.js';
 import type { InvokeOutcome } from '../execution/types.js';
@@ -22,7 +24,12 @@ import type { LambdaFunctions } from '../functions-api.js';
 import { eventMessage } from './event-stream.js';
 import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
 import { logResult } from './operations.js';
-import { MAX_SYNC_PAYLOAD_BYTES, eventPayload, syncTooLarge } from './payload.js';
+import {
+  MAX_SYNC_PAYLOAD_BYTES,
+  checkClientContext,
+  eventPayload,
+  syncTooLarge,
+} from './payload.js';
 import type { InvocationRunner } from './runner.js';
 
 export const STREAM_INVOKE_PREFIX = '/2021-11-15/functions/';
@@ -45,6 +52,10 @@ export function streamInvokeDataPlane(deps: StreamDataPlaneDeps): DataPlane {
       try {
         await serve(deps, req, res, requestId);
       } catch (err) {
+        if (!(err instanceof AwsError) && clientGone(req, err)) {
+          res.destroy();
+          return;
+        }
         const error = err instanceof AwsError ? err : internal(err, deps);
         if (res.headersSent) {
           res.destroy();
@@ -82,7 +93,9 @@ async function serve(
     requestId,
   );
 
-  const functionName = decodeURIComponent(path.slice(STREAM_INVOKE_PREFIX.length, -SUFFIX.length));
+  // Decoded as the codec decodes the other operations' labels: a malformed escape is a 4xx
+  // (the name then fails validation), never a URIError.
+  const functionName = percentDecode(path.slice(STREAM_INVOKE_PREFIX.length, -SUFFIX.length));
   const qualifier = new URLSearchParams(query).get('Qualifier') ?? undefined;
   const type = headers['x-amz-invocation-type'] ?? 'RequestResponse';
   if (type !== 'RequestResponse' && type !== 'DryRun') {
@@ -91,6 +104,7 @@ async function serve(
     ]);
   }
   const payload = eventPayload(payloadIn);
+  checkClientContext(headers['x-amz-client-context']);
   const target = await deps.functions.resolve(ctx, functionName, qualifier);
   if (type === 'DryRun') {
     res.writeHead(204, { 'x-amzn-requestid': requestId }).end();
@@ -188,6 +202,8 @@ function sendError(res: ServerResponse, requestId: string, err: AwsError): void 
 }
 
 function internal(err: unknown, deps: StreamDataPlaneDeps): AwsError {
-  deps.warn('InvokeWithResponseStream failed', { error: String(err) });
+  deps.warn('InvokeWithResponseStream failed', {
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
   return new AwsError('ServiceException', 500, false, 'An internal error occurred');
 }

@@ -35,6 +35,8 @@ export interface GatewayDeps {
   registry: ServiceRegistry;
   auth: Authenticator;
   log: Logger;
+  /** For a request no route claims: which API and data-plane forms exist (routes.ts). */
+  unclaimed(): string;
 }
 
 export async function handleApiRequest(
@@ -65,9 +67,11 @@ export async function handleApiRequest(
   if (!info) {
     req.resume();
     if (sig === undefined && deps.config.auth === 'strict') {
-      return sendMissingToken(res, requestId, headers, rawQuery, deps.registry);
+      deps.log.planeAccess('unclaimed', method, url, 403, performance.now() - started);
+      return sendMissingToken(res, requestId, headers, rawQuery, deps);
     }
-    return sendUnknownService(res, requestId, headers.origin);
+    deps.log.planeAccess('unclaimed', method, url, 400, performance.now() - started);
+    return sendUnknownService(res, requestId, headers.origin, deps.unclaimed());
   }
   const pending = deps.registry.get(info);
   const svc = pending instanceof Promise ? await pending : pending;
@@ -78,6 +82,7 @@ export async function handleApiRequest(
   const ctxResp = { requestId };
   let operation = '-';
   let status = 500;
+  let errorCode: string | undefined;
   try {
     if (sig && 'reason' in sig) throw sigV4Error(sig, sigV4ErrorStyle(protocol, info.signingName));
 
@@ -157,16 +162,18 @@ export async function handleApiRequest(
     const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
     const response = serializeError(codec, error, svc, ctxResp);
     status = response.status;
+    errorCode = error.code;
     send(res, response, headers.origin);
   } finally {
     // 12. access log
-    if (deps.log.enabled('debug') || status >= 500) {
-      deps.log.log(status >= 500 ? 'error' : 'debug', `${info.name}.${operation}`, {
-        status,
-        ms: Number((performance.now() - started).toFixed(2)),
-        requestId,
-      });
-    }
+    deps.log.apiAccess(
+      info.name,
+      operation,
+      status,
+      errorCode,
+      performance.now() - started,
+      requestId,
+    );
   }
 }
 
@@ -239,6 +246,7 @@ function sendUnknownService(
   res: ServerResponse,
   requestId: string,
   origin: string | undefined,
+  message: string,
 ): void {
   send(
     res,
@@ -249,12 +257,7 @@ function sendUnknownService(
         'x-amzn-requestid': requestId,
         'x-amzn-errortype': 'UnknownServiceException',
       },
-      body: JSON.stringify({
-        __type: 'UnknownServiceException',
-        message:
-          'Could not tell which AWS service this request is for: sign it with SigV4 ' +
-          '(the credential scope names the service) or send X-Amz-Target.',
-      }),
+      body: JSON.stringify({ __type: 'UnknownServiceException', message }),
     },
     origin,
   );
@@ -272,14 +275,14 @@ async function sendMissingToken(
   requestId: string,
   headers: Record<string, string>,
   rawQuery: string,
-  registry: ServiceRegistry,
+  deps: GatewayDeps,
 ): Promise<void> {
   const form =
     headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true ||
     /(^|&)Action=/.test(rawQuery);
   const like = ServiceRegistry.all().find((s) => s.name === (form ? 'sts' : 'lambda'));
-  if (!like) return sendUnknownService(res, requestId, headers.origin);
-  const pending = registry.get(like);
+  if (!like) return sendUnknownService(res, requestId, headers.origin, deps.unclaimed());
+  const pending = deps.registry.get(like);
   const svc = pending instanceof Promise ? await pending : pending;
   const error = AuthErrors.missing(like.protocol);
   send(res, svc.codec.serializeError(error, svc.model, { requestId }), headers.origin);

@@ -13,10 +13,11 @@ import { clientGone } from '../shared/client-gone.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
-import { handleAdmin } from './admin.js';
+import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
 import { handleApiRequest, type GatewayDeps } from './chain.js';
 import { answerPreflight } from './cors.js';
+import { RouteTable, reservedPlanes } from './routes.js';
 import { ServiceRegistry } from './services.js';
 import { wire, type WireNode } from './wiring.js';
 
@@ -52,18 +53,33 @@ const DRAIN_MS = 10_000;
 
 export async function startServer(
   config: StratusConfig,
-  log: Logger = createLogger(config.logLevel),
+  log: Logger = createLogger(config.logLevel, config.logFormat),
 ): Promise<StratusServer> {
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
   const { instances, auth } = await createPlugins(config, storage, registry);
-  const deps: GatewayDeps = { config, registry, auth, log };
-  let ready = false;
-  const admin = {
+  const routes = new RouteTable([
+    ...instances.flatMap((i) => i.dataPlanes ?? []),
+    ...reservedPlanes(),
+  ]);
+  // Known once the server listens (port 0 picks one).
+  let endpoint = clientEndpoint(config.host, config.port);
+  const deps: GatewayDeps = {
+    config,
     registry,
+    auth,
+    log,
+    unclaimed: () => routes.unclaimed(endpoint),
+  };
+  let ready = false;
+  const admin: AdminDeps = {
+    config,
+    registry,
+    routes,
     store: storage.store,
     blobs: storage.blobs,
     version: VERSION,
+    endpoint: () => endpoint,
     isReady: () => ready,
   };
 
@@ -84,25 +100,32 @@ export async function startServer(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
-  const dataPlanes = instances.flatMap((i) => i.dataPlanes ?? []);
-
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
-    for (const plane of dataPlanes) if (url.startsWith(plane.prefix)) return plane.handle(req, res);
-    if (url.startsWith('/_stratus/')) {
-      req.resume();
-      return handleAdmin(req.method ?? 'GET', url.split('?')[0], res, admin);
+    const method = req.method ?? 'GET';
+    const chosen = routes.route(method, url, req.headers);
+    switch (chosen.kind) {
+      case 'api':
+        if (method === 'OPTIONS' && req.headers['access-control-request-method']) {
+          req.resume();
+          return answerPreflight(res, {
+            origin: req.headers.origin ?? '*',
+            'access-control-request-headers': String(
+              req.headers['access-control-request-headers'] ?? '*',
+            ),
+          });
+        }
+        return handleApiRequest(req, res, url, deps);
+      case 'plane':
+        accessLogOnClose(log, chosen.plane.name, req, res);
+        return chosen.plane.handle(req, res, chosen.match);
+      case 'admin':
+      case 'home':
+        accessLogOnClose(log, 'stratus', req, res);
+        return handleAdmin(req, res, admin);
+      default:
+        return assertNever(chosen);
     }
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-      req.resume();
-      return answerPreflight(res, {
-        origin: req.headers.origin ?? '*',
-        'access-control-request-headers': String(
-          req.headers['access-control-request-headers'] ?? '*',
-        ),
-      });
-    }
-    return handleApiRequest(req, res, url, deps);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -113,7 +136,7 @@ export async function startServer(
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const endpoint = clientEndpoint(config.host, port);
+  endpoint = clientEndpoint(config.host, port);
   for (const instance of instances) await instance.start?.({ endpoint });
   ready = true;
   log.info(`Stratus ${VERSION} ready`, {
@@ -201,4 +224,28 @@ function dataPlaneAuthenticator(auth: Authenticator): RequestAuthenticator {
       return auth.authenticate(req, body, sig, info, false, Date.now());
     },
   };
+}
+
+/** Data-plane and admin requests: one access-log line once the answer is out (or cut off). */
+function accessLogOnClose(
+  log: Logger,
+  plane: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  if (!log.enabled('info')) return;
+  const started = performance.now();
+  res.once('close', () =>
+    log.planeAccess(
+      plane,
+      req.method ?? 'GET',
+      req.url ?? '/',
+      res.writableFinished ? res.statusCode : 0,
+      performance.now() - started,
+    ),
+  );
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected route ${JSON.stringify(x)}`);
 }

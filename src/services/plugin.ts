@@ -70,11 +70,24 @@ export const NOT_IMPLEMENTED = Symbol('not implemented');
  */
 export function bindProvider<Ops extends object>(provider: Partial<Ops>): Dispatch {
   const table = provider as Record<string, unknown>;
-  return (operation, input, ctx) => {
+  const dispatch: Dispatch = (operation, input, ctx) => {
     const fn = table[operation];
     if (typeof fn !== 'function') return NOT_IMPLEMENTED;
     return (fn as (i: unknown, c: RequestContext) => Promise<unknown>).call(provider, input, ctx);
   };
+  boundProviders.set(dispatch, table);
+  return dispatch;
+}
+
+const boundProviders = new WeakMap<Dispatch, Record<string, unknown>>();
+
+/**
+ * Whether a dispatch made by bindProvider has `operation` (for GET /'s operation counts);
+ * undefined for a dispatch made some other way.
+ */
+export function dispatchHas(dispatch: Dispatch, operation: string): boolean | undefined {
+  const table = boundProviders.get(dispatch);
+  return table && typeof table[operation] === 'function';
 }
 
 export interface ServiceInstance {
@@ -83,7 +96,7 @@ export interface ServiceInstance {
   provides?: Partial<Provided<LinkName>>;
   /**
    * HTTP served outside the AWS API chain, where AWS uses other hosts or paths (function
-   * URLs, code downloads, the OCI registry). Routed by path prefix before the chain.
+   * URLs, code downloads, the OCI registry), each declaring its host and path forms.
    */
   dataPlanes?: readonly DataPlane[];
   /** Background work started once the server listens, stopped before shutdown. */
@@ -136,8 +149,40 @@ export function definePlugin<const N extends LinkName = never, const P extends L
   return { ...spec, needs: spec.needs ?? [], provides: spec.provides ?? [], create: spec.create };
 }
 
+/**
+ * HTTP served outside the AWS API chain, where AWS uses other hosts or paths. A data plane
+ * declares where it answers; the gateway's routing table (src/gateway/routes.ts) decides
+ * in one place, by Host first, then SigV4 credential scope, then path.
+ */
 export interface DataPlane {
-  /** Path prefix this data plane owns, e.g. '/_stratus/lambda-url/'. */
-  prefix: string;
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Short name for the access log and GET /, e.g. 'lambda-url', 'registry'. */
+  name: string;
+  /** What it is, for people: GET / and the error for a request no route claims. */
+  title: string;
+  /**
+   * Host names it owns, whatever the path (a port is ignored, case too). `{label}` captures
+   * one or more DNS labels and reaches `handle` as `match.host.label`, e.g.
+   * '{id}.lambda-url.{region}.localhost' or '{id}.lambda-url.{region}.on.aws'.
+   */
+  hosts?: readonly string[];
+  /**
+   * Paths it owns on any other host: a prefix, optionally followed by `{label}`s that only
+   * document the form (`/_stratus/lambda-url/{id}/`). Every host form needs a path form
+   * too: `*.localhost` names do not resolve through glibc (Node, Python, the SDKs).
+   */
+  paths?: readonly string[];
+  /**
+   * The services (SigV4 signing names) whose signed requests its paths take, where a path
+   * is also an AWS API's (`/2021-11-15/functions/` is signed for 'lambda'). A request
+   * signed for any other service is an API call and goes to the API chain (API Gateway v2's
+   * `GET /v2/apis` is not for the registry). Paths under /_stratus/ ignore signatures.
+   */
+  signedFor?: readonly string[];
+  handle(req: IncomingMessage, res: ServerResponse, match: RouteMatch): Promise<void>;
+}
+
+/** How the routing table chose a data plane. */
+export interface RouteMatch {
+  /** The labels a host form captured; undefined when a path form matched. */
+  host?: Readonly<Record<string, string>>;
 }

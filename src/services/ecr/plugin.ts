@@ -37,7 +37,7 @@ export async function createEcr(
   deps: PluginDeps,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<EcrServiceInstance> {
-  const log = createLogger(deps.config.logLevel);
+  const log = createLogger(deps.config.logLevel, deps.config.logFormat);
   const blobs = await deps.blobNamespace('ecr');
   const now = Date.now;
   const guard = new BlobGuard(

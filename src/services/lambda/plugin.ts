@@ -53,7 +53,7 @@ export function createLambda(
   deps: PluginDeps<(typeof NEEDS)[number]>,
   env: NodeJS.ProcessEnv = process.env,
 ): LambdaServiceInstance {
-  const log = createLogger(deps.config.logLevel);
+  const log = createLogger(deps.config.logLevel, deps.config.logFormat);
   const code = new CodeStore(deps.blobs, deps.config.ephemeral ? undefined : deps.config.stateDir);
   const lifecycle = new Lifecycle(deps.store, (err) =>
     log.error('lambda state change failed', {
@@ -99,7 +99,9 @@ export function createLambda(
     },
     dataPlanes: [
       {
-        prefix: CODE_URL_PREFIX,
+        name: 'lambda-code',
+        title: 'Lambda code downloads (GetFunction Code.Location)',
+        paths: [`${CODE_URL_PREFIX}{token}`],
         async handle(req, res) {
           req.resume();
           const answer = await code.serveDownload(req.url ?? '/');

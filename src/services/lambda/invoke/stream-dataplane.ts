@@ -46,7 +46,10 @@ export interface StreamDataPlaneDeps {
 
 export function streamInvokeDataPlane(deps: StreamDataPlaneDeps): DataPlane {
   return {
-    prefix: STREAM_INVOKE_PREFIX,
+    name: 'lambda-stream',
+    title: 'Lambda InvokeWithResponseStream (signed for lambda)',
+    paths: [STREAM_INVOKE_PREFIX],
+    signedFor: ['lambda'],
     async handle(req, res) {
       const requestId = randomUUID();
       try {

@@ -5,7 +5,7 @@
  */
 import type { StsOperations } from '../../api/sts/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
-import { createStsProvider } from './provider.js';
+import { stsOperations } from './provider.js';
 import { createSessionIssuer } from './service-issuer.js';
 import { SessionIndex } from './sessions.js';
 
@@ -17,7 +17,7 @@ export const stsPlugin = definePlugin({
   model: async () => (await import('../../api/sts/model.js')).model,
   create(deps) {
     const sessions = new SessionIndex(deps.store);
-    const provider = createStsProvider({
+    const provider = stsOperations({
       iam: deps.links.iam,
       sessions,
       defaultAccount: deps.config.defaultAccount,

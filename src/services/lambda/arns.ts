@@ -7,6 +7,7 @@
  * https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html#API_GetFunction_RequestSyntax
  * Qualifiers are `$LATEST`, a version number or an alias name (never all digits).
  */
+import { buildArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
 import { accessDenied, invalidParameter, notFound, validationException } from './errors.js';
 
@@ -18,7 +19,7 @@ export interface Scope {
 export const LATEST = '$LATEST';
 
 export const functionArn = (scope: Scope, name: string): string =>
-  `arn:aws:lambda:${scope.region}:${scope.account}:function:${name}`;
+  buildArn('lambda', scope.region, scope.account, `function:${name}`);
 
 export const qualifiedArn = (scope: Scope, name: string, qualifier: string): string =>
   `${functionArn(scope, name)}:${qualifier}`;
@@ -28,7 +29,7 @@ export const arnFor = (scope: Scope, name: string, qualifier?: string): string =
   qualifier === undefined ? functionArn(scope, name) : qualifiedArn(scope, name, qualifier);
 
 export const layerArn = (scope: Scope, name: string): string =>
-  `arn:aws:lambda:${scope.region}:${scope.account}:layer:${name}`;
+  buildArn('lambda', scope.region, scope.account, `layer:${name}`);
 
 export const layerVersionArn = (scope: Scope, name: string, version: number): string =>
   `${layerArn(scope, name)}:${version}`;

@@ -8,6 +8,14 @@ import { bindProvider, definePlugin } from '../plugin.js';
 import { stsOperations } from './provider.js';
 import { createSessionIssuer } from './service-issuer.js';
 import { SessionIndex } from './sessions.js';
+import type { SessionIssuer } from './issuer.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Role sessions for service principals (Lambda execution roles). */
+    sts: SessionIssuer;
+  }
+}
 
 export const stsPlugin = definePlugin({
   name: 'sts',

@@ -32,6 +32,26 @@ function serverArgv(): string[] {
   ];
 }
 
+/** Runs the `stratus` command to its end (--help, --version, a start that fails). */
+export function runStratus(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...serverArgv(), ...args], {
+    cwd: repoRoot(),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((res, rej) => {
+    child.once('error', rej);
+    child.once('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   endpoint: string;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { SUPPORTED_RUNTIMES } from '../../services/lambda/validation.js';
 import { findRecipe, listRecipes, RecipeError } from './recipes.js';
@@ -52,4 +53,16 @@ test('every runtime Lambda accepts has an image, and every inexact one says why'
 test('recipes have unique names and references', () => {
   const names = listRecipes().map((r) => `${r.repository}:${r.tag}`);
   assert.equal(new Set(names).size, names.length);
+});
+
+test("the README's runtime table says what RUNTIME_IMAGES says", async () => {
+  // dist/src/images/build/ → the repository root
+  const readme = await readFile(new URL('../../../../README.md', import.meta.url), 'utf8');
+  for (const [runtime, entry] of Object.entries(RUNTIME_IMAGES)) {
+    const row = readme.split('\n').find((l) => l.startsWith(`| \`${runtime}\` `));
+    assert.ok(row, `README has no row for ${runtime}`);
+    const cells = row.split('|').map((c) => c.trim());
+    assert.equal(cells[2], `\`${entry.image}\``, runtime);
+    assert.equal(cells[4].startsWith('yes'), entry.exact, runtime);
+  }
 });

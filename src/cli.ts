@@ -1,6 +1,7 @@
 /**
  * `stratus [--port N] [--host H] [--state-dir D] [--ephemeral] [--auth permissive|strict]
- *          [--account 123456789012] [--region us-east-1] [--log-level info]`
+ *          [--account 123456789012] [--region us-east-1] [--log-level info]
+ *          [--log-format pretty|json]`
  */
 import { parseArgs } from 'node:util';
 import { defaultConfig, type StratusConfig } from './config.js';
@@ -19,6 +20,8 @@ const USAGE = `Usage: stratus [options]
   --account ID        default account id (default 000000000000)
   --region R          default region (default us-east-1)
   --log-level L       debug | info | warn | error (default info)
+  --log-format F      pretty | json (default: pretty on a terminal, else json;
+                      env STRATUS_LOG_FORMAT)
   -h, --help          this text
 `;
 
@@ -34,6 +37,7 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
       account: { type: 'string' },
       region: { type: 'string' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -65,6 +69,11 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
       throw new Error(`invalid --log-level ${level}`);
     config.logLevel = level;
   }
+  const format = values['log-format'];
+  if (format) {
+    if (format !== 'pretty' && format !== 'json') throw new Error(`invalid --log-format ${format}`);
+    config.logFormat = format;
+  }
   return config;
 }
 
@@ -81,7 +90,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, log);

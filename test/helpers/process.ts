@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 
-function repoRoot(): string {
+/** The repository root (found from this file, compiled or not). */
+export function repoRoot(): string {
   let dir = fileURLToPath(new URL('.', import.meta.url));
   for (let i = 0; i < 5; i++) {
     if (existsSync(resolve(dir, 'bin', 'stratus.js'))) return dir;

@@ -145,7 +145,7 @@ async function planFor(recipe: Recipe, mirror: string): Promise<Plan> {
     probe?: string,
   ) =>
     debianPlan(
-      { suite, include, mirror, probe },
+      { suite, include, mirror, probe, ignoreValidUntil: DEBIAN_SUITES[suite].testing },
       `Debian ${suite} minbase${include.length ? ` + ${include.join(' ')}` : ''}`,
     );
   const lambdaSettings = (family: RuntimeFamily, version: string, interpreter: string) => ({

@@ -38,6 +38,12 @@ export interface DebianOptions {
    * the step's `probe` fact, e.g. the Python version actually installed.
    */
   probe?: string;
+  /**
+   * Accept a Release file past its Valid-Until. Only testing and unstable have one (a week);
+   * a snapshot or a slow mirror serves them expired, and apt then refuses the suite.
+   * Signatures are still checked.
+   */
+  ignoreValidUntil?: boolean;
 }
 
 /** The inputs that decide the layer (its cache key). */
@@ -49,6 +55,7 @@ export function debianKey(opts: DebianOptions): Record<string, unknown> {
     mirror: opts.mirror,
     excludes: PATH_EXCLUDES,
     probe: opts.probe,
+    ignoreValidUntil: opts.ignoreValidUntil || undefined,
   };
 }
 
@@ -67,6 +74,7 @@ export async function buildDebianLayer(
       '--format=tar',
       '--skip=output/dev',
       '--aptopt=Acquire::Retries "3"',
+      ...(opts.ignoreValidUntil ? ['--aptopt=Acquire::Check-Valid-Until "false"'] : []),
       ...PATH_EXCLUDES.map((p) => `--dpkgopt=${p}`),
       ...(opts.include.length ? [`--include=${opts.include.join(',')}`] : []),
       ...(opts.probe ? [`--customize-hook=chroot "$1" ${opts.probe} > ${probeOut}`] : []),

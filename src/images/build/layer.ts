@@ -93,8 +93,7 @@ export function storeEntries(
 ): Promise<LayerRecord> {
   const pack = tar.pack();
   const feeding = feed(pack, entries);
-  // tar-stream's streams are streamx streams: Readable.from makes a node stream of it.
-  const stored = storeTar(Readable.from(pack), cache, description, onBytes);
+  const stored = storeTar(pack, cache, description, onBytes);
   return Promise.all([feeding, stored]).then(([, record]) => record);
 }
 

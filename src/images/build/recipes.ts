@@ -17,9 +17,9 @@ export const NAMESPACE = 'stratus';
 
 /** Each suite's python3 minor on the Debian mirror (checked with `apt-cache policy python3`). */
 export const DEBIAN_SUITES = {
-  bookworm: { version: '12', python: '3.11' },
-  trixie: { version: '13', python: '3.13' },
-  forky: { version: '14 (testing)', python: '3.14' },
+  bookworm: { version: '12', python: '3.11', testing: false },
+  trixie: { version: '13', python: '3.13', testing: false },
+  forky: { version: '14 (testing)', python: '3.14', testing: true },
 } as const;
 export type DebianSuite = keyof typeof DEBIAN_SUITES;
 

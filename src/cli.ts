@@ -11,6 +11,7 @@ import { startServer, VERSION } from './gateway/server.js';
 import { createLogger } from './shared/log.js';
 
 const USAGE = `Usage: stratus [options]
+       stratus image build <name> | list    (stratus image --help)
 
 Options (a flag wins over its environment variable):
   --port N            port to listen on (default 4566, env STRATUS_PORT)
@@ -106,6 +107,11 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'image') {
+    // Loaded only for this subcommand: the server's start-up does not pay for it.
+    const { imageCommand } = await import('./images/cli.js');
+    process.exit(await imageCommand(argv.slice(1)));
+  }
   let config: StratusConfig;
   try {
     config = parseCli(argv);

@@ -30,7 +30,7 @@ export interface StratusServer {
   close(): Promise<void>;
 }
 
-const VERSION = readVersion();
+export const VERSION = readVersion();
 
 /** package.json sits two levels up from src/ and three from dist/src/. */
 function readVersion(): string {

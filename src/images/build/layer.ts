@@ -60,7 +60,7 @@ class Digester extends Transform {
  * Gzips a tar stream into the cache. `onBytes` sees the uncompressed bytes as they pass.
  */
 export async function storeTar(
-  tarStream: Readable,
+  tarStream: Readable | tar.Pack,
   cache: BuildCache,
   description: string,
   onBytes?: (n: number) => void,

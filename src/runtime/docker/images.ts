@@ -91,7 +91,10 @@ export class ImagePuller {
  */
 export async function importRootfs(docker: Docker, path: string): Promise<string> {
   const tag = randomBytes(8).toString('hex');
-  const stream = await docker.importImage(pack(path), { repo: ROOTFS_REPOSITORY, tag });
+  // tar-fs 2 packs with tar-stream 2, a Node Readable; @types/tar-fs names tar-stream 3's
+  // Pack type, which does not declare the Readable members dockerode's typings ask for.
+  const tarball = pack(path) as unknown as NodeJS.ReadableStream;
+  const stream = await docker.importImage(tarball, { repo: ROOTFS_REPOSITORY, tag });
   await followProgress(docker, stream);
   return `${ROOTFS_REPOSITORY}:${tag}`;
 }

@@ -133,15 +133,18 @@ export async function exposeHostPort(port: number): Promise<void> {
   await run('nft', ['add', 'element', 'inet', TABLE, 'gateway_ports', `{ ${port} }`]);
 }
 
-/** TCP ports with a listener on 127.0.0.1 or any address (/proc/net/tcp, state 0A). */
+/** TCP ports with a listener on 127.0.0.1 or any address (/proc/net/tcp{,6}, state 0A). */
 async function loopbackListeners(): Promise<Set<number>> {
   const ports = new Set<number>();
-  const table = await readFile('/proc/net/tcp', 'utf8').catch(() => '');
-  for (const line of table.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[3] !== '0A' || !f[1]) continue;
-    const [addr, port] = f[1].split(':');
-    if (addr === '0100007F' || addr === '00000000') ports.add(parseInt(port, 16));
+  const any = new Set(['0100007F', '00000000', '0'.repeat(32), '0000000000000000FFFF00000100007F']);
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const table = await readFile(file, 'utf8').catch(() => '');
+    for (const line of table.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== '0A' || !f[1]) continue;
+      const [addr, port] = f[1].split(':');
+      if (any.has(addr)) ports.add(parseInt(port, 16));
+    }
   }
   return ports;
 }

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Container, ContainerSpec } from '../container.js';
+import { detectCgroups } from './cgroups.js';
 import { RuncDriver } from './driver.js';
 import { GATEWAY, netNames } from './network.js';
 import { busyboxRootfs, runcSkipReason } from './test-support.js';
@@ -111,6 +112,7 @@ describe('runc driver: private networks', { skip: skip ?? false }, () => {
     await r.c.remove();
     assert.ok(!existsSync(`/run/netns/${netns}`));
     assert.ok(!existsSync(`/sys/class/net/${veth}`));
+    for (const group of detectCgroups().all) assert.ok(!existsSync(join(group, r.c.id)), group);
     assert.ok(!readdirSync('/run/stratus/ipam').includes(ip));
     const map = execFileSync('nft', ['list', 'map', 'inet', 'stratus', 'tcp_ports'], {
       encoding: 'utf8',

@@ -47,11 +47,11 @@ Environment only:
                       (default 3600)
   STRATUS_ECR_UPLOAD_LIFETIME_SECONDS
                       idle layer uploads are discarded after this (default 86400)
-  STRATUS_ENDPOINT    the server \`stratus image build\` pushes to (default
-                      http://127.0.0.1:4566; --endpoint)
-  STRATUS_IMAGE_CACHE its build cache (default $XDG_CACHE_HOME/stratus/images; --cache)
+  STRATUS_ENDPOINT    the server \`stratus image build\` pushes to
+                      (default http://127.0.0.1:4566)
+  STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)
   STRATUS_DEBIAN_MIRROR, STRATUS_DEBIAN_SECURITY_MIRROR
-                      Debian mirrors image builds use (default deb.debian.org)
+                      Debian mirrors for image builds (default deb.debian.org)
 
 Start clean: --ephemeral, or POST /_stratus/reset to wipe a running server.
 `;

@@ -51,7 +51,7 @@ Environment only:
                       (default http://127.0.0.1:4566)
   STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)
   STRATUS_DEBIAN_MIRROR, STRATUS_DEBIAN_SECURITY_MIRROR
-                      Debian mirrors for image builds (default deb.debian.org)
+                      Debian mirrors for image builds (default: the ones apt uses)
 
 Start clean: --ephemeral, or POST /_stratus/reset to wipe a running server.
 `;

@@ -156,8 +156,10 @@ export async function handleApiRequest(
     send(res, response, headers.origin);
   } finally {
     // 12. access log
-    if (deps.log.enabled('debug') || status >= 500) {
-      deps.log.log(status >= 500 ? 'error' : 'debug', `${info.name}.${operation}`, {
+    // 501 is AWS's own answer for what is not implemented, not a failure of the server.
+    const level = status === 501 ? 'warn' : status >= 500 ? 'error' : 'debug';
+    if (deps.log.enabled(level)) {
+      deps.log.log(level, `${info.name}.${operation}`, {
         status,
         ms: Number((performance.now() - started).toFixed(2)),
         requestId,

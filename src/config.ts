@@ -18,6 +18,8 @@ export interface StratusConfig {
   /** Largest request body the gateway reads for API operations. */
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `auto`: pretty on a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'pretty' | 'json';
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -39,5 +41,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StratusConf
     rootSecretAccessKey: env.STRATUS_ROOT_SECRET_ACCESS_KEY ?? 'test',
     maxBodyBytes: 20 * 1024 * 1024,
     logLevel: (env.STRATUS_LOG_LEVEL as StratusConfig['logLevel'] | undefined) ?? 'info',
+    logFormat:
+      env.STRATUS_LOG_FORMAT === 'pretty' || env.STRATUS_LOG_FORMAT === 'json'
+        ? env.STRATUS_LOG_FORMAT
+        : 'auto',
   };
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { createZip } from '../src/services/lambda/zip-writer.js';
+import { createZip } from './helpers/zip-writer.js';
 import { AWS_CLI, awsCli } from './helpers/clients.js';
 import { json, openInvokeFixture, type InvokeFixture } from './helpers/lambda.js';
 

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 
-function repoRoot(): string {
+/** The repository root (found from this file, compiled or not). */
+export function repoRoot(): string {
   let dir = fileURLToPath(new URL('.', import.meta.url));
   for (let i = 0; i < 5; i++) {
     if (existsSync(resolve(dir, 'bin', 'stratus.js'))) return dir;
@@ -31,6 +32,26 @@ function serverArgv(): string[] {
   ];
 }
 
+/** Runs the `stratus` command to its end (--help, --version, a start that fails). */
+export function runStratus(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...serverArgv(), ...args], {
+    cwd: repoRoot(),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((res, rej) => {
+    child.once('error', rej);
+    child.once('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   endpoint: string;
@@ -51,13 +72,17 @@ export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.once('exit', (code, signal) => res(signal ?? code)),
   );
   return new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${log}`));
+    }, 20_000);
     const onData = (chunk: Buffer) => {
       log += chunk.toString();
-      const m = /"endpoint":"(http:\/\/[^"]+)"/.exec(log);
+      // The ready line, as a JSON line or (--log-format pretty) as `endpoint=…`.
+      const m = /"endpoint":"(http:\/\/[^"]+)"|endpoint=(http:\/\/\S+)/.exec(log);
       if (m) {
         clearTimeout(timer);
-        resolveReady({ child, endpoint: m[1], output: () => log, exited });
+        resolveReady({ child, endpoint: m[1] ?? m[2], output: () => log, exited });
       }
     };
     child.stdout.on('data', onData);

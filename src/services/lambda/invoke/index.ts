@@ -32,7 +32,7 @@ export interface InvokePathDeps {
   store: MetadataStore;
   logs: LogSink;
   sts: SessionIssuer;
-  signatures?: RequestAuthenticator;
+  signatures: RequestAuthenticator;
   functions: LambdaFunctions;
   /** The URL functions reach Stratus at (AWS_ENDPOINT_URL). */
   endpoint: () => string;

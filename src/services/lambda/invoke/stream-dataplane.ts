@@ -2,7 +2,7 @@
  * InvokeWithResponseStream (`POST /2021-11-15/functions/{FunctionName}/response-streaming-
  * invocations`). Its answer is an event stream (PayloadChunk events, then InvokeComplete),
  * which the model-driven codec cannot produce, so it is served here, before the API chain,
- * with the chain's authentication (PluginDeps.signatures).
+ * with the chain's authentication (the `signatures` link).
  * https://docs.aws.amazon.com/lambda/latest/api/API_InvokeWithResponseStream.html
  *
  * A streaming handler's (awslambda.streamifyResponse) body goes out as one PayloadChunk per
@@ -10,6 +10,7 @@
  * once it finished. InvokeComplete ends the stream: errors (mid-stream ones too) in its
  * ErrorCode / ErrorDetails, the log tail in its LogResult.
  */
+import { rootPrincipal } from '../../../shared/arn.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StratusConfig } from '../../../config.js';
@@ -40,13 +41,16 @@ export interface StreamDataPlaneDeps {
   functions: LambdaFunctions;
   runner: InvocationRunner;
   /** Without it, streamed answers arrive buffered, in one PayloadChunk. */
-  signatures?: RequestAuthenticator;
+  signatures: RequestAuthenticator;
   warn: (msg: string, detail?: Record<string, unknown>) => void;
 }
 
 export function streamInvokeDataPlane(deps: StreamDataPlaneDeps): DataPlane {
   return {
-    prefix: STREAM_INVOKE_PREFIX,
+    name: 'lambda-stream',
+    title: 'Lambda InvokeWithResponseStream (signed for lambda)',
+    paths: [STREAM_INVOKE_PREFIX],
+    signedFor: ['lambda'],
     async handle(req, res) {
       const requestId = randomUUID();
       try {
@@ -152,10 +156,10 @@ async function authenticate(
   body: Buffer,
   requestId: string,
 ): Promise<RequestContext> {
-  const who = deps.signatures ? await deps.signatures.authenticate(req, body, 'lambda') : undefined;
+  const who = await deps.signatures.authenticate(req, body, 'lambda');
   if (who instanceof AwsError) throw who;
   if (who === undefined) {
-    if (deps.config.auth === 'strict' || !deps.signatures) {
+    if (deps.config.auth === 'strict') {
       throw new AwsError(
         'MissingAuthenticationTokenException',
         403,
@@ -169,7 +173,7 @@ async function authenticate(
       account,
       region: deps.config.defaultRegion,
       accessKeyId: '',
-      principal: { arn: `arn:aws:iam::${account}:root`, userId: account },
+      principal: rootPrincipal(account),
     };
   }
   return { requestId, ...who };

@@ -1,0 +1,208 @@
+/**
+ * The `docker` driver: containers through the Docker Engine API (dockerode; a Podman socket
+ * answers the same API). It is what users get where runc is not at hand, Docker Desktop on
+ * macOS and Windows above all. The daemon pulls images from Stratus's own registry on
+ * loopback; labels (OWNER_LABEL and the service's) find Stratus's containers again after a
+ * crash (`list`, `destroy`).
+ *
+ * Roots: an image is pulled (once per reference); a prepared rootfs directory is imported
+ * as an image of its own per container (`docker import` of a tar-fs stream) and deleted with
+ * it. Docker can only run its own images, and a per-container import is never stale: a
+ * cache keyed by path could run yesterday's files. The cost is a copy of the tree per
+ * create, so services that start many containers should hand this driver an image.
+ * 'host' roots are refused: Docker has no way to run a container on the host's own root.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
+import Docker from 'dockerode';
+import {
+  UnsupportedSpecError,
+  type Container,
+  type ContainerDriver,
+  type ContainerIo,
+  type ContainerSpec,
+  type ContainerSummary,
+} from '../container.js';
+import { ignoring, statusCode } from './api.js';
+import { DockerContainer } from './container.js';
+import { ROOTFS_IMAGE_LABEL, containerName, createOptions } from './create-options.js';
+import { ImagePuller, importRootfs, removeImported } from './images.js';
+
+/** The bridge network of `private` containers, created on first use and kept. */
+export const DEFAULT_NETWORK = 'stratus';
+/** Marks the networks Stratus created (`docker network ls --filter label=…`). */
+export const NETWORK_LABEL = 'dev.stratus.network';
+
+export interface DockerDriverOptions {
+  /** Default: the daemon DOCKER_HOST names, else the local socket. */
+  docker?: Docker;
+  /** Name of the bridge network for `private` mode (default `stratus`). */
+  network?: string;
+}
+
+/** Whether a Docker daemon answers (for `--driver auto`); never waits long. */
+export async function dockerAvailable(docker = new Docker(), timeoutMs = 2_000): Promise<boolean> {
+  // dockerode's ping takes an abort signal; its typings do not say so.
+  const ping = docker.ping.bind(docker) as unknown as (opts: {
+    abortSignal: AbortSignal;
+  }) => Promise<unknown>;
+  try {
+    await ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class DockerDriver implements ContainerDriver {
+  readonly name = 'docker' as const;
+  readonly capabilities = { images: true, limits: true, isolation: true };
+  private readonly docker: Docker;
+  private readonly network: string;
+  private readonly puller: ImagePuller;
+  private networkReady: Promise<void> | undefined;
+
+  constructor(opts: DockerDriverOptions = {}) {
+    this.docker = opts.docker ?? new Docker();
+    this.network = opts.network ?? DEFAULT_NETWORK;
+    this.puller = new ImagePuller(this.docker);
+  }
+
+  async create(spec: ContainerSpec, io: ContainerIo): Promise<Container> {
+    if (spec.root.kind === 'host')
+      throw new UnsupportedSpecError(
+        'docker',
+        "the docker driver runs images or rootfs directories, not the host's own root",
+      );
+    // Translated (and refused where Docker cannot honour it) before anything is pulled.
+    const options = createOptions(
+      spec,
+      { image: '', network: this.network },
+      containerName(spec.name, randomBytes(4).toString('hex')),
+    );
+    if (spec.network.mode === 'private') await this.ensureNetwork();
+
+    let imported: string | undefined;
+    let imageStopSignal: string | undefined;
+    if (spec.root.kind === 'image') {
+      await this.puller.ensure(spec.root.image);
+      options.Image = spec.root.image.pull.reference;
+      imageStopSignal = spec.root.image.config.StopSignal;
+    } else {
+      imported = await importRootfs(this.docker, spec.root.path);
+      options.Image = imported;
+      options.Labels = { ...options.Labels, [ROOTFS_IMAGE_LABEL]: imported };
+    }
+    const afterRemove = async () => {
+      if (imported) await removeImported(this.docker, imported);
+    };
+
+    let handle: Docker.Container | undefined;
+    try {
+      handle = await this.createContainer(spec, options);
+      const container = new DockerContainer({
+        docker: this.docker,
+        handle,
+        spec,
+        io,
+        stopSignal: spec.stopSignal ?? signalName(imageStopSignal) ?? 'SIGTERM',
+        afterRemove,
+        recreateNetwork: () => {
+          this.networkReady = undefined;
+          return this.ensureNetwork();
+        },
+      });
+      await container.attach();
+      return container;
+    } catch (err) {
+      const created = handle;
+      if (created) await ignoring([404], () => created.remove({ force: true, v: true }));
+      await afterRemove().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async list(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const rows = await this.docker.listContainers({
+      all: true,
+      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
+    });
+    return rows.map((r) => ({ id: r.Id, labels: r.Labels ?? {}, running: r.State === 'running' }));
+  }
+
+  async destroy(id: string): Promise<void> {
+    const handle = this.docker.getContainer(id);
+    let imported: string | undefined;
+    try {
+      imported = (await handle.inspect()).Config.Labels?.[ROOTFS_IMAGE_LABEL];
+    } catch (err) {
+      if (statusCode(err) === 404) return;
+      throw err;
+    }
+    await ignoring([404], () => handle.remove({ force: true, v: true }));
+    if (imported) await removeImported(this.docker, imported);
+  }
+
+  /**
+   * Creates the container; where the image went away since we pulled it (`docker rmi`, a
+   * prune), pulls again and retries once. (A missing network only shows at start.)
+   */
+  private async createContainer(
+    spec: ContainerSpec,
+    options: Docker.ContainerCreateOptions,
+  ): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer(options);
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+      if (spec.root.kind === 'image') {
+        this.puller.forget(spec.root.image.pull.reference);
+        await this.puller.ensure(spec.root.image);
+      } else throw err;
+      return this.docker.createContainer(options);
+    }
+  }
+
+  private ensureNetwork(): Promise<void> {
+    this.networkReady ??= this.createNetwork().catch((err: unknown) => {
+      this.networkReady = undefined;
+      throw err;
+    });
+    return this.networkReady;
+  }
+
+  private async createNetwork(): Promise<void> {
+    try {
+      await this.docker.getNetwork(this.network).inspect();
+      return;
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+    // 409: another Stratus created it in the meantime.
+    await ignoring([409], () =>
+      this.docker.createNetwork({
+        Name: this.network,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: { [NETWORK_LABEL]: 'private' },
+        // No NAT to the outside: containers reach this machine (published ports, the
+        // bridge's gateway address) and nothing beyond it.
+        Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+      }),
+    );
+  }
+}
+
+/** An image config's StopSignal (`SIGTERM`, `TERM` or `15`) as Node's signal name. */
+function signalName(value: string | undefined): NodeJS.Signals | undefined {
+  if (!value) return undefined;
+  const signals = constants.signals as Record<string, number>;
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    return Object.keys(signals).find((k) => signals[k] === n) as NodeJS.Signals | undefined;
+  }
+  const name = value.toUpperCase().startsWith('SIG')
+    ? value.toUpperCase()
+    : `SIG${value.toUpperCase()}`;
+  return name in signals ? (name as NodeJS.Signals) : undefined;
+}

@@ -1,0 +1,65 @@
+/**
+ * The typed links between services: every interface one service offers another, by name.
+ * A plugin declares the links it `provides` and the ones it `needs` (see definePlugin in
+ * plugin.ts); `needs: ['logs', 'iam']` hands its `create` a typed `links.logs: LogSink`
+ * and `links.iam: IamDirectory`. The server wires them in one generic place
+ * (gateway/wiring.ts), provider before user, and refuses a missing or circular need at
+ * start-up.
+ *
+ * The provider declares a service link's name and type beside its plugin, by merging into
+ * ServiceLinks, so a new link touches only the providing plugin, the using plugin and
+ * (for a new plugin) plugins.ts:
+ *
+ *   declare module '../links.js' {
+ *     interface ServiceLinks {
+ *       logs: LogSink;
+ *     }
+ *   }
+ */
+import type { CredentialSource } from '../shared/context.js';
+import type { RequestAuthenticator } from './plugin.js';
+
+declare const MANY: unique symbol;
+/** A link any number of plugins contribute to (none included); a user gets them all. */
+export interface Many<T> {
+  readonly [MANY]: T;
+}
+
+/** The links the gateway itself takes part in. */
+export interface CoreLinks {
+  /** Secrets strict-mode SigV4 checks (IAM access keys, STS sessions); the gateway needs them. */
+  credentials: Many<CredentialSource>;
+  /**
+   * SigV4 authentication for data planes AWS authenticates itself (function URLs with
+   * AuthType AWS_IAM, Lambda's event-stream invoke). Provided by the gateway.
+   */
+  signatures: RequestAuthenticator;
+}
+
+/**
+ * Links one service provides to others, each declared by its provider's plugin.ts
+ * (logs: LogSink, iam: IamDirectory, sts: SessionIssuer, images: ImageSource).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface ServiceLinks {}
+
+export type LinkTable = CoreLinks & ServiceLinks;
+export type LinkName = keyof LinkTable & string;
+
+/** The interface behind one link name (what one provider hands over). */
+export type LinkType<K extends LinkName> = LinkTable[K] extends Many<infer T> ? T : LinkTable[K];
+
+/** What a plugin that needs `N` receives: a `many` link arrives as the list of all providers. */
+export type Links<N extends LinkName> = {
+  readonly [K in N]: LinkTable[K] extends Many<infer T> ? readonly T[] : LinkTable[K];
+};
+
+/** What a plugin that provides `P` hands over: one implementation per name. */
+export type Provided<P extends LinkName> = { readonly [K in P]: LinkType<K> };
+
+/** The `many` links (the rest have exactly one provider). */
+const MANY_LINKS: ReadonlySet<string> = new Set<keyof CoreLinks>(['credentials']);
+
+export function linkKind(name: LinkName): 'one' | 'many' {
+  return MANY_LINKS.has(name) ? 'many' : 'one';
+}

@@ -1,0 +1,448 @@
+/**
+ * The docker driver against the container contract (src/runtime/container.ts), with a
+ * busybox-static image pushed into a test server's ECR by skopeo and pulled by the Docker
+ * daemon from there. What the container sees is checked from inside it (busybox), what
+ * the host sees through curl and the docker CLI. Skipped where no daemon answers.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  ImageNotFoundError,
+  OWNER_LABEL,
+  UnsupportedSpecError,
+  type Container,
+  type ContainerSpec,
+} from '../src/runtime/container.js';
+import { DockerDriver, dockerAvailable } from '../src/runtime/docker/driver.js';
+import { dockerResolved, pushBusybox, type PushedBusybox } from './helpers/busybox-ecr.js';
+import { BUSYBOX, imageToolsMissing } from './helpers/oci-image.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+const skip = (await dockerAvailable())
+  ? imageToolsMissing()
+  : 'no Docker daemon answers (start dockerd, or set DOCKER_HOST)';
+
+function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? 1 : 0, out: stdout + stderr }),
+    );
+  });
+}
+
+describe('docker driver', { skip }, () => {
+  const driver = new DockerDriver();
+  const owner = `docker-driver-test-${process.pid}`;
+  let server: TestServer;
+  let pushed: PushedBusybox;
+  let work: string;
+  const created: Container[] = [];
+
+  const spec = (overrides: Partial<ContainerSpec> = {}): ContainerSpec => ({
+    name: 'driver-test',
+    root: { kind: 'image', image: dockerResolved(pushed) },
+    env: {},
+    network: { mode: 'none' },
+    labels: { [OWNER_LABEL]: owner },
+    ...overrides,
+  });
+
+  /** Creates, starts and waits; stdout and stderr as text. */
+  const runToEnd = (s: ContainerSpec) => runOwn(driver, s);
+
+  async function runOwn(d: DockerDriver, s: ContainerSpec) {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const c = await d.create(s, {
+      onStdout: (b) => out.push(b),
+      onStderr: (b) => err.push(b),
+    });
+    created.push(c);
+    await c.start();
+    const exit = await c.wait();
+    return {
+      exit,
+      container: c,
+      stdout: Buffer.concat(out).toString(),
+      stderr: Buffer.concat(err).toString(),
+    };
+  }
+
+  const sh = (script: string, overrides: Partial<ContainerSpec> = {}) =>
+    runToEnd(spec({ command: [script], ...overrides }));
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'docker-driver-'));
+    server = await startTestServer();
+    pushed = await pushBusybox(server.endpoint, 'drivers/busybox');
+  });
+
+  after(async () => {
+    for (const c of created) await c.remove().catch(() => undefined);
+    await server?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test("the image's entrypoint and cmd run; exit code, stdout and stderr come back", async () => {
+    const plain = await runToEnd(spec());
+    assert.deepEqual(plain.exit, { code: 0, signal: null, oomKilled: false });
+    assert.equal(plain.stdout, 'hello from stratus\n');
+
+    const failing = await sh('echo out; echo err >&2; exit 42');
+    assert.deepEqual(failing.exit, { code: 42, signal: null, oomKilled: false });
+    assert.equal(failing.stdout, 'out\n');
+    assert.equal(failing.stderr, 'err\n');
+  });
+
+  test('entrypoint override drops the image cmd; env, user and working directory apply', async () => {
+    const r = await runToEnd(
+      spec({
+        entrypoint: [
+          '/bin/busybox',
+          'sh',
+          '-c',
+          'echo "$GREETING $(busybox id -u):$(busybox id -g) $(pwd)"',
+        ],
+        env: { GREETING: 'hi there' },
+        user: '1234:5678',
+        workingDir: '/work/dir',
+      }),
+    );
+    assert.equal(r.exit.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hi there 1234:5678 /work/dir\n');
+  });
+
+  test('bind mounts (read-only and read-write), tmpfs and a read-only root', async () => {
+    const shared = join(work, 'shared');
+    await mkdir(shared, { recursive: true });
+    await writeFile(join(shared, 'in.txt'), 'from the host\n');
+    const rw = join(work, 'rw');
+    await mkdir(rw, { recursive: true });
+    const r = await sh(
+      [
+        'cat /in/in.txt',
+        'echo x > /in/new 2>/dev/null && echo in-writable || echo in-readonly',
+        'echo written > /out/out.txt',
+        'echo y > /root-file 2>/dev/null && echo root-writable || echo root-readonly',
+        'echo z > /scratch/f && echo scratch-writable',
+        "busybox grep ' /scratch ' /proc/mounts | busybox grep -o 'tmpfs.*size=[0-9]*k'",
+      ].join('; '),
+      {
+        readonlyRoot: true,
+        mounts: [
+          { source: shared, target: '/in', readonly: true },
+          { source: rw, target: '/out', readonly: false },
+        ],
+        tmpfs: [{ target: '/scratch', sizeMb: 8 }],
+      },
+    );
+    assert.equal(r.exit.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      'from the host',
+      'in-readonly',
+      'root-readonly',
+      'scratch-writable',
+      'tmpfs /scratch tmpfs rw,nosuid,nodev,noexec,relatime,size=8192k',
+    ]);
+    assert.equal(await readText(join(rw, 'out.txt')), 'written\n');
+  });
+
+  test('cpu shares and quota, memory limit and reservation, pids limit reach the cgroup', async () => {
+    // cgroup v1 paths first (this machine's hybrid hierarchy), v2 names as the fallback.
+    const read = (v1: string, v2: string) =>
+      `cat /sys/fs/cgroup/${v1} 2>/dev/null || cat /sys/fs/cgroup/${v2}`;
+    const r = await sh(
+      [
+        read('memory/memory.limit_in_bytes', 'memory.max'),
+        read('memory/memory.soft_limit_in_bytes', 'memory.low'),
+        read('pids/pids.max', 'pids.max'),
+        `${read('cpu/cpu.cfs_quota_us', 'cpu.max')} | busybox cut -d' ' -f1`,
+        read('cpu/cpu.shares', 'cpu.weight'),
+      ].join('; '),
+      {
+        resources: {
+          memoryMb: 64,
+          memoryReservationMb: 32,
+          pidsLimit: 50,
+          cpus: 0.5,
+          cpuShares: 512,
+        },
+      },
+    );
+    assert.equal(r.exit.code, 0, r.stderr);
+    const [memory, reservation, pids, quota, shares] = r.stdout.trim().split('\n');
+    assert.equal(memory, String(64 * 1024 * 1024));
+    assert.equal(reservation, String(32 * 1024 * 1024));
+    assert.equal(pids, '50');
+    assert.equal(quota, '50000'); // half of the default 100 ms period
+    assert.ok(shares === '512' || Number(shares) < 100, `cpu weight ${shares}`);
+  });
+
+  test('a container beyond its memory limit is killed by the kernel and reported as OOM', async () => {
+    const r = await sh('a=aaaaaaaaaaaaaaaa; while true; do a="$a$a"; done', {
+      resources: { memoryMb: 16 },
+    });
+    assert.deepEqual(r.exit, { code: 137, signal: 'SIGKILL', oomKilled: true });
+  });
+
+  test('stop sends the stop signal, then SIGKILL once the grace period is over', async () => {
+    const spawnIdle = async (script: string, extra: Partial<ContainerSpec> = {}) => {
+      const c = await driver.create(spec({ command: [script], ...extra }), {
+        onStdout: () => {},
+        onStderr: () => {},
+      });
+      created.push(c);
+      await c.start();
+      return c;
+    };
+    // Traps TERM: exits with its own code, well before the grace period ends.
+    const polite = await spawnIdle(
+      'trap "exit 7" TERM; echo ready; while true; do sleep 1 & wait; done',
+    );
+    assert.deepEqual(await polite.stop(30_000), { code: 7, signal: null, oomKilled: false });
+
+    // PID 1 without a handler ignores TERM: SIGKILL ends it.
+    const stubborn = await spawnIdle('while true; do sleep 1; done');
+    assert.deepEqual(await stubborn.stop(300), { code: 137, signal: 'SIGKILL', oomKilled: false });
+
+    // The spec's stop signal is the one sent first.
+    const usr1 = await spawnIdle('trap "exit 9" USR1; while true; do sleep 1 & wait; done', {
+      stopSignal: 'SIGUSR1',
+    });
+    assert.deepEqual(await usr1.stop(30_000), { code: 9, signal: null, oomKilled: false });
+
+    // signal() reaches the init process.
+    const signalled = await spawnIdle('trap "exit 5" HUP; while true; do sleep 1 & wait; done');
+    await signalled.signal('SIGHUP');
+    assert.equal((await signalled.wait()).code, 5);
+  });
+
+  test('a private network publishes ports on 127.0.0.1 (dynamic and fixed), curl gets answers', async () => {
+    const fixed = await freePort();
+    const httpd = [
+      'busybox mkdir -p /tmp/www',
+      'echo "served from $HOSTNAME" > /tmp/www/index.html',
+      'busybox httpd -p 8081 -h /tmp/www',
+      'exec busybox httpd -f -p 8080 -h /tmp/www',
+    ].join(' && ');
+    const c = await driver.create(
+      spec({
+        command: [httpd],
+        network: {
+          mode: 'private',
+          ports: [
+            { containerPort: 8080, hostPort: 0, protocol: 'tcp' },
+            { containerPort: 8081, hostPort: fixed, protocol: 'tcp' },
+          ],
+        },
+      }),
+      { onStdout: () => {}, onStderr: () => {} },
+    );
+    created.push(c);
+    await c.start();
+    const [dynamic, pinned] = c.ports;
+    assert.deepEqual(
+      c.ports.map((p) => [p.hostIp, p.containerPort, p.protocol]),
+      [
+        ['127.0.0.1', 8080, 'tcp'],
+        ['127.0.0.1', 8081, 'tcp'],
+      ],
+    );
+    assert.ok(dynamic.hostPort > 0, `dynamic port ${dynamic.hostPort}`);
+    assert.equal(pinned.hostPort, fixed);
+    assert.match(c.ip ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+
+    const viaDynamic = await curlUntil(`http://127.0.0.1:${dynamic.hostPort}/`);
+    assert.match(viaDynamic, /^served from /);
+    assert.equal(await curlUntil(`http://127.0.0.1:${fixed}/`), viaDynamic);
+    // The container's own address is reachable from the host too.
+    assert.equal(await curlUntil(`http://${c.ip}:8080/`), viaDynamic);
+
+    // busybox httpd as PID 1 has no TERM handler: the grace period ends in SIGKILL.
+    const exit = await c.stop(500);
+    assert.equal(exit.oomKilled, false);
+  });
+
+  test('network none has loopback only; host shares the host interfaces; hosts entries apply', async () => {
+    const none = await sh('cat /proc/net/dev | busybox tail -n +3 | busybox cut -d: -f1', {
+      network: { mode: 'none', hosts: { 'stratus.internal': '10.9.8.7' } },
+    });
+    assert.deepEqual(none.stdout.trim().split(/\s+/), ['lo']);
+    const hosts = await sh('busybox grep stratus.internal /etc/hosts', {
+      network: { mode: 'none', hosts: { 'stratus.internal': '10.9.8.7' } },
+    });
+    assert.match(hosts.stdout, /^10\.9\.8\.7\s+stratus\.internal$/m);
+
+    const host = await sh('cat /proc/net/dev | busybox tail -n +3 | busybox wc -l', {
+      network: { mode: 'host' },
+    });
+    const hostIfaces = (await readText('/proc/net/dev')).trim().split('\n').length - 2;
+    assert.equal(Number(host.stdout.trim()), hostIfaces);
+  });
+
+  test('stats report peak memory and cpu time while running', async () => {
+    const c = await driver.create(
+      spec({
+        // ~24 MB held in a shell variable, then a busy loop for cpu time.
+        command: [
+          'a=$(busybox head -c 25000000 /dev/zero | busybox tr "\\0" x); echo ready; i=0; while true; do i=$((i+1)); done',
+        ],
+        resources: { memoryMb: 256 },
+      }),
+      { onStdout: () => {}, onStderr: () => {} },
+    );
+    created.push(c);
+    await c.start();
+    let stats = await c.stats();
+    for (let i = 0; i < 100 && (stats.peakMemoryMb < 24 || stats.cpuTimeMs < 200); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      stats = await c.stats();
+    }
+    assert.ok(stats.peakMemoryMb >= 24, `peak ${stats.peakMemoryMb} MB`);
+    assert.ok(stats.peakMemoryMb < 256, `peak ${stats.peakMemoryMb} MB`);
+    assert.ok(stats.cpuTimeMs >= 200, `cpu ${stats.cpuTimeMs} ms`);
+    await c.stop(0);
+    // The last figures stand once the container (and its cgroup) is gone.
+    const after = await c.stats();
+    assert.ok(after.peakMemoryMb >= stats.peakMemoryMb);
+  });
+
+  test('labels find a crash leftover (list), destroy kills and removes it', async () => {
+    const crashOwner = `${owner}-crash`;
+    const leftover = await driver.create(
+      spec({
+        command: ['sleep 600'],
+        labels: { [OWNER_LABEL]: crashOwner, 'dev.stratus.service': 'ecs' },
+      }),
+      { onStdout: () => {}, onStderr: () => {} },
+    );
+    created.push(leftover);
+    await leftover.start();
+    const found = await driver.list({ [OWNER_LABEL]: crashOwner });
+    assert.deepEqual(
+      found.map((f) => ({
+        id: f.id,
+        running: f.running,
+        service: f.labels['dev.stratus.service'],
+      })),
+      [{ id: leftover.id, running: true, service: 'ecs' }],
+    );
+    assert.deepEqual(
+      await driver.list({ [OWNER_LABEL]: crashOwner, 'dev.stratus.service': 'batch' }),
+      [],
+    );
+    await driver.destroy(leftover.id);
+    assert.deepEqual(await driver.list({ [OWNER_LABEL]: crashOwner }), []);
+    const inspect = await run('docker', ['inspect', leftover.id]);
+    assert.notEqual(inspect.code, 0, 'docker still knows the container');
+    await driver.destroy(leftover.id); // already gone: fine
+  });
+
+  test('a rootfs directory runs as an imported image, removed with the container', async () => {
+    const rootfs = join(work, 'rootfs');
+    await mkdir(join(rootfs, 'bin'), { recursive: true });
+    await copyFile(BUSYBOX, join(rootfs, 'bin', 'busybox'));
+    await symlink('busybox', join(rootfs, 'bin', 'sh'));
+    await writeFile(join(rootfs, 'marker'), 'prepared\n');
+    const r = await runToEnd(
+      spec({
+        root: { kind: 'rootfs', path: rootfs },
+        entrypoint: ['/bin/sh', '-c', 'cat /marker'],
+      }),
+    );
+    assert.equal(r.exit.code, 0, r.stderr);
+    assert.equal(r.stdout, 'prepared\n');
+    const image = (
+      await run('docker', ['inspect', '--format', '{{.Config.Image}}', r.container.id])
+    ).out.trim();
+    assert.match(image, /^stratus-rootfs:/);
+    await r.container.remove();
+    assert.notEqual(
+      (await run('docker', ['image', 'inspect', image])).code,
+      0,
+      'imported image left behind',
+    );
+  });
+
+  test('an image or a network removed behind the driver is pulled or created again', async () => {
+    const network = `stratus-test-${process.pid}`;
+    const own = new DockerDriver({ network });
+    try {
+      const first = await runOwn(
+        own,
+        spec({ network: { mode: 'private' }, command: ['echo one'] }),
+      );
+      assert.equal(first.stdout, 'one\n');
+      const labels = await run('docker', [
+        'network',
+        'inspect',
+        '--format',
+        '{{json .Labels}}',
+        network,
+      ]);
+      assert.equal(labels.out.trim(), '{"dev.stratus.network":"private"}');
+      assert.equal((await run('docker', ['rmi', '-f', pushed.localReference])).code, 0);
+      assert.equal((await run('docker', ['network', 'rm', network])).code, 0);
+      const again = await runOwn(
+        own,
+        spec({ network: { mode: 'private' }, command: ['echo two'] }),
+      );
+      assert.equal(again.stdout, 'two\n');
+    } finally {
+      await run('docker', ['network', 'rm', network]);
+    }
+  });
+
+  test('specs Docker cannot honour are refused before anything is created; a missing image is ImageNotFoundError', async () => {
+    const before = await driver.list({ [OWNER_LABEL]: owner });
+    const io = { onStdout: () => {}, onStderr: () => {} };
+    await assert.rejects(driver.create(spec({ root: { kind: 'host' } }), io), UnsupportedSpecError);
+    await assert.rejects(
+      driver.create(
+        spec({ network: { mode: 'none', ports: [{ containerPort: 80, protocol: 'tcp' }] } }),
+        io,
+      ),
+      UnsupportedSpecError,
+    );
+    const missing = dockerResolved({
+      ...pushed,
+      localReference: `${pushed.registry}/${pushed.repository}@sha256:${'0'.repeat(64)}`,
+    });
+    await assert.rejects(
+      driver.create(spec({ root: { kind: 'image', image: missing } }), io),
+      ImageNotFoundError,
+    );
+    assert.equal((await driver.list({ [OWNER_LABEL]: owner })).length, before.length);
+  });
+});
+
+const readText = (path: string): Promise<string> => readFile(path, 'utf8');
+
+/** A port nothing listens on right now (for a fixed host port). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET with curl until the server in the container answers (it starts asynchronously). */
+async function curlUntil(url: string): Promise<string> {
+  let last = '';
+  for (let i = 0; i < 100; i++) {
+    const r = await run('curl', ['-sS', '--max-time', '2', url]);
+    if (r.code === 0) return r.out;
+    last = r.out;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`${url} never answered: ${last}`);
+}

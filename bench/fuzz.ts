@@ -11,7 +11,7 @@
  * within 10 s), 0 status 500 answers, RSS back within 10% of its start after the run.
  */
 import { GROUPS, describeFailure, prepareTargets, runFuzz, seeds } from '../test/helpers/fuzz.js';
-import { runBench } from './children.js';
+import { makeTempDir, removeTempDir, runBench } from './children.js';
 import { rssKb } from './proc-mem.js';
 import { startStratus, type AuthMode } from './stratus-process.js';
 
@@ -65,7 +65,11 @@ async function main(): Promise<void> {
     `fuzz: seed ${o.seed}, up to ${o.requests} requests per protocol (${GROUPS.length}), ` +
       `${o.seconds} s at most, ${o.auth} auth, ${o.concurrency} connections`,
   );
-  const server = await startStratus({ auth: o.auth });
+  // State on disk (SQLite and blob files in a temporary directory): log events and other
+  // data the fuzz stores would otherwise sit in the process's memory (`--ephemeral`), and
+  // the RSS figure would measure the data rather than the server.
+  const stateDir = makeTempDir('stratus-fuzz-');
+  const server = await startStratus({ auth: o.auth, stateDir });
   const pid = server.child.pid;
   const alive = () => server.child.exitCode === null && server.child.signalCode === null;
   const all = seeds(await prepareTargets(server.endpoint));
@@ -161,6 +165,7 @@ async function main(): Promise<void> {
   say(ok ? 'PASS' : 'FAIL');
   if (!ok) process.exitCode = 1;
   await server.stop();
+  removeTempDir(stateDir);
 }
 
 runBench(main, say);

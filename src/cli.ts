@@ -149,6 +149,15 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Defence in depth only: every socket, stream and timer callback contains its own errors
+  // (the one request gets its protocol's error). Should one still escape, it is a bug to
+  // log with its stack, not a reason to end every other request and function.
+  const lastResort = (what: string) => (err: unknown) =>
+    log.error(`${what} (a Stratus bug: please report it)`, {
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+  process.on('uncaughtException', lastResort('uncaught exception'));
+  process.on('unhandledRejection', lastResort('unhandled promise rejection'));
 }
 
 /** What to do about the port, when listening failed for a reason a person can fix. */

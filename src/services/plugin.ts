@@ -5,6 +5,7 @@ import type { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
 import type { LogSink } from '../events/logs.js';
 import type { StratusConfig } from '../config.js';
+import type { ImageSource } from '../runtime/container.js';
 import type { IamDirectory } from './iam/directory.js';
 import type { SessionIssuer } from './sts/issuer.js';
 
@@ -99,6 +100,8 @@ export interface ServiceInstance {
   iamDirectory?: IamDirectory;
   /** STS's role-session issuer, exported by the sts plugin. */
   sessionIssuer?: SessionIssuer;
+  /** Image references resolved against the registry, exported by the ecr plugin. */
+  imageSource?: ImageSource;
   /**
    * HTTP served outside the AWS API chain, where AWS uses other hosts or paths (function
    * URLs, code downloads, the OCI registry). Routed by path prefix before the chain.

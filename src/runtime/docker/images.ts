@@ -4,6 +4,7 @@
  * configuration), a prepared rootfs directory is imported as an image of its own.
  */
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { pack } from 'tar-fs';
 import { ImageNotFoundError, type ResolvedImage } from '../container.js';
@@ -91,7 +92,9 @@ export class ImagePuller {
  */
 export async function importRootfs(docker: Docker, path: string): Promise<string> {
   const tag = randomBytes(8).toString('hex');
-  const stream = await docker.importImage(pack(path), { repo: ROOTFS_REPOSITORY, tag });
+  // tar-fs 3 packs into a streamx stream; Readable.from makes it the Node stream dockerode pipes.
+  const tar = Readable.from(pack(path) as AsyncIterable<Buffer>, { objectMode: false });
+  const stream = await docker.importImage(tar, { repo: ROOTFS_REPOSITORY, tag });
   await followProgress(docker, stream);
   return `${ROOTFS_REPOSITORY}:${tag}`;
 }

@@ -22,6 +22,7 @@ import { BlobGuard } from './blob-guard.js';
 import type { EcrDeps } from './common.js';
 import { BlobCollector } from './gc.js';
 import { layerDownloadPlane } from './layer-download.js';
+import { EcrImageSource } from './image-source.js';
 import { LifecycleRunner } from './lifecycle-runner.js';
 import { ecrOperations } from './provider.js';
 import { registryDataPlane } from './registry-http.js';
@@ -36,6 +37,7 @@ export interface EcrServiceInstance extends ServiceInstance {
   registry: Registry;
   collector: BlobCollector;
   lifecycle: LifecycleRunner;
+  imageSource: EcrImageSource;
 }
 
 export async function createEcr(
@@ -85,6 +87,7 @@ export async function createEcr(
     registry,
     collector,
     lifecycle,
+    imageSource: new EcrImageSource({ registry, tokens, endpoint: ecrDeps.endpoint }),
     dataPlanes: [
       registryDataPlane({ config: deps.config, registry, tokens, log }),
       layerDownloadPlane({ store: deps.store, registry, log }),

@@ -1,6 +1,7 @@
 /**
  * The docker driver's container start to exit (issue 9, "Speed"): `/bin/true` in a
- * busybox-static image that a Stratus process serves from its ECR (pushed with skopeo),
+ * busybox-static image pushed with skopeo into Stratus's ECR and resolved through its
+ * ImageSource (test/helpers/busybox-ecr.ts),
  * through DockerDriver (create, start, wait, remove) against `docker run --rm` of the
  * same image by the docker CLI, in alternating turns of the same run. The first start of
  * the image (the daemon pulls it from Stratus) is timed on its own.
@@ -16,11 +17,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { OWNER_LABEL, type ContainerSpec } from '../src/runtime/container.js';
 import { DEFAULT_NETWORK, DockerDriver, dockerAvailable } from '../src/runtime/docker/driver.js';
-import { dockerResolved, pushBusybox } from '../test/helpers/busybox-ecr.js';
+import { busyboxImage } from '../test/helpers/busybox-ecr.js';
 import { imageToolsMissing } from '../test/helpers/oci-image.js';
 import { runBench } from './children.js';
 import { quantile } from './load-result.js';
-import { startStratus } from './stratus-process.js';
 
 function say(msg: string): void {
   process.stderr.write(`[docker-bench] ${msg}\n`);
@@ -68,11 +68,10 @@ async function main(): Promise<void> {
   if (!(await dockerAvailable())) throw new Error('no Docker daemon answers');
 
   const load = [loadavg()[0]];
-  const server = await startStratus({ auth: 'permissive' });
   const driver = new DockerDriver();
-  const pushed = await pushBusybox(server.endpoint, 'bench/busybox');
-  const image = dockerResolved(pushed);
-  const ref = pushed.localReference;
+  const busybox = await busyboxImage('bench/busybox');
+  const { image } = busybox;
+  const ref = image.pull.reference;
   // The image comes from a fixed build: drop what an earlier run left, so the first start pulls.
   await docker(['rmi', '-f', ref]).catch(() => undefined);
 
@@ -120,7 +119,7 @@ async function main(): Promise<void> {
     cliMs.push(await throughCli());
   }
   await docker(['rmi', '-f', ref]).catch(() => undefined);
-  await server.stop();
+  await busybox.close();
   load.push(loadavg()[0]);
 
   const d = summary(driverMs);

@@ -1,7 +1,8 @@
 /**
  * The docker driver against the container contract (src/runtime/container.ts), with a
- * busybox-static image pushed into a test server's ECR by skopeo and pulled by the Docker
- * daemon from there. What the container sees is checked from inside it (busybox), what
+ * busybox-static image pushed into a test server's ECR by skopeo, resolved through ECR's
+ * ImageSource and pulled by the Docker daemon from Stratus's registry (strict auth: the
+ * pull credentials the source hands out are the ones that work). What the container sees is checked from inside it (busybox), what
  * the host sees through curl and the docker CLI. Skipped where no daemon answers.
  */
 import assert from 'node:assert/strict';
@@ -19,9 +20,8 @@ import {
   type ContainerSpec,
 } from '../src/runtime/container.js';
 import { DockerDriver, dockerAvailable } from '../src/runtime/docker/driver.js';
-import { dockerResolved, pushBusybox, type PushedBusybox } from './helpers/busybox-ecr.js';
+import { busyboxImage, type BusyboxImage } from './helpers/busybox-ecr.js';
 import { BUSYBOX, imageToolsMissing } from './helpers/oci-image.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
 
 const skip = (await dockerAvailable())
   ? imageToolsMissing()
@@ -38,14 +38,13 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
 describe('docker driver', { skip }, () => {
   const driver = new DockerDriver();
   const owner = `docker-driver-test-${process.pid}`;
-  let server: TestServer;
-  let pushed: PushedBusybox;
+  let busybox: BusyboxImage;
   let work: string;
   const created: Container[] = [];
 
   const spec = (overrides: Partial<ContainerSpec> = {}): ContainerSpec => ({
     name: 'driver-test',
-    root: { kind: 'image', image: dockerResolved(pushed) },
+    root: { kind: 'image', image: busybox.image },
     env: {},
     network: { mode: 'none' },
     labels: { [OWNER_LABEL]: owner },
@@ -78,13 +77,12 @@ describe('docker driver', { skip }, () => {
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'docker-driver-'));
-    server = await startTestServer();
-    pushed = await pushBusybox(server.endpoint, 'drivers/busybox');
+    busybox = await busyboxImage();
   });
 
   after(async () => {
     for (const c of created) await c.remove().catch(() => undefined);
-    await server?.stop();
+    await busybox?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -386,7 +384,7 @@ describe('docker driver', { skip }, () => {
         network,
       ]);
       assert.equal(labels.out.trim(), '{"dev.stratus.network":"private"}');
-      assert.equal((await run('docker', ['rmi', '-f', pushed.localReference])).code, 0);
+      assert.equal((await run('docker', ['rmi', '-f', busybox.image.pull.reference])).code, 0);
       assert.equal((await run('docker', ['network', 'rm', network])).code, 0);
       const again = await runOwn(
         own,
@@ -409,13 +407,28 @@ describe('docker driver', { skip }, () => {
       ),
       UnsupportedSpecError,
     );
-    const missing = dockerResolved({
-      ...pushed,
-      localReference: `${pushed.registry}/${pushed.repository}@sha256:${'0'.repeat(64)}`,
-    });
+    // Deleted from the registry after it was resolved: the daemon's pull finds nothing.
+    const { image } = busybox;
+    const missing = {
+      ...image,
+      pull: {
+        ...image.pull,
+        reference: image.pull.reference.replace(/@.*/, `@sha256:${'0'.repeat(64)}`),
+      },
+    };
     await assert.rejects(
       driver.create(spec({ root: { kind: 'image', image: missing } }), io),
       ImageNotFoundError,
+    );
+    // The daemon pulls with the credentials the image source handed out (strict auth).
+    const forged = { ...missing, pull: { ...missing.pull, password: 'forged' } };
+    await assert.rejects(
+      driver.create(spec({ root: { kind: 'image', image: forged } }), io),
+      (err: unknown) => {
+        assert.ok(!(err instanceof ImageNotFoundError), String(err));
+        assert.match(String(err), /docker pull .* failed: .*(unauthorized|denied|authentication)/i);
+        return true;
+      },
     );
     assert.equal((await driver.list({ [OWNER_LABEL]: owner })).length, before.length);
   });

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { defaultConfig, type StratusConfig } from './config.js';
 import { startServer } from './gateway/server.js';
 import { createLogger } from './shared/log.js';
+import { DRIVER_CHOICES } from './runtime/select.js';
 
 const USAGE = `Usage: stratus [options]
 
@@ -18,6 +19,8 @@ const USAGE = `Usage: stratus [options]
   --account ID        default account id (default 000000000000)
   --region R          default region (default us-east-1)
   --log-level L       debug | info | warn | error (default info)
+  --driver D          auto | process | runc | docker: where containers run
+                      (default auto, env STRATUS_DRIVER)
   -h, --help          this text
 `;
 
@@ -33,6 +36,7 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
       account: { type: 'string' },
       region: { type: 'string' },
       'log-level': { type: 'string' },
+      driver: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -64,6 +68,9 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
       throw new Error(`invalid --log-level ${level}`);
     config.logLevel = level;
   }
+  if (values.driver) config.driver = values.driver as StratusConfig['driver'];
+  if (!DRIVER_CHOICES.includes(config.driver))
+    throw new Error(`--driver must be one of ${DRIVER_CHOICES.join(', ')}, not ${config.driver}`);
   return config;
 }
 

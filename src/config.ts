@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { DriverChoice } from './runtime/select.js';
 
 export type AuthMode = 'permissive' | 'strict';
 
@@ -18,6 +19,8 @@ export interface StratusConfig {
   /** Largest request body the gateway reads for API operations. */
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Which container driver runs containers (runtime/select.ts). */
+  driver: DriverChoice;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -39,5 +42,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StratusConf
     rootSecretAccessKey: env.STRATUS_ROOT_SECRET_ACCESS_KEY ?? 'test',
     maxBodyBytes: 20 * 1024 * 1024,
     logLevel: (env.STRATUS_LOG_LEVEL as StratusConfig['logLevel'] | undefined) ?? 'info',
+    driver: (env.STRATUS_DRIVER as DriverChoice | undefined) ?? 'auto',
   };
 }

@@ -127,6 +127,7 @@ describe('ECR image source', { skip: imageToolsMissing() }, () => {
       logs: unused as PluginDeps['logs'],
       iam: unused as PluginDeps['iam'],
       sts: unused as PluginDeps['sts'],
+      containers: unused as PluginDeps['containers'],
     };
     ecr = await createEcr(deps, {});
     const planes = ecr.dataPlanes ?? [];

@@ -5,6 +5,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
 import type { LogSink } from '../events/logs.js';
@@ -16,6 +19,9 @@ import type { CredentialSource } from '../shared/context.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
+import type { ContainerDriver } from '../runtime/container.js';
+import { RuncDriver } from '../runtime/runc/driver.js';
+import { reapOrphans, selectDriver } from '../runtime/select.js';
 import { handleAdmin } from './admin.js';
 import { Authenticator } from './auth.js';
 import { handleApiRequest, type GatewayDeps } from './chain.js';
@@ -65,7 +71,8 @@ export async function startServer(
     if (!authRef.current) throw new Error('authentication is not ready');
     return authRef.current;
   });
-  const instances = await createPlugins(config, storage, registry, signatures);
+  const containers = await openContainers(config, log);
+  const instances = await createPlugins(config, storage, registry, signatures, containers.driver);
   const sources = instances
     .map((i) => i.credentials)
     .filter((c): c is CredentialSource => c !== undefined);
@@ -120,6 +127,8 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   const endpoint = clientEndpoint(config.host, port);
+  // Private containers reach this endpoint at the bridge's gateway address.
+  if (containers.driver instanceof RuncDriver) await containers.driver.exposeHostPort(port);
   for (const instance of instances) await instance.start?.({ endpoint });
   ready = true;
   log.info(`Stratus ${VERSION} ready`, {
@@ -139,6 +148,7 @@ export async function startServer(
       await drained;
       clearTimeout(timer);
       for (const instance of instances) await instance.stop?.();
+      await containers.close();
       await storage.close();
       log.info('Stratus stopped');
     })());
@@ -154,6 +164,7 @@ async function createPlugins(
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
   signatures: RequestAuthenticator,
+  containers: ContainerDriver,
 ): Promise<ServiceInstance[]> {
   const created: ServiceInstance[] = [];
   const need = <T>(pick: (i: ServiceInstance) => T | undefined, what: string): T => {
@@ -182,6 +193,7 @@ async function createPlugins(
     iam,
     sts,
     signatures,
+    containers,
   };
   for (const plugin of plugins) {
     const instance = await plugin.create(deps);
@@ -189,6 +201,31 @@ async function createPlugins(
     created.push(instance);
   }
   return created;
+}
+
+/**
+ * The container driver, with its state in `<stateDir>/containers` (a temp dir when
+ * ephemeral). A previous run's leftovers are destroyed first; at close, whatever the
+ * services left running is.
+ */
+async function openContainers(
+  config: StratusConfig,
+  log: Logger,
+): Promise<{ driver: ContainerDriver; close(): Promise<void> }> {
+  const dir = config.ephemeral
+    ? await mkdtemp(join(tmpdir(), 'stratus-containers-'))
+    : join(resolve(config.stateDir), 'containers');
+  const owner = config.ephemeral ? dir : resolve(config.stateDir);
+  const driver = await selectDriver({ choice: config.driver, stateDir: dir, owner, log });
+  await reapOrphans(driver, owner, log);
+  return {
+    driver,
+    close: async () => {
+      await reapOrphans(driver, owner, log);
+      if (driver instanceof RuncDriver) await driver.close();
+      if (config.ephemeral) await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** SigV4 for data planes (function URLs, Lambda's event-stream invoke), as the chain does it. */

@@ -5,7 +5,7 @@ import type { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
 import type { LogSink } from '../events/logs.js';
 import type { StratusConfig } from '../config.js';
-import type { ImageSource } from '../runtime/container.js';
+import type { ContainerDriver, ImageSource } from '../runtime/container.js';
 import type { IamDirectory } from './iam/directory.js';
 import type { SessionIssuer } from './sts/issuer.js';
 
@@ -29,6 +29,8 @@ export interface PluginDeps {
    * tests): such requests are then refused.
    */
   signatures?: RequestAuthenticator;
+  /** Where containers run (the driver `--driver` chose; runtime/select.ts). */
+  containers: ContainerDriver;
 }
 
 /** A request as SigV4 sees it. */

@@ -41,6 +41,7 @@ export async function openImageSource(
     logs: unused as PluginDeps['logs'],
     iam: unused as PluginDeps['iam'],
     sts: unused as PluginDeps['sts'],
+    containers: unused as PluginDeps['containers'],
   };
   const ecr = await createEcr(deps, {});
   const planes = ecr.dataPlanes ?? [];

@@ -21,6 +21,7 @@ import { T, functionKey, versionKey, type VersionRecord } from './store.js';
 import { createLambda, type LambdaServiceInstance } from './plugin.js';
 import type { FunctionChange } from './lifecycle.js';
 import { createZip } from './zip-writer.js';
+import { ProcessDriver } from '../../runtime/process/driver.js';
 
 const ACCOUNT = '000000000000';
 const ctx: RequestContext = {
@@ -77,6 +78,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
     blobs: storage.blobs,
     blobNamespace: (name) => storage.namespace(name),
     iam: new StoreIamDirectory(storage.store),
+    containers: new ProcessDriver(),
     logs: { append: async () => {} },
     sts: {
       assumeRoleForService: () =>

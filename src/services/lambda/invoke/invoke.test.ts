@@ -20,6 +20,7 @@ import { SessionIndex } from '../../sts/sessions.js';
 import { createLambda, type LambdaServiceInstance } from '../plugin.js';
 import { createZip } from '../zip-writer.js';
 import { RoleCredentialCache } from './credentials.js';
+import { ProcessDriver } from '../../../runtime/process/driver.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -82,6 +83,7 @@ describe('the invoke path', () => {
         iam: directory,
         logs,
         sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
+        containers: new ProcessDriver(),
       },
       { STRATUS_LAMBDA_THROTTLE_BACKOFF_MS: '50', STRATUS_LAMBDA_RETRY_DELAYS_MS: '50' },
     );

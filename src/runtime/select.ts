@@ -36,7 +36,7 @@ export interface SelectOptions {
  * `dockerAvailable()`. Loaded by name so this module builds with or without it.
  */
 interface DockerModule {
-  DockerDriver: new () => ContainerDriver;
+  DockerDriver: new (opts: { owner: string }) => ContainerDriver;
   dockerAvailable(): Promise<boolean>;
 }
 async function loadDocker(): Promise<DockerModule | undefined> {
@@ -100,14 +100,15 @@ async function choose(opts: SelectOptions): Promise<ContainerDriver> {
       if (!docker) throw new Error('--driver docker: this build has no docker driver');
       if (!(await docker.dockerAvailable()))
         throw new Error('--driver docker: no Docker daemon answers');
-      return new docker.DockerDriver();
+      return new docker.DockerDriver({ owner: opts.owner });
     }
     case 'auto': {
       const why = await runcUnavailable();
       if (!why) return runc();
       opts.log.debug(`runc driver not used: ${why}`);
       const docker = await loadDocker();
-      if (docker && (await docker.dockerAvailable())) return new docker.DockerDriver();
+      if (docker && (await docker.dockerAvailable()))
+        return new docker.DockerDriver({ owner: opts.owner });
       return proc();
     }
     default: {

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import Docker from 'dockerode';
 import {
+  OWNER_LABEL,
   UnsupportedSpecError,
   type Container,
   type ContainerDriver,
@@ -38,6 +39,8 @@ export interface DockerDriverOptions {
   docker?: Docker;
   /** Name of the bridge network for `private` mode (default `stratus`). */
   network?: string;
+  /** OWNER_LABEL's value on every container that does not bring its own (as runc does). */
+  owner?: string;
 }
 
 /** Whether a Docker daemon answers (for `--driver auto`); never waits long. */
@@ -59,12 +62,14 @@ export class DockerDriver implements ContainerDriver {
   readonly capabilities = { images: true, limits: true, isolation: true };
   private readonly docker: Docker;
   private readonly network: string;
+  private readonly owner: string | undefined;
   private readonly puller: ImagePuller;
   private networkReady: Promise<void> | undefined;
 
   constructor(opts: DockerDriverOptions = {}) {
     this.docker = opts.docker ?? new Docker();
     this.network = opts.network ?? DEFAULT_NETWORK;
+    this.owner = opts.owner;
     this.puller = new ImagePuller(this.docker);
   }
 
@@ -75,9 +80,10 @@ export class DockerDriver implements ContainerDriver {
         "the docker driver runs images or rootfs directories, not the host's own root",
       );
     // Translated (and refused where Docker cannot honour it) before anything is pulled.
+    const owner = spec.labels[OWNER_LABEL] ?? this.owner;
     const options = createOptions(
       spec,
-      { image: '', network: this.network },
+      { image: '', network: this.network, labels: owner ? { [OWNER_LABEL]: owner } : {} },
       containerName(spec.name, randomBytes(4).toString('hex')),
     );
     if (spec.network.mode === 'private') await this.ensureNetwork();

@@ -11,9 +11,9 @@ import {
   ECRClient,
   GetAuthorizationTokenCommand,
 } from '@aws-sdk/client-ecr';
-import type { ResolvedImage } from '../../src/runtime/container.js';
+import type { ImageRuntimeConfig, ResolvedImage } from '../../src/runtime/container.js';
 import { openImageSource, type OpenedImageSource } from './ecr-image-source.js';
-import { buildImage, copyImage } from './oci-image.js';
+import { buildImage, copyImage, type ImageOptions } from './oci-image.js';
 import { clientConfig, startTestServer } from './server.js';
 
 export const ACCOUNT = '000000000000';
@@ -31,7 +31,11 @@ export interface PushedBusybox {
  * `/bin/sh -c`, cmd `echo hello from stratus`) and copies it in with skopeo, signed in
  * with the password of `aws ecr get-login-password`.
  */
-export async function pushBusybox(endpoint: string, repository: string): Promise<PushedBusybox> {
+export async function pushBusybox(
+  endpoint: string,
+  repository: string,
+  opts: ImageOptions = {},
+): Promise<PushedBusybox> {
   const registry = new URL(endpoint).host;
   const ecr = new ECRClient(clientConfig(endpoint));
   const work = await mkdtemp(join(tmpdir(), 'busybox-ecr-'));
@@ -40,7 +44,7 @@ export async function pushBusybox(endpoint: string, repository: string): Promise
     const auth = await ecr.send(new GetAuthorizationTokenCommand({}));
     const token = auth.authorizationData?.[0]?.authorizationToken ?? '';
     const creds = Buffer.from(token, 'base64').toString('utf8');
-    const image = await buildImage(join(work, 'layout'), { tag: 'v1' });
+    const image = await buildImage(join(work, 'layout'), { ...opts, tag: 'v1' });
     await copyImage(image.ref, `docker://${registry}/${repository}:v1`, { destCreds: creds });
     return {
       repository,
@@ -59,6 +63,9 @@ export interface BusyboxImage {
   pushed: PushedBusybox;
   /** The image source and the registry it serves pulls from (strict auth). */
   source: OpenedImageSource;
+  /** The same root filesystem under another runtime config: pushed with skopeo into the
+   * same repository (through the image source's own registry) and resolved. */
+  withConfig(config: ImageRuntimeConfig): Promise<ResolvedImage>;
   close(): Promise<void>;
 }
 
@@ -66,23 +73,38 @@ export interface BusyboxImage {
  * Pushes the busybox image into a test server's ECR (state on disk), stops the server,
  * and resolves the image through the ECR plugin's ImageSource over the same state.
  */
-export async function busyboxImage(repository = 'drivers/busybox'): Promise<BusyboxImage> {
+export async function busyboxImage(
+  repository = 'drivers/busybox',
+  opts: Pick<ImageOptions, 'rootfs'> = {},
+): Promise<BusyboxImage> {
   const stateDir = await mkdtemp(join(tmpdir(), 'busybox-state-'));
   try {
     const server = await startTestServer({ ephemeral: false, stateDir });
     let pushed: PushedBusybox;
     try {
-      pushed = await pushBusybox(server.endpoint, repository);
+      pushed = await pushBusybox(server.endpoint, repository, opts);
     } finally {
       await server.stop();
     }
     const source = await openImageSource(stateDir);
     try {
       const image = await source.imageSource.resolve(pushed.reference, ACCOUNT, REGION);
+      let variants = 0;
       return {
         image,
         pushed,
         source,
+        async withConfig(config) {
+          const tag = `config-${++variants}`;
+          const layout = join(stateDir, 'variants');
+          const built = await buildImage(layout, { ...opts, tag, config });
+          const registry = new URL(source.endpoint).host;
+          await copyImage(built.ref, `docker://${registry}/${repository}:${tag}`, {
+            destCreds: `${image.pull.username}:${image.pull.password}`,
+          });
+          const reference = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${repository}:${tag}`;
+          return source.imageSource.resolve(reference, ACCOUNT, REGION);
+        },
         async close() {
           await source.close();
           await rm(stateDir, { recursive: true, force: true });

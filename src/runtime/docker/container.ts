@@ -184,20 +184,35 @@ export class DockerContainer implements Container {
   }
 
   private async waitForExit(): Promise<ContainerExit> {
-    const result = (await this.handle.wait({ condition: 'not-running' })) as { StatusCode: number };
+    // A container removed (destroy, `docker rm -f`) before its exit was seen was killed.
+    let code = 128 + constants.signals.SIGKILL;
+    try {
+      const result = (await this.handle.wait({ condition: 'not-running' })) as {
+        StatusCode: number;
+      };
+      code = result.StatusCode;
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
     let drained: NodeJS.Timeout | undefined;
     await Promise.race([
       this.outputDone,
       new Promise<void>((r) => (drained = setTimeout(r, OUTPUT_DRAIN_MS))),
     ]);
     clearTimeout(drained);
-    const info = await this.handle.inspect();
-    const code = info.State.ExitCode ?? result.StatusCode;
+    let oomKilled = false;
+    try {
+      const { State } = await this.handle.inspect();
+      code = State.ExitCode ?? code;
+      oomKilled = State.OOMKilled === true;
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
     return {
       code,
       // Docker reports a death by signal n as 128+n and keeps no other trace of it.
       signal: code > 128 ? (SIGNAL_NAMES.get(code - 128) ?? null) : null,
-      oomKilled: info.State.OOMKilled === true,
+      oomKilled,
     };
   }
 

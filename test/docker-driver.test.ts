@@ -98,6 +98,24 @@ describe('docker driver', { skip }, () => {
     assert.equal(plain.stdout, 'hello from stratus\n');
   });
 
+  test('a tmpfs is sized, world-writable and executable (as the /tmp of Lambda)', async () => {
+    const r = await sh(
+      [
+        "busybox grep ' /scratch ' /proc/mounts | busybox cut -d' ' -f4",
+        'busybox stat -c %a /scratch',
+        // busybox picks the applet by its own name: a copy named echo echoes.
+        'busybox cp /bin/busybox /scratch/echo && /scratch/echo ran-from-tmpfs',
+      ].join('; '),
+      { readonlyRoot: true, tmpfs: [{ target: '/scratch', sizeMb: 8 }] },
+    );
+    assert.equal(r.exit.code, 0, r.stderr);
+    const [options, mode, ran] = r.stdout.trim().split('\n');
+    assert.match(options, /size=8192k/);
+    assert.doesNotMatch(options, /noexec/);
+    assert.equal(mode, '1777');
+    assert.equal(ran, 'ran-from-tmpfs');
+  });
+
   test('cpu shares and quota, memory limit and reservation, pids limit reach the cgroup', async () => {
     // cgroup v1 paths first (this machine's hybrid hierarchy), v2 names as the fallback.
     const read = (v1: string, v2: string) =>

@@ -5,9 +5,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
 import type { LogSink } from '../events/logs.js';
@@ -21,7 +18,7 @@ import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import { RuncDriver } from '../runtime/runc/driver.js';
-import { reapOrphans, selectDriver } from '../runtime/select.js';
+import { openContainers } from '../runtime/select.js';
 import { handleAdmin } from './admin.js';
 import { Authenticator } from './auth.js';
 import { handleApiRequest, type GatewayDeps } from './chain.js';
@@ -201,31 +198,6 @@ async function createPlugins(
     created.push(instance);
   }
   return created;
-}
-
-/**
- * The container driver, with its state in `<stateDir>/containers` (a temp dir when
- * ephemeral). A previous run's leftovers are destroyed first; at close, whatever the
- * services left running is.
- */
-async function openContainers(
-  config: StratusConfig,
-  log: Logger,
-): Promise<{ driver: ContainerDriver; close(): Promise<void> }> {
-  const dir = config.ephemeral
-    ? await mkdtemp(join(tmpdir(), 'stratus-containers-'))
-    : join(resolve(config.stateDir), 'containers');
-  const owner = config.ephemeral ? dir : resolve(config.stateDir);
-  const driver = await selectDriver({ choice: config.driver, stateDir: dir, owner, log });
-  await reapOrphans(driver, owner, log);
-  return {
-    driver,
-    close: async () => {
-      await reapOrphans(driver, owner, log);
-      if (driver instanceof RuncDriver) await driver.close();
-      if (config.ephemeral) await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** SigV4 for data planes (function URLs, Lambda's event-stream invoke), as the chain does it. */

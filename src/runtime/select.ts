@@ -9,10 +9,12 @@
  * output, so none is left orphaned.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../shared/log.js';
 import { OWNER_LABEL, type ContainerDriver, type DriverName } from './container.js';
+import { LayerCache } from './images/layer-cache.js';
 import { ProcessDriver } from './process/driver.js';
 import { detectCgroups } from './runc/cgroups.js';
 import { RuncDriver, type RootfsPreparer } from './runc/driver.js';
@@ -136,4 +138,37 @@ export async function reapOrphans(
   if (left.length)
     log.info(`removed ${left.length} container(s) left by a previous run`, { driver: driver.name });
   return left.length;
+}
+
+/**
+ * The server's container driver, with its state in `<stateDir>/containers` (a temp dir
+ * when ephemeral) and OWNER_LABEL naming the state directory. A previous run's leftovers
+ * are destroyed first; at close, whatever the services left running is.
+ */
+export async function openContainers(
+  config: { driver: DriverChoice; stateDir: string; ephemeral: boolean },
+  log: Logger,
+): Promise<{ driver: ContainerDriver; close(): Promise<void> }> {
+  const dir = config.ephemeral
+    ? await mkdtemp(join(tmpdir(), 'stratus-containers-'))
+    : join(resolve(config.stateDir), 'containers');
+  const owner = config.ephemeral ? dir : resolve(config.stateDir);
+  // Image roots: layers unpacked once into a cache beside the drivers' state.
+  const layers = new LayerCache(join(dir, 'layers'));
+  const driver = await selectDriver({
+    choice: config.driver,
+    stateDir: dir,
+    owner,
+    log,
+    prepareRootfs: (image, containerDir) => layers.prepareRootfs(image, containerDir),
+  });
+  await reapOrphans(driver, owner, log);
+  return {
+    driver,
+    close: async () => {
+      await reapOrphans(driver, owner, log);
+      if (driver instanceof RuncDriver) await driver.close();
+      if (config.ephemeral) await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -33,6 +33,7 @@ import {
   type PublishedPort,
   type ResolvedImage,
 } from '../container.js';
+import { LayerCache } from '../images/layer-cache.js';
 import { buildOciSpec } from './bundle.js';
 import {
   ContainerCgroup,
@@ -60,6 +61,9 @@ import {
 } from './network.js';
 import { listRecords, readRecord, writeRecord, type ContainerRecord } from './records.js';
 
+/** Undoes a RootfsPreparer's work in a directory whose release() was lost (a crash). */
+export type RootfsDiscarder = (containerDir: string) => Promise<void>;
+
 /** A root filesystem prepared from an image's layers (the images layer cache). */
 export interface PreparedRootfs {
   path: string;
@@ -77,6 +81,8 @@ export interface RuncDriverOptions {
   owner?: string;
   /** Where image roots come from; without it, image roots are refused. */
   prepareRootfs?: RootfsPreparer;
+  /** Default: LayerCache.discard (unmounts the overlay, removes its directories). */
+  discardRootfs?: RootfsDiscarder;
   /** The runc binary (default `runc` on PATH). */
   runc?: string;
 }
@@ -166,6 +172,8 @@ export class RuncDriver implements ContainerDriver {
       let rootfs: string;
       let image: ImageRuntimeConfig = {};
       if (spec.root.kind === 'image') {
+        record.imageRoot = true;
+        await writeRecord(dir, record);
         parts.rootfs = await this.opts.prepareRootfs!(spec.root.image, dir);
         rootfs = parts.rootfs.path;
         image = spec.root.image.config;
@@ -241,8 +249,12 @@ export class RuncDriver implements ContainerDriver {
     await this.runc(['delete', '--force', id]).catch(() => undefined);
     const parts = new Parts(this, id, dir);
     parts.cgroup = new ContainerCgroup(this.layout(), id);
+    if (record?.imageRoot) {
+      const discard = this.opts.discardRootfs ?? ((d: string) => LayerCache.discard(d));
+      parts.rootfs = { path: join(dir, 'rootfs'), release: () => discard(dir) };
+    }
     if (record) await parts.release(record);
-    else await rm(dir, { recursive: true, force: true });
+    else await removeBundle(dir);
   }
 
   /** Parent cgroups with no record (a crash between the two): removed. */
@@ -252,6 +264,15 @@ export class RuncDriver implements ContainerDriver {
       if (!known.has(id) && id.startsWith('stratus-'))
         await new ContainerCgroup(this.layout(), id).remove();
   }
+}
+
+/** Removes a bundle directory, unless something is still mounted inside it. */
+async function removeBundle(dir: string): Promise<void> {
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const prefix = `${dir}/`;
+  if (mounts.split('\n').some((l) => l.split(' ')[4]?.startsWith(prefix)))
+    throw new Error(`${dir} still has a mount inside; not removed`);
+  await rm(dir, { recursive: true, force: true });
 }
 
 function normalizeSignal(s: string | undefined): string | undefined {
@@ -282,7 +303,7 @@ class Parts {
     // A rootfs from the layer cache is unmounted before its directory is removed; if that
     // fails the directory stays (never recurse into a mounted image).
     if (this.rootfs) await this.rootfs.release();
-    await rm(this.dir, { recursive: true, force: true });
+    await removeBundle(this.dir);
   }
 }
 

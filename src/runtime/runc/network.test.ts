@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ContainerSpec } from '../container.js';
+import type { Container, ContainerSpec } from '../container.js';
 import { RuncDriver } from './driver.js';
 import { GATEWAY, netNames } from './network.js';
 import { busyboxRootfs, runcSkipReason } from './test-support.js';
@@ -23,6 +23,7 @@ describe('runc driver: private networks', { skip: skip ?? false }, () => {
   let driver: RuncDriver;
   let rootfs: string;
   const servers: Server[] = [];
+  const containers: Container[] = [];
 
   const listen = async (): Promise<number> => {
     const server = createServer((_req, res) => res.end('hello-from-host\n'));
@@ -37,6 +38,7 @@ describe('runc driver: private networks', { skip: skip ?? false }, () => {
     driver = new RuncDriver({ stateDir: join(work, 'state') });
   });
   after(async () => {
+    for (const c of containers) await c.remove();
     await driver.close();
     for (const s of servers) s.close();
     rmSync(work, { recursive: true, force: true });
@@ -57,6 +59,7 @@ describe('runc driver: private networks', { skip: skip ?? false }, () => {
       },
       { onStdout: (b) => (out += b.toString()), onStderr: (b) => (out += b.toString()) },
     );
+    containers.push(c);
     await c.start();
     const exit = await c.wait();
     return { c, exit, out: () => out };

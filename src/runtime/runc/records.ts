@@ -16,6 +16,8 @@ export interface ContainerRecord {
   ip?: string;
   netns?: string;
   ports: PublishedPort[];
+  /** The root is an image assembled in the container's directory (to unmount first). */
+  imageRoot?: boolean;
 }
 
 export const RECORD_FILE = 'record.json';

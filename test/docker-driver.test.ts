@@ -274,6 +274,21 @@ describe('docker driver', { skip }, () => {
       await c.start();
     }
     assert.equal((await crashed.list({ [OWNER_LABEL]: owner })).length, 3);
+    // A container Stratus did not make is never listed, even with no labels asked for.
+    const foreign = await run('docker', [
+      'create',
+      '--label',
+      `${OWNER_LABEL}=${owner}`,
+      busybox.image.pull.reference,
+    ]);
+    assert.equal(foreign.code, 0, foreign.out);
+    const foreignId = foreign.out.trim();
+    try {
+      const all = await crashed.list({});
+      assert.ok(all.length >= 3 && !all.some((c) => c.id === foreignId));
+    } finally {
+      await run('docker', ['rm', '-f', foreignId]);
+    }
 
     const next = await selectDriver({ choice: 'docker', stateDir, owner, log });
     assert.equal(await reapOrphans(next, owner, log), 3);

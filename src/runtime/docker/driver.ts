@@ -26,7 +26,7 @@ import {
 } from '../container.js';
 import { ignoring, statusCode } from './api.js';
 import { DockerContainer } from './container.js';
-import { ROOTFS_IMAGE_LABEL, containerName, createOptions } from './create-options.js';
+import { NAME_LABEL, ROOTFS_IMAGE_LABEL, containerName, createOptions } from './create-options.js';
 import { ImagePuller, importRootfs, removeImported } from './images.js';
 
 /** The bridge network of `private` containers, created on first use and kept. */
@@ -128,10 +128,11 @@ export class DockerDriver implements ContainerDriver {
     }
   }
 
+  /** Only containers this driver made (they all carry NAME_LABEL), never the user's own. */
   async list(labels: Record<string, string>): Promise<ContainerSummary[]> {
     const rows = await this.docker.listContainers({
       all: true,
-      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
+      filters: { label: [NAME_LABEL, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)] },
     });
     return rows.map((r) => ({ id: r.Id, labels: r.Labels ?? {}, running: r.State === 'running' }));
   }

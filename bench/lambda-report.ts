@@ -19,7 +19,7 @@ export interface LambdaReport {
     loadAvgAfter?: number;
   };
   settings: Record<string, number>;
-  /** Where the server's SQLite lives: `:memory:` (`--ephemeral`) or the `--state-dir`. */
+  /** Where the server's SQLite lives: `ephemeral` (a temporary file) or the `--state-dir`. */
   storage?: string;
   warm?: WarmResult;
   rss?: RssRun;
@@ -81,7 +81,7 @@ function warmTable(w: WarmResult): string {
   );
 }
 
-function rssText(r: RssRun, storage = ':memory:'): string {
+function rssText(r: RssRun, storage = 'ephemeral'): string {
   const grow = (r.lastKb - r.firstKb) / r.firstKb;
   return [
     `server RSS (SQLite ${storage}) over ${r.durationS} s of wrk c${r.concurrency} ` +

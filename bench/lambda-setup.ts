@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createZip } from '../src/services/lambda/zip-writer.js';
+import { createZip } from '../test/helpers/zip-writer.js';
 import type { CallName, SignedCall } from './calls.js';
 
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };

@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       functions: opts.functions,
       warmEnvs: opts.warmEnvs,
     },
-    storage: opts.stateDir ?? ':memory:',
+    storage: opts.stateDir ?? 'ephemeral',
     problems: [],
   });
 

@@ -34,7 +34,7 @@ export interface StratusOptions {
   auth: AuthMode;
   /** Directory for `node --cpu-prof` output; the profile is written when the server exits. */
   cpuProfDir?: string;
-  /** Keep state in this directory (SQLite on disk) instead of `--ephemeral` (`:memory:`). */
+  /** Keep state in this directory instead of `--ephemeral` (a temporary one). */
   stateDir?: string;
   /** Extra `node` flags for the server, e.g. `--heapsnapshot-signal=SIGUSR2`. */
   nodeFlags?: readonly string[];

@@ -1,15 +1,21 @@
 /**
- * Turns botocore's service models (../shared/aws-models) into committed TypeScript under
- * src/api/<svc>/: the shape table (model.ts), input/output types (types.ts), error classes
- * (errors.ts) and the operation interface (operations.ts).
+ * Turns botocore's service models into committed TypeScript under src/api/<svc>/: the shape
+ * table (model.ts), input/output types (types.ts), error classes (errors.ts) and the
+ * operation interface (operations.ts).
  *
  *   node dist/codegen/generate.js           write src/api
  *   node dist/codegen/generate.js --check   exit 1 when the committed output is stale
+ *   node dist/codegen/generate.js --import DIR [svc ...]
+ *       copy botocore models (DIR/<svc>/<version>/service-2.json.gz, as in botocore's
+ *       data/ directory) into codegen/models, then write src/api; without a service
+ *       name, refreshes the services already there
  *
- * Model fixes live in codegen/patches/<svc>.json and are deep-merged before generation.
+ * The models live in the repository (codegen/models/<svc>.json.br: botocore's model with
+ * its documentation strings dropped, brotli-compressed), so a clone generates and tests
+ * on its own. Model fixes live in codegen/patches/<svc>.json, deep-merged before generation.
  */
 import { readFileSync, readdirSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync } from 'node:zlib';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceModel, ShapeRef } from '../src/protocol/model.js';
@@ -19,8 +25,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = existsSync(join(here, '..', 'package.json'))
   ? resolve(here, '..')
   : resolve(here, '..', '..');
-export const modelsDir =
-  process.env.STRATUS_MODELS_DIR ?? resolve(repoRoot, '..', 'shared', 'aws-models');
+export const modelsDir = join(repoRoot, 'codegen', 'models');
+const MODEL_SUFFIX = '.json.br';
 const patchesDir = join(repoRoot, 'codegen', 'patches');
 const apiDir = join(repoRoot, 'src', 'api');
 
@@ -80,26 +86,43 @@ function merge(base: Json, patch: Json): Json {
 }
 
 export function listServices(): { name: string; file: string }[] {
-  return readdirSync(modelsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => {
-      const versions = readdirSync(join(modelsDir, d.name)).sort();
-      return {
-        name: d.name,
-        file: join(modelsDir, d.name, versions[versions.length - 1], 'service-2.json.gz'),
-      };
-    })
-    .filter((s) => existsSync(s.file))
+  return readdirSync(modelsDir)
+    .filter((f) => f.endsWith(MODEL_SUFFIX))
+    .map((f) => ({ name: f.slice(0, -MODEL_SUFFIX.length), file: join(modelsDir, f) }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export function loadModel(name: string, file: string): ServiceModel {
-  let model = strip(JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Json);
+  let model = JSON.parse(brotliDecompressSync(readFileSync(file)).toString('utf8')) as Json;
   const patch = join(patchesDir, `${name}.json`);
   if (existsSync(patch)) model = merge(model, JSON.parse(readFileSync(patch, 'utf8')) as Json);
   const m = model as unknown as ServiceModel;
   for (const [opName, op] of Object.entries(m.operations)) op.name ??= opName;
   return m;
+}
+
+/**
+ * Copies botocore models into codegen/models: the newest API version of each, without
+ * the documentation (the generator drops it anyway, and it is four fifths of the bytes).
+ */
+export function importModels(sourceDir: string, names: string[]): string[] {
+  const wanted = names.length ? names : listServices().map((s) => s.name);
+  for (const name of wanted) {
+    const dir = join(sourceDir, name);
+    const version = readdirSync(dir).sort().at(-1);
+    const file = join(dir, version ?? '', 'service-2.json.gz');
+    if (!version || !existsSync(file)) throw new Error(`no service-2.json.gz under ${dir}`);
+    const json = JSON.stringify(strip(JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'))));
+    const compressed = brotliCompressSync(json, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: json.length,
+      },
+    });
+    mkdirSync(modelsDir, { recursive: true });
+    writeFileSync(join(modelsDir, `${name}${MODEL_SUFFIX}`), compressed);
+  }
+  return wanted;
 }
 
 const pascal = (s: string) =>
@@ -281,6 +304,12 @@ export function staleFiles(): string[] {
 }
 
 function main(): void {
+  const importAt = process.argv.indexOf('--import');
+  if (importAt >= 0) {
+    const [source, ...names] = process.argv.slice(importAt + 1);
+    if (!source) throw new Error('usage: generate.js --import <botocore data dir> [service ...]');
+    console.log(`imported ${importModels(resolve(source), names).join(', ')}`);
+  }
   if (process.argv.includes('--check')) {
     const stale = staleFiles();
     if (stale.length) {

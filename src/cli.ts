@@ -1,48 +1,81 @@
 /**
  * `stratus [--port N] [--host H] [--state-dir D] [--ephemeral] [--auth permissive|strict]
- *          [--account 123456789012] [--region us-east-1] [--log-level info]`
+ *          [--account 123456789012] [--region us-east-1] [--log-level info]
+ *          [--log-format pretty|json]`
+ * Every setting, the STRATUS_* environment variables included, is listed in USAGE (a test
+ * checks it against the code).
  */
 import { parseArgs } from 'node:util';
 import { defaultConfig, type StratusConfig } from './config.js';
-import { startServer } from './gateway/server.js';
+import { startServer, VERSION } from './gateway/server.js';
 import { createLogger } from './shared/log.js';
 import { DRIVER_CHOICES } from './runtime/select.js';
 
 const USAGE = `Usage: stratus [options]
 
+Options (a flag wins over its environment variable):
   --port N            port to listen on (default 4566, env STRATUS_PORT)
   --host H            address to bind (default 127.0.0.1, env STRATUS_HOST)
   --state-dir D       where state is kept (default $XDG_DATA_HOME/stratus or
                       ~/.local/share/stratus, env STRATUS_STATE_DIR)
-  --ephemeral         keep nothing: state lives in memory and a temp dir
+  --ephemeral         keep nothing: state lives in a temporary directory, deleted at
+                      exit (env STRATUS_EPHEMERAL=1)
   --auth MODE         permissive (default) or strict (env STRATUS_AUTH)
-  --account ID        default account id (default 000000000000)
-  --region R          default region (default us-east-1)
-  --log-level L       debug | info | warn | error (default info)
+  --account ID        default account id (default 000000000000, env STRATUS_ACCOUNT)
+  --region R          default region (default us-east-1, env STRATUS_REGION, else
+                      AWS_DEFAULT_REGION)
+  --log-level L       debug | info | warn | error (default info, env STRATUS_LOG_LEVEL)
+  --log-format F      pretty | json (default: pretty on a terminal, else json;
+                      env STRATUS_LOG_FORMAT)
   --driver D          auto | process | runc | docker: where containers run
                       (default auto, env STRATUS_DRIVER)
+  --version           print the version
   -h, --help          this text
+
+Environment only:
+  STRATUS_ROOT_ACCESS_KEY_ID, STRATUS_ROOT_SECRET_ACCESS_KEY
+                      root keys of the default account, which --auth strict accepts
+                      (default test / test)
+  STRATUS_LAMBDA_CONCURRENT_EXECUTIONS
+                      Lambda's account concurrency limit (default 1000)
+  STRATUS_LAMBDA_KEEP_ALIVE_MS
+                      idle execution environments stop after this (default 300000)
+  STRATUS_LAMBDA_RETRY_DELAYS_MS
+                      delays between async invoke retries (default 60000,120000)
+  STRATUS_LAMBDA_THROTTLE_BACKOFF_MS
+                      first retry of a throttled async invoke (default 1000)
+  STRATUS_ECR_BLOB_GRACE_SECONDS
+                      how long an uploaded layer no image references yet is kept
+                      (default 3600)
+  STRATUS_ECR_UPLOAD_LIFETIME_SECONDS
+                      idle layer uploads are discarded after this (default 86400)
+
+Start clean: --ephemeral, or POST /_stratus/reset to wipe a running server.
 `;
 
+export const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'state-dir': { type: 'string' },
+  ephemeral: { type: 'boolean' },
+  auth: { type: 'string' },
+  account: { type: 'string' },
+  region: { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  driver: { type: 'string' },
+  version: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseCli(argv: string[], env = process.env): StratusConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'state-dir': { type: 'string' },
-      ephemeral: { type: 'boolean' },
-      auth: { type: 'string' },
-      account: { type: 'string' },
-      region: { type: 'string' },
-      'log-level': { type: 'string' },
-      driver: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true });
   if (values.help) {
     process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if (values.version) {
+    process.stdout.write(`stratus ${VERSION}\n`);
     process.exit(0);
   }
   const config = defaultConfig(env);
@@ -68,6 +101,11 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
       throw new Error(`invalid --log-level ${level}`);
     config.logLevel = level;
   }
+  const format = values['log-format'];
+  if (format) {
+    if (format !== 'pretty' && format !== 'json') throw new Error(`invalid --log-format ${format}`);
+    config.logFormat = format;
+  }
   if (values.driver) config.driver = values.driver as StratusConfig['driver'];
   if (!DRIVER_CHOICES.includes(config.driver))
     throw new Error(`--driver must be one of ${DRIVER_CHOICES.join(', ')}, not ${config.driver}`);
@@ -82,12 +120,14 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, log);
   } catch (err) {
-    log.error('Stratus could not start', { error: (err as Error).message });
+    const hint = listenHint(err, config);
+    if (hint) process.stderr.write(`stratus: ${hint}\n`);
+    else log.error('Stratus could not start', { error: (err as Error).message });
     process.exit(1);
   }
   let stopping = false;
@@ -105,4 +145,19 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** What to do about the port, when listening failed for a reason a person can fix. */
+export function listenHint(err: unknown, config: StratusConfig): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  const where = `port ${config.port} on ${config.host}`;
+  const next = config.port >= 65535 ? 4567 : config.port + 1;
+  const other = `pick another with --port N (or STRATUS_PORT=N), e.g. --port ${next}`;
+  if (code === 'EADDRINUSE')
+    return `${where} is already in use (another Stratus, or another local AWS emulator?): stop it, or ${other}`;
+  if (code === 'EACCES')
+    return `${where} needs privileges to bind (ports below 1024 usually do): ${other}`;
+  if (code === 'EADDRNOTAVAIL')
+    return `${config.host} is not an address of this machine: pick another with --host (or STRATUS_HOST)`;
+  return undefined;
 }

@@ -19,6 +19,8 @@ export interface StratusConfig {
   /** Largest request body the gateway reads for API operations. */
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `auto`: pretty on a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'pretty' | 'json';
   /** Which container driver runs containers (runtime/select.ts). */
   driver: DriverChoice;
 }
@@ -42,6 +44,10 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StratusConf
     rootSecretAccessKey: env.STRATUS_ROOT_SECRET_ACCESS_KEY ?? 'test',
     maxBodyBytes: 20 * 1024 * 1024,
     logLevel: (env.STRATUS_LOG_LEVEL as StratusConfig['logLevel'] | undefined) ?? 'info',
+    logFormat:
+      env.STRATUS_LOG_FORMAT === 'pretty' || env.STRATUS_LOG_FORMAT === 'json'
+        ? env.STRATUS_LOG_FORMAT
+        : 'auto',
     driver: (env.STRATUS_DRIVER as DriverChoice | undefined) ?? 'auto',
   };
 }

@@ -19,6 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { defaultConfig } from '../src/config.js';
 import { ImageNotFoundError, type ResolvedImage } from '../src/runtime/container.js';
+import { RouteTable } from '../src/gateway/routes.js';
 import { createEcr, type EcrServiceInstance } from '../src/services/ecr/plugin.js';
 import type { PluginDeps } from '../src/services/plugin.js';
 import { openStorage, type Storage } from '../src/storage/index.js';
@@ -111,29 +112,18 @@ describe('ECR image source', { skip: imageToolsMissing() }, () => {
 
     // The same state, opened again by the ECR plugin alone, in strict mode.
     storage = await openStorage({ stateDir, ephemeral: false });
-    const unused = new Proxy(
-      {},
-      {
-        get: () => {
-          throw new Error('not used by ECR');
-        },
-      },
-    );
     const deps: PluginDeps = {
       config: { ...defaultConfig({}), stateDir, port: 0, auth: 'strict', logLevel: 'warn' },
       store: storage.store,
       blobs: storage.blobs,
       blobNamespace: (name) => (storage as Storage).namespace(name),
-      logs: unused as PluginDeps['logs'],
-      iam: unused as PluginDeps['iam'],
-      sts: unused as PluginDeps['sts'],
-      containers: unused as PluginDeps['containers'],
+      links: {},
     };
     ecr = await createEcr(deps, {});
-    const planes = ecr.dataPlanes ?? [];
+    const routes = new RouteTable(ecr.dataPlanes ?? []);
     plane = createServer((req, res) => {
-      const found = planes.find((p) => (req.url ?? '').startsWith(p.prefix));
-      if (found) void found.handle(req, res);
+      const found = routes.route(req.method ?? 'GET', req.url ?? '/', req.headers);
+      if (found.kind === 'plane') void found.plane.handle(req, res, found.match);
       else res.writeHead(404).end();
     });
     await new Promise<void>((ok) => plane?.listen(0, '127.0.0.1', ok));

@@ -40,6 +40,44 @@ describe('gateway', () => {
     assert.match(res.text, /eks\.ListClusters is not implemented/);
   });
 
+  // CloudWatch's model lists smithy-rpc-v2-cbor, json and query: older SDKs and the AWS
+  // CLI v1 send query, newer ones json. Each request is answered in the protocol it used.
+  test('a multi-protocol service is parsed and answered in the protocol of the request', async () => {
+    const query = await signedFetch(server.endpoint, {
+      service: 'monitoring',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body:
+        'Action=PutMetricData&Version=2010-08-01&Namespace=App' +
+        '&MetricData.member.1.MetricName=Hits&MetricData.member.1.Value=1',
+    });
+    assert.equal(query.status, 501);
+    assert.match(query.text, /<ErrorResponse[^>]*>.*<Code>NotImplementedException<\/Code>/s);
+    assert.match(query.text, /cloudwatch\.PutMetricData is not implemented/);
+
+    // The query parser read the form: a missing required member is the query protocol's
+    // validation error.
+    const invalid = await signedFetch(server.endpoint, {
+      service: 'monitoring',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: 'Action=PutMetricData&Version=2010-08-01&MetricData.member.1.MetricName=Hits',
+    });
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.text, /<ErrorResponse[^>]*>.*<Code>ValidationException<\/Code>/s);
+    assert.match(invalid.text, /namespace/i);
+
+    const json = await signedFetch(server.endpoint, {
+      service: 'monitoring',
+      headers: {
+        'x-amz-target': 'GraniteServiceVersion20100801.PutMetricData',
+        'content-type': 'application/x-amz-json-1.0',
+      },
+      body: JSON.stringify({ Namespace: 'App', MetricData: [{ MetricName: 'Hits', Value: 1 }] }),
+    });
+    assert.equal(json.status, 501);
+    assert.equal(json.headers.get('x-amzn-errortype')?.split(':')[0], 'NotImplementedException');
+    assert.match(JSON.parse(json.text).message, /cloudwatch\.PutMetricData is not implemented/);
+  });
+
   test('an unknown json operation is UnknownOperationException', async () => {
     const res = await signedFetch(server.endpoint, {
       service: 'logs',

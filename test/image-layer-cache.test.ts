@@ -183,6 +183,34 @@ for (const mode of ['overlay', 'copy'] as const) {
       assert.ok(!(await cache.cached()).includes(hostile.layers[1].digest));
     });
 
+    test('an image of 150 layers (past the one-page limit of absolute lowerdir paths)', async () => {
+      const many = imageOf(
+        await Promise.all(
+          Array.from({ length: 150 }, async (_, i) =>
+            compress(await tarOf([file(`layer-${i}`, String(i)), file('top', String(i))]), 'gzip'),
+          ),
+        ),
+      );
+      const r = await cache.prepareRootfs(many, join(work, `many-${mode}`));
+      try {
+        assert.equal(readdirSync(r.path).length, 151);
+        assert.equal(readFileSync(join(r.path, 'top'), 'utf8'), '149', 'the top layer wins');
+        assert.equal(readFileSync(join(r.path, 'layer-0'), 'utf8'), '0');
+      } finally {
+        await r.release();
+      }
+    });
+
+    test('a container directory left by a crash is discarded', async (t) => {
+      if (mode === 'overlay' && !overlayWorks) return t.skip('overlayfs not available');
+      const container = join(work, `crashed-${mode}`);
+      // Prepared and never released, as a killed Stratus leaves it.
+      const left = await cache.prepareRootfs(threeLayers, container);
+      await LayerCache.discard(container);
+      assert.equal(existsSync(left.path), false);
+      assert.equal(readFileSync('/proc/self/mounts', 'utf8').includes(container), false);
+    });
+
     test('zstd and uncompressed layers', async () => {
       const mixed: ResolvedImage = {
         ...imageOf([

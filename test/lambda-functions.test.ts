@@ -24,7 +24,7 @@ import {
   type LambdaClient,
   type Runtime,
 } from '@aws-sdk/client-lambda';
-import { createZip } from '../src/services/lambda/zip-writer.js';
+import { createZip } from './helpers/zip-writer.js';
 import { awsCli } from './helpers/clients.js';
 import { failure } from './helpers/failure.js';
 import {

@@ -12,7 +12,7 @@ import {
   CreateFunctionUrlConfigCommand,
   InvokeCommand,
 } from '@aws-sdk/client-lambda';
-import { createZip } from '../src/services/lambda/zip-writer.js';
+import { createZip } from './helpers/zip-writer.js';
 import { AWS_CLI, awsCli, python } from './helpers/clients.js';
 import {
   ACCOUNT,

@@ -24,7 +24,7 @@ import {
   UpdateFunctionCodeCommand,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { createZip } from '../src/services/lambda/zip-writer.js';
+import { createZip } from './helpers/zip-writer.js';
 import { failure } from './helpers/failure.js';
 import {
   ACCOUNT,

@@ -16,6 +16,8 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { failure } from './helpers/failure.js';
+import { signedFetch } from './helpers/sign.js';
+import { AWS_CLI, awsCli } from './helpers/clients.js';
 
 interface Keys {
   accessKeyId: string;
@@ -86,6 +88,27 @@ describe('strict authentication', () => {
     const logs = await failure(logsAs(wrong).send(new DescribeLogGroupsCommand({})));
     assert.equal(logs.name, 'InvalidSignatureException');
     assert.equal(logs.status, 403);
+  });
+
+  test('a multi-protocol service reports a bad signature in the protocol of the request', async () => {
+    const wrong = { service: 'monitoring', accessKeyId: 'test', secretAccessKey: 'nope' };
+    const query = await signedFetch(server.endpoint, {
+      ...wrong,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=ListMetrics&Version=2010-08-01',
+    });
+    assert.equal(query.status, 403);
+    assert.match(query.text, /<ErrorResponse[^>]*>.*<Code>SignatureDoesNotMatch<\/Code>/s);
+    const json = await signedFetch(server.endpoint, {
+      ...wrong,
+      headers: {
+        'x-amz-target': 'GraniteServiceVersion20100801.ListMetrics',
+        'content-type': 'application/x-amz-json-1.0',
+      },
+      body: '{}',
+    });
+    assert.equal(json.status, 403);
+    assert.equal(JSON.parse(json.text).__type, 'InvalidSignatureException');
   });
 
   test('an unknown key: InvalidClientTokenId (query), UnrecognizedClientException (json)', async () => {
@@ -198,5 +221,27 @@ describe('strict authentication', () => {
     });
     const wrongToken = { ...session, sessionToken: `${session.sessionToken.slice(0, -4)}AAAA` };
     assert.equal((await failure(whoAmI(wrongToken))).name, 'InvalidClientTokenId');
+  });
+
+  test('unsigned requests: MissingAuthenticationToken in each protocol, not UnknownServiceException', async () => {
+    const cases = [
+      // query: the form names no service; AWS's STS answers <Code>MissingAuthenticationToken
+      { args: ['sts', 'get-caller-identity'], error: 'MissingAuthenticationToken' },
+      { args: ['iam', 'list-roles'], error: 'MissingAuthenticationToken' },
+      // rest-json: nothing but the path; Lambda answers MissingAuthenticationTokenException
+      { args: ['lambda', 'list-functions'], error: 'MissingAuthenticationTokenException' },
+      // json: X-Amz-Target names the service
+      { args: ['logs', 'describe-log-groups'], error: 'MissingAuthenticationTokenException' },
+    ];
+    for (const { args, error } of cases) {
+      const r = await awsCli(server.endpoint, ['--no-sign-request', ...args]);
+      assert.notEqual(r.code, 0, `${args.join(' ')} was accepted unsigned`);
+      assert.match(
+        r.stderr,
+        new RegExp(`\\(${error}\\)`),
+        `${AWS_CLI} ${args.join(' ')}: ${r.stderr}`,
+      );
+      assert.doesNotMatch(r.stderr, /UnknownService/);
+    }
   });
 });

@@ -13,26 +13,30 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StratusConfig } from '../config.js';
 import { decodeAwsChunked } from '../protocol/aws-chunked.js';
+import { codecs, protocolForRequest } from '../protocol/codecs.js';
 import type { OperationModel } from '../protocol/model.js';
 import { chunkSigning, parseSignature } from '../protocol/sigv4.js';
 import { sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4-errors.js';
 import type { ProtocolCodec, WireRequest, WireResponse } from '../protocol/types.js';
 import { validate, validationError } from '../protocol/validate.js';
 import { NOT_IMPLEMENTED } from '../services/plugin.js';
+import { CLIENT_CLOSED_REQUEST, clientGone } from '../shared/client-gone.js';
 import type { RequestContext } from '../shared/context.js';
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import type { Authenticator } from './auth.js';
+import { AuthErrors, type Authenticator } from './auth.js';
 import { readBody } from './body.js';
 import { corsHeaders } from './cors.js';
 import { detectService } from './detect.js';
-import type { LoadedService, ServiceRegistry } from './services.js';
+import { type LoadedService, ServiceRegistry } from './services.js';
 
 export interface GatewayDeps {
   config: StratusConfig;
   registry: ServiceRegistry;
   auth: Authenticator;
   log: Logger;
+  /** For a request no route claims: which API and data-plane forms exist (routes.ts). */
+  unclaimed(): string;
 }
 
 export async function handleApiRequest(
@@ -62,16 +66,25 @@ export async function handleApiRequest(
   });
   if (!info) {
     req.resume();
-    return sendUnknownService(res, requestId, headers.origin);
+    if (sig === undefined && deps.config.auth === 'strict') {
+      deps.log.planeAccess('unclaimed', method, url, 403, performance.now() - started);
+      return sendMissingToken(res, requestId, headers, rawQuery, deps);
+    }
+    deps.log.planeAccess('unclaimed', method, url, 400, performance.now() - started);
+    return sendUnknownService(res, requestId, headers.origin, deps.unclaimed());
   }
   const pending = deps.registry.get(info);
   const svc = pending instanceof Promise ? await pending : pending;
+  // The protocol the request speaks: CloudWatch takes cbor, json and query alike.
+  const query = new URLSearchParams(rawQuery);
+  const protocol = protocolForRequest(svc.model, { headers, query });
+  const codec = codecs[protocol] ?? svc.codec;
   const ctxResp = { requestId };
   let operation = '-';
   let status = 500;
+  let errorCode: string | undefined;
   try {
-    if (sig && 'reason' in sig)
-      throw sigV4Error(sig, sigV4ErrorStyle(info.protocol, info.signingName));
+    if (sig && 'reason' in sig) throw sigV4Error(sig, sigV4ErrorStyle(protocol, info.signingName));
 
     // 4. body, bounded
     const limit = svc.plugin?.maxRequestBytes ?? deps.config.maxBodyBytes;
@@ -98,7 +111,7 @@ export async function handleApiRequest(
         signing: sig && secret ? chunkSigning(sig, secret) : undefined,
       });
       if ('reason' in decoded)
-        throw sigV4Error(decoded, sigV4ErrorStyle(info.protocol, info.signingName));
+        throw sigV4Error(decoded, sigV4ErrorStyle(protocol, info.signingName));
       body = decoded.payload;
     }
 
@@ -106,21 +119,21 @@ export async function handleApiRequest(
       method,
       path,
       rawQuery,
-      query: new URLSearchParams(rawQuery),
+      query,
       headers,
       body,
     };
 
     // 7 (before 6: the operation says whether it may be unsigned). The protocol's
     // unknown-operation error is only reported once the caller is known to be allowed.
-    const op = svc.codec.resolveOperation(wire, svc.model);
+    const op = codec.resolveOperation(wire, svc.model);
 
     // 6. authenticate
     const identity = await deps.auth.authenticate(
       sigReq,
       raw,
       sig ?? undefined,
-      info,
+      protocol === info.protocol ? info : { ...info, protocol },
       !(op instanceof AwsError) && op.authtype === 'none',
       Date.now(),
     );
@@ -135,35 +148,44 @@ export async function handleApiRequest(
       accessKeyId: identity.accessKeyId,
       principal: identity.principal,
     };
-    const output = await invoke(svc, op, wire, ctx);
-    const response = svc.codec.serializeOutput(output, op, svc.model, ctxResp);
+    const output = await invoke(svc, codec, op, wire, ctx);
+    const response = codec.serializeOutput(output, op, svc.model, ctxResp);
     status = response.status;
     send(res, response, headers.origin);
   } catch (err) {
+    if (!(err instanceof AwsError) && clientGone(req, err)) {
+      status = CLIENT_CLOSED_REQUEST;
+      deps.log.debug('client closed the request', { requestId, error: errorText(err) });
+      res.destroy();
+      return;
+    }
     const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
-    const response = serializeError(svc.codec, error, svc, ctxResp);
+    const response = serializeError(codec, error, svc, ctxResp);
     status = response.status;
+    errorCode = error.code;
     send(res, response, headers.origin);
   } finally {
     // 12. access log
-    if (deps.log.enabled('debug') || status >= 500) {
-      deps.log.log(status >= 500 ? 'error' : 'debug', `${info.name}.${operation}`, {
-        status,
-        ms: Number((performance.now() - started).toFixed(2)),
-        requestId,
-      });
-    }
+    deps.log.apiAccess(
+      info.name,
+      operation,
+      status,
+      errorCode,
+      performance.now() - started,
+      requestId,
+    );
   }
 }
 
 /** Steps 8–10: parse, validate, call. */
 async function invoke(
   svc: LoadedService,
+  codec: ProtocolCodec,
   op: OperationModel,
   wire: WireRequest,
   ctx: RequestContext,
 ): Promise<Record<string, unknown>> {
-  const input = svc.codec.parseInput(wire, op, svc.model);
+  const input = codec.parseInput(wire, op, svc.model);
   if (op.input) {
     const violations = validate(input, op.input.shape, svc.model);
     if (violations.length) throw validationError(violations, svc.model);
@@ -185,9 +207,13 @@ function serializeError(
 function internalError(err: unknown, log: Logger, requestId: string): AwsError {
   log.error('unhandled error', {
     requestId,
-    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    error: errorText(err),
   });
   return CommonErrors.internal('An internal error occurred. See the Stratus server log.');
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 /**
@@ -220,6 +246,7 @@ function sendUnknownService(
   res: ServerResponse,
   requestId: string,
   origin: string | undefined,
+  message: string,
 ): void {
   send(
     res,
@@ -230,13 +257,33 @@ function sendUnknownService(
         'x-amzn-requestid': requestId,
         'x-amzn-errortype': 'UnknownServiceException',
       },
-      body: JSON.stringify({
-        __type: 'UnknownServiceException',
-        message:
-          'Could not tell which AWS service this request is for: sign it with SigV4 ' +
-          '(the credential scope names the service) or send X-Amz-Target.',
-      }),
+      body: JSON.stringify({ __type: 'UnknownServiceException', message }),
     },
     origin,
   );
+}
+
+/**
+ * An unsigned request that names no service (no X-Amz-Target): AWS knows the service from
+ * its host name and answers with its protocol's "missing token" error. Here the protocol is
+ * told by the body: a form (`Action=…`) is a query call (`<Code>MissingAuthenticationToken`,
+ * as STS and IAM answer), anything else gets the JSON one
+ * (`x-amzn-ErrorType: MissingAuthenticationTokenException`, as Lambda answers).
+ */
+async function sendMissingToken(
+  res: ServerResponse,
+  requestId: string,
+  headers: Record<string, string>,
+  rawQuery: string,
+  deps: GatewayDeps,
+): Promise<void> {
+  const form =
+    headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true ||
+    /(^|&)Action=/.test(rawQuery);
+  const like = ServiceRegistry.all().find((s) => s.name === (form ? 'sts' : 'lambda'));
+  if (!like) return sendUnknownService(res, requestId, headers.origin, deps.unclaimed());
+  const pending = deps.registry.get(like);
+  const svc = pending instanceof Promise ? await pending : pending;
+  const error = AuthErrors.missing(like.protocol);
+  send(res, svc.codec.serializeError(error, svc.model, { requestId }), headers.origin);
 }

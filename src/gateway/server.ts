@@ -7,23 +7,22 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
-import type { LogSink } from '../events/logs.js';
-import type { IamDirectory } from '../services/iam/directory.js';
-import type { SessionIssuer } from '../services/sts/issuer.js';
-import type { PluginDeps, RequestAuthenticator, ServiceInstance } from '../services/plugin.js';
+import type { RequestAuthenticator, ServiceInstance, ServicePlugin } from '../services/plugin.js';
 import { parseSignature, sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4.js';
-import type { CredentialSource } from '../shared/context.js';
+import { clientGone } from '../shared/client-gone.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import { RuncDriver } from '../runtime/runc/driver.js';
 import { openContainers } from '../runtime/select.js';
-import { handleAdmin } from './admin.js';
+import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
 import { handleApiRequest, type GatewayDeps } from './chain.js';
 import { answerPreflight } from './cors.js';
+import { RouteTable, reservedPlanes } from './routes.js';
 import { ServiceRegistry } from './services.js';
+import { wire, type WireNode } from './wiring.js';
 
 export interface StratusServer {
   host: string;
@@ -34,7 +33,7 @@ export interface StratusServer {
   close(): Promise<void>;
 }
 
-const VERSION = readVersion();
+export const VERSION = readVersion();
 
 /** package.json sits two levels up from src/ and three from dist/src/. */
 function readVersion(): string {
@@ -57,62 +56,80 @@ const DRAIN_MS = 10_000;
 
 export async function startServer(
   config: StratusConfig,
-  log: Logger = createLogger(config.logLevel),
+  log: Logger = createLogger(config.logLevel, config.logFormat),
 ): Promise<StratusServer> {
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
-  // Data planes authenticate with the same Authenticator, created once every credential
-  // source exists; nothing is served before that.
-  const authRef: { current?: Authenticator } = {};
-  const signatures = dataPlaneAuthenticator(() => {
-    if (!authRef.current) throw new Error('authentication is not ready');
-    return authRef.current;
-  });
   const containers = await openContainers(config, log);
-  const instances = await createPlugins(config, storage, registry, signatures, containers.driver);
-  const sources = instances
-    .map((i) => i.credentials)
-    .filter((c): c is CredentialSource => c !== undefined);
-  const auth = (authRef.current = new Authenticator(config, sources));
-  const deps: GatewayDeps = { config, registry, auth, log };
-  let ready = false;
-  const admin = {
+  const { instances, auth } = await createPlugins(config, storage, registry, containers.driver);
+  const routes = new RouteTable([
+    ...instances.flatMap((i) => i.dataPlanes ?? []),
+    ...reservedPlanes(),
+  ]);
+  // Known once the server listens (port 0 picks one).
+  let endpoint = clientEndpoint(config.host, config.port);
+  const deps: GatewayDeps = {
+    config,
     registry,
+    auth,
+    log,
+    unclaimed: () => routes.unclaimed(endpoint),
+  };
+  let ready = false;
+  const admin: AdminDeps = {
+    config,
+    registry,
+    routes,
     store: storage.store,
     blobs: storage.blobs,
     version: VERSION,
+    endpoint: () => endpoint,
     isReady: () => ready,
   };
 
   const server = createServer({ keepAlive: true }, (req, res) => {
     route(req, res).catch((err: unknown) => {
-      log.error('request failed outside the API chain', { error: String(err) });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      if (clientGone(req, err)) {
+        log.debug('client closed the request', { url: req.url, error });
+        res.destroy();
+        return;
+      }
+      log.error('request failed outside the API chain', { url: req.url, error });
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
-  const dataPlanes = instances.flatMap((i) => i.dataPlanes ?? []);
-
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
-    for (const plane of dataPlanes) if (url.startsWith(plane.prefix)) return plane.handle(req, res);
-    if (url.startsWith('/_stratus/')) {
-      req.resume();
-      return handleAdmin(req.method ?? 'GET', url.split('?')[0], res, admin);
+    const method = req.method ?? 'GET';
+    const chosen = routes.route(method, url, req.headers);
+    switch (chosen.kind) {
+      case 'api':
+        if (method === 'OPTIONS' && req.headers['access-control-request-method']) {
+          req.resume();
+          return answerPreflight(res, {
+            origin: req.headers.origin ?? '*',
+            'access-control-request-headers': String(
+              req.headers['access-control-request-headers'] ?? '*',
+            ),
+          });
+        }
+        return handleApiRequest(req, res, url, deps);
+      case 'plane':
+        accessLogOnClose(log, chosen.plane.name, req, res);
+        return chosen.plane.handle(req, res, chosen.match);
+      case 'admin':
+      case 'home':
+        accessLogOnClose(log, 'stratus', req, res);
+        return handleAdmin(req, res, admin);
+      default:
+        return assertNever(chosen);
     }
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-      req.resume();
-      return answerPreflight(res, {
-        origin: req.headers.origin ?? '*',
-        'access-control-request-headers': String(
-          req.headers['access-control-request-headers'] ?? '*',
-        ),
-      });
-    }
-    return handleApiRequest(req, res, url, deps);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -123,7 +140,7 @@ export async function startServer(
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const endpoint = clientEndpoint(config.host, port);
+  endpoint = clientEndpoint(config.host, port);
   // Private containers reach this endpoint at the bridge's gateway address.
   if (containers.driver instanceof RuncDriver) await containers.driver.exposeHostPort(port);
   for (const instance of instances) await instance.start?.({ endpoint });
@@ -153,55 +170,58 @@ export async function startServer(
 }
 
 /**
- * Creates every plugin instance. Cross-service interfaces (CloudWatch Logs' sink, IAM's
- * directory) are handed out as forwarders, so creation order does not matter.
+ * Creates every plugin instance, wired by the links each declares (services/links.ts):
+ * providers first, each plugin handed exactly the links it needs. The gateway takes part
+ * as a node of its own: it needs every credential source (strict-mode SigV4) and provides
+ * data planes their signature authentication, and services the container driver.
  */
 async function createPlugins(
   config: StratusConfig,
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
-  signatures: RequestAuthenticator,
   containers: ContainerDriver,
-): Promise<ServiceInstance[]> {
-  const created: ServiceInstance[] = [];
-  const need = <T>(pick: (i: ServiceInstance) => T | undefined, what: string): T => {
-    for (const i of created) {
-      const found = pick(i);
-      if (found) return found;
-    }
-    throw new Error(`no plugin provides ${what}`);
+): Promise<{ instances: ServiceInstance[]; auth: Authenticator }> {
+  const created = new Map<ServicePlugin, ServiceInstance>();
+  let auth: Authenticator | undefined;
+  const gateway: WireNode = {
+    name: 'gateway',
+    needs: ['credentials'],
+    provides: ['signatures', 'containers'],
+    async create(links) {
+      auth = new Authenticator(config, links.credentials);
+      return { signatures: dataPlaneAuthenticator(auth), containers };
+    },
   };
-  const logs: LogSink = {
-    append: (...args) => need((i) => i.logSink, 'a log sink').append(...args),
-  };
-  const iam: IamDirectory = {
-    findRole: (...args) => need((i) => i.iamDirectory, 'the IAM directory').findRole(...args),
-  };
-  const sts: SessionIssuer = {
-    assumeRoleForService: (...args) =>
-      need((i) => i.sessionIssuer, 'the STS session issuer').assumeRoleForService(...args),
-  };
-  const deps: PluginDeps = {
-    config,
-    store: storage.store,
-    blobs: storage.blobs,
-    blobNamespace: (name) => storage.namespace(name),
-    logs,
-    iam,
-    sts,
-    signatures,
-    containers,
-  };
+  const nodes = plugins.map((plugin): WireNode => ({
+    name: plugin.name,
+    needs: plugin.needs,
+    provides: plugin.provides,
+    async create(links) {
+      const instance = await plugin.create({
+        config,
+        store: storage.store,
+        blobs: storage.blobs,
+        blobNamespace: (name) => storage.namespace(name),
+        links,
+      });
+      created.set(plugin, instance);
+      return instance.provides;
+    },
+  }));
+  await wire([...nodes, gateway]);
+  if (!auth) throw new Error('the gateway node was not created');
+  const instances: ServiceInstance[] = [];
   for (const plugin of plugins) {
-    const instance = await plugin.create(deps);
+    const instance = created.get(plugin);
+    if (!instance) throw new Error(`plugin ${plugin.name} was not created`);
     registry.register(plugin, instance);
-    created.push(instance);
+    instances.push(instance);
   }
-  return created;
+  return { instances, auth };
 }
 
 /** SigV4 for data planes (function URLs, Lambda's event-stream invoke), as the chain does it. */
-function dataPlaneAuthenticator(auth: () => Authenticator): RequestAuthenticator {
+function dataPlaneAuthenticator(auth: Authenticator): RequestAuthenticator {
   return {
     async authenticate(req, body, service) {
       const sig = parseSignature(req);
@@ -209,7 +229,31 @@ function dataPlaneAuthenticator(auth: () => Authenticator): RequestAuthenticator
       const info = ServiceRegistry.all().find((s) => s.name === service);
       if (!info) throw new Error(`unknown service ${service}`);
       if ('reason' in sig) return sigV4Error(sig, sigV4ErrorStyle(info.protocol, info.signingName));
-      return auth().authenticate(req, body, sig, info, false, Date.now());
+      return auth.authenticate(req, body, sig, info, false, Date.now());
     },
   };
+}
+
+/** Data-plane and admin requests: one access-log line once the answer is out (or cut off). */
+function accessLogOnClose(
+  log: Logger,
+  plane: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  if (!log.enabled('info')) return;
+  const started = performance.now();
+  res.once('close', () =>
+    log.planeAccess(
+      plane,
+      req.method ?? 'GET',
+      req.url ?? '/',
+      res.writableFinished ? res.statusCode : 0,
+      performance.now() - started,
+    ),
+  );
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected route ${JSON.stringify(x)}`);
 }

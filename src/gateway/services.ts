@@ -39,25 +39,31 @@ export class ServiceRegistry {
     return this.loaded.get(info.name) ?? this.load(info);
   }
 
+  /**
+   * Concurrent first requests share one load. A failed load is forgotten once it settles,
+   * so the next request tries again instead of the service answering errors until restart.
+   */
   private load(info: ServiceInfo): Promise<LoadedService> {
     let pending = this.loading.get(info.name);
     if (!pending) {
-      pending = (async () => {
-        const impl = this.instances.get(info.name);
-        const model = impl ? await impl.plugin.model() : await modelLoaders[info.name]();
-        const svc: LoadedService = {
-          info,
-          model,
-          codec: codecFor(model),
-          instance: impl?.instance,
-          plugin: impl?.plugin,
-        };
-        this.loaded.set(info.name, svc);
-        return svc;
-      })();
+      pending = this.loadModel(info).finally(() => this.loading.delete(info.name));
       this.loading.set(info.name, pending);
     }
     return pending;
+  }
+
+  private async loadModel(info: ServiceInfo): Promise<LoadedService> {
+    const impl = this.instances.get(info.name);
+    const model = impl ? await impl.plugin.model() : await modelLoaders[info.name]();
+    const svc: LoadedService = {
+      info,
+      model,
+      codec: codecFor(model),
+      instance: impl?.instance,
+      plugin: impl?.plugin,
+    };
+    this.loaded.set(info.name, svc);
+    return svc;
   }
 
   static all(): readonly ServiceInfo[] {

@@ -19,39 +19,53 @@ export const codecs: Partial<Record<ProtocolName, ProtocolCodec>> = {
   'rest-xml': restXmlCodec,
 };
 
-const chosen = new WeakMap<ServiceModel, ProtocolCodec>();
+const chosen = new WeakMap<ServiceModel, ProtocolName>();
 
-export function codecFor(model: ServiceModel): ProtocolCodec {
-  let codec = chosen.get(model);
-  if (codec) return codec;
-  for (const p of model.metadata.protocols ?? [model.metadata.protocol]) {
-    codec = codecs[p];
-    if (codec) break;
-  }
-  codec ??= codecs[model.metadata.protocol];
-  if (!codec) {
+/** The protocol a service is answered in by default. */
+export function protocolFor(model: ServiceModel): ProtocolName {
+  let protocol = chosen.get(model);
+  if (protocol) return protocol;
+  protocol = (model.metadata.protocols ?? [model.metadata.protocol]).find((p) => codecs[p]);
+  protocol ??= model.metadata.protocol;
+  if (!codecs[protocol]) {
     throw new Error(
       `${model.metadata.serviceId}: no supported protocol in ${String(model.metadata.protocols)}`,
     );
   }
-  chosen.set(model, codec);
-  return codec;
+  chosen.set(model, protocol);
+  return protocol;
+}
+
+export function codecFor(model: ServiceModel): ProtocolCodec {
+  return codecs[protocolFor(model)] as ProtocolCodec;
 }
 
 /**
  * For services with several protocols, the one this request speaks: `X-Amz-Target`
- * means JSON, a form body or an `Action` parameter means query. Falls back to codecFor.
+ * means JSON, a form body or an `Action` parameter means query. Falls back to protocolFor.
+ * Reads only headers and query string, so errors raised before the body is read (a bad
+ * signature, a body too large) are answered in the request's protocol too.
  */
-export function codecForRequest(model: ServiceModel, req: WireRequest): ProtocolCodec {
+export function protocolForRequest(
+  model: ServiceModel,
+  req: Pick<WireRequest, 'headers' | 'query'>,
+): ProtocolName {
   const protocols = model.metadata.protocols;
-  if (!protocols || protocols.length < 2) return codecFor(model);
-  if (protocols.includes('json') && req.headers['x-amz-target']) return jsonCodec;
+  if (!protocols || protocols.length < 2) return protocolFor(model);
+  if (protocols.includes('json') && req.headers['x-amz-target']) return 'json';
   if (
     protocols.includes('query') &&
     ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') ||
       req.query.has('Action'))
   ) {
-    return queryCodec;
+    return 'query';
   }
-  return codecFor(model);
+  return protocolFor(model);
+}
+
+export function codecForRequest(
+  model: ServiceModel,
+  req: Pick<WireRequest, 'headers' | 'query'>,
+): ProtocolCodec {
+  return codecs[protocolForRequest(model, req)] as ProtocolCodec;
 }

@@ -14,7 +14,12 @@ import { model as cloudwatch } from '../api/cloudwatch/model.js';
 import { DashboardNotFoundError } from '../api/cloudwatch/errors.js';
 import { AwsError } from '../shared/errors.js';
 import { jsonCodec } from './json.js';
-import { exchange, loopback, testCredentials, type Provider } from './sdk-loopback.js';
+import {
+  exchange,
+  loopback,
+  testCredentials,
+  type Provider,
+} from '../../test/helpers/sdk-loopback.js';
 import type { OperationModel, ServiceModel } from './model.js';
 import type { Struct, WireRequest } from './types.js';
 

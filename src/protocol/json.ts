@@ -5,6 +5,7 @@
  * rest-json, whose bodies use the same JSON document format.
  */
 import { AwsError, CommonErrors } from '../shared/errors.js';
+import { MAX_NESTING_DEPTH, jsonTooDeep } from './depth.js';
 import type { OperationModel, ServiceModel, Shape, ShapeRef } from './model.js';
 import {
   errorShapeOf,
@@ -183,6 +184,11 @@ export function readJsonStruct(
 
 /** JSON.parse of a body; malformed JSON is AWS's SerializationException. */
 export function parseJsonDocument(body: Buffer): unknown {
+  if (jsonTooDeep(body)) {
+    throw CommonErrors.serialization(
+      `The request body nests deeper than the maximum allowed (${MAX_NESTING_DEPTH} levels)`,
+    );
+  }
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch {

@@ -18,7 +18,12 @@ import { model as ec2 } from '../api/ec2/model.js';
 import { model as elbv2 } from '../api/elbv2/model.js';
 import { AwsError } from '../shared/errors.js';
 import { ec2Codec, queryCodec } from './query.js';
-import { exchange, loopback, testCredentials, type Provider } from './sdk-loopback.js';
+import {
+  exchange,
+  loopback,
+  testCredentials,
+  type Provider,
+} from '../../test/helpers/sdk-loopback.js';
 import type { Struct, WireRequest } from './types.js';
 
 const endpoint = 'http://127.0.0.1:4566';

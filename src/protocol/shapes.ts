@@ -73,9 +73,10 @@ export function findOperation(model: ServiceModel, name: string): OperationModel
 const jsonWalkCache = new WeakMap<ServiceModel, Set<string>>();
 
 /**
- * Shapes whose JSON form differs from their in-memory form (timestamps, blobs, jsonvalue
- * strings or renamed members somewhere beneath). Serializers hand every other shape to
- * JSON.stringify untouched. Computed as a fixpoint so recursive shapes come out right.
+ * Shapes the JSON writer walks: structures (only modelled members go out) and shapes whose
+ * JSON form differs from their in-memory form (timestamps, blobs, jsonvalue strings)
+ * somewhere beneath. Serializers hand every other shape (lists and maps of plain scalars)
+ * to JSON.stringify untouched. Computed as a fixpoint so recursive shapes come out right.
  */
 export function jsonNeedsWalk(model: ServiceModel, shapeName: string): boolean {
   let set = jsonWalkCache.get(model);
@@ -90,7 +91,10 @@ function computeJsonWalkSet(model: ServiceModel): Set<string> {
   const set = new Set<string>();
   const children = new Map<string, string[]>();
   for (const [name, s] of Object.entries(model.shapes)) {
-    if (s.type === 'timestamp' || s.type === 'blob') set.add(name);
+    // Structures always: the writer carries only modelled members, never what a provider
+    // echoed from its input (unknown members included).
+    if (s.type === 'timestamp' || s.type === 'blob' || (s.type === 'structure' && !s.document))
+      set.add(name);
     const kids: string[] = [];
     if (s.type === 'structure' && !s.document) {
       for (const [m, ref] of Object.entries(s.members ?? {})) {

@@ -165,3 +165,30 @@ test('every pattern in the generated models compiles', async () => {
   }
   assert.ok(total > 100);
 });
+
+test('null list and map members are refused: they parse, but are no value', () => {
+  assert.deepEqual(
+    validate(
+      { logGroupName: 'g', logStreamName: 's', logEvents: [null] },
+      'PutLogEventsRequest',
+      logs,
+    ),
+    ["Value null at 'logEvents.1.member' failed to satisfy constraint: Member must not be null"],
+  );
+  assert.deepEqual(
+    validate({ FunctionName: 'f', Layers: [null] }, 'UpdateFunctionConfigurationRequest', lambda),
+    [
+      "Value '[null]' at 'layers' failed to satisfy constraint: Member must satisfy constraint: [Member must not be null]",
+    ],
+  );
+  assert.deepEqual(
+    validate(
+      { Resource: 'arn:aws:lambda:us-east-1:000000000000:function:f', Tags: { k: null } },
+      'TagResourceRequest',
+      lambda,
+    ),
+    [
+      "Value '{k=null}' at 'tags' failed to satisfy constraint: Map value must satisfy constraint: [Member must not be null]",
+    ],
+  );
+});

@@ -32,7 +32,10 @@ function constrained(model: ServiceModel): Set<string> {
   set = new Set();
   const kids = new Map<string, string[]>();
   for (const [name, s] of Object.entries(model.shapes)) {
+    // Every list and map: their members must not be null (`[null]` parses, but is no value).
     if (
+      s.type === 'list' ||
+      s.type === 'map' ||
       s.required?.length ||
       s.enum ||
       s.pattern ||
@@ -148,7 +151,7 @@ function checkValue(v: unknown, shape: Shape, shapeName: string, w: Walk): void 
           if (m.required) {
             w.path.push(m.path);
             w.out.push(
-              `Value null at '${w.path.join('.')}' failed to satisfy constraint: Member must not be null`,
+              `Value null at '${w.path.join('.')}' failed to satisfy constraint: ${NOT_NULL}`,
             );
             w.path.pop();
           }
@@ -167,21 +170,29 @@ function checkValue(v: unknown, shape: Shape, shapeName: string, w: Walk): void 
       lengthViolations(v.length, shape, w.issues);
       if (w.issues.length > from) report(v, shape, w, from);
       const mref = shape.member!;
-      if (!w.set.has(mref.shape)) return;
+      const deep = w.set.has(mref.shape);
       const ms = shapeOf(w.model, mref.shape);
       if (isComplex(ms)) {
         for (let i = 0; i < v.length; i++) {
-          if (v[i] === null || v[i] === undefined) continue;
+          const isNull = v[i] === null || v[i] === undefined;
+          if (!isNull && !deep) continue;
           w.path.push(i + 1, 'member');
-          checkValue(v[i], ms, mref.shape, w);
+          if (isNull)
+            w.out.push(
+              `Value null at '${w.path.join('.')}' failed to satisfy constraint: ${NOT_NULL}`,
+            );
+          else checkValue(v[i], ms, mref.shape, w);
           w.path.pop();
           w.path.pop();
         }
         return;
       }
       let inner: Set<string> | undefined;
-      for (const item of v)
-        if (item !== null && item !== undefined) inner = collect(item, ms, w, inner);
+      for (const item of v) {
+        if (item !== null && item !== undefined) {
+          if (deep) inner = collect(item, ms, w, inner);
+        } else (inner ??= new Set()).add(NOT_NULL);
+      }
       if (inner)
         w.out.push(at(v, shape, w, `Member must satisfy constraint: [${[...inner].join(', ')}]`));
       return;
@@ -200,7 +211,11 @@ function checkValue(v: unknown, shape: Shape, shapeName: string, w: Walk): void 
       for (const k of keys) {
         if (ks) keyIssues = collect(k, ks, w, keyIssues);
         const val = v[k];
-        if (val === null || val === undefined || !w.set.has(vref.shape)) continue;
+        if (val === null || val === undefined) {
+          (valueIssues ??= new Set()).add(NOT_NULL);
+          continue;
+        }
+        if (!w.set.has(vref.shape)) continue;
         if (isComplex(vs)) {
           w.path.push(k);
           checkValue(val, vs, vref.shape, w);
@@ -226,6 +241,8 @@ function checkValue(v: unknown, shape: Shape, shapeName: string, w: Walk): void 
     }
   }
 }
+
+const NOT_NULL = 'Member must not be null';
 
 const isComplex = (s: Shape): boolean =>
   s.type === 'structure' || s.type === 'list' || s.type === 'map';

@@ -6,6 +6,7 @@
  * list member's locationName, else the structure member's.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { MAX_NESTING_DEPTH, xmlTooDeep } from './depth.js';
 import { AwsError } from '../shared/errors.js';
 import type { ServiceModel, Shape, ShapeRef } from './model.js';
 import { BadValue, INVALID, formatScalar, parseScalar, setKey } from './scalars.js';
@@ -265,6 +266,9 @@ export class MalformedXml extends Error {}
 export function parseXmlDocument(body: Buffer | string): { name: string; value: XmlNode } {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   if (/<!DOCTYPE/i.test(text)) throw new MalformedXml('DTDs are not allowed');
+  if (xmlTooDeep(text)) {
+    throw new MalformedXml(`elements nest deeper than ${MAX_NESTING_DEPTH} levels`);
+  }
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new MalformedXml(valid.err.msg);
   const doc: unknown = parser.parse(text);

@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../shared/log.js';
 import { OWNER_LABEL, type ContainerDriver, type DriverName } from './container.js';
+import { DockerDriver, dockerAvailable } from './docker/driver.js';
 import { LayerCache } from './images/layer-cache.js';
 import { ProcessDriver } from './process/driver.js';
 import { detectCgroups } from './runc/cgroups.js';
-import { RuncDriver, type RootfsPreparer } from './runc/driver.js';
+import { RuncDriver, type RootfsPreparer, type RuncDriverOptions } from './runc/driver.js';
 
 export type DriverChoice = 'auto' | DriverName;
 
@@ -31,23 +32,7 @@ export interface SelectOptions {
   owner: string;
   log: Logger;
   prepareRootfs?: RootfsPreparer;
-}
-
-/**
- * The docker driver's hook: src/runtime/docker/driver.ts exports `DockerDriver` and
- * `dockerAvailable()`. Loaded by name so this module builds with or without it.
- */
-interface DockerModule {
-  DockerDriver: new (opts: { owner: string }) => ContainerDriver;
-  dockerAvailable(): Promise<boolean>;
-}
-async function loadDocker(): Promise<DockerModule | undefined> {
-  const path = './docker/driver.js';
-  try {
-    return (await import(path)) as DockerModule;
-  } catch {
-    return undefined;
-  }
+  overlayLayers?: RuncDriverOptions['overlayLayers'];
 }
 
 /** Why runc cannot be the driver here, or undefined when it can. */
@@ -86,6 +71,7 @@ async function choose(opts: SelectOptions): Promise<ContainerDriver> {
       stateDir: join(opts.stateDir, 'runc-driver'),
       owner: opts.owner,
       prepareRootfs: opts.prepareRootfs,
+      overlayLayers: opts.overlayLayers,
     });
   const proc = () =>
     new ProcessDriver({ stateDir: join(opts.stateDir, 'process-driver'), owner: opts.owner });
@@ -98,19 +84,14 @@ async function choose(opts: SelectOptions): Promise<ContainerDriver> {
       return runc();
     }
     case 'docker': {
-      const docker = await loadDocker();
-      if (!docker) throw new Error('--driver docker: this build has no docker driver');
-      if (!(await docker.dockerAvailable()))
-        throw new Error('--driver docker: no Docker daemon answers');
-      return new docker.DockerDriver({ owner: opts.owner });
+      if (!(await dockerAvailable())) throw new Error('--driver docker: no Docker daemon answers');
+      return new DockerDriver({ owner: opts.owner });
     }
     case 'auto': {
       const why = await runcUnavailable();
       if (!why) return runc();
       opts.log.debug(`runc driver not used: ${why}`);
-      const docker = await loadDocker();
-      if (docker && (await docker.dockerAvailable()))
-        return new docker.DockerDriver({ owner: opts.owner });
+      if (await dockerAvailable()) return new DockerDriver({ owner: opts.owner });
       return proc();
     }
     default: {
@@ -161,6 +142,7 @@ export async function openContainers(
     owner,
     log,
     prepareRootfs: (image, containerDir) => layers.prepareRootfs(image, containerDir),
+    overlayLayers: (image, containerDir) => layers.overlayLayers(image, containerDir),
   });
   await reapOrphans(driver, owner, log);
   return {

@@ -1,36 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceModel } from '../protocol/model.js';
-import type { RequestContext, CredentialSource, Principal } from '../shared/context.js';
+import type { RequestContext, Principal } from '../shared/context.js';
 import type { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
-import type { LogSink } from '../events/logs.js';
 import type { StratusConfig } from '../config.js';
-import type { ContainerDriver, ImageSource } from '../runtime/container.js';
-import type { IamDirectory } from './iam/directory.js';
-import type { SessionIssuer } from './sts/issuer.js';
+import type { LinkName, Links, Provided } from './links.js';
 
 /** What the gateway hands every plugin when the server starts. */
-export interface PluginDeps {
+export interface PluginDeps<N extends LinkName = never> {
   config: StratusConfig;
   store: MetadataStore;
   /** The shared blob store (never garbage-collected). */
   blobs: BlobStore;
   /** A blob store of the plugin's own, for blobs it garbage-collects itself (ECR). */
   blobNamespace(name: string): Promise<BlobStore>;
-  /** CloudWatch Logs' typed append interface (exported by the logs plugin). */
-  logs: LogSink;
-  /** IAM's typed lookups (role existence, trust policies). */
-  iam: IamDirectory;
-  /** STS's role sessions for service principals (Lambda execution roles). */
-  sts: SessionIssuer;
-  /**
-   * SigV4 authentication for data planes AWS authenticates itself (function URLs with
-   * AuthType AWS_IAM, Lambda's event-stream invoke). Absent where no gateway runs (unit
-   * tests): such requests are then refused.
-   */
-  signatures?: RequestAuthenticator;
-  /** Where containers run (the driver `--driver` chose; runtime/select.ts). */
-  containers: ContainerDriver;
+  /** The links the plugin declared in `needs`, typed by the registry in links.ts. */
+  links: Links<N>;
 }
 
 /** A request as SigV4 sees it. */
@@ -85,28 +70,33 @@ export const NOT_IMPLEMENTED = Symbol('not implemented');
  */
 export function bindProvider<Ops extends object>(provider: Partial<Ops>): Dispatch {
   const table = provider as Record<string, unknown>;
-  return (operation, input, ctx) => {
+  const dispatch: Dispatch = (operation, input, ctx) => {
     const fn = table[operation];
     if (typeof fn !== 'function') return NOT_IMPLEMENTED;
     return (fn as (i: unknown, c: RequestContext) => Promise<unknown>).call(provider, input, ctx);
   };
+  boundProviders.set(dispatch, table);
+  return dispatch;
+}
+
+const boundProviders = new WeakMap<Dispatch, Record<string, unknown>>();
+
+/**
+ * Whether a dispatch made by bindProvider has `operation` (for GET /'s operation counts);
+ * undefined for a dispatch made some other way.
+ */
+export function dispatchHas(dispatch: Dispatch, operation: string): boolean | undefined {
+  const table = boundProviders.get(dispatch);
+  return table && typeof table[operation] === 'function';
 }
 
 export interface ServiceInstance {
   dispatch: Dispatch;
-  /** Plugins that mint credentials register them for strict-mode authentication. */
-  credentials?: CredentialSource;
-  /** Typed interface other plugins may use (e.g. the logs plugin's LogSink). */
-  logSink?: LogSink;
-  /** IAM's typed lookups, exported by the iam plugin. */
-  iamDirectory?: IamDirectory;
-  /** STS's role-session issuer, exported by the sts plugin. */
-  sessionIssuer?: SessionIssuer;
-  /** Image references resolved against the registry, exported by the ecr plugin. */
-  imageSource?: ImageSource;
+  /** The links the plugin declared in `provides` (see links.ts), by name. */
+  provides?: Partial<Provided<LinkName>>;
   /**
    * HTTP served outside the AWS API chain, where AWS uses other hosts or paths (function
-   * URLs, code downloads, the OCI registry). Routed by path prefix before the chain.
+   * URLs, code downloads, the OCI registry), each declaring its host and path forms.
    */
   dataPlanes?: readonly DataPlane[];
   /** Background work started once the server listens, stopped before shutdown. */
@@ -116,6 +106,7 @@ export interface ServiceInstance {
   reset?(): Promise<void>;
 }
 
+/** A plugin as the server sees it: its declared links, the rest erased (see definePlugin). */
 export interface ServicePlugin {
   /** Directory name under src/api (its model's endpoint prefix), e.g. 'iam', 'logs'. */
   name: string;
@@ -125,11 +116,73 @@ export interface ServicePlugin {
   global?: boolean;
   /** Largest API request body this service accepts (default: the gateway's limit). */
   maxRequestBytes?: number;
-  create(deps: PluginDeps): ServiceInstance | Promise<ServiceInstance>;
+  /** Links this plugin's `create` receives; the server creates their providers first. */
+  needs: readonly LinkName[];
+  /** Links this plugin's instance hands to others. */
+  provides: readonly LinkName[];
+  create(deps: PluginDeps<LinkName>): ServiceInstance | Promise<ServiceInstance>;
 }
 
+/** An instance that hands over every link in `P` (nothing more is asked when P is never). */
+export type ProvidingInstance<P extends LinkName> = ServiceInstance &
+  ([P] extends [never] ? unknown : { provides: Provided<P> });
+
+/** A plugin as written: `needs` and `provides` type its `create`. */
+export interface PluginSpec<N extends LinkName, P extends LinkName> {
+  name: string;
+  model(): Promise<ServiceModel>;
+  global?: boolean;
+  maxRequestBytes?: number;
+  needs?: readonly N[];
+  provides?: readonly P[];
+  /** NoInfer: `provides` alone says what P is; the instance is checked against it. */
+  create(deps: PluginDeps<N>): NoInfer<ProvidingInstance<P> | Promise<ProvidingInstance<P>>>;
+}
+
+/**
+ * Declares a plugin. `needs: ['logs']` types `deps.links.logs` as LogSink; `provides:
+ * ['iam']` makes the instance's `provides.iam` an IamDirectory the compiler checks.
+ */
+export function definePlugin<const N extends LinkName = never, const P extends LinkName = never>(
+  spec: PluginSpec<N, P>,
+): ServicePlugin {
+  return { ...spec, needs: spec.needs ?? [], provides: spec.provides ?? [], create: spec.create };
+}
+
+/**
+ * HTTP served outside the AWS API chain, where AWS uses other hosts or paths. A data plane
+ * declares where it answers; the gateway's routing table (src/gateway/routes.ts) decides
+ * in one place, by Host first, then SigV4 credential scope, then path.
+ */
 export interface DataPlane {
-  /** Path prefix this data plane owns, e.g. '/_stratus/lambda-url/'. */
-  prefix: string;
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Short name for the access log and GET /, e.g. 'lambda-url', 'registry'. */
+  name: string;
+  /** What it is, for people: GET / and the error for a request no route claims. */
+  title: string;
+  /**
+   * Host names it owns, whatever the path (a port is ignored, case too). `{label}` captures
+   * one or more DNS labels and reaches `handle` as `match.host.label`, e.g.
+   * '{id}.lambda-url.{region}.localhost' or '{id}.lambda-url.{region}.on.aws'.
+   */
+  hosts?: readonly string[];
+  /**
+   * Paths it owns on any other host: a prefix, optionally followed by `{label}`s that only
+   * document the form (`/_stratus/lambda-url/{id}/`). Every host form needs a path form
+   * too: `*.localhost` names do not resolve through glibc (Node, Python, the SDKs).
+   */
+  paths?: readonly string[];
+  /**
+   * The services (SigV4 signing names) whose signed requests its paths take, where a path
+   * is also an AWS API's (`/2021-11-15/functions/` is signed for 'lambda'). A request
+   * signed for any other service is an API call and goes to the API chain (API Gateway v2's
+   * `GET /v2/apis` is not for the registry). Paths under /_stratus/ ignore signatures.
+   */
+  signedFor?: readonly string[];
+  handle(req: IncomingMessage, res: ServerResponse, match: RouteMatch): Promise<void>;
+}
+
+/** How the routing table chose a data plane. */
+export interface RouteMatch {
+  /** The labels a host form captured; undefined when a path form matched. */
+  host?: Readonly<Record<string, string>>;
 }

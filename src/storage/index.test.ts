@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -93,6 +93,23 @@ test('ephemeral storage touches no state directory and cleans up on close', asyn
   const other = await openStorage({ stateDir: dir, ephemeral: true });
   assert.equal(await other.store.get('t', 'k'), undefined);
   await other.close();
+});
+
+test('ephemeral metadata is a temporary file, not heap: it grows on disk and goes on close', async () => {
+  const storage = await openStorage({ stateDir: freshDir(), ephemeral: true });
+  assert.ok(storage.blobs instanceof FileBlobStore);
+  const db = join(storage.blobs.root, 'stratus.db');
+  assert.ok(existsSync(db), 'the database is a file in the temporary directory');
+  // 8 MiB of rows (a few thousand invokes' log events): they land in the file and its WAL.
+  const row = 'x'.repeat(2048);
+  for (let i = 0; i < 4096; i++) await storage.store.put('events', `k${i}`, row);
+  const onDisk = ['', '-wal']
+    .map((suffix) => db + suffix)
+    .filter((f) => existsSync(f))
+    .reduce((sum, f) => sum + statSync(f).size, 0);
+  assert.ok(onDisk >= 8 * 1024 * 1024, `only ${onDisk} bytes on disk`);
+  await storage.close();
+  assert.equal(existsSync(db), false);
 });
 
 test('blob namespaces: separate stores, opened once, persistent or ephemeral, closed with storage', async () => {

@@ -24,7 +24,10 @@ export { StateDirLockedError } from './state-lock.js';
 export interface StorageOptions {
   /** Created if missing (mode 0700: it holds credentials). Ignored when ephemeral. */
   stateDir: string;
-  /** In-memory SQLite and a temporary blob directory, both gone after close(). */
+  /**
+   * State in a temporary directory (SQLite database and blobs), deleted by close() or at
+   * exit (or by the next Stratus, for one that was killed).
+   */
   ephemeral: boolean;
 }
 
@@ -44,6 +47,8 @@ export interface Storage {
 }
 
 const NAMESPACE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+/** Beside sha256/, tmp/ and uploads/ in the temporary blob root (which nothing else lists). */
+const EPHEMERAL_DB = 'stratus.db';
 
 /**
  * Layout of a state directory:
@@ -55,8 +60,12 @@ const NAMESPACE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
  */
 export async function openStorage(opts: StorageOptions): Promise<Storage> {
   if (opts.ephemeral) {
-    const store = new SqliteMetadataStore(':memory:');
     const blobs = await FileBlobStore.openTemporary();
+    // On disk in the temporary directory, not ':memory:': state grows with use (every
+    // invoke adds log events and a usage row), and a file costs page cache (SQLite's own
+    // cache is capped at 16 MiB), where ':memory:' kept every row in the heap for good.
+    // The database goes before the directory: closeAll closes the store first.
+    const store = new SqliteMetadataStore(join(blobs.root, EPHEMERAL_DB));
     const namespaces = new BlobNamespaces(() => FileBlobStore.openTemporary());
     return {
       store,

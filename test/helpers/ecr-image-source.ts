@@ -8,6 +8,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultConfig, type StratusConfig } from '../../src/config.js';
+import { RouteTable } from '../../src/gateway/routes.js';
 import type { ImageSource } from '../../src/runtime/container.js';
 import { createEcr } from '../../src/services/ecr/plugin.js';
 import type { PluginDeps } from '../../src/services/plugin.js';
@@ -25,29 +26,18 @@ export async function openImageSource(
   auth: StratusConfig['auth'] = 'strict',
 ): Promise<OpenedImageSource> {
   const storage = await openStorage({ stateDir, ephemeral: false });
-  const unused = new Proxy(
-    {},
-    {
-      get: () => {
-        throw new Error('not used by ECR');
-      },
-    },
-  );
   const deps: PluginDeps = {
     config: { ...defaultConfig({}), stateDir, port: 0, auth, logLevel: 'warn' },
     store: storage.store,
     blobs: storage.blobs,
     blobNamespace: (name) => storage.namespace(name),
-    logs: unused as PluginDeps['logs'],
-    iam: unused as PluginDeps['iam'],
-    sts: unused as PluginDeps['sts'],
-    containers: unused as PluginDeps['containers'],
+    links: {},
   };
   const ecr = await createEcr(deps, {});
-  const planes = ecr.dataPlanes ?? [];
+  const routes = new RouteTable(ecr.dataPlanes ?? []);
   const plane = createServer((req, res) => {
-    const found = planes.find((p) => (req.url ?? '').startsWith(p.prefix));
-    if (found) void found.handle(req, res);
+    const found = routes.route(req.method ?? 'GET', req.url ?? '/', req.headers);
+    if (found.kind === 'plane') void found.plane.handle(req, res, found.match);
     else res.writeHead(404).end();
   });
   await new Promise<void>((ok) => plane.listen(0, '127.0.0.1', ok));

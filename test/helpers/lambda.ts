@@ -18,7 +18,7 @@ import {
   type InvokeCommandInput,
   type InvokeCommandOutput,
 } from '@aws-sdk/client-lambda';
-import { createZip } from '../../src/services/lambda/zip-writer.js';
+import { createZip } from './zip-writer.js';
 import { clientConfig, startTestServer, type TestServer } from './server.js';
 
 export const ACCOUNT = '000000000000';

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 
-function repoRoot(): string {
+/** The repository root (found from this file, compiled or not). */
+export function repoRoot(): string {
   let dir = fileURLToPath(new URL('.', import.meta.url));
   for (let i = 0; i < 5; i++) {
     if (existsSync(resolve(dir, 'bin', 'stratus.js'))) return dir;
@@ -29,6 +30,26 @@ function serverArgv(): string[] {
     `const { main } = await import(${cli}); await main(process.argv.slice(1));`,
     '--',
   ];
+}
+
+/** Runs the `stratus` command to its end (--help, --version, a start that fails). */
+export function runStratus(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...serverArgv(), ...args], {
+    cwd: repoRoot(),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((res, rej) => {
+    child.once('error', rej);
+    child.once('close', (code) => res({ code, stdout, stderr }));
+  });
 }
 
 export interface ServerProcess {

@@ -4,7 +4,6 @@
  * configuration), a prepared rootfs directory is imported as an image of its own.
  */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { pack } from 'tar-fs';
 import { ImageNotFoundError, type ResolvedImage } from '../container.js';
@@ -92,9 +91,10 @@ export class ImagePuller {
  */
 export async function importRootfs(docker: Docker, path: string): Promise<string> {
   const tag = randomBytes(8).toString('hex');
-  // tar-fs 3 packs into a streamx stream; Readable.from makes it the Node stream dockerode pipes.
-  const tar = Readable.from(pack(path) as AsyncIterable<Buffer>, { objectMode: false });
-  const stream = await docker.importImage(tar, { repo: ROOTFS_REPOSITORY, tag });
+  // tar-fs 2 packs with its own tar-stream 2 (a Node stream); its typings name tar-stream,
+  // which resolves to the top-level tar-stream 3 (streamx) the layer cache uses.
+  const tarball = pack(path) as unknown as NodeJS.ReadableStream;
+  const stream = await docker.importImage(tarball, { repo: ROOTFS_REPOSITORY, tag });
   await followProgress(docker, stream);
   return `${ROOTFS_REPOSITORY}:${tag}`;
 }

@@ -11,7 +11,12 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 /** zlib hands out this much per callback: fewer, larger chunks for the tar parser. */
-const CHUNK = 256 * 1024;
+const CHUNK = 1024 * 1024;
+/**
+ * Decompressed bytes buffered ahead of the tar parser: the thread pool inflates the next
+ * chunks while the extraction writes files, instead of the two taking turns.
+ */
+export const READ_AHEAD = 16 * 1024 * 1024;
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -28,13 +33,14 @@ export async function decompressed(source: Readable): Promise<Readable> {
   let out: Duplex;
   switch (compression) {
     case 'gzip':
-      out = zlib.createGunzip({ chunkSize: CHUNK });
+      // zlib hands its options to the Transform it is, highWaterMark included.
+      out = zlib.createGunzip({ chunkSize: CHUNK, highWaterMark: READ_AHEAD } as zlib.ZlibOptions);
       break;
     case 'zstd':
       out = zstdDecompressor();
       break;
     case 'none':
-      out = new PassThrough({ highWaterMark: CHUNK });
+      out = new PassThrough({ highWaterMark: READ_AHEAD });
       break;
   }
   source.on('error', (err) => out.destroy(err));
@@ -75,11 +81,11 @@ async function firstBytes(source: Readable, n: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-type ZstdFactory = (opts?: { chunkSize?: number }) => Duplex;
+type ZstdFactory = (opts?: { chunkSize?: number; highWaterMark?: number }) => Duplex;
 
 function zstdDecompressor(): Duplex {
   const native = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
-  if (native) return native({ chunkSize: CHUNK });
+  if (native) return native({ chunkSize: CHUNK, highWaterMark: READ_AHEAD });
   const child = spawn('zstd', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout });
   const stderr: Buffer[] = [];

@@ -44,6 +44,7 @@ import {
 } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { extract as tarExtract, type Header } from 'tar-stream';
+import { READ_AHEAD } from './decompress.js';
 
 /** What a layer says beyond its files. */
 export interface LayerMeta {
@@ -174,71 +175,82 @@ export async function extractLayer(
   const whiteouts = new Set<string>();
   const opaque = new Set<string>();
   const umask = process.umask();
-  const parser = tarExtract();
-  source.on('error', (err) => parser.destroy(err));
-  source.pipe(parser);
-  // Whether the last entry was read whole: a tar that stops right after it, without the
-  // padding and end-of-archive blocks (umoci writes such layers), is complete enough.
-  let whole = true;
-  try {
-    for await (const entry of parser) {
-      whole = false;
-      const header = entry.header;
-      const path = cleanPath(header.name);
-      const base = path.slice(path.lastIndexOf('/') + 1);
-      if (base.startsWith(WHITEOUT_PREFIX)) {
-        entry.resume();
-        whole = true;
-        const parent = parentOf(path);
-        if (base === OPAQUE_MARKER) {
-          if (parent !== '') tree.parents(path, header.name);
-          opaque.add(parent);
-        } else if (!base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) {
-          const name = base.slice(WHITEOUT_PREFIX.length);
-          if (name === '' || name === '.' || name === '..') {
-            throw new LayerRefusedError(header.name, 'a whiteout naming no file of its directory');
-          }
-          tree.parents(path, header.name);
-          whiteouts.add(parent === '' ? name : `${parent}/${name}`);
-        }
-        continue;
-      }
-      switch (header.type) {
-        case 'directory':
-          entry.resume();
-          directory(tree, path, header);
-          break;
-        case 'file':
-        case 'contiguous-file':
-          meta.bytes += await file(tree, path, header, entry, opts, umask);
-          meta.files++;
-          break;
-        case 'symlink':
-          entry.resume();
-          replace(tree, path, header.name);
-          symlinkSync(header.linkname ?? '', tree.abs(path));
-          tree.set(path, 'symlink');
-          if (opts.chown) lchownSync(tree.abs(path), header.uid ?? 0, header.gid ?? 0);
-          if (header.mtime) lutimesSync(tree.abs(path), header.mtime, header.mtime);
-          break;
-        case 'link':
-          entry.resume();
-          hardlink(tree, path, header);
-          break;
-        default:
-          // Devices, FIFOs and anything unknown.
-          entry.resume();
-          meta.skipped.push({ path, type: header.type ?? 'unknown' });
-      }
+  const parser = tarExtract({ highWaterMark: READ_AHEAD });
+  // Entries are handled in tar-stream's callbacks with synchronous calls: no promise or
+  // thread-pool round trip per entry (the event loop is the worker thread's, unpack.ts).
+  await new Promise<void>((resolve, reject) => {
+    // Whether the last entry was read whole: a tar that stops right after it, without the
+    // padding and end-of-archive blocks (umoci writes such layers), is complete enough.
+    let whole = true;
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      source.unpipe(parser);
+      source.destroy();
+      parser.destroy();
+      reject(translate(err));
+    };
+    const done = () => {
       whole = true;
-    }
-  } catch (err) {
-    source.unpipe(parser);
-    source.destroy();
-    const truncatedAtEnd =
-      whole && err instanceof Error && err.message === 'Unexpected end of data';
-    if (!truncatedAtEnd) throw translate(err);
-  }
+    };
+    parser.on('entry', (header, stream, next) => {
+      whole = false;
+      try {
+        const path = cleanPath(header.name);
+        const base = path.slice(path.lastIndexOf('/') + 1);
+        if (base.startsWith(WHITEOUT_PREFIX)) {
+          whiteoutEntry(tree, path, base, header.name, whiteouts, opaque);
+        } else if (header.type === 'file' || header.type === 'contiguous-file') {
+          meta.files++;
+          const writer = fileWriter(tree, path, header, opts, umask);
+          stream.on('data', (data: unknown) => {
+            const chunk = data as Buffer;
+            try {
+              writer.write(chunk);
+            } catch (err) {
+              writer.abort();
+              stream.destroy();
+              fail(err);
+            }
+          });
+          stream.on('error', (err) => {
+            writer.abort();
+            fail(err);
+          });
+          stream.on('end', () => {
+            try {
+              meta.bytes += writer.end();
+            } catch (err) {
+              fail(err);
+              return;
+            }
+            done();
+            next();
+          });
+          return;
+        } else {
+          other(tree, path, header, opts, meta);
+        }
+      } catch (err) {
+        stream.resume();
+        fail(err);
+        return;
+      }
+      stream.on('end', () => {
+        done();
+        next();
+      });
+      stream.resume();
+    });
+    parser.on('finish', () => resolve());
+    parser.on('error', (err: Error) => {
+      if (whole && err.message === 'Unexpected end of data') resolve();
+      else fail(err);
+    });
+    source.on('error', fail);
+    source.pipe(parser);
+  });
   // Directories last: writing their entries changed their times, and a read-only mode
   // would have stopped a non-root extraction from writing into them.
   for (const [path, attrs] of tree.dirAttrs) {
@@ -290,34 +302,101 @@ function directory(tree: Tree, path: string, header: Header): void {
   });
 }
 
-async function file(
+interface FileWriter {
+  write(chunk: Buffer): void;
+  /** Sets owner, mode and times, closes; resolves the bytes written. */
+  end(): number;
+  abort(): void;
+}
+
+/** root creating a file makes it root's: only other owners need a chown. */
+const isRoot = process.geteuid?.() === 0 && process.getegid?.() === 0;
+
+function fileWriter(
   tree: Tree,
   path: string,
   header: Header,
-  data: AsyncIterable<unknown>,
   opts: ExtractOptions,
   umask: number,
-): Promise<number> {
+): FileWriter {
   replace(tree, path, header.name);
   const mode = (header.mode ?? 0o644) & 0o7777;
   const fd = openSync(tree.abs(path), CREATE_FLAGS, mode & 0o777);
   tree.set(path, 'file');
   let written = 0;
-  try {
-    for await (const item of data) {
-      const chunk = item as Buffer;
+  let open = true;
+  const close = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  return {
+    write(chunk) {
       let at = 0;
       while (at < chunk.length) at += writeSync(fd, chunk, at, chunk.length - at);
       written += chunk.length;
+    },
+    end() {
+      try {
+        const uid = header.uid ?? 0;
+        const gid = header.gid ?? 0;
+        if (opts.chown && (!isRoot || uid !== 0 || gid !== 0)) fchownSync(fd, uid, gid);
+        // open() masks with the umask and never sets setuid/setgid/sticky; chown clears them.
+        if ((mode & umask) !== 0 || mode > 0o777) fchmodSync(fd, mode);
+        if (header.mtime) futimesSync(fd, header.mtime, header.mtime);
+      } finally {
+        close();
+      }
+      return written;
+    },
+    abort: close,
+  };
+}
+
+function whiteoutEntry(
+  tree: Tree,
+  path: string,
+  base: string,
+  original: string,
+  whiteouts: Set<string>,
+  opaque: Set<string>,
+): void {
+  const parent = parentOf(path);
+  if (base === OPAQUE_MARKER) {
+    if (parent !== '') tree.parents(path, original);
+    opaque.add(parent);
+  } else if (!base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) {
+    const name = base.slice(WHITEOUT_PREFIX.length);
+    if (name === '' || name === '.' || name === '..') {
+      throw new LayerRefusedError(original, 'a whiteout naming no file of its directory');
     }
-    if (opts.chown) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
-    // open() masks with the umask and never sets setuid/setgid/sticky; chown clears them.
-    if ((mode & umask) !== 0 || mode > 0o777) fchmodSync(fd, mode);
-    if (header.mtime) futimesSync(fd, header.mtime, header.mtime);
-  } finally {
-    closeSync(fd);
+    tree.parents(path, original);
+    whiteouts.add(parent === '' ? name : `${parent}/${name}`);
   }
-  return written;
+}
+
+/** Every entry without content: directories, links, devices. */
+function other(tree: Tree, path: string, header: Header, opts: ExtractOptions, meta: LayerMeta) {
+  switch (header.type) {
+    case 'directory':
+      directory(tree, path, header);
+      break;
+    case 'symlink': {
+      replace(tree, path, header.name);
+      symlinkSync(header.linkname ?? '', tree.abs(path));
+      tree.set(path, 'symlink');
+      const uid = header.uid ?? 0;
+      const gid = header.gid ?? 0;
+      if (opts.chown && (!isRoot || uid !== 0 || gid !== 0)) lchownSync(tree.abs(path), uid, gid);
+      if (header.mtime) lutimesSync(tree.abs(path), header.mtime, header.mtime);
+      break;
+    }
+    case 'link':
+      hardlink(tree, path, header);
+      break;
+    default:
+      // Devices, FIFOs and anything unknown.
+      meta.skipped.push({ path, type: header.type ?? 'unknown' });
+  }
 }
 
 function hardlink(tree: Tree, path: string, header: Header): void {

@@ -1,7 +1,9 @@
 /**
  * Unpacks one compressed layer stream into an empty directory: in a worker thread for
  * large layers (the extraction's synchronous file system calls must not stall the
- * server), inline for small ones (a worker costs ~30 ms to start).
+ * server), inline for small ones. Workers are kept (at most POOL of them; idle ones are
+ * unreferenced so they never hold the process open) and take one layer at a time, so their code is warm
+ * after the first layer.
  */
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -12,9 +14,14 @@ import { extractLayer, LayerRefusedError, type LayerMeta } from './extract.js';
 export const INLINE_MAX_BYTES = 1024 * 1024;
 /** Chunks sent to the worker and not yet acknowledged. */
 const IN_FLIGHT = 16;
+/** Workers kept; more layers at once wait for one. */
+const POOL = 2;
 
 export type ToWorker =
-  { kind: 'chunk'; bytes: Uint8Array } | { kind: 'end' } | { kind: 'abort'; message: string };
+  | { kind: 'start'; dir: string; chown: boolean }
+  | { kind: 'chunk'; bytes: Uint8Array }
+  | { kind: 'end' }
+  | { kind: 'abort'; message: string };
 
 export type FromWorker =
   | { kind: 'ack' }
@@ -36,27 +43,79 @@ export async function unpackLayer(
   if (opts.size !== undefined && opts.size < INLINE_MAX_BYTES) {
     return extractLayer(await decompressed(source), dir, { chown: opts.chown });
   }
-  return inWorker(source, dir, opts.chown);
+  const worker = await pool.take();
+  let healthy = false;
+  try {
+    const meta = await inWorker(worker, source, dir, opts.chown);
+    healthy = true;
+    return meta;
+  } catch (err) {
+    // A refusal leaves the worker idle and fine; anything else may not have.
+    healthy = err instanceof LayerRefusedError;
+    throw err;
+  } finally {
+    pool.give(worker, healthy);
+  }
 }
 
-function inWorker(source: Readable, dir: string, chown: boolean): Promise<LayerMeta> {
-  const worker = new Worker(new URL('./unpack-worker.js', import.meta.url), {
-    workerData: { dir, chown },
-  });
+class WorkerPool {
+  private readonly idle: Worker[] = [];
+  private readonly waiting: ((w: Worker) => void)[] = [];
+  private count = 0;
+
+  async take(): Promise<Worker> {
+    const idle = this.idle.pop();
+    if (idle) {
+      idle.ref();
+      return idle;
+    }
+    if (this.count < POOL) {
+      this.count++;
+      const worker = new Worker(new URL('./unpack-worker.js', import.meta.url));
+      worker.once('exit', () => this.forget(worker));
+      return worker;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(worker: Worker, healthy: boolean): void {
+    if (!healthy) {
+      this.forget(worker);
+      void worker.terminate();
+      const next = this.waiting.shift();
+      if (next) void this.take().then(next);
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) next(worker);
+    else {
+      // Idle workers never keep the process alive.
+      worker.unref();
+      this.idle.push(worker);
+    }
+  }
+
+  private forget(worker: Worker): void {
+    const at = this.idle.indexOf(worker);
+    if (at >= 0) this.idle.splice(at, 1);
+    if ((worker as Worker & { forgotten?: boolean }).forgotten) return;
+    (worker as Worker & { forgotten?: boolean }).forgotten = true;
+    this.count--;
+  }
+}
+
+const pool = new WorkerPool();
+
+function inWorker(
+  worker: Worker,
+  source: Readable,
+  dir: string,
+  chown: boolean,
+): Promise<LayerMeta> {
   return new Promise<LayerMeta>((resolve, reject) => {
     let settled = false;
     let inFlight = 0;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      source.destroy();
-      fn();
-      void worker.terminate();
-    };
-    const post = (message: ToWorker, transfer: ArrayBuffer[] = []) => {
-      if (!settled) worker.postMessage(message, transfer);
-    };
-    worker.on('message', (message: FromWorker) => {
+    const onMessage = (message: FromWorker) => {
       switch (message.kind) {
         case 'ack':
           inFlight--;
@@ -72,17 +131,34 @@ function inWorker(source: Readable, dir: string, chown: boolean): Promise<LayerM
           settle(() => reject(new Error(message.message)));
           break;
       }
-    });
-    worker.once('error', (err) => settle(() => reject(err)));
-    worker.once('exit', (code) =>
-      settle(() => reject(new Error(`layer unpack worker exited (${code}) before finishing`))),
-    );
-    source.on('data', (chunk: Buffer) => {
+    };
+    const onError = (err: Error) => settle(() => reject(err));
+    const onExit = (code: number) =>
+      settle(() => reject(new Error(`layer unpack worker exited (${code}) before finishing`)));
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      source.off('data', onData);
+      source.destroy();
+      fn();
+    };
+    const post = (message: ToWorker, transfer: ArrayBuffer[] = []) => {
+      if (!settled) worker.postMessage(message, transfer);
+    };
+    const onData = (chunk: Buffer) => {
       // A copy the worker owns (stream chunks may share a pooled buffer).
       const bytes = new Uint8Array(chunk);
       post({ kind: 'chunk', bytes }, [bytes.buffer]);
       if (++inFlight >= IN_FLIGHT) source.pause();
-    });
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    post({ kind: 'start', dir, chown });
+    source.on('data', onData);
     source.once('end', () => post({ kind: 'end' }));
     source.once('error', (err) => post({ kind: 'abort', message: err.message }));
   });

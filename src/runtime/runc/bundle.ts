@@ -96,6 +96,11 @@ export interface BundleInputs {
   cgroupsPath: string;
   /** A network namespace Stratus prepared (private mode); undefined: runc makes one. */
   netnsPath?: string;
+  /**
+   * An overlay runc mounts at `/` inside the container (rootfs is then its empty mount
+   * point; /etc/passwd is read from the layers, top first).
+   */
+  overlay?: { lower: string[]; upper: string; work: string };
   /** Files bind-mounted read-only over /etc/hosts, /etc/resolv.conf, /etc/hostname. */
   etcFiles: { hosts: string; resolvConf: string; hostname: string };
 }
@@ -138,10 +143,10 @@ export interface ResolvedUser {
  * `uid[:gid]` or `name[:group]` against the rootfs's /etc/passwd and /etc/group, as
  * Docker resolves `--user`. A numeric uid absent from passwd is fine (gid 0, home /).
  */
-export function resolveUser(rootfs: string, user: string | undefined): ResolvedUser {
+export function resolveUser(roots: string[], user: string | undefined): ResolvedUser {
   const [u, g] = (user ?? '').split(':', 2);
-  const passwd = readTable(join(rootfs, 'etc/passwd'));
-  const groups = readTable(join(rootfs, 'etc/group'));
+  const passwd = readTable(roots, 'etc/passwd');
+  const groups = readTable(roots, 'etc/group');
   let uid = 0;
   let gid = 0;
   let home = '/';
@@ -186,13 +191,18 @@ export function resolveUser(rootfs: string, user: string | undefined): ResolvedU
   return { uid, gid, additionalGids, home };
 }
 
-function readTable(path: string): string[][] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return [];
+/** The file from the first root that has it (the top layer first). */
+function readTable(roots: string[], file: string): string[][] {
+  let text: string | undefined;
+  for (const root of roots) {
+    try {
+      text = readFileSync(join(root, file), 'utf8');
+      break;
+    } catch {
+      // not in this layer
+    }
   }
+  if (text === undefined) return [];
   return text
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
@@ -215,7 +225,7 @@ function openFilesLimit(): { soft: number; hard: number } {
 
 export function buildOciSpec(inputs: BundleInputs): OciSpec {
   const { spec, image } = inputs;
-  const user = resolveUser(inputs.rootfs, spec.user ?? image.User);
+  const user = resolveUser(inputs.overlay?.lower ?? [inputs.rootfs], spec.user ?? image.User);
   const mode = spec.network.mode;
   const namespaces: OciNamespace[] = [
     { type: 'pid' },
@@ -227,7 +237,17 @@ export function buildOciSpec(inputs: BundleInputs): OciSpec {
   else if (mode === 'none') namespaces.push({ type: 'network' });
   if (mode !== 'host') namespaces.push({ type: 'cgroup' });
 
-  const mounts: OciMount[] = [
+  const mounts: OciMount[] = [];
+  if (inputs.overlay) {
+    const o = inputs.overlay;
+    mounts.push({
+      destination: '/',
+      type: 'overlay',
+      source: 'overlay',
+      options: [`lowerdir=${o.lower.join(':')}`, `upperdir=${o.upper}`, `workdir=${o.work}`],
+    });
+  }
+  mounts.push(
     { destination: '/proc', type: 'proc', source: 'proc' },
     {
       destination: '/dev',
@@ -273,7 +293,7 @@ export function buildOciSpec(inputs: BundleInputs): OciSpec {
       source: 'cgroup',
       options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
     },
-  ];
+  );
   const etc = inputs.etcFiles;
   for (const [dest, src] of [
     ['/etc/hosts', etc.hosts],

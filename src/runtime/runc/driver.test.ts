@@ -55,6 +55,7 @@ runContainerConformance(
     new RuncDriver({
       stateDir: join(work, 'state-images'),
       prepareRootfs: (image, dir) => cache!.prepareRootfs(image, dir),
+      overlayLayers: (image, dir) => cache!.overlayLayers(image, dir),
     }),
   {
     skip,

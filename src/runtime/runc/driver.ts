@@ -33,7 +33,7 @@ import {
   type PublishedPort,
   type ResolvedImage,
 } from '../container.js';
-import { LayerCache } from '../images/layer-cache.js';
+import { LayerCache, type OverlayLayers } from '../images/layer-cache.js';
 import { buildOciSpec } from './bundle.js';
 import {
   ContainerCgroup,
@@ -81,6 +81,11 @@ export interface RuncDriverOptions {
   owner?: string;
   /** Where image roots come from; without it, image roots are refused. */
   prepareRootfs?: RootfsPreparer;
+  /** Image roots as an overlay runc mounts itself (tried before prepareRootfs). */
+  overlayLayers?: (
+    image: ResolvedImage,
+    containerDir: string,
+  ) => Promise<OverlayLayers | undefined>;
   /** Default: LayerCache.discard (unmounts the overlay, removes its directories). */
   discardRootfs?: RootfsDiscarder;
   /** The runc binary (default `runc` on PATH). */
@@ -171,10 +176,14 @@ export class RuncDriver implements ContainerDriver {
     try {
       let rootfs: string;
       let image: ImageRuntimeConfig = {};
+      let overlay: OverlayLayers | undefined;
       if (spec.root.kind === 'image') {
         record.imageRoot = true;
         await writeRecord(dir, record);
-        parts.rootfs = await this.opts.prepareRootfs!(spec.root.image, dir);
+        overlay = await this.opts.overlayLayers?.(spec.root.image, dir);
+        parts.rootfs = overlay
+          ? { path: overlay.rootfs, release: overlay.release }
+          : await this.opts.prepareRootfs!(spec.root.image, dir);
         rootfs = parts.rootfs.path;
         image = spec.root.image.config;
       } else {
@@ -215,6 +224,7 @@ export class RuncDriver implements ContainerDriver {
         hostname,
         cgroupsPath: runcCgroupsPath(id),
         netnsPath: record.netns ? netnsPath(record.netns) : undefined,
+        overlay,
         etcFiles,
       });
       await writeFile(join(dir, 'config.json'), JSON.stringify(oci));

@@ -107,7 +107,9 @@ export interface LayerDownloadDeps {
 export function layerDownloadPlane(deps: LayerDownloadDeps): DataPlane {
   const urls = new LayerUrls(deps.store, deps.now);
   return {
-    prefix: LAYER_URL_PREFIX,
+    name: 'ecr-layer',
+    title: 'ECR layer downloads (GetDownloadUrlForLayer)',
+    paths: [`${LAYER_URL_PREFIX}{token}`],
     async handle(req, res) {
       req.resume();
       try {

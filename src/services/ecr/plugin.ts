@@ -11,12 +11,8 @@
 import type { EcrOperations } from '../../api/ecr/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
-import {
-  bindProvider,
-  type PluginDeps,
-  type ServiceInstance,
-  type ServicePlugin,
-} from '../plugin.js';
+import type { Provided } from '../links.js';
+import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
 import { RegistryTokens } from './auth-token.js';
 import { BlobGuard } from './blob-guard.js';
 import type { EcrDeps } from './common.js';
@@ -38,13 +34,14 @@ export interface EcrServiceInstance extends ServiceInstance {
   collector: BlobCollector;
   lifecycle: LifecycleRunner;
   imageSource: EcrImageSource;
+  provides: Provided<'images'>;
 }
 
 export async function createEcr(
   deps: PluginDeps,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<EcrServiceInstance> {
-  const log = createLogger(deps.config.logLevel);
+  const log = createLogger(deps.config.logLevel, deps.config.logFormat);
   const blobs = await deps.blobNamespace('ecr');
   const now = Date.now;
   const guard = new BlobGuard(
@@ -82,12 +79,14 @@ export async function createEcr(
     endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
     now,
   };
+  const imageSource = new EcrImageSource({ registry, tokens, endpoint: ecrDeps.endpoint });
   return {
     dispatch: bindProvider<EcrOperations>(ecrOperations(ecrDeps)),
     registry,
     collector,
     lifecycle,
-    imageSource: new EcrImageSource({ registry, tokens, endpoint: ecrDeps.endpoint }),
+    imageSource,
+    provides: { images: imageSource },
     dataPlanes: [
       registryDataPlane({ config: deps.config, registry, tokens, log }),
       layerDownloadPlane({ store: deps.store, registry, log }),
@@ -115,9 +114,10 @@ function seconds(raw: string | undefined, fallback: number): number {
 /** UploadLayerPart carries up to 20 MiB (LayerPartBlob's limit) as base64 in JSON. */
 const MAX_REQUEST_BYTES = 28 * 1024 * 1024;
 
-export const ecrPlugin: ServicePlugin = {
+export const ecrPlugin = definePlugin({
   name: 'ecr',
+  provides: ['images'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/ecr/model.js')).model,
   create: (deps) => createEcr(deps),
-};
+});

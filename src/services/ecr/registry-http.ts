@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { StratusConfig } from '../../config.js';
+import { clientGone } from '../../shared/client-gone.js';
 import type { Logger } from '../../shared/log.js';
 import type { DataPlane } from '../plugin.js';
 import { parseBasicAuth, type RegistryTokens } from './auth-token.js';
@@ -22,8 +23,15 @@ export const REGISTRY_PREFIX = '/v2/';
 /** Page size for `_catalog` and tag lists when the client gives no `n`. */
 const DEFAULT_PAGE = 1000;
 
-/** `<account>.dkr.ecr.<region>.amazonaws.com`, as the console shows image URIs. */
-const ECR_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?::\d+)?$/;
+/**
+ * `<account>.dkr.ecr.<region>.amazonaws.com`, as the console shows image URIs (mapped to
+ * 127.0.0.1 in /etc/hosts), and its local twin under `.localhost`.
+ */
+const ECR_HOSTS = [
+  '{account}.dkr.ecr.{region}.localhost',
+  '{account}.dkr.ecr.{region}.amazonaws.com',
+] as const;
+const ACCOUNT = /^\d{12}$/;
 
 export interface RegistryHttpDeps {
   config: StratusConfig;
@@ -54,15 +62,23 @@ const READ_ONLY: ReadonlySet<Route['kind']> = new Set(['base', 'catalog', 'tags'
 
 export function registryDataPlane(deps: RegistryHttpDeps): DataPlane {
   return {
-    prefix: REGISTRY_PREFIX,
-    async handle(req, res) {
+    name: 'registry',
+    title: 'ECR registry (OCI distribution: docker push 127.0.0.1:<port>/<repo>)',
+    hosts: ECR_HOSTS,
+    paths: [REGISTRY_PREFIX],
+    async handle(req, res, match) {
       res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+      const host = match.host;
+      const addressed =
+        host && ACCOUNT.test(host.account)
+          ? { account: host.account, region: host.region }
+          : undefined;
       try {
-        await serve(deps, req, res);
+        await serve(deps, req, res, addressed);
       } catch (err) {
         if (err instanceof RegistryError)
           return sendError(req, res, err.httpStatus, err.ociCode, err.message, err.detail);
-        if (clientWentAway(req, res, err)) {
+        if (clientGone(req, err) || res.destroyed) {
           // A pull cancelled halfway, a push cut off: nothing is wrong on this side.
           deps.log.debug('registry client went away', { method: req.method, url: req.url });
           return void res.destroy();
@@ -82,13 +98,19 @@ async function serve(
   deps: RegistryHttpDeps,
   req: IncomingMessage,
   res: ServerResponse,
+  addressed: Scope | undefined,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://registry');
   // Route on the path as sent: URL parsing resolves `..` and `%2e%2e` segments, which would
   // turn `/v2/a/../b/...` into a request for `b` instead of refusing the name.
   const path = (req.url ?? '/').split('?', 1)[0];
   const method = req.method ?? 'GET';
-  const scope = await authenticate(deps, req, res, path === REGISTRY_PREFIX);
+  if (!path.startsWith(REGISTRY_PREFIX)) {
+    // A registry host name, but not the distribution API.
+    req.resume();
+    return sendError(req, res, 404, 'NAME_UNKNOWN', `no registry route for ${path.slice(0, 300)}`);
+  }
+  const scope = await authenticate(deps, req, res, path === REGISTRY_PREFIX, addressed);
   if (!scope) return;
   const route = matchRoute(path);
   if (READ_ONLY.has(route.kind) && method !== 'GET' && method !== 'HEAD') {
@@ -188,12 +210,13 @@ async function authenticate(
   req: IncomingMessage,
   res: ServerResponse,
   isBase: boolean,
+  addressed: Scope | undefined,
 ): Promise<Scope | undefined> {
   const strict = deps.config.auth === 'strict';
-  const host = ECR_HOST.exec(req.headers.host ?? '');
-  const fallback: Scope = host
-    ? { account: host[1], region: host[2] }
-    : { account: deps.config.defaultAccount, region: deps.config.defaultRegion };
+  const fallback: Scope = addressed ?? {
+    account: deps.config.defaultAccount,
+    region: deps.config.defaultRegion,
+  };
   const basic = parseBasicAuth(req.headers.authorization);
   if (!basic) {
     if (strict || isBase) {
@@ -204,7 +227,7 @@ async function authenticate(
   }
   const check = await deps.tokens.verify(basic.password);
   if (check.ok) {
-    if (host && strict && host[1] !== check.claims.account) {
+    if (addressed && strict && addressed.account !== check.claims.account) {
       req.resume();
       sendError(req, res, 403, 'DENIED', 'Your authorization token is for a different registry.');
       return undefined;
@@ -619,17 +642,6 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer 
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
-}
-
-/** Whether `err` only says the client closed the connection (mid-body or mid-response). */
-function clientWentAway(req: IncomingMessage, res: ServerResponse, err: unknown): boolean {
-  // A body cut off mid-stream fails with ECONNRESET ('aborted'), a response whose client
-  // left with ERR_STREAM_PREMATURE_CLOSE or EPIPE.
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE') {
-    return true;
-  }
-  return req.socket.destroyed || res.destroyed;
 }
 
 function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown): void {

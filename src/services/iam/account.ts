@@ -3,12 +3,12 @@
  * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html).
  */
 import type { IamOperations } from '../../api/iam/operations.js';
-import type { IamEnv } from './env.js';
+import type { IamDeps } from './common.js';
 import { MAX_ATTACHED } from './policies.js';
 import { T } from './store.js';
 
-export function accountOperations(env: IamEnv): Pick<IamOperations, 'GetAccountSummary'> {
-  const { store } = env;
+export function accountOperations(deps: IamDeps): Pick<IamOperations, 'GetAccountSummary'> {
+  const { store } = deps;
   return {
     async GetAccountSummary(_input, ctx) {
       const prefix = `${ctx.account}/`;

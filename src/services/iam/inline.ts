@@ -10,7 +10,7 @@ import {
 } from '../../api/iam/errors.js';
 import type { IamOperations } from '../../api/iam/operations.js';
 import { encodeDocument, policyDocumentError, policySize } from '../../shared/policy-documents.js';
-import type { IamEnv } from './env.js';
+import type { IamDeps } from './common.js';
 import { getOwner } from './owners.js';
 import { pageStore } from './paging.js';
 import { ownerPrefix, T, type InlinePolicyRecord, type OwnerKind } from './store.js';
@@ -32,8 +32,8 @@ type InlineOps = Pick<
 const missing = (kind: OwnerKind, name: string) =>
   new NoSuchEntityException(`The ${kind} policy with name ${name} cannot be found.`);
 
-export function inlinePolicyOperations(env: IamEnv): InlineOps {
-  const { store } = env;
+export function inlinePolicyOperations(deps: IamDeps): InlineOps {
+  const { store } = deps;
 
   const put = (account: string, kind: OwnerKind, ownerName: string, name: string, doc: string) => {
     const error = policyDocumentError(doc, 'permissions');

@@ -1,9 +1,10 @@
 /**
- * IAM's Marker/MaxItems paging: at most MaxItems (default 100) per page, IsTruncated and
- * an opaque Marker when more remain. The marker is the last returned store key, encoded.
+ * IAM's Marker/MaxItems paging over shared/paging.ts: at most MaxItems (default 100) per
+ * page, IsTruncated and an opaque Marker when more remain.
  */
 import type { MetadataOps } from '../../storage/types.js';
 import { InvalidInputException } from '../../api/iam/errors.js';
+import * as paging from '../../shared/paging.js';
 
 export const DEFAULT_MAX_ITEMS = 100;
 
@@ -13,16 +14,12 @@ export interface Page<T> {
   marker?: string;
 }
 
-export function encodeMarker(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
-}
+const invalid = (): Error => new InvalidInputException('Invalid Marker.');
 
-/** The key a marker resumes after; it must lie inside the listing's own prefix. */
-export function decodeMarker(marker: string, prefix: string): string {
-  const key = Buffer.from(marker, 'base64url').toString('utf8');
-  if (!key.startsWith(prefix)) throw new InvalidInputException('Invalid Marker.');
-  return key;
-}
+const toPage = <T>(page: paging.KeyPage<T>): Page<T> =>
+  page.next === undefined
+    ? { items: page.items, isTruncated: false }
+    : { items: page.items, isTruncated: true, marker: page.next };
 
 /** Pages a store listing, keeping only values `keep` accepts. */
 export async function pageStore<T>(
@@ -33,22 +30,14 @@ export async function pageStore<T>(
   maxItems: number | undefined,
   keep?: (value: T) => boolean,
 ): Promise<Page<T>> {
-  const max = maxItems ?? DEFAULT_MAX_ITEMS;
-  let after = marker === undefined ? undefined : decodeMarker(marker, prefix);
-  const items: T[] = [];
-  let lastKey = '';
-  const batch = keep ? Math.max(max + 1, 200) : max + 1;
-  for (;;) {
-    const rows = await ops.list<T>(table, { prefix, after, limit: batch });
-    for (const row of rows) {
-      if (keep && !keep(row.value)) continue;
-      if (items.length === max) return { items, isTruncated: true, marker: encodeMarker(lastKey) };
-      items.push(row.value);
-      lastKey = row.key;
-    }
-    if (rows.length < batch) return { items, isTruncated: false };
-    after = rows[rows.length - 1].key;
-  }
+  const page = await paging.pageStore<T>(ops, table, {
+    prefix,
+    marker,
+    max: maxItems ?? DEFAULT_MAX_ITEMS,
+    keep: keep && ((value) => keep(value)),
+    invalid,
+  });
+  return toPage({ items: page.items.map((row) => row.value), next: page.next });
 }
 
 /** Pages an in-memory list already in its final order, `keyOf` giving each item's key. */
@@ -58,16 +47,12 @@ export function pageArray<T>(
   marker: string | undefined,
   maxItems: number | undefined,
 ): Page<T> {
-  const max = maxItems ?? DEFAULT_MAX_ITEMS;
-  let start = 0;
-  if (marker !== undefined) {
-    const after = decodeMarker(marker, '');
-    start = all.findIndex((item) => keyOf(item) > after);
-    if (start < 0) start = all.length;
-  }
-  const items = all.slice(start, start + max);
-  const isTruncated = start + max < all.length;
-  return isTruncated
-    ? { items, isTruncated, marker: encodeMarker(keyOf(items[items.length - 1])) }
-    : { items, isTruncated };
+  return toPage(
+    paging.pageArray(all, keyOf, {
+      marker,
+      max: maxItems ?? DEFAULT_MAX_ITEMS,
+      resume: 'after',
+      invalid,
+    }),
+  );
 }

@@ -3,25 +3,24 @@
  * IamDirectory other plugins use, and the access keys as a strict-mode CredentialSource.
  */
 import type { IamOperations } from '../../api/iam/operations.js';
-import { bindProvider, type ServiceInstance, type ServicePlugin } from '../plugin.js';
+import { bindProvider, definePlugin } from '../plugin.js';
 import { createIamProvider } from './provider.js';
 import { StoreIamDirectory } from './role-directory.js';
 
-export const iamPlugin: ServicePlugin = {
+export const iamPlugin = definePlugin({
   name: 'iam',
+  provides: ['iam', 'credentials'],
   global: true,
   model: async () => (await import('../../api/iam/model.js')).model,
   create(deps) {
     const { operations, keys } = createIamProvider(deps.store);
-    const instance: ServiceInstance = {
+    return {
       dispatch: bindProvider<IamOperations>(operations),
-      credentials: keys,
-      iamDirectory: new StoreIamDirectory(deps.store),
+      provides: { iam: new StoreIamDirectory(deps.store), credentials: keys },
       /** After POST /_stratus/reset wiped the store: forget the cached keys. */
       async reset() {
         keys.reset();
       },
     };
-    return instance;
   },
-};
+});

@@ -4,7 +4,7 @@ import {
   callerContext as ctx,
   iamFixture as setup,
   lambdaTrustPolicy as trust,
-} from './testing.js';
+} from '../../../test/helpers/iam.js';
 
 const doc = (action: string) =>
   JSON.stringify({

@@ -24,7 +24,7 @@ import type { MetadataOps } from '../../storage/types.js';
 import { iamArn, parseIamArn, type ParsedIamArn } from './arns.js';
 import { awsPolicyDocument, awsPolicyOutput, catalogArns } from './aws-managed.js';
 import { encodeDocument, policyDocumentError, policySize } from '../../shared/policy-documents.js';
-import { timestamp, type IamEnv } from './env.js';
+import { timestamp, type IamDeps } from './common.js';
 import { uniqueId } from '../../shared/aws-ids.js';
 import { getOwner, getRole, getUser } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
@@ -186,8 +186,8 @@ type PolicyOps = Pick<
   | 'ListEntitiesForPolicy'
 >;
 
-export function policyOperations(env: IamEnv): PolicyOps {
-  const { store } = env;
+export function policyOperations(deps: IamDeps): PolicyOps {
+  const { store } = deps;
 
   const attach = (account: string, kind: OwnerKind, ownerName: string, arn: string) =>
     store.transaction(async (tx) => {
@@ -253,7 +253,7 @@ export function policyOperations(env: IamEnv): PolicyOps {
       checkManagedDocument(input.PolicyDocument);
       const tags = checkTags(input.Tags);
       const path = input.Path ?? '/';
-      const now = timestamp(env);
+      const now = timestamp(deps);
       const record: PolicyRecord = {
         name: input.PolicyName,
         id: uniqueId('ANPA'),
@@ -353,7 +353,7 @@ export function policyOperations(env: IamEnv): PolicyOps {
             `A managed policy can have up to ${MAX_VERSIONS} versions. Before you create a new version, you must delete an existing version.`,
           );
         }
-        const now = timestamp(env);
+        const now = timestamp(deps);
         const version = {
           id: `v${record.nextVersion}`,
           document: input.PolicyDocument,
@@ -427,7 +427,7 @@ export function policyOperations(env: IamEnv): PolicyOps {
           throw new NoSuchEntityException(noVersion(arn, input.VersionId));
         }
         record.defaultVersionId = input.VersionId;
-        record.updated = timestamp(env);
+        record.updated = timestamp(deps);
         await tx.put(T.policies, key, record);
       });
     },

@@ -5,19 +5,19 @@
 import type { MetadataStore } from '../../storage/types.js';
 import { accountOperations } from './account.js';
 import { AccessKeyIndex } from './credentials.js';
-import type { IamEnv } from './env.js';
+import type { IamDeps } from './common.js';
 import { inlinePolicyOperations } from './inline.js';
 import { policyOperations } from './policies.js';
 import { roleOperations } from './roles.js';
 import { userOperations } from './users.js';
 
-export function iamOperations(env: IamEnv) {
+export function iamOperations(deps: IamDeps) {
   return {
-    ...roleOperations(env),
-    ...inlinePolicyOperations(env),
-    ...policyOperations(env),
-    ...userOperations(env),
-    ...accountOperations(env),
+    ...roleOperations(deps),
+    ...inlinePolicyOperations(deps),
+    ...policyOperations(deps),
+    ...userOperations(deps),
+    ...accountOperations(deps),
   };
 }
 

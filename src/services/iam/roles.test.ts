@@ -5,7 +5,7 @@ import {
   callerContext as ctx,
   iamFixture as setup,
   lambdaTrustPolicy as trust,
-} from './testing.js';
+} from '../../../test/helpers/iam.js';
 
 const allowLogs = JSON.stringify({
   Version: '2012-10-17',

@@ -12,7 +12,7 @@ import type { IamOperations } from '../../api/iam/operations.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { iamArn } from './arns.js';
 import { policyDocumentError, policySize } from '../../shared/policy-documents.js';
-import { timestamp, type IamEnv } from './env.js';
+import { timestamp, type IamDeps } from './common.js';
 import { uniqueId } from '../../shared/aws-ids.js';
 import { getRole, roleOutput } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
@@ -41,8 +41,8 @@ type RoleOps = Pick<
   | 'DeleteRolePermissionsBoundary'
 >;
 
-export function roleOperations(env: IamEnv): RoleOps {
-  const { store } = env;
+export function roleOperations(deps: IamDeps): RoleOps {
+  const { store } = deps;
 
   /** Reads, changes and writes back one role inside a transaction. */
   const updateRole = (
@@ -67,7 +67,7 @@ export function roleOperations(env: IamEnv): RoleOps {
         name: input.RoleName,
         id: uniqueId('AROA'),
         arn: iamArn(ctx.account, 'role', path, input.RoleName),
-        created: timestamp(env),
+        created: timestamp(deps),
         trustPolicy: input.AssumeRolePolicyDocument,
         maxSessionDuration: input.MaxSessionDuration ?? DEFAULT_MAX_SESSION,
         tags,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AccessKeyIndex } from './credentials.js';
-import { ACCOUNT, callerContext as ctx, iamFixture as setup } from './testing.js';
+import { ACCOUNT, callerContext as ctx, iamFixture as setup } from '../../../test/helpers/iam.js';
 
 test('CreateUser / GetUser / ListUsers / DeleteUser', async () => {
   const { iam, storage } = await setup();

@@ -15,7 +15,7 @@ import type { Principal, RequestContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { iamArn } from './arns.js';
-import { timestamp, type IamEnv } from './env.js';
+import { timestamp, type IamDeps } from './common.js';
 import { accessKeyId, secretAccessKey, uniqueId } from '../../shared/aws-ids.js';
 import { getUser, userOutput } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
@@ -87,8 +87,8 @@ function keyMetadata(k: AccessKeyRecord): AccessKeyMetadata {
   };
 }
 
-export function userOperations(env: IamEnv): UserOps {
-  const { store, keys } = env;
+export function userOperations(deps: IamDeps): UserOps {
+  const { store, keys } = deps;
 
   const updateUser = (account: string, name: string, change: (u: UserRecord) => void) =>
     store.transaction(async (tx) => {
@@ -105,7 +105,7 @@ export function userOperations(env: IamEnv): UserOps {
         name: input.UserName,
         id: uniqueId('AIDA'),
         arn: iamArn(ctx.account, 'user', path, input.UserName),
-        created: timestamp(env),
+        created: timestamp(deps),
         tags: checkTags(input.Tags),
         accessKeyIds: [],
       };
@@ -202,7 +202,7 @@ export function userOperations(env: IamEnv): UserOps {
           accessKeyId: accessKeyId('AKIA', ctx.account),
           secretAccessKey: secretAccessKey(),
           status: 'Active',
-          created: timestamp(env),
+          created: timestamp(deps),
           account: ctx.account,
           userName: user.name,
           userArn: user.arn,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { AwsError } from '../../shared/errors.js';
 import { FileBlobStore } from '../../storage/file-blob-store.js';
 import { CODE_URL_TTL_SECONDS, CodeStore, codeSha256 } from './code-store.js';
-import { createZip } from './zip-writer.js';
+import { createZip } from '../../../test/helpers/zip-writer.js';
 
 const blobs = await FileBlobStore.openTemporary();
 const code = new CodeStore(blobs, undefined);

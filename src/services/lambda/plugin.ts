@@ -12,12 +12,7 @@
 import type { LambdaOperations } from '../../api/lambda/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
-import {
-  bindProvider,
-  type PluginDeps,
-  type ServiceInstance,
-  type ServicePlugin,
-} from '../plugin.js';
+import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
 import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.js';
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
@@ -51,11 +46,14 @@ export function concurrencyLimitFrom(env: NodeJS.ProcessEnv): number {
   return Number.isInteger(n) && n > 0 ? n : DEFAULT_CONCURRENCY_LIMIT;
 }
 
+/** The links Lambda needs (see services/links.ts). */
+const NEEDS = ['logs', 'iam', 'sts', 'signatures'] as const;
+
 export function createLambda(
-  deps: PluginDeps,
+  deps: PluginDeps<(typeof NEEDS)[number]>,
   env: NodeJS.ProcessEnv = process.env,
 ): LambdaServiceInstance {
-  const log = createLogger(deps.config.logLevel);
+  const log = createLogger(deps.config.logLevel, deps.config.logFormat);
   const code = new CodeStore(deps.blobs, deps.config.ephemeral ? undefined : deps.config.stateDir);
   const lifecycle = new Lifecycle(deps.store, (err) =>
     log.error('lambda state change failed', {
@@ -66,7 +64,7 @@ export function createLambda(
   const lambdaDeps: LambdaDeps = {
     store: deps.store,
     code,
-    iam: deps.iam,
+    iam: deps.links.iam,
     lifecycle,
     // Read late: the port may only be known once the server listens.
     endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
@@ -78,9 +76,9 @@ export function createLambda(
   const invoke = createInvokePath({
     config: deps.config,
     store: deps.store,
-    logs: deps.logs,
-    sts: deps.sts,
-    signatures: deps.signatures,
+    logs: deps.links.logs,
+    sts: deps.links.sts,
+    signatures: deps.links.signatures,
     functions,
     endpoint: lambdaDeps.endpoint,
     log,
@@ -101,7 +99,9 @@ export function createLambda(
     },
     dataPlanes: [
       {
-        prefix: CODE_URL_PREFIX,
+        name: 'lambda-code',
+        title: 'Lambda code downloads (GetFunction Code.Location)',
+        paths: [`${CODE_URL_PREFIX}{token}`],
         async handle(req, res) {
           req.resume();
           const answer = await code.serveDownload(req.url ?? '/');
@@ -135,9 +135,10 @@ export function createLambda(
 /** CreateFunction carries a 50 MB zip as base64 in JSON: AWS accepts 69,905,067 bytes. */
 const MAX_REQUEST_BYTES = 69_905_067;
 
-export const lambdaPlugin: ServicePlugin = {
+export const lambdaPlugin = definePlugin({
   name: 'lambda',
+  needs: NEEDS,
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),
-};
+});

@@ -20,8 +20,7 @@ import { NOT_IMPLEMENTED } from '../plugin.js';
 import { T, functionKey, versionKey, type VersionRecord } from './store.js';
 import { createLambda, type LambdaServiceInstance } from './plugin.js';
 import type { FunctionChange } from './lifecycle.js';
-import { createZip } from './zip-writer.js';
-import { ProcessDriver } from '../../runtime/process/driver.js';
+import { createZip } from '../../../test/helpers/zip-writer.js';
 
 const ACCOUNT = '000000000000';
 const ctx: RequestContext = {
@@ -77,12 +76,16 @@ async function fixture(stateDir?: string): Promise<Fixture> {
     store: storage.store,
     blobs: storage.blobs,
     blobNamespace: (name) => storage.namespace(name),
-    iam: new StoreIamDirectory(storage.store),
-    containers: new ProcessDriver(),
-    logs: { append: async () => {} },
-    sts: {
-      assumeRoleForService: () =>
-        Promise.reject(new Error('the control plane mints no credentials')),
+    links: {
+      iam: new StoreIamDirectory(storage.store),
+      logs: { append: async () => {} },
+      sts: {
+        assumeRoleForService: () =>
+          Promise.reject(new Error('the control plane mints no credentials')),
+      },
+      signatures: {
+        authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
+      },
     },
   });
   await lambda.start?.({ endpoint: 'http://127.0.0.1:4566' });

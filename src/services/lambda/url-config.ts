@@ -1,7 +1,8 @@
 /**
- * Function URL configurations. AWS serves them at https://<url-id>.lambda-url.<region>.on.aws/;
- * Stratus at `<endpoint>/_stratus/lambda-url/<url-id>/` on its own port, a URL curl, Node's
- * fetch, Python and browsers all reach on 127.0.0.1 with no DNS set-up (`*.localhost` names
+ * Function URL configurations. AWS serves them at https://<url-id>.lambda-url.<region>.on.aws/.
+ * Stratus reports `<endpoint>/_stratus/lambda-url/<url-id>/` on its own port, a URL curl,
+ * Node's fetch, Python and browsers all reach on 127.0.0.1 with no DNS set-up, and serves the
+ * host form `http://<url-id>.lambda-url.<region>.localhost:<port>/` too (`*.localhost` names
  * resolve in curl and browsers but not through getaddrinfo, so not in Node or Python).
  * The URL is built from the current endpoint on every answer, so it follows a port change.
  * https://docs.aws.amazon.com/lambda/latest/dg/urls-configuration.html
@@ -27,6 +28,12 @@ import { conflict, notFound, resourceMissing, validationException } from './erro
 import { T, childPrefix, qualifierKey, type UrlConfigRecord, type UrlIdRecord } from './store.js';
 
 export const FUNCTION_URL_PREFIX = '/_stratus/lambda-url/';
+
+/** The host forms of a function URL: curl and browsers resolve `*.localhost` themselves. */
+export const FUNCTION_URL_HOSTS = [
+  '{url-id}.lambda-url.{region}.localhost',
+  '{url-id}.lambda-url.{region}.on.aws',
+] as const;
 
 type UrlOps = Pick<
   LambdaOperations,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { AwsError } from '../../shared/errors.js';
-import { createZip } from './zip-writer.js';
+import { createZip } from '../../../test/helpers/zip-writer.js';
 import { DEFAULT_LIMITS, UNZIP_FAILED, extractZip, linkStaysInside, listEntries } from './zip.js';
 
 let root: string;

@@ -7,12 +7,17 @@ import {
   ResourceAlreadyExistsException,
   ResourceNotFoundException,
 } from '../../api/logs/errors.js';
+import { buildArn, isAccountId, parseArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
+import { decodeToken as decodeJson } from '../../shared/paging.js';
+import type { MetadataStore } from '../../storage/types.js';
 import type { Scope } from './store.js';
 
-export interface LogsOptions {
+/** What the logs operation modules share. */
+export interface LogsDeps {
+  store: MetadataStore;
   /** Milliseconds since the epoch; tests pin it. */
-  now?: () => number;
+  now(): number;
 }
 
 export const groupNotFound = (): ResourceNotFoundException =>
@@ -35,12 +40,13 @@ export const scopeOf = (ctx: RequestContext): Scope => ({
 
 /** `arn:aws:logs:<region>:<account>:log-group:<name>` (AWS's `logGroupArn`, no `:*`). */
 export const groupArn = (scope: Scope, name: string): string =>
-  `arn:aws:logs:${scope.region}:${scope.account}:log-group:${name}`;
+  buildArn('logs', scope.region, scope.account, `log-group:${name}`);
 
 export const streamArn = (scope: Scope, group: string, stream: string): string =>
   `${groupArn(scope, group)}:log-stream:${stream}`;
 
-const GROUP_ARN = /^arn:aws[\w-]*:logs:([\w-]+):(\d{12}):log-group:([^:*]+)(?::\*)?$/;
+const REGION = /^[\w-]+$/;
+const GROUP_RESOURCE = /^log-group:([^:*]+)(?::\*)?$/;
 
 export interface ParsedGroupArn {
   region: string;
@@ -49,8 +55,17 @@ export interface ParsedGroupArn {
 }
 
 export function parseGroupArn(arn: string): ParsedGroupArn | undefined {
-  const m = GROUP_ARN.exec(arn);
-  return m ? { region: m[1], account: m[2], name: m[3] } : undefined;
+  const parsed = logsArn(arn);
+  const m = parsed && GROUP_RESOURCE.exec(parsed.resource);
+  return m ? { region: parsed.region, account: parsed.account, name: m[1] } : undefined;
+}
+
+/** A CloudWatch Logs ARN of a region and account; undefined for any other. */
+export function logsArn(arn: string): ReturnType<typeof parseArn> {
+  const parsed = parseArn(arn);
+  return parsed?.service === 'logs' && REGION.test(parsed.region) && isAccountId(parsed.account)
+    ? parsed
+    : undefined;
 }
 
 /**
@@ -78,18 +93,9 @@ export function resolveGroupName(
   return arn.name;
 }
 
-/** Opaque paging tokens: base64url JSON, so a client can only hand back what it was given. */
-export function encodeToken(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
-
+/** A paging token's value (shared/paging.ts); InvalidParameterException when not ours. */
 export function decodeToken<T>(token: string, valid: (v: unknown) => v is T): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidToken();
-  }
+  const value = decodeJson(token);
   if (!valid(value)) throw invalidToken();
   return value;
 }

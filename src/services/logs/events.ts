@@ -2,6 +2,7 @@
  * Log events: PutLogEvents, GetLogEvents and FilterLogEvents.
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html
  */
+import type { LogsOperations } from '../../api/logs/operations.js';
 import type {
   FilteredLogEvent,
   FilterLogEventsRequest,
@@ -13,16 +14,18 @@ import type {
   PutLogEventsResponse,
   RejectedLogEventsInfo,
 } from '../../api/logs/types.js';
+import { encodeToken } from '../../shared/paging.js';
 import type { MetadataStore } from '../../storage/types.js';
 import {
   decodeToken,
-  encodeToken,
   groupNotFound,
   invalid,
   invalidToken,
   isString,
+  type LogsDeps,
   pageLimit,
   resolveGroupName,
+  scopeOf,
   streamNotFound,
   validationError,
 } from './common.js';
@@ -99,7 +102,19 @@ function before(
   return a.seq < b.seq;
 }
 
-export class LogEvents {
+type EventOps = Pick<LogsOperations, 'PutLogEvents' | 'GetLogEvents' | 'FilterLogEvents'>;
+
+export function eventOperations(deps: LogsDeps): EventOps {
+  const events = new LogEvents(deps.store, () => deps.now());
+  return {
+    PutLogEvents: (input, ctx) => events.put(input, scopeOf(ctx)),
+    GetLogEvents: (input, ctx) => events.get(input, scopeOf(ctx)),
+    FilterLogEvents: (input, ctx) => events.filter(input, scopeOf(ctx)),
+  };
+}
+
+/** The event operations' work, scoped to one account and region. */
+class LogEvents {
   constructor(
     private readonly store: MetadataStore,
     private readonly now: () => number,

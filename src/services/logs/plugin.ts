@@ -1,17 +1,17 @@
 /** CloudWatch Logs: the wire operations and the LogSink other services write through. */
 import type { LogsOperations } from '../../api/logs/operations.js';
-import { bindProvider, type ServicePlugin } from '../plugin.js';
-import { LogsProvider } from './provider.js';
+import { bindProvider, definePlugin } from '../plugin.js';
+import { logsOperations } from './provider.js';
 import { LogsSink } from './sink.js';
 
-export const logsPlugin: ServicePlugin = {
+export const logsPlugin = definePlugin({
   name: 'logs',
+  provides: ['logs'],
   model: async () => (await import('../../api/logs/model.js')).model,
   create(deps) {
-    const provider = new LogsProvider(deps.store);
     return {
-      dispatch: bindProvider<LogsOperations>(provider),
-      logSink: new LogsSink(deps.store),
+      dispatch: bindProvider<LogsOperations>(logsOperations({ store: deps.store, now: Date.now })),
+      provides: { logs: new LogsSink(deps.store) },
     };
   },
-};
+});

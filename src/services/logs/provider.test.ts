@@ -12,7 +12,7 @@ import type { MetadataStore } from '../../storage/types.js';
 import type { RequestContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { FilteredLogEvent, OutputLogEvent } from '../../api/logs/types.js';
-import { LogsProvider } from './provider.js';
+import { logsOperations, type LogsProviderOps } from './provider.js';
 import { LogsSink } from './sink.js';
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -45,7 +45,7 @@ describe('logs provider', () => {
   let store: MetadataStore;
   let closeStorage: () => Promise<void>;
   let clock = T0;
-  let logs: LogsProvider;
+  let logs: LogsProviderOps;
   const ctx = ctxFor();
 
   before(async () => {
@@ -53,7 +53,7 @@ describe('logs provider', () => {
     const storage = await openStorage({ stateDir: dir, ephemeral: true });
     store = storage.store;
     closeStorage = storage.close;
-    logs = new LogsProvider(store, { now: () => clock });
+    logs = logsOperations({ store, now: () => clock });
   });
   after(async () => {
     await closeStorage();

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACCOUNT, callerContext as ctx, iamFixture, lambdaTrustPolicy } from '../iam/testing.js';
+import {
+  ACCOUNT,
+  callerContext as ctx,
+  iamFixture,
+  lambdaTrustPolicy,
+} from '../../../test/helpers/iam.js';
 import { createStsProvider } from './provider.js';
 import { createSessionIssuer } from './service-issuer.js';
 import { SessionIndex } from './sessions.js';

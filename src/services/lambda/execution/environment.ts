@@ -20,6 +20,7 @@ import {
   timeoutPayload,
   tooLargePayload,
 } from './error-payloads.js';
+import { clientContextHeader } from './client-context.js';
 import { LineSplitter, logStreamName, type LogStream, type LogWriter } from './log-writer.js';
 import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
 import {
@@ -252,6 +253,7 @@ export class Environment {
       onReady: this.onReady,
       onResult: this.onResult,
       onInitError: this.onInitError,
+      onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
     });
     this.api = api;
     return api;
@@ -397,8 +399,9 @@ export class Environment {
       deadlineMs: Date.now() + timeoutMs,
       invokedFunctionArn: req.invokedFunctionArn ?? fn.functionArn,
       traceId: req.traceId ?? newTraceId(),
+      // Checked at Invoke (InvalidRequestContentException); dropped here if it is not JSON.
       clientContext:
-        req.clientContext !== undefined ? decodeClientContext(req.clientContext) : undefined,
+        req.clientContext !== undefined ? clientContextHeader(req.clientContext) : undefined,
       cognitoIdentity: req.cognitoIdentity,
       onChunk: req.onChunk,
     });
@@ -647,11 +650,6 @@ function tail(lines: string[]): string {
   let start = buf.length - TAIL_BYTES;
   while (start < buf.length && (buf[start] & 0xc0) === 0x80) start++;
   return buf.toString('utf8', start);
-}
-
-/** X-Amz-Client-Context is base64 JSON; runtimes get the JSON itself. */
-function decodeClientContext(b64: string): string {
-  return Buffer.from(b64, 'base64').toString('utf8');
 }
 
 /** An X-Ray trace header like the ones Lambda hands every invocation. */

@@ -19,7 +19,7 @@ import {
   useExecutorHarness,
   request,
   spec,
-} from './test-support.js';
+} from '../../../../test/helpers/lambda-executor.js';
 
 const harness = useExecutorHarness();
 const { executor, logOf } = harness;

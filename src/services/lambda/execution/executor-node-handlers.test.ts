@@ -14,7 +14,7 @@ import {
   useExecutorHarness,
   request,
   spec,
-} from './test-support.js';
+} from '../../../../test/helpers/lambda-executor.js';
 
 const harness = useExecutorHarness();
 const { executor, logOf } = harness;

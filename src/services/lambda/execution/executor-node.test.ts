@@ -7,7 +7,13 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { LambdaExecutor } from './executor.js';
-import { json, REGION, useExecutorHarness, request, spec } from './test-support.js';
+import {
+  json,
+  REGION,
+  useExecutorHarness,
+  request,
+  spec,
+} from '../../../../test/helpers/lambda-executor.js';
 
 const harness = useExecutorHarness();
 const { executor, logOf } = harness;

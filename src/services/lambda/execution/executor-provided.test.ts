@@ -7,7 +7,12 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { LambdaExecutor } from './executor.js';
-import { json, useExecutorHarness, request, spec } from './test-support.js';
+import {
+  json,
+  useExecutorHarness,
+  request,
+  spec,
+} from '../../../../test/helpers/lambda-executor.js';
 
 const harness = useExecutorHarness();
 const { executor, logOf } = harness;

@@ -6,7 +6,14 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LambdaExecutor } from './executor.js';
-import { ACCOUNT, fakeSts, json, useExecutorHarness, request, spec } from './test-support.js';
+import {
+  ACCOUNT,
+  fakeSts,
+  json,
+  useExecutorHarness,
+  request,
+  spec,
+} from '../../../../test/helpers/lambda-executor.js';
 
 const harness = useExecutorHarness();
 const { executor, logOf } = harness;

@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { json, request, spec, useExecutorHarness, waitForPrestart } from './test-support.js';
+import {
+  json,
+  request,
+  spec,
+  useExecutorHarness,
+  waitForPrestart,
+} from '../../../../test/helpers/lambda-executor.js';
 
 const harness = useExecutorHarness();
 

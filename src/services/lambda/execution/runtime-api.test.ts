@@ -75,6 +75,9 @@ describe('Lambda Runtime API', () => {
       onReady: () => ready++,
       onResult: (id, result) => results.push({ id, result }),
       onInitError: (body, type) => initErrors.push({ body: body.toString(), type }),
+      onError: (err) => {
+        throw err;
+      },
     });
   });
   afterEach(() => api.close());

@@ -65,6 +65,8 @@ export interface RuntimeApiEvents {
   onReady(): void;
   onResult(requestId: string, result: InvocationResult): void;
   onInitError(body: Buffer, errorType: string | undefined): void;
+  /** A request could not be handled (a bug): its connection got a 500 and was closed. */
+  onError(err: unknown): void;
 }
 
 export class RuntimeApi {
@@ -91,7 +93,7 @@ export class RuntimeApi {
 
   private constructor(private readonly events: RuntimeApiEvents) {
     // No timeouts: long polls and idle keep-alive connections are normal here.
-    this.server = new RuntimeHttpServer(this.onRequest);
+    this.server = new RuntimeHttpServer(this.onRequest, (err) => this.events.onError(err));
   }
 
   static async start(events: RuntimeApiEvents): Promise<RuntimeApi> {

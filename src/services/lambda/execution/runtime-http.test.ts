@@ -64,6 +64,7 @@ async function writeSlowly(socket: Socket, data: string): Promise<void> {
 describe('Runtime API HTTP server', () => {
   let server: RuntimeHttpServer;
   let port: number;
+  let errors: unknown[] = [];
   let seen: Seen[];
   /** Decides the answer; by default 200 with the body echoed. */
   let answer: (req: Seen, res: HttpResponse) => void;
@@ -71,23 +72,26 @@ describe('Runtime API HTTP server', () => {
   beforeEach(async () => {
     seen = [];
     answer = (req, res) => res.send(200, ['Content-Type', 'text/plain'], `echo:${req.body}`);
-    server = new RuntimeHttpServer((req: HttpRequest, res: HttpResponse) => {
-      const chunks: Buffer[] = [];
-      req.body = {
-        data: (c) => chunks.push(c),
-        end: () => {
-          const s: Seen = {
-            method: req.method,
-            url: req.url,
-            headers: { ...req.headers },
-            trailers: { ...req.trailers },
-            body: Buffer.concat(chunks).toString('latin1'),
-          };
-          seen.push(s);
-          answer(s, res);
-        },
-      };
-    });
+    server = new RuntimeHttpServer(
+      (req: HttpRequest, res: HttpResponse) => {
+        const chunks: Buffer[] = [];
+        req.body = {
+          data: (c) => chunks.push(c),
+          end: () => {
+            const s: Seen = {
+              method: req.method,
+              url: req.url,
+              headers: { ...req.headers },
+              trailers: { ...req.trailers },
+              body: Buffer.concat(chunks).toString('latin1'),
+            };
+            seen.push(s);
+            answer(s, res);
+          },
+        };
+      },
+      (err) => errors.push(err),
+    );
     port = await server.listen();
   });
   afterEach(() => server.close());
@@ -282,6 +286,24 @@ describe('Runtime API HTTP server', () => {
     assert.equal((thrown as { code?: string }).code, 'ERR_INVALID_CHAR');
     assert.doesNotMatch(c.text(), /Injected/);
     c.socket.destroy();
+  });
+
+  test('a handler that throws: reported, that connection gets a 500 and closes, the server lives', async () => {
+    errors = [];
+    answer = () => {
+      throw new Error('handler bug');
+    };
+    const c = await rawClient(port);
+    c.socket.write('POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi');
+    await c.closed;
+    assert.match(c.text(), /^HTTP\/1\.1 500 /);
+    assert.equal((errors[0] as Error).message, 'handler bug');
+
+    answer = (_req, res) => res.send(200, [], 'ok');
+    const d = await rawClient(port);
+    d.socket.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+    await d.waitFor(/\r\n\r\nok$/);
+    d.socket.destroy();
   });
 
   test('a long poll: destroyed once the client goes, closed by close()', async () => {

@@ -47,6 +47,8 @@ export interface BodyReader {
 }
 
 export type RequestHandler = (req: HttpRequest, res: HttpResponse) => void;
+/** A handler (or body reader) threw: a bug of ours, reported with its stack. */
+export type ErrorHandler = (err: unknown) => void;
 
 type Fields = Record<string, string | undefined>;
 
@@ -132,8 +134,9 @@ class Connection {
   constructor(
     readonly socket: Socket,
     private readonly handler: RequestHandler,
+    private readonly onError: ErrorHandler,
   ) {
-    socket.on('data', this.onData);
+    socket.on('data', this.onChunk);
     socket.on('error', () => socket.destroy());
     // The peer closed its side: like node:http (without httpAllowHalfOpen), answers still
     // waiting are dropped and the socket ends.
@@ -192,7 +195,21 @@ class Connection {
     }
   };
 
-  private readonly onData = (chunk: Buffer): void => {
+  /**
+   * An exception thrown by a handler or body reader must not escape a socket callback (it
+   * would end the whole server): it is reported, and this connection answered 500 and
+   * closed, as the Runtime API answers what it cannot handle.
+   */
+  private readonly onChunk = (chunk: Buffer): void => {
+    try {
+      this.onData(chunk);
+    } catch (err) {
+      this.onError(err);
+      if (!this.closed) this.fail(500);
+    }
+  };
+
+  private onData(chunk: Buffer): void {
     const buf = this.rest === null ? chunk : Buffer.concat([this.rest, chunk]);
     this.rest = null;
     let pos = 0;
@@ -280,7 +297,7 @@ class Connection {
           return;
       }
     }
-  };
+  }
 
   /** A request head: hands the request over; false when the connection failed. */
   private begin(head: string): boolean {
@@ -395,9 +412,9 @@ export class RuntimeHttpServer {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
 
-  constructor(handler: RequestHandler) {
+  constructor(handler: RequestHandler, onError: ErrorHandler) {
     this.server = createServer({ noDelay: true }, (socket) => {
-      const conn = new Connection(socket, handler);
+      const conn = new Connection(socket, handler, onError);
       this.connections.add(conn);
       socket.on('close', () => this.connections.delete(conn));
     });

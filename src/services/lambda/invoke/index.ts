@@ -32,7 +32,7 @@ export interface InvokePathDeps {
   store: MetadataStore;
   logs: LogSink;
   sts: SessionIssuer;
-  signatures?: RequestAuthenticator;
+  signatures: RequestAuthenticator;
   functions: LambdaFunctions;
   /** The URL functions reach Stratus at (AWS_ENDPOINT_URL). */
   endpoint: () => string;
@@ -155,5 +155,5 @@ function idleTimeoutFrom(env: NodeJS.ProcessEnv): { idleTimeoutMs?: number } {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }

@@ -13,14 +13,13 @@ import { openStorage, type Storage } from '../../../storage/index.js';
 import { iamOperations } from '../../iam/provider.js';
 import { AccessKeyIndex } from '../../iam/credentials.js';
 import { StoreIamDirectory } from '../../iam/role-directory.js';
-import { lambdaTrustPolicy } from '../../iam/testing.js';
+import { lambdaTrustPolicy } from '../../../../test/helpers/iam.js';
 import { NOT_IMPLEMENTED } from '../../plugin.js';
 import { createSessionIssuer } from '../../sts/service-issuer.js';
 import { SessionIndex } from '../../sts/sessions.js';
 import { createLambda, type LambdaServiceInstance } from '../plugin.js';
-import { createZip } from '../zip-writer.js';
+import { createZip } from '../../../../test/helpers/zip-writer.js';
 import { RoleCredentialCache } from './credentials.js';
-import { ProcessDriver } from '../../../runtime/process/driver.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -45,6 +44,9 @@ describe('the invoke path', () => {
   let storage: Storage;
   let lambda: LambdaServiceInstance;
   const logs = new MemoryLogs();
+  const noGateway = {
+    authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
+  };
   let n = 0;
   const call = ((op: string, input: unknown, requestId = `req-${++n}`) => {
     const r = lambda.dispatch(op, input as Record<string, unknown>, { ...ctx, requestId });
@@ -80,10 +82,12 @@ describe('the invoke path', () => {
         store: storage.store,
         blobs: storage.blobs,
         blobNamespace: (name) => storage.namespace(name),
-        iam: directory,
-        logs,
-        sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
-        containers: new ProcessDriver(),
+        links: {
+          iam: directory,
+          logs,
+          sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
+          signatures: noGateway,
+        },
       },
       { STRATUS_LAMBDA_THROTTLE_BACKOFF_MS: '50', STRATUS_LAMBDA_RETRY_DELAYS_MS: '50' },
     );

@@ -18,6 +18,7 @@ import type { EventQueue } from './async-queue.js';
 import {
   MAX_INVOKE_ASYNC_BYTES,
   checkAsyncSize,
+  checkClientContext,
   checkSyncSize,
   eventPayload,
   toBuffer,
@@ -38,6 +39,7 @@ export function invokeOperations(
       if (type === 'Event') checkAsyncSize(raw);
       else checkSyncSize(raw);
       const payload = eventPayload(raw);
+      checkClientContext(input.ClientContext);
       const target = await functions.resolve(ctx, input.FunctionName, input.Qualifier);
       switch (type) {
         case 'DryRun':

@@ -12,6 +12,7 @@
  *     parse payload into json: <parser message>"
  */
 import { InvalidRequestContentException } from '../../../api/lambda/errors.js';
+import { clientContextHeader } from '../execution/client-context.js';
 import { requestTooLarge } from '../errors.js';
 
 export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -68,4 +69,13 @@ export function eventPayload(payload: Buffer): Buffer {
   if (payload.length === 0) return EMPTY_EVENT;
   checkJson(payload);
   return payload;
+}
+
+/** X-Amz-Client-Context: base64 of a JSON object, refused before anything runs. */
+export function checkClientContext(base64: string | undefined): void {
+  if (base64 === undefined || clientContextHeader(base64) !== undefined) return;
+  throw new InvalidRequestContentException(
+    'Client context must be a valid Base64-encoded JSON object.',
+    { Type: 'User' },
+  );
 }

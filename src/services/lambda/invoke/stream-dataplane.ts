@@ -2,7 +2,7 @@
  * InvokeWithResponseStream (`POST /2021-11-15/functions/{FunctionName}/response-streaming-
  * invocations`). Its answer is an event stream (PayloadChunk events, then InvokeComplete),
  * which the model-driven codec cannot produce, so it is served here, before the API chain,
- * with the chain's authentication (PluginDeps.signatures).
+ * with the chain's authentication (the `signatures` link).
  * https://docs.aws.amazon.com/lambda/latest/api/API_InvokeWithResponseStream.html
  *
  * A streaming handler's (awslambda.streamifyResponse) body goes out as one PayloadChunk per
@@ -14,7 +14,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StratusConfig } from '../../../config.js';
 import type { RequestContext } from '../../../shared/context.js';
+import { clientGone } from '../../../shared/client-gone.js';
 import { AwsError } from '../../../shared/errors.js';
+import { percentDecode } from '../../../shared/percent.js';
 import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
 import { validationException } from '../errors.js';
 import type { InvokeOutcome } from '../execution/types.js';
@@ -22,7 +24,12 @@ import type { LambdaFunctions } from '../functions-api.js';
 import { eventMessage } from './event-stream.js';
 import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
 import { logResult } from './operations.js';
-import { MAX_SYNC_PAYLOAD_BYTES, eventPayload, syncTooLarge } from './payload.js';
+import {
+  MAX_SYNC_PAYLOAD_BYTES,
+  checkClientContext,
+  eventPayload,
+  syncTooLarge,
+} from './payload.js';
 import type { InvocationRunner } from './runner.js';
 
 export const STREAM_INVOKE_PREFIX = '/2021-11-15/functions/';
@@ -33,18 +40,25 @@ export interface StreamDataPlaneDeps {
   functions: LambdaFunctions;
   runner: InvocationRunner;
   /** Without it, streamed answers arrive buffered, in one PayloadChunk. */
-  signatures?: RequestAuthenticator;
+  signatures: RequestAuthenticator;
   warn: (msg: string, detail?: Record<string, unknown>) => void;
 }
 
 export function streamInvokeDataPlane(deps: StreamDataPlaneDeps): DataPlane {
   return {
-    prefix: STREAM_INVOKE_PREFIX,
+    name: 'lambda-stream',
+    title: 'Lambda InvokeWithResponseStream (signed for lambda)',
+    paths: [STREAM_INVOKE_PREFIX],
+    signedFor: ['lambda'],
     async handle(req, res) {
       const requestId = randomUUID();
       try {
         await serve(deps, req, res, requestId);
       } catch (err) {
+        if (!(err instanceof AwsError) && clientGone(req, err)) {
+          res.destroy();
+          return;
+        }
         const error = err instanceof AwsError ? err : internal(err, deps);
         if (res.headersSent) {
           res.destroy();
@@ -82,7 +96,9 @@ async function serve(
     requestId,
   );
 
-  const functionName = decodeURIComponent(path.slice(STREAM_INVOKE_PREFIX.length, -SUFFIX.length));
+  // Decoded as the codec decodes the other operations' labels: a malformed escape is a 4xx
+  // (the name then fails validation), never a URIError.
+  const functionName = percentDecode(path.slice(STREAM_INVOKE_PREFIX.length, -SUFFIX.length));
   const qualifier = new URLSearchParams(query).get('Qualifier') ?? undefined;
   const type = headers['x-amz-invocation-type'] ?? 'RequestResponse';
   if (type !== 'RequestResponse' && type !== 'DryRun') {
@@ -91,6 +107,7 @@ async function serve(
     ]);
   }
   const payload = eventPayload(payloadIn);
+  checkClientContext(headers['x-amz-client-context']);
   const target = await deps.functions.resolve(ctx, functionName, qualifier);
   if (type === 'DryRun') {
     res.writeHead(204, { 'x-amzn-requestid': requestId }).end();
@@ -138,10 +155,10 @@ async function authenticate(
   body: Buffer,
   requestId: string,
 ): Promise<RequestContext> {
-  const who = deps.signatures ? await deps.signatures.authenticate(req, body, 'lambda') : undefined;
+  const who = await deps.signatures.authenticate(req, body, 'lambda');
   if (who instanceof AwsError) throw who;
   if (who === undefined) {
-    if (deps.config.auth === 'strict' || !deps.signatures) {
+    if (deps.config.auth === 'strict') {
       throw new AwsError(
         'MissingAuthenticationTokenException',
         403,
@@ -188,6 +205,8 @@ function sendError(res: ServerResponse, requestId: string, err: AwsError): void 
 }
 
 function internal(err: unknown, deps: StreamDataPlaneDeps): AwsError {
-  deps.warn('InvokeWithResponseStream failed', { error: String(err) });
+  deps.warn('InvokeWithResponseStream failed', {
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
   return new AwsError('ServiceException', 500, false, 'An internal error occurred');
 }

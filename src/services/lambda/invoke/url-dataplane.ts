@@ -1,6 +1,7 @@
 /**
- * Function URLs: `<endpoint>/_stratus/lambda-url/<url-id>/<path>?<query>` runs the function
- * that owns the URL with a payload format 2.0 event and maps its answer to HTTP.
+ * Function URLs: `http://<url-id>.lambda-url.<region>.localhost:<port>/<path>?<query>` (or
+ * AWS's `.on.aws` name mapped in /etc/hosts, or the path form
+ * `<endpoint>/_stratus/lambda-url/<url-id>/<path>`) runs the function that owns the URL with a payload format 2.0 event and maps its answer to HTTP.
  * https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
  *  - AuthType AWS_IAM: the request must be SigV4-signed for `lambda` (strict mode verifies
  *    the signature against known credentials; permissive mode accepts any well-formed
@@ -18,7 +19,7 @@ import type { Cors } from '../../../api/lambda/types.js';
 import { AwsError } from '../../../shared/errors.js';
 import type { Caller, DataPlane, RequestAuthenticator } from '../../plugin.js';
 import type { FunctionUrlTarget, LambdaFunctions } from '../functions-api.js';
-import { FUNCTION_URL_PREFIX } from '../url-config.js';
+import { FUNCTION_URL_HOSTS, FUNCTION_URL_PREFIX } from '../url-config.js';
 import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
 import { MAX_SYNC_PAYLOAD_BYTES } from './payload.js';
 import type { InvocationRunner } from './runner.js';
@@ -29,7 +30,7 @@ export interface UrlDataPlaneDeps {
   functions: LambdaFunctions;
   runner: InvocationRunner;
   /** Without it, RESPONSE_STREAM answers are sent once the function finished. */
-  signatures?: RequestAuthenticator;
+  signatures: RequestAuthenticator;
   warn: (msg: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -37,14 +38,26 @@ const URL_ID = /^[a-z0-9]{32}$/;
 
 export function functionUrlDataPlane(deps: UrlDataPlaneDeps): DataPlane {
   return {
-    prefix: FUNCTION_URL_PREFIX,
-    async handle(req, res) {
+    name: 'lambda-url',
+    title: 'Lambda function URLs',
+    hosts: FUNCTION_URL_HOSTS,
+    paths: [`${FUNCTION_URL_PREFIX}{url-id}/`],
+    async handle(req, res, match) {
       const { path, query } = splitUrl(req.url ?? '/');
-      const rest = path.slice(FUNCTION_URL_PREFIX.length);
-      const slash = rest.indexOf('/');
-      const urlId = slash < 0 ? rest : rest.slice(0, slash);
-      const rawPath = slash < 0 ? '/' : rest.slice(slash);
-      const target = URL_ID.test(urlId) ? await deps.functions.getFunctionUrl(urlId) : undefined;
+      let urlId: string;
+      let rawPath: string;
+      if (match.host) {
+        urlId = match.host['url-id'];
+        rawPath = path;
+      } else {
+        const rest = path.slice(FUNCTION_URL_PREFIX.length);
+        const slash = rest.indexOf('/');
+        urlId = slash < 0 ? rest : rest.slice(0, slash);
+        rawPath = slash < 0 ? '/' : rest.slice(slash);
+      }
+      const found = URL_ID.test(urlId) ? await deps.functions.getFunctionUrl(urlId) : undefined;
+      // As on AWS, a URL id only answers under its own region's host name.
+      const target = match.host && found?.region !== match.host.region ? undefined : found;
       if (!target) {
         req.resume();
         return message(res, 403, 'Forbidden', {});
@@ -62,13 +75,11 @@ export function functionUrlDataPlane(deps: UrlDataPlaneDeps): DataPlane {
 
       let caller: Caller | undefined;
       if (target.authType === 'AWS_IAM') {
-        const who = deps.signatures
-          ? await deps.signatures.authenticate(
-              { method: req.method ?? 'GET', path, rawQuery: query, headers: flatHeaders(req) },
-              body,
-              'lambda',
-            )
-          : undefined;
+        const who = await deps.signatures.authenticate(
+          { method: req.method ?? 'GET', path, rawQuery: query, headers: flatHeaders(req) },
+          body,
+          'lambda',
+        );
         if (who === undefined || who instanceof AwsError) {
           return message(res, 403, 'Forbidden', cors);
         }

@@ -2,16 +2,16 @@
  * Test support: an SDK v3 `requestHandler` that hands the SDK's own request bytes to our
  * codecs and returns our response bytes to the SDK, with no network in between. The
  * codec pipeline is the real one (resolve → parse → validate → serialize); only the
- * provider is the test's function. Used by the *.test.ts files beside it.
+ * provider is the test's function. Used by the protocol unit tests (src/protocol/*.test.ts).
  */
 import { Readable } from 'node:stream';
 import { HttpResponse } from '@smithy/core/protocols';
 import type { HttpRequest } from '@smithy/types';
-import { AwsError } from '../shared/errors.js';
-import { codecFor } from './codecs.js';
-import type { OperationModel, ServiceModel } from './model.js';
-import type { Struct, WireRequest, WireResponse } from './types.js';
-import { validate, validationError } from './validate.js';
+import { AwsError } from '../../src/shared/errors.js';
+import { codecFor } from '../../src/protocol/codecs.js';
+import type { OperationModel, ServiceModel } from '../../src/protocol/model.js';
+import type { Struct, WireRequest, WireResponse } from '../../src/protocol/types.js';
+import { validate, validationError } from '../../src/protocol/validate.js';
 
 export type Provider = (op: OperationModel, input: Struct) => Struct | Promise<Struct>;
 

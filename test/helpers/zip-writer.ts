@@ -5,7 +5,7 @@
  * given, and sizes can be declared falsely.
  */
 import { deflateRawSync } from 'node:zlib';
-import { crc32 } from './zip.js';
+import { crc32 } from '../../src/services/lambda/zip.js';
 
 export interface ZipWriterEntry {
   /** Written verbatim (`../x`, `/etc/x` and `a\\b` included). Directories end with `/`. */

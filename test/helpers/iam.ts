@@ -1,9 +1,9 @@
 /** Shared fixtures for IAM and STS unit tests: a fresh ephemeral store and a caller. */
-import type { Principal, RequestContext } from '../../shared/context.js';
-import { openStorage } from '../../storage/index.js';
-import { AccessKeyIndex } from './credentials.js';
-import { iamOperations } from './provider.js';
-import { StoreIamDirectory } from './role-directory.js';
+import type { Principal, RequestContext } from '../../src/shared/context.js';
+import { openStorage } from '../../src/storage/index.js';
+import { AccessKeyIndex } from '../../src/services/iam/credentials.js';
+import { iamOperations } from '../../src/services/iam/provider.js';
+import { StoreIamDirectory } from '../../src/services/iam/role-directory.js';
 
 export const ACCOUNT = '000000000000';
 

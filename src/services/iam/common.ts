@@ -2,7 +2,7 @@ import type { MetadataStore } from '../../storage/types.js';
 import type { AccessKeyIndex } from './credentials.js';
 
 /** What IAM's operation modules share. */
-export interface IamEnv {
+export interface IamDeps {
   store: MetadataStore;
   /** The in-memory access key index strict-mode auth reads; updated after each commit. */
   keys: AccessKeyIndex;
@@ -10,7 +10,7 @@ export interface IamEnv {
 }
 
 /** Now as IAM reports it: ISO 8601 to the second ("2024-01-01T12:00:00Z"). */
-export function timestamp(env: IamEnv): string {
-  const ms = env.now().getTime();
+export function timestamp(deps: IamDeps): string {
+  const ms = deps.now().getTime();
   return new Date(ms - (ms % 1000)).toISOString().replace('.000Z', 'Z');
 }

@@ -10,13 +10,21 @@ import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { openStorage, type Storage } from '../../../storage/index.js';
-import { ProcessDriver } from '../../../runtime/process/driver.js';
-import { LogsProvider } from '../../logs/provider.js';
-import { LogsSink } from '../../logs/sink.js';
-import type { RequestContext } from '../../../shared/context.js';
-import { createExecutor, type ExecutorOptions, type LambdaExecutor } from './executor.js';
-import type { FunctionVersionSpec, InvokeOutcome, InvokeRequest } from './types.js';
+import { openStorage, type Storage } from '../../src/storage/index.js';
+import { ProcessDriver } from '../../src/runtime/process/driver.js';
+import { logsOperations, type LogsProviderOps } from '../../src/services/logs/provider.js';
+import { LogsSink } from '../../src/services/logs/sink.js';
+import type { RequestContext } from '../../src/shared/context.js';
+import {
+  createExecutor,
+  type ExecutorOptions,
+  type LambdaExecutor,
+} from '../../src/services/lambda/execution/executor.js';
+import type {
+  FunctionVersionSpec,
+  InvokeOutcome,
+  InvokeRequest,
+} from '../../src/services/lambda/execution/types.js';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -93,12 +101,16 @@ export class LogsFixture {
   private constructor(
     private readonly storage: Storage,
     readonly sink: LogsSink,
-    private readonly provider: LogsProvider,
+    private readonly provider: LogsProviderOps,
   ) {}
 
   static async open(): Promise<LogsFixture> {
     const storage = await openStorage({ stateDir: '', ephemeral: true });
-    return new LogsFixture(storage, new LogsSink(storage.store), new LogsProvider(storage.store));
+    return new LogsFixture(
+      storage,
+      new LogsSink(storage.store),
+      logsOperations({ store: storage.store, now: Date.now }),
+    );
   }
 
   private ctx(): RequestContext {

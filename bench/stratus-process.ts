@@ -38,6 +38,9 @@ export interface StratusOptions {
   stateDir?: string;
   /** Extra `node` flags for the server, e.g. `--heapsnapshot-signal=SIGUSR2`. */
   nodeFlags?: readonly string[];
+  /** Default `warn` (no access log); `info` writes a line per request (bench/log-cost.ts). */
+  logLevel?: 'warn' | 'info';
+  logFormat?: 'pretty' | 'json';
 }
 
 export async function startStratus(opts: StratusOptions): Promise<StratusProcess> {
@@ -51,7 +54,8 @@ export async function startStratus(opts: StratusOptions): Promise<StratusProcess
     '--port',
     String(port),
     '--log-level',
-    'warn',
+    opts.logLevel ?? 'warn',
+    ...(opts.logFormat ? ['--log-format', opts.logFormat] : []),
     '--auth',
     opts.auth,
   ];

@@ -41,3 +41,13 @@ test('bad flags are refused', () => {
   assert.throws(() => parseCli(['--account', '12'], {}), /12 digits/);
   assert.throws(() => parseCli(['--nope'], {}));
 });
+
+test('--log-format and STRATUS_LOG_FORMAT choose pretty or JSON lines', () => {
+  assert.equal(parseCli([], {}).logFormat, 'auto');
+  assert.equal(parseCli([], { STRATUS_LOG_FORMAT: 'json' }).logFormat, 'json');
+  assert.equal(
+    parseCli(['--log-format', 'pretty'], { STRATUS_LOG_FORMAT: 'json' }).logFormat,
+    'pretty',
+  );
+  assert.throws(() => parseCli(['--log-format', 'xml'], {}), /invalid --log-format/);
+});

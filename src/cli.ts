@@ -12,6 +12,7 @@ import { createLogger } from './shared/log.js';
 import { DRIVER_CHOICES } from './runtime/select.js';
 
 const USAGE = `Usage: stratus [options]
+       stratus image build <name> | list    (stratus image --help)
 
 Options (a flag wins over its environment variable):
   --port N            port to listen on (default 4566, env STRATUS_PORT)
@@ -49,6 +50,11 @@ Environment only:
                       (default 3600)
   STRATUS_ECR_UPLOAD_LIFETIME_SECONDS
                       idle layer uploads are discarded after this (default 86400)
+  STRATUS_ENDPOINT    the server \`stratus image build\` pushes to
+                      (default http://127.0.0.1:4566)
+  STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)
+  STRATUS_DEBIAN_MIRROR
+                      Debian mirror for image builds (default deb.debian.org)
 
 Start clean: --ephemeral, or POST /_stratus/reset to wipe a running server.
 `;
@@ -113,6 +119,11 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'image') {
+    // Loaded only for this subcommand: the server's start-up does not pay for it.
+    const { imageCommand } = await import('./images/cli.js');
+    process.exit(await imageCommand(argv.slice(1)));
+  }
   let config: StratusConfig;
   try {
     config = parseCli(argv);

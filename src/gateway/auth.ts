@@ -3,6 +3,7 @@
  * only reads the access key id: a 12-digit key id selects that account. Strict mode checks
  * the signature against the root keys, IAM user keys and STS sessions.
  */
+import { rootPrincipal } from '../shared/arn.js';
 import type { StratusConfig } from '../config.js';
 import type { ProtocolName } from '../protocol/model.js';
 import type { Credential, CredentialSource, Principal } from '../shared/context.js';
@@ -147,8 +148,4 @@ export class Authenticator {
   private identity(c: Credential, region: string, accessKeyId = c.accessKeyId): Identity {
     return { account: c.account, region, accessKeyId, principal: c.principal };
   }
-}
-
-export function rootPrincipal(account: string): Principal {
-  return { arn: `arn:aws:iam::${account}:root`, userId: account };
 }

@@ -90,7 +90,8 @@ export class RouteTable {
       const scope = signingService(url, headers);
       if (scope === undefined || p.signedFor.has(scope)) return p.route;
     }
-    if (url.startsWith(STRATUS_PATH_PREFIX)) return ADMIN;
+    // A browser that opened GET / asks for an icon next: a plain 404, not an AWS error.
+    if (url.startsWith(STRATUS_PATH_PREFIX) || url === '/favicon.ico') return ADMIN;
     if (
       url === '/' &&
       (method === 'GET' || method === 'HEAD') &&

@@ -6,6 +6,7 @@
  * Services build their ARNs here and parse them with parseArn, then check the resource
  * part their own way.
  */
+import type { Principal } from './context.js';
 
 export interface Arn {
   partition: string;
@@ -52,3 +53,9 @@ export const isAccountId = (s: string): boolean => ACCOUNT_RE.test(s);
 
 /** The account root principal's ARN, `arn:aws:iam::<account>:root`. */
 export const rootArn = (account: string): string => buildArn('iam', '', account, 'root');
+
+/** The account root principal (root keys, and services acting for the account). */
+export const rootPrincipal = (account: string): Principal => ({
+  arn: rootArn(account),
+  userId: account,
+});

@@ -6,6 +6,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MetadataStore } from '../storage/types.js';
+import { ACCESS_DENIED, EXPIRED, SIGNATURE_MISMATCH, type S3Refusal } from './s3-errors.js';
 
 export type Opened =
   { ok: true; claims: Record<string, unknown> } | { ok: false; reason: 'malformed' | 'forged' };
@@ -72,4 +73,42 @@ export function storedSecret(
       return fresh;
     });
   };
+}
+
+/**
+ * Presigned URL tokens: claims sealed with an expiry (`x`, epoch seconds), opened with S3's
+ * refusals as a presigned S3 URL gives them (a forged signature, a malformed token, an
+ * expired one). Lambda's code downloads and ECR's layer URLs use it.
+ */
+export class PresignedTokens {
+  private readonly signer: TokenSigner;
+
+  constructor(
+    key: () => Promise<Buffer>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.signer = new TokenSigner(key);
+  }
+
+  /** A token for `claims`, valid for `ttlSeconds` from now. */
+  seal(claims: Record<string, unknown>, ttlSeconds: number, now = this.now()): Promise<string> {
+    return this.signer.seal({ ...claims, x: Math.floor(now / 1000) + ttlSeconds });
+  }
+
+  /**
+   * The claims of a token; a refusal for a forged, malformed or expired one. `valid`
+   * checks the claims' shape before the expiry (a token of the wrong shape is malformed).
+   */
+  async open(
+    token: string,
+    valid: (claims: Record<string, unknown>) => boolean,
+    now = this.now(),
+  ): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; refusal: S3Refusal }> {
+    const opened = await this.signer.open(token);
+    const refuse = (refusal: S3Refusal) => ({ ok: false as const, refusal });
+    if (!opened.ok) return refuse(opened.reason === 'forged' ? SIGNATURE_MISMATCH : ACCESS_DENIED);
+    if (!valid(opened.claims)) return refuse(ACCESS_DENIED);
+    if (!(Number(opened.claims.x) * 1000 > now)) return refuse(EXPIRED);
+    return opened;
+  }
 }

@@ -51,3 +51,25 @@ export function python(
 ): Promise<ProcResult> {
   return run('python3', ['-'], cliEnv({ ENDPOINT: endpoint, ...env }), script);
 }
+
+/**
+ * `curl -sS -i <args>`: status, lower-cased headers and body of the (last) answer. curl
+ * resolves `*.localhost` names to loopback itself, as browsers do.
+ */
+export async function curl(
+  args: string[],
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const r = await run('curl', ['-sS', '-i', '--max-time', '60', ...args], process.env);
+  if (r.code !== 0) throw new Error(`curl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  let out = r.stdout;
+  // Interim answers (100 Continue) come first, each with its own blank line.
+  while (/^HTTP\/[\d.]+ 1\d\d/.test(out)) out = out.slice(out.indexOf('\r\n\r\n') + 4);
+  const split = out.indexOf('\r\n\r\n');
+  const head = out.slice(0, split).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of head.slice(1)) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(head[0].split(' ')[1]), headers, body: out.slice(split + 4) };
+}

@@ -72,13 +72,17 @@ export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.once('exit', (code, signal) => res(signal ?? code)),
   );
   return new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${log}`));
+    }, 20_000);
     const onData = (chunk: Buffer) => {
       log += chunk.toString();
-      const m = /"endpoint":"(http:\/\/[^"]+)"/.exec(log);
+      // The ready line, as a JSON line or (--log-format pretty) as `endpoint=…`.
+      const m = /"endpoint":"(http:\/\/[^"]+)"|endpoint=(http:\/\/\S+)/.exec(log);
       if (m) {
         clearTimeout(timer);
-        resolveReady({ child, endpoint: m[1], output: () => log, exited });
+        resolveReady({ child, endpoint: m[1] ?? m[2], output: () => log, exited });
       }
     };
     child.stdout.on('data', onData);

@@ -91,8 +91,8 @@ export class ImagePuller {
  */
 export async function importRootfs(docker: Docker, path: string): Promise<string> {
   const tag = randomBytes(8).toString('hex');
-  // tar-fs 2 packs with its own tar-stream 2 (a Node stream); its typings name tar-stream,
-  // which resolves to the top-level tar-stream 3 (streamx) the layer cache uses.
+  // tar-fs 2 packs with tar-stream 2, a Node Readable; @types/tar-fs names tar-stream 3's
+  // Pack type, which does not declare the Readable members dockerode's typings ask for.
   const tarball = pack(path) as unknown as NodeJS.ReadableStream;
   const stream = await docker.importImage(tarball, { repo: ROOTFS_REPOSITORY, tag });
   await followProgress(docker, stream);

@@ -5,9 +5,9 @@
 import { InvalidParameterException } from '../../api/ecr/errors.js';
 import type { Repository } from '../../api/ecr/types.js';
 import type { RequestContext } from '../../shared/context.js';
+import * as paging from '../../shared/paging.js';
 import { ecrCall, repositoryArn, repositoryUri, scopeOf, type EcrDeps } from './common.js';
-import { repositoryNotFound } from './registry-errors.js';
-import { T, repositoryKey, type RepositoryRecord } from './store.js';
+import type { RepositoryRecord } from './store.js';
 
 /** The repository `name` of the addressed registry; RepositoryNotFoundException when none. */
 export function findRepository(
@@ -49,23 +49,19 @@ export const repositoryIds = (
 // where the next page starts, so a token handed to another operation is refused.
 
 export function encodeToken(op: string, position: string): string {
-  return Buffer.from(JSON.stringify({ o: op, p: position })).toString('base64url');
+  return paging.encodeToken({ o: op, p: position });
 }
 
 /** The position a token of `op` carries; InvalidParameterException for anything else. */
 export function decodeToken(op: string, token: string): string {
-  try {
-    const raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
-    if (
-      typeof raw === 'object' &&
-      raw !== null &&
-      (raw as { o?: unknown }).o === op &&
-      typeof (raw as { p?: unknown }).p === 'string'
-    ) {
-      return (raw as { p: string }).p;
-    }
-  } catch {
-    // fall through
+  const raw = paging.decodeToken(token);
+  if (
+    typeof raw === 'object' &&
+    raw !== null &&
+    (raw as { o?: unknown }).o === op &&
+    typeof (raw as { p?: unknown }).p === 'string'
+  ) {
+    return (raw as { p: string }).p;
   }
   throw new InvalidParameterException(
     "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'",
@@ -96,17 +92,10 @@ export const DEFAULT_PAGE_SIZE = 100;
  * Rewrites a repository record in one transaction, from its current state (another
  * request may have changed it since it was read); RepositoryNotFoundException when it went.
  */
-export async function updateRepository(
+export function updateRepository(
   deps: EcrDeps,
   repo: RepositoryRecord,
   change: (current: RepositoryRecord) => RepositoryRecord,
 ): Promise<RepositoryRecord> {
-  const key = repositoryKey(repo, repo.name);
-  return deps.store.transaction(async (tx) => {
-    const current = await tx.get<RepositoryRecord>(T.repositories, key);
-    if (!current) throw repositoryNotFound(repo.name, repo.account).toAwsError();
-    const updated = change(current);
-    await tx.put(T.repositories, key, updated);
-    return updated;
-  });
+  return ecrCall(() => deps.registry.updateRepository(repo, change));
 }

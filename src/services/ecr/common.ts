@@ -2,6 +2,7 @@
  * What every ECR API module shares: its dependencies, the ids and URIs ECR reports, and
  * the translation of registry-core errors into ECR's exceptions.
  */
+import { buildArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { RegistryTokens } from './auth-token.js';
@@ -29,7 +30,7 @@ export function scopeOf(ctx: RequestContext, registryId?: string): Scope {
 }
 
 export const repositoryArn = (repo: RepositoryRecord): string =>
-  `arn:aws:ecr:${repo.region}:${repo.account}:repository/${repo.name}`;
+  buildArn('ecr', repo.region, repo.account, `repository/${repo.name}`);
 
 /** The image URI prefix users copy from the console: `<acct>.dkr.ecr.<region>.amazonaws.com/<name>`. */
 export const repositoryUri = (repo: RepositoryRecord): string =>

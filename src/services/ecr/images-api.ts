@@ -30,8 +30,7 @@ import {
 import { ecrCall, type EcrDeps } from './common.js';
 import { deleteImageId, isFailure, resolveImage, type Failure } from './image-ids.js';
 import { acceptsMediaType } from './manifest.js';
-import { keyOf } from './registry.js';
-import { T, childKey, type ImageRecord, type RepositoryRecord } from './store.js';
+import type { ImageRecord, RepositoryRecord } from './store.js';
 
 type ImageOperations = Pick<
   EcrOperations,
@@ -221,7 +220,7 @@ function findByDigest(
   repo: RepositoryRecord,
   digest: string,
 ): Promise<ImageRecord | undefined> {
-  return deps.store.get<ImageRecord>(T.images, childKey(keyOf(repo), digest));
+  return deps.registry.imageByDigest(repo, digest);
 }
 
 /** ImageDetail of each image; a manifest list's size is the largest of its images'. */

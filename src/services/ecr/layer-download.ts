@@ -14,7 +14,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../shared/log.js';
-import { storedSecret, TokenSigner } from '../../shared/signed-token.js';
+import { NO_SUCH_KEY, s3ErrorBody, type S3Refusal } from '../../shared/s3-errors.js';
+import { PresignedTokens, storedSecret } from '../../shared/signed-token.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { DataPlane } from '../plugin.js';
 import { isDigest, isRepositoryName } from './names.js';
@@ -40,59 +41,37 @@ export interface LayerClaims {
   expires: number;
 }
 
-interface Refusal {
-  status: number;
-  code: string;
-  message: string;
-}
-
 export class LayerUrls {
-  private readonly signer: TokenSigner;
+  private readonly tokens: PresignedTokens;
 
-  constructor(
-    store: MetadataStore,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.signer = new TokenSigner(storedSecret(store, T.settings, SECRET_SETTING));
+  constructor(store: MetadataStore, now: () => number = Date.now) {
+    this.tokens = new PresignedTokens(storedSecret(store, T.settings, SECRET_SETTING), now);
   }
 
   /** A download URL for `digest` of `repo`, valid for LAYER_URL_TTL_SECONDS. */
   async url(endpoint: string, repo: RepositoryRecord, digest: string): Promise<string> {
-    const token = await this.signer.seal({
-      a: repo.account,
-      r: repo.region,
-      n: repo.name,
-      d: digest,
-      x: Math.floor(this.now() / 1000) + LAYER_URL_TTL_SECONDS,
-    });
+    const token = await this.tokens.seal(
+      { a: repo.account, r: repo.region, n: repo.name, d: digest },
+      LAYER_URL_TTL_SECONDS,
+    );
     return `${endpoint}${LAYER_URL_PREFIX}${token}`;
   }
 
   /** The claims of a token (the path after the prefix), or why it is refused. */
-  async verify(token: string): Promise<LayerClaims | Refusal> {
-    const denied = { status: 403, code: 'AccessDenied', message: 'Access Denied' };
-    const opened = await this.signer.open(token);
-    if (!opened.ok && opened.reason === 'forged') {
-      return {
-        status: 403,
-        code: 'SignatureDoesNotMatch',
-        message: 'The request signature we calculated does not match the signature you provided.',
-      };
-    }
-    if (!opened.ok) return denied;
+  async verify(token: string): Promise<LayerClaims | S3Refusal> {
+    const opened = await this.tokens.open(
+      token,
+      (c) => isRepositoryName(String(c.n)) && isDigest(String(c.d)),
+    );
+    if (!opened.ok) return opened.refusal;
     const raw = opened.claims;
-    const claims: LayerClaims = {
+    return {
       account: String(raw.a),
       region: String(raw.r),
       repository: String(raw.n),
       digest: String(raw.d),
       expires: Number(raw.x),
     };
-    if (!isRepositoryName(claims.repository) || !isDigest(claims.digest)) return denied;
-    if (!(claims.expires * 1000 > this.now())) {
-      return { status: 403, code: 'AccessDenied', message: 'Request has expired' };
-    }
-    return claims;
   }
 }
 
@@ -154,7 +133,8 @@ async function serve(
   const path = (req.url ?? '/').split('?')[0];
   const claims = await urls.verify(path.slice(LAYER_URL_PREFIX.length));
   if ('status' in claims) return s3Error(req, res, claims.status, claims.code, claims.message);
-  const noSuchKey = () => s3Error(req, res, 404, 'NoSuchKey', 'The specified key does not exist.');
+  const noSuchKey = () =>
+    s3Error(req, res, NO_SUCH_KEY.status, NO_SUCH_KEY.code, NO_SUCH_KEY.message);
   let repo: RepositoryRecord;
   try {
     repo = await deps.registry.repository(claims, claims.repository);
@@ -214,10 +194,10 @@ function s3Error(
   code: string,
   message: string,
 ): void {
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+  const body = s3ErrorBody(code, message);
   res.writeHead(status, {
     'Content-Type': 'application/xml',
-    'Content-Length': String(Buffer.byteLength(body)),
+    'Content-Length': String(body.length),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

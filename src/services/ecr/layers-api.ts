@@ -20,7 +20,7 @@ import { ecrCall, type EcrDeps } from './common.js';
 import { LayerUrls } from './layer-download.js';
 import { isDigest } from './names.js';
 import { RegistryError } from './registry-errors.js';
-import { T, type BlobRecord, type RepositoryRecord } from './store.js';
+import type { RepositoryRecord } from './store.js';
 
 /** What InitiateLayerUpload advises; parts may be up to 20 MiB (LayerPartBlob's limit). */
 export const PART_SIZE = 10 * 1024 * 1024;
@@ -146,8 +146,7 @@ export function layerOperations(deps: EcrDeps): LayerOperations {
           `The layer with digest '${digest}' does not exist in the repository with name '${repo.name}' in the registry with id '${repo.account}'`,
         );
       }
-      const blob = await deps.store.get<BlobRecord>(T.blobs, digest);
-      if (!blob || blob.refs <= 0) {
+      if (!(await deps.registry.blobReferenced(digest))) {
         // ECR serves only layers an image uses: "The specified layer is not available
         // because it is not associated with an image. Unassociated image layers may be
         // cleaned up at any time."

@@ -18,10 +18,9 @@ import {
   repositoryIds,
   updateRepository,
 } from './api-support.js';
-import type { EcrDeps } from './common.js';
+import { ecrCall, type EcrDeps } from './common.js';
 import { parseLifecyclePolicy } from './lifecycle-policy.js';
-import { keyOf } from './registry.js';
-import { T, type LifecyclePreviewRecord, type RepositoryRecord } from './store.js';
+import type { LifecyclePreviewRecord, RepositoryRecord } from './store.js';
 
 /** GetLifecyclePolicyPreview's maxResults range is 1-100. */
 const PREVIEW_PAGE = 100;
@@ -91,7 +90,7 @@ export function lifecycleOperations(deps: EcrDeps): LifecycleOperations {
           appliedRulePriority: e.rulePriority,
         })),
       };
-      await deps.store.put(T.previews, keyOf(repo), record);
+      await ecrCall(() => deps.registry.savePreview(repo, record));
       // AWS starts the preview and reports it running; GetLifecyclePolicyPreview (which
       // clients poll) then finds it complete, as it already is here.
       return { ...repositoryIds(repo), lifecyclePolicyText: text, status: 'IN_PROGRESS' };
@@ -100,7 +99,7 @@ export function lifecycleOperations(deps: EcrDeps): LifecycleOperations {
     async GetLifecyclePolicyPreview(input, ctx) {
       const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
       refusePagingWithList('imageIds', input.imageIds, input);
-      const preview = await deps.store.get<LifecyclePreviewRecord>(T.previews, keyOf(repo));
+      const preview = await deps.registry.preview(repo);
       if (!preview) {
         throw new LifecyclePolicyPreviewNotFoundException(
           `Lifecycle policy preview does not exist for the repository with name '${repo.name}' in the registry with id '${repo.account}'`,

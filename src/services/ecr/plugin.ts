@@ -23,6 +23,14 @@ import { LifecycleRunner } from './lifecycle-runner.js';
 import { ecrOperations } from './provider.js';
 import { registryDataPlane } from './registry-http.js';
 import { Registry } from './registry.js';
+import type { ImageSource } from '../../runtime/container.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Image references resolved against the registry (Lambda and ECS images). */
+    images: ImageSource;
+  }
+}
 
 /** STRATUS_ECR_BLOB_GRACE_SECONDS: how long an uploaded, unreferenced blob waits for its manifest. */
 const DEFAULT_GRACE_SECONDS = 3600;

@@ -3,6 +3,8 @@
  * ECR API (PutImage, BatchGetImage, the layer-upload operations, …). It owns blobs,
  * uploads, manifests, tags and referrers of existing repositories; every change of
  * metadata is one transaction, and errors are RegistryErrors each door translates.
+ * Neither door writes ECR's tables behind its back: repositories and lifecycle previews
+ * are created, listed and changed here too.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -22,6 +24,7 @@ import {
   type BlobLink,
   type BlobRecord,
   type ImageRecord,
+  type LifecyclePreviewRecord,
   type ReferrerRecord,
   type RepositoryRecord,
   type TagRecord,
@@ -81,13 +84,56 @@ export class Registry {
     limit: number,
     last?: string,
   ): Promise<string[]> {
+    return (await this.repositories(scope, limit, last)).map((repo) => repo.name);
+  }
+
+  /** Repositories of one registry in name (byte) order, after the one named `last`. */
+  async repositories(
+    scope: { account: string; region: string },
+    limit: number,
+    last?: string,
+  ): Promise<RepositoryRecord[]> {
     const prefix = repositoryKey(scope, '');
     const items = await this.deps.store.list<RepositoryRecord>(T.repositories, {
       prefix,
       after: last === undefined ? undefined : prefix + last,
       limit,
     });
-    return items.map((i) => i.value.name);
+    return items.map((i) => i.value);
+  }
+
+  /** Creates a repository; false when the registry has one of that name already. */
+  createRepository(repo: RepositoryRecord): Promise<boolean> {
+    return this.deps.store.insert(T.repositories, keyOf(repo), repo);
+  }
+
+  /**
+   * Rewrites a repository record in one transaction, from its current state (another
+   * request may have changed it since it was read); repository-not-found when it went.
+   */
+  async updateRepository(
+    repo: RepositoryRecord,
+    change: (current: RepositoryRecord) => RepositoryRecord,
+  ): Promise<RepositoryRecord> {
+    const key = keyOf(repo);
+    return this.deps.store.transaction(async (tx) => {
+      const current = await requireRepository(tx, repo);
+      const updated = change(current);
+      await tx.put(T.repositories, key, updated);
+      return updated;
+    });
+  }
+
+  /** Keeps the result of a lifecycle policy preview (deleted with the repository). */
+  async savePreview(repo: RepositoryRecord, preview: LifecyclePreviewRecord): Promise<void> {
+    await this.deps.store.transaction(async (tx) => {
+      await requireRepository(tx, repo);
+      await tx.put(T.previews, keyOf(repo), preview);
+    });
+  }
+
+  preview(repo: RepositoryRecord): Promise<LifecyclePreviewRecord | undefined> {
+    return this.deps.store.get<LifecyclePreviewRecord>(T.previews, keyOf(repo));
   }
 
   /**
@@ -422,6 +468,17 @@ export class Registry {
     return result;
   }
 
+  /** Whether an image references the blob (ECR serves only those layers for download). */
+  async blobReferenced(digest: string): Promise<boolean> {
+    const blob = await this.deps.store.get<BlobRecord>(T.blobs, digest);
+    return blob !== undefined && blob.refs > 0;
+  }
+
+  /** The image of `digest` (not validated: any string), if the repository has it. */
+  imageByDigest(repo: RepositoryRecord, digest: string): Promise<ImageRecord | undefined> {
+    return this.deps.store.get<ImageRecord>(T.images, childKey(keyOf(repo), digest));
+  }
+
   /** The image a tag or digest names; MANIFEST_UNKNOWN / ImageNotFound when none. */
   async image(repo: RepositoryRecord, reference: string): Promise<ImageRecord> {
     const found = await this.findImage(this.deps.store, repo, reference);
@@ -560,9 +617,13 @@ export class Registry {
   }
 }
 
-async function requireRepository(tx: MetadataOps, repo: RepositoryRecord): Promise<void> {
-  if (!(await tx.get(T.repositories, keyOf(repo))))
-    throw repositoryNotFound(repo.name, repo.account);
+async function requireRepository(
+  tx: MetadataOps,
+  repo: RepositoryRecord,
+): Promise<RepositoryRecord> {
+  const current = await tx.get<RepositoryRecord>(T.repositories, keyOf(repo));
+  if (!current) throw repositoryNotFound(repo.name, repo.account);
+  return current;
 }
 
 /** Digests of the manifest lists in the repository that reference `digest`. */

@@ -29,9 +29,10 @@ import {
   toRepository,
   updateRepository,
 } from './api-support.js';
+import { buildArn, isAccountId, parseArn } from '../../shared/arn.js';
 import { ecrCall, scopeOf, type EcrDeps } from './common.js';
 import { isRepositoryName } from './names.js';
-import { T, repositoryKey, scopePrefix, type RepositoryRecord, type Scope } from './store.js';
+import type { RepositoryRecord, Scope } from './store.js';
 
 /** "The maximum number of tags that can be applied to a repository is 50." */
 const MAX_TAGS = 50;
@@ -68,7 +69,7 @@ export function repositoryOperations(deps: EcrDeps): RepositoryOperations {
         encryption: encryption(scope, input.encryptionConfiguration),
         tags: mergeTags([], input.tags ?? []),
       };
-      if (!(await deps.store.insert(T.repositories, repositoryKey(scope, repo.name), repo))) {
+      if (!(await deps.registry.createRepository(repo))) {
         throw new RepositoryAlreadyExistsException(
           `The repository with name '${repo.name}' already exists in the registry with id '${scope.account}'`,
         );
@@ -86,18 +87,13 @@ export function repositoryOperations(deps: EcrDeps): RepositoryOperations {
         }
         return { repositories };
       }
-      const prefix = scopePrefix(scope);
       const limit = input.maxResults ?? DEFAULT_PAGE_SIZE;
       const after =
         input.nextToken === undefined
           ? undefined
-          : prefix + decodeToken('DescribeRepositories', input.nextToken);
-      const items = await deps.store.list<RepositoryRecord>(T.repositories, {
-        prefix,
-        after,
-        limit: limit + 1,
-      });
-      const page = items.slice(0, limit).map((i) => i.value);
+          : decodeToken('DescribeRepositories', input.nextToken);
+      const items = await deps.registry.repositories(scope, limit + 1, after);
+      const page = items.slice(0, limit);
       return {
         repositories: page.map(toRepository),
         ...(items.length > limit
@@ -249,7 +245,7 @@ function encryption(scope: Scope, config?: EncryptionConfiguration): EncryptionC
 function managedKeyArn(scope: Scope): string {
   const h = createHash('sha256').update(`aws/ecr:${scope.account}:${scope.region}`).digest('hex');
   const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-  return `arn:aws:kms:${scope.region}:${scope.account}:key/${id}`;
+  return buildArn('kms', scope.region, scope.account, `key/${id}`);
 }
 
 /** Sets `added` over `existing` (a key given again gets the new value), within ECR's limits. */
@@ -276,17 +272,25 @@ function mergeTags(existing: readonly Tag[], added: readonly Tag[]): Tag[] {
   return [...merged].map(([Key, Value]) => ({ Key, Value }));
 }
 
-const REPOSITORY_ARN = /^arn:aws[a-z-]*:ecr:([a-z0-9-]+):(\d{12}):repository\/(.+)$/;
+const REGION = /^[a-z0-9-]+$/;
 
 /** The repository a resource ARN names (the only taggable ECR resource). */
-async function repositoryOfArn(deps: EcrDeps, arn: string): Promise<RepositoryRecord> {
-  const m = REPOSITORY_ARN.exec(arn);
-  if (!m || !isRepositoryName(m[3])) {
+async function repositoryOfArn(deps: EcrDeps, resourceArn: string): Promise<RepositoryRecord> {
+  const arn = parseArn(resourceArn);
+  const name = arn?.resource.startsWith('repository/') ? arn.resource.slice(11) : '';
+  if (
+    arn?.service !== 'ecr' ||
+    !REGION.test(arn.region) ||
+    !isAccountId(arn.account) ||
+    !isRepositoryName(name)
+  ) {
     throw new InvalidParameterException(
       "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'",
     );
   }
-  return ecrCall(() => deps.registry.repository({ account: m[2], region: m[1] }, m[3]));
+  return ecrCall(() =>
+    deps.registry.repository({ account: arn.account, region: arn.region }, name),
+  );
 }
 
 /**

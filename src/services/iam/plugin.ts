@@ -6,6 +6,14 @@ import type { IamOperations } from '../../api/iam/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { createIamProvider } from './provider.js';
 import { StoreIamDirectory } from './role-directory.js';
+import type { IamDirectory } from './directory.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** IAM's role lookups (STS AssumeRole, Lambda's execution role check). */
+    iam: IamDirectory;
+  }
+}
 
 export const iamPlugin = definePlugin({
   name: 'iam',

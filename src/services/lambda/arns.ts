@@ -7,6 +7,7 @@
  * https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html#API_GetFunction_RequestSyntax
  * Qualifiers are `$LATEST`, a version number or an alias name (never all digits).
  */
+import { buildArn, parseArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
 import { accessDenied, invalidParameter, notFound, validationException } from './errors.js';
 
@@ -18,7 +19,7 @@ export interface Scope {
 export const LATEST = '$LATEST';
 
 export const functionArn = (scope: Scope, name: string): string =>
-  `arn:aws:lambda:${scope.region}:${scope.account}:function:${name}`;
+  buildArn('lambda', scope.region, scope.account, `function:${name}`);
 
 export const qualifiedArn = (scope: Scope, name: string, qualifier: string): string =>
   `${functionArn(scope, name)}:${qualifier}`;
@@ -28,7 +29,7 @@ export const arnFor = (scope: Scope, name: string, qualifier?: string): string =
   qualifier === undefined ? functionArn(scope, name) : qualifiedArn(scope, name, qualifier);
 
 export const layerArn = (scope: Scope, name: string): string =>
-  `arn:aws:lambda:${scope.region}:${scope.account}:layer:${name}`;
+  buildArn('lambda', scope.region, scope.account, `layer:${name}`);
 
 export const layerVersionArn = (scope: Scope, name: string, version: number): string =>
   `${layerArn(scope, name)}:${version}`;
@@ -154,17 +155,21 @@ export interface LayerRef {
   version?: number;
 }
 
-const LAYER_ARN =
-  /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+)(?::(\d+))?$/;
+const LAYER_REGION = /^[a-z0-9-]+$/;
+const LAYER_RESOURCE = /^layer:([a-zA-Z0-9_-]+)(?::(\d+))?$/;
 
 /** A layer ARN (with or without version), or undefined. */
 export function parseLayerArn(arn: string): LayerRef | undefined {
-  const m = LAYER_ARN.exec(arn);
+  const p = parseArn(arn);
+  if (p?.service !== 'lambda' || !LAYER_REGION.test(p.region) || !ACCOUNT.test(p.account)) {
+    return undefined;
+  }
+  const m = LAYER_RESOURCE.exec(p.resource);
   if (!m) return undefined;
   return {
-    scope: { region: m[1], account: m[2] },
-    name: m[3],
-    version: m[4] === undefined ? undefined : Number(m[4]),
+    scope: { region: p.region, account: p.account },
+    name: m[1],
+    version: m[2] === undefined ? undefined : Number(m[2]),
   };
 }
 

@@ -11,13 +11,14 @@
  * One in-process lock per sha orders "store and reference" against "collect", so a zip
  * being referenced by a transaction in flight is never collected under it.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyedMutex } from '../../shared/keyed-mutex.js';
-import { sameString } from '../../shared/signed-token.js';
+import { NO_SUCH_KEY, s3ErrorResponse } from '../../shared/s3-errors.js';
+import { PresignedTokens } from '../../shared/signed-token.js';
 import { isProcessRunning } from '../../storage/state-lock.js';
 import type { BlobStore } from '../../storage/types.js';
 import { requestTooLarge } from './errors.js';
@@ -48,7 +49,13 @@ export class CodeStore {
   private readonly locks = new KeyedMutex();
   private readonly extracted = new Set<string>();
   private readonly extracting = new Map<string, Promise<string>>();
-  private readonly urlKey = randomBytes(32);
+  /** Signed with a key of this process: URLs do not outlive it, as AWS's expire in 10 minutes. */
+  private readonly urls = new PresignedTokens(
+    (
+      (key) => async () =>
+        key
+    )(randomBytes(32)),
+  );
   private rootPromise: Promise<string> | undefined;
 
   /**
@@ -165,13 +172,9 @@ export class CodeStore {
   }
 
   /** A presigned-like download URL for the zip, valid for 10 minutes. */
-  downloadUrl(endpoint: string, sha: string, now = Date.now()): string {
-    const expires = Math.floor(now / 1000) + CODE_URL_TTL_SECONDS;
-    return `${endpoint}${CODE_URL_PREFIX}${sha}.${expires}.${this.sign(sha, expires)}`;
-  }
-
-  private sign(sha: string, expires: number): string {
-    return createHmac('sha256', this.urlKey).update(`${sha}.${expires}`).digest('base64url');
+  async downloadUrl(endpoint: string, sha: string, now = Date.now()): Promise<string> {
+    const token = await this.urls.seal({ s: sha }, CODE_URL_TTL_SECONDS, now);
+    return `${endpoint}${CODE_URL_PREFIX}${token}`;
   }
 
   /**
@@ -182,22 +185,15 @@ export class CodeStore {
     const q = path.indexOf('?');
     const clean = q < 0 ? path : path.slice(0, q);
     if (!clean.startsWith(CODE_URL_PREFIX)) return undefined;
-    // `<sha>.<expires>.<signature>`: '.' never occurs in hex, digits or base64url.
-    const [sha, expiresText, signature] = clean.slice(CODE_URL_PREFIX.length).split('.');
-    const expires = Number(expiresText);
-    if (!/^[0-9a-f]{64}$/.test(sha ?? '') || !Number.isInteger(expires) || !signature) {
-      return s3Error(403, 'AccessDenied', 'Access Denied');
-    }
-    if (!sameString(signature, this.sign(sha, expires))) {
-      return s3Error(
-        403,
-        'SignatureDoesNotMatch',
-        'The request signature we calculated does not match the signature you provided.',
-      );
-    }
-    if (expires * 1000 < now) return s3Error(403, 'AccessDenied', 'Request has expired');
+    const opened = await this.urls.open(
+      clean.slice(CODE_URL_PREFIX.length),
+      (c) => typeof c.s === 'string' && /^[0-9a-f]{64}$/.test(c.s),
+      now,
+    );
+    if (!opened.ok) return s3ErrorResponse(opened.refusal);
+    const sha = String(opened.claims.s);
     const zip = await this.read(sha);
-    if (!zip) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
+    if (!zip) return s3ErrorResponse(NO_SUCH_KEY);
     return {
       status: 200,
       headers: {
@@ -252,15 +248,4 @@ async function isDirectory(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function s3Error(status: number, code: string, message: string): DownloadResponse {
-  const body = Buffer.from(
-    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
-  );
-  return {
-    status,
-    headers: { 'content-type': 'application/xml', 'content-length': String(body.length) },
-    body,
-  };
 }

@@ -2,6 +2,7 @@
  * What every Lambda operation module shares: its dependencies, the lookups of functions,
  * versions and aliases inside a transaction (with AWS's not-found messages), and paging.
  */
+import * as paging from '../../shared/paging.js';
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataOps, MetadataStore } from '../../storage/types.js';
@@ -144,24 +145,17 @@ export const codeStillUsed =
     (await store.get<CodeRefRecord>(T.codeRefs, sha)) !== undefined;
 
 // ---------------------------------------------------------------------------------------
-// Paging: Marker / NextMarker, the marker being the last returned key, encoded.
+// Paging: Marker / NextMarker over shared/paging.ts.
 
 export const DEFAULT_MAX_ITEMS = 50;
-
-export function encodeMarker(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
-}
-
-function decodeMarker(marker: string, prefix: string): string {
-  const key = Buffer.from(marker, 'base64url').toString('utf8');
-  if (!key.startsWith(prefix)) throw invalidParameter('Invalid marker: ' + marker);
-  return key;
-}
 
 export interface Page<T> {
   items: T[];
   nextMarker?: string;
 }
+
+const invalidMarker = (marker: string) => (): Error =>
+  invalidParameter('Invalid marker: ' + marker);
 
 /** Pages a store listing under `prefix`, keeping only the values `keep` accepts. */
 export async function pageStore<V>(
@@ -172,43 +166,34 @@ export async function pageStore<V>(
   maxItems: number | undefined,
   keep?: (value: V, key: string) => boolean,
 ): Promise<Page<{ key: string; value: V }>> {
-  const max = maxItems ?? DEFAULT_MAX_ITEMS;
-  let after = marker ? decodeMarker(marker, prefix) : undefined;
-  const items: { key: string; value: V }[] = [];
-  const batch = Math.max(max + 1, 100);
-  for (;;) {
-    const rows = await ops.list<V>(table, { prefix, after, limit: batch });
-    for (const row of rows) {
-      if (keep && !keep(row.value, row.key)) continue;
-      if (items.length === max) {
-        return { items, nextMarker: encodeMarker(items[items.length - 1].key) };
-      }
-      items.push(row);
-    }
-    if (rows.length < batch) return { items };
-    after = rows[rows.length - 1].key;
-  }
+  const page = await paging.pageStore<V>(ops, table, {
+    prefix,
+    marker: marker || undefined,
+    max: maxItems ?? DEFAULT_MAX_ITEMS,
+    keep,
+    invalid: invalidMarker(marker ?? ''),
+  });
+  return page.next === undefined
+    ? { items: page.items }
+    : { items: page.items, nextMarker: page.next };
 }
 
-/** Pages an in-memory list already in its final order. */
+/** Pages an in-memory list already in its final order; the marker names the last item. */
 export function pageArray<V>(
   all: readonly V[],
   keyOf: (v: V) => string,
   marker: string | undefined,
   maxItems: number | undefined,
 ): Page<V> {
-  const max = maxItems ?? DEFAULT_MAX_ITEMS;
-  let start = 0;
-  if (marker) {
-    const after = Buffer.from(marker, 'base64url').toString('utf8');
-    const i = all.findIndex((v) => keyOf(v) === after);
-    if (i < 0) throw invalidParameter('Invalid marker: ' + marker);
-    start = i + 1;
-  }
-  const items = all.slice(start, start + max);
-  return start + max < all.length
-    ? { items, nextMarker: encodeMarker(keyOf(items[items.length - 1])) }
-    : { items };
+  const page = paging.pageArray(all, keyOf, {
+    marker: marker || undefined,
+    max: maxItems ?? DEFAULT_MAX_ITEMS,
+    resume: 'exact',
+    invalid: invalidMarker(marker ?? ''),
+  });
+  return page.next === undefined
+    ? { items: page.items }
+    : { items: page.items, nextMarker: page.next };
 }
 
 /** Blob members arrive as Buffers from the codec; typed Uint8Array by the model. */

@@ -3,6 +3,7 @@
  * GetFunctionConfiguration show the state fields; list operations leave them out (as AWS
  * does), and CreateFunction's answer has no LastUpdateStatus yet.
  */
+import { buildArn } from '../../shared/arn.js';
 import { createHash } from 'node:crypto';
 import type { FunctionConfiguration, LastUpdateStatusReasonCode } from '../../api/lambda/types.js';
 import type { Scope } from './arns.js';
@@ -28,7 +29,7 @@ function runtimeVersionArn(region: string, runtime: string): string {
     id = createHash('sha256').update(`stratus:${runtime}`).digest('hex');
     runtimeVersionIds.set(runtime, id);
   }
-  return `arn:aws:lambda:${region}::runtime:${id}`;
+  return buildArn('lambda', region, '', `runtime:${id}`);
 }
 
 /**

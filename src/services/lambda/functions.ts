@@ -280,7 +280,7 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
         ),
         Code: {
           RepositoryType: 'S3',
-          Location: deps.code.downloadUrl(deps.endpoint(), version.code.sha),
+          Location: await deps.code.downloadUrl(deps.endpoint(), version.code.sha),
         },
       };
       if (Object.keys(fn.tags).length) out.Tags = fn.tags;

@@ -62,14 +62,14 @@ type LayerOps = Pick<
   | 'DeleteLayerVersion'
 >;
 
-function layerVersionView(
+async function layerVersionView(
   deps: LambdaDeps,
   scope: Scope,
   rec: LayerVersionRecord,
-): GetLayerVersionResponse {
+): Promise<GetLayerVersionResponse> {
   const out: GetLayerVersionResponse = {
     Content: {
-      Location: deps.code.downloadUrl(deps.endpoint(), rec.code.sha),
+      Location: await deps.code.downloadUrl(deps.endpoint(), rec.code.sha),
       CodeSha256: codeSha256(rec.code.sha),
       CodeSize: rec.code.size,
     },

@@ -3,6 +3,7 @@
  * are not supported"). A change bumps $LATEST's RevisionId, as AWS does.
  * https://docs.aws.amazon.com/lambda/latest/dg/tagging.html
  */
+import { isAccountId, parseArn } from '../../shared/arn.js';
 import type { LambdaOperations } from '../../api/lambda/operations.js';
 import type {
   ListTagsRequest,
@@ -21,7 +22,15 @@ type TagOps = Pick<LambdaOperations, 'TagResource' | 'UntagResource' | 'ListTags
 
 /** Only function ARNs name taggable resources Stratus has. */
 function functionOf(ctx: RequestContext, resource: string, action: string): Located {
-  if (!/^arn:aws[a-zA-Z-]*:lambda:[^:]+:\d{12}:function:/.test(resource)) throw resourceMissing();
+  const arn = parseArn(resource);
+  if (
+    arn?.service !== 'lambda' ||
+    arn.region === '' ||
+    !isAccountId(arn.account) ||
+    !arn.resource.startsWith('function:')
+  ) {
+    throw resourceMissing();
+  }
   const at = locate(ctx, resource, undefined, { action });
   if (at.qualifier !== undefined) {
     throw invalidParameter(

@@ -5,9 +5,17 @@
  */
 import type { StsOperations } from '../../api/sts/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
-import { createStsProvider } from './provider.js';
+import { stsOperations } from './provider.js';
 import { createSessionIssuer } from './service-issuer.js';
 import { SessionIndex } from './sessions.js';
+import type { SessionIssuer } from './issuer.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Role sessions for service principals (Lambda execution roles). */
+    sts: SessionIssuer;
+  }
+}
 
 export const stsPlugin = definePlugin({
   name: 'sts',
@@ -17,7 +25,7 @@ export const stsPlugin = definePlugin({
   model: async () => (await import('../../api/sts/model.js')).model,
   create(deps) {
     const sessions = new SessionIndex(deps.store);
-    const provider = createStsProvider({
+    const provider = stsOperations({
       iam: deps.links.iam,
       sessions,
       defaultAccount: deps.config.defaultAccount,

@@ -7,13 +7,13 @@ import {
   lambdaTrustPolicy,
 } from '../../../test/helpers/iam.js';
 import { accountOfAccessKeyId } from '../../shared/aws-ids.js';
-import { createStsProvider } from './provider.js';
+import { stsOperations } from './provider.js';
 import { SessionIndex } from './sessions.js';
 
 async function setup(now: () => number = Date.now) {
   const fixture = await iamFixture();
   const sessions = new SessionIndex(fixture.store, now);
-  const sts = createStsProvider({ iam: fixture.directory, sessions, defaultAccount: ACCOUNT, now });
+  const sts = stsOperations({ iam: fixture.directory, sessions, defaultAccount: ACCOUNT, now });
   return { ...fixture, sessions, sts };
 }
 

@@ -6,7 +6,7 @@ import {
   iamFixture,
   lambdaTrustPolicy,
 } from '../../../test/helpers/iam.js';
-import { createStsProvider } from './provider.js';
+import { stsOperations } from './provider.js';
 import { createSessionIssuer } from './service-issuer.js';
 import { SessionIndex } from './sessions.js';
 
@@ -32,7 +32,7 @@ test('assumeRoleForService mints a findable session of the role, named as asked'
   assert.equal(found?.principal.userId, `${Role.RoleId}:my-function`);
 
   // And GetCallerIdentity with it reports that identity.
-  const sts = createStsProvider({ iam: directory, sessions, defaultAccount: ACCOUNT });
+  const sts = stsOperations({ iam: directory, sessions, defaultAccount: ACCOUNT });
   const who = await sts.GetCallerIdentity(
     {},
     ctx(ACCOUNT, found?.principal ?? { arn: '', userId: '' }),

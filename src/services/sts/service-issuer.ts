@@ -8,7 +8,7 @@
 import { AwsError } from '../../shared/errors.js';
 import type { IamDirectory } from '../iam/directory.js';
 import type { RoleCredentials, SessionIssuer } from './issuer.js';
-import { assumedRoleUser, mintSession } from './provider.js';
+import { assumedRoleUser, mintSession } from './common.js';
 import type { SessionIndex } from './sessions.js';
 
 export interface ServiceIssuerDeps {

@@ -18,6 +18,7 @@
  * stored event; an attempt the crash interrupted runs again (at-least-once, as on AWS).
  * Retiring an event and queueing its destination record is one transaction.
  */
+import { rootPrincipal } from '../../../shared/arn.js';
 import { randomUUID } from 'node:crypto';
 import type { MetadataStore } from '../../../storage/types.js';
 import { AwsError } from '../../../shared/errors.js';
@@ -314,7 +315,4 @@ export class EventQueue {
   }
 }
 
-const servicePrincipal = (account: string) => ({
-  arn: `arn:aws:iam::${account}:root`,
-  userId: account,
-});
+const servicePrincipal = rootPrincipal;

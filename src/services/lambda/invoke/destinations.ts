@@ -11,6 +11,7 @@
  * A Lambda function destination is invoked asynchronously with that record. Stratus does
  * not run SQS, SNS, EventBridge or S3 yet: such destinations are reported and skipped.
  */
+import { isAccountId, parseArn } from '../../../shared/arn.js';
 import type { FunctionEventInvokeConfig } from '../../../api/lambda/types.js';
 import type { InvokeOutcome } from '../execution/types.js';
 
@@ -80,12 +81,18 @@ export interface LambdaDestination {
   functionName: string;
 }
 
-const LAMBDA_ARN = /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):function:[^:]+(?::[^:]+)?$/;
+const REGION = /^[a-z0-9-]+$/;
+const FUNCTION = /^function:[^:]+(?::[^:]+)?$/;
 
 /** A Lambda function destination, or undefined for other services. */
 export function lambdaDestination(arn: string): LambdaDestination | undefined {
-  const m = LAMBDA_ARN.exec(arn);
-  return m ? { region: m[1], account: m[2], functionName: arn } : undefined;
+  const p = parseArn(arn);
+  return p?.service === 'lambda' &&
+    REGION.test(p.region) &&
+    isAccountId(p.account) &&
+    FUNCTION.test(p.resource)
+    ? { region: p.region, account: p.account, functionName: arn }
+    : undefined;
 }
 
 function parseOrText(b: Buffer): unknown {

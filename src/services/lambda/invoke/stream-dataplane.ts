@@ -10,6 +10,7 @@
  * once it finished. InvokeComplete ends the stream: errors (mid-stream ones too) in its
  * ErrorCode / ErrorDetails, the log tail in its LogResult.
  */
+import { rootPrincipal } from '../../../shared/arn.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StratusConfig } from '../../../config.js';
@@ -172,7 +173,7 @@ async function authenticate(
       account,
       region: deps.config.defaultRegion,
       accessKeyId: '',
-      principal: { arn: `arn:aws:iam::${account}:root`, userId: account },
+      principal: rootPrincipal(account),
     };
   }
   return { requestId, ...who };

@@ -13,6 +13,7 @@
  *    (url-stream.ts); a failure after the headers went out cuts the connection.
  * Resource policies (lambda:InvokeFunctionUrl) are not evaluated, as elsewhere in Stratus.
  */
+import { rootPrincipal } from '../../../shared/arn.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cors } from '../../../api/lambda/types.js';
@@ -180,10 +181,7 @@ function sourceIp(req: IncomingMessage): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
-const urlPrincipal = (t: FunctionUrlTarget) => ({
-  arn: `arn:aws:iam::${t.account}:root`,
-  userId: t.account,
-});
+const urlPrincipal = (t: FunctionUrlTarget) => rootPrincipal(t.account);
 
 function isPreflight(req: IncomingMessage): boolean {
   return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;

@@ -1,0 +1,99 @@
+/**
+ * A Debian root filesystem as one layer, built by mmdebstrap from Debian's mirror (the only
+ * network it uses): `--variant=minbase` (Essential: yes packages and apt), plus the
+ * packages a recipe adds, written straight to a tarball. With SOURCE_DATE_EPOCH set,
+ * mmdebstrap's output is reproducible for the same package versions; device nodes are left
+ * out of the tarball (`--skip=output/dev`: the container runtime makes /dev), and so are
+ * man pages, documentation (copyright files stay) and translations, which a function
+ * never reads.
+ * https://manpages.debian.org/testing/mmdebstrap/mmdebstrap.1.en.html
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import type { BuildCache, LayerRecord } from './cache.js';
+import { runTool } from './command.js';
+import { SOURCE_DATE_EPOCH, storeTar } from './layer.js';
+import type { Step } from './progress.js';
+
+export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+
+/** dpkg path filters: what minbase would install but no function reads. */
+export const PATH_EXCLUDES = [
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/info/*',
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+  'path-exclude=/usr/share/locale/*',
+  'path-exclude=/usr/share/lintian/*',
+];
+
+export interface DebianOptions {
+  suite: string;
+  /** Packages beyond minbase. */
+  include: readonly string[];
+  mirror: string;
+  /**
+   * A shell command run inside the finished rootfs (`chroot "$1" …`) whose stdout becomes
+   * the step's `probe` fact, e.g. the Python version actually installed.
+   */
+  probe?: string;
+  /**
+   * Accept a Release file past its Valid-Until. Only testing and unstable have one (a week);
+   * a snapshot or a slow mirror serves them expired, and apt then refuses the suite.
+   * Signatures are still checked.
+   */
+  ignoreValidUntil?: boolean;
+}
+
+/** The inputs that decide the layer (its cache key). */
+export function debianKey(opts: DebianOptions): Record<string, unknown> {
+  return {
+    kind: 'debian-rootfs',
+    suite: opts.suite,
+    include: [...opts.include].sort(),
+    mirror: opts.mirror,
+    excludes: PATH_EXCLUDES,
+    probe: opts.probe,
+    ignoreValidUntil: opts.ignoreValidUntil || undefined,
+  };
+}
+
+export async function buildDebianLayer(
+  opts: DebianOptions,
+  cache: BuildCache,
+  step: Step,
+  description: string,
+): Promise<LayerRecord> {
+  const work = await cache.workDir(`debian-${opts.suite}`);
+  const tarPath = join(work, 'rootfs.tar');
+  const probeOut = join(work, 'probe');
+  try {
+    const args = [
+      '--variant=minbase',
+      '--format=tar',
+      '--skip=output/dev',
+      '--aptopt=Acquire::Retries "3"',
+      ...(opts.ignoreValidUntil ? ['--aptopt=Acquire::Check-Valid-Until "false"'] : []),
+      ...PATH_EXCLUDES.map((p) => `--dpkgopt=${p}`),
+      ...(opts.include.length ? [`--include=${opts.include.join(',')}`] : []),
+      ...(opts.probe ? [`--customize-hook=chroot "$1" ${opts.probe} > ${probeOut}`] : []),
+      opts.suite,
+      tarPath,
+      opts.mirror,
+    ];
+    await runTool('mmdebstrap', args, {
+      env: { ...process.env, SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) },
+      onLine: (line) => step.detail(`mmdebstrap: ${line}`),
+      installHint: 'apt-get install mmdebstrap',
+    });
+    const facts: Record<string, string> = {};
+    if (opts.probe) facts.probe = (await readFile(probeOut, 'utf8')).trim();
+    const record = await storeTar(createReadStream(tarPath), cache, description, (n) =>
+      step.bytes(n),
+    );
+    return { ...record, facts };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

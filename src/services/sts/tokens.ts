@@ -1,0 +1,154 @@
+/**
+ * Temporary credentials: AssumeRole, GetSessionToken and GetFederationToken.
+ * https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+ * Trust policies are not evaluated (Stratus does not enforce IAM policies); AssumeRole
+ * does require the role to exist, as AWS refuses a role it cannot find.
+ */
+import {
+  MalformedPolicyDocumentException,
+  PackedPolicyTooLargeException,
+} from '../../api/sts/errors.js';
+import type { StsOperations } from '../../api/sts/operations.js';
+import { buildArn } from '../../shared/arn.js';
+import type { RequestContext } from '../../shared/context.js';
+import { policySize } from '../../shared/policy-documents.js';
+import {
+  accessDenied,
+  assumedRoleUser,
+  isRoot,
+  isSession,
+  mintCredentials,
+  roleArnAccount,
+  type StsDeps,
+  validationError,
+} from './common.js';
+
+type TokenOps = Pick<StsOperations, 'AssumeRole' | 'GetSessionToken' | 'GetFederationToken'>;
+
+/** "Role chaining limits your … session to a maximum of one hour." */
+const CHAINED_MAX = 3600;
+/** Root ("AWS account owner") sessions are capped at one hour. */
+const ROOT_MAX = 3600;
+const DEFAULT_ASSUME_DURATION = 3600;
+const DEFAULT_TOKEN_DURATION = 43200;
+/** Room for session policies and tags in the packed token, in plaintext characters. */
+const PACKED_POLICY_BUDGET = 2048;
+
+export function tokenOperations(deps: StsDeps): TokenOps {
+  /** Session policies and tags count against the packed size; AWS reports it as a percentage. */
+  const packedPolicySize = (input: {
+    Policy?: string;
+    PolicyArns?: { arn?: string }[];
+    Tags?: { Key: string; Value: string }[];
+  }): number | undefined => {
+    if (input.Policy === undefined && !input.PolicyArns?.length && !input.Tags?.length)
+      return undefined;
+    let size = 0;
+    if (input.Policy !== undefined) {
+      try {
+        JSON.parse(input.Policy);
+      } catch {
+        throw new MalformedPolicyDocumentException('The policy is not in the valid JSON format.');
+      }
+      size += policySize(input.Policy);
+    }
+    for (const p of input.PolicyArns ?? []) size += p.arn?.length ?? 0;
+    for (const t of input.Tags ?? []) size += t.Key.length + t.Value.length;
+    const percent = Math.max(1, Math.ceil((size * 100) / PACKED_POLICY_BUDGET));
+    if (percent > 100) {
+      throw new PackedPolicyTooLargeException(
+        `Packed policy consumes ${percent}% of allotted space, please use smaller policy for this request.`,
+      );
+    }
+    return percent;
+  };
+
+  const sessionDuration = (
+    requested: number | undefined,
+    fallback: number,
+    ctx: RequestContext,
+    op: string,
+  ) => {
+    if (isSession(ctx.principal)) {
+      throw accessDenied(`Cannot call ${op} with session credentials`);
+    }
+    const duration = requested ?? fallback;
+    return isRoot(ctx.principal) ? Math.min(duration, ROOT_MAX) : duration;
+  };
+
+  return {
+    async AssumeRole(input, ctx) {
+      const denied = () =>
+        accessDenied(
+          `User: ${ctx.principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`,
+        );
+      const account = roleArnAccount(input.RoleArn);
+      if (account === undefined) throw denied();
+      const role = await deps.iam.findRole(account, input.RoleArn);
+      if (!role) throw denied();
+
+      const duration = input.DurationSeconds ?? DEFAULT_ASSUME_DURATION;
+      if (isSession(ctx.principal) && duration > CHAINED_MAX) {
+        throw validationError(
+          'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+        );
+      }
+      if (duration > role.maxSessionDuration) {
+        throw validationError(
+          'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
+        );
+      }
+      const packed = packedPolicySize(input);
+      const assumed = assumedRoleUser(account, role, input.RoleSessionName);
+      const Credentials = await mintCredentials(
+        deps,
+
+        account,
+        { arn: assumed.Arn, userId: assumed.AssumedRoleId },
+        duration,
+      );
+      return {
+        Credentials,
+        AssumedRoleUser: assumed,
+        ...(packed !== undefined && { PackedPolicySize: packed }),
+        ...(input.SourceIdentity !== undefined && { SourceIdentity: input.SourceIdentity }),
+      };
+    },
+
+    async GetSessionToken(input, ctx) {
+      const duration = sessionDuration(
+        input.DurationSeconds,
+        DEFAULT_TOKEN_DURATION,
+        ctx,
+        'GetSessionToken',
+      );
+      return { Credentials: await mintCredentials(deps, ctx.account, ctx.principal, duration) };
+    },
+
+    async GetFederationToken(input, ctx) {
+      const duration = sessionDuration(
+        input.DurationSeconds,
+        DEFAULT_TOKEN_DURATION,
+        ctx,
+        'GetFederationToken',
+      );
+      const packed = packedPolicySize(input);
+      const user = {
+        FederatedUserId: `${ctx.account}:${input.Name}`,
+        Arn: buildArn('sts', '', ctx.account, `federated-user/${input.Name}`),
+      };
+      const Credentials = await mintCredentials(
+        deps,
+
+        ctx.account,
+        { arn: user.Arn, userId: user.FederatedUserId },
+        duration,
+      );
+      return {
+        Credentials,
+        FederatedUser: user,
+        ...(packed !== undefined && { PackedPolicySize: packed }),
+      };
+    },
+  };
+}

@@ -15,7 +15,13 @@ import {
   type BuiltImageRecord,
   type LayerRecord,
 } from './cache.js';
-import { buildDebianLayer, debianKey, DEFAULT_MIRROR, type DebianOptions } from './debian.js';
+import {
+  buildDebianLayer,
+  debianKey,
+  DEFAULT_MIRROR,
+  DEFAULT_SECURITY_MIRROR,
+  type DebianOptions,
+} from './debian.js';
 import { EcrClient, connectionFromEnv } from './ecr-client.js';
 import { assembleImage, MANIFEST_MEDIA_TYPE, type ImageSettings } from './image.js';
 import { storeEntries, type LayerEntry } from './layer.js';
@@ -46,6 +52,8 @@ export interface BuildOptions {
   cacheDir?: string;
   /** Debian mirror for mmdebstrap (default deb.debian.org, env STRATUS_DEBIAN_MIRROR). */
   mirror?: string;
+  /** Its security mirror (default deb.debian.org/debian-security, env STRATUS_DEBIAN_SECURITY_MIRROR). */
+  securityMirror?: string;
   progress?: Progress;
   env?: NodeJS.ProcessEnv;
 }
@@ -138,14 +146,21 @@ interface Plan {
   settings(layers: LayerRecord[]): ImageSettings;
 }
 
-async function planFor(recipe: Recipe, mirror: string): Promise<Plan> {
+async function planFor(recipe: Recipe, mirror: string, securityMirror: string): Promise<Plan> {
   const base = (
     suite: keyof typeof DEBIAN_SUITES,
     include: readonly string[] = [],
     probe?: string,
   ) =>
     debianPlan(
-      { suite, include, mirror, probe, ignoreValidUntil: DEBIAN_SUITES[suite].testing },
+      {
+        suite,
+        include,
+        mirror,
+        securityMirror: DEBIAN_SUITES[suite].testing ? undefined : securityMirror,
+        probe,
+        ignoreValidUntil: DEBIAN_SUITES[suite].testing,
+      },
       `Debian ${suite} minbase${include.length ? ` + ${include.join(' ')}` : ''}`,
     );
   const lambdaSettings = (family: RuntimeFamily, version: string, interpreter: string) => ({
@@ -216,7 +231,9 @@ export async function buildImage(name: string, opts: BuildOptions = {}): Promise
   const t0 = Date.now();
   progress.info(`building ${NAMESPACE}/${recipe.name} (cache ${cache.dir})`);
 
-  const plan = await planFor(recipe, mirror);
+  const securityMirror =
+    opts.securityMirror ?? env.STRATUS_DEBIAN_SECURITY_MIRROR ?? DEFAULT_SECURITY_MIRROR;
+  const plan = await planFor(recipe, mirror, securityMirror);
   const imageKey = hashKey({ recipe: recipe.name, layers: plan.layers.map((l) => l.key) });
   let record = await cache.getImage(imageKey);
   let layersBuilt = 0;

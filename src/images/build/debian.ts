@@ -17,6 +17,7 @@ import { SOURCE_DATE_EPOCH, storeTar } from './layer.js';
 import type { Step } from './progress.js';
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+export const DEFAULT_SECURITY_MIRROR = 'http://deb.debian.org/debian-security';
 
 /** dpkg path filters: what minbase would install but no function reads. */
 export const PATH_EXCLUDES = [
@@ -33,6 +34,12 @@ export interface DebianOptions {
   /** Packages beyond minbase. */
   include: readonly string[];
   mirror: string;
+  /**
+   * Stable suites also take `<suite>-updates` and `<suite>-security` (from this mirror), so
+   * the rootfs has the fixes a Debian system installed today would have. Undefined for
+   * testing, which has no security suite.
+   */
+  securityMirror?: string;
   /**
    * A shell command run inside the finished rootfs (`chroot "$1" …`) whose stdout becomes
    * the step's `probe` fact, e.g. the Python version actually installed.
@@ -52,11 +59,23 @@ export function debianKey(opts: DebianOptions): Record<string, unknown> {
     kind: 'debian-rootfs',
     suite: opts.suite,
     include: [...opts.include].sort(),
-    mirror: opts.mirror,
+    sources: sources(opts),
     excludes: PATH_EXCLUDES,
     probe: opts.probe,
     ignoreValidUntil: opts.ignoreValidUntil || undefined,
   };
+}
+
+/** The apt sources, as sources.list lines (mmdebstrap takes them as its mirror arguments). */
+export function sources(opts: DebianOptions): string[] {
+  const lines = [`deb ${opts.mirror} ${opts.suite} main`];
+  if (opts.securityMirror) {
+    lines.push(
+      `deb ${opts.mirror} ${opts.suite}-updates main`,
+      `deb ${opts.securityMirror} ${opts.suite}-security main`,
+    );
+  }
+  return lines;
 }
 
 export async function buildDebianLayer(
@@ -80,11 +99,12 @@ export async function buildDebianLayer(
       ...(opts.probe ? [`--customize-hook=chroot "$1" ${opts.probe} > ${probeOut}`] : []),
       opts.suite,
       tarPath,
-      opts.mirror,
+      ...sources(opts),
     ];
     await runTool('mmdebstrap', args, {
       env: { ...process.env, SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) },
-      onLine: (line) => step.detail(`mmdebstrap: ${line}`),
+      // Its I:/W:/E: lines, not apt's hundred `Get:` lines (the error tail keeps those).
+      onLine: (line) => /^[IWE]: /.test(line) && step.detail(`mmdebstrap: ${line}`),
       installHint: 'apt-get install mmdebstrap',
     });
     const facts: Record<string, string> = {};

@@ -17,14 +17,11 @@ import type {
 } from '../container.js';
 import { ignoring, statusCode } from './api.js';
 import { portKey } from './create-options.js';
+import { signalName } from './signals.js';
 
 /** How long wait() lets the attached stream drain after the daemon reported the exit. */
 const OUTPUT_DRAIN_MS = 2_000;
 const MB = 1024 * 1024;
-
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
-  Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
 
 export interface DockerContainerOptions {
   docker: Docker;
@@ -220,7 +217,7 @@ export class DockerContainer implements Container {
     return {
       code,
       // Docker reports a death by signal n as 128+n and keeps no other trace of it.
-      signal: code > 128 ? (SIGNAL_NAMES.get(code - 128) ?? null) : null,
+      signal: code > 128 ? (signalName(String(code - 128)) ?? null) : null,
       oomKilled,
     };
   }

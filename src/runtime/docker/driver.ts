@@ -13,7 +13,6 @@
  * 'host' roots are refused: Docker has no way to run a container on the host's own root.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:os';
 import Docker from 'dockerode';
 import {
   OWNER_LABEL,
@@ -25,6 +24,7 @@ import {
   type ContainerSummary,
 } from '../container.js';
 import { ignoring, statusCode } from './api.js';
+import { signalName } from './signals.js';
 import { DockerContainer } from './container.js';
 import { NAME_LABEL, ROOTFS_IMAGE_LABEL, containerName, createOptions } from './create-options.js';
 import { ImagePuller, importRootfs, removeImported } from './images.js';
@@ -198,18 +198,4 @@ export class DockerDriver implements ContainerDriver {
       }),
     );
   }
-}
-
-/** An image config's StopSignal (`SIGTERM`, `TERM` or `15`) as Node's signal name. */
-function signalName(value: string | undefined): NodeJS.Signals | undefined {
-  if (!value) return undefined;
-  const signals = constants.signals as Record<string, number>;
-  if (/^\d+$/.test(value)) {
-    const n = Number(value);
-    return Object.keys(signals).find((k) => signals[k] === n) as NodeJS.Signals | undefined;
-  }
-  const name = value.toUpperCase().startsWith('SIG')
-    ? value.toUpperCase()
-    : `SIG${value.toUpperCase()}`;
-  return name in signals ? (name as NodeJS.Signals) : undefined;
 }

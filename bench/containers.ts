@@ -9,7 +9,7 @@
  *    (net.Socket pipes, as docker-proxy does), both in front of the same busybox httpd in a
  *    private container: sequential small requests (a new connection each) and a 64 MB
  *    download.
- * 3. docker (where a daemon answers): start to exit of `/bin/true` through the docker
+ * 4. docker (where a daemon answers): start to exit of `/bin/true` through the docker
  *    driver against `docker run --rm` of the same image (bench/containers-docker.ts).
  *
  *   npm run bench:containers [-- --runs 40 --image-runs 10 --requests 300

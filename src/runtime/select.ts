@@ -115,7 +115,7 @@ export async function reapOrphans(
       log.warn('could not remove a leftover container', { id: c.id, error: String(err) });
     }
   }
-  if (driver instanceof RuncDriver) await driver.sweepCgroups();
+  if (driver instanceof RuncDriver) await driver.sweep();
   if (left.length)
     log.info(`removed ${left.length} container(s) left by a previous run`, { driver: driver.name });
   return left.length;

@@ -5,6 +5,7 @@
  * Docker daemon from Stratus's registry; image configs of the suite pushed the same way.
  * Skipped where no Docker daemon answers.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,9 @@ runContainerConformance('docker', () => new DockerDriver({ owner: `conformance-$
     return { kind: 'image', image: await busybox.withConfig(config) };
   },
   cleanup: async () => {
+    // What the daemon pulled for this run (its registry port is this run's only).
+    const refs = busybox?.resolved().map((i) => i.pull.reference) ?? [];
+    if (refs.length) execFileSync('docker', ['rmi', '-f', ...refs], { stdio: 'ignore' });
     await busybox?.close();
     rmSync(work, { recursive: true, force: true });
   },

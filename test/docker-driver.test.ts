@@ -88,6 +88,7 @@ describe('docker driver', { skip }, () => {
 
   after(async () => {
     for (const c of created) await c.remove().catch(() => undefined);
+    if (busybox) await run('docker', ['rmi', '-f', busybox.image.pull.reference]);
     await busybox?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });

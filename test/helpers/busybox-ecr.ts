@@ -66,6 +66,9 @@ export interface BusyboxImage {
   /** The same root filesystem under another runtime config: pushed with skopeo into the
    * same repository (through the image source's own registry) and resolved. */
   withConfig(config: ImageRuntimeConfig): Promise<ResolvedImage>;
+  /** Every image resolved so far (the first and the withConfig ones), e.g. to delete what a
+   * Docker daemon pulled of them. */
+  resolved(): ResolvedImage[];
   close(): Promise<void>;
 }
 
@@ -89,13 +92,14 @@ export async function busyboxImage(
     const source = await openImageSource(stateDir);
     try {
       const image = await source.imageSource.resolve(pushed.reference, ACCOUNT, REGION);
-      let variants = 0;
+      const all = [image];
       return {
         image,
         pushed,
         source,
+        resolved: () => [...all],
         async withConfig(config) {
-          const tag = `config-${++variants}`;
+          const tag = `config-${all.length}`;
           const layout = join(stateDir, 'variants');
           const built = await buildImage(layout, { ...opts, tag, config });
           const registry = new URL(source.endpoint).host;
@@ -103,7 +107,9 @@ export async function busyboxImage(
             destCreds: `${image.pull.username}:${image.pull.password}`,
           });
           const reference = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${repository}:${tag}`;
-          return source.imageSource.resolve(reference, ACCOUNT, REGION);
+          const variant = await source.imageSource.resolve(reference, ACCOUNT, REGION);
+          all.push(variant);
+          return variant;
         },
         async close() {
           await source.close();

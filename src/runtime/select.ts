@@ -87,13 +87,13 @@ async function choose(opts: SelectOptions): Promise<ContainerDriver> {
     }
     case 'docker': {
       if (!(await dockerAvailable())) throw new Error('--driver docker: no Docker daemon answers');
-      return new DockerDriver();
+      return new DockerDriver({ owner: opts.owner });
     }
     case 'auto': {
       const why = await runcUnavailable();
       if (!why) return runc();
       opts.log.debug(`runc driver not used: ${why}`);
-      if (await dockerAvailable()) return new DockerDriver();
+      if (await dockerAvailable()) return new DockerDriver({ owner: opts.owner });
       return proc();
     }
     default: {

@@ -162,16 +162,11 @@ export class LayerCache {
     }
   }
 
-  /**
-   * Assembles the image's root file system under `containerDir` (`rootfs/`, plus
-   * `upper/`, `work/` and `lower/` for an overlay). Rejects with LayerRefusedError for a
-   * hostile layer, with ImageNotFoundError when a layer's blob is gone.
-   */
-  async prepareRootfs(image: ResolvedImage, containerDir: string): Promise<PreparedRootfs> {
-    const digests = image.layers.map((l) => l.digest);
+  /** Holds `digests` against collection; the returned function (idempotent) lets go. */
+  private reference(digests: readonly string[]): () => void {
     for (const d of digests) this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
     let released = false;
-    const unref = () => {
+    return () => {
       if (released) return;
       released = true;
       for (const d of digests) {
@@ -180,6 +175,16 @@ export class LayerCache {
         else this.refs.delete(d);
       }
     };
+  }
+
+  /**
+   * Assembles the image's root file system under `containerDir` (`rootfs/`, plus
+   * `upper/`, `work/` and `lower/` for an overlay). Rejects with LayerRefusedError for a
+   * hostile layer, with ImageNotFoundError when a layer's blob is gone.
+   */
+  async prepareRootfs(image: ResolvedImage, containerDir: string): Promise<PreparedRootfs> {
+    const digests = image.layers.map((l) => l.digest);
+    const unref = this.reference(digests);
     const path = join(containerDir, 'rootfs');
     try {
       const overlay = await this.overlay();
@@ -235,17 +240,7 @@ export class LayerCache {
   ): Promise<OverlayLayers | undefined> {
     if (!(await this.overlay()) || image.layers.length === 0) return undefined;
     const digests = image.layers.map((l) => l.digest);
-    for (const d of digests) this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
-    let released = false;
-    const unref = () => {
-      if (released) return;
-      released = true;
-      for (const d of digests) {
-        const n = (this.refs.get(d) ?? 1) - 1;
-        if (n > 0) this.refs.set(d, n);
-        else this.refs.delete(d);
-      }
-    };
+    const unref = this.reference(digests);
     try {
       const layers = await limited(image.layers, 2, (l) => this.layer(image, l));
       const lower = layers.map((l) => l.root).reverse();

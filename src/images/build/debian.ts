@@ -8,7 +8,7 @@
  * never reads.
  * https://manpages.debian.org/testing/mmdebstrap/mmdebstrap.1.en.html
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildCache, LayerRecord } from './cache.js';
@@ -16,8 +16,41 @@ import { runTool } from './command.js';
 import { SOURCE_DATE_EPOCH, storeTar } from './layer.js';
 import type { Step } from './progress.js';
 
-export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
-export const DEFAULT_SECURITY_MIRROR = 'http://deb.debian.org/debian-security';
+/**
+ * The Debian mirrors this machine's apt already uses (the archive and its security
+ * archive), read from /etc/apt/sources.list and sources.list.d (one-line and deb822
+ * forms), so image builds reach exactly the package source the machine is set up with.
+ * `undefined` where apt names none (then STRATUS_DEBIAN_MIRROR must say).
+ */
+export async function hostDebianMirrors(
+  aptDir = '/etc/apt',
+): Promise<{ mirror?: string; security?: string }> {
+  const texts: string[] = [];
+  const read = (path: string) => readFile(path, 'utf8').then((t) => void texts.push(t), noFile);
+  await read(join(aptDir, 'sources.list'));
+  const dir = join(aptDir, 'sources.list.d');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names.sort()) if (/\.(list|sources)$/.test(n)) await read(join(dir, n));
+  const uris: string[] = [];
+  for (const text of texts) {
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/.exec(line);
+      const deb822 = /^URIs:\s*(.+)$/i.exec(line);
+      if (oneLine) uris.push(oneLine[1]);
+      else if (deb822) uris.push(...deb822[1].trim().split(/\s+/));
+    }
+  }
+  const clean = (u: string) => u.replace(/\/+$/, '');
+  return {
+    mirror: uris.map(clean).find((u) => /\/debian$/.test(u)),
+    security: uris.map(clean).find((u) => /\/debian-security$/.test(u)),
+  };
+}
+
+function noFile(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}
 
 /** dpkg path filters: what minbase would install but no function reads. */
 export const PATH_EXCLUDES = [

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { defaultConfig, type StratusConfig } from './config.js';
 import { startServer, VERSION } from './gateway/server.js';
 import { createLogger } from './shared/log.js';
+import { DRIVER_CHOICES } from './runtime/select.js';
 
 const USAGE = `Usage: stratus [options]
        stratus image build <name> | list    (stratus image --help)
@@ -27,6 +28,8 @@ Options (a flag wins over its environment variable):
   --log-level L       debug | info | warn | error (default info, env STRATUS_LOG_LEVEL)
   --log-format F      pretty | json (default: pretty on a terminal, else json;
                       env STRATUS_LOG_FORMAT)
+  --driver D          auto | process | runc | docker: where containers run
+                      (default auto, env STRATUS_DRIVER)
   --version           print the version
   -h, --help          this text
 
@@ -61,6 +64,7 @@ export const OPTIONS = {
   region: { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  driver: { type: 'string' },
   version: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -103,6 +107,9 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
     if (format !== 'pretty' && format !== 'json') throw new Error(`invalid --log-format ${format}`);
     config.logFormat = format;
   }
+  if (values.driver) config.driver = values.driver as StratusConfig['driver'];
+  if (!DRIVER_CHOICES.includes(config.driver))
+    throw new Error(`--driver must be one of ${DRIVER_CHOICES.join(', ')}, not ${config.driver}`);
   return config;
 }
 

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { DriverChoice } from './runtime/select.js';
 
 export type AuthMode = 'permissive' | 'strict';
 
@@ -20,6 +21,8 @@ export interface StratusConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** `auto`: pretty on a terminal, JSON lines otherwise. */
   logFormat: 'auto' | 'pretty' | 'json';
+  /** Which container driver runs containers (runtime/select.ts). */
+  driver: DriverChoice;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -45,5 +48,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StratusConf
       env.STRATUS_LOG_FORMAT === 'pretty' || env.STRATUS_LOG_FORMAT === 'json'
         ? env.STRATUS_LOG_FORMAT
         : 'auto',
+    driver: (env.STRATUS_DRIVER as DriverChoice | undefined) ?? 'auto',
   };
 }

@@ -13,6 +13,9 @@ import { clientGone } from '../shared/client-gone.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
+import type { ContainerDriver } from '../runtime/container.js';
+import { RuncDriver } from '../runtime/runc/driver.js';
+import { openContainers } from '../runtime/select.js';
 import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
 import { handleApiRequest, type GatewayDeps } from './chain.js';
@@ -57,7 +60,8 @@ export async function startServer(
 ): Promise<StratusServer> {
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
-  const { instances, auth } = await createPlugins(config, storage, registry);
+  const containers = await openContainers(config, log);
+  const { instances, auth } = await createPlugins(config, storage, registry, containers.driver);
   const routes = new RouteTable([
     ...instances.flatMap((i) => i.dataPlanes ?? []),
     ...reservedPlanes(),
@@ -137,6 +141,8 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   endpoint = clientEndpoint(config.host, port);
+  // Private containers reach this endpoint at the bridge's gateway address.
+  if (containers.driver instanceof RuncDriver) await containers.driver.exposeHostPort(port);
   for (const instance of instances) await instance.start?.({ endpoint });
   ready = true;
   log.info(`Stratus ${VERSION} ready`, {
@@ -156,6 +162,7 @@ export async function startServer(
       await drained;
       clearTimeout(timer);
       for (const instance of instances) await instance.stop?.();
+      await containers.close();
       await storage.close();
       log.info('Stratus stopped');
     })());
@@ -166,22 +173,23 @@ export async function startServer(
  * Creates every plugin instance, wired by the links each declares (services/links.ts):
  * providers first, each plugin handed exactly the links it needs. The gateway takes part
  * as a node of its own: it needs every credential source (strict-mode SigV4) and provides
- * data planes their signature authentication.
+ * data planes their signature authentication, and services the container driver.
  */
 async function createPlugins(
   config: StratusConfig,
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
+  containers: ContainerDriver,
 ): Promise<{ instances: ServiceInstance[]; auth: Authenticator }> {
   const created = new Map<ServicePlugin, ServiceInstance>();
   let auth: Authenticator | undefined;
   const gateway: WireNode = {
     name: 'gateway',
     needs: ['credentials'],
-    provides: ['signatures'],
+    provides: ['signatures', 'containers'],
     async create(links) {
       auth = new Authenticator(config, links.credentials);
-      return { signatures: dataPlaneAuthenticator(auth) };
+      return { signatures: dataPlaneAuthenticator(auth), containers };
     },
   };
   const nodes = plugins.map((plugin): WireNode => ({

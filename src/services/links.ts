@@ -16,6 +16,7 @@
  *     }
  *   }
  */
+import type { ContainerDriver } from '../runtime/container.js';
 import type { CredentialSource } from '../shared/context.js';
 import type { RequestAuthenticator } from './plugin.js';
 
@@ -34,6 +35,8 @@ export interface CoreLinks {
    * AuthType AWS_IAM, Lambda's event-stream invoke). Provided by the gateway.
    */
   signatures: RequestAuthenticator;
+  /** Where containers run: the driver `--driver` chose (runtime/select.ts). Provided by the gateway. */
+  containers: ContainerDriver;
 }
 
 /**

@@ -49,6 +49,21 @@ export interface PreparedRootfs {
   release(): Promise<void>;
 }
 
+/** What overlayLayers hands a runtime that mounts the overlay itself. */
+export interface OverlayLayers {
+  /** Layer roots, top first (overlayfs' lowerdir order). */
+  lower: string[];
+  upper: string;
+  work: string;
+  /** The empty directory the overlay is mounted on. */
+  rootfs: string;
+  /** Removes upper/work/rootfs (never mounted on the host); drops the layer references. */
+  release(): Promise<void>;
+}
+
+/** One page holds the whole mount option string; leave room for upperdir/workdir. */
+const OPTIONS_BUDGET = 3800;
+
 export interface LayerCacheOptions {
   /** `auto` probes overlayfs; `copy` never mounts (tests, unusual file systems). */
   mode?: 'auto' | 'copy';
@@ -200,6 +215,62 @@ export class LayerCache {
       };
     } catch (err) {
       await LayerCache.discard(containerDir).catch(() => undefined);
+      unref();
+      throw err;
+    }
+  }
+
+  /**
+   * The overlay for a runtime that mounts it itself: runc mounts it at the container's
+   * `/` inside the container's own mount namespace, so the host never holds the mount, no
+   * `mount`/`umount` process runs per container and a crash leaves no mount behind.
+   * Returns the layer roots (top first) and empty `upper/`, `work/`, `rootfs/` under
+   * `containerDir`; undefined where prepareRootfs must do it (no overlayfs, a layer
+   * without overlay whiteouts, or a lowerdir list too long for one mount option page).
+   */
+  async overlayLayers(
+    image: ResolvedImage,
+    containerDir: string,
+  ): Promise<OverlayLayers | undefined> {
+    if (!(await this.overlay()) || image.layers.length === 0) return undefined;
+    const digests = image.layers.map((l) => l.digest);
+    for (const d of digests) this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
+    let released = false;
+    const unref = () => {
+      if (released) return;
+      released = true;
+      for (const d of digests) {
+        const n = (this.refs.get(d) ?? 1) - 1;
+        if (n > 0) this.refs.set(d, n);
+        else this.refs.delete(d);
+      }
+    };
+    try {
+      const layers = await limited(image.layers, 2, (l) => this.layer(image, l));
+      const lower = layers.map((l) => l.root).reverse();
+      const usable =
+        layers.every(
+          (l) => l.meta.overlay || (l.meta.whiteouts.length === 0 && l.meta.opaque.length === 0),
+        ) && lower.join(':').length + 2 * containerDir.length < OPTIONS_BUDGET;
+      if (!usable) {
+        unref();
+        return undefined;
+      }
+      const upper = join(containerDir, 'upper');
+      const work = join(containerDir, 'work');
+      const rootfs = join(containerDir, 'rootfs');
+      for (const d of [upper, work, rootfs]) await mkdir(d, { recursive: true });
+      return {
+        lower,
+        upper,
+        work,
+        rootfs,
+        release: async () => {
+          for (const d of [upper, work, rootfs]) await rm(d, { recursive: true, force: true });
+          unref();
+        },
+      };
+    } catch (err) {
       unref();
       throw err;
     }

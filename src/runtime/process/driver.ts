@@ -5,7 +5,13 @@
  * `/opt`-like paths pass the host directories through the environment instead.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import type {
+  Container,
+  ContainerDriver,
+  ContainerIo,
+  ContainerSpec,
+  ContainerSummary,
+} from '../container.js';
 import type {
   ExecutionDriver,
   ExitStatus,
@@ -13,16 +19,48 @@ import type {
   ProcessSpec,
   SpawnedProcess,
 } from '../types.js';
+import { ProcessContainers } from './containers.js';
+import { treeHighWaterKb } from './memory.js';
 
 /** How long `exited` waits for the output pipes to drain after the process itself exited
  *  (a grandchild that inherited them could hold them open for ever). */
 const PIPE_DRAIN_GRACE_MS = 100;
-/** /proc/<pid>/task/<pid>/children is followed this deep for the memory figure. */
-const MAX_CHILD_DEPTH = 3;
 
-export class ProcessDriver implements ExecutionDriver {
+export interface ProcessDriverOptions {
+  /** Where running containers are recorded, so a restarted server finds them. */
+  stateDir?: string;
+  /** OWNER_LABEL's value on every container (default: stateDir, else 'process'). */
+  owner?: string;
+}
+
+/**
+ * Both contracts: ExecutionDriver (Lambda's host processes, today) and ContainerDriver
+ * (host-root containers, so services stay driver-agnostic).
+ */
+export class ProcessDriver implements ExecutionDriver, ContainerDriver {
   readonly name = 'process' as const;
   readonly enforcesMemory = false;
+  readonly capabilities = { images: false, limits: false, isolation: false };
+  private readonly containers: ProcessContainers;
+
+  constructor(opts: ProcessDriverOptions = {}) {
+    this.containers = new ProcessContainers(
+      opts.stateDir,
+      opts.owner ?? opts.stateDir ?? 'process',
+    );
+  }
+
+  create(spec: ContainerSpec, io: ContainerIo): Promise<Container> {
+    return this.containers.create(spec, io);
+  }
+
+  list(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    return this.containers.list(labels);
+  }
+
+  destroy(id: string): Promise<void> {
+    return this.containers.destroy(id);
+  }
 
   spawn(spec: ProcessSpec, io: ProcessIo): Promise<SpawnedProcess> {
     return new Promise((resolve, reject) => {
@@ -86,39 +124,4 @@ class SpawnedChild implements SpawnedProcess {
     }
     await this.exited;
   }
-}
-
-/** VmHWM of a process plus (best effort) its descendants, in kB. */
-function treeHighWaterKb(pid: number, depth: number): number {
-  let total = 0;
-  try {
-    total = vmHwmKb(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  } catch {
-    return 0;
-  }
-  if (depth >= MAX_CHILD_DEPTH) return total;
-  let children: string;
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1');
-  } catch {
-    return total;
-  }
-  if (children.length === 0) return total;
-  for (const c of children.split(' ')) {
-    const child = Number(c);
-    if (child > 0) total += treeHighWaterKb(child, depth + 1);
-  }
-  return total;
-}
-
-function vmHwmKb(status: string): number {
-  const at = status.indexOf('VmHWM:');
-  if (at < 0) return 0;
-  let i = at + 6;
-  while (status.charCodeAt(i) === 32 || status.charCodeAt(i) === 9) i++;
-  let kb = 0;
-  for (let c = status.charCodeAt(i); c >= 48 && c <= 57; c = status.charCodeAt(++i)) {
-    kb = kb * 10 + (c - 48);
-  }
-  return kb;
 }

@@ -1,0 +1,156 @@
+/**
+ * Which ContainerDriver runs containers: configuration (`--driver auto|process|runc|docker`,
+ * STRATUS_DRIVER), never a service's choice. `auto` takes runc where Stratus runs as root
+ * on Linux with runc present and a quick self-check passing, else docker if a daemon
+ * answers, else process (which says once in the log that isolation and limits are off).
+ *
+ * At start the chosen driver's leftovers from a crashed run of the same state directory
+ * (containers carrying its OWNER_LABEL) are destroyed: no service can reattach to their
+ * output, so none is left orphaned.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Logger } from '../shared/log.js';
+import { OWNER_LABEL, type ContainerDriver, type DriverName } from './container.js';
+import { DockerDriver, dockerAvailable } from './docker/driver.js';
+import { LayerCache } from './images/layer-cache.js';
+import { ProcessDriver } from './process/driver.js';
+import { detectCgroups } from './runc/cgroups.js';
+import { RuncDriver, type RootfsPreparer, type RuncDriverOptions } from './runc/driver.js';
+
+export type DriverChoice = 'auto' | DriverName;
+
+export const DRIVER_CHOICES: readonly DriverChoice[] = ['auto', 'process', 'runc', 'docker'];
+
+export interface SelectOptions {
+  choice: DriverChoice;
+  /** The drivers' own directory inside Stratus's state directory. */
+  stateDir: string;
+  /** OWNER_LABEL's value: names this server's state directory. */
+  owner: string;
+  log: Logger;
+  prepareRootfs?: RootfsPreparer;
+  overlayLayers?: RuncDriverOptions['overlayLayers'];
+}
+
+/** Why runc cannot be the driver here, or undefined when it can. */
+export async function runcUnavailable(): Promise<string | undefined> {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'Stratus does not run as root';
+  const version = await new Promise<string | undefined>((resolve) =>
+    execFile('runc', ['--version'], (err, out) => resolve(err ? undefined : out)),
+  );
+  if (!version) return 'runc is not installed';
+  // Self-check: the cgroups the driver writes must be writable.
+  try {
+    const layout = detectCgroups();
+    const probe = join(layout.memory, `probe-${process.pid}`);
+    await mkdir(probe, { recursive: true });
+    await rmdir(probe);
+  } catch (err) {
+    return `cgroups are not writable (${(err as Error).message})`;
+  }
+  return undefined;
+}
+
+export async function selectDriver(opts: SelectOptions): Promise<ContainerDriver> {
+  const driver = await choose(opts);
+  if (driver.name === 'process')
+    opts.log.warn(
+      'containers run as host processes (process driver): no isolation, memory limits are not enforced',
+    );
+  else opts.log.info(`container driver: ${driver.name}`);
+  return driver;
+}
+
+async function choose(opts: SelectOptions): Promise<ContainerDriver> {
+  const runc = () =>
+    new RuncDriver({
+      stateDir: join(opts.stateDir, 'runc-driver'),
+      owner: opts.owner,
+      prepareRootfs: opts.prepareRootfs,
+      overlayLayers: opts.overlayLayers,
+    });
+  const proc = () =>
+    new ProcessDriver({ stateDir: join(opts.stateDir, 'process-driver'), owner: opts.owner });
+  switch (opts.choice) {
+    case 'process':
+      return proc();
+    case 'runc': {
+      const why = await runcUnavailable();
+      if (why) throw new Error(`--driver runc: ${why}`);
+      return runc();
+    }
+    case 'docker': {
+      if (!(await dockerAvailable())) throw new Error('--driver docker: no Docker daemon answers');
+      return new DockerDriver();
+    }
+    case 'auto': {
+      const why = await runcUnavailable();
+      if (!why) return runc();
+      opts.log.debug(`runc driver not used: ${why}`);
+      if (await dockerAvailable()) return new DockerDriver();
+      return proc();
+    }
+    default: {
+      const never: never = opts.choice;
+      throw new Error(`unknown driver ${String(never)}`);
+    }
+  }
+}
+
+/** Destroys every container a previous run of this state directory left behind. */
+export async function reapOrphans(
+  driver: ContainerDriver,
+  owner: string,
+  log: Logger,
+): Promise<number> {
+  const left = await driver.list({ [OWNER_LABEL]: owner });
+  for (const c of left) {
+    try {
+      await driver.destroy(c.id);
+    } catch (err) {
+      log.warn('could not remove a leftover container', { id: c.id, error: String(err) });
+    }
+  }
+  if (driver instanceof RuncDriver) await driver.sweepCgroups();
+  if (left.length)
+    log.info(`removed ${left.length} container(s) left by a previous run`, { driver: driver.name });
+  return left.length;
+}
+
+/**
+ * The server's container driver, with its state in `<stateDir>/containers` (a temp dir
+ * when ephemeral) and OWNER_LABEL naming the state directory. A previous run's leftovers
+ * are destroyed first; at close, whatever the services left running is.
+ */
+export async function openContainers(
+  config: { driver: DriverChoice; stateDir: string; ephemeral: boolean },
+  log: Logger,
+): Promise<{ driver: ContainerDriver; close(): Promise<void> }> {
+  const dir = config.ephemeral
+    ? await mkdtemp(join(tmpdir(), 'stratus-containers-'))
+    : join(resolve(config.stateDir), 'containers');
+  const owner = config.ephemeral ? dir : resolve(config.stateDir);
+  // Image roots: layers unpacked once into a cache beside the drivers' state.
+  const layers = new LayerCache(join(dir, 'layers'));
+  const driver = await selectDriver({
+    choice: config.driver,
+    stateDir: dir,
+    owner,
+    log,
+    prepareRootfs: (image, containerDir) => layers.prepareRootfs(image, containerDir),
+    overlayLayers: (image, containerDir) => layers.overlayLayers(image, containerDir),
+  });
+  await reapOrphans(driver, owner, log);
+  return {
+    driver,
+    close: async () => {
+      await reapOrphans(driver, owner, log);
+      if (driver instanceof RuncDriver) await driver.close();
+      if (config.ephemeral) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

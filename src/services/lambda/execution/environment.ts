@@ -15,12 +15,14 @@ import type { ExecutionDriver, ExitStatus, SpawnedProcess } from '../../../runti
 import {
   errorTypeOf,
   exitErrorMessage,
+  exitErrorType,
   exitPayload,
   launchErrorPayload,
   timeoutPayload,
   tooLargePayload,
 } from './error-payloads.js';
 import { clientContextHeader } from './client-context.js';
+import type { ContainerSandbox } from './container-sandbox.js';
 import { LineSplitter, logStreamName, type LogStream, type LogWriter } from './log-writer.js';
 import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
 import {
@@ -51,6 +53,8 @@ export interface EnvironmentContext {
   logs: LogWriter;
   endpoint: () => string;
   tmpRoot: string;
+  /** Set when environments are containers (runc): see container-sandbox.ts. */
+  sandbox?: ContainerSandbox;
   /** Server-side diagnostics (failed spawns, log sink errors). */
   warn: (msg: string, err?: unknown) => void;
 }
@@ -121,6 +125,7 @@ export class Environment {
     fn: FunctionVersionSpec,
     family: RuntimeFamily,
     ctx: EnvironmentContext,
+    notice?: string,
   ): Environment {
     const env = new Environment(ctx, family);
     env.spec = fn;
@@ -132,6 +137,7 @@ export class Environment {
     env.initStart = performance.now();
     env.armInitTimer(fn);
     env.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    if (notice !== undefined) env.platformLine(notice);
     void env.launch(fn).catch((err: unknown) => env.failLaunch(err));
     return env;
   }
@@ -152,7 +158,7 @@ export class Environment {
   }
 
   /** Hands a pre-started process its function; INIT (the handler's import) starts now. */
-  assign(fn: FunctionVersionSpec): void {
+  assign(fn: FunctionVersionSpec, notice?: string): void {
     const api = this.api!;
     this.spec = fn;
     this.stream = this.ctx.logs.open(
@@ -163,6 +169,7 @@ export class Environment {
     this.initStart = performance.now();
     this.armInitTimer(fn);
     this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    if (notice !== undefined) this.platformLine(notice);
     const env = buildEnvironment(
       fn,
       this.family,
@@ -248,18 +255,23 @@ export class Environment {
     return tmp;
   }
 
-  private async startApi(): Promise<RuntimeApi> {
-    const api = await RuntimeApi.start({
-      onReady: this.onReady,
-      onResult: this.onResult,
-      onInitError: this.onInitError,
-      onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
-    });
+  private async startApi(restricted = false): Promise<RuntimeApi> {
+    const api = await RuntimeApi.start(
+      {
+        onReady: this.onReady,
+        onResult: this.onResult,
+        onInitError: this.onInitError,
+        onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
+      },
+      restricted,
+    );
     this.api = api;
     return api;
   }
 
   private async launch(fn: FunctionVersionSpec): Promise<void> {
+    const sandbox = this.ctx.sandbox;
+    if (sandbox !== undefined) return this.launchContainer(fn, sandbox);
     const [tmpDir, api, cmd] = await Promise.all([
       this.prepareDir(),
       this.startApi(),
@@ -280,6 +292,22 @@ export class Environment {
     );
     const { command, args } = applyExecWrapper(cmd, env);
     await this.spawn(command, args, env, fn.codeDir, fn.memoryMb);
+  }
+
+  /** The runtime in a container of its runtime image (container-sandbox.ts). */
+  private async launchContainer(fn: FunctionVersionSpec, sandbox: ContainerSandbox): Promise<void> {
+    const api = await this.startApi(true);
+    if (this.goneNotified) return this.cleanUp();
+    const proc = await sandbox.launch({
+      fn,
+      family: this.family,
+      api,
+      logStreamName: this.stream!.name,
+      io: { onStdout: (c) => this.out.write(c), onStderr: (c) => this.err.write(c) },
+    });
+    this.proc = proc;
+    void proc.exited.then(this.onExit);
+    if (this.state === 'dead') void proc.kill();
   }
 
   private async spawnPrestarted(): Promise<void> {
@@ -509,9 +537,9 @@ export class Environment {
       const errorType =
         initializing && this.initError !== null
           ? errorTypeOf(this.initError.body, this.initError.errorType)
-          : 'Runtime.ExitError';
-      if (errorType === 'Runtime.ExitError') {
-        this.platformLine(`${exitErrorMessage(id, status)}\nRuntime.ExitError`);
+          : exitErrorType(status);
+      if (errorType === exitErrorType(status)) {
+        this.platformLine(`${exitErrorMessage(id, status)}\n${errorType}`);
       }
       const durationMs = initializing ? 0 : performance.now() - inv.start;
       this.finish(inv, initializing ? 'init-error' : 'runtime-exit', payload, durationMs, {

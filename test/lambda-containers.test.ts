@@ -33,6 +33,7 @@ const HOST_SECRET = join(tmpdir(), `stratus-host-secret-${process.pid}`);
 const NODE_HANDLER = `
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
+const MARKER = 'MARKER_VALUE';
 export const handler = async (event) => {
   if (event.allocateMb) {
     const chunks = [];
@@ -47,6 +48,8 @@ export const handler = async (event) => {
     account: who.Account,
     host,
     taskRoot: process.env.LAMBDA_TASK_ROOT,
+    marker: MARKER,
+    uptimeMs: process.uptime() * 1000,
     runtimeApi: process.env.AWS_LAMBDA_RUNTIME_API,
     uid: process.getuid(),
   };
@@ -148,6 +151,30 @@ describe(
           signal: AbortSignal.timeout(5000),
         }),
       );
+    });
+
+    test('a cold start takes a pre-started container of the same shape and mounts its code in', async () => {
+      const code = (marker: string) =>
+        createZip([{ name: 'index.mjs', data: NODE_HANDLER.replace('MARKER_VALUE', marker) }]);
+      // The first cold start of a shape (runtime, memory, /tmp) starts its pool.
+      await create('pool-0', 'nodejs22.x', 'index.handler', code('pool-0'));
+      const first = await invoke('pool-0', { hostFile: HOST_SECRET });
+    assert.equal(first.body.marker, 'pool-0', JSON.stringify(first.body));
+      let pooled = 0;
+      for (let i = 1; i <= 8 && pooled === 0; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const name = `pool-${i}`;
+        const createdAt = performance.now();
+        await create(name, 'nodejs22.x', 'index.handler', code(name));
+        const { error, body } = await invoke(name, { hostFile: HOST_SECRET });
+        assert.equal(error, undefined, JSON.stringify(body));
+        // Each function sees its own code, whichever container it got.
+        assert.equal(body.marker, name);
+        assert.match(String(body.version), /^v22\./);
+        // A runtime older than its function was started before it: from the pool.
+        if (Number(body.uptimeMs) > performance.now() - createdAt) pooled++;
+      }
+      assert.ok(pooled > 0, 'no cold start came from the pre-started pool');
     });
 
     test('python3.13: Python 3.13, boto3 calls Stratus; no host files', async () => {

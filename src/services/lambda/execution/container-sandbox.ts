@@ -14,10 +14,18 @@
  * Stratus's own endpoint. Stratus's endpoint is reached the same way (AWS_ENDPOINT_URL).
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Container, ContainerDriver, ContainerIo } from '../../../runtime/container.js';
+import type {
+  BindMount,
+  Container,
+  ContainerDriver,
+  ContainerIo,
+  ResolvedImage,
+} from '../../../runtime/container.js';
+import { mergeEnv } from '../../../runtime/runc/bundle.js';
 import { exposeHostPort, GATEWAY, unexposeHostPort } from '../../../runtime/runc/network.js';
 import type { SpawnedProcess } from '../../../runtime/types.js';
 import type { RuntimeApi } from './runtime-api.js';
@@ -47,6 +55,86 @@ export interface SandboxLaunch {
   io: ContainerIo;
 }
 
+/**
+ * A pre-started environment's mount points: `<slot>` is a shared bind mount of itself on
+ * the host, and the container sees `<slot>/task` at /var/task and `<slot>/opt` at /opt
+ * as slaves of it, so the code (and layers) mounted there at assignment appear inside,
+ * read-only, with no process entering the container.
+ */
+export class CodeSlot {
+  private mounted: string[] = [];
+
+  constructor(readonly dir: string) {}
+
+  static async create(root: string, id: string): Promise<CodeSlot> {
+    const dir = join(root, id);
+    await mkdir(join(dir, 'task'), { recursive: true });
+    await mkdir(join(dir, 'opt'), { recursive: true });
+    await run('mount', ['--bind', dir, dir]);
+    const slot = new CodeSlot(dir);
+    slot.mounted.push(dir);
+    await run('mount', ['--make-shared', dir]);
+    return slot;
+  }
+
+  get mounts(): BindMount[] {
+    return [
+      { source: join(this.dir, 'task'), target: TASK_ROOT, readonly: true, propagation: 'rslave' },
+      { source: join(this.dir, 'opt'), target: '/opt', readonly: true, propagation: 'rslave' },
+    ];
+  }
+
+  /** Mounts the function's code (and merged layers) where the container sees them. */
+  async fill(codeDir: string, opt: string | undefined): Promise<void> {
+    const task = join(this.dir, 'task');
+    const jobs = [run('mount', ['--bind', '-o', 'ro', codeDir, task])];
+    this.mounted.push(task);
+    if (opt !== undefined) {
+      const optDir = join(this.dir, 'opt');
+      jobs.push(run('mount', ['--bind', '-o', 'ro', opt, optDir]));
+      this.mounted.push(optDir);
+    }
+    await Promise.all(jobs);
+  }
+
+  async release(): Promise<void> {
+    for (const m of this.mounted.reverse()) await run('umount', ['-l', m]).catch(() => undefined);
+    this.mounted = [];
+    await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Slots a crashed Stratus left mounted under `root`: unmounted and removed. */
+  static async reap(root: string): Promise<void> {
+    const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+    const prefix = `${root}/`;
+    const leftovers = mounts
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((m) => m.startsWith(prefix))
+      .sort((a, b) => b.length - a.length);
+    for (const m of leftovers) await run('umount', ['-l', m]).catch(() => undefined);
+    await rm(root, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, (err, _out, stderr) =>
+      err
+        ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`))
+        : resolve(),
+    );
+  });
+}
+
+/** A started pre-started container: its handle and where its code goes. */
+export interface Prestarted {
+  proc: SpawnedProcess;
+  slot: CodeSlot;
+  /** The image's own Env, which the runtime's environment is rebuilt on at assignment. */
+  imageEnv: Record<string, string>;
+}
+
 export class ContainerSandbox {
   private readonly opts: ContainerSandboxOptions;
   private readonly merged = new Map<string, Promise<string>>();
@@ -59,30 +147,77 @@ export class ContainerSandbox {
     return this.opts.driver.name;
   }
 
-  /** Creates and starts the environment's container; the handle kills and removes it. */
-  async launch(l: SandboxLaunch): Promise<SpawnedProcess> {
-    const { fn, family, api } = l;
-    const [image, opt] = await Promise.all([
-      this.opts.images.ensure(fn.runtime),
-      this.mergedLayers(fn.layerDirs),
-    ]);
-    const port = api.listenPort;
-    await exposeHostPort(port);
+  /** The variables of `fn`'s runtime inside its container (over the image's Env). */
+  functionEnv(l: Omit<SandboxLaunch, 'io'>): Record<string, string> {
     const endpoint = new URL(this.opts.endpoint());
     endpoint.hostname = GATEWAY;
-    const env: Record<string, string> = {
+    return {
       AWS_ENDPOINT_URL: endpoint.toString().replace(/\/$/, ''),
-      ...fn.environment,
+      ...l.fn.environment,
       ...reservedVariables(
-        fn,
-        family,
-        { runtimeApi: `${GATEWAY}:${port}`, logStreamName: l.logStreamName },
+        l.fn,
+        l.family,
+        { runtimeApi: `${GATEWAY}:${l.api.listenPort}`, logStreamName: l.logStreamName },
         TASK_ROOT,
         RUNTIME_DIR,
       ),
     };
-    const mounts = [{ source: fn.codeDir, target: TASK_ROOT, readonly: true }];
+  }
+
+  /** Creates and starts the environment's container; the handle kills and removes it. */
+  async launch(l: SandboxLaunch): Promise<SpawnedProcess> {
+    const { fn } = l;
+    const [image, opt] = await Promise.all([
+      this.opts.images.ensure(fn.runtime),
+      this.mergedLayers(fn.layerDirs),
+    ]);
+    const mounts: BindMount[] = [{ source: fn.codeDir, target: TASK_ROOT, readonly: true }];
     if (opt !== undefined) mounts.push({ source: opt, target: '/opt', readonly: true });
+    return this.run(l, image, this.functionEnv(l), [fn.handler], mounts, async () => {});
+  }
+
+  /**
+   * A container of `shape`'s runtime image, memory and /tmp size, started before any
+   * function is known: the runtime boots and waits for its assignment (STRATUS_PRESTART).
+   */
+  async prestart(l: SandboxLaunch, id: string): Promise<Prestarted> {
+    const image = await this.opts.images.ensure(l.fn.runtime);
+    const slot = await CodeSlot.create(join(this.opts.workDir, 'slots'), id);
+    const env = {
+      STRATUS_PRESTART: '1',
+      AWS_LAMBDA_RUNTIME_API: `${GATEWAY}:${l.api.listenPort}`,
+    };
+    try {
+      const proc = await this.run(l, image, env, [], slot.mounts, () => slot.release());
+      // As the driver sets it up (PATH, HOME defaults): the assignment replaces it whole.
+      return { proc, slot, imageEnv: envObject(mergeEnv(image.config.Env, {}, '/')) };
+    } catch (err) {
+      await slot.release();
+      throw err;
+    }
+  }
+
+  /** Mounts `fn`'s code and layers into a pre-started environment's slot. */
+  async fill(slot: CodeSlot, fn: FunctionVersionSpec): Promise<void> {
+    await slot.fill(fn.codeDir, await this.mergedLayers(fn.layerDirs));
+  }
+
+  /** Leftovers of a crash: pre-started slots still mounted. */
+  reap(): Promise<void> {
+    return CodeSlot.reap(join(this.opts.workDir, 'slots'));
+  }
+
+  private async run(
+    l: SandboxLaunch,
+    image: ResolvedImage,
+    env: Record<string, string>,
+    command: string[],
+    mounts: BindMount[],
+    cleanUp: () => Promise<void>,
+  ): Promise<SpawnedProcess> {
+    const { fn, api } = l;
+    const port = api.listenPort;
+    await exposeHostPort(port);
     let container: Container;
     try {
       container = await this.opts.driver.create(
@@ -91,7 +226,7 @@ export class ContainerSandbox {
           root: { kind: 'image', image },
           readonlyRoot: true,
           // The image's entrypoint (/lambda-entrypoint.sh) takes the handler, as AWS's do.
-          command: [fn.handler],
+          command,
           env,
           user: SANDBOX_USER,
           workingDir: TASK_ROOT,
@@ -118,7 +253,8 @@ export class ContainerSandbox {
       (released ??= container
         .remove()
         .catch(() => undefined)
-        .then(() => unexposeHostPort(port)));
+        .then(() => Promise.all([unexposeHostPort(port), cleanUp()]))
+        .then(() => undefined));
     try {
       await container.start();
     } catch (err) {
@@ -170,4 +306,14 @@ export class ContainerSandbox {
     }
     return p;
   }
+}
+
+/** `["K=V", …]` (an image config's Env) as an object. */
+function envObject(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const i = kv.indexOf('=');
+    if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
 }

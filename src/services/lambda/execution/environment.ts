@@ -22,7 +22,7 @@ import {
   tooLargePayload,
 } from './error-payloads.js';
 import { clientContextHeader } from './client-context.js';
-import type { ContainerSandbox } from './container-sandbox.js';
+import type { CodeSlot, ContainerSandbox } from './container-sandbox.js';
 import { LineSplitter, logStreamName, type LogStream, type LogWriter } from './log-writer.js';
 import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
 import {
@@ -110,6 +110,8 @@ export class Environment {
   /** Whether an invocation has been answered yet (the cold start is over). */
   private answeredOnce = false;
   private afterFirst: (() => void) | null = null;
+  /** A pre-started container's code slot and its image's Env (container-sandbox.ts). */
+  private slot: { slot: CodeSlot; imageEnv: Record<string, string> } | null = null;
 
   private constructor(
     private readonly ctx: EnvironmentContext,
@@ -157,9 +159,76 @@ export class Environment {
     return env;
   }
 
+  /**
+   * A container of `shape`'s runtime image, memory and /tmp size started ahead of need:
+   * it boots the interpreter and the bootstrap, then waits for `assign`, which mounts the
+   * function's code into it.
+   */
+  static async prestartContainer(
+    shape: FunctionVersionSpec,
+    family: RuntimeFamily,
+    ctx: EnvironmentContext,
+    sandbox: ContainerSandbox,
+  ): Promise<Environment> {
+    const env = new Environment(ctx, family);
+    try {
+      const api = await env.startApi(true);
+      const started = await sandbox.prestart(
+        {
+          fn: shape,
+          family,
+          api,
+          logStreamName: '',
+          io: { onStdout: (c) => env.out.write(c), onStderr: (c) => env.err.write(c) },
+        },
+        env.id,
+      );
+      env.proc = started.proc;
+      env.slot = { slot: started.slot, imageEnv: started.imageEnv };
+      void started.proc.exited.then(env.onExit);
+      if (env.goneNotified) void started.proc.kill();
+    } catch (err) {
+      await env.kill();
+      throw err;
+    }
+    return env;
+  }
+
   /** Hands a pre-started process its function; INIT (the handler's import) starts now. */
   assign(fn: FunctionVersionSpec, notice?: string): void {
     const api = this.api!;
+    const slot = this.slot;
+    const sandbox = this.ctx.sandbox;
+    if (slot !== null && sandbox !== undefined) {
+      this.opened(fn, notice);
+      const env = {
+        ...slot.imageEnv,
+        ...sandbox.functionEnv({ fn, family: this.family, api, logStreamName: this.stream!.name }),
+      };
+      void sandbox.fill(slot.slot, fn).then(
+        () => api.assign(Buffer.from(JSON.stringify({ env, cwd: '/var/task' }))),
+        (err: unknown) => this.failLaunch(err),
+      );
+      return;
+    }
+    this.opened(fn, notice);
+    const env = buildEnvironment(
+      fn,
+      this.family,
+      this.ctx.host,
+      {
+        runtimeApi: api.address,
+        logStreamName: this.stream!.name,
+        tmpDir: join(this.dir, 'tmp'),
+        endpoint: this.ctx.endpoint(),
+      },
+      this.runtimeDir(),
+    );
+    api.assign(Buffer.from(JSON.stringify({ env, cwd: fn.codeDir })));
+  }
+
+  /** The function's log stream opens and INIT starts (an assignment). */
+  private opened(fn: FunctionVersionSpec, notice: string | undefined): void {
     this.spec = fn;
     this.stream = this.ctx.logs.open(
       { account: fn.account, region: fn.region },
@@ -170,19 +239,6 @@ export class Environment {
     this.armInitTimer(fn);
     this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
     if (notice !== undefined) this.platformLine(notice);
-    const env = buildEnvironment(
-      fn,
-      this.family,
-      this.ctx.host,
-      {
-        runtimeApi: api.address,
-        logStreamName: this.stream.name,
-        tmpDir: join(this.dir, 'tmp'),
-        endpoint: this.ctx.endpoint(),
-      },
-      this.runtimeDir(),
-    );
-    api.assign(Buffer.from(JSON.stringify({ env, cwd: fn.codeDir })));
   }
 
   /**

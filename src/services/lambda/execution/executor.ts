@@ -16,7 +16,7 @@ import { Environment, type EnvironmentContext } from './environment.js';
 import type { ContainerSandbox } from './container-sandbox.js';
 import { interpreterNotice } from './interpreter-notice.js';
 import { LogWriter } from './log-writer.js';
-import { canUsePrestarted, PrestartPool, WarmPool } from './pool.js';
+import { canUsePrestarted, ContainerPrestartPool, PrestartPool, WarmPool } from './pool.js';
 import {
   defaultRuntimeHost,
   type RuntimeFamily,
@@ -65,6 +65,7 @@ export function createExecutor(opts: ExecutorOptions): LambdaExecutor {
 class ProcessExecutor implements LambdaExecutor {
   private readonly warm = new WarmPool();
   private readonly prestart: PrestartPool;
+  private readonly containerPool: ContainerPrestartPool | undefined;
   private readonly ctx: EnvironmentContext;
   private readonly logs: LogWriter;
   private readonly idleMs: number;
@@ -103,8 +104,13 @@ class ProcessExecutor implements LambdaExecutor {
       this.ctx,
       opts.sandbox ? {} : (opts.prestart ?? { node: 1, python: 1 }),
     );
+    const sandbox = opts.sandbox;
+    const poolOn = (opts.prestart?.node ?? 1) > 0 || (opts.prestart?.python ?? 1) > 0;
+    this.containerPool =
+      sandbox !== undefined && poolOn ? new ContainerPrestartPool(this.ctx, sandbox) : undefined;
     this.ready = mkdir(tmpRoot, { recursive: true, mode: 0o700 })
-      .then(() => reapOrphans(tmpRoot))
+      .then(() => Promise.all([reapOrphans(tmpRoot), sandbox?.reap()]))
+      .then(() => undefined)
       .catch((err: unknown) => warn('could not prepare the Lambda tmp root', err));
     if (opts.prestartNow) {
       void this.ready.then(() => {
@@ -152,6 +158,14 @@ class ProcessExecutor implements LambdaExecutor {
     family: RuntimeFamily,
     notice: string | undefined,
   ): Environment {
+    const pool = this.containerPool;
+    if (pool !== undefined && family !== 'provided' && canUsePrestarted(fn)) {
+      const env = pool.take(fn, family);
+      if (env !== undefined) {
+        env.assign(fn, notice);
+        return env;
+      }
+    }
     if (family !== 'provided' && this.ctx.sandbox === undefined) {
       this.startFamily(family);
       if (canUsePrestarted(fn)) {
@@ -202,6 +216,7 @@ class ProcessExecutor implements LambdaExecutor {
     clearInterval(this.sweeper);
     await Promise.all([
       this.prestart.stop(),
+      this.containerPool?.stop(),
       ...this.warm.everyEnvironment().map((env) => env.kill()),
     ]);
     await this.logs.flush();

@@ -4,12 +4,12 @@
  * execution role credentials, usage meters, the function URL data plane and the
  * event-stream invoke. Execution environments are retired whenever their function changes.
  */
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StratusConfig } from '../../../config.js';
 import type { LogSink } from '../../../events/logs.js';
 import type { ContainerDriver } from '../../../runtime/container.js';
 import { ProcessDriver } from '../../../runtime/process/driver.js';
+import { RuncDriver } from '../../../runtime/runc/driver.js';
 import type { Logger } from '../../../shared/log.js';
 import type { MetadataStore } from '../../../storage/types.js';
 import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
@@ -75,12 +75,13 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   const runtimeImages = deps.runtimeImages;
   let warned = false;
   const sandbox = (): ContainerSandbox | undefined => {
-    if (deps.containers?.name === 'runc' && runtimeImages !== undefined) {
+    if (deps.containers instanceof RuncDriver && runtimeImages !== undefined) {
       return new ContainerSandbox({
         driver: deps.containers,
         images: runtimeImages,
         endpoint: deps.endpoint,
-        workDir: join(tmpdir(), 'stratus-lambda-opt'),
+        // This server's own (another server's slots are not this one's to reap).
+        workDir: join(deps.containers.stateDir, 'lambda'),
       });
     }
     // The process driver says at start that isolation and limits are off (select.ts);

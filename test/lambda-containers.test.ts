@@ -159,7 +159,7 @@ describe(
       // The first cold start of a shape (runtime, memory, /tmp) starts its pool.
       await create('pool-0', 'nodejs22.x', 'index.handler', code('pool-0'));
       const first = await invoke('pool-0', { hostFile: HOST_SECRET });
-    assert.equal(first.body.marker, 'pool-0', JSON.stringify(first.body));
+      assert.equal(first.body.marker, 'pool-0', JSON.stringify(first.body));
       let pooled = 0;
       for (let i = 1; i <= 8 && pooled === 0; i++) {
         await new Promise((r) => setTimeout(r, 1000));

@@ -9,8 +9,11 @@
  *    (net.Socket pipes, as docker-proxy does), both in front of the same busybox httpd in a
  *    private container: sequential small requests (a new connection each) and a 64 MB
  *    download.
+ * 4. docker (where a daemon answers): start to exit of `/bin/true` through the docker
+ *    driver against `docker run --rm` of the same image (bench/containers-docker.ts).
  *
- *   npm run bench:containers [-- --runs 40 --image-runs 10 --requests 300]
+ *   npm run bench:containers [-- --runs 40 --image-runs 10 --requests 300
+ *     --skip runc,docker --docker-network none|private]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -29,7 +32,9 @@ import type {
 import { LayerCache } from '../src/runtime/images/layer-cache.js';
 import { RuncDriver } from '../src/runtime/runc/driver.js';
 import { busyboxRootfs, runcSkipReason } from '../src/runtime/runc/test-support.js';
+import { dockerAvailable } from '../src/runtime/docker/driver.js';
 import { makeTempDir, removeTempDir, runBench } from './children.js';
+import { dockerStartToExit } from './containers-docker.js';
 
 function say(msg: string): void {
   process.stderr.write(`[containers-bench] ${msg}\n`);
@@ -308,21 +313,37 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       requests: { type: 'string' },
       'image-runs': { type: 'string' },
+      skip: { type: 'string', default: '' },
+      'docker-network': { type: 'string', default: 'none' },
     },
   });
-  const why = runcSkipReason();
-  if (why) throw new Error(`cannot run: ${why}`);
-  const work = makeTempDir('stratus-bench-containers-');
-  const driver = new RuncDriver({ stateDir: join(work, 'state') });
-  try {
-    const rootfs = busyboxRootfs(join(work, 'busybox'));
-    say(`runc ${driver.runcArgv.join(' ')}; rootfs ${rootfs}`);
-    const spec = await startToExit(driver, rootfs, Number(values.runs ?? 40));
-    await imageStarts(work, rootfs, Number(values['image-runs'] ?? 10), { driver, spec });
-    await ports(driver, rootfs, Number(values.requests ?? 300));
-  } finally {
-    await driver.close();
-    removeTempDir(work);
+  const skip = new Set(values.skip.split(',').filter(Boolean));
+  const dockerWhy = skip.has('docker')
+    ? 'skipped'
+    : (await dockerAvailable())
+      ? undefined
+      : 'no Docker daemon answers';
+  const why = skip.has('runc') ? 'skipped' : runcSkipReason();
+  if (why && dockerWhy) throw new Error(`cannot run: runc: ${why}; docker: ${dockerWhy}`);
+  if (why) say(`runc parts not run: ${why}`);
+  else {
+    const work = makeTempDir('stratus-bench-containers-');
+    const driver = new RuncDriver({ stateDir: join(work, 'state') });
+    try {
+      const rootfs = busyboxRootfs(join(work, 'busybox'));
+      say(`runc ${driver.runcArgv.join(' ')}; rootfs ${rootfs}`);
+      const spec = await startToExit(driver, rootfs, Number(values.runs ?? 40));
+      await imageStarts(work, rootfs, Number(values['image-runs'] ?? 10), { driver, spec });
+      await ports(driver, rootfs, Number(values.requests ?? 300));
+    } finally {
+      await driver.close();
+      removeTempDir(work);
+    }
+  }
+  if (dockerWhy) say(`docker part not run: ${dockerWhy}`);
+  else {
+    const network = values['docker-network'] === 'private' ? 'private' : 'none';
+    await dockerStartToExit(Number(values.runs ?? 40), network);
   }
 }
 

@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { hostDebianMirrors } from '../src/images/build/debian.js';
 import { buildImage, type BuildResult } from '../src/images/build/builder.js';
 import { createProgress } from '../src/images/build/progress.js';
 import { killAllNow, makeTempDir, removeTempDir } from './children.js';
@@ -71,15 +72,11 @@ async function main(): Promise<void> {
     }
     if (!values['no-baseline']) {
       t = Date.now();
+      const { mirror } = await hostDebianMirrors();
+      if (!mirror) throw new Error("this machine's apt sources name no Debian mirror");
       const r = spawnSync(
         'mmdebstrap',
-        [
-          '--variant=minbase',
-          '--quiet',
-          'bookworm',
-          join(work, 'raw.tar'),
-          'http://deb.debian.org/debian',
-        ],
+        ['--variant=minbase', '--quiet', 'bookworm', join(work, 'raw.tar'), mirror],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
       if (r.status !== 0) throw new Error(`mmdebstrap baseline failed (${r.status})`);

@@ -50,6 +50,11 @@ Environment only:
                       (default 3600)
   STRATUS_ECR_UPLOAD_LIFETIME_SECONDS
                       idle layer uploads are discarded after this (default 86400)
+  STRATUS_ENDPOINT    the server \`stratus image build\` pushes to
+                      (default http://127.0.0.1:4566)
+  STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)
+  STRATUS_DEBIAN_MIRROR, STRATUS_DEBIAN_SECURITY_MIRROR
+                      Debian mirrors for image builds (default: the ones apt uses)
 
 Start clean: --ephemeral, or POST /_stratus/reset to wipe a running server.
 `;
@@ -151,6 +156,15 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Defence in depth only: every socket, stream and timer callback contains its own errors
+  // (the one request gets its protocol's error). Should one still escape, it is a bug to
+  // log with its stack, not a reason to end every other request and function.
+  const lastResort = (what: string) => (err: unknown) =>
+    log.error(`${what} (a Stratus bug: please report it)`, {
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+  process.on('uncaughtException', lastResort('uncaught exception'));
+  process.on('unhandledRejection', lastResort('unhandled promise rejection'));
 }
 
 /** What to do about the port, when listening failed for a reason a person can fix. */

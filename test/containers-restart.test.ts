@@ -78,7 +78,8 @@ test(
           const { netns, veth } = netNames(id);
           assert.ok(!existsSync(`/run/netns/${netns}`), `netns of ${id} removed`);
           assert.ok(!existsSync(`/sys/class/net/${veth}`), `veth of ${id} removed`);
-          assert.ok(!existsSync(join(detectCgroups().memory, id)), `cgroup of ${id} removed`);
+          for (const group of detectCgroups().all)
+            assert.ok(!existsSync(join(group, id)), `cgroup ${group}/${id} removed`);
           assert.ok(
             !existsSync(join(state, 'containers', 'runc-driver', id)),
             `bundle of ${id} removed`,

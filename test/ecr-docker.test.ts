@@ -23,9 +23,14 @@ function dockerUnavailable(): string | undefined {
   return info.status === 0 ? undefined : 'no Docker daemon is reachable (docker info failed)';
 }
 
+/** The client's own config dir: `docker login` stores its credentials there, not in ~/.docker. */
+const dockerConfig = mkdtempSync(join(tmpdir(), 'ecr-docker-config-'));
+process.once('exit', () => rmSync(dockerConfig, { recursive: true, force: true }));
+
 function docker(args: string[], input?: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = execFile('docker', args, { timeout: 120_000 }, (err, stdout, stderr) =>
+    const env = { ...process.env, DOCKER_CONFIG: dockerConfig };
+    const child = execFile('docker', args, { timeout: 120_000, env }, (err, stdout, stderr) =>
       resolve({ code: err ? 1 : 0, out: stdout + stderr }),
     );
     if (input !== undefined) child.stdin?.end(input);

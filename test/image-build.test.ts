@@ -3,7 +3,7 @@
  * empty cache (mmdebstrap against Debian's mirror, npm's registry) and pushed into ECR;
  * skopeo and DescribeImages see it; its layers, pulled back with skopeo and unpacked, run
  * `node --version` (v20.x) and reach the SDK by `import` and `require` (chroot, no mounts);
- * a second build is a cache hit with the same digest.
+ * a second build, through the CLI, is a cache hit with the same digest.
  *
  * Costs a cold build (~40 MB of .debs, ~43 MB of Node.js, the SDK from npm): skipped where
  * mmdebstrap or root are missing, or with STRATUS_SKIP_IMAGE_BUILD=1. The Python images
@@ -19,6 +19,7 @@ import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { buildImage, type BuildResult } from '../src/images/build/builder.js';
 import { createProgress } from '../src/images/build/progress.js';
 import { hasTool, imageConfig, inspectImage, plainHttpFlags, skopeo } from './helpers/oci-image.js';
+import { repoRoot } from './helpers/process.js';
 import { CREDS } from './helpers/registry-http.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -73,6 +74,28 @@ function inImage(rootfs: string, env: string[], args: string[]) {
 }
 
 const skip = skipReason();
+const STRATUS = join(repoRoot(), 'bin', 'stratus.js');
+
+describe('stratus image (no build)', () => {
+  test('list names every recipe; a Python minor Debian lacks fails with its reason', async () => {
+    const list = await run(process.execPath, [STRATUS, 'image', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(
+      list.stdout,
+      /^lambda-nodejs:20 +stratus\/lambda-nodejs:20 +\(nodejs20\.x: node v20\./m,
+    );
+    assert.match(list.stdout, /^debian:bookworm /m);
+    const py = await run(process.execPath, [STRATUS, 'image', 'build', 'python3.12']);
+    assert.equal(py.code, 1);
+    assert.match(
+      py.stderr,
+      /python3\.12 cannot be built offline: no Debian suite .* ships Python 3\.12/,
+    );
+    const bad = await run(process.execPath, [STRATUS, 'image', 'frobnicate']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Usage: stratus image build/);
+  });
+});
 
 describe('stratus image build', { skip }, () => {
   let server: TestServer;
@@ -172,18 +195,21 @@ describe('stratus image build', { skip }, () => {
     assert.match(bootstrap, /AWS_LAMBDA_RUNTIME_API/);
   });
 
-  test('a second build hits the cache and gives the same digest', async () => {
-    const again: string[] = [];
-    const second = await buildImage('lambda-nodejs:20', {
-      endpoint: server.endpoint,
+  test('a second build (the CLI, same cache) hits the cache and gives the same digest', async () => {
+    const r = await run(process.execPath, [
+      STRATUS,
+      'image',
+      'build',
+      'lambda-nodejs:20',
+      '--endpoint',
+      server.endpoint,
+      '--cache',
       cacheDir,
-      progress: createProgress((l) => again.push(l)),
-    });
-    assert.equal(second.cached, true);
-    assert.equal(second.layersBuilt, 0);
-    assert.equal(second.manifestDigest, first.manifestDigest);
-    assert.deepEqual(second.push, { uploaded: 0, mounted: 0, present: 5, bytesSent: 0 });
-    assert.match(again.join('\n'), /cache hit: sha256:/);
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${first.reference}@${first.manifestDigest}\n`);
+    assert.match(r.stderr, new RegExp(`cache hit: ${first.manifestDigest}`));
+    assert.match(r.stderr, /0 uploaded, 0 mounted, 5 present/);
   });
 
   test('debian:bookworm shares the base layer: mounted in ECR, not uploaded again', async () => {

@@ -12,6 +12,7 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -221,6 +222,8 @@ for (const mode of ['overlay', 'copy'] as const) {
       const r = await cache.prepareRootfs(mixed, join(work, `mixed-${mode}`));
       try {
         assert.equal(readFileSync(join(r.path, 'a'), 'utf8'), 'zstd');
+        // No `./` entry in these layers: `/` is still root's 0755, not the cache's 0700.
+        assert.equal(statSync(r.path).mode & 0o7777, 0o755);
         assert.equal(readFileSync(join(r.path, 'b'), 'utf8'), 'plain');
       } finally {
         await r.release();

@@ -166,11 +166,11 @@ describe('malformed input gets a 4xx of its protocol, never a 500', () => {
     const parsed = lines
       .flatMap((l) => l.split('\n'))
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: string; msg: string; status?: number });
+      .map((l) => JSON.parse(l) as { level: string; msg: string; service?: string; status?: number });
     const bad = parsed.filter((l) => l.level === 'error' || l.level === 'warn');
     assert.deepEqual(bad, []);
     assert.ok(
-      parsed.some((l) => l.msg === 'logs.-' && l.status === 499),
+      parsed.some((l) => l.service === 'logs' && l.status === 499),
       `access log: ${JSON.stringify(parsed)}`,
     );
   });

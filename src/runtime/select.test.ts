@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../cli.js';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger, type LogLevel } from '../shared/log.js';
+import { RuncDriver } from './runc/driver.js';
+import { busyboxRootfs, runcSkipReason } from './runc/test-support.js';
 import { openContainers, runcUnavailable, selectDriver } from './select.js';
 
 /** A logger that keeps what it is told (the rest of Logger from a silent real one). */
@@ -68,4 +72,41 @@ test('--driver runc where runc cannot run fails with the reason', async (t) => {
     selectDriver({ choice: 'runc', stateDir: tmpdir(), owner: 'x', log: recorder() }),
     new RegExp(`--driver runc: ${why}`),
   );
+});
+
+test('an ephemeral server takes down what a killed ephemeral server left', async (t) => {
+  const why = runcSkipReason();
+  if (why) return t.skip(why);
+  // The pid of a process that has exited: the "killed server".
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  });
+  const dir = await mkdtemp(join(tmpdir(), `stratus-containers-${dead.stdout}-`));
+  const work = await mkdtemp(join(tmpdir(), 'stratus-select-rootfs-'));
+  try {
+    const driver = new RuncDriver({ stateDir: join(dir, 'runc-driver'), owner: dir });
+    const c = await driver.create(
+      {
+        name: 'left',
+        root: { kind: 'rootfs', path: busyboxRootfs(join(work, 'busybox')) },
+        command: ['/bin/sleep', '600'],
+        env: {},
+        network: { mode: 'none' },
+        labels: {},
+      },
+      { onStdout: () => {}, onStderr: () => {} },
+    );
+    await c.start();
+    assert.equal((await driver.list({})).filter((s) => s.running).length, 1);
+    const { close } = await openContainers(
+      { driver: 'runc', stateDir: '', ephemeral: true },
+      recorder(),
+    );
+    await close();
+    assert.equal((await c.wait()).code, 137);
+    assert.ok(!existsSync(dir), `${dir} removed`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
+  }
 });

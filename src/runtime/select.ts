@@ -9,10 +9,12 @@
  * output, so none is left orphaned.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../shared/log.js';
+import { isProcessRunning } from '../storage/state-lock.js';
 import { OWNER_LABEL, type ContainerDriver, type DriverName } from './container.js';
 import { DockerDriver, dockerAvailable } from './docker/driver.js';
 import { LayerCache } from './images/layer-cache.js';
@@ -85,13 +87,13 @@ async function choose(opts: SelectOptions): Promise<ContainerDriver> {
     }
     case 'docker': {
       if (!(await dockerAvailable())) throw new Error('--driver docker: no Docker daemon answers');
-      return new DockerDriver();
+      return new DockerDriver({ owner: opts.owner });
     }
     case 'auto': {
       const why = await runcUnavailable();
       if (!why) return runc();
       opts.log.debug(`runc driver not used: ${why}`);
-      if (await dockerAvailable()) return new DockerDriver();
+      if (await dockerAvailable()) return new DockerDriver({ owner: opts.owner });
       return proc();
     }
     default: {
@@ -115,7 +117,7 @@ export async function reapOrphans(
       log.warn('could not remove a leftover container', { id: c.id, error: String(err) });
     }
   }
-  if (driver instanceof RuncDriver) await driver.sweepCgroups();
+  if (driver instanceof RuncDriver) await driver.sweep();
   if (left.length)
     log.info(`removed ${left.length} container(s) left by a previous run`, { driver: driver.name });
   return left.length;
@@ -124,14 +126,16 @@ export async function reapOrphans(
 /**
  * The server's container driver, with its state in `<stateDir>/containers` (a temp dir
  * when ephemeral) and OWNER_LABEL naming the state directory. A previous run's leftovers
- * are destroyed first; at close, whatever the services left running is.
+ * are destroyed first; at close, whatever the services left running is. An ephemeral server
+ * first takes down what ephemeral servers killed before it left (their pid is in the name).
  */
 export async function openContainers(
   config: { driver: DriverChoice; stateDir: string; ephemeral: boolean },
   log: Logger,
 ): Promise<{ driver: ContainerDriver; close(): Promise<void> }> {
+  if (config.ephemeral) await reapDeadEphemeral(log);
   const dir = config.ephemeral
-    ? await mkdtemp(join(tmpdir(), 'stratus-containers-'))
+    ? await mkdtemp(join(tmpdir(), `${EPHEMERAL_PREFIX}${process.pid}-`))
     : join(resolve(config.stateDir), 'containers');
   const owner = config.ephemeral ? dir : resolve(config.stateDir);
   // Image roots: layers unpacked once into a cache beside the drivers' state.
@@ -153,4 +157,31 @@ export async function openContainers(
       if (config.ephemeral) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+const EPHEMERAL_PREFIX = 'stratus-containers-';
+
+/** Containers and directories of ephemeral servers that died without closing. */
+async function reapDeadEphemeral(log: Logger): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const pid = /^stratus-containers-(\d+)-/.exec(name)?.[1];
+    if (!pid || isProcessRunning(Number(pid))) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      if (existsSync(join(dir, 'runc-driver')) && !(await runcUnavailable()))
+        await reapOrphans(
+          new RuncDriver({ stateDir: join(dir, 'runc-driver'), owner: dir }),
+          dir,
+          log,
+        );
+      const proc = new ProcessDriver({ stateDir: join(dir, 'process-driver'), owner: dir });
+      await reapOrphans(proc, dir, log);
+      // Never recurse into a mount a failed teardown left.
+      const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+      if (mounts.includes(` ${dir}/`)) continue;
+      await rm(dir, { recursive: true, force: true });
+    } catch (err) {
+      log.warn('could not clean up after a dead ephemeral server', { dir, error: String(err) });
+    }
+  }
 }

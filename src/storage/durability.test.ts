@@ -97,12 +97,12 @@ test(
     const dir = freshDir();
     const child = startChild('rows', dir);
     let seen = 0;
-    await child.waitFor(() => ++seen >= 3000);
+    await child.waitFor(() => ++seen >= 1000);
     await child.kill();
 
     const committed = numbersOf(child.lines, 'tx');
     const plain = numbersOf(child.lines, 'plain');
-    assert.ok(committed.length >= 1500, `only ${committed.length} commits reported`);
+    assert.ok(committed.length >= 400, `only ${committed.length} commits reported`);
 
     // The file itself is sound (opening replays the WAL the child left behind).
     const raw = new Database(join(dir, 'stratus.db'));

@@ -4,14 +4,14 @@
  * (runtime/select.ts openContainers on `--state-dir`), starts five busybox containers
  * (three with a private network and a published port), prints their ids and waits.
  *
- *   node dist/test/helpers/containers-child.js <stateDir> <busybox rootfs>
+ *   node dist/test/helpers/containers-child.js <stateDir> <busybox rootfs> [runc|docker]
  */
 import { openContainers } from '../../src/runtime/select.js';
 import { createLogger } from '../../src/shared/log.js';
 
-const [stateDir, rootfs] = process.argv.slice(2);
+const [stateDir, rootfs, choice = 'runc'] = process.argv.slice(2);
 const { driver } = await openContainers(
-  { driver: 'runc', stateDir, ephemeral: false },
+  { driver: choice === 'docker' ? 'docker' : 'runc', stateDir, ephemeral: false },
   createLogger('warn'),
 );
 const ids: string[] = [];

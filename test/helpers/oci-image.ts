@@ -70,9 +70,15 @@ export interface ImageOptions {
   /** The config's architecture (default amd64); also written to /etc/platform, so each
    * architecture gets its own rootfs layer. The busybox binary is the host's either way. */
   arch?: string;
+  /** A prepared root filesystem for the rootfs layer, instead of the minimal busybox one
+   * (its files' times are left as they are). */
+  rootfs?: string;
+  /** The runtime config, instead of entrypoint `/bin/sh -c` and cmd `echo hello from
+   * stratus`; fields left out stay unset. */
+  config?: { Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string };
 }
 
-export type IndexOptions = Omit<ImageOptions, 'arch'>;
+export type IndexOptions = Omit<ImageOptions, 'arch' | 'rootfs' | 'config'>;
 
 export interface RunResult {
   stdout: string;
@@ -404,9 +410,12 @@ export async function buildImage(dir: string, opts: ImageOptions = {}): Promise<
     await ensureLayout(dir);
     await runOk('umoci', ['new', '--image', image]);
 
-    const rootfs = join(stage, 'rootfs');
-    await publicDir(rootfs);
-    await stageRootfs(rootfs, arch);
+    let rootfs = opts.rootfs;
+    if (!rootfs) {
+      rootfs = join(stage, 'rootfs');
+      await publicDir(rootfs);
+      await stageRootfs(rootfs, arch);
+    }
     await runOk('umoci', ['insert', ...rootless, ...history, '--image', image, rootfs, '/']);
 
     if (opts.randomLayerBytes) {
@@ -436,12 +445,9 @@ export async function buildImage(dir: string, opts: ImageOptions = {}): Promise<
       'linux',
       '--architecture',
       arch,
-      '--config.entrypoint',
-      '/bin/sh',
-      '--config.entrypoint',
-      '-c',
-      '--config.cmd',
-      'echo hello from stratus',
+      ...configFlags(
+        opts.config ?? { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo hello from stratus'] },
+      ),
     ]);
     // Every umoci step wrote a new manifest and config; drop the ones no tag reaches.
     await runOk('umoci', ['gc', '--layout', dir]);
@@ -450,6 +456,17 @@ export async function buildImage(dir: string, opts: ImageOptions = {}): Promise<
   }
   const { digest } = await layoutDescriptor(dir, tag);
   return { layout: dir, ref: `oci:${dir}:${tag}`, tag, digest };
+}
+
+/** `umoci config` flags setting exactly these runtime config fields. */
+function configFlags(config: NonNullable<ImageOptions['config']>): string[] {
+  const repeat = (flag: string, values: string[] = []) => values.flatMap((v) => [flag, v]);
+  return [
+    ...repeat('--config.env', config.Env),
+    ...repeat('--config.entrypoint', config.Entrypoint),
+    ...repeat('--config.cmd', config.Cmd),
+    ...(config.WorkingDir ? ['--config.workingdir', config.WorkingDir] : []),
+  ];
 }
 
 const INDEX_PLATFORMS = ['amd64', 'arm64'] as const;

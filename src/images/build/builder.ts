@@ -15,7 +15,7 @@ import {
   type BuiltImageRecord,
   type LayerRecord,
 } from './cache.js';
-import { buildDebianLayer, debianKey, DEFAULT_MIRROR, type DebianOptions } from './debian.js';
+import { buildDebianLayer, debianKey, hostDebianMirrors, type DebianOptions } from './debian.js';
 import { EcrClient, connectionFromEnv } from './ecr-client.js';
 import { assembleImage, MANIFEST_MEDIA_TYPE, type ImageSettings } from './image.js';
 import { storeEntries, type LayerEntry } from './layer.js';
@@ -44,8 +44,10 @@ export interface BuildOptions {
   endpoint?: string;
   push?: boolean;
   cacheDir?: string;
-  /** Debian mirror for mmdebstrap (default deb.debian.org, env STRATUS_DEBIAN_MIRROR). */
+  /** Debian mirror for mmdebstrap (default: the one this machine's apt uses, env STRATUS_DEBIAN_MIRROR). */
   mirror?: string;
+  /** Its security mirror (default: apt's, else <mirror>-security, env STRATUS_DEBIAN_SECURITY_MIRROR). */
+  securityMirror?: string;
   progress?: Progress;
   env?: NodeJS.ProcessEnv;
 }
@@ -138,14 +140,21 @@ interface Plan {
   settings(layers: LayerRecord[]): ImageSettings;
 }
 
-async function planFor(recipe: Recipe, mirror: string): Promise<Plan> {
+async function planFor(recipe: Recipe, mirror: string, securityMirror: string): Promise<Plan> {
   const base = (
     suite: keyof typeof DEBIAN_SUITES,
     include: readonly string[] = [],
     probe?: string,
   ) =>
     debianPlan(
-      { suite, include, mirror, probe, ignoreValidUntil: DEBIAN_SUITES[suite].testing },
+      {
+        suite,
+        include,
+        mirror,
+        securityMirror: DEBIAN_SUITES[suite].testing ? undefined : securityMirror,
+        probe,
+        ignoreValidUntil: DEBIAN_SUITES[suite].testing,
+      },
       `Debian ${suite} minbase${include.length ? ` + ${include.join(' ')}` : ''}`,
     );
   const lambdaSettings = (family: RuntimeFamily, version: string, interpreter: string) => ({
@@ -211,12 +220,23 @@ export async function buildImage(name: string, opts: BuildOptions = {}): Promise
   const env = opts.env ?? process.env;
   const progress = opts.progress ?? createProgress();
   const recipe = findRecipe(name);
-  const mirror = opts.mirror ?? env.STRATUS_DEBIAN_MIRROR ?? DEFAULT_MIRROR;
+  const host = await hostDebianMirrors();
+  const mirror = opts.mirror ?? env.STRATUS_DEBIAN_MIRROR ?? host.mirror;
+  if (!mirror) {
+    throw new Error(
+      "no Debian mirror: this machine's apt sources name none; set STRATUS_DEBIAN_MIRROR",
+    );
+  }
   const cache = await BuildCache.open(opts.cacheDir ?? defaultCacheDir(env));
   const t0 = Date.now();
   progress.info(`building ${NAMESPACE}/${recipe.name} (cache ${cache.dir})`);
 
-  const plan = await planFor(recipe, mirror);
+  const securityMirror =
+    opts.securityMirror ??
+    env.STRATUS_DEBIAN_SECURITY_MIRROR ??
+    host.security ??
+    `${mirror.replace(/\/debian$/, '')}/debian-security`;
+  const plan = await planFor(recipe, mirror, securityMirror);
   const imageKey = hashKey({ recipe: recipe.name, layers: plan.layers.map((l) => l.key) });
   let record = await cache.getImage(imageKey);
   let layersBuilt = 0;

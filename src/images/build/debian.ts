@@ -8,7 +8,7 @@
  * never reads.
  * https://manpages.debian.org/testing/mmdebstrap/mmdebstrap.1.en.html
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildCache, LayerRecord } from './cache.js';
@@ -16,7 +16,41 @@ import { runTool } from './command.js';
 import { SOURCE_DATE_EPOCH, storeTar } from './layer.js';
 import type { Step } from './progress.js';
 
-export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+/**
+ * The Debian mirrors this machine's apt already uses (the archive and its security
+ * archive), read from /etc/apt/sources.list and sources.list.d (one-line and deb822
+ * forms), so image builds reach exactly the package source the machine is set up with.
+ * `undefined` where apt names none (then STRATUS_DEBIAN_MIRROR must say).
+ */
+export async function hostDebianMirrors(
+  aptDir = '/etc/apt',
+): Promise<{ mirror?: string; security?: string }> {
+  const texts: string[] = [];
+  const read = (path: string) => readFile(path, 'utf8').then((t) => void texts.push(t), noFile);
+  await read(join(aptDir, 'sources.list'));
+  const dir = join(aptDir, 'sources.list.d');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names.sort()) if (/\.(list|sources)$/.test(n)) await read(join(dir, n));
+  const uris: string[] = [];
+  for (const text of texts) {
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/.exec(line);
+      const deb822 = /^URIs:\s*(.+)$/i.exec(line);
+      if (oneLine) uris.push(oneLine[1]);
+      else if (deb822) uris.push(...deb822[1].trim().split(/\s+/));
+    }
+  }
+  const clean = (u: string) => u.replace(/\/+$/, '');
+  return {
+    mirror: uris.map(clean).find((u) => /\/debian$/.test(u)),
+    security: uris.map(clean).find((u) => /\/debian-security$/.test(u)),
+  };
+}
+
+function noFile(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}
 
 /** dpkg path filters: what minbase would install but no function reads. */
 export const PATH_EXCLUDES = [
@@ -33,6 +67,12 @@ export interface DebianOptions {
   /** Packages beyond minbase. */
   include: readonly string[];
   mirror: string;
+  /**
+   * Stable suites also take `<suite>-updates` and `<suite>-security` (from this mirror), so
+   * the rootfs has the fixes a Debian system installed today would have. Undefined for
+   * testing, which has no security suite.
+   */
+  securityMirror?: string;
   /**
    * A shell command run inside the finished rootfs (`chroot "$1" …`) whose stdout becomes
    * the step's `probe` fact, e.g. the Python version actually installed.
@@ -52,11 +92,23 @@ export function debianKey(opts: DebianOptions): Record<string, unknown> {
     kind: 'debian-rootfs',
     suite: opts.suite,
     include: [...opts.include].sort(),
-    mirror: opts.mirror,
+    sources: sources(opts),
     excludes: PATH_EXCLUDES,
     probe: opts.probe,
     ignoreValidUntil: opts.ignoreValidUntil || undefined,
   };
+}
+
+/** The apt sources, as sources.list lines (mmdebstrap takes them as its mirror arguments). */
+export function sources(opts: DebianOptions): string[] {
+  const lines = [`deb ${opts.mirror} ${opts.suite} main`];
+  if (opts.securityMirror) {
+    lines.push(
+      `deb ${opts.mirror} ${opts.suite}-updates main`,
+      `deb ${opts.securityMirror} ${opts.suite}-security main`,
+    );
+  }
+  return lines;
 }
 
 export async function buildDebianLayer(
@@ -80,11 +132,12 @@ export async function buildDebianLayer(
       ...(opts.probe ? [`--customize-hook=chroot "$1" ${opts.probe} > ${probeOut}`] : []),
       opts.suite,
       tarPath,
-      opts.mirror,
+      ...sources(opts),
     ];
     await runTool('mmdebstrap', args, {
       env: { ...process.env, SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) },
-      onLine: (line) => step.detail(`mmdebstrap: ${line}`),
+      // Its I:/W:/E: lines, not apt's hundred `Get:` lines (the error tail keeps those).
+      onLine: (line) => /^[IWE]: /.test(line) && step.detail(`mmdebstrap: ${line}`),
       installHint: 'apt-get install mmdebstrap',
     });
     const facts: Record<string, string> = {};

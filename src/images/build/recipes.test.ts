@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { SUPPORTED_RUNTIMES } from '../../services/lambda/validation.js';
 import { findRecipe, listRecipes, RecipeError } from './recipes.js';
-import { RUNTIME_IMAGES } from './runtime-images.js';
+import { interpreterNotice, RUNTIME_IMAGES } from './runtime-images.js';
 
 test('names resolve to recipes: image names, stratus/ names and Lambda runtime names', () => {
   assert.equal(findRecipe('nodejs20.x').name, 'lambda-nodejs:20');
@@ -43,7 +43,7 @@ test('every runtime Lambda accepts has an image, and every inexact one says why'
       image: 'stratus/lambda-python:3.13',
       interpreterVersion: 'python 3.13',
       exact: false,
-      note: 'no Debian suite ships Python 3.12: runs on Python 3.13',
+      note: 'no Debian suite ships Python 3.12',
     },
   );
   assert.equal(RUNTIME_IMAGES['nodejs24.x'].exact, true);
@@ -65,4 +65,15 @@ test("the README's runtime table says what RUNTIME_IMAGES says", async () => {
     assert.equal(cells[2], `\`${entry.image}\``, runtime);
     assert.equal(cells[4].startsWith('yes'), entry.exact, runtime);
   }
+});
+
+test('the log notice names the interpreter a substituted runtime gets, and only then', () => {
+  assert.equal(
+    interpreterNotice('python3.12'),
+    'Stratus: python3.12 runs on python 3.13 (stratus/lambda-python:3.13): ' +
+      'no Debian suite ships Python 3.12',
+  );
+  assert.match(interpreterNotice('provided.al2023') ?? '', /Debian 12 \(bookworm\) userland/);
+  assert.equal(interpreterNotice('python3.13'), undefined);
+  assert.equal(interpreterNotice('nodejs22.x'), undefined);
 });

@@ -39,7 +39,7 @@ function pythonImages(): Record<string, RuntimeImage> {
       image: `${NAMESPACE}/lambda-python:${instead}`,
       interpreterVersion: `python ${instead}`,
       exact: false,
-      note: `no Debian suite ships Python ${minor}: runs on Python ${instead}`,
+      note: `no Debian suite ships Python ${minor}`,
     };
   }
   return out;
@@ -83,4 +83,14 @@ export const RUNTIME_IMAGES: Readonly<Record<string, RuntimeImage>> = {
 
 export function runtimeImage(runtime: string): RuntimeImage | undefined {
   return RUNTIME_IMAGES[runtime];
+}
+
+/**
+ * The line a function's log gets once (at its first init) when its runtime does not run
+ * the interpreter it names; undefined when it does. No silent substitution.
+ */
+export function interpreterNotice(runtime: string): string | undefined {
+  const entry = RUNTIME_IMAGES[runtime];
+  if (!entry || entry.exact) return undefined;
+  return `Stratus: ${runtime} runs on ${entry.interpreterVersion} (${entry.image}): ${entry.note}`;
 }

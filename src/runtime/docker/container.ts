@@ -17,14 +17,11 @@ import type {
 } from '../container.js';
 import { ignoring, statusCode } from './api.js';
 import { portKey } from './create-options.js';
+import { signalName } from './signals.js';
 
 /** How long wait() lets the attached stream drain after the daemon reported the exit. */
 const OUTPUT_DRAIN_MS = 2_000;
 const MB = 1024 * 1024;
-
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
-  Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
 
 export interface DockerContainerOptions {
   docker: Docker;
@@ -53,6 +50,10 @@ export class DockerContainer implements Container {
   private readonly started = new Promise<void>((r) => (this.markStarted = r));
   private peakMemoryMb = 0;
   private cpuTimeMs = 0;
+  /** When start() returned (ms since the epoch), for the event log's `since`. */
+  private startedAt = 0;
+  /** We sent SIGKILL ourselves: a 137 then needs no OOM check. */
+  private killedByUs = false;
 
   constructor(opts: DockerContainerOptions) {
     this.opts = opts;
@@ -98,6 +99,7 @@ export class DockerContainer implements Container {
       await this.attach();
       await this.handle.start();
     }
+    this.startedAt = Date.now();
     // Only a private network has an address and host ports to read back.
     if (this.spec.network.mode === 'private') this.readNetwork(await this.handle.inspect());
     else if (this.spec.network.mode === 'host') this.ports = this.hostModePorts();
@@ -108,6 +110,7 @@ export class DockerContainer implements Container {
   }
 
   async signal(signal: NodeJS.Signals): Promise<void> {
+    if (signal === 'SIGKILL') this.killedByUs = true;
     // 409: not running (already exited); like kill(2) on a reaped process, nothing to do.
     await ignoring([409], () => this.handle.kill({ signal }));
   }
@@ -184,21 +187,59 @@ export class DockerContainer implements Container {
   }
 
   private async waitForExit(): Promise<ContainerExit> {
-    const result = (await this.handle.wait({ condition: 'not-running' })) as { StatusCode: number };
+    // A container removed (destroy, `docker rm -f`) before its exit was seen was killed.
+    let code = 128 + constants.signals.SIGKILL;
+    try {
+      const result = (await this.handle.wait({ condition: 'not-running' })) as {
+        StatusCode: number;
+      };
+      code = result.StatusCode;
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
     let drained: NodeJS.Timeout | undefined;
     await Promise.race([
       this.outputDone,
       new Promise<void>((r) => (drained = setTimeout(r, OUTPUT_DRAIN_MS))),
     ]);
     clearTimeout(drained);
-    const info = await this.handle.inspect();
-    const code = info.State.ExitCode ?? result.StatusCode;
+    let oomKilled = false;
+    try {
+      const { State } = await this.handle.inspect();
+      code = State.ExitCode ?? code;
+      oomKilled = State.OOMKilled === true;
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+    const sigkill = 128 + constants.signals.SIGKILL;
+    if (!oomKilled && code === sigkill && !this.killedByUs && this.spec.resources?.memoryMb)
+      oomKilled = await this.oomEventLogged();
     return {
       code,
       // Docker reports a death by signal n as 128+n and keeps no other trace of it.
-      signal: code > 128 ? (SIGNAL_NAMES.get(code - 128) ?? null) : null,
-      oomKilled: info.State.OOMKilled === true,
+      signal: code > 128 ? (signalName(String(code - 128)) ?? null) : null,
+      oomKilled,
     };
+  }
+
+  /**
+   * Docker sets OOMKilled from containerd's OOM event, which can arrive after the exit
+   * event: the flag then stays false although the kernel killed the container for memory.
+   * The daemon logs the `oom` event either way, so its event log is asked, waiting up to
+   * a second or two for a late one (`until` in the future keeps the stream open).
+   */
+  private async oomEventLogged(): Promise<boolean> {
+    const stream = await this.opts.docker.getEvents({
+      since: Math.floor(this.startedAt / 1000) - 1,
+      until: Math.ceil(Date.now() / 1000) + 1,
+      filters: { container: [this.id], event: ['oom'] },
+    });
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) if (chunk.length > 0) return true;
+      return false;
+    } finally {
+      (stream as { destroy?: () => void }).destroy?.();
+    }
   }
 
   /** memory.peak of the container's cgroup where /sys/fs/cgroup is the v2 hierarchy. */

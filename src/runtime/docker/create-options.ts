@@ -50,8 +50,11 @@ export function createOptions(
       Target: m.target,
       ReadOnly: m.readonly,
     })),
+    // Executable, as Lambda's /tmp is (Docker's tmpfs default is noexec) and as runc mounts it.
     Tmpfs: Object.fromEntries(
-      (spec.tmpfs ?? []).map((t) => [t.target, `rw,size=${t.sizeMb}m`] as const),
+      (spec.tmpfs ?? []).map(
+        (t) => [t.target, `rw,exec,nosuid,nodev,mode=1777,size=${t.sizeMb}m`] as const,
+      ),
     ),
     ExtraHosts: Object.entries(spec.network.hosts ?? {}).map(([host, ip]) => `${host}:${ip}`),
     ...(r.cpuShares !== undefined && { CpuShares: r.cpuShares }),

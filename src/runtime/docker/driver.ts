@@ -13,9 +13,9 @@
  * 'host' roots are refused: Docker has no way to run a container on the host's own root.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:os';
 import Docker from 'dockerode';
 import {
+  OWNER_LABEL,
   UnsupportedSpecError,
   type Container,
   type ContainerDriver,
@@ -24,8 +24,9 @@ import {
   type ContainerSummary,
 } from '../container.js';
 import { ignoring, statusCode } from './api.js';
+import { signalName } from './signals.js';
 import { DockerContainer } from './container.js';
-import { ROOTFS_IMAGE_LABEL, containerName, createOptions } from './create-options.js';
+import { NAME_LABEL, ROOTFS_IMAGE_LABEL, containerName, createOptions } from './create-options.js';
 import { ImagePuller, importRootfs, removeImported } from './images.js';
 
 /** The bridge network of `private` containers, created on first use and kept. */
@@ -38,6 +39,8 @@ export interface DockerDriverOptions {
   docker?: Docker;
   /** Name of the bridge network for `private` mode (default `stratus`). */
   network?: string;
+  /** OWNER_LABEL's value on every container that does not bring its own (as runc does). */
+  owner?: string;
 }
 
 /** Whether a Docker daemon answers (for `--driver auto`); never waits long. */
@@ -59,12 +62,14 @@ export class DockerDriver implements ContainerDriver {
   readonly capabilities = { images: true, limits: true, isolation: true };
   private readonly docker: Docker;
   private readonly network: string;
+  private readonly owner: string | undefined;
   private readonly puller: ImagePuller;
   private networkReady: Promise<void> | undefined;
 
   constructor(opts: DockerDriverOptions = {}) {
     this.docker = opts.docker ?? new Docker();
     this.network = opts.network ?? DEFAULT_NETWORK;
+    this.owner = opts.owner;
     this.puller = new ImagePuller(this.docker);
   }
 
@@ -75,9 +80,10 @@ export class DockerDriver implements ContainerDriver {
         "the docker driver runs images or rootfs directories, not the host's own root",
       );
     // Translated (and refused where Docker cannot honour it) before anything is pulled.
+    const owner = spec.labels[OWNER_LABEL] ?? this.owner;
     const options = createOptions(
       spec,
-      { image: '', network: this.network },
+      { image: '', network: this.network, labels: owner ? { [OWNER_LABEL]: owner } : {} },
       containerName(spec.name, randomBytes(4).toString('hex')),
     );
     if (spec.network.mode === 'private') await this.ensureNetwork();
@@ -122,10 +128,11 @@ export class DockerDriver implements ContainerDriver {
     }
   }
 
+  /** Only containers this driver made (they all carry NAME_LABEL), never the user's own. */
   async list(labels: Record<string, string>): Promise<ContainerSummary[]> {
     const rows = await this.docker.listContainers({
       all: true,
-      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
+      filters: { label: [NAME_LABEL, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)] },
     });
     return rows.map((r) => ({ id: r.Id, labels: r.Labels ?? {}, running: r.State === 'running' }));
   }
@@ -191,18 +198,4 @@ export class DockerDriver implements ContainerDriver {
       }),
     );
   }
-}
-
-/** An image config's StopSignal (`SIGTERM`, `TERM` or `15`) as Node's signal name. */
-function signalName(value: string | undefined): NodeJS.Signals | undefined {
-  if (!value) return undefined;
-  const signals = constants.signals as Record<string, number>;
-  if (/^\d+$/.test(value)) {
-    const n = Number(value);
-    return Object.keys(signals).find((k) => signals[k] === n) as NodeJS.Signals | undefined;
-  }
-  const name = value.toUpperCase().startsWith('SIG')
-    ? value.toUpperCase()
-    : `SIG${value.toUpperCase()}`;
-  return name in signals ? (name as NodeJS.Signals) : undefined;
 }

@@ -5,7 +5,7 @@
  * parent directory of an entry is checked against that record, never against the disk,
  * and nothing is ever opened or created through a symlink.
  *
- * Per case, what happens (the tests in extract.test.ts build each one):
+ * Per case, what happens (test/image-layers-hostile.test.ts builds each one):
  * - absolute names (`/etc/passwd`): taken relative to the layer root, as Docker does;
  * - a `..` component anywhere, in a name, a hardlink target or a whiteout: layer refused;
  * - an entry below a symlink of this layer (`link -> /etc`, then `link/passwd`), or below
@@ -22,7 +22,10 @@
  * - ownership is kept (lchown) when running as root; permission bits including setuid,
  *   setgid and sticky are kept, which is why the cache directory is private (0700):
  *   no host user can reach a setuid file in it; modification times are kept (directories'
- *   at the end, once their entries are written).
+ *   at the end, once their entries are written);
+ * - a tar that ends right after its last entry's content, without padding and the
+ *   end-of-archive blocks, is taken as complete (GNU tar extracts it too); one cut inside
+ *   an entry's content is an error.
  * https://github.com/opencontainers/image-spec/blob/main/layer.md
  */
 import {
@@ -79,7 +82,7 @@ interface DirAttrs {
   mode: number;
   uid: number;
   gid: number;
-  mtime: Date;
+  mtime?: Date;
 }
 
 const CREATE_FLAGS =
@@ -171,6 +174,9 @@ export async function extractLayer(
   opts: ExtractOptions,
 ): Promise<LayerMeta> {
   const tree = new Tree(dir);
+  // The layer root is the container's `/`: root's and 0755 unless the tar says otherwise
+  // (many layers have no `./` entry; the directory itself was made private).
+  tree.dirAttrs.set('', { mode: 0o755, uid: 0, gid: 0 });
   const meta: LayerMeta = { whiteouts: [], opaque: [], skipped: [], bytes: 0, files: 0 };
   const whiteouts = new Set<string>();
   const opaque = new Set<string>();
@@ -258,7 +264,7 @@ export async function extractLayer(
     const abs = tree.abs(path);
     if (opts.chown) lchownSync(abs, attrs.uid, attrs.gid);
     chmodSync(abs, attrs.mode);
-    lutimesSync(abs, attrs.mtime, attrs.mtime);
+    if (attrs.mtime) lutimesSync(abs, attrs.mtime, attrs.mtime);
   }
   // A whiteout of something the layer itself holds does not hide it (image-spec: whiteouts
   // apply to lower layers only); overlayfs could not hold both anyway.

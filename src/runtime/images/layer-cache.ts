@@ -16,8 +16,9 @@
  *
  * Collection: every prepared rootfs holds a reference on its layers until release(); the
  * owner calls collect(keep) to delete the layers no live rootfs uses and that are not in
- * `keep` (the layers of images it wants to keep warm). The runc driver runs it at start,
- * once orphaned containers are reaped, and after removing containers.
+ * `keep` (the layers of images it wants to keep warm). Nothing runs it on its own: its
+ * owner (the runc driver) calls it once orphaned containers are reaped at start, and
+ * after removing containers; a layer dropped too early is only unpacked again.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

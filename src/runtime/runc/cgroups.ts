@@ -25,6 +25,8 @@ export interface CgroupLayout {
   /** Absolute directories of the group, per v1 controller (or the one v2 directory). */
   memory: string;
   cpuacct: string;
+  /** The group's directory in every hierarchy runc creates the container in (all v1 ones). */
+  all: string[];
 }
 
 export interface CgroupLimits {
@@ -46,14 +48,28 @@ export function detectCgroups(): CgroupLayout {
   }
   if (unified) {
     const dir = join(ROOT, own.get('unified') ?? '/', CGROUP_GROUP);
-    return { unified, memory: dir, cpuacct: dir };
+    return { unified, memory: dir, cpuacct: dir, all: [dir] };
   }
   const v1 = (controller: string, mountName: string) =>
     join(ROOT, mountName, own.get(controller) ?? '/', CGROUP_GROUP);
+  // Every hierarchy: runc makes `<group>/<id>/c` in each and removes only `c`.
+  const all: string[] = [];
+  for (const line of mounts.split('\n')) {
+    const [before, after] = line.split(' - ');
+    const point = before.split(' ')[4];
+    // Hybrid: runc makes the container's cgroup in the unified hierarchy too.
+    if (after?.startsWith('cgroup2 '))
+      all.push(join(point, own.get('unified') ?? '/', CGROUP_GROUP));
+    if (!after?.startsWith('cgroup ')) continue;
+    const options = after.split(' ')[2]?.split(',') ?? [];
+    const controller = options.find((o) => own.has(o));
+    if (controller) all.push(join(point, own.get(controller) ?? '/', CGROUP_GROUP));
+  }
   return {
     unified,
     memory: v1('memory', 'memory'),
     cpuacct: v1('cpuacct', existsDir(join(ROOT, 'cpuacct')) ? 'cpuacct' : 'cpu,cpuacct'),
+    all,
   };
 }
 
@@ -151,15 +167,15 @@ export class ContainerCgroup {
     return { peakMemoryMb: Math.ceil(peak / 1048576), cpuTimeMs: Math.round(ns / 1e6) };
   }
 
-  /** Removes the parent (and a child runc left behind). */
+  /** Removes the parent in every hierarchy (and a child runc left behind). */
   async remove(): Promise<void> {
-    const dirs = this.layout.unified
-      ? [this.dir('memory')]
-      : [this.dir('memory'), this.dir('cpuacct')];
-    for (const dir of dirs) {
-      await rmdir(join(dir, 'c')).catch(() => undefined);
-      await rmdir(dir).catch(() => undefined);
-    }
+    await Promise.all(
+      this.layout.all.map(async (group) => {
+        const dir = join(group, this.id);
+        await rmdir(join(dir, 'c')).catch(() => undefined);
+        await rmdir(dir).catch(() => undefined);
+      }),
+    );
   }
 }
 

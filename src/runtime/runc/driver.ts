@@ -45,6 +45,7 @@ import {
 import { run } from './exec.js';
 import {
   RESOLV_CONF,
+  addressesOf,
   allocateAddress,
   createPrivateNetwork,
   ensureBridge,
@@ -201,9 +202,10 @@ export class RuncDriver implements ContainerDriver {
         await writeRecord(dir, record);
         await createPrivateNetwork(id, record.ip);
         if (spec.network.ports?.length) {
-          parts.publication = await publishPorts(record.ip, spec.network.ports);
-          record.ports = parts.publication.published;
-          await writeRecord(dir, record);
+          parts.publication = await publishPorts(record.ip, spec.network.ports, (published) => {
+            record.ports = published;
+            return writeRecord(dir, record);
+          });
         }
       } else if (spec.network.ports?.length && spec.network.mode === 'none') {
         throw new UnsupportedSpecError('runc', 'ports cannot be published without a network');
@@ -267,12 +269,20 @@ export class RuncDriver implements ContainerDriver {
     else await removeBundle(dir);
   }
 
-  /** Parent cgroups with no record (a crash between the two): removed. */
-  async sweepCgroups(): Promise<void> {
+  /**
+   * What a crash left without a record (between taking it and writing the record down):
+   * parent cgroups, and addresses this owner holds in the IPAM (with their namespace).
+   */
+  async sweep(): Promise<void> {
     const known = new Set((await listRecords(this.stateDir)).map((r) => r.id));
     for (const id of await listCgroups(this.layout()))
       if (!known.has(id) && id.startsWith('stratus-'))
         await new ContainerCgroup(this.layout(), id).remove();
+    for (const [id, ip] of await addressesOf(this.owner)) {
+      if (known.has(id)) continue;
+      await removePrivateNetwork(id);
+      await releaseAddress(ip, id);
+    }
   }
 }
 

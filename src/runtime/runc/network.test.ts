@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Container, ContainerSpec } from '../container.js';
+import { detectCgroups } from './cgroups.js';
 import { RuncDriver } from './driver.js';
 import { GATEWAY, netNames } from './network.js';
 import { busyboxRootfs, runcSkipReason } from './test-support.js';
@@ -92,7 +93,9 @@ describe('runc driver: private networks', { skip: skip ?? false }, () => {
     });
     assert.match(rules, /iifname "stratus0" oifname != "stratus0" drop/);
     // TEST-NET-3: never routed anywhere, and the packet cannot leave the bridge anyway.
-    const r = await run('nc -w 1 203.0.113.1 80 </dev/null && echo connected || echo refused');
+    const r = await run(
+      'nc -w 1 203.0.113.1 80 </dev/null 2>/dev/null && echo connected || echo refused',
+    );
     assert.equal(r.out().trim().split('\n').pop(), 'refused');
     await r.c.remove();
   });
@@ -109,6 +112,7 @@ describe('runc driver: private networks', { skip: skip ?? false }, () => {
     await r.c.remove();
     assert.ok(!existsSync(`/run/netns/${netns}`));
     assert.ok(!existsSync(`/sys/class/net/${veth}`));
+    for (const group of detectCgroups().all) assert.ok(!existsSync(join(group, r.c.id)), group);
     assert.ok(!readdirSync('/run/stratus/ipam').includes(ip));
     const map = execFileSync('nft', ['list', 'map', 'inet', 'stratus', 'tcp_ports'], {
       encoding: 'utf8',

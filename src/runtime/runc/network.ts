@@ -117,15 +117,48 @@ table inet ${TABLE} {
 }
 `;
 
-/** Lets containers reach a port of the host's loopback through the gateway address. */
+/**
+ * Lets containers reach a port of the host's loopback through the gateway address. Ports
+ * a killed server left exposed (nothing listens on them any more) are withdrawn first,
+ * so a program that later takes such a port is not reachable from containers.
+ */
 export async function exposeHostPort(port: number): Promise<void> {
+  const listing = await run('nft', ['-j', 'list', 'set', 'inet', TABLE, 'gateway_ports']);
+  const set = (JSON.parse(listing) as { nftables: { set?: { elem?: number[] } }[] }).nftables
+    .map((e) => e.set?.elem)
+    .find((e) => e !== undefined);
+  const listening = await loopbackListeners();
+  const stale = (set ?? []).filter((p) => p !== port && !listening.has(p));
+  if (stale.length) await unexposeHostPort(stale);
   await run('nft', ['add', 'element', 'inet', TABLE, 'gateway_ports', `{ ${port} }`]);
 }
 
-export async function unexposeHostPort(port: number): Promise<void> {
-  await run('nft', ['delete', 'element', 'inet', TABLE, 'gateway_ports', `{ ${port} }`]).catch(
-    () => undefined,
-  );
+/** TCP ports with a listener on 127.0.0.1 or any address (/proc/net/tcp{,6}, state 0A). */
+async function loopbackListeners(): Promise<Set<number>> {
+  const ports = new Set<number>();
+  const any = new Set(['0100007F', '00000000', '0'.repeat(32), '0000000000000000FFFF00000100007F']);
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const table = await readFile(file, 'utf8').catch(() => '');
+    for (const line of table.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== '0A' || !f[1]) continue;
+      const [addr, port] = f[1].split(':');
+      if (any.has(addr)) ports.add(parseInt(port, 16));
+    }
+  }
+  return ports;
+}
+
+export async function unexposeHostPort(ports: number | number[]): Promise<void> {
+  const list = Array.isArray(ports) ? ports : [ports];
+  await run('nft', [
+    'delete',
+    'element',
+    'inet',
+    TABLE,
+    'gateway_ports',
+    `{ ${list.join(', ')} }`,
+  ]).catch(() => undefined);
 }
 
 /** Takes the first free address (machine-wide), recording who holds it. */
@@ -207,9 +240,14 @@ export interface Publication {
   holders: Server[];
 }
 
+/**
+ * Holds the host ports, hands them to `reserved` (the caller records them, so a crash
+ * from here on leaves rules its records name), then adds the DNAT rules.
+ */
 export async function publishPorts(
   ip: string,
   ports: readonly PortMapping[],
+  reserved: (published: PublishedPort[]) => Promise<void>,
 ): Promise<Publication> {
   const published: PublishedPort[] = [];
   const holders: Server[] = [];
@@ -219,6 +257,7 @@ export async function publishPorts(
       holders.push(server);
       published.push({ ...p, hostIp: '127.0.0.1', hostPort: port });
     }
+    await reserved(published);
     const elements = (proto: 'tcp' | 'udp') =>
       published
         .filter((p) => p.protocol === proto)

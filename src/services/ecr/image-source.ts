@@ -226,9 +226,16 @@ export class EcrImageSource implements ImageSource {
     manifest: ParsedManifest,
     config: ImageRuntimeConfig,
   ): Promise<ResolvedImage> {
-    const layers: ImageLayer[] = manifest.blobs
-      .slice(1)
-      .map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size }));
+    // Sizes as stored, not as the manifest claims them: the layer cache decides by size
+    // whether a layer is small enough to unpack on the server's own thread.
+    const layers: ImageLayer[] = [];
+    for (const d of manifest.blobs.slice(1)) {
+      const size = await this.deps.registry.blobSize(repo, d.digest);
+      if (size === undefined) {
+        throw new ImageNotFoundError(reference, `${NOT_FOUND}: layer ${d.digest}`);
+      }
+      layers.push({ digest: d.digest, mediaType: d.mediaType, size });
+    }
     const digests = new Set(layers.map((l) => l.digest));
     const { token } = await this.deps.tokens.issue({
       account: repo.account,

@@ -35,7 +35,15 @@ export class LifecycleRunner {
   constructor(private readonly deps: LifecycleRunnerDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.applyAll(), HOURLY_MS);
+    this.timer = setInterval(
+      () =>
+        void this.applyAll().catch((err: unknown) =>
+          this.deps.log.error('lifecycle policy run failed', {
+            error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+          }),
+        ),
+      HOURLY_MS,
+    );
     this.timer.unref();
   }
 

@@ -16,7 +16,8 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runBench, killAllNow } from './children.js';
 import { coldStarts, type ColdResult } from './lambda-cold.js';
-import { setUp } from './lambda-setup.js';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { createNoop, deleteFunction, setUp } from './lambda-setup.js';
 import { warmInvokes } from './lambda-warm.js';
 import { startStratus } from './stratus-process.js';
 import { findWrk } from './wrk.js';
@@ -41,6 +42,17 @@ async function runDriver(
   const stratus = await startStratus({ auth: 'permissive', driver });
   const b = await setUp(stratus.endpoint);
   try {
+    // Untimed: with runc the first function of a runtime waits for its image (built or
+    // taken from the builder cache, pushed) and its first start unpacks the layers.
+    for (const family of ['node', 'python'] as const) {
+      say(`priming ${family}`);
+      await createNoop(b, `prime-${family}`, family);
+      const out = await b.lambda.send(
+        new InvokeCommand({ FunctionName: `prime-${family}`, Payload: Buffer.from('{}') }),
+      );
+      if (out.FunctionError) throw new Error(`prime-${family}: ${out.FunctionError}`);
+      await deleteFunction(b, `prime-${family}`);
+    }
     const warm = await warmInvokes(
       stratus,
       b,

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
@@ -202,9 +202,30 @@ export class ContainerSandbox {
     await slot.fill(fn.codeDir, await this.mergedLayers(fn.layerDirs));
   }
 
-  /** Leftovers of a crash: pre-started slots still mounted. */
-  reap(): Promise<void> {
-    return CodeSlot.reap(join(this.opts.workDir, 'slots'));
+  /**
+   * Leftovers of a crash: pre-started slots still mounted, and Runtime API ports still
+   * DNATed from the gateway (recorded under `ports/`, as the nftables set is shared).
+   */
+  async reap(): Promise<void> {
+    const ports = join(this.opts.workDir, 'ports');
+    for (const name of await readdir(ports).catch(() => [] as string[])) {
+      if (/^\d+$/.test(name)) await unexposeHostPort(Number(name));
+      await rm(join(ports, name), { force: true });
+    }
+    await CodeSlot.reap(join(this.opts.workDir, 'slots'));
+  }
+
+  /** Lets the container reach the Runtime API port at the gateway; recorded for reap(). */
+  private async expose(port: number): Promise<void> {
+    const dir = join(this.opts.workDir, 'ports');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, String(port)), '');
+    await exposeHostPort(port);
+  }
+
+  private async unexpose(port: number): Promise<void> {
+    await unexposeHostPort(port);
+    await rm(join(this.opts.workDir, 'ports', String(port)), { force: true });
   }
 
   private async run(
@@ -217,7 +238,7 @@ export class ContainerSandbox {
   ): Promise<SpawnedProcess> {
     const { fn, api } = l;
     const port = api.listenPort;
-    await exposeHostPort(port);
+    await this.expose(port);
     let container: Container;
     try {
       container = await this.opts.driver.create(
@@ -243,7 +264,7 @@ export class ContainerSandbox {
         l.io,
       );
     } catch (err) {
-      await unexposeHostPort(port);
+      await this.unexpose(port);
       throw err;
     }
     if (container.ip === undefined) throw new Error('the container has no address');
@@ -253,7 +274,7 @@ export class ContainerSandbox {
       (released ??= container
         .remove()
         .catch(() => undefined)
-        .then(() => Promise.all([unexposeHostPort(port), cleanUp()]))
+        .then(() => Promise.all([this.unexpose(port), cleanUp()]))
         .then(() => undefined));
     try {
       await container.start();

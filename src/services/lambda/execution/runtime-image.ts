@@ -67,7 +67,8 @@ export class RuntimeImages {
     }
     this.opts.info?.(`building the ${runtime} runtime image ${name} (stratus image build)`);
     const c = this.opts.config;
-    await buildImage(runtime, {
+    // The image itself (python3.12 runs on lambda-python:3.13, which the builder makes).
+    await buildImage(name.replace(/^stratus\//, ''), {
       endpoint: this.opts.endpoint(),
       cacheDir: this.opts.cacheDir,
       // Step lines only (no detail) into the server's log.

@@ -166,7 +166,9 @@ describe('malformed input gets a 4xx of its protocol, never a 500', () => {
     const parsed = lines
       .flatMap((l) => l.split('\n'))
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: string; msg: string; service?: string; status?: number });
+      .map(
+        (l) => JSON.parse(l) as { level: string; msg: string; service?: string; status?: number },
+      );
     const bad = parsed.filter((l) => l.level === 'error' || l.level === 'warn');
     assert.deepEqual(bad, []);
     assert.ok(

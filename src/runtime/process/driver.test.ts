@@ -43,7 +43,12 @@ test('process containers a killed server left are found by their record and dest
     const [left] = await driver.list({ case: 'reap' });
     assert.equal(left?.id, id);
     assert.equal(left.running, true);
-    const pid = Number(await readFile(join(dir, 'pid'), 'utf8'));
+    // The container's shell writes its pid as it starts; wait for it.
+    let pid = 0;
+    for (let i = 0; i < 250 && !pid; i++) {
+      pid = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => '0'));
+      if (!pid) await new Promise((r) => setTimeout(r, 20));
+    }
     assert.ok(existsSync(`/proc/${pid}`), 'the container outlived its server');
     await driver.destroy(id);
     const gone = () => {

@@ -12,7 +12,7 @@
  * stay inside whatever limits the server itself runs under.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
@@ -179,9 +179,20 @@ export class ContainerCgroup {
   }
 }
 
-/** Parent cgroups left in the group (a crash's leftovers), by container id. */
-export async function listCgroups(layout: CgroupLayout): Promise<string[]> {
-  return (await readdir(layout.memory, { withFileTypes: true }).catch(() => []))
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name);
+/**
+ * Parent cgroups in any hierarchy, by container id, older than `minAgeMs`. The group is
+ * shared by every Stratus on the machine: a young one may belong to a container another
+ * server is creating right now, so only old ones are candidates for a sweep.
+ */
+export async function listCgroups(layout: CgroupLayout, minAgeMs = 0): Promise<string[]> {
+  const ids = new Set<string>();
+  const before = Date.now() - minAgeMs;
+  for (const group of layout.all)
+    for (const e of await readdir(group, { withFileTypes: true }).catch(() => []))
+      if (
+        e.isDirectory() &&
+        ((await stat(join(group, e.name)).catch(() => undefined))?.mtimeMs ?? Infinity) < before
+      )
+        ids.add(e.name);
+  return [...ids];
 }

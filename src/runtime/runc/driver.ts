@@ -275,7 +275,9 @@ export class RuncDriver implements ContainerDriver {
    */
   async sweep(): Promise<void> {
     const known = new Set((await listRecords(this.stateDir)).map((r) => r.id));
-    for (const id of await listCgroups(this.layout()))
+    // Cgroups of other servers' containers are in the same group: only empty ones go
+    // (rmdir refuses the rest) and none younger than a minute (one being created now).
+    for (const id of await listCgroups(this.layout(), 60_000))
       if (!known.has(id) && id.startsWith('stratus-'))
         await new ContainerCgroup(this.layout(), id).remove();
     for (const [id, ip] of await addressesOf(this.owner)) {

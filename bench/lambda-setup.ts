@@ -75,7 +75,11 @@ export async function setUp(endpoint: string): Promise<LambdaBench> {
   };
 }
 
-/** Creates a no-op function and waits (polling briefly) until it is Active. */
+/**
+ * Creates a no-op function and waits until it is Active (polling every 5 ms; after 10 s,
+ * every 500 ms: with a container driver the first function of a runtime waits for its
+ * image to be built).
+ */
 export async function createNoop(
   b: LambdaBench,
   name: string,
@@ -91,13 +95,13 @@ export async function createNoop(
       ...extra,
     }),
   );
-  const until = Date.now() + 10_000;
+  const started = Date.now();
   for (;;) {
     const c = await b.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
     if (c.State === 'Active') return;
-    if (c.State === 'Failed' || Date.now() > until)
+    if (c.State === 'Failed' || Date.now() - started > 900_000)
       throw new Error(`${name} is ${c.State}: ${c.StateReason ?? ''}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, Date.now() - started < 10_000 ? 5 : 500));
   }
 }
 

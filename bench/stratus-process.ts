@@ -41,6 +41,8 @@ export interface StratusOptions {
   /** Default `warn` (no access log); `info` writes a line per request (bench/log-cost.ts). */
   logLevel?: 'warn' | 'info';
   logFormat?: 'pretty' | 'json';
+  /** `--driver` (default: the server's own default, auto). */
+  driver?: 'process' | 'runc';
 }
 
 export async function startStratus(opts: StratusOptions): Promise<StratusProcess> {
@@ -58,6 +60,7 @@ export async function startStratus(opts: StratusOptions): Promise<StratusProcess
     ...(opts.logFormat ? ['--log-format', opts.logFormat] : []),
     '--auth',
     opts.auth,
+    ...(opts.driver ? ['--driver', opts.driver] : []),
   ];
   const child = spawnTracked(
     process.execPath,

@@ -90,6 +90,11 @@ export interface BindMount {
   /** Path inside the container. */
   target: string;
   readonly: boolean;
+  /**
+   * `rslave`: mounts made later under `source` on the host appear in the container too
+   * (Lambda's pre-started environments receive their code so). Default: private.
+   */
+  propagation?: 'rslave';
 }
 
 export interface TmpfsMount {

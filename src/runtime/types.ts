@@ -24,6 +24,8 @@ export interface ProcessIo {
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The kernel's OOM killer ended it (container drivers with a memory limit). */
+  oomKilled?: boolean;
 }
 
 export interface SpawnedProcess {

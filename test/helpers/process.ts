@@ -64,7 +64,8 @@ export interface ServerProcess {
 export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...serverArgv(), '--port', '0', ...args], {
     cwd: repoRoot(),
-    env: { ...process.env, STRATUS_LOG_LEVEL: 'info', ...env },
+    // Host processes unless a test asks for a driver (runc builds Lambda runtime images).
+    env: { ...process.env, STRATUS_LOG_LEVEL: 'info', STRATUS_DRIVER: 'process', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

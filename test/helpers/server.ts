@@ -19,6 +19,8 @@ export async function startTestServer(overrides: Partial<StratusConfig> = {}): P
     port: 0,
     ephemeral: true,
     logLevel: 'warn',
+    // Host processes unless a test asks for containers (runc builds runtime images first).
+    driver: 'process',
     ...overrides,
   };
   const server = await startServer(config, createLogger(config.logLevel));

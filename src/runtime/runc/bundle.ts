@@ -315,7 +315,7 @@ export function buildOciSpec(inputs: BundleInputs): OciSpec {
       destination: m.target,
       type: 'bind',
       source: m.source,
-      options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'],
+      options: ['rbind', m.propagation ?? 'rprivate', m.readonly ? 'ro' : 'rw'],
     });
   }
 

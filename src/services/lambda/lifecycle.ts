@@ -26,9 +26,18 @@ export interface FunctionChange {
 
 export type ChangeListener = (change: FunctionChange) => void;
 
+/**
+ * Readies what a runtime needs before its functions may go Active (in containers: the
+ * runtime image, built when missing). Rejects with the reason the function is `Failed`.
+ */
+export type RuntimePreparer = (runtime: string) => Promise<void>;
+
 export class Lifecycle {
   private readonly settling = new Map<string, Promise<void>>();
   private readonly listeners = new Set<ChangeListener>();
+
+  /** Set when environments need preparing per runtime (container drivers). */
+  prepare: RuntimePreparer | undefined;
 
   constructor(
     private readonly store: MetadataStore,
@@ -57,7 +66,8 @@ export class Lifecycle {
     const previous = this.settling.get(key) ?? Promise.resolve();
     const next = previous
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => this.flip(key))
+      .then(() => this.prepareRuntimes(key))
+      .then((failures) => this.flip(key, failures))
       .then((flipped) => {
         if (flipped) this.changed('updated', scope, functionName);
       })
@@ -73,13 +83,55 @@ export class Lifecycle {
     return this.settling.get(functionKey(scope, functionName));
   }
 
-  private flip(key: string): Promise<boolean> {
+  /** Runs the preparer for the runtimes of the function's pending versions; their failures. */
+  private async prepareRuntimes(key: string): Promise<Map<string, string>> {
+    const failures = new Map<string, string>();
+    const prepare = this.prepare;
+    if (prepare === undefined) return failures;
+    const runtimes = new Set<string>();
+    for (const { value: v } of await this.store.list<VersionRecord>(T.versions, {
+      prefix: childPrefix(key),
+    })) {
+      if ((v.state === 'Pending' || v.lastUpdateStatus === 'InProgress') && v.runtime) {
+        runtimes.add(v.runtime);
+      }
+    }
+    await Promise.all(
+      [...runtimes].map((runtime) =>
+        prepare(runtime).catch((err: unknown) => {
+          failures.set(runtime, err instanceof Error ? err.message : String(err));
+        }),
+      ),
+    );
+    return failures;
+  }
+
+  private flip(key: string, failures: Map<string, string>): Promise<boolean> {
     return this.store.transaction(async (tx) => {
       let flipped = false;
       for (const { key: vKey, value: v } of await tx.list<VersionRecord>(T.versions, {
         prefix: childPrefix(key),
       })) {
         if (v.state !== 'Pending' && v.lastUpdateStatus !== 'InProgress') continue;
+        const failure = v.runtime ? failures.get(v.runtime) : undefined;
+        if (failure !== undefined) {
+          const reason = `The runtime image for ${v.runtime} could not be prepared: ${failure}`;
+          if (v.state === 'Pending') {
+            v.state = 'Failed';
+            v.stateReason = reason;
+            v.stateReasonCode = 'InternalError';
+            if (v.version === '$LATEST' && !v.lastUpdateStatus) v.lastUpdateStatus = 'Failed';
+          }
+          if (v.lastUpdateStatus === 'InProgress') {
+            v.lastUpdateStatus = 'Failed';
+            v.lastUpdateStatusReason = reason;
+            v.lastUpdateStatusReasonCode = 'InternalError';
+          }
+          v.revisionId = randomUUID();
+          await tx.put(T.versions, vKey, v);
+          flipped = true;
+          continue;
+        }
         if (v.state === 'Pending') {
           v.state = 'Active';
           delete v.stateReason;

@@ -17,6 +17,7 @@ import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
 import { createInvokePath, type InvokePath } from './invoke/index.js';
+import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
 
@@ -47,7 +48,7 @@ export function concurrencyLimitFrom(env: NodeJS.ProcessEnv): number {
 }
 
 /** The links Lambda needs (see services/links.ts). */
-const NEEDS = ['logs', 'iam', 'sts', 'signatures'] as const;
+const NEEDS = ['logs', 'iam', 'sts', 'signatures', 'containers', 'images'] as const;
 
 export function createLambda(
   deps: PluginDeps<(typeof NEEDS)[number]>,
@@ -61,6 +62,22 @@ export function createLambda(
     }),
   );
   let endpoint: string | undefined;
+  // In containers every runtime runs on its image: a function stays Pending until it is in
+  // ECR (built offline when missing), and Failed when it cannot be built.
+  const runtimeImages =
+    deps.links.containers.name === 'runc'
+      ? new RuntimeImages({
+          images: deps.links.images,
+          config: deps.config,
+          endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
+          info: (msg) => log.info(msg),
+        })
+      : undefined;
+  if (runtimeImages !== undefined) {
+    lifecycle.prepare = async (runtime) => {
+      if (RuntimeImages.imageOf(runtime) !== undefined) await runtimeImages.ensure(runtime);
+    };
+  }
   const lambdaDeps: LambdaDeps = {
     store: deps.store,
     code,
@@ -79,6 +96,8 @@ export function createLambda(
     logs: deps.links.logs,
     sts: deps.links.sts,
     signatures: deps.links.signatures,
+    containers: deps.links.containers,
+    runtimeImages,
     functions,
     endpoint: lambdaDeps.endpoint,
     log,

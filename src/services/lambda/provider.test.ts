@@ -18,6 +18,8 @@ import { AccessKeyIndex } from '../iam/credentials.js';
 import { StoreIamDirectory } from '../iam/role-directory.js';
 import { NOT_IMPLEMENTED } from '../plugin.js';
 import { T, functionKey, versionKey, type VersionRecord } from './store.js';
+import { ProcessDriver } from '../../runtime/process/driver.js';
+import { ImageNotFoundError } from '../../runtime/container.js';
 import { createLambda, type LambdaServiceInstance } from './plugin.js';
 import type { FunctionChange } from './lifecycle.js';
 import { createZip } from '../../../test/helpers/zip-writer.js';
@@ -82,6 +84,10 @@ async function fixture(stateDir?: string): Promise<Fixture> {
       sts: {
         assumeRoleForService: () =>
           Promise.reject(new Error('the control plane mints no credentials')),
+      },
+      containers: new ProcessDriver(),
+      images: {
+        resolve: (ref) => Promise.reject(new ImageNotFoundError(ref, 'not in these tests')),
       },
       signatures: {
         authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),

@@ -15,12 +15,14 @@ import type { ExecutionDriver, ExitStatus, SpawnedProcess } from '../../../runti
 import {
   errorTypeOf,
   exitErrorMessage,
+  exitErrorType,
   exitPayload,
   launchErrorPayload,
   timeoutPayload,
   tooLargePayload,
 } from './error-payloads.js';
 import { clientContextHeader } from './client-context.js';
+import type { CodeSlot, ContainerSandbox } from './container-sandbox.js';
 import { LineSplitter, logStreamName, type LogStream, type LogWriter } from './log-writer.js';
 import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
 import {
@@ -51,6 +53,8 @@ export interface EnvironmentContext {
   logs: LogWriter;
   endpoint: () => string;
   tmpRoot: string;
+  /** Set when environments are containers (runc): see container-sandbox.ts. */
+  sandbox?: ContainerSandbox;
   /** Server-side diagnostics (failed spawns, log sink errors). */
   warn: (msg: string, err?: unknown) => void;
 }
@@ -106,6 +110,8 @@ export class Environment {
   /** Whether an invocation has been answered yet (the cold start is over). */
   private answeredOnce = false;
   private afterFirst: (() => void) | null = null;
+  /** A pre-started container's code slot and its image's Env (container-sandbox.ts). */
+  private slot: { slot: CodeSlot; imageEnv: Record<string, string> } | null = null;
 
   private constructor(
     private readonly ctx: EnvironmentContext,
@@ -121,6 +127,7 @@ export class Environment {
     fn: FunctionVersionSpec,
     family: RuntimeFamily,
     ctx: EnvironmentContext,
+    notice?: string,
   ): Environment {
     const env = new Environment(ctx, family);
     env.spec = fn;
@@ -132,6 +139,7 @@ export class Environment {
     env.initStart = performance.now();
     env.armInitTimer(fn);
     env.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    if (notice !== undefined) env.platformLine(notice);
     void env.launch(fn).catch((err: unknown) => env.failLaunch(err));
     return env;
   }
@@ -151,9 +159,76 @@ export class Environment {
     return env;
   }
 
+  /**
+   * A container of `shape`'s runtime image, memory and /tmp size started ahead of need:
+   * it boots the interpreter and the bootstrap, then waits for `assign`, which mounts the
+   * function's code into it.
+   */
+  static async prestartContainer(
+    shape: FunctionVersionSpec,
+    family: RuntimeFamily,
+    ctx: EnvironmentContext,
+    sandbox: ContainerSandbox,
+  ): Promise<Environment> {
+    const env = new Environment(ctx, family);
+    try {
+      const api = await env.startApi(true);
+      const started = await sandbox.prestart(
+        {
+          fn: shape,
+          family,
+          api,
+          logStreamName: '',
+          io: { onStdout: (c) => env.out.write(c), onStderr: (c) => env.err.write(c) },
+        },
+        env.id,
+      );
+      env.proc = started.proc;
+      env.slot = { slot: started.slot, imageEnv: started.imageEnv };
+      void started.proc.exited.then(env.onExit);
+      if (env.goneNotified) void started.proc.kill();
+    } catch (err) {
+      await env.kill();
+      throw err;
+    }
+    return env;
+  }
+
   /** Hands a pre-started process its function; INIT (the handler's import) starts now. */
-  assign(fn: FunctionVersionSpec): void {
+  assign(fn: FunctionVersionSpec, notice?: string): void {
     const api = this.api!;
+    const slot = this.slot;
+    const sandbox = this.ctx.sandbox;
+    if (slot !== null && sandbox !== undefined) {
+      this.opened(fn, notice);
+      const env = {
+        ...slot.imageEnv,
+        ...sandbox.functionEnv({ fn, family: this.family, api, logStreamName: this.stream!.name }),
+      };
+      void sandbox.fill(slot.slot, fn).then(
+        () => api.assign(Buffer.from(JSON.stringify({ env, cwd: '/var/task' }))),
+        (err: unknown) => this.failLaunch(err),
+      );
+      return;
+    }
+    this.opened(fn, notice);
+    const env = buildEnvironment(
+      fn,
+      this.family,
+      this.ctx.host,
+      {
+        runtimeApi: api.address,
+        logStreamName: this.stream!.name,
+        tmpDir: join(this.dir, 'tmp'),
+        endpoint: this.ctx.endpoint(),
+      },
+      this.runtimeDir(),
+    );
+    api.assign(Buffer.from(JSON.stringify({ env, cwd: fn.codeDir })));
+  }
+
+  /** The function's log stream opens and INIT starts (an assignment). */
+  private opened(fn: FunctionVersionSpec, notice: string | undefined): void {
     this.spec = fn;
     this.stream = this.ctx.logs.open(
       { account: fn.account, region: fn.region },
@@ -163,19 +238,7 @@ export class Environment {
     this.initStart = performance.now();
     this.armInitTimer(fn);
     this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
-    const env = buildEnvironment(
-      fn,
-      this.family,
-      this.ctx.host,
-      {
-        runtimeApi: api.address,
-        logStreamName: this.stream.name,
-        tmpDir: join(this.dir, 'tmp'),
-        endpoint: this.ctx.endpoint(),
-      },
-      this.runtimeDir(),
-    );
-    api.assign(Buffer.from(JSON.stringify({ env, cwd: fn.codeDir })));
+    if (notice !== undefined) this.platformLine(notice);
   }
 
   /**
@@ -248,18 +311,23 @@ export class Environment {
     return tmp;
   }
 
-  private async startApi(): Promise<RuntimeApi> {
-    const api = await RuntimeApi.start({
-      onReady: this.onReady,
-      onResult: this.onResult,
-      onInitError: this.onInitError,
-      onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
-    });
+  private async startApi(restricted = false): Promise<RuntimeApi> {
+    const api = await RuntimeApi.start(
+      {
+        onReady: this.onReady,
+        onResult: this.onResult,
+        onInitError: this.onInitError,
+        onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
+      },
+      restricted,
+    );
     this.api = api;
     return api;
   }
 
   private async launch(fn: FunctionVersionSpec): Promise<void> {
+    const sandbox = this.ctx.sandbox;
+    if (sandbox !== undefined) return this.launchContainer(fn, sandbox);
     const [tmpDir, api, cmd] = await Promise.all([
       this.prepareDir(),
       this.startApi(),
@@ -280,6 +348,22 @@ export class Environment {
     );
     const { command, args } = applyExecWrapper(cmd, env);
     await this.spawn(command, args, env, fn.codeDir, fn.memoryMb);
+  }
+
+  /** The runtime in a container of its runtime image (container-sandbox.ts). */
+  private async launchContainer(fn: FunctionVersionSpec, sandbox: ContainerSandbox): Promise<void> {
+    const api = await this.startApi(true);
+    if (this.goneNotified) return this.cleanUp();
+    const proc = await sandbox.launch({
+      fn,
+      family: this.family,
+      api,
+      logStreamName: this.stream!.name,
+      io: { onStdout: (c) => this.out.write(c), onStderr: (c) => this.err.write(c) },
+    });
+    this.proc = proc;
+    void proc.exited.then(this.onExit);
+    if (this.state === 'dead') void proc.kill();
   }
 
   private async spawnPrestarted(): Promise<void> {
@@ -509,9 +593,9 @@ export class Environment {
       const errorType =
         initializing && this.initError !== null
           ? errorTypeOf(this.initError.body, this.initError.errorType)
-          : 'Runtime.ExitError';
-      if (errorType === 'Runtime.ExitError') {
-        this.platformLine(`${exitErrorMessage(id, status)}\nRuntime.ExitError`);
+          : exitErrorType(status);
+      if (errorType === exitErrorType(status)) {
+        this.platformLine(`${exitErrorMessage(id, status)}\n${errorType}`);
       }
       const durationMs = initializing ? 0 : performance.now() - inv.start;
       this.finish(inv, initializing ? 'init-error' : 'runtime-exit', payload, durationMs, {

@@ -3,6 +3,8 @@
  * the function could not answer. Formats as AWS returns them today:
  *   {"errorType":"Sandbox.Timedout","errorMessage":"RequestId: <id> Error: Task timed out after 3.00 seconds"}
  *   {"errorType":"Runtime.ExitError","errorMessage":"RequestId: <id> Error: Runtime exited with error: exit status 1"}
+ *   {"errorType":"Runtime.OutOfMemory","errorMessage":"RequestId: <id> Error: Runtime exited with error: signal: killed"}
+ *     (the memory limit was hit; older reports said Runtime.ExitError with the same message)
  *   {"errorMessage":"Response payload size (N bytes) exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}
  */
 import type { ExitStatus } from '../../../runtime/types.js';
@@ -49,8 +51,13 @@ export function exitErrorMessage(requestId: string, status: ExitStatus): string 
   return `RequestId: ${requestId} Error: Runtime exited with error: ${exitDescription(status)}`;
 }
 
+/** Runtime.OutOfMemory when the cgroup's OOM killer ended the runtime, else Runtime.ExitError. */
+export function exitErrorType(status: ExitStatus): string {
+  return status.oomKilled ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
+}
+
 export function exitPayload(requestId: string, status: ExitStatus): Buffer {
-  return payload('Runtime.ExitError', exitErrorMessage(requestId, status));
+  return payload(exitErrorType(status), exitErrorMessage(requestId, status));
 }
 
 export function tooLargePayload(size: number, limit: number): Buffer {

@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import type { LogSink } from '../../../events/logs.js';
 import type { ExecutionDriver } from '../../../runtime/types.js';
 import { Environment, type EnvironmentContext } from './environment.js';
+import type { ContainerSandbox } from './container-sandbox.js';
+import { interpreterNotice } from './interpreter-notice.js';
 import { LogWriter } from './log-writer.js';
-import { canUsePrestarted, PrestartPool, WarmPool } from './pool.js';
+import { canUsePrestarted, ContainerPrestartPool, PrestartPool, WarmPool } from './pool.js';
 import {
   defaultRuntimeHost,
   type RuntimeFamily,
@@ -44,6 +46,11 @@ export interface ExecutorOptions {
   /** Interpreters and bootstraps (default: this host's node and python3, runtimes/). */
   host?: RuntimeHost;
   warn?: (msg: string, err?: unknown) => void;
+  /**
+   * Environments as containers of the runtime's image (runc): no pre-started processes,
+   * the interpreter the runtime names. Unset: host processes on the host's interpreters.
+   */
+  sandbox?: ContainerSandbox;
 }
 
 export interface LambdaExecutor extends Executor {
@@ -58,11 +65,14 @@ export function createExecutor(opts: ExecutorOptions): LambdaExecutor {
 class ProcessExecutor implements LambdaExecutor {
   private readonly warm = new WarmPool();
   private readonly prestart: PrestartPool;
+  private readonly containerPool: ContainerPrestartPool | undefined;
   private readonly ctx: EnvironmentContext;
   private readonly logs: LogWriter;
   private readonly idleMs: number;
   private readonly sweeper: NodeJS.Timeout;
   private readonly started = new Set<RuntimeFamily>();
+  /** Functions (and runtimes) whose log has said which interpreter they got. */
+  private readonly noticed = new Set<string>();
   private readonly ready: Promise<void>;
   private stopped = false;
 
@@ -85,13 +95,22 @@ class ProcessExecutor implements LambdaExecutor {
       logs: this.logs,
       endpoint: opts.endpoint,
       tmpRoot,
+      sandbox: opts.sandbox,
       warn,
     };
     // `python3` may be a slow shim: find the real interpreter before the first cold start.
     void this.ctx.host.pythonExecutable();
-    this.prestart = new PrestartPool(this.ctx, opts.prestart ?? { node: 1, python: 1 });
+    this.prestart = new PrestartPool(
+      this.ctx,
+      opts.sandbox ? {} : (opts.prestart ?? { node: 1, python: 1 }),
+    );
+    const sandbox = opts.sandbox;
+    const poolOn = (opts.prestart?.node ?? 1) > 0 || (opts.prestart?.python ?? 1) > 0;
+    this.containerPool =
+      sandbox !== undefined && poolOn ? new ContainerPrestartPool(this.ctx, sandbox) : undefined;
     this.ready = mkdir(tmpRoot, { recursive: true, mode: 0o700 })
-      .then(() => reapOrphans(tmpRoot))
+      .then(() => Promise.all([reapOrphans(tmpRoot), sandbox?.reap()]))
+      .then(() => undefined)
       .catch((err: unknown) => warn('could not prepare the Lambda tmp root', err));
     if (opts.prestartNow) {
       void this.ready.then(() => {
@@ -112,7 +131,7 @@ class ProcessExecutor implements LambdaExecutor {
       const family = runtimeFamily(fn.runtime);
       if (family === undefined) throw new Error(`unsupported runtime ${fn.runtime}`);
       await this.ready;
-      env = this.coldEnvironment(fn, family);
+      env = this.coldEnvironment(fn, family, await this.notice(fn, family));
       this.warm.adopt(key, group, env);
     }
     const outcome = await env.invoke(req);
@@ -123,8 +142,31 @@ class ProcessExecutor implements LambdaExecutor {
     return outcome;
   }
 
-  private coldEnvironment(fn: FunctionVersionSpec, family: RuntimeFamily): Environment {
-    if (family !== 'provided') {
+  /** Once per function and runtime: which interpreter it got, where not the one named. */
+  private async notice(
+    fn: FunctionVersionSpec,
+    family: RuntimeFamily,
+  ): Promise<string | undefined> {
+    const key = `${WarmPool.key(fn.account, fn.region, fn.functionName)}\u0000${fn.runtime}`;
+    if (this.noticed.has(key)) return undefined;
+    this.noticed.add(key);
+    return interpreterNotice(fn.runtime, family, this.ctx.sandbox ? undefined : this.ctx.host);
+  }
+
+  private coldEnvironment(
+    fn: FunctionVersionSpec,
+    family: RuntimeFamily,
+    notice: string | undefined,
+  ): Environment {
+    const pool = this.containerPool;
+    if (pool !== undefined && family !== 'provided' && canUsePrestarted(fn)) {
+      const env = pool.take(fn, family);
+      if (env !== undefined) {
+        env.assign(fn, notice);
+        return env;
+      }
+    }
+    if (family !== 'provided' && this.ctx.sandbox === undefined) {
       this.startFamily(family);
       if (canUsePrestarted(fn)) {
         // A pre-started process that died while waiting is skipped (its exit may not have
@@ -135,12 +177,12 @@ class ProcessExecutor implements LambdaExecutor {
           env = this.prestart.take(family)
         ) {
           if (env.state === 'dead') continue;
-          env.assign(fn);
+          env.assign(fn, notice);
           return env;
         }
       }
     }
-    return Environment.create(fn, family, this.ctx);
+    return Environment.create(fn, family, this.ctx, notice);
   }
 
   private startFamily(family: RuntimeFamily): void {
@@ -174,6 +216,7 @@ class ProcessExecutor implements LambdaExecutor {
     clearInterval(this.sweeper);
     await Promise.all([
       this.prestart.stop(),
+      this.containerPool?.stop(),
       ...this.warm.everyEnvironment().map((env) => env.kill()),
     ]);
     await this.logs.flush();

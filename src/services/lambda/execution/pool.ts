@@ -15,6 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ContainerSandbox } from './container-sandbox.js';
 import { Environment, type EnvironmentContext } from './environment.js';
 import type { RuntimeFamily } from './runtimes.js';
 import type { FunctionVersionSpec } from './types.js';
@@ -203,6 +204,83 @@ export class PrestartPool {
       this.pending.add(p);
       void p.finally(() => this.pending.delete(p));
     }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.pending);
+    const all: Environment[] = [];
+    for (const list of this.ready.values()) all.push(...list.splice(0));
+    await Promise.all(all.map((e) => e.kill()));
+  }
+}
+
+/**
+ * Pre-started containers (container-sandbox.ts), one per shape a cold start asked for:
+ * runtime (its image), memory limit and /tmp size, which a container fixes when it is
+ * created. The first cold start of a shape starts the pool; each taken container is
+ * replaced once its cold start is over, as above.
+ */
+export class ContainerPrestartPool {
+  private readonly ready = new Map<string, Environment[]>();
+  private readonly starting = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: EnvironmentContext,
+    private readonly sandbox: ContainerSandbox,
+  ) {}
+
+  static shape(fn: FunctionVersionSpec): string {
+    return `${fn.runtime}\u0000${fn.memoryMb}\u0000${fn.ephemeralStorageMb}`;
+  }
+
+  /** A waiting container of `fn`'s shape, if any; starts a replacement either way. */
+  take(fn: FunctionVersionSpec, family: RuntimeFamily): Environment | undefined {
+    const key = ContainerPrestartPool.shape(fn);
+    const list = this.ready.get(key);
+    let env = list?.pop();
+    while (env !== undefined && env.state === 'dead') env = list?.pop();
+    if (env === undefined) {
+      this.fill(key, fn, family);
+      return undefined;
+    }
+    let refilled = false;
+    const refill = () => {
+      if (refilled) return;
+      refilled = true;
+      clearTimeout(timer);
+      this.fill(key, fn, family);
+    };
+    const timer = setTimeout(refill, REFILL_WAIT_MAX_MS);
+    timer.unref();
+    env.afterFirstInvocation(refill);
+    return env;
+  }
+
+  private fill(key: string, shape: FunctionVersionSpec, family: RuntimeFamily): void {
+    if (this.stopped || this.starting.has(key) || (this.ready.get(key)?.length ?? 0) > 0) return;
+    this.starting.add(key);
+    const p = Environment.prestartContainer(shape, family, this.ctx, this.sandbox).then(
+      (env) => {
+        this.starting.delete(key);
+        if (this.stopped) return env.kill();
+        const list = this.ready.get(key) ?? [];
+        this.ready.set(key, list);
+        env.onGone = (gone) => {
+          const i = list.indexOf(gone);
+          if (i >= 0) list.splice(i, 1);
+        };
+        list.push(env);
+      },
+      (err: unknown) => {
+        this.starting.delete(key);
+        this.ctx.warn(`could not pre-start a ${shape.runtime} container`, err);
+      },
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
   }
 
   async stop(): Promise<void> {

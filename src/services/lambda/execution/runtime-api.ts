@@ -96,10 +96,21 @@ export class RuntimeApi {
     this.server = new RuntimeHttpServer(this.onRequest, (err) => this.events.onError(err));
   }
 
-  static async start(events: RuntimeApiEvents): Promise<RuntimeApi> {
+  /** `restricted`: serve nobody until `allowPeer` names the one address to serve. */
+  static async start(events: RuntimeApiEvents, restricted = false): Promise<RuntimeApi> {
     const api = new RuntimeApi(events);
+    if (restricted) api.server.peer = null;
     api.port = await api.server.listen();
     return api;
+  }
+
+  /** Serves connections from `ip` only (the container's address). */
+  allowPeer(ip: string): void {
+    this.server.peer = ip;
+  }
+
+  get listenPort(): number {
+    return this.port;
   }
 
   /** host:port, the value of AWS_LAMBDA_RUNTIME_API. */

@@ -407,13 +407,25 @@ function hasToken(list: string, token: string): boolean {
   return false;
 }
 
-/** A listener on 127.0.0.1 and an ephemeral port. */
+/**
+ * A listener on 127.0.0.1 and an ephemeral port. With `peer` set (container environments),
+ * only connections from that address are served: the container's own address, which the
+ * gateway's DNAT keeps as the source; a host process connects from 127.0.0.1 and another
+ * container from its own address, and both are cut at once. Until the address is known
+ * (`peer` null) nothing is served.
+ */
 export class RuntimeHttpServer {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
+  /** undefined: any local peer (process driver); null: nobody yet; else that address only. */
+  peer: string | null | undefined = undefined;
 
   constructor(handler: RequestHandler, onError: ErrorHandler) {
     this.server = createServer({ noDelay: true }, (socket) => {
+      if (this.peer !== undefined && !samePeer(socket.remoteAddress, this.peer)) {
+        socket.destroy();
+        return;
+      }
       const conn = new Connection(socket, handler, onError);
       this.connections.add(conn);
       socket.on('close', () => this.connections.delete(conn));
@@ -441,4 +453,9 @@ export class RuntimeHttpServer {
     }
     this.connections.clear();
   }
+}
+
+function samePeer(remote: string | undefined, allowed: string | null): boolean {
+  if (remote === undefined || allowed === null) return false;
+  return remote === allowed || remote === `::ffff:${allowed}`;
 }

@@ -151,7 +151,19 @@ export function buildEnvironment(
   }
 
   Object.assign(env, fn.environment);
+  Object.assign(env, reservedVariables(fn, family, facts, fn.codeDir, runtimeDir));
+  return env;
+}
 
+/** The variables Lambda reserves (a function's own cannot override them). */
+export function reservedVariables(
+  fn: FunctionVersionSpec,
+  family: RuntimeFamily,
+  facts: Pick<EnvironmentFacts, 'runtimeApi' | 'logStreamName'>,
+  taskRoot: string,
+  runtimeDir: string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
   env._HANDLER = fn.handler;
   env.AWS_REGION = fn.region;
   env.AWS_DEFAULT_REGION = fn.region;
@@ -166,7 +178,7 @@ export function buildEnvironment(
   env.AWS_SECRET_ACCESS_KEY = fn.credentials.secretAccessKey;
   env.AWS_SESSION_TOKEN = fn.credentials.sessionToken;
   env.AWS_LAMBDA_RUNTIME_API = facts.runtimeApi;
-  env.LAMBDA_TASK_ROOT = fn.codeDir;
+  env.LAMBDA_TASK_ROOT = taskRoot;
   env.LAMBDA_RUNTIME_DIR = runtimeDir;
   return env;
 }

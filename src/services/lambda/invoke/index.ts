@@ -4,9 +4,12 @@
  * execution role credentials, usage meters, the function URL data plane and the
  * event-stream invoke. Execution environments are retired whenever their function changes.
  */
+import { join } from 'node:path';
 import type { StratusConfig } from '../../../config.js';
 import type { LogSink } from '../../../events/logs.js';
+import type { ContainerDriver } from '../../../runtime/container.js';
 import { ProcessDriver } from '../../../runtime/process/driver.js';
+import { RuncDriver } from '../../../runtime/runc/driver.js';
 import type { Logger } from '../../../shared/log.js';
 import type { MetadataStore } from '../../../storage/types.js';
 import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
@@ -16,6 +19,8 @@ import {
   type ExecutorOptions,
   type LambdaExecutor,
 } from '../execution/executor.js';
+import { ContainerSandbox } from '../execution/container-sandbox.js';
+import type { RuntimeImages } from '../execution/runtime-image.js';
 import type { LambdaFunctions } from '../functions-api.js';
 import { EventQueue, retryDelaysFrom, throttleBackoffFrom } from './async-queue.js';
 import { RoleCredentialCache } from './credentials.js';
@@ -38,6 +43,10 @@ export interface InvokePathDeps {
   endpoint: () => string;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Where containers run (the server's driver); runc puts environments in containers. */
+  containers?: ContainerDriver;
+  /** The runtime images (set with a container driver). */
+  runtimeImages?: RuntimeImages;
   /** Execution backend (default: the process driver). */
   createExecutor?: (options: ExecutorOptions) => LambdaExecutor;
 }
@@ -63,9 +72,32 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   const warn = (msg: string, detail?: Record<string, unknown>) => deps.log.warn(msg, detail);
   const make = deps.createExecutor ?? createExecutor;
   let executor: LambdaExecutor | undefined;
+  const runtimeImages = deps.runtimeImages;
+  let warned = false;
+  const sandbox = (): ContainerSandbox | undefined => {
+    if (deps.containers instanceof RuncDriver && runtimeImages !== undefined) {
+      return new ContainerSandbox({
+        driver: deps.containers,
+        images: runtimeImages,
+        endpoint: deps.endpoint,
+        // This server's own (another server's slots are not this one's to reap).
+        workDir: join(deps.containers.stateDir, 'lambda'),
+      });
+    }
+    // The process driver says at start that isolation and limits are off (select.ts);
+    // another driver Lambda cannot use yet says it here, once.
+    if (!warned && deps.containers !== undefined && deps.containers.name !== 'process') {
+      warned = true;
+      deps.log.warn(
+        `Lambda does not run on the ${deps.containers.name} driver yet: functions run as host processes, isolation and memory limits are off`,
+      );
+    }
+    return undefined;
+  };
   const getExecutor = (): LambdaExecutor =>
     (executor ??= make({
       driver: new ProcessDriver(),
+      sandbox: sandbox(),
       logs: deps.logs,
       endpoint: deps.endpoint,
       ...idleTimeoutFrom(env),
@@ -137,6 +169,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       credentials.clear();
       reservations.clear();
       runner.forgetSessions();
+      runtimeImages?.clear();
       // Environments hold sessions of the wiped state: start afresh.
       const ex = executor;
       executor = undefined;

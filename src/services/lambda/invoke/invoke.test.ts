@@ -17,6 +17,8 @@ import { lambdaTrustPolicy } from '../../../../test/helpers/iam.js';
 import { NOT_IMPLEMENTED } from '../../plugin.js';
 import { createSessionIssuer } from '../../sts/service-issuer.js';
 import { SessionIndex } from '../../sts/sessions.js';
+import { ProcessDriver } from '../../../runtime/process/driver.js';
+import { ImageNotFoundError } from '../../../runtime/container.js';
 import { createLambda, type LambdaServiceInstance } from '../plugin.js';
 import { createZip } from '../../../../test/helpers/zip-writer.js';
 import { RoleCredentialCache } from './credentials.js';
@@ -86,6 +88,10 @@ describe('the invoke path', () => {
           iam: directory,
           logs,
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
+          containers: new ProcessDriver(),
+          images: {
+            resolve: (ref) => Promise.reject(new ImageNotFoundError(ref, 'not in these tests')),
+          },
           signatures: noGateway,
         },
       },

@@ -169,6 +169,13 @@ export async function startServer(
   return { host: config.host, port, endpoint, close };
 }
 
+/** The gateway's place among the links: what it needs and what it hands plugins. */
+export const GATEWAY_LINKS = {
+  name: 'gateway',
+  needs: ['credentials'],
+  provides: ['signatures', 'containers'],
+} as const satisfies Omit<WireNode, 'create'>;
+
 /**
  * Creates every plugin instance, wired by the links each declares (services/links.ts):
  * providers first, each plugin handed exactly the links it needs. The gateway takes part
@@ -184,9 +191,7 @@ async function createPlugins(
   const created = new Map<ServicePlugin, ServiceInstance>();
   let auth: Authenticator | undefined;
   const gateway: WireNode = {
-    name: 'gateway',
-    needs: ['credentials'],
-    provides: ['signatures', 'containers'],
+    ...GATEWAY_LINKS,
     async create(links) {
       auth = new Authenticator(config, links.credentials);
       return { signatures: dataPlaneAuthenticator(auth), containers };

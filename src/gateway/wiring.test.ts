@@ -9,6 +9,7 @@ import { plugins } from '../plugins.js';
 import { bindProvider, definePlugin } from '../services/plugin.js';
 import type { CredentialSource } from '../shared/context.js';
 import { LinkError, linkOrder, wire, type LinkNode, type WireNode } from './wiring.js';
+import { GATEWAY_LINKS } from './server.js';
 
 const node = (name: string, needs: LinkNode['needs'], provides: LinkNode['provides']) => ({
   name,
@@ -30,7 +31,12 @@ describe('linkOrder', () => {
   });
 
   test('the real plugin list and the gateway wire without complaint', () => {
-    const order = names(linkOrder([...plugins, node('gateway', ['credentials'], ['signatures'])]));
+    const order = names(
+      linkOrder([
+        ...plugins,
+        node(GATEWAY_LINKS.name, GATEWAY_LINKS.needs, GATEWAY_LINKS.provides),
+      ]),
+    );
     const before = (a: string, b: string) =>
       assert.ok(order.indexOf(a) < order.indexOf(b), `${a} before ${b}`);
     before('iam', 'sts');

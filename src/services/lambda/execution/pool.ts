@@ -132,6 +132,43 @@ export function canUsePrestarted(fn: FunctionVersionSpec): boolean {
 /** The longest a taken process's replacement waits for that process's first answer. */
 const REFILL_WAIT_MAX_MS = 500;
 
+/**
+ * The replacement of a taken pre-started environment starts once that environment has
+ * answered its first invocation, or after REFILL_WAIT_MAX_MS, whichever comes first.
+ */
+function refillAfterFirstAnswer(env: Environment, fill: () => void): void {
+  let refilled = false;
+  const refill = () => {
+    if (refilled) return;
+    refilled = true;
+    clearTimeout(timer);
+    fill();
+  };
+  const timer = setTimeout(refill, REFILL_WAIT_MAX_MS);
+  timer.unref();
+  env.afterFirstInvocation(refill);
+}
+
+/** Puts a started environment in its waiting list, which it leaves when it dies. */
+function wait(list: Environment[], env: Environment): void {
+  env.onGone = (gone) => {
+    const i = list.indexOf(gone);
+    if (i >= 0) list.splice(i, 1);
+  };
+  list.push(env);
+}
+
+/** Lets the starts in flight finish, then kills every waiting environment. */
+async function killWaiting(
+  ready: Map<unknown, Environment[]>,
+  pending: Set<Promise<void>>,
+): Promise<void> {
+  await Promise.all(pending);
+  const all: Environment[] = [];
+  for (const list of ready.values()) all.push(...list.splice(0));
+  await Promise.all(all.map((e) => e.kill()));
+}
+
 export class PrestartPool {
   private readonly ready = new Map<RuntimeFamily, Environment[]>();
   private readonly starting = new Map<RuntimeFamily, number>();
@@ -163,16 +200,7 @@ export class PrestartPool {
       this.fill(family);
       return env;
     }
-    let refilled = false;
-    const refill = () => {
-      if (refilled) return;
-      refilled = true;
-      clearTimeout(timer);
-      this.fill(family);
-    };
-    const timer = setTimeout(refill, REFILL_WAIT_MAX_MS);
-    timer.unref();
-    env.afterFirstInvocation(refill);
+    refillAfterFirstAnswer(env, () => this.fill(family));
     return env;
   }
 
@@ -190,11 +218,7 @@ export class PrestartPool {
         (env) => {
           this.starting.set(family, (this.starting.get(family) ?? 1) - 1);
           if (this.stopped) return env.kill();
-          env.onGone = (gone) => {
-            const i = list.indexOf(gone);
-            if (i >= 0) list.splice(i, 1);
-          };
-          list.push(env);
+          wait(list, env);
         },
         (err: unknown) => {
           this.starting.set(family, (this.starting.get(family) ?? 1) - 1);
@@ -208,10 +232,7 @@ export class PrestartPool {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all(this.pending);
-    const all: Environment[] = [];
-    for (const list of this.ready.values()) all.push(...list.splice(0));
-    await Promise.all(all.map((e) => e.kill()));
+    await killWaiting(this.ready, this.pending);
   }
 }
 
@@ -246,16 +267,7 @@ export class ContainerPrestartPool {
       this.fill(key, fn, family);
       return undefined;
     }
-    let refilled = false;
-    const refill = () => {
-      if (refilled) return;
-      refilled = true;
-      clearTimeout(timer);
-      this.fill(key, fn, family);
-    };
-    const timer = setTimeout(refill, REFILL_WAIT_MAX_MS);
-    timer.unref();
-    env.afterFirstInvocation(refill);
+    refillAfterFirstAnswer(env, () => this.fill(key, fn, family));
     return env;
   }
 
@@ -268,11 +280,7 @@ export class ContainerPrestartPool {
         if (this.stopped) return env.kill();
         const list = this.ready.get(key) ?? [];
         this.ready.set(key, list);
-        env.onGone = (gone) => {
-          const i = list.indexOf(gone);
-          if (i >= 0) list.splice(i, 1);
-        };
-        list.push(env);
+        wait(list, env);
       },
       (err: unknown) => {
         this.starting.delete(key);
@@ -285,9 +293,6 @@ export class ContainerPrestartPool {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all(this.pending);
-    const all: Environment[] = [];
-    for (const list of this.ready.values()) all.push(...list.splice(0));
-    await Promise.all(all.map((e) => e.kill()));
+    await killWaiting(this.ready, this.pending);
   }
 }

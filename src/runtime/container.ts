@@ -222,3 +222,24 @@ export interface ContainerDriver {
 
 /** The label every Stratus container carries, naming the server instance's state dir. */
 export const OWNER_LABEL = 'dev.stratus.owner';
+
+/**
+ * The stop sequence every driver shares: `stopSignal` to the container's init, then
+ * SIGKILL once `graceMs` has passed without an exit; resolves with the exit.
+ */
+export async function stopWithGrace(
+  container: Pick<Container, 'signal'>,
+  exit: Promise<ContainerExit>,
+  stopSignal: NodeJS.Signals,
+  graceMs: number,
+): Promise<ContainerExit> {
+  await container.signal(stopSignal);
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    exit.then(() => false),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs))),
+  ]);
+  clearTimeout(timer);
+  if (late) await container.signal('SIGKILL');
+  return exit;
+}

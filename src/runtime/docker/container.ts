@@ -7,13 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import type {
-  Container,
-  ContainerExit,
-  ContainerIo,
-  ContainerSpec,
-  ContainerStats,
-  PublishedPort,
+import {
+  stopWithGrace,
+  type Container,
+  type ContainerExit,
+  type ContainerIo,
+  type ContainerSpec,
+  type ContainerStats,
+  type PublishedPort,
 } from '../container.js';
 import { ignoring, statusCode } from './api.js';
 import { portKey } from './create-options.js';
@@ -119,16 +120,7 @@ export class DockerContainer implements Container {
     if (!this.exit) throw new Error(`container ${this.id} was never started`);
     // A sample before the end: Docker has no figures once the cgroup is gone.
     await this.stats().catch(() => undefined);
-    await this.signal(this.opts.stopSignal);
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<undefined>(
-      (r) => (timer = setTimeout(() => r(undefined), graceMs)),
-    );
-    const exited = await Promise.race([this.exit, graceOver]);
-    clearTimeout(timer);
-    if (exited) return exited;
-    await this.signal('SIGKILL');
-    return this.exit;
+    return stopWithGrace(this, this.exit, this.opts.stopSignal, graceMs);
   }
 
   async wait(): Promise<ContainerExit> {

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  stopWithGrace,
   OWNER_LABEL,
   UnsupportedSpecError,
   type Container,
@@ -226,15 +227,7 @@ class ProcessContainer implements Container {
   async stop(graceMs: number): Promise<ContainerExit> {
     if (!this.exit) throw new Error(`container ${this.id} was not started`);
     if (this.exited) return this.exited;
-    await this.signal(this.spec.stopSignal ?? 'SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const late = await Promise.race([
-      this.exit.then(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs))),
-    ]);
-    clearTimeout(timer);
-    if (late) await this.signal('SIGKILL');
-    return this.exit;
+    return stopWithGrace(this, this.exit, this.spec.stopSignal ?? 'SIGTERM', graceMs);
   }
 
   wait(): Promise<ContainerExit> {

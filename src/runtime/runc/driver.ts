@@ -20,6 +20,7 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  stopWithGrace,
   OWNER_LABEL,
   UnsupportedSpecError,
   type Container,
@@ -450,15 +451,7 @@ class RuncContainer implements Container {
   async stop(graceMs: number): Promise<ContainerExit> {
     if (!this.exit) throw new Error(`container ${this.id} was not started`);
     if (this.exited) return this.exited;
-    await this.signal(this.stopSignal);
-    let timer: NodeJS.Timeout | undefined;
-    const killed = await Promise.race([
-      this.exit.then(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs))),
-    ]);
-    clearTimeout(timer);
-    if (killed) await this.signal('SIGKILL');
-    return this.exit;
+    return stopWithGrace(this, this.exit, this.stopSignal, graceMs);
   }
 
   wait(): Promise<ContainerExit> {

@@ -130,16 +130,7 @@ export class Environment {
     notice?: string,
   ): Environment {
     const env = new Environment(ctx, family);
-    env.spec = fn;
-    env.stream = ctx.logs.open(
-      { account: fn.account, region: fn.region },
-      fn.logGroupName,
-      logStreamName(fn.version),
-    );
-    env.initStart = performance.now();
-    env.armInitTimer(fn);
-    env.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
-    if (notice !== undefined) env.platformLine(notice);
+    env.opened(fn, notice);
     void env.launch(fn).catch((err: unknown) => env.failLaunch(err));
     return env;
   }

@@ -11,7 +11,8 @@
  */
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import type { OperationModel, ServiceModel, Shape, ShapeRef } from './model.js';
-import { BadValue, INVALID, expectedKind, parseScalar, percentDecode, setKey } from './scalars.js';
+import { percentDecode } from '../shared/percent.js';
+import { BadValue, INVALID, expectedKind, parseScalar, setKey } from './scalars.js';
 import { findOperation, isRecord, shapeOf, structMembers } from './shapes.js';
 import type { ProtocolCodec, ResponseContext, Struct, WireRequest, WireResponse } from './types.js';
 import { validationError } from './validate.js';

@@ -5,7 +5,8 @@
  * headers/statusCode members of inputs and outputs.
  */
 import type { OperationModel, ServiceModel, Shape } from './model.js';
-import { BadValue, INVALID, formatScalar, parseScalar, percentDecode, setKey } from './scalars.js';
+import { percentDecode } from '../shared/percent.js';
+import { BadValue, INVALID, formatScalar, parseScalar, setKey } from './scalars.js';
 import { type MemberInfo, isRecord, shapeOf, structMembers } from './shapes.js';
 import { timestampFormatOf } from './timestamps.js';
 import type { Struct, WireRequest } from './types.js';

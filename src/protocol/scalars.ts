@@ -5,8 +5,6 @@
 import type { Shape, ShapeRef, TimestampFormat } from './model.js';
 import { formatTimestamp, parseTimestamp, timestampFormatOf } from './timestamps.js';
 
-export { percentDecode } from '../shared/percent.js';
-
 /** Returned by parseScalar when the text does not fit the shape. */
 export const INVALID: unique symbol = Symbol('invalid scalar');
 

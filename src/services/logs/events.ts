@@ -30,7 +30,7 @@ import {
   validationError,
 } from './common.js';
 import { compileFilterPattern, FilterPatternError, type Matcher } from './filter-pattern.js';
-import { MinHeap } from './heap.js';
+import { MinHeap } from '../../shared/min-heap.js';
 import {
   appendEvents,
   childPrefix,

@@ -1,4 +1,4 @@
-/** A binary min-heap: FilterLogEvents merges one cursor per stream through it. */
+/** A binary min-heap: Logs' FilterLogEvents merges one cursor per stream through it; Batch's scheduler orders queued jobs with it. */
 export class MinHeap<T> {
   private readonly items: T[] = [];
 

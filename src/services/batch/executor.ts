@@ -1,0 +1,40 @@
+/**
+ * How the engine runs one attempt of a job: it hands an executor the job's container and
+ * hears back when the container runs and when it exits. One attempt is one single-container
+ * task, as on AWS (an ECS task on the compute environment's cluster).
+ *
+ * container-executor.ts is the implementation over the `containers` link; the ECS task
+ * runner (src/runtime/) can replace it behind this interface without the engine changing.
+ */
+import type { JobRecord } from './store.js';
+import type { AttemptOutcome } from './retry.js';
+
+export const LOG_GROUP = '/aws/batch/job';
+
+export interface AttemptSpec {
+  job: JobRecord;
+  /** 1-based (AWS_BATCH_JOB_ATTEMPT). */
+  attempt: number;
+  environmentName: string;
+  queueName: string;
+  /** `<job definition name>/default/<task id>` in LOG_GROUP. */
+  logStreamName: string;
+}
+
+export interface AttemptEvents {
+  /** The container started (STARTING → RUNNING). */
+  running(): void;
+  /** The attempt ended: the container exited, or it could not be started (no exit code). */
+  exited(outcome: AttemptOutcome & { statusReason: string }): void;
+}
+
+export interface RunningAttempt {
+  /** Stops the container (stop signal, then SIGKILL after the grace period); exited follows. */
+  stop(): Promise<void>;
+}
+
+export interface JobExecutor {
+  launch(spec: AttemptSpec, events: AttemptEvents): RunningAttempt;
+  /** Stops every attempt in progress (server shutdown); their jobs are recovered at start. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,65 @@
+/**
+ * AWS Batch: compute environments, job queues, fair-share policies, job definitions and
+ * jobs, scheduled onto a share of this machine (scheduler.ts) and run as containers on the
+ * `containers` link with images from ECR (container-executor.ts), logs in CloudWatch Logs.
+ *
+ * Settings (environment): STRATUS_BATCH_VCPUS and STRATUS_BATCH_MEMORY_MIB, the share of
+ * this machine every compute environment draws from (default: all its CPUs, and 80% of its
+ * memory).
+ */
+import { availableParallelism, totalmem } from 'node:os';
+import type { BatchOperations } from '../../api/batch/operations.js';
+import { createLogger } from '../../shared/log.js';
+import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
+import type { BatchDeps } from './common.js';
+import { ContainerExecutor } from './container-executor.js';
+import { JobEngine } from './engine.js';
+import { batchOperations } from './provider.js';
+import type { Capacity } from './scheduler.js';
+
+const NEEDS = ['logs', 'containers', 'images'] as const;
+
+export interface BatchServiceInstance extends ServiceInstance {
+  engine: JobEngine;
+}
+
+/** The share of this machine Batch schedules into. */
+export function machineShare(env: NodeJS.ProcessEnv): Capacity {
+  const vcpus = Number(env.STRATUS_BATCH_VCPUS);
+  const memory = Number(env.STRATUS_BATCH_MEMORY_MIB);
+  return {
+    milliVcpus: Math.round((vcpus > 0 ? vcpus : availableParallelism()) * 1000),
+    memoryMib: memory > 0 ? memory : Math.floor((totalmem() / 1024 / 1024) * 0.8),
+  };
+}
+
+export function createBatch(
+  deps: PluginDeps<(typeof NEEDS)[number]>,
+  env: NodeJS.ProcessEnv = process.env,
+): BatchServiceInstance {
+  const log = createLogger(deps.config.logLevel, deps.config.logFormat);
+  const engine = new JobEngine({
+    store: deps.store,
+    executor: new ContainerExecutor(deps.links.containers, deps.links.images, deps.links.logs, log),
+    machine: machineShare(env),
+    now: Date.now,
+    log,
+  });
+  const batchDeps: BatchDeps = { store: deps.store, engine, now: Date.now };
+  return {
+    dispatch: bindProvider<BatchOperations>(batchOperations(batchDeps)),
+    engine,
+    start: () => engine.start(),
+    stop: () => engine.stop(),
+    async reset() {
+      engine.reset();
+    },
+  };
+}
+
+export const batchPlugin = definePlugin({
+  name: 'batch',
+  needs: NEEDS,
+  model: async () => (await import('../../api/batch/model.js')).model,
+  create: (deps) => createBatch(deps),
+});

@@ -1,0 +1,354 @@
+/**
+ * Batch at the scale of 100,000 jobs (`npm run bench:batch`). Figures, not pass/fail.
+ *
+ *   node dist/bench/batch.js [--jobs 100000] [--no-http] [--no-engine] [--scan-decisions 2000]
+ *
+ * 1. Scheduling decisions (in-process, scheduler.ts): n jobs queued over two FIFO queues
+ *    and a fair-share queue with four share identifiers, then every one dispatched into 64
+ *    free slots that are freed as they fill. Baseline in the same run: a scheduler that
+ *    scans the queued jobs for the best one per decision (what a store without indexes
+ *    forces), timed over its first --scan-decisions decisions (it would take hours for all).
+ * 2. The engine (in-process): n jobs submitted through the SubmitJob operation into a
+ *    SQLite store on disk, then dispatched through the whole persisted state machine
+ *    (RUNNABLE → STARTING → RUNNING → SUCCEEDED, each a transaction) with an executor whose
+ *    containers exit 0 at once: jobs started per second (kube-scheduler's published
+ *    reference is ~800 pods per second).
+ * 3. Over HTTP with boto3: Stratus as its own process (process driver, its environment
+ *    DISABLED so that jobs stay queued), SubmitJob sequentially and from 16 client processes until n
+ *    jobs are queued, the server's RSS then, and DescribeJobs / ListJobs p50 and p99.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SqliteMetadataStore } from '../src/storage/sqlite-store.js';
+import { batchOperations } from '../src/services/batch/provider.js';
+import { JobEngine } from '../src/services/batch/engine.js';
+import type { JobExecutor } from '../src/services/batch/executor.js';
+import { Scheduler, type QueuedJob } from '../src/services/batch/scheduler.js';
+import { T } from '../src/services/batch/store.js';
+import { createLogger } from '../src/shared/log.js';
+import type { RequestContext } from '../src/shared/context.js';
+import { boto3Missing } from './boto3-ratio.js';
+import { runBench } from './children.js';
+import { rssKb } from './proc-mem.js';
+import { startStratus } from './stratus-process.js';
+
+const say = (msg: string): void => void process.stderr.write(`[bench:batch] ${msg}\n`);
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '100000' },
+    'scan-decisions': { type: 'string', default: '2000' },
+    'no-http': { type: 'boolean', default: false },
+    'no-engine': { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.jobs);
+const SCAN_DECISIONS = Number(values['scan-decisions']);
+
+// ---- 1. scheduling decisions ------------------------------------------------------------
+
+const QUEUES = ['q-high', 'q-low', 'q-fair'];
+const SHARES = ['a', 'b', 'c', 'd'];
+
+function makeJobs(n: number): QueuedJob[] {
+  const jobs: QueuedJob[] = [];
+  for (let i = 0; i < n; i++) {
+    const queue = QUEUES[i % 3];
+    jobs.push({
+      jobId: `job-${i}`,
+      queue,
+      seq: i,
+      priority: i % 7,
+      milliVcpus: 1000,
+      memoryMib: 64,
+      shareIdentifier: queue === 'q-fair' ? SHARES[i % 4] : undefined,
+    });
+  }
+  return jobs;
+}
+
+function heapScheduler(): Scheduler {
+  const s = new Scheduler({ milliVcpus: 64_000, memoryMib: 1 << 30 });
+  s.setEnvironment('ce', 64_000, true);
+  s.setQueue('q-high', { priority: 10, enabled: true, environments: ['ce'] });
+  s.setQueue('q-low', { priority: 1, enabled: true, environments: ['ce'] });
+  s.setQueue('q-fair', {
+    priority: 5,
+    enabled: true,
+    environments: ['ce'],
+    fairShare: { shares: SHARES.map((id, i) => ({ shareIdentifier: id, weightFactor: i + 1 })) },
+  });
+  return s;
+}
+
+/** µs per decision dispatching `limit` jobs (all when undefined) into 64 recycled slots. */
+function timeHeap(jobs: QueuedJob[], limit = jobs.length): number {
+  const s = heapScheduler();
+  for (const j of jobs) s.enqueue(j);
+  const start = process.hrtime.bigint();
+  let done = 0;
+  while (done < limit) {
+    const placed = s.dispatch(limit - done);
+    if (placed.length === 0) break;
+    for (const p of placed) s.release(p.job.jobId);
+    done += placed.length;
+  }
+  return Number(process.hrtime.bigint() - start) / 1000 / done;
+}
+
+/** The baseline: each decision scans every queued job for the best one. */
+function timeScan(jobs: QueuedJob[], limit: number): number {
+  const priority = new Map([
+    ['q-high', 10],
+    ['q-fair', 5],
+    ['q-low', 1],
+  ]);
+  const queued = jobs.slice();
+  const running = new Map<string, number>();
+  const start = process.hrtime.bigint();
+  for (let d = 0; d < limit; d++) {
+    let best = -1;
+    for (let i = 0; i < queued.length; i++) {
+      const j = queued[i];
+      if (best < 0) {
+        best = i;
+        continue;
+      }
+      const b = queued[best];
+      const pj = priority.get(j.queue) ?? 0;
+      const pb = priority.get(b.queue) ?? 0;
+      if (pj > pb || (pj === pb && j.seq < b.seq)) best = i;
+    }
+    const [job] = queued.splice(best, 1);
+    running.set(job.jobId, job.milliVcpus);
+    running.delete(job.jobId);
+  }
+  return Number(process.hrtime.bigint() - start) / 1000 / limit;
+}
+
+function decisions(): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const n of [1_000, 10_000, N]) {
+    const jobs = makeJobs(n);
+    const scanLimit = Math.min(SCAN_DECISIONS, n);
+    const heapFirst = timeHeap(jobs, scanLimit);
+    const heapAll = timeHeap(jobs);
+    const scan = timeScan(jobs, scanLimit);
+    rows.push({
+      queued: n,
+      heapUsPerDecisionAll: round(heapAll),
+      heapUsPerDecisionFirst: round(heapFirst),
+      scanUsPerDecisionFirst: round(scan),
+      speedup: round(scan / heapFirst),
+    });
+    say(
+      `decisions n=${n}: heap ${round(heapAll)} µs (all), scan ${round(scan)} µs (first ${scanLimit})`,
+    );
+  }
+  return rows;
+}
+
+// ---- 2. the engine, persisted -----------------------------------------------------------
+
+/** Containers that exit 0 as soon as they start: what is left is the scheduler and the store. */
+const instant: JobExecutor = {
+  launch(_spec, events) {
+    setImmediate(() => {
+      events.running();
+      events.exited({ exitCode: 0, statusReason: 'Essential container in task exited' });
+    });
+    return { stop: async () => undefined };
+  },
+  close: async () => undefined,
+};
+
+async function engine(): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-batch-'));
+  const store = new SqliteMetadataStore(join(dir, 'state.db'));
+  try {
+    const log = createLogger('warn');
+    const eng = new JobEngine({
+      store,
+      executor: instant,
+      machine: { milliVcpus: 64_000, memoryMib: 1 << 30 },
+      now: Date.now,
+      log,
+    });
+    const ops = batchOperations({ store, engine: eng, now: Date.now });
+    const ctx = { account: '000000000000', region: 'us-east-1' } as RequestContext;
+    await eng.start();
+    await ops.CreateComputeEnvironment?.(
+      {
+        computeEnvironmentName: 'ce',
+        type: 'MANAGED',
+        state: 'DISABLED',
+        computeResources: { type: 'EC2', maxvCpus: 64, subnets: ['s'] },
+      },
+      ctx,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    await ops.CreateJobQueue?.(
+      {
+        jobQueueName: 'q',
+        priority: 1,
+        computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'ce' }],
+      },
+      ctx,
+    );
+    await ops.RegisterJobDefinition?.(
+      {
+        jobDefinitionName: 'd',
+        type: 'container',
+        containerProperties: { image: 'busybox', vcpus: 1, memory: 64, command: ['true'] },
+      },
+      ctx,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    const heapBefore = process.memoryUsage().heapUsed;
+    let start = performance.now();
+    for (let i = 0; i < N; i++) {
+      await ops.SubmitJob?.({ jobName: `j${i}`, jobQueue: 'q', jobDefinition: 'd' }, ctx);
+    }
+    const submitPerSec = N / ((performance.now() - start) / 1000);
+    const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
+    say(`engine: ${N} submitted at ${Math.round(submitPerSec)}/s`);
+    start = performance.now();
+    await ops.UpdateComputeEnvironment?.({ computeEnvironment: 'ce', state: 'ENABLED' }, ctx);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 200));
+      if ((await store.count(T.open)) === 0) break;
+    }
+    const startedPerSec = N / ((performance.now() - start) / 1000);
+    say(`engine: ${N} dispatched and run at ${Math.round(startedPerSec)}/s`);
+    await eng.stop();
+    return {
+      jobs: N,
+      submitPerSecInProcess: Math.round(submitPerSec),
+      heapMbWhileQueued: round(heapMb),
+      dispatchedPerSec: Math.round(startedPerSec),
+      kubeSchedulerReferencePerSec: 800,
+    };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- 3. over HTTP, with boto3 -----------------------------------------------------------
+
+const BOTO3 = `
+import json, multiprocessing, sys, time
+import boto3
+from botocore.config import Config
+url, n = sys.argv[1], int(sys.argv[2])
+cfg = Config(retries={"max_attempts": 1}, max_pool_connections=32)
+def client():
+    return boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+        region_name="us-east-1").client("batch", endpoint_url=url, config=cfg)
+b = client()
+b.create_compute_environment(computeEnvironmentName="ce", type="MANAGED", state="DISABLED",
+    computeResources={"type": "EC2", "maxvCpus": 64, "subnets": ["s"]})
+time.sleep(0.2)
+b.create_job_queue(jobQueueName="q", priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "ce"}])
+b.register_job_definition(jobDefinitionName="d", type="container",
+    containerProperties={"image": "busybox", "vcpus": 1, "memory": 64, "command": ["true"]})
+time.sleep(0.2)
+def submit(cl, i):
+    return cl.submit_job(jobName="j%d" % i, jobQueue="q", jobDefinition="d")["jobId"]
+ids = []
+seq_n = min(2000, n)
+t = time.perf_counter()
+for i in range(seq_n):
+    ids.append(submit(b, i))
+seq_rate = seq_n / (time.perf_counter() - t)
+rest = n - seq_n
+per = rest // 16
+def worker(k):
+    cl = client()
+    return [submit(cl, seq_n + k * per + i) for i in range(per)]
+# 16 client processes (threads would share one GIL and measure it instead).
+t = time.perf_counter()
+with multiprocessing.Pool(16) as pool:
+    for mine in pool.map(worker, range(16)):
+        ids.extend(mine)
+par_rate = (per * 16) / (time.perf_counter() - t)
+print(json.dumps({"phase": "queued", "queued": len(ids)}), flush=True)
+sys.stdin.readline()
+def lat(fn, k=300):
+    xs = []
+    for i in range(k):
+        s = time.perf_counter(); fn(i); xs.append((time.perf_counter() - s) * 1000)
+    xs.sort()
+    return {"p50": round(xs[len(xs)//2], 2), "p99": round(xs[int(len(xs)*0.99)], 2)}
+out = {
+  "submitSequentialPerSec": round(seq_rate), "submit16ClientsPerSec": round(par_rate),
+  "describeJobs1": lat(lambda i: b.describe_jobs(jobs=[ids[(i * 7919) % len(ids)]])),
+  "describeJobs100": lat(lambda i: b.describe_jobs(jobs=[ids[(i * 7919 + j) % len(ids)] for j in range(100)]), 100),
+  "listJobsRunnable100": lat(lambda i: b.list_jobs(jobQueue="q", jobStatus="RUNNABLE", maxResults=100)),
+  "listJobsByName": lat(lambda i: b.list_jobs(jobQueue="q", filters=[{"name": "JOB_NAME", "values": ["j1234*"]}], maxResults=100), 20),
+}
+print(json.dumps(out), flush=True)
+`;
+
+async function http(): Promise<Record<string, unknown>> {
+  const missing = boto3Missing();
+  if (missing) {
+    say(`http part skipped: ${missing}`);
+    return { skipped: missing };
+  }
+  const server = await startStratus({ auth: 'permissive', driver: 'process' });
+  try {
+    const { spawn } = await import('node:child_process');
+    const py = spawn('python3', ['-c', BOTO3, server.endpoint, String(N)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      },
+    });
+    let buf = '';
+    let rssMb: number | undefined;
+    const result = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      py.stdout.on('data', (c: Buffer) => {
+        buf += c.toString();
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
+          buf = buf.slice(nl + 1);
+          if (line.phase === 'queued') {
+            rssMb = (rssKb(server.child.pid) ?? 0) / 1024;
+            say(`http: ${String(line.queued)} queued, server RSS ${Math.round(rssMb)} MB`);
+            py.stdin.write('\n');
+          } else {
+            resolve(line);
+          }
+        }
+      });
+      py.once('exit', (code) => code !== 0 && reject(new Error(`boto3 script exited ${code}`)));
+    });
+    return { ...result, serverRssMbQueued: Math.round(rssMb ?? 0) };
+  } finally {
+    await server.stop();
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+runBench(async () => {
+  const load = spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim();
+  const report: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    jobs: N,
+    loadavg: load,
+  };
+  report.decisions = decisions();
+  if (!values['no-engine']) report.engine = await engine();
+  if (!values['no-http']) report.http = await http();
+  console.log(JSON.stringify(report, null, 2));
+}, say);

@@ -250,15 +250,6 @@ export class JobEngine {
     await this.settle(changes.filter((c) => TERMINAL.has(c.job.status)).map((c) => c.job));
   }
 
-  /** Resolves once no dispatch round or transition is in flight (tests, benchmarks). */
-  async settled(): Promise<void> {
-    for (;;) {
-      const idle = this.idle;
-      await Promise.all([idle, ...[...this.attempts.values()].map((a) => a.chain)]);
-      if (idle === this.idle && !this.kickScheduled && !this.dispatching) return;
-    }
-  }
-
   private async withChildren(job: JobRecord): Promise<string[]> {
     if (job.array === undefined || job.array.parentId !== undefined) return [job.jobId];
     const ids = [job.jobId];

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   BatchClient,
+  CreateSchedulingPolicyCommand,
   ListJobsCommand,
   SubmitJobCommand,
   TerminateJobCommand,
@@ -225,6 +226,46 @@ suite('Batch jobs on runc', { skip: skip ?? false }, () => {
     const firstLow = Math.min(...jobs.filter((j) => j.q === low).map((j) => j.job.startedAt ?? 0));
     assert.ok(lastHigh <= firstLow, `high ended starting at ${lastHigh}, low began at ${firstLow}`);
     for (const { job } of jobs) assert.equal(job.status, 'SUCCEEDED');
+  });
+
+  test('a fair-share policy splits capacity by weight (60 jobs, two share identifiers)', async () => {
+    const ce = await createEnvironment(batch, 'fair', 3, 'DISABLED');
+    const policy = await batch.send(
+      new CreateSchedulingPolicyCommand({
+        name: 'halves',
+        fairsharePolicy: {
+          shareDistribution: [
+            { shareIdentifier: 'light', weightFactor: 1 },
+            { shareIdentifier: 'heavy', weightFactor: 0.5 },
+          ],
+        },
+      }),
+    );
+    const fair = await createQueue(batch, 'fair', 1, [ce], policy.arn);
+    const ids: { id: string; share: string }[] = [];
+    for (let i = 0; i < 30; i++) {
+      for (const share of ['light', 'heavy']) {
+        const id = await submit(`fair-${share}-${i}`, 'true', {
+          jobQueue: fair,
+          shareIdentifier: share,
+        });
+        ids.push({ id, share });
+      }
+    }
+    await batch.send(
+      new UpdateComputeEnvironmentCommand({ computeEnvironment: ce, state: 'ENABLED' }),
+    );
+    const jobs: { share: string; startedAt: number }[] = [];
+    for (const { id, share } of ids) {
+      const job = await waitForJob(batch, id);
+      assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+      jobs.push({ share, startedAt: job.startedAt ?? 0 });
+    }
+    // While both shares have jobs waiting (the first 36 starts), weight 0.5 gets twice
+    // the capacity of weight 1: 24 of 36.
+    const first = jobs.sort((a, b) => a.startedAt - b.startedAt).slice(0, 36);
+    const heavy = first.filter((j) => j.share === 'heavy').length;
+    assert.ok(heavy >= 20 && heavy <= 28, `heavy started ${heavy} of the first 36`);
   });
 
   test('the AWS CLI v2 submits and describes jobs', async () => {

@@ -27,7 +27,8 @@ import {
   T,
   TERMINAL,
   listKey,
-  listScopes,
+  listScope,
+  nameKey,
   type EnvironmentRecord,
   type JobRecord,
   type PolicyRecord,
@@ -534,9 +535,11 @@ export class JobEngine {
     await tx.put(T.jobs, job.jobId, job);
     changes.push({ job, before });
     if (before === job.status) return;
-    for (const scope of listScopes(job)) {
-      if (before !== undefined) await tx.delete(T.list, listKey(scope, before, job.seq));
-      await tx.put(T.list, listKey(scope, job.status, job.seq), job.jobId);
+    const scope = listScope(job);
+    if (before !== undefined) await tx.delete(T.list, listKey(scope, before, job.seq));
+    await tx.put(T.list, listKey(scope, job.status, job.seq), job.jobId);
+    if (before === undefined && job.array?.parentId === undefined) {
+      await tx.put(T.names, nameKey(job.jobQueue, job.jobName, job.seq), job.jobId);
     }
     if (TERMINAL.has(job.status)) await tx.delete(T.open, job.jobId);
     else if (before === undefined) await tx.put(T.open, job.jobId, '');

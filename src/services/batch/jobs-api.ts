@@ -274,8 +274,17 @@ export function jobOperations(deps: BatchDeps): Ops {
       // "If the filters parameter is specified, the jobStatus parameter is ignored and jobs
       // with any status are returned. If you don't specify a status, only RUNNING jobs are
       // returned."
-      const prefix =
+      let table: string = T.list;
+      let prefix =
         filters.length > 0 ? `${listScope}/` : `${listScope}/${input.jobStatus ?? 'RUNNING'}/`;
+      const byName = filters.find((f) => f.name === 'JOB_NAME')?.values?.[0];
+      if (byName !== undefined && input.arrayJobId === undefined) {
+        // A name or a name prefix: a range of the name index.
+        table = T.names;
+        prefix = byName.endsWith('*')
+          ? `${listScope}/${byName.slice(0, -1)}`
+          : `${listScope}/${byName}/`;
+      }
       const keep = jobFilter(scope, filters);
       const max = pageSize(input.maxResults, 1000);
       let after: string | undefined;
@@ -285,7 +294,7 @@ export function jobOperations(deps: BatchDeps): Ops {
       }
       const out: JobSummary[] = [];
       for (;;) {
-        const rows = await store.list<string>(T.list, {
+        const rows = await store.list<string>(table, {
           prefix,
           after,
           limit: Math.max(max + 1, 100),

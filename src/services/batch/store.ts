@@ -10,8 +10,11 @@
  * The store has no secondary indexes, so the scheduler's and ListJobs' queries each have a
  * table of their own, written in the same transaction as the job:
  *  - `batch_job_list`: `<list scope>/<status>/<seq, 16 digits>` → job id, where the list
- *    scope is the queue ARN (queue names have no '/') or `array/<parent id>`: ListJobs by
- *    queue and status, or by array parent, is one range scan in submission order;
+ *    scope is the queue ARN (queue names have no '/') or, for an array child, `array/<parent
+ *    id>` (AWS lists children only by their parent): ListJobs by queue and status, or by
+ *    array parent, is one range scan in submission order;
+ *  - `batch_job_names`: `<queue ARN>/<job name>/<seq>` → job id: ListJobs' JOB_NAME filter
+ *    (an exact name, or a prefix ending with `*`) is a range scan too;
  *  - `batch_open_jobs`: `<job id>` → '' for every job not yet SUCCEEDED or FAILED: what a
  *    restart reloads into the scheduler, however many finished jobs are kept.
  */
@@ -36,6 +39,7 @@ export const T = {
   definitions: 'batch_job_definitions',
   jobs: 'batch_jobs',
   list: 'batch_job_list',
+  names: 'batch_job_names',
   open: 'batch_open_jobs',
 } as const;
 
@@ -111,9 +115,11 @@ export interface JobRecord {
   isTerminated?: boolean;
 }
 
-/** The list scopes a job appears in. */
-export function listScopes(job: JobRecord): string[] {
-  const scopes = [job.jobQueue];
-  if (job.array?.parentId !== undefined) scopes.push(arrayScope(job.array.parentId));
-  return scopes;
+/** The list scope a job appears in: its queue, or an array child its parent's. */
+export function listScope(job: JobRecord): string {
+  return job.array?.parentId !== undefined ? arrayScope(job.array.parentId) : job.jobQueue;
 }
+
+/** Job names are letters, digits, '-' and '_': '/' ends a name. */
+export const nameKey = (queueArn: string, jobName: string, seq: number): string =>
+  `${queueArn}/${jobName}/${String(seq).padStart(16, '0')}`;

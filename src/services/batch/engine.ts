@@ -118,6 +118,8 @@ export class JobEngine {
         const job = await store.get<JobRecord>(T.jobs, key);
         if (!job) continue;
         this.lastSeq = Math.max(this.lastSeq, job.seq);
+        // An array parent's status follows its children; it never runs itself.
+        if (job.array !== undefined && job.array.parentId === undefined) continue;
         if (job.status === 'RUNNABLE') this.scheduler.enqueue(queued(job));
         else if (job.status === 'STARTING' || job.status === 'RUNNING') lost.push(job.jobId);
         else if (job.status === 'PENDING' && job.waitingOn.length > 0) waiting.push(job);

@@ -1,0 +1,130 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RequestContext } from '../../shared/context.js';
+import { createLogger } from '../../shared/log.js';
+import { SqliteMetadataStore } from '../../storage/sqlite-store.js';
+import { JobEngine } from './engine.js';
+import type { AttemptEvents, JobExecutor } from './executor.js';
+import { batchOperations } from './provider.js';
+import { T, type JobRecord } from './store.js';
+
+const ctx = { account: '000000000000', region: 'us-east-1' } as RequestContext;
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+/** Containers that start and then run until told otherwise. */
+function holdingExecutor(): JobExecutor & { held: AttemptEvents[] } {
+  const held: AttemptEvents[] = [];
+  return {
+    held,
+    launch(_spec, events) {
+      setImmediate(() => events.running());
+      held.push(events);
+      return { stop: async () => undefined };
+    },
+    close: async () => undefined,
+  };
+}
+
+const instant: JobExecutor = {
+  launch(_spec, events) {
+    setImmediate(() => {
+      events.running();
+      events.exited({ exitCode: 0, statusReason: 'Essential container in task exited' });
+    });
+    return { stop: async () => undefined };
+  },
+  close: async () => undefined,
+};
+
+test('a restart retries lost attempts, requeues the rest, and array parents follow their children', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batch-engine-'));
+  const store = new SqliteMetadataStore(join(dir, 'db'));
+  const make = (executor: JobExecutor) => {
+    const engine = new JobEngine({
+      store,
+      executor,
+      machine: { milliVcpus: 2000, memoryMib: 4096 },
+      now: Date.now,
+      log: createLogger('error'),
+    });
+    return { engine, ops: batchOperations({ store, engine, now: Date.now }) };
+  };
+  try {
+    const holding = holdingExecutor();
+    const first = make(holding);
+    await first.engine.start();
+    await first.ops.CreateComputeEnvironment?.(
+      {
+        computeEnvironmentName: 'ce',
+        type: 'MANAGED',
+        computeResources: { type: 'EC2', maxvCpus: 2, subnets: ['s'] },
+      },
+      ctx,
+    );
+    await tick();
+    await first.ops.CreateJobQueue?.(
+      {
+        jobQueueName: 'q',
+        priority: 1,
+        computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'ce' }],
+      },
+      ctx,
+    );
+    await first.ops.RegisterJobDefinition?.(
+      {
+        jobDefinitionName: 'd',
+        type: 'container',
+        retryStrategy: { attempts: 2 },
+        containerProperties: { image: 'x', vcpus: 1, memory: 64 },
+      },
+      ctx,
+    );
+    await tick();
+    const array = await first.ops.SubmitJob?.(
+      { jobName: 'a', jobQueue: 'q', jobDefinition: 'd', arrayProperties: { size: 3 } },
+      ctx,
+    );
+    const single = await first.ops.SubmitJob?.(
+      { jobName: 's', jobQueue: 'q', jobDefinition: 'd' },
+      ctx,
+    );
+    for (let i = 0; i < 50 && holding.held.length < 2; i++) await tick();
+    await tick();
+    assert.equal(holding.held.length, 2, 'two slots, two attempts running');
+    const parentBefore = await store.get<JobRecord>(T.jobs, array?.jobId ?? '');
+    assert.equal(parentBefore?.status, 'RUNNING');
+
+    // "Crash": the first engine is dropped as it is; a new one starts on the same store.
+    const second = make(instant);
+    await second.engine.start();
+    for (let i = 0; i < 200 && (await store.count(T.open)) > 0; i++) await tick();
+    assert.equal(await store.count(T.open), 0);
+    const parent = await store.get<JobRecord>(T.jobs, array?.jobId ?? '');
+    assert.equal(parent?.status, 'SUCCEEDED');
+    assert.equal(parent?.array?.summary?.SUCCEEDED, 3);
+    assert.equal(parent?.attempts.length, 0);
+    const jobs = [single?.jobId ?? '', ...[0, 1, 2].map((i) => `${array?.jobId}:${i}`)];
+    let retried = 0;
+    for (const id of jobs) {
+      const job = await store.get<JobRecord>(T.jobs, id);
+      assert.equal(job?.status, 'SUCCEEDED', id);
+      assert.equal(job?.attempts.filter((a) => a.container?.exitCode === 0).length, 1);
+      if (job?.attempts.length === 2) {
+        retried++;
+        assert.match(
+          job.attempts[0].statusReason ?? '',
+          /^Host EC2 \(instance i-[0-9a-f]+\) terminated\.$/,
+        );
+      }
+    }
+    assert.equal(retried, 2);
+    await second.engine.stop();
+    await first.engine.stop();
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

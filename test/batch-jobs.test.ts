@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   BatchClient,
+  CreateComputeEnvironmentCommand,
   CreateSchedulingPolicyCommand,
   ListJobsCommand,
   SubmitJobCommand,
@@ -266,6 +267,41 @@ suite('Batch jobs on runc', { skip: skip ?? false }, () => {
     const first = jobs.sort((a, b) => a.startedAt - b.startedAt).slice(0, 36);
     const heavy = first.filter((j) => j.share === 'heavy').length;
     assert.ok(heavy >= 20 && heavy <= 28, `heavy started ${heavy} of the first 36`);
+  });
+
+  test('a spot interruption ends the attempt as AWS does, and the job is retried', async () => {
+    const out = await batch.send(
+      new CreateComputeEnvironmentCommand({
+        computeEnvironmentName: 'spot',
+        type: 'MANAGED',
+        computeResources: { type: 'SPOT', maxvCpus: 1, subnets: ['s'], bidPercentage: 60 },
+      }),
+    );
+    const spotCe = out.computeEnvironmentArn ?? '';
+    const spot = await createQueue(batch, 'spot', 1, [spotCe]);
+    const id = await submit(
+      'spot-job',
+      `[ "$AWS_BATCH_JOB_ATTEMPT" = 1 ] && { trap 'exit 143' TERM; sleep 600 & wait; }; true`,
+      { jobQueue: spot, retryStrategy: { attempts: 2 } },
+    );
+    await waitForJob(batch, id, ['RUNNING']);
+    const reclaim = (arn: string) =>
+      fetch(`${server.endpoint}/_stratus/batch/reclaim-spot/${encodeURIComponent(arn)}`, {
+        method: 'POST',
+      });
+    assert.equal(
+      (await reclaim(queue.replace('job-queue/main', 'compute-environment/local'))).status,
+      400,
+    );
+    const r = await reclaim(spotCe);
+    assert.deepEqual(await r.json(), { interrupted: 1 });
+    const job = await waitForJob(batch, id);
+    assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+    assert.equal(job.attempts?.length, 2);
+    assert.match(
+      job.attempts?.[0]?.statusReason ?? '',
+      /^Host EC2 \(instance i-[0-9a-f]+\) terminated\.$/,
+    );
   });
 
   test('the AWS CLI v2 submits and describes jobs', async () => {

@@ -60,6 +60,8 @@ interface Attempt {
   timedOut?: boolean;
   /** TerminateJob's reason. */
   terminated?: string;
+  /** The SPOT capacity under it was reclaimed (reclaim()). */
+  reclaimed?: boolean;
   /** Keeps this attempt's transitions in the order they happened. */
   chain: Promise<unknown>;
 }
@@ -253,6 +255,20 @@ export class JobEngine {
     await this.settle(changes.filter((c) => TERMINAL.has(c.job.status)).map((c) => c.job));
   }
 
+  /**
+   * A spot interruption: every attempt running in the environment loses its instance. The
+   * containers are stopped and the attempts end as AWS ends them, "Host EC2 (instance …)
+   * terminated.", then are retried as their retry strategy says. Resolves how many.
+   */
+  async reclaim(environmentArn: string): Promise<number> {
+    const hit = [...this.attempts.values()].filter(
+      (a) => a.job.computeEnvironment === environmentArn,
+    );
+    for (const a of hit) a.reclaimed = true;
+    await Promise.all(hit.map((a) => a.handle?.stop()));
+    return hit.length;
+  }
+
   private async withChildren(job: JobRecord): Promise<string[]> {
     if (job.array === undefined || job.array.parentId !== undefined) return [job.jobId];
     const ids = [job.jobId];
@@ -400,7 +416,9 @@ export class JobEngine {
     const now = this.opts.now();
     const changes = await this.update([a.job.jobId], (job) => {
       if (job.status !== 'STARTING' && job.status !== 'RUNNING') return false;
-      this.endAttempt(job, outcome, now, a);
+      const lost = a.reclaimed && a.terminated === undefined && !a.timedOut;
+      const instanceId = job.current?.instanceId ?? '';
+      this.endAttempt(job, lost ? { statusReason: REASON.hostLost(instanceId) } : outcome, now, a);
       return true;
     });
     await this.settle(changes.filter((c) => TERMINAL.has(c.job.status)).map((c) => c.job));

@@ -11,13 +11,14 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { BatchOperations } from '../../api/batch/operations.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
+import { adminPlane } from './admin-plane.js';
 import type { BatchDeps } from './common.js';
 import { ContainerExecutor } from './container-executor.js';
 import { JobEngine } from './engine.js';
 import { batchOperations } from './provider.js';
 import type { Capacity } from './scheduler.js';
 
-const NEEDS = ['logs', 'containers', 'images'] as const;
+const NEEDS = ['logs', 'containers', 'images', 'signatures'] as const;
 
 export interface BatchServiceInstance extends ServiceInstance {
   engine: JobEngine;
@@ -49,6 +50,14 @@ export function createBatch(
   return {
     dispatch: bindProvider<BatchOperations>(batchOperations(batchDeps)),
     engine,
+    dataPlanes: [
+      adminPlane({
+        config: deps.config,
+        store: deps.store,
+        engine,
+        signatures: deps.links.signatures,
+      }),
+    ],
     start: () => engine.start(),
     stop: () => engine.stop(),
     async reset() {

@@ -378,6 +378,7 @@ export class JobEngine {
         attempt: job.attempts.length + 1,
         environmentName: nameOf(job.computeEnvironment ?? ''),
         queueName: nameOf(job.jobQueue),
+        taskId: job.current?.taskArn.slice(job.current.taskArn.lastIndexOf('/') + 1) ?? '',
         logStreamName: job.current?.logStreamName ?? '',
       },
       events,

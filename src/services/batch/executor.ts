@@ -3,8 +3,8 @@
  * hears back when the container runs and when it exits. One attempt is one single-container
  * task, as on AWS (an ECS task on the compute environment's cluster).
  *
- * container-executor.ts is the implementation over the `containers` link; the ECS task
- * runner (src/runtime/) can replace it behind this interface without the engine changing.
+ * task-executor.ts runs it on the task runner (src/runtime/tasks); benchmarks plug in
+ * executors of their own.
  */
 import type { JobRecord } from './store.js';
 import type { AttemptOutcome } from './retry.js';
@@ -17,6 +17,8 @@ export interface AttemptSpec {
   attempt: number;
   environmentName: string;
   queueName: string;
+  /** The ECS task's id (32 hex digits): the end of its ARN and of the log stream name. */
+  taskId: string;
   /** `<job definition name>/default/<task id>` in LOG_GROUP. */
   logStreamName: string;
 }
@@ -29,7 +31,7 @@ export interface AttemptEvents {
 }
 
 export interface RunningAttempt {
-  /** Stops the container (stop signal, then SIGKILL after the grace period); exited follows. */
+  /** Asks the container to stop (stop signal, then SIGKILL after the grace period); exited follows. */
   stop(): Promise<void>;
 }
 

@@ -1,21 +1,22 @@
 /**
  * AWS Batch: compute environments, job queues, fair-share policies, job definitions and
- * jobs, scheduled onto a share of this machine (scheduler.ts) and run as containers on the
- * `containers` link with images from ECR (container-executor.ts), logs in CloudWatch Logs.
+ * jobs, scheduled onto a share of this machine (scheduler.ts) and run as one-container tasks
+ * on the task runner with images from ECR (task-executor.ts), logs in CloudWatch Logs.
  *
  * Settings (environment): STRATUS_BATCH_VCPUS and STRATUS_BATCH_MEMORY_MIB, the share of
  * this machine every compute environment draws from (default: all its CPUs, and 80% of its
  * memory).
  */
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import type { BatchOperations } from '../../api/batch/operations.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
 import { adminPlane } from './admin-plane.js';
 import type { BatchDeps } from './common.js';
-import { ContainerExecutor } from './container-executor.js';
 import { JobEngine } from './engine.js';
 import { batchOperations } from './provider.js';
+import { TaskExecutor } from './task-executor.js';
 import type { Capacity } from './scheduler.js';
 
 const NEEDS = ['logs', 'containers', 'images', 'signatures'] as const;
@@ -41,7 +42,16 @@ export function createBatch(
   const log = createLogger(deps.config.logLevel, deps.config.logFormat);
   const engine = new JobEngine({
     store: deps.store,
-    executor: new ContainerExecutor(deps.links.containers, deps.links.images, deps.links.logs, log),
+    executor: new TaskExecutor(
+      deps.links.containers,
+      deps.links.images,
+      deps.links.logs,
+      // Scratch volumes of running jobs (removed as each task stops).
+      deps.config.ephemeral
+        ? join(tmpdir(), `stratus-batch-${process.pid}`)
+        : join(deps.config.stateDir, 'batch-tasks'),
+      log,
+    ),
     machine: machineShare(env),
     now: Date.now,
     log,

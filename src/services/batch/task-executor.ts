@@ -1,0 +1,133 @@
+/**
+ * Runs a job attempt as AWS Batch does: a one-container ECS task, here on the task runner
+ * (src/runtime/tasks) over the `containers` link, its image from Stratus's ECR, its output
+ * in CloudWatch Logs as `awslogs` writes it (`/aws/batch/job`, stream
+ * `<job definition>/default/<task id>`).
+ *
+ * The task's stoppedReason is the attempt's statusReason ("Essential container in task
+ * exited", or the CannotPullContainerError / CannotStartContainerError a task that could
+ * not start gets). A driver that runs no images (the process driver) fails the attempt with
+ * that reason rather than pretending.
+ */
+import type { LogSink } from '../../events/logs.js';
+import type { ContainerDriver, ImageSource } from '../../runtime/container.js';
+import { TaskRunner, type RunningTask } from '../../runtime/tasks/runner.js';
+import type { TaskSpec } from '../../runtime/tasks/spec.js';
+import type { Logger } from '../../shared/log.js';
+import { LOG_GROUP, type AttemptEvents, type AttemptSpec, type JobExecutor } from './executor.js';
+
+export class TaskExecutor implements JobExecutor {
+  private readonly runner: TaskRunner;
+  private readonly live = new Set<RunningTask>();
+
+  constructor(
+    private readonly driver: ContainerDriver,
+    images: ImageSource,
+    logs: LogSink,
+    workDir: string,
+    log: Logger,
+  ) {
+    this.runner = new TaskRunner({
+      containers: driver,
+      images,
+      logs,
+      workDir,
+      log: (message) => log.warn(`batch: ${message}`),
+    });
+  }
+
+  launch(spec: AttemptSpec, events: AttemptEvents): { stop(): Promise<void> } {
+    if (!this.driver.capabilities.images) {
+      setImmediate(() =>
+        events.exited({
+          statusReason: `CannotStartContainerError: the ${this.driver.name} driver runs no images; start Stratus with --driver runc or docker`,
+        }),
+      );
+      return { stop: async () => undefined };
+    }
+    let running = false;
+    const task = this.runner.run(taskSpec(spec), {
+      onChange: (report) => {
+        if (report.lastStatus === 'RUNNING' && !running) {
+          running = true;
+          events.running();
+        }
+      },
+    });
+    this.live.add(task);
+    void task.done.then((report) => {
+      this.live.delete(task);
+      const c = report.containers[0];
+      events.exited({
+        exitCode: c?.exitCode,
+        reason: c?.reason,
+        statusReason: report.stoppedReason ?? 'Essential container in task exited',
+      });
+    });
+    return {
+      // Returns at once: the exit (after the stop signal's grace period) reports the end.
+      stop: async () => task.stop('UserInitiated', 'Stopped by AWS Batch'),
+    };
+  }
+
+  async close(): Promise<void> {
+    const tasks = [...this.live];
+    for (const t of tasks) t.stop('UserInitiated', 'Stratus is shutting down');
+    await Promise.all(tasks.map((t) => t.done));
+  }
+}
+
+/** The job's container as a one-container task. */
+function taskSpec(spec: AttemptSpec): TaskSpec {
+  const { job } = spec;
+  const c = job.container;
+  const environment: Record<string, string> = {};
+  for (const kv of c.environment ?? []) {
+    if (kv.name !== undefined) environment[kv.name] = kv.value ?? '';
+  }
+  // The variables AWS sets in every job's container (over the job's own).
+  Object.assign(environment, {
+    AWS_BATCH_JOB_ID: job.jobId,
+    AWS_BATCH_JQ_NAME: spec.queueName,
+    AWS_BATCH_CE_NAME: spec.environmentName,
+    AWS_BATCH_JOB_ATTEMPT: String(spec.attempt),
+    AWS_REGION: job.region,
+    AWS_DEFAULT_REGION: job.region,
+  });
+  if (job.array?.index !== undefined) {
+    environment.AWS_BATCH_JOB_ARRAY_INDEX = String(job.array.index);
+    environment.AWS_BATCH_JOB_ARRAY_SIZE = String(job.array.size);
+  }
+  const volumes = (c.volumes ?? []).map((v) => ({
+    name: v.name ?? '',
+    hostPath: v.host?.sourcePath,
+  }));
+  return {
+    taskId: spec.taskId,
+    account: job.account,
+    region: job.region,
+    networkMode: 'awsvpc',
+    cpu: Math.round((job.milliVcpus / 1000) * 1024),
+    memory: job.memoryMib,
+    volumes,
+    labels: { 'dev.stratus.service': 'batch', 'dev.stratus.batch.job': job.jobId },
+    containers: [
+      {
+        name: 'default',
+        image: c.image ?? '',
+        essential: true,
+        command: c.command,
+        environment,
+        user: c.user,
+        readonlyRootFilesystem: c.readonlyRootFilesystem,
+        ulimits: c.ulimits?.map((u) => ({ name: u.name, soft: u.softLimit, hard: u.hardLimit })),
+        mountPoints: (c.mountPoints ?? []).map((m) => ({
+          sourceVolume: m.sourceVolume ?? '',
+          containerPath: m.containerPath ?? '',
+          readOnly: m.readOnly === true,
+        })),
+        logging: { logGroup: LOG_GROUP, region: job.region, streamPrefix: job.definitionName },
+      },
+    ],
+  };
+}

@@ -42,7 +42,7 @@ async function countByStatus(batch: BatchClient, queue: string, status: 'RUNNING
 
 test(
   `kill -9 with ${RUNNING} jobs running and ${QUEUED} queued: every job succeeds once after restart`,
-  { skip: skip ?? false, timeout: 600_000 },
+  { skip: skip ?? false, timeout: 1_800_000 },
   async () => {
     const work = mkdtempSync(join(tmpdir(), 'stratus-batch-restart-'));
     const state = join(work, 'state');

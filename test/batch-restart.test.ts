@@ -98,7 +98,7 @@ test(
       try {
         await until(
           async () => (await countByStatus(batch, 'q', 'SUCCEEDED')) === ids.length,
-          400_000,
+          1_200_000,
         );
         const jobs: JobDetail[] = [];
         for (let i = 0; i < ids.length; i += 100) {

@@ -72,6 +72,8 @@ class Tracked {
   private timer: NodeJS.Timeout | undefined;
   private signature = '';
   private stopped = false;
+  /** Bumped whenever checking restarts, so a check that started before is ignored. */
+  private generation = 0;
   /** Set while draining: called when the last in-flight request ends. */
   onIdle: (() => void) | undefined;
 
@@ -88,6 +90,7 @@ class Tracked {
     if (signature === this.signature) return;
     const wasChecking = this.timer !== undefined || this.signature.startsWith('[true');
     this.signature = signature;
+    this.generation++;
     this.clear();
     if (!inUse) {
       this.view = NOT_IN_USE;
@@ -101,16 +104,16 @@ class Tracked {
       this.view = REGISTERING;
       this.successes = this.failures = 0;
     }
-    this.schedule(0, tg.healthCheck);
+    this.schedule(0, tg.healthCheck, this.generation);
   }
 
-  private schedule(delayMs: number, hc: HealthCheckSettings): void {
+  private schedule(delayMs: number, hc: HealthCheckSettings, generation: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.check(hc), delayMs);
+    this.timer = setTimeout(() => void this.check(hc, generation), delayMs);
     this.timer.unref();
   }
 
-  private async check(hc: HealthCheckSettings): Promise<void> {
+  private async check(hc: HealthCheckSettings, generation: number): Promise<void> {
     const started = Date.now();
     if (this.view === REGISTERING) this.view = CHECKING;
     const result = await this.probe(this.tg, this.target).catch((err: unknown): ProbeResult => ({
@@ -119,9 +122,9 @@ class Tracked {
       description: err instanceof Error ? err.message : String(err),
     }));
     // Settings changed or the target went while the check ran: its result is stale.
-    if (this.stopped || this.tg.healthCheck !== hc) return;
+    if (this.stopped || generation !== this.generation) return;
     this.record(result, hc);
-    this.schedule(Math.max(0, hc.intervalSeconds * 1000 - (Date.now() - started)), hc);
+    this.schedule(Math.max(0, hc.intervalSeconds * 1000 - (Date.now() - started)), hc, generation);
   }
 
   private record(result: ProbeResult, hc: HealthCheckSettings): void {

@@ -4,6 +4,7 @@
  * `loadBalancing` link ECS registers its tasks through.
  */
 import type { Elbv2Operations } from '../../api/elbv2/operations.js';
+import { parseArn } from '../../shared/arn.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import type { Elbv2Deps } from './common.js';
@@ -16,11 +17,22 @@ import './targets.js';
 
 export const elbv2Plugin = definePlugin({
   name: 'elbv2',
+  needs: ['functionInvoke'],
   provides: ['loadBalancing'],
   model: async () => (await import('../../api/elbv2/model.js')).model,
   create(deps) {
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
-    const engine = new ElbEngine({ store: deps.store, host: deps.config.host, log });
+    const lambda = deps.links.functionInvoke;
+    const engine = new ElbEngine({
+      store: deps.store,
+      host: deps.config.host,
+      log,
+      // A function ARN names its account and region.
+      invoke: (arn, payload) => {
+        const p = parseArn(arn);
+        return lambda.invoke(p?.account ?? '', p?.region ?? '', arn, payload);
+      },
+    });
     const common: Elbv2Deps = {
       store: deps.store,
       now: Date.now,

@@ -193,9 +193,8 @@ function applyHealth(hc: HealthCheckSettings, input: HealthInput): HealthCheckSe
     out.matcher = input.Matcher.HttpCode;
   }
   if (out.timeoutSeconds >= out.intervalSeconds) {
-    throw validation(
-      `Health check timeout '${out.timeoutSeconds}' must be smaller than the interval '${out.intervalSeconds}'`,
-    );
+    // As AWS answers it (error code ValidationError).
+    throw validation('Health check interval must be greater than the timeout.');
   }
   return out;
 }

@@ -286,6 +286,8 @@ describe('ELBv2: rules, actions and the data plane', () => {
         },
       ],
     );
+    // tg-b left use when the last test's rules went: its target starts over as `initial`.
+    await waitState(tgB, 'healthy');
     for (let i = 0; i < 5; i++) assert.equal(backendOf(await get(`${base}/weighted`)), 'b');
     await elb.send(new DeleteRuleCommand({ RuleArn: r1.RuleArn }));
     await elb.send(new DeleteRuleCommand({ RuleArn: r2.RuleArn }));

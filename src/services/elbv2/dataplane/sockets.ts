@@ -68,7 +68,8 @@ export class ListenerSockets {
     const current = () => this.deps.snapshot().listeners.get(arn);
     let server: HttpServer | TcpServer;
     if (view.listener.protocol === 'TCP') {
-      server = createTcpServer((socket) => this.splice(current(), socket));
+      // Half-open: a client's FIN travels to the target, whose answer still comes back.
+      server = createTcpServer({ allowHalfOpen: true }, (socket) => this.splice(current(), socket));
     } else {
       const http = createHttpServer((req, res) => {
         const v = current();
@@ -105,16 +106,22 @@ export class ListenerSockets {
     }
     const target = targets[Math.floor(Math.random() * targets.length)];
     const done = this.deps.health.begin(tg.arn, target);
-    const upstream = connect({ host: targetHost(tg, target), port: target.port });
+    const upstream = connect({
+      host: targetHost(tg, target),
+      port: target.port,
+      allowHalfOpen: true,
+    });
     client.pipe(upstream).pipe(client);
-    const end = () => {
+    const abort = () => {
       client.destroy();
       upstream.destroy();
     };
-    upstream.on('error', end);
-    client.on('error', end);
+    upstream.on('error', abort);
+    client.on('error', abort);
+    // Each side's end travels through the pipes; a side that closes ends the other gently.
+    client.once('close', () => upstream.end());
     upstream.once('close', () => {
-      end();
+      client.end();
       done();
     });
   }

@@ -20,6 +20,7 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyLoadBalancerAttributesCommand,
+  ModifyTargetGroupCommand,
   ModifyTargetGroupAttributesCommand,
   OperationNotPermittedException,
   PriorityInUseException,
@@ -431,6 +432,17 @@ describe('ELBv2: rules, actions and the data plane', () => {
       const headers = event.headers as Record<string, string>;
       assert.equal(headers['x-forwarded-proto'], 'http');
       assert.match(headers['x-amzn-trace-id'], /^Root=1-/);
+      // Health checks on: the function gets a GET of the check path and answers 201.
+      await elb.send(
+        new ModifyTargetGroupCommand({
+          TargetGroupArn: tg.TargetGroupArn,
+          HealthCheckEnabled: true,
+          HealthCheckIntervalSeconds: 5,
+          HealthCheckTimeoutSeconds: 2,
+          Matcher: { HttpCode: '201' },
+        }),
+      );
+      await waitState(tg.TargetGroupArn!, 'healthy');
       await elb.send(new DeleteRuleCommand({ RuleArn: r.RuleArn }));
     } finally {
       lambda.destroy();

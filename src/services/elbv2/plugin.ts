@@ -12,8 +12,35 @@ import { gatewayPlane } from './dataplane/gateway-plane.js';
 import { ElbEngine } from './engine.js';
 import { elbv2Operations } from './provider.js';
 import { Targets } from './targets-api.js';
+import type { FunctionInvoke } from './dataplane/proxy.js';
 // The link's interface and its ServiceLinks entry.
-import './targets.js';
+import type { TargetRegistry } from './targets.js';
+import type { Logger } from '../../shared/log.js';
+import type { MetadataStore } from '../../storage/types.js';
+
+export interface Elbv2Core {
+  operations: ReturnType<typeof elbv2Operations>;
+  /** The `loadBalancing` link. */
+  registry: TargetRegistry;
+  engine: ElbEngine;
+}
+
+/** The service's parts, wired as the plugin wires them (tests build it the same way). */
+export function createElbv2(
+  store: MetadataStore,
+  host: string,
+  log: Logger,
+  invoke?: FunctionInvoke,
+): Elbv2Core {
+  const engine = new ElbEngine({ store, host, log, invoke });
+  const common: Elbv2Deps = { store, now: Date.now, changed: () => engine.changed() };
+  const targets = new Targets({ ...common, health: engine.health });
+  const operations = elbv2Operations(
+    { ...common, localAddress: (arn) => engine.sockets.address(arn) },
+    targets,
+  );
+  return { operations, registry: targets.registry, engine };
+}
 
 export const elbv2Plugin = definePlugin({
   name: 'elbv2',
@@ -21,31 +48,20 @@ export const elbv2Plugin = definePlugin({
   provides: ['loadBalancing'],
   model: async () => (await import('../../api/elbv2/model.js')).model,
   create(deps) {
-    const log = createLogger(deps.config.logLevel, deps.config.logFormat);
     const lambda = deps.links.functionInvoke;
-    const engine = new ElbEngine({
-      store: deps.store,
-      host: deps.config.host,
-      log,
+    const { operations, registry, engine } = createElbv2(
+      deps.store,
+      deps.config.host,
+      createLogger(deps.config.logLevel, deps.config.logFormat),
       // A function ARN names its account and region.
-      invoke: (arn, payload) => {
+      (arn, payload) => {
         const p = parseArn(arn);
         return lambda.invoke(p?.account ?? '', p?.region ?? '', arn, payload);
       },
-    });
-    const common: Elbv2Deps = {
-      store: deps.store,
-      now: Date.now,
-      changed: () => engine.changed(),
-    };
-    const targets = new Targets({ ...common, health: engine.health });
-    const operations = elbv2Operations(
-      { ...common, localAddress: (arn) => engine.sockets.address(arn) },
-      targets,
     );
     return {
       dispatch: bindProvider<Elbv2Operations>(operations),
-      provides: { loadBalancing: targets.registry },
+      provides: { loadBalancing: registry },
       dataPlanes: [gatewayPlane(() => engine.snapshot(), engine.proxy)],
       start: () => engine.changed(),
       stop: () => engine.stop(),

@@ -450,6 +450,37 @@ describe('ELBv2: rules, actions and the data plane', () => {
     }
   });
 
+  test('an Upgrade request (WebSockets) is switched through to a target and carries bytes both ways', async () => {
+    const { status, headers, echoed } = await new Promise<{
+      status: number;
+      headers: Record<string, string | string[] | undefined>;
+      echoed: string;
+    }>((resolve, reject) => {
+      const req = request(`${base}/socket`, {
+        headers: { connection: 'Upgrade', upgrade: 'echo' },
+        agent: false,
+      });
+      req.on('upgrade', (res, socket) => {
+        let got = '';
+        socket.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (got === 'hello both ways') {
+            socket.destroy();
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, echoed: got });
+          }
+        });
+        socket.write('hello both ways');
+      });
+      req.on('response', (res) => reject(new Error(`not switched: ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 101);
+    assert.equal(headers['x-backend'], 'a');
+    assert.equal(headers['x-seen-forwarded-for'], '127.0.0.1');
+    assert.equal(echoed, 'hello both ways');
+  });
+
   test('tags and paging', async () => {
     await elb.send(
       new AddTagsCommand({

@@ -18,6 +18,8 @@ import {
   request,
   type ServerResponse,
 } from 'node:http';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Action } from '../../../api/elbv2/types.js';
 import type { HealthMonitor } from '../health.js';
 import type { ListenerView, Snapshot } from '../snapshot.js';
@@ -129,16 +131,11 @@ export class HttpProxy {
 
   constructor(private readonly deps: ProxyDeps) {}
 
-  async handle(
-    view: ListenerView,
-    req: IncomingMessage,
-    res: ServerResponse,
-    entry: Entry,
-  ): Promise<void> {
-    const head = req.method === 'HEAD';
-    const q = entry.url.indexOf('?');
-    const path = q < 0 ? entry.url : entry.url.slice(0, q);
-    const rawQuery = q < 0 ? '' : entry.url.slice(q + 1);
+  /** The rule (or default) action a request takes, with what the actions need of it. */
+  private route(view: ListenerView, req: IncomingMessage, url: string) {
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
     const facts: RequestFacts = {
       method: req.method ?? 'GET',
       path,
@@ -149,7 +146,17 @@ export class HttpProxy {
     };
     const rule = view.rules.find((r) => ruleMatches(r.conditions, facts));
     const actions = rule?.actions ?? view.listener.defaultActions;
-    const action = actions[actions.length - 1];
+    return { action: actions[actions.length - 1], facts, path, rawQuery };
+  }
+
+  async handle(
+    view: ListenerView,
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: Entry,
+  ): Promise<void> {
+    const head = req.method === 'HEAD';
+    const { action, facts, path, rawQuery } = this.route(view, req, entry.url);
     if (!action) return errorPage(res, 503, head);
     switch (action.Type) {
       case 'fixed-response':
@@ -161,6 +168,52 @@ export class HttpProxy {
       default:
         return errorPage(res, 500, head);
     }
+  }
+
+  /**
+   * An HTTP/1.1 Upgrade (WebSockets): "Application Load Balancers provide native support
+   * for WebSockets" on HTTP listeners. The request goes to a target as any forward does;
+   * from its 101 on, bytes flow both ways untouched.
+   */
+  upgrade(view: ListenerView, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refuse = (status: number) => {
+      const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
+      socket.end(
+        `HTTP/1.1 ${title}\r\nServer: awselb/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+    };
+    socket.on('error', () => socket.destroy());
+    const { action } = this.route(view, req, req.url ?? '/');
+    if (action?.Type !== 'forward') return refuse(400);
+    const snap = this.deps.snapshot();
+    const tg = this.pickGroup(action, snap);
+    if (!tg || tg.targetType === 'lambda') return refuse(tg ? 400 : 503);
+    const target = this.pickTarget(tg, snap);
+    if (!target) return refuse(503);
+    const done = this.deps.health.begin(tg.arn, target);
+    const headers = forwardedHeaders(req, view);
+    headers.connection = 'Upgrade';
+    headers.upgrade = req.headers.upgrade;
+    let text = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
+    for (const [k, v] of Object.entries(headers)) {
+      for (const one of Array.isArray(v) ? v : [v])
+        if (one !== undefined) text += `${k}: ${String(one)}\r\n`;
+    }
+    const upstream = connect({ host: targetHost(tg, target), port: target.port });
+    upstream.once('connect', () => {
+      upstream.write(text + '\r\n');
+      if (head.length > 0) upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.once('error', () => {
+      if (upstream.bytesRead === 0 && socket.writable) refuse(502);
+      else socket.destroy();
+    });
+    upstream.once('close', () => {
+      socket.end();
+      done();
+    });
+    socket.once('close', () => upstream.destroy());
   }
 
   private fixed(view: ListenerView, action: Action, res: ServerResponse, head: boolean): void {

@@ -78,6 +78,11 @@ export class ListenerSockets {
       });
       // ALB keeps client connections open for `client_keep_alive.seconds`; Node's 5 s
       // default would make clients race a closing socket.
+      http.on('upgrade', (req, socket: Socket, head: Buffer) => {
+        const v = current();
+        if (v) this.deps.proxy.upgrade(v, req, socket, head);
+        else socket.destroy();
+      });
       http.keepAliveTimeout = 65_000;
       http.headersTimeout = 66_000;
       server = http;

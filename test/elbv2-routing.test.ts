@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import {
   AddTagsCommand,
   CreateListenerCommand,
@@ -316,6 +317,18 @@ describe('ELBv2: rules, actions and the data plane', () => {
     assert.match(refused.body, /<title>502 Bad Gateway<\/title>/);
     assert.equal(refused.headers.server, 'awselb/2.0');
     assert.equal((await get(`${base}/empty`)).status, 503);
+    // A request the parser refuses: ALB's 400 page.
+    const malformed = await new Promise<string>((resolve, reject) => {
+      const c = connect(Number(new URL(base).port), '127.0.0.1', () =>
+        c.write('NOT HTTP AT ALL\r\n\r\n'),
+      );
+      let got = '';
+      c.on('data', (d: Buffer) => (got += d.toString()));
+      c.on('close', () => resolve(got));
+      c.on('error', reject);
+    });
+    assert.match(malformed, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(malformed, /Server: awselb\/2\.0/);
 
     await elb.send(
       new ModifyLoadBalancerAttributesCommand({

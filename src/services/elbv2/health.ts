@@ -64,8 +64,13 @@ export const NOT_REGISTERED: HealthView = {
 };
 const HEALTHY: HealthView = { state: 'healthy' };
 
+/** Counts changes of any target's state, so routing can cache who is routable. */
+interface Version {
+  n: number;
+}
+
 class Tracked {
-  view: HealthView = REGISTERING;
+  private current: HealthView = REGISTERING;
   inFlight = 0;
   private successes = 0;
   private failures = 0;
@@ -81,7 +86,18 @@ class Tracked {
     readonly target: TargetRecord,
     private tg: TargetGroupRecord,
     private readonly probe: Probe,
+    private readonly version: Version,
   ) {}
+
+  get view(): HealthView {
+    return this.current;
+  }
+
+  set view(v: HealthView) {
+    if (v === this.current) return;
+    this.current = v;
+    this.version.n++;
+  }
 
   /** Applies the group's current settings; restarts checking when they changed. */
   configure(tg: TargetGroupRecord, inUse: boolean): void {
@@ -173,11 +189,19 @@ interface Draining {
 export class HealthMonitor {
   private readonly tracked = new Map<string, Tracked>();
   private readonly draining = new Map<string, Draining>();
+  private readonly version: Version = { n: 0 };
+  /** Per group: the routable targets, for the snapshot's list and the state version. */
+  private readonly routing = new Map<
+    string,
+    { of: readonly TargetRecord[]; version: number; targets: TargetRecord[] }
+  >();
 
   constructor(private readonly probe: Probe) {}
 
   /** Starts tracking newly registered targets and applies changed settings; drops the rest. */
   sync(snap: Snapshot): void {
+    this.version.n++;
+    this.routing.clear();
     const seen = new Set<string>();
     for (const [tgArn, list] of snap.targets) {
       const tg = snap.targetGroups.get(tgArn);
@@ -190,7 +214,7 @@ export class HealthMonitor {
         if (!t) {
           // Registering a draining target again cancels its deregistration.
           this.finishDraining(key);
-          t = new Tracked(target, tg, this.probe);
+          t = new Tracked(target, tg, this.probe, this.version);
           this.tracked.set(key, t);
         }
         t.configure(tg, inUse);
@@ -254,6 +278,8 @@ export class HealthMonitor {
    * targets, the load balancer routes requests to all those targets").
    */
   routable(tgArn: string, targets: readonly TargetRecord[]): TargetRecord[] {
+    const cached = this.routing.get(tgArn);
+    if (cached && cached.of === targets && cached.version === this.version.n) return cached.targets;
     const healthy: TargetRecord[] = [];
     const unhealthy: TargetRecord[] = [];
     for (const target of targets) {
@@ -262,7 +288,9 @@ export class HealthMonitor {
       if (t.routable) healthy.push(target);
       else if (t.view.state === 'unhealthy') unhealthy.push(target);
     }
-    return healthy.length > 0 ? healthy : unhealthy;
+    const out = healthy.length > 0 ? healthy : unhealthy;
+    this.routing.set(tgArn, { of: targets, version: this.version.n, targets: out });
+    return out;
   }
 
   /** Counts a request in flight to a target; the returned function ends it. */

@@ -83,6 +83,11 @@ export class ListenerSockets {
         if (v) this.deps.proxy.upgrade(v, req, socket, head);
         else socket.destroy();
       });
+      // A request the HTTP parser refuses gets ALB's 400 page, as ALB answers one.
+      http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+        if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+        socket.end(BAD_REQUEST);
+      });
       http.keepAliveTimeout = 65_000;
       http.headersTimeout = 66_000;
       server = http;
@@ -137,6 +142,13 @@ export class ListenerSockets {
     await Promise.all(all.map(closeBound));
   }
 }
+
+const BAD_REQUEST_BODY =
+  '<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n' +
+  '<center><h1>400 Bad Request</h1></center>\r\n</body>\r\n</html>\r\n';
+const BAD_REQUEST =
+  'HTTP/1.1 400 Bad Request\r\nServer: awselb/2.0\r\nContent-Type: text/html\r\n' +
+  `Content-Length: ${BAD_REQUEST_BODY.length}\r\nConnection: close\r\n\r\n${BAD_REQUEST_BODY}`;
 
 const wantedOf = (v: ListenerView): string => `${v.listener.protocol}:${v.listener.port}`;
 

@@ -494,6 +494,67 @@ describe('ELBv2: rules, actions and the data plane', () => {
     assert.equal(echoed, 'hello both ways');
   });
 
+  test('lb_cookie stickiness and least outstanding requests choose the target', async () => {
+    const both = [
+      { Id: '127.0.0.1', Port: a.port },
+      { Id: '127.0.0.1', Port: b.port },
+    ];
+    const sticky = await group('sticky', both);
+    await elb.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: sticky,
+        Attributes: [
+          { Key: 'stickiness.enabled', Value: 'true' },
+          { Key: 'stickiness.type', Value: 'lb_cookie' },
+        ],
+      }),
+    );
+    const r1 = await rule(
+      1,
+      [{ Field: 'path-pattern', Values: ['/sticky'] }],
+      [{ Type: 'forward', TargetGroupArn: sticky }],
+    );
+    await waitState(sticky, 'healthy');
+    const first = await get(`${base}/sticky`);
+    const setCookie = first.headers['set-cookie'] as string[];
+    assert.match(setCookie[0], /^AWSALB=[^;]+; Expires=.+; Path=\/$/);
+    assert.match(setCookie[1], /^AWSALBCORS=.+; SameSite=None; Secure$/);
+    const cookie = setCookie[0].split(';')[0];
+    for (let i = 0; i < 4; i++) {
+      assert.equal(
+        backendOf(await get(`${base}/sticky`, { headers: { cookie } })),
+        backendOf(first),
+      );
+    }
+
+    const lor = await group('least', both);
+    await elb.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: lor,
+        Attributes: [{ Key: 'load_balancing.algorithm.type', Value: 'least_outstanding_requests' }],
+      }),
+    );
+    const r2 = await rule(
+      2,
+      [{ Field: 'path-pattern', Values: ['/slow'] }],
+      [{ Type: 'forward', TargetGroupArn: lor }],
+    );
+    await waitState(lor, 'healthy');
+    const before = { a: a.hits, b: b.hits };
+    const busy = get(`${base}/slow?ms=1500`);
+    await eventually('the slow request arrived', async () =>
+      a.hits + b.hits > before.a + before.b ? true : undefined,
+    );
+    const busyOne = a.hits > before.a ? 'a' : 'b';
+    // While one target holds a request, the other takes every new one.
+    for (let i = 0; i < 3; i++) {
+      assert.notEqual(backendOf(await get(`${base}/slow?ms=0`)), busyOne);
+    }
+    assert.equal(backendOf(await busy), busyOne);
+    await elb.send(new DeleteRuleCommand({ RuleArn: r1.RuleArn }));
+    await elb.send(new DeleteRuleCommand({ RuleArn: r2.RuleArn }));
+  });
+
   test('tags and paging', async () => {
     await elb.send(
       new AddTagsCommand({

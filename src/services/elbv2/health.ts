@@ -293,6 +293,11 @@ export class HealthMonitor {
     return out;
   }
 
+  /** Requests in flight to a target. */
+  inFlight(tgArn: string, target: TargetRecord): number {
+    return this.tracked.get(targetKey(tgArn, target.id, target.port))?.inFlight ?? 0;
+  }
+
   /** Counts a request in flight to a target; the returned function ends it. */
   begin(tgArn: string, target: TargetRecord): () => void {
     const key = targetKey(tgArn, target.id, target.port);

@@ -24,6 +24,7 @@ import type { Action } from '../../../api/elbv2/types.js';
 import type { HealthMonitor } from '../health.js';
 import type { ListenerView, Snapshot } from '../snapshot.js';
 import type { TargetGroupRecord, TargetRecord } from '../store.js';
+import { TargetPicker } from './balancing.js';
 import { albAnswer, albEvent } from './lambda-event.js';
 import { type RequestFacts, ruleMatches } from './match.js';
 import { targetHost } from './probe.js';
@@ -127,9 +128,11 @@ export class HttpProxy {
     maxSockets: Infinity,
     maxFreeSockets: 1024,
   });
-  private readonly cursors = new Map<string, number>();
+  private readonly picker: TargetPicker;
 
-  constructor(private readonly deps: ProxyDeps) {}
+  constructor(private readonly deps: ProxyDeps) {
+    this.picker = new TargetPicker(deps.health);
+  }
 
   /** The rule (or default) action a request takes, with what the actions need of it. */
   private route(view: ListenerView, req: IncomingMessage, url: string) {
@@ -188,7 +191,7 @@ export class HttpProxy {
     const snap = this.deps.snapshot();
     const tg = this.pickGroup(action, snap);
     if (!tg || tg.targetType === 'lambda') return refuse(tg ? 400 : 503);
-    const target = this.pickTarget(tg, snap);
+    const target = this.picker.pick(tg, snap.targets.get(tg.arn) ?? [], undefined)?.target;
     if (!target) return refuse(503);
     const done = this.deps.health.begin(tg.arn, target);
     const headers = forwardedHeaders(req, view);
@@ -250,14 +253,6 @@ export class HttpProxy {
     return arn === undefined ? undefined : snap.targetGroups.get(arn);
   }
 
-  private pickTarget(tg: TargetGroupRecord, snap: Snapshot): TargetRecord | undefined {
-    const candidates = this.deps.health.routable(tg.arn, snap.targets.get(tg.arn) ?? []);
-    if (candidates.length === 0) return undefined;
-    const n = this.cursors.get(tg.arn) ?? 0;
-    this.cursors.set(tg.arn, (n + 1) % 1_000_000_007);
-    return candidates[n % candidates.length];
-  }
-
   private async forward(
     view: ListenerView,
     action: Action,
@@ -271,15 +266,16 @@ export class HttpProxy {
     if (!tg) return errorPage(res, 503, head);
     const headers = forwardedHeaders(req, view);
     if (tg.targetType === 'lambda') return this.lambda(tg, req, res, headers, where);
-    const target = this.pickTarget(tg, snap);
-    if (!target) return errorPage(res, 503, head);
+    const picked = this.picker.pick(tg, snap.targets.get(tg.arn) ?? [], req.headers.cookie);
+    if (!picked) return errorPage(res, 503, head);
+    const { target, cookies } = picked;
     const done = this.deps.health.begin(tg.arn, target);
     res.once('close', done);
     const idleMs =
       Number(view.loadBalancer.attributes['idle_timeout.timeout_seconds'] ?? 60) * 1000;
     const bodyless =
       req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
-    this.send(tg, target, req, res, headers, where.url, idleMs, bodyless);
+    this.send(tg, target, req, res, headers, where.url, idleMs, bodyless, cookies);
   }
 
   private send(
@@ -291,6 +287,7 @@ export class HttpProxy {
     url: string,
     idleMs: number,
     retryable: boolean,
+    cookies?: string[],
   ): void {
     const head = req.method === 'HEAD';
     const upstream = request({
@@ -310,6 +307,7 @@ export class HttpProxy {
       for (const [k, v] of Object.entries(answer.headers)) {
         if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
       }
+      if (cookies) out['set-cookie'] = [...(answer.headers['set-cookie'] ?? []), ...cookies];
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
       answer.pipe(res);
       answer.on('error', () => res.destroy());
@@ -318,7 +316,7 @@ export class HttpProxy {
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       // A kept-alive connection the target closed meanwhile: try a fresh one once.
       if (retryable && upstream.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent) {
-        this.send(tg, target, req, res, headers, url, idleMs, false);
+        this.send(tg, target, req, res, headers, url, idleMs, false, cookies);
         return;
       }
       errorPage(res, 502, head);

@@ -18,6 +18,8 @@ import {
   DescribeTargetHealthCommand,
   DuplicateLoadBalancerNameException,
   ElasticLoadBalancingV2Client,
+  InvalidTargetException,
+  ModifyListenerCommand,
   LoadBalancerNotFoundException,
   RegisterTargetsCommand,
   ResourceInUseException,
@@ -145,7 +147,7 @@ describe('ELBv2: load balancers, target groups, health and traffic', () => {
     const attrs = await elb.send(
       new DescribeListenerAttributesCommand({ ListenerArn: listener.ListenerArn }),
     );
-    const local = attrs.Attributes?.find((x) => x.Key === 'stratus.local_address')?.Value;
+    let local = attrs.Attributes?.find((x) => x.Key === 'stratus.local_address')?.Value;
     assert.equal(local, `127.0.0.1:${port}`, 'the listener got its own port');
     const described = await elb.send(
       new DescribeTargetGroupsCommand({ TargetGroupArns: [tg.TargetGroupArn!] }),
@@ -210,6 +212,22 @@ describe('ELBv2: load balancers, target groups, health and traffic', () => {
     );
     const after = await states(tg.TargetGroupArn!);
     assert.equal(after[a.port], undefined);
+    await assert.rejects(
+      elb.send(
+        new DeregisterTargetsCommand({
+          TargetGroupArn: tg.TargetGroupArn,
+          Targets: [{ Id: '127.0.0.1', Port: a.port }],
+        }),
+      ),
+      InvalidTargetException,
+    );
+
+    // The listener moves with ModifyListener: its socket follows.
+    const moved = await freePort();
+    await elb.send(new ModifyListenerCommand({ ListenerArn: listener.ListenerArn, Port: moved }));
+    assert.equal(((await (await fetch(`http://127.0.0.1:${moved}/`)).json()) as Echo).backend, 'b');
+    await assert.rejects(fetch(`http://${local}/`));
+    local = `127.0.0.1:${moved}`;
 
     await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }));
     await assert.rejects(fetch(`http://${local}/`));

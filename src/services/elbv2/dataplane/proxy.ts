@@ -25,7 +25,7 @@ import type { HealthMonitor } from '../health.js';
 import type { ListenerView, Snapshot } from '../snapshot.js';
 import type { TargetGroupRecord, TargetRecord } from '../store.js';
 import { TargetPicker } from './balancing.js';
-import { albAnswer, albEvent } from './lambda-event.js';
+import { albAnswer, albEvent, MAX_LAMBDA_REQUEST } from './lambda-event.js';
 import { type RequestFacts, ruleMatches } from './match.js';
 import { targetHost } from './probe.js';
 
@@ -344,8 +344,14 @@ export class HttpProxy {
       req.resume();
       return errorPage(res, 503, head);
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    // "The maximum size of the request body that you can send to a Lambda function is 1 MB."
+    let body: Buffer | undefined;
+    try {
+      body = await readBody(req, MAX_LAMBDA_REQUEST);
+    } catch {
+      return void res.destroy();
+    }
+    if (!body) return errorPage(res, 413, head);
     const rawHeaders: string[] = [];
     for (const [k, v] of Object.entries(headers)) {
       for (const one of Array.isArray(v) ? v : [v]) rawHeaders.push(k, String(one));
@@ -355,7 +361,7 @@ export class HttpProxy {
       path: where.path,
       rawQuery: where.rawQuery,
       rawHeaders,
-      body: Buffer.concat(chunks),
+      body,
       targetGroupArn: tg.arn,
       multiValue: tg.attributes['lambda.multi_value_headers.enabled'] === 'true',
     });
@@ -447,6 +453,25 @@ function redirect(
     'content-length': String(Buffer.byteLength(body)),
   });
   res.end(head ? undefined : body);
+}
+
+/** The whole body, or undefined (once it was all read and dropped) when over `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.once('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
+    req.once('error', reject);
+    // A client gone before the end: nothing to invoke with.
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('client closed the request'));
+    });
+  });
 }
 
 function parseQuery(raw: string): [string, string][] {

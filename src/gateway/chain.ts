@@ -48,26 +48,34 @@ export async function handleApiRequest(
   res: ServerResponse,
   url: string,
   deps: GatewayDeps,
+  /** An S3 virtual-hosted request (`<bucket>.s3.localhost`): the bucket its host names. */
+  hostBucket?: string,
 ): Promise<void> {
   // 1. request id
   const requestId = randomUUID();
   const started = performance.now();
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  const signedPath = q < 0 ? url : url.slice(0, q);
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
   const headers = flattenHeaders(req);
   const method = req.method ?? 'GET';
-  const sigReq = { method, path, rawQuery, headers };
+  // The signature covers the path as sent; the operation is the path-style one.
+  const sigReq = { method, path: signedPath, rawQuery, headers };
+  const path =
+    hostBucket === undefined ? signedPath : `/${hostBucket}${signedPath === '/' ? '' : signedPath}`;
 
   // 2. the signature (parsed only; verified in step 6 once the body is read)
   const sig = parseSignature(sigReq);
 
   // 3. the service
-  const info = detectService({
-    scopeService: sig && !('reason' in sig) ? sig.service : undefined,
-    path,
-    headers,
-  });
+  const info =
+    hostBucket !== undefined
+      ? S3_SERVICE
+      : detectService({
+          scopeService: sig && !('reason' in sig) ? sig.service : undefined,
+          path,
+          headers,
+        });
   if (!info) {
     req.resume();
     if (sig === undefined && deps.config.auth === 'strict') {
@@ -201,6 +209,7 @@ export async function handleApiRequest(
 }
 
 const EMPTY = Buffer.alloc(0);
+const S3_SERVICE = ServiceRegistry.all().find((s) => s.name === 's3');
 /**
  * Protocols whose codec takes a streamed payload (and names the operation without the
  * body). rest-json's only streaming input is Lambda's deprecated InvokeAsync, read whole.

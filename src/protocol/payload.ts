@@ -10,6 +10,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { AwsError } from '../shared/errors.js';
+import type { CheckedPayload, PayloadDigests } from '../shared/streaming-blob.js';
 import { AwsChunkedDecoder, type AwsChunkedOptions } from './aws-chunked.js';
 import {
   CHECKSUM_ALGORITHMS,
@@ -33,16 +34,6 @@ export interface PayloadOptions {
   sha256?: string;
   /** How SigV4 failures (chunk signatures, the payload hash) are worded. */
   errorStyle: SigV4ErrorStyle;
-}
-
-/** What the checks learned, once the payload ended. */
-export interface PayloadDigests {
-  /** Decoded payload length in bytes. */
-  length: number;
-  /** Hex MD5 of the payload (S3's ETag of a single-part object). */
-  md5: string;
-  /** Flexible checksums the request carried, each verified, base64. */
-  checksums: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 export const PayloadErrors = {
@@ -189,7 +180,7 @@ export class PayloadChecks {
  * receives it: the decoded bytes, with backpressure back to the socket. It fails before
  * its end when a check fails; `digests` is set once it ended.
  */
-export class PayloadStream extends Transform {
+export class PayloadStream extends Transform implements CheckedPayload {
   /** The payload's length when the request declared it (Content-Length, decoded length). */
   readonly declaredLength: number | undefined;
   private result: PayloadDigests | undefined;

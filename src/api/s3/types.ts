@@ -1071,6 +1071,7 @@ export interface GetObjectOutput {
   ObjectLockMode?: ObjectLockMode;
   ObjectLockRetainUntilDate?: Date;
   ObjectLockLegalHoldStatus?: ObjectLockLegalHoldStatus;
+  StatusCode?: number;
 }
 
 export interface GetObjectRequest {

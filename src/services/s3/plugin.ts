@@ -1,0 +1,61 @@
+/**
+ * Amazon S3 (rest-xml): buckets, objects, listings and multipart uploads, path style
+ * through the API chain and virtual-hosted style (`<bucket>.s3.localhost`) through the
+ * gateway's S3 host route. Object content lives in a blob namespace of S3's own
+ * (content-addressed, so identical objects share their bytes), metadata in the store.
+ */
+import type { S3Operations } from '../../api/s3/operations.js';
+import { bindProvider, definePlugin } from '../plugin.js';
+import { BlobCollector, BlobGuard } from './gc.js';
+import { NO_NOTIFICATIONS } from './notifications.js';
+import { StoredObjectSource, type S3ObjectSource } from './object-source.js';
+import { s3Operations } from './provider.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Objects read on a caller's behalf (Lambda's Code.S3Bucket/S3Key). */
+    s3objects: S3ObjectSource;
+  }
+}
+
+/** STRATUS_S3_BLOB_GRACE_SECONDS: how long an unreferenced blob is kept before collection. */
+const DEFAULT_GRACE_SECONDS = 3600;
+/** How often the collector runs. */
+const COLLECT_EVERY_MS = 10 * 60 * 1000;
+
+export const s3Plugin = definePlugin({
+  name: 's3',
+  provides: ['s3objects'],
+  model: async () => (await import('../../api/s3/model.js')).model,
+  async create(deps) {
+    const blobs = await deps.blobNamespace('s3');
+    const now = Date.now;
+    const graceSeconds = Number(process.env.STRATUS_S3_BLOB_GRACE_SECONDS ?? DEFAULT_GRACE_SECONDS);
+    const graceMs =
+      (Number.isFinite(graceSeconds) && graceSeconds >= 0 ? graceSeconds : DEFAULT_GRACE_SECONDS) *
+      1000;
+    const guard = new BlobGuard(graceMs, now);
+    const collector = new BlobCollector(deps.store, blobs, guard, graceMs, now);
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      dispatch: bindProvider<S3Operations>(
+        s3Operations({ store: deps.store, blobs, now, notifier: NO_NOTIFICATIONS, guard }),
+      ),
+      provides: { s3objects: new StoredObjectSource(deps.store, blobs) },
+      async start() {
+        await collector.collect();
+        timer = setInterval(
+          () => void collector.collect().catch(() => undefined),
+          COLLECT_EVERY_MS,
+        );
+        timer.unref();
+      },
+      async stop() {
+        if (timer) clearInterval(timer);
+      },
+      async reset() {
+        await blobs.reset();
+      },
+    };
+  },
+});

@@ -267,6 +267,8 @@ async function payloadStream(
   const declared = chunked ? headers['x-amz-decoded-content-length'] : headers['content-length'];
   const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
   const stream = new PayloadStream(checks, length);
+  // Its failures reach the provider through its reads; a stream nobody reads fails quietly.
+  stream.on('error', () => undefined);
   req.once('error', (err) => stream.destroy(err));
   req.once('close', () => {
     if (!req.readableEnded)
@@ -337,9 +339,16 @@ export function send(res: ServerResponse, wire: WireResponse, origin: string | u
     pipeline(body, res).catch(() => res.destroy());
     return;
   }
-  headers['content-length'] = String(
-    typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-  );
+  // A HEAD answer keeps the Content-Length its operation declared (that of the GET).
+  const declared = Object.keys(headers).find((k) => k.toLowerCase() === 'content-length');
+  if (!(declared && res.req.method === 'HEAD')) {
+    if (declared) delete headers[declared];
+    if (wire.status !== 304) {
+      headers['content-length'] = String(
+        typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+      );
+    }
+  }
   res.writeHead(wire.status, headers);
   // HEAD answers carry the GET's headers (Content-Length included) but never a body.
   if (res.req.method === 'HEAD') res.end();

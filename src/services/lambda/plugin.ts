@@ -48,7 +48,7 @@ export function concurrencyLimitFrom(env: NodeJS.ProcessEnv): number {
 }
 
 /** The links Lambda needs (see services/links.ts). */
-const NEEDS = ['logs', 'iam', 'sts', 'signatures', 'containers', 'images'] as const;
+const NEEDS = ['logs', 'iam', 'sts', 'signatures', 'containers', 'images', 's3objects'] as const;
 
 export function createLambda(
   deps: PluginDeps<(typeof NEEDS)[number]>,
@@ -82,6 +82,7 @@ export function createLambda(
     store: deps.store,
     code,
     iam: deps.links.iam,
+    s3: deps.links.s3objects,
     lifecycle,
     // Read late: the port may only be known once the server listens.
     endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),

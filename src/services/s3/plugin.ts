@@ -9,6 +9,8 @@ import { bindProvider, definePlugin } from '../plugin.js';
 import { BlobCollector, BlobGuard } from './gc.js';
 import { NO_NOTIFICATIONS } from './notifications.js';
 import { StoredObjectSource, type S3ObjectSource } from './object-source.js';
+
+export type { S3ObjectSource, S3ReadResult } from './object-source.js';
 import { s3Operations } from './provider.js';
 
 declare module '../links.js' {

@@ -189,7 +189,8 @@ export class PayloadStream extends Transform implements CheckedPayload {
     private readonly checks: PayloadChecks,
     declaredLength: number | undefined,
   ) {
-    super();
+    // Room for a few socket reads each way: fewer pause/resume hand-offs per megabyte.
+    super({ highWaterMark: 1024 * 1024 });
     this.declaredLength = declaredLength;
   }
 

@@ -20,6 +20,7 @@ import { createInvokePath, type InvokePath } from './invoke/index.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
+import { s3EventTarget } from './s3-events.js';
 
 export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
@@ -48,7 +49,16 @@ export function concurrencyLimitFrom(env: NodeJS.ProcessEnv): number {
 }
 
 /** The links Lambda needs (see services/links.ts). */
-const NEEDS = ['logs', 'iam', 'sts', 'signatures', 'containers', 'images', 's3objects'] as const;
+const NEEDS = [
+  'logs',
+  'iam',
+  'sts',
+  'signatures',
+  'containers',
+  'images',
+  's3objects',
+  's3events',
+] as const;
 
 export function createLambda(
   deps: PluginDeps<(typeof NEEDS)[number]>,
@@ -104,6 +114,7 @@ export function createLambda(
     log,
     env,
   });
+  deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),

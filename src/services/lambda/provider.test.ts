@@ -86,6 +86,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
           Promise.reject(new Error('the control plane mints no credentials')),
       },
       containers: new ProcessDriver(),
+      s3events: { registerLambda: () => undefined },
       s3objects: {
         read: async () => ({
           ok: false,

@@ -7,6 +7,7 @@ import type { StreamingBlob } from '../../protocol/types.js';
 import type { ChecksumAlgorithm } from '../../protocol/checksums.js';
 import type { BlobStore, MetadataOps, MetadataStore } from '../../storage/types.js';
 import { S3Errors } from './errors.js';
+export { urlEncodeKey } from './common-keys.js';
 import type { BlobGuard } from './gc.js';
 import type { S3Notifier } from './notifications.js';
 import {
@@ -171,14 +172,6 @@ export function contentStream(
     }
   }
   return Readable.from(read(), { objectMode: false });
-}
-
-/** S3's `encoding-type=url`: keys percent-encoded as a form (space → '+'), '/' kept. */
-export function urlEncodeKey(key: string): string {
-  return encodeURIComponent(key)
-    .replace(/%2F/g, '/')
-    .replace(/%20/g, '+')
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 export function checksumFields(

@@ -322,7 +322,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
         await tx.deletePrefix(PARTS, `${input.UploadId}/`);
         return object;
       });
-      deps.notifier.notify({
+      await deps.notifier.notify({
         name: 'ObjectCreated:CompleteMultipartUpload',
         bucket,
         object: record,

@@ -14,7 +14,8 @@ export function notificationOperations(deps: S3Deps): NotificationOps {
   return {
     async PutBucketNotificationConfiguration(input, ctx) {
       const config = input.NotificationConfiguration;
-      if (!input.SkipDestinationValidation) await deps.notifier.validate(config, ctx);
+      await requireBucket(store, input.Bucket, ctx);
+      if (!input.SkipDestinationValidation) await deps.notifier.validate(config, input.Bucket, ctx);
       // Each configuration gets an Id when it has none, as S3 assigns one.
       for (const c of config.LambdaFunctionConfigurations ?? []) c.Id ??= randomId();
       await store.transaction(async (tx) => {

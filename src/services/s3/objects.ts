@@ -59,7 +59,7 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       checkWriteConditions(existing, record.key, conditions);
       await tx.put(OBJECTS, objectKey(bucket.name, record.key), record);
     });
-    deps.notifier.notify({
+    await deps.notifier.notify({
       name: event,
       bucket,
       object: record,
@@ -195,7 +195,7 @@ export function objectOperations(deps: S3Deps): ObjectOps {
         if (existing) await tx.delete(OBJECTS, objectKey(bucket.name, input.Key));
         return existing;
       });
-      if (removed) notifyRemoved(deps, bucket, removed, ctx);
+      if (removed) await notifyRemoved(deps, bucket, removed, ctx);
       // Deleting a key that does not exist succeeds (204), as on S3.
       return {};
     },
@@ -215,7 +215,7 @@ export function objectOperations(deps: S3Deps): ObjectOps {
         }
         return gone;
       });
-      for (const obj of removed) notifyRemoved(deps, bucket, obj, ctx);
+      for (const obj of removed) await notifyRemoved(deps, bucket, obj, ctx);
       return {
         Deleted: input.Delete.Quiet
           ? undefined
@@ -304,8 +304,13 @@ async function objectIn(
   return requireObject(ops, bucket, key, versionId);
 }
 
-function notifyRemoved(deps: S3Deps, bucket: BucketRecord, obj: ObjectRecord, ctx: RequestContext) {
-  deps.notifier.notify({
+function notifyRemoved(
+  deps: S3Deps,
+  bucket: BucketRecord,
+  obj: ObjectRecord,
+  ctx: RequestContext,
+): Promise<void> {
+  return deps.notifier.notify({
     name: 'ObjectRemoved:Delete',
     bucket,
     object: obj,

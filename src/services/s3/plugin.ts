@@ -7,16 +7,20 @@
 import type { S3Operations } from '../../api/s3/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { BlobCollector, BlobGuard } from './gc.js';
-import { NO_NOTIFICATIONS } from './notifications.js';
+import { BucketNotifier, type S3EventTargets } from './notifications.js';
+import { createLogger } from '../../shared/log.js';
 import { StoredObjectSource, type S3ObjectSource } from './object-source.js';
 
 export type { S3ObjectSource, S3ReadResult } from './object-source.js';
+export type { LambdaEventTarget, S3EventTargets } from './notifications.js';
 import { s3Operations } from './provider.js';
 
 declare module '../links.js' {
   interface ServiceLinks {
     /** Objects read on a caller's behalf (Lambda's Code.S3Bucket/S3Key). */
     s3objects: S3ObjectSource;
+    /** Where services register as targets of bucket notifications (Lambda). */
+    s3events: S3EventTargets;
   }
 }
 
@@ -27,7 +31,7 @@ const COLLECT_EVERY_MS = 10 * 60 * 1000;
 
 export const s3Plugin = definePlugin({
   name: 's3',
-  provides: ['s3objects'],
+  provides: ['s3objects', 's3events'],
   model: async () => (await import('../../api/s3/model.js')).model,
   async create(deps) {
     const blobs = await deps.blobNamespace('s3');
@@ -38,12 +42,13 @@ export const s3Plugin = definePlugin({
       1000;
     const guard = new BlobGuard(graceMs, now);
     const collector = new BlobCollector(deps.store, blobs, guard, graceMs, now);
+    const notifier = new BucketNotifier(createLogger(deps.config.logLevel, deps.config.logFormat));
     let timer: NodeJS.Timeout | undefined;
     return {
       dispatch: bindProvider<S3Operations>(
-        s3Operations({ store: deps.store, blobs, now, notifier: NO_NOTIFICATIONS, guard }),
+        s3Operations({ store: deps.store, blobs, now, notifier, guard }),
       ),
-      provides: { s3objects: new StoredObjectSource(deps.store, blobs) },
+      provides: { s3objects: new StoredObjectSource(deps.store, blobs), s3events: notifier },
       async start() {
         await collector.collect();
         timer = setInterval(

@@ -89,6 +89,7 @@ describe('the invoke path', () => {
           logs,
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
           containers: new ProcessDriver(),
+          s3events: { registerLambda: () => undefined },
           s3objects: {
             read: async () => ({
               ok: false,

@@ -207,6 +207,7 @@ export function s3VirtualHosts(
       '{bucket}.s3-{region}.amazonaws.com',
     ],
     // The path form is S3's own path style (http://127.0.0.1:4566/<bucket>/<key>): an API call.
+    apiCalls: true,
     handle: (req, res, match) => api(req, res, req.url ?? '/', match.host?.bucket ?? ''),
   };
 }

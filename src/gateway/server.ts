@@ -122,7 +122,7 @@ export async function startServer(
         }
         return handleApiRequest(req, res, url, deps);
       case 'plane':
-        accessLogOnClose(log, chosen.plane.name, req, res);
+        if (!chosen.plane.apiCalls) accessLogOnClose(log, chosen.plane.name, req, res);
         return chosen.plane.handle(req, res, chosen.match);
       case 'admin':
       case 'home':

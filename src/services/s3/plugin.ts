@@ -7,6 +7,7 @@
 import type { S3Operations } from '../../api/s3/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { BlobCollector, BlobGuard } from './gc.js';
+import { applyLifecycle } from './lifecycle.js';
 import { BucketNotifier, type S3EventTargets } from './notifications.js';
 import { createLogger } from '../../shared/log.js';
 import { StoredObjectSource, type S3ObjectSource } from './object-source.js';
@@ -28,6 +29,8 @@ declare module '../links.js' {
 const DEFAULT_GRACE_SECONDS = 3600;
 /** How often the collector runs. */
 const COLLECT_EVERY_MS = 10 * 60 * 1000;
+/** STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS: how often lifecycle rules are applied. */
+const DEFAULT_LIFECYCLE_SECONDS = 3600;
 
 export const s3Plugin = definePlugin({
   name: 's3',
@@ -42,23 +45,36 @@ export const s3Plugin = definePlugin({
       1000;
     const guard = new BlobGuard(graceMs, now);
     const collector = new BlobCollector(deps.store, blobs, guard, graceMs, now);
-    const notifier = new BucketNotifier(createLogger(deps.config.logLevel, deps.config.logFormat));
-    let timer: NodeJS.Timeout | undefined;
+    const log = createLogger(deps.config.logLevel, deps.config.logFormat);
+    const notifier = new BucketNotifier(log);
+    const lifecycleSeconds = Number(
+      process.env.STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS ?? DEFAULT_LIFECYCLE_SECONDS,
+    );
+    const lifecycleMs =
+      (Number.isFinite(lifecycleSeconds) && lifecycleSeconds > 0
+        ? lifecycleSeconds
+        : DEFAULT_LIFECYCLE_SECONDS) * 1000;
+    const expire = () =>
+      applyLifecycle(deps.store, now()).catch((err: unknown) =>
+        log.warn('S3 lifecycle rules could not be applied', { error: String(err) }),
+      );
+    const timers: NodeJS.Timeout[] = [];
     return {
       dispatch: bindProvider<S3Operations>(
         s3Operations({ store: deps.store, blobs, now, notifier, guard }),
       ),
       provides: { s3objects: new StoredObjectSource(deps.store, blobs), s3events: notifier },
       async start() {
+        await expire();
         await collector.collect();
-        timer = setInterval(
-          () => void collector.collect().catch(() => undefined),
-          COLLECT_EVERY_MS,
+        timers.push(
+          setInterval(() => void expire(), lifecycleMs),
+          setInterval(() => void collector.collect().catch(() => undefined), COLLECT_EVERY_MS),
         );
-        timer.unref();
+        for (const t of timers) t.unref();
       },
       async stop() {
-        if (timer) clearInterval(timer);
+        for (const t of timers) clearInterval(t);
       },
       async reset() {
         await blobs.reset();

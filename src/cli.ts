@@ -50,6 +50,9 @@ Environment only:
                       (default 3600)
   STRATUS_ECR_UPLOAD_LIFETIME_SECONDS
                       idle layer uploads are discarded after this (default 86400)
+  STRATUS_BATCH_VCPUS, STRATUS_BATCH_MEMORY_MIB
+                      the share of this machine Batch's compute environments draw
+                      from (default every CPU and 80% of memory)
   STRATUS_ENDPOINT    the server \`stratus image build\` pushes to
                       (default http://127.0.0.1:4566)
   STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)

@@ -82,6 +82,11 @@ export function createLambda(
     store: deps.store,
     code,
     iam: deps.links.iam,
+    // Image functions need environments in containers (runtimeImages is set then).
+    images: {
+      source: runtimeImages !== undefined ? deps.links.images : undefined,
+      driver: deps.links.containers.name,
+    },
     lifecycle,
     // Read late: the port may only be known once the server listens.
     endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),

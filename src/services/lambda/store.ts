@@ -12,6 +12,7 @@ import type {
   Cors,
   DestinationConfig,
   FunctionUrlAuthType,
+  ImageConfig,
   InvokeMode,
   LastUpdateStatus,
   LastUpdateStatusReasonCode,
@@ -67,6 +68,20 @@ export interface CodeRef {
   unzippedSize: number;
 }
 
+/**
+ * The container image of a `PackageType: Image` version: the URI as given (a tag or a
+ * digest) and the image it resolved to when the code was set. Versions run the digest, so
+ * a tag moved later changes nothing until UpdateFunctionCode.
+ */
+export interface ImageRef {
+  /** Code.ImageUri as the caller gave it. */
+  uri: string;
+  /** `<acct>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:…` (Code.ResolvedImageUri). */
+  resolvedUri: string;
+  /** The manifest digest, `sha256:…`. */
+  digest: string;
+}
+
 export interface FunctionLayerRef {
   arn: string;
   code: CodeRef;
@@ -85,8 +100,9 @@ export interface FunctionRecord {
 export interface VersionRecord {
   version: string;
   packageType: PackageType;
-  runtime: Runtime;
-  handler: string;
+  /** Zip functions only (an image brings its own runtime and handler). */
+  runtime?: Runtime;
+  handler?: string;
   role: string;
   description: string;
   timeout: number;
@@ -96,7 +112,11 @@ export interface VersionRecord {
   tracingMode: TracingMode;
   architectures: Architecture[];
   layers: FunctionLayerRef[];
-  code: CodeRef;
+  /** The zip (PackageType Zip). */
+  code?: CodeRef;
+  /** The image (PackageType Image) and its ImageConfig overrides. */
+  image?: ImageRef;
+  imageConfig?: ImageConfig;
   /** AWS's `2024-01-01T00:00:00.000+0000`. */
   lastModified: string;
   revisionId: string;
@@ -213,7 +233,7 @@ export async function releaseCode(tx: MetadataOps, sha: string): Promise<boolean
 
 /** Every zip a version uses: its own and its layers'. */
 export function codeShas(v: VersionRecord): string[] {
-  const out = [v.code.sha];
+  const out = v.code ? [v.code.sha] : [];
   for (const l of v.layers) out.push(l.code.sha);
   return out;
 }

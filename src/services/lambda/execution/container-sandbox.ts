@@ -23,6 +23,7 @@ import type {
   Container,
   ContainerDriver,
   ContainerIo,
+  ContainerSpec,
   ResolvedImage,
 } from '../../../runtime/container.js';
 import { mergeEnv } from '../../../runtime/runc/bundle.js';
@@ -31,7 +32,7 @@ import type { SpawnedProcess } from '../../../runtime/types.js';
 import type { RuntimeApi } from './runtime-api.js';
 import type { RuntimeImages } from './runtime-image.js';
 import { reservedVariables, type RuntimeFamily } from './runtimes.js';
-import type { FunctionVersionSpec } from './types.js';
+import type { FunctionImageSpec, FunctionVersionSpec } from './types.js';
 
 /** AWS's sandbox user (sbx_user1051) and group. */
 const SANDBOX_USER = '993:990';
@@ -127,6 +128,9 @@ function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
+/** What the container runs: ContainerSpec's process fields. */
+type ContainerProcess = Pick<ContainerSpec, 'entrypoint' | 'command' | 'workingDir'>;
+
 /** A started pre-started container: its handle and where its code goes. */
 export interface Prestarted {
   proc: SpawnedProcess;
@@ -167,13 +171,33 @@ export class ContainerSandbox {
   /** Creates and starts the environment's container; the handle kills and removes it. */
   async launch(l: SandboxLaunch): Promise<SpawnedProcess> {
     const { fn } = l;
+    if (fn.image !== undefined) return this.launchImage(l, fn.image);
     const [image, opt] = await Promise.all([
       this.opts.images.ensure(fn.runtime),
       this.mergedLayers(fn.layerDirs),
     ]);
     const mounts: BindMount[] = [{ source: fn.codeDir, target: TASK_ROOT, readonly: true }];
     if (opt !== undefined) mounts.push({ source: opt, target: '/opt', readonly: true });
-    return this.run(l, image, this.functionEnv(l), [fn.handler], mounts, async () => {});
+    // The image's entrypoint (/lambda-entrypoint.sh) takes the handler, as AWS's do.
+    const cmd = { command: [fn.handler], workingDir: TASK_ROOT };
+    return this.run(l, image, this.functionEnv(l), cmd, mounts, async () => {});
+  }
+
+  /**
+   * A PackageType Image function: its own image by digest, whose entrypoint is the runtime
+   * interface client (talking to AWS_LAMBDA_RUNTIME_API), under the ImageConfig overrides.
+   * An EntryPoint override keeps the image's CMD unless Command is given too: the two
+   * settings override ENTRYPOINT and CMD each.
+   * https://docs.aws.amazon.com/lambda/latest/dg/images-parms.html
+   */
+  private async launchImage(l: SandboxLaunch, spec: FunctionImageSpec): Promise<SpawnedProcess> {
+    const image = await this.opts.images.resolve(spec.resolvedUri, l.fn.account, l.fn.region);
+    const cmd: ContainerProcess = {
+      entrypoint: spec.entryPoint,
+      command: spec.command ?? (spec.entryPoint ? image.config.Cmd : undefined),
+      workingDir: spec.workingDirectory ?? (image.config.WorkingDir || undefined),
+    };
+    return this.run(l, image, this.functionEnv(l), cmd, [], async () => {});
   }
 
   /**
@@ -188,7 +212,8 @@ export class ContainerSandbox {
       AWS_LAMBDA_RUNTIME_API: `${GATEWAY}:${l.api.listenPort}`,
     };
     try {
-      const proc = await this.run(l, image, env, [], slot.mounts, () => slot.release());
+      const cmd = { command: [], workingDir: TASK_ROOT };
+      const proc = await this.run(l, image, env, cmd, slot.mounts, () => slot.release());
       // As the driver sets it up (PATH, HOME defaults): the assignment replaces it whole.
       return { proc, slot, imageEnv: envObject(mergeEnv(image.config.Env, {}, '/')) };
     } catch (err) {
@@ -232,7 +257,7 @@ export class ContainerSandbox {
     l: SandboxLaunch,
     image: ResolvedImage,
     env: Record<string, string>,
-    command: string[],
+    cmd: ContainerProcess,
     mounts: BindMount[],
     cleanUp: () => Promise<void>,
   ): Promise<SpawnedProcess> {
@@ -246,11 +271,9 @@ export class ContainerSandbox {
           name: `lambda-${fn.functionName}`,
           root: { kind: 'image', image },
           readonlyRoot: true,
-          // The image's entrypoint (/lambda-entrypoint.sh) takes the handler, as AWS's do.
-          command,
+          ...cmd,
           env,
           user: SANDBOX_USER,
-          workingDir: TASK_ROOT,
           mounts,
           tmpfs: [{ target: '/tmp', sizeMb: fn.ephemeralStorageMb }],
           resources: { memoryMb: fn.memoryMb, pidsLimit: 1024 },

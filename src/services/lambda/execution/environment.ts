@@ -228,7 +228,9 @@ export class Environment {
     );
     this.initStart = performance.now();
     this.armInitTimer(fn);
-    this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    // A container image has no managed runtime version to name.
+    if (fn.image === undefined)
+      this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
     if (notice !== undefined) this.platformLine(notice);
   }
 
@@ -319,6 +321,13 @@ export class Environment {
   private async launch(fn: FunctionVersionSpec): Promise<void> {
     const sandbox = this.ctx.sandbox;
     if (sandbox !== undefined) return this.launchContainer(fn, sandbox);
+    if (fn.image !== undefined) {
+      // Created on a container driver, invoked after a restart on the process driver.
+      throw new LaunchError(
+        'Runtime.Unknown',
+        'Error: container image functions run in containers; this Stratus runs functions as host processes (start it with --driver runc)',
+      );
+    }
     const [tmpDir, api, cmd] = await Promise.all([
       this.prepareDir(),
       this.startApi(),

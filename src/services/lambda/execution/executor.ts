@@ -128,10 +128,13 @@ class ProcessExecutor implements LambdaExecutor {
     const group = this.warm.group(key);
     let env = group.take(fn.revisionId);
     if (env === undefined) {
-      const family = runtimeFamily(fn.runtime);
+      // An image brings its own runtime interface client: like `provided`, no pre-started
+      // runtime fits it.
+      const family = fn.image !== undefined ? 'provided' : runtimeFamily(fn.runtime);
       if (family === undefined) throw new Error(`unsupported runtime ${fn.runtime}`);
       await this.ready;
-      env = this.coldEnvironment(fn, family, await this.notice(fn, family));
+      const notice = fn.image !== undefined ? undefined : await this.notice(fn, family);
+      env = this.coldEnvironment(fn, family, notice);
       this.warm.adopt(key, group, env);
     }
     const outcome = await env.invoke(req);

@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import { RuncDriver } from '../runtime/runc/driver.js';
+import { DockerDriver } from '../runtime/docker/driver.js';
 import { openContainers } from '../runtime/select.js';
 import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
@@ -142,7 +143,9 @@ export async function startServer(
   const port = (server.address() as AddressInfo).port;
   endpoint = clientEndpoint(config.host, port);
   // Private containers reach this endpoint at the bridge's gateway address.
-  if (containers.driver instanceof RuncDriver) await containers.driver.exposeHostPort(port);
+  if (containers.driver instanceof RuncDriver || containers.driver instanceof DockerDriver) {
+    await containers.driver.exposeHostPort(port);
+  }
   for (const instance of instances) await instance.start?.({ endpoint });
   ready = true;
   log.info(`Stratus ${VERSION} ready`, {

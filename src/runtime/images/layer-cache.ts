@@ -16,13 +16,13 @@
  *
  * Collection: every prepared rootfs holds a reference on its layers until release(); the
  * owner calls collect(keep) to delete the layers no live rootfs uses and that are not in
- * `keep` (the layers of images it wants to keep warm). Nothing runs it on its own: its
- * owner (the runc driver) calls it once orphaned containers are reaped at start, and
- * after removing containers; a layer dropped too early is only unpacked again.
+ * `keep` (the layers of images it wants to keep warm), or collectIdle(idleMs) to delete
+ * those unused for that long; the server's container layer (runtime/select.ts) runs
+ * collectIdle on a timer. A layer dropped too early is only unpacked again.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageLayer, ResolvedImage } from '../container.js';
 import { copyRootfs } from './copy-rootfs.js';
@@ -78,6 +78,8 @@ export class LayerCache {
   private ready: Promise<boolean> | undefined;
   private readonly unpacking = new Map<string, Promise<CachedLayer>>();
   private readonly refs = new Map<string, number>();
+  /** Date.now() a layer was last held or let go by a rootfs (collectIdle's clock). */
+  private readonly lastUsed = new Map<string, number>();
 
   constructor(
     readonly dir: string,
@@ -164,12 +166,18 @@ export class LayerCache {
 
   /** Holds `digests` against collection; the returned function (idempotent) lets go. */
   private reference(digests: readonly string[]): () => void {
-    for (const d of digests) this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
+    const now = Date.now();
+    for (const d of digests) {
+      this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
+      this.lastUsed.set(d, now);
+    }
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      const at = Date.now();
       for (const d of digests) {
+        this.lastUsed.set(d, at);
         const n = (this.refs.get(d) ?? 1) - 1;
         if (n > 0) this.refs.set(d, n);
         else this.refs.delete(d);
@@ -302,6 +310,29 @@ export class LayerCache {
       await rm(doomed, { recursive: true, force: true });
       removed.push(digest);
     }
+    return removed;
+  }
+
+  /**
+   * Collects the layers no live rootfs has used for `idleMs`: in this process, since their
+   * last use; unused since this process started, since they were unpacked (the layer
+   * directory's time, set when it was renamed into place).
+   */
+  async collectIdle(idleMs: number, now = Date.now()): Promise<string[]> {
+    await this.overlay();
+    const keep: string[] = [];
+    for (const hex of await readdir(this.layersDir)) {
+      const digest = `sha256:${hex}`;
+      const used =
+        this.lastUsed.get(digest) ??
+        (await stat(join(this.layersDir, hex)).then(
+          (s) => s.mtimeMs,
+          () => now,
+        ));
+      if (now - used < idleMs) keep.push(digest);
+    }
+    const removed = await this.collect(keep);
+    for (const d of removed) this.lastUsed.delete(d);
     return removed;
   }
 

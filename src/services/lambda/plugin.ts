@@ -65,7 +65,7 @@ export function createLambda(
   // In containers every runtime runs on its image: a function stays Pending until it is in
   // ECR (built offline when missing), and Failed when it cannot be built.
   const runtimeImages =
-    deps.links.containers.name === 'runc'
+    deps.links.containers.name === 'runc' || deps.links.containers.name === 'docker'
       ? new RuntimeImages({
           images: deps.links.images,
           config: deps.config,

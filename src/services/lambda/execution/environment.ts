@@ -305,6 +305,8 @@ export class Environment {
   }
 
   private async startApi(restricted = false): Promise<RuntimeApi> {
+    // A container's Runtime API listens where the sandbox says containers reach it.
+    const host = restricted ? await this.ctx.sandbox?.listenHost() : undefined;
     const api = await RuntimeApi.start(
       {
         onReady: this.onReady,
@@ -313,6 +315,7 @@ export class Environment {
         onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
       },
       restricted,
+      host,
     );
     this.api = api;
     return api;

@@ -107,7 +107,9 @@ class ProcessExecutor implements LambdaExecutor {
     const sandbox = opts.sandbox;
     const poolOn = (opts.prestart?.node ?? 1) > 0 || (opts.prestart?.python ?? 1) > 0;
     this.containerPool =
-      sandbox !== undefined && poolOn ? new ContainerPrestartPool(this.ctx, sandbox) : undefined;
+      sandbox !== undefined && poolOn && sandbox.canPrestart
+        ? new ContainerPrestartPool(this.ctx, sandbox)
+        : undefined;
     this.ready = mkdir(tmpRoot, { recursive: true, mode: 0o700 })
       .then(() => Promise.all([reapOrphans(tmpRoot), sandbox?.reap()]))
       .then(() => undefined)
@@ -226,7 +228,11 @@ class ProcessExecutor implements LambdaExecutor {
   }
 
   private sweep(): void {
-    for (const env of this.warm.expired(Date.now(), this.idleMs)) void env.kill();
+    const now = Date.now();
+    for (const env of this.warm.expired(now, this.idleMs)) void env.kill();
+    void this.ctx.sandbox
+      ?.collectLayers(now, this.idleMs)
+      .catch((err: unknown) => this.ctx.warn('could not remove merged Lambda layers', err));
   }
 }
 

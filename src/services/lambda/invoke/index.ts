@@ -9,6 +9,7 @@ import type { StratusConfig } from '../../../config.js';
 import type { LogSink } from '../../../events/logs.js';
 import type { ContainerDriver } from '../../../runtime/container.js';
 import { ProcessDriver } from '../../../runtime/process/driver.js';
+import { DockerDriver } from '../../../runtime/docker/driver.js';
 import { RuncDriver } from '../../../runtime/runc/driver.js';
 import type { Logger } from '../../../shared/log.js';
 import type { MetadataStore } from '../../../storage/types.js';
@@ -20,6 +21,7 @@ import {
   type LambdaExecutor,
 } from '../execution/executor.js';
 import { ContainerSandbox } from '../execution/container-sandbox.js';
+import { dockerSandboxNetwork, runcSandboxNetwork } from '../execution/sandbox-network.js';
 import type { RuntimeImages } from '../execution/runtime-image.js';
 import type { LambdaFunctions } from '../functions-api.js';
 import { EventQueue, retryDelaysFrom, throttleBackoffFrom } from './async-queue.js';
@@ -75,13 +77,24 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   const runtimeImages = deps.runtimeImages;
   let warned = false;
   const sandbox = (): ContainerSandbox | undefined => {
-    if (deps.containers instanceof RuncDriver && runtimeImages !== undefined) {
+    const driver = deps.containers;
+    if (runtimeImages !== undefined && driver instanceof RuncDriver) {
       return new ContainerSandbox({
-        driver: deps.containers,
+        driver,
+        network: runcSandboxNetwork(),
         images: runtimeImages,
         endpoint: deps.endpoint,
         // This server's own (another server's slots are not this one's to reap).
-        workDir: join(deps.containers.stateDir, 'lambda'),
+        workDir: join(driver.stateDir, 'lambda'),
+      });
+    }
+    if (runtimeImages !== undefined && driver instanceof DockerDriver) {
+      return new ContainerSandbox({
+        driver,
+        network: dockerSandboxNetwork(driver),
+        images: runtimeImages,
+        endpoint: deps.endpoint,
+        workDir: join(driver.stateDir, 'lambda'),
       });
     }
     // The process driver says at start that isolation and limits are off (select.ts);

@@ -342,9 +342,11 @@ export class ContainerSandbox {
         .catch(() => undefined)
         .then(() => Promise.all([this.unexpose(port), cleanUp()]))
         .then(() => undefined));
+    // runc knows the address at create, Docker once the container runs (until then the
+    // listener holds what connects).
+    if (container.ip !== undefined) api.allowPeer(container.ip);
     try {
       await container.start();
-      // runc knows the address at create, Docker once the container runs.
       if (container.ip === undefined) throw new Error('the container has no address');
       api.allowPeer(container.ip);
     } catch (err) {

@@ -21,6 +21,7 @@ import type { FunctionInvoker } from './invoke/service-invoker.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
+import { s3EventTarget } from './s3-events.js';
 
 declare module '../links.js' {
   interface ServiceLinks {
@@ -57,7 +58,16 @@ export function concurrencyLimitFrom(env: NodeJS.ProcessEnv): number {
 }
 
 /** The links Lambda needs (see services/links.ts). */
-const NEEDS = ['logs', 'iam', 'sts', 'signatures', 'containers', 'images'] as const;
+const NEEDS = [
+  'logs',
+  'iam',
+  'sts',
+  'signatures',
+  'containers',
+  'images',
+  's3objects',
+  's3events',
+] as const;
 
 export function createLambda(
   deps: PluginDeps<(typeof NEEDS)[number]>,
@@ -91,6 +101,7 @@ export function createLambda(
     store: deps.store,
     code,
     iam: deps.links.iam,
+    s3: deps.links.s3objects,
     lifecycle,
     // Read late: the port may only be known once the server listens.
     endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
@@ -112,6 +123,7 @@ export function createLambda(
     log,
     env,
   });
+  deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),

@@ -9,6 +9,7 @@ import { stsPlugin } from './services/sts/plugin.js';
 import { lambdaPlugin } from './services/lambda/plugin.js';
 import { ecrPlugin } from './services/ecr/plugin.js';
 import { elbv2Plugin } from './services/elbv2/plugin.js';
+import { ecsPlugin } from './services/ecs/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -17,4 +18,5 @@ export const plugins: readonly ServicePlugin[] = [
   lambdaPlugin,
   ecrPlugin,
   elbv2Plugin,
+  ecsPlugin,
 ];

@@ -18,7 +18,7 @@
  * task's ACTIVATING state and deregistered (with draining) in DEACTIVATING.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import type { TargetRegistry, Target } from '../elbv2/targets.js';
+import type { Target, TargetHealthReport, TargetRegistry } from '../elbv2/targets.js';
 import type { TaskReport } from '../../runtime/tasks/spec.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { EcsTasks } from './task-manager.js';
@@ -211,6 +211,11 @@ export class ServiceScheduler {
       return;
     }
 
+    // Target health per group, once per pass: a task behind a load balancer is healthy
+    // only once its target is (so a roll never leaves the listener without targets).
+    const groups = await this.targetHealth(s);
+    const lbState = (t: TaskRecord) => this.targetStates(s, t, groups);
+
     // Health: container checks, then the target groups' once past the grace period.
     for (const t of [...live]) {
       if (t.report.lastStatus !== 'RUNNING') continue;
@@ -222,7 +227,7 @@ export class ServiceScheduler {
       }
       const started = t.report.times.startedAt ?? now;
       if (now - started < s.healthCheckGracePeriodSeconds * 1000) continue;
-      const failedGroup = await this.failedTargetGroup(s, t);
+      const failedGroup = (await lbState(t)).find((x) => x.state === 'unhealthy')?.group;
       if (failedGroup) {
         await stop(t, `Task failed ELB health checks in (target-group ${failedGroup})`, true);
         addEvent(
@@ -239,8 +244,13 @@ export class ServiceScheduler {
     const D = s.desiredCount;
     const maxTotal = Math.max(Math.floor((D * s.maximumPercent) / 100), D === 0 ? 0 : 1);
     const minHealthy = Math.ceil((D * s.minimumHealthyPercent) / 100);
+    const lbHealthy = new Set<string>();
+    for (const t of live)
+      if ((await lbState(t)).every((x) => x.state === 'healthy')) lbHealthy.add(t.taskId);
     const healthy = (t: TaskRecord) =>
-      t.report.lastStatus === 'RUNNING' && t.report.healthStatus !== 'UNHEALTHY';
+      t.report.lastStatus === 'RUNNING' &&
+      t.report.healthStatus !== 'UNHEALTHY' &&
+      lbHealthy.has(t.taskId);
     const mine = () => live.filter((t) => t.deploymentId === primary.id);
     const old = () => live.filter((t) => t.deploymentId !== primary.id);
 
@@ -348,18 +358,37 @@ export class ServiceScheduler {
     await this.save(s);
   }
 
-  /** A target group in which the task's target is unhealthy, if any. */
-  private async failedTargetGroup(s: ServiceRecord, t: TaskRecord): Promise<string | undefined> {
+  /** Each target group's health reports (none without load balancers). */
+  private async targetHealth(
+    s: ServiceRecord,
+  ): Promise<Map<string, readonly TargetHealthReport[]>> {
+    const out = new Map<string, readonly TargetHealthReport[]>();
     const registry = this.opts.loadBalancing;
-    if (!registry) return undefined;
+    if (!registry) return out;
+    for (const lb of s.loadBalancers)
+      out.set(lb.targetGroupArn, await registry.health(lb.targetGroupArn).catch(() => []));
+    return out;
+  }
+
+  /** The task's target state in each of the service's target groups ('missing' when not registered). */
+  private async targetStates(
+    s: ServiceRecord,
+    t: TaskRecord,
+    groups: Map<string, readonly TargetHealthReport[]>,
+  ): Promise<{ group: string; state: string }[]> {
+    const registry = this.opts.loadBalancing;
+    if (!registry) return [];
+    const out: { group: string; state: string }[] = [];
     for (const lb of s.loadBalancers) {
       const target = await this.target(registry, lb, t.report);
-      if (!target) continue;
-      const health = await registry.health(lb.targetGroupArn).catch(() => []);
-      const mine = health.find((h) => h.target.id === target.id && h.target.port === target.port);
-      if (mine?.state === 'unhealthy') return lb.targetGroupArn;
+      const report = target
+        ? groups
+            .get(lb.targetGroupArn)
+            ?.find((h) => h.target.id === target.id && h.target.port === target.port)
+        : undefined;
+      out.push({ group: lb.targetGroupArn, state: report?.state ?? 'missing' });
     }
-    return undefined;
+    return out;
   }
 
   private async save(s: ServiceRecord): Promise<void> {

@@ -71,6 +71,8 @@ class Tracked {
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private signature = '';
+  /** Bumped when the settings change: a check started before then is stale. */
+  private generation = 0;
   private stopped = false;
   /** Set while draining: called when the last in-flight request ends. */
   onIdle: (() => void) | undefined;
@@ -88,6 +90,7 @@ class Tracked {
     if (signature === this.signature) return;
     const wasChecking = this.timer !== undefined || this.signature.startsWith('[true');
     this.signature = signature;
+    this.generation++;
     this.clear();
     if (!inUse) {
       this.view = NOT_IN_USE;
@@ -112,14 +115,17 @@ class Tracked {
 
   private async check(hc: HealthCheckSettings): Promise<void> {
     const started = Date.now();
+    const generation = this.generation;
     if (this.view === REGISTERING) this.view = CHECKING;
     const result = await this.probe(this.tg, this.target).catch((err: unknown): ProbeResult => ({
       ok: false,
       reason: 'Elb.InternalError',
       description: err instanceof Error ? err.message : String(err),
     }));
-    // Settings changed or the target went while the check ran: its result is stale.
-    if (this.stopped || this.tg.healthCheck !== hc) return;
+    // Settings changed or the target went while the check ran: its result is stale. (Not
+    // `this.tg.healthCheck !== hc`: every store change hands over a fresh, equal object,
+    // and a check then in flight would stop checking for good.)
+    if (this.stopped || this.generation !== generation) return;
     this.record(result, hc);
     this.schedule(Math.max(0, hc.intervalSeconds * 1000 - (Date.now() - started)), hc);
   }

@@ -25,10 +25,13 @@ import {
   ECSClient,
   ListTaskDefinitionFamiliesCommand,
   ListTaskDefinitionsCommand,
+  ListTagsForResourceCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateServiceCommand,
   type ContainerDefinition,
   type Task,
@@ -207,6 +210,8 @@ describe('ECS on runc', { skip }, () => {
       events.events!.map((e) => e.message),
       ['hello from AWS_ECS_FARGATE', 'second line'],
     );
+    const tags = await ecs.send(new ListTagsForResourceCommand({ resourceArn: started.taskArn! }));
+    assert.deepEqual(tags.tags, [{ key: 'k', value: 'v' }]);
     const listed = await ecs.send(
       new ListTasksCommand({ desiredStatus: 'STOPPED', startedBy: 'test' }),
     );
@@ -327,7 +332,22 @@ describe('ECS on runc', { skip }, () => {
     const td = await fargateDefinition('other', { command: ['sleep 600'], stopTimeout: 1 });
     const task = await runFargate(td, { cluster: 'other' });
     await until(task.taskArn!, 'RUNNING');
-    const c = await ecs.send(new DescribeClustersCommand({ clusters: ['other', 'nope'] }));
+    const arn = (await ecs.send(new DescribeClustersCommand({ clusters: ['other'] }))).clusters![0]!
+      .clusterArn!;
+    await ecs.send(
+      new TagResourceCommand({
+        resourceArn: arn,
+        tags: [
+          { key: 'team', value: 'a' },
+          { key: 'env', value: 'test' },
+        ],
+      }),
+    );
+    await ecs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ['env'] }));
+    const c = await ecs.send(
+      new DescribeClustersCommand({ clusters: ['other', 'nope'], include: ['TAGS'] }),
+    );
+    assert.deepEqual(c.clusters![0]!.tags, [{ key: 'team', value: 'a' }]);
     assert.equal(c.clusters![0]!.runningTasksCount, 1);
     assert.equal(c.failures![0]!.reason, 'MISSING');
     await assert.rejects(

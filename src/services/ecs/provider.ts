@@ -3,6 +3,7 @@ import type { EcsOperations } from '../../api/ecs/operations.js';
 import { clusterOperations } from './clusters.js';
 import { serviceOperations, type ServiceDeps } from './services.js';
 import { taskDefinitionOperations } from './task-definitions.js';
+import { tagOperations } from './tags.js';
 import { taskOperations } from './tasks.js';
 
 export function ecsOperations(deps: ServiceDeps): Partial<EcsOperations> {
@@ -11,5 +12,6 @@ export function ecsOperations(deps: ServiceDeps): Partial<EcsOperations> {
     ...taskDefinitionOperations(deps),
     ...taskOperations(deps),
     ...serviceOperations(deps),
+    ...tagOperations(deps),
   };
 }

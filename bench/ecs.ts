@@ -50,6 +50,7 @@ async function rawRuncToRunning(driver: RuncDriver, bundle: string, id: string):
   const child = spawn(bin!, [...root, 'run', '--bundle', bundle, '--pid-file', pidFile, id], {
     stdio: 'ignore',
   });
+  const exited = new Promise((r) => child.once('exit', r));
   const deadline = Date.now() + 10_000;
   while (!existsSync(pidFile)) {
     if (Date.now() > deadline) throw new Error(`raw runc run of ${bundle} did not start`);
@@ -57,7 +58,7 @@ async function rawRuncToRunning(driver: RuncDriver, bundle: string, id: string):
   }
   const ms = performance.now() - t0;
   await driver.runc(['kill', id, 'KILL']).catch(() => undefined);
-  await new Promise((r) => child.once('exit', r));
+  await exited;
   await driver.runc(['delete', '--force', id]).catch(() => undefined);
   return ms;
 }

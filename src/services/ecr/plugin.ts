@@ -8,6 +8,7 @@
  * else of the default account and region (STRATUS_ACCOUNT, STRATUS_REGION). A Host header
  * of the form `<account>.dkr.ecr.<region>.amazonaws.com` selects that registry.
  */
+import { ecrResourcePolicies } from './resource-policies.js';
 import type { EcrOperations } from '../../api/ecr/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
@@ -42,7 +43,7 @@ export interface EcrServiceInstance extends ServiceInstance {
   collector: BlobCollector;
   lifecycle: LifecycleRunner;
   imageSource: EcrImageSource;
-  provides: Provided<'images'>;
+  provides: Provided<'images' | 'resourcePolicies'>;
 }
 
 export async function createEcr(
@@ -94,7 +95,7 @@ export async function createEcr(
     collector,
     lifecycle,
     imageSource,
-    provides: { images: imageSource },
+    provides: { images: imageSource, resourcePolicies: ecrResourcePolicies(deps.store) },
     dataPlanes: [
       registryDataPlane({ config: deps.config, registry, tokens, log }),
       layerDownloadPlane({ store: deps.store, registry, log }),
@@ -124,7 +125,7 @@ const MAX_REQUEST_BYTES = 28 * 1024 * 1024;
 
 export const ecrPlugin = definePlugin({
   name: 'ecr',
-  provides: ['images'],
+  provides: ['images', 'resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/ecr/model.js')).model,
   create: (deps) => createEcr(deps),

@@ -13,10 +13,12 @@ import type { LambdaOperations } from '../../api/lambda/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
+import type { Provided } from '../links.js';
 import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.js';
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
 import { createInvokePath, type InvokePath } from './invoke/index.js';
+import { lambdaResourcePolicies } from './resource-policies.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
@@ -24,6 +26,8 @@ import { controlPlaneOperations } from './provider.js';
 export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
+  /** The function policies and tags the gateway's authoriser reads. */
+  provides: Provided<'resourcePolicies'>;
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -106,6 +110,7 @@ export function createLambda(
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
+    provides: { resourcePolicies: lambdaResourcePolicies(deps.store) },
     functions,
     invocations: {
       listUsage: (account, region, since) => invoke.listUsage(account, region, since),
@@ -157,6 +162,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
+  provides: ['resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

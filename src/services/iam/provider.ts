@@ -10,6 +10,7 @@ import type { IamDeps } from './common.js';
 import { inlinePolicyOperations } from './inline.js';
 import { policyOperations } from './policies.js';
 import { roleOperations } from './roles.js';
+import { simulateOperations } from './simulate.js';
 import { userOperations } from './users.js';
 
 /** `authority` defaults to one over the same store (unit tests build the operations alone). */
@@ -21,6 +22,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...policyOperations(deps),
     ...userOperations(deps),
     ...accountOperations(deps),
+    ...simulateOperations(deps),
   };
 }
 

@@ -10,17 +10,21 @@ import type { ServiceInfo } from '../api/services.js';
 import type { IamMode } from '../config.js';
 import type { ProtocolName } from '../protocol/model.js';
 import { ServiceActions, iamPrefix, requestTagFacts, resourceArnFor } from '../policy/actions.js';
-import { RequestFacts } from '../policy/context.js';
+import { type ContextValue, RequestFacts } from '../policy/context.js';
 import { type Decision, accessDeniedMessage, evaluate } from '../policy/evaluate.js';
 import type {
   AuthzCall,
   PrincipalDirectory,
   PrincipalInfo,
+  ResourceInfo,
   ResourcePolicySource,
 } from '../policy/sources.js';
 import { parseArn } from '../shared/arn.js';
 import { AwsError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+
+/** A refusal to answer with, undefined to go ahead; a promise only when something had to be loaded. */
+export type Refusal = AwsError | undefined | Promise<AwsError | undefined>;
 
 export interface AuthzResult {
   decision: Decision;
@@ -45,20 +49,21 @@ export class Authorizer {
   }
 
   /**
-   * Authorises an API operation; resolves the protocol's AccessDenied error when it is
-   * refused, undefined when it may go ahead (always, in soft mode).
+   * Authorises an API operation: the protocol's AccessDenied error when it is refused,
+   * undefined when it may go ahead (always, in soft mode). Synchronous when everything it
+   * needs is cached (the common case: it runs on every call).
    */
-  async operation(
+  operation(
     call: Omit<AuthzCall, 'action' | 'resource'> & {
       service: ServiceInfo;
       protocol: ProtocolName;
       operation: string;
       input: Readonly<Record<string, unknown>>;
     },
-  ): Promise<AwsError | undefined> {
+  ): Refusal {
     if (this.mode === 'off') return undefined;
-    const prefix = iamPrefix(call.service);
-    const catalog = await this.catalog(prefix);
+    const catalog = this.catalog(iamPrefix(call.service));
+    if (catalog instanceof Promise) return catalog.then(() => this.operation(call));
     const authz = catalog.operation(call.operation);
     if (ALWAYS_ALLOWED.has(authz.action)) return undefined;
     const registryId = call.input.registryId;
@@ -73,9 +78,15 @@ export class Authorizer {
   }
 
   /** Decides a call and, when refused, answers the protocol's AccessDenied (undefined in soft mode). */
-  async refusal(call: AuthzCall, protocol: ProtocolName): Promise<AwsError | undefined> {
+  refusal(call: AuthzCall, protocol: ProtocolName): Refusal {
     if (this.mode === 'off') return undefined;
-    const result = await this.decide(call);
+    const result = this.decide(call);
+    return result instanceof Promise
+      ? result.then((r) => this.refused(call, protocol, r))
+      : this.refused(call, protocol, result);
+  }
+
+  private refused(call: AuthzCall, protocol: ProtocolName, result: AuthzResult) {
     if (result.decision.allowed) return undefined;
     if (this.mode === 'soft') {
       this.denials.record(call, result);
@@ -90,23 +101,28 @@ export class Authorizer {
     return accessDenied(protocol, result.message);
   }
 
-  /** The decision for a call (SimulatePrincipalPolicy's answers come from `evaluate` too). */
-  async decide(call: AuthzCall): Promise<AuthzResult> {
-    const info = await this.directory.principal(call.principal, call.account);
-    const facts = call.facts ?? new RequestFacts();
-    const resourceAccount = accountOf(call.resource);
+  /** The decision for a call; synchronous when the principal is cached and the resource has no source. */
+  decide(call: AuthzCall): AuthzResult | Promise<AuthzResult> {
+    const info = this.directory.principal(call.principal, call.account);
     const source = this.sourceFor(call.resource);
-    const resource = source ? await source.resource(call.resource) : undefined;
-    if (info) principalFacts(facts, info, call.account);
-    const now = Date.now();
-    facts
-      .set('aws:CurrentTime', new Date(now).toISOString())
-      .set('aws:EpochTime', String(Math.floor(now / 1000)))
-      .set('aws:SecureTransport', 'false')
-      .set('aws:SourceIp', call.sourceIp)
-      .set('aws:RequestedRegion', call.region)
-      .set('aws:ResourceAccount', resourceAccount)
-      .setTags('aws:ResourceTag', resource?.tags);
+    if (info instanceof Promise || source) {
+      return (async () => {
+        const resource = source ? await source.resource(call.resource) : undefined;
+        return this.decideWith(call, await info, resource);
+      })();
+    }
+    return this.decideWith(call, info, undefined);
+  }
+
+  private decideWith(
+    call: AuthzCall,
+    info: PrincipalInfo | undefined,
+    resource: ResourceInfo | undefined,
+  ): AuthzResult {
+    const resourceAccount = accountOf(call.resource);
+    const facts = (call.facts ?? new RequestFacts()).withFallback(
+      globalKeys(call, info, resourceAccount, resource?.tags),
+    );
     const decision = evaluate({
       request: { action: call.action, resource: call.resource, facts },
       caller: info?.caller ?? { self: call.principal.arn, account: call.account },
@@ -146,15 +162,55 @@ function deniedMessage(call: AuthzCall, decision: Decision): string {
   return accessDeniedMessage(call.principal.arn, call, decision);
 }
 
-/** aws:Principal* keys, aws:username, aws:userid. */
-function principalFacts(facts: RequestFacts, info: PrincipalInfo, account: string): void {
-  facts
-    .set('aws:PrincipalArn', info.principalArn)
-    .set('aws:PrincipalAccount', info.caller.account ?? account)
-    .set('aws:PrincipalType', info.type)
-    .set('aws:username', info.username)
-    .setTags('aws:PrincipalTag', info.tags);
-  if (info.caller.service !== undefined) facts.set('aws:PrincipalServiceName', info.caller.service);
+/**
+ * The global condition keys of a request, worked out when a condition reads one.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+ */
+function globalKeys(
+  call: AuthzCall,
+  info: PrincipalInfo | undefined,
+  resourceAccount: string | undefined,
+  resourceTags: Readonly<Record<string, string>> | undefined,
+): (lowerKey: string) => ContextValue | undefined {
+  const now = Date.now();
+  return (key) => {
+    switch (key) {
+      case 'aws:principalarn':
+        return info?.principalArn ?? call.principal.arn;
+      case 'aws:principalaccount':
+        return info?.caller.account ?? call.account;
+      case 'aws:principaltype':
+        return info?.type;
+      case 'aws:username':
+        return info?.username;
+      case 'aws:userid':
+        return call.principal.userId;
+      case 'aws:currenttime':
+        return new Date(now).toISOString();
+      case 'aws:epochtime':
+        return String(Math.floor(now / 1000));
+      case 'aws:securetransport':
+        return 'false';
+      case 'aws:sourceip':
+        return call.sourceIp?.replace(/^::ffff:/, '');
+      case 'aws:requestedregion':
+        return call.region;
+      case 'aws:resourceaccount':
+        return resourceAccount;
+      case 'aws:principalisawsservice':
+        return info?.caller.service !== undefined ? 'true' : 'false';
+    }
+    if (key.startsWith('aws:principaltag/')) return tag(info?.tags, key.slice(17));
+    if (key.startsWith('aws:resourcetag/')) return tag(resourceTags, key.slice(16));
+    return undefined;
+  };
+}
+
+/** Tag keys are matched without regard to case, as condition keys are. */
+function tag(tags: Readonly<Record<string, string>> | undefined, lowerKey: string) {
+  if (!tags) return undefined;
+  for (const k in tags) if (k.toLowerCase() === lowerKey) return tags[k];
+  return undefined;
 }
 
 /** ARNs of resources in another partition name it (`arn:aws-cn:…`). */

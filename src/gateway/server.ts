@@ -264,7 +264,7 @@ function dataPlaneAuthenticator(
   authorizer: () => Authorizer,
 ): RequestAuthenticator {
   return {
-    authorize: (call, protocol) => authorizer().refusal(call, protocol),
+    authorize: async (call, protocol) => authorizer().refusal(call, protocol),
     async authenticate(req, body, service) {
       const sig = parseSignature(req);
       if (!sig) return undefined;

@@ -150,7 +150,8 @@ function compileOperator(operator: string, keys: Record<string, unknown>): Compi
             .map((v) => (hasVariable(v) ? substitute(v, facts) : v))
             .filter((v): v is string => v !== undefined);
         }
-        const request = facts.get(key);
+        const raw = facts.raw(key);
+        const request = typeof raw === 'string' ? [raw] : raw;
         if (request === undefined || request.length === 0) {
           if (ifExists) continue;
           if (set === 'all') continue;

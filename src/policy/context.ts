@@ -8,9 +8,26 @@ export type ContextValue = string | readonly string[];
 
 export class RequestFacts {
   private readonly values = new Map<string, ContextValue>();
+  /**
+   * Keys worked out only when a condition asks (the global keys: most requests meet no
+   * condition that reads them, and the authoriser's cost per call matters).
+   */
+  private fallback: ((lowerKey: string) => ContextValue | undefined) | undefined;
 
   constructor(entries?: Iterable<[string, ContextValue | undefined]>) {
     if (entries) for (const [k, v] of entries) this.set(k, v);
+  }
+
+  /** Answers keys that were not set; set keys win. */
+  withFallback(fallback: (lowerKey: string) => ContextValue | undefined): this {
+    this.fallback = fallback;
+    return this;
+  }
+
+  /** The value of a lower-cased key as stored: one string or a list. */
+  raw(lowerKey: string): ContextValue | undefined {
+    const v = this.values.get(lowerKey);
+    return v !== undefined ? v : this.fallback?.(lowerKey);
   }
 
   set(key: string, value: ContextValue | undefined): this {
@@ -26,18 +43,18 @@ export class RequestFacts {
 
   /** The values of `key` (lower-cased already), undefined when the request has none. */
   get(lowerKey: string): readonly string[] | undefined {
-    const v = this.values.get(lowerKey);
+    const v = this.raw(lowerKey);
     if (v === undefined) return undefined;
     return typeof v === 'string' ? [v] : v;
   }
 
   has(lowerKey: string): boolean {
-    return this.values.has(lowerKey);
+    return this.raw(lowerKey) !== undefined;
   }
 
   /** One value of a single-valued key (policy variables). */
   single(lowerKey: string): string | undefined {
-    const v = this.values.get(lowerKey);
+    const v = this.raw(lowerKey);
     return typeof v === 'string' ? v : v?.[0];
   }
 

@@ -5,7 +5,7 @@
  */
 import { type RequestFacts, hasVariable, substitute } from './context.js';
 import { type CompiledCondition, ConditionSyntaxError, compileConditions } from './conditions.js';
-import { type Glob, compileArnGlob, compileGlob } from './glob.js';
+import { type Glob, compileActionGlob, compileArnGlob } from './glob.js';
 
 /** What a request is: the action, the resource, and its condition keys. */
 export interface AuthzRequest {
@@ -101,10 +101,8 @@ function compileStatement(s: unknown, variables: boolean): CompiledStatement {
     conditions: compileConditions(s.Condition),
   };
   if (typeof s.Sid === 'string') out.sid = s.Sid;
-  if (s.Action !== undefined) out.actions = strings(s.Action).map((a) => compileGlob(a, true));
-  if (s.NotAction !== undefined) {
-    out.notActions = strings(s.NotAction).map((a) => compileGlob(a, true));
-  }
+  if (s.Action !== undefined) out.actions = strings(s.Action).map(compileActionGlob);
+  if (s.NotAction !== undefined) out.notActions = strings(s.NotAction).map(compileActionGlob);
   if (s.Resource !== undefined) {
     out.resources = strings(s.Resource).map((r) => resourceMatcher(r, variables));
   }
@@ -169,14 +167,18 @@ function principalMatch(spec: PrincipalSpec, caller: CallerIds): PrincipalMatch 
 
 const accountRoot = (account: string) => `arn:aws:iam::${account}:root`;
 
-/** Whether the statement applies to the request (everything but the Effect). */
-export function statementApplies(
+/**
+ * Whether the statement applies to the request (everything but the Effect); `action` is
+ * the request's action lower-cased.
+ */
+function statementApplies(
   s: CompiledStatement,
+  action: string,
   request: AuthzRequest,
   caller?: CallerIds,
 ): PrincipalMatch | boolean {
-  if (s.actions && !s.actions.some((g) => g(request.action))) return false;
-  if (s.notActions?.some((g) => g(request.action))) return false;
+  if (s.actions && !s.actions.some((g) => g(action))) return false;
+  if (s.notActions?.some((g) => g(action))) return false;
   const facts = request.facts;
   if (s.resources && !s.resources.some((m) => m(request.resource, facts))) return false;
   if (s.notResources?.some((m) => m(request.resource, facts))) return false;
@@ -211,10 +213,11 @@ export function evaluatePolicies(
 ): PolicyVerdict {
   const verdict: PolicyVerdict = { deny: false, matched: [] };
   const allows: PolicyVerdict['matched'] = [];
+  const action = request.action.toLowerCase();
   for (const p of policies) {
     for (let i = 0; i < p.statements.length; i++) {
       const s = p.statements[i];
-      const applies = statementApplies(s, request, caller);
+      const applies = statementApplies(s, action, request, caller);
       if (applies === false) continue;
       const where = { policy: p.id, index: i, ...(s.sid !== undefined && { sid: s.sid }) };
       if (s.effect === 'Deny') {

@@ -22,7 +22,30 @@ export function compileGlob(pattern: string, ignoreCase = false): Glob {
     else source += c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
   }
   const re = new RegExp(`^${source}$`, ignoreCase ? 'is' : 's');
-  return (v) => re.test(v);
+  // Most patterns start with literal text (`logs:Get*`): a prefix check rejects at once.
+  const prefix = pattern.slice(0, firstWildcard(pattern));
+  if (prefix === '' || ignoreCase) return (v) => re.test(v);
+  return (v) => v.startsWith(prefix) && re.test(v);
+}
+
+/**
+ * An Action pattern, matched against an action already lower-cased by the caller
+ * ("action names are case-insensitive"): compared as text when it has no wildcard, and
+ * rejected by its literal prefix before any regular expression runs.
+ */
+export function compileActionGlob(pattern: string): Glob {
+  const lower = pattern.toLowerCase();
+  if (lower === '*') return () => true;
+  const at = firstWildcard(lower);
+  if (at === lower.length) return (v) => v === lower;
+  return compileGlob(lower);
+}
+
+function firstWildcard(pattern: string): number {
+  const star = pattern.indexOf('*');
+  const q = pattern.indexOf('?');
+  if (star < 0) return q < 0 ? pattern.length : q;
+  return q < 0 ? star : Math.min(star, q);
 }
 
 /**

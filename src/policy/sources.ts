@@ -27,8 +27,14 @@ export interface PrincipalInfo {
 
 /** IAM's side: what a principal may do. */
 export interface PrincipalDirectory {
-  /** Undefined when the principal is unknown here (it then has no permissions). */
-  principal(principal: Principal, account: string): Promise<PrincipalInfo | undefined>;
+  /**
+   * Undefined when the principal is unknown here (it then has no permissions). Answers
+   * synchronously from its cache: this runs on every call.
+   */
+  principal(
+    principal: Principal,
+    account: string,
+  ): PrincipalInfo | undefined | Promise<PrincipalInfo | undefined>;
 }
 
 export interface ResourceInfo {

@@ -49,13 +49,17 @@ export class IamAuthority implements PrincipalDirectory, ResourcePolicySource {
     this.roles.clear();
   }
 
-  async principal(principal: Principal, account: string): Promise<PrincipalInfo | undefined> {
+  principal(
+    principal: Principal,
+    account: string,
+  ): PrincipalInfo | undefined | Promise<PrincipalInfo | undefined> {
     const cached = this.principals.get(principal);
     if (cached && cached.generation === this.generation) return cached.value;
     const generation = this.generation;
-    const value = await this.load(principal, account);
-    this.principals.set(principal, { generation, value });
-    return value;
+    return this.load(principal, account).then((value) => {
+      this.principals.set(principal, { generation, value });
+      return value;
+    });
   }
 
   /** The trust policy and tags of a role, by ARN. */

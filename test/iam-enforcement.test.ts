@@ -27,6 +27,11 @@ import {
   ListFunctionsCommand,
 } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  CreateRepositoryCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr';
 import { failure } from './helpers/failure.js';
 import { awsCli, python } from './helpers/clients.js';
 import { TRUST, handlerZip, json, nodeZip } from './helpers/lambda.js';
@@ -66,6 +71,7 @@ describe('IAM enforcement in strict mode', () => {
   const iamAs = (k: Keys) => track(new IAMClient(opts(k)));
   const lambdaAs = (k: Keys) => track(new LambdaClient(opts(k)));
   const stsAs = (k: Keys) => track(new STSClient(opts(k)));
+  const ecrAs = (k: Keys) => track(new ECRClient(opts(k)));
   function track<T extends { destroy(): void }>(c: T): T {
     made.push(c);
     return c;
@@ -401,6 +407,44 @@ exports.handler = async () => {
     );
     const fixed = (await call()) as { ok?: number };
     assert.ok((fixed.ok ?? 0) > 0, JSON.stringify(fixed));
+  });
+
+  test('registry pulls are authorised as ecr:* actions on the repository', async () => {
+    await ecrAs(ROOT).send(new CreateRepositoryCommand({ repositoryName: 'app' }));
+    const dev = await user('puller');
+    await iamAs(ROOT).send(
+      new PutUserPolicyCommand({
+        UserName: 'puller',
+        PolicyName: 'token',
+        PolicyDocument: allow('ecr:GetAuthorizationToken'),
+      }),
+    );
+    const token = (await ecrAs(dev).send(new GetAuthorizationTokenCommand({})))
+      .authorizationData?.[0]?.authorizationToken;
+    const list = () =>
+      fetch(`${server.endpoint}/v2/app/tags/list`, {
+        headers: { authorization: `Basic ${token}` },
+      });
+    const refused = await list();
+    assert.equal(refused.status, 403);
+    assert.deepEqual(((await refused.json()) as { errors: unknown[] }).errors[0], {
+      code: 'DENIED',
+      message: `User: arn:aws:iam::${ACCOUNT}:user/puller is not authorized to perform: ecr:ListImages on resource: arn:aws:ecr:us-east-1:${ACCOUNT}:repository/app because no identity-based policy allows the ecr:ListImages action`,
+      detail: null,
+    });
+    await iamAs(ROOT).send(
+      new PutUserPolicyCommand({
+        UserName: 'puller',
+        PolicyName: 'pull',
+        PolicyDocument: allow(
+          ['ecr:ListImages', 'ecr:BatchGetImage'],
+          `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/app`,
+        ),
+      }),
+    );
+    const allowed = await list();
+    assert.equal(allowed.status, 200, await allowed.clone().text());
+    assert.deepEqual(await allowed.json(), { name: 'app', tags: [] });
   });
 
   test('the AWS CLI v2 and boto3 get the same AccessDenied', async () => {

@@ -265,6 +265,10 @@ function dataPlaneAuthenticator(
 ): RequestAuthenticator {
   return {
     authorize: async (call, protocol) => authorizer().refusal(call, protocol),
+    async callerOf(accessKeyId) {
+      const c = await auth.findCredential(accessKeyId);
+      return c && { account: c.account, region: '', accessKeyId, principal: c.principal };
+    },
     async authenticate(req, body, service) {
       const sig = parseSignature(req);
       if (!sig) return undefined;

@@ -56,6 +56,11 @@ export interface RequestAuthenticator {
    * the API chain: resolves AccessDenied in the protocol's shape when refused.
    */
   authorize(call: AuthzCall, protocol: ProtocolName): Promise<AwsError | undefined>;
+  /**
+   * Who holds an access key (the caller behind an ECR registry token, which records the
+   * key it was issued to); undefined for a key no longer known.
+   */
+  callerOf(accessKeyId: string): Promise<Caller | undefined>;
 }
 
 /**

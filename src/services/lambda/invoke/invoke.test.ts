@@ -49,6 +49,7 @@ describe('the invoke path', () => {
   const noGateway = {
     authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
     authorize: () => Promise.resolve(undefined),
+    callerOf: () => Promise.resolve(undefined),
   };
   let n = 0;
   const call = ((op: string, input: unknown, requestId = `req-${++n}`) => {

@@ -6,7 +6,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
   AttachUserPolicyCommand,
+  CreateGroupCommand,
+  GetGroupCommand,
+  ListGroupsForUserCommand,
+  PutGroupPolicyCommand,
+  RemoveUserFromGroupCommand,
   CreateAccessKeyCommand,
   CreatePolicyCommand,
   CreateRoleCommand,
@@ -180,6 +187,45 @@ describe('IAM enforcement in strict mode', () => {
       message: `User: arn:aws:iam::${ACCOUNT}:user/denied is not authorized to perform: lambda:ListFunctions with an explicit deny in an identity-based policy`,
     });
     await iamAs(dev).send(new ListRolesCommand({}));
+  });
+
+  test('a user has the policies of its groups while it is a member', async () => {
+    const dev = await user('grouped');
+    const root = iamAs(ROOT);
+    await root.send(new CreateGroupCommand({ GroupName: 'readers' }));
+    await root.send(
+      new PutGroupPolicyCommand({
+        GroupName: 'readers',
+        PolicyName: 'list',
+        PolicyDocument: allow('lambda:ListFunctions'),
+      }),
+    );
+    const managed = await root.send(
+      new CreatePolicyCommand({ PolicyName: 'roles', PolicyDocument: allow('iam:ListRoles') }),
+    );
+    await root.send(
+      new AttachGroupPolicyCommand({ GroupName: 'readers', PolicyArn: managed.Policy?.Arn }),
+    );
+    assert.equal(
+      (await failure(lambdaAs(dev).send(new ListFunctionsCommand({})))).name,
+      'AccessDeniedException',
+    );
+    await root.send(new AddUserToGroupCommand({ GroupName: 'readers', UserName: 'grouped' }));
+    await lambdaAs(dev).send(new ListFunctionsCommand({}));
+    await iamAs(dev).send(new ListRolesCommand({}));
+    const group = await root.send(new GetGroupCommand({ GroupName: 'readers' }));
+    assert.deepEqual(
+      group.Users?.map((u) => u.UserName),
+      ['grouped'],
+    );
+    assert.match(group.Group?.Arn ?? '', /^arn:aws:iam::000000000000:group\/readers$/);
+    const groups = await root.send(new ListGroupsForUserCommand({ UserName: 'grouped' }));
+    assert.deepEqual(
+      groups.Groups?.map((g) => g.GroupName),
+      ['readers'],
+    );
+    await root.send(new RemoveUserFromGroupCommand({ GroupName: 'readers', UserName: 'grouped' }));
+    assert.equal((await failure(iamAs(dev).send(new ListRolesCommand({})))).name, 'AccessDenied');
   });
 
   test('a permissions boundary caps a user', async () => {

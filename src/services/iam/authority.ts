@@ -18,6 +18,7 @@ import type { Principal } from '../../shared/context.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { awsPolicyDocument } from './aws-managed.js';
 import { parseIamArn } from './arns.js';
+import { groupsOf } from './groups.js';
 import {
   nameKey,
   ownerPrefix,
@@ -81,7 +82,7 @@ export class IamAuthority implements PrincipalDirectory, ResourcePolicySource {
 
   /** Policies of a user or role (SimulatePrincipalPolicy's PolicySourceArn). */
   async identityPolicies(
-    kind: OwnerKind,
+    kind: Exclude<OwnerKind, 'group'>,
     account: string,
     name: string,
   ): Promise<PrincipalPolicies> {
@@ -90,6 +91,11 @@ export class IamAuthority implements PrincipalDirectory, ResourcePolicySource {
       nameKey(account, name),
     );
     const identity = await this.ownerPolicies(account, kind, name);
+    if (kind === 'user') {
+      for (const group of await groupsOf(this.store, account, name)) {
+        identity.push(...(await this.ownerPolicies(account, 'group', group)));
+      }
+    }
     const boundary = record?.permissionsBoundary
       ? await this.managed(record.permissionsBoundary, account)
       : undefined;

@@ -7,6 +7,7 @@ import { accountOperations } from './account.js';
 import { IamAuthority } from './authority.js';
 import { AccessKeyIndex } from './credentials.js';
 import type { IamDeps } from './common.js';
+import { groupOperations } from './groups.js';
 import { inlinePolicyOperations } from './inline.js';
 import { policyOperations } from './policies.js';
 import { roleOperations } from './roles.js';
@@ -21,6 +22,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...inlinePolicyOperations(deps),
     ...policyOperations(deps),
     ...userOperations(deps),
+    ...groupOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
   };

@@ -172,6 +172,11 @@ export function userOperations(deps: IamDeps): UserOps {
         if (user.accessKeyIds.length > 0) {
           throw new DeleteConflictException('Cannot delete entity, must delete access keys first.');
         }
+        if ((await tx.count(T.userGroups, `${ctx.account}/${user.name.toLowerCase()}/`)) > 0) {
+          throw new DeleteConflictException(
+            'Cannot delete entity, must remove users from all groups first.',
+          );
+        }
         if ((await tx.count(T.attached, owned)) > 0) {
           throw new DeleteConflictException(
             'Cannot delete entity, must detach all policies first.',

@@ -4,8 +4,9 @@
  *   1. request id            6. authenticate (permissive / strict) → account, region
  *   2. parse the signature   7. resolve the operation (protocol + model)
  *   3. detect the service    8. parse the input, 9. validate it against the model
- *   4. read the body         10. call the provider, 11. serialize output or error
- *   5. decode aws-chunked    12. access log
+ *   4. read the body         9b. authorise (IAM policies, authorize.ts)
+ *   5. decode aws-chunked    10. call the provider, 11. serialize output or error
+ *                            12. access log
  *
  * Data planes that AWS serves on other hosts or paths are routed in server.ts before this.
  */
@@ -29,6 +30,7 @@ import type { RequestContext } from '../shared/context.js';
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { AuthErrors, type Authenticator, type Identity } from './auth.js';
+import type { Authorizer } from './authorize.js';
 import { drain, readBody } from './body.js';
 import { corsHeaders } from './cors.js';
 import { detectService } from './detect.js';
@@ -38,6 +40,8 @@ export interface GatewayDeps {
   config: StratusConfig;
   registry: ServiceRegistry;
   auth: Authenticator;
+  /** IAM policy decisions (--iam); absent in tests that build a gateway without one. */
+  authorizer?: Authorizer;
   log: Logger;
   /** For a request no route claims: which API and data-plane forms exist (routes.ts). */
   unclaimed(): string;
@@ -173,7 +177,22 @@ export async function handleApiRequest(
       accessKeyId: identity.accessKeyId,
       principal: identity.principal,
     };
-    const output = await invoke(svc, codec, op, wire, ctx);
+    const authorizer = deps.authorizer;
+    const resolved = op;
+    const authorize = async (input: Record<string, unknown>) => {
+      if (!authorizer || (resolved.authtype === 'none' && sig === undefined)) return undefined;
+      const refused = await authorizer.operation({
+        ...ctx,
+        service: svc.info,
+        protocol,
+        operation: resolved.name,
+        input,
+        sourceIp: req.socket.remoteAddress,
+      });
+      if (!refused && authorizer.mode === 'enforce') ctx.authorized = true;
+      return refused;
+    };
+    const output = await invoke(svc, codec, op, wire, ctx, authorize);
     const response = codec.serializeOutput(output, op, svc.model, ctxResp);
     status = response.status;
     send(res, response, headers.origin);
@@ -278,19 +297,22 @@ async function payloadStream(
   return stream;
 }
 
-/** Steps 8–10: parse, validate, call. */
+/** Steps 8–10: parse, validate, authorise, call. */
 async function invoke(
   svc: LoadedService,
   codec: ProtocolCodec,
   op: OperationModel,
   wire: WireRequest,
   ctx: RequestContext,
+  authorize: (input: Record<string, unknown>) => Promise<AwsError | undefined>,
 ): Promise<Record<string, unknown>> {
   const input = codec.parseInput(wire, op, svc.model);
   if (op.input) {
     const violations = validate(input, op.input.shape, svc.model);
     if (violations.length) throw validationError(violations, svc.model);
   }
+  const refused = await authorize(input);
+  if (refused) throw refused;
   const result = svc.instance?.dispatch(op.name, input, ctx) ?? NOT_IMPLEMENTED;
   if (result === NOT_IMPLEMENTED) throw CommonErrors.notImplemented(svc.info.name, op.name);
   return ((await result) ?? {}) as Record<string, unknown>;

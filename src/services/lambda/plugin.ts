@@ -13,11 +13,13 @@ import type { LambdaOperations } from '../../api/lambda/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
+import type { Provided } from '../links.js';
 import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.js';
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
 import { createInvokePath, type InvokePath } from './invoke/index.js';
 import type { FunctionInvoker } from './invoke/service-invoker.js';
+import { lambdaResourcePolicies } from './resource-policies.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
@@ -33,7 +35,8 @@ declare module '../links.js' {
 export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
-  provides: { functionInvoke: FunctionInvoker };
+  /** Invokes for other services; function policies and tags for the gateway's authoriser. */
+  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies'>;
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -127,7 +130,10 @@ export function createLambda(
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
-    provides: { functionInvoke: invoke.invoker },
+    provides: {
+      functionInvoke: invoke.invoker,
+      resourcePolicies: lambdaResourcePolicies(deps.store),
+    },
     functions,
     invocations: {
       listUsage: (account, region, since) => invoke.listUsage(account, region, since),
@@ -179,7 +185,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
-  provides: ['functionInvoke'],
+  provides: ['functionInvoke', 'resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

@@ -17,14 +17,23 @@ import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
 import { createInvokePath, type InvokePath } from './invoke/index.js';
+import type { FunctionInvoker } from './invoke/service-invoker.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
 import { s3EventTarget } from './s3-events.js';
 
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Synchronous invokes on behalf of another service (ALB Lambda targets). */
+    functionInvoke: FunctionInvoker;
+  }
+}
+
 export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
+  provides: { functionInvoke: FunctionInvoker };
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -118,6 +127,7 @@ export function createLambda(
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
+    provides: { functionInvoke: invoke.invoker },
     functions,
     invocations: {
       listUsage: (account, region, since) => invoke.listUsage(account, region, since),
@@ -169,6 +179,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
+  provides: ['functionInvoke'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

@@ -28,6 +28,7 @@ import { RoleCredentialCache } from './credentials.js';
 import { invokeOperations, type InvokeOperations } from './operations.js';
 import { ReservationTotals } from './reservations.js';
 import { InvocationRunner } from './runner.js';
+import { type FunctionInvoker, serviceInvoker } from './service-invoker.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
 import { functionUrlDataPlane } from './url-dataplane.js';
@@ -76,6 +77,8 @@ export interface InvokePath {
   queuedEvents(): number;
   /** Execution environments alive. */
   environmentCount(): number;
+  /** Synchronous invokes for other services (the `functionInvoke` link). */
+  invoker: FunctionInvoker;
 }
 
 export function createInvokePath(deps: InvokePathDeps): InvokePath {
@@ -193,6 +196,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     listUsage: (account, region, since) => usage.list(account, region, since),
     queuedEvents: () => queue.size(),
     environmentCount: () => executor?.environmentCount() ?? 0,
+    invoker: serviceInvoker(deps.functions, runner),
   };
 }
 

@@ -56,6 +56,10 @@ Environment only:
                       (default 3600)
   STRATUS_ECR_UPLOAD_LIFETIME_SECONDS
                       idle layer uploads are discarded after this (default 86400)
+  STRATUS_S3_BLOB_GRACE_SECONDS
+                      how long an S3 blob no object references is kept (default 3600)
+  STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS
+                      how often S3 lifecycle rules are applied (default 3600)
   STRATUS_ENDPOINT    the server \`stratus image build\` pushes to
                       (default http://127.0.0.1:4566)
   STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)

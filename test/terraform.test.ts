@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetFunctionCodeSigningConfigCommand } from '@aws-sdk/client-lambda';
+import { DescribeSubscriptionFiltersCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateFunctionCommand, GetFunctionCodeSigningConfigCommand } from '@aws-sdk/client-lambda';
 import { clients, createRole, destroy, type Clients } from './helpers/lambda.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { TerraformDir, failure, terraformUnavailable } from './helpers/terraform.js';
@@ -107,6 +108,51 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
         writeFileSync(
           join(dir, 'layer.zip'),
           createZip([{ name: 'nodejs/lib.js', data: 'module.exports = 1;\n' }]),
+        );
+      },
+    );
+  });
+
+  test('CloudWatch Logs: every aws_cloudwatch_log_* resource type applies, plans clean and destroys', async () => {
+    const role = await createRole(c.iam, 'tf-logs-role');
+    const fn = await c.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'tf-log-sink',
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: role,
+        Code: {
+          ZipFile: createZip([{ name: 'index.js', data: 'exports.handler = async () => 1;\n' }]),
+        },
+      }),
+    );
+    await cycle(
+      'logs',
+      { role_arn: role, function_arn: fn.FunctionArn ?? '' },
+      [
+        'aws_cloudwatch_log_account_policy',
+        'aws_cloudwatch_log_anomaly_detector',
+        'aws_cloudwatch_log_data_protection_policy',
+        'aws_cloudwatch_log_delivery',
+        'aws_cloudwatch_log_delivery_destination',
+        'aws_cloudwatch_log_delivery_destination_policy',
+        'aws_cloudwatch_log_delivery_source',
+        'aws_cloudwatch_log_destination',
+        'aws_cloudwatch_log_destination_policy',
+        'aws_cloudwatch_log_group',
+        'aws_cloudwatch_log_index_policy',
+        'aws_cloudwatch_log_metric_filter',
+        'aws_cloudwatch_log_resource_policy',
+        'aws_cloudwatch_log_stream',
+        'aws_cloudwatch_log_subscription_filter',
+      ],
+      async () => {
+        const filters = await c.logs.send(
+          new DescribeSubscriptionFiltersCommand({ logGroupName: '/tf/app' }),
+        );
+        assert.deepEqual(
+          filters.subscriptionFilters?.map((f) => [f.filterName, f.destinationArn]),
+          [['to-lambda', fn.FunctionArn]],
         );
       },
     );

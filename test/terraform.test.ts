@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeSubscriptionFiltersCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeRegistryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateFunctionCommand, GetFunctionCodeSigningConfigCommand } from '@aws-sdk/client-lambda';
 import { clients, createRole, destroy, type Clients } from './helpers/lambda.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 import { TerraformDir, failure, terraformUnavailable } from './helpers/terraform.js';
 import { createZip } from './helpers/zip-writer.js';
 
@@ -156,5 +157,34 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
         );
       },
     );
+  });
+
+  test('ECR: every aws_ecr_* resource type applies, plans clean and destroys', async () => {
+    const ecr = new ECRClient(clientConfig(server.endpoint));
+    try {
+      await cycle(
+        'ecr',
+        {},
+        [
+          'aws_ecr_account_setting',
+          'aws_ecr_lifecycle_policy',
+          'aws_ecr_pull_through_cache_rule',
+          'aws_ecr_registry_policy',
+          'aws_ecr_registry_scanning_configuration',
+          'aws_ecr_replication_configuration',
+          'aws_ecr_repository',
+          'aws_ecr_repository_creation_template',
+          'aws_ecr_repository_policy',
+        ],
+        async () => {
+          const registry = await ecr.send(new DescribeRegistryCommand({}));
+          assert.deepEqual(registry.replicationConfiguration?.rules?.[0]?.destinations, [
+            { region: 'us-west-2', registryId: '000000000000' },
+          ]);
+        },
+      );
+    } finally {
+      ecr.destroy();
+    }
   });
 });

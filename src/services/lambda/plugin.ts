@@ -20,6 +20,7 @@ import { createInvokePath, type InvokePath } from './invoke/index.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
+import { storedOnly } from './provisioned.js';
 
 export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
@@ -88,7 +89,9 @@ export function createLambda(
     now: Date.now,
     concurrencyLimit: concurrencyLimitFrom(env),
   };
-  const control = controlPlaneOperations(lambdaDeps);
+  // The invoke path (created below, it needs `functions`) keeps provisioned environments.
+  const late: { invoke?: InvokePath } = {};
+  const control = controlPlaneOperations(lambdaDeps, () => late.invoke?.provisioner ?? storedOnly);
   const functions = new LambdaFunctions(lambdaDeps, control.PutFunctionEventInvokeConfig);
   const invoke = createInvokePath({
     config: deps.config,
@@ -103,6 +106,7 @@ export function createLambda(
     log,
     env,
   });
+  late.invoke = invoke;
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),

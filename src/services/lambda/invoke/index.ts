@@ -27,6 +27,7 @@ import { RoleCredentialCache } from './credentials.js';
 import { invokeOperations, type InvokeOperations } from './operations.js';
 import { ReservationTotals } from './reservations.js';
 import { InvocationRunner } from './runner.js';
+import { ProvisionedEnvironments } from './provisioning.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
 import { functionUrlDataPlane } from './url-dataplane.js';
@@ -65,6 +66,8 @@ export interface InvokePath {
   queuedEvents(): number;
   /** Execution environments alive. */
   environmentCount(): number;
+  /** Keeps the environments of provisioned concurrency configurations. */
+  provisioner: ProvisionedEnvironments;
 }
 
 export function createInvokePath(deps: InvokePathDeps): InvokePath {
@@ -117,6 +120,13 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     reservations,
     usage,
   });
+  const provisioner = new ProvisionedEnvironments({
+    store: deps.store,
+    functions: deps.functions,
+    runner,
+    executor: getExecutor,
+    warn,
+  });
   const queue = new EventQueue(deps.store, deps.functions, runner, {
     retryDelaysMs: retryDelaysFrom(env),
     throttleBackoffMs: throttleBackoffFrom(env),
@@ -151,8 +161,10 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
         warn,
       }),
     ],
+    provisioner,
     async start() {
       getExecutor();
+      await provisioner.start();
       const n = await queue.resume();
       if (n > 0) deps.log.info('resumed queued Lambda events', { events: n });
     },

@@ -107,6 +107,10 @@ export function createLambda(
     env,
   });
   late.invoke = invoke;
+  // CloudWatch Logs subscription filters that name a function invoke it asynchronously.
+  deps.links.logs.deliverSubscriptions?.('lambda', (arn, payload) =>
+    invoke.invokeEvent(arn, payload),
+  );
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),

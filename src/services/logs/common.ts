@@ -12,12 +12,15 @@ import type { RequestContext } from '../../shared/context.js';
 import { decodeToken as decodeJson, pageArray } from '../../shared/paging.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { Scope } from './store.js';
+import type { SubscriptionDelivery } from './subscription-delivery.js';
 
 /** What the logs operation modules share. */
 export interface LogsDeps {
   store: MetadataStore;
   /** Milliseconds since the epoch; tests pin it. */
   now(): number;
+  /** Sends appended events to subscription filter destinations. */
+  subscriptions?: SubscriptionDelivery;
 }
 
 export const groupNotFound = (): ResourceNotFoundException =>

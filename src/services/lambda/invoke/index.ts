@@ -27,6 +27,9 @@ import { RoleCredentialCache } from './credentials.js';
 import { invokeOperations, type InvokeOperations } from './operations.js';
 import { ReservationTotals } from './reservations.js';
 import { InvocationRunner } from './runner.js';
+import { randomUUID } from 'node:crypto';
+import { rootPrincipal } from '../../../shared/arn.js';
+import { parseFunctionRef } from '../arns.js';
 import { ProvisionedEnvironments } from './provisioning.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
@@ -68,6 +71,11 @@ export interface InvokePath {
   environmentCount(): number;
   /** Keeps the environments of provisioned concurrency configurations. */
   provisioner: ProvisionedEnvironments;
+  /**
+   * Queues an asynchronous invocation of a function named by ARN (as services such as
+   * CloudWatch Logs subscriptions invoke); rejects when it does not resolve.
+   */
+  invokeEvent(functionArn: string, payload: Buffer): Promise<void>;
 }
 
 export function createInvokePath(deps: InvokePathDeps): InvokePath {
@@ -162,6 +170,16 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       }),
     ],
     provisioner,
+    async invokeEvent(functionArn, payload) {
+      const ref = parseFunctionRef(functionArn);
+      if (ref?.account === undefined || ref.region === undefined) {
+        throw new Error(`not a function ARN: ${functionArn}`);
+      }
+      const scope = { account: ref.account, region: ref.region };
+      const ctx = { ...scope, principal: rootPrincipal(ref.account) };
+      const target = await deps.functions.resolve(ctx, ref.name, ref.qualifier);
+      await queue.enqueue(target, ref.name, ref.qualifier, randomUUID(), payload);
+    },
     async start() {
       getExecutor();
       await provisioner.start();

@@ -29,9 +29,11 @@ function typesIn(state: string[]): Set<string> {
  * Resource types of the provider that no fixture applies, and why. Each is a type whose
  * AWS operations need a service Stratus does not have yet.
  */
-export const NOT_APPLIED: Record<string, string> = {
+const NOT_APPLIED: Record<string, string> = {
   aws_lambda_event_source_mapping:
     'needs an event source Stratus has (SQS queues, DynamoDB or Kinesis streams, Kafka, MQ, DocumentDB): none yet',
+  'aws_iam_*':
+    'the IAM surface Terraform reads (instance profiles, groups, login profiles, MFA devices, ...) is not implemented yet: aws_iam_role cannot be destroyed (ListInstanceProfilesForRole)',
 };
 
 describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
@@ -187,4 +189,8 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
       ecr.destroy();
     }
   });
+
+  for (const [type, reason] of Object.entries(NOT_APPLIED)) {
+    test(`${type} is not applied`, { skip: reason }, () => {});
+  }
 });

@@ -106,10 +106,11 @@ export class Authenticator {
   /**
    * Resolves the caller or returns the protocol's auth error. `allowUnsigned` is for
    * operations the model marks `authtype: none` (e.g. AssumeRoleWithWebIdentity).
+   * `body` is undefined for a streamed payload, whose declared hash the stream checks.
    */
   async authenticate(
     req: SigV4Request,
-    body: Buffer,
+    body: Buffer | undefined,
     sig: ParsedSignature | undefined,
     service: ServiceInfo,
     allowUnsigned: boolean,

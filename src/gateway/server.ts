@@ -20,7 +20,7 @@ import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
 import { handleApiRequest, type GatewayDeps } from './chain.js';
 import { answerPreflight } from './cors.js';
-import { RouteTable, reservedPlanes } from './routes.js';
+import { RouteTable, reservedPlanes, s3VirtualHosts } from './routes.js';
 import { ServiceRegistry } from './services.js';
 import { wire, type WireNode } from './wiring.js';
 
@@ -64,6 +64,7 @@ export async function startServer(
   const { instances, auth } = await createPlugins(config, storage, registry, containers.driver);
   const routes = new RouteTable([
     ...instances.flatMap((i) => i.dataPlanes ?? []),
+    s3VirtualHosts((req, res, url, bucket) => handleApiRequest(req, res, url, deps, bucket)),
     ...reservedPlanes(),
   ]);
   // Known once the server listens (port 0 picks one).
@@ -121,7 +122,7 @@ export async function startServer(
         }
         return handleApiRequest(req, res, url, deps);
       case 'plane':
-        accessLogOnClose(log, chosen.plane.name, req, res);
+        if (!chosen.plane.apiCalls) accessLogOnClose(log, chosen.plane.name, req, res);
         return chosen.plane.handle(req, res, chosen.match);
       case 'admin':
       case 'home':

@@ -178,6 +178,8 @@ export interface DataPlane {
    * `GET /v2/apis` is not for the registry). Paths under /_stratus/ ignore signatures.
    */
   signedFor?: readonly string[];
+  /** Its requests are AWS API calls, which the API chain's access log records already. */
+  apiCalls?: boolean;
   handle(req: IncomingMessage, res: ServerResponse, match: RouteMatch): Promise<void>;
 }
 

@@ -17,14 +17,24 @@ import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
 import { createInvokePath, type InvokePath } from './invoke/index.js';
+import type { FunctionInvoker } from './invoke/service-invoker.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
 import { storedOnly } from './provisioned.js';
+import { s3EventTarget } from './s3-events.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Synchronous invokes on behalf of another service (ALB Lambda targets). */
+    functionInvoke: FunctionInvoker;
+  }
+}
 
 export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
+  provides: { functionInvoke: FunctionInvoker };
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -49,7 +59,16 @@ export function concurrencyLimitFrom(env: NodeJS.ProcessEnv): number {
 }
 
 /** The links Lambda needs (see services/links.ts). */
-const NEEDS = ['logs', 'iam', 'sts', 'signatures', 'containers', 'images'] as const;
+const NEEDS = [
+  'logs',
+  'iam',
+  'sts',
+  'signatures',
+  'containers',
+  'images',
+  's3objects',
+  's3events',
+] as const;
 
 export function createLambda(
   deps: PluginDeps<(typeof NEEDS)[number]>,
@@ -83,6 +102,7 @@ export function createLambda(
     store: deps.store,
     code,
     iam: deps.links.iam,
+    s3: deps.links.s3objects,
     lifecycle,
     // Read late: the port may only be known once the server listens.
     endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
@@ -111,9 +131,11 @@ export function createLambda(
   deps.links.logs.deliverSubscriptions?.('lambda', (arn, payload) =>
     invoke.invokeEvent(arn, payload),
   );
+  deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
+    provides: { functionInvoke: invoke.invoker },
     functions,
     invocations: {
       listUsage: (account, region, since) => invoke.listUsage(account, region, since),
@@ -165,6 +187,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
+  provides: ['functionInvoke'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

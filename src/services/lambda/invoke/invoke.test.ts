@@ -89,6 +89,15 @@ describe('the invoke path', () => {
           logs,
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
           containers: new ProcessDriver(),
+          s3events: { registerLambda: () => undefined },
+          s3objects: {
+            read: async () => ({
+              ok: false,
+              code: 'NoSuchBucket',
+              message: 'The specified bucket does not exist',
+              status: 404,
+            }),
+          },
           images: {
             resolve: (ref) => Promise.reject(new ImageNotFoundError(ref, 'not in these tests')),
           },

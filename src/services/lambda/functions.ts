@@ -7,7 +7,6 @@
  * is extracted before the answer), then writes in one transaction; the state flips that
  * follow (Pending → Active, InProgress → Successful) are the Lifecycle's.
  */
-import { CodeSigningConfigNotFoundException } from '../../api/lambda/errors.js';
 import type { LambdaOperations } from '../../api/lambda/operations.js';
 import type {
   CreateFunctionRequest,
@@ -27,6 +26,7 @@ import type {
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { LATEST, functionArn, isAliasName, qualifiedArn } from './arns.js';
+import { attachCodeSigning } from './code-signing.js';
 import type { Lease } from './code-store.js';
 import {
   asBuffer,
@@ -271,12 +271,6 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
       checkEnvironment(input.Environment?.Variables);
       checkLayerCount(input.Layers);
       refuseUnsupported(input);
-      if (input.CodeSigningConfigArn !== undefined) {
-        throw new CodeSigningConfigNotFoundException(
-          `The code signing configuration cannot be found. Check that the provided configuration is not deleted: ${input.CodeSigningConfigArn}.`,
-          { Type: 'User' },
-        );
-      }
       checkSnapStart(input.SnapStart?.ApplyOn, input.Runtime ?? '');
       const tags = input.Tags ?? {};
       checkTagCount(tags);
@@ -329,6 +323,8 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
           const vpc = vpcOf(input.VpcConfig);
           if (vpc) latest.vpc = vpc;
           await tx.put(T.versions, versionKey(at.key, LATEST), latest);
+          if (input.CodeSigningConfigArn !== undefined)
+            await attachCodeSigning(tx, at.key, input.CodeSigningConfigArn);
           await retainVersionCode(tx, latest);
           return input.Publish ? publishInTx(tx, at, fn, latest, now) : latest;
         }),
@@ -625,9 +621,10 @@ async function deleteWholeFunction(tx: MetadataOps, at: Located): Promise<string
   for (const { value } of await tx.list<UrlConfigRecord>(T.urls, { prefix })) {
     await tx.delete(T.urlIds, value.urlId);
   }
-  for (const table of [T.versions, T.aliases, T.policies, T.eventInvoke, T.urls]) {
+  for (const table of [T.versions, T.aliases, T.policies, T.eventInvoke, T.urls, T.provisioned]) {
     await tx.deletePrefix(table, prefix);
   }
+  await tx.delete(T.functionCodeSigning, at.key);
   await tx.delete(T.functions, at.key);
   return unused;
 }

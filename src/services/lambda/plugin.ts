@@ -23,6 +23,7 @@ import { lambdaResourcePolicies } from './resource-policies.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
+import { storedOnly } from './provisioned.js';
 import { s3EventTarget } from './s3-events.js';
 
 declare module '../links.js' {
@@ -116,7 +117,9 @@ export function createLambda(
     now: Date.now,
     concurrencyLimit: concurrencyLimitFrom(env),
   };
-  const control = controlPlaneOperations(lambdaDeps);
+  // The invoke path (created below, it needs `functions`) keeps provisioned environments.
+  const late: { invoke?: InvokePath } = {};
+  const control = controlPlaneOperations(lambdaDeps, () => late.invoke?.provisioner ?? storedOnly);
   const functions = new LambdaFunctions(lambdaDeps, control.PutFunctionEventInvokeConfig);
   const invoke = createInvokePath({
     config: deps.config,
@@ -131,6 +134,11 @@ export function createLambda(
     log,
     env,
   });
+  late.invoke = invoke;
+  // CloudWatch Logs subscription filters that name a function invoke it asynchronously.
+  deps.links.logs.deliverSubscriptions?.('lambda', (arn, payload) =>
+    invoke.invokeEvent(arn, payload),
+  );
   deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {

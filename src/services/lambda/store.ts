@@ -18,11 +18,13 @@ import type {
   LastUpdateStatusReasonCode,
   LoggingConfig,
   PackageType,
+  RecursiveLoop,
   Runtime,
   SnapStartApplyOn,
   State,
   StateReasonCode,
   TracingMode,
+  UpdateRuntimeOn,
 } from '../../api/lambda/types.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { LATEST, type Scope } from './arns.js';
@@ -40,6 +42,14 @@ export const T = {
   layerVersions: 'lambda_layer_versions',
   /** code sha (hex) → how many versions and layer versions use it. */
   codeRefs: 'lambda_code_refs',
+  /** `<account>:<region>:csc-…` → a code signing configuration. */
+  codeSigning: 'lambda_code_signing_configs',
+  /** function key → the code signing configuration it uses. */
+  functionCodeSigning: 'lambda_function_code_signing',
+  /** qualifier key (alias or version) → provisioned concurrency. */
+  provisioned: 'lambda_provisioned_concurrency',
+  /** layer version key → its resource policy statements. */
+  layerPolicies: 'lambda_layer_policies',
 } as const;
 
 export const scopePrefix = (scope: Scope): string => `${scope.account}:${scope.region}:`;
@@ -92,6 +102,13 @@ export interface FunctionRecord {
   createdAt: number;
   tags: Record<string, string>;
   reservedConcurrency?: number;
+  /** PutFunctionRecursionConfig; AWS's default is Terminate. */
+  recursiveLoop?: RecursiveLoop;
+  /** PutRuntimeManagementConfig per qualifier ($LATEST or a version). */
+  runtimeManagement?: Record<
+    string,
+    { updateRuntimeOn: UpdateRuntimeOn; runtimeVersionArn?: string }
+  >;
   /** The next published version number. */
   nextVersion: number;
 }

@@ -87,6 +87,8 @@ export class Environment {
   lastUsedAt = Date.now();
   /** Shut down once the running invocation completes (code or configuration changed). */
   retired = false;
+  /** Kept initialised for provisioned concurrency: never shut down for being idle. */
+  provisioned = false;
   /** Called once, when the environment is gone for good. */
   onGone: (env: Environment) => void = () => {};
 

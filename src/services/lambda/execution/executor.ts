@@ -56,6 +56,18 @@ export interface ExecutorOptions {
 export interface LambdaExecutor extends Executor {
   /** Appends every log line written so far to CloudWatch Logs. */
   flushLogs(): Promise<void>;
+  /**
+   * Keeps `count` environments of this version initialised and never idled out
+   * (provisioned concurrency); surplus ones go back to the ordinary idle rules.
+   */
+  provision(fn: FunctionVersionSpec, count: number): Promise<void>;
+  /** Provisioned environments of a revision that have finished INIT. */
+  provisionedReady(
+    account: string,
+    region: string,
+    functionName: string,
+    revisionId: string,
+  ): number;
 }
 
 export function createExecutor(opts: ExecutorOptions): LambdaExecutor {
@@ -210,6 +222,39 @@ class ProcessExecutor implements LambdaExecutor {
 
   environmentCount(): number {
     return this.warm.size;
+  }
+
+  async provision(fn: FunctionVersionSpec, count: number): Promise<void> {
+    if (this.stopped) return;
+    const key = WarmPool.key(fn.account, fn.region, fn.functionName);
+    const group = this.warm.group(key);
+    const mine = [...group.all].filter(
+      (env) => env.provisioned && env.spec?.revisionId === fn.revisionId && env.state !== 'dead',
+    );
+    for (const env of mine.slice(count)) env.provisioned = false;
+    const missing = count - mine.length;
+    if (missing <= 0) return;
+    const family = runtimeFamily(fn.runtime);
+    if (family === undefined) throw new Error(`unsupported runtime ${fn.runtime}`);
+    await this.ready;
+    const notice = await this.notice(fn, family);
+    for (let i = 0; i < missing; i++) {
+      // INIT starts now, with no invocation waiting: the environment turns idle when ready.
+      const env = Environment.create(fn, family, this.ctx, i === 0 ? notice : undefined);
+      env.provisioned = true;
+      this.warm.adopt(key, group, env);
+      group.putBack(env);
+    }
+  }
+
+  provisionedReady(account: string, region: string, functionName: string, revisionId: string) {
+    const group = this.warm.functions.get(WarmPool.key(account, region, functionName));
+    let n = 0;
+    for (const env of group?.all ?? []) {
+      if (!env.provisioned || env.retired || env.spec?.revisionId !== revisionId) continue;
+      if (env.state === 'idle' || env.state === 'busy') n++;
+    }
+    return n;
   }
 
   flushLogs(): Promise<void> {

@@ -30,6 +30,10 @@ import { RoleCredentialCache } from './credentials.js';
 import { invokeOperations, type InvokeOperations } from './operations.js';
 import { ReservationTotals } from './reservations.js';
 import { InvocationRunner } from './runner.js';
+import { randomUUID } from 'node:crypto';
+import { rootPrincipal } from '../../../shared/arn.js';
+import { parseFunctionRef } from '../arns.js';
+import { ProvisionedEnvironments } from './provisioning.js';
 import { type FunctionInvoker, serviceInvoker } from './service-invoker.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
@@ -79,6 +83,13 @@ export interface InvokePath {
   queuedEvents(): number;
   /** Execution environments alive. */
   environmentCount(): number;
+  /** Keeps the environments of provisioned concurrency configurations. */
+  provisioner: ProvisionedEnvironments;
+  /**
+   * Queues an asynchronous invocation of a function named by ARN (as services such as
+   * CloudWatch Logs subscriptions invoke); rejects when it does not resolve.
+   */
+  invokeEvent(functionArn: string, payload: Buffer): Promise<void>;
   /** Synchronous invokes for other services (the `functionInvoke` link). */
   invoker: FunctionInvoker;
 }
@@ -144,6 +155,13 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     reservations,
     usage,
   });
+  const provisioner = new ProvisionedEnvironments({
+    store: deps.store,
+    functions: deps.functions,
+    runner,
+    executor: getExecutor,
+    warn,
+  });
   const queue = new EventQueue(deps.store, deps.functions, runner, {
     retryDelaysMs: retryDelaysFrom(env),
     throttleBackoffMs: throttleBackoffFrom(env),
@@ -182,8 +200,20 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
         warn,
       }),
     ],
+    provisioner,
+    async invokeEvent(functionArn, payload) {
+      const ref = parseFunctionRef(functionArn);
+      if (ref?.account === undefined || ref.region === undefined) {
+        throw new Error(`not a function ARN: ${functionArn}`);
+      }
+      const scope = { account: ref.account, region: ref.region };
+      const ctx = { ...scope, principal: rootPrincipal(ref.account) };
+      const target = await deps.functions.resolve(ctx, ref.name, ref.qualifier);
+      await queue.enqueue(target, ref.name, ref.qualifier, randomUUID(), payload);
+    },
     async start() {
       getExecutor();
+      await provisioner.start();
       const n = await queue.resume();
       if (n > 0) deps.log.info('resumed queued Lambda events', { events: n });
     },

@@ -8,10 +8,10 @@
  *    loopback address; otherwise (strict mode, or bound beyond loopback) it must be signed
  *    with SigV4 by the root keys (any service and region in the credential scope).
  *  - `GET /_stratus/memory`: the server's memory (RSS, V8 heap, external and array
- *    buffers, live handles by kind), and `POST /_stratus/gc`, a full garbage collection
- *    first when node runs with `--expose-gc` (`NODE_OPTIONS=--expose-gc`): to tell a leak
- *    from a high-water mark (bench/fuzz.ts). Guarded as reset is: a full collection stops
- *    the server for a moment.
+ *    buffers, live handles by kind), and `POST /_stratus/gc`: SQLite's page cache given
+ *    back and a full garbage collection first, when node runs with `--expose-gc`
+ *    (`NODE_OPTIONS=--expose-gc`): to tell a leak from a cache or a high-water mark
+ *    (bench/fuzz.ts). Guarded as reset is: a full collection stops the server a moment.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
@@ -84,6 +84,7 @@ export async function handleAdmin(
           message: 'node runs without --expose-gc: start Stratus with NODE_OPTIONS=--expose-gc',
         });
       }
+      await deps.store.releaseMemory();
       gc();
     }
     return json(res, 200, memory());

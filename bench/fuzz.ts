@@ -21,7 +21,7 @@
 import { setPriority } from 'node:os';
 import { GROUPS, describeFailure, prepareTargets, runFuzz, seeds } from '../test/helpers/fuzz.js';
 import { signedFetch } from '../test/helpers/sign.js';
-import { makeTempDir, removeTempDir, runBench, setNiceness } from './children.js';
+import { makeTempDir, removeTempDir, runBench } from './children.js';
 import { peakRssKb, rssKb } from './proc-mem.js';
 import { startStratus, type AuthMode, type StratusProcess } from './stratus-process.js';
 
@@ -137,7 +137,8 @@ async function main(): Promise<void> {
       `${o.driver} driver`,
   );
   if (o.nice !== undefined) {
-    setNiceness(o.nice);
+    // This process first: the server and its functions inherit it (nice(1) on top would
+    // add to it).
     setPriority(o.nice);
     say(`server and client run under nice ${o.nice}`);
   }

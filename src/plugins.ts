@@ -8,6 +8,7 @@ import { iamPlugin } from './services/iam/plugin.js';
 import { stsPlugin } from './services/sts/plugin.js';
 import { lambdaPlugin } from './services/lambda/plugin.js';
 import { ecrPlugin } from './services/ecr/plugin.js';
+import { elbv2Plugin } from './services/elbv2/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -15,4 +16,5 @@ export const plugins: readonly ServicePlugin[] = [
   stsPlugin,
   lambdaPlugin,
   ecrPlugin,
+  elbv2Plugin,
 ];

@@ -162,8 +162,9 @@ exports.handler = async (event) => ({
     ]);
     assert.equal(s3ByAwsName.status, 501);
 
+    // Load balancers are served now: an unknown one answers as an ALB with no target would.
     const alb = await curl([`http://web-123.elb.localhost:${port}/`]);
-    assert.equal(alb.status, 501);
+    assert.equal(alb.status, 503);
     assert.match(alb.headers['content-type'], /text\/html/);
   });
 

@@ -230,23 +230,6 @@ export function reservedPlanes(): DataPlane[] {
             `<Message>${message('S3 buckets')}</Message><RequestId>${requestId}</RequestId></Error>`,
         ),
     },
-    {
-      name: 'elb',
-      title: 'Load balancer listeners (not implemented yet)',
-      hosts: ['{name}.elb.localhost', '{name}.{region}.elb.amazonaws.com'],
-      paths: ['/_stratus/elb/{name}/'],
-      // An ALB's own error pages are HTML.
-      handle: async (req, res) =>
-        notImplemented(
-          req,
-          res,
-          'text/html',
-          () =>
-            '<html>\r\n<head><title>501 Not Implemented</title></head>\r\n<body>\r\n' +
-            `<center><h1>501 Not Implemented</h1></center>\r\n<p>${message('Load balancers')}</p>\r\n` +
-            '</body>\r\n</html>\r\n',
-        ),
-    },
   ];
 }
 

@@ -84,6 +84,14 @@ export class UnsupportedSpecError extends Error {
   }
 }
 
+/** An exec() that did not finish within its time limit (the process was killed). */
+export class ExecTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`command did not finish within ${timeoutMs} ms`);
+    this.name = 'ExecTimeoutError';
+  }
+}
+
 export interface BindMount {
   /** Host path. */
   source: string;
@@ -143,13 +151,28 @@ export interface ContainerSpec {
      *  host: the host's network. */
     mode: 'none' | 'private' | 'host';
     ports?: PortMapping[];
+    /**
+     * Joins the network namespace of another container of the same driver (its id; created
+     * and not yet removed) instead of getting one of its own: ECS awsvpc tasks, whose
+     * containers share one address and localhost. Mode must be `private`; the first
+     * container publishes the ports.
+     */
+    join?: string;
     /** Extra /etc/hosts entries inside the container. */
     hosts?: Record<string, string>;
   };
+  /** Resource limits (setrlimit) of the container's processes, Docker's names: `nofile`, `nproc`… */
+  ulimits?: Ulimit[];
   /** Labels identify Stratus's containers (owner, service, resource ARN) for reaping. */
   labels: Record<string, string>;
   /** Signal `stop` sends first (default the image's StopSignal, else SIGTERM). */
   stopSignal?: NodeJS.Signals;
+}
+
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
 }
 
 export interface ContainerIo {
@@ -193,6 +216,12 @@ export interface Container {
   /** Resolves once the container has exited (whether started by us or reattached). */
   wait(): Promise<ContainerExit>;
   stats(): Promise<ContainerStats>;
+  /**
+   * Runs `argv` inside the running container, as its process's user, env and cwd (ECS and
+   * Docker health checks); resolves its exit code, or ExecTimeoutError after `timeoutMs`.
+   * Absent where the driver has no container to enter (the process driver).
+   */
+  exec?(argv: string[], timeoutMs: number): Promise<number>;
   /** Frees everything: the container, its writable layer, its network, its ports. */
   remove(): Promise<void>;
 }

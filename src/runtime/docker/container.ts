@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import {
   stopWithGrace,
+  ExecTimeoutError,
   type Container,
   type ContainerExit,
   type ContainerIo,
@@ -102,7 +103,8 @@ export class DockerContainer implements Container {
     }
     this.startedAt = Date.now();
     // Only a private network has an address and host ports to read back.
-    if (this.spec.network.mode === 'private') this.readNetwork(await this.handle.inspect());
+    if (this.spec.network.join) this.ip = await this.joinedIp(this.spec.network.join);
+    else if (this.spec.network.mode === 'private') this.readNetwork(await this.handle.inspect());
     else if (this.spec.network.mode === 'host') this.ports = this.hostModePorts();
     this.exit = this.waitForExit();
     // Whoever waits sees a failure (the daemon went away); nobody waiting is not a crash.
@@ -147,6 +149,26 @@ export class DockerContainer implements Container {
     this.detach();
     await ignoring([404], () => this.handle.remove({ force: true, v: true }));
     await this.opts.afterRemove();
+  }
+
+  /** Runs argv through the Engine's exec API and polls its exit code. */
+  async exec(argv: string[], timeoutMs: number): Promise<number> {
+    const exec = await this.handle.exec({ Cmd: argv, AttachStdout: false, AttachStderr: false });
+    await exec.start({ Detach: true });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = await exec.inspect();
+      if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+      if (Date.now() > deadline) throw new ExecTimeoutError(timeoutMs);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The address of the container whose namespace this one shares. */
+  private async joinedIp(peer: string): Promise<string | undefined> {
+    const info = await this.opts.docker.getContainer(peer).inspect();
+    const networks = Object.values(info.NetworkSettings.Networks ?? {});
+    return networks.find((n) => n.IPAddress)?.IPAddress || undefined;
   }
 
   private detach(): void {

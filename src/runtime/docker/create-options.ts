@@ -42,7 +42,13 @@ export function createOptions(
   checkPorts(spec.network.mode, ports);
   const r = spec.resources ?? {};
   const hostConfig: Docker.HostConfig = {
-    NetworkMode: networkMode(spec.network.mode, ctx.network),
+    // Joining another container's namespace is Docker's `container:<id>` mode (ECS awsvpc).
+    NetworkMode: spec.network.join
+      ? `container:${spec.network.join}`
+      : networkMode(spec.network.mode, ctx.network),
+    ...(spec.ulimits?.length && {
+      Ulimits: spec.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+    }),
     ReadonlyRootfs: spec.readonlyRoot ?? false,
     Mounts: (spec.mounts ?? []).map((m) => ({
       Type: 'bind' as const,
@@ -67,7 +73,9 @@ export function createOptions(
     }),
     ...(r.pidsLimit !== undefined && { PidsLimit: r.pidsLimit }),
   };
-  if (spec.network.mode === 'private' && ports.length > 0) {
+  if (spec.network.mode === 'private' && spec.network.join && ports.length > 0)
+    throw new UnsupportedSpecError('docker', 'a container that joins a network publishes no ports');
+  if (spec.network.mode === 'private' && !spec.network.join && ports.length > 0) {
     // Loopback only, like every Stratus listener; HostPort '' asks Docker for a free port.
     hostConfig.PortBindings = Object.fromEntries(
       ports.map((p) => [

@@ -112,6 +112,8 @@ function refuseUnsupported(spec: ContainerSpec): void {
   if (spec.user) refuse('a user');
   if (spec.mounts?.length) refuse('mounts');
   if (spec.tmpfs?.length) refuse('tmpfs mounts');
+  if (spec.ulimits?.length) refuse('ulimits');
+  if (spec.network.join) refuse("joining another container's network");
   const r = spec.resources ?? {};
   if (r.memoryMb !== undefined || r.cpus !== undefined || r.pidsLimit !== undefined)
     refuse('resource limits');

@@ -223,6 +223,17 @@ function openFilesLimit(): { soft: number; hard: number } {
   return { soft: 1024, hard: 1024 };
 }
 
+/** The spec's ulimits as OCI rlimits (`nofile` → RLIMIT_NOFILE); nofile defaults to ours. */
+function rlimits(spec: ContainerSpec): { type: string; hard: number; soft: number }[] {
+  const out = new Map<string, { type: string; hard: number; soft: number }>();
+  out.set('RLIMIT_NOFILE', { type: 'RLIMIT_NOFILE', ...openFilesLimit() });
+  for (const u of spec.ulimits ?? []) {
+    const type = `RLIMIT_${u.name.toUpperCase()}`;
+    out.set(type, { type, soft: u.soft, hard: u.hard });
+  }
+  return [...out.values()];
+}
+
 export function buildOciSpec(inputs: BundleInputs): OciSpec {
   const { spec, image } = inputs;
   const user = resolveUser(inputs.overlay?.lower ?? [inputs.rootfs], spec.user ?? image.User);
@@ -348,7 +359,7 @@ export function buildOciSpec(inputs: BundleInputs): OciSpec {
       env: mergeEnv(image.Env, spec.env, user.home),
       cwd: spec.workingDir || image.WorkingDir || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      rlimits: [{ type: 'RLIMIT_NOFILE', ...openFilesLimit() }],
+      rlimits: rlimits(spec),
       noNewPrivileges: true,
     },
     root: { path: inputs.rootfs, readonly: spec.readonlyRoot === true },

@@ -21,6 +21,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   stopWithGrace,
+  ExecTimeoutError,
   OWNER_LABEL,
   UnsupportedSpecError,
   type Container,
@@ -196,10 +197,28 @@ export class RuncDriver implements ContainerDriver {
         memoryMb: spec.resources?.memoryMb,
         memoryReservationMb: spec.resources?.memoryReservationMb,
       });
-      if (spec.network.mode === 'private') {
+      let netns: string | undefined;
+      if (spec.network.mode === 'private' && spec.network.join) {
+        // Another container's namespace (ECS awsvpc): its address, nothing of our own to free.
+        if (spec.network.ports?.length)
+          throw new UnsupportedSpecError(
+            'runc',
+            'a container that joins a network publishes no ports',
+          );
+        const peer = /^stratus-[0-9a-f]+$/.test(spec.network.join)
+          ? await readRecord(join(this.stateDir, spec.network.join))
+          : undefined;
+        if (!peer?.netns)
+          throw new UnsupportedSpecError(
+            'runc',
+            `no private network to join: ${spec.network.join}`,
+          );
+        netns = peer.netns;
+        record.joinedIp = peer.ip;
+      } else if (spec.network.mode === 'private') {
         await this.network();
         record.ip = await allocateAddress(id, this.owner);
-        record.netns = netNames(id).netns;
+        record.netns = netns = netNames(id).netns;
         await writeRecord(dir, record);
         await createPrivateNetwork(id, record.ip);
         if (spec.network.ports?.length) {
@@ -217,7 +236,8 @@ export class RuncDriver implements ContainerDriver {
         resolvConf: join(dir, 'resolv.conf'),
         hostname: join(dir, 'hostname'),
       };
-      await writeFile(etcFiles.hosts, hostsFile(hostname, record.ip, spec.network.hosts ?? {}));
+      const ip = record.ip ?? record.joinedIp;
+      await writeFile(etcFiles.hosts, hostsFile(hostname, ip, spec.network.hosts ?? {}));
       await writeFile(etcFiles.resolvConf, RESOLV_CONF);
       await writeFile(etcFiles.hostname, `${hostname}\n`);
       const oci = buildOciSpec({
@@ -226,7 +246,7 @@ export class RuncDriver implements ContainerDriver {
         rootfs,
         hostname,
         cgroupsPath: runcCgroupsPath(id),
-        netnsPath: record.netns ? netnsPath(record.netns) : undefined,
+        netnsPath: netns ? netnsPath(netns) : undefined,
         overlay,
         etcFiles,
       });
@@ -350,7 +370,7 @@ class RuncContainer implements Container {
     private readonly stopSignal: NodeJS.Signals,
   ) {
     this.id = record.id;
-    this.ip = record.ip;
+    this.ip = record.ip ?? record.joinedIp;
     this.ports = record.ports;
   }
 
@@ -457,6 +477,26 @@ class RuncContainer implements Container {
   wait(): Promise<ContainerExit> {
     if (!this.exit) return Promise.reject(new Error(`container ${this.id} was not started`));
     return this.exit;
+  }
+
+  exec(argv: string[], timeoutMs: number): Promise<number> {
+    const [bin, ...root] = this.driver.runcArgv;
+    // `runc exec` runs argv with config.json's process settings (user, env, cwd, caps).
+    const child = spawn(bin, [...root, 'exec', this.id, ...argv], { stdio: 'ignore' });
+    return new Promise((resolveExec, rejectExec) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        rejectExec(new ExecTimeoutError(timeoutMs));
+      }, timeoutMs);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        rejectExec(err);
+      });
+      child.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        resolveExec(code ?? (sig ? 128 + signalNumber(sig) : 255));
+      });
+    });
   }
 
   async stats(): Promise<ContainerStats> {

@@ -15,6 +15,8 @@ export interface ContainerRecord {
   /** Private network: the address and namespace to release. */
   ip?: string;
   netns?: string;
+  /** The address of the container whose namespace this one joined (not ours to release). */
+  joinedIp?: string;
   ports: PublishedPort[];
   /** The root is an image assembled in the container's directory (to unmount first). */
   imageRoot?: boolean;

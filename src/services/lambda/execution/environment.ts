@@ -23,7 +23,8 @@ import {
 } from './error-payloads.js';
 import { clientContextHeader } from './client-context.js';
 import type { CodeSlot, ContainerSandbox } from './container-sandbox.js';
-import { LineSplitter, logStreamName, type LogStream, type LogWriter } from './log-writer.js';
+import { LineSplitter, type LogStream, type LogWriter } from '../../../events/log-writer.js';
+import { logStreamName } from './log-writer.js';
 import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
 import {
   applyExecWrapper,

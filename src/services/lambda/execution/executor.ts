@@ -15,7 +15,7 @@ import type { ExecutionDriver } from '../../../runtime/types.js';
 import { Environment, type EnvironmentContext } from './environment.js';
 import type { ContainerSandbox } from './container-sandbox.js';
 import { interpreterNotice } from './interpreter-notice.js';
-import { LogWriter } from './log-writer.js';
+import { LogWriter } from '../../../events/log-writer.js';
 import { canUsePrestarted, ContainerPrestartPool, PrestartPool, WarmPool } from './pool.js';
 import {
   defaultRuntimeHost,

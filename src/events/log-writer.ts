@@ -1,0 +1,130 @@
+/**
+ * Output on its way to CloudWatch Logs (Lambda's function logs, ECS's awslogs): events are
+ * batched and appended off the hot path: one LogSink append per stream per flush, flushes
+ * serialized so a stream's events keep their order.
+ */
+import type { LogEventInput, LogSink } from './logs.js';
+
+/** CloudWatch Logs' largest event; longer output lines are split, as Lambda does. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+export class LogStream {
+  events: LogEventInput[] = [];
+  dirty = false;
+
+  constructor(
+    readonly scope: { account: string; region: string },
+    readonly group: string,
+    readonly name: string,
+    private readonly writer: LogWriter,
+  ) {}
+
+  push(timestamp: number, message: string): void {
+    this.events.push({ timestamp, message });
+    if (!this.dirty) {
+      this.dirty = true;
+      this.writer.markDirty(this);
+    }
+  }
+}
+
+export class LogWriter {
+  private dirty: LogStream[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sink: LogSink,
+    private readonly flushDelayMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  open(scope: { account: string; region: string }, group: string, name: string): LogStream {
+    return new LogStream(scope, group, name, this);
+  }
+
+  markDirty(stream: LogStream): void {
+    this.dirty.push(stream);
+    if (this.timer === null) {
+      this.timer = setTimeout(() => void this.flush(), this.flushDelayMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Appends everything pushed so far; resolves when it is in the sink. */
+  flush(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.dirty;
+    this.dirty = [];
+    if (batch.length === 0) return this.flushing;
+    const work = batch.map((s) => {
+      const events = s.events;
+      s.events = [];
+      s.dirty = false;
+      return { s, events };
+    });
+    this.flushing = this.flushing.then(() =>
+      Promise.all(
+        work.map(({ s, events }) =>
+          this.sink.append(s.scope, s.group, s.name, events).catch(this.onError),
+        ),
+      ).then(() => undefined),
+    );
+    return this.flushing;
+  }
+}
+
+/**
+ * Splits a process's output into log lines. Lambda's runtimes write one event per line and
+ * encode the line breaks inside an event as \r (AWS's runtimes do the same on stdout),
+ * which become newlines again here.
+ */
+export class LineSplitter {
+  private rest: Buffer | null = null;
+
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  write(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.rest !== null) {
+      buf = Buffer.concat([this.rest, chunk]);
+      this.rest = null;
+    }
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0) break;
+      this.emit(buf.toString('utf8', start, nl));
+      start = nl + 1;
+    }
+    if (start < buf.length) {
+      let rest = buf.subarray(start);
+      while (rest.length >= MAX_EVENT_BYTES) {
+        this.emit(rest.toString('utf8', 0, MAX_EVENT_BYTES));
+        rest = rest.subarray(MAX_EVENT_BYTES);
+      }
+      this.rest = rest.length > 0 ? Buffer.from(rest) : null;
+    }
+  }
+
+  /** Emits an unterminated last line (the process ended). */
+  end(): void {
+    if (this.rest !== null) {
+      const rest = this.rest;
+      this.rest = null;
+      this.emit(rest.toString('utf8'));
+    }
+  }
+
+  private emit(line: string): void {
+    let text = line;
+    if (text.includes('\r')) {
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      text = text.replaceAll('\r', '\n');
+    }
+    this.onLine(text);
+  }
+}

@@ -1,0 +1,412 @@
+/**
+ * The HTTP data plane of an Application Load Balancer listener: rules in priority order,
+ * then the listener's default actions; forward (weighted over target groups, round robin
+ * over a group's healthy targets, keep-alive connections to them), fixed-response and
+ * redirect. Requests carry X-Forwarded-For/-Proto/-Port and X-Amzn-Trace-Id; failures
+ * answer as an ALB does: 502 when a target refuses, resets or answers malformed, 503 when
+ * a group has no target to send to, 504 when a target does not answer within the load
+ * balancer's idle timeout.
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html#http-502-issues
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import {
+  Agent,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  request,
+  type ServerResponse,
+} from 'node:http';
+import type { Action } from '../../../api/elbv2/types.js';
+import type { HealthMonitor } from '../health.js';
+import type { ListenerView, Snapshot } from '../snapshot.js';
+import type { TargetGroupRecord, TargetRecord } from '../store.js';
+import { albAnswer, albEvent } from './lambda-event.js';
+import { type RequestFacts, ruleMatches } from './match.js';
+import { targetHost } from './probe.js';
+
+/** Invokes a Lambda function synchronously (the `functions` link, when Lambda runs). */
+export type FunctionInvoke = (
+  functionArn: string,
+  payload: Buffer,
+) => Promise<{ ok: boolean; payload: Buffer }>;
+
+export interface ProxyDeps {
+  snapshot(): Snapshot;
+  health: HealthMonitor;
+  invoke?: FunctionInvoke;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Where the request came in: the listener's own socket, or the gateway's host/path forms. */
+export interface Entry {
+  /** The request path as the client sent it, minus the gateway's `/_stratus/elb/<name>` prefix. */
+  url: string;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  413: 'Request Entity Too Large',
+  460: '',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
+};
+
+/** Headers that describe one hop and are not forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** An ALB's own error page (it answers HTML, with `Server: awselb/2.0`). */
+export function errorPage(res: ServerResponse, status: number, head: boolean): void {
+  if (res.headersSent) {
+    // An answer is already on its way (or done): cut it short only if it is unfinished.
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
+  const body =
+    `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n` +
+    `<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`;
+  res.writeHead(status, {
+    server: 'awselb/2.0',
+    'content-type': 'text/html',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(head ? undefined : body);
+}
+
+/** `Root=1-<epoch seconds hex>-<24 hex>`: the X-Ray trace id format ALB writes. */
+const traceSegment = (): string =>
+  `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+
+/**
+ * "If the X-Amzn-Trace-Id header is not present on an incoming request, the load balancer
+ * generates a header with a Root field … If the header is present and contains a valid
+ * Root field, the load balancer inserts a Self field."
+ */
+export function traceHeader(incoming: string | undefined): string {
+  if (incoming !== undefined && /(^|;)\s*Root=1-[0-9a-f]{8}-[0-9a-f]{24}/i.test(incoming)) {
+    const without = incoming
+      .split(';')
+      .filter((p) => !p.trim().startsWith('Self='))
+      .join(';');
+    return `Self=${traceSegment()};${without}`;
+  }
+  return `Root=${traceSegment()}`;
+}
+
+export class HttpProxy {
+  private readonly agent = new Agent({
+    keepAlive: true,
+    maxSockets: Infinity,
+    maxFreeSockets: 1024,
+  });
+  private readonly cursors = new Map<string, number>();
+
+  constructor(private readonly deps: ProxyDeps) {}
+
+  async handle(
+    view: ListenerView,
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: Entry,
+  ): Promise<void> {
+    const head = req.method === 'HEAD';
+    const q = entry.url.indexOf('?');
+    const path = q < 0 ? entry.url : entry.url.slice(0, q);
+    const rawQuery = q < 0 ? '' : entry.url.slice(q + 1);
+    const facts: RequestFacts = {
+      method: req.method ?? 'GET',
+      path,
+      host: stripPort(req.headers.host ?? '').toLowerCase(),
+      headers: req.headers,
+      query: parseQuery(rawQuery),
+      sourceIp: req.socket.remoteAddress ?? '',
+    };
+    const rule = view.rules.find((r) => ruleMatches(r.conditions, facts));
+    const actions = rule?.actions ?? view.listener.defaultActions;
+    const action = actions[actions.length - 1];
+    if (!action) return errorPage(res, 503, head);
+    switch (action.Type) {
+      case 'fixed-response':
+        return this.fixed(view, action, res, head);
+      case 'redirect':
+        return redirect(view, action, facts, rawQuery, res, head);
+      case 'forward':
+        return this.forward(view, action, req, res, { path, rawQuery, url: entry.url });
+      default:
+        return errorPage(res, 500, head);
+    }
+  }
+
+  private fixed(view: ListenerView, action: Action, res: ServerResponse, head: boolean): void {
+    const c = action.FixedResponseConfig!;
+    const body = Buffer.from(c.MessageBody ?? '', 'utf8');
+    const headers: OutgoingHttpHeaders = {
+      'content-type': c.ContentType ?? 'text/plain; charset=utf-8',
+      'content-length': String(body.length),
+    };
+    if (view.listener.attributes['routing.http.response.server.enabled'] !== 'false') {
+      headers.server = 'awselb/2.0';
+    }
+    res.writeHead(Number(c.StatusCode), headers);
+    res.end(head ? undefined : body);
+  }
+
+  /** Picks a group by weight (zero-weight groups take nothing). */
+  private pickGroup(action: Action, snap: Snapshot): TargetGroupRecord | undefined {
+    const tuples = action.ForwardConfig?.TargetGroups ?? [
+      { TargetGroupArn: action.TargetGroupArn, Weight: 1 },
+    ];
+    const total = tuples.reduce((n, t) => n + (t.Weight ?? 1), 0);
+    let arn = tuples[0]?.TargetGroupArn;
+    if (tuples.length > 1 && total > 0) {
+      let roll = randomInt(total);
+      for (const t of tuples) {
+        roll -= t.Weight ?? 1;
+        if (roll < 0) {
+          arn = t.TargetGroupArn;
+          break;
+        }
+      }
+    }
+    return arn === undefined ? undefined : snap.targetGroups.get(arn);
+  }
+
+  private pickTarget(tg: TargetGroupRecord, snap: Snapshot): TargetRecord | undefined {
+    const candidates = this.deps.health.routable(tg.arn, snap.targets.get(tg.arn) ?? []);
+    if (candidates.length === 0) return undefined;
+    const n = this.cursors.get(tg.arn) ?? 0;
+    this.cursors.set(tg.arn, (n + 1) % 1_000_000_007);
+    return candidates[n % candidates.length];
+  }
+
+  private async forward(
+    view: ListenerView,
+    action: Action,
+    req: IncomingMessage,
+    res: ServerResponse,
+    where: { path: string; rawQuery: string; url: string },
+  ): Promise<void> {
+    const head = req.method === 'HEAD';
+    const snap = this.deps.snapshot();
+    const tg = this.pickGroup(action, snap);
+    if (!tg) return errorPage(res, 503, head);
+    const headers = forwardedHeaders(req, view);
+    if (tg.targetType === 'lambda') return this.lambda(tg, req, res, headers, where);
+    const target = this.pickTarget(tg, snap);
+    if (!target) return errorPage(res, 503, head);
+    const done = this.deps.health.begin(tg.arn, target);
+    res.once('close', done);
+    const idleMs =
+      Number(view.loadBalancer.attributes['idle_timeout.timeout_seconds'] ?? 60) * 1000;
+    const bodyless =
+      req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+    this.send(tg, target, req, res, headers, where.url, idleMs, bodyless);
+  }
+
+  private send(
+    tg: TargetGroupRecord,
+    target: TargetRecord,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders,
+    url: string,
+    idleMs: number,
+    retryable: boolean,
+  ): void {
+    const head = req.method === 'HEAD';
+    const upstream = request({
+      host: targetHost(tg, target),
+      port: target.port,
+      method: req.method,
+      path: url,
+      headers,
+      agent: this.agent,
+    });
+    upstream.setTimeout(idleMs, () => {
+      upstream.destroy();
+      errorPage(res, 504, head);
+    });
+    upstream.on('response', (answer) => {
+      const out: OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(answer.headers)) {
+        if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+      answer.on('aborted', () => res.destroy());
+    });
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the target closed meanwhile: try a fresh one once.
+      if (retryable && upstream.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent) {
+        this.send(tg, target, req, res, headers, url, idleMs, false);
+        return;
+      }
+      errorPage(res, 502, head);
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (retryable) upstream.end();
+    else if (req.readableEnded) upstream.end();
+    else req.pipe(upstream);
+  }
+
+  private async lambda(
+    tg: TargetGroupRecord,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders,
+    where: { path: string; rawQuery: string },
+  ): Promise<void> {
+    const head = req.method === 'HEAD';
+    const snap = this.deps.snapshot();
+    const fn = snap.targets.get(tg.arn)?.[0];
+    const invoke = this.deps.invoke;
+    if (!fn || !invoke) {
+      req.resume();
+      return errorPage(res, 503, head);
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const rawHeaders: string[] = [];
+    for (const [k, v] of Object.entries(headers)) {
+      for (const one of Array.isArray(v) ? v : [v]) rawHeaders.push(k, String(one));
+    }
+    const event = albEvent({
+      method: req.method ?? 'GET',
+      path: where.path,
+      rawQuery: where.rawQuery,
+      rawHeaders,
+      body: Buffer.concat(chunks),
+      targetGroupArn: tg.arn,
+      multiValue: tg.attributes['lambda.multi_value_headers.enabled'] === 'true',
+    });
+    const done = this.deps.health.begin(tg.arn, fn);
+    try {
+      const outcome = await invoke(fn.id, Buffer.from(JSON.stringify(event)));
+      const answer = outcome.ok ? albAnswer(outcome.payload) : undefined;
+      if (!answer) return errorPage(res, 502, head);
+      res.writeHead(answer.status, {
+        ...answer.headers,
+        'content-length': String(answer.body.length),
+      });
+      res.end(head ? undefined : answer.body);
+    } catch (err) {
+      this.deps.warn('load balancer could not invoke its Lambda target', { error: String(err) });
+      errorPage(res, 502, head);
+    } finally {
+      done();
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function forwardedHeaders(req: IncomingMessage, view: ListenerView): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const h: IncomingHttpHeaders = req.headers;
+  for (const [k, v] of Object.entries(h)) {
+    if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  }
+  const client = unmapped(req.socket.remoteAddress ?? '');
+  const mode = view.loadBalancer.attributes['routing.http.xff_header_processing.mode'] ?? 'append';
+  const withPort =
+    view.loadBalancer.attributes['routing.http.xff_client_port.enabled'] === 'true'
+      ? `${client}:${req.socket.remotePort ?? 0}`
+      : client;
+  const prior = h['x-forwarded-for'];
+  if (mode === 'remove') delete out['x-forwarded-for'];
+  else if (mode === 'append')
+    out['x-forwarded-for'] = prior ? `${String(prior)}, ${withPort}` : withPort;
+  out['x-forwarded-proto'] = view.listener.protocol === 'HTTPS' ? 'https' : 'http';
+  out['x-forwarded-port'] = String(view.listener.port);
+  out['x-amzn-trace-id'] = traceHeader(
+    typeof h['x-amzn-trace-id'] === 'string' ? h['x-amzn-trace-id'] : undefined,
+  );
+  return out;
+}
+
+/**
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#redirect-actions
+ * "#{protocol}, #{host}, #{port}, #{path} (the leading "/" is removed) and #{query}".
+ */
+function redirect(
+  view: ListenerView,
+  action: Action,
+  facts: RequestFacts,
+  rawQuery: string,
+  res: ServerResponse,
+  head: boolean,
+): void {
+  const c = action.RedirectConfig!;
+  const vars: Record<string, string> = {
+    protocol: view.listener.protocol.toLowerCase(),
+    host: facts.host,
+    port: String(view.listener.port),
+    path: facts.path.replace(/^\//, ''),
+    query: rawQuery,
+  };
+  const fill = (s: string) =>
+    s.replace(/#\{(protocol|host|port|path|query)\}/g, (_, k: string) => vars[k]);
+  const protocol = fill(c.Protocol ?? '#{protocol}').toLowerCase();
+  const port = fill(c.Port ?? '#{port}');
+  const defaultPort =
+    (protocol === 'https' && port === '443') || (protocol === 'http' && port === '80');
+  const query = fill(c.Query ?? '#{query}');
+  const location =
+    `${protocol}://${fill(c.Host ?? '#{host}')}${defaultPort ? '' : `:${port}`}` +
+    `${fill(c.Path ?? '/#{path}')}${query ? `?${query}` : ''}`;
+  const status = c.StatusCode === 'HTTP_301' ? 301 : 302;
+  const body =
+    `<html>\r\n<head><title>${status} ${status === 301 ? 'Moved Permanently' : 'Moved Temporarily'}</title></head>\r\n` +
+    `<body>\r\n<center><h1>${status} ${status === 301 ? 'Moved Permanently' : 'Moved Temporarily'}</h1></center>\r\n</body>\r\n</html>\r\n`;
+  res.writeHead(status, {
+    server: 'awselb/2.0',
+    location,
+    'content-type': 'text/html',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(head ? undefined : body);
+}
+
+function parseQuery(raw: string): [string, string][] {
+  if (raw === '') return [];
+  return raw.split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    const k = eq < 0 ? pair : pair.slice(0, eq);
+    const v = eq < 0 ? '' : pair.slice(eq + 1);
+    return [decode(k), decode(v)];
+  });
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+function stripPort(host: string): string {
+  const colon = host.lastIndexOf(':');
+  return colon > host.lastIndexOf(']') ? host.slice(0, colon) : host;
+}
+
+const unmapped = (ip: string): string => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);

@@ -1,0 +1,148 @@
+/**
+ * Each listener's own socket on this machine: the listener's port on the server's host
+ * (127.0.0.1 by default) when it is free, an ephemeral port otherwise (another load
+ * balancer, or another program, has it). HTTP listeners go through the ALB proxy, TCP
+ * listeners (Network Load Balancers) are spliced to a target connection by connection.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  connect,
+  createServer as createTcpServer,
+  type Server as TcpServer,
+  type Socket,
+} from 'node:net';
+import type { HealthMonitor } from '../health.js';
+import type { ListenerView, Snapshot } from '../snapshot.js';
+import { errorPage, type HttpProxy } from './proxy.js';
+import { targetHost } from './probe.js';
+
+interface Bound {
+  server: HttpServer | TcpServer;
+  /** The listener's port and protocol when bound. */
+  wanted: string;
+  address: string;
+  connections: Set<Socket>;
+}
+
+export interface SocketDeps {
+  host: string;
+  proxy: HttpProxy;
+  health: HealthMonitor;
+  snapshot(): Snapshot;
+  info(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export class ListenerSockets {
+  private readonly bound = new Map<string, Bound>();
+
+  constructor(private readonly deps: SocketDeps) {}
+
+  /** Where a listener is served (`127.0.0.1:8080`), once bound. */
+  address(listenerArn: string): string | undefined {
+    return this.bound.get(listenerArn)?.address;
+  }
+
+  /** Opens sockets for new listeners, moves changed ones, closes deleted ones. */
+  async sync(snap: Snapshot): Promise<void> {
+    for (const [arn, b] of this.bound) {
+      const view = snap.listeners.get(arn);
+      if (!view || wantedOf(view) !== b.wanted) {
+        this.bound.delete(arn);
+        await closeBound(b);
+      }
+    }
+    for (const [arn, view] of snap.listeners) {
+      if (this.bound.has(arn)) continue;
+      const b = await this.open(arn, view);
+      this.bound.set(arn, b);
+      this.deps.info('load balancer listener serving', {
+        loadBalancer: view.loadBalancer.name,
+        port: view.listener.port,
+        address: b.address,
+      });
+    }
+  }
+
+  private async open(arn: string, view: ListenerView): Promise<Bound> {
+    const connections = new Set<Socket>();
+    const current = () => this.deps.snapshot().listeners.get(arn);
+    let server: HttpServer | TcpServer;
+    if (view.listener.protocol === 'TCP') {
+      server = createTcpServer((socket) => this.splice(current(), socket));
+    } else {
+      const http = createHttpServer((req, res) => {
+        const v = current();
+        if (!v) return errorPage(res, 503, req.method === 'HEAD');
+        void this.deps.proxy.handle(v, req, res, { url: req.url ?? '/' });
+      });
+      // ALB keeps client connections open for `client_keep_alive.seconds`; Node's 5 s
+      // default would make clients race a closing socket.
+      http.keepAliveTimeout = 65_000;
+      http.headersTimeout = 66_000;
+      server = http;
+    }
+    server.on('connection', (s: Socket) => {
+      connections.add(s);
+      s.once('close', () => connections.delete(s));
+    });
+    const port = await listen(server, view.listener.port, this.deps.host).catch(() =>
+      listen(server, 0, this.deps.host),
+    );
+    return { server, wanted: wantedOf(view), address: `${this.deps.host}:${port}`, connections };
+  }
+
+  /** A Network Load Balancer connection: to one routable target of the default forward. */
+  private splice(view: ListenerView | undefined, client: Socket): void {
+    const action = view?.listener.defaultActions.at(-1);
+    const snap = this.deps.snapshot();
+    const tgArn =
+      action?.TargetGroupArn ?? action?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn;
+    const tg = tgArn === undefined ? undefined : snap.targetGroups.get(tgArn);
+    const targets = tg ? this.deps.health.routable(tg.arn, snap.targets.get(tg.arn) ?? []) : [];
+    if (!tg || targets.length === 0) {
+      client.destroy();
+      return;
+    }
+    const target = targets[Math.floor(Math.random() * targets.length)];
+    const done = this.deps.health.begin(tg.arn, target);
+    const upstream = connect({ host: targetHost(tg, target), port: target.port });
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on('error', end);
+    client.on('error', end);
+    upstream.once('close', () => {
+      end();
+      done();
+    });
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.bound.values()];
+    this.bound.clear();
+    await Promise.all(all.map(closeBound));
+  }
+}
+
+const wantedOf = (v: ListenerView): string => `${v.listener.protocol}:${v.listener.port}`;
+
+function listen(server: HttpServer | TcpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+    });
+  });
+}
+
+async function closeBound(b: Bound): Promise<void> {
+  await new Promise<void>((resolve) => {
+    b.server.close(() => resolve());
+    for (const s of b.connections) s.destroy();
+  });
+}

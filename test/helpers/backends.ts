@@ -1,0 +1,78 @@
+/**
+ * Plain Node HTTP servers on 127.0.0.1 to put behind a load balancer: each answers JSON
+ * naming itself, with the path and headers it received; its health check path answers
+ * whatever status the test sets.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Backend {
+  name: string;
+  port: number;
+  /** Status its `/health` answers (200 until changed). */
+  healthStatus: number;
+  /** Requests it served (health checks excluded). */
+  hits: number;
+  close(): Promise<void>;
+}
+
+export interface Echo {
+  backend: string;
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export async function startBackend(name: string): Promise<Backend> {
+  const sockets = new Set<import('node:net').Socket>();
+  const backend: Backend = {
+    name,
+    port: 0,
+    healthStatus: 200,
+    hits: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/health') {
+      req.resume();
+      res.writeHead(backend.healthStatus).end();
+      return;
+    }
+    backend.hits++;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const echo: Echo = {
+        backend: name,
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      const body = JSON.stringify(echo);
+      res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
+      res.end(body);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  backend.port = (server.address() as AddressInfo).port;
+  return backend;
+}
+
+/** A port that was free a moment ago (for listeners that should get their own port). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}

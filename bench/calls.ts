@@ -36,7 +36,8 @@ const SPECS: Record<CallName, CallSpec> = {
 };
 
 export interface SignedCall {
-  name: CallName;
+  /** A CallName for the signed calls; benchmarks of data planes name their own requests. */
+  name: string;
   method: string;
   path: string;
   /** In wire order; `host` included. No content-length: clients add it. */
@@ -44,13 +45,17 @@ export interface SignedCall {
   body: string;
 }
 
-export async function signCall(name: CallName, endpoint: string): Promise<SignedCall> {
+export async function signCall(
+  name: CallName,
+  endpoint: string,
+  credentials = { accessKeyId: 'test', secretAccessKey: 'test' },
+): Promise<SignedCall> {
   const spec = SPECS[name];
   const url = new URL(endpoint);
   const signer = new SignatureV4({
     service: spec.service,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials,
     sha256: Sha256,
   });
   const headers: Record<string, string> = { host: url.host, 'content-type': spec.contentType };

@@ -132,6 +132,8 @@ const propKey = (k: string) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringif
 
 function tsType(ref: ShapeRef, model: ServiceModel): string {
   const s = model.shapes[ref.shape];
+  // A streaming payload reaches the provider as a stream, and may leave it as one.
+  if (s.type === 'blob' && (ref.streaming || s.streaming)) return 'StreamingBlob';
   switch (s.type) {
     case 'structure':
       // Documents are free-form; exceptions appear only inside event streams.
@@ -158,6 +160,12 @@ function genTypes(model: ServiceModel): string {
     '/* eslint-disable */',
     '',
   ];
+  const streams = Object.values(model.shapes).some((s) =>
+    Object.values(s.members ?? {}).some((ref) => tsType(ref, model) === 'StreamingBlob'),
+  );
+  if (streams) {
+    out.push("import type { StreamingBlob } from '../../protocol/types.js';", '');
+  }
   for (const [name, s] of Object.entries(model.shapes)) {
     if (s.exception) continue;
     const tn = typeName(name);

@@ -8,7 +8,9 @@ import { iamPlugin } from './services/iam/plugin.js';
 import { stsPlugin } from './services/sts/plugin.js';
 import { lambdaPlugin } from './services/lambda/plugin.js';
 import { ecrPlugin } from './services/ecr/plugin.js';
+import { s3Plugin } from './services/s3/plugin.js';
 import { elbv2Plugin } from './services/elbv2/plugin.js';
+import { ecsPlugin } from './services/ecs/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -16,5 +18,7 @@ export const plugins: readonly ServicePlugin[] = [
   stsPlugin,
   lambdaPlugin,
   ecrPlugin,
+  s3Plugin,
   elbv2Plugin,
+  ecsPlugin,
 ];

@@ -18,12 +18,15 @@ import {
   DescribeTargetHealthCommand,
   DuplicateLoadBalancerNameException,
   ElasticLoadBalancingV2Client,
+  InvalidTargetException,
+  ModifyListenerCommand,
   LoadBalancerNotFoundException,
   RegisterTargetsCommand,
   ResourceInUseException,
   TargetGroupNotFoundException,
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { eventually } from './helpers/lambda.js';
 import { type Backend, type Echo, freePort, startBackend } from './helpers/backends.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
@@ -144,7 +147,7 @@ describe('ELBv2: load balancers, target groups, health and traffic', () => {
     const attrs = await elb.send(
       new DescribeListenerAttributesCommand({ ListenerArn: listener.ListenerArn }),
     );
-    const local = attrs.Attributes?.find((x) => x.Key === 'stratus.local_address')?.Value;
+    let local = attrs.Attributes?.find((x) => x.Key === 'stratus.local_address')?.Value;
     assert.equal(local, `127.0.0.1:${port}`, 'the listener got its own port');
     const described = await elb.send(
       new DescribeTargetGroupsCommand({ TargetGroupArns: [tg.TargetGroupArn!] }),
@@ -209,6 +212,22 @@ describe('ELBv2: load balancers, target groups, health and traffic', () => {
     );
     const after = await states(tg.TargetGroupArn!);
     assert.equal(after[a.port], undefined);
+    await assert.rejects(
+      elb.send(
+        new DeregisterTargetsCommand({
+          TargetGroupArn: tg.TargetGroupArn,
+          Targets: [{ Id: '127.0.0.1', Port: a.port }],
+        }),
+      ),
+      InvalidTargetException,
+    );
+
+    // The listener moves with ModifyListener: its socket follows.
+    const moved = await freePort();
+    await elb.send(new ModifyListenerCommand({ ListenerArn: listener.ListenerArn, Port: moved }));
+    assert.equal(((await (await fetch(`http://127.0.0.1:${moved}/`)).json()) as Echo).backend, 'b');
+    await assert.rejects(fetch(`http://${local}/`));
+    local = `127.0.0.1:${moved}`;
 
     await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }));
     await assert.rejects(fetch(`http://${local}/`));
@@ -217,5 +236,59 @@ describe('ELBv2: load balancers, target groups, health and traffic', () => {
       elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tg.TargetGroupArn!] })),
       TargetGroupNotFoundException,
     );
+  });
+
+  test('a Network Load Balancer splices TCP connections to its targets', async () => {
+    const echo = createTcpServer((socket) => socket.pipe(socket));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    try {
+      const nlb = (
+        await elb.send(new CreateLoadBalancerCommand({ Name: 'tcp-lb', Type: 'network' }))
+      ).LoadBalancers![0];
+      assert.equal(nlb.Type, 'network');
+      assert.match(nlb.LoadBalancerArn!, /:loadbalancer\/net\/tcp-lb\//);
+      const tg = (
+        await elb.send(
+          new CreateTargetGroupCommand({
+            Name: 'tcp-tg',
+            Protocol: 'TCP',
+            Port: (echo.address() as AddressInfo).port,
+            VpcId: 'vpc-1',
+            TargetType: 'ip',
+          }),
+        )
+      ).TargetGroups![0];
+      assert.equal(tg.HealthCheckProtocol, 'TCP');
+      await elb.send(
+        new RegisterTargetsCommand({
+          TargetGroupArn: tg.TargetGroupArn,
+          Targets: [{ Id: '127.0.0.1' }],
+        }),
+      );
+      const port = await freePort();
+      await elb.send(
+        new CreateListenerCommand({
+          LoadBalancerArn: nlb.LoadBalancerArn,
+          Protocol: 'TCP',
+          Port: port,
+          DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
+        }),
+      );
+      await eventually('TCP target healthy', async () => {
+        const s = await states(tg.TargetGroupArn!);
+        return Object.values(s)[0]?.TargetHealth?.State === 'healthy' ? true : undefined;
+      });
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = connect(port, '127.0.0.1', () => c.end('ping over tcp'));
+        let got = '';
+        c.on('data', (d: Buffer) => (got += d.toString()));
+        c.on('close', () => resolve(got));
+        c.on('error', reject);
+      });
+      assert.equal(answer, 'ping over tcp');
+      await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: nlb.LoadBalancerArn }));
+    } finally {
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
   });
 });

@@ -143,7 +143,7 @@ exports.handler = async (event) => ({
     );
   });
 
-  test('hosts reserved for services to come answer their not-implemented error', async () => {
+  test('hosts reserved for services to come answer their not-implemented error; S3 hosts are S3', async () => {
     const api = await curl([`http://abc123.execute-api.localhost:${port}/prod/items`]);
     assert.equal(api.status, 501);
     assert.equal(api.headers['x-amzn-errortype'], 'NotImplementedException');
@@ -151,16 +151,17 @@ exports.handler = async (event) => ({
     const apiPath = await curl([`${endpoint}/_stratus/execute-api/abc123/prod/items`]);
     assert.equal(apiPath.status, 501);
 
+    // S3's hosts are S3's own: a bucket that does not exist is S3's NoSuchBucket.
     const s3 = await curl([`http://photos.s3.localhost:${port}/cat.jpg`]);
-    assert.equal(s3.status, 501);
-    assert.match(s3.body, /<Code>NotImplemented<\/Code>/);
+    assert.equal(s3.status, 404);
+    assert.match(s3.body, /<Code>NoSuchBucket<\/Code>/);
     const s3Aws = 'photos.s3.us-east-1.amazonaws.com';
     const s3ByAwsName = await curl([
       '--resolve',
       `${s3Aws}:${port}:127.0.0.1`,
       `http://${s3Aws}:${port}/`,
     ]);
-    assert.equal(s3ByAwsName.status, 501);
+    assert.equal(s3ByAwsName.status, 404);
 
     // Load balancers are served now: an unknown one answers as an ALB with no target would.
     const alb = await curl([`http://web-123.elb.localhost:${port}/`]);

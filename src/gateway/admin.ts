@@ -4,6 +4,8 @@
  *    plain text otherwise): version, state, auth mode, services with their operation
  *    counts, and the URL forms of every data plane;
  *  - `GET /_stratus/health`: readiness (200 once every service started);
+ *  - `GET /_stratus/iam/denied`: what `--iam soft` would have refused, per principal, with
+ *    the policy that would allow it;
  *  - `POST /_stratus/reset`: wipes all state, for test suites. Open in permissive mode on a
  *    loopback address; otherwise (strict mode, or bound beyond loopback) it must be signed
  *    with SigV4 by the root keys (any service and region in the credential scope).
@@ -22,6 +24,7 @@ import { dispatchHas } from '../services/plugin.js';
 import { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
 import { AuthErrors } from './auth.js';
+import type { DenialLog } from './authorize.js';
 import { readBody } from './body.js';
 import { modelledOperationCounts } from './operation-counts.js';
 import type { RouteTable } from './routes.js';
@@ -37,6 +40,8 @@ export interface AdminDeps {
   /** e.g. http://127.0.0.1:4566 */
   endpoint(): string;
   isReady(): boolean;
+  /** What soft IAM mode would have refused (GET /_stratus/iam/denied). */
+  denials?: DenialLog;
 }
 
 export async function handleAdmin(
@@ -63,12 +68,17 @@ export async function handleAdmin(
       services,
     });
   }
+  if (path === '/_stratus/iam/denied' && method === 'GET') {
+    req.resume();
+    return json(res, 200, { principals: deps.denials?.report() ?? [] });
+  }
   if (path === '/_stratus/reset' && method === 'POST') {
     const refused = await authorizeAdmin(req, url, deps.config, 'POST /_stratus/reset');
     if (refused) return awsError(res, refused);
     await deps.store.reset();
     await deps.blobs.reset();
     for (const { instance } of deps.registry.implemented()) await instance.reset?.();
+    deps.denials?.clear();
     return json(res, 200, { reset: true });
   }
   if (

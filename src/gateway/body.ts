@@ -40,7 +40,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   });
 }
 
-function drain(req: IncomingMessage, already = 0): void {
+/** Reads and discards the rest of a body (bounded: past the limit the socket is closed). */
+export function drain(req: IncomingMessage, already = 0): void {
   let seen = already;
   const onData = (chunk: Buffer) => {
     seen += chunk.length;

@@ -4,19 +4,24 @@
  *   1. request id            6. authenticate (permissive / strict) → account, region
  *   2. parse the signature   7. resolve the operation (protocol + model)
  *   3. detect the service    8. parse the input, 9. validate it against the model
- *   4. read the body         10. call the provider, 11. serialize output or error
- *   5. decode aws-chunked    12. access log
+ *   4. read the body         9b. authorise (IAM policies, authorize.ts)
+ *   5. decode aws-chunked    10. call the provider, 11. serialize output or error
+ *                            12. access log
  *
  * Data planes that AWS serves on other hosts or paths are routed in server.ts before this.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { StratusConfig } from '../config.js';
 import { decodeAwsChunked } from '../protocol/aws-chunked.js';
 import { codecs, protocolForRequest } from '../protocol/codecs.js';
 import type { OperationModel } from '../protocol/model.js';
-import { chunkSigning, parseSignature } from '../protocol/sigv4.js';
-import { sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4-errors.js';
+import type { ChunkSigning } from '../protocol/aws-chunked.js';
+import { PayloadChecks, PayloadStream, streamsInput } from '../protocol/payload.js';
+import { chunkSigning, parseSignature, type ParsedSignature } from '../protocol/sigv4.js';
+import { sigV4Error, sigV4ErrorStyle, type SigV4ErrorStyle } from '../protocol/sigv4-errors.js';
 import type { ProtocolCodec, WireRequest, WireResponse } from '../protocol/types.js';
 import type { ServiceInfo } from '../api/services.js';
 import { validate, validationError } from '../protocol/validate.js';
@@ -25,8 +30,9 @@ import { CLIENT_CLOSED_REQUEST, clientGone } from '../shared/client-gone.js';
 import type { RequestContext } from '../shared/context.js';
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { AuthErrors, type Authenticator } from './auth.js';
-import { readBody } from './body.js';
+import { AuthErrors, type Authenticator, type Identity } from './auth.js';
+import type { Authorizer } from './authorize.js';
+import { drain, readBody } from './body.js';
 import { corsHeaders } from './cors.js';
 import { detectService, serviceForUnsignedAction } from './detect.js';
 import { type LoadedService, ServiceRegistry } from './services.js';
@@ -35,6 +41,8 @@ export interface GatewayDeps {
   config: StratusConfig;
   registry: ServiceRegistry;
   auth: Authenticator;
+  /** IAM policy decisions (--iam); absent in tests that build a gateway without one. */
+  authorizer?: Authorizer;
   log: Logger;
   /** For a request no route claims: which API and data-plane forms exist (routes.ts). */
   unclaimed(): string;
@@ -45,26 +53,34 @@ export async function handleApiRequest(
   res: ServerResponse,
   url: string,
   deps: GatewayDeps,
+  /** An S3 virtual-hosted request (`<bucket>.s3.localhost`): the bucket its host names. */
+  hostBucket?: string,
 ): Promise<void> {
   // 1. request id
   const requestId = randomUUID();
   const started = performance.now();
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  const signedPath = q < 0 ? url : url.slice(0, q);
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
   const headers = flattenHeaders(req);
   const method = req.method ?? 'GET';
-  const sigReq = { method, path, rawQuery, headers };
+  // The signature covers the path as sent; the operation is the path-style one.
+  const sigReq = { method, path: signedPath, rawQuery, headers };
+  const path =
+    hostBucket === undefined ? signedPath : `/${hostBucket}${signedPath === '/' ? '' : signedPath}`;
 
   // 2. the signature (parsed only; verified in step 6 once the body is read)
   const sig = parseSignature(sigReq);
 
   // 3. the service
-  let info = detectService({
-    scopeService: sig && !('reason' in sig) ? sig.service : undefined,
-    path,
-    headers,
-  });
+  let info =
+    hostBucket !== undefined
+      ? S3_SERVICE
+      : detectService({
+          scopeService: sig && !('reason' in sig) ? sig.service : undefined,
+          path,
+          headers,
+        });
   // An unsigned query call names its service by its Action alone (read from the form).
   let preRead: Buffer | 'too-large' | undefined;
   if (!info && sig === undefined) {
@@ -94,62 +110,75 @@ export async function handleApiRequest(
   try {
     if (sig && 'reason' in sig) throw sigV4Error(sig, sigV4ErrorStyle(protocol, info.signingName));
 
-    // 4. body, bounded
-    const limit = svc.plugin?.maxRequestBytes ?? deps.config.maxBodyBytes;
-    const raw =
-      preRead === undefined
-        ? await readBody(req, limit)
-        : preRead !== 'too-large' && preRead.length > limit
-          ? 'too-large'
-          : preRead;
-    if (raw === 'too-large') {
-      res.setHeader('Connection', 'close');
-      throw CommonErrors.payloadTooLarge(limit);
+    // 4–5. The body: streamed to the provider where the model says the payload streams
+    // (S3 PutObject, UploadPart), else read (bounded) and aws-chunked decoded. rest
+    // protocols name the operation without the body, so it is known before the body is.
+    const bodyless: WireRequest = { method, path, rawQuery, query, headers, body: EMPTY };
+    const early = REST.has(protocol) ? codec.resolveOperation(bodyless, svc.model) : undefined;
+    const streaming =
+      early !== undefined && !(early instanceof AwsError) && streamsInput(early, svc.model);
+    const service = protocol === info.protocol ? info : { ...info, protocol };
+    const errorStyle = sigV4ErrorStyle(protocol, info.signingName);
+    let wire: WireRequest;
+    let op: OperationModel | AwsError;
+    let identity: Identity | AwsError;
+    if (streaming) {
+      op = early;
+      // 6. authenticate: the signature covers the headers; the stream checks the payload.
+      identity = await deps.auth.authenticate(
+        sigReq,
+        undefined,
+        sig ?? undefined,
+        service,
+        op.authtype === 'none',
+        Date.now(),
+      );
+      if (identity instanceof AwsError) throw identity;
+      wire = {
+        ...bodyless,
+        stream: await payloadStream(req, headers, sig ?? undefined, errorStyle, deps),
+      };
+    } else {
+      const limit = svc.plugin?.maxRequestBytes ?? deps.config.maxBodyBytes;
+      const raw =
+        preRead === undefined
+          ? await readBody(req, limit)
+          : preRead !== 'too-large' && preRead.length > limit
+            ? 'too-large'
+            : preRead;
+      if (raw === 'too-large') {
+        res.setHeader('Connection', 'close');
+        throw CommonErrors.payloadTooLarge(limit);
+      }
+
+      // 5. aws-chunked payloads (S3 uploads from current SDKs)
+      let body = raw;
+      const contentSha256 = headers['x-amz-content-sha256'];
+      if (isAwsChunked(headers)) {
+        const decoded = decodeAwsChunked(raw, {
+          contentSha256: contentSha256 ?? '',
+          decodedContentLength: headers['x-amz-decoded-content-length'],
+          signing: await chunkSigningFor(sig ?? undefined, deps),
+        });
+        if ('reason' in decoded) throw sigV4Error(decoded, errorStyle);
+        body = decoded.payload;
+      }
+      wire = { ...bodyless, body };
+
+      // 7 (before 6: the operation says whether it may be unsigned). The protocol's
+      // unknown-operation error is only reported once the caller is known to be allowed.
+      op = early ?? codec.resolveOperation(wire, svc.model);
+
+      // 6. authenticate
+      identity = await deps.auth.authenticate(
+        sigReq,
+        raw,
+        sig ?? undefined,
+        service,
+        !(op instanceof AwsError) && op.authtype === 'none',
+        Date.now(),
+      );
     }
-
-    // 5. aws-chunked payloads (S3 uploads from current SDKs)
-    let body = raw;
-    const contentSha256 = headers['x-amz-content-sha256'];
-    if (
-      contentSha256?.startsWith('STREAMING-') ||
-      headers['content-encoding']?.includes('aws-chunked')
-    ) {
-      const secret =
-        deps.config.auth === 'strict' && sig
-          ? (await deps.auth.findCredential(sig.accessKeyId))?.secretAccessKey
-          : undefined;
-      const decoded = decodeAwsChunked(raw, {
-        contentSha256: contentSha256 ?? '',
-        decodedContentLength: headers['x-amz-decoded-content-length'],
-        signing: sig && secret ? chunkSigning(sig, secret) : undefined,
-      });
-      if ('reason' in decoded)
-        throw sigV4Error(decoded, sigV4ErrorStyle(protocol, info.signingName));
-      body = decoded.payload;
-    }
-
-    const wire: WireRequest = {
-      method,
-      path,
-      rawQuery,
-      query,
-      headers,
-      body,
-    };
-
-    // 7 (before 6: the operation says whether it may be unsigned). The protocol's
-    // unknown-operation error is only reported once the caller is known to be allowed.
-    const op = codec.resolveOperation(wire, svc.model);
-
-    // 6. authenticate
-    const identity = await deps.auth.authenticate(
-      sigReq,
-      raw,
-      sig ?? undefined,
-      protocol === info.protocol ? info : { ...info, protocol },
-      !(op instanceof AwsError) && op.authtype === 'none',
-      Date.now(),
-    );
     if (identity instanceof AwsError) throw identity;
     if (op instanceof AwsError) throw op;
     operation = op.name;
@@ -161,7 +190,22 @@ export async function handleApiRequest(
       accessKeyId: identity.accessKeyId,
       principal: identity.principal,
     };
-    const output = await invoke(svc, codec, op, wire, ctx);
+    const authorizer = deps.authorizer;
+    const resolved = op;
+    const authorize = async (input: Record<string, unknown>) => {
+      if (!authorizer || (resolved.authtype === 'none' && sig === undefined)) return undefined;
+      const refused = await authorizer.operation({
+        ...ctx,
+        service: svc.info,
+        protocol,
+        operation: resolved.name,
+        input,
+        sourceIp: req.socket.remoteAddress,
+      });
+      if (!refused && authorizer.mode === 'enforce') ctx.authorized = true;
+      return refused;
+    };
+    const output = await invoke(svc, codec, op, wire, ctx, authorize);
     const response = codec.serializeOutput(output, op, svc.model, ctxResp);
     status = response.status;
     send(res, response, headers.origin);
@@ -171,6 +215,12 @@ export async function handleApiRequest(
       deps.log.debug('client closed the request', { requestId, error: errorText(err) });
       res.destroy();
       return;
+    }
+    if (!req.readableEnded) {
+      // A streamed body the provider did not read (or stopped reading): drained, bounded,
+      // so that the client reads the answer rather than a reset.
+      req.unpipe();
+      drain(req);
     }
     const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
     const response = serializeError(codec, error, svc, ctxResp);
@@ -188,6 +238,76 @@ export async function handleApiRequest(
       requestId,
     );
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+const S3_SERVICE = ServiceRegistry.all().find((s) => s.name === 's3');
+/**
+ * Protocols whose codec takes a streamed payload (and names the operation without the
+ * body). rest-json's only streaming input is Lambda's deprecated InvokeAsync, read whole.
+ */
+const REST: ReadonlySet<string> = new Set(['rest-xml']);
+
+function isAwsChunked(headers: Record<string, string>): boolean {
+  return (
+    headers['x-amz-content-sha256']?.startsWith('STREAMING-') === true ||
+    headers['content-encoding']?.includes('aws-chunked') === true
+  );
+}
+
+/** Strict mode verifies chunk signatures with the caller's secret; permissive only decodes. */
+async function chunkSigningFor(
+  sig: ParsedSignature | undefined,
+  deps: GatewayDeps,
+): Promise<ChunkSigning | undefined> {
+  if (deps.config.auth !== 'strict' || !sig) return undefined;
+  const secret = (await deps.auth.findCredential(sig.accessKeyId))?.secretAccessKey;
+  return secret === undefined ? undefined : chunkSigning(sig, secret);
+}
+
+/**
+ * The request body as a checked stream: the socket is piped through the aws-chunked
+ * decoder and the payload checks (payload.ts) with backpressure, so memory stays at a
+ * chunk whatever the size. A client that goes away fails the stream.
+ */
+async function payloadStream(
+  req: IncomingMessage,
+  headers: Record<string, string>,
+  sig: ParsedSignature | undefined,
+  errorStyle: SigV4ErrorStyle,
+  deps: GatewayDeps,
+): Promise<PayloadStream> {
+  const chunked = isAwsChunked(headers);
+  const declaredSha256 = headers['x-amz-content-sha256'];
+  const checks = new PayloadChecks({
+    headers,
+    errorStyle,
+    chunked: chunked
+      ? {
+          contentSha256: declaredSha256 ?? '',
+          decodedContentLength: headers['x-amz-decoded-content-length'],
+          signing: await chunkSigningFor(sig, deps),
+        }
+      : undefined,
+    sha256:
+      deps.config.auth === 'strict' &&
+      declaredSha256 !== undefined &&
+      /^[0-9a-f]{64}$/i.test(declaredSha256)
+        ? declaredSha256
+        : undefined,
+  });
+  const declared = chunked ? headers['x-amz-decoded-content-length'] : headers['content-length'];
+  const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  const stream = new PayloadStream(checks, length);
+  // Its failures reach the provider through its reads; a stream nobody reads fails quietly.
+  stream.on('error', () => undefined);
+  req.once('error', (err) => stream.destroy(err));
+  req.once('close', () => {
+    if (!req.readableEnded)
+      stream.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+  });
+  req.pipe(stream);
+  return stream;
 }
 
 /**
@@ -213,19 +333,22 @@ async function unsignedAction(
   return { service: serviceForUnsignedAction(action), body };
 }
 
-/** Steps 8–10: parse, validate, call. */
+/** Steps 8–10: parse, validate, authorise, call. */
 async function invoke(
   svc: LoadedService,
   codec: ProtocolCodec,
   op: OperationModel,
   wire: WireRequest,
   ctx: RequestContext,
+  authorize: (input: Record<string, unknown>) => Promise<AwsError | undefined>,
 ): Promise<Record<string, unknown>> {
   const input = codec.parseInput(wire, op, svc.model);
   if (op.input) {
     const violations = validate(input, op.input.shape, svc.model);
     if (violations.length) throw validationError(violations, svc.model);
   }
+  const refused = await authorize(input);
+  if (refused) throw refused;
   const result = svc.instance?.dispatch(op.name, input, ctx) ?? NOT_IMPLEMENTED;
   if (result === NOT_IMPLEMENTED) throw CommonErrors.notImplemented(svc.info.name, op.name);
   return ((await result) ?? {}) as Record<string, unknown>;
@@ -263,9 +386,27 @@ export function flattenHeaders(req: IncomingMessage): Record<string, string> {
 export function send(res: ServerResponse, wire: WireResponse, origin: string | undefined): void {
   const headers = origin ? { ...wire.headers, ...corsHeaders(origin) } : wire.headers;
   const body = wire.body;
-  headers['content-length'] = String(
-    typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-  );
+  if (body instanceof Readable) {
+    // A streamed payload: its length is a header member the provider set (Content-Length).
+    res.writeHead(wire.status, headers);
+    if (res.req.method === 'HEAD') {
+      body.destroy();
+      res.end();
+      return;
+    }
+    pipeline(body, res).catch(() => res.destroy());
+    return;
+  }
+  // A HEAD answer keeps the Content-Length its operation declared (that of the GET).
+  const declared = Object.keys(headers).find((k) => k.toLowerCase() === 'content-length');
+  if (!(declared && res.req.method === 'HEAD')) {
+    if (declared) delete headers[declared];
+    if (wire.status !== 304) {
+      headers['content-length'] = String(
+        typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+      );
+    }
+  }
   res.writeHead(wire.status, headers);
   // HEAD answers carry the GET's headers (Content-Length included) but never a body.
   if (res.req.method === 'HEAD') res.end();

@@ -190,6 +190,29 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const placeholders = (template: string) => template.replace(/\{([^}]+)\}/g, '<$1>');
 
 /**
+ * S3's virtual-hosted style: the bucket is the host's first labels, the rest of the
+ * request is an S3 API call (path style's `/<bucket>/<key>` is one already).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html
+ */
+export function s3VirtualHosts(
+  api: (req: IncomingMessage, res: ServerResponse, url: string, bucket: string) => Promise<void>,
+): DataPlane {
+  return {
+    name: 's3',
+    title: 'S3 virtual-hosted buckets',
+    hosts: [
+      '{bucket}.s3.localhost',
+      '{bucket}.s3.amazonaws.com',
+      '{bucket}.s3.{region}.amazonaws.com',
+      '{bucket}.s3-{region}.amazonaws.com',
+    ],
+    // The path form is S3's own path style (http://127.0.0.1:4566/<bucket>/<key>): an API call.
+    apiCalls: true,
+    handle: (req, res, match) => api(req, res, req.url ?? '/', match.host?.bucket ?? ''),
+  };
+}
+
+/**
  * Hosts AWS serves data planes on that belong to services still to come. They are held
  * here so that nothing else takes them, and answer in their service's shape that they are
  * not implemented yet.
@@ -208,26 +231,6 @@ export function reservedPlanes(): DataPlane[] {
       handle: async (req, res) =>
         notImplemented(req, res, 'application/json', () =>
           JSON.stringify({ message: message('API Gateway invoke URLs') }),
-        ),
-    },
-    {
-      name: 's3',
-      title: 'S3 virtual-hosted buckets (not implemented yet)',
-      hosts: [
-        '{bucket}.s3.localhost',
-        '{bucket}.s3.amazonaws.com',
-        '{bucket}.s3.{region}.amazonaws.com',
-        '{bucket}.s3-{region}.amazonaws.com',
-      ],
-      // The path form is S3's own path style (http://127.0.0.1:4566/<bucket>/<key>): an API call.
-      handle: async (req, res) =>
-        notImplemented(
-          req,
-          res,
-          'application/xml',
-          (requestId) =>
-            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code>' +
-            `<Message>${message('S3 buckets')}</Message><RequestId>${requestId}</RequestId></Error>`,
         ),
     },
   ];

@@ -13,6 +13,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html
  */
+import { createHash, type Hash } from 'node:crypto';
 import type { SigV4Failure } from './sigv4.js';
 import { constantTimeEqual, EMPTY_SHA256, hmacSha256Hex, sha256Hex } from './sigv4-crypto.js';
 
@@ -52,118 +53,234 @@ const MAX_CHUNK_HEADER = 1024;
 /** 13 hex digits stay below 2^53, so sizes are exact JavaScript numbers. */
 const MAX_SIZE_DIGITS = 13;
 
-export function decodeAwsChunked(
-  body: Buffer,
-  opts: AwsChunkedOptions,
-): AwsChunkedBody | SigV4Failure {
-  const signedChunks = opts.contentSha256 === SIGNED || opts.contentSha256 === SIGNED_TRAILER;
-  const signing = signedChunks ? opts.signing : undefined;
-  let previous = signing?.seedSignature ?? '';
-  const pieces: Buffer[] = [];
-  let total = 0;
-  let pos = 0;
+/** Trailing headers are a few checksums and a signature: this is far more than they need. */
+const MAX_TRAILER_BYTES = 16 * 1024;
 
-  // Chunks, up to and including the final zero-length one.
-  for (;;) {
-    const lineEnd = body.indexOf('\r\n', pos, 'latin1');
-    if (lineEnd === -1 || lineEnd - pos > MAX_CHUNK_HEADER) {
+/**
+ * The aws-chunked decoder, fed as bytes arrive: `write` hands each piece of decoded
+ * payload to `emit` (views into the input, never copies) and checks each chunk's
+ * signature as the chunk ends; `end` checks the trailers and the decoded length. Memory
+ * stays at one chunk header or the trailer section, whatever the payload's size.
+ */
+export class AwsChunkedDecoder {
+  private readonly signing: ChunkSigning | undefined;
+  private readonly signedChunks: boolean;
+  private previous: string;
+  private state: 'header' | 'data' | 'crlf' | 'trailers' | 'failed' = 'header';
+  /** The chunk header (or trailer section) gathered so far. */
+  private pending: Buffer = Buffer.alloc(0);
+  private remaining = 0;
+  private chunkSignature: string | undefined;
+  private chunkHash: Hash | undefined;
+  private crlfSeen = 0;
+  private total = 0;
+
+  constructor(private readonly opts: AwsChunkedOptions) {
+    this.signedChunks = opts.contentSha256 === SIGNED || opts.contentSha256 === SIGNED_TRAILER;
+    this.signing = this.signedChunks ? opts.signing : undefined;
+    this.previous = this.signing?.seedSignature ?? '';
+  }
+
+  /** Bytes of payload decoded so far. */
+  get decodedLength(): number {
+    return this.total;
+  }
+
+  write(input: Buffer, emit: (data: Buffer) => void): SigV4Failure | undefined {
+    let pos = 0;
+    while (pos < input.length) {
+      switch (this.state) {
+        case 'failed':
+          return framing('The request body terminated unexpectedly');
+        case 'header': {
+          const nl = input.indexOf(0x0a, pos);
+          const end = nl < 0 ? input.length : nl + 1;
+          this.pending = this.pending.length
+            ? Buffer.concat([this.pending, input.subarray(pos, end)])
+            : input.subarray(pos, end);
+          pos = end;
+          if (this.pending.length > MAX_CHUNK_HEADER + 2)
+            return this.fail(framing('Invalid chunk header'));
+          if (nl < 0) break;
+          const failure = this.startChunk(this.pending);
+          this.pending = Buffer.alloc(0);
+          if (failure) return this.fail(failure);
+          break;
+        }
+        case 'data': {
+          const take = Math.min(this.remaining, input.length - pos);
+          const data = input.subarray(pos, pos + take);
+          this.chunkHash?.update(data);
+          this.remaining -= take;
+          this.total += take;
+          pos += take;
+          if (take > 0) emit(data);
+          if (this.remaining === 0) {
+            const failure = this.verifyChunk(false);
+            if (failure) return this.fail(failure);
+            this.state = 'crlf';
+            this.crlfSeen = 0;
+          }
+          break;
+        }
+        case 'crlf': {
+          const expected = this.crlfSeen === 0 ? 0x0d : 0x0a;
+          if (input[pos] !== expected)
+            return this.fail(framing('Chunk data is not followed by CRLF'));
+          pos++;
+          if (++this.crlfSeen === 2) this.state = 'header';
+          break;
+        }
+        case 'trailers': {
+          this.pending = this.pending.length
+            ? Buffer.concat([this.pending, input.subarray(pos)])
+            : input.subarray(pos);
+          pos = input.length;
+          if (this.pending.length > MAX_TRAILER_BYTES)
+            return this.fail(framing('Invalid trailing header'));
+          break;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** The body ended: checks what follows the last chunk, its signature and the length. */
+  end(): { trailers: Record<string, string> } | SigV4Failure {
+    if (this.state !== 'trailers') {
       return framing(
-        pos >= body.length ? 'The request body terminated unexpectedly' : 'Invalid chunk header',
+        this.state === 'header' && this.pending.length > 0
+          ? 'Invalid chunk header'
+          : 'The request body terminated unexpectedly',
       );
     }
-    let i = pos;
+    const body = this.pending;
+    // Trailing headers, then an empty line. Clients differ on whether the very last CRLF
+    // is sent, so the end of the body also ends the trailer section.
+    const trailers: Record<string, string> = {};
+    let canonicalTrailers = '';
+    let trailerSignature: string | undefined;
+    let pos = 0;
+    while (pos < body.length) {
+      let lineEnd = body.indexOf('\r\n', pos, 'latin1');
+      if (lineEnd === -1) lineEnd = body.length;
+      if (lineEnd === pos) {
+        pos += 2;
+        if (pos < body.length) return framing('Unexpected data after the final chunk');
+        break;
+      }
+      const line = body.toString('utf8', pos, lineEnd);
+      pos = lineEnd + 2;
+      const colon = line.indexOf(':');
+      if (colon <= 0) return framing('Invalid trailing header');
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === TRAILER_SIGNATURE) {
+        trailerSignature = value;
+      } else {
+        trailers[name] = value;
+        canonicalTrailers += `${name}:${value}\n`;
+      }
+    }
+
+    const signing = this.signing;
+    if (signing !== undefined && this.opts.contentSha256 === SIGNED_TRAILER) {
+      if (trailerSignature === undefined) return framing('Missing x-amz-trailer-signature');
+      const stringToSign =
+        `AWS4-HMAC-SHA256-TRAILER\n${signing.amzDate}\n${signing.scope}\n${this.previous}\n` +
+        sha256Hex(canonicalTrailers);
+      if (!constantTimeEqual(hmacSha256Hex(signing.signingKey, stringToSign), trailerSignature)) {
+        return signatureMismatch(stringToSign, trailerSignature);
+      }
+    }
+
+    if (this.opts.decodedContentLength !== undefined) {
+      const declared = Number(this.opts.decodedContentLength);
+      if (!Number.isSafeInteger(declared) || declared < 0) {
+        return framing('Invalid x-amz-decoded-content-length');
+      }
+      if (declared !== this.total) {
+        return framing(
+          `x-amz-decoded-content-length ${declared} does not match the ${this.total} bytes decoded`,
+        );
+      }
+    }
+    return { trailers };
+  }
+
+  private fail(failure: SigV4Failure): SigV4Failure {
+    this.state = 'failed';
+    return failure;
+  }
+
+  /** Parses `<hex-size>[;chunk-signature=<sig>]\r\n`. */
+  private startChunk(line: Buffer): SigV4Failure | undefined {
+    const lineEnd = line.length - 2;
+    if (lineEnd < 0 || line[lineEnd] !== 0x0d) return framing('Invalid chunk header');
+    let i = 0;
     let size = 0;
-    while (i < lineEnd && i - pos < MAX_SIZE_DIGITS) {
-      const digit = hexDigit(body[i]);
+    while (i < lineEnd && i < MAX_SIZE_DIGITS) {
+      const digit = hexDigit(line[i]);
       if (digit < 0) break;
       size = size * 16 + digit;
       i++;
     }
-    if (i === pos) return framing('Invalid chunk size');
+    if (i === 0) return framing('Invalid chunk size');
     let signature: string | undefined;
     if (i < lineEnd) {
-      if (body[i] !== 0x3b /* ; */) return framing('Invalid chunk size');
+      if (line[i] !== 0x3b /* ; */) return framing('Invalid chunk size');
       // Chunk extensions: `;name=value` pairs; only chunk-signature means anything here.
-      for (const extension of body.toString('latin1', i + 1, lineEnd).split(';')) {
+      for (const extension of line.toString('latin1', i + 1, lineEnd).split(';')) {
         const trimmed = extension.trim();
         if (trimmed.startsWith(CHUNK_SIGNATURE)) signature = trimmed.slice(CHUNK_SIGNATURE.length);
       }
     }
-    if (signedChunks && signature === undefined) return framing('Missing chunk-signature');
-    const dataStart = lineEnd + 2;
-    const dataEnd = dataStart + size;
-    if (dataEnd > body.length) return framing('The request body terminated unexpectedly');
-    const data = body.subarray(dataStart, dataEnd);
-    if (signing !== undefined && signature !== undefined) {
-      const stringToSign =
-        `AWS4-HMAC-SHA256-PAYLOAD\n${signing.amzDate}\n${signing.scope}\n${previous}\n` +
-        `${EMPTY_SHA256}\n${sha256Hex(data)}`;
-      if (!constantTimeEqual(hmacSha256Hex(signing.signingKey, stringToSign), signature)) {
-        return signatureMismatch(stringToSign, signature);
-      }
-      previous = signature;
-    }
+    if (this.signedChunks && signature === undefined) return framing('Missing chunk-signature');
+    this.chunkSignature = signature;
+    this.chunkHash =
+      this.signing !== undefined && signature !== undefined ? createHash('sha256') : undefined;
+    this.remaining = size;
     if (size === 0) {
-      pos = dataStart;
-      break;
+      const failure = this.verifyChunk(true);
+      if (failure) return failure;
+      this.state = 'trailers';
+      return undefined;
     }
-    if (body[dataEnd] !== 0x0d || body[dataEnd + 1] !== 0x0a) {
-      return framing('Chunk data is not followed by CRLF');
-    }
-    pieces.push(data);
-    total += size;
-    pos = dataEnd + 2;
+    this.state = 'data';
+    return undefined;
   }
 
-  // Trailing headers, then an empty line. Clients differ on whether the very last CRLF
-  // is sent, so the end of the body also ends the trailer section.
-  const trailers: Record<string, string> = {};
-  let canonicalTrailers = '';
-  let trailerSignature: string | undefined;
-  while (pos < body.length) {
-    let lineEnd = body.indexOf('\r\n', pos, 'latin1');
-    if (lineEnd === -1) lineEnd = body.length;
-    if (lineEnd === pos) {
-      pos += 2;
-      if (pos < body.length) return framing('Unexpected data after the final chunk');
-      break;
+  private verifyChunk(last: boolean): SigV4Failure | undefined {
+    const signing = this.signing;
+    const signature = this.chunkSignature;
+    if (signing === undefined || signature === undefined || this.chunkHash === undefined) {
+      return undefined;
     }
-    const line = body.toString('utf8', pos, lineEnd);
-    pos = lineEnd + 2;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return framing('Invalid trailing header');
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === TRAILER_SIGNATURE) {
-      trailerSignature = value;
-    } else {
-      trailers[name] = value;
-      canonicalTrailers += `${name}:${value}\n`;
-    }
-  }
-
-  if (signing !== undefined && opts.contentSha256 === SIGNED_TRAILER) {
-    if (trailerSignature === undefined) return framing('Missing x-amz-trailer-signature');
+    const dataHash = last ? EMPTY_SHA256 : this.chunkHash.digest('hex');
     const stringToSign =
-      `AWS4-HMAC-SHA256-TRAILER\n${signing.amzDate}\n${signing.scope}\n${previous}\n` +
-      sha256Hex(canonicalTrailers);
-    if (!constantTimeEqual(hmacSha256Hex(signing.signingKey, stringToSign), trailerSignature)) {
-      return signatureMismatch(stringToSign, trailerSignature);
+      `AWS4-HMAC-SHA256-PAYLOAD\n${signing.amzDate}\n${signing.scope}\n${this.previous}\n` +
+      `${EMPTY_SHA256}\n${dataHash}`;
+    if (!constantTimeEqual(hmacSha256Hex(signing.signingKey, stringToSign), signature)) {
+      return signatureMismatch(stringToSign, signature);
     }
+    this.previous = signature;
+    return undefined;
   }
+}
 
-  if (opts.decodedContentLength !== undefined) {
-    const declared = Number(opts.decodedContentLength);
-    if (!Number.isSafeInteger(declared) || declared < 0) {
-      return framing('Invalid x-amz-decoded-content-length');
-    }
-    if (declared !== total) {
-      return framing(
-        `x-amz-decoded-content-length ${declared} does not match the ${total} bytes decoded`,
-      );
-    }
-  }
-
+/** Decodes a whole aws-chunked body held in memory. */
+export function decodeAwsChunked(
+  body: Buffer,
+  opts: AwsChunkedOptions,
+): AwsChunkedBody | SigV4Failure {
+  const decoder = new AwsChunkedDecoder(opts);
+  const pieces: Buffer[] = [];
+  const failure = decoder.write(body, (data) => pieces.push(data));
+  if (failure) return failure;
+  const ended = decoder.end();
+  if ('reason' in ended) return ended;
+  const trailers = ended.trailers;
+  const total = decoder.decodedLength;
   const payload =
     pieces.length === 0
       ? Buffer.alloc(0)

@@ -54,6 +54,7 @@ export interface OperationModel {
   authtype?: string;
   endpoint?: { hostPrefix: string };
   httpChecksum?: Record<string, unknown>;
+  deprecated?: boolean;
 }
 
 export type ShapeType =

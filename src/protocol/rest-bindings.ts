@@ -196,7 +196,10 @@ function pick(
       (xId === r.op.name ? 1_000_000 : 0) +
       (complete ? 10_000 : 0) +
       r.queryLiterals.length * 100 +
-      bindings;
+      bindings +
+      // A deprecated operation loses a tie with its successor on the same route (S3's
+      // PutBucketNotification and PutBucketNotificationConfiguration).
+      (r.op.deprecated ? 0 : 0.5);
     if (score > bestScore) {
       best = r;
       bestScore = score;

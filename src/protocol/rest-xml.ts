@@ -8,6 +8,7 @@
  * `ListBucketResult`, …); clients ignore the name, so we use the output shape's
  * locationName when a model patch sets one, else `<Operation>Result`.
  */
+import { Readable } from 'node:stream';
 import { AwsError } from '../shared/errors.js';
 import type { OperationModel, ServiceModel } from './model.js';
 import {
@@ -122,6 +123,10 @@ export const restXmlCodec: ProtocolCodec = {
       throw e instanceof BadValue ? invalidArgument(e) : e;
     }
     const p = plan.payload;
+    if (p && req.stream && p.shape.type === 'blob') {
+      input[p.name] = req.stream;
+      return input;
+    }
     if (req.body.length === 0) return input;
     if (p) {
       if (p.shape.type === 'blob') input[p.name] = req.body;
@@ -160,6 +165,10 @@ export const restXmlCodec: ProtocolCodec = {
     if (p) {
       const val = output[p.name];
       if (val === undefined || val === null) return { status, headers, body: '' };
+      if (val instanceof Readable) {
+        if (!ownContentType) headers['Content-Type'] = 'application/octet-stream';
+        return { status, headers, body: val };
+      }
       if (val instanceof Uint8Array) {
         if (!ownContentType) headers['Content-Type'] = 'application/octet-stream';
         return { status, headers, body: Buffer.from(val.buffer, val.byteOffset, val.byteLength) };

@@ -98,6 +98,8 @@ export interface VerifyOptions {
   maxSkewMs?: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 /** A presigned URL lives at most seven days (the signing key is valid that long). */
 export const MAX_PRESIGN_EXPIRES_SECONDS = 604800;
@@ -150,11 +152,13 @@ export function parseSignature(req: SigV4Request): ParsedSignature | SigV4Failur
 /**
  * Checks a parsed signature against the secret: request time (skew, or expiry for a
  * presigned URL), then the signature over the canonical request, then a declared hex
- * x-amz-content-sha256 against the body. `now` is epoch milliseconds.
+ * x-amz-content-sha256 against the body. `now` is epoch milliseconds. `body` is undefined
+ * for a payload still streaming: its declared hash is then checked as it streams
+ * (protocol/payload.ts), and a header signature must declare one.
  */
 export function verifySignature(
   req: SigV4Request,
-  body: Buffer,
+  body: Buffer | undefined,
   sig: ParsedSignature,
   secretAccessKey: string,
   now: number,
@@ -175,10 +179,12 @@ export function verifySignature(
     // Presigned URLs cannot know their payload. botocore signs them with
     // UNSIGNED-PAYLOAD (what the S3 docs prescribe); @smithy/signature-v4 signs the
     // hash of the (empty) body for every service but S3. Accept either.
-    bodyHash = sha256Hex(body);
+    bodyHash = sha256Hex(body ?? EMPTY);
     const s3 = sig.service === 's3' || sig.service === 's3express';
     payloadHash = s3 ? UNSIGNED_PAYLOAD : bodyHash;
     alternative = s3 ? bodyHash : UNSIGNED_PAYLOAD;
+  } else if (body === undefined) {
+    return malformed('Missing required header for this request: x-amz-content-sha256', sig.kind);
   } else {
     bodyHash = sha256Hex(body);
     payloadHash = bodyHash;
@@ -211,7 +217,7 @@ export function verifySignature(
     };
   }
 
-  if (declaredHex) {
+  if (declaredHex && body !== undefined) {
     const computed = bodyHash ?? sha256Hex(body);
     if (computed !== declared.toLowerCase()) {
       return {

@@ -1,7 +1,11 @@
+import type { Readable } from 'node:stream';
 import type { AwsError } from '../shared/errors.js';
 import type { OperationModel, ServiceModel } from './model.js';
 
-/** An HTTP request as the codecs see it: the body already read (and aws-chunked decoded). */
+/**
+ * An HTTP request as the codecs see it: the body already read (and aws-chunked decoded),
+ * or, for an operation whose payload member streams (S3 PutObject), `stream`.
+ */
 export interface WireRequest {
   method: string;
   /** Raw path, still percent-encoded, without the query string. */
@@ -12,13 +16,23 @@ export interface WireRequest {
   /** Lower-cased header names; repeated headers joined with ', '. */
   headers: Record<string, string>;
   body: Buffer;
+  /** The decoded, checked payload of a streaming operation (then `body` is empty). */
+  stream?: Readable;
 }
 
 export interface WireResponse {
   status: number;
   headers: Record<string, string>;
-  body: Buffer | string;
+  /** A Readable (a streaming payload member, e.g. GetObject's Body) is piped out. */
+  body: Buffer | string | Readable;
 }
+
+/**
+ * A streaming payload member (the model's `streaming` trait: S3's PutObject and GetObject
+ * `Body`): a provider receives a Readable (protocol/payload.ts's PayloadStream) and may
+ * answer with a Readable or bytes.
+ */
+export type StreamingBlob = Readable | Uint8Array;
 
 /** Input or output values: plain objects keyed by model member names. */
 export type Value = unknown;

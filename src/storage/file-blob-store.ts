@@ -42,6 +42,9 @@ export { DigestMismatchError, InvalidDigestError, isValidDigest } from './blob-d
  * The temp and upload directories sit inside the root so that rename never crosses file
  * systems.
  */
+/** Bytes gathered from a stream before they are written. */
+const WRITE_BATCH = 1024 * 1024;
+
 export class FileBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly tmpDir: string;
@@ -108,12 +111,36 @@ export class FileBlobStore implements BlobStore {
     const file = await open(tmp, 'wx', 0o644);
     try {
       try {
-        // One chunk at a time: the next is not pulled until this one is on its way to disk.
+        // Socket-sized chunks are gathered into writes of up to WRITE_BATCH bytes, and the
+        // next batch is hashed while the previous one is written: at most two batches are
+        // held, and the stream is not pulled further until the previous write is done.
+        let batch: Buffer[] = [];
+        let batched = 0;
+        let writing: Promise<void> = Promise.resolve();
+        const flush = () => {
+          const bufs = batch;
+          batch = [];
+          batched = 0;
+          // writev: the chunks go out as they are, never copied into a batch buffer.
+          writing = writevAll(file, bufs);
+          // Awaited before the next write or at the end; never left unhandled meanwhile.
+          writing.catch(() => undefined);
+        };
         for await (const chunk of data as AsyncIterable<Buffer | string>) {
           const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
           hash.update(buf);
           size += buf.length;
-          await writeAll(file, buf);
+          batch.push(buf);
+          batched += buf.length;
+          if (batched >= WRITE_BATCH) {
+            await writing;
+            flush();
+          }
+        }
+        await writing;
+        if (batched > 0) {
+          flush();
+          await writing;
         }
         await file.sync();
       } finally {
@@ -280,6 +307,19 @@ async function sweepDeadTemporaries(): Promise<void> {
     if (match === null || isProcessRunning(Number(match[1]))) continue;
     // Best effort: another user's leftovers in a shared /tmp are not ours to remove.
     await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function writevAll(file: FileHandle, bufs: Buffer[]): Promise<void> {
+  let { bytesWritten } = await file.writev(bufs);
+  // A short write: the rest one buffer at a time.
+  for (const buf of bufs) {
+    if (bytesWritten >= buf.length) {
+      bytesWritten -= buf.length;
+      continue;
+    }
+    await writeAll(file, buf.subarray(bytesWritten));
+    bytesWritten = 0;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Plain Node HTTP servers on 127.0.0.1 to put behind a load balancer: each answers JSON
  * naming itself, with the path and headers it received; its health check path answers
- * whatever status the test sets.
+ * whatever status the test sets; `/slow?ms=N` answers late and `/hang` never does; an
+ * Upgrade request is switched and echoed.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +45,10 @@ export async function startBackend(name: string): Promise<Backend> {
       return;
     }
     backend.hits++;
+    // `/hang` never answers; `/slow?ms=N` answers after N ms.
+    if (req.url === '/hang') return;
+    const slow = /^\/slow\?ms=(\d+)$/.exec(req.url ?? '');
+    const delay = slow ? Number(slow[1]) : 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -55,9 +60,19 @@ export async function startBackend(name: string): Promise<Backend> {
         body: Buffer.concat(chunks).toString('utf8'),
       };
       const body = JSON.stringify(echo);
-      res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
-      res.end(body);
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
+        res.end(body);
+      }, delay);
     });
+  });
+  // An Upgrade (WebSocket-style): 101, then it echoes every byte back.
+  server.on('upgrade', (req, socket) => {
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n' +
+        `X-Seen-Forwarded-For: ${String(req.headers['x-forwarded-for'])}\r\nX-Backend: ${name}\r\n\r\n`,
+    );
+    socket.pipe(socket);
   });
   server.on('connection', (s) => {
     sockets.add(s);

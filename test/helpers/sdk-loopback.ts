@@ -88,9 +88,12 @@ export function loopback(model: ServiceModel, provider: Provider) {
         response: new HttpResponse({
           statusCode: ex.response.status,
           headers,
-          body: Readable.from(
-            body.length ? [typeof body === 'string' ? Buffer.from(body) : body] : [],
-          ),
+          body:
+            body instanceof Readable
+              ? body
+              : Readable.from(
+                  body.length ? [typeof body === 'string' ? Buffer.from(body) : body] : [],
+                ),
         }),
       };
     },

@@ -6,11 +6,13 @@
  */
 import type { Logger } from '../../shared/log.js';
 import type { MetadataStore } from '../../storage/types.js';
-import { httpProbe } from './dataplane/probe.js';
+import { albAnswer, albEvent } from './dataplane/lambda-event.js';
+import { httpProbe, matches } from './dataplane/probe.js';
 import { type FunctionInvoke, HttpProxy } from './dataplane/proxy.js';
 import { ListenerSockets } from './dataplane/sockets.js';
-import { HealthMonitor, type Probe } from './health.js';
+import { HealthMonitor, type Probe, type ProbeResult } from './health.js';
 import { EMPTY_SNAPSHOT, readSnapshot, type Snapshot } from './snapshot.js';
+import type { TargetGroupRecord } from './store.js';
 
 export interface EngineDeps {
   store: MetadataStore;
@@ -30,7 +32,7 @@ export class ElbEngine {
 
   constructor(private readonly deps: EngineDeps) {
     const probe: Probe = (tg, t) =>
-      tg.targetType === 'lambda' ? this.lambdaProbe(t.id) : httpProbe(tg, t);
+      tg.targetType === 'lambda' ? this.lambdaProbe(tg, t.id) : httpProbe(tg, t);
     this.health = new HealthMonitor(probe);
     const snapshot = () => this.current;
     const warn = (msg: string, fields?: Record<string, unknown>) => deps.log.warn(msg, fields);
@@ -63,23 +65,38 @@ export class ElbEngine {
     return run;
   }
 
-  /** A Lambda target's health check: the function answers the check event with a matching code. */
-  private async lambdaProbe(functionArn: string) {
+  /**
+   * A Lambda target's health check: the function gets a GET of the check path as an ALB
+   * event (User-Agent ELB-HealthChecker/2.0) and must answer one of the matcher's codes.
+   */
+  private async lambdaProbe(tg: TargetGroupRecord, functionArn: string): Promise<ProbeResult> {
     const invoke = this.deps.invoke;
-    if (!invoke) {
+    if (!invoke)
+      return { ok: false, reason: 'Elb.InternalError', description: 'Lambda is not running' };
+    const event = albEvent({
+      method: 'GET',
+      path: tg.healthCheck.path ?? '/',
+      rawQuery: '',
+      rawHeaders: ['user-agent', 'ELB-HealthChecker/2.0'],
+      body: Buffer.alloc(0),
+      targetGroupArn: tg.arn,
+      multiValue: tg.attributes['lambda.multi_value_headers.enabled'] === 'true',
+    });
+    const outcome = await invoke(functionArn, Buffer.from(JSON.stringify(event)));
+    const answer = outcome.ok ? albAnswer(outcome.payload) : undefined;
+    if (!answer) {
       return {
-        ok: false as const,
-        reason: 'Target.FailedHealthChecks' as const,
-        description: 'Lambda is not running',
+        ok: false,
+        reason: 'Target.FailedHealthChecks',
+        description: 'Health checks failed',
       };
     }
-    const { ok } = await invoke(functionArn, Buffer.from(JSON.stringify({ healthCheck: true })));
-    return ok
-      ? { ok: true as const }
+    return matches(tg.healthCheck.matcher ?? '200', answer.status)
+      ? { ok: true }
       : {
-          ok: false as const,
-          reason: 'Target.FailedHealthChecks' as const,
-          description: 'Health checks failed',
+          ok: false,
+          reason: 'Target.ResponseCodeMismatch',
+          description: `Health checks failed with these codes: [${answer.status}]`,
         };
   }
 

@@ -64,14 +64,21 @@ export const NOT_REGISTERED: HealthView = {
 };
 const HEALTHY: HealthView = { state: 'healthy' };
 
+/** Counts changes of any target's state, so routing can cache who is routable. */
+interface Version {
+  n: number;
+}
+
 class Tracked {
-  view: HealthView = REGISTERING;
+  private current: HealthView = REGISTERING;
   inFlight = 0;
   private successes = 0;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private signature = '';
   private stopped = false;
+  /** Bumped whenever checking restarts, so a check that started before is ignored. */
+  private generation = 0;
   /** Set while draining: called when the last in-flight request ends. */
   onIdle: (() => void) | undefined;
 
@@ -79,7 +86,18 @@ class Tracked {
     readonly target: TargetRecord,
     private tg: TargetGroupRecord,
     private readonly probe: Probe,
+    private readonly version: Version,
   ) {}
+
+  get view(): HealthView {
+    return this.current;
+  }
+
+  set view(v: HealthView) {
+    if (v === this.current) return;
+    this.current = v;
+    this.version.n++;
+  }
 
   /** Applies the group's current settings; restarts checking when they changed. */
   configure(tg: TargetGroupRecord, inUse: boolean): void {
@@ -88,6 +106,7 @@ class Tracked {
     if (signature === this.signature) return;
     const wasChecking = this.timer !== undefined || this.signature.startsWith('[true');
     this.signature = signature;
+    this.generation++;
     this.clear();
     if (!inUse) {
       this.view = NOT_IN_USE;
@@ -101,16 +120,16 @@ class Tracked {
       this.view = REGISTERING;
       this.successes = this.failures = 0;
     }
-    this.schedule(0, tg.healthCheck);
+    this.schedule(0, tg.healthCheck, this.generation);
   }
 
-  private schedule(delayMs: number, hc: HealthCheckSettings): void {
+  private schedule(delayMs: number, hc: HealthCheckSettings, generation: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.check(hc), delayMs);
+    this.timer = setTimeout(() => void this.check(hc, generation), delayMs);
     this.timer.unref();
   }
 
-  private async check(hc: HealthCheckSettings): Promise<void> {
+  private async check(hc: HealthCheckSettings, generation: number): Promise<void> {
     const started = Date.now();
     if (this.view === REGISTERING) this.view = CHECKING;
     const result = await this.probe(this.tg, this.target).catch((err: unknown): ProbeResult => ({
@@ -119,9 +138,9 @@ class Tracked {
       description: err instanceof Error ? err.message : String(err),
     }));
     // Settings changed or the target went while the check ran: its result is stale.
-    if (this.stopped || this.tg.healthCheck !== hc) return;
+    if (this.stopped || generation !== this.generation) return;
     this.record(result, hc);
-    this.schedule(Math.max(0, hc.intervalSeconds * 1000 - (Date.now() - started)), hc);
+    this.schedule(Math.max(0, hc.intervalSeconds * 1000 - (Date.now() - started)), hc, generation);
   }
 
   private record(result: ProbeResult, hc: HealthCheckSettings): void {
@@ -170,11 +189,19 @@ interface Draining {
 export class HealthMonitor {
   private readonly tracked = new Map<string, Tracked>();
   private readonly draining = new Map<string, Draining>();
+  private readonly version: Version = { n: 0 };
+  /** Per group: the routable targets, for the snapshot's list and the state version. */
+  private readonly routing = new Map<
+    string,
+    { of: readonly TargetRecord[]; version: number; targets: TargetRecord[] }
+  >();
 
   constructor(private readonly probe: Probe) {}
 
   /** Starts tracking newly registered targets and applies changed settings; drops the rest. */
   sync(snap: Snapshot): void {
+    this.version.n++;
+    this.routing.clear();
     const seen = new Set<string>();
     for (const [tgArn, list] of snap.targets) {
       const tg = snap.targetGroups.get(tgArn);
@@ -187,7 +214,7 @@ export class HealthMonitor {
         if (!t) {
           // Registering a draining target again cancels its deregistration.
           this.finishDraining(key);
-          t = new Tracked(target, tg, this.probe);
+          t = new Tracked(target, tg, this.probe, this.version);
           this.tracked.set(key, t);
         }
         t.configure(tg, inUse);
@@ -251,6 +278,8 @@ export class HealthMonitor {
    * targets, the load balancer routes requests to all those targets").
    */
   routable(tgArn: string, targets: readonly TargetRecord[]): TargetRecord[] {
+    const cached = this.routing.get(tgArn);
+    if (cached && cached.of === targets && cached.version === this.version.n) return cached.targets;
     const healthy: TargetRecord[] = [];
     const unhealthy: TargetRecord[] = [];
     for (const target of targets) {
@@ -259,7 +288,14 @@ export class HealthMonitor {
       if (t.routable) healthy.push(target);
       else if (t.view.state === 'unhealthy') unhealthy.push(target);
     }
-    return healthy.length > 0 ? healthy : unhealthy;
+    const out = healthy.length > 0 ? healthy : unhealthy;
+    this.routing.set(tgArn, { of: targets, version: this.version.n, targets: out });
+    return out;
+  }
+
+  /** Requests in flight to a target. */
+  inFlight(tgArn: string, target: TargetRecord): number {
+    return this.tracked.get(targetKey(tgArn, target.id, target.port))?.inFlight ?? 0;
   }
 
   /** Counts a request in flight to a target; the returned function ends it. */

@@ -60,7 +60,11 @@ const APPLICATION_ATTRIBUTES: Record<string, string> = {
   'connection_logs.s3.bucket': '',
   'connection_logs.s3.prefix': '',
   'deletion_protection.enabled': 'false',
+  'health_check_logs.s3.enabled': 'false',
+  'health_check_logs.s3.bucket': '',
+  'health_check_logs.s3.prefix': '',
   'idle_timeout.timeout_seconds': '60',
+  'ipv6.deny_all_igw_traffic': 'false',
   'load_balancing.cross_zone.enabled': 'true',
   'routing.http.desync_mitigation_mode': 'defensive',
   'routing.http.drop_invalid_header_fields.enabled': 'false',
@@ -80,6 +84,7 @@ const NETWORK_ATTRIBUTES: Record<string, string> = {
   'deletion_protection.enabled': 'false',
   'load_balancing.cross_zone.enabled': 'false',
   'dns_record.client_routing_policy': 'any_availability_zone',
+  'ipv6.deny_all_igw_traffic': 'false',
   'zonal_shift.config.enabled': 'false',
 };
 

@@ -74,6 +74,8 @@ const TCP_ATTRIBUTES: Record<string, string> = {
   'proxy_protocol_v2.enabled': 'false',
   'stickiness.enabled': 'false',
   'stickiness.type': 'source_ip',
+  'target_health_state.unhealthy.connection_termination.enabled': 'true',
+  'target_health_state.unhealthy.draining_interval_seconds': '0',
 };
 
 /** Allowed values for attributes that take one of a few, or a whole number in a range. */
@@ -193,9 +195,8 @@ function applyHealth(hc: HealthCheckSettings, input: HealthInput): HealthCheckSe
     out.matcher = input.Matcher.HttpCode;
   }
   if (out.timeoutSeconds >= out.intervalSeconds) {
-    throw validation(
-      `Health check timeout '${out.timeoutSeconds}' must be smaller than the interval '${out.intervalSeconds}'`,
-    );
+    // As AWS answers it (error code ValidationError).
+    throw validation('Health check interval must be greater than the timeout.');
   }
   return out;
 }

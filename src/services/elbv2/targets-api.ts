@@ -140,11 +140,10 @@ export class Targets {
         if (await tx.delete(T.targets, targetKey(tg.arn, t.Id, port))) out.push({ id: t.Id, port });
         else missing.push(t.Id);
       }
-      // "The specified target does not exist, is not in the same VPC as the target group,
-      // or has an unsupported instance type."
+      // AWS's answer for targets that are not registered.
       if (missing.length > 0 && s !== undefined) {
         throw new InvalidTargetException(
-          `The following targets are not registered: '${missing.join("', '")}'`,
+          'The specified target does not exist, is not in the same VPC as the target group, or has an unsupported instance type.',
         );
       }
       return out;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataOps, MetadataStore } from '../../storage/types.js';
 import type { IamDirectory } from '../iam/directory.js';
+import type { S3ObjectSource } from '../s3/plugin.js';
 import {
   LATEST,
   arnFor,
@@ -41,6 +42,8 @@ export interface LambdaDeps {
   now(): number;
   /** Account concurrency limit per region (AWS default 1,000). */
   concurrencyLimit: number;
+  /** Deployment packages from S3 (Code.S3Bucket/S3Key, layer Content.S3Bucket/S3Key). */
+  s3: S3ObjectSource;
 }
 
 export const newRevisionId = (): string => randomUUID();

@@ -139,23 +139,59 @@ function vpcOf(vpc: VpcConfig | undefined): VersionRecord['vpc'] {
   };
 }
 
-/** The zip of a Create/UpdateFunctionCode request: only ZipFile for now. */
-function zipOf(
-  code: { ZipFile?: Uint8Array; S3Bucket?: string; ImageUri?: string },
+/** The zip of a Create/UpdateFunctionCode request: ZipFile, or an S3 object. */
+async function zipOf(
+  deps: Pick<LambdaDeps, 's3'>,
+  ctx: RequestContext,
+  code: {
+    ZipFile?: Uint8Array;
+    S3Bucket?: string;
+    S3Key?: string;
+    S3ObjectVersion?: string;
+    ImageUri?: string;
+  },
   verb: 'creating' | 'updating',
-): Buffer {
+): Promise<Buffer> {
   if (code.ImageUri !== undefined) {
     throw invalidParameter(
       `Please don't provide ImageUri when ${verb} a function with packageType Zip.`,
     );
   }
   if (code.ZipFile && code.ZipFile.length) return asBuffer(code.ZipFile);
-  if (code.S3Bucket !== undefined) {
-    unsupported(
-      'Function code from Amazon S3 (S3Bucket/S3Key): upload the zip as ZipFile instead.',
-    );
+  if (code.S3Bucket !== undefined || code.S3Key !== undefined) {
+    return zipFromS3(deps, ctx, code);
   }
   throw invalidParameter('Please provide a source for function code.');
+}
+
+/** Lambda's limit on a deployment package read from S3: "250 MB (unzipped)". */
+const MAX_S3_PACKAGE_BYTES = 250 * 1024 * 1024;
+
+/**
+ * A deployment package (function code or layer content) read from S3 on the caller's
+ * behalf, with Lambda's wording of S3's refusal:
+ * "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The
+ * specified key does not exist."
+ */
+export async function zipFromS3(
+  deps: Pick<LambdaDeps, 's3'>,
+  ctx: RequestContext,
+  code: { S3Bucket?: string; S3Key?: string; S3ObjectVersion?: string },
+): Promise<Buffer> {
+  if (code.S3Bucket === undefined || code.S3Key === undefined) {
+    throw invalidParameter('Please provide both S3Bucket and S3Key.');
+  }
+  const read = await deps.s3.read(
+    ctx,
+    { bucket: code.S3Bucket, key: code.S3Key, versionId: code.S3ObjectVersion },
+    MAX_S3_PACKAGE_BYTES,
+  );
+  if (!read.ok) {
+    throw invalidParameter(
+      `Error occurred while GetObject. S3 Error Code: ${read.code}. S3 Error Message: ${read.message}`,
+    );
+  }
+  return read.body;
 }
 
 export function functionOperations(deps: LambdaDeps): FunctionOps {
@@ -207,7 +243,7 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
       checkSnapStart(input.SnapStart?.ApplyOn, runtime);
       const tags = input.Tags ?? {};
       checkTagCount(tags);
-      const zip = zipOf(input.Code, 'creating');
+      const zip = await zipOf(deps, ctx, input.Code, 'creating');
       await checkExecutionRole(deps.iam, ctx.account, input.Role);
 
       const lease = await deps.code.ingest(zip);
@@ -354,7 +390,7 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
         allowQualifier: false,
       });
       await requireFunction(store, at);
-      const zip = zipOf(input, 'updating');
+      const zip = await zipOf(deps, ctx, input, 'updating');
       const lease = await deps.code.ingest(zip);
       const now = deps.now();
       let unused: string[] = [];

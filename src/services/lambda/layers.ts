@@ -49,7 +49,8 @@ import {
   type LayerRecord,
   type LayerVersionRecord,
 } from './store.js';
-import { MAX_LAYERS, unsupported } from './validation.js';
+import { zipFromS3 } from './functions.js';
+import { MAX_LAYERS } from './validation.js';
 import { MAX_UNZIPPED_BYTES } from './zip.js';
 
 type LayerOps = Pick<
@@ -161,15 +162,13 @@ export function layerOperations(deps: LambdaDeps): LayerOps {
       if (ref.scope.account !== ctx.account || ref.scope.region !== ctx.region) {
         throw accessDenied(ctx.principal.arn, 'PublishLayerVersion', input.LayerName);
       }
-      const zip = input.Content.ZipFile;
-      if (!zip) {
-        if (input.Content.S3Bucket)
-          unsupported(
-            'Layer content from S3 (S3Bucket/S3Key) is not available: upload the zip as ZipFile.',
-          );
-        throw invalidParameter('Please provide a source for the layer content.');
-      }
-      const lease = await deps.code.ingest(asBuffer(zip));
+      const content = input.Content;
+      let zip: Buffer;
+      if (content.ZipFile) zip = asBuffer(content.ZipFile);
+      else if (content.S3Bucket !== undefined || content.S3Key !== undefined)
+        zip = await zipFromS3(deps, ctx, content);
+      else throw invalidParameter('Please provide a source for the layer content.');
+      const lease = await deps.code.ingest(zip);
       let rec: LayerVersionRecord;
       try {
         rec = await store.transaction(async (tx) => {

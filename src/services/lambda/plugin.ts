@@ -13,17 +13,30 @@ import type { LambdaOperations } from '../../api/lambda/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
+import type { Provided } from '../links.js';
 import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.js';
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
 import { createInvokePath, type InvokePath } from './invoke/index.js';
+import type { FunctionInvoker } from './invoke/service-invoker.js';
+import { lambdaResourcePolicies } from './resource-policies.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
+import { s3EventTarget } from './s3-events.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Synchronous invokes on behalf of another service (ALB Lambda targets). */
+    functionInvoke: FunctionInvoker;
+  }
+}
 
 export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
+  /** Invokes for other services; function policies and tags for the gateway's authoriser. */
+  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies'>;
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -48,7 +61,16 @@ export function concurrencyLimitFrom(env: NodeJS.ProcessEnv): number {
 }
 
 /** The links Lambda needs (see services/links.ts). */
-const NEEDS = ['logs', 'iam', 'sts', 'signatures', 'containers', 'images'] as const;
+const NEEDS = [
+  'logs',
+  'iam',
+  'sts',
+  'signatures',
+  'containers',
+  'images',
+  's3objects',
+  's3events',
+] as const;
 
 export function createLambda(
   deps: PluginDeps<(typeof NEEDS)[number]>,
@@ -82,6 +104,7 @@ export function createLambda(
     store: deps.store,
     code,
     iam: deps.links.iam,
+    s3: deps.links.s3objects,
     lifecycle,
     // Read late: the port may only be known once the server listens.
     endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
@@ -103,9 +126,14 @@ export function createLambda(
     log,
     env,
   });
+  deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
+    provides: {
+      functionInvoke: invoke.invoker,
+      resourcePolicies: lambdaResourcePolicies(deps.store),
+    },
     functions,
     invocations: {
       listUsage: (account, region, since) => invoke.listUsage(account, region, since),
@@ -157,6 +185,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
+  provides: ['functionInvoke', 'resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

@@ -86,11 +86,22 @@ async function fixture(stateDir?: string): Promise<Fixture> {
           Promise.reject(new Error('the control plane mints no credentials')),
       },
       containers: new ProcessDriver(),
+      s3events: { registerLambda: () => undefined },
+      s3objects: {
+        read: async () => ({
+          ok: false,
+          code: 'NoSuchBucket',
+          message: 'The specified bucket does not exist',
+          status: 404,
+        }),
+      },
       images: {
         resolve: (ref) => Promise.reject(new ImageNotFoundError(ref, 'not in these tests')),
       },
       signatures: {
         authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
+        authorize: () => Promise.resolve(undefined),
+        callerOf: () => Promise.resolve(undefined),
       },
     },
   });

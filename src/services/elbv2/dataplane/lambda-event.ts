@@ -66,6 +66,7 @@ export interface AlbAnswer {
 }
 
 export const MAX_LAMBDA_RESPONSE = 1024 * 1024;
+export const MAX_LAMBDA_REQUEST = 1024 * 1024;
 
 /** The function's answer as HTTP; undefined when it is not one an ALB accepts (502). */
 export function albAnswer(payload: Buffer): AlbAnswer | undefined {

@@ -18,11 +18,14 @@ import {
   request,
   type ServerResponse,
 } from 'node:http';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Action } from '../../../api/elbv2/types.js';
 import type { HealthMonitor } from '../health.js';
 import type { ListenerView, Snapshot } from '../snapshot.js';
 import type { TargetGroupRecord, TargetRecord } from '../store.js';
-import { albAnswer, albEvent } from './lambda-event.js';
+import { TargetPicker } from './balancing.js';
+import { albAnswer, albEvent, MAX_LAMBDA_REQUEST } from './lambda-event.js';
 import { type RequestFacts, ruleMatches } from './match.js';
 import { targetHost } from './probe.js';
 
@@ -87,9 +90,21 @@ export function errorPage(res: ServerResponse, status: number, head: boolean): v
   res.end(head ? undefined : body);
 }
 
-/** `Root=1-<epoch seconds hex>-<24 hex>`: the X-Ray trace id format ALB writes. */
+/** Random bytes drawn from a pool refilled 4 KiB at a time: one syscall per 341 trace ids. */
+const pool = { bytes: Buffer.alloc(0), at: 0 };
+function randomHex(n: number): string {
+  if (pool.at + n > pool.bytes.length) {
+    pool.bytes = randomBytes(4096);
+    pool.at = 0;
+  }
+  const hex = pool.bytes.toString('hex', pool.at, pool.at + n);
+  pool.at += n;
+  return hex;
+}
+
+/** `1-<epoch seconds hex>-<24 hex>`: the X-Ray trace id format ALB writes. */
 const traceSegment = (): string =>
-  `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+  `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomHex(12)}`;
 
 /**
  * "If the X-Amzn-Trace-Id header is not present on an incoming request, the load balancer
@@ -107,26 +122,37 @@ export function traceHeader(incoming: string | undefined): string {
   return `Root=${traceSegment()}`;
 }
 
+/** One request on its way to one target. */
+interface Hop {
+  tg: TargetGroupRecord;
+  target: TargetRecord;
+  req: IncomingMessage;
+  res: ServerResponse;
+  headers: OutgoingHttpHeaders;
+  url: string;
+  /** The load balancer's idle timeout: no answer within it is a 504. */
+  idleMs: number;
+  /** Stickiness cookies to set on the answer. */
+  cookies?: string[];
+}
+
 export class HttpProxy {
   private readonly agent = new Agent({
     keepAlive: true,
     maxSockets: Infinity,
     maxFreeSockets: 1024,
   });
-  private readonly cursors = new Map<string, number>();
+  private readonly picker: TargetPicker;
 
-  constructor(private readonly deps: ProxyDeps) {}
+  constructor(private readonly deps: ProxyDeps) {
+    this.picker = new TargetPicker(deps.health);
+  }
 
-  async handle(
-    view: ListenerView,
-    req: IncomingMessage,
-    res: ServerResponse,
-    entry: Entry,
-  ): Promise<void> {
-    const head = req.method === 'HEAD';
-    const q = entry.url.indexOf('?');
-    const path = q < 0 ? entry.url : entry.url.slice(0, q);
-    const rawQuery = q < 0 ? '' : entry.url.slice(q + 1);
+  /** The rule (or default) action a request takes, with what the actions need of it. */
+  private route(view: ListenerView, req: IncomingMessage, url: string) {
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
     const facts: RequestFacts = {
       method: req.method ?? 'GET',
       path,
@@ -137,7 +163,17 @@ export class HttpProxy {
     };
     const rule = view.rules.find((r) => ruleMatches(r.conditions, facts));
     const actions = rule?.actions ?? view.listener.defaultActions;
-    const action = actions[actions.length - 1];
+    return { action: actions[actions.length - 1], facts, path, rawQuery };
+  }
+
+  async handle(
+    view: ListenerView,
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: Entry,
+  ): Promise<void> {
+    const head = req.method === 'HEAD';
+    const { action, facts, path, rawQuery } = this.route(view, req, entry.url);
     if (!action) return errorPage(res, 503, head);
     switch (action.Type) {
       case 'fixed-response':
@@ -149,6 +185,52 @@ export class HttpProxy {
       default:
         return errorPage(res, 500, head);
     }
+  }
+
+  /**
+   * An HTTP/1.1 Upgrade (WebSockets): "Application Load Balancers provide native support
+   * for WebSockets" on HTTP listeners. The request goes to a target as any forward does;
+   * from its 101 on, bytes flow both ways untouched.
+   */
+  upgrade(view: ListenerView, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refuse = (status: number) => {
+      const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
+      socket.end(
+        `HTTP/1.1 ${title}\r\nServer: awselb/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+    };
+    socket.on('error', () => socket.destroy());
+    const { action } = this.route(view, req, req.url ?? '/');
+    if (action?.Type !== 'forward') return refuse(400);
+    const snap = this.deps.snapshot();
+    const tg = this.pickGroup(action, snap);
+    if (!tg || tg.targetType === 'lambda') return refuse(tg ? 400 : 503);
+    const target = this.picker.pick(tg, snap.targets.get(tg.arn) ?? [], undefined)?.target;
+    if (!target) return refuse(503);
+    const done = this.deps.health.begin(tg.arn, target);
+    const headers = forwardedHeaders(req, view);
+    headers.connection = 'Upgrade';
+    headers.upgrade = req.headers.upgrade;
+    let text = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
+    for (const [k, v] of Object.entries(headers)) {
+      for (const one of Array.isArray(v) ? v : [v])
+        if (one !== undefined) text += `${k}: ${String(one)}\r\n`;
+    }
+    const upstream = connect({ host: targetHost(tg, target), port: target.port });
+    upstream.once('connect', () => {
+      upstream.write(text + '\r\n');
+      if (head.length > 0) upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.once('error', () => {
+      if (upstream.bytesRead === 0 && socket.writable) refuse(502);
+      else socket.destroy();
+    });
+    upstream.once('close', () => {
+      socket.end();
+      done();
+    });
+    socket.once('close', () => upstream.destroy());
   }
 
   private fixed(view: ListenerView, action: Action, res: ServerResponse, head: boolean): void {
@@ -185,14 +267,6 @@ export class HttpProxy {
     return arn === undefined ? undefined : snap.targetGroups.get(arn);
   }
 
-  private pickTarget(tg: TargetGroupRecord, snap: Snapshot): TargetRecord | undefined {
-    const candidates = this.deps.health.routable(tg.arn, snap.targets.get(tg.arn) ?? []);
-    if (candidates.length === 0) return undefined;
-    const n = this.cursors.get(tg.arn) ?? 0;
-    this.cursors.set(tg.arn, (n + 1) % 1_000_000_007);
-    return candidates[n % candidates.length];
-  }
-
   private async forward(
     view: ListenerView,
     action: Action,
@@ -206,27 +280,21 @@ export class HttpProxy {
     if (!tg) return errorPage(res, 503, head);
     const headers = forwardedHeaders(req, view);
     if (tg.targetType === 'lambda') return this.lambda(tg, req, res, headers, where);
-    const target = this.pickTarget(tg, snap);
-    if (!target) return errorPage(res, 503, head);
+    const picked = this.picker.pick(tg, snap.targets.get(tg.arn) ?? [], req.headers.cookie);
+    if (!picked) return errorPage(res, 503, head);
+    const { target, cookies } = picked;
     const done = this.deps.health.begin(tg.arn, target);
     res.once('close', done);
     const idleMs =
       Number(view.loadBalancer.attributes['idle_timeout.timeout_seconds'] ?? 60) * 1000;
     const bodyless =
       req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
-    this.send(tg, target, req, res, headers, where.url, idleMs, bodyless);
+    this.send({ tg, target, req, res, headers, url: where.url, idleMs, cookies }, bodyless);
   }
 
-  private send(
-    tg: TargetGroupRecord,
-    target: TargetRecord,
-    req: IncomingMessage,
-    res: ServerResponse,
-    headers: OutgoingHttpHeaders,
-    url: string,
-    idleMs: number,
-    retryable: boolean,
-  ): void {
+  /** Sends one request to its target; `retryable` (no body) allows one retry on a stale socket. */
+  private send(hop: Hop, retryable: boolean): void {
+    const { tg, target, req, res, headers, url, idleMs, cookies } = hop;
     const head = req.method === 'HEAD';
     const upstream = request({
       host: targetHost(tg, target),
@@ -245,6 +313,7 @@ export class HttpProxy {
       for (const [k, v] of Object.entries(answer.headers)) {
         if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
       }
+      if (cookies) out['set-cookie'] = [...(answer.headers['set-cookie'] ?? []), ...cookies];
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
       answer.pipe(res);
       answer.on('error', () => res.destroy());
@@ -253,7 +322,7 @@ export class HttpProxy {
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       // A kept-alive connection the target closed meanwhile: try a fresh one once.
       if (retryable && upstream.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent) {
-        this.send(tg, target, req, res, headers, url, idleMs, false);
+        this.send(hop, false);
         return;
       }
       errorPage(res, 502, head);
@@ -281,8 +350,14 @@ export class HttpProxy {
       req.resume();
       return errorPage(res, 503, head);
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    // "The maximum size of the request body that you can send to a Lambda function is 1 MB."
+    let body: Buffer | undefined;
+    try {
+      body = await readBody(req, MAX_LAMBDA_REQUEST);
+    } catch {
+      return void res.destroy();
+    }
+    if (!body) return errorPage(res, 413, head);
     const rawHeaders: string[] = [];
     for (const [k, v] of Object.entries(headers)) {
       for (const one of Array.isArray(v) ? v : [v]) rawHeaders.push(k, String(one));
@@ -292,7 +367,7 @@ export class HttpProxy {
       path: where.path,
       rawQuery: where.rawQuery,
       rawHeaders,
-      body: Buffer.concat(chunks),
+      body,
       targetGroupArn: tg.arn,
       multiValue: tg.attributes['lambda.multi_value_headers.enabled'] === 'true',
     });
@@ -384,6 +459,25 @@ function redirect(
     'content-length': String(Buffer.byteLength(body)),
   });
   res.end(head ? undefined : body);
+}
+
+/** The whole body, or undefined (once it was all read and dropped) when over `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.once('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
+    req.once('error', reject);
+    // A client gone before the end: nothing to invoke with.
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('client closed the request'));
+    });
+  });
 }
 
 function parseQuery(raw: string): [string, string][] {

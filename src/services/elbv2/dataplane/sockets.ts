@@ -68,7 +68,8 @@ export class ListenerSockets {
     const current = () => this.deps.snapshot().listeners.get(arn);
     let server: HttpServer | TcpServer;
     if (view.listener.protocol === 'TCP') {
-      server = createTcpServer((socket) => this.splice(current(), socket));
+      // Half-open: a client's FIN travels to the target, whose answer still comes back.
+      server = createTcpServer({ allowHalfOpen: true }, (socket) => this.splice(current(), socket));
     } else {
       const http = createHttpServer((req, res) => {
         const v = current();
@@ -77,6 +78,16 @@ export class ListenerSockets {
       });
       // ALB keeps client connections open for `client_keep_alive.seconds`; Node's 5 s
       // default would make clients race a closing socket.
+      http.on('upgrade', (req, socket: Socket, head: Buffer) => {
+        const v = current();
+        if (v) this.deps.proxy.upgrade(v, req, socket, head);
+        else socket.destroy();
+      });
+      // A request the HTTP parser refuses gets ALB's 400 page, as ALB answers one.
+      http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+        if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+        socket.end(BAD_REQUEST);
+      });
       http.keepAliveTimeout = 65_000;
       http.headersTimeout = 66_000;
       server = http;
@@ -105,16 +116,22 @@ export class ListenerSockets {
     }
     const target = targets[Math.floor(Math.random() * targets.length)];
     const done = this.deps.health.begin(tg.arn, target);
-    const upstream = connect({ host: targetHost(tg, target), port: target.port });
+    const upstream = connect({
+      host: targetHost(tg, target),
+      port: target.port,
+      allowHalfOpen: true,
+    });
     client.pipe(upstream).pipe(client);
-    const end = () => {
+    const abort = () => {
       client.destroy();
       upstream.destroy();
     };
-    upstream.on('error', end);
-    client.on('error', end);
+    upstream.on('error', abort);
+    client.on('error', abort);
+    // Each side's end travels through the pipes; a side that closes ends the other gently.
+    client.once('close', () => upstream.end());
     upstream.once('close', () => {
-      end();
+      client.end();
       done();
     });
   }
@@ -125,6 +142,13 @@ export class ListenerSockets {
     await Promise.all(all.map(closeBound));
   }
 }
+
+const BAD_REQUEST_BODY =
+  '<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n' +
+  '<center><h1>400 Bad Request</h1></center>\r\n</body>\r\n</html>\r\n';
+const BAD_REQUEST =
+  'HTTP/1.1 400 Bad Request\r\nServer: awselb/2.0\r\nContent-Type: text/html\r\n' +
+  `Content-Length: ${BAD_REQUEST_BODY.length}\r\nConnection: close\r\n\r\n${BAD_REQUEST_BODY}`;
 
 const wantedOf = (v: ListenerView): string => `${v.listener.protocol}:${v.listener.port}`;
 

@@ -5,6 +5,7 @@
  * event-stream invoke. Execution environments are retired whenever their function changes.
  */
 import { join } from 'node:path';
+import type { RequestContext } from '../../../shared/context.js';
 import type { StratusConfig } from '../../../config.js';
 import type { LogSink } from '../../../events/logs.js';
 import type { ContainerDriver } from '../../../runtime/container.js';
@@ -27,6 +28,7 @@ import { RoleCredentialCache } from './credentials.js';
 import { invokeOperations, type InvokeOperations } from './operations.js';
 import { ReservationTotals } from './reservations.js';
 import { InvocationRunner } from './runner.js';
+import { type FunctionInvoker, serviceInvoker } from './service-invoker.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
 import { functionUrlDataPlane } from './url-dataplane.js';
@@ -53,6 +55,16 @@ export interface InvokePathDeps {
 
 export interface InvokePath {
   operations: InvokeOperations;
+  /**
+   * Queues an asynchronous invocation on another service's behalf (S3 notifications), as
+   * InvokeAsync does: durable before it resolves; the function's retries and destinations apply.
+   */
+  enqueueEvent(
+    ctx: Pick<RequestContext, 'account' | 'region' | 'principal'>,
+    functionName: string,
+    requestId: string,
+    payload: Buffer,
+  ): Promise<void>;
   dataPlanes: DataPlane[];
   /** Creates the executor (reaping environments a crash left behind), resumes queued events. */
   start(): Promise<void>;
@@ -65,6 +77,8 @@ export interface InvokePath {
   queuedEvents(): number;
   /** Execution environments alive. */
   environmentCount(): number;
+  /** Synchronous invokes for other services (the `functionInvoke` link). */
+  invoker: FunctionInvoker;
 }
 
 export function createInvokePath(deps: InvokePathDeps): InvokePath {
@@ -136,6 +150,10 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
 
   return {
     operations: invokeOperations(deps.functions, runner, queue),
+    async enqueueEvent(ctx, functionName, requestId, payload) {
+      const target = await deps.functions.resolve(ctx, functionName);
+      await queue.enqueue(target, functionName, undefined, requestId, payload);
+    },
     dataPlanes: [
       functionUrlDataPlane({
         functions: deps.functions,
@@ -178,6 +196,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     listUsage: (account, region, since) => usage.list(account, region, since),
     queuedEvents: () => queue.size(),
     environmentCount: () => executor?.environmentCount() ?? 0,
+    invoker: serviceInvoker(deps.functions, runner),
   };
 }
 

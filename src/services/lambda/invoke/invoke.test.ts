@@ -48,6 +48,8 @@ describe('the invoke path', () => {
   const logs = new MemoryLogs();
   const noGateway = {
     authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
+    authorize: () => Promise.resolve(undefined),
+    callerOf: () => Promise.resolve(undefined),
   };
   let n = 0;
   const call = ((op: string, input: unknown, requestId = `req-${++n}`) => {
@@ -89,6 +91,15 @@ describe('the invoke path', () => {
           logs,
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
           containers: new ProcessDriver(),
+          s3events: { registerLambda: () => undefined },
+          s3objects: {
+            read: async () => ({
+              ok: false,
+              code: 'NoSuchBucket',
+              message: 'The specified bucket does not exist',
+              status: 404,
+            }),
+          },
           images: {
             resolve: (ref) => Promise.reject(new ImageNotFoundError(ref, 'not in these tests')),
           },

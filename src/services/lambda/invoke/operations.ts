@@ -12,6 +12,7 @@ import type {
   InvokeAsyncRequest,
   InvokeAsyncResponse,
 } from '../../../api/lambda/types.js';
+import { readStreamingBlob } from '../../../shared/streaming-blob.js';
 import type { RequestContext } from '../../../shared/context.js';
 import type { LambdaFunctions } from '../functions-api.js';
 import type { EventQueue } from './async-queue.js';
@@ -80,7 +81,10 @@ export function invokeOperations(
       input: InvokeAsyncRequest,
       ctx: RequestContext,
     ): Promise<InvokeAsyncResponse> {
-      const raw = toBuffer(input.InvokeArgs);
+      // The model marks InvokeArgs streaming; one byte past the limit is enough to refuse.
+      const raw =
+        (await readStreamingBlob(input.InvokeArgs, MAX_INVOKE_ASYNC_BYTES + 1)) ??
+        Buffer.alloc(MAX_INVOKE_ASYNC_BYTES + 1);
       checkAsyncSize(raw, MAX_INVOKE_ASYNC_BYTES);
       const payload = eventPayload(raw);
       const target = await functions.resolve(ctx, input.FunctionName);

@@ -1,0 +1,337 @@
+/**
+ * S3 large transfers: a multi-GB PutObject and GetObject streamed through Stratus, beside
+ * a bare node:http server that writes the body to a file and fsyncs it (and streams it
+ * back) in the same run. Reports throughput, the ratio to the baseline, and the server's
+ * RSS growth during each transfer (sampled from /proc every 50 ms): the proof that a
+ * streamed object is never held in memory.
+ *
+ *   npm run bench:s3 [-- --gb 2]
+ *
+ * Uploads are sent as the SDKs send them: `UNSIGNED-PAYLOAD` with the whole body (the
+ * AWS CLI's form over http), and aws-chunked with a CRC32 trailer (SDK v3's default), so
+ * the decoder and the checksum run on every byte.
+ */
+import { Agent, request } from 'node:http';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import {
+  freePort,
+  makeTempDir,
+  removeTempDir,
+  runBench,
+  spawnTracked,
+  stopChild,
+  waitForPort,
+} from './children.js';
+import { rssKb } from './proc-mem.js';
+import { repoRoot, startStratus } from './stratus-process.js';
+
+const args = process.argv.slice(2);
+const gb = Number(args[args.indexOf('--gb') + 1] ?? 2) || 2;
+const SIZE = Math.round(gb * 1024 ** 3);
+const BLOCK = randomBytes(1024 * 1024);
+const say = (msg: string) => process.stdout.write(msg + '\n');
+
+/** SIZE bytes of BLOCK repeated, produced as fast as the socket takes them. */
+function body(): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= SIZE) return void this.push(null);
+      const n = Math.min(BLOCK.length, SIZE - sent);
+      sent += n;
+      this.push(n === BLOCK.length ? BLOCK : BLOCK.subarray(0, n));
+    },
+  });
+}
+
+/** The same bytes framed as aws-chunked (64 KB chunks) with a CRC32 trailer. */
+function chunkedBody(): Readable {
+  const CHUNK = 64 * 1024;
+  let sent = 0;
+  let crc = 0;
+  let done = false;
+  return new Readable({
+    read() {
+      if (done) return void this.push(null);
+      if (sent >= SIZE) {
+        const sum = Buffer.alloc(4);
+        sum.writeUInt32BE(crc >>> 0);
+        this.push(`0\r\nx-amz-checksum-crc32:${sum.toString('base64')}\r\n\r\n`);
+        done = true;
+        return;
+      }
+      const out: Buffer[] = [];
+      for (let i = 0; i < 16 && sent < SIZE; i++) {
+        const offset = sent % BLOCK.length;
+        const n = Math.min(CHUNK, SIZE - sent, BLOCK.length - offset);
+        const data = BLOCK.subarray(offset, offset + n);
+        crc = crc32(data, crc);
+        out.push(Buffer.from(`${n.toString(16)}\r\n`), data, Buffer.from('\r\n'));
+        sent += n;
+      }
+      this.push(Buffer.concat(out));
+    },
+  });
+}
+
+function chunkedLength(): number {
+  const CHUNK = 64 * 1024;
+  let total = 0;
+  let left = SIZE;
+  let offset = 0;
+  while (left > 0) {
+    const n = Math.min(CHUNK, left, BLOCK.length - offset);
+    total += n.toString(16).length + 2 + n + 2;
+    left -= n;
+    offset = (offset + n) % BLOCK.length;
+  }
+  // The trailer's length does not depend on the checksum's value.
+  return total + `0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n`.length;
+}
+
+const signer = new SignatureV4({
+  service: 's3',
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  sha256: Sha256,
+});
+
+async function signedHeaders(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<Record<string, string>> {
+  const signed = await signer.sign({
+    method,
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port,
+    path,
+    headers: { host: `127.0.0.1:${port}`, ...headers },
+  });
+  return signed.headers as Record<string, string>;
+}
+
+interface Transfer {
+  seconds: number;
+  rssGrowthMb: number;
+}
+
+/** Runs `send` while sampling the server's RSS; resolves the time and the RSS growth. */
+async function measured(pid: number, send: () => Promise<void>): Promise<Transfer> {
+  const base = rssKb(pid) ?? 0;
+  let peak = base;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssKb(pid) ?? 0);
+  }, 50);
+  const started = performance.now();
+  try {
+    await send();
+  } finally {
+    clearInterval(timer);
+  }
+  peak = Math.max(peak, rssKb(pid) ?? 0);
+  return { seconds: (performance.now() - started) / 1000, rssGrowthMb: (peak - base) / 1024 };
+}
+
+function put(port: number, path: string, headers: Record<string, string>, data: Readable) {
+  return new Promise<void>((resolvePut, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'PUT', path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolvePut()
+          : reject(new Error(`PUT ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`)),
+      );
+    });
+    req.on('error', reject);
+    data.pipe(req);
+  });
+}
+
+function get(port: number, path: string, headers: Record<string, string>) {
+  return new Promise<void>((resolveGet, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'GET', path, headers }, (res) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => (n += c.length));
+      res.on('end', () =>
+        res.statusCode === 200 && n === SIZE
+          ? resolveGet()
+          : reject(new Error(`GET ${path}: ${res.statusCode}, ${n} bytes`)),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function startRaw(
+  dir: string,
+): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+  const child = spawnTracked(
+    process.execPath,
+    [resolve(repoRoot(), 'dist', 'bench', 's3-raw-file-server.js'), dir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [line] = (await once(child.stdout as Readable, 'data')) as [Buffer];
+  const { port } = JSON.parse(line.toString()) as { port: number };
+  return { pid: child.pid as number, port, stop: () => stopChild(child) };
+}
+
+const SMALL_SECONDS = 3;
+const SMALL = randomBytes(1024);
+
+/**
+ * Sequential 1 KB PUTs or GETs on `conns` keep-alive connections for SMALL_SECONDS;
+ * resolves calls per second. Keys cycle over 16 names per connection (GETs read what the
+ * PUTs wrote).
+ */
+async function smallCalls(
+  port: number,
+  method: 'PUT' | 'GET',
+  conns: number,
+  sign: (path: string) => Promise<Record<string, string>>,
+): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: conns });
+  const until = performance.now() + SMALL_SECONDS * 1000;
+  let calls = 0;
+  // Signed headers are made once per key, as a client with a cache would.
+  const signed = new Map<string, Record<string, string>>();
+  async function worker(w: number): Promise<void> {
+    for (let i = 0; performance.now() < until; i++) {
+      const path = `/bench/small-${w}-${i % 16}`;
+      let headers = signed.get(path);
+      if (!headers) {
+        headers = { ...(await sign(path)), 'content-length': method === 'PUT' ? '1024' : '0' };
+        signed.set(path, headers);
+      }
+      await new Promise<void>((done, fail) => {
+        const req = request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 200
+              ? done()
+              : fail(new Error(`${method} ${path}: ${res.statusCode}`)),
+          );
+        });
+        req.on('error', fail);
+        req.end(method === 'PUT' ? SMALL : undefined);
+      });
+      calls++;
+    }
+  }
+  const started = performance.now();
+  await Promise.all(Array.from({ length: conns }, (_, w) => worker(w)));
+  agent.destroy();
+  return calls / ((performance.now() - started) / 1000);
+}
+
+/** moto_server on a free port with the bucket `bench`, when it is installed. */
+async function startMoto(): Promise<{ port: number; stop(): Promise<void> } | undefined> {
+  const port = await freePort();
+  const child = spawnTracked('moto_server', ['-p', String(port)], { stdio: 'ignore' });
+  const failed = await new Promise<boolean>((done) => {
+    child.once('error', () => done(true));
+    waitForPort(port, 20_000, child).then(
+      () => done(false),
+      () => done(true),
+    );
+  });
+  if (failed) return undefined;
+  await put(port, '/bench', await signedHeaders(port, 'PUT', '/bench', {}), Readable.from([]));
+  return { port, stop: () => stopChild(child) };
+}
+
+const mbps = (t: Transfer) => SIZE / 1024 ** 2 / t.seconds;
+const row = (name: string, t: Transfer, base?: Transfer) =>
+  `${name.padEnd(44)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB`;
+
+runBench(async () => {
+  const rawDir = makeTempDir('stratus-bench-s3-raw-');
+  const stateDir = makeTempDir('stratus-bench-s3-state-');
+  try {
+    const raw = await startRaw(rawDir);
+    const stratus = await startStratus({ auth: 'permissive', stateDir });
+    const pid = stratus.child.pid as number;
+    const port = stratus.port;
+    await put(port, '/bench', await signedHeaders(port, 'PUT', '/bench', {}), Readable.from([]));
+    say(`S3 large transfers: ${gb} GB per transfer, server RSS sampled every 50 ms`);
+    say(`${'transfer'.padEnd(44)} ${'speed'.padStart(11)}  ${'ratio'.padStart(6)}  memory`);
+
+    const rawPut = await measured(raw.pid, () =>
+      put(raw.port, '/obj', { 'content-length': String(SIZE) }, body()),
+    );
+    say(row('raw node:http PUT (write + fsync)', rawPut));
+    const plain = await measured(pid, async () =>
+      put(
+        port,
+        '/bench/plain',
+        await signedHeaders(port, 'PUT', '/bench/plain', {
+          'content-length': String(SIZE),
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        }),
+        body(),
+      ),
+    );
+    say(row('Stratus PutObject (UNSIGNED-PAYLOAD)', plain, rawPut));
+    const chunked = await measured(pid, async () =>
+      put(
+        port,
+        '/bench/chunked',
+        await signedHeaders(port, 'PUT', '/bench/chunked', {
+          'content-length': String(chunkedLength()),
+          'content-encoding': 'aws-chunked',
+          'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+          'x-amz-decoded-content-length': String(SIZE),
+          'x-amz-trailer': 'x-amz-checksum-crc32',
+        }),
+        chunkedBody(),
+      ),
+    );
+    say(row('Stratus PutObject (aws-chunked, CRC32 trailer)', chunked, rawPut));
+
+    const rawGet = await measured(raw.pid, () => get(raw.port, '/obj', {}));
+    say(row('raw node:http GET (file stream)', rawGet));
+    const getObject = await measured(pid, async () =>
+      get(
+        port,
+        '/bench/plain',
+        await signedHeaders(port, 'GET', '/bench/plain', {
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        }),
+      ),
+    );
+    say(row('Stratus GetObject', getObject, rawGet));
+    say('');
+    say(`1 KB objects, ${SMALL_SECONDS} s each (calls/s; raw: write + fsync per PUT)`);
+    const moto = await startMoto();
+    for (const conns of [1, 16]) {
+      for (const method of ['PUT', 'GET'] as const) {
+        const sign = (p: number) => (path: string) =>
+          signedHeaders(p, method, path, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+        const rawRate = await smallCalls(raw.port, method, conns, async () => ({}));
+        const ours = await smallCalls(port, method, conns, sign(port));
+        const motoRate = moto ? await smallCalls(moto.port, method, conns, sign(moto.port)) : NaN;
+        say(
+          `${`${method === 'PUT' ? 'PutObject' : 'GetObject'} 1 KB, ${conns} connection(s)`.padEnd(44)} ` +
+            `Stratus ${ours.toFixed(0).padStart(6)}/s  raw ${rawRate.toFixed(0).padStart(6)}/s ` +
+            `(${(ours / rawRate).toFixed(2)}×)  moto_server ${moto ? `${motoRate.toFixed(0)}/s (Stratus ${(ours / motoRate).toFixed(1)}×)` : 'not installed'}`,
+        );
+      }
+    }
+    await moto?.stop();
+    await stratus.stop();
+    await raw.stop();
+  } finally {
+    removeTempDir(rawDir);
+    removeTempDir(stateDir);
+  }
+}, say);

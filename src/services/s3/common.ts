@@ -1,0 +1,183 @@
+/** What S3's operation modules share: their deps and small helpers over the tables. */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { RequestContext } from '../../shared/context.js';
+import { isCheckedPayload } from '../../shared/streaming-blob.js';
+import type { StreamingBlob } from '../../protocol/types.js';
+import type { ChecksumAlgorithm } from '../../protocol/checksums.js';
+import type { BlobStore, MetadataOps, MetadataStore } from '../../storage/types.js';
+import { S3Errors } from './errors.js';
+export { urlEncodeKey } from './common-keys.js';
+import type { BlobGuard } from './gc.js';
+import type { S3Notifier } from './notifications.js';
+import {
+  BUCKETS,
+  OBJECTS,
+  objectKey,
+  type BucketRecord,
+  type ContentPiece,
+  type ObjectRecord,
+  type StoredHeaders,
+} from './store.js';
+
+export interface S3Deps {
+  store: MetadataStore;
+  /** S3's own blob namespace: the collector (gc.ts) removes what no object references. */
+  blobs: BlobStore;
+  now: () => number;
+  notifier: S3Notifier;
+  /** Spares blobs a write is about to reference from the collector. */
+  guard: BlobGuard;
+}
+
+/** A bucket the caller's account owns; NoSuchBucket, or AccessDenied for another's. */
+export async function requireBucket(
+  ops: MetadataOps,
+  name: string,
+  ctx: RequestContext,
+): Promise<BucketRecord> {
+  const bucket = await ops.get<BucketRecord>(BUCKETS, name);
+  if (!bucket) throw S3Errors.noSuchBucket(name);
+  if (bucket.account !== ctx.account) throw S3Errors.accessDenied();
+  return bucket;
+}
+
+export async function requireObject(
+  ops: MetadataOps,
+  bucket: string,
+  key: string,
+  versionId?: string,
+): Promise<ObjectRecord> {
+  const obj = await ops.get<ObjectRecord>(OBJECTS, objectKey(bucket, key));
+  if (!obj) throw S3Errors.noSuchKey(key);
+  if (versionId !== undefined && versionId !== (obj.versionId ?? 'null')) {
+    throw S3Errors.noSuchVersion(key, versionId);
+  }
+  return obj;
+}
+
+/** "A key name can be up to 1,024 bytes long." */
+export function checkKey(key: string): void {
+  if (Buffer.byteLength(key) > 1024) throw S3Errors.keyTooLong();
+}
+
+/** The headers an object keeps, from a PutObject/CopyObject/CreateMultipartUpload input. */
+export function storedHeaders(input: StoredHeaders): StoredHeaders {
+  const h: StoredHeaders = {};
+  for (const name of [
+    'CacheControl',
+    'ContentDisposition',
+    'ContentEncoding',
+    'ContentLanguage',
+    'ContentType',
+    'Expires',
+    'WebsiteRedirectLocation',
+  ] as const) {
+    if (input[name] !== undefined) h[name] = input[name];
+  }
+  h.ContentType ??= 'binary/octet-stream';
+  return h;
+}
+
+/** `Tagging` header form (`a=1&b=2`) → a tag set. */
+export function parseTagging(tagging: string | undefined): { Key: string; Value: string }[] {
+  if (!tagging) return [];
+  const tags = [...new URLSearchParams(tagging)].map(([Key, Value]) => ({ Key, Value }));
+  checkTags(tags);
+  return tags;
+}
+
+export function checkTags(tags: { Key: string; Value: string }[]): void {
+  if (tags.length > 10) throw S3Errors.invalidTag('Object tags cannot be greater than 10');
+  const seen = new Set<string>();
+  for (const t of tags) {
+    if (seen.has(t.Key))
+      throw S3Errors.invalidTag('Cannot provide multiple Tags with the same key');
+    seen.add(t.Key);
+    if (t.Key.length > 128)
+      throw S3Errors.invalidTag('The TagKey you have provided is too long, max 128');
+    if (t.Value.length > 256)
+      throw S3Errors.invalidTag('The TagValue you have provided is too long, max 256');
+  }
+}
+
+/** Whether an If-Match / If-None-Match list names this ETag ('*' names any). */
+export function etagMatches(header: string, etag: string): boolean {
+  const bare = etag.replace(/"/g, '');
+  return header
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, '').replace(/"/g, ''))
+    .some((t) => t === '*' || t === bare);
+}
+
+/** What storing a body produced. */
+export interface StoredBody {
+  piece: ContentPiece;
+  md5: string;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+/**
+ * Writes a payload into the blob store: a stream as it arrives (temp file, fsync, rename;
+ * the gateway's checks fail it before its end when they fail, and then nothing is kept).
+ */
+export async function storeBody(
+  deps: Pick<S3Deps, 'blobs' | 'guard'>,
+  body: StreamingBlob | undefined,
+): Promise<StoredBody> {
+  const { blobs, guard } = deps;
+  if (body instanceof Readable) {
+    const info = await blobs.put(body);
+    guard.protect(info.digest);
+    const digests = isCheckedPayload(body) ? body.digests : undefined;
+    if (!digests) throw new Error('a streamed payload ended without its checks');
+    return { piece: info, md5: digests.md5, checksums: digests.checksums };
+  }
+  const buf = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0);
+  const info = await blobs.put(buf);
+  guard.protect(info.digest);
+  return { piece: info, md5: createHash('md5').update(buf).digest('hex'), checksums: {} };
+}
+
+/** The declared size of a payload before it is read, when the request said it. */
+export function declaredSize(
+  body: StreamingBlob | undefined,
+  contentLength?: number,
+): number | undefined {
+  if (isCheckedPayload(body)) return body.declaredLength ?? contentLength;
+  if (body instanceof Uint8Array) return body.byteLength;
+  return contentLength ?? (body === undefined ? 0 : undefined);
+}
+
+/** Bytes [start, end] (inclusive) of an object's content, read blob after blob. */
+export function contentStream(
+  blobs: BlobStore,
+  pieces: readonly ContentPiece[],
+  start: number,
+  end: number,
+): Readable {
+  async function* read(): AsyncGenerator<Buffer> {
+    let offset = 0;
+    for (const piece of pieces) {
+      const pieceStart = offset;
+      const pieceEnd = offset + piece.size - 1;
+      offset += piece.size;
+      if (pieceEnd < start || piece.size === 0) continue;
+      if (pieceStart > end) break;
+      const from = Math.max(start, pieceStart) - pieceStart;
+      const to = Math.min(end, pieceEnd) - pieceStart;
+      const stream = await blobs.get(piece.digest, { start: from, end: to });
+      if (!stream) throw new Error(`object content ${piece.digest} is missing`);
+      for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    }
+  }
+  return Readable.from(read(), { objectMode: false });
+}
+
+export function checksumFields(
+  checksums: Partial<Record<ChecksumAlgorithm, string>>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [alg, value] of Object.entries(checksums)) out[`Checksum${alg}`] = value;
+  return out;
+}

@@ -1,0 +1,443 @@
+/** Objects: put, get, head, delete, copy and tagging. */
+import type { S3Operations } from '../../api/s3/operations.js';
+import type {
+  GetObjectOutput,
+  GetObjectRequest,
+  HeadObjectOutput,
+  StorageClass,
+} from '../../api/s3/types.js';
+import type { RequestContext } from '../../shared/context.js';
+import type { MetadataOps } from '../../storage/types.js';
+import {
+  checkKey,
+  checkTags,
+  checksumFields,
+  contentStream,
+  declaredSize,
+  etagMatches,
+  parseTagging,
+  requireBucket,
+  requireObject,
+  storeBody,
+  storedHeaders,
+  type S3Deps,
+} from './common.js';
+import { S3Errors } from './errors.js';
+import type { S3EventName } from './notifications.js';
+import { OBJECTS, objectKey, type BucketRecord, type ObjectRecord } from './store.js';
+
+type ObjectOps = Pick<
+  S3Operations,
+  | 'PutObject'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'DeleteObject'
+  | 'DeleteObjects'
+  | 'CopyObject'
+  | 'PutObjectTagging'
+  | 'GetObjectTagging'
+  | 'DeleteObjectTagging'
+>;
+
+/** "Upload a single object up to 5 GB in size" with PutObject (and CopyObject). */
+export const MAX_PUT_BYTES = 5 * 1024 ** 3;
+
+export function objectOperations(deps: S3Deps): ObjectOps {
+  const { store, blobs } = deps;
+
+  /** Commits an object record, the conditions re-checked inside the transaction. */
+  async function commit(
+    bucket: BucketRecord,
+    record: ObjectRecord,
+    ctx: RequestContext,
+    event: S3EventName,
+    conditions: { ifMatch?: string; ifNoneMatch?: string } = {},
+  ): Promise<void> {
+    await store.transaction(async (tx) => {
+      await requireBucket(tx, bucket.name, ctx);
+      const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, record.key));
+      checkWriteConditions(existing, record.key, conditions);
+      await tx.put(OBJECTS, objectKey(bucket.name, record.key), record);
+    });
+    await deps.notifier.notify({
+      name: event,
+      bucket,
+      object: record,
+      requestId: ctx.requestId,
+      principalId: ctx.account,
+      time: record.lastModified,
+    });
+  }
+
+  async function read(
+    input: GetObjectRequest,
+    ctx: RequestContext,
+    withBody: boolean,
+  ): Promise<GetObjectOutput & HeadObjectOutput> {
+    await requireBucket(store, input.Bucket, ctx);
+    const obj = await requireObject(store, input.Bucket, input.Key, input.VersionId);
+    checkReadConditions(obj, input);
+    let start = 0;
+    let end = obj.size - 1;
+    let partial = false;
+    let partsCount: number | undefined;
+    if (input.PartNumber !== undefined) {
+      const count = obj.partsCount ?? 1;
+      if (input.PartNumber > count) throw S3Errors.invalidPartNumber();
+      // A single-part object's only part is the whole object.
+      if (obj.partsCount !== undefined) {
+        start = obj.content
+          .slice(0, input.PartNumber - 1)
+          .reduce((sum, piece) => sum + piece.size, 0);
+        end = start + obj.content[input.PartNumber - 1].size - 1;
+        partial = true;
+      }
+      partsCount = count;
+    } else if (input.Range !== undefined) {
+      const range = parseRange(input.Range, obj.size);
+      if (range === 'unsatisfiable') throw S3Errors.invalidRange(obj.size, input.Range);
+      if (range) {
+        [start, end] = range;
+        partial = true;
+      }
+    }
+    const length = Math.max(0, end - start + 1);
+    const full = !partial;
+    const output: GetObjectOutput & HeadObjectOutput = {
+      AcceptRanges: 'bytes',
+      LastModified: new Date(obj.lastModified),
+      ContentLength: length,
+      ETag: obj.etag,
+      ...obj.headers,
+      Metadata: obj.metadata,
+      StorageClass:
+        obj.storageClass === 'STANDARD' ? undefined : (obj.storageClass as StorageClass),
+      VersionId: obj.versionId,
+      PartsCount: partsCount ?? (full ? undefined : obj.partsCount),
+      TagCount: obj.tags?.length || undefined,
+      ContentRange: partial ? `bytes ${start}-${end}/${obj.size}` : undefined,
+      ...(input.ChecksumMode === 'ENABLED' && full
+        ? { ...checksumFields(obj.checksums), ChecksumType: obj.checksumType }
+        : {}),
+    };
+    // Response header overrides (GET only on AWS; harmless on HEAD).
+    if (input.ResponseCacheControl !== undefined) output.CacheControl = input.ResponseCacheControl;
+    if (input.ResponseContentDisposition !== undefined)
+      output.ContentDisposition = input.ResponseContentDisposition;
+    if (input.ResponseContentEncoding !== undefined)
+      output.ContentEncoding = input.ResponseContentEncoding;
+    if (input.ResponseContentLanguage !== undefined)
+      output.ContentLanguage = input.ResponseContentLanguage;
+    if (input.ResponseContentType !== undefined) output.ContentType = input.ResponseContentType;
+    if (input.ResponseExpires !== undefined) output.Expires = input.ResponseExpires.toUTCString();
+    if (withBody) {
+      output.Body = length > 0 ? contentStream(blobs, obj.content, start, end) : Buffer.alloc(0);
+      if (partial) output.StatusCode = 206;
+    } else if (partial) {
+      output.StatusCode = 206;
+    }
+    return output;
+  }
+
+  return {
+    async PutObject(input, ctx) {
+      checkKey(input.Key);
+      const bucket = await requireBucket(store, input.Bucket, ctx);
+      const size = declaredSize(input.Body, input.ContentLength);
+      if (size === undefined) throw S3Errors.missingContentLength();
+      if (size > MAX_PUT_BYTES) throw S3Errors.entityTooLarge(size, MAX_PUT_BYTES);
+      const tags = parseTagging(input.Tagging);
+      const conditions = { ifMatch: input.IfMatch, ifNoneMatch: input.IfNoneMatch };
+      // Checked before the upload too, so a refused write costs no bytes.
+      checkWriteConditions(
+        await store.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, input.Key)),
+        input.Key,
+        conditions,
+      );
+      const stored = await storeBody(deps, input.Body);
+      const record: ObjectRecord = {
+        key: input.Key,
+        size: stored.piece.size,
+        etag: `"${stored.md5}"`,
+        lastModified: deps.now(),
+        headers: storedHeaders(input),
+        metadata: input.Metadata ?? {},
+        storageClass: input.StorageClass ?? 'STANDARD',
+        checksums: stored.checksums,
+        checksumType: Object.keys(stored.checksums).length ? 'FULL_OBJECT' : undefined,
+        content: [stored.piece],
+        tags: tags.length ? tags : undefined,
+      };
+      await commit(bucket, record, ctx, 'ObjectCreated:Put', conditions);
+      return {
+        ETag: record.etag,
+        ...checksumFields(record.checksums),
+        ChecksumType: record.checksumType,
+        Size: record.size,
+      };
+    },
+
+    GetObject: (input, ctx) => read(input, ctx, true),
+
+    async HeadObject(input, ctx) {
+      return read(input, ctx, false);
+    },
+
+    async DeleteObject(input, ctx) {
+      const bucket = await requireBucket(store, input.Bucket, ctx);
+      const removed = await store.transaction(async (tx) => {
+        const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, input.Key));
+        if (input.IfMatch !== undefined) {
+          if (!existing) throw S3Errors.noSuchKey(input.Key);
+          if (!etagMatches(input.IfMatch, existing.etag))
+            throw S3Errors.preconditionFailed('If-Match');
+        }
+        if (existing) await tx.delete(OBJECTS, objectKey(bucket.name, input.Key));
+        return existing;
+      });
+      if (removed) await notifyRemoved(deps, bucket, removed, ctx);
+      // Deleting a key that does not exist succeeds (204), as on S3.
+      return {};
+    },
+
+    async DeleteObjects(input, ctx) {
+      const bucket = await requireBucket(store, input.Bucket, ctx);
+      const objects = input.Delete.Objects;
+      if (objects.length > 1000) throw S3Errors.malformedXml();
+      const removed = await store.transaction(async (tx) => {
+        const gone: ObjectRecord[] = [];
+        for (const o of objects) {
+          const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, o.Key));
+          if (existing) {
+            await tx.delete(OBJECTS, objectKey(bucket.name, o.Key));
+            gone.push(existing);
+          }
+        }
+        return gone;
+      });
+      for (const obj of removed) await notifyRemoved(deps, bucket, obj, ctx);
+      return {
+        Deleted: input.Delete.Quiet
+          ? undefined
+          : objects.map((o) => ({ Key: o.Key, VersionId: o.VersionId })),
+      };
+    },
+
+    async CopyObject(input, ctx) {
+      checkKey(input.Key);
+      const bucket = await requireBucket(store, input.Bucket, ctx);
+      const source = parseCopySource(input.CopySource);
+      await requireBucket(store, source.bucket, ctx);
+      const obj = await requireObject(store, source.bucket, source.key, source.versionId);
+      checkCopyConditions(obj, input);
+      const replace = input.MetadataDirective === 'REPLACE';
+      const sameObject = source.bucket === bucket.name && source.key === input.Key;
+      if (sameObject && !replace && input.StorageClass === undefined) {
+        throw S3Errors.invalidRequest(
+          "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        );
+      }
+      if (obj.size > MAX_PUT_BYTES) throw S3Errors.entityTooLarge(obj.size, MAX_PUT_BYTES);
+      const tags =
+        input.TaggingDirective === 'REPLACE' ? parseTagging(input.Tagging) : (obj.tags ?? []);
+      // The content is shared, not copied: blobs are content-addressed and immutable.
+      for (const piece of obj.content) deps.guard.protect(piece.digest);
+      const record: ObjectRecord = {
+        ...obj,
+        key: input.Key,
+        lastModified: deps.now(),
+        headers: replace ? storedHeaders(input) : obj.headers,
+        metadata: replace ? (input.Metadata ?? {}) : obj.metadata,
+        storageClass: input.StorageClass ?? obj.storageClass,
+        tags: tags.length ? tags : undefined,
+        versionId: undefined,
+      };
+      await commit(bucket, record, ctx, 'ObjectCreated:Copy', {
+        ifMatch: input.IfMatch,
+        ifNoneMatch: input.IfNoneMatch,
+      });
+      return {
+        CopyObjectResult: {
+          ETag: record.etag,
+          LastModified: new Date(record.lastModified),
+          ...checksumFields(record.checksums),
+          ChecksumType: record.checksumType,
+        },
+        CopySourceVersionId: obj.versionId,
+      };
+    },
+
+    async PutObjectTagging(input, ctx) {
+      checkTags(input.Tagging.TagSet);
+      await store.transaction(async (tx) => {
+        const obj = await objectIn(tx, input.Bucket, input.Key, ctx, input.VersionId);
+        obj.tags = input.Tagging.TagSet.length ? input.Tagging.TagSet : undefined;
+        await tx.put(OBJECTS, objectKey(input.Bucket, input.Key), obj);
+      });
+      return { VersionId: input.VersionId };
+    },
+
+    async GetObjectTagging(input, ctx) {
+      const obj = await objectIn(store, input.Bucket, input.Key, ctx, input.VersionId);
+      return { TagSet: obj.tags ?? [], VersionId: obj.versionId };
+    },
+
+    async DeleteObjectTagging(input, ctx) {
+      await store.transaction(async (tx) => {
+        const obj = await objectIn(tx, input.Bucket, input.Key, ctx, input.VersionId);
+        delete obj.tags;
+        await tx.put(OBJECTS, objectKey(input.Bucket, input.Key), obj);
+      });
+      return {};
+    },
+  };
+}
+
+async function objectIn(
+  ops: MetadataOps,
+  bucket: string,
+  key: string,
+  ctx: RequestContext,
+  versionId?: string,
+): Promise<ObjectRecord> {
+  await requireBucket(ops, bucket, ctx);
+  return requireObject(ops, bucket, key, versionId);
+}
+
+function notifyRemoved(
+  deps: S3Deps,
+  bucket: BucketRecord,
+  obj: ObjectRecord,
+  ctx: RequestContext,
+): Promise<void> {
+  return deps.notifier.notify({
+    name: 'ObjectRemoved:Delete',
+    bucket,
+    object: obj,
+    requestId: ctx.requestId,
+    principalId: ctx.account,
+    time: deps.now(),
+  });
+}
+
+/**
+ * Conditional writes: `If-None-Match: *` refuses to overwrite, `If-Match: <etag>` refuses
+ * a changed or missing object.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+ */
+export function checkWriteConditions(
+  existing: ObjectRecord | undefined,
+  key: string,
+  c: { ifMatch?: string; ifNoneMatch?: string },
+): void {
+  if (c.ifNoneMatch !== undefined) {
+    if (c.ifNoneMatch.trim() !== '*') {
+      throw S3Errors.notImplementedHeader('If-None-Match');
+    }
+    if (existing) throw S3Errors.preconditionFailed('If-None-Match');
+  }
+  if (c.ifMatch !== undefined) {
+    if (!existing) throw S3Errors.noSuchKey(key);
+    if (!etagMatches(c.ifMatch, existing.etag)) throw S3Errors.preconditionFailed('If-Match');
+  }
+}
+
+/**
+ * GET/HEAD conditions, in the order S3 documents (RFC 7232): If-Match, then
+ * If-Unmodified-Since unless If-Match held, If-None-Match, then If-Modified-Since unless
+ * If-None-Match was given.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+ */
+function checkReadConditions(
+  obj: ObjectRecord,
+  c: {
+    IfMatch?: string;
+    IfNoneMatch?: string;
+    IfModifiedSince?: Date;
+    IfUnmodifiedSince?: Date;
+  },
+): void {
+  const modified = Math.floor(obj.lastModified / 1000) * 1000;
+  if (c.IfMatch !== undefined) {
+    if (!etagMatches(c.IfMatch, obj.etag)) throw S3Errors.preconditionFailed('If-Match');
+  } else if (c.IfUnmodifiedSince !== undefined && modified > c.IfUnmodifiedSince.getTime()) {
+    throw S3Errors.preconditionFailed('If-Unmodified-Since');
+  }
+  if (c.IfNoneMatch !== undefined) {
+    if (etagMatches(c.IfNoneMatch, obj.etag)) throw S3Errors.notModified();
+  } else if (c.IfModifiedSince !== undefined && modified <= c.IfModifiedSince.getTime()) {
+    throw S3Errors.notModified();
+  }
+}
+
+/** x-amz-copy-source-if-*: both failures are 412 on a copy. */
+function checkCopyConditions(
+  obj: ObjectRecord,
+  c: {
+    CopySourceIfMatch?: string;
+    CopySourceIfNoneMatch?: string;
+    CopySourceIfModifiedSince?: Date;
+    CopySourceIfUnmodifiedSince?: Date;
+  },
+): void {
+  const modified = Math.floor(obj.lastModified / 1000) * 1000;
+  if (c.CopySourceIfMatch !== undefined) {
+    if (!etagMatches(c.CopySourceIfMatch, obj.etag))
+      throw S3Errors.preconditionFailed('x-amz-copy-source-If-Match');
+  } else if (
+    c.CopySourceIfUnmodifiedSince !== undefined &&
+    modified > c.CopySourceIfUnmodifiedSince.getTime()
+  ) {
+    throw S3Errors.preconditionFailed('x-amz-copy-source-If-Unmodified-Since');
+  }
+  if (c.CopySourceIfNoneMatch !== undefined) {
+    if (etagMatches(c.CopySourceIfNoneMatch, obj.etag))
+      throw S3Errors.preconditionFailed('x-amz-copy-source-If-None-Match');
+  } else if (
+    c.CopySourceIfModifiedSince !== undefined &&
+    modified <= c.CopySourceIfModifiedSince.getTime()
+  ) {
+    throw S3Errors.preconditionFailed('x-amz-copy-source-If-Modified-Since');
+  }
+}
+
+/** `bucket/key[?versionId=…]`, percent-encoded, with or without a leading slash. */
+export function parseCopySource(raw: string): { bucket: string; key: string; versionId?: string } {
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const versionId =
+    q < 0 ? undefined : (new URLSearchParams(raw.slice(q + 1)).get('versionId') ?? undefined);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path.startsWith('/') ? path.slice(1) : path);
+  } catch {
+    throw S3Errors.invalidArgument('Invalid copy source encoding', 'x-amz-copy-source', raw);
+  }
+  const slash = decoded.indexOf('/');
+  if (slash <= 0 || slash === decoded.length - 1) {
+    throw S3Errors.invalidArgument('Invalid copy source object key', 'x-amz-copy-source', raw);
+  }
+  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
+}
+
+/**
+ * A `Range: bytes=…` header: [start, end] inclusive, undefined when it is not one S3
+ * honours (then the whole object is sent), 'unsatisfiable' for a range past the end.
+ */
+export function parseRange(
+  header: string,
+  size: number,
+): [number, number] | 'unsatisfiable' | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return size === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1];
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return [start, end];
+}

@@ -1,0 +1,84 @@
+/**
+ * Amazon S3 (rest-xml): buckets, objects, listings and multipart uploads, path style
+ * through the API chain and virtual-hosted style (`<bucket>.s3.localhost`) through the
+ * gateway's S3 host route. Object content lives in a blob namespace of S3's own
+ * (content-addressed, so identical objects share their bytes), metadata in the store.
+ */
+import type { S3Operations } from '../../api/s3/operations.js';
+import { bindProvider, definePlugin } from '../plugin.js';
+import { BlobCollector, BlobGuard } from './gc.js';
+import { applyLifecycle } from './lifecycle.js';
+import { BucketNotifier, type S3EventTargets } from './notifications.js';
+import { createLogger } from '../../shared/log.js';
+import { StoredObjectSource, type S3ObjectSource } from './object-source.js';
+
+export type { S3ObjectSource, S3ReadResult } from './object-source.js';
+export type { LambdaEventTarget, S3EventTargets } from './notifications.js';
+import { s3Operations } from './provider.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Objects read on a caller's behalf (Lambda's Code.S3Bucket/S3Key). */
+    s3objects: S3ObjectSource;
+    /** Where services register as targets of bucket notifications (Lambda). */
+    s3events: S3EventTargets;
+  }
+}
+
+/** STRATUS_S3_BLOB_GRACE_SECONDS: how long an unreferenced blob is kept before collection. */
+const DEFAULT_GRACE_SECONDS = 3600;
+/** How often the collector runs. */
+const COLLECT_EVERY_MS = 10 * 60 * 1000;
+/** STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS: how often lifecycle rules are applied. */
+const DEFAULT_LIFECYCLE_SECONDS = 3600;
+
+export const s3Plugin = definePlugin({
+  name: 's3',
+  provides: ['s3objects', 's3events'],
+  model: async () => (await import('../../api/s3/model.js')).model,
+  async create(deps) {
+    const blobs = await deps.blobNamespace('s3');
+    const now = Date.now;
+    const graceSeconds = Number(process.env.STRATUS_S3_BLOB_GRACE_SECONDS ?? DEFAULT_GRACE_SECONDS);
+    const graceMs =
+      (Number.isFinite(graceSeconds) && graceSeconds >= 0 ? graceSeconds : DEFAULT_GRACE_SECONDS) *
+      1000;
+    const guard = new BlobGuard(graceMs, now);
+    const collector = new BlobCollector(deps.store, blobs, guard, graceMs, now);
+    const log = createLogger(deps.config.logLevel, deps.config.logFormat);
+    const notifier = new BucketNotifier(log);
+    const lifecycleSeconds = Number(
+      process.env.STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS ?? DEFAULT_LIFECYCLE_SECONDS,
+    );
+    const lifecycleMs =
+      (Number.isFinite(lifecycleSeconds) && lifecycleSeconds > 0
+        ? lifecycleSeconds
+        : DEFAULT_LIFECYCLE_SECONDS) * 1000;
+    const expire = () =>
+      applyLifecycle(deps.store, now()).catch((err: unknown) =>
+        log.warn('S3 lifecycle rules could not be applied', { error: String(err) }),
+      );
+    const timers: NodeJS.Timeout[] = [];
+    return {
+      dispatch: bindProvider<S3Operations>(
+        s3Operations({ store: deps.store, blobs, now, notifier, guard }),
+      ),
+      provides: { s3objects: new StoredObjectSource(deps.store, blobs), s3events: notifier },
+      async start() {
+        await expire();
+        await collector.collect();
+        timers.push(
+          setInterval(() => void expire(), lifecycleMs),
+          setInterval(() => void collector.collect().catch(() => undefined), COLLECT_EVERY_MS),
+        );
+        for (const t of timers) t.unref();
+      },
+      async stop() {
+        for (const t of timers) clearInterval(t);
+      },
+      async reset() {
+        await blobs.reset();
+      },
+    };
+  },
+});

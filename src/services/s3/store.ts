@@ -1,0 +1,91 @@
+/**
+ * S3's tables. Bucket names are global (one namespace for every account, as on AWS);
+ * object keys sort by their UTF-8 bytes, which is S3's listing order.
+ *
+ *   s3-buckets   <bucket>                     BucketRecord
+ *   s3-objects   <bucket>/<key>               ObjectRecord (the current version)
+ *   s3-uploads   <bucket>/<upload-id>         UploadRecord (multipart uploads in progress)
+ *   s3-parts     <upload-id>/<part, 5 digits> PartRecord
+ */
+import type { ChecksumAlgorithm } from '../../protocol/checksums.js';
+
+export const BUCKETS = 's3-buckets';
+export const OBJECTS = 's3-objects';
+export const UPLOADS = 's3-uploads';
+export const PARTS = 's3-parts';
+
+export const objectKey = (bucket: string, key: string) => `${bucket}/${key}`;
+export const objectPrefix = (bucket: string) => `${bucket}/`;
+export const uploadKey = (bucket: string, uploadId: string) => `${bucket}/${uploadId}`;
+export const partKey = (uploadId: string, part: number) =>
+  `${uploadId}/${String(part).padStart(5, '0')}`;
+
+export interface BucketRecord {
+  name: string;
+  account: string;
+  region: string;
+  createdAt: number;
+  versioning?: 'Enabled' | 'Suspended';
+  tags?: { Key: string; Value: string }[];
+  /** Configuration documents stored as the client sent them (parsed input members). */
+  cors?: unknown;
+  policy?: string;
+  lifecycle?: unknown;
+  notification?: unknown;
+  ownership?: string;
+}
+
+/** A piece of an object's content: a blob, in order (a multipart object has several). */
+export interface ContentPiece {
+  digest: string;
+  size: number;
+}
+
+/** Headers stored with an object and given back on GET and HEAD. */
+export interface StoredHeaders {
+  CacheControl?: string;
+  ContentDisposition?: string;
+  ContentEncoding?: string;
+  ContentLanguage?: string;
+  ContentType?: string;
+  Expires?: string;
+  WebsiteRedirectLocation?: string;
+}
+
+export interface ObjectRecord {
+  key: string;
+  size: number;
+  /** Quoted, as on the wire: "<md5 hex>" or "<md5 of part md5s>-<parts>". */
+  etag: string;
+  lastModified: number;
+  headers: StoredHeaders;
+  metadata: Record<string, string>;
+  storageClass: string;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+  content: ContentPiece[];
+  /** Multipart objects: how many parts (GetObject's PartsCount, PartNumber reads). */
+  partsCount?: number;
+  tags?: { Key: string; Value: string }[];
+  versionId?: string;
+}
+
+export interface UploadRecord {
+  uploadId: string;
+  key: string;
+  initiated: number;
+  headers: StoredHeaders;
+  metadata: Record<string, string>;
+  storageClass: string;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  tags?: { Key: string; Value: string }[];
+}
+
+export interface PartRecord {
+  partNumber: number;
+  etag: string;
+  size: number;
+  lastModified: number;
+  digest: string;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+}

@@ -1,0 +1,92 @@
+/**
+ * A load balancer survives a `kill -9` of Stratus: after the restart its listener answers
+ * on the same port again, its targets are still registered and health-checked afresh.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { type Echo, freePort, startBackend } from './helpers/backends.js';
+import { eventually } from './helpers/lambda.js';
+import { spawnServer } from './helpers/process.js';
+import { clientConfig } from './helpers/server.js';
+
+test('listeners and targets come back after kill -9', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'stratus-elb-'));
+  const backend = await startBackend('kept');
+  const port = await freePort();
+  const healthy = (elb: ElasticLoadBalancingV2Client, tg: string) =>
+    eventually('target healthy', async () => {
+      const out = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
+      return out.TargetHealthDescriptions?.[0]?.TargetHealth?.State === 'healthy'
+        ? true
+        : undefined;
+    });
+  try {
+    const first = await spawnServer(['--state-dir', stateDir]);
+    const elb = new ElasticLoadBalancingV2Client(clientConfig(first.endpoint));
+    const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'durable' })))
+      .LoadBalancers![0];
+    const tg = (
+      await elb.send(
+        new CreateTargetGroupCommand({
+          Name: 'durable-tg',
+          Protocol: 'HTTP',
+          Port: 80,
+          VpcId: 'vpc-1',
+          TargetType: 'ip',
+          HealthCheckPath: '/health',
+          HealthCheckIntervalSeconds: 5,
+          HealthCheckTimeoutSeconds: 2,
+        }),
+      )
+    ).TargetGroups![0].TargetGroupArn!;
+    await elb.send(
+      new RegisterTargetsCommand({
+        TargetGroupArn: tg,
+        Targets: [{ Id: '127.0.0.1', Port: backend.port }],
+      }),
+    );
+    await elb.send(
+      new CreateListenerCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        Protocol: 'HTTP',
+        Port: port,
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: tg }],
+      }),
+    );
+    await healthy(elb, tg);
+    assert.equal(
+      ((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as Echo).backend,
+      'kept',
+    );
+    elb.destroy();
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await spawnServer(['--state-dir', stateDir]);
+    const again = new ElasticLoadBalancingV2Client(clientConfig(second.endpoint));
+    try {
+      await healthy(again, tg);
+      const res = await fetch(`http://127.0.0.1:${port}/after`);
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as Echo).url, '/after');
+    } finally {
+      again.destroy();
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  } finally {
+    await backend.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});

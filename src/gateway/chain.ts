@@ -23,6 +23,7 @@ import { PayloadChecks, PayloadStream, streamsInput } from '../protocol/payload.
 import { chunkSigning, parseSignature, type ParsedSignature } from '../protocol/sigv4.js';
 import { sigV4Error, sigV4ErrorStyle, type SigV4ErrorStyle } from '../protocol/sigv4-errors.js';
 import type { ProtocolCodec, WireRequest, WireResponse } from '../protocol/types.js';
+import type { ServiceInfo } from '../api/services.js';
 import { validate, validationError } from '../protocol/validate.js';
 import { NOT_IMPLEMENTED } from '../services/plugin.js';
 import { CLIENT_CLOSED_REQUEST, clientGone } from '../shared/client-gone.js';
@@ -33,7 +34,7 @@ import { AuthErrors, type Authenticator, type Identity } from './auth.js';
 import type { Authorizer } from './authorize.js';
 import { drain, readBody } from './body.js';
 import { corsHeaders } from './cors.js';
-import { detectService } from './detect.js';
+import { detectService, serviceForUnsignedAction } from './detect.js';
 import { type LoadedService, ServiceRegistry } from './services.js';
 
 export interface GatewayDeps {
@@ -72,7 +73,7 @@ export async function handleApiRequest(
   const sig = parseSignature(sigReq);
 
   // 3. the service
-  const info =
+  let info =
     hostBucket !== undefined
       ? S3_SERVICE
       : detectService({
@@ -80,6 +81,13 @@ export async function handleApiRequest(
           path,
           headers,
         });
+  // An unsigned query call names its service by its Action alone (read from the form).
+  let preRead: Buffer | 'too-large' | undefined;
+  if (!info && sig === undefined) {
+    const action = await unsignedAction(req, method, rawQuery, headers, deps.config.maxBodyBytes);
+    info = action.service;
+    preRead = action.body;
+  }
   if (!info) {
     req.resume();
     if (sig === undefined && deps.config.auth === 'strict') {
@@ -132,7 +140,12 @@ export async function handleApiRequest(
       };
     } else {
       const limit = svc.plugin?.maxRequestBytes ?? deps.config.maxBodyBytes;
-      const raw = await readBody(req, limit);
+      const raw =
+        preRead === undefined
+          ? await readBody(req, limit)
+          : preRead !== 'too-large' && preRead.length > limit
+            ? 'too-large'
+            : preRead;
       if (raw === 'too-large') {
         res.setHeader('Connection', 'close');
         throw CommonErrors.payloadTooLarge(limit);
@@ -295,6 +308,29 @@ async function payloadStream(
   });
   req.pipe(stream);
   return stream;
+}
+
+/**
+ * The service of an unsigned query call AWS takes unsigned (AssumeRoleWithWebIdentity:
+ * "Calling AssumeRoleWithWebIdentity does not require the use of AWS security
+ * credentials", https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html),
+ * from `Action` in the query string or the form body; the body read here is passed on.
+ */
+async function unsignedAction(
+  req: IncomingMessage,
+  method: string,
+  rawQuery: string,
+  headers: Record<string, string>,
+  limit: number,
+): Promise<{ service?: ServiceInfo; body?: Buffer | 'too-large' }> {
+  const inQuery = serviceForUnsignedAction(new URLSearchParams(rawQuery).get('Action'));
+  if (inQuery) return { service: inQuery };
+  const form = headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true;
+  if (method !== 'POST' || !form) return {};
+  const body = await readBody(req, limit);
+  if (body === 'too-large') return { body };
+  const action = new URLSearchParams(body.toString('utf8')).get('Action');
+  return { service: serviceForUnsignedAction(action), body };
 }
 
 /** Steps 8–10: parse, validate, authorise, call. */

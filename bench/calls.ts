@@ -45,13 +45,17 @@ export interface SignedCall {
   body: string;
 }
 
-export async function signCall(name: CallName, endpoint: string): Promise<SignedCall> {
+export async function signCall(
+  name: CallName,
+  endpoint: string,
+  credentials = { accessKeyId: 'test', secretAccessKey: 'test' },
+): Promise<SignedCall> {
   const spec = SPECS[name];
   const url = new URL(endpoint);
   const signer = new SignatureV4({
     service: spec.service,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials,
     sha256: Sha256,
   });
   const headers: Record<string, string> = { host: url.host, 'content-type': spec.contentType };

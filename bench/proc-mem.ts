@@ -7,6 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
 const VM_RSS = /^VmRSS:\s+(\d+) kB/m;
+const VM_HWM = /^VmHWM:\s+(\d+) kB/m;
 const PSS = /^Pss:\s+(\d+) kB/m;
 
 function readOr(path: string): string | undefined {
@@ -21,6 +22,13 @@ function readOr(path: string): string | undefined {
 export function rssKb(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   const m = VM_RSS.exec(readOr(`/proc/${pid}/status`) ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The peak resident set size in KiB (VmHWM), or undefined when the process is gone. */
+export function peakRssKb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const m = VM_HWM.exec(readOr(`/proc/${pid}/status`) ?? '');
   return m ? Number(m[1]) : undefined;
 }
 

@@ -11,7 +11,7 @@
  * AWS CLI's form over http), and aws-chunked with a CRC32 trailer (SDK v3's default), so
  * the decoder and the checksum run on every byte.
  */
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
@@ -19,7 +19,15 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { makeTempDir, removeTempDir, runBench, spawnTracked, stopChild } from './children.js';
+import {
+  freePort,
+  makeTempDir,
+  removeTempDir,
+  runBench,
+  spawnTracked,
+  stopChild,
+  waitForPort,
+} from './children.js';
 import { rssKb } from './proc-mem.js';
 import { repoRoot, startStratus } from './stratus-process.js';
 
@@ -178,6 +186,70 @@ async function startRaw(
   return { pid: child.pid as number, port, stop: () => stopChild(child) };
 }
 
+const SMALL_SECONDS = 3;
+const SMALL = randomBytes(1024);
+
+/**
+ * Sequential 1 KB PUTs or GETs on `conns` keep-alive connections for SMALL_SECONDS;
+ * resolves calls per second. Keys cycle over 16 names per connection (GETs read what the
+ * PUTs wrote).
+ */
+async function smallCalls(
+  port: number,
+  method: 'PUT' | 'GET',
+  conns: number,
+  sign: (path: string) => Promise<Record<string, string>>,
+): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: conns });
+  const until = performance.now() + SMALL_SECONDS * 1000;
+  let calls = 0;
+  // Signed headers are made once per key, as a client with a cache would.
+  const signed = new Map<string, Record<string, string>>();
+  async function worker(w: number): Promise<void> {
+    for (let i = 0; performance.now() < until; i++) {
+      const path = `/bench/small-${w}-${i % 16}`;
+      let headers = signed.get(path);
+      if (!headers) {
+        headers = { ...(await sign(path)), 'content-length': method === 'PUT' ? '1024' : '0' };
+        signed.set(path, headers);
+      }
+      await new Promise<void>((done, fail) => {
+        const req = request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 200
+              ? done()
+              : fail(new Error(`${method} ${path}: ${res.statusCode}`)),
+          );
+        });
+        req.on('error', fail);
+        req.end(method === 'PUT' ? SMALL : undefined);
+      });
+      calls++;
+    }
+  }
+  const started = performance.now();
+  await Promise.all(Array.from({ length: conns }, (_, w) => worker(w)));
+  agent.destroy();
+  return calls / ((performance.now() - started) / 1000);
+}
+
+/** moto_server on a free port with the bucket `bench`, when it is installed. */
+async function startMoto(): Promise<{ port: number; stop(): Promise<void> } | undefined> {
+  const port = await freePort();
+  const child = spawnTracked('moto_server', ['-p', String(port)], { stdio: 'ignore' });
+  const failed = await new Promise<boolean>((done) => {
+    child.once('error', () => done(true));
+    waitForPort(port, 20_000, child).then(
+      () => done(false),
+      () => done(true),
+    );
+  });
+  if (failed) return undefined;
+  await put(port, '/bench', await signedHeaders(port, 'PUT', '/bench', {}), Readable.from([]));
+  return { port, stop: () => stopChild(child) };
+}
+
 const mbps = (t: Transfer) => SIZE / 1024 ** 2 / t.seconds;
 const row = (name: string, t: Transfer, base?: Transfer) =>
   `${name.padEnd(44)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB`;
@@ -238,6 +310,24 @@ runBench(async () => {
       ),
     );
     say(row('Stratus GetObject', getObject, rawGet));
+    say('');
+    say(`1 KB objects, ${SMALL_SECONDS} s each (calls/s; raw: write + fsync per PUT)`);
+    const moto = await startMoto();
+    for (const conns of [1, 16]) {
+      for (const method of ['PUT', 'GET'] as const) {
+        const sign = (p: number) => (path: string) =>
+          signedHeaders(p, method, path, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+        const rawRate = await smallCalls(raw.port, method, conns, async () => ({}));
+        const ours = await smallCalls(port, method, conns, sign(port));
+        const motoRate = moto ? await smallCalls(moto.port, method, conns, sign(moto.port)) : NaN;
+        say(
+          `${`${method === 'PUT' ? 'PutObject' : 'GetObject'} 1 KB, ${conns} connection(s)`.padEnd(44)} ` +
+            `Stratus ${ours.toFixed(0).padStart(6)}/s  raw ${rawRate.toFixed(0).padStart(6)}/s ` +
+            `(${(ours / rawRate).toFixed(2)}×)  moto_server ${moto ? `${motoRate.toFixed(0)}/s (Stratus ${(ours / motoRate).toFixed(1)}×)` : 'not installed'}`,
+        );
+      }
+    }
+    await moto?.stop();
     await stratus.stop();
     await raw.stop();
   } finally {

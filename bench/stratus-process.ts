@@ -32,6 +32,8 @@ export function repoRoot(): string {
 
 export interface StratusOptions {
   auth: AuthMode;
+  /** `--iam` (default: the server's own, enforce with strict auth). */
+  iam?: 'enforce' | 'soft' | 'off';
   /** Directory for `node --cpu-prof` output; the profile is written when the server exits. */
   cpuProfDir?: string;
   /** Keep state in this directory instead of `--ephemeral` (a temporary one). */
@@ -60,6 +62,7 @@ export async function startStratus(opts: StratusOptions): Promise<StratusProcess
     ...(opts.logFormat ? ['--log-format', opts.logFormat] : []),
     '--auth',
     opts.auth,
+    ...(opts.iam ? ['--iam', opts.iam] : []),
     ...(opts.driver ? ['--driver', opts.driver] : []),
   ];
   const child = spawnTracked(

@@ -250,13 +250,23 @@ function genModel(model: ServiceModel): string {
 function genIndex(entries: { name: string; model: ServiceModel }[]): string {
   const rows = entries.map(({ name, model }) => {
     const m = model.metadata;
+    const protocol = m.protocols?.[0] ?? m.protocol;
+    // Query calls AWS takes unsigned (STS's AssumeRoleWithWebIdentity): only the Action in
+    // the form says which service such a request is for, when the host does not.
+    const unsigned =
+      protocol === 'query' || protocol === 'ec2'
+        ? Object.values(model.operations)
+            .filter((op) => op.authtype === 'none')
+            .map((op) => op.name)
+        : [];
     const info = {
       name,
       signingName: m.signingName ?? m.endpointPrefix,
       endpointPrefix: m.endpointPrefix,
-      protocol: m.protocols?.[0] ?? m.protocol,
+      protocol,
       targetPrefix: m.targetPrefix,
       jsonVersion: m.jsonVersion,
+      ...(unsigned.length ? { unsignedActions: unsigned } : {}),
     };
     return `  ${JSON.stringify(info)},`;
   });
@@ -274,6 +284,8 @@ function genIndex(entries: { name: string; model: ServiceModel }[]): string {
     '  protocol: ProtocolName;',
     '  targetPrefix?: string;',
     '  jsonVersion?: string;',
+    '  /** Query actions AWS accepts unsigned (`authtype: none`). */',
+    '  unsignedActions?: readonly string[];',
     '}',
     '',
     'export const services: readonly ServiceInfo[] = [',

@@ -1,5 +1,6 @@
 /**
  * `stratus [--port N] [--host H] [--state-dir D] [--ephemeral] [--auth permissive|strict]
+ *          [--iam enforce|soft|off]
  *          [--account 123456789012] [--region us-east-1] [--log-level info]
  *          [--log-format pretty|json]`
  * Every setting, the STRATUS_* environment variables included, is listed in USAGE (a test
@@ -13,6 +14,8 @@ import { DRIVER_CHOICES } from './runtime/select.js';
 
 const USAGE = `Usage: stratus [options]
        stratus image build <name> | list    (stratus image --help)
+       stratus iam denied    what --iam soft would have refused, per principal, as
+                             policies to paste (asks STRATUS_ENDPOINT)
 
 Options (a flag wins over its environment variable):
   --port N            port to listen on (default 4566, env STRATUS_PORT)
@@ -22,6 +25,9 @@ Options (a flag wins over its environment variable):
   --ephemeral         keep nothing: state lives in a temporary directory, deleted at
                       exit (env STRATUS_EPHEMERAL=1)
   --auth MODE         permissive (default) or strict (env STRATUS_AUTH)
+  --iam MODE          enforce | soft | off: IAM policy decisions (default enforce with
+                      --auth strict, off otherwise; env STRATUS_IAM). soft refuses
+                      nothing and lists what it would refuse: stratus iam denied
   --account ID        default account id (default 000000000000, env STRATUS_ACCOUNT)
   --region R          default region (default us-east-1, env STRATUS_REGION, else
                       AWS_DEFAULT_REGION)
@@ -53,6 +59,10 @@ Environment only:
   STRATUS_BATCH_VCPUS, STRATUS_BATCH_MEMORY_MIB
                       the share of this machine Batch's compute environments draw
                       from (default every CPU and 80% of memory)
+  STRATUS_S3_BLOB_GRACE_SECONDS
+                      how long an S3 blob no object references is kept (default 3600)
+  STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS
+                      how often S3 lifecycle rules are applied (default 3600)
   STRATUS_ENDPOINT    the server \`stratus image build\` pushes to
                       (default http://127.0.0.1:4566)
   STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)
@@ -68,6 +78,7 @@ export const OPTIONS = {
   'state-dir': { type: 'string' },
   ephemeral: { type: 'boolean' },
   auth: { type: 'string' },
+  iam: { type: 'string' },
   account: { type: 'string' },
   region: { type: 'string' },
   'log-level': { type: 'string' },
@@ -99,6 +110,11 @@ export function parseCli(argv: string[], env = process.env): StratusConfig {
       throw new Error(`--auth must be permissive or strict, not ${values.auth}`);
     config.auth = values.auth;
   }
+  if (values.iam) {
+    if (values.iam !== 'enforce' && values.iam !== 'soft' && values.iam !== 'off')
+      throw new Error(`--iam must be enforce, soft or off, not ${values.iam}`);
+    config.iam = values.iam;
+  }
   if (values.account) {
     if (!/^\d{12}$/.test(values.account)) throw new Error('--account must be 12 digits');
     config.defaultAccount = values.account;
@@ -126,6 +142,9 @@ export async function main(argv: string[]): Promise<void> {
     // Loaded only for this subcommand: the server's start-up does not pay for it.
     const { imageCommand } = await import('./images/cli.js');
     process.exit(await imageCommand(argv.slice(1)));
+  }
+  if (argv[0] === 'iam' && argv[1] === 'denied') {
+    process.exit(await iamDenied(process.env.STRATUS_ENDPOINT ?? 'http://127.0.0.1:4566'));
   }
   let config: StratusConfig;
   try {
@@ -183,4 +202,18 @@ export function listenHint(err: unknown, config: StratusConfig): string | undefi
   if (code === 'EADDRNOTAVAIL')
     return `${config.host} is not an address of this machine: pick another with --host (or STRATUS_HOST)`;
   return undefined;
+}
+
+/** `stratus iam denied`: the running server's soft-mode report, as JSON. */
+async function iamDenied(endpoint: string): Promise<number> {
+  try {
+    const res = await fetch(`${endpoint}/_stratus/iam/denied`);
+    process.stdout.write(JSON.stringify(await res.json(), null, 2) + '\n');
+    return res.ok ? 0 : 1;
+  } catch (err) {
+    process.stderr.write(
+      `stratus iam denied: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 1;
+  }
 }

@@ -3,6 +3,11 @@ import { join } from 'node:path';
 import type { DriverChoice } from './runtime/select.js';
 
 export type AuthMode = 'permissive' | 'strict';
+/**
+ * IAM policy enforcement: `enforce` refuses what AWS would refuse, `soft` only records it
+ * (GET /_stratus/iam/denied), `off` decides nothing. Default: enforce with strict auth.
+ */
+export type IamMode = 'enforce' | 'soft' | 'off';
 
 export interface StratusConfig {
   host: string;
@@ -11,6 +16,8 @@ export interface StratusConfig {
   stateDir: string;
   ephemeral: boolean;
   auth: AuthMode;
+  /** Unset: `enforce` with strict auth, `off` with permissive (see iamMode). */
+  iam?: IamMode;
   defaultAccount: string;
   defaultRegion: string;
   /** Root credentials of the default account (strict mode accepts them). */
@@ -38,6 +45,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StratusConf
     stateDir: defaultStateDir(env),
     ephemeral: env.STRATUS_EPHEMERAL === '1',
     auth: env.STRATUS_AUTH === 'strict' ? 'strict' : 'permissive',
+    ...(env.STRATUS_IAM === 'enforce' || env.STRATUS_IAM === 'soft' || env.STRATUS_IAM === 'off'
+      ? { iam: env.STRATUS_IAM }
+      : {}),
     defaultAccount: env.STRATUS_ACCOUNT ?? '000000000000',
     defaultRegion: env.STRATUS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     rootAccessKeyId: env.STRATUS_ROOT_ACCESS_KEY_ID ?? 'test',
@@ -50,4 +60,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StratusConf
         : 'auto',
     driver: (env.STRATUS_DRIVER as DriverChoice | undefined) ?? 'auto',
   };
+}
+
+/** The IAM mode in force: the configured one, else enforce with strict auth and off without. */
+export function iamMode(config: Pick<StratusConfig, 'auth' | 'iam'>): IamMode {
+  return config.iam ?? (config.auth === 'strict' ? 'enforce' : 'off');
 }

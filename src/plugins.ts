@@ -10,6 +10,7 @@ import { lambdaPlugin } from './services/lambda/plugin.js';
 import { ecrPlugin } from './services/ecr/plugin.js';
 import { s3Plugin } from './services/s3/plugin.js';
 import { elbv2Plugin } from './services/elbv2/plugin.js';
+import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
@@ -20,5 +21,6 @@ export const plugins: readonly ServicePlugin[] = [
   ecrPlugin,
   s3Plugin,
   elbv2Plugin,
+  ecsPlugin,
   batchPlugin,
 ];

@@ -1,6 +1,7 @@
 /**
  * What people see of Stratus itself: `GET /` (text for curl, HTML for a browser, JSON on
- * request), who may `POST /_stratus/reset`, and the access log (pretty and JSON lines).
+ * request), who may `POST /_stratus/reset`, the memory report and garbage collection
+ * (`/_stratus/memory`, `/_stratus/gc`), and the access log (pretty and JSON lines).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +32,7 @@ describe('GET / says what is running', () => {
     assert.match(res.body, /state: ephemeral/);
     assert.match(res.body, /auth: permissive/);
     assert.match(res.body, /\n {2}lambda +\d+ \/ \d+\n/);
-    assert.match(res.body, /\n {2}ecs +0 \/ \d+\n/);
+    assert.match(res.body, /\n {2}apigateway +0 \/ \d+\n/);
     assert.ok(res.body.includes(`${server.endpoint}/_stratus/lambda-url/<url-id>/`));
     assert.ok(res.body.includes(`http://<url-id>.lambda-url.<region>.localhost:${server.port}/`));
     assert.ok(res.body.includes(`${server.endpoint}/v2/`));
@@ -57,7 +58,7 @@ describe('GET / says what is running', () => {
     assert.equal(body.auth, 'permissive');
     const lambda = body.services.find((s) => s.name === 'lambda');
     assert.ok(lambda && lambda.implemented > 30 && lambda.implemented <= lambda.modelled);
-    assert.equal(body.services.find((s) => s.name === 'ecs')?.implemented, 0);
+    assert.equal(body.services.find((s) => s.name === 'apigateway')?.implemented, 0);
     assert.ok(body.dataPlanes.some((p) => p.name === 'lambda-url'));
     assert.ok(body.dataPlanes.some((p) => p.name === 'registry'));
 
@@ -149,6 +150,58 @@ describe('POST /_stratus/reset', () => {
       logs.destroy();
       iam.destroy();
       await server.stop();
+    }
+  });
+});
+
+describe('GET /_stratus/memory, POST /_stratus/gc', () => {
+  interface Memory {
+    rss: number;
+    heapUsed: number;
+    external: number;
+    arrayBuffers: number;
+    handles: Record<string, number>;
+    gcExposed: boolean;
+  }
+
+  test('report the memory; gc needs node --expose-gc', async () => {
+    const server = await startTestServer();
+    try {
+      const res = await curl([`${server.endpoint}/_stratus/memory`]);
+      assert.equal(res.status, 200);
+      const m = JSON.parse(res.body) as Memory;
+      assert.ok(m.rss > m.heapUsed && m.heapUsed > 0, res.body);
+      assert.ok(m.handles.TCPServerWrap >= 1, res.body);
+      if (!m.gcExposed) {
+        const gc = await curl(['-X', 'POST', `${server.endpoint}/_stratus/gc`]);
+        assert.equal(gc.status, 409);
+        assert.match(JSON.parse(gc.body).message, /--expose-gc/);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('gc with --expose-gc; both need the root keys in strict mode', async () => {
+    const server = await spawnServer(['--ephemeral', '--auth', 'strict'], {
+      NODE_OPTIONS: '--expose-gc',
+    });
+    try {
+      const unsigned = await curl(['-X', 'POST', `${server.endpoint}/_stratus/gc`]);
+      assert.equal(unsigned.status, 403);
+      assert.equal(JSON.parse(unsigned.body).__type, 'MissingAuthenticationTokenException');
+      const read = await curl([`${server.endpoint}/_stratus/memory`]);
+      assert.equal(read.status, 403);
+
+      const signed = ['--aws-sigv4', 'aws:amz:us-east-1:stratus', '--user', 'test:test'];
+      const gc = await curl(['-X', 'POST', ...signed, `${server.endpoint}/_stratus/gc`]);
+      assert.equal(gc.status, 200, gc.body);
+      const m = JSON.parse(gc.body) as Memory;
+      assert.equal(m.gcExposed, true);
+      assert.ok(m.rss > m.heapUsed && m.heapUsed > 0, gc.body);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
     }
   });
 });

@@ -169,7 +169,13 @@ for (const mode of ['overlay', 'copy'] as const) {
       // A collected layer is unpacked again when next needed.
       const again = await fresh.prepareRootfs(image, join(work, `conc-${mode}-again`));
       assert.deepEqual(readdirSync(again.path).sort(), ['f0', 'f1', 'f2']);
+      // collectIdle: nothing while in use or recently used; everything once idle long enough.
+      assert.deepEqual(await fresh.collectIdle(0), [], 'in use');
       await again.release();
+      assert.deepEqual(await fresh.collectIdle(60_000), [], 'used a moment ago');
+      const later = Date.now() + 120_000;
+      assert.deepEqual((await fresh.collectIdle(60_000, later)).sort(), all);
+      assert.deepEqual(await fresh.cached(), []);
     });
 
     test('a hostile layer is refused; nothing is cached or mounted for it', async () => {

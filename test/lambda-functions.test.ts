@@ -188,7 +188,19 @@ describe('Lambda functions', () => {
         },
         'InvalidParameterValueException',
         400,
-        /Amazon ECR/,
+        "Please don't provide Handler or Runtime or Layer when the intended function PackageType is Image.",
+      ],
+      [
+        // The process driver cannot run images: the error names the flag that can.
+        {
+          PackageType: 'Image',
+          Runtime: undefined,
+          Handler: undefined,
+          Code: { ImageUri: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/x:latest` },
+        },
+        'InvalidParameterValueException',
+        400,
+        /\(--driver process\)\. Start Stratus with --driver runc/,
       ],
       [
         {

@@ -12,7 +12,13 @@ import {
   ListRolesCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  AssumeRoleCommand,
+  AssumeRoleWithSAMLCommand,
+  AssumeRoleWithWebIdentityCommand,
+  GetCallerIdentityCommand,
+  STSClient,
+} from '@aws-sdk/client-sts';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { failure } from './helpers/failure.js';
@@ -57,7 +63,8 @@ describe('strict authentication', () => {
   const whoAmI = (c: Keys) => stsAs(c).send(new GetCallerIdentityCommand({}));
 
   before(async () => {
-    server = await startTestServer({ auth: 'strict' });
+    // Authentication only: what the keys may do is iam-enforcement.test.ts's subject.
+    server = await startTestServer({ auth: 'strict', iam: 'off' });
   });
   after(async () => {
     for (const c of clients) c.destroy();
@@ -221,6 +228,69 @@ describe('strict authentication', () => {
     });
     const wrongToken = { ...session, sessionToken: `${session.sessionToken.slice(0, -4)}AAAA` };
     assert.equal((await failure(whoAmI(wrongToken))).name, 'InvalidClientTokenId');
+  });
+
+  test('unsigned AssumeRoleWithWebIdentity and AssumeRoleWithSAML reach STS (AWS takes them unsigned)', async () => {
+    // https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html:
+    // "Calling AssumeRoleWithWebIdentity does not require the use of AWS security
+    // credentials." The SDK sends both unsigned (its credentials are never asked for here);
+    // STS does not implement them yet, so reaching STS means its NotImplemented answer.
+    const noCredentials = new STSClient({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      credentials: () => Promise.reject(new Error('an unsigned call asked for credentials')),
+    });
+    clients.push(noCredentials);
+    const roleArn = 'arn:aws:iam::000000000000:role/web';
+    const calls = [
+      noCredentials.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: roleArn,
+          RoleSessionName: 'web',
+          WebIdentityToken: 'eyJhbGciOiJub25lIn0.e30.',
+        }),
+      ),
+      noCredentials.send(
+        new AssumeRoleWithSAMLCommand({
+          RoleArn: roleArn,
+          PrincipalArn: 'arn:aws:iam::000000000000:saml-provider/idp',
+          SAMLAssertion: Buffer.from('<samlp:Response/>').toString('base64'),
+        }),
+      ),
+    ];
+    for (const call of calls) {
+      const f = await failure(call);
+      assert.equal(f.name, 'NotImplementedException', f.message);
+      assert.equal(f.status, 501);
+      assert.match(f.message, /^sts\.AssumeRoleWith(WebIdentity|SAML) is not implemented/);
+    }
+
+    const cli = await awsCli(server.endpoint, [
+      '--no-sign-request',
+      'sts',
+      'assume-role-with-web-identity',
+      '--role-arn',
+      roleArn,
+      '--role-session-name',
+      'web',
+      '--web-identity-token',
+      'eyJhbGciOiJub25lIn0.e30.',
+    ]);
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /\(NotImplementedException\)/, cli.stderr);
+
+    // Only the operations AWS takes unsigned: the others still need a signature.
+    const signedOnly = await awsCli(server.endpoint, [
+      '--no-sign-request',
+      'sts',
+      'assume-role',
+      '--role-arn',
+      roleArn,
+      '--role-session-name',
+      'web',
+    ]);
+    assert.match(signedOnly.stderr, /\(MissingAuthenticationToken\)/, signedOnly.stderr);
   });
 
   test('unsigned requests: MissingAuthenticationToken in each protocol, not UnknownServiceException', async () => {

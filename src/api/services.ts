@@ -8,6 +8,8 @@ export interface ServiceInfo {
   protocol: ProtocolName;
   targetPrefix?: string;
   jsonVersion?: string;
+  /** Query actions AWS accepts unsigned (`authtype: none`). */
+  unsignedActions?: readonly string[];
 }
 
 export const services: readonly ServiceInfo[] = [
@@ -29,7 +31,7 @@ export const services: readonly ServiceInfo[] = [
   {"name":"logs","signingName":"logs","endpointPrefix":"logs","protocol":"json","targetPrefix":"Logs_20140328","jsonVersion":"1.1"},
   {"name":"s3","signingName":"s3","endpointPrefix":"s3","protocol":"rest-xml"},
   {"name":"scheduler","signingName":"scheduler","endpointPrefix":"scheduler","protocol":"rest-json","jsonVersion":"1.1"},
-  {"name":"sts","signingName":"sts","endpointPrefix":"sts","protocol":"query"},
+  {"name":"sts","signingName":"sts","endpointPrefix":"sts","protocol":"query","unsignedActions":["AssumeRoleWithSAML","AssumeRoleWithWebIdentity"]},
 ];
 
 export const modelLoaders: Record<string, () => Promise<ServiceModel>> = {

@@ -7,7 +7,16 @@ export interface LogEventInput {
   message: string;
 }
 
+/** Sends one subscription batch (the payload AWS sends) to a destination ARN. */
+export type SubscriptionDeliverer = (destinationArn: string, payload: Buffer) => Promise<void>;
+
 export interface LogSink {
+  /**
+   * Subscription filters whose destination ARN is of `service` (e.g. `lambda`) are
+   * delivered through `deliver`: the destination's service registers itself.
+   */
+  deliverSubscriptions?(service: string, deliver: SubscriptionDeliverer): void;
+
   /** Creates the group and stream when missing, then appends the events in order. */
   append(
     scope: { account: string; region: string },

@@ -4,11 +4,19 @@
  *    plain text otherwise): version, state, auth mode, services with their operation
  *    counts, and the URL forms of every data plane;
  *  - `GET /_stratus/health`: readiness (200 once every service started);
+ *  - `GET /_stratus/iam/denied`: what `--iam soft` would have refused, per principal, with
+ *    the policy that would allow it;
  *  - `POST /_stratus/reset`: wipes all state, for test suites. Open in permissive mode on a
  *    loopback address; otherwise (strict mode, or bound beyond loopback) it must be signed
  *    with SigV4 by the root keys (any service and region in the credential scope).
+ *  - `GET /_stratus/memory`: the server's memory (RSS, V8 heap, external and array
+ *    buffers, live handles by kind), and `POST /_stratus/gc`: SQLite's page cache given
+ *    back and a full garbage collection first, when node runs with `--expose-gc`
+ *    (`NODE_OPTIONS=--expose-gc`): to tell a leak from a cache or a high-water mark
+ *    (bench/fuzz.ts). Guarded as reset is: a full collection stops the server a moment.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import type { StratusConfig } from '../config.js';
 import { parseSignature, verifySignature } from '../protocol/sigv4.js';
 import { sigV4Error } from '../protocol/sigv4-errors.js';
@@ -16,6 +24,7 @@ import { dispatchHas } from '../services/plugin.js';
 import { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
 import { AuthErrors } from './auth.js';
+import type { DenialLog } from './authorize.js';
 import { readBody } from './body.js';
 import { modelledOperationCounts } from './operation-counts.js';
 import type { RouteTable } from './routes.js';
@@ -31,6 +40,8 @@ export interface AdminDeps {
   /** e.g. http://127.0.0.1:4566 */
   endpoint(): string;
   isReady(): boolean;
+  /** What soft IAM mode would have refused (GET /_stratus/iam/denied). */
+  denials?: DenialLog;
 }
 
 export async function handleAdmin(
@@ -57,13 +68,36 @@ export async function handleAdmin(
       services,
     });
   }
+  if (path === '/_stratus/iam/denied' && method === 'GET') {
+    req.resume();
+    return json(res, 200, { principals: deps.denials?.report() ?? [] });
+  }
   if (path === '/_stratus/reset' && method === 'POST') {
-    const refused = await authorizeReset(req, url, deps.config);
+    const refused = await authorizeAdmin(req, url, deps.config, 'POST /_stratus/reset');
     if (refused) return awsError(res, refused);
     await deps.store.reset();
     await deps.blobs.reset();
     for (const { instance } of deps.registry.implemented()) await instance.reset?.();
+    deps.denials?.clear();
     return json(res, 200, { reset: true });
+  }
+  if (
+    (path === '/_stratus/memory' && (method === 'GET' || method === 'HEAD')) ||
+    (path === '/_stratus/gc' && method === 'POST')
+  ) {
+    const refused = await authorizeAdmin(req, url, deps.config, `${method} ${path}`);
+    if (refused) return awsError(res, refused);
+    if (path === '/_stratus/gc') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) {
+        return json(res, 409, {
+          message: 'node runs without --expose-gc: start Stratus with NODE_OPTIONS=--expose-gc',
+        });
+      }
+      await deps.store.releaseMemory();
+      gc();
+    }
+    return json(res, 200, memory());
   }
   req.resume();
   return json(res, 404, {
@@ -71,17 +105,41 @@ export async function handleAdmin(
   });
 }
 
-// ----- reset: who may wipe everything ---------------------------------------------------
+/** What the process holds, in bytes; `handles` counts libuv handles and requests by kind. */
+function memory(): Record<string, unknown> {
+  const heap = getHeapStatistics();
+  const handles: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) handles[kind] = (handles[kind] ?? 0) + 1;
+  return {
+    ...process.memoryUsage(),
+    mallocedMemory: heap.malloced_memory,
+    peakMallocedMemory: heap.peak_malloced_memory,
+    nativeContexts: heap.number_of_native_contexts,
+    detachedContexts: heap.number_of_detached_contexts,
+    handles,
+    /** Each V8 space's committed size and what is in use, in bytes. */
+    heapSpaces: Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [
+        s.space_name,
+        { size: s.space_size, used: s.space_used_size },
+      ]),
+    ),
+    gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
+  };
+}
+
+// ----- reset, memory: who may use them ---------------------------------------------------
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/** Undefined when the caller may reset; the error to answer otherwise. */
-async function authorizeReset(
+/** Undefined when the caller may use the endpoint; the error to answer otherwise. */
+async function authorizeAdmin(
   req: IncomingMessage,
   url: string,
   config: StratusConfig,
+  endpoint: string,
 ): Promise<AwsError | undefined> {
   const open = config.auth === 'permissive' && isLoopback(config.host);
   const body = await readBody(req, 64 * 1024);
@@ -102,7 +160,7 @@ async function authorizeReset(
       'AccessDeniedException',
       403,
       true,
-      'POST /_stratus/reset needs the root credentials of the default account ' +
+      `${endpoint} needs the root credentials of the default account ` +
         '(STRATUS_ROOT_ACCESS_KEY_ID / STRATUS_ROOT_SECRET_ACCESS_KEY).',
     );
   }
@@ -162,7 +220,12 @@ async function overview(deps: AdminDeps): Promise<Overview> {
     region: config.defaultRegion,
     services,
     dataPlanes: deps.routes.forms(endpoint),
-    admin: [`GET ${endpoint}/_stratus/health`, `POST ${endpoint}/_stratus/reset`],
+    admin: [
+      `GET ${endpoint}/_stratus/health`,
+      `POST ${endpoint}/_stratus/reset`,
+      `GET ${endpoint}/_stratus/memory`,
+      `POST ${endpoint}/_stratus/gc`,
+    ],
   };
 }
 

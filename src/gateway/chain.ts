@@ -4,8 +4,9 @@
  *   1. request id            6. authenticate (permissive / strict) → account, region
  *   2. parse the signature   7. resolve the operation (protocol + model)
  *   3. detect the service    8. parse the input, 9. validate it against the model
- *   4. read the body         10. call the provider, 11. serialize output or error
- *   5. decode aws-chunked    12. access log
+ *   4. read the body         9b. authorise (IAM policies, authorize.ts)
+ *   5. decode aws-chunked    10. call the provider, 11. serialize output or error
+ *                            12. access log
  *
  * Data planes that AWS serves on other hosts or paths are routed in server.ts before this.
  */
@@ -22,6 +23,7 @@ import { PayloadChecks, PayloadStream, streamsInput } from '../protocol/payload.
 import { chunkSigning, parseSignature, type ParsedSignature } from '../protocol/sigv4.js';
 import { sigV4Error, sigV4ErrorStyle, type SigV4ErrorStyle } from '../protocol/sigv4-errors.js';
 import type { ProtocolCodec, WireRequest, WireResponse } from '../protocol/types.js';
+import type { ServiceInfo } from '../api/services.js';
 import { validate, validationError } from '../protocol/validate.js';
 import { NOT_IMPLEMENTED } from '../services/plugin.js';
 import { CLIENT_CLOSED_REQUEST, clientGone } from '../shared/client-gone.js';
@@ -29,15 +31,18 @@ import type { RequestContext } from '../shared/context.js';
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { AuthErrors, type Authenticator, type Identity } from './auth.js';
+import type { Authorizer } from './authorize.js';
 import { drain, readBody } from './body.js';
 import { corsHeaders } from './cors.js';
-import { detectService } from './detect.js';
+import { detectService, serviceForUnsignedAction } from './detect.js';
 import { type LoadedService, ServiceRegistry } from './services.js';
 
 export interface GatewayDeps {
   config: StratusConfig;
   registry: ServiceRegistry;
   auth: Authenticator;
+  /** IAM policy decisions (--iam); absent in tests that build a gateway without one. */
+  authorizer?: Authorizer;
   log: Logger;
   /** For a request no route claims: which API and data-plane forms exist (routes.ts). */
   unclaimed(): string;
@@ -68,7 +73,7 @@ export async function handleApiRequest(
   const sig = parseSignature(sigReq);
 
   // 3. the service
-  const info =
+  let info =
     hostBucket !== undefined
       ? S3_SERVICE
       : detectService({
@@ -76,6 +81,13 @@ export async function handleApiRequest(
           path,
           headers,
         });
+  // An unsigned query call names its service by its Action alone (read from the form).
+  let preRead: Buffer | 'too-large' | undefined;
+  if (!info && sig === undefined) {
+    const action = await unsignedAction(req, method, rawQuery, headers, deps.config.maxBodyBytes);
+    info = action.service;
+    preRead = action.body;
+  }
   if (!info) {
     req.resume();
     if (sig === undefined && deps.config.auth === 'strict') {
@@ -128,7 +140,12 @@ export async function handleApiRequest(
       };
     } else {
       const limit = svc.plugin?.maxRequestBytes ?? deps.config.maxBodyBytes;
-      const raw = await readBody(req, limit);
+      const raw =
+        preRead === undefined
+          ? await readBody(req, limit)
+          : preRead !== 'too-large' && preRead.length > limit
+            ? 'too-large'
+            : preRead;
       if (raw === 'too-large') {
         res.setHeader('Connection', 'close');
         throw CommonErrors.payloadTooLarge(limit);
@@ -173,7 +190,22 @@ export async function handleApiRequest(
       accessKeyId: identity.accessKeyId,
       principal: identity.principal,
     };
-    const output = await invoke(svc, codec, op, wire, ctx);
+    const authorizer = deps.authorizer;
+    const resolved = op;
+    const authorize = async (input: Record<string, unknown>) => {
+      if (!authorizer || (resolved.authtype === 'none' && sig === undefined)) return undefined;
+      const refused = await authorizer.operation({
+        ...ctx,
+        service: svc.info,
+        protocol,
+        operation: resolved.name,
+        input,
+        sourceIp: req.socket.remoteAddress,
+      });
+      if (!refused && authorizer.mode === 'enforce') ctx.authorized = true;
+      return refused;
+    };
+    const output = await invoke(svc, codec, op, wire, ctx, authorize);
     const response = codec.serializeOutput(output, op, svc.model, ctxResp);
     status = response.status;
     send(res, response, headers.origin);
@@ -278,19 +310,45 @@ async function payloadStream(
   return stream;
 }
 
-/** Steps 8–10: parse, validate, call. */
+/**
+ * The service of an unsigned query call AWS takes unsigned (AssumeRoleWithWebIdentity:
+ * "Calling AssumeRoleWithWebIdentity does not require the use of AWS security
+ * credentials", https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html),
+ * from `Action` in the query string or the form body; the body read here is passed on.
+ */
+async function unsignedAction(
+  req: IncomingMessage,
+  method: string,
+  rawQuery: string,
+  headers: Record<string, string>,
+  limit: number,
+): Promise<{ service?: ServiceInfo; body?: Buffer | 'too-large' }> {
+  const inQuery = serviceForUnsignedAction(new URLSearchParams(rawQuery).get('Action'));
+  if (inQuery) return { service: inQuery };
+  const form = headers['content-type']?.startsWith('application/x-www-form-urlencoded') === true;
+  if (method !== 'POST' || !form) return {};
+  const body = await readBody(req, limit);
+  if (body === 'too-large') return { body };
+  const action = new URLSearchParams(body.toString('utf8')).get('Action');
+  return { service: serviceForUnsignedAction(action), body };
+}
+
+/** Steps 8–10: parse, validate, authorise, call. */
 async function invoke(
   svc: LoadedService,
   codec: ProtocolCodec,
   op: OperationModel,
   wire: WireRequest,
   ctx: RequestContext,
+  authorize: (input: Record<string, unknown>) => Promise<AwsError | undefined>,
 ): Promise<Record<string, unknown>> {
   const input = codec.parseInput(wire, op, svc.model);
   if (op.input) {
     const violations = validate(input, op.input.shape, svc.model);
     if (violations.length) throw validationError(violations, svc.model);
   }
+  const refused = await authorize(input);
+  if (refused) throw refused;
   const result = svc.instance?.dispatch(op.name, input, ctx) ?? NOT_IMPLEMENTED;
   if (result === NOT_IMPLEMENTED) throw CommonErrors.notImplemented(svc.info.name, op.name);
   return ((await result) ?? {}) as Record<string, unknown>;

@@ -8,7 +8,9 @@ import { services, type ServiceInfo } from '../api/services.js';
 const bySigningName = new Map<string, ServiceInfo[]>();
 const byTargetPrefix = new Map<string, ServiceInfo>();
 const byEndpointPrefix = new Map<string, ServiceInfo>();
+const byUnsignedAction = new Map<string, ServiceInfo>();
 for (const s of services) {
+  for (const action of s.unsignedActions ?? []) byUnsignedAction.set(action, s);
   const list = bySigningName.get(s.signingName) ?? [];
   list.push(s);
   bySigningName.set(s.signingName, list);
@@ -42,6 +44,15 @@ export function detectService(input: DetectInput): ServiceInfo | undefined {
     if (svc) return svc;
   }
   return undefined;
+}
+
+/**
+ * The service of an unsigned query call AWS accepts (`authtype: none`: STS's
+ * AssumeRoleWithWebIdentity and AssumeRoleWithSAML). AWS knows the service by its host;
+ * on one endpoint only the Action says it. Other actions stay unclaimed.
+ */
+export function serviceForUnsignedAction(action: string | null): ServiceInfo | undefined {
+  return action ? byUnsignedAction.get(action) : undefined;
 }
 
 /** API Gateway v1 and v2 share the signing name `apigateway`; v2 paths start with /v2/. */

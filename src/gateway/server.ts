@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import type { StratusConfig } from '../config.js';
+import { iamMode, type StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
 import type { RequestAuthenticator, ServiceInstance, ServicePlugin } from '../services/plugin.js';
 import { parseSignature, sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4.js';
@@ -15,9 +15,11 @@ import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import { RuncDriver } from '../runtime/runc/driver.js';
+import { DockerDriver } from '../runtime/docker/driver.js';
 import { openContainers } from '../runtime/select.js';
 import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
+import { Authorizer } from './authorize.js';
 import { handleApiRequest, type GatewayDeps } from './chain.js';
 import { answerPreflight } from './cors.js';
 import { RouteTable, reservedPlanes, s3VirtualHosts } from './routes.js';
@@ -61,7 +63,13 @@ export async function startServer(
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
   const containers = await openContainers(config, log);
-  const { instances, auth } = await createPlugins(config, storage, registry, containers.driver);
+  const { instances, auth, authorizer } = await createPlugins(
+    config,
+    storage,
+    registry,
+    containers.driver,
+    log,
+  );
   const routes = new RouteTable([
     ...instances.flatMap((i) => i.dataPlanes ?? []),
     s3VirtualHosts((req, res, url, bucket) => handleApiRequest(req, res, url, deps, bucket)),
@@ -73,6 +81,7 @@ export async function startServer(
     config,
     registry,
     auth,
+    authorizer,
     log,
     unclaimed: () => routes.unclaimed(endpoint),
   };
@@ -86,6 +95,7 @@ export async function startServer(
     version: VERSION,
     endpoint: () => endpoint,
     isReady: () => ready,
+    denials: authorizer.denials,
   };
 
   const server = createServer({ keepAlive: true }, (req, res) => {
@@ -143,7 +153,9 @@ export async function startServer(
   const port = (server.address() as AddressInfo).port;
   endpoint = clientEndpoint(config.host, port);
   // Private containers reach this endpoint at the bridge's gateway address.
-  if (containers.driver instanceof RuncDriver) await containers.driver.exposeHostPort(port);
+  if (containers.driver instanceof RuncDriver || containers.driver instanceof DockerDriver) {
+    await containers.driver.exposeHostPort(port);
+  }
   for (const instance of instances) await instance.start?.({ endpoint });
   ready = true;
   log.info(`Stratus ${VERSION} ready`, {
@@ -178,6 +190,17 @@ export const GATEWAY_LINKS = {
 } as const satisfies Omit<WireNode, 'create'>;
 
 /**
+ * The gateway's authoriser, a node of its own: it reads every service's resource policies,
+ * and those services (Lambda) take the `signatures` link from the gateway, so it is created
+ * last; the data planes' `authorize` reaches it once it exists.
+ */
+export const AUTHORIZER_LINKS = {
+  name: 'authorizer',
+  needs: ['principals', 'resourcePolicies'],
+  provides: [],
+} as const satisfies Omit<WireNode, 'create'>;
+
+/**
  * Creates every plugin instance, wired by the links each declares (services/links.ts):
  * providers first, each plugin handed exactly the links it needs. The gateway takes part
  * as a node of its own: it needs every credential source (strict-mode SigV4) and provides
@@ -188,14 +211,27 @@ async function createPlugins(
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
   containers: ContainerDriver,
-): Promise<{ instances: ServiceInstance[]; auth: Authenticator }> {
+  log: Logger,
+): Promise<{ instances: ServiceInstance[]; auth: Authenticator; authorizer: Authorizer }> {
   const created = new Map<ServicePlugin, ServiceInstance>();
   let auth: Authenticator | undefined;
+  let authorizer: Authorizer | undefined;
   const gateway: WireNode = {
     ...GATEWAY_LINKS,
     async create(links) {
       auth = new Authenticator(config, links.credentials);
-      return { signatures: dataPlaneAuthenticator(auth), containers };
+      const decide = () => {
+        if (!authorizer) throw new Error('a data plane authorised before the server started');
+        return authorizer;
+      };
+      return { signatures: dataPlaneAuthenticator(auth, decide), containers };
+    },
+  };
+  const authorizerNode: WireNode = {
+    ...AUTHORIZER_LINKS,
+    async create(links) {
+      authorizer = new Authorizer(iamMode(config), links.principals, links.resourcePolicies, log);
+      return undefined;
     },
   };
   const nodes = plugins.map((plugin): WireNode => ({
@@ -214,8 +250,8 @@ async function createPlugins(
       return instance.provides;
     },
   }));
-  await wire([...nodes, gateway]);
-  if (!auth) throw new Error('the gateway node was not created');
+  await wire([...nodes, gateway, authorizerNode]);
+  if (!auth || !authorizer) throw new Error('the gateway node was not created');
   const instances: ServiceInstance[] = [];
   for (const plugin of plugins) {
     const instance = created.get(plugin);
@@ -223,12 +259,20 @@ async function createPlugins(
     registry.register(plugin, instance);
     instances.push(instance);
   }
-  return { instances, auth };
+  return { instances, auth, authorizer };
 }
 
 /** SigV4 for data planes (function URLs, Lambda's event-stream invoke), as the chain does it. */
-function dataPlaneAuthenticator(auth: Authenticator): RequestAuthenticator {
+function dataPlaneAuthenticator(
+  auth: Authenticator,
+  authorizer: () => Authorizer,
+): RequestAuthenticator {
   return {
+    authorize: async (call, protocol) => authorizer().refusal(call, protocol),
+    async callerOf(accessKeyId) {
+      const c = await auth.findCredential(accessKeyId);
+      return c && { account: c.account, region: '', accessKeyId, principal: c.principal };
+    },
     async authenticate(req, body, service) {
       const sig = parseSignature(req);
       if (!sig) return undefined;

@@ -87,13 +87,21 @@ async function choose(opts: SelectOptions): Promise<ContainerDriver> {
     }
     case 'docker': {
       if (!(await dockerAvailable())) throw new Error('--driver docker: no Docker daemon answers');
-      return new DockerDriver({ owner: opts.owner });
+      return new DockerDriver({
+        owner: opts.owner,
+        stateDir: join(opts.stateDir, 'docker-driver'),
+      });
     }
     case 'auto': {
       const why = await runcUnavailable();
       if (!why) return runc();
       opts.log.debug(`runc driver not used: ${why}`);
-      if (await dockerAvailable()) return new DockerDriver({ owner: opts.owner });
+      if (await dockerAvailable()) {
+        return new DockerDriver({
+          owner: opts.owner,
+          stateDir: join(opts.stateDir, 'docker-driver'),
+        });
+      }
       return proc();
     }
     default: {
@@ -149,17 +157,31 @@ export async function openContainers(
     overlayLayers: (image, containerDir) => layers.overlayLayers(image, containerDir),
   });
   await reapOrphans(driver, owner, log);
+  // Unpacked layers no container used for a day go (an image run again is unpacked again).
+  const collector = setInterval(() => {
+    layers.collectIdle(LAYER_IDLE_MS).then(
+      (removed) => {
+        if (removed.length) log.info(`removed ${removed.length} unused image layer(s)`);
+      },
+      (err: unknown) => log.warn('could not collect image layers', { error: String(err) }),
+    );
+  }, LAYER_COLLECT_EVERY_MS);
+  collector.unref();
   return {
     driver,
     close: async () => {
+      clearInterval(collector);
       await reapOrphans(driver, owner, log);
-      if (driver instanceof RuncDriver) await driver.close();
+      if (driver instanceof RuncDriver || driver instanceof DockerDriver) await driver.close();
       if (config.ephemeral) await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
 const EPHEMERAL_PREFIX = 'stratus-containers-';
+/** How long an unpacked layer no container uses is kept, and how often that is checked. */
+export const LAYER_IDLE_MS = 24 * 60 * 60_000;
+const LAYER_COLLECT_EVERY_MS = 60 * 60_000;
 
 /** Containers and directories of ephemeral servers that died without closing. */
 async function reapDeadEphemeral(log: Logger): Promise<void> {

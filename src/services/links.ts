@@ -16,6 +16,7 @@
  *     }
  *   }
  */
+import type { PrincipalDirectory, ResourcePolicySource } from '../policy/sources.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import type { CredentialSource } from '../shared/context.js';
 import type { RequestAuthenticator } from './plugin.js';
@@ -37,6 +38,14 @@ export interface CoreLinks {
   signatures: RequestAuthenticator;
   /** Where containers run: the driver `--driver` chose (runtime/select.ts). Provided by the gateway. */
   containers: ContainerDriver;
+  /** Who may do what: principals' policies, for the gateway's authoriser. Provided by IAM. */
+  principals: PrincipalDirectory;
+  /**
+   * Resource-based policies and resource tags, each service for its own ARNs (IAM role
+   * trust policies, Lambda function policies, ECR repository policies; S3 bucket policies
+   * join the same way). The gateway's authoriser needs them all.
+   */
+  resourcePolicies: Many<ResourcePolicySource>;
 }
 
 /**
@@ -61,7 +70,10 @@ export type Links<N extends LinkName> = {
 export type Provided<P extends LinkName> = { readonly [K in P]: LinkType<K> };
 
 /** The `many` links (the rest have exactly one provider). */
-const MANY_LINKS: ReadonlySet<string> = new Set<keyof CoreLinks>(['credentials']);
+const MANY_LINKS: ReadonlySet<string> = new Set<keyof CoreLinks>([
+  'credentials',
+  'resourcePolicies',
+]);
 
 export function linkKind(name: LinkName): 'one' | 'many' {
   return MANY_LINKS.has(name) ? 'many' : 'one';

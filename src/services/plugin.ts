@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServiceModel } from '../protocol/model.js';
+import type { AuthzCall } from '../policy/sources.js';
+import type { ProtocolName, ServiceModel } from '../protocol/model.js';
 import type { RequestContext, Principal } from '../shared/context.js';
 import type { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
@@ -49,6 +50,17 @@ export interface RequestAuthenticator {
     body: Buffer,
     service: string,
   ): Promise<Caller | AwsError | undefined>;
+  /**
+   * Authorises what an authenticated caller asks of a data plane (`lambda:InvokeFunctionUrl`
+   * on a function, `ecr:BatchGetImage` on a repository) by the same policy evaluation as
+   * the API chain: resolves AccessDenied in the protocol's shape when refused.
+   */
+  authorize(call: AuthzCall, protocol: ProtocolName): Promise<AwsError | undefined>;
+  /**
+   * Who holds an access key (the caller behind an ECR registry token, which records the
+   * key it was issued to); undefined for a key no longer known.
+   */
+  callerOf(accessKeyId: string): Promise<Caller | undefined>;
 }
 
 /**

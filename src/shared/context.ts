@@ -8,6 +8,12 @@ export interface RequestContext {
   accessKeyId: string;
   /** The identity behind the key, as STS GetCallerIdentity reports it. */
   principal: Principal;
+  /**
+   * The gateway's authoriser allowed this call by AWS's policy logic (`--iam enforce`): a
+   * resource in another account named by the input was granted by its resource policy, so
+   * the service may follow the reference instead of refusing it.
+   */
+  authorized?: boolean;
 }
 
 export interface Principal {
@@ -15,6 +21,23 @@ export interface Principal {
   arn: string;
   /** AIDA… for users, AROA…:session for assumed roles, the account for root. */
   userId: string;
+  /** What a temporary session carries beyond its identity (STS). */
+  session?: SessionContext;
+}
+
+/**
+ * A session's source and limits: "the resulting session's permissions are the intersection
+ * of the role's identity-based policy and the session policies".
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+ */
+export interface SessionContext {
+  /** The IAM user behind a federation token (assumed-role sessions name their role in the ARN). */
+  sourceUser?: string;
+  /** Session policies: the inline document and managed policy ARNs passed to STS. */
+  policy?: string;
+  policyArns?: string[];
+  /** Session tags (aws:PrincipalTag/*, over the role's own tags). */
+  tags?: Record<string, string>;
 }
 
 /** Secrets the strict-mode authenticator checks signatures with. */

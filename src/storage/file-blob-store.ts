@@ -118,10 +118,11 @@ export class FileBlobStore implements BlobStore {
         let batched = 0;
         let writing: Promise<void> = Promise.resolve();
         const flush = () => {
-          const buf = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+          const bufs = batch;
           batch = [];
           batched = 0;
-          writing = writeAll(file, buf);
+          // writev: the chunks go out as they are, never copied into a batch buffer.
+          writing = writevAll(file, bufs);
           // Awaited before the next write or at the end; never left unhandled meanwhile.
           writing.catch(() => undefined);
         };
@@ -306,6 +307,19 @@ async function sweepDeadTemporaries(): Promise<void> {
     if (match === null || isProcessRunning(Number(match[1]))) continue;
     // Best effort: another user's leftovers in a shared /tmp are not ours to remove.
     await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function writevAll(file: FileHandle, bufs: Buffer[]): Promise<void> {
+  let { bytesWritten } = await file.writev(bufs);
+  // A short write: the rest one buffer at a time.
+  for (const buf of bufs) {
+    if (bytesWritten >= buf.length) {
+      bytesWritten -= buf.length;
+      continue;
+    }
+    await writeAll(file, buf.subarray(bytesWritten));
+    bytesWritten = 0;
   }
 }
 

@@ -58,6 +58,21 @@ test('close waits for the open transaction, which still commits', async () => {
   await reopened.close();
 });
 
+test('releaseMemory gives the page cache back; the data stays, also inside a transaction', async () => {
+  const store = new SqliteMetadataStore(freshPath());
+  for (let i = 0; i < 200; i++) await store.put('t', `k${i}`, 'v'.repeat(1000));
+  await store.releaseMemory();
+  assert.equal(await store.get('t', 'k7'), 'v'.repeat(1000));
+  let released: Promise<void> | undefined;
+  await store.transaction(async (tx) => {
+    await tx.put('t', 'k', 1);
+    released = store.releaseMemory(); // waits for the commit
+  });
+  await released;
+  assert.equal(await store.get('t', 'k'), 1);
+  await store.close();
+});
+
 test('data persists across reopen; the file is in WAL mode', async () => {
   const path = freshPath();
   const store = new SqliteMetadataStore(path);

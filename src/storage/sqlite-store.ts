@@ -415,6 +415,16 @@ export class SqliteMetadataStore implements MetadataStore {
     }
   }
 
+  /** SQLite's page cache (up to 16 MiB) back to the allocator: PRAGMA shrink_memory. */
+  releaseMemory(): Promise<void> {
+    const shrink = (): void => {
+      if (this.db.open) this.db.pragma('shrink_memory');
+    };
+    if (this.txOpen) return this.later(shrink);
+    shrink();
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     const closeNow = (): void => {
       if (this.db.open) this.db.close();

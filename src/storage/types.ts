@@ -47,6 +47,8 @@ export interface MetadataStore extends MetadataOps {
   transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T>;
   /** Wipe everything (POST /_stratus/reset). */
   reset(): Promise<void>;
+  /** Gives back the memory caches hold (POST /_stratus/gc); they refill on use. */
+  releaseMemory(): Promise<void>;
   close(): Promise<void>;
 }
 

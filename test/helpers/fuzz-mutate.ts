@@ -29,6 +29,14 @@ export function requestRng(seed: number, index: number): Rng {
 
 /** encodeURIComponent that takes lone surrogates too (as U+FFFD, as a client's UTF-8 would). */
 function encode(s: string): string {
+  try {
+    return encodeURIComponent(s); // the same unreserved set, upper-case hex
+  } catch {
+    return encodeBytes(s); // a lone surrogate
+  }
+}
+
+function encodeBytes(s: string): string {
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(b);
@@ -137,12 +145,37 @@ function nested(n: number, open: string, close: string, inner = '1'): string {
   return open.repeat(n) + inner + close.repeat(n);
 }
 
+/**
+ * The large pieces, built once: a long run spends its time sending and answering, not
+ * building the same megabyte again (each is the same bytes every time).
+ */
+const memo = new Map<string, string | Buffer>();
+function once<T extends string | Buffer>(key: string, make: () => T): T {
+  let v = memo.get(key);
+  if (v === undefined) memo.set(key, (v = make()));
+  return v as T;
+}
+const longString = (size: number) => once(`s${size}`, () => 'x'.repeat(size));
+const longBytes = (size: number, fill: string) =>
+  once(`b${size}${fill}`, () => Buffer.alloc(size, fill));
+const deepJson = (open: string, close: string) =>
+  once(`json${open}${close}`, () =>
+    `{"a":${nested(10_000, open, close)}}`.replace(/\{"a":1\}/, '1'),
+  );
+const deepXml = () => once('xml', () => Buffer.from(nested(10_000, '<a>', '</a>')));
+const deepForm = () => once('form', () => `&${'a.1.'.repeat(2000)}b=1`);
+const manyParams = () =>
+  once('params', () => Array.from({ length: 10_000 }, (_, i) => `p${i}=${i}`).join('&'));
+
 function mutateBody(r: FuzzRequest, rng: Rng): void {
   const body = r.body;
-  const text = body.toString('utf8');
-  const isJson = text.startsWith('{') || text.startsWith('[');
-  const isXml = text.startsWith('<');
-  const isForm = !isJson && !isXml && text.includes('=');
+  // Decoded only when a mutation needs the text (bodies can be a megabyte).
+  let decoded: string | undefined;
+  const text = () => (decoded ??= body.toString('utf8'));
+  const isJson = body[0] === 0x7b || body[0] === 0x5b; // { [
+  const isXml = body[0] === 0x3c; // <
+  const isForm = !isJson && !isXml && body.includes(0x3d); // =
+
   switch (int(rng, 14)) {
     case 0: // truncation
       r.body = body.subarray(0, int(rng, body.length + 1));
@@ -163,37 +196,38 @@ function mutateBody(r: FuzzRequest, rng: Rng): void {
       return;
     }
     case 3: // 10,000-level nesting
-      if (isXml) r.body = Buffer.from(nested(10_000, '<a>', '</a>'));
-      else if (isForm) r.body = Buffer.from(`${text}&${'a.1.'.repeat(2000)}b=1`);
-      else
-        r.body = Buffer.from(
-          `{"a":${nested(10_000, rng() < 0.5 ? '[' : '{"a":', rng() < 0.5 ? ']' : '}')}}`.replace(
-            /\{"a":1\}/,
-            '1',
-          ),
-        );
+      if (isXml) r.body = deepXml();
+      else if (isForm) r.body = Buffer.from(text() + deepForm());
+      else {
+        const open = rng() < 0.5 ? '[' : '{"a":';
+        r.body = Buffer.from(deepJson(open, rng() < 0.5 ? ']' : '}'));
+      }
       return;
-    case 4: // a megabyte string
+    case 4: {
+      // A long string: a megabyte one time in four, 64 KB otherwise (a long run sends
+      // tens of thousands of megabyte bodies still; all of them would be most of its time).
+      const size = rng() < 0.25 ? 1 << 20 : 64 << 10;
       if (isJson) {
         try {
-          const doc = JSON.parse(text) as Record<string, unknown>;
+          const doc = JSON.parse(text()) as Record<string, unknown>;
           const keys = Object.keys(doc);
-          doc[keys.length ? pick(rng, keys) : 'x'] = 'x'.repeat(1 << 20);
+          doc[keys.length ? pick(rng, keys) : 'x'] = longString(size);
           r.body = Buffer.from(JSON.stringify(doc));
           return;
         } catch {
           // fall through
         }
       }
-      r.body = Buffer.concat([body, Buffer.alloc(1 << 20, isForm ? 'a' : 'x')]);
+      r.body = Buffer.concat([body, longBytes(size, isForm ? 'a' : 'x')]);
       return;
+    }
     case 5: // huge numbers
-      r.body = Buffer.from(text.replace(/-?\d+(\.\d+)?/g, () => pick(rng, HUGE_NUMBERS)));
+      r.body = Buffer.from(text().replace(/-?\d+(\.\d+)?/g, () => pick(rng, HUGE_NUMBERS)));
       return;
     case 6: // wrong types, deleted and unknown members
       if (isJson) {
         try {
-          r.body = Buffer.from(JSON.stringify(mutateJson(JSON.parse(text), rng)));
+          r.body = Buffer.from(JSON.stringify(mutateJson(JSON.parse(text()), rng)));
           return;
         } catch {
           // fall through
@@ -209,7 +243,7 @@ function mutateBody(r: FuzzRequest, rng: Rng): void {
           extra.push(
             `${pick(rng, ['a', 'Action', 'Version', 'RoleName', 'x.1', 'Tags.member.99999999999.Key', '%zz'])}=${encode(pick(rng, WEIRD_STRINGS))}${rng() < 0.1 ? '%' : ''}`,
           );
-        r.body = Buffer.from(`${text}&${extra.join('&')}`);
+        r.body = Buffer.from(`${text()}&${extra.join('&')}`);
         return;
       }
       r.body = Buffer.alloc(0);
@@ -249,12 +283,12 @@ function mutateBody(r: FuzzRequest, rng: Rng): void {
       return;
     case 12: // duplicate keys
       r.body = Buffer.from(
-        text.replace(/^\{/, '{"repositoryName":1,"logGroupName":[],"FunctionName":{},'),
+        text().replace(/^\{/, '{"repositoryName":1,"logGroupName":[],"FunctionName":{},'),
       );
       return;
     default: // a string member holding escapes
       r.body = Buffer.from(
-        text.replace(/"[^"]*"(?=\s*[,}])/, JSON.stringify(pick(rng, WEIRD_STRINGS))),
+        text().replace(/"[^"]*"(?=\s*[,}])/, JSON.stringify(pick(rng, WEIRD_STRINGS))),
       );
   }
 }
@@ -303,12 +337,9 @@ function mutatePath(r: FuzzRequest, rng: Rng): void {
 
 function mutateQuery(r: FuzzRequest, rng: Rng): void {
   switch (int(rng, 5)) {
-    case 0: {
-      const parts = [];
-      for (let i = 0; i < 10_000; i++) parts.push(`p${i}=${i}`);
-      r.query = parts.join('&');
+    case 0:
+      r.query = manyParams();
       return;
-    }
     case 1:
       r.query += `${r.query ? '&' : ''}${pick(rng, ['a=%', 'a=%zz', '%c0=1', '=', '&&&', 'Qualifier=%00', 'MaxItems=-1', 'MaxItems=1e400', 'Marker=%ff', 'X-Amz-Algorithm=AWS4-HMAC-SHA256', 'X-Amz-Signature=', 'Action=GetCallerIdentity'])}`;
       return;
@@ -443,16 +474,7 @@ function sign(r: FuzzRequest, service: string): void {
           .split('/')
           .map((seg) => encode(seg))
           .join('/');
-  const query = (r.query ? r.query.split('&') : [])
-    .map((part) => {
-      const eq = part.indexOf('=');
-      const k = encode(safeDecode(eq < 0 ? part : part.slice(0, eq)));
-      const v = encode(safeDecode(eq < 0 ? '' : part.slice(eq + 1)));
-      return [k, v];
-    })
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
+  const query = canonicalQuery(r.query);
   const signedHeaders = names.join(';');
   const canonical = [
     r.method,
@@ -472,6 +494,31 @@ function sign(r: FuzzRequest, service: string): void {
     'authorization',
     `AWS4-HMAC-SHA256 Credential=test/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
   ]);
+}
+
+/** The canonical query string; the long ones (10,000 parameters) are sorted once. */
+function canonicalQuery(raw: string): string {
+  if (raw.length < 4096) return sortQuery(raw);
+  const key = `query:${raw}`;
+  let q = memo.get(key);
+  if (typeof q !== 'string') {
+    q = sortQuery(raw);
+    if (memo.size < 256) memo.set(key, q);
+  }
+  return q;
+}
+
+function sortQuery(raw: string): string {
+  return (raw ? raw.split('&') : [])
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const k = encode(safeDecode(eq < 0 ? part : part.slice(0, eq)));
+      const v = encode(safeDecode(eq < 0 ? '' : part.slice(eq + 1)));
+      return [k, v];
+    })
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
 }
 
 const UNSIGNED_HEADERS = new Set([
@@ -500,6 +547,8 @@ export interface WireRequest {
   mutations: string[];
   bytes: Buffer;
   incomplete: boolean;
+  /** No wire-level damage: a well-framed request, which may go on a kept-alive connection. */
+  framed: boolean;
 }
 
 function serialize(r: FuzzRequest, chunked: boolean): Buffer {
@@ -684,13 +733,15 @@ export async function generate(
   }
   let bytes = serialize(r, rng() < 0.15);
   let incomplete = false;
+  let framed = true;
   if (rng() < 0.3) {
     const w = mutateWire(bytes, rng);
     bytes = w.bytes;
     incomplete = w.incomplete;
+    framed = false;
     mutations.push(w.what);
   }
-  return { group, seed: base.name, sign: mode, mutations, bytes, incomplete };
+  return { group, seed: base.name, sign: mode, mutations, bytes, incomplete, framed };
 }
 
 function corruptSignature(auth: string, rng: Rng): string {

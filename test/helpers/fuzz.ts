@@ -14,7 +14,7 @@
  * unimplemented operation is AWS's own), no answer and no close within 10 s (a hang), or a
  * server that is gone.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { generate, type SignMode, type WireRequest } from './fuzz-mutate.js';
 import { GROUPS, type Group, type Seed } from './fuzz-seeds.js';
 
@@ -37,27 +37,69 @@ export interface Outcome {
   /** The first bytes of the answer (for failure reports). */
   head: string;
   ms: number;
+  /** Sent on a connection kept alive from an earlier request. */
+  reused: boolean;
 }
 
 export const HANG_MS = 10_000;
 
-/** Sends the bytes on a fresh connection and waits for one answer, a close, or HANG_MS. */
-export function send(port: number, w: WireRequest, hangMs = HANG_MS): Promise<Outcome> {
+/**
+ * A connection kept alive between one worker's requests, as SDKs keep theirs: a
+ * well-framed request goes on it when the last answer was whole and the server did not
+ * say `Connection: close`; anything else gets a fresh connection. It saves the connect
+ * and close on both sides, a good part of a small request's cost.
+ */
+export interface Lane {
+  socket?: Socket;
+}
+
+/**
+ * Sends the bytes and waits for one answer, a close, or HANG_MS: on the lane's kept
+ * connection when the request is well framed, on a fresh one otherwise.
+ */
+export function send(
+  port: number,
+  w: WireRequest,
+  hangMs = HANG_MS,
+  lane?: Lane,
+): Promise<Outcome> {
   const started = performance.now();
+  const kept = lane?.socket;
+  if (lane) lane.socket = undefined;
+  // Bytes the server sent while the connection sat idle would be taken for this answer.
+  const reuse = kept !== undefined && w.framed && !kept.destroyed && kept.readableLength === 0;
+  if (kept && !reuse) kept.destroy();
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = reuse ? kept : connect({ host: '127.0.0.1', port });
     let data = Buffer.alloc(0);
     let done = false;
-    const finish = (status: Outcome['status']) => {
+    const finish = (status: Outcome['status'], whole = false) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       clearTimeout(halfClose);
-      socket.destroy();
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.off('data', onData);
+      socket.off('connect', onConnect);
+      const keep =
+        lane !== undefined &&
+        whole &&
+        w.framed &&
+        !w.incomplete &&
+        !socket.destroyed &&
+        !/\r\nconnection: *close/i.test(
+          data.subarray(0, data.indexOf('\r\n\r\n')).toString('latin1'),
+        );
+      if (keep) {
+        socket.pause();
+        lane.socket = socket;
+      } else socket.destroy();
       resolve({
         status,
         head: data.subarray(0, 600).toString('latin1'),
         ms: performance.now() - started,
+        reused: reuse,
       });
     };
     const timer = setTimeout(() => finish('hang'), hangMs);
@@ -65,16 +107,21 @@ export function send(port: number, w: WireRequest, hangMs = HANG_MS): Promise<Ou
     const halfClose = setTimeout(() => {
       if (w.incomplete && !socket.destroyed) socket.end();
     }, 200);
-    socket.on('error', () => finish(parseStatus(data) ?? 'closed'));
-    socket.on('close', () => finish(parseStatus(data) ?? 'closed'));
-    socket.on('data', (chunk: Buffer) => {
+    const onError = () => finish(parseStatus(data) ?? 'closed');
+    const onClose = () => finish(parseStatus(data) ?? 'closed');
+    const onData = (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
       const answer = completeAnswer(data, w.bytes);
-      if (answer !== undefined) finish(answer);
-    });
-    socket.on('connect', () => {
-      socket.write(w.bytes);
-    });
+      if (answer !== undefined) finish(answer, true);
+    };
+    const onConnect = () => socket.write(w.bytes);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('data', onData);
+    if (reuse) {
+      socket.resume();
+      onConnect();
+    } else socket.on('connect', onConnect);
   });
 }
 
@@ -130,12 +177,16 @@ export interface Failure {
   sign: SignMode;
   mutations: string[];
   status: Outcome['status'];
+  /** Sent on a kept-alive connection (after another request of the same worker). */
+  reused: boolean;
   request: string;
   answer: string;
 }
 
 export interface GroupStats {
   sent: number;
+  /** Sent on a kept-alive connection. */
+  reused: number;
   statuses: Record<string, number>;
   failures: number;
   maxMs: number;
@@ -188,23 +239,31 @@ export async function runFuzz(opts: RunOptions): Promise<RunResult> {
   const start = opts.startIndex ?? 0;
   const total = groups.length * opts.perGroup;
   const stats: Record<string, GroupStats> = {};
-  for (const g of groups) stats[g] = { sent: 0, statuses: {}, failures: 0, maxMs: 0 };
+  for (const g of groups) stats[g] = { sent: 0, reused: 0, statuses: {}, failures: 0, maxMs: 0 };
   const failures: Failure[] = [];
   const began = performance.now();
   let next = 0;
   let serverGone = false;
   const worker = async () => {
+    const lane: Lane = {};
     for (;;) {
       const k = next++;
-      if (k >= total || serverGone) return;
-      if (opts.deadlineMs !== undefined && performance.now() - began > opts.deadlineMs) return;
+      if (
+        k >= total ||
+        serverGone ||
+        (opts.deadlineMs !== undefined && performance.now() - began > opts.deadlineMs)
+      ) {
+        lane.socket?.destroy();
+        return;
+      }
       // Interleave the groups, so that a time-bounded run covers all of them.
       const group = groups[k % groups.length];
       const index = start + k;
       const w = await generate(opts.seeds, group, opts.seed, index);
-      const out = await send(opts.port, w);
+      const out = await send(opts.port, w, HANG_MS, lane);
       const s = stats[group];
       s.sent++;
+      if (out.reused) s.reused++;
       s.statuses[String(out.status)] = (s.statuses[String(out.status)] ?? 0) + 1;
       if (out.status !== 'hang') s.maxMs = Math.max(s.maxMs, out.ms);
       if (isFailure(out.status)) {
@@ -217,6 +276,7 @@ export async function runFuzz(opts: RunOptions): Promise<RunResult> {
             sign: w.sign,
             mutations: w.mutations,
             status: out.status,
+            reused: out.reused,
             request: printable(w.bytes),
             answer: out.head,
           });
@@ -236,7 +296,8 @@ export async function runFuzz(opts: RunOptions): Promise<RunResult> {
 /** A failure, reproducible: the seed and index regenerate the same bytes. */
 export function describeFailure(seed: number, f: Failure): string {
   return (
-    `[${f.group}] ${f.seed} (seed ${seed}, index ${f.index}, ${f.sign}, ${f.mutations.join(' + ')}): ` +
+    `[${f.group}] ${f.seed} (seed ${seed}, index ${f.index}, ${f.sign}, ${f.mutations.join(' + ')}` +
+    `${f.reused ? ', on a kept-alive connection' : ''}): ` +
     `${String(f.status)}\n--- request ---\n${f.request}\n--- answer ---\n${printable(Buffer.from(f.answer, 'latin1'), 600)}`
   );
 }

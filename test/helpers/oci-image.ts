@@ -547,3 +547,35 @@ export async function buildIndex(dir: string, opts: IndexOptions = {}): Promise<
     await rm(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * Adds one layer holding `files` (paths inside the image, mode 0644 under 0755
+ * directories) to the image `<layout>:<tag>` in place, then sets the runtime config
+ * fields given (umoci insert + umoci config): a function image from a base image.
+ */
+export async function addFilesLayer(
+  layout: string,
+  tag: string,
+  files: Record<string, string>,
+  config: NonNullable<ImageOptions['config']> = {},
+): Promise<BuiltImage> {
+  const rootless = process.getuid?.() === 0 ? [] : ['--rootless'];
+  const image = `${layout}:${tag}`;
+  const stage = await mkdtemp(join(tmpdir(), 'oci-layer-'));
+  try {
+    await publicDir(stage);
+    for (const [path, content] of Object.entries(files)) {
+      const target = join(stage, path);
+      await mkdir(join(target, '..'), { recursive: true, mode: 0o755 });
+      await writeFile(target, content, { mode: 0o644 });
+    }
+    await runOk('umoci', ['insert', ...rootless, '--image', image, stage, '/']);
+    const flags = configFlags(config);
+    if (flags.length) await runOk('umoci', ['config', '--image', image, ...flags]);
+    await runOk('umoci', ['gc', '--layout', layout]);
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+  const { digest } = await layoutDescriptor(layout, tag);
+  return { layout, ref: `oci:${layout}:${tag}`, tag, digest };
+}

@@ -85,3 +85,14 @@ test('the runtime layer is the same for every build, and its key follows the boo
   assert.notEqual(python.digest, a.digest);
   assert.equal(hashKey({ b: 1, a: [1, 2] }), hashKey({ a: [1, 2], b: 1 }));
 });
+
+test('no runtime layer names a path twice (Docker refuses such a layer)', async () => {
+  for (const family of ['node', 'python', 'provided'] as const) {
+    const names = [...(await runtimeEntries(family))].map((e) => e.name);
+    assert.deepEqual(
+      names.filter((n, i) => names.indexOf(n) !== i),
+      [],
+      family,
+    );
+  }
+});

@@ -149,8 +149,10 @@ export async function runtimeEntries(family: RuntimeFamily): Promise<LayerEntry[
   }
   entries.push({ name: 'var/task', type: 'directory', mode: exe });
   if (family === 'python') {
-    // AWS's Python images have the interpreter under /var/lang/bin, first on PATH.
-    entries.push(...parentDirs('var/lang/bin'), {
+    // AWS's Python images have the interpreter under /var/lang/bin, first on PATH. /var is
+    // in the layer already: a tar naming a path twice is refused by Docker ("duplicates of
+    // file paths not supported").
+    entries.push(...[...parentDirs('var/lang/bin')].filter((e) => e.name !== 'var'), {
       name: 'var/lang/bin/python3',
       type: 'symlink',
       mode: 0o777,

@@ -55,6 +55,7 @@ export function createOptions(
       Source: m.source,
       Target: m.target,
       ReadOnly: m.readonly,
+      ...(m.propagation !== undefined && { BindOptions: { Propagation: m.propagation } }),
     })),
     // Executable, as Lambda's /tmp is (Docker's tmpfs default is noexec) and as runc mounts it.
     Tmpfs: Object.fromEntries(

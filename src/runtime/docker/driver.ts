@@ -13,6 +13,9 @@
  * 'host' roots are refused: Docker has no way to run a container on the host's own root.
  */
 import { randomBytes } from 'node:crypto';
+import { createConnection, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import {
   OWNER_LABEL,
@@ -41,6 +44,8 @@ export interface DockerDriverOptions {
   network?: string;
   /** OWNER_LABEL's value on every container that does not bring its own (as runc does). */
   owner?: string;
+  /** Where services keep files they bind-mount into containers (default a temp dir). */
+  stateDir?: string;
 }
 
 /** Whether a Docker daemon answers (for `--driver auto`); never waits long. */
@@ -65,12 +70,67 @@ export class DockerDriver implements ContainerDriver {
   private readonly owner: string | undefined;
   private readonly puller: ImagePuller;
   private networkReady: Promise<void> | undefined;
+  private gateway: Promise<string> | undefined;
+  /** Loopback ports forwarded to the network's gateway address (exposeHostPort). */
+  private readonly forwarders = new Map<number, Server>();
+  readonly stateDir: string;
 
   constructor(opts: DockerDriverOptions = {}) {
     this.docker = opts.docker ?? new Docker();
     this.network = opts.network ?? DEFAULT_NETWORK;
     this.owner = opts.owner;
     this.puller = new ImagePuller(this.docker);
+    this.stateDir = opts.stateDir ?? join(tmpdir(), `stratus-docker-driver-${process.pid}`);
+  }
+
+  /** The address `private` containers reach this machine at: the network's gateway. */
+  gatewayAddress(): Promise<string> {
+    this.gateway ??= (async () => {
+      await this.ensureNetwork();
+      const info = (await this.docker.getNetwork(this.network).inspect()) as {
+        IPAM?: { Config?: { Gateway?: string }[] };
+      };
+      const gateway = info.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+      if (!gateway) throw new Error(`Docker network ${this.network} has no gateway address`);
+      return gateway;
+    })().catch((err: unknown) => {
+      this.gateway = undefined;
+      throw err;
+    });
+    return this.gateway;
+  }
+
+  /**
+   * Lets private containers reach a loopback port of the host (Stratus's own endpoint) at
+   * <gateway>:<port>: a small TCP forwarder on the gateway address, as Docker gives us no
+   * DNAT of our own (the runc driver uses nftables for the same). Where something already
+   * listens there (Stratus bound to 0.0.0.0), containers reach it directly.
+   */
+  async exposeHostPort(port: number): Promise<void> {
+    if (this.forwarders.has(port)) return;
+    const gateway = await this.gatewayAddress();
+    const server = createServer({ noDelay: true }, (socket) => {
+      const upstream = createConnection({ host: '127.0.0.1', port, noDelay: true });
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        err.code === 'EADDRINUSE' ? resolve() : reject(err),
+      );
+      server.listen(port, gateway, () => {
+        this.forwarders.set(port, server);
+        resolve();
+      });
+    });
+  }
+
+  /** Closes the forwarders exposeHostPort opened (at server shutdown). */
+  async close(): Promise<void> {
+    const servers = [...this.forwarders.values()];
+    this.forwarders.clear();
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
   async create(spec: ContainerSpec, io: ContainerIo): Promise<Container> {

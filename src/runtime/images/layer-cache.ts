@@ -16,13 +16,13 @@
  *
  * Collection: every prepared rootfs holds a reference on its layers until release(); the
  * owner calls collect(keep) to delete the layers no live rootfs uses and that are not in
- * `keep` (the layers of images it wants to keep warm). Nothing runs it on its own: its
- * owner (the runc driver) calls it once orphaned containers are reaped at start, and
- * after removing containers; a layer dropped too early is only unpacked again.
+ * `keep` (the layers of images it wants to keep warm), or collectIdle(idleMs) to delete
+ * those unused for that long; the server's container layer (runtime/select.ts) runs
+ * collectIdle on a timer. A layer dropped too early is only unpacked again.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageLayer, ResolvedImage } from '../container.js';
 import { copyRootfs } from './copy-rootfs.js';
@@ -78,6 +78,8 @@ export class LayerCache {
   private ready: Promise<boolean> | undefined;
   private readonly unpacking = new Map<string, Promise<CachedLayer>>();
   private readonly refs = new Map<string, number>();
+  /** Date.now() a layer was last held or let go by a rootfs (collectIdle's clock). */
+  private readonly lastUsed = new Map<string, number>();
 
   constructor(
     readonly dir: string,
@@ -94,9 +96,16 @@ export class LayerCache {
       await chmod(this.dir, 0o700);
       await rm(this.tmpDir, { recursive: true, force: true });
       await mkdir(this.tmpDir, { recursive: true });
-      return this.opts.mode === 'copy' ? false : probeOverlay(this.tmpDir);
+      if (this.opts.mode === 'copy' || !(await probeOverlay(this.tmpDir))) return false;
+      await makeMountpoints(join(this.dir, 'mountpoints'));
+      return true;
     })();
     return this.ready;
+  }
+
+  /** The top lower layer of every overlay: the mount points runc needs (see MOUNTPOINTS). */
+  private get mountpointsDir(): string {
+    return join(this.dir, 'mountpoints', 'root');
   }
 
   /** The layer unpacked in the cache (unpacking it first if needed). */
@@ -164,12 +173,18 @@ export class LayerCache {
 
   /** Holds `digests` against collection; the returned function (idempotent) lets go. */
   private reference(digests: readonly string[]): () => void {
-    for (const d of digests) this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
+    const now = Date.now();
+    for (const d of digests) {
+      this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
+      this.lastUsed.set(d, now);
+    }
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      const at = Date.now();
       for (const d of digests) {
+        this.lastUsed.set(d, at);
         const n = (this.refs.get(d) ?? 1) - 1;
         if (n > 0) this.refs.set(d, n);
         else this.refs.delete(d);
@@ -243,7 +258,7 @@ export class LayerCache {
     const unref = this.reference(digests);
     try {
       const layers = await limited(image.layers, 2, (l) => this.layer(image, l));
-      const lower = layers.map((l) => l.root).reverse();
+      const lower = [this.mountpointsDir, ...layers.map((l) => l.root).reverse()];
       const usable =
         layers.every(
           (l) => l.meta.overlay || (l.meta.whiteouts.length === 0 && l.meta.opaque.length === 0),
@@ -305,11 +320,64 @@ export class LayerCache {
     return removed;
   }
 
+  /**
+   * Collects the layers no live rootfs has used for `idleMs`: in this process, since their
+   * last use; unused since this process started, since they were unpacked (the layer
+   * directory's time, set when it was renamed into place).
+   */
+  async collectIdle(idleMs: number, now = Date.now()): Promise<string[]> {
+    await this.overlay();
+    const keep: string[] = [];
+    for (const hex of await readdir(this.layersDir)) {
+      const digest = `sha256:${hex}`;
+      const used =
+        this.lastUsed.get(digest) ??
+        (await stat(join(this.layersDir, hex)).then(
+          (s) => s.mtimeMs,
+          () => now,
+        ));
+      if (now - used < idleMs) keep.push(digest);
+    }
+    const removed = await this.collect(keep);
+    for (const d of removed) this.lastUsed.delete(d);
+    return removed;
+  }
+
   /** Digests in the cache (for tests and diagnostics). */
   async cached(): Promise<string[]> {
     await this.overlay();
     return (await readdir(this.layersDir)).filter((h) => HEX.test(h)).map((h) => `sha256:${h}`);
   }
+}
+
+/**
+ * The mount points of every container (runc's /proc, /dev, /sys and the bind-mounted
+ * /etc files), made once as the top lower layer of every overlay. Without them runc
+ * creates each in the container's fresh upper directory (a copy-up of / and /etc per
+ * start), which made a start from a cached image ~1.7× a raw runc run of the same bundle.
+ * Directories merge with the image's; the image's own /etc files stay under these empty
+ * ones only where a bind mount covers them anyway. / and /etc are 0755 root, as images
+ * have them (the top layer's attributes win for a merged directory).
+ */
+const MOUNTPOINTS = {
+  dirs: ['proc', 'dev', 'sys', 'etc'],
+  files: ['etc/hosts', 'etc/resolv.conf', 'etc/hostname'],
+};
+
+async function makeMountpoints(dir: string): Promise<void> {
+  if (existsSync(join(dir, 'done'))) return;
+  const work = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
+  const root = join(work, 'root');
+  await mkdir(root, { recursive: true });
+  await chmod(root, 0o755);
+  for (const d of MOUNTPOINTS.dirs) await mkdir(join(root, d), { mode: 0o755 });
+  for (const f of MOUNTPOINTS.files) writeFileSync(join(root, f), '', { mode: 0o644 });
+  writeFileSync(join(work, 'done'), '');
+  await rm(dir, { recursive: true, force: true });
+  await rename(work, dir).catch(async (err: unknown) => {
+    await rm(work, { recursive: true, force: true });
+    if (!existsSync(join(dir, 'done'))) throw err;
+  });
 }
 
 function hexOf(digest: string): string {

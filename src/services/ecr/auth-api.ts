@@ -1,6 +1,5 @@
 /**
- * Registry credentials (GetAuthorizationToken, what `aws ecr get-login-password` calls)
- * and DescribeRegistry. The token is base64 of `AWS:<password>`, valid for 12 hours; see
+ * Registry credentials (GetAuthorizationToken, what `aws ecr get-login-password` calls). The token is base64 of `AWS:<password>`, valid for 12 hours; see
  * auth-token.ts for what the password holds.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetAuthorizationToken.html
  */
@@ -8,7 +7,7 @@ import type { EcrOperations } from '../../api/ecr/operations.js';
 import type { AuthorizationData } from '../../api/ecr/types.js';
 import { registryHost, type EcrDeps } from './common.js';
 
-type AuthOperations = Pick<EcrOperations, 'GetAuthorizationToken' | 'DescribeRegistry'>;
+type AuthOperations = Pick<EcrOperations, 'GetAuthorizationToken'>;
 
 export function authOperations(deps: EcrDeps): AuthOperations {
   return {
@@ -30,11 +29,6 @@ export function authOperations(deps: EcrDeps): AuthOperations {
         });
       }
       return { authorizationData };
-    },
-
-    async DescribeRegistry(_input, ctx) {
-      // No replication: the configuration is empty, as for a registry never configured.
-      return { registryId: ctx.account, replicationConfiguration: { rules: [] } };
     },
   };
 }

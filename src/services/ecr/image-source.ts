@@ -38,6 +38,12 @@ import type { Registry } from './registry.js';
 import type { ImageRecord, RepositoryRecord } from './store.js';
 
 /** The platform every Stratus driver runs (x86-64 Linux). */
+/**
+ * The key id in the tokens Stratus issues itself to pull images for its own containers (the
+ * service pulling, as Lambda does on AWS): not a principal, so the registry does not ask IAM.
+ */
+export const SERVICE_TOKEN_KEY = 'stratus-image-source';
+
 export const PLATFORM = { os: 'linux', architecture: 'amd64' } as const;
 
 /** Layer media types the layer cache unpacks. */
@@ -240,7 +246,7 @@ export class EcrImageSource implements ImageSource {
     const { token } = await this.deps.tokens.issue({
       account: repo.account,
       region: repo.region,
-      accessKeyId: 'stratus-image-source',
+      accessKeyId: SERVICE_TOKEN_KEY,
     });
     const password = Buffer.from(token, 'base64').toString('utf8').slice('AWS:'.length);
     const registry = this.deps.registry;

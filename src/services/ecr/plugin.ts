@@ -8,17 +8,26 @@
  * else of the default account and region (STRATUS_ACCOUNT, STRATUS_REGION). A Host header
  * of the form `<account>.dkr.ecr.<region>.amazonaws.com` selects that registry.
  */
+import { ecrResourcePolicies } from './resource-policies.js';
 import type { EcrOperations } from '../../api/ecr/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
-import type { Provided } from '../links.js';
-import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
+import type { Links, Provided } from '../links.js';
+import { buildArn } from '../../shared/arn.js';
+import type { Scope } from './store.js';
+import {
+  bindProvider,
+  definePlugin,
+  type PluginDeps,
+  type RequestAuthenticator,
+  type ServiceInstance,
+} from '../plugin.js';
 import { RegistryTokens } from './auth-token.js';
 import { BlobGuard } from './blob-guard.js';
 import type { EcrDeps } from './common.js';
 import { BlobCollector } from './gc.js';
 import { layerDownloadPlane } from './layer-download.js';
-import { EcrImageSource } from './image-source.js';
+import { EcrImageSource, SERVICE_TOKEN_KEY } from './image-source.js';
 import { LifecycleRunner } from './lifecycle-runner.js';
 import { ecrOperations } from './provider.js';
 import { registryDataPlane } from './registry-http.js';
@@ -42,14 +51,16 @@ export interface EcrServiceInstance extends ServiceInstance {
   collector: BlobCollector;
   lifecycle: LifecycleRunner;
   imageSource: EcrImageSource;
-  provides: Provided<'images'>;
+  provides: Provided<'images' | 'resourcePolicies'>;
 }
 
 export async function createEcr(
-  deps: PluginDeps,
+  /** `signatures` is optional: tests open the plugin alone, without IAM to ask. */
+  deps: PluginDeps & { links: Partial<Links<'signatures'>> },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<EcrServiceInstance> {
   const log = createLogger(deps.config.logLevel, deps.config.logFormat);
+  const signatures = deps.links.signatures;
   const blobs = await deps.blobNamespace('ecr');
   const now = Date.now;
   const guard = new BlobGuard(
@@ -94,9 +105,15 @@ export async function createEcr(
     collector,
     lifecycle,
     imageSource,
-    provides: { images: imageSource },
+    provides: { images: imageSource, resourcePolicies: ecrResourcePolicies(deps.store) },
     dataPlanes: [
-      registryDataPlane({ config: deps.config, registry, tokens, log }),
+      registryDataPlane({
+        config: deps.config,
+        registry,
+        tokens,
+        log,
+        authorize: signatures && registryAuthorizer(signatures),
+      }),
       layerDownloadPlane({ store: deps.store, registry, log }),
     ],
     async start(server) {
@@ -122,9 +139,30 @@ function seconds(raw: string | undefined, fallback: number): number {
 /** UploadLayerPart carries up to 20 MiB (LayerPartBlob's limit) as base64 in JSON. */
 const MAX_REQUEST_BYTES = 28 * 1024 * 1024;
 
+/** Registry pushes and pulls are authorised as the ECR actions they stand for (registry-http.ts). */
+function registryAuthorizer(signatures: RequestAuthenticator) {
+  return async (accessKeyId: string, scope: Scope, action: string, repository: string) => {
+    if (accessKeyId === SERVICE_TOKEN_KEY) return undefined;
+    const caller = await signatures.callerOf(accessKeyId);
+    if (!caller) return `The access key ${accessKeyId} is no longer valid.`;
+    const refused = await signatures.authorize(
+      {
+        principal: caller.principal,
+        account: caller.account,
+        region: scope.region,
+        action,
+        resource: buildArn('ecr', scope.region, scope.account, `repository/${repository}`),
+      },
+      'json',
+    );
+    return refused?.message;
+  };
+}
+
 export const ecrPlugin = definePlugin({
   name: 'ecr',
-  provides: ['images'],
+  needs: ['signatures'],
+  provides: ['images', 'resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/ecr/model.js')).model,
   create: (deps) => createEcr(deps),

@@ -8,7 +8,10 @@ import type { EcrDeps } from './common.js';
 import { imageOperations } from './images-api.js';
 import { layerOperations } from './layers-api.js';
 import { lifecycleOperations } from './lifecycle-api.js';
+import { registrySettingsOperations } from './registry-settings-api.js';
 import { repositoryOperations } from './repositories-api.js';
+import { scanOperations } from './scans-api.js';
+import { templateOperations } from './templates-api.js';
 
 export function ecrOperations(deps: EcrDeps): Partial<EcrOperations> {
   return {
@@ -17,5 +20,8 @@ export function ecrOperations(deps: EcrDeps): Partial<EcrOperations> {
     ...layerOperations(deps),
     ...authOperations(deps),
     ...lifecycleOperations(deps),
+    ...registrySettingsOperations(deps),
+    ...templateOperations(deps),
+    ...scanOperations(deps),
   };
 }

@@ -38,6 +38,16 @@ export interface RegistryHttpDeps {
   registry: Registry;
   tokens: RegistryTokens;
   log: Logger;
+  /**
+   * IAM's verdict on what the holder of a token's access key asks (`ecr:BatchGetImage` on a
+   * repository): the AccessDenied message, or undefined to go ahead.
+   */
+  authorize?(
+    accessKeyId: string,
+    scope: Scope,
+    action: string,
+    repository: string,
+  ): Promise<string | undefined>;
 }
 
 interface Route {
@@ -141,6 +151,14 @@ async function serve(
       { name: name.slice(0, 300) },
     );
   }
+  const action = routeAction(route.kind, method);
+  if (action && scope.accessKeyId !== undefined && deps.authorize) {
+    const refused = await deps.authorize(scope.accessKeyId, scope, action, name);
+    if (refused !== undefined) {
+      req.resume();
+      return sendError(req, res, 403, 'DENIED', refused);
+    }
+  }
   const repo = await deps.registry.repository(scope, name);
   const ref = route.ref ?? '';
   switch (route.kind) {
@@ -169,6 +187,40 @@ async function serve(
   }
   req.resume();
   sendError(req, res, 405, 'UNSUPPORTED', `${method} is not supported on this path`);
+}
+
+/**
+ * The ECR action a registry request is authorised as ("Amazon ECR requires … permissions
+ * for the docker push and pull": ecr:BatchGetImage, ecr:GetDownloadUrlForLayer,
+ * ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart,
+ * ecr:CompleteLayerUpload, ecr:PutImage).
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html
+ */
+function routeAction(kind: Route['kind'], method: string): string | undefined {
+  const read = method === 'GET' || method === 'HEAD';
+  switch (kind) {
+    case 'manifest':
+      return read
+        ? 'ecr:BatchGetImage'
+        : method === 'DELETE'
+          ? 'ecr:BatchDeleteImage'
+          : 'ecr:PutImage';
+    case 'blob':
+      return method === 'HEAD'
+        ? 'ecr:BatchCheckLayerAvailability'
+        : read
+          ? 'ecr:GetDownloadUrlForLayer'
+          : 'ecr:BatchDeleteImage';
+    case 'uploads':
+      return 'ecr:InitiateLayerUpload';
+    case 'upload':
+      return method === 'PUT' ? 'ecr:CompleteLayerUpload' : 'ecr:UploadLayerPart';
+    case 'tags':
+    case 'referrers':
+      return 'ecr:ListImages';
+    default:
+      return undefined;
+  }
 }
 
 function matchRoute(path: string): Route {
@@ -211,7 +263,7 @@ async function authenticate(
   res: ServerResponse,
   isBase: boolean,
   addressed: Scope | undefined,
-): Promise<Scope | undefined> {
+): Promise<(Scope & { accessKeyId?: string }) | undefined> {
   const strict = deps.config.auth === 'strict';
   const fallback: Scope = addressed ?? {
     account: deps.config.defaultAccount,
@@ -232,7 +284,11 @@ async function authenticate(
       sendError(req, res, 403, 'DENIED', 'Your authorization token is for a different registry.');
       return undefined;
     }
-    return { account: check.claims.account, region: check.claims.region };
+    return {
+      account: check.claims.account,
+      region: check.claims.region,
+      accessKeyId: check.claims.accessKeyId,
+    };
   }
   if (!strict) return fallback;
   if (check.reason === 'expired') {

@@ -34,6 +34,14 @@ export const T = {
   previews: 'ecr_lifecycle_previews',
   /** `<name>` → string: the token signing secret and other per-installation values. */
   settings: 'ecr_settings',
+  /** `<account>:<region>:<setting>` → the registry's policy, scanning, replication, account settings. */
+  registry: 'ecr_registry_settings',
+  /** `<account>:<region>:<prefix>` → repository creation template. */
+  templates: 'ecr_creation_templates',
+  /** `<account>:<region>:<ecr repository prefix>` → pull-through cache rule. */
+  pullThrough: 'ecr_pull_through_rules',
+  /** `<repo key>:<digest>` → the last image scan. */
+  scans: 'ecr_image_scans',
 } as const;
 
 export interface Scope {

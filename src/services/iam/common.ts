@@ -1,4 +1,5 @@
 import type { MetadataStore } from '../../storage/types.js';
+import type { IamAuthority } from './authority.js';
 import type { AccessKeyIndex } from './credentials.js';
 
 /** What IAM's operation modules share. */
@@ -6,6 +7,8 @@ export interface IamDeps {
   store: MetadataStore;
   /** The in-memory access key index strict-mode auth reads; updated after each commit. */
   keys: AccessKeyIndex;
+  /** Principals' policies for authorisation (and the Simulate operations). */
+  authority: IamAuthority;
   now(): Date;
 }
 

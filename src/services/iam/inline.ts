@@ -15,7 +15,7 @@ import { getOwner } from './owners.js';
 import { pageStore } from './paging.js';
 import { ownerPrefix, T, type InlinePolicyRecord, type OwnerKind } from './store.js';
 
-const AGGREGATE_QUOTA: Record<OwnerKind, number> = { role: 10240, user: 2048 };
+const AGGREGATE_QUOTA: Record<OwnerKind, number> = { role: 10240, user: 2048, group: 5120 };
 
 type InlineOps = Pick<
   IamOperations,
@@ -27,6 +27,10 @@ type InlineOps = Pick<
   | 'GetUserPolicy'
   | 'ListUserPolicies'
   | 'DeleteUserPolicy'
+  | 'PutGroupPolicy'
+  | 'GetGroupPolicy'
+  | 'ListGroupPolicies'
+  | 'DeleteGroupPolicy'
 >;
 
 const missing = (kind: OwnerKind, name: string) =>
@@ -119,6 +123,19 @@ export function inlinePolicyOperations(deps: IamDeps): InlineOps {
     },
     async DeleteUserPolicy(input, ctx) {
       await remove(ctx.account, 'user', input.UserName, input.PolicyName);
+    },
+    async PutGroupPolicy(input, ctx) {
+      await put(ctx.account, 'group', input.GroupName, input.PolicyName, input.PolicyDocument);
+    },
+    async GetGroupPolicy(input, ctx) {
+      const { owner, ...rest } = await get(ctx.account, 'group', input.GroupName, input.PolicyName);
+      return { GroupName: owner, ...rest };
+    },
+    async ListGroupPolicies(input, ctx) {
+      return list(ctx.account, 'group', input.GroupName, input.Marker, input.MaxItems);
+    },
+    async DeleteGroupPolicy(input, ctx) {
+      await remove(ctx.account, 'group', input.GroupName, input.PolicyName);
     },
   };
 }

@@ -3,10 +3,17 @@
  * messages, and their output shapes.
  */
 import { NoSuchEntityException } from '../../api/iam/errors.js';
-import type { Role, User } from '../../api/iam/types.js';
+import type { Group, Role, User } from '../../api/iam/types.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { encodeDocument } from '../../shared/policy-documents.js';
-import { nameKey, T, type OwnerKind, type RoleRecord, type UserRecord } from './store.js';
+import {
+  nameKey,
+  T,
+  type GroupRecord,
+  type OwnerKind,
+  type RoleRecord,
+  type UserRecord,
+} from './store.js';
 
 export async function getRole(
   ops: MetadataOps,
@@ -28,6 +35,16 @@ export async function getUser(
   return user;
 }
 
+export async function getGroup(
+  ops: MetadataOps,
+  account: string,
+  name: string,
+): Promise<GroupRecord> {
+  const group = await ops.get<GroupRecord>(T.groups, nameKey(account, name));
+  if (!group) throw new NoSuchEntityException(`The group with name ${name} cannot be found.`);
+  return group;
+}
+
 /** Resolves the owner and returns its canonical (stored) name. */
 export async function getOwner(
   ops: MetadataOps,
@@ -35,9 +52,24 @@ export async function getOwner(
   kind: OwnerKind,
   name: string,
 ): Promise<string> {
-  return kind === 'role'
-    ? (await getRole(ops, account, name)).name
-    : (await getUser(ops, account, name)).name;
+  switch (kind) {
+    case 'role':
+      return (await getRole(ops, account, name)).name;
+    case 'user':
+      return (await getUser(ops, account, name)).name;
+    case 'group':
+      return (await getGroup(ops, account, name)).name;
+  }
+}
+
+export function groupOutput(g: GroupRecord): Group {
+  return {
+    Path: g.path,
+    GroupName: g.name,
+    GroupId: g.id,
+    Arn: g.arn,
+    CreateDate: new Date(g.created),
+  };
 }
 
 /**

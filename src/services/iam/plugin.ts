@@ -15,19 +15,34 @@ declare module '../links.js' {
   }
 }
 
+/** Operations that change nothing IAM decides with. */
+const READS = /^(Get|List|Simulate|Generate)/;
+
 export const iamPlugin = definePlugin({
   name: 'iam',
-  provides: ['iam', 'credentials'],
+  provides: ['iam', 'credentials', 'principals', 'resourcePolicies'],
   global: true,
   model: async () => (await import('../../api/iam/model.js')).model,
   create(deps) {
-    const { operations, keys } = createIamProvider(deps.store);
+    const { operations, keys, authority } = createIamProvider(deps.store);
+    const bound = bindProvider<IamOperations>(operations);
     return {
-      dispatch: bindProvider<IamOperations>(operations),
-      provides: { iam: new StoreIamDirectory(deps.store), credentials: keys },
-      /** After POST /_stratus/reset wiped the store: forget the cached keys. */
+      dispatch: (operation, input, ctx) => {
+        const result = bound(operation, input, ctx);
+        // Any IAM write may change who may do what: the next authorisation reloads.
+        if (READS.test(operation) || typeof result === 'symbol') return result;
+        return result.finally(() => authority.invalidate());
+      },
+      provides: {
+        iam: new StoreIamDirectory(deps.store),
+        credentials: keys,
+        principals: authority,
+        resourcePolicies: authority,
+      },
+      /** After POST /_stratus/reset wiped the store: forget the cached keys and policies. */
       async reset() {
         keys.reset();
+        authority.invalidate();
       },
     };
   },

@@ -183,6 +183,9 @@ type PolicyOps = Pick<
   | 'AttachUserPolicy'
   | 'DetachUserPolicy'
   | 'ListAttachedUserPolicies'
+  | 'AttachGroupPolicy'
+  | 'DetachGroupPolicy'
+  | 'ListAttachedGroupPolicies'
   | 'ListEntitiesForPolicy'
 >;
 
@@ -196,7 +199,7 @@ export function policyOperations(deps: IamDeps): PolicyOps {
       const prefix = ownerPrefix(account, kind, owner);
       if (await tx.get(T.attached, prefix + arn)) return; // attaching twice is a no-op
       if ((await tx.count(T.attached, prefix)) >= MAX_ATTACHED) {
-        const entity = kind === 'role' ? 'Role' : 'User';
+        const entity = kind === 'role' ? 'Role' : kind === 'user' ? 'User' : 'Group';
         throw new LimitExceededException(
           `Cannot exceed quota for PoliciesPer${entity}: ${MAX_ATTACHED}`,
         );
@@ -449,6 +452,15 @@ export function policyOperations(deps: IamDeps): PolicyOps {
     },
     async ListAttachedUserPolicies(input, ctx) {
       return listAttached(ctx.account, 'user', input.UserName, input);
+    },
+    async AttachGroupPolicy(input, ctx) {
+      await attach(ctx.account, 'group', input.GroupName, input.PolicyArn);
+    },
+    async DetachGroupPolicy(input, ctx) {
+      await detach(ctx.account, 'group', input.GroupName, input.PolicyArn);
+    },
+    async ListAttachedGroupPolicies(input, ctx) {
+      return listAttached(ctx.account, 'group', input.GroupName, input);
     },
 
     async ListEntitiesForPolicy(input, ctx) {

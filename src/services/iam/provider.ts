@@ -4,20 +4,27 @@
  */
 import type { MetadataStore } from '../../storage/types.js';
 import { accountOperations } from './account.js';
+import { IamAuthority } from './authority.js';
 import { AccessKeyIndex } from './credentials.js';
 import type { IamDeps } from './common.js';
+import { groupOperations } from './groups.js';
 import { inlinePolicyOperations } from './inline.js';
 import { policyOperations } from './policies.js';
 import { roleOperations } from './roles.js';
+import { simulateOperations } from './simulate.js';
 import { userOperations } from './users.js';
 
-export function iamOperations(deps: IamDeps) {
+/** `authority` defaults to one over the same store (unit tests build the operations alone). */
+export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: IamAuthority }) {
+  const deps: IamDeps = { ...given, authority: given.authority ?? new IamAuthority(given.store) };
   return {
     ...roleOperations(deps),
     ...inlinePolicyOperations(deps),
     ...policyOperations(deps),
     ...userOperations(deps),
+    ...groupOperations(deps),
     ...accountOperations(deps),
+    ...simulateOperations(deps),
   };
 }
 
@@ -27,6 +34,8 @@ export interface IamProvider {
   operations: ImplementedIamOperations;
   /** Active IAM user access keys, for strict-mode authentication. */
   keys: AccessKeyIndex;
+  /** Principals' policies and roles' trust policies, for the gateway's authoriser. */
+  authority: IamAuthority;
 }
 
 export function createIamProvider(
@@ -34,5 +43,6 @@ export function createIamProvider(
   now: () => Date = () => new Date(),
 ): IamProvider {
   const keys = new AccessKeyIndex(store);
-  return { operations: iamOperations({ store, keys, now }), keys };
+  const authority = new IamAuthority(store);
+  return { operations: iamOperations({ store, keys, authority, now }), keys, authority };
 }

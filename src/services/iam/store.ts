@@ -18,10 +18,15 @@ export const T = {
   awsPolicyUsage: 'iam_aws_policy_usage',
   /** Access keys by id (ids are globally unique). */
   accessKeys: 'iam_access_keys',
+  groups: 'iam_groups',
+  /** Group members: `<acct>/<group>/<user>` (names lower-cased) → MembershipRecord. */
+  groupMembers: 'iam_group_members',
+  /** The same memberships by user: `<acct>/<user>/<group>`. */
+  userGroups: 'iam_user_groups',
 } as const;
 
 /** Identities that hold inline and attached policies. */
-export type OwnerKind = 'role' | 'user';
+export type OwnerKind = 'role' | 'user' | 'group';
 
 export interface RoleRecord {
   path: string;
@@ -47,6 +52,26 @@ export interface UserRecord {
   tags: Tag[];
   accessKeyIds: string[];
 }
+
+export interface GroupRecord {
+  path: string;
+  name: string;
+  id: string;
+  arn: string;
+  created: string;
+}
+
+/** A membership, under both keys: the names as created. */
+export interface MembershipRecord {
+  group: string;
+  user: string;
+}
+
+/** Keys of a membership (names are unique without regard to case). */
+export const memberKey = (account: string, group: string, user: string): string =>
+  `${account}/${group.toLowerCase()}/${user.toLowerCase()}`;
+export const userGroupKey = (account: string, user: string, group: string): string =>
+  `${account}/${user.toLowerCase()}/${group.toLowerCase()}`;
 
 export interface InlinePolicyRecord {
   name: string;

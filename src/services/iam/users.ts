@@ -31,6 +31,8 @@ type UserOps = Pick<
   IamOperations,
   | 'CreateUser'
   | 'GetUser'
+  | 'PutUserPermissionsBoundary'
+  | 'DeleteUserPermissionsBoundary'
   | 'ListUsers'
   | 'DeleteUser'
   | 'TagUser'
@@ -98,6 +100,21 @@ export function userOperations(deps: IamDeps): UserOps {
     });
 
   return {
+    async PutUserPermissionsBoundary(input, ctx) {
+      await store.transaction(async (tx) => {
+        const user = await getUser(tx, ctx.account, input.UserName);
+        await checkPermissionsBoundary(tx, ctx.account, input.PermissionsBoundary);
+        user.permissionsBoundary = input.PermissionsBoundary;
+        await tx.put(T.users, nameKey(ctx.account, user.name), user);
+      });
+    },
+
+    async DeleteUserPermissionsBoundary(input, ctx) {
+      await updateUser(ctx.account, input.UserName, (u) => {
+        delete u.permissionsBoundary;
+      });
+    },
+
     async CreateUser(input, ctx) {
       const path = input.Path ?? '/';
       const user: UserRecord = {
@@ -154,6 +171,11 @@ export function userOperations(deps: IamDeps): UserOps {
         const owned = ownerPrefix(ctx.account, 'user', user.name);
         if (user.accessKeyIds.length > 0) {
           throw new DeleteConflictException('Cannot delete entity, must delete access keys first.');
+        }
+        if ((await tx.count(T.userGroups, `${ctx.account}/${user.name.toLowerCase()}/`)) > 0) {
+          throw new DeleteConflictException(
+            'Cannot delete entity, must remove users from all groups first.',
+          );
         }
         if ((await tx.count(T.attached, owned)) > 0) {
           throw new DeleteConflictException(

@@ -101,12 +101,12 @@ const FUNCTION_NAME_PATTERN =
 /**
  * Resolves a FunctionName (+ optional Qualifier parameter) against the caller: the ARN's
  * region must be the caller's ("Functions from 'X' are not reachable in this region"), the
- * account the caller's (cross-account access needs resource policies Stratus does not
- * evaluate yet: AccessDenied, as AWS answers without a policy), and a qualifier in the name
- * must agree with the Qualifier parameter.
+ * account the caller's unless the gateway's authoriser granted the call by the function's
+ * resource policy (`ctx.authorized`; otherwise AccessDenied, as AWS answers without a
+ * policy), and a qualifier in the name must agree with the Qualifier parameter.
  */
 export function resolveFunctionRef(
-  ctx: Pick<RequestContext, 'account' | 'region' | 'principal'>,
+  ctx: Pick<RequestContext, 'account' | 'region' | 'principal' | 'authorized'>,
   functionName: string,
   qualifierParam: string | undefined,
   options: ResolveOptions,
@@ -122,8 +122,10 @@ export function resolveFunctionRef(
       `Functions from '${ref.region}' are not reachable in this region ('${ctx.region}')`,
     );
   }
-  const scope = { account: ctx.account, region: ctx.region };
-  if (ref.account !== undefined && ref.account !== ctx.account) {
+  let scope = { account: ctx.account, region: ctx.region };
+  if (ref.account !== undefined && ref.account !== ctx.account && ctx.authorized === true) {
+    scope = { account: ref.account, region: ctx.region };
+  } else if (ref.account !== undefined && ref.account !== ctx.account) {
     const region = ref.region ?? ctx.region;
     throw accessDenied(
       ctx.principal.arn,

@@ -19,6 +19,7 @@ import {
   type Scope,
 } from './arns.js';
 import type { CodeStore } from './code-store.js';
+import type { FunctionImages } from './image-code.js';
 import { functionNotFound, invalidParameter } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import {
@@ -36,6 +37,8 @@ export interface LambdaDeps {
   store: MetadataStore;
   code: CodeStore;
   iam: IamDirectory;
+  /** ECR's images, for PackageType Image functions. */
+  images: FunctionImages;
   lifecycle: Lifecycle;
   /** Where clients reach Stratus (code download URLs, function URLs), no trailing slash. */
   endpoint(): string;

@@ -116,7 +116,7 @@ export function concurrencyOperations(deps: LambdaDeps): ConcurrencyOps {
       // Every version counts its package (as AWS's TotalCodeSize), and every layer version.
       let codeSize = 0;
       for (const { value } of await store.list<VersionRecord>(T.versions, { prefix }))
-        codeSize += value.code.size;
+        codeSize += value.code?.size ?? 0;
       for (const { value } of await store.list<LayerVersionRecord>(T.layerVersions, { prefix })) {
         codeSize += value.code.size;
       }

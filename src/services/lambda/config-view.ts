@@ -32,6 +32,12 @@ function runtimeVersionArn(region: string, runtime: string): string {
   return buildArn('lambda', region, '', `runtime:${id}`);
 }
 
+/** CodeSha256: base64 of the zip's sha256, or the hex of an image's manifest digest. */
+export function versionCodeSha256(v: VersionRecord): string {
+  if (v.image !== undefined) return v.image.digest.slice('sha256:'.length);
+  return v.code ? codeSha256(v.code.sha) : '';
+}
+
 /**
  * @param arn the FunctionArn to show: unqualified, qualified by version, or by the alias
  *   the caller named.
@@ -43,20 +49,21 @@ export function configurationOf(
   arn: string,
   parts: ViewParts,
 ): FunctionConfiguration {
-  const out: FunctionConfiguration = {
-    FunctionName: name,
-    FunctionArn: arn,
-    Runtime: v.runtime,
-    Role: v.role,
-    Handler: v.handler,
-    CodeSize: v.code.size,
+  const out: FunctionConfiguration = { FunctionName: name, FunctionArn: arn };
+  // An image function has no Runtime or Handler; its CodeSize is 0 and its CodeSha256 the
+  // image's manifest digest (hex).
+  if (v.runtime !== undefined) out.Runtime = v.runtime;
+  out.Role = v.role;
+  if (v.handler !== undefined) out.Handler = v.handler;
+  Object.assign(out, {
+    CodeSize: v.code?.size ?? 0,
     Description: v.description,
     Timeout: v.timeout,
     MemorySize: v.memorySize,
     LastModified: v.lastModified,
-    CodeSha256: codeSha256(v.code.sha),
+    CodeSha256: versionCodeSha256(v),
     Version: v.version,
-  };
+  });
   if (v.vpc) {
     out.VpcConfig = {
       SubnetIds: v.vpc.subnetIds,
@@ -93,8 +100,11 @@ export function configurationOf(
     OptimizationStatus:
       v.snapStart === 'PublishedVersions' && v.version !== '$LATEST' ? 'On' : 'Off',
   };
-  if (parts.state) {
+  if (parts.state && v.runtime !== undefined) {
     out.RuntimeVersionConfig = { RuntimeVersionArn: runtimeVersionArn(scope.region, v.runtime) };
+  }
+  if (v.imageConfig !== undefined && Object.keys(v.imageConfig).length) {
+    out.ImageConfigResponse = { ImageConfig: v.imageConfig };
   }
   out.LoggingConfig = v.loggingConfig;
   return out;

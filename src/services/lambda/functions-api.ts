@@ -293,7 +293,7 @@ export class LambdaFunctions {
 
   private async resolveVersion(at: Located, v: VersionRecord): Promise<ResolvedVersion> {
     const { code } = this.deps;
-    const codeDir = await code.directory(v.code.sha);
+    const codeDir = v.code ? await code.directory(v.code.sha) : '';
     const layerDirs: string[] = [];
     for (const l of v.layers) layerDirs.push(await code.directory(l.code.sha));
     const arn = qualifiedArn(at.scope, at.name, v.version);
@@ -304,8 +304,8 @@ export class LambdaFunctions {
         functionName: at.name,
         functionArn: arn,
         version: v.version,
-        runtime: v.runtime,
-        handler: v.handler,
+        runtime: v.runtime ?? '',
+        handler: v.handler ?? '',
         memoryMb: v.memorySize,
         timeoutSeconds: v.timeout,
         ephemeralStorageMb: v.ephemeralStorage,
@@ -322,6 +322,13 @@ export class LambdaFunctions {
       tracingMode: v.tracingMode,
       loggingConfig: v.loggingConfig,
     };
+    if (v.image !== undefined) {
+      const c = v.imageConfig ?? {};
+      out.spec.image = { resolvedUri: v.image.resolvedUri };
+      if (c.EntryPoint?.length) out.spec.image.entryPoint = c.EntryPoint;
+      if (c.Command?.length) out.spec.image.command = c.Command;
+      if (c.WorkingDirectory) out.spec.image.workingDirectory = c.WorkingDirectory;
+    }
     if (v.lastUpdateStatus) out.lastUpdateStatus = v.lastUpdateStatus;
     if (v.deadLetterTargetArn) out.deadLetterTargetArn = v.deadLetterTargetArn;
     return out;

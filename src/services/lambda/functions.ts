@@ -7,7 +7,6 @@
  * is extracted before the answer), then writes in one transaction; the state flips that
  * follow (Pending → Active, InProgress → Successful) are the Lifecycle's.
  */
-import { CodeSigningConfigNotFoundException } from '../../api/lambda/errors.js';
 import type { LambdaOperations } from '../../api/lambda/operations.js';
 import type {
   CreateFunctionRequest,
@@ -27,6 +26,7 @@ import type {
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { LATEST, functionArn, isAliasName, qualifiedArn } from './arns.js';
+import { attachCodeSigning } from './code-signing.js';
 import type { Lease } from './code-store.js';
 import {
   asBuffer,
@@ -46,6 +46,12 @@ import { FULL, LISTED, configurationOf } from './config-view.js';
 import { lambdaDate } from './dates.js';
 import { conflict, functionNotFound, invalidParameter, revisionMismatch } from './errors.js';
 import { checkCombinedSize, checkLayerCount, resolveLayers } from './layers.js';
+import {
+  IMAGE_ONLY_FIELDS,
+  checkImageCreate,
+  imageUriForUpdate,
+  resolveFunctionImage,
+} from './image-code.js';
 import { checkExecutionRole } from './roles.js';
 import {
   T,
@@ -88,6 +94,9 @@ type FunctionOps = Pick<
 const DEFAULT_TIMEOUT = 3;
 const DEFAULT_MEMORY = 128;
 const DEFAULT_EPHEMERAL = 512;
+/** ImageConfig given to a Zip function (an image's settings have nothing to apply to). */
+const ZIP_IMAGE_CONFIG =
+  "Please don't provide ImageConfig when the intended function PackageType is Zip.";
 
 /** Features Stratus cannot provide are refused, never silently ignored. */
 function refuseUnsupported(input: {
@@ -197,17 +206,48 @@ export async function zipFromS3(
 export function functionOperations(deps: LambdaDeps): FunctionOps {
   const { store, lifecycle } = deps;
 
-  /** Runs `fn` holding the package lease, releasing it whatever happens. */
-  async function withLease<T>(lease: Lease, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` holding the package lease (if any), releasing it whatever happens. */
+  async function withLease<T>(lease: Lease | undefined, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } finally {
-      lease.release();
+      lease?.release();
     }
   }
 
   async function collect(shas: string[]): Promise<void> {
     if (shas.length) await deps.code.collect(shas, codeStillUsed(store));
+  }
+
+  /** UpdateFunctionCode of an Image function: the new URI, resolved to its digest now. */
+  async function updateImageCode(
+    input: UpdateFunctionCodeRequest,
+    at: Located,
+  ): Promise<FunctionConfiguration> {
+    const image = await resolveFunctionImage(deps.images, imageUriForUpdate(input), at.scope);
+    const now = deps.now();
+    const shown = await store.transaction(async (tx) => {
+      const fn = await requireFunction(tx, at);
+      const latest = await requireLatest(tx, at);
+      if (input.RevisionId !== undefined && input.RevisionId !== latest.revisionId) {
+        throw revisionMismatch();
+      }
+      if (input.DryRun) return latest;
+      latest.image = image;
+      if (input.Architectures) latest.architectures = input.Architectures;
+      markUpdated(latest, now);
+      await tx.put(T.versions, versionKey(at.key, LATEST), latest);
+      return input.Publish ? publishInTx(tx, at, fn, latest, now) : latest;
+    });
+    if (!input.DryRun) {
+      lifecycle.settle(at.scope, at.name);
+      lifecycle.changed('updated', at.scope, at.name);
+    }
+    const arn =
+      shown.version === LATEST
+        ? functionArn(at.scope, at.name)
+        : qualifiedArn(at.scope, at.name, shown.version);
+    return configurationOf(at.scope, at.name, shown, arn, FULL);
   }
 
   return {
@@ -222,45 +262,38 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
         );
       }
       checkFunctionName(input.FunctionName, at.name);
-      if ((input.PackageType ?? 'Zip') === 'Image') {
-        throw invalidParameter(
-          'Container image functions (PackageType Image) need images from Amazon ECR, which Stratus does not support for Lambda yet. Package the function as a .zip file (PackageType Zip).',
-        );
-      }
-      checkRuntime(input.Runtime, input.Handler);
+      const isImage = (input.PackageType ?? 'Zip') === 'Image';
+      const imageUri = isImage ? checkImageCreate(input) : undefined;
+      if (!isImage) checkRuntime(input.Runtime, input.Handler);
+      if (!isImage && input.ImageConfig !== undefined) throw invalidParameter(ZIP_IMAGE_CONFIG);
       checkMemory(input.MemorySize);
       checkTimeout(input.Timeout);
       checkEnvironment(input.Environment?.Variables);
       checkLayerCount(input.Layers);
       refuseUnsupported(input);
-      if (input.CodeSigningConfigArn !== undefined) {
-        throw new CodeSigningConfigNotFoundException(
-          `The code signing configuration cannot be found. Check that the provided configuration is not deleted: ${input.CodeSigningConfigArn}.`,
-          { Type: 'User' },
-        );
-      }
-      const runtime = input.Runtime as NonNullable<typeof input.Runtime>;
-      checkSnapStart(input.SnapStart?.ApplyOn, runtime);
+      checkSnapStart(input.SnapStart?.ApplyOn, input.Runtime ?? '');
       const tags = input.Tags ?? {};
       checkTagCount(tags);
-      const zip = await zipOf(deps, ctx, input.Code, 'creating');
+      const zip = isImage ? undefined : await zipOf(deps, ctx, input.Code, 'creating');
+      const image =
+        imageUri === undefined
+          ? undefined
+          : await resolveFunctionImage(deps.images, imageUri, at.scope);
       await checkExecutionRole(deps.iam, ctx.account, input.Role);
 
-      const lease = await deps.code.ingest(zip);
+      const lease = zip === undefined ? undefined : await deps.code.ingest(zip);
       const now = deps.now();
       const shown = await withLease(lease, () =>
         store.transaction(async (tx) => {
           const layers = await resolveLayers(tx, ctx, input.Layers ?? []);
-          checkCombinedSize(lease.code, layers);
+          if (lease) checkCombinedSize(lease.code, layers);
           const fn: FunctionRecord = { name: at.name, createdAt: now, tags, nextVersion: 1 };
           if (!(await tx.insert(T.functions, at.key, fn))) {
             throw conflict(`Function already exist: ${at.name}`);
           }
           const latest: VersionRecord = {
             version: LATEST,
-            packageType: 'Zip',
-            runtime,
-            handler: input.Handler as string,
+            packageType: isImage ? 'Image' : 'Zip',
             role: input.Role,
             description: input.Description ?? '',
             timeout: input.Timeout ?? DEFAULT_TIMEOUT,
@@ -269,7 +302,6 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
             tracingMode: input.TracingConfig?.Mode ?? 'PassThrough',
             architectures: input.Architectures ?? ['x86_64'],
             layers,
-            code: lease.code,
             lastModified: lambdaDate(now),
             revisionId: newRevisionId(),
             state: 'Pending',
@@ -279,6 +311,11 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
             snapStart: input.SnapStart?.ApplyOn ?? 'None',
             contentId: newRevisionId(),
           };
+          if (input.Runtime !== undefined) latest.runtime = input.Runtime;
+          if (input.Handler !== undefined) latest.handler = input.Handler;
+          if (lease) latest.code = lease.code;
+          if (image) latest.image = image;
+          if (isImage && input.ImageConfig) latest.imageConfig = input.ImageConfig;
           if (input.Environment?.Variables) latest.environment = input.Environment.Variables;
           if (input.DeadLetterConfig?.TargetArn)
             latest.deadLetterTargetArn = input.DeadLetterConfig.TargetArn;
@@ -286,6 +323,8 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
           const vpc = vpcOf(input.VpcConfig);
           if (vpc) latest.vpc = vpc;
           await tx.put(T.versions, versionKey(at.key, LATEST), latest);
+          if (input.CodeSigningConfigArn !== undefined)
+            await attachCodeSigning(tx, at.key, input.CodeSigningConfigArn);
           await retainVersionCode(tx, latest);
           return input.Publish ? publishInTx(tx, at, fn, latest, now) : latest;
         }),
@@ -314,10 +353,18 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
           shownArn(at, at.qualifier),
           FULL,
         ),
-        Code: {
-          RepositoryType: 'S3',
-          Location: await deps.code.downloadUrl(deps.endpoint(), version.code.sha),
-        },
+        Code: version.image
+          ? {
+              RepositoryType: 'ECR',
+              ImageUri: version.image.uri,
+              ResolvedImageUri: version.image.resolvedUri,
+            }
+          : {
+              RepositoryType: 'S3',
+              Location: version.code
+                ? await deps.code.downloadUrl(deps.endpoint(), version.code.sha)
+                : undefined,
+            },
       };
       if (Object.keys(fn.tags).length) out.Tags = fn.tags;
       if (fn.reservedConcurrency !== undefined) {
@@ -390,6 +437,9 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
         allowQualifier: false,
       });
       await requireFunction(store, at);
+      if ((await requireLatest(store, at)).packageType === 'Image') {
+        return updateImageCode(input, at);
+      }
       const zip = await zipOf(deps, ctx, input, 'updating');
       const lease = await deps.code.ingest(zip);
       const now = deps.now();
@@ -403,13 +453,13 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
           }
           checkCombinedSize(lease.code, latest.layers);
           if (input.DryRun) return latest;
-          const old = latest.code.sha;
+          const old = latest.code?.sha;
           latest.code = lease.code;
           if (input.Architectures) latest.architectures = input.Architectures;
           markUpdated(latest, now);
           await tx.put(T.versions, versionKey(at.key, LATEST), latest);
           await retainCode(tx, lease.code.sha);
-          if (await releaseCode(tx, old)) unused = [old];
+          if (old !== undefined && (await releaseCode(tx, old))) unused = [old];
           return input.Publish ? publishInTx(tx, at, fn, latest, now) : latest;
         }),
       );
@@ -448,13 +498,21 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
         if (input.RevisionId !== undefined && input.RevisionId !== latest.revisionId) {
           throw revisionMismatch();
         }
-        if (input.Runtime !== undefined || input.Handler !== undefined) {
-          checkRuntime(input.Runtime ?? latest.runtime, input.Handler ?? latest.handler);
+        if (latest.packageType === 'Image') {
+          if (input.Runtime !== undefined || input.Handler !== undefined || input.Layers?.length) {
+            throw invalidParameter(IMAGE_ONLY_FIELDS);
+          }
+          // The whole ImageConfig is replaced; an empty one goes back to the image's own.
+          if (input.ImageConfig) latest.imageConfig = input.ImageConfig;
+        } else {
+          if (input.ImageConfig !== undefined) throw invalidParameter(ZIP_IMAGE_CONFIG);
+          if (input.Runtime !== undefined || input.Handler !== undefined) {
+            checkRuntime(input.Runtime ?? latest.runtime, input.Handler ?? latest.handler);
+          }
+          if (input.Runtime !== undefined) latest.runtime = input.Runtime;
+          if (input.Handler !== undefined) latest.handler = input.Handler;
         }
-        const runtime = input.Runtime ?? latest.runtime;
-        checkSnapStart(input.SnapStart?.ApplyOn, runtime);
-        latest.runtime = runtime;
-        if (input.Handler !== undefined) latest.handler = input.Handler;
+        checkSnapStart(input.SnapStart?.ApplyOn, latest.runtime ?? '');
         if (input.Role !== undefined) latest.role = input.Role;
         if (input.Description !== undefined) latest.description = input.Description;
         if (input.Timeout !== undefined) latest.timeout = input.Timeout;
@@ -486,7 +544,7 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
         }
         if (input.Layers) {
           const layers = await resolveLayers(tx, ctx, input.Layers);
-          checkCombinedSize(latest.code, layers);
+          if (latest.code) checkCombinedSize(latest.code, layers);
           for (const l of layers) await retainCode(tx, l.code.sha);
           for (const l of latest.layers)
             if (await releaseCode(tx, l.code.sha)) unused.push(l.code.sha);
@@ -563,9 +621,10 @@ async function deleteWholeFunction(tx: MetadataOps, at: Located): Promise<string
   for (const { value } of await tx.list<UrlConfigRecord>(T.urls, { prefix })) {
     await tx.delete(T.urlIds, value.urlId);
   }
-  for (const table of [T.versions, T.aliases, T.policies, T.eventInvoke, T.urls]) {
+  for (const table of [T.versions, T.aliases, T.policies, T.eventInvoke, T.urls, T.provisioned]) {
     await tx.deletePrefix(table, prefix);
   }
+  await tx.delete(T.functionCodeSigning, at.key);
   await tx.delete(T.functions, at.key);
   return unused;
 }

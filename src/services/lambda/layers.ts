@@ -263,6 +263,7 @@ export function layerOperations(deps: LambdaDeps): LayerOps {
         const rec = await tx.get<LayerVersionRecord>(T.layerVersions, key);
         if (!rec) return [];
         await tx.delete(T.layerVersions, key);
+        await tx.delete(T.layerPolicies, key);
         return (await releaseCode(tx, rec.code.sha)) ? [rec.code.sha] : [];
       });
       await deps.code.collect(unused, codeStillUsed(store));

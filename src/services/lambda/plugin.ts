@@ -13,14 +13,17 @@ import type { LambdaOperations } from '../../api/lambda/operations.js';
 import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
+import type { Provided } from '../links.js';
 import { CODE_URL_PREFIX, CodeStore, type DownloadResponse } from './code-store.js';
 import type { LambdaDeps } from './common.js';
 import { LambdaFunctions } from './functions-api.js';
 import { createInvokePath, type InvokePath } from './invoke/index.js';
 import type { FunctionInvoker } from './invoke/service-invoker.js';
+import { lambdaResourcePolicies } from './resource-policies.js';
 import { RuntimeImages } from './execution/runtime-image.js';
 import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
+import { storedOnly } from './provisioned.js';
 import { s3EventTarget } from './s3-events.js';
 
 declare module '../links.js' {
@@ -33,7 +36,8 @@ declare module '../links.js' {
 export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
-  provides: { functionInvoke: FunctionInvoker };
+  /** Invokes for other services; function policies and tags for the gateway's authoriser. */
+  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies'>;
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -84,7 +88,7 @@ export function createLambda(
   // In containers every runtime runs on its image: a function stays Pending until it is in
   // ECR (built offline when missing), and Failed when it cannot be built.
   const runtimeImages =
-    deps.links.containers.name === 'runc'
+    deps.links.containers.name === 'runc' || deps.links.containers.name === 'docker'
       ? new RuntimeImages({
           images: deps.links.images,
           config: deps.config,
@@ -101,6 +105,11 @@ export function createLambda(
     store: deps.store,
     code,
     iam: deps.links.iam,
+    // Image functions need environments in containers (runtimeImages is set then).
+    images: {
+      source: runtimeImages !== undefined ? deps.links.images : undefined,
+      driver: deps.links.containers.name,
+    },
     s3: deps.links.s3objects,
     lifecycle,
     // Read late: the port may only be known once the server listens.
@@ -108,7 +117,9 @@ export function createLambda(
     now: Date.now,
     concurrencyLimit: concurrencyLimitFrom(env),
   };
-  const control = controlPlaneOperations(lambdaDeps);
+  // The invoke path (created below, it needs `functions`) keeps provisioned environments.
+  const late: { invoke?: InvokePath } = {};
+  const control = controlPlaneOperations(lambdaDeps, () => late.invoke?.provisioner ?? storedOnly);
   const functions = new LambdaFunctions(lambdaDeps, control.PutFunctionEventInvokeConfig);
   const invoke = createInvokePath({
     config: deps.config,
@@ -123,11 +134,19 @@ export function createLambda(
     log,
     env,
   });
+  late.invoke = invoke;
+  // CloudWatch Logs subscription filters that name a function invoke it asynchronously.
+  deps.links.logs.deliverSubscriptions?.('lambda', (arn, payload) =>
+    invoke.invokeEvent(arn, payload),
+  );
   deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
-    provides: { functionInvoke: invoke.invoker },
+    provides: {
+      functionInvoke: invoke.invoker,
+      resourcePolicies: lambdaResourcePolicies(deps.store),
+    },
     functions,
     invocations: {
       listUsage: (account, region, since) => invoke.listUsage(account, region, since),
@@ -179,7 +198,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
-  provides: ['functionInvoke'],
+  provides: ['functionInvoke', 'resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

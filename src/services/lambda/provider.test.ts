@@ -100,6 +100,8 @@ async function fixture(stateDir?: string): Promise<Fixture> {
       },
       signatures: {
         authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
+        authorize: () => Promise.resolve(undefined),
+        callerOf: () => Promise.resolve(undefined),
       },
     },
   });

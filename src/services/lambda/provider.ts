@@ -5,12 +5,16 @@
  */
 import type { LambdaOperations } from '../../api/lambda/operations.js';
 import { aliasOperations } from './aliases.js';
+import { codeSigningOperations } from './code-signing.js';
 import type { LambdaDeps } from './common.js';
 import { concurrencyOperations } from './concurrency.js';
 import { eventInvokeOperations } from './event-invoke-config.js';
+import { functionSettingsOperations } from './function-settings.js';
 import { functionOperations } from './functions.js';
+import { layerPermissionOperations } from './layer-permissions.js';
 import { layerOperations } from './layers.js';
 import { policyOperations } from './policies.js';
+import { provisionedOperations, storedOnly, type Provisioner } from './provisioned.js';
 import { tagOperations } from './tags.js';
 import { urlOperations } from './url-config.js';
 import { versionOperations } from './versions.js';
@@ -23,10 +27,16 @@ export type ControlPlaneOperations = ReturnType<typeof functionOperations> &
   ReturnType<typeof policyOperations> &
   ReturnType<typeof tagOperations> &
   ReturnType<typeof eventInvokeOperations> &
-  ReturnType<typeof urlOperations>;
+  ReturnType<typeof urlOperations> &
+  ReturnType<typeof codeSigningOperations> &
+  ReturnType<typeof functionSettingsOperations> &
+  ReturnType<typeof layerPermissionOperations> &
+  ReturnType<typeof provisionedOperations>;
 
+/** `provisioner` is read at each call: the invoke path that keeps environments comes later. */
 export function controlPlaneOperations(
   deps: LambdaDeps,
+  provisioner: () => Provisioner = () => storedOnly,
 ): ControlPlaneOperations & Partial<LambdaOperations> {
   return {
     ...functionOperations(deps),
@@ -38,5 +48,9 @@ export function controlPlaneOperations(
     ...tagOperations(deps),
     ...eventInvokeOperations(deps),
     ...urlOperations(deps),
+    ...codeSigningOperations(deps),
+    ...functionSettingsOperations(deps),
+    ...layerPermissionOperations(deps),
+    ...provisionedOperations(deps, provisioner),
   };
 }

@@ -12,16 +12,19 @@ import type {
   Cors,
   DestinationConfig,
   FunctionUrlAuthType,
+  ImageConfig,
   InvokeMode,
   LastUpdateStatus,
   LastUpdateStatusReasonCode,
   LoggingConfig,
   PackageType,
+  RecursiveLoop,
   Runtime,
   SnapStartApplyOn,
   State,
   StateReasonCode,
   TracingMode,
+  UpdateRuntimeOn,
 } from '../../api/lambda/types.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { LATEST, type Scope } from './arns.js';
@@ -39,6 +42,14 @@ export const T = {
   layerVersions: 'lambda_layer_versions',
   /** code sha (hex) → how many versions and layer versions use it. */
   codeRefs: 'lambda_code_refs',
+  /** `<account>:<region>:csc-…` → a code signing configuration. */
+  codeSigning: 'lambda_code_signing_configs',
+  /** function key → the code signing configuration it uses. */
+  functionCodeSigning: 'lambda_function_code_signing',
+  /** qualifier key (alias or version) → provisioned concurrency. */
+  provisioned: 'lambda_provisioned_concurrency',
+  /** layer version key → its resource policy statements. */
+  layerPolicies: 'lambda_layer_policies',
 } as const;
 
 export const scopePrefix = (scope: Scope): string => `${scope.account}:${scope.region}:`;
@@ -67,6 +78,20 @@ export interface CodeRef {
   unzippedSize: number;
 }
 
+/**
+ * The container image of a `PackageType: Image` version: the URI as given (a tag or a
+ * digest) and the image it resolved to when the code was set. Versions run the digest, so
+ * a tag moved later changes nothing until UpdateFunctionCode.
+ */
+export interface ImageRef {
+  /** Code.ImageUri as the caller gave it. */
+  uri: string;
+  /** `<acct>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:…` (Code.ResolvedImageUri). */
+  resolvedUri: string;
+  /** The manifest digest, `sha256:…`. */
+  digest: string;
+}
+
 export interface FunctionLayerRef {
   arn: string;
   code: CodeRef;
@@ -77,6 +102,13 @@ export interface FunctionRecord {
   createdAt: number;
   tags: Record<string, string>;
   reservedConcurrency?: number;
+  /** PutFunctionRecursionConfig; AWS's default is Terminate. */
+  recursiveLoop?: RecursiveLoop;
+  /** PutRuntimeManagementConfig per qualifier ($LATEST or a version). */
+  runtimeManagement?: Record<
+    string,
+    { updateRuntimeOn: UpdateRuntimeOn; runtimeVersionArn?: string }
+  >;
   /** The next published version number. */
   nextVersion: number;
 }
@@ -85,8 +117,9 @@ export interface FunctionRecord {
 export interface VersionRecord {
   version: string;
   packageType: PackageType;
-  runtime: Runtime;
-  handler: string;
+  /** Zip functions only (an image brings its own runtime and handler). */
+  runtime?: Runtime;
+  handler?: string;
   role: string;
   description: string;
   timeout: number;
@@ -96,7 +129,11 @@ export interface VersionRecord {
   tracingMode: TracingMode;
   architectures: Architecture[];
   layers: FunctionLayerRef[];
-  code: CodeRef;
+  /** The zip (PackageType Zip). */
+  code?: CodeRef;
+  /** The image (PackageType Image) and its ImageConfig overrides. */
+  image?: ImageRef;
+  imageConfig?: ImageConfig;
   /** AWS's `2024-01-01T00:00:00.000+0000`. */
   lastModified: string;
   revisionId: string;
@@ -213,7 +250,7 @@ export async function releaseCode(tx: MetadataOps, sha: string): Promise<boolean
 
 /** Every zip a version uses: its own and its layers'. */
 export function codeShas(v: VersionRecord): string[] {
-  const out = [v.code.sha];
+  const out = v.code ? [v.code.sha] : [];
   for (const l of v.layers) out.push(l.code.sha);
   return out;
 }

@@ -13,6 +13,7 @@ import type {
 } from '../../api/lambda/types.js';
 import type { RequestContext } from '../../shared/context.js';
 import { LATEST } from './arns.js';
+import { editCodeSigningTags, parseCodeSigningConfigArn } from './code-signing.js';
 import { locate, newRevisionId, requireFunction, type LambdaDeps, type Located } from './common.js';
 import { invalidParameter, resourceMissing, validationException } from './errors.js';
 import { T, versionKey, type FunctionRecord, type VersionRecord } from './store.js';
@@ -40,6 +41,9 @@ function functionOf(ctx: RequestContext, resource: string, action: string): Loca
   return at;
 }
 
+/** Code signing configurations are taggable too (by their ARN). */
+const isCodeSigningConfig = (arn: string): boolean => parseCodeSigningConfigArn(arn) !== undefined;
+
 export function tagOperations(deps: LambdaDeps): TagOps {
   const { store } = deps;
 
@@ -60,6 +64,12 @@ export function tagOperations(deps: LambdaDeps): TagOps {
 
   return {
     async TagResource(input: TagResourceRequest, ctx: RequestContext): Promise<void> {
+      if (isCodeSigningConfig(input.Resource)) {
+        await store.transaction((tx) =>
+          editCodeSigningTags(tx, ctx, input.Resource, (tags) => Object.assign(tags, input.Tags)),
+        );
+        return;
+      }
       const at = functionOf(ctx, input.Resource, 'TagResource');
       if (!Object.keys(input.Tags).length) {
         throw invalidParameter('An error occurred and the request cannot be processed.');
@@ -68,6 +78,14 @@ export function tagOperations(deps: LambdaDeps): TagOps {
     },
 
     async UntagResource(input: UntagResourceRequest, ctx: RequestContext): Promise<void> {
+      if (isCodeSigningConfig(input.Resource)) {
+        await store.transaction((tx) =>
+          editCodeSigningTags(tx, ctx, input.Resource, (tags) => {
+            for (const k of input.TagKeys) delete tags[k];
+          }),
+        );
+        return;
+      }
       const at = functionOf(ctx, input.Resource, 'UntagResource');
       if (!input.TagKeys.length) {
         throw validationException([
@@ -80,6 +98,9 @@ export function tagOperations(deps: LambdaDeps): TagOps {
     },
 
     async ListTags(input: ListTagsRequest, ctx: RequestContext): Promise<ListTagsResponse> {
+      if (isCodeSigningConfig(input.Resource)) {
+        return { Tags: await editCodeSigningTags(store, ctx, input.Resource) };
+      }
       const at = functionOf(ctx, input.Resource, 'ListTags');
       const fn = await requireFunction(store, at);
       return { Tags: fn.tags };

@@ -14,7 +14,6 @@ import type {
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { LATEST, qualifiedArn } from './arns.js';
-import { codeSha256 } from './code-store.js';
 import {
   locate,
   newRevisionId,
@@ -24,7 +23,7 @@ import {
   type LambdaDeps,
   type Located,
 } from './common.js';
-import { configurationOf, LISTED } from './config-view.js';
+import { configurationOf, LISTED, versionCodeSha256 } from './config-view.js';
 import { lambdaDate } from './dates.js';
 import { invalidParameter, revisionMismatch } from './errors.js';
 import {
@@ -109,7 +108,7 @@ export function versionOperations(deps: LambdaDeps): VersionOps {
         if (input.RevisionId !== undefined && input.RevisionId !== latest.revisionId) {
           throw revisionMismatch();
         }
-        const current = codeSha256(latest.code.sha);
+        const current = versionCodeSha256(latest);
         if (input.CodeSha256 !== undefined && input.CodeSha256 !== current) {
           throw invalidParameter(
             `CodeSHA256 (${input.CodeSha256}) is different from current CodeSHA256 in $LATEST (${current}). Please try again with the CodeSHA256 in $LATEST.`,

@@ -9,15 +9,18 @@ import {
 } from '../../api/logs/errors.js';
 import { buildArn, isAccountId, parseArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
-import { decodeToken as decodeJson } from '../../shared/paging.js';
+import { decodeToken as decodeJson, pageArray } from '../../shared/paging.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { Scope } from './store.js';
+import type { SubscriptionDelivery } from './subscription-delivery.js';
 
 /** What the logs operation modules share. */
 export interface LogsDeps {
   store: MetadataStore;
   /** Milliseconds since the epoch; tests pin it. */
   now(): number;
+  /** Sends appended events to subscription filter destinations. */
+  subscriptions?: SubscriptionDelivery;
 }
 
 export const groupNotFound = (): ResourceNotFoundException =>
@@ -119,4 +122,32 @@ export function pageLimit(limit: number | undefined, max: number, member = 'limi
     throw validationError(member, limit, `Member must have value less than or equal to ${max}`);
   }
   return limit;
+}
+
+/** One page of an in-memory list in its final order, with an opaque `nextToken`. */
+export function pageList<V>(
+  all: readonly V[],
+  keyOf: (v: V) => string,
+  nextToken: string | undefined,
+  limit: number | undefined,
+  max: number,
+): { items: V[]; nextToken?: string } {
+  const page = pageArray(all, keyOf, {
+    marker: nextToken || undefined,
+    max: pageLimit(limit, max),
+    resume: 'after',
+    invalid: invalidToken,
+  });
+  return page.next === undefined
+    ? { items: page.items }
+    : { items: page.items, nextToken: page.next };
+}
+
+/** A policy document must be JSON (AWS: "Invalid policy document"). */
+export function checkJsonDocument(doc: string, what = 'policy document'): void {
+  try {
+    JSON.parse(doc);
+  } catch {
+    throw invalid(`Invalid ${what}: the document is not valid JSON.`);
+  }
 }

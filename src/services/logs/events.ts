@@ -31,6 +31,7 @@ import {
 } from './common.js';
 import { compileFilterPattern, FilterPatternError, type Matcher } from './filter-pattern.js';
 import { MinHeap } from '../../shared/min-heap.js';
+import type { SubscriptionDelivery } from './subscription-delivery.js';
 import {
   appendEvents,
   childPrefix,
@@ -105,7 +106,7 @@ function before(
 type EventOps = Pick<LogsOperations, 'PutLogEvents' | 'GetLogEvents' | 'FilterLogEvents'>;
 
 export function eventOperations(deps: LogsDeps): EventOps {
-  const events = new LogEvents(deps.store, () => deps.now());
+  const events = new LogEvents(deps.store, () => deps.now(), deps.subscriptions);
   return {
     PutLogEvents: (input, ctx) => events.put(input, scopeOf(ctx)),
     GetLogEvents: (input, ctx) => events.get(input, scopeOf(ctx)),
@@ -118,6 +119,7 @@ class LogEvents {
   constructor(
     private readonly store: MetadataStore,
     private readonly now: () => number,
+    private readonly subscriptions?: SubscriptionDelivery,
   ) {}
 
   async put(input: PutLogEventsRequest, scope: Scope): Promise<PutLogEventsResponse> {
@@ -153,7 +155,8 @@ class LogEvents {
 
     const gKey = groupKey(scope, input.logGroupName);
     const sKey = streamKey(gKey, input.logStreamName);
-    return this.store.transaction(async (tx) => {
+    let appended: readonly NewEvent[] = [];
+    const answer = await this.store.transaction(async (tx) => {
       const group = await tx.get<GroupRecord>(GROUPS, gKey);
       if (!group) throw groupNotFound();
       const stream = await tx.get<StreamRecord>(STREAMS, sKey);
@@ -176,10 +179,13 @@ class LogEvents {
       const accepted: readonly NewEvent[] =
         first === 0 && hi === events.length ? events : events.slice(first, hi);
       await appendEvents(tx, sKey, stream, accepted, now);
+      appended = accepted;
       const out: PutLogEventsResponse = { nextSequenceToken: sequenceToken(stream) };
       if (first > 0 || hi < events.length) out.rejectedLogEventsInfo = info;
       return out;
     });
+    await this.subscriptions?.appended(scope, input.logGroupName, input.logStreamName, appended);
+    return answer;
   }
 
   async get(input: GetLogEventsRequest, scope: Scope): Promise<GetLogEventsResponse> {

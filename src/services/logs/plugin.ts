@@ -2,7 +2,9 @@
 import type { LogsOperations } from '../../api/logs/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { logsOperations } from './provider.js';
+import { createLogger } from '../../shared/log.js';
 import { LogsSink } from './sink.js';
+import { SubscriptionDelivery } from './subscription-delivery.js';
 import type { LogSink } from '../../events/logs.js';
 
 declare module '../links.js' {
@@ -17,9 +19,15 @@ export const logsPlugin = definePlugin({
   provides: ['logs'],
   model: async () => (await import('../../api/logs/model.js')).model,
   create(deps) {
+    const log = createLogger(deps.config.logLevel, deps.config.logFormat);
+    const subscriptions = new SubscriptionDelivery(deps.store, (msg, err) =>
+      log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
+    );
     return {
-      dispatch: bindProvider<LogsOperations>(logsOperations({ store: deps.store, now: Date.now })),
-      provides: { logs: new LogsSink(deps.store) },
+      dispatch: bindProvider<LogsOperations>(
+        logsOperations({ store: deps.store, now: Date.now, subscriptions }),
+      ),
+      provides: { logs: new LogsSink(deps.store, Date.now, subscriptions) },
     };
   },
 });

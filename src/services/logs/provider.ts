@@ -1,11 +1,17 @@
 /**
  * CloudWatch Logs (json 1.1, `Logs_20140328`), one module per resource: groups.ts (and
- * retention), streams.ts, events.ts (ingestion and reads), tags.ts.
+ * retention), streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
+ * subscription filters), policies.ts, destinations.ts, deliveries.ts, anomaly-detectors.ts.
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/Welcome.html
  */
+import { anomalyDetectorOperations } from './anomaly-detectors.js';
 import type { LogsDeps } from './common.js';
+import { deliveryOperations } from './deliveries.js';
+import { destinationOperations } from './destinations.js';
 import { eventOperations } from './events.js';
+import { filterOperations } from './filters.js';
 import { groupOperations } from './groups.js';
+import { policyOperations } from './policies.js';
 import { streamOperations } from './streams.js';
 import { tagOperations } from './tags.js';
 
@@ -15,6 +21,11 @@ export function logsOperations(deps: LogsDeps) {
     ...streamOperations(deps),
     ...eventOperations(deps),
     ...tagOperations(deps),
+    ...filterOperations(deps),
+    ...policyOperations(deps),
+    ...destinationOperations(deps),
+    ...deliveryOperations(deps),
+    ...anomalyDetectorOperations(deps),
   };
 }
 

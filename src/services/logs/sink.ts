@@ -3,7 +3,7 @@
  * lines and function output): group and stream are created on first use, as the Lambda
  * service does with `/aws/lambda/<function>` groups.
  */
-import type { LogEventInput, LogSink } from '../../events/logs.js';
+import type { LogEventInput, LogSink, SubscriptionDeliverer } from '../../events/logs.js';
 import type { MetadataStore } from '../../storage/types.js';
 import {
   appendEvents,
@@ -17,12 +17,18 @@ import {
   type StreamRecord,
   streamKey,
 } from './store.js';
+import type { SubscriptionDelivery } from './subscription-delivery.js';
 
 export class LogsSink implements LogSink {
   constructor(
     private readonly store: MetadataStore,
     private readonly now: () => number = Date.now,
+    private readonly subscriptions?: SubscriptionDelivery,
   ) {}
+
+  deliverSubscriptions(service: string, deliver: SubscriptionDeliverer): void {
+    this.subscriptions?.register(service, deliver);
+  }
 
   async append(
     scope: Scope,
@@ -44,5 +50,6 @@ export class LogsSink implements LogSink {
       }
       await appendEvents(tx, sKey, stream, events, now);
     });
+    await this.subscriptions?.appended(scope, logGroupName, logStreamName, events);
   }
 }

@@ -14,6 +14,26 @@ import type { Item, ListOptions, MetadataOps } from '../../storage/types.js';
 export const GROUPS = 'logs_groups';
 export const STREAMS = 'logs_streams';
 export const EVENTS = 'logs_events';
+/** Keyed `<group key>:<filter name>`. */
+export const METRIC_FILTERS = 'logs_metric_filters';
+export const SUBSCRIPTION_FILTERS = 'logs_subscription_filters';
+/** Keyed by group key: one policy of each kind per group. */
+export const DATA_PROTECTION = 'logs_data_protection_policies';
+export const INDEX_POLICIES = 'logs_index_policies';
+/** Keyed `<scope>:<name>`. */
+export const RESOURCE_POLICIES = 'logs_resource_policies';
+export const DESTINATIONS = 'logs_destinations';
+export const DELIVERY_SOURCES = 'logs_delivery_sources';
+export const DELIVERY_DESTINATIONS = 'logs_delivery_destinations';
+/** Keyed `<scope>:<id>`. */
+export const DELIVERIES = 'logs_deliveries';
+export const ANOMALY_DETECTORS = 'logs_anomaly_detectors';
+/** Keyed `<scope>:<policy type>:<name>`. */
+export const ACCOUNT_POLICIES = 'logs_account_policies';
+
+/** Tables whose rows belong to one log group (deleted with it). */
+const GROUP_CHILD_TABLES = [METRIC_FILTERS, SUBSCRIPTION_FILTERS] as const;
+const GROUP_OWNED_TABLES = [DATA_PROTECTION, INDEX_POLICIES] as const;
 
 export interface Scope {
   account: string;
@@ -210,6 +230,8 @@ export async function deleteGroupTree(tx: MetadataOps, gKey: string): Promise<vo
   await tx.delete(GROUPS, gKey);
   await tx.deletePrefix(STREAMS, childPrefix(gKey));
   await tx.deletePrefix(EVENTS, childPrefix(gKey));
+  for (const table of GROUP_CHILD_TABLES) await tx.deletePrefix(table, childPrefix(gKey));
+  for (const table of GROUP_OWNED_TABLES) await tx.delete(table, gKey);
 }
 
 /** Deletes a stream and its events. */

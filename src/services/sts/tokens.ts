@@ -1,8 +1,10 @@
 /**
  * Temporary credentials: AssumeRole, GetSessionToken and GetFederationToken.
  * https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
- * Trust policies are not evaluated (Stratus does not enforce IAM policies); AssumeRole
- * does require the role to exist, as AWS refuses a role it cannot find.
+ * Whether the caller may assume a role (its identity policies and the role's trust policy)
+ * is decided by the gateway's authoriser before the call gets here (with --iam enforce);
+ * AssumeRole does require the role to exist, as AWS refuses a role it cannot find. Session
+ * policies and tags ride on the session's principal, where the authoriser reads them.
  */
 import {
   MalformedPolicyDocumentException,
@@ -10,7 +12,7 @@ import {
 } from '../../api/sts/errors.js';
 import type { StsOperations } from '../../api/sts/operations.js';
 import { buildArn } from '../../shared/arn.js';
-import type { RequestContext } from '../../shared/context.js';
+import type { RequestContext, SessionContext } from '../../shared/context.js';
 import { policySize } from '../../shared/policy-documents.js';
 import {
   accessDenied,
@@ -33,6 +35,20 @@ const DEFAULT_ASSUME_DURATION = 3600;
 const DEFAULT_TOKEN_DURATION = 43200;
 /** Room for session policies and tags in the packed token, in plaintext characters. */
 const PACKED_POLICY_BUDGET = 2048;
+
+/** The session policies and tags a session keeps (undefined when it was given none). */
+function sessionContext(input: {
+  Policy?: string;
+  PolicyArns?: { arn?: string }[];
+  Tags?: { Key: string; Value: string }[];
+}): SessionContext | undefined {
+  const out: SessionContext = {};
+  if (input.Policy !== undefined) out.policy = input.Policy;
+  const arns = (input.PolicyArns ?? []).flatMap((p) => (p.arn ? [p.arn] : []));
+  if (arns.length > 0) out.policyArns = arns;
+  if (input.Tags?.length) out.tags = Object.fromEntries(input.Tags.map((t) => [t.Key, t.Value]));
+  return Object.keys(out).length > 0 ? out : undefined;
+}
 
 export function tokenOperations(deps: StsDeps): TokenOps {
   /** Session policies and tags count against the packed size; AWS reports it as a percentage. */
@@ -100,11 +116,11 @@ export function tokenOperations(deps: StsDeps): TokenOps {
       }
       const packed = packedPolicySize(input);
       const assumed = assumedRoleUser(account, role, input.RoleSessionName);
+      const session = sessionContext(input);
       const Credentials = await mintCredentials(
         deps,
-
         account,
-        { arn: assumed.Arn, userId: assumed.AssumedRoleId },
+        { arn: assumed.Arn, userId: assumed.AssumedRoleId, ...(session && { session }) },
         duration,
       );
       return {
@@ -137,11 +153,14 @@ export function tokenOperations(deps: StsDeps): TokenOps {
         FederatedUserId: `${ctx.account}:${input.Name}`,
         Arn: buildArn('sts', '', ctx.account, `federated-user/${input.Name}`),
       };
+      const session = {
+        ...sessionContext(input),
+        ...(ctx.principal.arn.includes(':user/') && { sourceUser: ctx.principal.arn }),
+      };
       const Credentials = await mintCredentials(
         deps,
-
         ctx.account,
-        { arn: user.Arn, userId: user.FederatedUserId },
+        { arn: user.Arn, userId: user.FederatedUserId, session },
         duration,
       );
       return {

@@ -122,6 +122,20 @@ export function traceHeader(incoming: string | undefined): string {
   return `Root=${traceSegment()}`;
 }
 
+/** One request on its way to one target. */
+interface Hop {
+  tg: TargetGroupRecord;
+  target: TargetRecord;
+  req: IncomingMessage;
+  res: ServerResponse;
+  headers: OutgoingHttpHeaders;
+  url: string;
+  /** The load balancer's idle timeout: no answer within it is a 504. */
+  idleMs: number;
+  /** Stickiness cookies to set on the answer. */
+  cookies?: string[];
+}
+
 export class HttpProxy {
   private readonly agent = new Agent({
     keepAlive: true,
@@ -275,20 +289,12 @@ export class HttpProxy {
       Number(view.loadBalancer.attributes['idle_timeout.timeout_seconds'] ?? 60) * 1000;
     const bodyless =
       req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
-    this.send(tg, target, req, res, headers, where.url, idleMs, bodyless, cookies);
+    this.send({ tg, target, req, res, headers, url: where.url, idleMs, cookies }, bodyless);
   }
 
-  private send(
-    tg: TargetGroupRecord,
-    target: TargetRecord,
-    req: IncomingMessage,
-    res: ServerResponse,
-    headers: OutgoingHttpHeaders,
-    url: string,
-    idleMs: number,
-    retryable: boolean,
-    cookies?: string[],
-  ): void {
+  /** Sends one request to its target; `retryable` (no body) allows one retry on a stale socket. */
+  private send(hop: Hop, retryable: boolean): void {
+    const { tg, target, req, res, headers, url, idleMs, cookies } = hop;
     const head = req.method === 'HEAD';
     const upstream = request({
       host: targetHost(tg, target),
@@ -316,7 +322,7 @@ export class HttpProxy {
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       // A kept-alive connection the target closed meanwhile: try a fresh one once.
       if (retryable && upstream.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent) {
-        this.send(tg, target, req, res, headers, url, idleMs, false, cookies);
+        this.send(hop, false);
         return;
       }
       errorPage(res, 502, head);

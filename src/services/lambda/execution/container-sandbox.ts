@@ -1,17 +1,15 @@
 /**
- * Execution environments as containers (runc driver): the runtime image of the function's
- * runtime (runtime-image.ts), the code read-only at /var/task, the layers merged read-only
- * at /opt (later layers win), a private /tmp of EphemeralStorage MB (tmpfs), the memory
- * limit enforced by the cgroup, an own network namespace on Stratus's bridge, run as
- * AWS's sandbox user (uid 993).
+ * Execution environments as containers (runc or docker driver): the runtime image of the
+ * function's runtime (runtime-image.ts), the code read-only at /var/task, the layers merged
+ * read-only at /opt (later layers win), a private /tmp of EphemeralStorage MB (tmpfs), the
+ * memory limit enforced by the cgroup, an own network namespace on Stratus's bridge, run
+ * as AWS's sandbox user (uid 993). An image function (PackageType Image) runs its own image.
  *
- * The Runtime API stays one listener per environment on 127.0.0.1, reached from the
- * container at the bridge's gateway address (<gateway>:<port>, DNATed to loopback by the
- * driver's nftables table) and serving only the container's own address, which the DNAT
- * keeps as the source: a host process connects from 127.0.0.1, another environment from
- * its own address, and both are cut. The alternative, a listener on the gateway address,
- * needs an input rule per port in the driver's table; the DNAT set already exists for
- * Stratus's own endpoint. Stratus's endpoint is reached the same way (AWS_ENDPOINT_URL).
+ * The Runtime API is one listener per environment that serves only the container's own
+ * address: a host process or another environment is cut at once. Containers reach it,
+ * and Stratus's endpoint (AWS_ENDPOINT_URL), at the bridge's gateway address; how that
+ * address leads to the listener is the driver's (sandbox-network.ts): a DNAT to loopback
+ * that keeps the source on runc, a listener on the gateway address itself on Docker.
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -23,15 +21,16 @@ import type {
   Container,
   ContainerDriver,
   ContainerIo,
+  ContainerSpec,
   ResolvedImage,
 } from '../../../runtime/container.js';
 import { mergeEnv } from '../../../runtime/runc/bundle.js';
-import { exposeHostPort, GATEWAY, unexposeHostPort } from '../../../runtime/runc/network.js';
 import type { SpawnedProcess } from '../../../runtime/types.js';
 import type { RuntimeApi } from './runtime-api.js';
 import type { RuntimeImages } from './runtime-image.js';
+import type { SandboxNetwork } from './sandbox-network.js';
 import { reservedVariables, type RuntimeFamily } from './runtimes.js';
-import type { FunctionVersionSpec } from './types.js';
+import type { FunctionImageSpec, FunctionVersionSpec } from './types.js';
 
 /** AWS's sandbox user (sbx_user1051) and group. */
 const SANDBOX_USER = '993:990';
@@ -40,6 +39,8 @@ const RUNTIME_DIR = '/var/runtime';
 
 export interface ContainerSandboxOptions {
   driver: ContainerDriver;
+  /** How containers and the host reach each other on this driver. */
+  network: SandboxNetwork;
   images: RuntimeImages;
   /** Stratus's endpoint as seen from the host (the port is kept, the host is the gateway). */
   endpoint: () => string;
@@ -63,6 +64,7 @@ export interface SandboxLaunch {
  */
 export class CodeSlot {
   private mounted: string[] = [];
+  private onRelease: (() => void)[] = [];
 
   constructor(readonly dir: string) {}
 
@@ -84,8 +86,12 @@ export class CodeSlot {
     ];
   }
 
-  /** Mounts the function's code (and merged layers) where the container sees them. */
-  async fill(codeDir: string, opt: string | undefined): Promise<void> {
+  /**
+   * Mounts the function's code (and merged layers) where the container sees them;
+   * `release` runs when the slot is released.
+   */
+  async fill(codeDir: string, opt: string | undefined, release?: () => void): Promise<void> {
+    if (release) this.onRelease.push(release);
     const task = join(this.dir, 'task');
     const jobs = [run('mount', ['--bind', '-o', 'ro', codeDir, task])];
     this.mounted.push(task);
@@ -100,6 +106,7 @@ export class CodeSlot {
   async release(): Promise<void> {
     for (const m of this.mounted.reverse()) await run('umount', ['-l', m]).catch(() => undefined);
     this.mounted = [];
+    for (const f of this.onRelease.splice(0)) f();
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -127,6 +134,17 @@ function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
+/** A merged /opt directory and the environments holding it. */
+interface MergedOpt {
+  dir: Promise<string>;
+  users: number;
+  /** Date.now() its last user let go (or it was made). */
+  idleSince: number;
+}
+
+/** What the container runs: ContainerSpec's process fields. */
+type ContainerProcess = Pick<ContainerSpec, 'entrypoint' | 'command' | 'workingDir'>;
+
 /** A started pre-started container: its handle and where its code goes. */
 export interface Prestarted {
   proc: SpawnedProcess;
@@ -137,7 +155,8 @@ export interface Prestarted {
 
 export class ContainerSandbox {
   private readonly opts: ContainerSandboxOptions;
-  private readonly merged = new Map<string, Promise<string>>();
+  private readonly merged = new Map<string, MergedOpt>();
+  private gateway: string | undefined;
 
   constructor(opts: ContainerSandboxOptions) {
     this.opts = opts;
@@ -147,17 +166,34 @@ export class ContainerSandbox {
     return this.opts.driver.name;
   }
 
+  /** Pre-started containers get their code by a bind mount on the host: root only. */
+  get canPrestart(): boolean {
+    return process.getuid?.() === 0;
+  }
+
+  /** Where Runtime APIs listen (the gateway's host side, or loopback behind a DNAT). */
+  listenHost(): Promise<string> {
+    return this.opts.network.listenHost();
+  }
+
+  /** The address containers reach the host at (known once a container was launched). */
+  private async ready(): Promise<void> {
+    this.gateway ??= await this.opts.network.gateway();
+  }
+
   /** The variables of `fn`'s runtime inside its container (over the image's Env). */
   functionEnv(l: Omit<SandboxLaunch, 'io'>): Record<string, string> {
+    const gateway = this.gateway;
+    if (gateway === undefined) throw new Error('the sandbox network is not ready');
     const endpoint = new URL(this.opts.endpoint());
-    endpoint.hostname = GATEWAY;
+    endpoint.hostname = gateway;
     return {
       AWS_ENDPOINT_URL: endpoint.toString().replace(/\/$/, ''),
       ...l.fn.environment,
       ...reservedVariables(
         l.fn,
         l.family,
-        { runtimeApi: `${GATEWAY}:${l.api.listenPort}`, logStreamName: l.logStreamName },
+        { runtimeApi: `${gateway}:${l.api.listenPort}`, logStreamName: l.logStreamName },
         TASK_ROOT,
         RUNTIME_DIR,
       ),
@@ -167,13 +203,39 @@ export class ContainerSandbox {
   /** Creates and starts the environment's container; the handle kills and removes it. */
   async launch(l: SandboxLaunch): Promise<SpawnedProcess> {
     const { fn } = l;
+    await this.ready();
+    if (fn.image !== undefined) return this.launchImage(l, fn.image);
     const [image, opt] = await Promise.all([
       this.opts.images.ensure(fn.runtime),
-      this.mergedLayers(fn.layerDirs),
+      this.holdLayers(fn.layerDirs),
     ]);
     const mounts: BindMount[] = [{ source: fn.codeDir, target: TASK_ROOT, readonly: true }];
-    if (opt !== undefined) mounts.push({ source: opt, target: '/opt', readonly: true });
-    return this.run(l, image, this.functionEnv(l), [fn.handler], mounts, async () => {});
+    if (opt.dir !== undefined) mounts.push({ source: opt.dir, target: '/opt', readonly: true });
+    // The image's entrypoint (/lambda-entrypoint.sh) takes the handler, as AWS's do.
+    const cmd = { command: [fn.handler], workingDir: TASK_ROOT };
+    try {
+      return await this.run(l, image, this.functionEnv(l), cmd, mounts, async () => opt.release());
+    } catch (err) {
+      opt.release();
+      throw err;
+    }
+  }
+
+  /**
+   * A PackageType Image function: its own image by digest, whose entrypoint is the runtime
+   * interface client (talking to AWS_LAMBDA_RUNTIME_API), under the ImageConfig overrides.
+   * An EntryPoint override keeps the image's CMD unless Command is given too: the two
+   * settings override ENTRYPOINT and CMD each.
+   * https://docs.aws.amazon.com/lambda/latest/dg/images-parms.html
+   */
+  private async launchImage(l: SandboxLaunch, spec: FunctionImageSpec): Promise<SpawnedProcess> {
+    const image = await this.opts.images.resolve(spec.resolvedUri, l.fn.account, l.fn.region);
+    const cmd: ContainerProcess = {
+      entrypoint: spec.entryPoint,
+      command: spec.command ?? (spec.entryPoint ? image.config.Cmd : undefined),
+      workingDir: spec.workingDirectory ?? (image.config.WorkingDir || undefined),
+    };
+    return this.run(l, image, this.functionEnv(l), cmd, [], async () => {});
   }
 
   /**
@@ -181,14 +243,16 @@ export class ContainerSandbox {
    * function is known: the runtime boots and waits for its assignment (STRATUS_PRESTART).
    */
   async prestart(l: SandboxLaunch, id: string): Promise<Prestarted> {
+    await this.ready();
     const image = await this.opts.images.ensure(l.fn.runtime);
     const slot = await CodeSlot.create(join(this.opts.workDir, 'slots'), id);
     const env = {
       STRATUS_PRESTART: '1',
-      AWS_LAMBDA_RUNTIME_API: `${GATEWAY}:${l.api.listenPort}`,
+      AWS_LAMBDA_RUNTIME_API: `${this.gateway}:${l.api.listenPort}`,
     };
     try {
-      const proc = await this.run(l, image, env, [], slot.mounts, () => slot.release());
+      const cmd = { command: [], workingDir: TASK_ROOT };
+      const proc = await this.run(l, image, env, cmd, slot.mounts, () => slot.release());
       // As the driver sets it up (PATH, HOME defaults): the assignment replaces it whole.
       return { proc, slot, imageEnv: envObject(mergeEnv(image.config.Env, {}, '/')) };
     } catch (err) {
@@ -199,7 +263,8 @@ export class ContainerSandbox {
 
   /** Mounts `fn`'s code and layers into a pre-started environment's slot. */
   async fill(slot: CodeSlot, fn: FunctionVersionSpec): Promise<void> {
-    await slot.fill(fn.codeDir, await this.mergedLayers(fn.layerDirs));
+    const opt = await this.holdLayers(fn.layerDirs);
+    await slot.fill(fn.codeDir, opt.dir, opt.release);
   }
 
   /**
@@ -209,10 +274,15 @@ export class ContainerSandbox {
   async reap(): Promise<void> {
     const ports = join(this.opts.workDir, 'ports');
     for (const name of await readdir(ports).catch(() => [] as string[])) {
-      if (/^\d+$/.test(name)) await unexposeHostPort(Number(name));
+      if (/^\d+$/.test(name)) await this.opts.network.unexpose(Number(name));
       await rm(join(ports, name), { force: true });
     }
     await CodeSlot.reap(join(this.opts.workDir, 'slots'));
+    // Merged /opt directories of a previous run: no environment uses them any more.
+    for (const name of await readdir(this.opts.workDir).catch(() => [] as string[])) {
+      if (name.startsWith('opt-'))
+        await rm(join(this.opts.workDir, name), { recursive: true, force: true });
+    }
   }
 
   /** Lets the container reach the Runtime API port at the gateway; recorded for reap(). */
@@ -220,11 +290,11 @@ export class ContainerSandbox {
     const dir = join(this.opts.workDir, 'ports');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, String(port)), '');
-    await exposeHostPort(port);
+    await this.opts.network.expose(port);
   }
 
   private async unexpose(port: number): Promise<void> {
-    await unexposeHostPort(port);
+    await this.opts.network.unexpose(port);
     await rm(join(this.opts.workDir, 'ports', String(port)), { force: true });
   }
 
@@ -232,7 +302,7 @@ export class ContainerSandbox {
     l: SandboxLaunch,
     image: ResolvedImage,
     env: Record<string, string>,
-    command: string[],
+    cmd: ContainerProcess,
     mounts: BindMount[],
     cleanUp: () => Promise<void>,
   ): Promise<SpawnedProcess> {
@@ -246,11 +316,9 @@ export class ContainerSandbox {
           name: `lambda-${fn.functionName}`,
           root: { kind: 'image', image },
           readonlyRoot: true,
-          // The image's entrypoint (/lambda-entrypoint.sh) takes the handler, as AWS's do.
-          command,
+          ...cmd,
           env,
           user: SANDBOX_USER,
-          workingDir: TASK_ROOT,
           mounts,
           tmpfs: [{ target: '/tmp', sizeMb: fn.ephemeralStorageMb }],
           resources: { memoryMb: fn.memoryMb, pidsLimit: 1024 },
@@ -267,8 +335,6 @@ export class ContainerSandbox {
       await this.unexpose(port);
       throw err;
     }
-    if (container.ip === undefined) throw new Error('the container has no address');
-    api.allowPeer(container.ip);
     let released: Promise<void> | undefined;
     const release = () =>
       (released ??= container
@@ -276,8 +342,13 @@ export class ContainerSandbox {
         .catch(() => undefined)
         .then(() => Promise.all([this.unexpose(port), cleanUp()]))
         .then(() => undefined));
+    // runc knows the address at create, Docker once the container runs (until then the
+    // listener holds what connects).
+    if (container.ip !== undefined) api.allowPeer(container.ip);
     try {
       await container.start();
+      if (container.ip === undefined) throw new Error('the container has no address');
+      api.allowPeer(container.ip);
     } catch (err) {
       await release();
       throw err;
@@ -302,15 +373,16 @@ export class ContainerSandbox {
 
   /**
    * One read-only directory holding every layer of the function, later layers over
-   * earlier ones (as AWS extracts them into /opt), built once per set of layers.
+   * earlier ones (as AWS extracts them into /opt), built once per set of layers and held
+   * by the environments using it; `release` (idempotent) lets go. A single layer is
+   * mounted as it is.
    */
-  private mergedLayers(layerDirs: string[]): Promise<string | undefined> {
-    if (layerDirs.length === 0) return Promise.resolve(undefined);
-    if (layerDirs.length === 1) return Promise.resolve(layerDirs[0]);
+  async holdLayers(layerDirs: string[]): Promise<{ dir: string | undefined; release: () => void }> {
+    if (layerDirs.length <= 1) return { dir: layerDirs[0], release: () => {} };
     const key = createHash('sha256').update(layerDirs.join('\0')).digest('hex').slice(0, 24);
-    let p = this.merged.get(key);
-    if (p === undefined) {
-      p = (async () => {
+    let m = this.merged.get(key);
+    if (m === undefined) {
+      const dir = (async () => {
         const dir = join(this.opts.workDir, `opt-${key}`);
         if (existsSync(dir)) return dir;
         const tmp = `${dir}.tmp-${process.pid}`;
@@ -322,10 +394,46 @@ export class ContainerSandbox {
         await rename(tmp, dir);
         return dir;
       })();
-      this.merged.set(key, p);
-      p.catch(() => this.merged.delete(key));
+      const entry: MergedOpt = { dir, users: 0, idleSince: Date.now() };
+      m = entry;
+      this.merged.set(key, entry);
+      dir.catch(() => {
+        if (this.merged.get(key) === entry) this.merged.delete(key);
+      });
     }
-    return p;
+    const entry = m;
+    entry.users++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      entry.users--;
+      entry.idleSince = Date.now();
+    };
+    try {
+      return { dir: await entry.dir, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /**
+   * Removes merged /opt directories no environment has used for `idleMs` (the executor's
+   * sweep calls it with the environments' idle timeout); the next user merges again.
+   */
+  async collectLayers(now: number, idleMs: number): Promise<void> {
+    for (const [key, m] of this.merged) {
+      if (m.users > 0 || now - m.idleSince < idleMs) continue;
+      this.merged.delete(key);
+      const dir = await m.dir.catch(() => undefined);
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Merged /opt directories held or kept (for tests). */
+  get mergedCount(): number {
+    return this.merged.size;
   }
 }
 

@@ -87,6 +87,8 @@ export class Environment {
   lastUsedAt = Date.now();
   /** Shut down once the running invocation completes (code or configuration changed). */
   retired = false;
+  /** Kept initialised for provisioned concurrency: never shut down for being idle. */
+  provisioned = false;
   /** Called once, when the environment is gone for good. */
   onGone: (env: Environment) => void = () => {};
 
@@ -229,7 +231,9 @@ export class Environment {
     );
     this.initStart = performance.now();
     this.armInitTimer(fn);
-    this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    // A container image has no managed runtime version to name.
+    if (fn.image === undefined)
+      this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
     if (notice !== undefined) this.platformLine(notice);
   }
 
@@ -304,6 +308,8 @@ export class Environment {
   }
 
   private async startApi(restricted = false): Promise<RuntimeApi> {
+    // A container's Runtime API listens where the sandbox says containers reach it.
+    const host = restricted ? await this.ctx.sandbox?.listenHost() : undefined;
     const api = await RuntimeApi.start(
       {
         onReady: this.onReady,
@@ -312,6 +318,7 @@ export class Environment {
         onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
       },
       restricted,
+      host,
     );
     this.api = api;
     return api;
@@ -320,6 +327,13 @@ export class Environment {
   private async launch(fn: FunctionVersionSpec): Promise<void> {
     const sandbox = this.ctx.sandbox;
     if (sandbox !== undefined) return this.launchContainer(fn, sandbox);
+    if (fn.image !== undefined) {
+      // Created on a container driver, invoked after a restart on the process driver.
+      throw new LaunchError(
+        'Runtime.Unknown',
+        'Error: container image functions run in containers; this Stratus runs functions as host processes (start it with --driver runc)',
+      );
+    }
     const [tmpDir, api, cmd] = await Promise.all([
       this.prepareDir(),
       this.startApi(),

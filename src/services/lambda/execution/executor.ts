@@ -56,6 +56,18 @@ export interface ExecutorOptions {
 export interface LambdaExecutor extends Executor {
   /** Appends every log line written so far to CloudWatch Logs. */
   flushLogs(): Promise<void>;
+  /**
+   * Keeps `count` environments of this version initialised and never idled out
+   * (provisioned concurrency); surplus ones go back to the ordinary idle rules.
+   */
+  provision(fn: FunctionVersionSpec, count: number): Promise<void>;
+  /** Provisioned environments of a revision that have finished INIT. */
+  provisionedReady(
+    account: string,
+    region: string,
+    functionName: string,
+    revisionId: string,
+  ): number;
 }
 
 export function createExecutor(opts: ExecutorOptions): LambdaExecutor {
@@ -107,7 +119,9 @@ class ProcessExecutor implements LambdaExecutor {
     const sandbox = opts.sandbox;
     const poolOn = (opts.prestart?.node ?? 1) > 0 || (opts.prestart?.python ?? 1) > 0;
     this.containerPool =
-      sandbox !== undefined && poolOn ? new ContainerPrestartPool(this.ctx, sandbox) : undefined;
+      sandbox !== undefined && poolOn && sandbox.canPrestart
+        ? new ContainerPrestartPool(this.ctx, sandbox)
+        : undefined;
     this.ready = mkdir(tmpRoot, { recursive: true, mode: 0o700 })
       .then(() => Promise.all([reapOrphans(tmpRoot), sandbox?.reap()]))
       .then(() => undefined)
@@ -128,10 +142,13 @@ class ProcessExecutor implements LambdaExecutor {
     const group = this.warm.group(key);
     let env = group.take(fn.revisionId);
     if (env === undefined) {
-      const family = runtimeFamily(fn.runtime);
+      // An image brings its own runtime interface client: like `provided`, no pre-started
+      // runtime fits it.
+      const family = fn.image !== undefined ? 'provided' : runtimeFamily(fn.runtime);
       if (family === undefined) throw new Error(`unsupported runtime ${fn.runtime}`);
       await this.ready;
-      env = this.coldEnvironment(fn, family, await this.notice(fn, family));
+      const notice = fn.image !== undefined ? undefined : await this.notice(fn, family);
+      env = this.coldEnvironment(fn, family, notice);
       this.warm.adopt(key, group, env);
     }
     const outcome = await env.invoke(req);
@@ -207,6 +224,39 @@ class ProcessExecutor implements LambdaExecutor {
     return this.warm.size;
   }
 
+  async provision(fn: FunctionVersionSpec, count: number): Promise<void> {
+    if (this.stopped) return;
+    const key = WarmPool.key(fn.account, fn.region, fn.functionName);
+    const group = this.warm.group(key);
+    const mine = [...group.all].filter(
+      (env) => env.provisioned && env.spec?.revisionId === fn.revisionId && env.state !== 'dead',
+    );
+    for (const env of mine.slice(count)) env.provisioned = false;
+    const missing = count - mine.length;
+    if (missing <= 0) return;
+    const family = runtimeFamily(fn.runtime);
+    if (family === undefined) throw new Error(`unsupported runtime ${fn.runtime}`);
+    await this.ready;
+    const notice = await this.notice(fn, family);
+    for (let i = 0; i < missing; i++) {
+      // INIT starts now, with no invocation waiting: the environment turns idle when ready.
+      const env = Environment.create(fn, family, this.ctx, i === 0 ? notice : undefined);
+      env.provisioned = true;
+      this.warm.adopt(key, group, env);
+      group.putBack(env);
+    }
+  }
+
+  provisionedReady(account: string, region: string, functionName: string, revisionId: string) {
+    const group = this.warm.functions.get(WarmPool.key(account, region, functionName));
+    let n = 0;
+    for (const env of group?.all ?? []) {
+      if (!env.provisioned || env.retired || env.spec?.revisionId !== revisionId) continue;
+      if (env.state === 'idle' || env.state === 'busy') n++;
+    }
+    return n;
+  }
+
   flushLogs(): Promise<void> {
     return this.logs.flush();
   }
@@ -223,7 +273,11 @@ class ProcessExecutor implements LambdaExecutor {
   }
 
   private sweep(): void {
-    for (const env of this.warm.expired(Date.now(), this.idleMs)) void env.kill();
+    const now = Date.now();
+    for (const env of this.warm.expired(now, this.idleMs)) void env.kill();
+    void this.ctx.sandbox
+      ?.collectLayers(now, this.idleMs)
+      .catch((err: unknown) => this.ctx.warn('could not remove merged Lambda layers', err));
   }
 }
 

@@ -89,11 +89,15 @@ export class WarmPool {
     const out: Environment[] = [];
     for (const g of this.functions.values()) {
       for (const [revision, stack] of g.idle) {
-        // The stack is ordered by last use: the oldest are at the bottom.
+        // The stack is ordered by last use: the oldest are at the bottom. Provisioned
+        // environments stay, wherever they are.
         let n = 0;
         while (n < stack.length && now - stack[n].lastUsedAt >= idleMs) n++;
         if (n === 0) continue;
-        out.push(...stack.splice(0, n));
+        const old = stack.splice(0, n);
+        const kept = old.filter((env) => env.provisioned);
+        out.push(...old.filter((env) => !env.provisioned));
+        stack.unshift(...kept);
         if (stack.length === 0) g.idle.delete(revision);
       }
     }

@@ -96,17 +96,24 @@ export class RuntimeApi {
     this.server = new RuntimeHttpServer(this.onRequest, (err) => this.events.onError(err));
   }
 
-  /** `restricted`: serve nobody until `allowPeer` names the one address to serve. */
-  static async start(events: RuntimeApiEvents, restricted = false): Promise<RuntimeApi> {
+  /**
+   * `restricted`: serve nobody until `allowPeer` names the one address to serve.
+   * `host`: the address to listen on (default 127.0.0.1).
+   */
+  static async start(
+    events: RuntimeApiEvents,
+    restricted = false,
+    host = '127.0.0.1',
+  ): Promise<RuntimeApi> {
     const api = new RuntimeApi(events);
-    if (restricted) api.server.peer = null;
-    api.port = await api.server.listen();
+    if (restricted) api.server.restrict();
+    api.port = await api.server.listen(host);
     return api;
   }
 
   /** Serves connections from `ip` only (the container's address). */
   allowPeer(ip: string): void {
-    this.server.peer = ip;
+    this.server.allowPeer(ip);
   }
 
   get listenPort(): number {

@@ -408,7 +408,7 @@ function hasToken(list: string, token: string): boolean {
 }
 
 /**
- * A listener on 127.0.0.1 and an ephemeral port. With `peer` set (container environments),
+ * A listener on 127.0.0.1 (or the address given) and an ephemeral port. With `peer` set (container environments),
  * only connections from that address are served: the container's own address, which the
  * gateway's DNAT keeps as the source; a host process connects from 127.0.0.1 and another
  * container from its own address, and both are cut at once. Until the address is known
@@ -417,26 +417,55 @@ function hasToken(list: string, token: string): boolean {
 export class RuntimeHttpServer {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
+  /** Connections that arrived before the peer was known (`peer` null): judged by allowPeer. */
+  private held: Socket[] = [];
   /** undefined: any local peer (process driver); null: nobody yet; else that address only. */
-  peer: string | null | undefined = undefined;
+  private peer: string | null | undefined = undefined;
 
-  constructor(handler: RequestHandler, onError: ErrorHandler) {
+  constructor(
+    private readonly handler: RequestHandler,
+    private readonly onError: ErrorHandler,
+  ) {
     this.server = createServer({ noDelay: true }, (socket) => {
-      if (this.peer !== undefined && !samePeer(socket.remoteAddress, this.peer)) {
-        socket.destroy();
+      if (this.peer === null) {
+        // A Docker container's address is known only once it runs, and its runtime may
+        // connect first: held until allowPeer says whether it is the one.
+        this.held.push(socket);
+        socket.once('close', () => (this.held = this.held.filter((s) => s !== socket)));
         return;
       }
-      const conn = new Connection(socket, handler, onError);
-      this.connections.add(conn);
-      socket.on('close', () => this.connections.delete(conn));
+      this.accept(socket);
     });
   }
 
-  /** Resolves with the port. */
-  listen(): Promise<number> {
+  /** Serves nobody until allowPeer (connections meanwhile are held, not served). */
+  restrict(): void {
+    this.peer = null;
+  }
+
+  /** Serves `ip` only, from now on and among the held connections. */
+  allowPeer(ip: string): void {
+    this.peer = ip;
+    const held = this.held;
+    this.held = [];
+    for (const socket of held) this.accept(socket);
+  }
+
+  private accept(socket: Socket): void {
+    if (this.peer !== undefined && !samePeer(socket.remoteAddress, this.peer)) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, this.handler, this.onError);
+    this.connections.add(conn);
+    socket.on('close', () => this.connections.delete(conn));
+  }
+
+  /** Listens on an ephemeral port of `host`; resolves with the port. */
+  listen(host = '127.0.0.1'): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => {
+      this.server.listen(0, host, () => {
         this.server.off('error', reject);
         const address = this.server.address();
         resolve(typeof address === 'object' && address !== null ? address.port : 0);
@@ -447,6 +476,7 @@ export class RuntimeHttpServer {
   /** Stops listening and closes every connection. */
   close(): void {
     this.server.close();
+    for (const socket of this.held.splice(0)) socket.destroy();
     for (const conn of this.connections) {
       conn.closed = true;
       conn.socket.destroy();

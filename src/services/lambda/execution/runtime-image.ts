@@ -53,6 +53,11 @@ export class RuntimeImages {
     return p;
   }
 
+  /** An image function's own image (by digest), from the caller's ECR. */
+  resolve(reference: string, account: string, region: string): Promise<ResolvedImage> {
+    return this.opts.images.resolve(reference, account, region);
+  }
+
   /** Forgets resolved images (after a reset of ECR's state). */
   clear(): void {
     this.ready.clear();

@@ -164,7 +164,8 @@ export function reservedVariables(
   runtimeDir: string,
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  env._HANDLER = fn.handler;
+  // An image's entrypoint sets _HANDLER from its CMD (AWS's /lambda-entrypoint.sh).
+  if (fn.image === undefined) env._HANDLER = fn.handler;
   env.AWS_REGION = fn.region;
   env.AWS_DEFAULT_REGION = fn.region;
   if (family !== 'provided') env.AWS_EXECUTION_ENV = `AWS_Lambda_${fn.runtime}`;

@@ -12,13 +12,16 @@ export interface FunctionVersionSpec {
   functionArn: string;
   /** '$LATEST' or '1', '2', … */
   version: string;
+  /** The runtime and handler of a Zip function ('' for an image function). */
   runtime: string;
   handler: string;
+  /** PackageType Image: the image that runs (its own entrypoint is the runtime). */
+  image?: FunctionImageSpec;
   memoryMb: number;
   timeoutSeconds: number;
   ephemeralStorageMb: number;
   environment: Record<string, string>;
-  /** Extracted deployment package (LAMBDA_TASK_ROOT). Read-only to execution. */
+  /** Extracted deployment package (LAMBDA_TASK_ROOT; '' for an image function). Read-only to execution. */
   codeDir: string;
   /** Extracted layers in the order given; later ones win where paths collide under /opt. */
   layerDirs: string[];
@@ -27,6 +30,15 @@ export interface FunctionVersionSpec {
   /** Credentials of the function's execution role, handed to the environment. */
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
   logGroupName: string;
+}
+
+/** An image function's image, pinned by digest, with its ImageConfig overrides. */
+export interface FunctionImageSpec {
+  /** `<acct>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:…` */
+  resolvedUri: string;
+  entryPoint?: string[];
+  command?: string[];
+  workingDirectory?: string;
 }
 
 export interface InvokeRequest {

@@ -10,6 +10,7 @@ import type { StratusConfig } from '../../../config.js';
 import type { LogSink } from '../../../events/logs.js';
 import type { ContainerDriver } from '../../../runtime/container.js';
 import { ProcessDriver } from '../../../runtime/process/driver.js';
+import { DockerDriver } from '../../../runtime/docker/driver.js';
 import { RuncDriver } from '../../../runtime/runc/driver.js';
 import type { Logger } from '../../../shared/log.js';
 import type { MetadataStore } from '../../../storage/types.js';
@@ -21,6 +22,7 @@ import {
   type LambdaExecutor,
 } from '../execution/executor.js';
 import { ContainerSandbox } from '../execution/container-sandbox.js';
+import { dockerSandboxNetwork, runcSandboxNetwork } from '../execution/sandbox-network.js';
 import type { RuntimeImages } from '../execution/runtime-image.js';
 import type { LambdaFunctions } from '../functions-api.js';
 import { EventQueue, retryDelaysFrom, throttleBackoffFrom } from './async-queue.js';
@@ -28,6 +30,10 @@ import { RoleCredentialCache } from './credentials.js';
 import { invokeOperations, type InvokeOperations } from './operations.js';
 import { ReservationTotals } from './reservations.js';
 import { InvocationRunner } from './runner.js';
+import { randomUUID } from 'node:crypto';
+import { rootPrincipal } from '../../../shared/arn.js';
+import { parseFunctionRef } from '../arns.js';
+import { ProvisionedEnvironments } from './provisioning.js';
 import { type FunctionInvoker, serviceInvoker } from './service-invoker.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
@@ -77,6 +83,13 @@ export interface InvokePath {
   queuedEvents(): number;
   /** Execution environments alive. */
   environmentCount(): number;
+  /** Keeps the environments of provisioned concurrency configurations. */
+  provisioner: ProvisionedEnvironments;
+  /**
+   * Queues an asynchronous invocation of a function named by ARN (as services such as
+   * CloudWatch Logs subscriptions invoke); rejects when it does not resolve.
+   */
+  invokeEvent(functionArn: string, payload: Buffer): Promise<void>;
   /** Synchronous invokes for other services (the `functionInvoke` link). */
   invoker: FunctionInvoker;
 }
@@ -89,13 +102,24 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   const runtimeImages = deps.runtimeImages;
   let warned = false;
   const sandbox = (): ContainerSandbox | undefined => {
-    if (deps.containers instanceof RuncDriver && runtimeImages !== undefined) {
+    const driver = deps.containers;
+    if (runtimeImages !== undefined && driver instanceof RuncDriver) {
       return new ContainerSandbox({
-        driver: deps.containers,
+        driver,
+        network: runcSandboxNetwork(),
         images: runtimeImages,
         endpoint: deps.endpoint,
         // This server's own (another server's slots are not this one's to reap).
-        workDir: join(deps.containers.stateDir, 'lambda'),
+        workDir: join(driver.stateDir, 'lambda'),
+      });
+    }
+    if (runtimeImages !== undefined && driver instanceof DockerDriver) {
+      return new ContainerSandbox({
+        driver,
+        network: dockerSandboxNetwork(driver),
+        images: runtimeImages,
+        endpoint: deps.endpoint,
+        workDir: join(driver.stateDir, 'lambda'),
       });
     }
     // The process driver says at start that isolation and limits are off (select.ts);
@@ -130,6 +154,13 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     gate: new ConcurrencyGate(deps.functions.concurrencyLimit),
     reservations,
     usage,
+  });
+  const provisioner = new ProvisionedEnvironments({
+    store: deps.store,
+    functions: deps.functions,
+    runner,
+    executor: getExecutor,
+    warn,
   });
   const queue = new EventQueue(deps.store, deps.functions, runner, {
     retryDelaysMs: retryDelaysFrom(env),
@@ -169,8 +200,20 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
         warn,
       }),
     ],
+    provisioner,
+    async invokeEvent(functionArn, payload) {
+      const ref = parseFunctionRef(functionArn);
+      if (ref?.account === undefined || ref.region === undefined) {
+        throw new Error(`not a function ARN: ${functionArn}`);
+      }
+      const scope = { account: ref.account, region: ref.region };
+      const ctx = { ...scope, principal: rootPrincipal(ref.account) };
+      const target = await deps.functions.resolve(ctx, ref.name, ref.qualifier);
+      await queue.enqueue(target, ref.name, ref.qualifier, randomUUID(), payload);
+    },
     async start() {
       getExecutor();
+      await provisioner.start();
       const n = await queue.resume();
       if (n > 0) deps.log.info('resumed queued Lambda events', { events: n });
     },

@@ -48,6 +48,8 @@ describe('the invoke path', () => {
   const logs = new MemoryLogs();
   const noGateway = {
     authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
+    authorize: () => Promise.resolve(undefined),
+    callerOf: () => Promise.resolve(undefined),
   };
   let n = 0;
   const call = ((op: string, input: unknown, requestId = `req-${++n}`) => {

@@ -110,6 +110,11 @@ export class InvocationRunner {
     return got;
   }
 
+  /** The spec the executor runs a target with (its role's session included). */
+  async specFor(target: InvocationTarget): Promise<FunctionVersionSpec> {
+    return this.spec(target) ?? (await this.specSlow(target));
+  }
+
   private spec(target: InvocationTarget): FunctionVersionSpec | undefined {
     const v = target.version;
     const credentials = this.deps.credentials.peek(target.account, v.role, target.functionName);

@@ -13,6 +13,7 @@
  *    (url-stream.ts); a failure after the headers went out cuts the connection.
  * Resource policies (lambda:InvokeFunctionUrl) are not evaluated, as elsewhere in Stratus.
  */
+import { RequestFacts } from '../../../policy/context.js';
 import { rootPrincipal } from '../../../shared/arn.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -84,6 +85,21 @@ export function functionUrlDataPlane(deps: UrlDataPlaneDeps): DataPlane {
         if (who === undefined || who instanceof AwsError) {
           return message(res, 403, 'Forbidden', cors);
         }
+        // "Users must have lambda:InvokeFunctionUrl permission" from an identity-based or the
+        // function's resource-based policy; a refusal is the same bare 403.
+        const refused = await deps.signatures.authorize(
+          {
+            principal: who.principal,
+            account: who.account,
+            region: target.region,
+            action: 'lambda:InvokeFunctionUrl',
+            resource: target.functionArn,
+            sourceIp: req.socket.remoteAddress,
+            facts: new RequestFacts([['lambda:FunctionUrlAuthType', 'AWS_IAM']]),
+          },
+          'rest-json',
+        );
+        if (refused) return message(res, 403, 'Forbidden', cors);
         caller = who;
       }
       await invoke(deps, target, req, res, { urlId, rawPath, query, body, caller, cors });

@@ -1,0 +1,17 @@
+/** The ECS operations Stratus implements, one module per resource. */
+import type { EcsOperations } from '../../api/ecs/operations.js';
+import { clusterOperations } from './clusters.js';
+import { serviceOperations, type ServiceDeps } from './services.js';
+import { taskDefinitionOperations } from './task-definitions.js';
+import { tagOperations } from './tags.js';
+import { taskOperations } from './tasks.js';
+
+export function ecsOperations(deps: ServiceDeps): Partial<EcsOperations> {
+  return {
+    ...clusterOperations(deps),
+    ...taskDefinitionOperations(deps),
+    ...taskOperations(deps),
+    ...serviceOperations(deps),
+    ...tagOperations(deps),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Delivery of subscription filters: after events are appended to a group, the events each
+ * of the group's subscription filters matches are sent to its destination, one batch per
+ * filter and stream, as AWS sends them to Lambda: `{"awslogs":{"data":"<base64 of gzipped
+ * JSON>"}}` with messageType DATA_MESSAGE, owner, logGroup, logStream,
+ * subscriptionFilters and logEvents (id, timestamp, message).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html#LambdaFunctionExample
+ * Destinations are delivered by the service that owns them (Lambda registers itself);
+ * a destination nobody delivers to is skipped.
+ */
+import { randomInt } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { SubscriptionDeliverer } from '../../events/logs.js';
+import { parseArn } from '../../shared/arn.js';
+import type { MetadataStore } from '../../storage/types.js';
+import { compileFilterPattern } from './filter-pattern.js';
+import type { SubscriptionFilterRecord } from './filters.js';
+import { SUBSCRIPTION_FILTERS, childPrefix, groupKey, type Scope } from './store.js';
+
+export interface AppendedEvent {
+  timestamp: number;
+  message: string;
+}
+
+/** A 56-digit event id, the form AWS's subscription events carry. */
+function eventId(timestamp: number): string {
+  let digits = String(Math.max(0, Math.trunc(timestamp)));
+  while (digits.length < 56) digits += String(randomInt(10));
+  return digits.slice(0, 56);
+}
+
+export class SubscriptionDelivery {
+  private readonly deliverers = new Map<string, SubscriptionDeliverer>();
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly warn: (msg: string, err: unknown) => void = () => {},
+  ) {}
+
+  /** `service` (the destination ARN's service, e.g. `lambda`) is delivered by `deliver`. */
+  register(service: string, deliver: SubscriptionDeliverer): void {
+    this.deliverers.set(service, deliver);
+  }
+
+  /** Sends what the group's filters match; never throws (the append has committed). */
+  async appended(scope: Scope, group: string, stream: string, events: readonly AppendedEvent[]) {
+    if (events.length === 0 || this.deliverers.size === 0) return;
+    try {
+      const filters = await this.store.list<SubscriptionFilterRecord>(SUBSCRIPTION_FILTERS, {
+        prefix: childPrefix(groupKey(scope, group)),
+      });
+      for (const { value: f } of filters) {
+        const deliver = this.deliverers.get(parseArn(f.destinationArn)?.service ?? '');
+        if (deliver === undefined) continue;
+        const matches = compileFilterPattern(f.filterPattern);
+        const logEvents = events
+          .filter((e) => matches(e.message))
+          .map((e) => ({ id: eventId(e.timestamp), timestamp: e.timestamp, message: e.message }));
+        if (logEvents.length === 0) continue;
+        const data = gzipSync(
+          JSON.stringify({
+            messageType: 'DATA_MESSAGE',
+            owner: scope.account,
+            logGroup: group,
+            logStream: stream,
+            subscriptionFilters: [f.filterName],
+            logEvents,
+          }),
+        ).toString('base64');
+        const payload = Buffer.from(JSON.stringify({ awslogs: { data } }));
+        await deliver(f.destinationArn, payload).catch((err: unknown) =>
+          this.warn(`could not deliver subscription filter ${f.filterName}`, err),
+        );
+      }
+    } catch (err) {
+      this.warn('could not read subscription filters', err);
+    }
+  }
+}

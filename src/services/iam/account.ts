@@ -12,17 +12,19 @@ export function accountOperations(deps: IamDeps): Pick<IamOperations, 'GetAccoun
   return {
     async GetAccountSummary(_input, ctx) {
       const prefix = `${ctx.account}/`;
-      const [users, roles, policies, attachments] = await Promise.all([
+      const [users, roles, policies, attachments, groups, profiles] = await Promise.all([
         store.count(T.users, prefix),
         store.count(T.roles, prefix),
         store.count(T.policies, prefix),
         store.count(T.attached, prefix),
+        store.count(T.groups, prefix),
+        store.count(T.instanceProfiles, prefix),
       ]);
       return {
         SummaryMap: {
           Users: users,
           UsersQuota: 5000,
-          Groups: 0,
+          Groups: groups,
           GroupsQuota: 300,
           GroupsPerUserQuota: 10,
           ServerCertificates: 0,
@@ -49,7 +51,7 @@ export function accountOperations(deps: IamDeps): Pick<IamOperations, 'GetAccoun
           VersionsPerPolicyQuota: 5,
           GlobalEndpointTokenVersion: 1,
           AssumeRolePolicySizeQuota: 2048,
-          InstanceProfiles: 0,
+          InstanceProfiles: profiles,
           InstanceProfilesQuota: 1000,
           Providers: 0,
           Roles: roles,

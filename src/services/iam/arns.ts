@@ -6,7 +6,7 @@
 
 import { buildArn, isAccountId, parseArn } from '../../shared/arn.js';
 
-export type IamResourceType = 'role' | 'user' | 'policy' | 'group';
+export type IamResourceType = 'role' | 'user' | 'policy' | 'group' | 'instance-profile';
 
 export function iamArn(account: string, type: IamResourceType, path: string, name: string): string {
   return buildArn('iam', '', account, `${type}${path}${name}`);

@@ -9,6 +9,7 @@ import { AccessKeyIndex } from './credentials.js';
 import type { IamDeps } from './common.js';
 import { groupOperations } from './groups.js';
 import { inlinePolicyOperations } from './inline.js';
+import { instanceProfileOperations } from './instance-profiles.js';
 import { policyOperations } from './policies.js';
 import { roleOperations } from './roles.js';
 import { simulateOperations } from './simulate.js';
@@ -23,6 +24,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...policyOperations(deps),
     ...userOperations(deps),
     ...groupOperations(deps),
+    ...instanceProfileOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
   };

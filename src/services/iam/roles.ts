@@ -144,6 +144,11 @@ export function roleOperations(deps: IamDeps): RoleOps {
         if ((await tx.count(T.inline, owned)) > 0) {
           throw new DeleteConflictException('Cannot delete entity, must delete policies first.');
         }
+        if ((await tx.count(T.roleProfiles, `${ctx.account}/${role.name.toLowerCase()}/`)) > 0) {
+          throw new DeleteConflictException(
+            'Cannot delete entity, must remove roles from instance profile first.',
+          );
+        }
         await tx.delete(T.roles, nameKey(ctx.account, role.name));
       });
     },

@@ -23,6 +23,10 @@ export const T = {
   groupMembers: 'iam_group_members',
   /** The same memberships by user: `<acct>/<user>/<group>`. */
   userGroups: 'iam_user_groups',
+  /** Instance profiles: `<acct>/<name>` (lower-cased). */
+  instanceProfiles: 'iam_instance_profiles',
+  /** The profile holding each role: `<acct>/<role>/<profile>` (lower-cased) → RoleProfileRecord. */
+  roleProfiles: 'iam_role_profiles',
 } as const;
 
 /** Identities that hold inline and attached policies. */
@@ -60,6 +64,25 @@ export interface GroupRecord {
   arn: string;
   created: string;
 }
+
+export interface InstanceProfileRecord {
+  path: string;
+  name: string;
+  id: string;
+  arn: string;
+  created: string;
+  /** The one role it holds (its name as created), if any. */
+  role?: string;
+  tags: Tag[];
+}
+
+export interface RoleProfileRecord {
+  /** The instance profile's name as created. */
+  profile: string;
+}
+
+export const roleProfileKey = (account: string, role: string, profile: string): string =>
+  `${account}/${role.toLowerCase()}/${profile.toLowerCase()}`;
 
 /** A membership, under both keys: the names as created. */
 export interface MembershipRecord {

@@ -118,3 +118,33 @@ resource "aws_iam_policy" "other" {
   name_prefix = "tf-other-"
   policy      = local.read_logs
 }
+
+resource "aws_iam_role_policies_exclusive" "app" {
+  role_name    = aws_iam_role.app.name
+  policy_names = [aws_iam_role_policy.inline.name]
+}
+
+resource "aws_iam_role_policy_attachments_exclusive" "app" {
+  role_name   = aws_iam_role.app.name
+  policy_arns = [aws_iam_role_policy_attachment.managed.policy_arn]
+}
+
+resource "aws_iam_user_policies_exclusive" "dev" {
+  user_name    = aws_iam_user.dev.name
+  policy_names = [aws_iam_user_policy.inline.name]
+}
+
+resource "aws_iam_user_policy_attachments_exclusive" "dev" {
+  user_name   = aws_iam_user.dev.name
+  policy_arns = [aws_iam_user_policy_attachment.managed.policy_arn]
+}
+
+resource "aws_iam_group_policies_exclusive" "devs" {
+  group_name   = aws_iam_group.devs.name
+  policy_names = [aws_iam_group_policy.inline.name]
+}
+
+resource "aws_iam_group_policy_attachments_exclusive" "devs" {
+  group_name  = aws_iam_group.devs.name
+  policy_arns = [aws_iam_group_policy_attachment.managed.policy_arn]
+}

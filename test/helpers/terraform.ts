@@ -57,7 +57,7 @@ export interface TfResult {
   stderr: string;
 }
 
-/** A copy of test/terraform/<fixture> in a temporary directory, initialised. */
+/** A copy of test/terraform/<fixture> (with the shared provider.tf) in a temporary directory, initialised. */
 export class TerraformDir {
   readonly dir: string;
   private readonly env: NodeJS.ProcessEnv;
@@ -67,12 +67,17 @@ export class TerraformDir {
     this.env = env;
   }
 
-  /** Copies the fixture, writes the CLI configuration and runs `terraform init`. */
+  /**
+   * Copies the fixture and the provider configuration every fixture shares
+   * (test/terraform/provider.tf), writes the CLI configuration and runs `terraform init`.
+   */
   static async open(fixture: string): Promise<TerraformDir> {
     const mirror = findMirror();
     if (mirror === undefined) throw new Error(terraformUnavailable());
     const dir = mkdtempSync(join(tmpdir(), `stratus-tf-${fixture}-`));
-    cpSync(resolve(repoRoot(), 'test', 'terraform', fixture), dir, { recursive: true });
+    const fixtures = resolve(repoRoot(), 'test', 'terraform');
+    cpSync(join(fixtures, fixture), dir, { recursive: true });
+    cpSync(join(fixtures, 'provider.tf'), join(dir, 'provider.tf'));
     const rc = join(dir, 'cli.tfrc');
     writeFileSync(
       rc,

@@ -137,8 +137,35 @@ export function readToken<V>(
   return value;
 }
 
-/** Describe* without names: every resource of the scope, in name order, paged. */
-export async function pageResources<R, D>(
+/**
+ * Describe* of compute environments and job queues: the named ones when names or ARNs are
+ * given (unknown ones left out, as AWS does), else every resource of the scope in name
+ * order, paged.
+ */
+export async function describeResources<R, D>(
+  store: MetadataStore,
+  table: string,
+  scope: Scope,
+  input: { maxResults?: number; nextToken?: string },
+  view: (r: R) => D,
+  named: {
+    refs: readonly string[] | undefined;
+    find: (ops: MetadataOps, scope: Scope, ref: string) => Promise<R | undefined>;
+  },
+): Promise<{ items: D[]; nextToken?: string }> {
+  if (named.refs && named.refs.length > 0) {
+    const items: D[] = [];
+    for (const ref of named.refs) {
+      const found = await named.find(store, scope, ref);
+      if (found) items.push(view(found));
+    }
+    return { items };
+  }
+  return pageResources(store, table, scope, input, view);
+}
+
+/** Every resource of the scope, in name order, paged. */
+async function pageResources<R, D>(
   store: MetadataStore,
   table: string,
   scope: Scope,

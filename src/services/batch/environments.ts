@@ -19,7 +19,7 @@ import {
   checkName,
   clientError,
   findEnvironment,
-  pageResources,
+  describeResources,
   scopeOf,
   type BatchDeps,
 } from './common.js';
@@ -138,15 +138,10 @@ export function environmentOperations(deps: BatchDeps): Ops {
 
     async DescribeComputeEnvironments(input, ctx) {
       const scope = scopeOf(ctx);
-      if (input.computeEnvironments && input.computeEnvironments.length > 0) {
-        const found: ComputeEnvironmentDetail[] = [];
-        for (const ref of input.computeEnvironments) {
-          const env = await findEnvironment(store, scope, ref);
-          if (env) found.push(detail(env));
-        }
-        return { computeEnvironments: found };
-      }
-      const page = await pageResources(store, T.environments, scope, input, detail);
+      const page = await describeResources(store, T.environments, scope, input, detail, {
+        refs: input.computeEnvironments,
+        find: findEnvironment,
+      });
       return { computeEnvironments: page.items, nextToken: page.nextToken };
     },
 

@@ -16,7 +16,7 @@ import {
   findEnvironment,
   findPolicy,
   findQueue,
-  pageResources,
+  describeResources,
   scopeOf,
   type BatchDeps,
 } from './common.js';
@@ -130,15 +130,10 @@ export function queueOperations(deps: BatchDeps): Ops {
 
     async DescribeJobQueues(input, ctx) {
       const scope = scopeOf(ctx);
-      if (input.jobQueues && input.jobQueues.length > 0) {
-        const found: JobQueueDetail[] = [];
-        for (const ref of input.jobQueues) {
-          const q = await findQueue(store, scope, ref);
-          if (q) found.push(detail(q));
-        }
-        return { jobQueues: found };
-      }
-      const page = await pageResources(store, T.queues, scope, input, detail);
+      const page = await describeResources(store, T.queues, scope, input, detail, {
+        refs: input.jobQueues,
+        find: findQueue,
+      });
       return { jobQueues: page.items, nextToken: page.nextToken };
     },
 

@@ -10,6 +10,8 @@
  *   hold   opens the state directory and waits (prints "ready")
  *   ephemeral-exit  opens ephemeral storage, prints "blobs <dir>", exits without close()
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { openStorage } from './index.js';
 import type { FileBlobStore } from './file-blob-store.js';
@@ -47,12 +49,21 @@ async function main(mode: string, stateDir: string): Promise<void> {
       const { digest } = await storage.blobs.put(Readable.from([completeBlob()]));
       out(`blob ${digest}`);
       const chunk = Buffer.alloc(256 * 1024, 7);
-      let sent = 0;
+      const tmpDir = join(stateDir, 'blobs', 'tmp');
+      // Readable.from pulls up to 16 chunks ahead of the store, so a count of chunks yielded
+      // says nothing about what reached the disk: "streaming" waits until the temp file has
+      // bytes in it.
+      let reported = false;
+      const written = () =>
+        readdirSync(tmpDir).some((name) => statSync(join(tmpDir, name)).size > 0);
       async function* endless() {
         for (;;) {
           yield chunk;
-          if (++sent === 8) out('streaming');
-          if (sent > 8) await new Promise((resolve) => setTimeout(resolve, 5));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          if (!reported && written()) {
+            reported = true;
+            out('streaming');
+          }
         }
       }
       await storage.blobs.put(Readable.from(endless()));

@@ -22,7 +22,7 @@ import { setPriority } from 'node:os';
 import { GROUPS, describeFailure, prepareTargets, runFuzz, seeds } from '../test/helpers/fuzz.js';
 import { signedFetch } from '../test/helpers/sign.js';
 import { makeTempDir, removeTempDir, runBench } from './children.js';
-import { peakRssKb, rssKb } from './proc-mem.js';
+import { peakRssKb, rssByKind, rssKb } from './proc-mem.js';
 import { startStratus, type AuthMode, type StratusProcess } from './stratus-process.js';
 
 interface Options {
@@ -120,12 +120,16 @@ async function settledMemory(server: StratusProcess): Promise<{ m: Memory; round
   }
 }
 
-function describeMemory(m: Memory): string {
+function describeMemory(m: Memory, pid: number | undefined): string {
+  const kinds = pid === undefined ? undefined : rssByKind(pid);
+  const split = kinds
+    ? ` (malloc heap ${mb(kinds.brk)}, other anonymous ${mb(kinds.anon)}, files ${mb(kinds.file)})`
+    : '';
   const handles = Object.entries(m.handles)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   return (
-    `RSS ${mib(m.rss)}, V8 heap ${mib(m.heapUsed)} used of ${mib(m.heapTotal)}, ` +
+    `RSS ${mib(m.rss)}${split}, V8 heap ${mib(m.heapUsed)} used of ${mib(m.heapTotal)}, ` +
     `external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)}), ` +
     `V8 malloc ${mib(m.mallocedMemory)}; handles: ${handles}`
   );
@@ -171,7 +175,7 @@ async function main(): Promise<void> {
   const { m: before, rounds: startRounds } = await settledMemory(server);
   const rssStart = Math.round(before.rss / 1024);
   say(`warm-up: ${Math.round(warm.ms)} ms`);
-  say(`start (warmed up, settled in ${startRounds * 5} s): ${describeMemory(before)}`);
+  say(`start (warmed up, settled in ${startRounds * 5} s): ${describeMemory(before, pid)}`);
 
   const began = performance.now();
   let lastReport = began;
@@ -200,7 +204,9 @@ async function main(): Promise<void> {
   const afterRun = settled?.m;
   const rssEnd = afterRun ? Math.round(afterRun.rss / 1024) : undefined;
   if (settled)
-    say(`end (after the run, settled in ${settled.rounds * 5} s): ${describeMemory(settled.m)}`);
+    say(
+      `end (after the run, settled in ${settled.rounds * 5} s): ${describeMemory(settled.m, pid)}`,
+    );
 
   say('');
   say('protocol        requests   req/s   5xx(not 501)  hangs  closed  statuses');

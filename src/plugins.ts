@@ -13,6 +13,7 @@ import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
 import { dynamodbPlugin } from './services/dynamodb/plugin.js';
+import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -25,4 +26,5 @@ export const plugins: readonly ServicePlugin[] = [
   ecsPlugin,
   batchPlugin,
   dynamodbPlugin,
+  dynamodbstreamsPlugin,
 ];

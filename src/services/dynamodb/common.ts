@@ -24,6 +24,7 @@ import {
   tableKey,
   type TableStats,
 } from './store.js';
+import { appendRecord, sequenceNumber, STREAM_RECORDS, STREAMS, streamRecord } from './streams.js';
 import { checkItem, type Item, itemSize, typeOf } from './values.js';
 
 /** What the DynamoDB operation modules share. */
@@ -193,11 +194,30 @@ export async function writeItem(
   const stats = (await tx.get<TableStats>(STATS, table.id)) ?? { count: 0, bytes: 0 };
   stats.count += (next ? 1 : 0) - (old ? 1 : 0);
   stats.bytes += (next ? itemSize(next) : 0) - (old ? itemSize(old) : 0);
+  if (table.stream) {
+    const seq = (stats.seq ?? 0) + 1;
+    const keys = keyOf(base, table.key);
+    const record = streamRecord(
+      table.stream,
+      table.region,
+      keys,
+      old,
+      next,
+      sequenceNumber(seq),
+      Date.now(),
+    );
+    if (record) {
+      stats.seq = seq;
+      await appendRecord(tx, table.id, table.stream.label, record);
+    }
+  }
   await tx.put(STATS, table.id, stats);
 }
 
 /** Items and index entries of a table, removed with it. */
 export async function dropTableData(tx: MetadataOps, table: TableRecord): Promise<void> {
+  await tx.deletePrefix(STREAM_RECORDS, itemsPrefix(table));
+  await tx.deletePrefix(STREAMS, `${tableKey(table, table.name)}/`);
   await tx.deletePrefix(ITEMS, itemsPrefix(table));
   await tx.deletePrefix(INDEX, itemsPrefix(table));
   await tx.delete(STATS, table.id);

@@ -2,15 +2,27 @@
 import type { DynamodbOperations } from '../../api/dynamodb/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { dynamodbOperations } from './provider.js';
+import { type DynamoStreamSource, StoredStreams } from './streams.js';
+
+export type { DynamoStreamSource, StoredStreamRecord, StreamInfo } from './streams.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Tables' stream records (the DynamoDB Streams API, Lambda event source mappings). */
+    dynamodbStreams: DynamoStreamSource;
+  }
+}
 
 export const dynamodbPlugin = definePlugin({
   name: 'dynamodb',
+  provides: ['dynamodbStreams'],
   model: async () => (await import('../../api/dynamodb/model.js')).model,
   create(deps) {
     return {
       dispatch: bindProvider<DynamodbOperations>(
         dynamodbOperations({ store: deps.store, now: Date.now }),
       ),
+      provides: { dynamodbStreams: new StoredStreams(deps.store) },
     };
   },
 });

@@ -75,6 +75,8 @@ export interface TableRecord {
 export interface TableStats {
   count: number;
   bytes: number;
+  /** The last stream sequence number handed out (streams.ts). */
+  seq?: number;
 }
 
 export const tableKey = (scope: Scope, name: string): string =>

@@ -42,7 +42,26 @@ import {
   tableKey,
   type TableStats,
 } from './store.js';
+import { type StreamInfo, STREAMS, streamKey } from './streams.js';
 import type { Item } from './values.js';
+
+/** The stream record of a table's current stream. */
+function streamInfo(table: TableRecord): StreamInfo {
+  const stream = table.stream as NonNullable<TableRecord['stream']>;
+  const created = Date.parse(`${stream.label}Z`);
+  return {
+    arn: streamArnOf(table) as string,
+    label: stream.label,
+    tableId: table.id,
+    tableName: table.name,
+    account: table.account,
+    region: table.region,
+    viewType: stream.viewType,
+    keySchema: table.keySchema,
+    createdAt: created,
+    shardId: `shardId-${String(created).padStart(20, '0')}-${table.id.slice(0, 8)}`,
+  };
+}
 
 type TableOps = Pick<
   DynamodbOperations,
@@ -145,9 +164,11 @@ export function tableOperations(deps: DynamoDeps): TableOps {
             }
           : undefined,
       };
-      const created = await store.transaction((tx) =>
-        tx.insert(TABLES, tableKey(scope, table.name), table),
-      );
+      const created = await store.transaction(async (tx) => {
+        if (!(await tx.insert(TABLES, tableKey(scope, table.name), table))) return false;
+        if (table.stream) await tx.put(STREAMS, streamKey(streamInfo(table)), streamInfo(table));
+        return true;
+      });
       if (!created) throw tableExists(table.name);
       return {
         TableDescription: describeTable(table, { count: 0, bytes: 0 }, 'CREATING', 'CREATING'),
@@ -255,7 +276,12 @@ export function tableOperations(deps: DynamoDeps): TableOps {
           if (!spec.StreamEnabled && !table.stream) {
             throw validation('Table already has no stream');
           }
+          if (table.stream) {
+            const info = await tx.get<StreamInfo>(STREAMS, streamKey(streamInfo(table)));
+            if (info) await tx.put(STREAMS, streamKey(info), { ...info, disabledAt: now });
+          }
           table.stream = streamOf(spec, now);
+          if (table.stream) await tx.put(STREAMS, streamKey(streamInfo(table)), streamInfo(table));
           changed = true;
         }
         if (input.DeletionProtectionEnabled !== undefined) {
@@ -389,7 +415,7 @@ async function tableByArn(
 /** Adds index entries for the items a new global secondary index covers. */
 async function backfill(tx: MetadataOps, table: TableRecord, index: IndexRecord): Promise<void> {
   let after: string | undefined;
-  const only: TableRecord = { ...table, indexes: [index] };
+  const only: TableRecord = { ...table, indexes: [index], stream: undefined };
   for (;;) {
     const rows = await tx.list<Item>(ITEMS, { prefix: itemsPrefix(table), after, limit: 500 });
     for (const row of rows) {

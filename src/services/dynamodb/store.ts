@@ -70,6 +70,8 @@ export interface TableRecord {
   deletionProtection: boolean;
   tableClass?: TableClass;
   sse?: { enabled: boolean; type?: string; kmsKey?: string };
+  /** Point-in-time recovery setting (stored: Stratus keeps no backups). */
+  pitr?: { enabled: boolean; days: number; since: number };
 }
 
 export interface TableStats {

@@ -14,7 +14,7 @@ import type {
 import { buildArn, parseArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
 import { decodeToken, encodeToken } from '../../shared/paging.js';
-import type { MetadataStore } from '../../storage/types.js';
+import type { MetadataOps, MetadataStore } from '../../storage/types.js';
 import type { DynamoStreamSource } from '../dynamodb/plugin.js';
 import { invalidParameter, notFound } from './errors.js';
 import type { LambdaFunctions } from './functions-api.js';
@@ -260,4 +260,35 @@ export function mappingOperations(deps: MappingDeps): MappingOps {
       };
     },
   };
+}
+
+/** `arn:aws:lambda:<region>:<account>:event-source-mapping:<uuid>`, or undefined. */
+export function parseMappingArn(
+  arn: string,
+): { account: string; region: string; uuid: string } | undefined {
+  const p = parseArn(arn);
+  const m = /^event-source-mapping:([0-9a-f-]{36})$/.exec(p?.resource ?? '');
+  if (!p || p.service !== 'lambda' || !m) return undefined;
+  return { account: p.account, region: p.region, uuid: m[1] };
+}
+
+/** A mapping's tags (edited in place when `edit` is given); not found in AWS's words. */
+export async function editMappingTags(
+  ops: MetadataOps,
+  caller: { account: string; region: string },
+  arn: string,
+  edit?: (tags: Record<string, string>) => void,
+): Promise<Record<string, string>> {
+  const ref = parseMappingArn(arn);
+  const key = ref && mappingKey(ref.account, ref.region, ref.uuid);
+  const m =
+    ref && ref.account === caller.account && ref.region === caller.region && key
+      ? await ops.get<MappingRecord>(MAPPINGS, key)
+      : undefined;
+  if (!m || !key) throw notFound('The resource you requested does not exist.');
+  if (edit) {
+    edit(m.tags);
+    await ops.put(MAPPINGS, key, m);
+  }
+  return m.tags;
 }

@@ -12,7 +12,9 @@ import {
   DynamoDBClient,
   PutItemCommand,
   UpdateItemCommand,
+  GetItemCommand,
   UpdateTableCommand,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventSourceMappingCommand,
@@ -54,6 +56,8 @@ async function createStreamTable(name: string, view: string): Promise<string> {
 
 describe('DynamoDB Streams', () => {
   before(async () => {
+    // Sweep expired items every second (the default is a minute).
+    process.env.STRATUS_DYNAMODB_TTL_INTERVAL_SECONDS = '1';
     server = await startTestServer();
     ddb = new DynamoDBClient(clientConfig(server.endpoint));
     c = clients(server.endpoint);
@@ -62,6 +66,7 @@ describe('DynamoDB Streams', () => {
     ddb.destroy();
     destroy(c);
     await server.stop();
+    delete process.env.STRATUS_DYNAMODB_TTL_INTERVAL_SECONDS;
   });
 
   test('each changing write is one record, in order, with old and new images (boto3)', async () => {
@@ -266,5 +271,48 @@ print(json.dumps({
       new DeleteEventSourceMappingCommand({ UUID: created.UUID }),
     );
     assert.equal(deleted.State, 'Deleting');
+  });
+
+  test('Time to Live deletes expired items, with a stream record naming DynamoDB', async () => {
+    await createStreamTable('sessions', 'OLD_IMAGE');
+    await ddb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: 'sessions',
+        TimeToLiveSpecification: { Enabled: true, AttributeName: 'expires' },
+      }),
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const put = (id: string, expires: { N: string } | { S: string }) =>
+      ddb.send(new PutItemCommand({ TableName: 'sessions', Item: { id: { S: id }, expires } }));
+    await put('old', { N: String(now - 60) });
+    await put('fresh', { N: String(now + 3600) });
+    await put('not-a-number', { S: String(now - 60) });
+    await put('ancient', { N: String(now - 6 * 365 * 24 * 3600) });
+    const exists = async (id: string) =>
+      (await ddb.send(new GetItemCommand({ TableName: 'sessions', Key: { id: { S: id } } })))
+        .Item !== undefined;
+    await eventually(
+      'the expired item to go',
+      async () => ((await exists('old')) ? undefined : true),
+      60_000,
+    );
+    for (const id of ['fresh', 'not-a-number', 'ancient']) assert.ok(await exists(id), id);
+
+    const py = await python(
+      server.endpoint,
+      `
+import os, json, boto3
+s = boto3.client('dynamodbstreams', endpoint_url=os.environ['ENDPOINT'])
+arn = s.list_streams(TableName='sessions')['Streams'][0]['StreamArn']
+shard = s.describe_stream(StreamArn=arn)['StreamDescription']['Shards'][0]['ShardId']
+it = s.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType='TRIM_HORIZON')['ShardIterator']
+recs = [r for r in s.get_records(ShardIterator=it)['Records'] if r['eventName'] == 'REMOVE']
+print(json.dumps([{'id': r['dynamodb']['Keys']['id']['S'], 'who': r.get('userIdentity')} for r in recs]))
+`,
+    );
+    assert.equal(py.code, 0, py.stderr);
+    assert.deepEqual(JSON.parse(py.stdout), [
+      { id: 'old', who: { PrincipalId: 'dynamodb.amazonaws.com', Type: 'Service' } },
+    ]);
   });
 });

@@ -180,6 +180,8 @@ export async function writeItem(
   table: TableRecord,
   old: Item | undefined,
   next: Item | undefined,
+  /** A Time to Live deletion (its stream record names DynamoDB as the deleter). */
+  byTtl = false,
 ): Promise<void> {
   const base = (next ?? old) as Item;
   const key = itemStoreKey(table, base);
@@ -205,6 +207,7 @@ export async function writeItem(
       next,
       sequenceNumber(seq),
       Date.now(),
+      byTtl,
     );
     if (record) {
       stats.seq = seq;

@@ -2,7 +2,9 @@
 import type { DynamodbOperations } from '../../api/dynamodb/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { dynamodbOperations } from './provider.js';
+import { createLogger } from '../../shared/log.js';
 import { type DynamoStreamSource, StoredStreams } from './streams.js';
+import { TtlSweeper, ttlIntervalMs } from './ttl.js';
 
 export type { DynamoStreamSource, StoredStreamRecord, StreamInfo } from './streams.js';
 
@@ -18,11 +20,21 @@ export const dynamodbPlugin = definePlugin({
   provides: ['dynamodbStreams'],
   model: async () => (await import('../../api/dynamodb/model.js')).model,
   create(deps) {
+    const log = createLogger(deps.config.logLevel, deps.config.logFormat);
+    const ttl = new TtlSweeper(deps.store, ttlIntervalMs(process.env), (msg, err) =>
+      log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
+    );
     return {
       dispatch: bindProvider<DynamodbOperations>(
         dynamodbOperations({ store: deps.store, now: Date.now }),
       ),
       provides: { dynamodbStreams: new StoredStreams(deps.store) },
+      async start() {
+        ttl.start();
+      },
+      async stop() {
+        await ttl.stop();
+      },
     };
   },
 });

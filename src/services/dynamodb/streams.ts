@@ -42,6 +42,8 @@ export interface StoredStreamRecord {
   eventVersion: '1.1';
   eventSource: 'aws:dynamodb';
   awsRegion: string;
+  /** Set on deletions made by Time to Live. */
+  userIdentity?: { type: 'Service'; principalId: 'dynamodb.amazonaws.com' };
   dynamodb: {
     /** Epoch seconds. */
     ApproximateCreationDateTime: number;
@@ -93,6 +95,7 @@ export function streamRecord(
   next: Item | undefined,
   seq: string,
   now: number,
+  byTtl = false,
 ): StoredStreamRecord | undefined {
   if (old && next && valuesEqual({ M: old }, { M: next })) return undefined;
   const view = stream.viewType;
@@ -110,6 +113,7 @@ export function streamRecord(
       StreamViewType: view,
     },
   };
+  if (byTtl) record.userIdentity = { type: 'Service', principalId: 'dynamodb.amazonaws.com' };
   if (next && (view === 'NEW_IMAGE' || view === 'NEW_AND_OLD_IMAGES')) {
     record.dynamodb.NewImage = next;
     record.dynamodb.SizeBytes += itemSize(next);

@@ -156,6 +156,11 @@ export function streamsOperations(deps: StreamsDeps): Partial<DynamodbstreamsOpe
       return {
         Records: records.map((r): StreamsRecord => ({
           ...r,
+          // Lambda's event spells these type/principalId; the Streams API Type/PrincipalId.
+          userIdentity: r.userIdentity && {
+            Type: r.userIdentity.type,
+            PrincipalId: r.userIdentity.principalId,
+          },
           dynamodb: {
             ...r.dynamodb,
             ApproximateCreationDateTime: new Date(r.dynamodb.ApproximateCreationDateTime * 1000),

@@ -94,6 +94,16 @@ interface Memory {
   arrayBuffers: number;
   mallocedMemory: number;
   handles: Record<string, number>;
+  heapSpaces: Record<string, { size: number; used: number }>;
+}
+
+/** The V8 spaces whose committed size changed by 1 MB or more between two readings. */
+function spacesGrown(a: Memory, b: Memory): string {
+  const moved = Object.entries(b.heapSpaces)
+    .map(([name, { size }]) => [name, size - (a.heapSpaces[name]?.size ?? 0)] as const)
+    .filter(([, delta]) => Math.abs(delta) >= 2 ** 20)
+    .map(([name, delta]) => `${name} ${delta > 0 ? '+' : ''}${mib(delta)}`);
+  return moved.length ? moved.join(', ') : 'none by 1 MB or more';
 }
 
 /**
@@ -203,10 +213,12 @@ async function main(): Promise<void> {
   const settled = exited ? undefined : await settledMemory(server);
   const afterRun = settled?.m;
   const rssEnd = afterRun ? Math.round(afterRun.rss / 1024) : undefined;
-  if (settled)
+  if (settled) {
     say(
       `end (after the run, settled in ${settled.rounds * 5} s): ${describeMemory(settled.m, pid)}`,
     );
+    say(`V8 spaces' committed size since the start: ${spacesGrown(before, settled.m)}`);
+  }
 
   say('');
   say('protocol        requests   req/s   5xx(not 501)  hangs  closed  statuses');

@@ -17,7 +17,7 @@ import {
   readItem,
   writeItem,
 } from './common.js';
-import { conditionFailed, invalidParameter, validation } from './errors.js';
+import { conditionFailed, invalidParameter, tableNotFound, validation } from './errors.js';
 import { applyUpdate, evaluate, project, updatedPaths } from './evaluate.js';
 import {
   type Condition,
@@ -29,7 +29,7 @@ import {
   type UpdateActions,
 } from './expressions.js';
 import { legacyExpected, legacyUpdates, noMixing } from './legacy.js';
-import type { TableRecord } from './store.js';
+import { TABLES, type TableRecord, tableKey } from './store.js';
 import { checkItem, type Item, itemSize } from './values.js';
 
 type ItemOps = Pick<DynamodbOperations, 'PutItem' | 'GetItem' | 'UpdateItem' | 'DeleteItem'>;
@@ -52,14 +52,18 @@ export interface WriteResult {
 
 /** Carries out one plan in the caller's transaction; throws conditionFailed when refused. */
 export async function runPlan(tx: MetadataOps, plan: WritePlan): Promise<WriteResult> {
-  const old = await readItem(tx, plan.table, plan.key);
+  // The table was looked up before the transaction: it may have been deleted since (an
+  // item written now would be an orphan) or have gained an index or a stream.
+  const table = await tx.get<TableRecord>(TABLES, tableKey(plan.table, plan.table.name));
+  if (table?.id !== plan.table.id) throw tableNotFound();
+  const old = await readItem(tx, table, plan.key);
   if (plan.condition && !evaluate(old ?? {}, plan.condition)) {
     throw conditionFailed(plan.returnOldOnFailure ? old : undefined);
   }
   if (!plan.apply) return { old, next: old };
   const next = plan.apply(old);
   if (!old && !next) return {};
-  await writeItem(tx, plan.table, old, next);
+  await writeItem(tx, table, old, next);
   return { old, next };
 }
 

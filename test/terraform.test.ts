@@ -31,8 +31,6 @@ function typesIn(state: string[]): Set<string> {
  * need a service, or a part of one, that Stratus does not have yet.
  */
 const NOT_APPLIED: Record<string, string> = {
-  aws_lambda_event_source_mapping:
-    'needs an event source Stratus has (SQS queues, DynamoDB or Kinesis streams, Kafka, MQ, DocumentDB): none yet',
   aws_iam_user_login_profile: 'console passwords (CreateLoginProfile) are not implemented',
   aws_iam_account_password_policy: 'the account password policy is not implemented',
   aws_iam_account_alias: 'account aliases are not implemented',
@@ -123,6 +121,22 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
         writeFileSync(
           join(dir, 'layer.zip'),
           createZip([{ name: 'nodejs/lib.js', data: 'module.exports = 1;\n' }]),
+        );
+      },
+    );
+  });
+
+  test('DynamoDB: a table with a stream, GSI, TTL and tags, an item, and an event source mapping on the stream', async () => {
+    const role = await createRole(c.iam, 'tf-ddb-role');
+    await cycle(
+      'dynamodb',
+      { role_arn: role },
+      ['aws_dynamodb_table', 'aws_dynamodb_table_item', 'aws_lambda_event_source_mapping'],
+      async () => {},
+      (dir) => {
+        writeFileSync(
+          join(dir, 'fn.zip'),
+          createZip([{ name: 'index.js', data: 'exports.handler = async () => ({});\n' }]),
         );
       },
     );

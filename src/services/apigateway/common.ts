@@ -11,6 +11,8 @@ import { type ApiRecord, apiKey, type ResourceRecord, type Scope, T } from './st
 export interface ApigwDeps {
   store: MetadataStore;
   now: () => number;
+  /** The URL clients reach Stratus at (invoke URLs in exports). */
+  endpoint(): string;
   /** Something a deployed API serves changed (stage, deployment, key, plan): drop caches. */
   changed(apiId?: string): void;
 }

@@ -5,6 +5,7 @@
  * execute-api data plane through the `executeApis` link.
  */
 import type { ApigatewayOperations } from '../../api/apigateway/operations.js';
+import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
 import { AccessLogWriter } from '../apigateway-shared/context-vars.js';
 import { ApiLambdaInvoker } from '../apigateway-shared/lambda.js';
@@ -37,14 +38,20 @@ export const apigatewayPlugin = definePlugin({
       log,
     });
     deps.links.executeApis.register(backend);
+    let endpoint = clientEndpoint(deps.config.host, deps.config.port);
     return {
       dispatch: bindProvider<ApigatewayOperations>(
         apigatewayOperations({
           store: deps.store,
           now: Date.now,
+          endpoint: () => endpoint,
           changed: (apiId) => backend.changed(apiId),
         }),
       ),
+      start: (server) => {
+        endpoint = server.endpoint;
+        return Promise.resolve();
+      },
       stop: () => accessLogs.flush(),
       reset: () => {
         backend.changed();

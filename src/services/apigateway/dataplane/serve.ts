@@ -268,7 +268,8 @@ export class RestApiBackend implements ExecuteApiBackend {
           headers: req.headers as Record<string, string>,
         },
         body,
-        'execute-api',
+        // The service whose signing name is `execute-api` (the gateway looks services up by name).
+        'apigatewaymanagementapi',
       );
       if (who === undefined)
         return fail({

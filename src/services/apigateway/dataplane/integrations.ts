@@ -16,6 +16,8 @@ import type {
 } from '../../../api/apigateway/types.js';
 import type { ApiContext } from '../../apigateway-shared/context-vars.js';
 import type { ApiLambdaInvoker, ApiLambdaOutcome } from '../../apigateway-shared/lambda.js';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { proxyEvent, readProxyResponse, type IncomingRequest } from './proxy-event.js';
 import { renderTemplate, type TemplateParams } from './vtl.js';
 
@@ -365,38 +367,80 @@ export class Integrations {
     }) => IntegrationResult | { status: number; headers: [string, string][]; body: Buffer },
   ): Promise<IntegrationResult> {
     const timeout = c.integration.timeoutInMillis ?? 29_000;
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, {
-        method,
-        headers,
-        ...(body.length > 0 && method !== 'GET' && method !== 'HEAD' && { body }),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeout),
-      });
+      res = await httpCall(url, method, headers, body, timeout);
     } catch (err) {
-      const timedOut =
-        err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      const timedOut = err instanceof TimeoutError;
       c.log(
         timedOut
           ? 'Execution failed due to a timeout error'
-          : `Execution failed due to configuration error: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`,
+          : `Execution failed due to configuration error: ${err instanceof Error ? err.message : String(err)}`,
       );
       return internal(timedOut ? 504 : 500);
     }
-    const resHeaders: [string, string][] = [];
-    res.headers.forEach((v, k) => {
-      if (!HOP_BY_HOP.has(k) && k !== 'set-cookie' && k !== 'content-encoding')
-        resHeaders.push([k, v]);
-    });
-    for (const cookie of res.headers.getSetCookie()) resHeaders.push(['set-cookie', cookie]);
-    const out = then({
-      status: res.status,
-      headers: resHeaders,
-      body: Buffer.from(await res.arrayBuffer()),
-    });
+    const out = then(res);
     return 'kind' in out ? out : { kind: 'response', ...out };
   }
+}
+
+interface HttpAnswer {
+  status: number;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+class TimeoutError extends Error {}
+
+/**
+ * One HTTP request to an integration endpoint. `*.localhost` names (a load balancer's
+ * `<name>.<region>.elb.localhost`, an API's own invoke host) are reached on 127.0.0.1 with
+ * the name kept in Host, as browsers and curl resolve them; glibc does not.
+ */
+function httpCall(
+  url: string,
+  method: string,
+  headers: [string, string][],
+  body: Buffer,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
+  const u = new URL(url);
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const host = u.host;
+  if (u.hostname === 'localhost' || u.hostname.endsWith('.localhost')) u.hostname = '127.0.0.1';
+  return new Promise((resolve, reject) => {
+    const req = send(
+      u,
+      {
+        method,
+        // A header array keeps repeated names apart; Node then adds no Host of its own.
+        headers: [['Host', host], ...headers].flatMap(([k, v]) => [k, v]),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const out: [string, string][] = [];
+          const raw = res.rawHeaders;
+          for (let i = 0; i + 1 < raw.length; i += 2) {
+            const k = raw[i] as string;
+            if (!HOP_BY_HOP.has(k.toLowerCase()) && k.toLowerCase() !== 'content-encoding') {
+              out.push([k, raw[i + 1] as string]);
+            }
+          }
+          resolve({ status: res.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
+        });
+      },
+    );
+    const timer = setTimeout(() => req.destroy(new TimeoutError('timeout')), timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.end(body.length > 0 && method !== 'GET' && method !== 'HEAD' ? body : undefined);
+  });
 }
 
 const HOP_BY_HOP = new Set([

@@ -428,6 +428,7 @@ export class RestApiBackend implements ExecuteApiBackend {
    * stage's logging level (methodSettings `*\/*`) is INFO or ERROR.
    */
   private executionLog(deployed: DeployedStage, apiId: string, line: string): void {
+    this.deps.log.debug(`apigateway ${apiId}/${deployed.stage.stageName}: ${line}`);
     const level = deployed.stage.methodSettings['*/*']?.loggingLevel;
     if (level !== 'INFO' && level !== 'ERROR') return;
     const group = `arn:aws:logs:${deployed.scope.region}:${deployed.scope.account}:log-group:API-Gateway-Execution-Logs_${apiId}/${deployed.stage.stageName}`;

@@ -60,7 +60,9 @@ export class Router {
     httpMethod: string,
   ): { route?: RouteMatch; resourceFound: boolean } {
     const params: Record<string, string> = {};
-    const found = walk(this.root, segments, 0, params, httpMethod);
+    // `/prod/` is the root like `/prod`, and `/items/` is `/items`.
+    const segs = segments.at(-1) === '' ? segments.slice(0, -1) : segments;
+    const found = walk(this.root, segs, 0, params, httpMethod);
     if (!found) return { resourceFound: false };
     const r = found.resource;
     const method = r?.methods[httpMethod] ?? r?.methods.ANY;

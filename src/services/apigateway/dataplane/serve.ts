@@ -324,6 +324,10 @@ export class RestApiBackend implements ExecuteApiBackend {
       authorizerContext = result.context;
       context.authorizer = { ...result.context };
       usageKey = result.usageIdentifierKey;
+    } else if (auth !== 'NONE') {
+      // COGNITO_USER_POOLS: no user pools here; refusing beats letting everyone in.
+      this.executionLog(deployed, target.apiId, `Authorization type ${auth} is not supported`);
+      return fail({ type: 'AUTHORIZER_CONFIGURATION_ERROR', message: null });
     }
 
     // API key and usage plan.

@@ -25,6 +25,7 @@ import { handleApiRequest, type GatewayDeps } from './chain.js';
 import { answerPreflight } from './cors.js';
 import { RouteTable, s3VirtualHosts } from './routes.js';
 import { ExecuteApis, refuseUpgrade } from './execute-api.js';
+import { IdleTrimmer, loadMallocTrim } from './malloc-trim.js';
 import { ServiceRegistry } from './services.js';
 import { wire, type WireNode } from './wiring.js';
 
@@ -88,6 +89,7 @@ export async function startServer(
     unclaimed: () => routes.unclaimed(endpoint),
   };
   let ready = false;
+  const trimmer = new IdleTrimmer(loadMallocTrim(log));
   const admin: AdminDeps = {
     config,
     registry,
@@ -98,9 +100,11 @@ export async function startServer(
     endpoint: () => endpoint,
     isReady: () => ready,
     denials: authorizer.denials,
+    trimMemory: () => trimmer.now(),
   };
 
   const server = createServer({ keepAlive: true }, (req, res) => {
+    trimmer.request();
     route(req, res).catch((err: unknown) => {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       if (clientGone(req, err)) {
@@ -183,6 +187,7 @@ export async function startServer(
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      trimmer.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS);

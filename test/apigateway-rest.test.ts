@@ -295,16 +295,20 @@ describe('API Gateway REST APIs', () => {
     });
     assert.equal(badKey.status, 403);
 
+    const started = Date.now();
     const burst = await Promise.all(
       Array.from({ length: 50 }, () =>
         call(api, 'prod', '/metered', { headers: { 'x-api-key': key.value as string } }),
       ),
     );
+    const seconds = (Date.now() - started) / 1000;
     const ok = burst.filter((b) => b.status === 200);
     const throttled = burst.filter((b) => b.status === 429);
     assert.equal(ok.length + throttled.length, 50);
-    // The bucket holds 5 and refills 5 a second: however slow the machine, far fewer than 50.
-    assert.ok(ok.length >= 5 && ok.length < 40, `${ok.length} passed`);
+    // The bucket holds 5 and refills 5 a second: 5, plus what the burst's own duration
+    // refilled on a slow machine.
+    const most = 5 + Math.ceil(seconds * 5);
+    assert.ok(ok.length >= 5 && ok.length <= most, `${ok.length} passed in ${seconds} s`);
     assert.deepEqual(throttled[0]?.json(), { message: 'Too Many Requests' });
     assert.deepEqual(ok[0]?.json(), { ok: true, key: key.id });
 

@@ -243,6 +243,45 @@ describe('API Gateway REST APIs: operations, logs, binary, timeouts, load balanc
     });
   });
 
+  test('a function without the permission: 500 for the caller, the reason in the execution log', async () => {
+    await fx.create('unpermitted', { Code: { ZipFile: nodeZip(ECHO) } });
+    const { id } = await proxyApi(
+      'unpermitted',
+      `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn('unpermitted')}/invocations`,
+      'AWS_PROXY',
+    );
+    await apigw.send(new CreateDeploymentCommand({ restApiId: id, stageName: 'prod' }));
+    await apigw.send(
+      new UpdateStageCommand({
+        restApiId: id,
+        stageName: 'prod',
+        patchOperations: [{ op: 'replace', path: '/*/*/logging/loglevel', value: 'INFO' }],
+      }),
+    );
+    const res = await callApi(endpoint, id, 'prod', '/x');
+    assert.equal(res.status, 500);
+    assert.deepEqual(res.json(), { message: 'Internal server error' });
+    const line = await eventually('the execution log line', async () => {
+      const messages = await logMessages(fx.c.logs, `API-Gateway-Execution-Logs_${id}/prod`);
+      return messages.find((m) => m.includes('Invalid permissions on Lambda function'));
+    });
+    assert.equal(
+      line,
+      'Execution failed due to configuration error: Invalid permissions on Lambda function',
+    );
+
+    // disableExecuteApiEndpoint: the invoke URL answers 403 Forbidden.
+    await apigw.send(
+      new UpdateRestApiCommand({
+        restApiId: id,
+        patchOperations: [{ op: 'replace', path: '/disableExecuteApiEndpoint', value: 'true' }],
+      }),
+    );
+    const off = await callApi(endpoint, id, 'prod', '/x');
+    assert.equal(off.status, 403);
+    assert.deepEqual(off.json(), { message: 'Forbidden' });
+  });
+
   test('an integration slower than its timeout is a 504; an unreachable one a 500', async () => {
     const slow = createServer((_req, res) => {
       setTimeout(() => res.end('late'), 3000).unref();

@@ -59,6 +59,8 @@ export interface RestDataPlaneDeps {
 interface DeployedStage {
   scope: Scope;
   apiName: string;
+  /** disableExecuteApiEndpoint: the default endpoint answers 403 Forbidden. */
+  disabled: boolean;
   stage: StageRecord;
   definition: ApiDefinition;
   router: Router;
@@ -125,6 +127,7 @@ export class RestApiBackend implements ExecuteApiBackend {
         return {
           scope,
           apiName: api.name,
+          disabled: api.disableExecuteApiEndpoint,
           stage,
           definition: d.definition,
           router: new Router(d.definition),
@@ -209,6 +212,10 @@ export class RestApiBackend implements ExecuteApiBackend {
         type: 'MISSING_AUTHENTICATION_TOKEN',
         message: 'Missing Authentication Token',
       });
+    }
+    if (deployed.disabled) {
+      req.resume();
+      return fail({ type: 'DEFAULT_4XX', status: 403, message: 'Forbidden' });
     }
     const body = await readBody(req, MAX_PAYLOAD_BYTES);
     if (body === 'too-large') {

@@ -3,34 +3,26 @@
  * URL forms: Lambda proxy integrations (and the execute-api permission they need), usage
  * plans enforced (5 rps / burst 5, no key → 403, quotas, GetUsage), TOKEN and REQUEST
  * authorizers with their cache, a form-encoded body mapped to JSON for a non-proxy Lambda
- * integration, an OpenAPI import that works without further calls, HTTP_PROXY to a local
- * server, MOCK CORS preflights, validators, gateway responses, the 10 MB limit, AWS_IAM.
+ * integration, an OpenAPI import that works without further calls (the rest of the surface
+ * is in apigateway-rest-ops.test.ts).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   APIGatewayClient,
   CreateApiKeyCommand,
   CreateAuthorizerCommand,
   CreateDeploymentCommand,
-  CreateModelCommand,
-  CreateRequestValidatorCommand,
-  CreateResourceCommand,
-  CreateRestApiCommand,
   CreateUsagePlanCommand,
   CreateUsagePlanKeyCommand,
   GetExportCommand,
   GetResourcesCommand,
   GetUsageCommand,
   ImportRestApiCommand,
-  PutGatewayResponseCommand,
   PutIntegrationCommand,
   PutIntegrationResponseCommand,
   PutMethodCommand,
   PutMethodResponseCommand,
-  UpdateStageCommand,
 } from '@aws-sdk/client-api-gateway';
 import { AddPermissionCommand } from '@aws-sdk/client-lambda';
 import {
@@ -42,8 +34,7 @@ import {
   type InvokeFixture,
 } from './helpers/lambda.js';
 import { clientConfig } from './helpers/server.js';
-import { callApi, type ApiCall } from './helpers/execute-api.js';
-import { signedFetch } from './helpers/sign.js';
+import { callApi, createApi, createResource, type ApiCall } from './helpers/execute-api.js';
 
 /** The proxy event as the tests read it. */
 interface ProxyEvent {
@@ -109,16 +100,9 @@ describe('API Gateway REST APIs', () => {
   const call = (api: string, stage: string, path: string, c?: ApiCall) =>
     callApi(endpoint, api, stage, path, c);
 
-  async function newApi(name: string): Promise<{ id: string; root: string }> {
-    const api = await apigw.send(new CreateRestApiCommand({ name }));
-    return { id: api.id as string, root: api.rootResourceId as string };
-  }
-  async function resource(api: string, parent: string, part: string): Promise<string> {
-    const r = await apigw.send(
-      new CreateResourceCommand({ restApiId: api, parentId: parent, pathPart: part }),
-    );
-    return r.id as string;
-  }
+  const newApi = (name: string) => createApi(apigw, name);
+  const resource = (api: string, parent: string, part: string) =>
+    createResource(apigw, api, parent, part);
   async function proxyMethod(api: string, res: string, method: string, fn: string, extra = {}) {
     await apigw.send(
       new PutMethodCommand({
@@ -584,259 +568,5 @@ describe('API Gateway REST APIs', () => {
       dig(exported, 'paths', '/health', 'get', 'x-amazon-apigateway-integration', 'type'),
       'mock',
     );
-  });
-
-  test('HTTP_PROXY to a local server, CORS preflight by MOCK, validators, gateway responses, 10 MB, AWS_IAM', async () => {
-    const backend: Server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.writeHead(202, { 'content-type': 'application/json', 'x-backend': 'yes' });
-        res.end(
-          JSON.stringify({
-            url: req.url,
-            method: req.method,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-      });
-    });
-    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-    const port = (backend.address() as AddressInfo).port;
-    try {
-      const { id: api, root } = await newApi('mixed');
-      const proxy = await resource(api, root, '{proxy+}');
-      await apigw.send(
-        new PutMethodCommand({
-          restApiId: api,
-          resourceId: proxy,
-          httpMethod: 'ANY',
-          authorizationType: 'NONE',
-        }),
-      );
-      await apigw.send(
-        new PutIntegrationCommand({
-          restApiId: api,
-          resourceId: proxy,
-          httpMethod: 'ANY',
-          type: 'HTTP_PROXY',
-          integrationHttpMethod: 'ANY',
-          uri: `http://127.0.0.1:\${stageVariables.port}/backend/{proxy}`,
-          requestParameters: { 'integration.request.path.proxy': 'method.request.path.proxy' },
-        }),
-      );
-      // CORS: an OPTIONS MOCK method answering the preflight, as users configure it.
-      const cors = await resource(api, root, 'cors');
-      await apigw.send(
-        new PutMethodCommand({
-          restApiId: api,
-          resourceId: cors,
-          httpMethod: 'OPTIONS',
-          authorizationType: 'NONE',
-        }),
-      );
-      await apigw.send(
-        new PutIntegrationCommand({
-          restApiId: api,
-          resourceId: cors,
-          httpMethod: 'OPTIONS',
-          type: 'MOCK',
-          requestTemplates: { 'application/json': '{"statusCode": 200}' },
-        }),
-      );
-      await apigw.send(
-        new PutMethodResponseCommand({
-          restApiId: api,
-          resourceId: cors,
-          httpMethod: 'OPTIONS',
-          statusCode: '200',
-          responseParameters: {
-            'method.response.header.Access-Control-Allow-Origin': false,
-            'method.response.header.Access-Control-Allow-Methods': false,
-          },
-        }),
-      );
-      await apigw.send(
-        new PutIntegrationResponseCommand({
-          restApiId: api,
-          resourceId: cors,
-          httpMethod: 'OPTIONS',
-          statusCode: '200',
-          responseParameters: {
-            'method.response.header.Access-Control-Allow-Origin': "'*'",
-            'method.response.header.Access-Control-Allow-Methods': "'GET,POST,OPTIONS'",
-          },
-          responseTemplates: { 'application/json': '' },
-        }),
-      );
-      // A validated POST with a draft-4 model, and a customised 400.
-      const model = await apigw.send(
-        new CreateModelCommand({
-          restApiId: api,
-          name: 'Item',
-          contentType: 'application/json',
-          schema: JSON.stringify({
-            $schema: 'http://json-schema.org/draft-04/schema#',
-            type: 'object',
-            required: ['name'],
-            properties: { name: { type: 'string' } },
-          }),
-        }),
-      );
-      const validator = await apigw.send(
-        new CreateRequestValidatorCommand({
-          restApiId: api,
-          name: 'all',
-          validateRequestBody: true,
-          validateRequestParameters: true,
-        }),
-      );
-      const v = await resource(api, cors, 'validated');
-      await apigw.send(
-        new PutMethodCommand({
-          restApiId: api,
-          resourceId: v,
-          httpMethod: 'POST',
-          authorizationType: 'NONE',
-          requestValidatorId: validator.id,
-          requestModels: { 'application/json': model.name as string },
-          requestParameters: { 'method.request.querystring.tag': true },
-        }),
-      );
-      await apigw.send(
-        new PutIntegrationCommand({
-          restApiId: api,
-          resourceId: v,
-          httpMethod: 'POST',
-          type: 'MOCK',
-          requestTemplates: { 'application/json': '{"statusCode": 200}' },
-        }),
-      );
-      await apigw.send(
-        new PutIntegrationResponseCommand({
-          restApiId: api,
-          resourceId: v,
-          httpMethod: 'POST',
-          statusCode: '200',
-          responseTemplates: { 'application/json': '{"valid": true}' },
-        }),
-      );
-      await apigw.send(
-        new PutGatewayResponseCommand({
-          restApiId: api,
-          responseType: 'BAD_REQUEST_BODY',
-          statusCode: '422',
-          responseParameters: { 'gatewayresponse.header.x-why': "'schema'" },
-          responseTemplates: {
-            'application/json':
-              '{"problem": $context.error.messageString, "type": "$context.error.responseType"}',
-          },
-        }),
-      );
-      // AWS_IAM: only SigV4-signed calls.
-      const secure = await resource(api, cors, 'secure');
-      await apigw.send(
-        new PutMethodCommand({
-          restApiId: api,
-          resourceId: secure,
-          httpMethod: 'GET',
-          authorizationType: 'AWS_IAM',
-        }),
-      );
-      await apigw.send(
-        new PutIntegrationCommand({
-          restApiId: api,
-          resourceId: secure,
-          httpMethod: 'GET',
-          type: 'MOCK',
-          requestTemplates: { 'application/json': '{"statusCode": 200}' },
-        }),
-      );
-      await apigw.send(
-        new PutIntegrationResponseCommand({
-          restApiId: api,
-          resourceId: secure,
-          httpMethod: 'GET',
-          statusCode: '200',
-          responseTemplates: { 'application/json': '{"caller": "$context.identity.accessKey"}' },
-        }),
-      );
-      await deploy(api, 'prod', { port: String(port) });
-
-      const proxied = await call(api, 'prod', '/a/b?x=1', { method: 'PUT', body: 'hello' });
-      assert.equal(proxied.status, 202, proxied.text);
-      assert.equal(proxied.headers['x-backend'], 'yes');
-      assert.deepEqual(proxied.json(), { url: '/backend/a/b?x=1', method: 'PUT', body: 'hello' });
-
-      const preflight = await call(api, 'prod', '/cors', {
-        method: 'OPTIONS',
-        headers: { origin: 'https://app.example' },
-      });
-      assert.equal(preflight.status, 200);
-      assert.equal(preflight.headers['access-control-allow-origin'], '*');
-      assert.equal(preflight.headers['access-control-allow-methods'], 'GET,POST,OPTIONS');
-
-      const json = { 'content-type': 'application/json' };
-      const missing = await call(api, 'prod', '/cors/validated', {
-        method: 'POST',
-        headers: json,
-        body: '{"name":"x"}',
-      });
-      assert.equal(missing.status, 400);
-      assert.deepEqual(missing.json(), { message: 'Missing required request parameters: [tag]' });
-      const invalid = await call(api, 'prod', '/cors/validated?tag=1', {
-        method: 'POST',
-        headers: json,
-        body: '{"name":5}',
-      });
-      assert.equal(invalid.status, 422);
-      assert.equal(invalid.headers['x-why'], 'schema');
-      assert.deepEqual(invalid.json(), {
-        problem: 'Invalid request body',
-        type: 'BAD_REQUEST_BODY',
-      });
-      const valid = await call(api, 'prod', '/cors/validated?tag=1', {
-        method: 'POST',
-        headers: json,
-        body: '{"name":"x"}',
-      });
-      assert.equal(valid.status, 200);
-      assert.deepEqual(valid.json(), { valid: true });
-
-      const tooBig = await call(api, 'prod', '/a', {
-        method: 'POST',
-        body: Buffer.alloc(10 * 1024 * 1024 + 1, 97),
-      });
-      assert.equal(tooBig.status, 413);
-      assert.deepEqual(tooBig.json(), { message: 'Request Too Long' });
-
-      const unsigned = await call(api, 'prod', '/cors/secure');
-      assert.equal(unsigned.status, 403);
-      assert.deepEqual(unsigned.json(), { message: 'Missing Authentication Token' });
-      const signed = await signedFetch(endpoint, {
-        service: 'execute-api',
-        method: 'GET',
-        path: `/restapis/${api}/prod/_user_request_/cors/secure`,
-      });
-      assert.equal(signed.status, 200, signed.text);
-      assert.deepEqual(JSON.parse(signed.text), { caller: 'test' });
-
-      // Stage throttling from methodSettings */*: rate 0 and burst 0 block everything.
-      await apigw.send(
-        new UpdateStageCommand({
-          restApiId: api,
-          stageName: 'prod',
-          patchOperations: [
-            { op: 'replace', path: '/*/*/throttling/rateLimit', value: '0' },
-            { op: 'replace', path: '/*/*/throttling/burstLimit', value: '0' },
-          ],
-        }),
-      );
-      const blocked = await call(api, 'prod', '/cors', { method: 'OPTIONS' });
-      assert.equal(blocked.status, 429);
-      assert.deepEqual(blocked.json(), { message: 'Too Many Requests' });
-    } finally {
-      backend.close();
-    }
   });
 });

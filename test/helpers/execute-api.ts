@@ -5,6 +5,11 @@
  * (`/restapis/<api-id>/<stage>/_user_request_/<path>`).
  */
 import { Agent, request } from 'node:http';
+import {
+  type APIGatewayClient,
+  CreateResourceCommand,
+  CreateRestApiCommand,
+} from '@aws-sdk/client-api-gateway';
 
 export interface ApiResponse {
   status: number;
@@ -63,4 +68,26 @@ export function callApi(
     req.on('error', reject);
     req.end(call.body);
   });
+}
+
+/** A new REST API: its id and root resource id. */
+export async function createApi(
+  apigw: APIGatewayClient,
+  name: string,
+): Promise<{ id: string; root: string }> {
+  const api = await apigw.send(new CreateRestApiCommand({ name }));
+  return { id: api.id as string, root: api.rootResourceId as string };
+}
+
+/** A new resource under `parent`: its id. */
+export async function createResource(
+  apigw: APIGatewayClient,
+  api: string,
+  parent: string,
+  part: string,
+): Promise<string> {
+  const r = await apigw.send(
+    new CreateResourceCommand({ restApiId: api, parentId: parent, pathPart: part }),
+  );
+  return r.id as string;
 }

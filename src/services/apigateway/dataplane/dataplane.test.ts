@@ -115,13 +115,10 @@ test('integration responses: a matching selection pattern, else the default', ()
     { statusCode: '400', selectionPattern: 'Bad.*' },
     { statusCode: '500', selectionPattern: '5\\d{2}' },
   ];
-  assert.equal(selectResponse(responses, 'Bad input', true)?.statusCode, '400');
-  assert.equal(selectResponse(responses, 'Not Bad', true)?.statusCode, '200');
-  assert.equal(selectResponse(responses, '503', false)?.statusCode, '500');
-  assert.equal(
-    selectResponse([{ statusCode: '400', selectionPattern: 'x' }], 'y', true),
-    undefined,
-  );
+  assert.equal(selectResponse(responses, 'Bad input')?.statusCode, '400');
+  assert.equal(selectResponse(responses, 'Not Bad')?.statusCode, '200');
+  assert.equal(selectResponse(responses, '503')?.statusCode, '500');
+  assert.equal(selectResponse([{ statusCode: '400', selectionPattern: 'x' }], 'y'), undefined);
 });
 
 test('gateway responses: defaults, and customisations by type or by family', () => {

@@ -120,6 +120,10 @@ export class Integrations {
       c.log('Execution failed due to configuration error: Malformed Lambda proxy response');
       return badGateway();
     }
+    // REST APIs answer application/json when the function names no content type.
+    if (!r.headers.some(([k]) => k.toLowerCase() === 'content-type')) {
+      r.headers.push(['Content-Type', 'application/json']);
+    }
     return { kind: 'response', ...r };
   }
 
@@ -202,7 +206,7 @@ export class Integrations {
         selector = out.payload.toString('utf8');
       }
     }
-    return this.mapResponse(c, selector, out.payload, [], out.kind === 'function-error');
+    return this.mapResponse(c, selector, out.payload, []);
   }
 
   /** The request body after the mapping template chosen by Content-Type, or AWS's 415. */
@@ -251,10 +255,9 @@ export class Integrations {
     selector: string,
     body: Buffer,
     integrationHeaders: [string, string][],
-    isError = false,
   ): IntegrationResult {
     const responses = Object.values(c.integration.integrationResponses ?? {});
-    const chosen = selectResponse(responses, selector, isError);
+    const chosen = selectResponse(responses, selector);
     if (!chosen) {
       c.log(
         'Execution failed due to configuration error: No match for output mapping and no default output mapping configured. Endpoint Response Status Code: ' +
@@ -455,7 +458,8 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-export function header(r: IncomingRequest, name: string): string | undefined {
+/** A request header's values joined with `,`; `name` lower-cased. */
+export function header(r: Pick<IncomingRequest, 'headers'>, name: string): string | undefined {
   for (const [k, vs] of r.headers) if (k.toLowerCase() === name) return vs.join(',');
   return undefined;
 }
@@ -464,7 +468,6 @@ export function header(r: IncomingRequest, name: string): string | undefined {
 export function selectResponse(
   responses: IntegrationResponse[],
   selector: string,
-  isError: boolean,
 ): IntegrationResponse | undefined {
   for (const r of responses) {
     const p = r.selectionPattern;
@@ -472,12 +475,8 @@ export function selectResponse(
     // Patterns match the whole string (Java's String.matches), newlines included.
     if (new RegExp(`^(?:${p})$`, 's').test(selector)) return r;
   }
-  const fallback = responses.find(
-    (r) => r.selectionPattern === undefined || r.selectionPattern === '',
-  );
-  if (fallback) return fallback;
-  // Without a default, an HTTP status selects the response of the same code.
-  return isError ? undefined : responses.find((r) => r.statusCode === selector);
+  // "If no selection pattern matches, the default response (no pattern) is used."
+  return responses.find((r) => r.selectionPattern === undefined || r.selectionPattern === '');
 }
 
 /** `method.request.{path|querystring|header}.x`, `stageVariables.x`, `context.x` or `'literal'`. */

@@ -202,7 +202,6 @@ export class RestApiBackend implements ExecuteApiBackend {
     };
     const fail = (e: Omit<GatewayErrorInput, 'context' | 'params' | 'stageVariables'>) => {
       const r = gatewayReply(deployed?.definition, { ...e, context, params, stageVariables });
-      context.error = { ...(context.error as object), message: e.message ?? '' };
       send(r.status, Object.entries(r.headers), r.body);
     };
 
@@ -233,7 +232,7 @@ export class RestApiBackend implements ExecuteApiBackend {
     context.resourceId = route.resource.id;
     context.resourcePath = route.resourcePath;
     const def = deployed.definition;
-    const contentType = header({ headers } as IncomingRequest, 'content-type');
+    const contentType = header({ headers }, 'content-type');
     const request: IncomingRequest = {
       method,
       path,

@@ -14,6 +14,7 @@ import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
 import { dynamodbPlugin } from './services/dynamodb/plugin.js';
 import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
+import { apigatewayPlugin } from './services/apigateway/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -27,4 +28,5 @@ export const plugins: readonly ServicePlugin[] = [
   batchPlugin,
   dynamodbPlugin,
   dynamodbstreamsPlugin,
+  apigatewayPlugin,
 ];

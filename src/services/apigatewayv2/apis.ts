@@ -13,9 +13,9 @@ import {
   compact,
   loadApi,
   mutateApi,
-  newId,
   page,
 } from './common.js';
+import { apiId as newApiId } from '../apigateway-shared/ids.js';
 import { newIntegration } from './integrations.js';
 import { newRoute } from './routes.js';
 import { newStage } from './stages.js';
@@ -91,7 +91,7 @@ export function apiOperations(deps: ApiGatewayV2Deps): ApiOps {
         throw badRequest('RouteKey is only supported with Target (quick create).');
       }
       const api: ApiRecord = {
-        apiId: newId(10),
+        apiId: newApiId(),
         account: ctx.account,
         region: ctx.region,
         name: input.Name,

@@ -2,9 +2,9 @@
  * What the API Gateway v2 operation modules share: deps, ids, AWS's error messages, the
  * API lookup every child resource goes through, auto-deployment and paging.
  */
-import { randomBytes } from 'node:crypto';
 import { BadRequestException, NotFoundException } from '../../api/apigatewayv2/errors.js';
 import { buildArn } from '../../shared/arn.js';
+import { randomId } from '../apigateway-shared/ids.js';
 import type { RequestContext } from '../../shared/context.js';
 import { pageArray } from '../../shared/paging.js';
 import type { MetadataOps, MetadataStore } from '../../storage/types.js';
@@ -31,15 +31,8 @@ export interface ApiGatewayV2Deps {
   changed(apiId: string): void;
 }
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
-/** A lowercase alphanumeric id like AWS's (`a1b2c3d4e5` for APIs, 7 characters for routes). */
-export function newId(length: number): string {
-  const bytes = randomBytes(length);
-  let out = '';
-  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
-  return out;
-}
+/** A lowercase alphanumeric id like AWS's (7 characters for routes, 6 for deployments). */
+export const newId = (length: number): string => randomId(length);
 
 export const notFound = (kind: string, account: string, id: string): NotFoundException =>
   new NotFoundException(`Invalid ${kind} identifier specified ${account}:${id}`, {

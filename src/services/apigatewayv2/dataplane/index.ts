@@ -1,0 +1,91 @@
+/**
+ * The invoke path of HTTP and WebSocket APIs, registered with the gateway's execute-api
+ * data plane: HTTP requests go to the HTTP API handler, WebSocket handshakes to the
+ * WebSocket handler.
+ */
+import type { LogSink } from '../../../events/logs.js';
+import type { ExecuteApiBackend } from '../../../gateway/execute-api.js';
+import type { ResourcePolicySource } from '../../../policy/sources.js';
+import type { Logger } from '../../../shared/log.js';
+import type { MetadataStore } from '../../../storage/types.js';
+import { AccessLogWriter } from '../../apigateway-shared/context-vars.js';
+import { ApiLambdaInvoker } from '../../apigateway-shared/lambda.js';
+import { StageMetrics } from '../../apigateway-shared/stage-metrics.js';
+import { TokenBuckets } from '../../apigateway-shared/throttle.js';
+import type { FunctionInvoker } from '../../lambda/invoke/service-invoker.js';
+import type { RequestAuthenticator } from '../../plugin.js';
+import { DeployedApis } from './deployed.js';
+import { HttpInvoke } from './http.js';
+import { JwtAuthorizers } from './jwt.js';
+import { LambdaAuthorizers } from './lambda-authorizer.js';
+
+export interface InvokePathDeps {
+  store: MetadataStore;
+  functions: FunctionInvoker;
+  resourcePolicies: readonly ResourcePolicySource[];
+  signatures: RequestAuthenticator;
+  logs: LogSink;
+  log: Logger;
+}
+
+export interface InvokePath {
+  backend: ExecuteApiBackend;
+  /** The control plane changed `apiId` (or everything, after a reset). */
+  forget(apiId?: string): void;
+  resetAuthorizerCache(apiId: string, stage: string): void;
+  metrics: StageMetrics;
+  stop(): Promise<void>;
+}
+
+export function createInvokePath(deps: InvokePathDeps): InvokePath {
+  const deployed = new DeployedApis(deps.store);
+  const lambda = new ApiLambdaInvoker(deps.functions, deps.resourcePolicies);
+  const lambdaAuthorizers = new LambdaAuthorizers(lambda);
+  const jwt = new JwtAuthorizers();
+  const throttles = new TokenBuckets();
+  const metrics = new StageMetrics();
+  const accessLogs = new AccessLogWriter(deps.logs, 100, (err) =>
+    deps.log.warn('API Gateway access log write failed', { error: String(err) }),
+  );
+  const http = new HttpInvoke({
+    lambda,
+    jwt,
+    lambdaAuthorizers,
+    throttles,
+    signatures: deps.signatures,
+    accessLogs,
+    metrics,
+  });
+  const backend: ExecuteApiBackend = {
+    owns: (apiId) => deployed.owns(apiId),
+    async handle(req, res, target) {
+      const live = await deployed.get(target.apiId);
+      if (!live) {
+        req.resume();
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Not Found' }));
+        return;
+      }
+      return http.handle(live, req, res, target);
+    },
+  };
+  return {
+    backend,
+    forget(apiId) {
+      deployed.forget(apiId);
+      if (apiId === undefined) {
+        throttles.clear();
+        lambdaAuthorizers.cache.clear();
+        jwt.clear();
+      } else {
+        throttles.clear(`${apiId}/`);
+        lambdaAuthorizers.cache.clear(`${apiId}/`);
+      }
+    },
+    resetAuthorizerCache(apiId, stage) {
+      lambdaAuthorizers.cache.clear(`${apiId}/${stage}/`);
+    },
+    metrics,
+    stop: () => accessLogs.flush(),
+  };
+}

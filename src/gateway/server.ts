@@ -87,6 +87,8 @@ export async function startServer(
     log,
     unclaimed: () => routes.unclaimed(endpoint),
   };
+  executeApis.apiChain = (req, res, url, operationUrl) =>
+    handleApiRequest(req, res, url, deps, undefined, operationUrl);
   let ready = false;
   const admin: AdminDeps = {
     config,

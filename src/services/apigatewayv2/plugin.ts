@@ -8,12 +8,21 @@ import { clientEndpoint } from '../../shared/endpoint.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import type { ApiGatewayV2Deps } from './common.js';
+import type { WebSocketConnections } from './dataplane/connections.js';
 import { createInvokePath } from './dataplane/index.js';
 import { apigatewayv2Operations } from './provider.js';
+
+declare module '../links.js' {
+  interface ServiceLinks {
+    /** Open WebSocket connections, for the `@connections` management API. */
+    webSocketConnections: WebSocketConnections;
+  }
+}
 
 export const apigatewayv2Plugin = definePlugin({
   name: 'apigatewayv2',
   needs: ['executeApis', 'functionInvoke', 'resourcePolicies', 'signatures', 'logs'],
+  provides: ['webSocketConnections'],
   model: async () => (await import('../../api/apigatewayv2/model.js')).model,
   create(deps) {
     let endpoint = clientEndpoint(deps.config.host, deps.config.port);
@@ -37,6 +46,7 @@ export const apigatewayv2Plugin = definePlugin({
     );
     return {
       dispatch: bindProvider<Apigatewayv2Operations>(operations),
+      provides: { webSocketConnections: invoke.connections },
       async start(server) {
         endpoint = server.endpoint;
       },

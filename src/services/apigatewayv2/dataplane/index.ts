@@ -14,10 +14,13 @@ import { StageMetrics } from '../../apigateway-shared/stage-metrics.js';
 import { TokenBuckets } from '../../apigateway-shared/throttle.js';
 import type { FunctionInvoker } from '../../lambda/invoke/service-invoker.js';
 import type { RequestAuthenticator } from '../../plugin.js';
+import { refuseUpgrade } from '../../../gateway/execute-api.js';
+import { Connections, type WebSocketConnections } from './connections.js';
 import { DeployedApis } from './deployed.js';
 import { HttpInvoke } from './http.js';
 import { JwtAuthorizers } from './jwt.js';
 import { LambdaAuthorizers } from './lambda-authorizer.js';
+import { AWS_LIMITS, WebSocketInvoke, type WebSocketLimits } from './websocket.js';
 
 export interface InvokePathDeps {
   store: MetadataStore;
@@ -26,6 +29,8 @@ export interface InvokePathDeps {
   signatures: RequestAuthenticator;
   logs: LogSink;
   log: Logger;
+  /** AWS's idle and duration limits unless told otherwise (tests shorten them). */
+  webSocketLimits?: WebSocketLimits;
 }
 
 export interface InvokePath {
@@ -34,6 +39,7 @@ export interface InvokePath {
   forget(apiId?: string): void;
   resetAuthorizerCache(apiId: string, stage: string): void;
   metrics: StageMetrics;
+  connections: WebSocketConnections;
   stop(): Promise<void>;
 }
 
@@ -56,6 +62,13 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     accessLogs,
     metrics,
   });
+  const connections = new Connections();
+  const webSockets = new WebSocketInvoke(
+    lambda,
+    connections,
+    deps.log,
+    deps.webSocketLimits ?? AWS_LIMITS,
+  );
   const backend: ExecuteApiBackend = {
     owns: (apiId) => deployed.owns(apiId),
     async handle(req, res, target) {
@@ -66,7 +79,23 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
         res.end(JSON.stringify({ message: 'Not Found' }));
         return;
       }
+      if (live.api.protocolType === 'WEBSOCKET') {
+        // A plain HTTP request to a WebSocket API: AWS refuses it before any route.
+        req.resume();
+        res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' });
+        res.end(JSON.stringify({ message: 'Upgrade Required' }));
+        return;
+      }
       return http.handle(live, req, res, target);
+    },
+    upgrade(req, socket, head, target) {
+      deployed.get(target.apiId).then(
+        (live) => {
+          if (!live || live.api.protocolType !== 'WEBSOCKET') return refuseUpgrade(socket, 400);
+          webSockets.upgrade(live, req, socket, head, target);
+        },
+        () => refuseUpgrade(socket, 500),
+      );
     },
   };
   return {
@@ -86,6 +115,10 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       lambdaAuthorizers.cache.clear(`${apiId}/${stage}/`);
     },
     metrics,
-    stop: () => accessLogs.flush(),
+    connections,
+    async stop() {
+      webSockets.close();
+      await accessLogs.flush();
+    },
   };
 }

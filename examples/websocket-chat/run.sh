@@ -23,21 +23,7 @@ BUCKET="chat-connections-$SUFFIX"
 $AWS s3api create-bucket --bucket "$BUCKET" > /dev/null
 ROLE=$($AWS iam create-role --role-name "chat-$SUFFIX" --query Role.Arn \
   --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
-(cd "$HERE" && node -e "
-  // A zip of chat.js as index.js, without a zip tool.
-  const { deflateRawSync, crc32 } = require('node:zlib');
-  const data = require('node:fs').readFileSync('chat.js');
-  const name = Buffer.from('index.js'), raw = deflateRawSync(data), crc = crc32(data);
-  const local = Buffer.alloc(30); local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(8, 8); local.writeUInt32LE(crc, 14); local.writeUInt32LE(raw.length, 18);
-  local.writeUInt32LE(data.length, 22); local.writeUInt16LE(name.length, 26);
-  const central = Buffer.alloc(46); central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6); central.writeUInt16LE(8, 10); central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(raw.length, 20); central.writeUInt32LE(data.length, 24); central.writeUInt16LE(name.length, 28);
-  const end = Buffer.alloc(22); end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(1, 8); end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(46 + name.length, 12); end.writeUInt32LE(30 + name.length + raw.length, 16);
-  require('node:fs').writeFileSync('$WORK/chat.zip', Buffer.concat([local, name, raw, central, name, end]));
-")
+node "$HERE/../zip.cjs" "$HERE/chat.js" index.js "$WORK/chat.zip"
 FN=$($AWS lambda create-function --function-name "chat-$SUFFIX" --runtime nodejs20.x \
   --handler index.handler --role "$ROLE" --zip-file "fileb://$WORK/chat.zip" \
   --environment "Variables={CONNECTIONS_BUCKET=$BUCKET}" --query FunctionArn)

@@ -125,15 +125,16 @@ export class HttpInvoke {
         userAgent: headers['user-agent'] ?? '',
       },
     };
-    const finish = (answer: HttpAnswer, outcome: Omit<Outcome, 'status'>) => {
-      if (cors) applyCors(cors, headers.origin, answer.headers);
+    const finish = (answer: HttpAnswer, outcome: Omit<Outcome, 'status'>, preflight = false) => {
+      if (cors && !preflight) applyCors(cors, headers.origin, answer.headers);
       send(res, requestId, answer);
       this.record(api, stage, ctx, { ...outcome, status: answer.status }, started);
     };
 
     if (cors && isPreflight(method, headers)) {
       req.resume();
-      return finish({ status: 204, headers: preflightHeaders(cors, headers), body: EMPTY }, {});
+      const answer = { status: 204, headers: preflightHeaders(cors, headers), body: EMPTY };
+      return finish(answer, {}, true);
     }
     const match = stage.router.match(method, routePath);
     if (!match) {

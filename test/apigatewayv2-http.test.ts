@@ -48,7 +48,7 @@ async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
-describe('API Gateway HTTP APIs', () => {
+describe('API Gateway HTTP APIs', { timeout: 300_000 }, () => {
   let fx: V2Fixture;
   let echoInferred: string;
   let echoDescribed: string;

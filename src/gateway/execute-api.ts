@@ -38,6 +38,11 @@ export interface ExecuteApiBackend {
   handle(req: IncomingMessage, res: ServerResponse, target: ExecuteApiTarget): Promise<void>;
   /** A WebSocket handshake (`Upgrade: websocket`) for one of its APIs. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, target: ExecuteApiTarget): void;
+  /**
+   * The server is shutting down: end open WebSockets now, without running routes (a
+   * `$disconnect` would call services that are stopping).
+   */
+  shutdown?(): void;
 }
 
 /** The `executeApis` link: services register the backend for their APIs. */
@@ -69,6 +74,11 @@ export class ExecuteApis implements ExecuteApiRegistry {
 
   register(backend: ExecuteApiBackend): void {
     this.backends.push(backend);
+  }
+
+  /** Tells every backend the server is shutting down. */
+  shutdown(): void {
+    for (const backend of this.backends) backend.shutdown?.();
   }
 
   /** The data plane for the route table. */

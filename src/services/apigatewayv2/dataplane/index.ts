@@ -97,6 +97,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
         () => refuseUpgrade(socket, 500),
       );
     },
+    shutdown: () => webSockets.close(),
   };
   return {
     backend,

@@ -38,6 +38,8 @@ const connectionId = (): string => randomBytes(11).toString('base64').replace(/\
 
 export class WebSocketInvoke {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  /** Set at shutdown: connections end without `$disconnect`. */
+  private closing = false;
 
   constructor(
     private readonly lambda: ApiLambdaInvoker,
@@ -56,7 +58,9 @@ export class WebSocketInvoke {
     const slash = target.path.indexOf('/', 1);
     const stageName = percentDecode(slash < 0 ? target.path.slice(1) : target.path.slice(1, slash));
     const stage = live.stages.get(stageName);
-    if (!stage || live.api.disableExecuteApiEndpoint) return refuseUpgrade(socket, 403);
+    if (!stage || live.api.disableExecuteApiEndpoint || this.closing) {
+      return refuseUpgrade(socket, 403);
+    }
     const { headers, multiHeaders } = readHeaders(req);
     const query = readQuery(target.query);
     const now = Date.now();
@@ -102,8 +106,9 @@ export class WebSocketInvoke {
     );
   }
 
-  /** Closes every connection (server stop). */
+  /** Closes every connection (server shutdown), without running `$disconnect`. */
   close(): void {
+    this.closing = true;
     for (const ws of this.wss.clients) ws.close(1001, 'Going away');
     this.wss.close();
   }
@@ -147,7 +152,7 @@ export class WebSocketInvoke {
       clearTimeout(lifetime);
       this.connections.remove(conn.id);
       const route = stage.byKey.get('$disconnect');
-      if (!route) return;
+      if (!route || this.closing) return;
       const event = {
         ...connectHeaders,
         requestContext: {

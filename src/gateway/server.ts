@@ -25,6 +25,7 @@ import { handleApiRequest, type GatewayDeps } from './chain.js';
 import { answerPreflight } from './cors.js';
 import { RouteTable, s3VirtualHosts } from './routes.js';
 import { ExecuteApis, refuseUpgrade } from './execute-api.js';
+import { IdleTrimmer, loadMallocTrim } from './malloc-trim.js';
 import { ServiceRegistry } from './services.js';
 import { wire, type WireNode } from './wiring.js';
 
@@ -90,6 +91,7 @@ export async function startServer(
   executeApis.apiChain = (req, res, url, operationUrl) =>
     handleApiRequest(req, res, url, deps, undefined, operationUrl);
   let ready = false;
+  const trimmer = new IdleTrimmer(loadMallocTrim(log));
   const admin: AdminDeps = {
     config,
     registry,
@@ -100,9 +102,11 @@ export async function startServer(
     endpoint: () => endpoint,
     isReady: () => ready,
     denials: authorizer.denials,
+    trimMemory: () => trimmer.now(),
   };
 
   const server = createServer({ keepAlive: true }, (req, res) => {
+    trimmer.request();
     route(req, res).catch((err: unknown) => {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       if (clientGone(req, err)) {
@@ -189,6 +193,7 @@ export async function startServer(
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      trimmer.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       executeApis.shutdown();

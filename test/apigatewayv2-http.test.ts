@@ -48,7 +48,7 @@ async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
-describe('API Gateway HTTP APIs', { timeout: 300_000 }, () => {
+describe('API Gateway HTTP APIs', { timeout: 900_000 }, () => {
   let fx: V2Fixture;
   let echoInferred: string;
   let echoDescribed: string;
@@ -216,7 +216,8 @@ describe('API Gateway HTTP APIs', { timeout: 300_000 }, () => {
       execFile(
         'bash',
         [script, fx.server.endpoint],
-        { env: cliEnv({ AWS_CLI }), timeout: 240_000 },
+        // A dozen AWS CLI calls: ~2 s each on a quiet machine, 10 s and more under CI load.
+        { env: cliEnv({ AWS_CLI }), timeout: 600_000 },
         (err, stdout, stderr) =>
           resolve({ code: err ? ((err.code as number) ?? 1) : 0, stdout, stderr }),
       ),

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   CreateApiCommand,
+  CreateAuthorizerCommand,
   CreateIntegrationCommand,
   CreateRouteCommand,
   CreateRouteResponseCommand,
@@ -79,7 +80,7 @@ function connect(url: string): Promise<Client> {
   });
 }
 
-describe('API Gateway WebSocket APIs', { timeout: 300_000 }, () => {
+describe('API Gateway WebSocket APIs', { timeout: 900_000 }, () => {
   let fx: V2Fixture;
   let apiId: string;
   let url: string;
@@ -144,7 +145,8 @@ describe('API Gateway WebSocket APIs', { timeout: 300_000 }, () => {
       execFile(
         'bash',
         [script, fx.server.endpoint],
-        { env: cliEnv({ AWS_CLI }), timeout: 240_000 },
+        // A dozen AWS CLI calls: ~2 s each on a quiet machine, 10 s and more under CI load.
+        { env: cliEnv({ AWS_CLI }), timeout: 600_000 },
         (err, stdout, stderr) =>
           resolve({ code: err ? ((err.code as number) ?? 1) : 0, stdout, stderr }),
       ),
@@ -272,6 +274,88 @@ describe('API Gateway WebSocket APIs', { timeout: 300_000 }, () => {
       mgmt.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'late' })),
       (err: Error) => err.name === 'GoneException',
     );
+  });
+
+  test('a Lambda authorizer on $connect refuses or admits the handshake; its context reaches every event', async () => {
+    const authorizerFn = await fx.fn(
+      'ws-authorizer',
+      `exports.handler = async (event) => ({
+  principalId: 'user-1',
+  policyDocument: {
+    Version: '2012-10-17',
+    Statement: [{
+      Action: 'execute-api:Invoke',
+      Effect: event.queryStringParameters.token === 'ok' ? 'Allow' : 'Deny',
+      Resource: event.methodArn,
+    }],
+  },
+  context: { tier: 'gold' },
+});`,
+    );
+    const echoFn = await fx.fn('ws-echo-authorized', WS_ECHO);
+    const created = await fx.apigw.send(
+      new CreateApiCommand({
+        Name: 'ws-auth',
+        ProtocolType: 'WEBSOCKET',
+        RouteSelectionExpression: '$request.body.action',
+      }),
+    );
+    const id = created.ApiId as string;
+    await fx.allow(authorizerFn, id);
+    await fx.allow(echoFn, id);
+    const authorizer = await fx.apigw.send(
+      new CreateAuthorizerCommand({
+        ApiId: id,
+        Name: 'token',
+        AuthorizerType: 'REQUEST',
+        AuthorizerUri: `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${authorizerFn}/invocations`,
+        IdentitySource: ['route.request.querystring.token'],
+      }),
+    );
+    const integration = await fx.apigw.send(
+      new CreateIntegrationCommand({
+        ApiId: id,
+        IntegrationType: 'AWS_PROXY',
+        IntegrationUri: echoFn,
+      }),
+    );
+    const target = `integrations/${integration.IntegrationId}`;
+    await fx.apigw.send(
+      new CreateRouteCommand({
+        ApiId: id,
+        RouteKey: '$connect',
+        Target: target,
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: authorizer.AuthorizerId,
+      }),
+    );
+    const echo = await fx.apigw.send(
+      new CreateRouteCommand({
+        ApiId: id,
+        RouteKey: '$default',
+        Target: target,
+        RouteResponseSelectionExpression: '$default',
+      }),
+    );
+    await fx.apigw.send(
+      new CreateRouteResponseCommand({
+        ApiId: id,
+        RouteId: echo.RouteId,
+        RouteResponseKey: '$default',
+      }),
+    );
+    await fx.apigw.send(new CreateStageCommand({ ApiId: id, StageName: 'prod', AutoDeploy: true }));
+    const base = `${fx.server.endpoint.replace('http', 'ws')}/restapis/${id}/prod/_user_request_/`;
+    await assert.rejects(connect(base), /handshake 401/);
+    await assert.rejects(connect(`${base}?token=bad`), /handshake 403/);
+    const client = await connect(`${base}?token=ok`);
+    client.ws.send('hello');
+    const event = await client.next();
+    const authorized = (event.requestContext as { authorizer: Record<string, unknown> }).authorizer;
+    assert.equal(authorized.principalId, 'user-1');
+    assert.equal(authorized.tier, 'gold');
+    client.ws.close();
+    await client.closed;
   });
 
   test('a message over 128 KB closes the connection (1009)', async () => {

@@ -16,6 +16,8 @@ export interface Connection {
   sourceIp: string;
   userAgent: string;
   domainName: string;
+  /** What the `$connect` authorizer returned, in every event of the connection. */
+  authorizer?: Record<string, unknown>;
 }
 
 interface Socket {

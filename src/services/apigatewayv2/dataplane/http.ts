@@ -101,7 +101,7 @@ export class HttpInvoke {
     const selected = selectStage(live, target.path);
     if (api.disableExecuteApiEndpoint || !selected) {
       req.resume();
-      return send(res, requestId, NOT_FOUND());
+      return send(res, requestId, selected ? message(403, 'Forbidden') : NOT_FOUND());
     }
     const { stage, routePath } = selected;
     const { headers, multiHeaders, cookies } = readHeaders(req);

@@ -15,12 +15,18 @@ import { TokenBuckets } from '../../apigateway-shared/throttle.js';
 import type { FunctionInvoker } from '../../lambda/invoke/service-invoker.js';
 import type { RequestAuthenticator } from '../../plugin.js';
 import { refuseUpgrade } from '../../../gateway/execute-api.js';
+import { buildArn } from '../../../shared/arn.js';
 import { Connections, type WebSocketConnections } from './connections.js';
 import { DeployedApis } from './deployed.js';
 import { HttpInvoke } from './http.js';
 import { JwtAuthorizers } from './jwt.js';
 import { LambdaAuthorizers } from './lambda-authorizer.js';
-import { AWS_LIMITS, WebSocketInvoke, type WebSocketLimits } from './websocket.js';
+import {
+  AWS_LIMITS,
+  type ConnectAuthorizer,
+  WebSocketInvoke,
+  type WebSocketLimits,
+} from './websocket.js';
 
 export interface InvokePathDeps {
   store: MetadataStore;
@@ -63,10 +69,65 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     metrics,
   });
   const connections = new Connections();
+  const authorizeConnect: ConnectAuthorizer = async (api, stage, route, request) => {
+    const stageName = stage.stage.stageName;
+    const routeArn = buildArn(
+      'execute-api',
+      api.region,
+      api.account,
+      `${api.apiId}/${stageName}/$connect`,
+    );
+    if (route.authorizationType === 'CUSTOM') {
+      const authorizer = stage.snapshot.authorizers[route.authorizerId ?? ''];
+      if (!authorizer) return { ok: false, status: 500 };
+      const verdict = await lambdaAuthorizers.authorize(
+        api,
+        authorizer,
+        request,
+        {
+          account: api.account,
+          apiId: api.apiId,
+          stage: stageName,
+          routeKey: '$connect',
+          resource: '$connect',
+          stageVariables: stage.stage.stageVariables,
+        },
+        routeArn,
+      );
+      return verdict.ok ? { ok: true, context: verdict.context } : verdict;
+    }
+    if (route.authorizationType === 'AWS_IAM') {
+      const caller = await deps.signatures.authenticate(
+        {
+          method: 'GET',
+          path: request.rawPath,
+          rawQuery: request.rawQuery,
+          headers: request.headers,
+        },
+        request.body,
+        'execute-api',
+      );
+      if (caller === undefined || 'code' in caller) return { ok: false, status: 403 };
+      const refused = await deps.signatures.authorize(
+        {
+          principal: caller.principal,
+          account: caller.account,
+          region: api.region,
+          action: 'execute-api:Invoke',
+          resource: routeArn,
+          sourceIp: request.sourceIp,
+        },
+        'rest-json',
+      );
+      return refused ? { ok: false, status: 403 } : { ok: true };
+    }
+    return { ok: false, status: 500 };
+  };
   const webSockets = new WebSocketInvoke(
     lambda,
     connections,
     deps.log,
+    authorizeConnect,
     deps.webSocketLimits ?? AWS_LIMITS,
   );
   const backend: ExecuteApiBackend = {

@@ -29,11 +29,13 @@ export function identityValue(
   stageVariables: Record<string, string>,
   context: Record<string, unknown> = {},
 ): string | undefined {
-  if (source.startsWith('$request.header.')) {
-    return req.headers[source.slice('$request.header.'.length).toLowerCase()] || undefined;
+  // HTTP APIs write `$request.header.X`, WebSocket APIs `route.request.header.X`.
+  const request = source.startsWith('route.request.') ? source.slice(6) : source.slice(1);
+  if (request.startsWith('request.header.')) {
+    return req.headers[request.slice('request.header.'.length).toLowerCase()] || undefined;
   }
-  if (source.startsWith('$request.querystring.')) {
-    return readQuery(req.rawQuery).single?.[source.slice('$request.querystring.'.length)];
+  if (request.startsWith('request.querystring.')) {
+    return readQuery(req.rawQuery).single?.[request.slice('request.querystring.'.length)];
   }
   if (source.startsWith('$stageVariables.')) {
     return stageVariables[source.slice('$stageVariables.'.length)] || undefined;
@@ -87,7 +89,8 @@ export class LambdaAuthorizers {
     routeArn: string,
     identity: string[],
   ): Promise<AuthorizerOutput | { isAuthorized: boolean } | undefined> {
-    const v2 = authorizer.authorizerPayloadFormatVersion !== '1.0';
+    // WebSocket APIs have no payload version: their authorizers get the 1.0 (REST) event.
+    const v2 = authorizer.authorizerPayloadFormatVersion === '2.0';
     let event: Record<string, unknown>;
     if (v2) {
       const full = event20(req, ctx);

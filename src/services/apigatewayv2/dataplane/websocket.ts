@@ -19,7 +19,7 @@ import type { ApiLambdaInvoker, ApiLambdaOutcome } from '../../apigateway-shared
 import type { ApiRecord, IntegrationRecord, RouteRecord } from '../store.js';
 import type { Connection, Connections } from './connections.js';
 import type { LiveApi, LiveStage } from './deployed.js';
-import { awsRequestId, readHeaders, readQuery } from './request.js';
+import { type ApiRequest, awsRequestId, readHeaders, readQuery } from './request.js';
 
 /** "Message payload size: 128 KB" (frames are at most 32 KB; ws reassembles them). */
 export const MAX_MESSAGE_BYTES = 128 * 1024;
@@ -33,6 +33,17 @@ export interface WebSocketLimits {
 
 export const AWS_LIMITS: WebSocketLimits = { idleMs: 10 * 60_000, maxMs: 2 * 3_600_000 };
 
+/**
+ * Authorizes a handshake whose `$connect` route has an authorization type (CUSTOM, AWS_IAM);
+ * the context is the event's `requestContext.authorizer` for the connection's life.
+ */
+export type ConnectAuthorizer = (
+  api: ApiRecord,
+  stage: LiveStage,
+  route: RouteRecord,
+  request: ApiRequest,
+) => Promise<{ ok: true; context?: Record<string, unknown> } | { ok: false; status: number }>;
+
 /** `L0SM9cOFvHcCIhw=`: AWS's connection ids are 16 characters of base64. */
 const connectionId = (): string => randomBytes(11).toString('base64').replace(/\//g, '_');
 
@@ -45,6 +56,7 @@ export class WebSocketInvoke {
     private readonly lambda: ApiLambdaInvoker,
     private readonly connections: Connections,
     private readonly log: Logger,
+    private readonly authorize: ConnectAuthorizer,
     private readonly limits: WebSocketLimits = AWS_LIMITS,
   ) {}
 
@@ -61,7 +73,7 @@ export class WebSocketInvoke {
     if (!stage || live.api.disableExecuteApiEndpoint || this.closing) {
       return refuseUpgrade(socket, 403);
     }
-    const { headers, multiHeaders } = readHeaders(req);
+    const { headers, multiHeaders, cookies } = readHeaders(req);
     const query = readQuery(target.query);
     const now = Date.now();
     const conn: Connection = {
@@ -76,20 +88,40 @@ export class WebSocketInvoke {
       userAgent: headers['user-agent'] ?? '',
       domainName: headers.host ?? '',
     };
-    const connectEvent = {
-      headers,
-      multiValueHeaders: multiHeaders,
-      ...(query.single && {
-        queryStringParameters: query.single,
-        multiValueQueryStringParameters: query.multi,
-      }),
-      requestContext: this.context(conn, '$connect', 'CONNECT'),
-      isBase64Encoded: false,
-    };
     const route = stage.byKey.get('$connect');
-    const connecting = route
-      ? this.run(live.api, stage, route, conn, connectEvent)
-      : Promise.resolve<RouteOutcome>({ status: 200 });
+    const request: ApiRequest = {
+      method: 'GET',
+      rawPath: (req.url ?? '/').split('?')[0] ?? '/',
+      routePath: '/',
+      rawQuery: target.query,
+      headers,
+      multiHeaders,
+      cookies,
+      body: Buffer.alloc(0),
+      sourceIp: conn.sourceIp,
+      requestId: awsRequestId(),
+      now,
+      domainName: conn.domainName,
+    };
+    const connecting = (async (): Promise<RouteOutcome> => {
+      if (!route) return { status: 200 };
+      if (route.authorizationType !== 'NONE') {
+        const verdict = await this.authorize(live.api, stage, route, request);
+        if (!verdict.ok) return { status: verdict.status };
+        conn.authorizer = verdict.context;
+      }
+      const connectEvent = {
+        headers,
+        multiValueHeaders: multiHeaders,
+        ...(query.single && {
+          queryStringParameters: query.single,
+          multiValueQueryStringParameters: query.multi,
+        }),
+        requestContext: this.context(conn, '$connect', 'CONNECT'),
+        isBase64Encoded: false,
+      };
+      return this.run(live.api, stage, route, conn, connectEvent);
+    })();
     connecting.then(
       (outcome) => {
         if (outcome.status < 200 || outcome.status > 299) {
@@ -258,6 +290,7 @@ export class WebSocketInvoke {
       domainName: conn.domainName,
       connectionId: conn.id,
       apiId: conn.apiId,
+      ...(conn.authorizer && { authorizer: conn.authorizer }),
     };
   }
 }

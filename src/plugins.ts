@@ -12,6 +12,8 @@ import { s3Plugin } from './services/s3/plugin.js';
 import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
+import { dynamodbPlugin } from './services/dynamodb/plugin.js';
+import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
 import { apigatewayv2Plugin } from './services/apigatewayv2/plugin.js';
 import { apigatewaymanagementapiPlugin } from './services/apigatewaymanagementapi/plugin.js';
 
@@ -25,6 +27,8 @@ export const plugins: readonly ServicePlugin[] = [
   elbv2Plugin,
   ecsPlugin,
   batchPlugin,
+  dynamodbPlugin,
+  dynamodbstreamsPlugin,
   apigatewayv2Plugin,
   apigatewaymanagementapiPlugin,
 ];

@@ -15,6 +15,8 @@ import { batchPlugin } from './services/batch/plugin.js';
 import { dynamodbPlugin } from './services/dynamodb/plugin.js';
 import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
 import { apigatewayPlugin } from './services/apigateway/plugin.js';
+import { apigatewayv2Plugin } from './services/apigatewayv2/plugin.js';
+import { apigatewaymanagementapiPlugin } from './services/apigatewaymanagementapi/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -29,4 +31,6 @@ export const plugins: readonly ServicePlugin[] = [
   dynamodbPlugin,
   dynamodbstreamsPlugin,
   apigatewayPlugin,
+  apigatewayv2Plugin,
+  apigatewaymanagementapiPlugin,
 ];

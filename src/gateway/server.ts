@@ -88,6 +88,8 @@ export async function startServer(
     log,
     unclaimed: () => routes.unclaimed(endpoint),
   };
+  executeApis.apiChain = (req, res, url, operationUrl) =>
+    handleApiRequest(req, res, url, deps, undefined, operationUrl);
   let ready = false;
   const trimmer = new IdleTrimmer(loadMallocTrim(log));
   const admin: AdminDeps = {
@@ -118,9 +120,13 @@ export async function startServer(
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
   });
-  // WebSocket handshakes: only a data plane that declares `upgrade` takes one.
+  // WebSocket handshakes: only a data plane that declares `upgrade` takes one. The server
+  // counts upgraded sockets as open connections: shutdown ends them (see close).
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => log.debug('upgrade socket error', { error: err.message }));
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     const chosen = routes.route(req.method ?? 'GET', req.url ?? '/', req.headers);
     if (chosen.kind !== 'plane' || !chosen.plane.upgrade) return refuseUpgrade(socket, 404);
     try {
@@ -190,6 +196,8 @@ export async function startServer(
       trimmer.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      executeApis.shutdown();
+      for (const socket of upgraded) socket.destroy();
       const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
       await drained;
       clearTimeout(timer);

@@ -19,6 +19,7 @@
 import type { PrincipalDirectory, ResourcePolicySource } from '../policy/sources.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import type { CredentialSource } from '../shared/context.js';
+import type { EventBus } from '../events/bus.js';
 import type { RequestAuthenticator } from './plugin.js';
 
 declare const MANY: unique symbol;
@@ -38,6 +39,11 @@ export interface CoreLinks {
   signatures: RequestAuthenticator;
   /** Where containers run: the driver `--driver` chose (runtime/select.ts). Provided by the gateway. */
   containers: ContainerDriver;
+  /**
+   * The internal durable event bus (src/events/bus.ts): services publish what happened,
+   * EventBridge and the meters subscribe. Provided by the gateway.
+   */
+  bus: EventBus;
   /** Who may do what: principals' policies, for the gateway's authoriser. Provided by IAM. */
   principals: PrincipalDirectory;
   /**

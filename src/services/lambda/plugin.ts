@@ -25,6 +25,7 @@ import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
 import { storedOnly } from './provisioned.js';
 import { s3EventTarget } from './s3-events.js';
+import { eventBridgeTarget } from './event-targets.js';
 
 declare module '../links.js' {
   interface ServiceLinks {
@@ -71,6 +72,7 @@ const NEEDS = [
   'images',
   's3objects',
   's3events',
+  'eventTargets',
 ] as const;
 
 export function createLambda(
@@ -140,6 +142,7 @@ export function createLambda(
     invoke.invokeEvent(arn, payload),
   );
   deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
+  deps.links.eventTargets.register('lambda', eventBridgeTarget(functions, invoke));
   const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),

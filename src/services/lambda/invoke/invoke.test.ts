@@ -3,6 +3,7 @@
  * billing meters), throttled async events that wait in the queue, and the role sessions
  * functions get.
  */
+import { TargetRegistry } from '../../../events/targets.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LambdaOperations } from '../../../api/lambda/operations.js';
@@ -92,6 +93,7 @@ describe('the invoke path', () => {
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
           containers: new ProcessDriver(),
           s3events: { registerLambda: () => undefined },
+          eventTargets: new TargetRegistry(),
           s3objects: {
             read: async () => ({
               ok: false,

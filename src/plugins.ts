@@ -13,6 +13,7 @@ import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
 import { eventsPlugin } from './services/events/plugin.js';
+import { schedulerPlugin } from './services/scheduler/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -25,4 +26,5 @@ export const plugins: readonly ServicePlugin[] = [
   ecsPlugin,
   batchPlugin,
   eventsPlugin,
+  schedulerPlugin,
 ];

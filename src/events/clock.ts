@@ -41,6 +41,11 @@ export class SchedulingClock {
     return this.wall() + this.offset;
   }
 
+  /** How far ahead of the wall clock it is (ms). */
+  offsetMs(): number {
+    return this.offset;
+  }
+
   /** Loads the offset; timers run from now on. */
   async start(): Promise<void> {
     const saved = await this.store.get<{ offsetMs: number }>(CLOCK_TABLE, 'offset');

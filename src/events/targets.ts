@@ -5,6 +5,14 @@
  * payload (Input, InputPath, InputTransformer; see input.ts).
  */
 
+import { createHash } from 'node:crypto';
+
+/** A UUID-shaped id stable for its parts (an event and a target): redeliveries reuse it. */
+export function deliveryId(...parts: string[]): string {
+  const h = createHash('sha256').update(parts.join('\n')).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
 /** Who delivers: EventBridge (for a rule) or EventBridge Scheduler (for a schedule). */
 export type DeliveringService = 'events.amazonaws.com' | 'scheduler.amazonaws.com';
 

@@ -24,12 +24,10 @@ export function clockPlane(deps: {
   config: StratusConfig;
   clock: SchedulingClock;
   signatures: RequestAuthenticator;
-  wallNow?: () => number;
 }): DataPlane {
-  const wall = deps.wallNow ?? Date.now;
   const state = () => ({
     now: new Date(deps.clock.now()).toISOString(),
-    offsetSeconds: Math.round((deps.clock.now() - wall()) / 1000),
+    offsetSeconds: deps.clock.offsetMs() / 1000,
   });
   return {
     name: 'events-clock',

@@ -5,12 +5,11 @@
  * indexed by the sources their patterns require, so an event is tested only against
  * rules that could match it (`npm run bench:events` compares with a linear scan).
  */
-import { createHash } from 'node:crypto';
 import type { BusEvent } from '../../events/bus.js';
 import { targetInput } from '../../events/input.js';
 import type { CompiledPattern, Json } from '../../events/pattern.js';
 import { compilePattern } from '../../events/pattern.js';
-import type { EventTargets } from '../../events/targets.js';
+import { deliveryId, type EventTargets } from '../../events/targets.js';
 import type { Logger } from '../../shared/log.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { DEFAULT_BUS, ruleByArn } from './common.js';
@@ -64,12 +63,6 @@ export function envelope(e: BusEvent): { [k: string]: Json } {
     resources: e.resources,
     detail: e.detail as Json,
   };
-}
-
-/** A UUID-shaped id stable for one event and one target (redeliveries reuse it). */
-export function deliveryId(eventId: string, ruleArn: string, targetId: string): string {
-  const h = createHash('sha256').update(`${eventId}\n${ruleArn}\n${targetId}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 export class RuleRouter {

@@ -48,7 +48,7 @@ export interface EventBus {
 
 const EVENTS_TABLE = 'bus:events';
 const CURSORS_TABLE = 'bus:cursors';
-const BATCH = 200;
+const BATCH = 50;
 const RETRY_MS = [100, 500, 2000, 5000];
 
 /** AWS's `time`: second precision, `Z`. */

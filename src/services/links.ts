@@ -18,6 +18,7 @@
  */
 import type { PrincipalDirectory, ResourcePolicySource } from '../policy/sources.js';
 import type { ContainerDriver } from '../runtime/container.js';
+import type { ExecuteApiRegistry } from '../gateway/execute-api.js';
 import type { CredentialSource } from '../shared/context.js';
 import type { EventBus } from '../events/bus.js';
 import type { RequestAuthenticator } from './plugin.js';
@@ -44,6 +45,12 @@ export interface CoreLinks {
    * EventBridge and the meters subscribe. Provided by the gateway.
    */
   bus: EventBus;
+  /**
+   * API Gateway's invoke URLs (`<api-id>.execute-api.localhost`, `/restapis/<id>/<stage>/
+   * _user_request_/`): REST and HTTP/WebSocket APIs register their backends. Provided by
+   * the gateway, which owns the one data plane both kinds share.
+   */
+  executeApis: ExecuteApiRegistry;
   /** Who may do what: principals' policies, for the gateway's authoriser. Provided by IAM. */
   principals: PrincipalDirectory;
   /**

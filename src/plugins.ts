@@ -17,6 +17,8 @@ import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
 import { apigatewayPlugin } from './services/apigateway/plugin.js';
 import { apigatewayv2Plugin } from './services/apigatewayv2/plugin.js';
 import { apigatewaymanagementapiPlugin } from './services/apigatewaymanagementapi/plugin.js';
+import { eventsPlugin } from './services/events/plugin.js';
+import { schedulerPlugin } from './services/scheduler/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -33,4 +35,6 @@ export const plugins: readonly ServicePlugin[] = [
   apigatewayPlugin,
   apigatewayv2Plugin,
   apigatewaymanagementapiPlugin,
+  eventsPlugin,
+  schedulerPlugin,
 ];

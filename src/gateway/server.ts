@@ -18,6 +18,7 @@ import type { ContainerDriver } from '../runtime/container.js';
 import { RuncDriver } from '../runtime/runc/driver.js';
 import { DockerDriver } from '../runtime/docker/driver.js';
 import { openContainers } from '../runtime/select.js';
+import { DurableBus } from '../events/bus.js';
 import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
 import { Authorizer } from './authorize.js';
@@ -66,11 +67,19 @@ export async function startServer(
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
   const containers = await openContainers(config, log);
+  const bus = new DurableBus(storage.store, (subscriber, event, err) =>
+    log.warn('event not handled', {
+      subscriber,
+      event: event.id,
+      source: event.source,
+      error: err instanceof Error ? err.message : String(err),
+    }),
+  );
   const { instances, auth, authorizer, executeApis } = await createPlugins(
     config,
     storage,
     registry,
-    containers.driver,
+    { containers: containers.driver, bus },
     log,
   );
   const routes = new RouteTable([
@@ -181,6 +190,8 @@ export async function startServer(
     await containers.driver.exposeHostPort(port);
   }
   for (const instance of instances) await instance.start?.({ endpoint });
+  // Subscribers are all registered (plugins subscribe in create) and started.
+  await bus.start();
   ready = true;
   log.info(`Stratus ${VERSION} ready`, {
     endpoint,
@@ -201,6 +212,7 @@ export async function startServer(
       const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
       await drained;
       clearTimeout(timer);
+      await bus.stop();
       for (const instance of instances) await instance.stop?.();
       await containers.close();
       await storage.close();
@@ -213,7 +225,7 @@ export async function startServer(
 export const GATEWAY_LINKS = {
   name: 'gateway',
   needs: ['credentials'],
-  provides: ['signatures', 'containers', 'executeApis'],
+  provides: ['signatures', 'containers', 'executeApis', 'bus'],
 } as const satisfies Omit<WireNode, 'create'>;
 
 /**
@@ -237,7 +249,7 @@ async function createPlugins(
   config: StratusConfig,
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
-  containers: ContainerDriver,
+  core: { containers: ContainerDriver; bus: DurableBus },
   log: Logger,
 ): Promise<{
   instances: ServiceInstance[];
@@ -257,7 +269,12 @@ async function createPlugins(
         if (!authorizer) throw new Error('a data plane authorised before the server started');
         return authorizer;
       };
-      return { signatures: dataPlaneAuthenticator(auth, decide), containers, executeApis };
+      return {
+        signatures: dataPlaneAuthenticator(auth, decide),
+        containers: core.containers,
+        executeApis,
+        bus: core.bus,
+      };
     },
   };
   const authorizerNode: WireNode = {

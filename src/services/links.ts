@@ -20,6 +20,7 @@ import type { PrincipalDirectory, ResourcePolicySource } from '../policy/sources
 import type { ContainerDriver } from '../runtime/container.js';
 import type { ExecuteApiRegistry } from '../gateway/execute-api.js';
 import type { CredentialSource } from '../shared/context.js';
+import type { EventBus } from '../events/bus.js';
 import type { RequestAuthenticator } from './plugin.js';
 
 declare const MANY: unique symbol;
@@ -39,6 +40,11 @@ export interface CoreLinks {
   signatures: RequestAuthenticator;
   /** Where containers run: the driver `--driver` chose (runtime/select.ts). Provided by the gateway. */
   containers: ContainerDriver;
+  /**
+   * The internal durable event bus (src/events/bus.ts): services publish what happened,
+   * EventBridge and the meters subscribe. Provided by the gateway.
+   */
+  bus: EventBus;
   /**
    * API Gateway's invoke URLs (`<api-id>.execute-api.localhost`, `/restapis/<id>/<stage>/
    * _user_request_/`): REST and HTTP/WebSocket APIs register their backends. Provided by

@@ -15,8 +15,9 @@ import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } fro
 import { ecsOperations } from './provider.js';
 import { ServiceScheduler } from './scheduler.js';
 import { EcsTasks } from './task-manager.js';
+import { ecsEventTarget, publishTaskChanges } from './events.js';
 
-const NEEDS = ['containers', 'images', 'logs', 'loadBalancing'] as const;
+const NEEDS = ['containers', 'images', 'logs', 'loadBalancing', 'bus', 'eventTargets'] as const;
 
 export interface EcsServiceInstance extends ServiceInstance {
   tasks: EcsTasks;
@@ -55,16 +56,17 @@ export async function createEcs(
     now,
     log: (m) => log.warn(m),
   });
+  const operations = ecsOperations({
+    store: deps.store,
+    tasks,
+    scheduler,
+    now,
+    loadBalancing: deps.links.loadBalancing,
+  });
+  publishTaskChanges(tasks, deps.links.bus, (m) => log.warn(m));
+  deps.links.eventTargets.register('ecs', ecsEventTarget(operations));
   return {
-    dispatch: bindProvider<EcsOperations>(
-      ecsOperations({
-        store: deps.store,
-        tasks,
-        scheduler,
-        now,
-        loadBalancing: deps.links.loadBalancing,
-      }),
-    ),
+    dispatch: bindProvider<EcsOperations>(operations),
     tasks,
     scheduler,
     /** Tasks the last run left are STOPPED (their containers were reaped); services replace them. */

@@ -27,6 +27,7 @@ import { storedOnly } from './provisioned.js';
 import { s3EventTarget } from './s3-events.js';
 import { mappingOperations } from './event-source-mappings.js';
 import { EventSourcePoller } from './event-source-poller.js';
+import { eventBridgeTarget } from './event-targets.js';
 
 declare module '../links.js' {
   interface ServiceLinks {
@@ -74,6 +75,7 @@ const NEEDS = [
   's3objects',
   's3events',
   'dynamodbStreams',
+  'eventTargets',
 ] as const;
 
 export function createLambda(
@@ -143,6 +145,7 @@ export function createLambda(
     invoke.invokeEvent(arn, payload),
   );
   deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
+  deps.links.eventTargets.register('lambda', eventBridgeTarget(functions, invoke));
   // Event source mappings: DynamoDB streams polled, batches invoked synchronously.
   const poller = new EventSourcePoller(
     deps.store,

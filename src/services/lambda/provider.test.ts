@@ -4,6 +4,7 @@
  * code download data plane, and the state flips after a restart.
  */
 import { StoredStreams } from '../dynamodb/streams.js';
+import { TargetRegistry } from '../../events/targets.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -89,6 +90,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
       containers: new ProcessDriver(),
       s3events: { registerLambda: () => undefined },
       dynamodbStreams: new StoredStreams(storage.store),
+      eventTargets: new TargetRegistry(),
       s3objects: {
         read: async () => ({
           ok: false,

@@ -34,6 +34,7 @@ const DEFAULT_LIFECYCLE_SECONDS = 3600;
 
 export const s3Plugin = definePlugin({
   name: 's3',
+  needs: ['bus'],
   provides: ['s3objects', 's3events'],
   model: async () => (await import('../../api/s3/model.js')).model,
   async create(deps) {
@@ -46,7 +47,7 @@ export const s3Plugin = definePlugin({
     const guard = new BlobGuard(graceMs, now);
     const collector = new BlobCollector(deps.store, blobs, guard, graceMs, now);
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
-    const notifier = new BucketNotifier(log);
+    const notifier = new BucketNotifier(log, deps.links.bus);
     const lifecycleSeconds = Number(
       process.env.STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS ?? DEFAULT_LIFECYCLE_SECONDS,
     );

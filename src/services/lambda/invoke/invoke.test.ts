@@ -4,6 +4,7 @@
  * functions get.
  */
 import { StoredStreams } from '../../dynamodb/streams.js';
+import { TargetRegistry } from '../../../events/targets.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LambdaOperations } from '../../../api/lambda/operations.js';
@@ -94,6 +95,7 @@ describe('the invoke path', () => {
           containers: new ProcessDriver(),
           s3events: { registerLambda: () => undefined },
           dynamodbStreams: new StoredStreams(storage.store),
+          eventTargets: new TargetRegistry(),
           s3objects: {
             read: async () => ({
               ok: false,

@@ -83,6 +83,14 @@ export interface HourRow {
   quantity: number;
 }
 
+/** What the bill reads. */
+export interface UsageReader {
+  /** Hour rows of an account (every account when undefined) whose hour is in [from, to). */
+  hours(account: string | undefined, from: number, to: number): Promise<HourRow[]>;
+  /** Every level change of an account (every account when undefined). */
+  levelChanges(account?: string): Promise<Level[]>;
+}
+
 export const HOUR_MS = 3_600_000;
 export const USAGE_TABLE = 'billing_usage';
 export const LEVEL_TABLE = 'billing_levels';
@@ -99,7 +107,7 @@ export function meteringEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.STRATUS_METERING !== 'off';
 }
 
-export class UsageLedger implements Meter {
+export class UsageLedger implements Meter, UsageReader {
   private counts = new Map<string, HourRow>();
   private levels: Level[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -213,11 +221,12 @@ export class UsageLedger implements Meter {
     }
   }
 
-  /** Drops what was not written yet (the store was reset). */
-  clear(): void {
+  /** Drops what was not written yet and waits for writes under way (before a store reset). */
+  async reset(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.counts = new Map();
     this.levels = [];
+    await this.writing;
   }
 }

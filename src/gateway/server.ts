@@ -17,6 +17,7 @@ import type { ContainerDriver } from '../runtime/container.js';
 import { RuncDriver } from '../runtime/runc/driver.js';
 import { DockerDriver } from '../runtime/docker/driver.js';
 import { openContainers } from '../runtime/select.js';
+import { meteringEnabled, UsageLedger } from '../billing/meter.js';
 import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
 import { Authorizer } from './authorize.js';
@@ -63,11 +64,19 @@ export async function startServer(
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
   const containers = await openContainers(config, log);
+  const ledger = new UsageLedger(
+    storage.store,
+    (err) =>
+      log.error('could not record usage for the bill', {
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      }),
+    meteringEnabled(),
+  );
   const { instances, auth, authorizer } = await createPlugins(
     config,
     storage,
     registry,
-    containers.driver,
+    { containers: containers.driver, ledger },
     log,
   );
   const routes = new RouteTable([
@@ -96,6 +105,7 @@ export async function startServer(
     endpoint: () => endpoint,
     isReady: () => ready,
     denials: authorizer.denials,
+    ledger,
   };
 
   const server = createServer({ keepAlive: true }, (req, res) => {
@@ -175,6 +185,7 @@ export async function startServer(
       await drained;
       clearTimeout(timer);
       for (const instance of instances) await instance.stop?.();
+      await ledger.flush();
       await containers.close();
       await storage.close();
       log.info('Stratus stopped');
@@ -186,7 +197,7 @@ export async function startServer(
 export const GATEWAY_LINKS = {
   name: 'gateway',
   needs: ['credentials'],
-  provides: ['signatures', 'containers'],
+  provides: ['signatures', 'containers', 'meter', 'usage'],
 } as const satisfies Omit<WireNode, 'create'>;
 
 /**
@@ -210,7 +221,7 @@ async function createPlugins(
   config: StratusConfig,
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
-  containers: ContainerDriver,
+  { containers, ledger }: { containers: ContainerDriver; ledger: UsageLedger },
   log: Logger,
 ): Promise<{ instances: ServiceInstance[]; auth: Authenticator; authorizer: Authorizer }> {
   const created = new Map<ServicePlugin, ServiceInstance>();
@@ -224,7 +235,12 @@ async function createPlugins(
         if (!authorizer) throw new Error('a data plane authorised before the server started');
         return authorizer;
       };
-      return { signatures: dataPlaneAuthenticator(auth, decide), containers };
+      return {
+        signatures: dataPlaneAuthenticator(auth, decide),
+        containers,
+        meter: ledger,
+        usage: ledger,
+      };
     },
   };
   const authorizerNode: WireNode = {

@@ -71,6 +71,7 @@ const NEEDS = [
   'images',
   's3objects',
   's3events',
+  'meter',
 ] as const;
 
 export function createLambda(
@@ -132,6 +133,7 @@ export function createLambda(
     functions,
     endpoint: lambdaDeps.endpoint,
     log,
+    meter: deps.links.meter,
     env,
   });
   late.invoke = invoke;

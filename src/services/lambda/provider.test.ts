@@ -3,6 +3,7 @@
  * the LambdaFunctions interface the invoke path uses, code sharing and collection, the
  * code download data plane, and the state flips after a restart.
  */
+import { UsageLedger } from '../../billing/meter.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -86,6 +87,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
           Promise.reject(new Error('the control plane mints no credentials')),
       },
       containers: new ProcessDriver(),
+      meter: new UsageLedger(storage.store, (err) => assert.fail(String(err))),
       s3events: { registerLambda: () => undefined },
       s3objects: {
         read: async () => ({

@@ -39,6 +39,7 @@ import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
 import { functionUrlDataPlane } from './url-dataplane.js';
 import { UsageMeter, type UsageRecord } from './usage.js';
+import type { Meter } from '../../../billing/meter.js';
 
 export interface InvokePathDeps {
   config: StratusConfig;
@@ -50,6 +51,8 @@ export interface InvokePathDeps {
   /** The URL functions reach Stratus at (AWS_ENDPOINT_URL). */
   endpoint: () => string;
   log: Logger;
+  /** The bill's meter (the gateway's `meter` link). */
+  meter: Meter;
   env?: NodeJS.ProcessEnv;
   /** Where containers run (the server's driver); runc puts environments in containers. */
   containers?: ContainerDriver;
@@ -145,7 +148,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
 
   const credentials = new RoleCredentialCache(deps.sts);
   const reservations = new ReservationTotals(deps.store);
-  const usage = new UsageMeter(deps.store, (err) =>
+  const usage = new UsageMeter(deps.store, deps.meter, (err) =>
     deps.log.error('could not record Lambda usage', { error: errorText(err) }),
   );
   const runner = new InvocationRunner({
@@ -160,6 +163,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     functions: deps.functions,
     runner,
     executor: getExecutor,
+    meter: deps.meter,
     warn,
   });
   const queue = new EventQueue(deps.store, deps.functions, runner, {

@@ -3,6 +3,7 @@
  * billing meters), throttled async events that wait in the queue, and the role sessions
  * functions get.
  */
+import { UsageLedger } from '../../../billing/meter.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LambdaOperations } from '../../../api/lambda/operations.js';
@@ -91,6 +92,7 @@ describe('the invoke path', () => {
           logs,
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
           containers: new ProcessDriver(),
+          meter: new UsageLedger(storage.store, (err) => assert.fail(String(err))),
           s3events: { registerLambda: () => undefined },
           s3objects: {
             read: async () => ({

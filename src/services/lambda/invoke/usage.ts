@@ -5,9 +5,15 @@
  * runtimes ("billed duration … includes the time spent in the initialization phase").
  *
  * Rows are written off the invoke path: buffered and committed in one transaction every
- * few milliseconds (and on stop), so a warm invoke costs no store write of its own.
+ * few milliseconds (and on stop), so a warm invoke costs no store write of its own. Each
+ * flushed row is also counted into the bill's meter (src/billing/meter.ts) as AWS's usage
+ * types: `Request`, `Lambda-GB-Second` (memory × billed duration) and, for /tmp beyond the
+ * free 512 MB, `Lambda-Storage-Gb-Second`; Arm functions' carry `-ARM`. With
+ * STRATUS_METERING=off nothing is recorded (the benchmark's baseline).
  */
 import type { Architecture } from '../../../api/lambda/types.js';
+import type { Meter } from '../../../billing/meter.js';
+import { buildArn } from '../../../shared/arn.js';
 import type { MetadataStore } from '../../../storage/types.js';
 import type { InvokeOutcomeKind } from '../execution/types.js';
 
@@ -31,6 +37,8 @@ export interface UsageRecord {
   /** Set on a cold start. */
   initDurationMs?: number;
   memoryMb: number;
+  /** /tmp configured (512 MB is free). */
+  ephemeralStorageMb?: number;
   architecture: Architecture;
   /** Always 1: one request billed. */
   requests: 1;
@@ -50,11 +58,13 @@ export class UsageMeter {
 
   constructor(
     private readonly store: MetadataStore,
+    private readonly meter: Meter,
     private readonly onError: (err: unknown) => void,
     private readonly flushMs = DEFAULT_FLUSH_MS,
   ) {}
 
   record(row: UsageRecord): void {
+    if (!this.meter.enabled) return;
     this.buffer.push(row);
     if (this.timer === null) {
       this.timer = setTimeout(() => void this.flush(), this.flushMs);
@@ -71,6 +81,7 @@ export class UsageMeter {
     const rows = this.buffer;
     if (rows.length === 0) return this.writing;
     this.buffer = [];
+    for (const r of rows) countUsage(this.meter, r);
     this.writing = this.writing.then(() =>
       this.store
         .transaction(async (tx) => {
@@ -99,5 +110,35 @@ export class UsageMeter {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.buffer = [];
+  }
+}
+
+/** Free ephemeral storage: "512 MB … at no additional cost" (https://aws.amazon.com/lambda/pricing/). */
+const FREE_STORAGE_MB = 512;
+
+/** One invocation as AWS bills it (usage types in src/billing/price-table.ts). */
+export function countUsage(meter: Meter, r: UsageRecord): void {
+  const arm = r.architecture === 'arm64' ? '-ARM' : '';
+  const base = {
+    account: r.account,
+    region: r.region,
+    service: 'AWSLambda' as const,
+    resource: buildArn('lambda', r.region, r.account, `function:${r.functionName}`),
+    at: r.timestamp,
+  };
+  const seconds = r.billedDurationMs / 1000;
+  meter.count({ ...base, usageType: `Request${arm}`, quantity: r.requests });
+  meter.count({
+    ...base,
+    usageType: `Lambda-GB-Second${arm}`,
+    quantity: (r.memoryMb / 1024) * seconds,
+  });
+  const extraStorageMb = (r.ephemeralStorageMb ?? FREE_STORAGE_MB) - FREE_STORAGE_MB;
+  if (extraStorageMb > 0) {
+    meter.count({
+      ...base,
+      usageType: 'Lambda-Storage-Gb-Second',
+      quantity: (extraStorageMb / 1024) * seconds,
+    });
   }
 }

@@ -30,6 +30,8 @@ declare module '../links.js' {
   interface ServiceLinks {
     /** Synchronous invokes on behalf of another service (ALB Lambda targets). */
     functionInvoke: FunctionInvoker;
+    /** Each invocation's usage row, for `stratus cost --what-if` (Cost Explorer's plugin). */
+    functionUsage: Pick<InvokePath, 'listAccountUsage'>;
   }
 }
 
@@ -37,7 +39,7 @@ export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
   /** Invokes for other services; function policies and tags for the gateway's authoriser. */
-  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies'>;
+  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies' | 'functionUsage'>;
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -147,6 +149,7 @@ export function createLambda(
     dispatch: bindProvider<LambdaOperations>(operations),
     provides: {
       functionInvoke: invoke.invoker,
+      functionUsage: { listAccountUsage: (a, from, to) => invoke.listAccountUsage(a, from, to) },
       resourcePolicies: lambdaResourcePolicies(deps.store),
     },
     functions,
@@ -200,7 +203,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
-  provides: ['functionInvoke', 'resourcePolicies'],
+  provides: ['functionInvoke', 'resourcePolicies', 'functionUsage'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

@@ -82,6 +82,8 @@ export interface InvokePath {
   reset(): Promise<void>;
   /** Usage rows of one region of an account, oldest first (billing, tests). */
   listUsage(account: string, region: string, since?: number): Promise<UsageRecord[]>;
+  /** Usage rows of every region of an account that ended in [from, to) (`stratus cost --what-if`). */
+  listAccountUsage(account: string, from: number, to: number): Promise<UsageRecord[]>;
   /** Async events waiting or running. */
   queuedEvents(): number;
   /** Execution environments alive. */
@@ -241,6 +243,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       await ex?.stop();
     },
     listUsage: (account, region, since) => usage.list(account, region, since),
+    listAccountUsage: (account, from, to) => usage.listAccount(account, from, to),
     queuedEvents: () => queue.size(),
     environmentCount: () => executor?.environmentCount() ?? 0,
     invoker: serviceInvoker(deps.functions, runner),

@@ -105,6 +105,13 @@ export class UsageMeter {
     return rows.map((r) => r.value);
   }
 
+  /** Rows of every region of an account that ended in [from, to), oldest region first. */
+  async listAccount(account: string, from: number, to: number): Promise<UsageRecord[]> {
+    await this.flush();
+    const rows = await this.store.list<UsageRecord>(USAGE_TABLE, { prefix: `${account}:` });
+    return rows.map((r) => r.value).filter((r) => r.timestamp >= from && r.timestamp < to);
+  }
+
   /** Drops what was not written yet (the store was reset). */
   clear(): void {
     if (this.timer !== null) clearTimeout(this.timer);

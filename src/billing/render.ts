@@ -6,7 +6,11 @@ import type { CostReport } from './report.js';
 import { fmtCount, type WhatIf } from './what-if.js';
 
 export function usd(n: number): string {
-  if (n !== 0 && Math.abs(n) < 0.01) return `$${n.toFixed(4)}`;
+  // Below a cent: two significant digits ($0.0000072), not a row of zeros.
+  if (n !== 0 && Math.abs(n) < 0.01) {
+    const decimals = Math.min(20, 1 - Math.floor(Math.log10(Math.abs(n))));
+    return `$${n.toFixed(decimals).replace(/0+$/, '')}`;
+  }
   return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
 

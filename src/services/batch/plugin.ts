@@ -19,7 +19,7 @@ import { batchOperations } from './provider.js';
 import { TaskExecutor } from './task-executor.js';
 import type { Capacity } from './scheduler.js';
 
-const NEEDS = ['logs', 'containers', 'images', 'signatures'] as const;
+const NEEDS = ['logs', 'containers', 'images', 'signatures', 'meter'] as const;
 
 export interface BatchServiceInstance extends ServiceInstance {
   engine: JobEngine;
@@ -51,6 +51,7 @@ export function createBatch(
         ? join(tmpdir(), `stratus-batch-${process.pid}`)
         : join(deps.config.stateDir, 'batch-tasks'),
       log,
+      deps.links.meter,
     ),
     machine: machineShare(env),
     now: Date.now,

@@ -223,6 +223,8 @@ export async function filterLines(
 
 /** An amount as Cost Explorer writes it: a decimal string, no exponent. */
 export function amount(n: number): string {
-  if (n === 0) return '0';
-  return n.toFixed(10).replace(/0+$/, '').replace(/\.$/, '');
+  if (n === 0 || !Number.isFinite(n)) return '0';
+  // Ten significant digits however small (a second of stored bytes is 1e-13 GB-months).
+  const digits = Math.min(100, Math.max(10, 10 - Math.floor(Math.log10(Math.abs(n)))));
+  return n.toFixed(digits).replace(/0+$/, '').replace(/\.$/, '');
 }

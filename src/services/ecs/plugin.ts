@@ -16,7 +16,7 @@ import { ecsOperations } from './provider.js';
 import { ServiceScheduler } from './scheduler.js';
 import { EcsTasks } from './task-manager.js';
 
-const NEEDS = ['containers', 'images', 'logs', 'loadBalancing'] as const;
+const NEEDS = ['containers', 'images', 'logs', 'loadBalancing', 'meter'] as const;
 
 export interface EcsServiceInstance extends ServiceInstance {
   tasks: EcsTasks;
@@ -47,6 +47,7 @@ export async function createEcs(
     noRunnerReason: `the ${driver.name} container driver cannot run images (start Stratus with --driver runc or docker)`,
     now,
     log: (m) => log.warn(m),
+    meter: deps.links.meter,
   });
   const scheduler = new ServiceScheduler({
     store: deps.store,

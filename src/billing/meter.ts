@@ -100,7 +100,7 @@ const hourKey = (r: Omit<HourRow, 'quantity'>) =>
   `${r.account}|${pad(r.hour)}|${r.region}|${r.service}|${r.usageType}|${r.resource}`;
 const levelKey = (l: Level) => `${l.account}|${l.series}|${pad(l.at)}|${l.usageType}`;
 
-const DEFAULT_FLUSH_MS = 25;
+const DEFAULT_FLUSH_MS = 250;
 
 /** `STRATUS_METERING=off` turns metering off (the benchmark's baseline). */
 export function meteringEnabled(env: NodeJS.ProcessEnv = process.env): boolean {

@@ -87,7 +87,8 @@ async function fixture(stateDir?: string): Promise<Fixture> {
           Promise.reject(new Error('the control plane mints no credentials')),
       },
       containers: new ProcessDriver(),
-      meter: new UsageLedger(storage.store, (err) => assert.fail(String(err))),
+      // The control plane invokes nothing: no usage to record.
+      meter: new UsageLedger(storage.store, (err) => assert.fail(String(err)), false),
       s3events: { registerLambda: () => undefined },
       s3objects: {
         read: async () => ({

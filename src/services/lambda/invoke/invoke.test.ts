@@ -46,6 +46,7 @@ class MemoryLogs implements LogSink {
 describe('the invoke path', () => {
   let storage: Storage;
   let lambda: LambdaServiceInstance;
+  let ledger: UsageLedger;
   const logs = new MemoryLogs();
   const noGateway = {
     authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
@@ -92,7 +93,7 @@ describe('the invoke path', () => {
           logs,
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
           containers: new ProcessDriver(),
-          meter: new UsageLedger(storage.store, (err) => assert.fail(String(err))),
+          meter: (ledger = new UsageLedger(storage.store, (err) => assert.fail(String(err)))),
           s3events: { registerLambda: () => undefined },
           s3objects: {
             read: async () => ({
@@ -115,6 +116,7 @@ describe('the invoke path', () => {
 
   after(async () => {
     await lambda.stop?.();
+    await ledger.flush();
     await storage.close();
   });
 

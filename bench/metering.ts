@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { CLIENT_CPU, enablePinning, isPinning, runBench } from './children.js';
 import { capture } from './capture.js';
 import { interleaved, type LoadSettings, type Target } from './http-load.js';
+import { combine } from './load-result.js';
 import { createNoop, setUp, signInvoke, type LambdaBench } from './lambda-setup.js';
 import { startStratus, type StratusProcess } from './stratus-process.js';
 import { findWrk } from './wrk.js';
@@ -79,9 +80,12 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     for (const c of [1, 10]) {
       say(`warm invokes, ${c} connection(s), on and off in turns, ${settings.durationS} s each`);
-      const r = await interleaved(settings, targets, c);
-      const a = r.get('metering on')!;
-      const b = r.get('metering off')!;
+      // Half the turns each way round: neither server always goes first.
+      const half = { ...settings, durationS: Math.max(1, Math.round(settings.durationS / 2)) };
+      const r1 = await interleaved(half, targets, c);
+      const r2 = await interleaved(half, [...targets].reverse(), c);
+      const a = combine([r1.get('metering on')!, r2.get('metering on')!]);
+      const b = combine([r1.get('metering off')!, r2.get('metering off')!]);
       // Warm-up and measured requests all reached the metered server.
       sent += a.requests;
       const problems = a.non2xx + a.errors + b.non2xx + b.errors;

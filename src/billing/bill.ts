@@ -5,7 +5,7 @@
  * ("per month and account", shared across regions) and Lightsail's monthly cap apply as
  * usage accrues, and the first hours of a month are the free ones.
  */
-import { HOUR_MS, type HourRow, type Level, type ServiceCode } from './meter.js';
+import { HOUR_MS, type HourRow, type Level, type UsageReader } from './meter.js';
 import { PRICE_TABLE, type FreeTierOffer, type PriceTable } from './price-table.js';
 import { monthStart, rateOf, tieredCost, unitSeconds, type FreeTierMode } from './pricing.js';
 
@@ -158,11 +158,8 @@ export function priceRows(rows: readonly HourRow[], opts: BillOptions): Bill {
 
 /** Everything `[from, to)` costs: rows of whole months read, the window's lines kept. */
 export async function billFor(
-  source: {
-    hours(account: string | undefined, from: number, to: number): Promise<HourRow[]>;
-    levelChanges(account?: string): Promise<Level[]>;
-  },
-  account: string | undefined,
+  source: UsageReader,
+  account: string,
   from: number,
   to: number,
   opts: BillOptions,
@@ -180,5 +177,3 @@ export async function billFor(
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-
-export type { ServiceCode };

@@ -38,7 +38,6 @@ export async function costCommand(
         json: { type: 'boolean' },
         'what-if': { type: 'boolean' },
         from: { type: 'string' },
-        since: { type: 'string' },
         to: { type: 'string' },
         account: { type: 'string' },
         'free-tier': { type: 'string' },
@@ -56,8 +55,7 @@ export async function costCommand(
   }
   const endpoint = (env.STRATUS_ENDPOINT ?? 'http://127.0.0.1:4566').replace(/\/+$/, '');
   const q = new URLSearchParams({ format: 'json' });
-  const from = values.from ?? values.since;
-  if (from) q.set('from', from);
+  if (values.from) q.set('from', values.from);
   if (values.to) q.set('to', values.to);
   if (values.account) q.set('account', values.account);
   if (values['free-tier']) q.set('free-tier', values['free-tier']);

@@ -9,7 +9,7 @@
  *
  * The `meter` link (services/links.ts, provided by the gateway) is the whole interface a
  * service needs: `count` and `level`, both synchronous and buffered. Rows are committed in
- * one transaction every few milliseconds, off the request path; a service records and the
+ * one transaction every second at most, off the request path; a service records and the
  * price table (price-table.ts) does the rest. Usage types are the table's, without AWS's
  * region prefix (the bill adds it).
  *
@@ -85,10 +85,10 @@ export interface HourRow {
 
 /** What the bill reads. */
 export interface UsageReader {
-  /** Hour rows of an account (every account when undefined) whose hour is in [from, to). */
-  hours(account: string | undefined, from: number, to: number): Promise<HourRow[]>;
-  /** Every level change of an account (every account when undefined). */
-  levelChanges(account?: string): Promise<Level[]>;
+  /** Hour rows of an account whose hour is in [from, to). */
+  hours(account: string, from: number, to: number): Promise<HourRow[]>;
+  /** Every level change of an account. */
+  levelChanges(account: string): Promise<Level[]>;
 }
 
 export const HOUR_MS = 3_600_000;
@@ -100,7 +100,8 @@ const hourKey = (r: Omit<HourRow, 'quantity'>) =>
   `${r.account}|${pad(r.hour)}|${r.region}|${r.service}|${r.usageType}|${r.resource}`;
 const levelKey = (l: Level) => `${l.account}|${l.series}|${pad(l.at)}|${l.usageType}`;
 
-const DEFAULT_FLUSH_MS = 250;
+/** Counts wait this long at most before they are stored (readers flush first). */
+const DEFAULT_FLUSH_MS = 1000;
 
 /** `STRATUS_METERING=off` turns metering off (the benchmark's baseline). */
 export function meteringEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -179,46 +180,20 @@ export class UsageLedger implements Meter, UsageReader {
     return this.writing;
   }
 
-  /** Hour rows of an account (every account when undefined) whose hour is in [from, to). */
-  async hours(account: string | undefined, from: number, to: number): Promise<HourRow[]> {
+  async hours(account: string, from: number, to: number): Promise<HourRow[]> {
     await this.flush();
-    const prefixes = account !== undefined ? [account] : await this.accounts();
-    const out: HourRow[] = [];
-    for (const a of prefixes) {
-      const rows = await this.store.list<HourRow>(USAGE_TABLE, {
-        prefix: `${a}|`,
-        after: `${a}|${pad(from - 1)}|\uffff`,
-        before: `${a}|${pad(to)}|`,
-      });
-      for (const r of rows) out.push(r.value);
-    }
-    return out;
-  }
-
-  /** Every level change of an account (every account when undefined), by series then time. */
-  async levelChanges(account?: string): Promise<Level[]> {
-    await this.flush();
-    const rows = await this.store.list<Level>(
-      LEVEL_TABLE,
-      account !== undefined ? { prefix: `${account}|` } : {},
-    );
+    const rows = await this.store.list<HourRow>(USAGE_TABLE, {
+      prefix: `${account}|`,
+      after: `${account}|${pad(from - 1)}|\uffff`,
+      before: `${account}|${pad(to)}|`,
+    });
     return rows.map((r) => r.value);
   }
 
-  private async accounts(): Promise<string[]> {
-    // Accounts are few: walk the table one account at a time by skipping past each prefix.
-    const found: string[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const [next] = await this.store.list<HourRow>(USAGE_TABLE, {
-        ...(after !== undefined && { after }),
-        limit: 1,
-      });
-      if (!next) return found;
-      const account = next.value.account;
-      found.push(account);
-      after = `${account}|\uffff`;
-    }
+  async levelChanges(account: string): Promise<Level[]> {
+    await this.flush();
+    const rows = await this.store.list<Level>(LEVEL_TABLE, { prefix: `${account}|` });
+    return rows.map((r) => r.value);
   }
 
   /** Drops what was not written yet and waits for writes under way (before a store reset). */

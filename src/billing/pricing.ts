@@ -101,8 +101,6 @@ export function serviceName(service: ServiceCode): string {
   return PRICE_TABLE.regions[PRICE_TABLE.fallbackRegion]?.[service]?.name ?? service;
 }
 
-const DAY_MS = 86_400_000;
-
 /** Epoch ms of the first instant of the (UTC) month `t` is in. */
 export function monthStart(t: number): number {
   const d = new Date(t);
@@ -132,5 +130,3 @@ export function unitSeconds(unit: UsageTypePrice['unit'], at: number): number {
       return 1;
   }
 }
-
-export { DAY_MS };

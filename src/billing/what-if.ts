@@ -93,7 +93,7 @@ function range(from: number, to: number, step: number): number[] {
 }
 
 /** The cheapest Fargate size with at least this memory and CPU, as `count` tasks if need be. */
-export function fargateFor(gb: number, vcpu: number): { option: Option } {
+export function fargateFor(gb: number, vcpu: number): Option {
   const cpuHour = price('AmazonECS', 'Fargate-vCPU-Hours:perCPU');
   const gbHour = price('AmazonECS', 'Fargate-GB-Hours');
   const [maxCpu, maxMems] = FARGATE_SIZES[FARGATE_SIZES.length - 1];
@@ -111,11 +111,9 @@ export function fargateFor(gb: number, vcpu: number): { option: Option } {
   }
   const b = best ?? { cpu: maxCpu, mem: maxMem, hourly: 0 };
   return {
-    option: {
-      kind: 'fargate',
-      what: `${count} × ${b.cpu / 1024} vCPU / ${b.mem / 1024} GB task${count > 1 ? 's' : ''}, always on`,
-      monthly: count * b.hourly * MONTH_HOURS,
-    },
+    kind: 'fargate',
+    what: `${count} × ${b.cpu / 1024} vCPU / ${b.mem / 1024} GB task${count > 1 ? 's' : ''}, always on`,
+    monthly: count * b.hourly * MONTH_HOURS,
   };
 }
 
@@ -220,7 +218,7 @@ export function whatIf(rows: readonly Invocation[], from: number, to: number): W
       what: `${fmtCount(monthlyRequests)} requests of ${observed.meanBilledMs.toFixed(0)} ms a month`,
       monthly: lambdaMonthly(monthlyRequests, gbPerRequest, arm),
     },
-    fargateFor(gb, vcpu).option,
+    fargateFor(gb, vcpu),
   ];
   const servers = [lightsailFor(gb), ec2For(gb, vcpu)].filter((o): o is Option => !!o);
   options.push(...servers);

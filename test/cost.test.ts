@@ -17,6 +17,11 @@ import type { CostReport } from '../src/billing/report.js';
 import { awsCli, curl, python } from './helpers/clients.js';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import {
+  DeleteProvisionedConcurrencyConfigCommand,
+  PublishVersionCommand,
+  PutProvisionedConcurrencyConfigCommand,
+} from '@aws-sdk/client-lambda';
+import {
   CreateBucketCommand,
   GetObjectCommand,
   PutObjectCommand,
@@ -345,5 +350,49 @@ print(json.dumps({
       ecr.destroy();
       s3.destroy();
     }
+  });
+
+  test('provisioned concurrency is billed while it is configured', async () => {
+    await fx.create('kept', { MemorySize: 512 });
+    const version = await fx.c.lambda.send(new PublishVersionCommand({ FunctionName: 'kept' }));
+    await fx.c.lambda.send(
+      new PutProvisionedConcurrencyConfigCommand({
+        FunctionName: 'kept',
+        Qualifier: version.Version,
+        ProvisionedConcurrentExecutions: 1,
+      }),
+    );
+    const now = Date.now();
+    const provisioned = async () => {
+      const out = await ce.send(
+        new GetCostAndUsageCommand({
+          TimePeriod: { Start: day(now), End: day(now + DAY_MS) },
+          Granularity: 'DAILY',
+          Metrics: ['UsageQuantity'],
+          Filter: {
+            Dimensions: { Key: 'USAGE_TYPE', Values: ['Lambda-Provisioned-Concurrency'] },
+          },
+        }),
+      );
+      return Number(out.ResultsByTime?.[0]?.Total?.UsageQuantity?.Amount ?? 0);
+    };
+    // GB-seconds accrue while it is configured (0.5 GB × the seconds so far).
+    await eventually('provisioned concurrency metered', async () =>
+      (await provisioned()) > 0 ? true : undefined,
+    );
+    await fx.c.lambda.send(
+      new DeleteProvisionedConcurrencyConfigCommand({
+        FunctionName: 'kept',
+        Qualifier: version.Version,
+      }),
+    );
+    // Once the configuration is gone (and the meter flushed), the figure stops growing.
+    const settled = await eventually('provisioned concurrency ended', async () => {
+      const a = await provisioned();
+      const b = await provisioned();
+      return a === b && a > 0 ? a : undefined;
+    });
+    const configuredFor = (Date.now() - now) / 1000 + 5;
+    assert.ok(settled <= 0.5 * configuredFor, `${settled} GB-s in at most ${configuredFor} s`);
   });
 });

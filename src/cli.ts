@@ -66,6 +66,8 @@ Environment only:
                       how long an S3 blob no object references is kept (default 3600)
   STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS
                       how often S3 lifecycle rules are applied (default 3600)
+  STRATUS_DYNAMODB_TTL_INTERVAL_SECONDS
+                      how often expired DynamoDB items are deleted (default 60)
   STRATUS_METERING    off: record no usage for the bill (default on)
   STRATUS_FREE_TIER   always | all | none: the free tiers the bill applies (default
                       always: the offers every account has every month)

@@ -4,6 +4,7 @@
  * code download data plane, and the state flips after a restart.
  */
 import { UsageLedger } from '../../billing/meter.js';
+import { StoredStreams } from '../dynamodb/streams.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -90,6 +91,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
       // The control plane invokes nothing: no usage to record.
       meter: new UsageLedger(storage.store, (err) => assert.fail(String(err)), false),
       s3events: { registerLambda: () => undefined },
+      dynamodbStreams: new StoredStreams(storage.store),
       s3objects: {
         read: async () => ({
           ok: false,

@@ -4,6 +4,7 @@
  * functions get.
  */
 import { UsageLedger } from '../../../billing/meter.js';
+import { StoredStreams } from '../../dynamodb/streams.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LambdaOperations } from '../../../api/lambda/operations.js';
@@ -95,6 +96,7 @@ describe('the invoke path', () => {
           containers: new ProcessDriver(),
           meter: (ledger = new UsageLedger(storage.store, (err) => assert.fail(String(err)))),
           s3events: { registerLambda: () => undefined },
+          dynamodbStreams: new StoredStreams(storage.store),
           s3objects: {
             read: async () => ({
               ok: false,

@@ -20,6 +20,9 @@ const USAGE = `Usage: stratus [options]
                              the scheduling clock of EventBridge rules and Scheduler
                              schedules: show it, move it forward (firing what falls
                              due), or fire one now (asks STRATUS_ENDPOINT)
+       stratus cost [--what-if] [--json]
+                             what the workload would cost on AWS, the month so far
+                             (asks STRATUS_ENDPOINT; stratus cost --help)
 
 Options (a flag wins over its environment variable):
   --port N            port to listen on (default 4566, env STRATUS_PORT)
@@ -69,8 +72,11 @@ Environment only:
                       how often S3 lifecycle rules are applied (default 3600)
   STRATUS_DYNAMODB_TTL_INTERVAL_SECONDS
                       how often expired DynamoDB items are deleted (default 60)
-  STRATUS_ENDPOINT    the server \`stratus image build\`, \`stratus clock\` and
-                      \`stratus iam denied\` talk to
+  STRATUS_METERING    off: record no usage for the bill (default on)
+  STRATUS_FREE_TIER   always | all | none: the free tiers the bill applies (default
+                      always: the offers every account has every month)
+  STRATUS_ENDPOINT    the server \`stratus image build\`, \`stratus clock\`,
+                      \`stratus cost\` and \`stratus iam denied\` talk to
                       (default http://127.0.0.1:4566)
   STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)
   STRATUS_DEBIAN_MIRROR, STRATUS_DEBIAN_SECURITY_MIRROR
@@ -149,6 +155,10 @@ export async function main(argv: string[]): Promise<void> {
     // Loaded only for this subcommand: the server's start-up does not pay for it.
     const { imageCommand } = await import('./images/cli.js');
     process.exit(await imageCommand(argv.slice(1)));
+  }
+  if (argv[0] === 'cost') {
+    const { costCommand } = await import('./billing/cli.js');
+    process.exit(await costCommand(argv.slice(1)));
   }
   if (argv[0] === 'iam' && argv[1] === 'denied') {
     process.exit(await iamDenied(process.env.STRATUS_ENDPOINT ?? 'http://127.0.0.1:4566'));

@@ -12,6 +12,7 @@ import { s3Plugin } from './services/s3/plugin.js';
 import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
+import { cePlugin } from './services/ce/plugin.js';
 import { dynamodbPlugin } from './services/dynamodb/plugin.js';
 import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
 import { apigatewayPlugin } from './services/apigateway/plugin.js';
@@ -30,6 +31,7 @@ export const plugins: readonly ServicePlugin[] = [
   elbv2Plugin,
   ecsPlugin,
   batchPlugin,
+  cePlugin,
   dynamodbPlugin,
   dynamodbstreamsPlugin,
   apigatewayPlugin,

@@ -19,6 +19,7 @@ import { RuncDriver } from '../runtime/runc/driver.js';
 import { DockerDriver } from '../runtime/docker/driver.js';
 import { openContainers } from '../runtime/select.js';
 import { DurableBus } from '../events/bus.js';
+import { meteringEnabled, UsageLedger } from '../billing/meter.js';
 import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
 import { Authorizer } from './authorize.js';
@@ -75,11 +76,19 @@ export async function startServer(
       error: err instanceof Error ? err.message : String(err),
     }),
   );
+  const ledger = new UsageLedger(
+    storage.store,
+    (err) =>
+      log.error('could not record usage for the bill', {
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      }),
+    meteringEnabled(),
+  );
   const { instances, auth, authorizer, executeApis } = await createPlugins(
     config,
     storage,
     registry,
-    { containers: containers.driver, bus },
+    { containers: containers.driver, bus, ledger },
     log,
   );
   const routes = new RouteTable([
@@ -111,6 +120,7 @@ export async function startServer(
     endpoint: () => endpoint,
     isReady: () => ready,
     denials: authorizer.denials,
+    ledger,
     trimMemory: () => trimmer.now(),
   };
 
@@ -214,6 +224,7 @@ export async function startServer(
       clearTimeout(timer);
       await bus.stop();
       for (const instance of instances) await instance.stop?.();
+      await ledger.flush();
       await containers.close();
       await storage.close();
       log.info('Stratus stopped');
@@ -225,7 +236,7 @@ export async function startServer(
 export const GATEWAY_LINKS = {
   name: 'gateway',
   needs: ['credentials'],
-  provides: ['signatures', 'containers', 'executeApis', 'bus'],
+  provides: ['signatures', 'containers', 'executeApis', 'bus', 'meter', 'usage'],
 } as const satisfies Omit<WireNode, 'create'>;
 
 /**
@@ -249,7 +260,7 @@ async function createPlugins(
   config: StratusConfig,
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
-  core: { containers: ContainerDriver; bus: DurableBus },
+  core: { containers: ContainerDriver; bus: DurableBus; ledger: UsageLedger },
   log: Logger,
 ): Promise<{
   instances: ServiceInstance[];
@@ -274,6 +285,8 @@ async function createPlugins(
         containers: core.containers,
         executeApis,
         bus: core.bus,
+        meter: core.ledger,
+        usage: core.ledger,
       };
     },
   };

@@ -16,6 +16,7 @@
  *     }
  *   }
  */
+import type { Meter, UsageReader } from '../billing/meter.js';
 import type { PrincipalDirectory, ResourcePolicySource } from '../policy/sources.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import type { ExecuteApiRegistry } from '../gateway/execute-api.js';
@@ -59,6 +60,13 @@ export interface CoreLinks {
    * join the same way). The gateway's authoriser needs them all.
    */
   resourcePolicies: Many<ResourcePolicySource>;
+  /**
+   * The bill's meter (src/billing/meter.ts): every service records its usage as AWS bills
+   * it (`count` requests, `level` running or stored things). Provided by the gateway.
+   */
+  meter: Meter;
+  /** What the meter recorded, for Cost Explorer and `stratus cost`. Provided by the gateway. */
+  usage: UsageReader;
 }
 
 /**

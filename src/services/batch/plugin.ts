@@ -20,7 +20,15 @@ import { batchEventTarget, jobChangePublisher } from './events.js';
 import { TaskExecutor } from './task-executor.js';
 import type { Capacity } from './scheduler.js';
 
-const NEEDS = ['logs', 'containers', 'images', 'signatures', 'bus', 'eventTargets'] as const;
+const NEEDS = [
+  'logs',
+  'containers',
+  'images',
+  'signatures',
+  'bus',
+  'eventTargets',
+  'meter',
+] as const;
 
 export interface BatchServiceInstance extends ServiceInstance {
   engine: JobEngine;
@@ -52,6 +60,7 @@ export function createBatch(
         ? join(tmpdir(), `stratus-batch-${process.pid}`)
         : join(deps.config.stateDir, 'batch-tasks'),
       log,
+      deps.links.meter,
     ),
     machine: machineShare(env),
     now: Date.now,

@@ -17,7 +17,15 @@ import { ServiceScheduler } from './scheduler.js';
 import { EcsTasks } from './task-manager.js';
 import { ecsEventTarget, publishTaskChanges } from './events.js';
 
-const NEEDS = ['containers', 'images', 'logs', 'loadBalancing', 'bus', 'eventTargets'] as const;
+const NEEDS = [
+  'containers',
+  'images',
+  'logs',
+  'loadBalancing',
+  'bus',
+  'eventTargets',
+  'meter',
+] as const;
 
 export interface EcsServiceInstance extends ServiceInstance {
   tasks: EcsTasks;
@@ -48,6 +56,7 @@ export async function createEcs(
     noRunnerReason: `the ${driver.name} container driver cannot run images (start Stratus with --driver runc or docker)`,
     now,
     log: (m) => log.warn(m),
+    meter: deps.links.meter,
   });
   const scheduler = new ServiceScheduler({
     store: deps.store,

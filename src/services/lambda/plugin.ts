@@ -33,6 +33,8 @@ declare module '../links.js' {
   interface ServiceLinks {
     /** Synchronous invokes on behalf of another service (ALB Lambda targets). */
     functionInvoke: FunctionInvoker;
+    /** Each invocation's usage row, for `stratus cost --what-if` (Cost Explorer's plugin). */
+    functionUsage: Pick<InvokePath, 'listAccountUsage'>;
   }
 }
 
@@ -40,7 +42,7 @@ export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
   /** Invokes for other services; function policies and tags for the gateway's authoriser. */
-  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies'>;
+  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies' | 'functionUsage'>;
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -74,6 +76,7 @@ const NEEDS = [
   'images',
   's3objects',
   's3events',
+  'meter',
   'dynamodbStreams',
   'eventTargets',
 ] as const;
@@ -137,6 +140,7 @@ export function createLambda(
     functions,
     endpoint: lambdaDeps.endpoint,
     log,
+    meter: deps.links.meter,
     env,
   });
   late.invoke = invoke;
@@ -165,6 +169,7 @@ export function createLambda(
     dispatch: bindProvider<LambdaOperations>(operations),
     provides: {
       functionInvoke: invoke.invoker,
+      functionUsage: { listAccountUsage: (a, from, to) => invoke.listAccountUsage(a, from, to) },
       resourcePolicies: lambdaResourcePolicies(deps.store),
     },
     functions,
@@ -220,7 +225,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
-  provides: ['functionInvoke', 'resourcePolicies'],
+  provides: ['functionInvoke', 'resourcePolicies', 'functionUsage'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

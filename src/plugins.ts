@@ -12,8 +12,10 @@ import { s3Plugin } from './services/s3/plugin.js';
 import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
+import { cloudwatchPlugin } from './services/cloudwatch/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
+  cloudwatchPlugin,
   logsPlugin,
   iamPlugin,
   stsPlugin,

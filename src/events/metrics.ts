@@ -35,3 +35,11 @@ export interface MetricSink {
   /** Writes what is buffered now (tests and shutdown). */
   flush(): Promise<void>;
 }
+
+/** A sink that records nothing (tests that build a service without CloudWatch). */
+export const noMetrics: MetricSink = {
+  put: () => undefined,
+  enabled: false,
+  registerAlarmTarget: () => undefined,
+  flush: async () => undefined,
+};

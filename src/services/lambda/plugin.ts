@@ -71,6 +71,7 @@ const NEEDS = [
   'images',
   's3objects',
   's3events',
+  'metrics',
 ] as const;
 
 export function createLambda(
@@ -133,8 +134,13 @@ export function createLambda(
     endpoint: lambdaDeps.endpoint,
     log,
     env,
+    metrics: deps.links.metrics,
   });
   late.invoke = invoke;
+  // CloudWatch alarm actions that name a function invoke it asynchronously.
+  deps.links.metrics.registerAlarmTarget('lambda', (arn, payload) =>
+    invoke.invokeEvent(arn, payload),
+  );
   // CloudWatch Logs subscription filters that name a function invoke it asynchronously.
   deps.links.logs.deliverSubscriptions?.('lambda', (arn, payload) =>
     invoke.invokeEvent(arn, payload),

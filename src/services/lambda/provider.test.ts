@@ -23,6 +23,7 @@ import { ImageNotFoundError } from '../../runtime/container.js';
 import { createLambda, type LambdaServiceInstance } from './plugin.js';
 import type { FunctionChange } from './lifecycle.js';
 import { createZip } from '../../../test/helpers/zip-writer.js';
+import { noMetrics } from '../../events/metrics.js';
 
 const ACCOUNT = '000000000000';
 const ctx: RequestContext = {
@@ -87,6 +88,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
       },
       containers: new ProcessDriver(),
       s3events: { registerLambda: () => undefined },
+      metrics: noMetrics,
       s3objects: {
         read: async () => ({
           ok: false,

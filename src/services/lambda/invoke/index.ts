@@ -39,6 +39,8 @@ import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
 import { functionUrlDataPlane } from './url-dataplane.js';
 import { UsageMeter, type UsageRecord } from './usage.js';
+import { LambdaMetrics } from './metrics.js';
+import type { MetricSink } from '../../../events/metrics.js';
 
 export interface InvokePathDeps {
   config: StratusConfig;
@@ -57,6 +59,8 @@ export interface InvokePathDeps {
   runtimeImages?: RuntimeImages;
   /** Execution backend (default: the process driver). */
   createExecutor?: (options: ExecutorOptions) => LambdaExecutor;
+  /** CloudWatch, where AWS/Lambda metrics go (absent: none published). */
+  metrics?: MetricSink;
 }
 
 export interface InvokePath {
@@ -154,6 +158,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     gate: new ConcurrencyGate(deps.functions.concurrencyLimit),
     reservations,
     usage,
+    metrics: new LambdaMetrics(deps.metrics),
   });
   const provisioner = new ProvisionedEnvironments({
     store: deps.store,

@@ -22,6 +22,7 @@ import { ImageNotFoundError } from '../../../runtime/container.js';
 import { createLambda, type LambdaServiceInstance } from '../plugin.js';
 import { createZip } from '../../../../test/helpers/zip-writer.js';
 import { RoleCredentialCache } from './credentials.js';
+import { noMetrics } from '../../../events/metrics.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -92,6 +93,7 @@ describe('the invoke path', () => {
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
           containers: new ProcessDriver(),
           s3events: { registerLambda: () => undefined },
+          metrics: noMetrics,
           s3objects: {
             read: async () => ({
               ok: false,

@@ -25,6 +25,13 @@ import {
   PutMetricDataCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+  PutMetricFilterCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { cbor } from '@smithy/core/cbor';
 import { awsCli, python } from './helpers/clients.js';
 import { failureDetail as failure } from './helpers/failure.js';
@@ -597,6 +604,65 @@ print(json.dumps({'dp': d, 'values': m['MetricDataResults'][0]['Values'], 'err':
     ]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /ResourceNotFound/);
+  });
+
+  test('log metric filters publish their metrics into CloudWatch', async () => {
+    const logs = new CloudWatchLogsClient(clientConfig(server.endpoint));
+    try {
+      await logs.send(new CreateLogGroupCommand({ logGroupName: 'app' }));
+      await logs.send(new CreateLogStreamCommand({ logGroupName: 'app', logStreamName: 's' }));
+      await logs.send(
+        new PutMetricFilterCommand({
+          logGroupName: 'app',
+          filterName: 'errors',
+          filterPattern: '{ $.level = "error" }',
+          metricTransformations: [
+            {
+              metricNamespace: 'App',
+              metricName: 'ErrorLatency',
+              metricValue: '$.latency',
+              dimensions: { Service: '$.svc' },
+              unit: 'Milliseconds',
+            },
+          ],
+        }),
+      );
+      const t = Date.now();
+      const line = (level: string, latency: number) =>
+        JSON.stringify({ level, latency, svc: 'cart' });
+      await logs.send(
+        new PutLogEventsCommand({
+          logGroupName: 'app',
+          logStreamName: 's',
+          logEvents: [
+            { timestamp: t, message: line('error', 120) },
+            { timestamp: t, message: line('info', 5) },
+            { timestamp: t, message: line('error', 30) },
+          ],
+        }),
+      );
+      const stats = await eventually('the metric filter data', async () => {
+        const out = await json.send(
+          new GetMetricStatisticsCommand({
+            Namespace: 'App',
+            MetricName: 'ErrorLatency',
+            Dimensions: [{ Name: 'Service', Value: 'cart' }],
+            StartTime: new Date(t - 5 * MINUTE),
+            EndTime: new Date(t + MINUTE),
+            Period: 60,
+            Statistics: ['Sum', 'SampleCount'],
+          }),
+        );
+        const n = (out.Datapoints ?? []).reduce((a, d) => a + (d.SampleCount ?? 0), 0);
+        return n >= 2 ? out.Datapoints : undefined;
+      });
+      assert.deepEqual(
+        stats.map((d) => [d.Sum, d.SampleCount, d.Unit]),
+        [[150, 2, 'Milliseconds']],
+      );
+    } finally {
+      logs.destroy();
+    }
   });
 
   test('malformed CBOR gets a SerializationException in CBOR, never a crash', async () => {

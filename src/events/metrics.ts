@@ -16,8 +16,9 @@ export type AlarmActionDeliverer = (arn: string, payload: Buffer) => Promise<voi
 
 export interface MetricSink {
   /**
-   * Records one data point of `namespace`/`name` with those dimensions (standard, 1-minute
-   * resolution). `unit` is one of CloudWatch's StandardUnit values; `time` defaults to now.
+   * Records `count` (default 1) data points of `value` for `namespace`/`name` with those
+   * dimensions (standard, 1-minute resolution). `unit` is one of CloudWatch's StandardUnit
+   * values; `time` defaults to now.
    */
   put(
     scope: { account: string; region: string },
@@ -27,6 +28,7 @@ export interface MetricSink {
     value: number,
     unit: string,
     time?: number,
+    count?: number,
   ): void;
   /** Whether metrics are recorded at all (STRATUS_METRICS=off turns them off). */
   readonly enabled: boolean;

@@ -174,7 +174,14 @@ export function metricOperations(deps: CloudwatchDeps): MetricOps {
       );
       const datapoints: Datapoint[] = [];
       if (series) {
-        const buckets = metrics.aggregate(series, from, end, input.Period, input.Unit);
+        const buckets = metrics.aggregate(
+          series,
+          from,
+          end,
+          input.Period,
+          input.Unit,
+          extended.length > 0,
+        );
         for (const b of [...buckets.values()].sort((a, z) => a.t - z.t)) {
           const dp: Datapoint = { Timestamp: new Date(b.t), Unit: b.u as Datapoint['Unit'] };
           for (const s of stats) dp[s as StandardStat] = standardStat(b, s as StandardStat);

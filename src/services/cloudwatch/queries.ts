@@ -19,7 +19,7 @@ import {
 } from './metric-math.js';
 import { compileSearch } from './search.js';
 import type { Dimension, MetricStore, Scope, Series } from './series.js';
-import { isKnownStat, statistic } from './stats.js';
+import { isKnownStat, percentileOf, statistic } from './stats.js';
 
 export interface QueryResult {
   id: string;
@@ -54,7 +54,14 @@ export function statSeries(
   const values = new Float64Array(grid.length).fill(NaN);
   if (!s || grid.length === 0) return values;
   const end = grid[grid.length - 1] + periodSec * 1000;
-  const buckets = metrics.aggregate(s, grid[0], end, periodSec, unit);
+  const buckets = metrics.aggregate(
+    s,
+    grid[0],
+    end,
+    periodSec,
+    unit,
+    percentileOf(stat) !== undefined,
+  );
   const p = periodSec * 1000;
   for (const [t, b] of buckets) {
     const v = statistic(b, stat);

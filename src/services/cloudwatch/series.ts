@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { MetadataStore } from '../../storage/types.js';
-import { addSet, addValue, emptyBucket, mergeBucket, type Bucket } from './stats.js';
+import { addSet, addValue, emptyBucket, mergeBucket, mergeTotals, type Bucket } from './stats.js';
 import { BUCKETS, SERIES, bucketKey, seriesKey } from './store.js';
 
 export interface Dimension {
@@ -180,7 +180,9 @@ export class MetricStore {
 
   /**
    * The series' data in [start, end) folded into buckets of `period` seconds aligned on
-   * `start`, by bucket start; `unit` keeps only data sent with that unit.
+   * `start`, by bucket start; `unit` keeps only data sent with that unit. Without
+   * `withValues` (no percentile asked) merged buckets carry only count, sum, min and max.
+   * A period made of one stored bucket is that bucket itself: callers must not change it.
    */
   aggregate(
     s: Series,
@@ -188,19 +190,30 @@ export class MetricStore {
     end: number,
     periodSec: number,
     unit?: string,
+    withValues = true,
   ): Map<number, Bucket & { u: string }> {
-    const out = new Map<number, Bucket & { u: string }>();
     const period = periodSec * 1000;
+    const groups = new Map<number, StoredBucket[]>();
     for (const b of s.buckets.values()) {
       if (b.t < start || b.t >= end || (unit !== undefined && b.u !== unit)) continue;
       // A bucket coarser than the period lands whole in the period its start falls in.
       const t = start + Math.floor((b.t - start) / period) * period;
-      let into = out.get(t);
-      if (!into) {
-        into = { ...emptyBucket(t), u: b.u };
-        out.set(t, into);
+      const g = groups.get(t);
+      if (g) g.push(b);
+      else groups.set(t, [b]);
+    }
+    const out = new Map<number, Bucket & { u: string }>();
+    for (const [t, list] of groups) {
+      if (list.length === 1 && list[0].t === t) {
+        out.set(t, list[0]);
+        continue;
       }
-      mergeBucket(into, b);
+      const into: Bucket & { u: string } = { ...emptyBucket(t), u: list[0].u };
+      for (const b of list) {
+        if (withValues) mergeBucket(into, b);
+        else mergeTotals(into, b);
+      }
+      out.set(t, into);
     }
     return out;
   }

@@ -37,8 +37,9 @@ export class CloudwatchSink implements MetricSink {
     value: number,
     unit: string,
     time?: number,
+    count = 1,
   ): void {
-    if (!this.enabled || !Number.isFinite(value)) return;
+    if (!this.enabled || !Number.isFinite(value) || !(count > 0)) return;
     const t = time ?? this.now();
     const minute = Math.floor(t / 60_000);
     const key = `${scope.account}/${scope.region}\u0000${minute}\u0000${unit}\u0000${identityOf(namespace, name, dimensions)}`;
@@ -62,10 +63,10 @@ export class CloudwatchSink implements MetricSink {
     }
     // Repeated values (Invocations' 1, Errors' 0) are one value with a count.
     const i = p.point.values.lastIndexOf(value);
-    if (i >= 0 && i >= p.point.values.length - 8) p.point.counts[i]++;
+    if (i >= 0 && i >= p.point.values.length - 8) p.point.counts[i] += count;
     else {
       p.point.values.push(value);
-      p.point.counts.push(1);
+      p.point.counts.push(count);
     }
     this.timer ??= setTimeout(() => {
       this.timer = undefined;

@@ -6,9 +6,7 @@
  *
  * Percentiles need the values: a bucket keeps them exactly up to EXACT_VALUES, then folds
  * them into a log-scale histogram (1% relative error) so a bucket's size stays bounded
- * whatever the rate. Data sent only as statistic sets has no values: "percentiles are not
- * available for metrics when any of the metric values are negative numbers" and for
- * statistic sets AWS answers no percentile either.
+ * whatever the rate. Statistic sets carry no values: a period with one has no percentiles.
  */
 
 export interface Bucket {
@@ -54,13 +52,30 @@ export function addValue(b: Bucket, value: number, count = 1): void {
   if (b.v.length > EXACT_VALUES) toHistogram(b);
 }
 
-/** Adds a statistic set (no values, so no percentiles from it). */
+/**
+ * Adds a statistic set. AWS computes percentiles from one only when it is really n equal
+ * values: "The Min and Max are equal, and Sum is equal to Min multiplied by SampleCount"
+ * (a SampleCount of 1 being the simplest case); other sets have no values behind them.
+ */
 export function addSet(b: Bucket, n: number, sum: number, min: number, max: number): void {
+  if (min === max && Math.abs(sum - min * n) <= 1e-9 * Math.abs(sum) && n > 0) {
+    addValue(b, min, n);
+    return;
+  }
   b.n += n;
   b.s += sum;
   if (min < b.mn) b.mn = min;
   if (max > b.mx) b.mx = max;
   b.sets = (b.sets ?? 0) + n;
+}
+
+/** Folds `from`'s count, sum, min and max into `into` (statistics without percentiles). */
+export function mergeTotals(into: Bucket, from: Bucket): void {
+  into.n += from.n;
+  into.s += from.s;
+  if (from.mn < into.mn) into.mn = from.mn;
+  if (from.mx > into.mx) into.mx = from.mx;
+  if (from.sets) into.sets = (into.sets ?? 0) + from.sets;
 }
 
 /** Folds `from` into `into` (roll-up to a coarser resolution, or a query period). */

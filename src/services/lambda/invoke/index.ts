@@ -152,13 +152,14 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   const usage = new UsageMeter(deps.store, (err) =>
     deps.log.error('could not record Lambda usage', { error: errorText(err) }),
   );
+  const metrics = new LambdaMetrics(deps.metrics);
   const runner = new InvocationRunner({
     executor: getExecutor,
     credentials,
     gate: new ConcurrencyGate(deps.functions.concurrencyLimit),
     reservations,
     usage,
-    metrics: new LambdaMetrics(deps.metrics),
+    metrics,
   });
   const provisioner = new ProvisionedEnvironments({
     store: deps.store,
@@ -228,6 +229,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       executor = undefined;
       await ex?.stop();
       await usage.flush();
+      metrics.flush();
     },
     async reset() {
       queue.reset();

@@ -219,6 +219,37 @@ describe('CloudWatch metrics and alarms through SDK v3, boto3 and the AWS CLI', 
     });
   }
 
+  test('1,000 data points in one call, gzipped by the SDK past 10 KB, all land', async () => {
+    const minute = minuteStart();
+    const MetricData = Array.from({ length: 1000 }, (_, i) => ({
+      MetricName: `load-${i % 10}`,
+      Dimensions: [{ Name: 'Worker', Value: `w${i % 3}` }],
+      Timestamp: new Date(minute - (i % 50) * MINUTE),
+      Value: i,
+    }));
+    await json.send(new PutMetricDataCommand({ Namespace: 'Test/Bulk', MetricData }));
+    const listed = await cborClient.send(new ListMetricsCommand({ Namespace: 'Test/Bulk' }));
+    assert.equal(listed.Metrics?.length, 30);
+    const out = await cborClient.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(minute - 60 * MINUTE),
+        EndTime: new Date(minute + MINUTE),
+        MetricDataQueries: [
+          {
+            Id: 'n',
+            Expression: `SUM(SEARCH('{Test/Bulk,Worker} load', 'SampleCount', 3600))`,
+            Period: 3600,
+          },
+        ],
+      }),
+    );
+    const values = out.MetricDataResults?.[0].Values ?? [];
+    assert.equal(
+      values.reduce((a, b) => a + b, 0),
+      1000,
+    );
+  });
+
   test('GetMetricData: metric math, METRICS(), FILL, IF, RATE, SEARCH and paging', async () => {
     const ns = 'Test/Math';
     const base = minuteStart() - 4 * MINUTE;

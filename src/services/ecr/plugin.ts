@@ -55,8 +55,8 @@ export interface EcrServiceInstance extends ServiceInstance {
 }
 
 export async function createEcr(
-  /** `signatures` is optional: tests open the plugin alone, without IAM to ask. */
-  deps: PluginDeps & { links: Partial<Links<'signatures'>> },
+  /** `signatures` and `metrics` are optional: tests open the plugin alone. */
+  deps: PluginDeps & { links: Partial<Links<'signatures' | 'metrics'>> },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<EcrServiceInstance> {
   const log = createLogger(deps.config.logLevel, deps.config.logFormat);
@@ -113,6 +113,7 @@ export async function createEcr(
         tokens,
         log,
         authorize: signatures && registryAuthorizer(signatures),
+        metrics: deps.links.metrics,
       }),
       layerDownloadPlane({ store: deps.store, registry, log }),
     ],
@@ -161,7 +162,7 @@ function registryAuthorizer(signatures: RequestAuthenticator) {
 
 export const ecrPlugin = definePlugin({
   name: 'ecr',
-  needs: ['signatures'],
+  needs: ['signatures', 'metrics'],
   provides: ['images', 'resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/ecr/model.js')).model,

@@ -14,9 +14,10 @@ import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
 import { ecsOperations } from './provider.js';
 import { ServiceScheduler } from './scheduler.js';
+import { EcsMetrics } from './metrics.js';
 import { EcsTasks } from './task-manager.js';
 
-const NEEDS = ['containers', 'images', 'logs', 'loadBalancing'] as const;
+const NEEDS = ['containers', 'images', 'logs', 'loadBalancing', 'metrics'] as const;
 
 export interface EcsServiceInstance extends ServiceInstance {
   tasks: EcsTasks;
@@ -55,6 +56,7 @@ export async function createEcs(
     now,
     log: (m) => log.warn(m),
   });
+  const metrics = new EcsMetrics(tasks, deps.links.metrics);
   return {
     dispatch: bindProvider<EcsOperations>(
       ecsOperations({
@@ -72,8 +74,10 @@ export async function createEcs(
       const n = await tasks.recover();
       if (n) log.info(`ecs: ${n} task(s) of a previous run written down as stopped`);
       scheduler.start();
+      metrics.start();
     },
     async stop() {
+      await metrics.stop();
       scheduler.stop();
       tasks.close();
       await runner?.flush();

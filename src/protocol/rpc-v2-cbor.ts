@@ -197,7 +197,8 @@ export const rpcV2CborCodec: ProtocolCodec = {
         `Expected POST /service/<Service>/operation/<Operation>, got ${req.method} ${req.path}`,
       );
     }
-    const op = findOperation(model, decodeURIComponent(m[2]));
+    // Operation names are plain identifiers: an escape in one (valid or not) names none.
+    const op = m[2].includes('%') ? undefined : findOperation(model, m[2]);
     return op ?? CommonErrors.unknownOperation(`Operation ${m[2]} is not supported.`);
   },
 

@@ -96,17 +96,25 @@ describe('CloudWatch: Lambda metrics and alarms with Lambda actions', () => {
       const out = await fx.invoke('echo', { i });
       assert.equal(out.StatusCode, 200);
     }
-    const reports = await eventually('five REPORT lines', async () => {
-      const lines = (await logMessages(fx.c.logs, '/aws/lambda/echo')).filter((l) =>
-        l.startsWith('REPORT RequestId:'),
-      );
-      return lines.length >= n ? lines : undefined;
-    });
+    const reports = await eventually(
+      'five REPORT lines',
+      async () => {
+        const lines = (await logMessages(fx.c.logs, '/aws/lambda/echo')).filter((l) =>
+          l.startsWith('REPORT RequestId:'),
+        );
+        return lines.length >= n ? lines : undefined;
+      },
+      90_000,
+    );
     const durations = reports.map((l) => Number(/\tDuration: ([\d.]+) ms/.exec(l)?.[1]));
-    const invocations = await eventually('the Invocations metric', async () => {
-      const s = await statistics('Invocations', ['Sum', 'SampleCount']);
-      return total(s, 'Sum') >= n ? s : undefined;
-    });
+    const invocations = await eventually(
+      'the Invocations metric',
+      async () => {
+        const s = await statistics('Invocations', ['Sum', 'SampleCount']);
+        return total(s, 'Sum') >= n ? s : undefined;
+      },
+      90_000,
+    );
     assert.equal(total(invocations, 'Sum'), n);
     const duration = await statistics('Duration', ['Sum', 'SampleCount', 'Maximum', 'Minimum']);
     assert.equal(total(duration, 'SampleCount'), n);

@@ -165,8 +165,8 @@ export class AlarmEngine {
       const rule = parseRule(a.AlarmRule ?? 'FALSE');
       const on = evaluateRule(rule, (name) => states.get(name));
       return on
-        ? { state: 'ALARM', reason: `arn:aws:cloudwatch alarm rule ${a.AlarmRule} is true.` }
-        : { state: 'OK', reason: `Alarm rule ${a.AlarmRule} is false.` };
+        ? { state: 'ALARM', reason: `The alarm rule ${a.AlarmRule} evaluated to TRUE.` }
+        : { state: 'OK', reason: `The alarm rule ${a.AlarmRule} evaluated to FALSE.` };
     } catch {
       return undefined;
     }

@@ -67,6 +67,8 @@ Environment only:
                       PutMetricData still works (default on)
   STRATUS_CLOUDWATCH_EVALUATION_SECONDS
                       how often CloudWatch alarms are evaluated (default 5)
+  STRATUS_DYNAMODB_TTL_INTERVAL_SECONDS
+                      how often expired DynamoDB items are deleted (default 60)
   STRATUS_ENDPOINT    the server \`stratus image build\` pushes to
                       (default http://127.0.0.1:4566)
   STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)

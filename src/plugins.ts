@@ -13,6 +13,9 @@ import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
 import { cloudwatchPlugin } from './services/cloudwatch/plugin.js';
+import { dynamodbPlugin } from './services/dynamodb/plugin.js';
+import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
+import { apigatewayPlugin } from './services/apigateway/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   cloudwatchPlugin,
@@ -25,4 +28,7 @@ export const plugins: readonly ServicePlugin[] = [
   elbv2Plugin,
   ecsPlugin,
   batchPlugin,
+  dynamodbPlugin,
+  dynamodbstreamsPlugin,
+  apigatewayPlugin,
 ];

@@ -25,6 +25,8 @@ import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
 import { storedOnly } from './provisioned.js';
 import { s3EventTarget } from './s3-events.js';
+import { mappingOperations } from './event-source-mappings.js';
+import { EventSourcePoller } from './event-source-poller.js';
 
 declare module '../links.js' {
   interface ServiceLinks {
@@ -72,6 +74,7 @@ const NEEDS = [
   's3objects',
   's3events',
   'metrics',
+  'dynamodbStreams',
 ] as const;
 
 export function createLambda(
@@ -146,7 +149,21 @@ export function createLambda(
     invoke.invokeEvent(arn, payload),
   );
   deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
-  const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
+  // Event source mappings: DynamoDB streams polled, batches invoked synchronously.
+  const poller = new EventSourcePoller(
+    deps.store,
+    deps.links.dynamodbStreams,
+    invoke.invoker,
+    (msg, err) => log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
+  );
+  const mappings = mappingOperations({
+    store: deps.store,
+    functions,
+    streams: deps.links.dynamodbStreams,
+    now: Date.now,
+    changed: () => poller.wake(),
+  });
+  const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations, ...mappings };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
     provides: {
@@ -186,8 +203,10 @@ export function createLambda(
       endpoint = server.endpoint;
       await lifecycle.recover();
       await invoke.start();
+      poller.start();
     },
     async stop() {
+      await poller.stop();
       await invoke.stop();
       await code.close();
     },

@@ -3,6 +3,7 @@
  * the LambdaFunctions interface the invoke path uses, code sharing and collection, the
  * code download data plane, and the state flips after a restart.
  */
+import { StoredStreams } from '../dynamodb/streams.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -89,6 +90,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
       containers: new ProcessDriver(),
       s3events: { registerLambda: () => undefined },
       metrics: noMetrics,
+      dynamodbStreams: new StoredStreams(storage.store),
       s3objects: {
         read: async () => ({
           ok: false,

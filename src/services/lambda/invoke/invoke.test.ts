@@ -3,6 +3,7 @@
  * billing meters), throttled async events that wait in the queue, and the role sessions
  * functions get.
  */
+import { StoredStreams } from '../../dynamodb/streams.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LambdaOperations } from '../../../api/lambda/operations.js';
@@ -94,6 +95,7 @@ describe('the invoke path', () => {
           containers: new ProcessDriver(),
           s3events: { registerLambda: () => undefined },
           metrics: noMetrics,
+          dynamodbStreams: new StoredStreams(storage.store),
           s3objects: {
             read: async () => ({
               ok: false,

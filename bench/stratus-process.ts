@@ -45,7 +45,7 @@ export interface StratusOptions {
   logFormat?: 'pretty' | 'json';
   /** `--driver` (default: the server's own default, auto). */
   driver?: 'process' | 'runc';
-  /** Extra environment, e.g. STRATUS_METERING=off (bench/metering.ts). */
+  /** Extra environment for the server (STRATUS_METERING=off, STRATUS_METRICS=off). */
   env?: NodeJS.ProcessEnv;
 }
 

@@ -70,6 +70,10 @@ Environment only:
                       how long an S3 blob no object references is kept (default 3600)
   STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS
                       how often S3 lifecycle rules are applied (default 3600)
+  STRATUS_METRICS     off: services publish no CloudWatch metrics (AWS/Lambda…);
+                      PutMetricData still works (default on)
+  STRATUS_CLOUDWATCH_EVALUATION_SECONDS
+                      how often CloudWatch alarms are evaluated (default 5)
   STRATUS_DYNAMODB_TTL_INTERVAL_SECONDS
                       how often expired DynamoDB items are deleted (default 60)
   STRATUS_METERING    off: record no usage for the bill (default on)

@@ -13,6 +13,7 @@ import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
 import { cePlugin } from './services/ce/plugin.js';
+import { cloudwatchPlugin } from './services/cloudwatch/plugin.js';
 import { dynamodbPlugin } from './services/dynamodb/plugin.js';
 import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
 import { apigatewayPlugin } from './services/apigateway/plugin.js';
@@ -22,6 +23,7 @@ import { eventsPlugin } from './services/events/plugin.js';
 import { schedulerPlugin } from './services/scheduler/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
+  cloudwatchPlugin,
   logsPlugin,
   iamPlugin,
   stsPlugin,

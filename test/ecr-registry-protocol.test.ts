@@ -9,6 +9,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { sha256Digest } from './helpers/oci-image.js';
 import {
@@ -399,6 +400,40 @@ describe('ECR registry protocol', () => {
     assertError(await putManifest('proto', other, bytes), 400, 'DIGEST_INVALID');
     assertError(await get(`/v2/proto/manifests/${other}`), 404, 'MANIFEST_UNKNOWN');
     assertError(await get('/v2/proto/manifests/nope'), 404, 'MANIFEST_UNKNOWN');
+  });
+
+  test('manifest pulls are counted in CloudWatch as AWS/ECR RepositoryPullCount', async () => {
+    const ecr = new ECRClient(clientConfig(endpoint));
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'pulls' }));
+    ecr.destroy();
+    const { bytes } = await imageManifest('pulls');
+    assert.equal((await putManifest('pulls', 'v1', bytes)).status, 201);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await get('/v2/pulls/manifests/v1', { Accept: OCI_MANIFEST })).status, 200);
+    }
+    const cw = new CloudWatchClient(clientConfig(endpoint));
+    try {
+      const deadline = Date.now() + 30_000;
+      let sum = 0;
+      while (sum < 3 && Date.now() < deadline) {
+        const out = await cw.send(
+          new GetMetricStatisticsCommand({
+            Namespace: 'AWS/ECR',
+            MetricName: 'RepositoryPullCount',
+            Dimensions: [{ Name: 'RepositoryName', Value: 'pulls' }],
+            StartTime: new Date(Date.now() - 10 * 60_000),
+            EndTime: new Date(Date.now() + 60_000),
+            Period: 60,
+            Statistics: ['Sum'],
+          }),
+        );
+        sum = (out.Datapoints ?? []).reduce((a, d) => a + (d.Sum ?? 0), 0);
+        if (sum < 3) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(sum, 3);
+    } finally {
+      cw.destroy();
+    }
   });
 
   test('a manifest naming a missing blob or child is MANIFEST_BLOB_UNKNOWN; nothing stored', async () => {

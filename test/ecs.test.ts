@@ -4,7 +4,8 @@
  * through CloudWatch Logs, Fargate sizes are enforced (the task definition refused with
  * AWS's message, a task over its memory stopped with the OOM reason), and a service is
  * kept at its desired count (a container killed with SIGKILL is replaced) and rolled to a
- * new task definition. Skipped where runc or the image tools are missing.
+ * new task definition, its CPU and memory utilisation in CloudWatch. Skipped where runc or
+ * the image tools are missing.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -36,6 +37,7 @@ import {
   type ContainerDefinition,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { runcSkipReason } from '../src/runtime/runc/test-support.js';
 import { pushBusybox, type PushedBusybox } from './helpers/busybox-ecr.js';
@@ -315,6 +317,46 @@ describe('ECS on runc', { skip }, () => {
       [v2, v2],
     );
     assert.ok(s.events!.some((e) => /deployment completed/.test(e.message ?? '')));
+
+    // CloudWatch has the service's CPU and memory utilisation, read from the tasks' cgroups
+    // (sampled every 10 s; CPU needs two samples of a task).
+    const cw = new CloudWatchClient(clientConfig(server.endpoint));
+    try {
+      const utilisation = async (MetricName: string) => {
+        const out = await cw.send(
+          new GetMetricStatisticsCommand({
+            Namespace: 'AWS/ECS',
+            MetricName,
+            Dimensions: [
+              { Name: 'ClusterName', Value: 'default' },
+              { Name: 'ServiceName', Value: 'web' },
+            ],
+            StartTime: new Date(Date.now() - 10 * 60_000),
+            EndTime: new Date(Date.now() + 60_000),
+            Period: 60,
+            Statistics: ['Average', 'SampleCount'],
+          }),
+        );
+        return out.Datapoints ?? [];
+      };
+      const deadline = Date.now() + 90_000;
+      let cpu = await utilisation('CPUUtilization');
+      let memory = await utilisation('MemoryUtilization');
+      while ((cpu.length === 0 || memory.length === 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1000));
+        cpu = await utilisation('CPUUtilization');
+        memory = await utilisation('MemoryUtilization');
+      }
+      assert.ok(cpu.length > 0 && memory.length > 0, 'CPU and memory utilisation published');
+      for (const d of [...cpu, ...memory]) {
+        assert.equal(d.Unit, 'Percent');
+        assert.ok(d.Average! >= 0 && d.Average! < 100, `utilisation ${d.Average}`);
+      }
+      // busybox sleeping uses some memory of its reservation, never none.
+      assert.ok(memory.some((d) => d.Average! > 0));
+    } finally {
+      cw.destroy();
+    }
 
     // Delete needs a scale to 0 (or force); then the cluster can go once all is stopped.
     await assert.rejects(ecs.send(new DeleteServiceCommand({ service: 'web' })), /scaled above 0/);

@@ -50,9 +50,20 @@ describe('gateway', () => {
         'Action=PutMetricData&Version=2010-08-01&Namespace=App' +
         '&MetricData.member.1.MetricName=Hits&MetricData.member.1.Value=1',
     });
-    assert.equal(query.status, 501);
-    assert.match(query.text, /<ErrorResponse[^>]*>.*<Code>NotImplementedException<\/Code>/s);
-    assert.match(query.text, /cloudwatch\.PutMetricData is not implemented/);
+    assert.equal(query.status, 200);
+    assert.match(query.text, /<PutMetricDataResponse[^>]*>/);
+    // An operation CloudWatch does not implement is the query protocol's NotImplemented.
+    const unimplemented = await signedFetch(server.endpoint, {
+      service: 'monitoring',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: 'Action=PutAnomalyDetector&Version=2010-08-01&Namespace=App&MetricName=Hits&Stat=Sum',
+    });
+    assert.equal(unimplemented.status, 501);
+    assert.match(
+      unimplemented.text,
+      /<ErrorResponse[^>]*>.*<Code>NotImplementedException<\/Code>/s,
+    );
+    assert.match(unimplemented.text, /cloudwatch\.PutAnomalyDetector is not implemented/);
 
     // The query parser read the form: a missing required member is the query protocol's
     // validation error.
@@ -68,14 +79,17 @@ describe('gateway', () => {
     const json = await signedFetch(server.endpoint, {
       service: 'monitoring',
       headers: {
-        'x-amz-target': 'GraniteServiceVersion20100801.PutMetricData',
+        'x-amz-target': 'GraniteServiceVersion20100801.PutAnomalyDetector',
         'content-type': 'application/x-amz-json-1.0',
       },
-      body: JSON.stringify({ Namespace: 'App', MetricData: [{ MetricName: 'Hits', Value: 1 }] }),
+      body: JSON.stringify({ Namespace: 'App', MetricName: 'Hits', Stat: 'Sum' }),
     });
     assert.equal(json.status, 501);
     assert.equal(json.headers.get('x-amzn-errortype')?.split(':')[0], 'NotImplementedException');
-    assert.match(JSON.parse(json.text).message, /cloudwatch\.PutMetricData is not implemented/);
+    assert.match(
+      JSON.parse(json.text).message,
+      /cloudwatch\.PutAnomalyDetector is not implemented/,
+    );
   });
 
   test('an unknown json operation is UnknownOperationException', async () => {

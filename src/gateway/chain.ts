@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { StratusConfig } from '../config.js';
 import { decodeAwsChunked } from '../protocol/aws-chunked.js';
+import { decompressRequest } from '../protocol/compression.js';
 import { codecs, protocolForRequest } from '../protocol/codecs.js';
 import type { OperationModel } from '../protocol/model.js';
 import type { ChunkSigning } from '../protocol/aws-chunked.js';
@@ -174,6 +175,8 @@ export async function handleApiRequest(
         if ('reason' in decoded) throw sigV4Error(decoded, errorStyle);
         body = decoded.payload;
       }
+      // Gzipped bodies (CloudWatch's PutMetricData past 10 KB); the signature covers `raw`.
+      body = decompressRequest(svc.model, headers, body, limit);
       wire = { ...bodyless, body };
 
       // 7 (before 6: the operation says whether it may be unsigned). The protocol's

@@ -10,6 +10,7 @@ import { jsonCodec } from './json.js';
 import type { ServiceModel } from './model.js';
 import { queryCodec } from './query.js';
 import { restJsonCodec } from './rest-json.js';
+import { rpcV2CborCodec } from './rpc-v2-cbor.js';
 import type { WireRequest } from './types.js';
 
 function req(headers: Record<string, string>, query = ''): WireRequest {
@@ -26,8 +27,8 @@ function req(headers: Record<string, string>, query = ''): WireRequest {
 test('codecFor picks the first protocol Stratus speaks from metadata.protocols', () => {
   assert.equal(codecFor(iam), queryCodec);
   assert.equal(codecFor(lambda), restJsonCodec);
-  // CloudWatch lists smithy-rpc-v2-cbor first, which Stratus does not speak.
-  assert.equal(codecFor(cloudwatch), jsonCodec);
+  // CloudWatch lists smithy-rpc-v2-cbor first.
+  assert.equal(codecFor(cloudwatch), rpcV2CborCodec);
 });
 
 test('codecForRequest follows the request for multi-protocol services', () => {
@@ -43,6 +44,10 @@ test('codecForRequest follows the request for multi-protocol services', () => {
     queryCodec,
   );
   assert.equal(codecForRequest(cloudwatch, req({}, 'Action=ListMetrics')), queryCodec);
+  assert.equal(
+    codecForRequest(cloudwatch, req({ 'smithy-protocol': 'rpc-v2-cbor' })),
+    rpcV2CborCodec,
+  );
   assert.equal(codecForRequest(iam, req({ 'x-amz-target': 'x' })), queryCodec);
 });
 

@@ -9,6 +9,7 @@ import { jsonCodec } from './json.js';
 import type { ProtocolName, ServiceModel } from './model.js';
 import { restJsonCodec } from './rest-json.js';
 import { restXmlCodec } from './rest-xml.js';
+import { rpcV2CborCodec } from './rpc-v2-cbor.js';
 import type { ProtocolCodec, WireRequest } from './types.js';
 
 export const codecs: Partial<Record<ProtocolName, ProtocolCodec>> = {
@@ -17,6 +18,7 @@ export const codecs: Partial<Record<ProtocolName, ProtocolCodec>> = {
   query: queryCodec,
   ec2: ec2Codec,
   'rest-xml': restXmlCodec,
+  'smithy-rpc-v2-cbor': rpcV2CborCodec,
 };
 
 const chosen = new WeakMap<ServiceModel, ProtocolName>();
@@ -41,8 +43,9 @@ export function codecFor(model: ServiceModel): ProtocolCodec {
 }
 
 /**
- * For services with several protocols, the one this request speaks: `X-Amz-Target`
- * means JSON, a form body or an `Action` parameter means query. Falls back to protocolFor.
+ * For services with several protocols, the one this request speaks: `smithy-protocol:
+ * rpc-v2-cbor` means CBOR, `X-Amz-Target` means JSON, a form body or an `Action` parameter
+ * means query. Falls back to protocolFor.
  * Reads only headers and query string, so errors raised before the body is read (a bad
  * signature, a body too large) are answered in the request's protocol too.
  */
@@ -52,6 +55,12 @@ export function protocolForRequest(
 ): ProtocolName {
   const protocols = model.metadata.protocols;
   if (!protocols || protocols.length < 2) return protocolFor(model);
+  if (
+    protocols.includes('smithy-rpc-v2-cbor') &&
+    req.headers['smithy-protocol'] === 'rpc-v2-cbor'
+  ) {
+    return 'smithy-rpc-v2-cbor';
+  }
   if (protocols.includes('json') && req.headers['x-amz-target']) return 'json';
   if (
     protocols.includes('query') &&

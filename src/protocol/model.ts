@@ -54,6 +54,8 @@ export interface OperationModel {
   authtype?: string;
   endpoint?: { hostPrefix: string };
   httpChecksum?: Record<string, unknown>;
+  /** The body may be compressed with these encodings (protocol/compression.ts). */
+  requestcompression?: { encodings: string[] };
   deprecated?: boolean;
 }
 

@@ -191,6 +191,8 @@ export interface ContainerExit {
 export interface ContainerStats {
   /** High-water mark of memory use, in MB. */
   peakMemoryMb: number;
+  /** Memory in use now, in MB (where the driver can tell: ECS's MemoryUtilization). */
+  memoryMb?: number;
   /** CPU time used (user + system), in ms. */
   cpuTimeMs: number;
 }

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { CreateLogGroupCommand, CreateLogStreamCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { NODE_ECHO, clients, createRole, destroy, nodeZip } from './lambda.js';
+import { cbor, tag } from '@smithy/core/cbor';
 import { clientConfig } from './server.js';
 
 // ---------------------------------------------------------------------------------------
@@ -29,6 +30,7 @@ export type Group =
   | 'query'
   | 'ec2'
   | 'rest-xml'
+  | 'rpc-v2-cbor'
   | 'registry'
   | 'lambda-url'
   | 'lambda-invoke'
@@ -41,6 +43,7 @@ export const GROUPS: readonly Group[] = [
   'query',
   'ec2',
   'rest-xml',
+  'rpc-v2-cbor',
   'registry',
   'lambda-url',
   'lambda-invoke',
@@ -110,6 +113,19 @@ const jsonCall = (service: string, target: string, type: string, body: unknown):
     service,
   );
 
+/** Smithy RPC v2 CBOR: `POST /service/<Service>/operation/<Operation>`, a CBOR body. */
+const cborCall = (service: string, target: string, body: unknown): FuzzRequest => {
+  const [svc, op] = target.split('.');
+  return req(
+    'POST',
+    `/service/${svc}/operation/${op}`,
+    '',
+    { 'content-type': 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor' },
+    Buffer.from(cbor.serialize(body)),
+    service,
+  );
+};
+
 const queryCall = (service: string, params: Record<string, string>): FuzzRequest =>
   req('POST', '/', '', { 'content-type': FORM }, new URLSearchParams(params).toString(), service);
 
@@ -136,6 +152,54 @@ export function seeds(t: FuzzTargets): Seed[] {
   const reg = (method: string, path: string, headers: Record<string, string> = {}, body = '') =>
     req(method, path, '', { authorization: t.registryAuth, ...headers }, body);
   const list: Seed[] = [
+    {
+      group: 'rpc-v2-cbor',
+      name: 'cloudwatch.PutMetricData',
+      request: cborCall('monitoring', 'GraniteServiceVersion20100801.PutMetricData', {
+        Namespace: 'fuzz',
+        MetricData: [
+          {
+            MetricName: 'm',
+            Dimensions: [{ Name: 'd', Value: 'v' }],
+            Values: [1.5, 2],
+            Counts: [1, 3],
+            Timestamp: tag({ tag: 1, value: Date.now() / 1000 }),
+            Unit: 'Count',
+          },
+        ],
+      }),
+    },
+    {
+      group: 'rpc-v2-cbor',
+      name: 'cloudwatch.GetMetricData',
+      request: cborCall('monitoring', 'GraniteServiceVersion20100801.GetMetricData', {
+        StartTime: tag({ tag: 1, value: Date.now() / 1000 - 3600 }),
+        EndTime: tag({ tag: 1, value: Date.now() / 1000 }),
+        MetricDataQueries: [
+          {
+            Id: 'm1',
+            MetricStat: {
+              Metric: {
+                Namespace: 'fuzz',
+                MetricName: 'm',
+                Dimensions: [{ Name: 'd', Value: 'v' }],
+              },
+              Period: 60,
+              Stat: 'p90',
+            },
+          },
+          { Id: 'e1', Expression: 'RATE(m1) * 2 + SUM(METRICS())' },
+        ],
+      }),
+    },
+    {
+      group: 'rpc-v2-cbor',
+      name: 'cloudwatch.ListMetrics',
+      request: cborCall('monitoring', 'GraniteServiceVersion20100801.ListMetrics', {
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: t.functionName }],
+      }),
+    },
     {
       group: 'json1.0',
       name: 'cloudwatch.ListMetrics',

@@ -22,6 +22,8 @@ export interface RawResponse {
   status: number;
   headers: Headers;
   text: string;
+  /** The body's bytes (binary answers: CBOR). */
+  bytes: Buffer;
 }
 
 export async function signedFetch(endpoint: string, r: RawRequest): Promise<RawResponse> {
@@ -54,5 +56,6 @@ export async function signedFetch(endpoint: string, r: RawRequest): Promise<RawR
     ),
     body: r.body,
   });
-  return { status: res.status, headers: res.headers, text: await res.text() };
+  const bytes = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, text: bytes.toString('utf8'), bytes };
 }

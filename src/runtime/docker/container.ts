@@ -142,7 +142,11 @@ export class DockerContainer implements Container {
     this.peakMemoryMb = Math.max(this.peakMemoryMb, Math.ceil(peakBytes / MB));
     const cpuNs = s.cpu_stats?.cpu_usage?.total_usage ?? 0;
     this.cpuTimeMs = Math.max(this.cpuTimeMs, Math.round(cpuNs / 1e6));
-    return { peakMemoryMb: this.peakMemoryMb, cpuTimeMs: this.cpuTimeMs };
+    return {
+      peakMemoryMb: this.peakMemoryMb,
+      ...(mem.usage !== undefined && { memoryMb: mem.usage / MB }),
+      cpuTimeMs: this.cpuTimeMs,
+    };
   }
 
   async remove(): Promise<void> {

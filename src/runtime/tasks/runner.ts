@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { LineSplitter, LogWriter, type LogStream } from '../../events/log-writer.js';
 import type { LogSink } from '../../events/logs.js';
 import {
+  type ContainerStats,
   ImageNotFoundError,
   type BindMount,
   type Container,
@@ -165,6 +166,17 @@ export class RunningTask {
       times: {},
     };
     this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  /** Resource use of the task's running containers (ECS's CPU and memory metrics). */
+  async stats(): Promise<ContainerStats[]> {
+    const out: ContainerStats[] = [];
+    for (const s of this.slots) {
+      if (!s.container || !s.started || s.exit) continue;
+      const st = await s.container.stats().catch(() => undefined);
+      if (st) out.push(st);
+    }
+    return out;
   }
 
   /** Asks the task to stop (the first caller's code and reason stand); await `done`. */

@@ -56,8 +56,8 @@ export interface EcrServiceInstance extends ServiceInstance {
 }
 
 export async function createEcr(
-  /** `signatures` and `meter` are optional: tests open the plugin alone, without IAM to ask. */
-  deps: PluginDeps & { links: Partial<Links<'signatures' | 'meter'>> },
+  /** `signatures`, `meter` and `metrics` are optional: tests open the plugin alone. */
+  deps: PluginDeps & { links: Partial<Links<'signatures' | 'meter' | 'metrics'>> },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<EcrServiceInstance> {
   const log = createLogger(deps.config.logLevel, deps.config.logFormat);
@@ -117,6 +117,7 @@ export async function createEcr(
         tokens,
         log,
         authorize: signatures && registryAuthorizer(signatures),
+        metrics: deps.links.metrics,
       }),
       layerDownloadPlane({ store: deps.store, registry, log }),
     ],
@@ -165,7 +166,7 @@ function registryAuthorizer(signatures: RequestAuthenticator) {
 
 export const ecrPlugin = definePlugin({
   name: 'ecr',
-  needs: ['signatures', 'meter'],
+  needs: ['signatures', 'meter', 'metrics'],
   provides: ['images', 'resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/ecr/model.js')).model,

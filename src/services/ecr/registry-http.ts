@@ -17,6 +17,7 @@ import { isDigest, isRepositoryName } from './names.js';
 import { RegistryError } from './registry-errors.js';
 import { MAX_MANIFEST_BYTES, digestInvalid, type Registry } from './registry.js';
 import type { RepositoryRecord, Scope } from './store.js';
+import type { MetricSink } from '../../events/metrics.js';
 
 export const REGISTRY_PREFIX = '/v2/';
 
@@ -38,6 +39,8 @@ export interface RegistryHttpDeps {
   registry: Registry;
   tokens: RegistryTokens;
   log: Logger;
+  /** CloudWatch: AWS/ECR RepositoryPullCount per pulled image manifest. */
+  metrics?: MetricSink;
   /**
    * IAM's verdict on what the holder of a token's access key asks (`ecr:BatchGetImage` on a
    * repository): the AccessDenied message, or undefined to go ahead.
@@ -342,6 +345,16 @@ async function getManifest(
   });
   if (req.method === 'HEAD') return void res.end();
   res.end(body);
+  // "RepositoryPullCount: The total number of pulls for the images in the repository."
+  // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-repository-metrics.html
+  deps.metrics?.put(
+    repo,
+    'AWS/ECR',
+    'RepositoryPullCount',
+    [{ Name: 'RepositoryName', Value: repo.name }],
+    1,
+    'Count',
+  );
   await deps.registry.recordPull(repo, image);
 }
 

@@ -14,6 +14,7 @@ import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } from '../plugin.js';
 import { ecsOperations } from './provider.js';
 import { ServiceScheduler } from './scheduler.js';
+import { EcsMetrics } from './metrics.js';
 import { EcsTasks } from './task-manager.js';
 import { ecsEventTarget, publishTaskChanges } from './events.js';
 
@@ -25,6 +26,7 @@ const NEEDS = [
   'bus',
   'eventTargets',
   'meter',
+  'metrics',
 ] as const;
 
 export interface EcsServiceInstance extends ServiceInstance {
@@ -74,6 +76,7 @@ export async function createEcs(
   });
   publishTaskChanges(tasks, deps.links.bus, (m) => log.warn(m));
   deps.links.eventTargets.register('ecs', ecsEventTarget(operations));
+  const metrics = new EcsMetrics(tasks, deps.links.metrics);
   return {
     dispatch: bindProvider<EcsOperations>(operations),
     tasks,
@@ -83,8 +86,10 @@ export async function createEcs(
       const n = await tasks.recover();
       if (n) log.info(`ecs: ${n} task(s) of a previous run written down as stopped`);
       scheduler.start();
+      metrics.start();
     },
     async stop() {
+      await metrics.stop();
       scheduler.stop();
       tasks.close();
       await runner?.flush();

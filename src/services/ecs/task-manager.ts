@@ -61,8 +61,20 @@ export interface EcsTasksOptions {
   meter?: Meter;
 }
 
+/** A running task as CloudWatch sees it (metrics.ts). */
+export interface LiveTask {
+  scope: Scope;
+  cluster: string;
+  service?: string;
+  /** Task-level reservations (CPU units, MiB), when the task has them. */
+  cpuUnits?: number;
+  memoryMib?: number;
+  task: RunningTask;
+}
+
 export class EcsTasks {
   private readonly live = new Map<string, RunningTask>();
+  private readonly liveInfo = new Map<string, LiveTask>();
   private readonly writes = new Map<string, Promise<void>>();
   private readonly listeners: TaskListener[] = [];
   private closing = false;
@@ -139,7 +151,20 @@ export class EcsTasks {
       ...s.hooks,
     });
     this.live.set(key, task);
-    void task.done.then(() => this.live.delete(key));
+    const cpuUnits = record.cpu === undefined ? undefined : Number(record.cpu);
+    const memoryMib = record.memory === undefined ? undefined : Number(record.memory);
+    this.liveInfo.set(key, {
+      scope: s.scope,
+      cluster: s.cluster,
+      ...(s.service && { service: s.service }),
+      ...(cpuUnits !== undefined && Number.isFinite(cpuUnits) && { cpuUnits }),
+      ...(memoryMib !== undefined && Number.isFinite(memoryMib) && { memoryMib }),
+      task,
+    });
+    void task.done.then(() => {
+      this.live.delete(key);
+      this.liveInfo.delete(key);
+    });
     return record;
   }
 
@@ -173,6 +198,11 @@ export class EcsTasks {
   }
 
   /** Whether the task is running in this server (not a leftover record). */
+  /** The tasks running now, with what CloudWatch's ECS metrics need. */
+  running(): LiveTask[] {
+    return [...this.liveInfo.values()];
+  }
+
   isLive(scope: Scope, cluster: string, taskId: string): boolean {
     return this.live.has(taskKey(scope, cluster, taskId));
   }

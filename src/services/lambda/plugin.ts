@@ -77,6 +77,7 @@ const NEEDS = [
   's3objects',
   's3events',
   'meter',
+  'metrics',
   'dynamodbStreams',
   'eventTargets',
 ] as const;
@@ -142,8 +143,13 @@ export function createLambda(
     log,
     meter: deps.links.meter,
     env,
+    metrics: deps.links.metrics,
   });
   late.invoke = invoke;
+  // CloudWatch alarm actions that name a function invoke it asynchronously.
+  deps.links.metrics.registerAlarmTarget('lambda', (arn, payload) =>
+    invoke.invokeEvent(arn, payload),
+  );
   // CloudWatch Logs subscription filters that name a function invoke it asynchronously.
   deps.links.logs.deliverSubscriptions?.('lambda', (arn, payload) =>
     invoke.invokeEvent(arn, payload),

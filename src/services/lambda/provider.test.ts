@@ -26,6 +26,7 @@ import { ImageNotFoundError } from '../../runtime/container.js';
 import { createLambda, type LambdaServiceInstance } from './plugin.js';
 import type { FunctionChange } from './lifecycle.js';
 import { createZip } from '../../../test/helpers/zip-writer.js';
+import { noMetrics } from '../../events/metrics.js';
 
 const ACCOUNT = '000000000000';
 const ctx: RequestContext = {
@@ -92,6 +93,7 @@ async function fixture(stateDir?: string): Promise<Fixture> {
       // The control plane invokes nothing: no usage to record.
       meter: new UsageLedger(storage.store, (err) => assert.fail(String(err)), false),
       s3events: { registerLambda: () => undefined },
+      metrics: noMetrics,
       dynamodbStreams: new StoredStreams(storage.store),
       eventTargets: new TargetRegistry(),
       s3objects: {

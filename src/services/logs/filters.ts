@@ -141,6 +141,7 @@ export function filterOperations(deps: LogsDeps): FilterOps {
       if (input.emitSystemFieldDimensions !== undefined)
         rec.emitSystemFieldDimensions = input.emitSystemFieldDimensions;
       await put(ctx, METRIC_FILTERS, input.logGroupName, input.filterName, MAX_METRIC_FILTERS, rec);
+      deps.subscriptions?.metricFilters?.changed();
     },
 
     async DescribeMetricFilters(input, ctx) {
@@ -177,6 +178,7 @@ export function filterOperations(deps: LogsDeps): FilterOps {
 
     async DeleteMetricFilter(input, ctx) {
       await remove(ctx, METRIC_FILTERS, input.logGroupName, input.filterName);
+      deps.subscriptions?.metricFilters?.changed();
     },
 
     async TestMetricFilter(input) {

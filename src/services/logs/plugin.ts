@@ -5,6 +5,7 @@ import { logsOperations } from './provider.js';
 import { createLogger } from '../../shared/log.js';
 import { LogsSink } from './sink.js';
 import { SubscriptionDelivery } from './subscription-delivery.js';
+import { MetricFilterPublisher } from './metric-filter-delivery.js';
 import type { LogSink } from '../../events/logs.js';
 
 declare module '../links.js' {
@@ -17,11 +18,14 @@ declare module '../links.js' {
 export const logsPlugin = definePlugin({
   name: 'logs',
   provides: ['logs'],
+  needs: ['metrics'],
   model: async () => (await import('../../api/logs/model.js')).model,
   create(deps) {
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
-    const subscriptions = new SubscriptionDelivery(deps.store, (msg, err) =>
-      log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
+    const subscriptions = new SubscriptionDelivery(
+      deps.store,
+      (msg, err) => log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
+      new MetricFilterPublisher(deps.store, deps.links.metrics),
     );
     return {
       dispatch: bindProvider<LogsOperations>(

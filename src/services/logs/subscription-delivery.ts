@@ -14,6 +14,7 @@ import type { SubscriptionDeliverer } from '../../events/logs.js';
 import { parseArn } from '../../shared/arn.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { compileFilterPattern } from './filter-pattern.js';
+import type { MetricFilterPublisher } from './metric-filter-delivery.js';
 import type { SubscriptionFilterRecord } from './filters.js';
 import { SUBSCRIPTION_FILTERS, childPrefix, groupKey, type Scope } from './store.js';
 
@@ -35,6 +36,8 @@ export class SubscriptionDelivery {
   constructor(
     private readonly store: MetadataStore,
     private readonly warn: (msg: string, err: unknown) => void = () => {},
+    /** Metric filters publish from the same appends (metric-filter-delivery.ts). */
+    readonly metricFilters?: MetricFilterPublisher,
   ) {}
 
   /** `service` (the destination ARN's service, e.g. `lambda`) is delivered by `deliver`. */
@@ -42,8 +45,14 @@ export class SubscriptionDelivery {
     this.deliverers.set(service, deliver);
   }
 
-  /** Sends what the group's filters match; never throws (the append has committed). */
+  /**
+   * Publishes the group's metric filters and sends what its subscription filters match;
+   * never throws (the append has committed).
+   */
   async appended(scope: Scope, group: string, stream: string, events: readonly AppendedEvent[]) {
+    await this.metricFilters
+      ?.appended(scope, group, events)
+      .catch((err: unknown) => this.warn('could not publish metric filters', err));
     if (events.length === 0 || this.deliverers.size === 0) return;
     try {
       const filters = await this.store.list<SubscriptionFilterRecord>(SUBSCRIPTION_FILTERS, {

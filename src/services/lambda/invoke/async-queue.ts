@@ -217,6 +217,7 @@ export class EventQueue {
         payload,
         tailLogs: false,
         source: 'Event',
+        eventAgeMs: this.now() - ev.enqueuedAt,
       });
     } catch (err) {
       // Throttled (429) or a system error: back to the queue, not an attempt.

@@ -40,6 +40,8 @@ import { ConcurrencyGate } from './throttle.js';
 import { functionUrlDataPlane } from './url-dataplane.js';
 import { UsageMeter, type UsageRecord } from './usage.js';
 import type { Meter } from '../../../billing/meter.js';
+import { LambdaMetrics } from './metrics.js';
+import type { MetricSink } from '../../../events/metrics.js';
 
 export interface InvokePathDeps {
   config: StratusConfig;
@@ -60,6 +62,8 @@ export interface InvokePathDeps {
   runtimeImages?: RuntimeImages;
   /** Execution backend (default: the process driver). */
   createExecutor?: (options: ExecutorOptions) => LambdaExecutor;
+  /** CloudWatch, where AWS/Lambda metrics go (absent: none published). */
+  metrics?: MetricSink;
 }
 
 export interface InvokePath {
@@ -153,12 +157,14 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   const usage = new UsageMeter(deps.store, deps.meter, (err) =>
     deps.log.error('could not record Lambda usage', { error: errorText(err) }),
   );
+  const metrics = new LambdaMetrics(deps.metrics);
   const runner = new InvocationRunner({
     executor: getExecutor,
     credentials,
     gate: new ConcurrencyGate(deps.functions.concurrencyLimit),
     reservations,
     usage,
+    metrics,
   });
   const provisioner = new ProvisionedEnvironments({
     store: deps.store,
@@ -229,6 +235,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       executor = undefined;
       await ex?.stop();
       await usage.flush();
+      metrics.flush();
     },
     async reset() {
       queue.reset();

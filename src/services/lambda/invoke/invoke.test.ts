@@ -25,6 +25,7 @@ import { ImageNotFoundError } from '../../../runtime/container.js';
 import { createLambda, type LambdaServiceInstance } from '../plugin.js';
 import { createZip } from '../../../../test/helpers/zip-writer.js';
 import { RoleCredentialCache } from './credentials.js';
+import { noMetrics } from '../../../events/metrics.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -97,6 +98,7 @@ describe('the invoke path', () => {
           containers: new ProcessDriver(),
           meter: (ledger = new UsageLedger(storage.store, (err) => assert.fail(String(err)))),
           s3events: { registerLambda: () => undefined },
+          metrics: noMetrics,
           dynamodbStreams: new StoredStreams(storage.store),
           eventTargets: new TargetRegistry(),
           s3objects: {

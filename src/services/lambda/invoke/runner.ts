@@ -14,6 +14,7 @@ import type { InvocationTarget, ResolvedVersion } from '../functions-api.js';
 import type { Credentials, RoleCredentialCache } from './credentials.js';
 import { scopeKeyOf, type ReservationTotals } from './reservations.js';
 import { throttled, type ConcurrencyGate, type Lease } from './throttle.js';
+import type { LambdaMetrics } from './metrics.js';
 import type { UsageMeter, UsageSource } from './usage.js';
 
 export interface RunOptions {
@@ -26,6 +27,8 @@ export interface RunOptions {
   source: UsageSource;
   /** Streaming data planes: receives a streamed answer chunk by chunk as it arrives. */
   onChunk?: (chunk: Buffer) => void;
+  /** Asynchronous invocations: how long the event waited in the queue (AsyncEventAge). */
+  eventAgeMs?: number;
 }
 
 export interface RunnerDeps {
@@ -34,6 +37,8 @@ export interface RunnerDeps {
   gate: ConcurrencyGate;
   reservations: ReservationTotals;
   usage: UsageMeter;
+  /** CloudWatch's AWS/Lambda metrics (absent: none published). */
+  metrics?: LambdaMetrics;
   now?: () => number;
 }
 
@@ -60,7 +65,13 @@ export class InvocationRunner {
    */
   async run(target: InvocationTarget, opts: RunOptions): Promise<InvokeOutcome> {
     checkState(target);
-    const lease = this.acquire(target) ?? (await this.acquireSlow(target));
+    let lease: Lease;
+    try {
+      lease = this.acquire(target) ?? (await this.acquireSlow(target));
+    } catch (err) {
+      if (err instanceof AwsError && err.status === 429) this.deps.metrics?.throttled(target);
+      throw err;
+    }
     try {
       const spec = this.spec(target) ?? (await this.specSlow(target));
       let outcome: InvokeOutcome;
@@ -77,6 +88,12 @@ export class InvocationRunner {
         throw err instanceof AwsError ? err : serviceError(err);
       }
       this.meter(target, opts, outcome);
+      this.deps.metrics?.invoked(
+        target,
+        outcome,
+        this.deps.gate.running(scopeKeyOf(target) + target.functionName),
+        opts.eventAgeMs,
+      );
       return outcome;
     } finally {
       lease.release();

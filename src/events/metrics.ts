@@ -1,0 +1,47 @@
+/**
+ * The internal, typed way for services to publish CloudWatch metrics in AWS's own
+ * namespaces (`AWS/Lambda`, `AWS/ECR`, `AWS/ECS`…) and to receive alarm actions, without
+ * going through the wire protocol. Implemented by the cloudwatch plugin (link `metrics`).
+ *
+ * `put` is for hot paths: it only adds the value to an in-memory aggregate (no await, no
+ * store write); the aggregates are written in one transaction about once a second.
+ */
+export interface MetricDimension {
+  Name: string;
+  Value: string;
+}
+
+/** Delivers an alarm event (AWS's JSON) to a target ARN of the registering service. */
+export type AlarmActionDeliverer = (arn: string, payload: Buffer) => Promise<void>;
+
+export interface MetricSink {
+  /**
+   * Records `count` (default 1) data points of `value` for `namespace`/`name` with those
+   * dimensions (standard, 1-minute resolution). `unit` is one of CloudWatch's StandardUnit
+   * values; `time` defaults to now.
+   */
+  put(
+    scope: { account: string; region: string },
+    namespace: string,
+    name: string,
+    dimensions: readonly MetricDimension[],
+    value: number,
+    unit: string,
+    time?: number,
+    count?: number,
+  ): void;
+  /** Whether metrics are recorded at all (STRATUS_METRICS=off turns them off). */
+  readonly enabled: boolean;
+  /** Alarm actions whose ARN is of `service` (e.g. `lambda`) are delivered through `deliver`. */
+  registerAlarmTarget(service: string, deliver: AlarmActionDeliverer): void;
+  /** Writes what is buffered now (tests and shutdown). */
+  flush(): Promise<void>;
+}
+
+/** A sink that records nothing (tests that build a service without CloudWatch). */
+export const noMetrics: MetricSink = {
+  put: () => undefined,
+  enabled: false,
+  registerAlarmTarget: () => undefined,
+  flush: async () => undefined,
+};

@@ -1,0 +1,244 @@
+/**
+ * Runs metric data queries (GetMetricData, metric math alarms): each MetricStat query
+ * folds its metric's buckets into its period, expressions are evaluated (metric-math.ts)
+ * in dependency order on one grid of timestamps.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
+ */
+import type { MetricDataQuery } from '../../api/cloudwatch/types.js';
+import { invalidValue } from './common.js';
+import {
+  evaluate,
+  MathError,
+  parseExpression,
+  referencedIds,
+  usesMetrics,
+  type Expression,
+  type MathContext,
+  type MathValue,
+  type TimeSeries,
+} from './metric-math.js';
+import { compileSearch } from './search.js';
+import type { Dimension, MetricStore, Scope, Series } from './series.js';
+import { isKnownStat, percentileOf, statistic } from './stats.js';
+
+export interface QueryResult {
+  id: string;
+  label: string;
+  /** Ascending bucket starts (epoch ms) with a value. */
+  timestamps: number[];
+  values: number[];
+  returnData: boolean;
+}
+
+/** Period boundaries are multiples of the period since the epoch. */
+export function alignDown(t: number, periodSec: number): number {
+  const p = periodSec * 1000;
+  return Math.floor(t / p) * p;
+}
+
+export function gridOf(start: number, end: number, periodSec: number): number[] {
+  const out: number[] = [];
+  for (let t = alignDown(start, periodSec); t < end; t += periodSec * 1000) out.push(t);
+  return out;
+}
+
+/** One metric's statistic on a grid (NaN where the period has no data). */
+export function statSeries(
+  metrics: MetricStore,
+  s: Series | undefined,
+  grid: readonly number[],
+  periodSec: number,
+  stat: string,
+  unit: string | undefined,
+): Float64Array {
+  const values = new Float64Array(grid.length).fill(NaN);
+  if (!s || grid.length === 0) return values;
+  const end = grid[grid.length - 1] + periodSec * 1000;
+  const buckets = metrics.aggregate(
+    s,
+    grid[0],
+    end,
+    periodSec,
+    unit,
+    percentileOf(stat) !== undefined,
+  );
+  const p = periodSec * 1000;
+  for (const [t, b] of buckets) {
+    const v = statistic(b, stat);
+    if (v !== undefined) values[Math.round((t - grid[0]) / p)] = v;
+  }
+  return values;
+}
+
+function labelOf(s: Series): string {
+  const dims = s.dims.map((d) => d.Value).join(' ');
+  return dims ? `${dims} ${s.name}` : s.name;
+}
+
+/**
+ * Evaluates every query over [start, end); results for every query (ReturnData says
+ * which the caller returns). Bad expressions are InvalidParameterValue.
+ */
+export async function runQueries(
+  metrics: MetricStore,
+  scope: Scope,
+  queries: readonly MetricDataQuery[],
+  start: number,
+  end: number,
+): Promise<QueryResult[]> {
+  const ids = new Set<string>();
+  for (const q of queries) {
+    if (ids.has(q.Id)) throw invalidValue(`The value ${q.Id} for parameter Id is not unique.`);
+    ids.add(q.Id);
+    if ((q.MetricStat === undefined) === (q.Expression === undefined)) {
+      throw invalidValue(
+        `Exactly one of MetricStat and Expression must be specified for query ${q.Id}.`,
+      );
+    }
+    if (q.MetricStat && !isKnownStat(q.MetricStat.Stat)) {
+      throw invalidValue(`The value ${q.MetricStat.Stat} for parameter Stat is not supported.`);
+    }
+  }
+  const commonPeriod =
+    queries.find((q) => q.MetricStat)?.MetricStat?.Period ??
+    queries.find((q) => q.Period)?.Period ??
+    60;
+  const all = await metrics.all(scope);
+  const parsed = new Map<string, Expression>();
+  for (const q of queries) {
+    if (q.Expression === undefined) continue;
+    try {
+      parsed.set(q.Id, parseExpression(q.Expression));
+    } catch (err) {
+      throw mathError(q, err);
+    }
+  }
+  const byId = new Map(queries.map((q) => [q.Id, q]));
+  const cache = new Map<string, { value: MathValue; grid: number[]; period: number }>();
+  const visiting = new Set<string>();
+
+  const metricStatOn = (q: MetricDataQuery, grid: number[], period: number): TimeSeries => {
+    const ms = q.MetricStat!;
+    const s = all.find(
+      (x) =>
+        x.namespace === ms.Metric.Namespace &&
+        x.name === ms.Metric.MetricName &&
+        sameDims(x.dims, ms.Metric.Dimensions ?? []),
+    );
+    return {
+      label: q.Label ?? ms.Metric.MetricName ?? q.Id,
+      values: statSeries(metrics, s, grid, period, ms.Stat, ms.Unit),
+    };
+  };
+
+  const evalQuery = (q: MetricDataQuery): { value: MathValue; grid: number[]; period: number } => {
+    const hit = cache.get(q.Id);
+    if (hit) return hit;
+    if (visiting.has(q.Id)) {
+      throw invalidValue(`Circular dependency detected in expression of query ${q.Id}.`);
+    }
+    visiting.add(q.Id);
+    let out: { value: MathValue; grid: number[]; period: number };
+    if (q.MetricStat) {
+      const period = q.MetricStat.Period;
+      const grid = gridOf(start, end, period);
+      out = { value: { kind: 'series', s: metricStatOn(q, grid, period) }, grid, period };
+    } else {
+      const period = q.Period ?? commonPeriod;
+      const grid = gridOf(start, end, period);
+      const expr = parsed.get(q.Id)!;
+      for (const ref of referencedIds(expr)) {
+        if (!byId.has(ref) && ref !== 'REPEAT' && ref !== 'LINEAR') {
+          throw invalidValue(`Unknown id ${ref} in expression of query ${q.Id}.`);
+        }
+      }
+      const ctx: MathContext = {
+        timestamps: grid,
+        periodSec: period,
+        ref: (id) => {
+          const r = evalQuery(byId.get(id)!);
+          if (r.period === period) return r.value;
+          // A query of another period is read again on this grid.
+          const other = byId.get(id)!;
+          if (other.MetricStat) return { kind: 'series', s: metricStatOn(other, grid, period) };
+          throw new MathError(`Query ${id} has a different period`);
+        },
+        metrics: (filter) =>
+          queries
+            .filter((m) => m.MetricStat && m.Id !== q.Id)
+            .map((m) => metricStatOn(m, grid, period))
+            .filter((s) => filter === undefined || s.label.includes(filter)),
+        search: (query, stat, searchPeriod) => {
+          if (!isKnownStat(stat)) throw new MathError(`Unknown statistic ${stat}`);
+          const match = compileSearch(query);
+          return all
+            .filter(match)
+            .map((s) => ({
+              label: labelOf(s),
+              values: statSeries(metrics, s, grid, searchPeriod, stat, undefined),
+            }))
+            .filter((s) => s.values.some((v) => !Number.isNaN(v)));
+        },
+      };
+      if (usesMetrics(expr)) {
+        for (const m of queries) if (m.MetricStat) evalQuery(m);
+      }
+      try {
+        out = { value: evaluate(expr, ctx), grid, period };
+      } catch (err) {
+        throw mathError(q, err);
+      }
+    }
+    visiting.delete(q.Id);
+    cache.set(q.Id, out);
+    return out;
+  };
+
+  const results: QueryResult[] = [];
+  for (const q of queries) {
+    const { value, grid } = evalQuery(q);
+    const returnData = q.ReturnData ?? true;
+    for (const s of flatten(value, grid.length, q)) {
+      const timestamps: number[] = [];
+      const values: number[] = [];
+      for (let i = 0; i < grid.length; i++) {
+        if (Number.isFinite(s.values[i])) {
+          timestamps.push(grid[i]);
+          values.push(s.values[i]);
+        }
+      }
+      results.push({ id: q.Id, label: s.label, timestamps, values, returnData });
+    }
+  }
+  return results;
+}
+
+function flatten(v: MathValue, n: number, q: MetricDataQuery): TimeSeries[] {
+  const label = q.Label;
+  switch (v.kind) {
+    case 'series':
+      return [{ label: label ?? v.s.label ?? q.Id, values: v.s.values }];
+    case 'array':
+      return v.list.map((s) => ({
+        label: label ? `${label} ${s.label}` : s.label,
+        values: s.values,
+      }));
+    case 'scalar':
+      return [{ label: label ?? q.Id, values: new Float64Array(n).fill(v.v) }];
+    case 'string':
+      throw invalidValue(`The expression of query ${q.Id} does not return a time series.`);
+  }
+}
+
+function mathError(q: MetricDataQuery, err: unknown): Error {
+  if (err instanceof MathError) {
+    return invalidValue(`Error in expression ${q.Id}: ${err.message}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Whether two dimension lists are the same set (a metric is named by all its dimensions). */
+export function sameDims(have: readonly Dimension[], want: readonly Dimension[]): boolean {
+  if (have.length !== want.length) return false;
+  return want.every((d) => have.some((x) => x.Name === d.Name && x.Value === d.Value));
+}

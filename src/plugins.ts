@@ -12,6 +12,7 @@ import { s3Plugin } from './services/s3/plugin.js';
 import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
+import { lightsailPlugin } from './services/lightsail/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -23,4 +24,5 @@ export const plugins: readonly ServicePlugin[] = [
   elbv2Plugin,
   ecsPlugin,
   batchPlugin,
+  lightsailPlugin,
 ];

@@ -36,8 +36,8 @@ test(
     try {
       server = await spawnServer(['--state-dir', state], env);
       let ep = server.endpoint;
-      const pair = await lightsail(ep, ['create-key-pair', '--key-pair-name', 'k']);
-      const key = join(work, 'k.pem');
+      const pair = await lightsail(ep, ['create-key-pair', '--key-pair-name', 'kk']);
+      const key = join(work, 'kk.pem');
       writeFileSync(key, pair.privateKeyBase64 as string, { mode: 0o600 });
       await lightsail(ep, [
         'create-instances',
@@ -50,7 +50,7 @@ test(
         '--bundle-id',
         'micro_3_0',
         '--key-pair-name',
-        'k',
+        'kk',
       ]);
       await waitState(ep, 'box', 'running');
       const access = (

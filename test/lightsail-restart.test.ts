@@ -20,6 +20,8 @@ import {
   until,
   waitState,
 } from './helpers/lightsail.js';
+import { RuncDriver } from '../src/runtime/runc/driver.js';
+import { addressesOf } from '../src/runtime/runc/network.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 
 const skip = await lightsailSkipReason('debian_12');
@@ -93,6 +95,15 @@ test(
         server.child.kill('SIGTERM');
         await server.exited;
       }
+      // A failed run may leave containers, held addresses and overlays behind: take them
+      // down as the next server's reaper would.
+      const driver = new RuncDriver({
+        stateDir: join(state, 'containers', 'runc-driver'),
+        owner: state,
+      });
+      for (const c of await driver.list({})) await driver.destroy(c.id).catch(() => undefined);
+      for (const [holder, ip] of await addressesOf(`${state}#held`))
+        await driver.addresses.release(ip, holder);
       // A failed run may leave an instance's overlay mounted under the state directory.
       execFileSync('sh', [
         '-c',

@@ -165,13 +165,23 @@ async function rawStart(work: string, lower: string[], i: number): Promise<numbe
   const root = join(work, 'runc-root');
   const id = `bench-lightsail-${process.pid}-${i}`;
   const t0 = performance.now();
-  const child = spawn('runc', ['--root', root, 'run', '--bundle', dir, id], { stdio: 'ignore' });
+  const child = spawn('runc', ['--root', root, 'run', '--bundle', dir, id], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
   try {
-    await banner('127.0.0.1', port, 60_000);
+    await Promise.race([
+      banner('127.0.0.1', port, 60_000),
+      exited.then(() => {
+        throw new Error(`raw runc exited: ${stderr.trim()}`);
+      }),
+    ]);
     return performance.now() - t0;
   } finally {
     await run('runc', ['--root', root, 'kill', id, 'KILL']).catch(() => undefined);
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     await run('runc', ['--root', root, 'delete', '--force', id]).catch(() => undefined);
     await unmount(rootfs);
   }
@@ -255,9 +265,11 @@ async function main(): Promise<void> {
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    for (let i = 0; i < samples; i++) await call(ep, 'DeleteInstance', { instanceName: `b${i}` });
-    // Deletes finish in the background; the server's stop waits for them.
   } finally {
+    // Instances hold addresses beyond the server's life: delete what is left, then stop.
+    const left = await call(ep, 'GetInstances', {}).catch(() => ({ instances: [] }));
+    for (const i of left.instances as { name: string }[])
+      await call(ep, 'DeleteInstance', { instanceName: i.name }).catch(() => undefined);
     await stratus.stop();
     removeTempDir(work);
   }

@@ -22,7 +22,7 @@ import { setPriority } from 'node:os';
 import { GROUPS, describeFailure, prepareTargets, runFuzz, seeds } from '../test/helpers/fuzz.js';
 import { signedFetch } from '../test/helpers/sign.js';
 import { makeTempDir, removeTempDir, runBench } from './children.js';
-import { peakRssKb, rssKb } from './proc-mem.js';
+import { peakRssKb, rssByKind, rssKb } from './proc-mem.js';
 import { startStratus, type AuthMode, type StratusProcess } from './stratus-process.js';
 
 interface Options {
@@ -94,6 +94,16 @@ interface Memory {
   arrayBuffers: number;
   mallocedMemory: number;
   handles: Record<string, number>;
+  heapSpaces: Record<string, { size: number; used: number }>;
+}
+
+/** The V8 spaces whose committed size changed by 1 MB or more between two readings. */
+function spacesGrown(a: Memory, b: Memory): string {
+  const moved = Object.entries(b.heapSpaces)
+    .map(([name, { size }]) => [name, size - (a.heapSpaces[name]?.size ?? 0)] as const)
+    .filter(([, delta]) => Math.abs(delta) >= 2 ** 20)
+    .map(([name, delta]) => `${name} ${delta > 0 ? '+' : ''}${mib(delta)}`);
+  return moved.length ? moved.join(', ') : 'none by 1 MB or more';
 }
 
 /**
@@ -120,12 +130,16 @@ async function settledMemory(server: StratusProcess): Promise<{ m: Memory; round
   }
 }
 
-function describeMemory(m: Memory): string {
+function describeMemory(m: Memory, pid: number | undefined): string {
+  const kinds = pid === undefined ? undefined : rssByKind(pid);
+  const split = kinds
+    ? ` (malloc heap ${mb(kinds.brk)}, other anonymous ${mb(kinds.anon)}, files ${mb(kinds.file)})`
+    : '';
   const handles = Object.entries(m.handles)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   return (
-    `RSS ${mib(m.rss)}, V8 heap ${mib(m.heapUsed)} used of ${mib(m.heapTotal)}, ` +
+    `RSS ${mib(m.rss)}${split}, V8 heap ${mib(m.heapUsed)} used of ${mib(m.heapTotal)}, ` +
     `external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)}), ` +
     `V8 malloc ${mib(m.mallocedMemory)}; handles: ${handles}`
   );
@@ -171,7 +185,7 @@ async function main(): Promise<void> {
   const { m: before, rounds: startRounds } = await settledMemory(server);
   const rssStart = Math.round(before.rss / 1024);
   say(`warm-up: ${Math.round(warm.ms)} ms`);
-  say(`start (warmed up, settled in ${startRounds * 5} s): ${describeMemory(before)}`);
+  say(`start (warmed up, settled in ${startRounds * 5} s): ${describeMemory(before, pid)}`);
 
   const began = performance.now();
   let lastReport = began;
@@ -199,8 +213,12 @@ async function main(): Promise<void> {
   const settled = exited ? undefined : await settledMemory(server);
   const afterRun = settled?.m;
   const rssEnd = afterRun ? Math.round(afterRun.rss / 1024) : undefined;
-  if (settled)
-    say(`end (after the run, settled in ${settled.rounds * 5} s): ${describeMemory(settled.m)}`);
+  if (settled) {
+    say(
+      `end (after the run, settled in ${settled.rounds * 5} s): ${describeMemory(settled.m, pid)}`,
+    );
+    say(`V8 spaces' committed size since the start: ${spacesGrown(before, settled.m)}`);
+  }
 
   say('');
   say('protocol        requests   req/s   5xx(not 501)  hangs  closed  statuses');

@@ -90,3 +90,27 @@ export function descendantMemory(root: number): TreeMemory {
   }
   return { processes: n, rssKb: rss, ...(pss !== undefined ? { pssKb: pss } : {}) };
 }
+
+/**
+ * Resident memory by kind of mapping, in KiB, from /proc/<pid>/smaps: `brk` is malloc's
+ * main arena (glibc's heap, which only shrinks from its top), `anon` every other anonymous
+ * mapping (V8's heap pages, malloc's mmapped chunks and thread arenas, stacks), `file`
+ * mapped files (the node binary, shared libraries, native addons). Which one grows tells
+ * a leak in JavaScript from fragmentation in the allocator.
+ */
+export function rssByKind(pid: number): { brk: number; anon: number; file: number } | undefined {
+  const smaps = readOr(`/proc/${pid}/smaps`);
+  if (smaps === undefined) return undefined;
+  const out = { brk: 0, anon: 0, file: 0 };
+  let kind: keyof typeof out = 'anon';
+  for (const line of smaps.split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const name = header[1] ?? '';
+      kind = name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : 'anon';
+    } else if (line.startsWith('Rss:')) {
+      out[kind] += Number(line.slice(4).trim().split(/\s+/)[0]);
+    }
+  }
+  return out;
+}

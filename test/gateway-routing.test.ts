@@ -143,13 +143,18 @@ exports.handler = async (event) => ({
     );
   });
 
-  test('hosts reserved for services to come answer their not-implemented error; S3 hosts are S3', async () => {
-    const api = await curl([`http://abc123.execute-api.localhost:${port}/prod/items`]);
-    assert.equal(api.status, 501);
-    assert.equal(api.headers['x-amzn-errortype'], 'NotImplementedException');
-    assert.match(JSON.parse(api.body).message, /API Gateway invoke URLs are not implemented/);
-    const apiPath = await curl([`${endpoint}/_stratus/execute-api/abc123/prod/items`]);
-    assert.equal(apiPath.status, 501);
+  test("invoke URLs of an API that does not exist get API Gateway's 403; S3 hosts are S3", async () => {
+    // https://repost.aws/knowledge-center/api-gateway-authentication-token-errors
+    for (const url of [
+      `http://abc123.execute-api.localhost:${port}/prod/items`,
+      `${endpoint}/restapis/abc123/prod/_user_request_/items`,
+      `${endpoint}/_stratus/execute-api/abc123/prod/items`,
+    ]) {
+      const api = await curl([url]);
+      assert.equal(api.status, 403, url);
+      assert.equal(api.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException');
+      assert.deepEqual(JSON.parse(api.body), { message: 'Missing Authentication Token' });
+    }
 
     // S3's hosts are S3's own: a bucket that does not exist is S3's NoSuchBucket.
     const s3 = await curl([`http://photos.s3.localhost:${port}/cat.jpg`]);

@@ -11,7 +11,8 @@
  *    with SigV4 by the root keys (any service and region in the credential scope).
  *  - `GET /_stratus/memory`: the server's memory (RSS, V8 heap, external and array
  *    buffers, live handles by kind), and `POST /_stratus/gc`: SQLite's page cache given
- *    back and a full garbage collection first, when node runs with `--expose-gc`
+ *    back, a full garbage collection and malloc's free memory returned to the system
+ *    (malloc-trim.ts) first, when node runs with `--expose-gc`
  *    (`NODE_OPTIONS=--expose-gc`): to tell a leak from a cache or a high-water mark
  *    (bench/fuzz.ts). Guarded as reset is: a full collection stops the server a moment.
  */
@@ -42,6 +43,8 @@ export interface AdminDeps {
   isReady(): boolean;
   /** What soft IAM mode would have refused (GET /_stratus/iam/denied). */
   denials?: DenialLog;
+  /** Returns malloc's free memory to the system (malloc-trim.ts); POST /_stratus/gc calls it. */
+  trimMemory: () => void;
 }
 
 export async function handleAdmin(
@@ -96,6 +99,7 @@ export async function handleAdmin(
       }
       await deps.store.releaseMemory();
       gc();
+      deps.trimMemory();
     }
     return json(res, 200, memory());
   }

@@ -3,8 +3,8 @@
  * request, decided here and nowhere else, the way AWS's own front ends tell them apart:
  *
  *  1. Host. A data plane's host forms (`<url-id>.lambda-url.<region>.localhost`,
- *     `<account>.dkr.ecr.<region>.amazonaws.com`, …) take every request sent to them, and
- *     hosts reserved for services still to come answer their "not implemented yet" error.
+ *     `<account>.dkr.ecr.<region>.amazonaws.com`, …) take every request sent to them; WebSocket
+ *     handshakes go to the data plane's `upgrade` the same way.
  *  2. SigV4 credential scope. A request signed for a service is an API call, unless a data
  *     plane declares that service for its paths (`signedFor`).
  *  3. Path. Data planes' path forms (`/v2/`, `/_stratus/lambda-url/<url-id>/`), Stratus's
@@ -15,7 +15,6 @@
  * form has a path form beside it.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { DataPlane, RouteMatch } from '../services/plugin.js';
 
 export type Route =
@@ -210,48 +209,4 @@ export function s3VirtualHosts(
     apiCalls: true,
     handle: (req, res, match) => api(req, res, req.url ?? '/', match.host?.bucket ?? ''),
   };
-}
-
-/**
- * Hosts AWS serves data planes on that belong to services still to come. They are held
- * here so that nothing else takes them, and answer in their service's shape that they are
- * not implemented yet.
- */
-export function reservedPlanes(): DataPlane[] {
-  return [
-    {
-      name: 'execute-api',
-      title: 'API Gateway invoke URLs (not implemented yet)',
-      hosts: [
-        '{api-id}.execute-api.localhost',
-        '{api-id}.execute-api.{region}.localhost',
-        '{api-id}.execute-api.{region}.amazonaws.com',
-      ],
-      paths: ['/_stratus/execute-api/{api-id}/'],
-      handle: async (req, res) =>
-        notImplemented(req, res, 'application/json', () =>
-          JSON.stringify({ message: message('API Gateway invoke URLs') }),
-        ),
-    },
-  ];
-}
-
-const message = (what: string) => `${what} are not implemented in Stratus yet.`;
-
-function notImplemented(
-  req: IncomingMessage,
-  res: ServerResponse,
-  contentType: string,
-  body: (requestId: string) => string,
-): void {
-  req.resume();
-  const requestId = randomUUID();
-  const text = body(requestId);
-  res.writeHead(501, {
-    'content-type': contentType,
-    'content-length': String(Buffer.byteLength(text)),
-    'x-amzn-requestid': requestId,
-    'x-amzn-errortype': 'NotImplementedException',
-  });
-  res.end(req.method === 'HEAD' ? undefined : text);
 }

@@ -3,6 +3,7 @@
  * plugins in plugins.ts, and routes each request to a data plane or the API chain.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { iamMode, type StratusConfig } from '../config.js';
@@ -22,7 +23,9 @@ import { Authenticator } from './auth.js';
 import { Authorizer } from './authorize.js';
 import { handleApiRequest, type GatewayDeps } from './chain.js';
 import { answerPreflight } from './cors.js';
-import { RouteTable, reservedPlanes, s3VirtualHosts } from './routes.js';
+import { RouteTable, s3VirtualHosts } from './routes.js';
+import { ExecuteApis, refuseUpgrade } from './execute-api.js';
+import { IdleTrimmer, loadMallocTrim } from './malloc-trim.js';
 import { ServiceRegistry } from './services.js';
 import { wire, type WireNode } from './wiring.js';
 
@@ -63,7 +66,7 @@ export async function startServer(
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
   const containers = await openContainers(config, log);
-  const { instances, auth, authorizer } = await createPlugins(
+  const { instances, auth, authorizer, executeApis } = await createPlugins(
     config,
     storage,
     registry,
@@ -72,8 +75,8 @@ export async function startServer(
   );
   const routes = new RouteTable([
     ...instances.flatMap((i) => i.dataPlanes ?? []),
+    executeApis.plane(),
     s3VirtualHosts((req, res, url, bucket) => handleApiRequest(req, res, url, deps, bucket)),
-    ...reservedPlanes(),
   ]);
   // Known once the server listens (port 0 picks one).
   let endpoint = clientEndpoint(config.host, config.port);
@@ -86,6 +89,7 @@ export async function startServer(
     unclaimed: () => routes.unclaimed(endpoint),
   };
   let ready = false;
+  const trimmer = new IdleTrimmer(loadMallocTrim(log));
   const admin: AdminDeps = {
     config,
     registry,
@@ -96,9 +100,11 @@ export async function startServer(
     endpoint: () => endpoint,
     isReady: () => ready,
     denials: authorizer.denials,
+    trimMemory: () => trimmer.now(),
   };
 
   const server = createServer({ keepAlive: true }, (req, res) => {
+    trimmer.request();
     route(req, res).catch((err: unknown) => {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       if (clientGone(req, err)) {
@@ -111,6 +117,18 @@ export async function startServer(
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
+  });
+  // WebSocket handshakes: only a data plane that declares `upgrade` takes one.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (err) => log.debug('upgrade socket error', { error: err.message }));
+    const chosen = routes.route(req.method ?? 'GET', req.url ?? '/', req.headers);
+    if (chosen.kind !== 'plane' || !chosen.plane.upgrade) return refuseUpgrade(socket, 404);
+    try {
+      chosen.plane.upgrade(req, socket, head, chosen.match);
+    } catch (err) {
+      log.error('upgrade failed', { url: req.url, error: err instanceof Error ? err.stack : err });
+      refuseUpgrade(socket, 500);
+    }
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -169,6 +187,7 @@ export async function startServer(
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      trimmer.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
@@ -186,7 +205,7 @@ export async function startServer(
 export const GATEWAY_LINKS = {
   name: 'gateway',
   needs: ['credentials'],
-  provides: ['signatures', 'containers'],
+  provides: ['signatures', 'containers', 'executeApis'],
 } as const satisfies Omit<WireNode, 'create'>;
 
 /**
@@ -212,8 +231,14 @@ async function createPlugins(
   registry: ServiceRegistry,
   containers: ContainerDriver,
   log: Logger,
-): Promise<{ instances: ServiceInstance[]; auth: Authenticator; authorizer: Authorizer }> {
+): Promise<{
+  instances: ServiceInstance[];
+  auth: Authenticator;
+  authorizer: Authorizer;
+  executeApis: ExecuteApis;
+}> {
   const created = new Map<ServicePlugin, ServiceInstance>();
+  const executeApis = new ExecuteApis();
   let auth: Authenticator | undefined;
   let authorizer: Authorizer | undefined;
   const gateway: WireNode = {
@@ -224,7 +249,7 @@ async function createPlugins(
         if (!authorizer) throw new Error('a data plane authorised before the server started');
         return authorizer;
       };
-      return { signatures: dataPlaneAuthenticator(auth, decide), containers };
+      return { signatures: dataPlaneAuthenticator(auth, decide), containers, executeApis };
     },
   };
   const authorizerNode: WireNode = {
@@ -259,7 +284,7 @@ async function createPlugins(
     registry.register(plugin, instance);
     instances.push(instance);
   }
-  return { instances, auth, authorizer };
+  return { instances, auth, authorizer, executeApis };
 }
 
 /** SigV4 for data planes (function URLs, Lambda's event-stream invoke), as the chain does it. */

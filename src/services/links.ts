@@ -18,6 +18,7 @@
  */
 import type { PrincipalDirectory, ResourcePolicySource } from '../policy/sources.js';
 import type { ContainerDriver } from '../runtime/container.js';
+import type { ExecuteApiRegistry } from '../gateway/execute-api.js';
 import type { CredentialSource } from '../shared/context.js';
 import type { RequestAuthenticator } from './plugin.js';
 
@@ -38,6 +39,12 @@ export interface CoreLinks {
   signatures: RequestAuthenticator;
   /** Where containers run: the driver `--driver` chose (runtime/select.ts). Provided by the gateway. */
   containers: ContainerDriver;
+  /**
+   * API Gateway's invoke URLs (`<api-id>.execute-api.localhost`, `/restapis/<id>/<stage>/
+   * _user_request_/`): REST and HTTP/WebSocket APIs register their backends. Provided by
+   * the gateway, which owns the one data plane both kinds share.
+   */
+  executeApis: ExecuteApiRegistry;
   /** Who may do what: principals' policies, for the gateway's authoriser. Provided by IAM. */
   principals: PrincipalDirectory;
   /**

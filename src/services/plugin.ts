@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AuthzCall } from '../policy/sources.js';
 import type { ProtocolName, ServiceModel } from '../protocol/model.js';
 import type { RequestContext, Principal } from '../shared/context.js';
@@ -193,6 +194,11 @@ export interface DataPlane {
   /** Its requests are AWS API calls, which the API chain's access log records already. */
   apiCalls?: boolean;
   handle(req: IncomingMessage, res: ServerResponse, match: RouteMatch): Promise<void>;
+  /**
+   * An HTTP Upgrade (WebSocket handshake) routed to this plane; without it the gateway
+   * refuses upgrades. It owns the socket from here, errors included.
+   */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, match: RouteMatch): void;
 }
 
 /** How the routing table chose a data plane. */

@@ -249,6 +249,19 @@ export class InstanceFleet {
     return n;
   }
 
+  /**
+   * Gives back every address instances and static IPs hold (an ephemeral server's stop:
+   * nothing will ever boot on them again).
+   */
+  async releaseAll(): Promise<void> {
+    const pool = this.machines.driver.addresses;
+    if (!pool) return;
+    for (const { value: rec } of await this.store.list<InstanceRecord>(T.instances))
+      await this.releaseOwnAddress(rec);
+    for (const { value: ip } of await this.store.list<StaticIpRecord>(T.staticIps))
+      await pool.release(ip.ip, ip.holder);
+  }
+
   /** Waits for background work (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.work.size) await Promise.allSettled([...this.work]);

@@ -72,7 +72,10 @@ export async function createLightsail(
       await monitor.stop();
       await fleet.idle();
       await machines.close();
-      if (deps.config.ephemeral) await rm(dir, { recursive: true, force: true });
+      if (deps.config.ephemeral) {
+        await fleet.releaseAll();
+        await rm(dir, { recursive: true, force: true });
+      }
     },
     async reset() {
       images.clear();

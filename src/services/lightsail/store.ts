@@ -20,7 +20,6 @@ export const T = {
   alarms: 'lightsail-alarms',
   contactMethods: 'lightsail-contact-methods',
   notifications: 'lightsail-notifications',
-  metrics: 'lightsail-metrics',
 } as const;
 
 export interface Scope {

@@ -286,6 +286,8 @@ export class Machines {
   }
 
   private async mountDisk(rec: InstanceRecord, image: ResolvedImage): Promise<string> {
+    // Private: instances' disks keep their setuid files and secrets (as the layer cache does).
+    await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
     if (!(await this.layers.overlay()))
       throw new BootError('Lightsail instances need overlayfs (a state directory it can use)');
     const lower: string[] = [];

@@ -4,7 +4,8 @@
  * (machines.ts), key pairs, public ports, static IPs, snapshots, disks, metrics and alarms.
  * Instances need the runc driver; with another driver CreateInstances says so.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LightsailOperations } from '../../api/lightsail/operations.js';
@@ -36,8 +37,9 @@ export async function createLightsail(
 ): Promise<LightsailServiceInstance> {
   const log = createLogger(deps.config.logLevel, deps.config.logFormat);
   const warn = (m: string) => log.warn(m);
+  // Made on first use (an ephemeral server that runs no instance leaves nothing behind).
   const dir = deps.config.ephemeral
-    ? await mkdtemp(join(tmpdir(), 'stratus-lightsail-'))
+    ? join(tmpdir(), `stratus-lightsail-${randomBytes(6).toString('hex')}`)
     : join(deps.config.stateDir, 'lightsail');
   let endpoint = '';
   const images = new BlueprintImages({

@@ -74,7 +74,7 @@ describe('Lightsail instances (runc, AWS CLI v2, ssh, curl)', { skip: skip ?? fa
         '--key-pair-name',
         'k1',
         '--user-data',
-        'echo from-user-data > /root/launched',
+        'echo from-user-data > /var/tmp/launched',
       ]);
       assert.equal((created.operations as { status: string }[])[0].status, 'Succeeded');
       await waitState(ep, 'web', 'running');
@@ -85,6 +85,8 @@ describe('Lightsail instances (runc, AWS CLI v2, ssh, curl)', { skip: skip ?? fa
         ipAddress: string;
         protocol: string;
         hostKeys: unknown[];
+        privateKey: string;
+        certKey: string;
       };
       assert.equal(access.protocol, 'ssh');
       assert.equal(access.username, 'bitnami');
@@ -96,19 +98,20 @@ describe('Lightsail instances (runc, AWS CLI v2, ssh, curl)', { skip: skip ?? fa
         return r.code === 0 ? r.stdout : undefined;
       });
       assert.match(uname, /^Linux /);
+      // The access details' own temporary key logs in too, with its certificate.
+      const temp = join(work, 'access');
+      writeFileSync(temp, access.privateKey, { mode: 0o600 });
+      writeFileSync(`${temp}-cert.pub`, `${access.certKey}\n`);
+      const who = await ssh(temp, user, ip, 'id -un');
+      assert.equal(who.stdout.trim(), user, who.stderr);
       const page = await until('nginx to answer', () => curl(ip));
       assert.match(page, /Welcome to nginx/);
       // The launch script ran once, as root, at first boot.
       const launched = await until('the launch script', async () => {
-        const r = await ssh(
-          key,
-          user,
-          ip,
-          'cat /root/launched 2>/dev/null || ls /var/lib/stratus-lightsail',
-        );
-        return r.stdout.includes('from-user-data') || r.code === 0 ? r.stdout : undefined;
+        const r = await ssh(key, user, ip, 'stat -c %U /var/tmp/launched && cat /var/tmp/launched');
+        return r.code === 0 ? r.stdout : undefined;
       });
-      assert.ok(launched);
+      assert.equal(launched, 'root\nfrom-user-data\n');
       const inst = (await lightsail(ep, ['get-instance', '--instance-name', 'web'])).instance as {
         publicIpAddress: string;
         hardware: { ramSizeInGb: number; cpuCount: number };

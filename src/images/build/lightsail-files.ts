@@ -13,7 +13,7 @@
  * - stops everything on SIGTERM (StopInstance), reaping orphans meanwhile (it is PID 1).
  *
  * What Stratus tells it arrives read-only under /run/stratus-lightsail (authorized_keys,
- * user-data, env). https://docs.aws.amazon.com/lightsail/latest/userguide/lightsail-how-to-configure-server-additional-data-shell-script.html
+ * user-data, env, ca.pub). https://docs.aws.amazon.com/lightsail/latest/userguide/lightsail-how-to-configure-server-additional-data-shell-script.html
  */
 import type { LayerEntry } from './layer.js';
 import { parentDirs } from './layer.js';
@@ -97,12 +97,17 @@ while :; do
 done
 `;
 
-/** sshd: no PAM (pam_loginuid needs a capability containers lack), keys only. */
+/**
+ * sshd: no PAM (pam_loginuid needs a capability containers lack), keys only, and
+ * certificates of the Lightsail CA (GetInstanceAccessDetails).
+ */
 const SSHD_CONFIG = `# Stratus Lightsail: key-only logins, no PAM inside the container.
 UsePAM no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
+# GetInstanceAccessDetails' certificates (the region's Lightsail CA).
+TrustedUserCAKeys ${LIGHTSAIL_RUN_DIR}/ca.pub
 `;
 
 export function lightsailEntries(): LayerEntry[] {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { KeyedMutex } from '../../shared/keyed-mutex.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { Machines } from './machines.js';
+import { ensureCa } from './ssh-ca.js';
 import {
   T,
   keyOf,
@@ -112,6 +113,7 @@ export class InstanceFleet {
       }
       await this.machines.boot(rec, {
         authorizedKeys: key ? `${key.publicKey}\n` : '',
+        trustedCa: (await ensureCa(this.store, rec)).publicKey,
         address,
         disks,
       });

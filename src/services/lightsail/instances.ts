@@ -19,6 +19,7 @@ import {
   type LightsailDeps,
 } from './common.js';
 import { DEFAULT_KEY_PAIR, ensureDefaultKeyPair } from './keypairs.js';
+import { ACCESS_VALID_MS, ensureCa, issueAccessKey } from './ssh-ca.js';
 import {
   T,
   keyOf,
@@ -294,8 +295,13 @@ export function instanceOperations(deps: LightsailDeps): InstanceOps {
       if (input.protocol === 'rdp') throw invalid('RDP is only for Windows instances.');
       if (rec.state !== 'running' || !rec.ip)
         throw invalid(`The instance ${rec.name} must be running to get its access details.`);
-      const key = await store.get<KeyPairRecord>(T.keyPairs, keyOf(scope, rec.keyPairName));
       const now = deps.now();
+      const username = blueprintOf(rec.blueprintId)?.username ?? 'admin';
+      const issued = await issueAccessKey(
+        await ensureCa(store, scope),
+        username,
+        `${rec.name}-${now}`,
+      );
       const hostKeys = (await fleet.machines.hostKeys(rec.id)).map((k) => ({
         ...k,
         witnessedAt: new Date(now),
@@ -303,15 +309,14 @@ export function instanceOperations(deps: LightsailDeps): InstanceOps {
       return {
         accessDetails: {
           instanceName: rec.name,
-          username: blueprintOf(rec.blueprintId)?.username,
+          username,
           ipAddress: rec.ip,
           ipv6Addresses: [],
           protocol: 'ssh',
-          // The default key pair's private key is Lightsail's to hand out; a key pair of
-          // the user's own stays with the user.
-          ...(key?.privateKey
-            ? { privateKey: key.privateKey, expiresAt: new Date(now + 12 * 3600 * 1000) }
-            : {}),
+          // A temporary key and its certificate, which the instance's sshd trusts.
+          privateKey: issued.privateKey,
+          certKey: issued.certKey,
+          expiresAt: new Date(now + ACCESS_VALID_MS),
           hostKeys,
         },
       };

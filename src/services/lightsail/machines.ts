@@ -46,6 +46,8 @@ export interface MachinesOptions {
 /** What boot needs besides the record: the key to install, and where the disks are. */
 export interface BootInputs {
   authorizedKeys: string;
+  /** The region's Lightsail CA public key (sshd's TrustedUserCAKeys). */
+  trustedCa: string;
   /** The address the instance gets (held already by the caller). */
   address: string;
   /** Disk directories on the host by mount path inside the instance. */
@@ -108,6 +110,7 @@ export class Machines {
     await mkdir(runDir, { recursive: true });
     await writeFile(join(runDir, 'authorized_keys'), inputs.authorizedKeys, { mode: 0o644 });
     await writeFile(join(runDir, 'user-data'), rec.userData, { mode: 0o600 });
+    await writeFile(join(runDir, 'ca.pub'), `${inputs.trustedCa}\n`, { mode: 0o644 });
     const services = image.config.Labels?.['dev.stratus.lightsail.services'] ?? '';
     await writeFile(
       join(runDir, 'env'),

@@ -20,6 +20,8 @@ export const T = {
   alarms: 'lightsail-alarms',
   contactMethods: 'lightsail-contact-methods',
   notifications: 'lightsail-notifications',
+  /** The region's SSH CA (ssh-ca.ts), keyed `<account>/<region>/ca`. */
+  sshCa: 'lightsail-ssh-ca',
 } as const;
 
 export interface Scope {

@@ -66,6 +66,9 @@ Environment only:
   STRATUS_BATCH_VCPUS, STRATUS_BATCH_MEMORY_MIB
                       the share of this machine Batch's compute environments draw
                       from (default every CPU and 80% of memory)
+  STRATUS_LIGHTSAIL_METRIC_SECONDS
+                      seconds between Lightsail instance metric samples and alarm
+                      evaluations (default 60)
   STRATUS_S3_BLOB_GRACE_SECONDS
                       how long an S3 blob no object references is kept (default 3600)
   STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS

@@ -21,6 +21,7 @@ import { apigatewayv2Plugin } from './services/apigatewayv2/plugin.js';
 import { apigatewaymanagementapiPlugin } from './services/apigatewaymanagementapi/plugin.js';
 import { eventsPlugin } from './services/events/plugin.js';
 import { schedulerPlugin } from './services/scheduler/plugin.js';
+import { lightsailPlugin } from './services/lightsail/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   cloudwatchPlugin,
@@ -41,4 +42,5 @@ export const plugins: readonly ServicePlugin[] = [
   apigatewaymanagementapiPlugin,
   eventsPlugin,
   schedulerPlugin,
+  lightsailPlugin,
 ];

@@ -52,7 +52,9 @@ export async function imageCommand(argv: string[]): Promise<number> {
       const what =
         r.kind === 'debian'
           ? 'minbase rootfs'
-          : `${r.runtime}: ${RUNTIME_IMAGES[r.runtime]?.interpreterVersion ?? '?'}`;
+          : r.kind === 'lightsail'
+            ? `Lightsail blueprint ${r.blueprint}`
+            : `${r.runtime}: ${RUNTIME_IMAGES[r.runtime]?.interpreterVersion ?? '?'}`;
       process.stdout.write(`${r.name.padEnd(24)} ${r.repository}:${r.tag}  (${what})\n`);
     }
     return 0;

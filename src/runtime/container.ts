@@ -160,6 +160,12 @@ export interface ContainerSpec {
     join?: string;
     /** Extra /etc/hosts entries inside the container. */
     hosts?: Record<string, string>;
+    /**
+     * An address the caller holds from the driver's `addresses` pool (Lightsail keeps an
+     * instance's address across stop/start and restarts): used instead of a fresh one, and
+     * left held when the container goes.
+     */
+    address?: string;
   };
   /** Resource limits (setrlimit) of the container's processes, Docker's names: `nofile`, `nproc`… */
   ulimits?: Ulimit[];
@@ -195,6 +201,30 @@ export interface ContainerStats {
   memoryMb?: number;
   /** CPU time used (user + system), in ms. */
   cpuTimeMs: number;
+  /** Bytes through the container's own network interface (private networks). */
+  network?: { rxBytes: number; txBytes: number };
+}
+
+/**
+ * Who may reach a private container's address: TCP/UDP port ranges from IPv4 CIDRs, and
+ * ICMP (fromPort/toPort are then the ICMP type and code, -1 for all, as Lightsail says).
+ * Everything else arriving at the container is dropped; what it sends is not filtered.
+ */
+export interface InboundRule {
+  protocol: 'tcp' | 'udp' | 'icmp' | 'all';
+  fromPort: number;
+  toPort: number;
+  cidrs: string[];
+}
+
+/** Addresses on the driver's network a caller holds beyond any one container's life. */
+export interface AddressPool {
+  /** Takes a free address for `holder` (a hex id unique to the caller's resource). */
+  hold(holder: string): Promise<string>;
+  /** Gives it back (a no-op unless `holder` holds it). */
+  release(address: string, holder: string): Promise<void>;
+  /** Whether `holder` still holds `address` (after a reboot of the machine it does not). */
+  holds(address: string, holder: string): Promise<boolean>;
 }
 
 export interface PublishedPort extends PortMapping {
@@ -218,6 +248,11 @@ export interface Container {
   /** Resolves once the container has exited (whether started by us or reattached). */
   wait(): Promise<ContainerExit>;
   stats(): Promise<ContainerStats>;
+  /**
+   * Replaces the inbound filter of a private container's address (undefined: no filter,
+   * everything may reach it). Absent where the driver has no network of its own to filter.
+   */
+  filterInbound?(rules: readonly InboundRule[] | undefined): Promise<void>;
   /**
    * Runs `argv` inside the running container, as its process's user, env and cwd (ECS and
    * Docker health checks); resolves its exit code, or ExecTimeoutError after `timeoutMs`.
@@ -245,6 +280,8 @@ export interface ContainerDriver {
     isolation: boolean;
   };
   create(spec: ContainerSpec, io: ContainerIo): Promise<Container>;
+  /** Addresses a caller may hold across containers (runc's bridge network); absent elsewhere. */
+  readonly addresses?: AddressPool;
   /** Containers of this driver whose labels include all of `labels`. */
   list(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Kills and removes a container by id (a crash's leftover found through list). */

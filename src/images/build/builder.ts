@@ -25,12 +25,18 @@ import {
   DEBIAN_SUITES,
   findRecipe,
   LAMBDA_BASE_SUITE,
+  LIGHTSAIL_SUITE,
   NAMESPACE,
   NODE_SDK_PACKAGES,
   PYTHON_PACKAGES,
   RecipeError,
   type Recipe,
 } from './recipes.js';
+import {
+  LIGHTSAIL_BLUEPRINT_PACKAGES,
+  LIGHTSAIL_INIT_PATH,
+  lightsailEntries,
+} from './lightsail-files.js';
 import { RegistryPusher, type PushResult } from './registry-push.js';
 import {
   ENTRYPOINT_PATH,
@@ -128,6 +134,19 @@ async function runtimePlan(family: RuntimeFamily): Promise<LayerPlan> {
   };
 }
 
+function lightsailPlan(): LayerPlan {
+  const entries = lightsailEntries();
+  const label = 'Stratus Lightsail instance init';
+  return {
+    key: hashKey({ kind: 'lightsail-files', files: entries.map(describeEntry) }),
+    label,
+    build: (cache, progress) => {
+      const step = progress.step(`layer ${label}`);
+      return storeEntries(entries, cache, label, (n) => step.bytes(n)).finally(() => step.done());
+    },
+  };
+}
+
 function describeEntry(e: LayerEntry): unknown {
   const content = Buffer.isBuffer(e.content)
     ? createHash('sha256').update(e.content).digest('hex')
@@ -163,7 +182,8 @@ async function planFor(recipe: Recipe, mirror: string, securityMirror: string): 
     workingDir: '/var/task',
     labels: {
       'dev.stratus.recipe': recipe.name,
-      'dev.stratus.lambda.runtime': recipe.kind === 'debian' ? '' : recipe.runtime,
+      'dev.stratus.lambda.runtime':
+        recipe.kind === 'debian' || recipe.kind === 'lightsail' ? '' : recipe.runtime,
       'dev.stratus.interpreter': interpreter,
     },
   });
@@ -206,6 +226,21 @@ async function planFor(recipe: Recipe, mirror: string, securityMirror: string): 
       return {
         layers: [base(LAMBDA_BASE_SUITE), await runtimePlan('provided')],
         settings: () => lambdaSettings('provided', '', debian),
+      };
+    }
+    case 'lightsail': {
+      const packages = LIGHTSAIL_BLUEPRINT_PACKAGES[recipe.blueprint];
+      return {
+        layers: [base(LIGHTSAIL_SUITE, packages.packages), lightsailPlan()],
+        settings: () => ({
+          env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+          entrypoint: [LIGHTSAIL_INIT_PATH],
+          labels: {
+            'dev.stratus.recipe': recipe.name,
+            'dev.stratus.lightsail.blueprint': recipe.blueprint,
+            'dev.stratus.lightsail.services': packages.services.join(' '),
+          },
+        }),
       };
     }
     default: {

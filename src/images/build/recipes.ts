@@ -10,7 +10,10 @@
  *   lambda-python:<minor>     the Debian suite whose python3 is that minor, with boto3
  *                             + Stratus's runtime interface client
  *   lambda-provided:<al2|al2023>  Debian bookworm base + a bootstrap launcher
+ *   lightsail:<blueprint>     a Lightsail instance: Debian bookworm with sshd and the
+ *                             blueprint's packages + Stratus's instance init (lightsail-files.ts)
  */
+import { LIGHTSAIL_BLUEPRINT_PACKAGES } from './lightsail-files.js';
 
 /** All images go to ECR repositories under this prefix. */
 export const NAMESPACE = 'stratus';
@@ -85,7 +88,11 @@ export type Recipe =
       minor: string;
       suite: DebianSuite;
     }
-  | { kind: 'lambda-provided'; name: string; repository: string; tag: string; runtime: string };
+  | { kind: 'lambda-provided'; name: string; repository: string; tag: string; runtime: string }
+  | { kind: 'lightsail'; name: string; repository: string; tag: string; blueprint: string };
+
+/** The suite Lightsail's blueprints are built on (`debian_12`). */
+export const LIGHTSAIL_SUITE: DebianSuite = 'bookworm';
 
 /** Why an image cannot be built here (a Python minor no Debian suite ships, an unknown name). */
 export class RecipeError extends Error {
@@ -112,7 +119,22 @@ export function listRecipes(): Recipe[] {
   for (const major of Object.keys(NODE_VERSIONS)) out.push(nodejs(major));
   for (const facts of Object.values(DEBIAN_SUITES)) out.push(python(facts.python));
   out.push(provided('al2'), provided('al2023'));
+  for (const blueprint of Object.keys(LIGHTSAIL_BLUEPRINT_PACKAGES)) out.push(lightsail(blueprint));
   return out;
+}
+
+function lightsail(blueprint: string): Recipe {
+  if (!(blueprint in LIGHTSAIL_BLUEPRINT_PACKAGES))
+    throw new RecipeError(
+      `no Lightsail blueprint ${blueprint}; known: ${Object.keys(LIGHTSAIL_BLUEPRINT_PACKAGES).join(', ')}`,
+    );
+  return {
+    kind: 'lightsail',
+    name: `lightsail:${blueprint}`,
+    repository: `${NAMESPACE}/lightsail`,
+    tag: blueprint,
+    blueprint,
+  };
 }
 
 function debian(suite: DebianSuite): Recipe {
@@ -193,6 +215,8 @@ export function findRecipe(input: string): Recipe {
   if (m) return python(m[1]);
   m = /^provided\.(\w+)$/.exec(name) ?? /^lambda-provided:(\w+)$/.exec(name);
   if (m) return provided(m[1]);
+  m = /^lightsail:(\w+)$/.exec(name);
+  if (m) return lightsail(m[1]);
   m = /^debian:(\w+)$/.exec(name);
   if (m && m[1] in DEBIAN_SUITES) return debian(m[1] as DebianSuite);
   throw new RecipeError(

@@ -152,29 +152,22 @@ export class ContainerCgroup {
     return limit > 0 && limit < 2 ** 60 && peak >= limit - PAGE;
   }
 
-  async stats(): Promise<{ peakMemoryMb: number; memoryMb: number; cpuTimeMs: number }> {
+  async stats(): Promise<{ peakMemoryMb: number; cpuTimeMs: number; memoryMb: number }> {
     const memory = this.dir('memory');
     const num = async (path: string) =>
       Number((await readFile(path, 'utf8').catch(() => '0')).trim());
+    const mb = (bytes: number) => Math.ceil(bytes / 1048576);
     if (this.layout.unified) {
       const peak = await num(join(memory, 'memory.peak'));
       const current = await num(join(memory, 'memory.current'));
       const cpu = await readFile(join(memory, 'cpu.stat'), 'utf8').catch(() => '');
       const usec = Number(/^usage_usec (\d+)$/m.exec(cpu)?.[1] ?? 0);
-      return {
-        peakMemoryMb: Math.ceil(peak / 1048576),
-        memoryMb: current / 1048576,
-        cpuTimeMs: Math.round(usec / 1000),
-      };
+      return { peakMemoryMb: mb(peak), cpuTimeMs: Math.round(usec / 1000), memoryMb: mb(current) };
     }
     const peak = await num(join(memory, 'memory.max_usage_in_bytes'));
     const current = await num(join(memory, 'memory.usage_in_bytes'));
     const ns = await num(join(this.dir('cpuacct'), 'cpuacct.usage'));
-    return {
-      peakMemoryMb: Math.ceil(peak / 1048576),
-      memoryMb: current / 1048576,
-      cpuTimeMs: Math.round(ns / 1e6),
-    };
+    return { peakMemoryMb: mb(peak), cpuTimeMs: Math.round(ns / 1e6), memoryMb: mb(current) };
   }
 
   /** Removes the parent in every hierarchy (and a child runc left behind). */

@@ -31,7 +31,9 @@ import {
   type ContainerSpec,
   type ContainerStats,
   type ContainerSummary,
+  type AddressPool,
   type ImageRuntimeConfig,
+  type InboundRule,
   type PublishedPort,
   type ResolvedImage,
 } from '../container.js';
@@ -47,7 +49,10 @@ import {
 import { run } from './exec.js';
 import {
   RESOLV_CONF,
+  addressHolder,
   addressesOf,
+  filterInbound,
+  interfaceBytes,
   allocateAddress,
   createPrivateNetwork,
   ensureBridge,
@@ -121,6 +126,20 @@ export class RuncDriver implements ContainerDriver {
     this.runcRoot = join(this.stateDir, 'runc');
     this.runcBin = opts.runc ?? 'runc';
   }
+
+  /**
+   * Addresses held beyond one container (Lightsail's instances): IPAM entries whose owner
+   * is `<owner>#held`, so the sweep of this owner's crashed containers never frees them.
+   */
+  readonly addresses: AddressPool = {
+    hold: async (holder) => {
+      if (!/^[0-9a-z-]*[0-9a-f]{4}$/.test(holder)) throw new Error(`bad address holder ${holder}`);
+      await this.network();
+      return allocateAddress(holder, `${this.owner}#held`);
+    },
+    release: (address, holder) => releaseAddress(address, holder),
+    holds: async (address, holder) => (await addressHolder(address)) === holder,
+  };
 
   /** runc with this driver's state root. */
   runc(args: string[]): Promise<string> {
@@ -217,7 +236,7 @@ export class RuncDriver implements ContainerDriver {
         record.joinedIp = peer.ip;
       } else if (spec.network.mode === 'private') {
         await this.network();
-        record.ip = await allocateAddress(id, this.owner);
+        record.ip = spec.network.address ?? (await allocateAddress(id, this.owner));
         record.netns = netns = netNames(id).netns;
         await writeRecord(dir, record);
         await createPrivateNetwork(id, record.ip);
@@ -500,7 +519,18 @@ class RuncContainer implements Container {
   }
 
   async stats(): Promise<ContainerStats> {
-    return (await this.parts.cgroup?.stats()) ?? { peakMemoryMb: 0, cpuTimeMs: 0 };
+    const stats: ContainerStats = (await this.parts.cgroup?.stats()) ?? {
+      peakMemoryMb: 0,
+      cpuTimeMs: 0,
+    };
+    if (this.record.netns) stats.network = await interfaceBytes(this.id);
+    return stats;
+  }
+
+  async filterInbound(rules: readonly InboundRule[] | undefined): Promise<void> {
+    if (!this.record.netns || this.record.joinedIp)
+      throw new UnsupportedSpecError('runc', `container ${this.id} has no network of its own`);
+    await filterInbound(this.record.netns, rules);
   }
 
   async remove(): Promise<void> {

@@ -19,7 +19,7 @@ import { createServer, type Server } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PortMapping, PublishedPort } from '../container.js';
+import type { InboundRule, PortMapping, PublishedPort } from '../container.js';
 import { run } from './exec.js';
 
 export const BRIDGE = 'stratus0';
@@ -187,6 +187,52 @@ export async function releaseAddress(ip: string, id: string): Promise<void> {
   const path = join(IPAM_DIR, ip);
   const holder = await readFile(path, 'utf8').catch(() => '');
   if (holder.split(' ')[0] === id) await unlink(path).catch(() => undefined);
+}
+
+/** Who holds an address in the IPAM (`undefined` when it is free). */
+export async function addressHolder(ip: string): Promise<string | undefined> {
+  const holder = await readFile(join(IPAM_DIR, ip), 'utf8').catch(() => '');
+  return holder.split(' ')[0] || undefined;
+}
+
+/** Bytes through a private container's eth0, from its host-side veth (whose rx is its tx). */
+export async function interfaceBytes(id: string): Promise<{ rxBytes: number; txBytes: number }> {
+  const dir = `/sys/class/net/${netNames(id).veth}/statistics`;
+  const num = async (f: string) =>
+    Number((await readFile(join(dir, f), 'utf8').catch(() => '0')).trim());
+  return { rxBytes: await num('tx_bytes'), txBytes: await num('rx_bytes') };
+}
+
+const INBOUND_TABLE = 'stratus_inbound';
+
+/**
+ * The inbound filter of a container's namespace: nftables table `inet stratus_inbound`
+ * inside it (the container's processes lack CAP_NET_ADMIN, so they cannot change it).
+ * Replaced atomically (one `nft -f` transaction); undefined rules remove it.
+ */
+export async function filterInbound(
+  netns: string,
+  rules: readonly InboundRule[] | undefined,
+): Promise<void> {
+  const lines = [`table inet ${INBOUND_TABLE} {}`, `delete table inet ${INBOUND_TABLE}`];
+  if (rules) {
+    lines.push(`table inet ${INBOUND_TABLE} {`, '  chain input {');
+    lines.push('    type filter hook input priority 0; policy drop;');
+    lines.push('    iif "lo" accept', '    ct state established,related accept');
+    for (const r of rules) {
+      const from = r.cidrs.length ? `ip saddr { ${r.cidrs.join(', ')} } ` : null;
+      if (from === null) continue;
+      const ports = r.fromPort === r.toPort ? `${r.fromPort}` : `${r.fromPort}-${r.toPort}`;
+      if (r.protocol === 'all') lines.push(`    ${from}accept`);
+      else if (r.protocol === 'icmp')
+        lines.push(
+          `    ${from}icmp type ${r.fromPort < 0 ? '{ 0-255 }' : String(r.fromPort)} accept`,
+        );
+      else lines.push(`    ${from}${r.protocol} dport ${ports} accept`);
+    }
+    lines.push('  }', '}');
+  }
+  await run('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], lines.join('\n') + '\n');
 }
 
 /** Addresses held for containers of `owner` (a state dir), by container id. */

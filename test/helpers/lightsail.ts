@@ -1,0 +1,128 @@
+/**
+ * Lightsail tests' kit: the AWS CLI v2 against a server, polling for a state, ssh and
+ * curl to an instance, and the blueprint image from the shared test image cache (built
+ * once per machine; a test file skips with the reason when it cannot be built).
+ */
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage } from '../../src/images/build/builder.js';
+import { createProgress } from '../../src/images/build/progress.js';
+import { runcSkipReason } from '../../src/runtime/runc/test-support.js';
+import { cliEnv } from './server.js';
+
+/** The image builder's cache shared with the Lambda tests. */
+export const IMAGE_CACHE = join(tmpdir(), 'stratus-test-images');
+
+/** Why Lightsail instances cannot run here (no runc, no root, no blueprint image). */
+export async function lightsailSkipReason(blueprint = 'nginx'): Promise<string | undefined> {
+  const runc = runcSkipReason();
+  if (runc) return runc;
+  try {
+    await buildImage(`lightsail:${blueprint}`, {
+      push: false,
+      cacheDir: IMAGE_CACHE,
+      progress: createProgress(() => {}),
+    });
+    return undefined;
+  } catch (err) {
+    return `the lightsail:${blueprint} image cannot be built here: ${(err as Error).message}`;
+  }
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(
+  file: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { env, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** `aws lightsail <args>` (CLI v2); resolves the parsed JSON output or rejects with stderr. */
+export async function lightsail(
+  endpoint: string,
+  args: string[],
+): Promise<Record<string, unknown>> {
+  const r = await run(
+    '/usr/bin/aws',
+    ['--endpoint-url', endpoint, 'lightsail', ...args, '--output', 'json'],
+    cliEnv(),
+  );
+  if (r.code !== 0) throw new Error(`aws lightsail ${args.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : {};
+}
+
+/** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 300_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export async function instanceState(endpoint: string, name: string): Promise<string> {
+  const out = await lightsail(endpoint, ['get-instance-state', '--instance-name', name]);
+  return (out.state as { name: string }).name;
+}
+
+export function waitState(endpoint: string, name: string, state: string): Promise<true> {
+  return until(`${name} to be ${state}`, async () =>
+    (await instanceState(endpoint, name)) === state ? true : undefined,
+  );
+}
+
+/** Runs a command over ssh with the key file (no host key checks: addresses are reused). */
+export function ssh(key: string, user: string, ip: string, command: string): Promise<Run> {
+  return run('ssh', [
+    '-i',
+    key,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'LogLevel=ERROR',
+    `${user}@${ip}`,
+    command,
+  ]);
+}
+
+/** curl's body of http://<ip>/, or undefined when nothing answers within 3 s. */
+export async function curl(ip: string): Promise<string | undefined> {
+  const r = await run('curl', ['-s', '--max-time', '3', `http://${ip}/`]);
+  return r.code === 0 ? r.stdout : undefined;
+}

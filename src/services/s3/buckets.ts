@@ -11,6 +11,7 @@ import { buildArn } from '../../shared/arn.js';
 import { decodeToken, encodeToken } from '../../shared/paging.js';
 import { checkTags, requireBucket, type S3Deps } from './common.js';
 import { S3Errors } from './errors.js';
+import { hasVersions } from './versions.js';
 import { BUCKETS, OBJECTS, UPLOADS, objectPrefix, type BucketRecord } from './store.js';
 
 type BucketOps = Pick<
@@ -164,7 +165,8 @@ export function bucketOperations(deps: S3Deps): BucketOps {
         await requireBucket(tx, input.Bucket, ctx);
         const objects = await tx.list(OBJECTS, { prefix: objectPrefix(input.Bucket), limit: 1 });
         const uploads = await tx.list(UPLOADS, { prefix: objectPrefix(input.Bucket), limit: 1 });
-        if (objects.length || uploads.length) throw S3Errors.bucketNotEmpty(input.Bucket);
+        if (objects.length || uploads.length || (await hasVersions(tx, input.Bucket)))
+          throw S3Errors.bucketNotEmpty(input.Bucket);
         await tx.delete(BUCKETS, input.Bucket);
       });
     },

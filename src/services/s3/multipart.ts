@@ -19,14 +19,21 @@ import {
   declaredSize,
   parseTagging,
   requireBucket,
-  requireObject,
   storeBody,
   storedHeaders,
   urlEncodeKey,
   type S3Deps,
 } from './common.js';
 import { S3Errors } from './errors.js';
-import { checkWriteConditions, MAX_PUT_BYTES, parseCopySource, parseRange } from './objects.js';
+import {
+  checkWriteConditions,
+  MAX_PUT_BYTES,
+  parseCopySource,
+  parseRange,
+  requireCopySource,
+  shownVersionId,
+} from './objects.js';
+import { putCurrent } from './versions.js';
 import {
   OBJECTS,
   PARTS,
@@ -142,8 +149,8 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
       await requireBucket(store, input.Bucket, ctx);
       await requireUpload(store, input.Bucket, input.Key, input.UploadId);
       const source = parseCopySource(input.CopySource);
-      await requireBucket(store, source.bucket, ctx);
-      const obj = await requireObject(store, source.bucket, source.key, source.versionId);
+      const sourceBucket = await requireBucket(store, source.bucket, ctx);
+      const obj = await requireCopySource(store, source);
       let start = 0;
       let end = obj.size - 1;
       if (input.CopySourceRange !== undefined) {
@@ -190,7 +197,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
       }
       await savePart(input.Bucket, input.Key, input.UploadId, part, ctx);
       return {
-        CopySourceVersionId: obj.versionId,
+        CopySourceVersionId: shownVersionId(sourceBucket, obj),
         CopyPartResult: { ETag: part.etag, LastModified: new Date(part.lastModified) },
       };
     },
@@ -278,6 +285,8 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
         throw S3Errors.malformedXml();
       }
       const record = await store.transaction(async (tx) => {
+        const fresh = await requireBucket(tx, input.Bucket, ctx);
+        bucket.versioning = fresh.versioning;
         const upload = await requireUpload(tx, input.Bucket, input.Key, input.UploadId);
         const parts: PartRecord[] = [];
         let previous = 0;
@@ -317,7 +326,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
           input.Key,
           { ifMatch: input.IfMatch, ifNoneMatch: input.IfNoneMatch },
         );
-        await tx.put(OBJECTS, objectKey(input.Bucket, input.Key), object);
+        await putCurrent(tx, fresh, object, deps.now());
         await tx.delete(UPLOADS, uploadKey(input.Bucket, input.UploadId));
         await tx.deletePrefix(PARTS, `${input.UploadId}/`);
         return object;
@@ -337,6 +346,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
         ETag: record.etag,
         ...checksumFields(record.checksums),
         ChecksumType: record.checksumType,
+        VersionId: shownVersionId(bucket, record),
       };
     },
 

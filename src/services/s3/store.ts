@@ -4,6 +4,8 @@
  *
  *   s3-buckets   <bucket>                     BucketRecord
  *   s3-objects   <bucket>/<key>               ObjectRecord (the current version)
+ *   s3-versions  <bucket>/<key>\0<order>      VersionEntry (noncurrent versions and every
+ *                                             delete marker, newest first: see versions.ts)
  *   s3-uploads   <bucket>/<upload-id>         UploadRecord (multipart uploads in progress)
  *   s3-parts     <upload-id>/<part, 5 digits> PartRecord
  */
@@ -11,6 +13,7 @@ import type { ChecksumAlgorithm } from '../../protocol/checksums.js';
 
 export const BUCKETS = 's3-buckets';
 export const OBJECTS = 's3-objects';
+export const VERSIONS = 's3-versions';
 export const UPLOADS = 's3-uploads';
 export const PARTS = 's3-parts';
 
@@ -67,8 +70,23 @@ export interface ObjectRecord {
   /** Multipart objects: how many parts (GetObject's PartsCount, PartNumber reads). */
   partsCount?: number;
   tags?: { Key: string; Value: string }[];
+  /** Undefined for the `null` version (written while versioning was off or suspended). */
   versionId?: string;
+  /** Where the version sorts among its key's versions (versions.ts); set once versioned. */
+  order?: string;
+  deleteMarker?: undefined;
 }
+
+/** A delete marker: a version with no content that hides the versions below it. */
+export interface DeleteMarkerRecord {
+  key: string;
+  versionId?: string;
+  order: string;
+  lastModified: number;
+  deleteMarker: true;
+}
+
+export type VersionEntry = ObjectRecord | DeleteMarkerRecord;
 
 export interface UploadRecord {
   uploadId: string;

@@ -312,6 +312,40 @@ describe('S3 objects through SDK v3', () => {
     }
   });
 
+  test('a large body (hashed off the event loop): its MD5 is the ETag; a wrong Content-MD5 stores nothing', async () => {
+    // Past OFF_THREAD_BYTES (8 MB), and not a whole number of 1 MB blocks.
+    const big = Buffer.alloc(9 * 1024 * 1024 + 123);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'photos',
+        Key: 'big-md5',
+        Body: big,
+        ContentMD5: createHash('md5').update(big).digest('base64'),
+      }),
+    );
+    assert.equal(put.ETag, `"${md5(big)}"`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'big-md5' }));
+    assert.equal(md5(Buffer.from(await got.Body!.transformToByteArray())), md5(big));
+    await rejects(
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'photos',
+          Key: 'big-bad-md5',
+          Body: big,
+          ContentMD5: createHash('md5').update('other').digest('base64'),
+        }),
+      ),
+      'BadDigest',
+      400,
+    );
+    await rejects(
+      s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'big-bad-md5' })),
+      'NotFound',
+      404,
+    );
+  });
+
   test('copy with metadata directive and conditional copy; delete objects', async () => {
     await s3.send(
       new PutObjectCommand({ Bucket: 'photos', Key: 'src', Body: 'copy me', Metadata: { m: '1' } }),

@@ -5,7 +5,7 @@
  * RSS growth during each transfer (sampled from /proc every 50 ms): the proof that a
  * streamed object is never held in memory.
  *
- *   npm run bench:s3 [-- --gb 2] [--skip-large] [--skip-small] [--skip-list]
+ *   npm run bench:s3 [-- --gb 2] [--skip-large] [--skip-small] [--skip-list] [--cpu-prof <dir>]
  *
  * Uploads are sent as the SDKs send them: `UNSIGNED-PAYLOAD` with the whole body (the
  * AWS CLI's form over http), and aws-chunked with a CRC32 trailer (SDK v3's default), so
@@ -271,6 +271,9 @@ async function startS3rver(dir: string): Promise<{ port: number; stop(): Promise
   return { port, stop: () => stopChild(child) };
 }
 
+/** `--cpu-prof <dir>`: the servers write V8 CPU profiles there (summarise: bench/cpu-profile.ts). */
+const profileDir = args.includes('--cpu-prof') ? args[args.indexOf('--cpu-prof') + 1] : undefined;
+
 const LIST_KEYS = 100_000;
 const LIST_SECONDS = 5;
 
@@ -306,7 +309,7 @@ async function seededStratus(stateDir: string) {
     }
   });
   await storage.close();
-  return startStratus({ auth: 'permissive', stateDir });
+  return startStratus({ auth: 'permissive', stateDir, cpuProfDir: profileDir });
 }
 
 /** Full ListObjectsV2 walks (1,000 keys a page) for LIST_SECONDS; resolves pages/s. */
@@ -459,7 +462,7 @@ runBench(async () => {
   const s3rverDir = makeTempDir('stratus-bench-s3rver-');
   try {
     const raw = await startRaw(rawDir);
-    const stratus = await startStratus({ auth: 'permissive', stateDir });
+    const stratus = await startStratus({ auth: 'permissive', stateDir, cpuProfDir: profileDir });
     const pid = stratus.child.pid as number;
     const port = stratus.port;
     await put(port, '/bench', await signedHeaders(port, 'PUT', '/bench', {}), Readable.from([]));

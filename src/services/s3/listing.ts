@@ -29,6 +29,8 @@ import {
 type ListingOps = Pick<S3Operations, 'ListObjectsV2' | 'ListObjects' | 'ListObjectVersions'>;
 
 const DEFAULT_MAX_KEYS = 1000;
+/** Rows read by the first scan after skipping a common prefix (it grows while none is found). */
+const SCAN_AFTER_JUMP = 4;
 /** After every key that starts with a common prefix (the largest code point). */
 const PAST = '\u{10FFFF}';
 
@@ -53,7 +55,10 @@ export async function listKeys(
   const base = objectPrefix(bucket);
   const entries: Entry[] = [];
   let after = opts.after !== undefined ? base + opts.after : undefined;
-  const batch = Math.min(Math.max(max + 1, 100), 1000);
+  const full = Math.min(Math.max(max + 1, 100), 1000);
+  // After a jump past a common prefix, the next scan starts small: under a delimiter most
+  // scans find another common prefix at once, and every row read past it is wasted work.
+  let batch = full;
   if (max === 0) return { entries, truncated: false };
   for (;;) {
     const rows = await ops.list<ObjectRecord>(OBJECTS, {
@@ -80,6 +85,7 @@ export async function listKeys(
     }
     if (entries.length > max) break;
     if (!jumped && rows.length < batch) break;
+    batch = jumped ? SCAN_AFTER_JUMP : Math.min(batch * 4, full);
   }
   const truncated = entries.length > max;
   if (truncated) entries.length = max;
@@ -144,7 +150,8 @@ async function listVersions(
         ? base + opts.keyMarker + PAST
         : `${base}${opts.keyMarker}\0${PAST}`;
   }
-  const batch = Math.min(Math.max(max + 1, 100), 1000);
+  const full = Math.min(Math.max(max + 1, 100), 1000);
+  let batch = full;
   for (;;) {
     const { rows, more } = await versionRows(ops, bucket, prefix, after, batch);
     let jumped = false;
@@ -165,6 +172,7 @@ async function listVersions(
     }
     if (entries.length > max) break;
     if (!jumped && !more) break;
+    batch = jumped ? SCAN_AFTER_JUMP : Math.min(batch * 4, full);
   }
   const truncated = entries.length > max;
   if (truncated) entries.length = max;

@@ -267,6 +267,16 @@ describe('S3 versioning', () => {
     assert.match(done.VersionId ?? '', /^[0-9A-Za-z]{32}$/);
     assert.equal(await body('more', 'k'), 'multi');
     assert.equal(await body('more', 'k', old.VersionId), 'old');
+    // Restoring an older version: a copy of it onto its own key becomes the latest.
+    const restored = await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'more',
+        Key: 'k',
+        CopySource: `more/k?versionId=${old.VersionId}`,
+      }),
+    );
+    assert.notEqual(restored.VersionId, old.VersionId);
+    assert.equal(await body('more', 'k'), 'old');
   });
 
   test('suspended: writes replace the null version; deletes leave a null marker; buckets empty only without versions', async () => {

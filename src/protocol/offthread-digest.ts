@@ -3,14 +3,19 @@
  * every byte twice on its way in (MD5 for the ETag, SHA-256 for the content address) and
  * MD5 is the slow one (about 260 MB/s on a loaded core, where a disk takes 200+ MB/s):
  * done on the event loop it caps a large upload below the disk's speed and stalls every
- * other request meanwhile. One shared worker keeps a hash per job; chunks are copied once
- * and transferred (never cloned again), and a job that runs ahead of the worker waits
- * (`backlog()`), so memory stays bounded whatever the size.
+ * other request meanwhile. One shared worker keeps a hash per job. Bytes are copied into
+ * 1 MB slabs that go to the worker and come back (transferred both ways, never cloned: a
+ * message per socket chunk cost more than the hashing it saved), and a job that runs ahead
+ * of the worker waits (`backlog()`), so memory stays bounded whatever the size.
  */
 import { Worker } from 'node:worker_threads';
 
 /** Bytes a job may have in the worker's queue before its writer waits. */
-const MAX_IN_FLIGHT = 16 * 1024 * 1024;
+const MAX_IN_FLIGHT = 8 * 1024 * 1024;
+const SLAB = 1024 * 1024;
+/** Slabs back from the worker, reused (at most a job's in-flight worth are kept). */
+const slabs: ArrayBuffer[] = [];
+const MAX_SPARE_SLABS = MAX_IN_FLIGHT / SLAB;
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -20,8 +25,8 @@ parentPort.on('message', (m) => {
   if (m.chunk) {
     let hash = jobs.get(m.id);
     if (!hash) jobs.set(m.id, (hash = createHash(m.algorithm)));
-    hash.update(new Uint8Array(m.chunk));
-    parentPort.postMessage({ id: m.id, done: m.chunk.byteLength });
+    hash.update(new Uint8Array(m.chunk, 0, m.length));
+    parentPort.postMessage({ id: m.id, done: m.length, chunk: m.chunk }, [m.chunk]);
   } else {
     const hash = jobs.get(m.id) ?? createHash(m.algorithm);
     jobs.delete(m.id);
@@ -33,6 +38,7 @@ parentPort.on('message', (m) => {
 interface Reply {
   id: number;
   done?: number;
+  chunk?: ArrayBuffer;
   digest?: Uint8Array;
 }
 
@@ -51,6 +57,7 @@ function hashWorker(): Worker {
   if (worker) return worker;
   const w = new Worker(WORKER_SOURCE, { eval: true });
   w.on('message', (m: Reply) => {
+    if (m.chunk && slabs.length < MAX_SPARE_SLABS) slabs.push(m.chunk);
     const job = jobs.get(m.id);
     if (!job) return;
     if (m.done !== undefined) {
@@ -87,17 +94,34 @@ export class OffThreadDigest {
   private readonly id = nextId++;
   private readonly job: Job = { inFlight: 0 };
   private readonly worker = hashWorker();
+  private slab: Uint8Array | undefined;
+  private filled = 0;
 
   constructor(private readonly algorithm: 'md5' | 'sha256') {
     jobs.set(this.id, this.job);
   }
 
   update(data: Uint8Array): void {
-    if (data.byteLength === 0) return;
-    // One copy into a buffer of its own, transferred: the caller keeps its chunk.
-    const chunk = new Uint8Array(data).buffer;
-    this.job.inFlight += chunk.byteLength;
-    this.worker.postMessage({ id: this.id, algorithm: this.algorithm, chunk }, [chunk]);
+    let offset = 0;
+    while (offset < data.byteLength) {
+      this.slab ??= new Uint8Array(slabs.pop() ?? new ArrayBuffer(SLAB));
+      const n = Math.min(SLAB - this.filled, data.byteLength - offset);
+      this.slab.set(data.subarray(offset, offset + n), this.filled);
+      this.filled += n;
+      offset += n;
+      if (this.filled === SLAB) this.send();
+    }
+  }
+
+  /** Hands the filled part of the slab to the worker. */
+  private send(): void {
+    if (!this.slab || this.filled === 0) return;
+    const chunk = this.slab.buffer as ArrayBuffer;
+    const length = this.filled;
+    this.slab = undefined;
+    this.filled = 0;
+    this.job.inFlight += length;
+    this.worker.postMessage({ id: this.id, algorithm: this.algorithm, chunk, length }, [chunk]);
   }
 
   /** Resolves once the worker has caught up enough to take more; undefined when it has. */
@@ -111,6 +135,7 @@ export class OffThreadDigest {
       if (!jobs.has(this.id)) return reject(new Error('the hash worker exited'));
       this.job.result = resolve;
       this.job.fail = reject;
+      this.send();
       this.worker.postMessage({ id: this.id, algorithm: this.algorithm, digest: true });
     });
   }

@@ -272,7 +272,9 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       const obj = await requireCopySource(store, source);
       checkCopyConditions(obj, input);
       const replace = input.MetadataDirective === 'REPLACE';
-      const sameObject = source.bucket === bucket.name && source.key === input.Key;
+      // Copying an older version onto its key restores it: not a copy to itself.
+      const sameObject =
+        source.bucket === bucket.name && source.key === input.Key && source.versionId === undefined;
       if (sameObject && !replace && input.StorageClass === undefined) {
         throw S3Errors.invalidRequest(
           "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",

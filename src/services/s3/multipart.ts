@@ -34,6 +34,7 @@ import {
   shownVersionId,
 } from './objects.js';
 import { putCurrent } from './versions.js';
+import { requestedAcl } from './acl.js';
 import {
   OBJECTS,
   PARTS,
@@ -101,8 +102,9 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
 
   return {
     async CreateMultipartUpload(input, ctx) {
-      await requireBucket(store, input.Bucket, ctx);
+      const bucket = await requireBucket(store, input.Bucket, ctx);
       const tags = parseTagging(input.Tagging);
+      const acl = requestedAcl(bucket, input.ACL);
       const uploadId = randomBytes(24).toString('base64url');
       const record: UploadRecord = {
         uploadId,
@@ -113,6 +115,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
         storageClass: input.StorageClass ?? 'STANDARD',
         checksumAlgorithm: input.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
         tags: tags.length ? tags : undefined,
+        acl,
       };
       await store.put(UPLOADS, uploadKey(input.Bucket, uploadId), record);
       return {
@@ -320,6 +323,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
           content: parts.map((p) => ({ digest: p.digest, size: p.size })),
           partsCount: parts.length,
           tags: upload.tags,
+          acl: upload.acl,
         };
         checkWriteConditions(
           await tx.get<ObjectRecord>(OBJECTS, objectKey(input.Bucket, input.Key)),

@@ -41,6 +41,7 @@ import {
   wireVersionId,
 } from './versions.js';
 import { AwsError } from '../../shared/errors.js';
+import { requestedAcl } from './acl.js';
 
 type ObjectOps = Pick<
   S3Operations,
@@ -170,6 +171,7 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       if (size === undefined) throw S3Errors.missingContentLength();
       if (size > MAX_PUT_BYTES) throw S3Errors.entityTooLarge(size, MAX_PUT_BYTES);
       const tags = parseTagging(input.Tagging);
+      const acl = requestedAcl(bucket, input.ACL);
       const conditions = { ifMatch: input.IfMatch, ifNoneMatch: input.IfNoneMatch };
       // Checked before the upload too, so a refused write costs no bytes.
       checkWriteConditions(
@@ -190,6 +192,7 @@ export function objectOperations(deps: S3Deps): ObjectOps {
         checksumType: Object.keys(stored.checksums).length ? 'FULL_OBJECT' : undefined,
         content: [stored.piece],
         tags: tags.length ? tags : undefined,
+        acl,
       };
       await commit(bucket, record, ctx, 'ObjectCreated:Put', conditions);
       return {
@@ -294,6 +297,9 @@ export function objectOperations(deps: S3Deps): ObjectOps {
         storageClass: input.StorageClass ?? obj.storageClass,
         tags: tags.length ? tags : undefined,
         versionId: undefined,
+        // A copy's ACL is its own request's, never the source's.
+        acl: requestedAcl(bucket, input.ACL),
+        grants: undefined,
       };
       await commit(bucket, record, ctx, 'ObjectCreated:Copy', {
         ifMatch: input.IfMatch,

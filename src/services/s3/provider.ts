@@ -1,4 +1,5 @@
 import type { S3Operations } from '../../api/s3/operations.js';
+import { aclOperations } from './acl.js';
 import { bucketOperations } from './buckets.js';
 import type { S3Deps } from './common.js';
 import { listingOperations } from './listing.js';
@@ -13,5 +14,6 @@ export function s3Operations(deps: S3Deps): Partial<S3Operations> {
     ...listingOperations(deps),
     ...multipartOperations(deps),
     ...notificationOperations(deps),
+    ...aclOperations(deps),
   };
 }

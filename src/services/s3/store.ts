@@ -9,6 +9,7 @@
  *   s3-uploads   <bucket>/<upload-id>         UploadRecord (multipart uploads in progress)
  *   s3-parts     <upload-id>/<part, 5 digits> PartRecord
  */
+import type { Grant, ObjectCannedACL } from '../../api/s3/types.js';
 import type { ChecksumAlgorithm } from '../../protocol/checksums.js';
 
 export const BUCKETS = 's3-buckets';
@@ -70,6 +71,9 @@ export interface ObjectRecord {
   /** Multipart objects: how many parts (GetObject's PartsCount, PartNumber reads). */
   partsCount?: number;
   tags?: { Key: string; Value: string }[];
+  /** A canned ACL other than `private`, or explicit grants (acl.ts). */
+  acl?: ObjectCannedACL;
+  grants?: Grant[];
   /** Undefined for the `null` version (written while versioning was off or suspended). */
   versionId?: string;
   /** Where the version sorts among its key's versions (versions.ts); set once versioned. */
@@ -97,6 +101,7 @@ export interface UploadRecord {
   storageClass: string;
   checksumAlgorithm?: ChecksumAlgorithm;
   tags?: { Key: string; Value: string }[];
+  acl?: ObjectCannedACL;
 }
 
 export interface PartRecord {

@@ -15,6 +15,13 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  GetBucketVersioningCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
+  PutObjectLegalHoldCommand,
+  PutObjectLockConfigurationCommand,
+  PutObjectRetentionCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
@@ -330,6 +337,132 @@ describe('S3 versioning', () => {
     assert.equal(many.Deleted?.[2].DeleteMarkerVersionId, 'null');
     await s3.send(new DeleteObjectCommand({ Bucket: 'sus', Key: 'other', VersionId: 'null' }));
     await s3.send(new DeleteBucketCommand({ Bucket: 'sus' }));
+  });
+
+  test('object lock: configuration, default and explicit retention, legal hold protect versions', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'plain-lock' }));
+    await rejects(
+      s3.send(new GetObjectLockConfigurationCommand({ Bucket: 'plain-lock' })),
+      'ObjectLockConfigurationNotFoundError',
+      404,
+    );
+    await rejects(
+      s3.send(
+        new PutObjectLockConfigurationCommand({
+          Bucket: 'plain-lock',
+          ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' },
+        }),
+      ),
+      'InvalidBucketState',
+      409,
+    );
+    await rejects(
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'plain-lock',
+          Key: 'k',
+          Body: 'x',
+          ObjectLockMode: 'GOVERNANCE',
+          ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000),
+        }),
+      ),
+      'InvalidRequest',
+      400,
+    );
+
+    await s3.send(new CreateBucketCommand({ Bucket: 'vault', ObjectLockEnabledForBucket: true }));
+    const status = await s3.send(new GetBucketVersioningCommand({ Bucket: 'vault' }));
+    assert.equal(status.Status, 'Enabled');
+    await s3.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: 'vault',
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } },
+        },
+      }),
+    );
+    const config = await s3.send(new GetObjectLockConfigurationCommand({ Bucket: 'vault' }));
+    assert.deepEqual(config.ObjectLockConfiguration?.Rule?.DefaultRetention, {
+      Mode: 'GOVERNANCE',
+      Days: 1,
+    });
+    await rejects(versioned('vault', 'Suspended'), 'InvalidBucketState', 409);
+
+    const doc = await put('vault', 'doc', 'kept');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'vault', Key: 'doc' }));
+    assert.equal(head.ObjectLockMode, 'GOVERNANCE');
+    assert.ok((head.ObjectLockRetainUntilDate?.getTime() ?? 0) > Date.now());
+    await rejects(
+      s3.send(new DeleteObjectCommand({ Bucket: 'vault', Key: 'doc', VersionId: doc.VersionId })),
+      'AccessDenied',
+      403,
+    );
+    // A delete without a version id only adds a marker.
+    const marker = await s3.send(new DeleteObjectCommand({ Bucket: 'vault', Key: 'doc' }));
+    assert.equal(marker.DeleteMarker, true);
+    assert.equal(await body('vault', 'doc', doc.VersionId), 'kept');
+
+    const strict = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'vault',
+        Key: 'legal',
+        Body: 'x',
+        ObjectLockMode: 'COMPLIANCE',
+        ObjectLockRetainUntilDate: new Date(Date.now() + 3_600_000),
+      }),
+    );
+    const retention = await s3.send(
+      new GetObjectRetentionCommand({ Bucket: 'vault', Key: 'legal', VersionId: strict.VersionId }),
+    );
+    assert.equal(retention.Retention?.Mode, 'COMPLIANCE');
+    await rejects(
+      s3.send(
+        new PutObjectRetentionCommand({
+          Bucket: 'vault',
+          Key: 'legal',
+          Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 60_000) },
+          BypassGovernanceRetention: true,
+        }),
+      ),
+      'AccessDenied',
+      403,
+    );
+
+    // GOVERNANCE gives way to the bypass header; a legal hold does not.
+    await s3.send(
+      new PutObjectLegalHoldCommand({
+        Bucket: 'vault',
+        Key: 'doc',
+        VersionId: doc.VersionId,
+        LegalHold: { Status: 'ON' },
+      }),
+    );
+    const hold = await s3.send(
+      new GetObjectLegalHoldCommand({ Bucket: 'vault', Key: 'doc', VersionId: doc.VersionId }),
+    );
+    assert.equal(hold.LegalHold?.Status, 'ON');
+    const bypass = {
+      Bucket: 'vault',
+      Key: 'doc',
+      VersionId: doc.VersionId,
+      BypassGovernanceRetention: true,
+    };
+    await rejects(s3.send(new DeleteObjectCommand(bypass)), 'AccessDenied', 403);
+    await s3.send(
+      new PutObjectLegalHoldCommand({
+        Bucket: 'vault',
+        Key: 'doc',
+        VersionId: doc.VersionId,
+        LegalHold: { Status: 'OFF' },
+      }),
+    );
+    await s3.send(new DeleteObjectCommand(bypass));
+    await rejects(
+      s3.send(new GetObjectCommand({ Bucket: 'vault', Key: 'doc', VersionId: doc.VersionId })),
+      'NoSuchVersion',
+      404,
+    );
   });
 
   test('boto3 pages ListObjectVersions; aws s3api reads and deletes by version id', async () => {

@@ -35,6 +35,7 @@ import {
 } from './objects.js';
 import { putCurrent } from './versions.js';
 import { requestedAcl } from './acl.js';
+import { lockOnWrite } from './object-lock.js';
 import {
   OBJECTS,
   PARTS,
@@ -324,6 +325,8 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
           partsCount: parts.length,
           tags: upload.tags,
           acl: upload.acl,
+          // The bucket's default retention; explicit lock headers are taken by PutObject.
+          ...lockOnWrite(fresh, {}, deps.now()),
         };
         checkWriteConditions(
           await tx.get<ObjectRecord>(OBJECTS, objectKey(input.Bucket, input.Key)),

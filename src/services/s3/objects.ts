@@ -42,6 +42,7 @@ import {
 } from './versions.js';
 import { AwsError } from '../../shared/errors.js';
 import { requestedAcl } from './acl.js';
+import { checkDeletable, lockOnWrite } from './object-lock.js';
 
 type ObjectOps = Pick<
   S3Operations,
@@ -140,6 +141,11 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       PartsCount: partsCount ?? (full ? undefined : obj.partsCount),
       TagCount: obj.tags?.length || undefined,
       ContentRange: partial ? `bytes ${start}-${end}/${obj.size}` : undefined,
+      ObjectLockMode: obj.retention?.Mode,
+      ObjectLockRetainUntilDate: obj.retention
+        ? new Date(obj.retention.RetainUntilDate)
+        : undefined,
+      ObjectLockLegalHoldStatus: obj.legalHold,
       ...(input.ChecksumMode === 'ENABLED' && full
         ? { ...checksumFields(obj.checksums), ChecksumType: obj.checksumType }
         : {}),
@@ -193,6 +199,7 @@ export function objectOperations(deps: S3Deps): ObjectOps {
         content: [stored.piece],
         tags: tags.length ? tags : undefined,
         acl,
+        ...lockOnWrite(bucket, input, deps.now()),
       };
       await commit(bucket, record, ctx, 'ObjectCreated:Put', conditions);
       return {
@@ -222,7 +229,9 @@ export function objectOperations(deps: S3Deps): ObjectOps {
           if (!etagMatches(input.IfMatch, existing.etag))
             throw S3Errors.preconditionFailed('If-Match');
         }
-        return removeObject(tx, fresh, input.Key, input.VersionId, deps.now());
+        return removeObject(tx, fresh, input.Key, input.VersionId, deps.now(), {
+          bypassGovernance: input.BypassGovernanceRetention === true,
+        });
       });
       await notifyRemoval(deps, bucket, outcome, ctx);
       // Deleting a key that does not exist succeeds (204), as on S3.
@@ -246,17 +255,36 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       });
       const outcomes = await store.transaction(async (tx) => {
         const fresh = await requireBucket(tx, bucket.name, ctx);
-        const done: Removal[] = [];
-        for (const o of valid)
-          done.push(await removeObject(tx, fresh, o.Key, o.VersionId, deps.now()));
+        const done: (Removal | undefined)[] = [];
+        for (const o of valid) {
+          try {
+            done.push(
+              await removeObject(tx, fresh, o.Key, o.VersionId, deps.now(), {
+                bypassGovernance: input.BypassGovernanceRetention === true,
+              }),
+            );
+          } catch (err) {
+            // A version Object Lock protects is reported, the others still go.
+            if (!(err instanceof AwsError) || err.code !== 'AccessDenied') throw err;
+            errors.push({
+              Key: o.Key,
+              VersionId: o.VersionId,
+              Code: err.code,
+              Message: err.message,
+            });
+            done.push(undefined);
+          }
+        }
         return done;
       });
-      for (const outcome of outcomes) await notifyRemoval(deps, bucket, outcome, ctx);
+      for (const outcome of outcomes) if (outcome) await notifyRemoval(deps, bucket, outcome, ctx);
       return {
         Deleted: input.Delete.Quiet
           ? undefined
-          : valid.map((o, i) => {
-              const { VersionId, DeleteMarker } = outcomes[i].answer;
+          : valid.flatMap((o, i) => {
+              const outcome = outcomes[i];
+              if (!outcome) return [];
+              const { VersionId, DeleteMarker } = outcome.answer;
               return o.VersionId !== undefined
                 ? { Key: o.Key, VersionId: o.VersionId, DeleteMarker }
                 : DeleteMarker
@@ -300,6 +328,9 @@ export function objectOperations(deps: S3Deps): ObjectOps {
         // A copy's ACL is its own request's, never the source's.
         acl: requestedAcl(bucket, input.ACL),
         grants: undefined,
+        retention: undefined,
+        legalHold: undefined,
+        ...lockOnWrite(bucket, input, deps.now()),
       };
       await commit(bucket, record, ctx, 'ObjectCreated:Copy', {
         ifMatch: input.IfMatch,
@@ -413,8 +444,11 @@ async function removeObject(
   key: string,
   versionId: string | undefined,
   now: number,
+  opts: { bypassGovernance: boolean },
 ): Promise<Removal> {
   if (versionId !== undefined) {
+    const found = await findVersion(tx, bucket.name, key, versionId);
+    if (found) checkDeletable(found.entry, opts.bypassGovernance, now);
     const removed = await deleteVersion(tx, bucket.name, key, versionId);
     return {
       answer: { VersionId: versionId, DeleteMarker: removed?.deleteMarker || undefined },

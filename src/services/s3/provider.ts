@@ -3,6 +3,7 @@ import { aclOperations } from './acl.js';
 import { bucketOperations } from './buckets.js';
 import type { S3Deps } from './common.js';
 import { listingOperations } from './listing.js';
+import { lockOperations } from './object-lock.js';
 import { multipartOperations } from './multipart.js';
 import { notificationOperations } from './notification-config.js';
 import { objectOperations } from './objects.js';
@@ -15,5 +16,6 @@ export function s3Operations(deps: S3Deps): Partial<S3Operations> {
     ...multipartOperations(deps),
     ...notificationOperations(deps),
     ...aclOperations(deps),
+    ...lockOperations(deps),
   };
 }

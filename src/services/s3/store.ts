@@ -9,7 +9,12 @@
  *   s3-uploads   <bucket>/<upload-id>         UploadRecord (multipart uploads in progress)
  *   s3-parts     <upload-id>/<part, 5 digits> PartRecord
  */
-import type { Grant, ObjectCannedACL } from '../../api/s3/types.js';
+import type {
+  Grant,
+  ObjectCannedACL,
+  ObjectLockConfiguration,
+  ObjectLockRetentionMode,
+} from '../../api/s3/types.js';
 import type { ChecksumAlgorithm } from '../../protocol/checksums.js';
 
 export const BUCKETS = 's3-buckets';
@@ -37,6 +42,7 @@ export interface BucketRecord {
   lifecycle?: unknown;
   notification?: unknown;
   ownership?: string;
+  objectLock?: ObjectLockConfiguration;
 }
 
 /** A piece of an object's content: a blob, in order (a multipart object has several). */
@@ -74,6 +80,9 @@ export interface ObjectRecord {
   /** A canned ACL other than `private`, or explicit grants (acl.ts). */
   acl?: ObjectCannedACL;
   grants?: Grant[];
+  /** Object Lock (object-lock.ts); RetainUntilDate in ms since the epoch. */
+  retention?: { Mode: ObjectLockRetentionMode; RetainUntilDate: number };
+  legalHold?: 'ON';
   /** Undefined for the `null` version (written while versioning was off or suspended). */
   versionId?: string;
   /** Where the version sorts among its key's versions (versions.ts); set once versioned. */

@@ -11,6 +11,7 @@
  */
 import type { LifecycleRule, Tag } from '../../api/s3/types.js';
 import type { MetadataStore } from '../../storage/types.js';
+import { checkDeletable } from './object-lock.js';
 import { deleteVersion, putDeleteMarker, versionGroups, wireVersionId } from './versions.js';
 import {
   BUCKETS,
@@ -158,7 +159,8 @@ async function expireVersions(
           index >= (nve.NewerNoncurrentVersions ?? 0) && now >= dueAt(since, nve.NoncurrentDays)
         );
       });
-      if (applies) doomed.push(entry);
+      // Lifecycle never removes a version Object Lock protects.
+      if (applies && !locked(entry, now)) doomed.push(entry);
     }
     for (const entry of doomed) {
       const gone = await store.transaction((tx) =>
@@ -189,6 +191,15 @@ async function expireVersions(
     }
   }
   return removed;
+}
+
+function locked(entry: VersionEntry, now: number): boolean {
+  try {
+    checkDeletable(entry, false, now);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function rulePrefix(rule: LifecycleRule): string {

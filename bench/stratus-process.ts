@@ -45,6 +45,8 @@ export interface StratusOptions {
   logFormat?: 'pretty' | 'json';
   /** `--driver` (default: the server's own default, auto). */
   driver?: 'process' | 'runc';
+  /** Extra environment, e.g. STRATUS_METERING=off (bench/metering.ts). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startStratus(opts: StratusOptions): Promise<StratusProcess> {
@@ -73,6 +75,7 @@ export async function startStratus(opts: StratusOptions): Promise<StratusProcess
         ...process.env,
         STRATUS_ROOT_ACCESS_KEY_ID: 'test',
         STRATUS_ROOT_SECRET_ACCESS_KEY: 'test',
+        ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

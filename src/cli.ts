@@ -16,6 +16,13 @@ const USAGE = `Usage: stratus [options]
        stratus image build <name> | list    (stratus image --help)
        stratus iam denied    what --iam soft would have refused, per principal, as
                              policies to paste (asks STRATUS_ENDPOINT)
+       stratus clock [advance 3h | to <ISO time> | fire <rule or schedule ARN>]
+                             the scheduling clock of EventBridge rules and Scheduler
+                             schedules: show it, move it forward (firing what falls
+                             due), or fire one now (asks STRATUS_ENDPOINT)
+       stratus cost [--what-if] [--json]
+                             what the workload would cost on AWS, the month so far
+                             (asks STRATUS_ENDPOINT; stratus cost --help)
 
 Options (a flag wins over its environment variable):
   --port N            port to listen on (default 4566, env STRATUS_PORT)
@@ -63,7 +70,13 @@ Environment only:
                       how long an S3 blob no object references is kept (default 3600)
   STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS
                       how often S3 lifecycle rules are applied (default 3600)
-  STRATUS_ENDPOINT    the server \`stratus image build\` pushes to
+  STRATUS_DYNAMODB_TTL_INTERVAL_SECONDS
+                      how often expired DynamoDB items are deleted (default 60)
+  STRATUS_METERING    off: record no usage for the bill (default on)
+  STRATUS_FREE_TIER   always | all | none: the free tiers the bill applies (default
+                      always: the offers every account has every month)
+  STRATUS_ENDPOINT    the server \`stratus image build\`, \`stratus clock\`,
+                      \`stratus cost\` and \`stratus iam denied\` talk to
                       (default http://127.0.0.1:4566)
   STRATUS_IMAGE_CACHE image build cache (default ~/.cache/stratus/images)
   STRATUS_DEBIAN_MIRROR, STRATUS_DEBIAN_SECURITY_MIRROR
@@ -143,8 +156,17 @@ export async function main(argv: string[]): Promise<void> {
     const { imageCommand } = await import('./images/cli.js');
     process.exit(await imageCommand(argv.slice(1)));
   }
+  if (argv[0] === 'cost') {
+    const { costCommand } = await import('./billing/cli.js');
+    process.exit(await costCommand(argv.slice(1)));
+  }
   if (argv[0] === 'iam' && argv[1] === 'denied') {
     process.exit(await iamDenied(process.env.STRATUS_ENDPOINT ?? 'http://127.0.0.1:4566'));
+  }
+  if (argv[0] === 'clock') {
+    process.exit(
+      await clockCommand(argv.slice(1), process.env.STRATUS_ENDPOINT ?? 'http://127.0.0.1:4566'),
+    );
   }
   let config: StratusConfig;
   try {
@@ -214,6 +236,46 @@ async function iamDenied(endpoint: string): Promise<number> {
     process.stderr.write(
       `stratus iam denied: ${err instanceof Error ? err.message : String(err)}\n`,
     );
+    return 1;
+  }
+}
+
+/** `1h30m`, `3h`, `90s`, `2d` in seconds; undefined when it is no duration. */
+export function parseDuration(text: string): number | undefined {
+  const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+  const re = /(\d+(?:\.\d+)?)([smhd])/gy;
+  let total = 0;
+  let at = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * units[m[2]];
+    at = re.lastIndex;
+  }
+  return at === text.length && at > 0 ? total : undefined;
+}
+
+/** `stratus clock …`: GET or POST /_stratus/clock of the running server. */
+async function clockCommand(args: string[], endpoint: string): Promise<number> {
+  let body: Record<string, unknown> | undefined;
+  const [verb, arg] = args;
+  if (verb === 'advance' && arg !== undefined && parseDuration(arg) !== undefined) {
+    body = { advanceSeconds: parseDuration(arg) };
+  } else if (verb === 'to' && arg !== undefined) {
+    body = { to: arg };
+  } else if (verb === 'fire' && arg !== undefined) {
+    body = { fire: arg };
+  } else if (verb !== undefined) {
+    process.stderr.write('usage: stratus clock [advance 1h30m | to <ISO time> | fire <ARN>]\n');
+    return 2;
+  }
+  try {
+    const res = await fetch(`${endpoint}/_stratus/clock`, {
+      method: body ? 'POST' : 'GET',
+      ...(body && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    process.stdout.write(JSON.stringify(await res.json(), null, 2) + '\n');
+    return res.ok ? 0 : 1;
+  } catch (err) {
+    process.stderr.write(`stratus clock: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
 }

@@ -12,6 +12,14 @@ import { s3Plugin } from './services/s3/plugin.js';
 import { elbv2Plugin } from './services/elbv2/plugin.js';
 import { ecsPlugin } from './services/ecs/plugin.js';
 import { batchPlugin } from './services/batch/plugin.js';
+import { cePlugin } from './services/ce/plugin.js';
+import { dynamodbPlugin } from './services/dynamodb/plugin.js';
+import { dynamodbstreamsPlugin } from './services/dynamodbstreams/plugin.js';
+import { apigatewayPlugin } from './services/apigateway/plugin.js';
+import { apigatewayv2Plugin } from './services/apigatewayv2/plugin.js';
+import { apigatewaymanagementapiPlugin } from './services/apigatewaymanagementapi/plugin.js';
+import { eventsPlugin } from './services/events/plugin.js';
+import { schedulerPlugin } from './services/scheduler/plugin.js';
 
 export const plugins: readonly ServicePlugin[] = [
   logsPlugin,
@@ -23,4 +31,12 @@ export const plugins: readonly ServicePlugin[] = [
   elbv2Plugin,
   ecsPlugin,
   batchPlugin,
+  cePlugin,
+  dynamodbPlugin,
+  dynamodbstreamsPlugin,
+  apigatewayPlugin,
+  apigatewayv2Plugin,
+  apigatewaymanagementapiPlugin,
+  eventsPlugin,
+  schedulerPlugin,
 ];

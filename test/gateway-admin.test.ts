@@ -32,7 +32,7 @@ describe('GET / says what is running', () => {
     assert.match(res.body, /state: ephemeral/);
     assert.match(res.body, /auth: permissive/);
     assert.match(res.body, /\n {2}lambda +\d+ \/ \d+\n/);
-    assert.match(res.body, /\n {2}apigateway +0 \/ \d+\n/);
+    assert.match(res.body, /\n {2}ec2 +0 \/ \d+\n/);
     assert.ok(res.body.includes(`${server.endpoint}/_stratus/lambda-url/<url-id>/`));
     assert.ok(res.body.includes(`http://<url-id>.lambda-url.<region>.localhost:${server.port}/`));
     assert.ok(res.body.includes(`${server.endpoint}/v2/`));
@@ -58,7 +58,7 @@ describe('GET / says what is running', () => {
     assert.equal(body.auth, 'permissive');
     const lambda = body.services.find((s) => s.name === 'lambda');
     assert.ok(lambda && lambda.implemented > 30 && lambda.implemented <= lambda.modelled);
-    assert.equal(body.services.find((s) => s.name === 'apigateway')?.implemented, 0);
+    assert.equal(body.services.find((s) => s.name === 'ec2')?.implemented, 0);
     assert.ok(body.dataPlanes.some((p) => p.name === 'lambda-url'));
     assert.ok(body.dataPlanes.some((p) => p.name === 'registry'));
 

@@ -31,14 +31,11 @@ function typesIn(state: string[]): Set<string> {
  * need a service, or a part of one, that Stratus does not have yet.
  */
 const NOT_APPLIED: Record<string, string> = {
-  aws_lambda_event_source_mapping:
-    'needs an event source Stratus has (SQS queues, DynamoDB or Kinesis streams, Kafka, MQ, DocumentDB): none yet',
   aws_iam_user_login_profile: 'console passwords (CreateLoginProfile) are not implemented',
   aws_iam_account_password_policy: 'the account password policy is not implemented',
   aws_iam_account_alias: 'account aliases are not implemented',
   aws_iam_virtual_mfa_device: 'MFA devices are not implemented',
   aws_iam_saml_provider: 'SAML identity providers are not implemented',
-  aws_iam_openid_connect_provider: 'OpenID Connect identity providers are not implemented',
   aws_iam_server_certificate: 'server certificates are not implemented',
   aws_iam_signing_certificate: 'signing certificates are not implemented',
   aws_iam_user_ssh_key: 'SSH public keys (CodeCommit) are not implemented',
@@ -124,6 +121,22 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
         writeFileSync(
           join(dir, 'layer.zip'),
           createZip([{ name: 'nodejs/lib.js', data: 'module.exports = 1;\n' }]),
+        );
+      },
+    );
+  });
+
+  test('DynamoDB: a table with a stream, GSI, TTL and tags, an item, and an event source mapping on the stream', async () => {
+    const role = await createRole(c.iam, 'tf-ddb-role');
+    await cycle(
+      'dynamodb',
+      { role_arn: role },
+      ['aws_dynamodb_table', 'aws_dynamodb_table_item', 'aws_lambda_event_source_mapping'],
+      async () => {},
+      (dir) => {
+        writeFileSync(
+          join(dir, 'fn.zip'),
+          createZip([{ name: 'index.js', data: 'exports.handler = async () => ({});\n' }]),
         );
       },
     );
@@ -216,6 +229,7 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
         'aws_iam_group_policy',
         'aws_iam_group_policy_attachment',
         'aws_iam_instance_profile',
+        'aws_iam_openid_connect_provider',
         'aws_iam_policy',
         'aws_iam_policy_attachment',
         'aws_iam_role',

@@ -43,6 +43,8 @@ export interface AdminDeps {
   isReady(): boolean;
   /** What soft IAM mode would have refused (GET /_stratus/iam/denied). */
   denials?: DenialLog;
+  /** The bill's meter: what it holds unwritten goes with a reset. */
+  ledger?: { reset(): Promise<void> };
   /** Returns malloc's free memory to the system (malloc-trim.ts); POST /_stratus/gc calls it. */
   trimMemory: () => void;
 }
@@ -78,6 +80,7 @@ export async function handleAdmin(
   if (path === '/_stratus/reset' && method === 'POST') {
     const refused = await authorizeAdmin(req, url, deps.config, 'POST /_stratus/reset');
     if (refused) return awsError(res, refused);
+    await deps.ledger?.reset();
     await deps.store.reset();
     await deps.blobs.reset();
     for (const { instance } of deps.registry.implemented()) await instance.reset?.();

@@ -55,6 +55,11 @@ export async function handleApiRequest(
   deps: GatewayDeps,
   /** An S3 virtual-hosted request (`<bucket>.s3.localhost`): the bucket its host names. */
   hostBucket?: string,
+  /**
+   * The operation's path and query when the client signed another URL (the management
+   * API at `<api-id>.execute-api…/<stage>/@connections/<id>`).
+   */
+  operationUrl?: string,
 ): Promise<void> {
   // 1. request id
   const requestId = randomUUID();
@@ -62,12 +67,18 @@ export async function handleApiRequest(
   const q = url.indexOf('?');
   const signedPath = q < 0 ? url : url.slice(0, q);
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
+  const opQ = operationUrl?.indexOf('?') ?? -1;
+  const operationPath =
+    operationUrl === undefined ? undefined : opQ < 0 ? operationUrl : operationUrl.slice(0, opQ);
   const headers = flattenHeaders(req);
   const method = req.method ?? 'GET';
   // The signature covers the path as sent; the operation is the path-style one.
   const sigReq = { method, path: signedPath, rawQuery, headers };
   const path =
-    hostBucket === undefined ? signedPath : `/${hostBucket}${signedPath === '/' ? '' : signedPath}`;
+    operationPath ??
+    (hostBucket === undefined
+      ? signedPath
+      : `/${hostBucket}${signedPath === '/' ? '' : signedPath}`);
 
   // 2. the signature (parsed only; verified in step 6 once the body is read)
   const sig = parseSignature(sigReq);

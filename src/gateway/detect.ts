@@ -29,7 +29,9 @@ export function detectService(input: DetectInput): ServiceInfo | undefined {
   const { scopeService, path, headers } = input;
   if (scopeService) {
     const candidates = bySigningName.get(scopeService);
-    if (candidates) return candidates.length === 1 ? candidates[0] : disambiguate(candidates, path);
+    if (candidates) {
+      return candidates.length === 1 ? candidates[0] : disambiguate(candidates, path, headers);
+    }
   }
   const target = headers['x-amz-target'];
   if (target) {
@@ -55,8 +57,21 @@ export function serviceForUnsignedAction(action: string | null): ServiceInfo | u
   return action ? byUnsignedAction.get(action) : undefined;
 }
 
-/** API Gateway v1 and v2 share the signing name `apigateway`; v2 paths start with /v2/. */
-function disambiguate(candidates: ServiceInfo[], path: string): ServiceInfo {
+/**
+ * API Gateway v1 and v2 share the signing name `apigateway`; v2 paths start with /v2/.
+ * DynamoDB and DynamoDB Streams share `dynamodb`; their X-Amz-Target prefixes differ.
+ */
+function disambiguate(
+  candidates: ServiceInfo[],
+  path: string,
+  headers: Record<string, string>,
+): ServiceInfo {
+  const target = headers['x-amz-target'];
+  if (target) {
+    const prefix = target.slice(0, Math.max(0, target.indexOf('.')));
+    const byTarget = candidates.find((c) => c.targetPrefix === prefix);
+    if (byTarget) return byTarget;
+  }
   if (candidates[0].signingName === 'apigateway') {
     const v2 = path.startsWith('/v2/');
     return candidates.find((c) => (c.name === 'apigatewayv2') === v2) ?? candidates[0];

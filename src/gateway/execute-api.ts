@@ -38,6 +38,11 @@ export interface ExecuteApiBackend {
   handle(req: IncomingMessage, res: ServerResponse, target: ExecuteApiTarget): Promise<void>;
   /** A WebSocket handshake (`Upgrade: websocket`) for one of its APIs. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, target: ExecuteApiTarget): void;
+  /**
+   * The server is shutting down: end open WebSockets now, without running routes (a
+   * `$disconnect` would call services that are stopping).
+   */
+  shutdown?(): void;
 }
 
 /** The `executeApis` link: services register the backend for their APIs. */
@@ -48,11 +53,32 @@ export interface ExecuteApiRegistry {
 const PATH_FORM = /^\/restapis\/([^/?]+)\/([^/?]+)\/_user_request_(\/[^?]*)?(?:\?(.*))?$/;
 const STRATUS_FORM = /^\/_stratus\/execute-api\/([^/?]+)(\/[^?]*)?(?:\?(.*))?$/;
 
+/**
+ * The API chain, for the `@connections` management API on the invoke host
+ * (`https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/@connections/<id>`): the
+ * request is an apigatewaymanagementapi call whose operation path starts at `/@connections`.
+ */
+export type ApiChain = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+  operationPath: string,
+) => Promise<void>;
+
+const CONNECTIONS_PATH = /^\/[^/]+(\/@connections(?:\/.*)?)$/;
+
 export class ExecuteApis implements ExecuteApiRegistry {
   private readonly backends: ExecuteApiBackend[] = [];
+  /** Set by the server once its chain exists. */
+  apiChain: ApiChain | undefined;
 
   register(backend: ExecuteApiBackend): void {
     this.backends.push(backend);
+  }
+
+  /** Tells every backend the server is shutting down. */
+  shutdown(): void {
+    for (const backend of this.backends) backend.shutdown?.();
   }
 
   /** The data plane for the route table. */
@@ -76,6 +102,11 @@ export class ExecuteApis implements ExecuteApiRegistry {
 
   private async handle(req: IncomingMessage, res: ServerResponse, match: RouteMatch) {
     const target = targetOf(req.url ?? '/', match);
+    const connections = target && CONNECTIONS_PATH.exec(target.path);
+    if (connections && this.apiChain) {
+      const q = target.query ? `?${target.query}` : '';
+      return this.apiChain(req, res, req.url ?? '/', `${connections[1] as string}${q}`);
+    }
     const backend = target && (await this.backendFor(target.apiId));
     if (!target || !backend) {
       req.resume();

@@ -18,6 +18,8 @@ import type { ContainerDriver } from '../runtime/container.js';
 import { RuncDriver } from '../runtime/runc/driver.js';
 import { DockerDriver } from '../runtime/docker/driver.js';
 import { openContainers } from '../runtime/select.js';
+import { DurableBus } from '../events/bus.js';
+import { meteringEnabled, UsageLedger } from '../billing/meter.js';
 import { handleAdmin, type AdminDeps } from './admin.js';
 import { Authenticator } from './auth.js';
 import { Authorizer } from './authorize.js';
@@ -66,11 +68,27 @@ export async function startServer(
   const storage = await openStorage({ stateDir: config.stateDir, ephemeral: config.ephemeral });
   const registry = new ServiceRegistry();
   const containers = await openContainers(config, log);
+  const bus = new DurableBus(storage.store, (subscriber, event, err) =>
+    log.warn('event not handled', {
+      subscriber,
+      event: event.id,
+      source: event.source,
+      error: err instanceof Error ? err.message : String(err),
+    }),
+  );
+  const ledger = new UsageLedger(
+    storage.store,
+    (err) =>
+      log.error('could not record usage for the bill', {
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      }),
+    meteringEnabled(),
+  );
   const { instances, auth, authorizer, executeApis } = await createPlugins(
     config,
     storage,
     registry,
-    containers.driver,
+    { containers: containers.driver, bus, ledger },
     log,
   );
   const routes = new RouteTable([
@@ -88,6 +106,8 @@ export async function startServer(
     log,
     unclaimed: () => routes.unclaimed(endpoint),
   };
+  executeApis.apiChain = (req, res, url, operationUrl) =>
+    handleApiRequest(req, res, url, deps, undefined, operationUrl);
   let ready = false;
   const trimmer = new IdleTrimmer(loadMallocTrim(log));
   const admin: AdminDeps = {
@@ -100,6 +120,7 @@ export async function startServer(
     endpoint: () => endpoint,
     isReady: () => ready,
     denials: authorizer.denials,
+    ledger,
     trimMemory: () => trimmer.now(),
   };
 
@@ -118,9 +139,13 @@ export async function startServer(
       res.end(JSON.stringify({ message: 'Internal server error' }));
     });
   });
-  // WebSocket handshakes: only a data plane that declares `upgrade` takes one.
+  // WebSocket handshakes: only a data plane that declares `upgrade` takes one. The server
+  // counts upgraded sockets as open connections: shutdown ends them (see close).
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => log.debug('upgrade socket error', { error: err.message }));
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     const chosen = routes.route(req.method ?? 'GET', req.url ?? '/', req.headers);
     if (chosen.kind !== 'plane' || !chosen.plane.upgrade) return refuseUpgrade(socket, 404);
     try {
@@ -175,6 +200,8 @@ export async function startServer(
     await containers.driver.exposeHostPort(port);
   }
   for (const instance of instances) await instance.start?.({ endpoint });
+  // Subscribers are all registered (plugins subscribe in create) and started.
+  await bus.start();
   ready = true;
   log.info(`Stratus ${VERSION} ready`, {
     endpoint,
@@ -190,10 +217,14 @@ export async function startServer(
       trimmer.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      executeApis.shutdown();
+      for (const socket of upgraded) socket.destroy();
       const timer = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
       await drained;
       clearTimeout(timer);
+      await bus.stop();
       for (const instance of instances) await instance.stop?.();
+      await ledger.flush();
       await containers.close();
       await storage.close();
       log.info('Stratus stopped');
@@ -205,7 +236,7 @@ export async function startServer(
 export const GATEWAY_LINKS = {
   name: 'gateway',
   needs: ['credentials'],
-  provides: ['signatures', 'containers', 'executeApis'],
+  provides: ['signatures', 'containers', 'executeApis', 'bus', 'meter', 'usage'],
 } as const satisfies Omit<WireNode, 'create'>;
 
 /**
@@ -229,7 +260,7 @@ async function createPlugins(
   config: StratusConfig,
   storage: Awaited<ReturnType<typeof openStorage>>,
   registry: ServiceRegistry,
-  containers: ContainerDriver,
+  core: { containers: ContainerDriver; bus: DurableBus; ledger: UsageLedger },
   log: Logger,
 ): Promise<{
   instances: ServiceInstance[];
@@ -249,7 +280,14 @@ async function createPlugins(
         if (!authorizer) throw new Error('a data plane authorised before the server started');
         return authorizer;
       };
-      return { signatures: dataPlaneAuthenticator(auth, decide), containers, executeApis };
+      return {
+        signatures: dataPlaneAuthenticator(auth, decide),
+        containers: core.containers,
+        executeApis,
+        bus: core.bus,
+        meter: core.ledger,
+        usage: core.ledger,
+      };
     },
   };
   const authorizerNode: WireNode = {

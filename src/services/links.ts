@@ -16,10 +16,12 @@
  *     }
  *   }
  */
+import type { Meter, UsageReader } from '../billing/meter.js';
 import type { PrincipalDirectory, ResourcePolicySource } from '../policy/sources.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import type { ExecuteApiRegistry } from '../gateway/execute-api.js';
 import type { CredentialSource } from '../shared/context.js';
+import type { EventBus } from '../events/bus.js';
 import type { RequestAuthenticator } from './plugin.js';
 
 declare const MANY: unique symbol;
@@ -40,6 +42,11 @@ export interface CoreLinks {
   /** Where containers run: the driver `--driver` chose (runtime/select.ts). Provided by the gateway. */
   containers: ContainerDriver;
   /**
+   * The internal durable event bus (src/events/bus.ts): services publish what happened,
+   * EventBridge and the meters subscribe. Provided by the gateway.
+   */
+  bus: EventBus;
+  /**
    * API Gateway's invoke URLs (`<api-id>.execute-api.localhost`, `/restapis/<id>/<stage>/
    * _user_request_/`): REST and HTTP/WebSocket APIs register their backends. Provided by
    * the gateway, which owns the one data plane both kinds share.
@@ -53,6 +60,13 @@ export interface CoreLinks {
    * join the same way). The gateway's authoriser needs them all.
    */
   resourcePolicies: Many<ResourcePolicySource>;
+  /**
+   * The bill's meter (src/billing/meter.ts): every service records its usage as AWS bills
+   * it (`count` requests, `level` running or stored things). Provided by the gateway.
+   */
+  meter: Meter;
+  /** What the meter recorded, for Cost Explorer and `stratus cost`. Provided by the gateway. */
+  usage: UsageReader;
 }
 
 /**

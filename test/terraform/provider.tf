@@ -17,6 +17,7 @@ provider "aws" {
   skip_region_validation      = true
   endpoints {
     cloudwatchlogs = var.endpoint
+    dynamodb       = var.endpoint
     ecr            = var.endpoint
     iam            = var.endpoint
     lambda         = var.endpoint

@@ -50,6 +50,8 @@ export interface EngineOptions {
   machine: Capacity;
   now(): number;
   log: Logger;
+  /** Told of every job whose status changed, once it is stored (state change events). */
+  onStatusChange?(job: JobRecord, before: JobStatus | undefined): void;
 }
 
 interface Attempt {
@@ -591,6 +593,7 @@ export class JobEngine {
   private afterChanges(changes: Change[]): void {
     for (const { job, before } of changes) {
       if (job.status === 'RUNNABLE' && before !== 'RUNNABLE') this.scheduler.enqueue(queued(job));
+      if (job.status !== before) this.opts.onStatusChange?.(job, before);
     }
     this.kick();
   }

@@ -16,10 +16,19 @@ import { adminPlane } from './admin-plane.js';
 import type { BatchDeps } from './common.js';
 import { JobEngine } from './engine.js';
 import { batchOperations } from './provider.js';
+import { batchEventTarget, jobChangePublisher } from './events.js';
 import { TaskExecutor } from './task-executor.js';
 import type { Capacity } from './scheduler.js';
 
-const NEEDS = ['logs', 'containers', 'images', 'signatures'] as const;
+const NEEDS = [
+  'logs',
+  'containers',
+  'images',
+  'signatures',
+  'bus',
+  'eventTargets',
+  'meter',
+] as const;
 
 export interface BatchServiceInstance extends ServiceInstance {
   engine: JobEngine;
@@ -51,14 +60,18 @@ export function createBatch(
         ? join(tmpdir(), `stratus-batch-${process.pid}`)
         : join(deps.config.stateDir, 'batch-tasks'),
       log,
+      deps.links.meter,
     ),
     machine: machineShare(env),
     now: Date.now,
     log,
+    onStatusChange: jobChangePublisher(deps.links.bus, (m) => log.warn(m)),
   });
   const batchDeps: BatchDeps = { store: deps.store, engine, now: Date.now };
+  const operations = batchOperations(batchDeps);
+  deps.links.eventTargets.register('batch', batchEventTarget(operations));
   return {
-    dispatch: bindProvider<BatchOperations>(batchOperations(batchDeps)),
+    dispatch: bindProvider<BatchOperations>(operations),
     engine,
     dataPlanes: [
       adminPlane({

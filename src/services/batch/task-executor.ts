@@ -8,11 +8,18 @@
  * exited", or the CannotPullContainerError / CannotStartContainerError a task that could
  * not start gets). A driver that runs no images (the process driver) fails the attempt with
  * that reason rather than pretending.
+ *
+ * The bill: "There is no additional charge for AWS Batch. You pay for AWS resources (e.g.
+ * EC2 instances, AWS Lambda functions or AWS Fargate) you create" (https://aws.amazon.com/batch/pricing/).
+ * A job on FARGATE or FARGATE_SPOT is metered as the Fargate task it is (vCPUs and GB while
+ * it runs, one-minute minimum); jobs on EC2 compute environments are billed as the
+ * instances, which Stratus does not model.
  */
 import type { LogSink } from '../../events/logs.js';
 import type { ContainerDriver, ImageSource } from '../../runtime/container.js';
 import { TaskRunner, type RunningTask } from '../../runtime/tasks/runner.js';
-import type { TaskSpec } from '../../runtime/tasks/spec.js';
+import type { TaskSpec, TaskTimes } from '../../runtime/tasks/spec.js';
+import type { Meter } from '../../billing/meter.js';
 import type { Logger } from '../../shared/log.js';
 import { LOG_GROUP, type AttemptEvents, type AttemptSpec, type JobExecutor } from './executor.js';
 
@@ -26,6 +33,7 @@ export class TaskExecutor implements JobExecutor {
     logs: LogSink,
     workDir: string,
     log: Logger,
+    private readonly meter?: Meter,
   ) {
     this.runner = new TaskRunner({
       containers: driver,
@@ -46,8 +54,10 @@ export class TaskExecutor implements JobExecutor {
       return { stop: async () => undefined };
     }
     let running = false;
+    const metered = this.fargateMeter(spec);
     const task = this.runner.run(taskSpec(spec), {
       onChange: (report) => {
+        metered?.(report.times);
         if (report.lastStatus === 'RUNNING' && !running) {
           running = true;
           events.running();
@@ -56,6 +66,7 @@ export class TaskExecutor implements JobExecutor {
     });
     this.live.add(task);
     void task.done.then((report) => {
+      metered?.(report.times, true);
       this.live.delete(task);
       const c = report.containers[0];
       events.exited({
@@ -67,6 +78,39 @@ export class TaskExecutor implements JobExecutor {
     return {
       // Returns at once: the exit (after the stop signal's grace period) reports the end.
       stop: async () => task.stop('UserInitiated', 'Stopped by AWS Batch'),
+    };
+  }
+
+  /** For a Fargate job: records the task's levels as its times become known. */
+  private fargateMeter(spec: AttemptSpec) {
+    const { job } = spec;
+    const meter = this.meter;
+    if (!meter?.enabled || !job.platformCapabilities?.includes('FARGATE')) return undefined;
+    const def = job.jobDefinition;
+    const base = {
+      account: job.account,
+      region: job.region,
+      service: 'AmazonECS' as const,
+      resource: def.replace(/:\d+$/, ''),
+      series: `batch/${spec.taskId}`,
+    };
+    const levels = [
+      { usageType: 'Fargate-vCPU-Hours:perCPU', value: job.milliVcpus / 1000 },
+      { usageType: 'Fargate-GB-Hours', value: job.memoryMib / 1024 },
+    ];
+    let from: number | undefined;
+    return (times: TaskTimes, done = false) => {
+      const start = times.pullStartedAt ?? times.startedAt;
+      if (start === undefined) return;
+      if (from === undefined) {
+        from = start;
+        for (const l of levels) meter.level({ ...base, ...l, at: start, minimumSeconds: 60 });
+      }
+      const end = times.stoppedAt ?? times.executionStoppedAt;
+      if (done && end !== undefined) {
+        const to = from + Math.ceil(Math.max(0, end - from) / 1000) * 1000;
+        for (const l of levels) meter.level({ ...base, ...l, value: 0, at: to });
+      }
     };
   }
 

@@ -32,6 +32,7 @@ import { LifecycleRunner } from './lifecycle-runner.js';
 import { ecrOperations } from './provider.js';
 import { registryDataPlane } from './registry-http.js';
 import { Registry } from './registry.js';
+import { StorageMeter } from './metering.js';
 import type { ImageSource } from '../../runtime/container.js';
 
 declare module '../links.js' {
@@ -55,8 +56,8 @@ export interface EcrServiceInstance extends ServiceInstance {
 }
 
 export async function createEcr(
-  /** `signatures` is optional: tests open the plugin alone, without IAM to ask. */
-  deps: PluginDeps & { links: Partial<Links<'signatures'>> },
+  /** `signatures` and `meter` are optional: tests open the plugin alone, without IAM to ask. */
+  deps: PluginDeps & { links: Partial<Links<'signatures' | 'meter'>> },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<EcrServiceInstance> {
   const log = createLogger(deps.config.logLevel, deps.config.logFormat);
@@ -76,12 +77,15 @@ export async function createEcr(
     uploadLifetimeMs:
       seconds(env.STRATUS_ECR_UPLOAD_LIFETIME_SECONDS, DEFAULT_UPLOAD_LIFETIME_SECONDS) * 1000,
   });
+  const meter = deps.links.meter;
+  const storage = meter && new StorageMeter(deps.store, meter, (m) => log.warn(m));
   const registry = new Registry({
     store: deps.store,
     blobs,
     guard,
     now,
     onImagesDeleted: () => collector.schedule(),
+    onStored: (repo) => storage?.changed(repo),
     // Runs only after a push, by when `lifecycle` below exists.
     onPush: (repo) => {
       if (repo.lifecyclePolicy) lifecycle.schedule(repo);
@@ -161,7 +165,7 @@ function registryAuthorizer(signatures: RequestAuthenticator) {
 
 export const ecrPlugin = definePlugin({
   name: 'ecr',
-  needs: ['signatures'],
+  needs: ['signatures', 'meter'],
   provides: ['images', 'resourcePolicies'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/ecr/model.js')).model,

@@ -45,6 +45,8 @@ export interface RegistryDeps {
   onImagesDeleted(): void;
   /** Called after a manifest landed in a repository (lifecycle policies look again). */
   onPush(repo: RepositoryRecord): void;
+  /** Called after what a repository stores changed (images pushed or deleted): the bill. */
+  onStored?(repo: RepositoryRecord): void;
 }
 
 export interface PutManifestResult {
@@ -159,7 +161,10 @@ export class Registry {
       await tx.delete(T.repositories, repoKey);
       return images.length;
     });
-    if (deleted > 0) this.deps.onImagesDeleted();
+    if (deleted > 0) {
+      this.deps.onImagesDeleted();
+      this.deps.onStored?.(repo);
+    }
     return deleted;
   }
 
@@ -464,7 +469,10 @@ export class Registry {
       return { digest, changed, subject: parsed.subject?.digest };
     });
     for (const blob of parsed.blobs) this.deps.guard.release(blob.digest);
-    if (result.changed) this.deps.onPush(repo);
+    if (result.changed) {
+      this.deps.onPush(repo);
+      this.deps.onStored?.(repo);
+    }
     return result;
   }
 
@@ -537,6 +545,7 @@ export class Registry {
       return found;
     });
     this.deps.onImagesDeleted();
+    this.deps.onStored?.(repo);
     return image;
   }
 
@@ -567,7 +576,10 @@ export class Registry {
       if (remove) await deleteImageRows(tx, repoKey, image);
       return { image, deleted: remove };
     });
-    if (result.deleted) this.deps.onImagesDeleted();
+    if (result.deleted) {
+      this.deps.onImagesDeleted();
+      this.deps.onStored?.(repo);
+    }
     return result;
   }
 

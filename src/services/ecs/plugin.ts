@@ -15,8 +15,17 @@ import { bindProvider, definePlugin, type PluginDeps, type ServiceInstance } fro
 import { ecsOperations } from './provider.js';
 import { ServiceScheduler } from './scheduler.js';
 import { EcsTasks } from './task-manager.js';
+import { ecsEventTarget, publishTaskChanges } from './events.js';
 
-const NEEDS = ['containers', 'images', 'logs', 'loadBalancing'] as const;
+const NEEDS = [
+  'containers',
+  'images',
+  'logs',
+  'loadBalancing',
+  'bus',
+  'eventTargets',
+  'meter',
+] as const;
 
 export interface EcsServiceInstance extends ServiceInstance {
   tasks: EcsTasks;
@@ -47,6 +56,7 @@ export async function createEcs(
     noRunnerReason: `the ${driver.name} container driver cannot run images (start Stratus with --driver runc or docker)`,
     now,
     log: (m) => log.warn(m),
+    meter: deps.links.meter,
   });
   const scheduler = new ServiceScheduler({
     store: deps.store,
@@ -55,16 +65,17 @@ export async function createEcs(
     now,
     log: (m) => log.warn(m),
   });
+  const operations = ecsOperations({
+    store: deps.store,
+    tasks,
+    scheduler,
+    now,
+    loadBalancing: deps.links.loadBalancing,
+  });
+  publishTaskChanges(tasks, deps.links.bus, (m) => log.warn(m));
+  deps.links.eventTargets.register('ecs', ecsEventTarget(operations));
   return {
-    dispatch: bindProvider<EcsOperations>(
-      ecsOperations({
-        store: deps.store,
-        tasks,
-        scheduler,
-        now,
-        loadBalancing: deps.links.loadBalancing,
-      }),
-    ),
+    dispatch: bindProvider<EcsOperations>(operations),
     tasks,
     scheduler,
     /** Tasks the last run left are STOPPED (their containers were reaped); services replace them. */

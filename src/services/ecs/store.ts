@@ -59,6 +59,8 @@ export interface TaskRecord extends Scope {
   platformVersion?: string;
   cpu?: string;
   memory?: string;
+  /** The task definition's runtimePlatform.cpuArchitecture, when ARM64 (the bill's usage type). */
+  cpuArchitecture?: 'ARM64';
   group?: string;
   startedBy?: string;
   overrides: TaskOverride;

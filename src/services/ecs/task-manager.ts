@@ -18,8 +18,10 @@ import type {
   TaskReport,
   TaskSpec,
 } from '../../runtime/tasks/spec.js';
+import type { Meter } from '../../billing/meter.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { parseCpu, parseMemory } from './fargate.js';
+import { meterFargate } from './metering.js';
 import { T, taskKey, type Scope, type TaskDefinitionRecord, type TaskRecord } from './store.js';
 
 /** Label on every ECS container: which cluster's task it is (with the runner's task label). */
@@ -55,6 +57,8 @@ export interface EcsTasksOptions {
   noRunnerReason?: string;
   now(): number;
   log(message: string): void;
+  /** The bill's meter: Fargate tasks' vCPUs and memory while they run. */
+  meter?: Meter;
 }
 
 export class EcsTasks {
@@ -87,6 +91,7 @@ export class EcsTasks {
       ...(s.launchType === 'FARGATE' && { platformVersion: s.platformVersion ?? '1.4.0' }),
       ...(cpu !== undefined && { cpu: String(parseCpu(cpu) ?? cpu) }),
       ...(memory !== undefined && { memory: String(parseMemory(memory) ?? memory) }),
+      ...(def.runtimePlatform?.cpuArchitecture === 'ARM64' && { cpuArchitecture: 'ARM64' }),
       ...(s.group && { group: s.group }),
       ...(s.startedBy && { startedBy: s.startedBy }),
       overrides,
@@ -188,6 +193,7 @@ export class EcsTasks {
       for (const c of value.report.containers) c.lastStatus = 'STOPPED';
       value.version++;
       await this.opts.store.put(T.tasks, key, value);
+      if (this.opts.meter) meterFargate(this.opts.meter, value);
       n++;
     }
     return n;
@@ -234,6 +240,7 @@ export class EcsTasks {
   }
 
   private notify(record: TaskRecord): void {
+    if (this.opts.meter) meterFargate(this.opts.meter, record);
     for (const l of this.listeners) {
       try {
         l(record);

@@ -11,7 +11,17 @@ export interface IamRoleInfo {
   maxSessionDuration: number;
 }
 
+/** An OpenID Connect provider as STS needs it to accept a web identity token. */
+export interface IamOidcProviderInfo {
+  arn: string;
+  /** The issuer without its scheme: the prefix of its condition keys (`<url>:sub`). */
+  url: string;
+  clientIds: readonly string[];
+}
+
 export interface IamDirectory {
   /** Looks a role up by name or by ARN within the account. */
   findRole(account: string, roleNameOrArn: string): Promise<IamRoleInfo | undefined>;
+  /** The OpenID Connect provider of a token's issuer (its `iss`) in the account. */
+  findOidcProvider(account: string, issuer: string): Promise<IamOidcProviderInfo | undefined>;
 }

@@ -10,6 +10,7 @@ import type { IamDeps } from './common.js';
 import { groupOperations } from './groups.js';
 import { inlinePolicyOperations } from './inline.js';
 import { instanceProfileOperations } from './instance-profiles.js';
+import { oidcProviderOperations } from './oidc-providers.js';
 import { policyOperations } from './policies.js';
 import { roleOperations } from './roles.js';
 import { simulateOperations } from './simulate.js';
@@ -25,6 +26,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...userOperations(deps),
     ...groupOperations(deps),
     ...instanceProfileOperations(deps),
+    ...oidcProviderOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
   };

@@ -1,7 +1,8 @@
-/** IamDirectory backed by IAM's own store: what STS and Lambda ask about roles. */
+/** IamDirectory backed by IAM's own store: what STS and Lambda ask about roles and providers. */
 import type { MetadataStore } from '../../storage/types.js';
 import { parseIamArn } from './arns.js';
-import type { IamDirectory, IamRoleInfo } from './directory.js';
+import type { IamDirectory, IamOidcProviderInfo, IamRoleInfo } from './directory.js';
+import { findOidcProvider } from './oidc-providers.js';
 import { parseDocument } from '../../shared/policy-documents.js';
 import { nameKey, T, type RoleRecord } from './store.js';
 
@@ -26,5 +27,13 @@ export class StoreIamDirectory implements IamDirectory {
       assumeRolePolicyDocument: parseDocument(role.trustPolicy),
       maxSessionDuration: role.maxSessionDuration,
     };
+  }
+
+  async findOidcProvider(
+    account: string,
+    issuer: string,
+  ): Promise<IamOidcProviderInfo | undefined> {
+    const p = await findOidcProvider(this.store, account, issuer);
+    return p && { arn: p.arn, url: p.url, clientIds: p.clientIds };
   }
 }

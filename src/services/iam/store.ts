@@ -27,6 +27,8 @@ export const T = {
   instanceProfiles: 'iam_instance_profiles',
   /** The profile holding each role: `<acct>/<role>/<profile>` (lower-cased) → RoleProfileRecord. */
   roleProfiles: 'iam_role_profiles',
+  /** OpenID Connect providers: `<acct>/<issuer without scheme>` → OidcProviderRecord. */
+  oidcProviders: 'iam_oidc_providers',
 } as const;
 
 /** Identities that hold inline and attached policies. */

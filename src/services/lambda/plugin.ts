@@ -25,11 +25,16 @@ import { Lifecycle } from './lifecycle.js';
 import { controlPlaneOperations } from './provider.js';
 import { storedOnly } from './provisioned.js';
 import { s3EventTarget } from './s3-events.js';
+import { mappingOperations } from './event-source-mappings.js';
+import { EventSourcePoller } from './event-source-poller.js';
+import { eventBridgeTarget } from './event-targets.js';
 
 declare module '../links.js' {
   interface ServiceLinks {
     /** Synchronous invokes on behalf of another service (ALB Lambda targets). */
     functionInvoke: FunctionInvoker;
+    /** Each invocation's usage row, for `stratus cost --what-if` (Cost Explorer's plugin). */
+    functionUsage: Pick<InvokePath, 'listAccountUsage'>;
   }
 }
 
@@ -37,7 +42,7 @@ export const DEFAULT_CONCURRENCY_LIMIT = 1000;
 
 export interface LambdaServiceInstance extends ServiceInstance {
   /** Invokes for other services; function policies and tags for the gateway's authoriser. */
-  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies'>;
+  provides: { functionInvoke: FunctionInvoker } & Provided<'resourcePolicies' | 'functionUsage'>;
   functions: LambdaFunctions;
   /** Usage rows (billing), queued async events, live environments. */
   invocations: Pick<InvokePath, 'listUsage' | 'queuedEvents' | 'environmentCount'>;
@@ -71,6 +76,9 @@ const NEEDS = [
   'images',
   's3objects',
   's3events',
+  'meter',
+  'dynamodbStreams',
+  'eventTargets',
 ] as const;
 
 export function createLambda(
@@ -132,6 +140,7 @@ export function createLambda(
     functions,
     endpoint: lambdaDeps.endpoint,
     log,
+    meter: deps.links.meter,
     env,
   });
   late.invoke = invoke;
@@ -140,11 +149,27 @@ export function createLambda(
     invoke.invokeEvent(arn, payload),
   );
   deps.links.s3events.registerLambda(s3EventTarget(functions, invoke));
-  const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations };
+  deps.links.eventTargets.register('lambda', eventBridgeTarget(functions, invoke));
+  // Event source mappings: DynamoDB streams polled, batches invoked synchronously.
+  const poller = new EventSourcePoller(
+    deps.store,
+    deps.links.dynamodbStreams,
+    invoke.invoker,
+    (msg, err) => log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
+  );
+  const mappings = mappingOperations({
+    store: deps.store,
+    functions,
+    streams: deps.links.dynamodbStreams,
+    now: Date.now,
+    changed: () => poller.wake(),
+  });
+  const operations: Partial<LambdaOperations> = { ...control, ...invoke.operations, ...mappings };
   return {
     dispatch: bindProvider<LambdaOperations>(operations),
     provides: {
       functionInvoke: invoke.invoker,
+      functionUsage: { listAccountUsage: (a, from, to) => invoke.listAccountUsage(a, from, to) },
       resourcePolicies: lambdaResourcePolicies(deps.store),
     },
     functions,
@@ -180,8 +205,10 @@ export function createLambda(
       endpoint = server.endpoint;
       await lifecycle.recover();
       await invoke.start();
+      poller.start();
     },
     async stop() {
+      await poller.stop();
       await invoke.stop();
       await code.close();
     },
@@ -198,7 +225,7 @@ const MAX_REQUEST_BYTES = 69_905_067;
 export const lambdaPlugin = definePlugin({
   name: 'lambda',
   needs: NEEDS,
-  provides: ['functionInvoke', 'resourcePolicies'],
+  provides: ['functionInvoke', 'resourcePolicies', 'functionUsage'],
   maxRequestBytes: MAX_REQUEST_BYTES,
   model: async () => (await import('../../api/lambda/model.js')).model,
   create: (deps) => createLambda(deps),

@@ -3,6 +3,9 @@
  * the LambdaFunctions interface the invoke path uses, code sharing and collection, the
  * code download data plane, and the state flips after a restart.
  */
+import { UsageLedger } from '../../billing/meter.js';
+import { StoredStreams } from '../dynamodb/streams.js';
+import { TargetRegistry } from '../../events/targets.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -86,7 +89,11 @@ async function fixture(stateDir?: string): Promise<Fixture> {
           Promise.reject(new Error('the control plane mints no credentials')),
       },
       containers: new ProcessDriver(),
+      // The control plane invokes nothing: no usage to record.
+      meter: new UsageLedger(storage.store, (err) => assert.fail(String(err)), false),
       s3events: { registerLambda: () => undefined },
+      dynamodbStreams: new StoredStreams(storage.store),
+      eventTargets: new TargetRegistry(),
       s3objects: {
         read: async () => ({
           ok: false,

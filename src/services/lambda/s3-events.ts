@@ -43,7 +43,7 @@ export function s3EventTarget(
         at.name,
         at.qualifier,
       );
-      return statements.some((s) => allowsS3(s, bucketArn))
+      return statements.some((s) => allowsService(s, 's3.amazonaws.com', bucketArn))
         ? undefined
         : 'Not authorized to invoke function [' + functionArn + ']';
     },
@@ -55,17 +55,20 @@ export function s3EventTarget(
   };
 }
 
-/** A statement that lets S3 (for this bucket, when it says so) invoke the function. */
-function allowsS3(s: PolicyStatement, bucketArn: string): boolean {
+/**
+ * A statement that lets an AWS service (S3 for a bucket, EventBridge for a rule) invoke the
+ * function, for this source ARN when the statement names one.
+ */
+export function allowsService(s: PolicyStatement, service: string, sourceArn: string): boolean {
   const principal =
     typeof s.Principal === 'string' ? s.Principal : Object.values(s.Principal).join(',');
-  if (principal !== '*' && !principal.includes('s3.amazonaws.com')) return false;
+  if (principal !== '*' && !principal.includes(service)) return false;
   if (s.Action !== 'lambda:InvokeFunction' && s.Action !== 'lambda:*') return false;
   const source =
     s.Condition?.ArnLike?.['AWS:SourceArn'] ?? s.Condition?.ArnEquals?.['AWS:SourceArn'];
-  if (source === undefined || bucketArn === '') return true;
+  if (source === undefined || sourceArn === '') return true;
   const pattern = new RegExp(
     `^${source.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`,
   );
-  return pattern.test(bucketArn);
+  return pattern.test(sourceArn);
 }

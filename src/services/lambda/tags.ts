@@ -18,6 +18,7 @@ import { locate, newRevisionId, requireFunction, type LambdaDeps, type Located }
 import { invalidParameter, resourceMissing, validationException } from './errors.js';
 import { T, versionKey, type FunctionRecord, type VersionRecord } from './store.js';
 import { checkTagCount } from './validation.js';
+import { editMappingTags, parseMappingArn } from './event-source-mappings.js';
 
 type TagOps = Pick<LambdaOperations, 'TagResource' | 'UntagResource' | 'ListTags'>;
 
@@ -70,6 +71,12 @@ export function tagOperations(deps: LambdaDeps): TagOps {
         );
         return;
       }
+      if (parseMappingArn(input.Resource)) {
+        await store.transaction((tx) =>
+          editMappingTags(tx, ctx, input.Resource, (tags) => Object.assign(tags, input.Tags)),
+        );
+        return;
+      }
       const at = functionOf(ctx, input.Resource, 'TagResource');
       if (!Object.keys(input.Tags).length) {
         throw invalidParameter('An error occurred and the request cannot be processed.');
@@ -81,6 +88,14 @@ export function tagOperations(deps: LambdaDeps): TagOps {
       if (isCodeSigningConfig(input.Resource)) {
         await store.transaction((tx) =>
           editCodeSigningTags(tx, ctx, input.Resource, (tags) => {
+            for (const k of input.TagKeys) delete tags[k];
+          }),
+        );
+        return;
+      }
+      if (parseMappingArn(input.Resource)) {
+        await store.transaction((tx) =>
+          editMappingTags(tx, ctx, input.Resource, (tags) => {
             for (const k of input.TagKeys) delete tags[k];
           }),
         );
@@ -100,6 +115,9 @@ export function tagOperations(deps: LambdaDeps): TagOps {
     async ListTags(input: ListTagsRequest, ctx: RequestContext): Promise<ListTagsResponse> {
       if (isCodeSigningConfig(input.Resource)) {
         return { Tags: await editCodeSigningTags(store, ctx, input.Resource) };
+      }
+      if (parseMappingArn(input.Resource)) {
+        return { Tags: await editMappingTags(store, ctx, input.Resource) };
       }
       const at = functionOf(ctx, input.Resource, 'ListTags');
       const fn = await requireFunction(store, at);

@@ -2,13 +2,17 @@
  * Bucket notifications: object events (s3:ObjectCreated:*, s3:ObjectRemoved:*) matched
  * against the bucket's configuration (event names, prefix and suffix filters) and handed,
  * in AWS's event shape, to the targets other services register through the `s3events`
- * link (Lambda today; EventBridge once its bus exists). S3 knows no target service itself.
+ * link (Lambda). A bucket with `EventBridgeConfiguration` also publishes every object event
+ * on the internal bus, in EventBridge's shape (`Object Created`, `Object Deleted`), for the
+ * account's default event bus. S3 knows no target service itself.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
  */
 import type { LambdaFunctionConfiguration, NotificationConfiguration } from '../../api/s3/types.js';
 import type { RequestContext } from '../../shared/context.js';
 import { buildArn } from '../../shared/arn.js';
 import type { Logger } from '../../shared/log.js';
+import { awsTime, type BusEventInput, type EventBus } from '../../events/bus.js';
 import { urlEncodeKey } from './common-keys.js';
 import { S3Errors } from './errors.js';
 import type { BucketRecord, ObjectRecord } from './store.js';
@@ -62,7 +66,10 @@ export class BucketNotifier implements S3Notifier, S3EventTargets {
   private lambda: LambdaEventTarget | undefined;
   private sequence = 0;
 
-  constructor(private readonly log: Pick<Logger, 'warn'>) {}
+  constructor(
+    private readonly log: Pick<Logger, 'warn'>,
+    private readonly bus?: EventBus,
+  ) {}
 
   registerLambda(target: LambdaEventTarget): void {
     this.lambda = target;
@@ -100,6 +107,17 @@ export class BucketNotifier implements S3Notifier, S3EventTargets {
 
   async notify(event: S3ObjectEvent): Promise<void> {
     const config = event.bucket.notification as NotificationConfiguration | undefined;
+    if (config?.EventBridgeConfiguration && this.bus) {
+      try {
+        await this.bus.publish([this.eventBridgeEvent(event)]);
+      } catch (err) {
+        this.log.warn('S3 event not published to EventBridge', {
+          bucket: event.bucket.name,
+          key: event.object.key,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
     const targets = (config?.LambdaFunctionConfigurations ?? []).filter((c) => matches(c, event));
     if (!targets.length || !this.lambda) return;
     for (const c of targets) {
@@ -117,14 +135,52 @@ export class BucketNotifier implements S3Notifier, S3EventTargets {
     }
   }
 
-  /** The event record exactly as S3 sends it. */
-  private eventJson(e: S3ObjectEvent, configurationId: string) {
-    const created = e.name.startsWith('ObjectCreated');
-    // "The sequencer key provides a way to determine the sequence of events": hex, growing.
-    const sequencer = (BigInt(e.time) * 4096n + BigInt(this.sequence++ % 4096))
+  /** The sequencer: "a way to determine the sequence of events", hexadecimal, growing. */
+  private sequencer(time: number): string {
+    return (BigInt(time) * 4096n + BigInt(this.sequence++ % 4096))
       .toString(16)
       .toUpperCase()
       .padStart(18, '0');
+  }
+
+  /** The event as S3 sends it to EventBridge. */
+  private eventBridgeEvent(e: S3ObjectEvent): BusEventInput {
+    const created = e.name.startsWith('ObjectCreated');
+    const reason = EVENTBRIDGE_REASONS[e.name];
+    return {
+      source: 'aws.s3',
+      detailType: created ? 'Object Created' : 'Object Deleted',
+      account: e.bucket.account,
+      region: e.bucket.region,
+      time: awsTime(e.time),
+      resources: [buildArn('s3', '', '', e.bucket.name)],
+      detail: {
+        version: '0',
+        bucket: { name: e.bucket.name },
+        object: {
+          key: e.object.key,
+          ...(created && { size: e.object.size, etag: e.object.etag.replace(/"/g, '') }),
+          ...(e.object.versionId && { 'version-id': e.object.versionId }),
+          sequencer: this.sequencer(e.time),
+        },
+        'request-id': e.requestId,
+        requester: e.bucket.account,
+        'source-ip-address': e.sourceIp ?? '127.0.0.1',
+        reason,
+        ...(!created && {
+          'deletion-type':
+            e.name === 'ObjectRemoved:DeleteMarkerCreated'
+              ? 'Delete Marker Created'
+              : 'Permanently Deleted',
+        }),
+      },
+    };
+  }
+
+  /** The event record exactly as S3 sends it. */
+  private eventJson(e: S3ObjectEvent, configurationId: string) {
+    const created = e.name.startsWith('ObjectCreated');
+    const sequencer = this.sequencer(e.time);
     return {
       Records: [
         {
@@ -159,6 +215,16 @@ export class BucketNotifier implements S3Notifier, S3EventTargets {
     };
   }
 }
+
+/** The `reason` S3 gives EventBridge for each kind of change. */
+const EVENTBRIDGE_REASONS: Record<S3EventName, string> = {
+  'ObjectCreated:Put': 'PutObject',
+  'ObjectCreated:Post': 'PostObject',
+  'ObjectCreated:Copy': 'CopyObject',
+  'ObjectCreated:CompleteMultipartUpload': 'CompleteMultipartUpload',
+  'ObjectRemoved:Delete': 'DeleteObject',
+  'ObjectRemoved:DeleteMarkerCreated': 'DeleteObject',
+};
 
 /** Event name (`s3:ObjectCreated:*` or exact) and the key's prefix and suffix filters. */
 function matches(c: LambdaFunctionConfiguration, e: S3ObjectEvent): boolean {

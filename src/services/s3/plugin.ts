@@ -15,6 +15,7 @@ import { StoredObjectSource, type S3ObjectSource } from './object-source.js';
 export type { S3ObjectSource, S3ReadResult } from './object-source.js';
 export type { LambdaEventTarget, S3EventTargets } from './notifications.js';
 import { s3Operations } from './provider.js';
+import { S3Meter } from './metering.js';
 
 declare module '../links.js' {
   interface ServiceLinks {
@@ -34,6 +35,7 @@ const DEFAULT_LIFECYCLE_SECONDS = 3600;
 
 export const s3Plugin = definePlugin({
   name: 's3',
+  needs: ['bus', 'meter'],
   provides: ['s3objects', 's3events'],
   model: async () => (await import('../../api/s3/model.js')).model,
   async create(deps) {
@@ -46,7 +48,7 @@ export const s3Plugin = definePlugin({
     const guard = new BlobGuard(graceMs, now);
     const collector = new BlobCollector(deps.store, blobs, guard, graceMs, now);
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
-    const notifier = new BucketNotifier(log);
+    const notifier = new BucketNotifier(log, deps.links.bus);
     const lifecycleSeconds = Number(
       process.env.STRATUS_S3_LIFECYCLE_INTERVAL_SECONDS ?? DEFAULT_LIFECYCLE_SECONDS,
     );
@@ -59,9 +61,10 @@ export const s3Plugin = definePlugin({
         log.warn('S3 lifecycle rules could not be applied', { error: String(err) }),
       );
     const timers: NodeJS.Timeout[] = [];
+    const metering = new S3Meter(deps.store, deps.links.meter, (m) => log.warn(m));
     return {
       dispatch: bindProvider<S3Operations>(
-        s3Operations({ store: deps.store, blobs, now, notifier, guard }),
+        metering.wrap(s3Operations({ store: deps.store, blobs, now, notifier, guard })),
       ),
       provides: { s3objects: new StoredObjectSource(deps.store, blobs), s3events: notifier },
       async start() {
@@ -75,6 +78,7 @@ export const s3Plugin = definePlugin({
       },
       async stop() {
         for (const t of timers) clearInterval(t);
+        metering.stop();
       },
       async reset() {
         await blobs.reset();

@@ -1,11 +1,16 @@
 /**
  * STS (query protocol, global): caller identity (identity.ts) and temporary credentials
- * (tokens.ts). https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html
+ * (tokens.ts, and web-identity.ts for OpenID Connect tokens). https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html
  */
 import type { StsDeps } from './common.js';
 import { identityOperations } from './identity.js';
 import { tokenOperations } from './tokens.js';
+import { webIdentityOperations } from './web-identity.js';
 
 export function stsOperations(deps: StsDeps) {
-  return { ...identityOperations(deps), ...tokenOperations(deps) };
+  return {
+    ...identityOperations(deps),
+    ...tokenOperations(deps),
+    ...webIdentityOperations(deps),
+  };
 }

@@ -37,7 +37,7 @@ const DEFAULT_TOKEN_DURATION = 43200;
 const PACKED_POLICY_BUDGET = 2048;
 
 /** The session policies and tags a session keeps (undefined when it was given none). */
-function sessionContext(input: {
+export function sessionContext(input: {
   Policy?: string;
   PolicyArns?: { arn?: string }[];
   Tags?: { Key: string; Value: string }[];
@@ -50,35 +50,35 @@ function sessionContext(input: {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-export function tokenOperations(deps: StsDeps): TokenOps {
-  /** Session policies and tags count against the packed size; AWS reports it as a percentage. */
-  const packedPolicySize = (input: {
-    Policy?: string;
-    PolicyArns?: { arn?: string }[];
-    Tags?: { Key: string; Value: string }[];
-  }): number | undefined => {
-    if (input.Policy === undefined && !input.PolicyArns?.length && !input.Tags?.length)
-      return undefined;
-    let size = 0;
-    if (input.Policy !== undefined) {
-      try {
-        JSON.parse(input.Policy);
-      } catch {
-        throw new MalformedPolicyDocumentException('The policy is not in the valid JSON format.');
-      }
-      size += policySize(input.Policy);
+/** Session policies and tags count against the packed size; AWS reports it as a percentage. */
+export function packedPolicySize(input: {
+  Policy?: string;
+  PolicyArns?: { arn?: string }[];
+  Tags?: { Key: string; Value: string }[];
+}): number | undefined {
+  if (input.Policy === undefined && !input.PolicyArns?.length && !input.Tags?.length)
+    return undefined;
+  let size = 0;
+  if (input.Policy !== undefined) {
+    try {
+      JSON.parse(input.Policy);
+    } catch {
+      throw new MalformedPolicyDocumentException('The policy is not in the valid JSON format.');
     }
-    for (const p of input.PolicyArns ?? []) size += p.arn?.length ?? 0;
-    for (const t of input.Tags ?? []) size += t.Key.length + t.Value.length;
-    const percent = Math.max(1, Math.ceil((size * 100) / PACKED_POLICY_BUDGET));
-    if (percent > 100) {
-      throw new PackedPolicyTooLargeException(
-        `Packed policy consumes ${percent}% of allotted space, please use smaller policy for this request.`,
-      );
-    }
-    return percent;
-  };
+    size += policySize(input.Policy);
+  }
+  for (const p of input.PolicyArns ?? []) size += p.arn?.length ?? 0;
+  for (const t of input.Tags ?? []) size += t.Key.length + t.Value.length;
+  const percent = Math.max(1, Math.ceil((size * 100) / PACKED_POLICY_BUDGET));
+  if (percent > 100) {
+    throw new PackedPolicyTooLargeException(
+      `Packed policy consumes ${percent}% of allotted space, please use smaller policy for this request.`,
+    );
+  }
+  return percent;
+}
 
+export function tokenOperations(deps: StsDeps): TokenOps {
   const sessionDuration = (
     requested: number | undefined,
     fallback: number,

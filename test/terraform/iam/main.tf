@@ -148,3 +148,12 @@ resource "aws_iam_group_policy_attachments_exclusive" "devs" {
   group_name  = aws_iam_group.devs.name
   policy_arns = [aws_iam_group_policy_attachment.managed.policy_arn]
 }
+
+resource "aws_iam_openid_connect_provider" "ci" {
+  url             = "https://token.actions.githubusercontent.com"
+  client_id_list  = ["sts.amazonaws.com"]
+  thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1"]
+  tags = {
+    team = "ci"
+  }
+}

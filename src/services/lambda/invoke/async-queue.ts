@@ -246,7 +246,11 @@ export class EventQueue {
   private async setback(ev: QueuedEvent, epoch: number): Promise<boolean> {
     if (this.stopped || epoch !== this.epoch) return false;
     const base = this.settings.throttleBackoffMs ?? THROTTLE_BACKOFF_MS;
-    ev.dueAt = this.now() + Math.min(base * 2 ** ev.setbacks, THROTTLE_BACKOFF_MAX_MS);
+    // Jittered (half fixed, half random): events throttled together must not come back
+    // together, or each wave only runs as many as the concurrency allows and the rest
+    // back off again in lockstep, up to the 5-minute cap.
+    const backoff = Math.min(base * 2 ** ev.setbacks, THROTTLE_BACKOFF_MAX_MS);
+    ev.dueAt = this.now() + Math.round(backoff / 2 + (Math.random() * backoff) / 2);
     ev.setbacks++;
     await this.store.put(ASYNC_EVENTS_TABLE, ev.id, ev);
     return true;

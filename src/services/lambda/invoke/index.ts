@@ -39,6 +39,7 @@ import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
 import { functionUrlDataPlane } from './url-dataplane.js';
 import { UsageMeter, type UsageRecord } from './usage.js';
+import type { Meter } from '../../../billing/meter.js';
 
 export interface InvokePathDeps {
   config: StratusConfig;
@@ -50,6 +51,8 @@ export interface InvokePathDeps {
   /** The URL functions reach Stratus at (AWS_ENDPOINT_URL). */
   endpoint: () => string;
   log: Logger;
+  /** The bill's meter (the gateway's `meter` link). */
+  meter: Meter;
   env?: NodeJS.ProcessEnv;
   /** Where containers run (the server's driver); runc puts environments in containers. */
   containers?: ContainerDriver;
@@ -79,6 +82,8 @@ export interface InvokePath {
   reset(): Promise<void>;
   /** Usage rows of one region of an account, oldest first (billing, tests). */
   listUsage(account: string, region: string, since?: number): Promise<UsageRecord[]>;
+  /** Usage rows of every region of an account that ended in [from, to) (`stratus cost --what-if`). */
+  listAccountUsage(account: string, from: number, to: number): Promise<UsageRecord[]>;
   /** Async events waiting or running. */
   queuedEvents(): number;
   /** Execution environments alive. */
@@ -145,7 +150,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
 
   const credentials = new RoleCredentialCache(deps.sts);
   const reservations = new ReservationTotals(deps.store);
-  const usage = new UsageMeter(deps.store, (err) =>
+  const usage = new UsageMeter(deps.store, deps.meter, (err) =>
     deps.log.error('could not record Lambda usage', { error: errorText(err) }),
   );
   const runner = new InvocationRunner({
@@ -160,6 +165,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     functions: deps.functions,
     runner,
     executor: getExecutor,
+    meter: deps.meter,
     warn,
   });
   const queue = new EventQueue(deps.store, deps.functions, runner, {
@@ -237,6 +243,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       await ex?.stop();
     },
     listUsage: (account, region, since) => usage.list(account, region, since),
+    listAccountUsage: (account, from, to) => usage.listAccount(account, from, to),
     queuedEvents: () => queue.size(),
     environmentCount: () => executor?.environmentCount() ?? 0,
     invoker: serviceInvoker(deps.functions, runner),

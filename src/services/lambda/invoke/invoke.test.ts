@@ -3,6 +3,9 @@
  * billing meters), throttled async events that wait in the queue, and the role sessions
  * functions get.
  */
+import { UsageLedger } from '../../../billing/meter.js';
+import { StoredStreams } from '../../dynamodb/streams.js';
+import { TargetRegistry } from '../../../events/targets.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LambdaOperations } from '../../../api/lambda/operations.js';
@@ -45,6 +48,7 @@ class MemoryLogs implements LogSink {
 describe('the invoke path', () => {
   let storage: Storage;
   let lambda: LambdaServiceInstance;
+  let ledger: UsageLedger;
   const logs = new MemoryLogs();
   const noGateway = {
     authenticate: () => Promise.reject(new Error('no data plane runs in these tests')),
@@ -91,7 +95,10 @@ describe('the invoke path', () => {
           logs,
           sts: createSessionIssuer({ iam: directory, sessions: new SessionIndex(storage.store) }),
           containers: new ProcessDriver(),
+          meter: (ledger = new UsageLedger(storage.store, (err) => assert.fail(String(err)))),
           s3events: { registerLambda: () => undefined },
+          dynamodbStreams: new StoredStreams(storage.store),
+          eventTargets: new TargetRegistry(),
           s3objects: {
             read: async () => ({
               ok: false,
@@ -113,6 +120,7 @@ describe('the invoke path', () => {
 
   after(async () => {
     await lambda.stop?.();
+    await ledger.flush();
     await storage.close();
   });
 

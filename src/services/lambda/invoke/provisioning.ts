@@ -5,8 +5,12 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html
  * They are started again after a code or configuration change (which retires the old
  * ones), and at start-up for the configurations in the store.
+ * The bill's meter holds the configured GB (count × memory) from the moment the
+ * environments are asked for until the configuration goes: AWS bills provisioned
+ * concurrency "from the time you enable it on your function until it is disabled".
  */
-import { rootPrincipal } from '../../../shared/arn.js';
+import type { Level, Meter } from '../../../billing/meter.js';
+import { buildArn, rootPrincipal } from '../../../shared/arn.js';
 import type { MetadataStore } from '../../../storage/types.js';
 import type { Scope } from '../arns.js';
 import type { LambdaExecutor } from '../execution/executor.js';
@@ -21,6 +25,8 @@ interface Wanted {
   functionName: string;
   qualifier: string;
   count: number;
+  /** What the meter holds for it (ended with a level of 0 when the configuration goes). */
+  metered?: Omit<Level, 'value' | 'at'>;
   /** The revision the environments run, once resolved. */
   revisionId?: string;
   failure?: string;
@@ -38,6 +44,7 @@ export class ProvisionedEnvironments implements Provisioner {
       functions: LambdaFunctions;
       runner: InvocationRunner;
       executor: () => LambdaExecutor;
+      meter: Meter;
       warn: (msg: string, detail?: Record<string, unknown>) => void;
     },
   ) {
@@ -62,10 +69,11 @@ export class ProvisionedEnvironments implements Provisioner {
     const old = this.wanted.get(key);
     if (count <= 0) {
       this.wanted.delete(key);
+      if (old?.metered) this.deps.meter.level({ ...old.metered, value: 0, at: Date.now() });
       if (old?.revisionId !== undefined) this.release(old);
       return;
     }
-    const w: Wanted = { scope, functionName, qualifier, count };
+    const w: Wanted = { scope, functionName, qualifier, count, metered: old?.metered };
     this.wanted.set(key, w);
     this.fill(w);
   }
@@ -112,6 +120,19 @@ export class ProvisionedEnvironments implements Provisioner {
     if (this.wanted.get(keyOf(w.scope, w.functionName, w.qualifier)) !== w) return;
     w.revisionId = spec.revisionId;
     delete w.failure;
+    const arn = buildArn('lambda', w.scope.region, w.scope.account, `function:${w.functionName}`);
+    w.metered = {
+      ...w.scope,
+      service: 'AWSLambda',
+      usageType: `Lambda-Provisioned-Concurrency${target.version.architectures[0] === 'arm64' ? '-ARM' : ''}`,
+      resource: arn,
+      series: `${arn}:${w.qualifier}`,
+    };
+    this.deps.meter.level({
+      ...w.metered,
+      value: (w.count * spec.memoryMb) / 1024,
+      at: Date.now(),
+    });
     await this.deps.executor().provision(spec, w.count);
   }
 

@@ -176,6 +176,7 @@ export class InvocationRunner {
       billedDurationMs: outcome.billedDurationMs,
       ...(outcome.initDurationMs !== undefined && { initDurationMs: outcome.initDurationMs }),
       memoryMb: v.spec.memoryMb,
+      ephemeralStorageMb: v.spec.ephemeralStorageMb,
       architecture: v.architectures[0] ?? 'x86_64',
       requests: 1,
       outcome: outcome.kind,

@@ -1,0 +1,238 @@
+/**
+ * API Gateway HTTP API → no-op Lambda (issue 11, "Speed"): requests per second, p50 and
+ * p99 at 10 connections through the invoke host (`<api-id>.execute-api.localhost`),
+ * beside a raw node:http server replaying the same answer and, when `--sls-dir` names a
+ * directory where `npm install serverless@3 serverless-offline@13` ran, serverless-offline
+ * serving the same handler in its default and `--useInProcess` modes; all in one run,
+ * in turns (bench/http-load.ts).
+ *
+ *   npm run build && node dist/bench/apigatewayv2.js [--duration 5] [--warmup 1]
+ *     [--connections 10] [--sls-dir /tmp/sls-bench]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiGatewayV2Client, CreateApiCommand } from '@aws-sdk/client-apigatewayv2';
+import { AddPermissionCommand } from '@aws-sdk/client-lambda';
+import type { SignedCall } from './calls.js';
+import { capture } from './capture.js';
+import {
+  CLIENT_CPU,
+  enablePinning,
+  freePort,
+  isPinning,
+  makeTempDir,
+  runBench,
+  SERVER_CPU,
+  spawnTracked,
+  stopChild,
+  waitForPort,
+} from './children.js';
+import { interleaved, type LoadSettings, type Target } from './http-load.js';
+import type { LoadResult } from './load-result.js';
+import { createNoop, NODE_NOOP, setUp } from './lambda-setup.js';
+import { startRawServer } from './raw-server-process.js';
+import { startStratus } from './stratus-process.js';
+import { findWrk } from './wrk.js';
+
+function say(msg: string): void {
+  process.stderr.write(`[apigatewayv2-bench] ${msg}\n`);
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      connections: { type: 'string', default: '10' },
+      'sls-dir': { type: 'string' },
+    },
+    strict: true,
+  });
+  return {
+    durationS: Number(values.duration),
+    warmupS: Number(values.warmup),
+    connections: Number(values.connections),
+    slsDir: values['sls-dir'],
+  };
+}
+
+const get = (host: string, path: string): SignedCall => ({
+  name: 'http-api',
+  method: 'GET',
+  path,
+  headers: [['host', host]],
+  body: '',
+});
+
+/** serverless.yml and handler.js for serverless-offline: one httpApi route, the no-op. */
+function slsProject(): string {
+  const dir = makeTempDir('stratus-bench-sls-');
+  writeFileSync(join(dir, 'handler.js'), NODE_NOOP.replace('exports.handler', 'exports.noop'));
+  writeFileSync(
+    join(dir, 'serverless.yml'),
+    [
+      'service: bench',
+      "frameworkVersion: '3'",
+      'provider:',
+      '  name: aws',
+      '  runtime: nodejs20.x',
+      'plugins:',
+      '  - serverless-offline',
+      'functions:',
+      '  noop:',
+      '    handler: handler.noop',
+      '    events:',
+      '      - httpApi:',
+      '          method: GET',
+      '          path: /noop',
+      '',
+    ].join('\n'),
+  );
+  return dir;
+}
+
+async function startOffline(slsDir: string, project: string, inProcess: boolean) {
+  const port = await freePort();
+  const lambdaPort = await freePort();
+  const bin = join(slsDir, 'node_modules', 'serverless', 'bin', 'serverless.js');
+  const child = spawnTracked(
+    process.execPath,
+    [
+      bin,
+      'offline',
+      '--httpPort',
+      String(port),
+      '--lambdaPort',
+      String(lambdaPort),
+      '--noPrependStageInUrl',
+      ...(inProcess ? ['--useInProcess'] : []),
+    ],
+    {
+      cwd: project,
+      env: {
+        ...process.env,
+        NODE_PATH: join(slsDir, 'node_modules'),
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+    SERVER_CPU,
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
+  child.stderr?.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
+  try {
+    await waitForPort(port, 120_000, child);
+  } catch (err) {
+    throw new Error(`serverless-offline did not start: ${String(err)}\n${out}`);
+  }
+  return { child, endpoint: `http://127.0.0.1:${port}`, port };
+}
+
+function row(name: string, r: LoadResult, base?: LoadResult): string {
+  const ratio = base ? `  ${(r.rps / base.rps).toFixed(2)}×` : '';
+  return (
+    `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  ` +
+    `p99 ${r.p99Ms.toFixed(2)} ms  non-2xx ${r.non2xx}  errors ${r.errors}${ratio}`
+  );
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const canPin =
+    process.env.BENCH_PIN !== '0' &&
+    cpus().length >= 2 &&
+    spawnSync('taskset', ['-p', '-c', CLIENT_CPU, String(process.pid)], { stdio: 'ignore' })
+      .status === 0;
+  enablePinning(canPin);
+  const wrk = findWrk();
+  const settings: LoadSettings = { wrk, durationS: opts.durationS, warmupS: opts.warmupS };
+  const loadBefore = loadavg()[0];
+
+  const stratus = await startStratus({ auth: 'permissive', driver: 'process' });
+  const b = await setUp(stratus.endpoint);
+  await createNoop(b, 'bench-apigw-noop', 'node');
+  const apigw = new ApiGatewayV2Client({
+    endpoint: stratus.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const fn = 'arn:aws:lambda:us-east-1:000000000000:function:bench-apigw-noop';
+  const api = await apigw.send(
+    new CreateApiCommand({ Name: 'bench', ProtocolType: 'HTTP', Target: fn }),
+  );
+  apigw.destroy();
+  await b.lambda.send(
+    new AddPermissionCommand({
+      FunctionName: fn,
+      StatementId: 'apigw',
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      SourceArn: `arn:aws:execute-api:us-east-1:000000000000:${api.ApiId}/*`,
+    }),
+  );
+  b.destroy();
+  const call = get(`${api.ApiId}.execute-api.localhost:${stratus.port}`, '/noop');
+  const answer = await capture(stratus.endpoint, call);
+  if (answer.status !== 200 || answer.body !== '{"ok":true}') {
+    throw new Error(`the HTTP API answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  }
+  const raw = await startRawServer({ '': answer });
+  const targets: Target[] = [
+    { name: 'Stratus HTTP API → Lambda', url: stratus.endpoint, call, pid: stratus.child.pid },
+    { name: 'raw node:http (same answer)', url: raw.endpoint, call, pid: raw.child.pid },
+  ];
+  const offline: { stop(): Promise<void> }[] = [];
+  if (opts.slsDir) {
+    if (!existsSync(join(opts.slsDir, 'node_modules', 'serverless-offline'))) {
+      throw new Error(`${opts.slsDir} has no node_modules/serverless-offline`);
+    }
+    const project = slsProject();
+    for (const inProcess of [false, true]) {
+      say(`starting serverless-offline${inProcess ? ' --useInProcess' : ''}`);
+      const o = await startOffline(opts.slsDir, project, inProcess);
+      offline.push({ stop: () => stopChild(o.child) });
+      const c = get(`127.0.0.1:${o.port}`, '/noop');
+      const a = await capture(o.endpoint, c);
+      if (a.status !== 200) throw new Error(`serverless-offline answered ${a.status}: ${a.body}`);
+      targets.push({
+        name: `serverless-offline 13${inProcess ? ' --useInProcess' : ''}`,
+        url: o.endpoint,
+        call: c,
+        pid: o.child.pid,
+      });
+    }
+  } else {
+    say('serverless-offline not measured: pass --sls-dir (see the header)');
+  }
+  say(`${opts.connections} connections, ${targets.length} targets in turns`);
+  const results = await interleaved(settings, targets, opts.connections);
+  for (const o of offline) await o.stop();
+  await raw.stop();
+  await stratus.stop();
+
+  const base = results.get(targets[0].name) as LoadResult;
+  const lines = [
+    `# API Gateway HTTP API → no-op Lambda, ${new Date().toISOString()}`,
+    `${cpus().length} CPUs, node ${process.version}, ${wrk ? 'wrk' : 'node socket client'}, ` +
+      `${isPinning() ? 'server on CPU 0 / client on CPU 1, ' : ''}` +
+      `${opts.connections} connections, ${opts.durationS} s each after ${opts.warmupS} s warm-up, ` +
+      `load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
+    '(ratio: Stratus ÷ each)',
+    ...targets.map((t) => {
+      const r = results.get(t.name) as LoadResult;
+      return t === targets[0]
+        ? row(t.name, r)
+        : row(t.name, r, undefined) + `  Stratus ${(base.rps / r.rps).toFixed(2)}×`;
+    }),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+runBench(main, say);

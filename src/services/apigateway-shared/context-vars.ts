@@ -1,0 +1,153 @@
+/**
+ * `$context`: the variables API Gateway knows about one request, shared by mapping
+ * templates, access log formats and Lambda events. REST and HTTP APIs fill the same
+ * object (each the keys its kind documents), nested as the dotted names read:
+ * `$context.identity.sourceIp` is `ctx.identity.sourceIp`.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+ */
+import { createHash } from 'node:crypto';
+import type { LogSink } from '../../events/logs.js';
+import { parseArn } from '../../shared/arn.js';
+
+/** A value of a `$context` variable, or a group of them (`identity`, `authorizer`, `error`). */
+export type ContextValue = string | number | boolean | null | undefined | ContextGroup;
+export interface ContextGroup {
+  [key: string]: ContextValue;
+}
+
+/** The variables of one request; the keys below are the ones both API kinds set. */
+export interface ApiContext extends ContextGroup {
+  accountId: string;
+  apiId: string;
+  domainName: string;
+  domainPrefix: string;
+  extendedRequestId: string;
+  httpMethod: string;
+  path: string;
+  protocol: string;
+  requestId: string;
+  /** CLF time, `03/Dec/2026:20:15:29 +0000`. */
+  requestTime: string;
+  requestTimeEpoch: number;
+  stage: string;
+  identity: ContextGroup;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `$context.requestTime`: Common Log Format, `dd/MMM/yyyy:HH:mm:ss +0000` (UTC). */
+export function clfTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:` +
+    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`
+  );
+}
+
+/** The value of a dotted name (`identity.sourceIp`) in the context, undefined when absent. */
+export function contextValue(ctx: ContextGroup, name: string): ContextValue {
+  let v: ContextValue = ctx;
+  for (const part of name.split('.')) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = v[part];
+  }
+  return v;
+}
+
+const VARIABLE = /\$context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_-]+)*)/g;
+
+/**
+ * One access log line in the stage's format (CLF, JSON, XML or CSV as the user wrote it):
+ * each `$context.<name>` is replaced by its value, `-` when the request has none ("If a
+ * variable isn't available for a request, its value is displayed as a dash").
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+ */
+export function formatAccessLog(format: string, ctx: ContextGroup): string {
+  return format.replace(VARIABLE, (_whole, name: string) => {
+    const v = contextValue(ctx, name);
+    if (v === undefined || v === null || v === '') return '-';
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+}
+
+/**
+ * Writes access log lines to CloudWatch Logs through the `logs` link, batched: lines wait
+ * up to `flushMs` and go out in one append per stream, so logging costs a request no
+ * database transaction of its own. The group is the stage's destination ARN; the stream
+ * is named per API stage (AWS uses opaque per-stage stream names, too).
+ */
+export class AccessLogWriter {
+  private readonly pending = new Map<
+    string,
+    {
+      scope: { account: string; region: string };
+      group: string;
+      stream: string;
+      lines: { timestamp: number; message: string }[];
+    }
+  >();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sink: LogSink,
+    private readonly flushMs = 100,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  /**
+   * Queues `message` for the log group `destinationArn` names (`arn:aws:logs:<region>:
+   * <account>:log-group:<name>`, a trailing `:*` allowed); ignores an ARN naming none.
+   */
+  write(
+    destinationArn: string,
+    apiId: string,
+    stage: string,
+    message: string,
+    at = Date.now(),
+  ): void {
+    const target = logGroupOf(destinationArn);
+    if (!target) return;
+    const stream = streamName(apiId, stage);
+    const key = `${target.scope.account}\u0000${target.scope.region}\u0000${target.group}\u0000${stream}`;
+    let batch = this.pending.get(key);
+    if (!batch) {
+      batch = { ...target, stream, lines: [] };
+      this.pending.set(key, batch);
+    }
+    batch.lines.push({ timestamp: at, message });
+    this.timer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
+  }
+
+  /** Appends everything queued (also called before shutdown). */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batches = [...this.pending.values()];
+    this.pending.clear();
+    this.flushing = this.flushing.then(async () => {
+      for (const b of batches) {
+        await this.sink.append(b.scope, b.group, b.stream, b.lines).catch(this.onError);
+      }
+    });
+    return this.flushing;
+  }
+}
+
+/** The log group (and its account and region) a destination ARN names. */
+export function logGroupOf(
+  arn: string,
+): { scope: { account: string; region: string }; group: string } | undefined {
+  const p = parseArn(arn);
+  if (p?.service !== 'logs' || !p.resource.startsWith('log-group:')) return undefined;
+  const group = p.resource.slice('log-group:'.length).replace(/:\*$/, '');
+  if (group === '') return undefined;
+  return { scope: { account: p.account, region: p.region }, group };
+}
+
+/** A stable stream name per API stage: 32 hex characters, like the names AWS picks. */
+function streamName(apiId: string, stage: string): string {
+  return createHash('md5').update(`${apiId}/${stage}`).digest('hex');
+}

@@ -1,0 +1,105 @@
+/**
+ * S3 usage for the bill (https://aws.amazon.com/s3/pricing/): requests by tier (PUT, COPY,
+ * POST and LIST are tier 1; GET, SELECT "and all other requests" tier 2; "DELETE and
+ * CANCEL requests are free") and Standard storage, a bucket's bytes as a level of the meter
+ * that the bill integrates into GB-months. Storage is recomputed from the objects table a
+ * moment after a change (changes coming together share one recount).
+ */
+import type { S3Operations } from '../../api/s3/operations.js';
+import type { Meter } from '../../billing/meter.js';
+import type { RequestContext } from '../../shared/context.js';
+import type { MetadataStore } from '../../storage/types.js';
+import { OBJECTS, VERSIONS, objectPrefix, type ObjectRecord, type VersionEntry } from './store.js';
+
+const GB = 1024 ** 3;
+const RECOUNT_AFTER_MS = 1000;
+
+/** The request tier of an operation, or undefined for the free ones. */
+export function requestTier(operation: string): 'Requests-Tier1' | 'Requests-Tier2' | undefined {
+  if (/^(Delete|Abort)/.test(operation)) return undefined;
+  if (/^(Put|Copy|Create|Complete|Upload|List|Restore|Post)/.test(operation))
+    return 'Requests-Tier1';
+  return 'Requests-Tier2';
+}
+
+/** Operations after which a bucket may store a different number of bytes. */
+const CHANGES_STORAGE = /^(Put|Copy|Complete|Delete|Restore|Post)/;
+
+export class S3Meter {
+  private readonly due = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly meter: Meter,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** The operations, each counted as a request and noting storage changes. */
+  wrap(ops: Partial<S3Operations>): Partial<S3Operations> {
+    if (!this.meter.enabled) return ops;
+    const out: Record<string, unknown> = {};
+    for (const [name, fn] of Object.entries(ops) as [string, unknown][]) {
+      if (typeof fn !== 'function') continue;
+      const op = fn as (input: { Bucket?: string }, ctx: RequestContext) => Promise<unknown>;
+      out[name] = async (input: { Bucket?: string }, ctx: RequestContext) => {
+        try {
+          return await op.call(ops, input, ctx);
+        } finally {
+          this.requested(name, input.Bucket, ctx);
+        }
+      };
+    }
+    return out as Partial<S3Operations>;
+  }
+
+  private requested(operation: string, bucket: string | undefined, ctx: RequestContext): void {
+    const tier = requestTier(operation);
+    const resource = `arn:aws:s3:::${bucket ?? ''}`;
+    const base = { account: ctx.account, region: ctx.region, service: 'AmazonS3' as const };
+    if (tier) this.meter.count({ ...base, usageType: tier, resource, quantity: 1 });
+    if (bucket && CHANGES_STORAGE.test(operation) && !this.due.has(bucket)) {
+      const timer = setTimeout(() => {
+        this.due.delete(bucket);
+        void this.recount(ctx.account, ctx.region, bucket);
+      }, RECOUNT_AFTER_MS);
+      timer.unref();
+      this.due.set(bucket, timer);
+    }
+  }
+
+  private async recount(account: string, region: string, bucket: string): Promise<void> {
+    const at = Date.now();
+    try {
+      let bytes = 0;
+      for (const { value } of await this.store.list<ObjectRecord>(OBJECTS, {
+        prefix: objectPrefix(bucket),
+      })) {
+        bytes += value.size;
+      }
+      // Noncurrent versions are stored (and billed) too; delete markers hold no bytes.
+      for (const { value } of await this.store.list<VersionEntry>(VERSIONS, {
+        prefix: objectPrefix(bucket),
+      })) {
+        if (!value.deleteMarker) bytes += value.size;
+      }
+      const resource = `arn:aws:s3:::${bucket}`;
+      this.meter.level({
+        account,
+        region,
+        service: 'AmazonS3',
+        usageType: 'TimedStorage-ByteHrs',
+        resource,
+        series: resource,
+        value: bytes / GB,
+        at,
+      });
+    } catch (err) {
+      this.warn(`s3: metering ${bucket}'s storage failed: ${String(err)}`);
+    }
+  }
+
+  stop(): void {
+    for (const t of this.due.values()) clearTimeout(t);
+    this.due.clear();
+  }
+}

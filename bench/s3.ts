@@ -5,7 +5,7 @@
  * RSS growth during each transfer (sampled from /proc every 50 ms): the proof that a
  * streamed object is never held in memory.
  *
- *   npm run bench:s3 [-- --gb 2]
+ *   npm run bench:s3 [-- --gb 2] [--skip-large] [--skip-small] [--skip-list] [--cpu-prof <dir>]
  *
  * Uploads are sent as the SDKs send them: `UNSIGNED-PAYLOAD` with the whole body (the
  * AWS CLI's form over http), and aws-chunked with a CRC32 trailer (SDK v3's default), so
@@ -32,7 +32,7 @@ import { rssKb } from './proc-mem.js';
 import { repoRoot, startStratus } from './stratus-process.js';
 
 const args = process.argv.slice(2);
-const gb = Number(args[args.indexOf('--gb') + 1] ?? 2) || 2;
+const gb = args.includes('--gb') ? Number(args[args.indexOf('--gb') + 1]) || 2 : 2;
 const SIZE = Math.round(gb * 1024 ** 3);
 const BLOCK = randomBytes(1024 * 1024);
 const say = (msg: string) => process.stdout.write(msg + '\n');
@@ -95,20 +95,25 @@ function chunkedLength(): number {
   return total + `0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n`.length;
 }
 
-const signer = new SignatureV4({
-  service: 's3',
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  sha256: Sha256,
-});
+const signerFor = (key: string) =>
+  new SignatureV4({
+    service: 's3',
+    region: 'us-east-1',
+    credentials: { accessKeyId: key, secretAccessKey: key },
+    sha256: Sha256,
+  });
+const signer = signerFor('test');
+/** s3rver knows one key pair only. */
+const s3rverSigner = signerFor('S3RVER');
 
 async function signedHeaders(
   port: number,
   method: string,
   path: string,
   headers: Record<string, string>,
+  by = signer,
 ): Promise<Record<string, string>> {
-  const signed = await signer.sign({
+  const signed = await by.sign({
     method,
     protocol: 'http:',
     hostname: '127.0.0.1',
@@ -250,88 +255,226 @@ async function startMoto(): Promise<{ port: number; stop(): Promise<void> } | un
   return { port, stop: () => stopChild(child) };
 }
 
+/** s3rver (npm, a devDependency) on a free port with the bucket `bench`. */
+async function startS3rver(dir: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawnTracked(
+    process.execPath,
+    [
+      resolve(repoRoot(), 'node_modules', 's3rver', 'bin', 's3rver.js'),
+      ...['-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent'],
+      ...['--configure-bucket', 'bench'],
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitForPort(port, 20_000, child);
+  return { port, stop: () => stopChild(child) };
+}
+
+/** `--cpu-prof <dir>`: the servers write V8 CPU profiles there (summarise: bench/cpu-profile.ts). */
+const profileDir = args.includes('--cpu-prof') ? args[args.indexOf('--cpu-prof') + 1] : undefined;
+
+const LIST_KEYS = 100_000;
+const LIST_SECONDS = 5;
+
+/**
+ * A Stratus whose bucket `listing` holds LIST_KEYS empty objects, written straight into
+ * its state directory before it starts (100,000 PutObjects would take minutes of fsyncs).
+ */
+async function seededStratus(stateDir: string) {
+  const { openStorage } = await import('../src/storage/index.js');
+  const { BUCKETS, OBJECTS, objectKey } = await import('../src/services/s3/store.js');
+  const storage = await openStorage({ stateDir, ephemeral: false });
+  const now = Date.now();
+  await storage.store.put(BUCKETS, 'listing', {
+    name: 'listing',
+    account: '000000000000',
+    region: 'us-east-1',
+    createdAt: now,
+  });
+  await storage.store.transaction(async (tx) => {
+    for (let i = 0; i < LIST_KEYS; i++) {
+      const key = `logs/${String(i % 100).padStart(2, '0')}/${String(i).padStart(6, '0')}.json`;
+      await tx.put(OBJECTS, objectKey('listing', key), {
+        key,
+        size: 0,
+        etag: '"d41d8cd98f00b204e9800998ecf8427e"',
+        lastModified: now,
+        headers: { ContentType: 'application/json' },
+        metadata: {},
+        storageClass: 'STANDARD',
+        checksums: {},
+        content: [],
+      });
+    }
+  });
+  await storage.close();
+  return startStratus({ auth: 'permissive', stateDir, cpuProfDir: profileDir });
+}
+
+/** Full ListObjectsV2 walks (1,000 keys a page) for LIST_SECONDS; resolves pages/s. */
+async function listPages(port: number, extra = ''): Promise<{ pages: number; keys: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const until = performance.now() + LIST_SECONDS * 1000;
+  let pages = 0;
+  let keys = 0;
+  const started = performance.now();
+  while (performance.now() < until) {
+    let token: string | undefined;
+    do {
+      const path = `/listing?list-type=2${extra}${token ? `&continuation-token=${encodeURIComponent(token)}` : ''}`;
+      const headers = await signedHeaders(port, 'GET', path, {
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      });
+      const xml = await new Promise<string>((done, fail) => {
+        const req = request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            res.statusCode === 200
+              ? done(Buffer.concat(chunks).toString())
+              : fail(new Error(`GET ${path}: ${res.statusCode}`)),
+          );
+        });
+        req.on('error', fail);
+        req.end();
+      });
+      pages++;
+      keys += Number(/<KeyCount>(\d+)<\/KeyCount>/.exec(xml)?.[1] ?? 0);
+      token = /<NextContinuationToken>([^<]+)<\/NextContinuationToken>/.exec(xml)?.[1];
+    } while (token && performance.now() < until);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return { pages: pages / seconds, keys: keys / seconds };
+}
+
 const mbps = (t: Transfer) => SIZE / 1024 ** 2 / t.seconds;
 const row = (name: string, t: Transfer, base?: Transfer) =>
   `${name.padEnd(44)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB`;
 
+async function largeTransfers(raw: { pid: number; port: number }, port: number, pid: number) {
+  say(`S3 large transfers: ${gb} GB per transfer, server RSS sampled every 50 ms`);
+  say(`${'transfer'.padEnd(44)} ${'speed'.padStart(11)}  ${'ratio'.padStart(6)}  memory`);
+  const rawPut = await measured(raw.pid, () =>
+    put(raw.port, '/obj', { 'content-length': String(SIZE) }, body()),
+  );
+  say(row('raw node:http PUT (write + fsync)', rawPut));
+  const plain = await measured(pid, async () =>
+    put(
+      port,
+      '/bench/plain',
+      await signedHeaders(port, 'PUT', '/bench/plain', {
+        'content-length': String(SIZE),
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      }),
+      body(),
+    ),
+  );
+  say(row('Stratus PutObject (UNSIGNED-PAYLOAD)', plain, rawPut));
+  const chunked = await measured(pid, async () =>
+    put(
+      port,
+      '/bench/chunked',
+      await signedHeaders(port, 'PUT', '/bench/chunked', {
+        'content-length': String(chunkedLength()),
+        'content-encoding': 'aws-chunked',
+        'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        'x-amz-decoded-content-length': String(SIZE),
+        'x-amz-trailer': 'x-amz-checksum-crc32',
+      }),
+      chunkedBody(),
+    ),
+  );
+  say(row('Stratus PutObject (aws-chunked, CRC32 trailer)', chunked, rawPut));
+
+  const rawGet = await measured(raw.pid, () => get(raw.port, '/obj', {}));
+  say(row('raw node:http GET (file stream)', rawGet));
+  const getObject = await measured(pid, async () =>
+    get(
+      port,
+      '/bench/plain',
+      await signedHeaders(port, 'GET', '/bench/plain', {
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      }),
+    ),
+  );
+  say(row('Stratus GetObject', getObject, rawGet));
+  say('');
+}
+
+async function smallObjects(raw: { port: number }, port: number, s3rverDir: string) {
+  say(`1 KB objects, ${SMALL_SECONDS} s each (calls/s; raw: write + fsync per PUT)`);
+  const moto = await startMoto();
+  const s3rver = await startS3rver(s3rverDir);
+  for (const conns of [1, 16]) {
+    for (const method of ['PUT', 'GET'] as const) {
+      const sign =
+        (p: number, by = signer) =>
+        (path: string) =>
+          signedHeaders(p, method, path, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, by);
+      const rawRate = await smallCalls(raw.port, method, conns, async () => ({}));
+      const ours = await smallCalls(port, method, conns, sign(port));
+      const motoRate = moto ? await smallCalls(moto.port, method, conns, sign(moto.port)) : NaN;
+      const s3rverRate = await smallCalls(
+        s3rver.port,
+        method,
+        conns,
+        sign(s3rver.port, s3rverSigner),
+      );
+      say(
+        `${`${method === 'PUT' ? 'PutObject' : 'GetObject'} 1 KB, ${conns} connection(s)`.padEnd(44)} ` +
+          `Stratus ${ours.toFixed(0).padStart(6)}/s  raw ${rawRate.toFixed(0).padStart(6)}/s ` +
+          `(${(ours / rawRate).toFixed(2)}×)  moto_server ${moto ? `${motoRate.toFixed(0)}/s (Stratus ${(ours / motoRate).toFixed(1)}×)` : 'not installed'}` +
+          `  s3rver ${s3rverRate.toFixed(0)}/s (Stratus ${(ours / s3rverRate).toFixed(1)}×)`,
+      );
+    }
+  }
+  await moto?.stop();
+  await s3rver.stop();
+  say('');
+}
+
+async function listing(stateDir: string) {
+  const seeded = await seededStratus(stateDir);
+  try {
+    say(
+      `ListObjectsV2 over ${LIST_KEYS.toLocaleString('en')} keys, 1,000 a page, ${LIST_SECONDS} s each`,
+    );
+    for (const [name, extra] of [
+      ['whole bucket', ''],
+      ['delimiter / under logs/ (100 common prefixes)', '&prefix=logs%2F&delimiter=%2F'],
+    ] as const) {
+      const r = await listPages(seeded.port, extra);
+      say(
+        `${name.padEnd(44)} ${r.pages.toFixed(1).padStart(6)} pages/s  ${r.keys.toFixed(0)} keys/s`,
+      );
+    }
+  } finally {
+    await seeded.stop();
+  }
+}
+
 runBench(async () => {
   const rawDir = makeTempDir('stratus-bench-s3-raw-');
   const stateDir = makeTempDir('stratus-bench-s3-state-');
+  const listDir = makeTempDir('stratus-bench-s3-list-');
+  const s3rverDir = makeTempDir('stratus-bench-s3rver-');
   try {
     const raw = await startRaw(rawDir);
-    const stratus = await startStratus({ auth: 'permissive', stateDir });
+    const stratus = await startStratus({ auth: 'permissive', stateDir, cpuProfDir: profileDir });
     const pid = stratus.child.pid as number;
     const port = stratus.port;
     await put(port, '/bench', await signedHeaders(port, 'PUT', '/bench', {}), Readable.from([]));
-    say(`S3 large transfers: ${gb} GB per transfer, server RSS sampled every 50 ms`);
-    say(`${'transfer'.padEnd(44)} ${'speed'.padStart(11)}  ${'ratio'.padStart(6)}  memory`);
-
-    const rawPut = await measured(raw.pid, () =>
-      put(raw.port, '/obj', { 'content-length': String(SIZE) }, body()),
-    );
-    say(row('raw node:http PUT (write + fsync)', rawPut));
-    const plain = await measured(pid, async () =>
-      put(
-        port,
-        '/bench/plain',
-        await signedHeaders(port, 'PUT', '/bench/plain', {
-          'content-length': String(SIZE),
-          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-        }),
-        body(),
-      ),
-    );
-    say(row('Stratus PutObject (UNSIGNED-PAYLOAD)', plain, rawPut));
-    const chunked = await measured(pid, async () =>
-      put(
-        port,
-        '/bench/chunked',
-        await signedHeaders(port, 'PUT', '/bench/chunked', {
-          'content-length': String(chunkedLength()),
-          'content-encoding': 'aws-chunked',
-          'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-          'x-amz-decoded-content-length': String(SIZE),
-          'x-amz-trailer': 'x-amz-checksum-crc32',
-        }),
-        chunkedBody(),
-      ),
-    );
-    say(row('Stratus PutObject (aws-chunked, CRC32 trailer)', chunked, rawPut));
-
-    const rawGet = await measured(raw.pid, () => get(raw.port, '/obj', {}));
-    say(row('raw node:http GET (file stream)', rawGet));
-    const getObject = await measured(pid, async () =>
-      get(
-        port,
-        '/bench/plain',
-        await signedHeaders(port, 'GET', '/bench/plain', {
-          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-        }),
-      ),
-    );
-    say(row('Stratus GetObject', getObject, rawGet));
-    say('');
-    say(`1 KB objects, ${SMALL_SECONDS} s each (calls/s; raw: write + fsync per PUT)`);
-    const moto = await startMoto();
-    for (const conns of [1, 16]) {
-      for (const method of ['PUT', 'GET'] as const) {
-        const sign = (p: number) => (path: string) =>
-          signedHeaders(p, method, path, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
-        const rawRate = await smallCalls(raw.port, method, conns, async () => ({}));
-        const ours = await smallCalls(port, method, conns, sign(port));
-        const motoRate = moto ? await smallCalls(moto.port, method, conns, sign(moto.port)) : NaN;
-        say(
-          `${`${method === 'PUT' ? 'PutObject' : 'GetObject'} 1 KB, ${conns} connection(s)`.padEnd(44)} ` +
-            `Stratus ${ours.toFixed(0).padStart(6)}/s  raw ${rawRate.toFixed(0).padStart(6)}/s ` +
-            `(${(ours / rawRate).toFixed(2)}×)  moto_server ${moto ? `${motoRate.toFixed(0)}/s (Stratus ${(ours / motoRate).toFixed(1)}×)` : 'not installed'}`,
-        );
-      }
-    }
-    await moto?.stop();
+    if (!args.includes('--skip-large')) await largeTransfers(raw, port, pid);
+    if (!args.includes('--skip-small')) await smallObjects(raw, port, s3rverDir);
     await stratus.stop();
     await raw.stop();
+    if (!args.includes('--skip-list')) await listing(listDir);
   } finally {
     removeTempDir(rawDir);
     removeTempDir(stateDir);
+    removeTempDir(listDir);
+    removeTempDir(s3rverDir);
   }
 }, say);

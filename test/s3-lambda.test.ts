@@ -13,7 +13,12 @@ import {
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { clients, createRole, destroy, json, nodeZip, type Clients } from './helpers/lambda.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -88,7 +93,11 @@ describe('Lambda code from S3', () => {
     for (const [Code, code] of [
       [{ S3Bucket: 'deploy', S3Key: 'nope.zip' }, 'NoSuchKey'],
       [{ S3Bucket: 'no-such-bucket', S3Key: 'x.zip' }, 'NoSuchBucket'],
-      [{ S3Bucket: 'deploy', S3Key: 'fn/v1.zip', S3ObjectVersion: 'v9' }, 'NoSuchVersion'],
+      [
+        { S3Bucket: 'deploy', S3Key: 'fn/v1.zip', S3ObjectVersion: 'A'.repeat(32) },
+        'NoSuchVersion',
+      ],
+      [{ S3Bucket: 'deploy', S3Key: 'fn/v1.zip', S3ObjectVersion: 'v9' }, 'InvalidArgument'],
     ] as const) {
       await assert.rejects(
         c.lambda.send(
@@ -114,6 +123,42 @@ describe('Lambda code from S3', () => {
         },
       );
     }
+  });
+
+  test('S3ObjectVersion picks an older version of the package in a versioned bucket', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'deploy-versioned' }));
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: 'deploy-versioned',
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
+    const put = (v: number) =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'deploy-versioned',
+          Key: 'fn.zip',
+          Body: nodeZip(`exports.handler = async () => ({ v: ${v} });\n`),
+        }),
+      );
+    const first = await put(1);
+    await put(2);
+    assert.ok(first.VersionId);
+    await c.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 's3fn-versioned',
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: role,
+        Code: { S3Bucket: 'deploy-versioned', S3Key: 'fn.zip', S3ObjectVersion: first.VersionId },
+      }),
+    );
+    await waitUntilFunctionActiveV2(
+      { client: c.lambda, maxWaitTime: 60 },
+      { FunctionName: 's3fn-versioned' },
+    );
+    const out = await c.lambda.send(new InvokeCommand({ FunctionName: 's3fn-versioned' }));
+    assert.deepEqual(json(out.Payload), { v: 1 });
   });
 
   test('PublishLayerVersion from S3', async () => {

@@ -14,6 +14,8 @@ import {
   GetBucketLocationCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  GetObjectAclCommand,
+  PutObjectAclCommand,
   HeadObjectCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
@@ -310,6 +312,104 @@ describe('S3 objects through SDK v3', () => {
       );
       assert.equal(head[`Checksum${alg}`], put[`Checksum${alg}`], alg);
     }
+  });
+
+  test('a large body (hashed off the event loop): its MD5 is the ETag; a wrong Content-MD5 stores nothing', async () => {
+    // Past OFF_THREAD_BYTES (8 MB), and not a whole number of 1 MB blocks.
+    const big = Buffer.alloc(9 * 1024 * 1024 + 123);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'photos',
+        Key: 'big-md5',
+        Body: big,
+        ContentMD5: createHash('md5').update(big).digest('base64'),
+      }),
+    );
+    assert.equal(put.ETag, `"${md5(big)}"`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'big-md5' }));
+    assert.equal(md5(Buffer.from(await got.Body!.transformToByteArray())), md5(big));
+    await rejects(
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'photos',
+          Key: 'big-bad-md5',
+          Body: big,
+          ContentMD5: createHash('md5').update('other').digest('base64'),
+        }),
+      ),
+      'BadDigest',
+      400,
+    );
+    await rejects(
+      s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'big-bad-md5' })),
+      'NotFound',
+      404,
+    );
+  });
+
+  test('object ACLs: canned ACLs stored and returned; refused where the bucket enforces ownership', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'acls', ObjectOwnership: 'ObjectWriter' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'acls', Key: 'pub', Body: 'x', ACL: 'public-read' }),
+    );
+    const pub = await s3.send(new GetObjectAclCommand({ Bucket: 'acls', Key: 'pub' }));
+    assert.equal(pub.Owner?.ID, '000000000000');
+    assert.deepEqual(
+      pub.Grants?.map((g) => [g.Grantee?.Type, g.Grantee?.URI ?? g.Grantee?.ID, g.Permission]),
+      [
+        ['CanonicalUser', '000000000000', 'FULL_CONTROL'],
+        ['Group', 'http://acs.amazonaws.com/groups/global/AllUsers', 'READ'],
+      ],
+    );
+    await s3.send(new PutObjectAclCommand({ Bucket: 'acls', Key: 'pub', ACL: 'private' }));
+    const priv = await s3.send(new GetObjectAclCommand({ Bucket: 'acls', Key: 'pub' }));
+    assert.deepEqual(
+      priv.Grants?.map((g) => g.Permission),
+      ['FULL_CONTROL'],
+    );
+    await s3.send(
+      new PutObjectAclCommand({
+        Bucket: 'acls',
+        Key: 'pub',
+        AccessControlPolicy: {
+          Owner: { ID: '000000000000' },
+          Grants: [
+            {
+              Grantee: {
+                Type: 'Group',
+                URI: 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers',
+              },
+              Permission: 'READ',
+            },
+          ],
+        },
+      }),
+    );
+    const explicit = await s3.send(new GetObjectAclCommand({ Bucket: 'acls', Key: 'pub' }));
+    assert.equal(
+      explicit.Grants?.[0].Grantee?.URI,
+      'http://acs.amazonaws.com/groups/global/AuthenticatedUsers',
+    );
+    // 'photos' was created without ObjectOwnership: BucketOwnerEnforced, as on AWS.
+    await rejects(
+      s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'p', Body: 'x', ACL: 'public-read' })),
+      'AccessControlListNotSupported',
+      400,
+    );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'photos',
+        Key: 'p',
+        Body: 'x',
+        ACL: 'bucket-owner-full-control',
+      }),
+    );
+    await rejects(
+      s3.send(new GetObjectAclCommand({ Bucket: 'acls', Key: 'missing' })),
+      'NoSuchKey',
+      404,
+    );
   });
 
   test('copy with metadata directive and conditional copy; delete objects', async () => {

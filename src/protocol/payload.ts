@@ -22,6 +22,7 @@ import {
   type RunningDigest,
 } from './checksums.js';
 import type { OperationModel, ServiceModel } from './model.js';
+import { OffThreadDigest } from './offthread-digest.js';
 import type { SigV4Failure } from './sigv4.js';
 import { sigV4Error, type SigV4ErrorStyle } from './sigv4-errors.js';
 
@@ -78,7 +79,7 @@ export const PayloadErrors = {
  */
 export class PayloadChecks {
   private readonly decoder: AwsChunkedDecoder | undefined;
-  private readonly md5: Hash = createHash('md5');
+  private md5: Hash | OffThreadDigest = createHash('md5');
   private readonly sha256: Hash | undefined;
   /** The algorithm whose value comes in a header (value known) or a trailer (undefined). */
   private readonly algorithm: ChecksumAlgorithm | undefined;
@@ -112,6 +113,26 @@ export class PayloadChecks {
     }
   }
 
+  /**
+   * Moves the MD5 to the hash worker (a large payload: see offthread-digest.ts). Only
+   * before the first byte: a hash's state cannot move between threads.
+   */
+  hashOffThread(): void {
+    if (this.length === 0 && !(this.md5 instanceof OffThreadDigest)) {
+      this.md5 = new OffThreadDigest('md5');
+    }
+  }
+
+  /** When the off-thread hash is behind: resolves once the writer may go on. */
+  backlog(): Promise<void> | undefined {
+    return this.md5 instanceof OffThreadDigest ? this.md5.backlog() : undefined;
+  }
+
+  /** The payload was abandoned: nothing more will be fed. */
+  discard(): void {
+    if (this.md5 instanceof OffThreadDigest) this.md5.discard();
+  }
+
   /** Feeds raw body bytes; `emit` gets the decoded payload. Throws AwsError on a failure. */
   write(raw: Buffer, emit: (data: Buffer) => void): void {
     if (!this.decoder) {
@@ -131,7 +152,10 @@ export class PayloadChecks {
     let trailers: Record<string, string> = {};
     if (this.decoder) {
       const ended = this.decoder.end();
-      if ('reason' in ended) throw this.sigV4(ended);
+      if ('reason' in ended) {
+        this.discard();
+        throw this.sigV4(ended);
+      }
       trailers = ended.trailers;
     }
     if (this.sha256 && this.opts.sha256 !== undefined) {
@@ -144,7 +168,7 @@ export class PayloadChecks {
         });
       }
     }
-    const md5 = this.md5.digest();
+    const md5 = this.md5 instanceof OffThreadDigest ? await this.md5.digest() : this.md5.digest();
     if (this.contentMd5 !== undefined && md5.toString('base64') !== this.contentMd5) {
       throw PayloadErrors.badDigest();
     }
@@ -176,6 +200,12 @@ export class PayloadChecks {
 }
 
 /**
+ * Payloads this large are hashed off the event loop (a worker's start and message
+ * hand-offs cost more than hashing a small body in place).
+ */
+export const OFF_THREAD_BYTES = 8 * 1024 * 1024;
+
+/**
  * A streaming payload member (S3's PutObject and UploadPart `Body`) as the provider
  * receives it: the decoded bytes, with backpressure back to the socket. It fails before
  * its end when a check fails; `digests` is set once it ended.
@@ -192,6 +222,7 @@ export class PayloadStream extends Transform implements CheckedPayload {
     // Room for a few socket reads each way: fewer pause/resume hand-offs per megabyte.
     super({ highWaterMark: 1024 * 1024 });
     this.declaredLength = declaredLength;
+    if (declaredLength !== undefined && declaredLength >= OFF_THREAD_BYTES) checks.hashOffThread();
   }
 
   /** What the checks learned; defined once the stream ended. */
@@ -202,10 +233,18 @@ export class PayloadStream extends Transform implements CheckedPayload {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     try {
       this.checks.write(chunk, (data) => this.push(data));
-      done();
     } catch (err) {
-      done(err as Error);
+      this.checks.discard();
+      return done(err as Error);
     }
+    const backlog = this.checks.backlog();
+    if (backlog) backlog.then(() => done(), done);
+    else done();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.result) this.checks.discard();
+    callback(err);
   }
 
   override _flush(done: TransformCallback): void {

@@ -215,6 +215,7 @@ export const restXmlCodec: ProtocolCodec = {
         'Content-Type': 'application/xml',
         'x-amz-request-id': ctx.requestId,
         'x-amz-id-2': hostId(ctx.requestId),
+        ...err.headers,
       },
       body: w.out,
     };

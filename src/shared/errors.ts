@@ -16,6 +16,14 @@ export class AwsError extends Error {
     super(message);
     this.name = code;
   }
+
+  /** Response headers the error carries (S3's x-amz-delete-marker on a 404, …). */
+  headers?: Record<string, string>;
+
+  withHeaders(headers: Record<string, string>): this {
+    this.headers = { ...this.headers, ...headers };
+    return this;
+  }
 }
 
 /** Errors every AWS protocol shares, used by the gateway and codecs (not by the model). */

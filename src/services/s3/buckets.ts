@@ -11,6 +11,8 @@ import { buildArn } from '../../shared/arn.js';
 import { decodeToken, encodeToken } from '../../shared/paging.js';
 import { checkTags, requireBucket, type S3Deps } from './common.js';
 import { S3Errors } from './errors.js';
+import { hasVersions } from './versions.js';
+import { LockErrors, lockEnabled } from './object-lock.js';
 import { BUCKETS, OBJECTS, UPLOADS, objectPrefix, type BucketRecord } from './store.js';
 
 type BucketOps = Pick<
@@ -34,7 +36,6 @@ type BucketOps = Pick<
   | 'PutBucketLifecycleConfiguration'
   | 'GetBucketLifecycleConfiguration'
   | 'DeleteBucketLifecycle'
-  | 'GetObjectLockConfiguration'
   | 'GetBucketAcl'
 >;
 
@@ -97,6 +98,10 @@ export function bucketOperations(deps: S3Deps): BucketOps {
         createdAt: deps.now(),
         ownership: input.ObjectOwnership ?? 'BucketOwnerEnforced',
         tags: input.CreateBucketConfiguration?.Tags,
+        // "Enabling Object Lock also enables versioning for the bucket."
+        ...(input.ObjectLockEnabledForBucket
+          ? { versioning: 'Enabled', objectLock: { ObjectLockEnabled: 'Enabled' } }
+          : {}),
       };
       const created = await store.insert(BUCKETS, name, record);
       if (!created) {
@@ -164,7 +169,8 @@ export function bucketOperations(deps: S3Deps): BucketOps {
         await requireBucket(tx, input.Bucket, ctx);
         const objects = await tx.list(OBJECTS, { prefix: objectPrefix(input.Bucket), limit: 1 });
         const uploads = await tx.list(UPLOADS, { prefix: objectPrefix(input.Bucket), limit: 1 });
-        if (objects.length || uploads.length) throw S3Errors.bucketNotEmpty(input.Bucket);
+        if (objects.length || uploads.length || (await hasVersions(tx, input.Bucket)))
+          throw S3Errors.bucketNotEmpty(input.Bucket);
         await tx.delete(BUCKETS, input.Bucket);
       });
     },
@@ -180,6 +186,7 @@ export function bucketOperations(deps: S3Deps): BucketOps {
     async PutBucketVersioning(input, ctx) {
       const status = input.VersioningConfiguration.Status;
       await update(input.Bucket, ctx, (b) => {
+        if (status !== 'Enabled' && lockEnabled(b)) throw LockErrors.versioningLocked();
         if (status !== undefined) b.versioning = status;
       });
     },
@@ -248,11 +255,6 @@ export function bucketOperations(deps: S3Deps): BucketOps {
 
     async DeleteBucketLifecycle(input, ctx) {
       await update(input.Bucket, ctx, (b) => delete b.lifecycle);
-    },
-
-    async GetObjectLockConfiguration(input, ctx) {
-      await requireBucket(store, input.Bucket, ctx);
-      throw S3Errors.noObjectLock(input.Bucket);
     },
 
     async GetBucketAcl(input, ctx) {

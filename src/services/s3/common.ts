@@ -7,6 +7,7 @@ import type { StreamingBlob } from '../../protocol/types.js';
 import type { ChecksumAlgorithm } from '../../protocol/checksums.js';
 import type { BlobStore, MetadataOps, MetadataStore } from '../../storage/types.js';
 import { S3Errors } from './errors.js';
+import { findVersion, latestDeleteMarker, validVersionId, wireVersionId } from './versions.js';
 export { urlEncodeKey } from './common-keys.js';
 import type { BlobGuard } from './gc.js';
 import type { S3Notifier } from './notifications.js';
@@ -42,18 +43,35 @@ export async function requireBucket(
   return bucket;
 }
 
+/**
+ * The object a read names: the current version, or the version `versionId` names. A key
+ * whose latest version is a delete marker answers NoSuchKey with the marker's headers; a
+ * version id naming a marker answers 405 (`method` says which request it was).
+ */
 export async function requireObject(
   ops: MetadataOps,
   bucket: string,
   key: string,
   versionId?: string,
+  method = 'GET',
 ): Promise<ObjectRecord> {
-  const obj = await ops.get<ObjectRecord>(OBJECTS, objectKey(bucket, key));
-  if (!obj) throw S3Errors.noSuchKey(key);
-  if (versionId !== undefined && versionId !== (obj.versionId ?? 'null')) {
-    throw S3Errors.noSuchVersion(key, versionId);
+  if (versionId === undefined) {
+    const obj = await ops.get<ObjectRecord>(OBJECTS, objectKey(bucket, key));
+    if (obj) return obj;
+    const marker = await latestDeleteMarker(ops, bucket, key);
+    const err = S3Errors.noSuchKey(key);
+    throw marker
+      ? err.withHeaders({
+          'x-amz-delete-marker': 'true',
+          'x-amz-version-id': wireVersionId(marker),
+        })
+      : err;
   }
-  return obj;
+  if (!validVersionId(versionId)) throw S3Errors.invalidVersionId(versionId);
+  const found = await findVersion(ops, bucket, key, versionId);
+  if (!found) throw S3Errors.noSuchVersion(key, versionId);
+  if (found.entry.deleteMarker) throw S3Errors.deleteMarkerMethod(method, versionId);
+  return found.entry;
 }
 
 /** "A key name can be up to 1,024 bytes long." */

@@ -17,6 +17,27 @@ export const S3Errors = {
       Key: key,
       VersionId: versionId,
     }),
+  invalidVersionId: (versionId: string) =>
+    e('InvalidArgument', 400, 'Invalid version id specified', {
+      ArgumentName: 'versionId',
+      ArgumentValue: versionId,
+    }),
+  /** A request that names a delete marker by version id (GET, HEAD, tagging). */
+  deleteMarkerMethod: (method: string, versionId: string) =>
+    e('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.', {
+      Method: method,
+      ResourceType: 'DeleteMarker',
+    }).withHeaders({
+      'x-amz-delete-marker': 'true',
+      'x-amz-version-id': versionId,
+      Allow: 'DELETE',
+    }),
+  copyFromDeleteMarker: () =>
+    e(
+      'InvalidRequest',
+      400,
+      'The source of a copy request may not specifically refer to a delete marker by version id.',
+    ),
   noSuchUpload: (uploadId: string) =>
     new NoSuchUpload(
       'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',

@@ -1,13 +1,20 @@
 /**
  * The blob collector: S3's blobs that no object and no multipart part references any more
- * (deleted or overwritten objects, aborted uploads, a PutObject cut off by `kill -9` after
+ * (deleted or overwritten objects and versions, aborted uploads, a PutObject cut off by `kill -9` after
  * its blob landed but before its record did) are deleted once older than a grace period.
  * Blobs are content-addressed and shared between objects, so deletes never remove a blob
  * directly: only this sweep does, and it spares blobs written recently (a put that reuses
  * an old blob's digest is recorded in the guard before its record commits).
  */
 import type { BlobStore, MetadataStore } from '../../storage/types.js';
-import { OBJECTS, PARTS, type ObjectRecord, type PartRecord } from './store.js';
+import {
+  OBJECTS,
+  PARTS,
+  VERSIONS,
+  type ObjectRecord,
+  type PartRecord,
+  type VersionEntry,
+} from './store.js';
 
 const PAGE = 1000;
 
@@ -49,6 +56,9 @@ export class BlobCollector {
     const referenced = new Set<string>();
     await this.scan<ObjectRecord>(OBJECTS, (o) =>
       o.content.forEach((c) => referenced.add(c.digest)),
+    );
+    await this.scan<VersionEntry>(VERSIONS, (v) =>
+      v.deleteMarker ? undefined : v.content.forEach((c) => referenced.add(c.digest)),
     );
     await this.scan<PartRecord>(PARTS, (p) => referenced.add(p.digest));
     let removed = 0;

@@ -6,11 +6,14 @@ import {
   BUCKETS,
   OBJECTS,
   UPLOADS,
+  VERSIONS,
   objectKey,
   uploadKey,
   type BucketRecord,
   type ObjectRecord,
+  type VersionEntry,
 } from './store.js';
+import { putCurrent, putDeleteMarker } from './versions.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -84,6 +87,78 @@ test('expiration rules delete what they cover once due, and abort old uploads', 
       ['logs/keep/b', 'logs/other'].map((k) => k.slice(5)).map((k) => k),
     );
     assert.deepEqual(await applyLifecycle(store, Date.UTC(2026, 0, 4)), { objects: 0, uploads: 1 });
+  } finally {
+    await storage.close();
+  }
+});
+
+test('versioned buckets: current versions get a delete marker, noncurrent ones expire after NoncurrentDays', async () => {
+  const storage = await openStorage({ stateDir: '', ephemeral: true });
+  try {
+    const { store } = storage;
+    const t0 = Date.UTC(2026, 0, 1, 12);
+    const bucket: BucketRecord = {
+      name: 'hist',
+      account: '000000000000',
+      region: 'us-east-1',
+      createdAt: t0,
+      versioning: 'Enabled',
+      lifecycle: [
+        {
+          ID: 'old',
+          Status: 'Enabled',
+          Filter: { Prefix: 'docs/' },
+          NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 1 },
+        },
+        { ID: 'tmp', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 1 } },
+        {
+          ID: 'markers',
+          Status: 'Enabled',
+          Filter: { Prefix: 'gone/' },
+          Expiration: { ExpiredObjectDeleteMarker: true },
+        },
+      ],
+    };
+    await store.put(BUCKETS, 'hist', bucket);
+    const write = (key: string, at: number) =>
+      store.transaction((tx) =>
+        putCurrent(
+          tx,
+          bucket,
+          {
+            key,
+            size: 1,
+            etag: '"x"',
+            lastModified: at,
+            headers: {},
+            metadata: {},
+            storageClass: 'STANDARD',
+            checksums: {},
+            content: [],
+          },
+          at,
+        ),
+      );
+    // docs/a: four versions a day apart; three noncurrent.
+    for (let i = 0; i < 4; i++) await write('docs/a', t0 + i * DAY);
+    await write('tmp/t', t0);
+    await store.transaction((tx) => putDeleteMarker(tx, bucket, 'gone/g', t0));
+    const versionsOf = async (key: string) =>
+      (await store.list<VersionEntry>(VERSIONS, { prefix: `hist/${key}\0` })).map((r) =>
+        r.value.deleteMarker ? 'marker' : r.value.lastModified,
+      );
+
+    // Day 4 (before the newest noncurrent's day is up): the two older noncurrent versions go
+    // (the newest noncurrent one is kept by NewerNoncurrentVersions); tmp/t gets a marker;
+    // the lone marker goes.
+    const now = t0 + 3 * DAY + DAY / 2;
+    const done = await applyLifecycle(store, now);
+    assert.equal(done.objects, 4);
+    assert.deepEqual(await versionsOf('docs/a'), [t0 + 2 * DAY]);
+    assert.ok(await store.get(OBJECTS, objectKey('hist', 'docs/a')));
+    assert.equal(await store.get(OBJECTS, objectKey('hist', 'tmp/t')), undefined);
+    assert.deepEqual(await versionsOf('tmp/t'), ['marker', t0]);
+    assert.deepEqual(await versionsOf('gone/g'), []);
   } finally {
     await storage.close();
   }

@@ -5,17 +5,32 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
  */
 import type { S3Operations } from '../../api/s3/operations.js';
-import type { EncodingType, ObjectStorageClass } from '../../api/s3/types.js';
+import type {
+  DeleteMarkerEntry,
+  EncodingType,
+  ObjectStorageClass,
+  ObjectVersion,
+  ObjectVersionStorageClass,
+} from '../../api/s3/types.js';
 import { decodeToken, encodeToken } from '../../shared/paging.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { ownerOf } from './buckets.js';
 import { requireBucket, urlEncodeKey, type S3Deps } from './common.js';
 import { S3Errors } from './errors.js';
 import { OBJECTS, objectPrefix, type ObjectRecord } from './store.js';
+import {
+  findVersion,
+  validVersionId,
+  versionRows,
+  wireVersionId,
+  type VersionRow,
+} from './versions.js';
 
 type ListingOps = Pick<S3Operations, 'ListObjectsV2' | 'ListObjects' | 'ListObjectVersions'>;
 
 const DEFAULT_MAX_KEYS = 1000;
+/** Rows read by the first scan after skipping a common prefix (it grows while none is found). */
+const SCAN_AFTER_JUMP = 4;
 /** After every key that starts with a common prefix (the largest code point). */
 const PAST = '\u{10FFFF}';
 
@@ -40,7 +55,10 @@ export async function listKeys(
   const base = objectPrefix(bucket);
   const entries: Entry[] = [];
   let after = opts.after !== undefined ? base + opts.after : undefined;
-  const batch = Math.min(Math.max(max + 1, 100), 1000);
+  const full = Math.min(Math.max(max + 1, 100), 1000);
+  // After a jump past a common prefix, the next scan starts small: under a delimiter most
+  // scans find another common prefix at once, and every row read past it is wasted work.
+  let batch = full;
   if (max === 0) return { entries, truncated: false };
   for (;;) {
     const rows = await ops.list<ObjectRecord>(OBJECTS, {
@@ -67,6 +85,7 @@ export async function listKeys(
     }
     if (entries.length > max) break;
     if (!jumped && rows.length < batch) break;
+    batch = jumped ? SCAN_AFTER_JUMP : Math.min(batch * 4, full);
   }
   const truncated = entries.length > max;
   if (truncated) entries.length = max;
@@ -83,6 +102,81 @@ export async function listKeys(
         : lastEntry.object.key
       : undefined;
   return { entries, truncated, resume, last };
+}
+
+type VersionListEntry = { row: VersionRow; latest: boolean } | { prefix: string };
+
+/**
+ * One page of versions (current and noncurrent, delete markers) and common prefixes, after
+ * a key marker and optionally a version of that key.
+ */
+async function listVersions(
+  ops: MetadataOps,
+  bucket: string,
+  opts: {
+    prefix: string;
+    delimiter?: string;
+    keyMarker?: string;
+    versionIdMarker?: string;
+    max: number;
+  },
+): Promise<{ entries: VersionListEntry[]; truncated: boolean }> {
+  const { prefix, delimiter, max } = opts;
+  const base = objectPrefix(bucket);
+  const entries: VersionListEntry[] = [];
+  if (max === 0) return { entries, truncated: false };
+  let after: string | undefined;
+  /** The key of the previous version listed: only a key's first version is its latest. */
+  let previousKey: string | undefined;
+  if (opts.versionIdMarker !== undefined) {
+    if (opts.keyMarker === undefined) {
+      throw S3Errors.invalidArgument(
+        'A version-id marker cannot be specified without a key marker.',
+        'version-id-marker',
+        opts.versionIdMarker,
+      );
+    }
+    const found = validVersionId(opts.versionIdMarker)
+      ? await findVersion(ops, bucket, opts.keyMarker, opts.versionIdMarker)
+      : undefined;
+    if (found) {
+      after = found.storeKey;
+      previousKey = opts.keyMarker;
+    }
+  }
+  if (after === undefined && opts.keyMarker !== undefined) {
+    after =
+      delimiter && opts.keyMarker.endsWith(delimiter)
+        ? base + opts.keyMarker + PAST
+        : `${base}${opts.keyMarker}\0${PAST}`;
+  }
+  const full = Math.min(Math.max(max + 1, 100), 1000);
+  let batch = full;
+  for (;;) {
+    const { rows, more } = await versionRows(ops, bucket, prefix, after, batch);
+    let jumped = false;
+    for (const row of rows) {
+      const key = row.entry.key;
+      after = row.storeKey;
+      const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+      if (cut >= 0 && delimiter) {
+        const common = key.slice(0, cut + delimiter.length);
+        entries.push({ prefix: common });
+        after = base + common + PAST;
+        jumped = true;
+      } else {
+        entries.push({ row, latest: row.current || previousKey !== key });
+        previousKey = key;
+      }
+      if (entries.length > max || jumped) break;
+    }
+    if (entries.length > max) break;
+    if (!jumped && !more) break;
+    batch = jumped ? SCAN_AFTER_JUMP : Math.min(batch * 4, full);
+  }
+  const truncated = entries.length > max;
+  if (truncated) entries.length = max;
+  return { entries, truncated };
 }
 
 /** Where a v1 marker (a key or a common prefix) resumes. */
@@ -115,7 +209,7 @@ export function listingOperations(deps: S3Deps): ListingOps {
           ]
         : [],
     );
-  const prefixes = (entries: Entry[], encode: (s: string) => string) => {
+  const prefixes = (entries: (Entry | VersionListEntry)[], encode: (s: string) => string) => {
     const list = entries.flatMap((e) => ('prefix' in e ? [{ Prefix: encode(e.prefix) }] : []));
     return list.length ? list : undefined;
   };
@@ -198,21 +292,45 @@ export function listingOperations(deps: S3Deps): ListingOps {
       };
     },
 
-    // Every object has one version here (versioning's history is not kept yet): the
-    // current one, `null` unless it was written with versioning enabled.
     async ListObjectVersions(input, ctx) {
       const bucket = await requireBucket(store, input.Bucket, ctx);
       checkEncoding(input.EncodingType);
       const max = Math.min(input.MaxKeys ?? DEFAULT_MAX_KEYS, DEFAULT_MAX_KEYS);
       const delimiter = input.Delimiter || undefined;
       const prefix = input.Prefix ?? '';
-      const page = await listKeys(store, bucket.name, {
+      const page = await listVersions(store, bucket.name, {
         prefix,
         delimiter,
-        after: afterMarker(input.KeyMarker, delimiter),
+        keyMarker: input.KeyMarker || undefined,
+        versionIdMarker: input.VersionIdMarker || undefined,
         max,
       });
       const encode = encoder(input.EncodingType);
+      const owner = ownerOf(bucket.account);
+      const versions: ObjectVersion[] = [];
+      const markers: DeleteMarkerEntry[] = [];
+      for (const e of page.entries) {
+        if (!('row' in e)) continue;
+        const { entry } = e.row;
+        const common = {
+          Key: encode(entry.key),
+          VersionId: wireVersionId(entry),
+          IsLatest: e.latest,
+          LastModified: new Date(entry.lastModified),
+          Owner: owner,
+        };
+        if (entry.deleteMarker) markers.push(common);
+        else
+          versions.push({
+            ...common,
+            ETag: entry.etag,
+            Size: entry.size,
+            StorageClass: entry.storageClass as ObjectVersionStorageClass,
+            ChecksumAlgorithm: Object.keys(entry.checksums) as never,
+            ChecksumType: entry.checksumType,
+          });
+      }
+      const last = page.entries[page.entries.length - 1];
       return {
         Name: bucket.name,
         Prefix: encode(prefix),
@@ -222,24 +340,14 @@ export function listingOperations(deps: S3Deps): ListingOps {
         MaxKeys: max,
         EncodingType: input.EncodingType,
         IsTruncated: page.truncated,
-        NextKeyMarker: page.truncated && page.last ? encode(page.last) : undefined,
-        NextVersionIdMarker: page.truncated ? 'null' : undefined,
-        Versions: page.entries.flatMap((e) =>
-          'object' in e
-            ? [
-                {
-                  Key: encode(e.object.key),
-                  VersionId: e.object.versionId ?? 'null',
-                  IsLatest: true,
-                  LastModified: new Date(e.object.lastModified),
-                  ETag: e.object.etag,
-                  Size: e.object.size,
-                  StorageClass: 'STANDARD' as const,
-                  Owner: ownerOf(bucket.account),
-                },
-              ]
-            : [],
-        ),
+        NextKeyMarker:
+          page.truncated && last
+            ? encode('row' in last ? last.row.entry.key : last.prefix)
+            : undefined,
+        NextVersionIdMarker:
+          page.truncated && last && 'row' in last ? wireVersionId(last.row.entry) : undefined,
+        Versions: versions.length ? versions : undefined,
+        DeleteMarkers: markers.length ? markers : undefined,
         CommonPrefixes: prefixes(page.entries, encode),
       };
     },

@@ -9,7 +9,7 @@ import type { S3Operations } from '../../api/s3/operations.js';
 import type { Meter } from '../../billing/meter.js';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataStore } from '../../storage/types.js';
-import { OBJECTS, objectPrefix, type ObjectRecord } from './store.js';
+import { OBJECTS, VERSIONS, objectPrefix, type ObjectRecord, type VersionEntry } from './store.js';
 
 const GB = 1024 ** 3;
 const RECOUNT_AFTER_MS = 1000;
@@ -75,6 +75,12 @@ export class S3Meter {
         prefix: objectPrefix(bucket),
       })) {
         bytes += value.size;
+      }
+      // Noncurrent versions are stored (and billed) too; delete markers hold no bytes.
+      for (const { value } of await this.store.list<VersionEntry>(VERSIONS, {
+        prefix: objectPrefix(bucket),
+      })) {
+        if (!value.deleteMarker) bytes += value.size;
       }
       const resource = `arn:aws:s3:::${bucket}`;
       this.meter.level({

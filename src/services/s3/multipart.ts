@@ -19,14 +19,23 @@ import {
   declaredSize,
   parseTagging,
   requireBucket,
-  requireObject,
   storeBody,
   storedHeaders,
   urlEncodeKey,
   type S3Deps,
 } from './common.js';
 import { S3Errors } from './errors.js';
-import { checkWriteConditions, MAX_PUT_BYTES, parseCopySource, parseRange } from './objects.js';
+import {
+  checkWriteConditions,
+  MAX_PUT_BYTES,
+  parseCopySource,
+  parseRange,
+  requireCopySource,
+  shownVersionId,
+} from './objects.js';
+import { putCurrent } from './versions.js';
+import { requestedAcl } from './acl.js';
+import { lockOnWrite } from './object-lock.js';
 import {
   OBJECTS,
   PARTS,
@@ -94,8 +103,9 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
 
   return {
     async CreateMultipartUpload(input, ctx) {
-      await requireBucket(store, input.Bucket, ctx);
+      const bucket = await requireBucket(store, input.Bucket, ctx);
       const tags = parseTagging(input.Tagging);
+      const acl = requestedAcl(bucket, input.ACL);
       const uploadId = randomBytes(24).toString('base64url');
       const record: UploadRecord = {
         uploadId,
@@ -106,6 +116,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
         storageClass: input.StorageClass ?? 'STANDARD',
         checksumAlgorithm: input.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
         tags: tags.length ? tags : undefined,
+        acl,
       };
       await store.put(UPLOADS, uploadKey(input.Bucket, uploadId), record);
       return {
@@ -142,8 +153,8 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
       await requireBucket(store, input.Bucket, ctx);
       await requireUpload(store, input.Bucket, input.Key, input.UploadId);
       const source = parseCopySource(input.CopySource);
-      await requireBucket(store, source.bucket, ctx);
-      const obj = await requireObject(store, source.bucket, source.key, source.versionId);
+      const sourceBucket = await requireBucket(store, source.bucket, ctx);
+      const obj = await requireCopySource(store, source);
       let start = 0;
       let end = obj.size - 1;
       if (input.CopySourceRange !== undefined) {
@@ -190,7 +201,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
       }
       await savePart(input.Bucket, input.Key, input.UploadId, part, ctx);
       return {
-        CopySourceVersionId: obj.versionId,
+        CopySourceVersionId: shownVersionId(sourceBucket, obj),
         CopyPartResult: { ETag: part.etag, LastModified: new Date(part.lastModified) },
       };
     },
@@ -278,6 +289,8 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
         throw S3Errors.malformedXml();
       }
       const record = await store.transaction(async (tx) => {
+        const fresh = await requireBucket(tx, input.Bucket, ctx);
+        bucket.versioning = fresh.versioning;
         const upload = await requireUpload(tx, input.Bucket, input.Key, input.UploadId);
         const parts: PartRecord[] = [];
         let previous = 0;
@@ -311,13 +324,16 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
           content: parts.map((p) => ({ digest: p.digest, size: p.size })),
           partsCount: parts.length,
           tags: upload.tags,
+          acl: upload.acl,
+          // The bucket's default retention; explicit lock headers are taken by PutObject.
+          ...lockOnWrite(fresh, {}, deps.now()),
         };
         checkWriteConditions(
           await tx.get<ObjectRecord>(OBJECTS, objectKey(input.Bucket, input.Key)),
           input.Key,
           { ifMatch: input.IfMatch, ifNoneMatch: input.IfNoneMatch },
         );
-        await tx.put(OBJECTS, objectKey(input.Bucket, input.Key), object);
+        await putCurrent(tx, fresh, object, deps.now());
         await tx.delete(UPLOADS, uploadKey(input.Bucket, input.UploadId));
         await tx.deletePrefix(PARTS, `${input.UploadId}/`);
         return object;
@@ -337,6 +353,7 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
         ETag: record.etag,
         ...checksumFields(record.checksums),
         ChecksumType: record.checksumType,
+        VersionId: shownVersionId(bucket, record),
       };
     },
 

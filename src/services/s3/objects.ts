@@ -24,7 +24,25 @@ import {
 } from './common.js';
 import { S3Errors } from './errors.js';
 import type { S3EventName } from './notifications.js';
-import { OBJECTS, objectKey, type BucketRecord, type ObjectRecord } from './store.js';
+import {
+  OBJECTS,
+  objectKey,
+  type BucketRecord,
+  type DeleteMarkerRecord,
+  type ObjectRecord,
+  type VersionEntry,
+} from './store.js';
+import {
+  deleteVersion,
+  findVersion,
+  putCurrent,
+  putDeleteMarker,
+  validVersionId,
+  wireVersionId,
+} from './versions.js';
+import { AwsError } from '../../shared/errors.js';
+import { requestedAcl } from './acl.js';
+import { checkDeletable, lockOnWrite } from './object-lock.js';
 
 type ObjectOps = Pick<
   S3Operations,
@@ -54,10 +72,11 @@ export function objectOperations(deps: S3Deps): ObjectOps {
     conditions: { ifMatch?: string; ifNoneMatch?: string } = {},
   ): Promise<void> {
     await store.transaction(async (tx) => {
-      await requireBucket(tx, bucket.name, ctx);
+      const fresh = await requireBucket(tx, bucket.name, ctx);
       const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, record.key));
       checkWriteConditions(existing, record.key, conditions);
-      await tx.put(OBJECTS, objectKey(bucket.name, record.key), record);
+      await putCurrent(tx, fresh, record, deps.now());
+      bucket.versioning = fresh.versioning;
     });
     await deps.notifier.notify({
       name: event,
@@ -74,8 +93,14 @@ export function objectOperations(deps: S3Deps): ObjectOps {
     ctx: RequestContext,
     withBody: boolean,
   ): Promise<GetObjectOutput & HeadObjectOutput> {
-    await requireBucket(store, input.Bucket, ctx);
-    const obj = await requireObject(store, input.Bucket, input.Key, input.VersionId);
+    const bucket = await requireBucket(store, input.Bucket, ctx);
+    const obj = await requireObject(
+      store,
+      input.Bucket,
+      input.Key,
+      input.VersionId,
+      withBody ? 'GET' : 'HEAD',
+    );
     checkReadConditions(obj, input);
     let start = 0;
     let end = obj.size - 1;
@@ -112,10 +137,15 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       Metadata: obj.metadata,
       StorageClass:
         obj.storageClass === 'STANDARD' ? undefined : (obj.storageClass as StorageClass),
-      VersionId: obj.versionId,
+      VersionId: shownVersionId(bucket, obj),
       PartsCount: partsCount ?? (full ? undefined : obj.partsCount),
       TagCount: obj.tags?.length || undefined,
       ContentRange: partial ? `bytes ${start}-${end}/${obj.size}` : undefined,
+      ObjectLockMode: obj.retention?.Mode,
+      ObjectLockRetainUntilDate: obj.retention
+        ? new Date(obj.retention.RetainUntilDate)
+        : undefined,
+      ObjectLockLegalHoldStatus: obj.legalHold,
       ...(input.ChecksumMode === 'ENABLED' && full
         ? { ...checksumFields(obj.checksums), ChecksumType: obj.checksumType }
         : {}),
@@ -147,6 +177,7 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       if (size === undefined) throw S3Errors.missingContentLength();
       if (size > MAX_PUT_BYTES) throw S3Errors.entityTooLarge(size, MAX_PUT_BYTES);
       const tags = parseTagging(input.Tagging);
+      const acl = requestedAcl(bucket, input.ACL);
       const conditions = { ifMatch: input.IfMatch, ifNoneMatch: input.IfNoneMatch };
       // Checked before the upload too, so a refused write costs no bytes.
       checkWriteConditions(
@@ -167,10 +198,13 @@ export function objectOperations(deps: S3Deps): ObjectOps {
         checksumType: Object.keys(stored.checksums).length ? 'FULL_OBJECT' : undefined,
         content: [stored.piece],
         tags: tags.length ? tags : undefined,
+        acl,
+        ...lockOnWrite(bucket, input, deps.now()),
       };
       await commit(bucket, record, ctx, 'ObjectCreated:Put', conditions);
       return {
         ETag: record.etag,
+        VersionId: shownVersionId(bucket, record),
         ...checksumFields(record.checksums),
         ChecksumType: record.checksumType,
         Size: record.size,
@@ -185,41 +219,79 @@ export function objectOperations(deps: S3Deps): ObjectOps {
 
     async DeleteObject(input, ctx) {
       const bucket = await requireBucket(store, input.Bucket, ctx);
-      const removed = await store.transaction(async (tx) => {
-        const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, input.Key));
+      if (input.VersionId !== undefined && !validVersionId(input.VersionId))
+        throw S3Errors.invalidVersionId(input.VersionId);
+      const outcome = await store.transaction(async (tx) => {
+        const fresh = await requireBucket(tx, bucket.name, ctx);
         if (input.IfMatch !== undefined) {
+          const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, input.Key));
           if (!existing) throw S3Errors.noSuchKey(input.Key);
           if (!etagMatches(input.IfMatch, existing.etag))
             throw S3Errors.preconditionFailed('If-Match');
         }
-        if (existing) await tx.delete(OBJECTS, objectKey(bucket.name, input.Key));
-        return existing;
+        return removeObject(tx, fresh, input.Key, input.VersionId, deps.now(), {
+          bypassGovernance: input.BypassGovernanceRetention === true,
+        });
       });
-      if (removed) await notifyRemoved(deps, bucket, removed, ctx);
+      await notifyRemoval(deps, bucket, outcome, ctx);
       // Deleting a key that does not exist succeeds (204), as on S3.
-      return {};
+      return outcome.answer;
     },
 
     async DeleteObjects(input, ctx) {
       const bucket = await requireBucket(store, input.Bucket, ctx);
       const objects = input.Delete.Objects;
       if (objects.length > 1000) throw S3Errors.malformedXml();
-      const removed = await store.transaction(async (tx) => {
-        const gone: ObjectRecord[] = [];
-        for (const o of objects) {
-          const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, o.Key));
-          if (existing) {
-            await tx.delete(OBJECTS, objectKey(bucket.name, o.Key));
-            gone.push(existing);
+      const errors: { Key: string; VersionId?: string; Code: string; Message: string }[] = [];
+      const valid = objects.filter((o) => {
+        if (o.VersionId === undefined || validVersionId(o.VersionId)) return true;
+        errors.push({
+          Key: o.Key,
+          VersionId: o.VersionId,
+          Code: 'NoSuchVersion',
+          Message: 'The specified version does not exist.',
+        });
+        return false;
+      });
+      const outcomes = await store.transaction(async (tx) => {
+        const fresh = await requireBucket(tx, bucket.name, ctx);
+        const done: (Removal | undefined)[] = [];
+        for (const o of valid) {
+          try {
+            done.push(
+              await removeObject(tx, fresh, o.Key, o.VersionId, deps.now(), {
+                bypassGovernance: input.BypassGovernanceRetention === true,
+              }),
+            );
+          } catch (err) {
+            // A version Object Lock protects is reported, the others still go.
+            if (!(err instanceof AwsError) || err.code !== 'AccessDenied') throw err;
+            errors.push({
+              Key: o.Key,
+              VersionId: o.VersionId,
+              Code: err.code,
+              Message: err.message,
+            });
+            done.push(undefined);
           }
         }
-        return gone;
+        return done;
       });
-      for (const obj of removed) await notifyRemoved(deps, bucket, obj, ctx);
+      for (const outcome of outcomes) if (outcome) await notifyRemoval(deps, bucket, outcome, ctx);
       return {
         Deleted: input.Delete.Quiet
           ? undefined
-          : objects.map((o) => ({ Key: o.Key, VersionId: o.VersionId })),
+          : valid.flatMap((o, i) => {
+              const outcome = outcomes[i];
+              if (!outcome) return [];
+              const { VersionId, DeleteMarker } = outcome.answer;
+              return o.VersionId !== undefined
+                ? { Key: o.Key, VersionId: o.VersionId, DeleteMarker }
+                : DeleteMarker
+                  ? { Key: o.Key, DeleteMarker, DeleteMarkerVersionId: VersionId }
+                  : { Key: o.Key };
+            }),
+        Errors: errors.length ? errors : undefined,
       };
     },
 
@@ -227,11 +299,13 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       checkKey(input.Key);
       const bucket = await requireBucket(store, input.Bucket, ctx);
       const source = parseCopySource(input.CopySource);
-      await requireBucket(store, source.bucket, ctx);
-      const obj = await requireObject(store, source.bucket, source.key, source.versionId);
+      const sourceBucket = await requireBucket(store, source.bucket, ctx);
+      const obj = await requireCopySource(store, source);
       checkCopyConditions(obj, input);
       const replace = input.MetadataDirective === 'REPLACE';
-      const sameObject = source.bucket === bucket.name && source.key === input.Key;
+      // Copying an older version onto its key restores it: not a copy to itself.
+      const sameObject =
+        source.bucket === bucket.name && source.key === input.Key && source.versionId === undefined;
       if (sameObject && !replace && input.StorageClass === undefined) {
         throw S3Errors.invalidRequest(
           "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -251,30 +325,35 @@ export function objectOperations(deps: S3Deps): ObjectOps {
         storageClass: input.StorageClass ?? obj.storageClass,
         tags: tags.length ? tags : undefined,
         versionId: undefined,
+        // A copy's ACL is its own request's, never the source's.
+        acl: requestedAcl(bucket, input.ACL),
+        grants: undefined,
+        retention: undefined,
+        legalHold: undefined,
+        ...lockOnWrite(bucket, input, deps.now()),
       };
       await commit(bucket, record, ctx, 'ObjectCreated:Copy', {
         ifMatch: input.IfMatch,
         ifNoneMatch: input.IfNoneMatch,
       });
       return {
+        VersionId: shownVersionId(bucket, record),
         CopyObjectResult: {
           ETag: record.etag,
           LastModified: new Date(record.lastModified),
           ...checksumFields(record.checksums),
           ChecksumType: record.checksumType,
         },
-        CopySourceVersionId: obj.versionId,
+        CopySourceVersionId: shownVersionId(sourceBucket, obj),
       };
     },
 
     async PutObjectTagging(input, ctx) {
       checkTags(input.Tagging.TagSet);
-      await store.transaction(async (tx) => {
-        const obj = await objectIn(tx, input.Bucket, input.Key, ctx, input.VersionId);
-        obj.tags = input.Tagging.TagSet.length ? input.Tagging.TagSet : undefined;
-        await tx.put(OBJECTS, objectKey(input.Bucket, input.Key), obj);
+      const obj = await updateVersion(store, input, ctx, 'PUT', (o) => {
+        o.tags = input.Tagging.TagSet.length ? input.Tagging.TagSet : undefined;
       });
-      return { VersionId: input.VersionId };
+      return { VersionId: obj.versionId ?? input.VersionId };
     },
 
     async GetObjectTagging(input, ctx) {
@@ -283,14 +362,31 @@ export function objectOperations(deps: S3Deps): ObjectOps {
     },
 
     async DeleteObjectTagging(input, ctx) {
-      await store.transaction(async (tx) => {
-        const obj = await objectIn(tx, input.Bucket, input.Key, ctx, input.VersionId);
-        delete obj.tags;
-        await tx.put(OBJECTS, objectKey(input.Bucket, input.Key), obj);
-      });
-      return {};
+      const obj = await updateVersion(store, input, ctx, 'DELETE', (o) => delete o.tags);
+      return { VersionId: obj.versionId ?? input.VersionId };
     },
   };
+}
+
+/** Changes one version's record in place (tagging), wherever it is kept. */
+async function updateVersion(
+  store: S3Deps['store'],
+  input: { Bucket: string; Key: string; VersionId?: string },
+  ctx: RequestContext,
+  method: string,
+  change: (obj: ObjectRecord) => void,
+): Promise<ObjectRecord> {
+  return store.transaction(async (tx) => {
+    const obj = await objectIn(tx, input.Bucket, input.Key, ctx, input.VersionId, method);
+    change(obj);
+    const found =
+      input.VersionId === undefined
+        ? undefined
+        : await findVersion(tx, input.Bucket, input.Key, input.VersionId);
+    if (found) await tx.put(found.table, found.storeKey, obj);
+    else await tx.put(OBJECTS, objectKey(input.Bucket, input.Key), obj);
+    return obj;
+  });
 }
 
 async function objectIn(
@@ -299,21 +395,90 @@ async function objectIn(
   key: string,
   ctx: RequestContext,
   versionId?: string,
+  method = 'GET',
 ): Promise<ObjectRecord> {
   await requireBucket(ops, bucket, ctx);
-  return requireObject(ops, bucket, key, versionId);
+  return requireObject(ops, bucket, key, versionId, method);
 }
 
-function notifyRemoved(
+/**
+ * The version id a response shows: none in a bucket that never had versioning, `null` for
+ * the null version of one that has.
+ */
+export function shownVersionId(
+  bucket: BucketRecord,
+  obj: { versionId?: string },
+): string | undefined {
+  return obj.versionId ?? (bucket.versioning ? 'null' : undefined);
+}
+
+/** A copy's source object: never a delete marker (NoSuchKey, or InvalidRequest by id). */
+export async function requireCopySource(
+  ops: MetadataOps,
+  source: { bucket: string; key: string; versionId?: string },
+): Promise<ObjectRecord> {
+  try {
+    return await requireObject(ops, source.bucket, source.key, source.versionId);
+  } catch (err) {
+    if (err instanceof AwsError && err.code === 'MethodNotAllowed')
+      throw S3Errors.copyFromDeleteMarker();
+    throw err;
+  }
+}
+
+interface Removal {
+  answer: { VersionId?: string; DeleteMarker?: boolean };
+  /** The object that went (unversioned) or the version permanently deleted. */
+  removed?: VersionEntry;
+  marker?: DeleteMarkerRecord;
+}
+
+/**
+ * DeleteObject's effect: with a version id, that version goes for good; without one, the
+ * object goes (versioning never configured) or a delete marker hides it.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectVersions.html
+ */
+async function removeObject(
+  tx: MetadataOps,
+  bucket: BucketRecord,
+  key: string,
+  versionId: string | undefined,
+  now: number,
+  opts: { bypassGovernance: boolean },
+): Promise<Removal> {
+  if (versionId !== undefined) {
+    const found = await findVersion(tx, bucket.name, key, versionId);
+    if (found) checkDeletable(found.entry, opts.bypassGovernance, now);
+    const removed = await deleteVersion(tx, bucket.name, key, versionId);
+    return {
+      answer: { VersionId: versionId, DeleteMarker: removed?.deleteMarker || undefined },
+      removed,
+    };
+  }
+  if (bucket.versioning) {
+    const { marker } = await putDeleteMarker(tx, bucket, key, now);
+    return { answer: { VersionId: wireVersionId(marker), DeleteMarker: true }, marker };
+  }
+  const at = objectKey(bucket.name, key);
+  const removed = await tx.get<ObjectRecord>(OBJECTS, at);
+  if (removed) await tx.delete(OBJECTS, at);
+  return { answer: {}, removed };
+}
+
+async function notifyRemoval(
   deps: S3Deps,
   bucket: BucketRecord,
-  obj: ObjectRecord,
+  outcome: Removal,
   ctx: RequestContext,
 ): Promise<void> {
-  return deps.notifier.notify({
-    name: 'ObjectRemoved:Delete',
+  const gone = outcome.marker ?? outcome.removed;
+  if (!gone) return;
+  await deps.notifier.notify({
+    name: outcome.marker ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete',
     bucket,
-    object: obj,
+    object: gone.deleteMarker
+      ? { key: gone.key, size: 0, etag: '', versionId: gone.versionId }
+      : gone,
     requestId: ctx.requestId,
     principalId: ctx.account,
     time: deps.now(),

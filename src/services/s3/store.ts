@@ -4,13 +4,22 @@
  *
  *   s3-buckets   <bucket>                     BucketRecord
  *   s3-objects   <bucket>/<key>               ObjectRecord (the current version)
+ *   s3-versions  <bucket>/<key>\0<order>      VersionEntry (noncurrent versions and every
+ *                                             delete marker, newest first: see versions.ts)
  *   s3-uploads   <bucket>/<upload-id>         UploadRecord (multipart uploads in progress)
  *   s3-parts     <upload-id>/<part, 5 digits> PartRecord
  */
+import type {
+  Grant,
+  ObjectCannedACL,
+  ObjectLockConfiguration,
+  ObjectLockRetentionMode,
+} from '../../api/s3/types.js';
 import type { ChecksumAlgorithm } from '../../protocol/checksums.js';
 
 export const BUCKETS = 's3-buckets';
 export const OBJECTS = 's3-objects';
+export const VERSIONS = 's3-versions';
 export const UPLOADS = 's3-uploads';
 export const PARTS = 's3-parts';
 
@@ -33,6 +42,7 @@ export interface BucketRecord {
   lifecycle?: unknown;
   notification?: unknown;
   ownership?: string;
+  objectLock?: ObjectLockConfiguration;
 }
 
 /** A piece of an object's content: a blob, in order (a multipart object has several). */
@@ -67,8 +77,29 @@ export interface ObjectRecord {
   /** Multipart objects: how many parts (GetObject's PartsCount, PartNumber reads). */
   partsCount?: number;
   tags?: { Key: string; Value: string }[];
+  /** A canned ACL other than `private`, or explicit grants (acl.ts). */
+  acl?: ObjectCannedACL;
+  grants?: Grant[];
+  /** Object Lock (object-lock.ts); RetainUntilDate in ms since the epoch. */
+  retention?: { Mode: ObjectLockRetentionMode; RetainUntilDate: number };
+  legalHold?: 'ON';
+  /** Undefined for the `null` version (written while versioning was off or suspended). */
   versionId?: string;
+  /** Where the version sorts among its key's versions (versions.ts); set once versioned. */
+  order?: string;
+  deleteMarker?: undefined;
 }
+
+/** A delete marker: a version with no content that hides the versions below it. */
+export interface DeleteMarkerRecord {
+  key: string;
+  versionId?: string;
+  order: string;
+  lastModified: number;
+  deleteMarker: true;
+}
+
+export type VersionEntry = ObjectRecord | DeleteMarkerRecord;
 
 export interface UploadRecord {
   uploadId: string;
@@ -79,6 +110,7 @@ export interface UploadRecord {
   storageClass: string;
   checksumAlgorithm?: ChecksumAlgorithm;
   tags?: { Key: string; Value: string }[];
+  acl?: ObjectCannedACL;
 }
 
 export interface PartRecord {

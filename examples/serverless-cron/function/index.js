@@ -1,8 +1,7 @@
-/* global require, exports */
 // The hourly job: writes a small report object to S3, named after the scheduled time.
 // The AWS SDK v3 comes with the Node.js runtime (on AWS and in Stratus); the endpoint and
 // credentials come from the function's environment.
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS handler: NODE_PATH (the runtime's SDK) applies to require only
+// A CommonJS handler: NODE_PATH (the runtime's SDK) applies to require only.
 const { S3Client, PutObjectCommand, ListObjectsV2Command } = require('@aws-sdk/client-s3');
 
 const s3 = new S3Client({ forcePathStyle: true });

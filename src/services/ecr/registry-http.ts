@@ -367,7 +367,6 @@ async function putManifest(
 ): Promise<void> {
   const body = await readLimited(req, MAX_MANIFEST_BYTES);
   if (body === undefined) {
-    res.setHeader('Connection', 'close');
     return sendError(
       req,
       res,
@@ -696,21 +695,38 @@ function setNextLink(res: ServerResponse, path: string, n: number, last: string)
   res.setHeader('Link', `<${path}?last=${encodeURIComponent(last)}&n=${n}>; rel="next"`);
 }
 
+/** How long the rest of a refused body is read before the connection is cut. */
+const LINGER_MS = 2000;
+
 /**
- * Reads a body of at most `limit` bytes; undefined (and the rest left unread) when it is
- * larger, so an oversized manifest never sits in memory whole.
+ * Reads a body of at most `limit` bytes; undefined when it is larger, so an oversized
+ * manifest never sits in memory whole. The rest of a refused body is read and dropped
+ * rather than the connection closed at once: a socket closed with unread data is reset by
+ * the kernel, and the client may lose the answer before reading it ("lingering close", as
+ * web servers do). A client still sending LINGER_MS after that is cut off.
  */
-async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const refuse = () => {
+    req.removeAllListeners('data');
+    req.resume();
+    const timer = setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+    req.once('end', () => clearTimeout(timer));
+    req.socket.once('close', () => clearTimeout(timer));
+    return undefined;
+  };
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(refuse());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) resolve(refuse());
+      else chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
 }
 
 function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown): void {

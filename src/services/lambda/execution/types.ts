@@ -93,5 +93,7 @@ export interface Executor {
   retire(account: string, region: string, functionName: string): Promise<void>;
   /** Number of environments (busy + idle) alive, for tests and the health endpoint. */
   environmentCount(): number;
+  /** Appends every log line written so far to CloudWatch Logs (where it batches them). */
+  flushLogs?(): Promise<void>;
   stop(): Promise<void>;
 }

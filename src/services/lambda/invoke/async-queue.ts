@@ -312,6 +312,9 @@ export class EventQueue {
         condition,
       });
     }
+    // What the attempt logged is stored before the event leaves the queue: a kill -9 in
+    // between runs it again (at least once) rather than leaving no trace that it ran.
+    if (outcome) await this.runner.flushLogs();
     await this.store.transaction(async (tx) => {
       await tx.delete(ASYNC_EVENTS_TABLE, ev.id);
       if (next) await tx.put(ASYNC_EVENTS_TABLE, next.id, next);

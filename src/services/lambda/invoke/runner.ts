@@ -100,6 +100,11 @@ export class InvocationRunner {
     }
   }
 
+  /** Resolves once the log lines of every invocation run so far are in CloudWatch Logs. */
+  async flushLogs(): Promise<void> {
+    await this.deps.executor().flushLogs?.();
+  }
+
   /** Undefined when the region's reservation total must be read first. */
   private acquire(target: InvocationTarget): Lease | undefined {
     const scopeKey = scopeKeyOf(target);

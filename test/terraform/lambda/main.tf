@@ -26,15 +26,15 @@ resource "aws_lambda_layer_version_permission" "lib" {
 }
 
 resource "aws_lambda_function" "fn" {
-  function_name    = "tf-fn"
-  role             = var.role_arn
-  handler          = "index.handler"
-  runtime          = "nodejs20.x"
-  filename         = "${path.module}/fn.zip"
-  source_code_hash = filebase64sha256("${path.module}/fn.zip")
-  layers           = [aws_lambda_layer_version.lib.arn]
+  function_name           = "tf-fn"
+  role                    = var.role_arn
+  handler                 = "index.handler"
+  runtime                 = "nodejs20.x"
+  filename                = "${path.module}/fn.zip"
+  source_code_hash        = filebase64sha256("${path.module}/fn.zip")
+  layers                  = [aws_lambda_layer_version.lib.arn]
   code_signing_config_arn = aws_lambda_code_signing_config.csc.arn
-  publish          = true
+  publish                 = true
   environment {
     variables = { STAGE = "tf" }
   }
@@ -93,6 +93,15 @@ resource "aws_lambda_provisioned_concurrency_config" "pc" {
   function_name                     = aws_lambda_alias.live.function_name
   qualifier                         = aws_lambda_alias.live.name
   provisioned_concurrent_executions = 1
+  # After the function's other settings: a change while the environment initialised once
+  # left the configuration IN_PROGRESS (fixed in the executor; see its provision()).
+  depends_on = [
+    aws_lambda_runtime_management_config.rm,
+    aws_lambda_function_event_invoke_config.eic,
+    aws_lambda_function_recursion_config.rec,
+    aws_lambda_function_url.url,
+    aws_lambda_permission.invoke,
+  ]
 }
 
 resource "aws_lambda_invocation" "call" {

@@ -228,8 +228,15 @@ class ProcessExecutor implements LambdaExecutor {
     if (this.stopped) return;
     const key = WarmPool.key(fn.account, fn.region, fn.functionName);
     const group = this.warm.group(key);
+    // A retired environment (a change with no new revision, such as the runtime management
+    // config) is on its way out and no longer counts, as provisionedReady does not count it:
+    // counting it here left the configuration IN_PROGRESS for good.
     const mine = [...group.all].filter(
-      (env) => env.provisioned && env.spec?.revisionId === fn.revisionId && env.state !== 'dead',
+      (env) =>
+        env.provisioned &&
+        !env.retired &&
+        env.spec?.revisionId === fn.revisionId &&
+        env.state !== 'dead',
     );
     for (const env of mine.slice(count)) env.provisioned = false;
     const missing = count - mine.length;

@@ -14,7 +14,7 @@ import {
   loadChild,
   mutateApi,
   newId,
-  page,
+  pageChildren,
 } from './common.js';
 import {
   type ApiRecord,
@@ -129,15 +129,14 @@ export function authorizerOperations(
 
     async GetAuthorizers(input, ctx) {
       await loadApi(deps.store, ctx, input.ApiId);
-      const rows = await deps.store.list<AuthorizerRecord>(AUTHORIZERS, {
-        prefix: childPrefix(input.ApiId),
-      });
-      const got = page(
-        rows.map((r) => r.value),
+      return pageChildren(
+        deps.store,
+        AUTHORIZERS,
+        childPrefix(input.ApiId),
         (a) => a.authorizerId,
+        authorizerOut,
         input,
       );
-      return { ...got, Items: got.Items.map(authorizerOut) };
     },
 
     async UpdateAuthorizer(input, ctx) {

@@ -176,6 +176,24 @@ export function page<T>(
   return { Items: got.items, ...(got.next !== undefined && { NextToken: got.next }) };
 }
 
+/** One page of an API's children (routes, stages, …) stored in `table` under `prefix`. */
+export async function pageChildren<R, O>(
+  store: MetadataOps,
+  table: string,
+  prefix: string,
+  keyOf: (r: R) => string,
+  out: (r: R) => O,
+  input: { MaxResults?: string; NextToken?: string },
+): Promise<{ Items: O[]; NextToken?: string }> {
+  const rows = await store.list<R>(table, { prefix });
+  const got = page(
+    rows.map((r) => r.value),
+    keyOf,
+    input,
+  );
+  return { ...got, Items: got.Items.map(out) };
+}
+
 /** Drops undefined members so outputs carry only what is set. */
 export function compact<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];

@@ -19,7 +19,7 @@ import {
   mutateApi,
   newId,
   notFound,
-  page,
+  pageChildren,
 } from './common.js';
 import {
   type ApiRecord,
@@ -181,15 +181,14 @@ export function integrationOperations(deps: ApiGatewayV2Deps): IntegrationOps {
 
     async GetIntegrations(input, ctx) {
       await loadApi(deps.store, ctx, input.ApiId);
-      const rows = await deps.store.list<IntegrationRecord>(INTEGRATIONS, {
-        prefix: childPrefix(input.ApiId),
-      });
-      const got = page(
-        rows.map((r) => r.value),
+      return pageChildren(
+        deps.store,
+        INTEGRATIONS,
+        childPrefix(input.ApiId),
         (i) => i.integrationId,
+        integrationOut,
         input,
       );
-      return { ...got, Items: got.Items.map(integrationOut) };
     },
 
     async UpdateIntegration(input, ctx) {
@@ -273,15 +272,14 @@ export function integrationOperations(deps: ApiGatewayV2Deps): IntegrationOps {
 
     async GetIntegrationResponses(input, ctx) {
       await loadApi(deps.store, ctx, input.ApiId);
-      const rows = await deps.store.list<IntegrationResponseRecord>(INTEGRATION_RESPONSES, {
-        prefix: `${childKey(input.ApiId, input.IntegrationId)}/`,
-      });
-      const got = page(
-        rows.map((r) => r.value),
+      return pageChildren(
+        deps.store,
+        INTEGRATION_RESPONSES,
+        `${childKey(input.ApiId, input.IntegrationId)}/`,
         (r) => r.integrationResponseId,
+        responseOut,
         input,
       );
-      return { ...got, Items: got.Items.map(responseOut) };
     },
 
     async UpdateIntegrationResponse(input, ctx) {

@@ -21,7 +21,7 @@ import {
   mutateApi,
   newId,
   notFound,
-  page,
+  pageChildren,
 } from './common.js';
 import {
   type ApiRecord,
@@ -190,13 +190,14 @@ export function routeOperations(deps: ApiGatewayV2Deps): RouteOps {
 
     async GetRoutes(input, ctx) {
       await loadApi(deps.store, ctx, input.ApiId);
-      const rows = await deps.store.list<RouteRecord>(ROUTES, { prefix: childPrefix(input.ApiId) });
-      const got = page(
-        rows.map((r) => r.value),
+      return pageChildren(
+        deps.store,
+        ROUTES,
+        childPrefix(input.ApiId),
         (r) => r.routeId,
+        routeOut,
         input,
       );
-      return { ...got, Items: got.Items.map(routeOut) };
     },
 
     async UpdateRoute(input: UpdateRouteRequest, ctx) {
@@ -287,15 +288,14 @@ export function routeOperations(deps: ApiGatewayV2Deps): RouteOps {
 
     async GetRouteResponses(input, ctx) {
       await loadApi(deps.store, ctx, input.ApiId);
-      const rows = await deps.store.list<RouteResponseRecord>(ROUTE_RESPONSES, {
-        prefix: `${childKey(input.ApiId, input.RouteId)}/`,
-      });
-      const got = page(
-        rows.map((r) => r.value),
+      return pageChildren(
+        deps.store,
+        ROUTE_RESPONSES,
+        `${childKey(input.ApiId, input.RouteId)}/`,
         (r) => r.routeResponseId,
+        routeResponseOut,
         input,
       );
-      return { ...got, Items: got.Items.map(routeResponseOut) };
     },
 
     async UpdateRouteResponse(input, ctx) {

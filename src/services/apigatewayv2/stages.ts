@@ -17,7 +17,7 @@ import {
   loadChild,
   mutateApi,
   notFound,
-  page,
+  pageChildren,
 } from './common.js';
 import {
   childKey,
@@ -143,13 +143,14 @@ export function stageOperations(deps: ApiGatewayV2Deps): StageOps {
 
     async GetStages(input, ctx) {
       await loadApi(deps.store, ctx, input.ApiId);
-      const rows = await deps.store.list<StageRecord>(STAGES, { prefix: childPrefix(input.ApiId) });
-      const got = page(
-        rows.map((r) => r.value),
+      return pageChildren(
+        deps.store,
+        STAGES,
+        childPrefix(input.ApiId),
         (s) => s.stageName,
+        stageOut,
         input,
       );
-      return { ...got, Items: got.Items.map(stageOut) };
     },
 
     async UpdateStage(input, ctx) {
@@ -271,15 +272,14 @@ export function stageOperations(deps: ApiGatewayV2Deps): StageOps {
 
     async GetDeployments(input, ctx) {
       await loadApi(deps.store, ctx, input.ApiId);
-      const rows = await deps.store.list<DeploymentRecord>(DEPLOYMENTS, {
-        prefix: childPrefix(input.ApiId),
-      });
-      const got = page(
-        rows.map((r) => r.value),
+      return pageChildren(
+        deps.store,
+        DEPLOYMENTS,
+        childPrefix(input.ApiId),
         (d) => d.deploymentId,
+        deploymentOut,
         input,
       );
-      return { ...got, Items: got.Items.map(deploymentOut) };
     },
 
     async UpdateDeployment(input, ctx) {

@@ -40,6 +40,9 @@ export async function openV2Fixture(): Promise<V2Fixture> {
           Handler: handler,
           Role: role,
           Code: { ZipFile: nodeZip(code) },
+          // Not AWS's 3 s default: under CI load a first invoke of a fresh environment
+          // took longer and turned a 200 into a function-error 500 (seen in CI).
+          Timeout: 30,
         }),
       );
       return out.FunctionArn as string;

@@ -30,6 +30,7 @@ export async function createRecorder(
       Handler: 'index.handler',
       Role: role,
       Code: { ZipFile: nodeZip(RECORDER) },
+      Timeout: 30, // not AWS's 3 s: a loaded CI machine must not time a delivery out
     }),
   );
   await waitUntilFunctionActiveV2({ client: c.lambda, maxWaitTime: 60 }, { FunctionName: name });

@@ -186,6 +186,9 @@ export async function openInvokeFixture(): Promise<InvokeFixture> {
         Handler: 'index.handler',
         Role: role,
         Code: { ZipFile: nodeZip(NODE_ECHO) },
+        // Not AWS's 3 s default: a loaded CI machine must not turn a fast echo into a
+        // timeout. Tests of timeouts set their own.
+        Timeout: 30,
         ...extra,
       }),
     );

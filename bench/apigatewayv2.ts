@@ -15,7 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiGatewayV2Client, CreateApiCommand } from '@aws-sdk/client-apigatewayv2';
-import { AddPermissionCommand } from '@aws-sdk/client-lambda';
+import { AddPermissionCommand, CreateFunctionUrlConfigCommand } from '@aws-sdk/client-lambda';
 import type { SignedCall } from './calls.js';
 import { capture } from './capture.js';
 import {
@@ -135,11 +135,12 @@ async function startOffline(slsDir: string, project: string, inProcess: boolean)
   return { child, endpoint: `http://127.0.0.1:${port}`, port };
 }
 
-function row(name: string, r: LoadResult, base?: LoadResult): string {
-  const ratio = base ? `  ${(r.rps / base.rps).toFixed(2)}×` : '';
+function row(name: string, r: LoadResult): string {
+  const cpu =
+    r.cpuUsPerCall === undefined ? '' : `  server CPU ${r.cpuUsPerCall.toFixed(0)} µs/req`;
   return (
     `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  ` +
-    `p99 ${r.p99Ms.toFixed(2)} ms  non-2xx ${r.non2xx}  errors ${r.errors}${ratio}`
+    `p99 ${r.p99Ms.toFixed(2)} ms  non-2xx ${r.non2xx}  errors ${r.errors}${cpu}`
   );
 }
 
@@ -177,15 +178,30 @@ async function main(): Promise<void> {
       SourceArn: `arn:aws:execute-api:us-east-1:000000000000:${api.ApiId}/*`,
     }),
   );
+  const fnUrl = await b.lambda.send(
+    new CreateFunctionUrlConfigCommand({ FunctionName: fn, AuthType: 'NONE' }),
+  );
   b.destroy();
   const call = get(`${api.ApiId}.execute-api.localhost:${stratus.port}`, '/noop');
+  // The same function through its URL, on the same server and connections: what API
+  // Gateway's own work costs on top of the Lambda invoke both share.
+  // FunctionUrl is the path form; the host form matches the API's.
+  const urlId = /\/lambda-url\/([a-z0-9]+)\//.exec(fnUrl.FunctionUrl ?? '')?.[1];
+  if (!urlId) throw new Error(`unexpected function URL ${fnUrl.FunctionUrl}`);
+  const urlCall = get(`${urlId}.lambda-url.us-east-1.localhost:${stratus.port}`, '/noop');
+  const urlAnswer = await capture(stratus.endpoint, urlCall);
+  if (urlAnswer.status !== 200) {
+    throw new Error(`the function URL answered ${urlAnswer.status}: ${urlAnswer.body}`);
+  }
   const answer = await capture(stratus.endpoint, call);
   if (answer.status !== 200 || answer.body !== '{"ok":true}') {
     throw new Error(`the HTTP API answered ${answer.status}: ${answer.body.slice(0, 300)}`);
   }
   const raw = await startRawServer({ '': answer });
+  const pid = stratus.child.pid;
   const targets: Target[] = [
-    { name: 'Stratus HTTP API → Lambda', url: stratus.endpoint, call, pid: stratus.child.pid },
+    { name: 'Stratus HTTP API → Lambda', url: stratus.endpoint, call, pid },
+    { name: 'Stratus function URL → Lambda', url: stratus.endpoint, call: urlCall, pid },
     { name: 'raw node:http (same answer)', url: raw.endpoint, call, pid: raw.child.pid },
   ];
   const offline: { stop(): Promise<void> }[] = [];
@@ -224,12 +240,12 @@ async function main(): Promise<void> {
       `${isPinning() ? 'server on CPU 0 / client on CPU 1, ' : ''}` +
       `${opts.connections} connections, ${opts.durationS} s each after ${opts.warmupS} s warm-up, ` +
       `load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
-    '(ratio: Stratus ÷ each)',
+    '(ratio: Stratus HTTP API ÷ each)',
     ...targets.map((t) => {
       const r = results.get(t.name) as LoadResult;
       return t === targets[0]
         ? row(t.name, r)
-        : row(t.name, r, undefined) + `  Stratus ${(base.rps / r.rps).toFixed(2)}×`;
+        : row(t.name, r) + `  HTTP API ${(base.rps / r.rps).toFixed(2)}×`;
     }),
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -8,9 +8,10 @@
  *
  *   npm run build && node dist/bench/apigatewayv2.js [--duration 5] [--warmup 1]
  *     [--connections 10] [--sls-dir /tmp/sls-bench]
+ *     [--profile http-api|function-url [--profile-dir DIR]]   (one target under --cpu-prof)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,17 +25,19 @@ import {
   freePort,
   isPinning,
   makeTempDir,
+  removeTempDir,
   runBench,
   SERVER_CPU,
   spawnTracked,
   stopChild,
   waitForPort,
 } from './children.js';
-import { interleaved, type LoadSettings, type Target } from './http-load.js';
+import { readProfile, summarizeProfile } from './cpu-profile.js';
+import { interleaved, loadOne, type LoadSettings, type Target } from './http-load.js';
 import type { LoadResult } from './load-result.js';
 import { createNoop, NODE_NOOP, setUp } from './lambda-setup.js';
 import { startRawServer } from './raw-server-process.js';
-import { startStratus } from './stratus-process.js';
+import { repoRoot, startStratus } from './stratus-process.js';
 import { findWrk } from './wrk.js';
 
 function say(msg: string): void {
@@ -48,6 +51,10 @@ function options() {
       warmup: { type: 'string', default: '1' },
       connections: { type: 'string', default: '10' },
       'sls-dir': { type: 'string' },
+      /** 'http-api' or 'function-url': profile that target alone (node --cpu-prof). */
+      profile: { type: 'string' },
+      /** Keep the .cpuprofile here (for a flame graph) instead of a temporary directory. */
+      'profile-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -56,6 +63,8 @@ function options() {
     warmupS: Number(values.warmup),
     connections: Number(values.connections),
     slsDir: values['sls-dir'],
+    profile: values.profile,
+    profileDir: values['profile-dir'],
   };
 }
 
@@ -156,7 +165,16 @@ async function main(): Promise<void> {
   const settings: LoadSettings = { wrk, durationS: opts.durationS, warmupS: opts.warmupS };
   const loadBefore = loadavg()[0];
 
-  const stratus = await startStratus({ auth: 'permissive', driver: 'process' });
+  if (opts.profile !== undefined && !['http-api', 'function-url'].includes(opts.profile)) {
+    throw new Error(`--profile takes http-api or function-url, not ${opts.profile}`);
+  }
+  const profileDir =
+    opts.profile === undefined ? undefined : (opts.profileDir ?? makeTempDir('stratus-prof-'));
+  const stratus = await startStratus({
+    auth: 'permissive',
+    driver: 'process',
+    ...(profileDir && { cpuProfDir: profileDir }),
+  });
   const b = await setUp(stratus.endpoint);
   await createNoop(b, 'bench-apigw-noop', 'node');
   const apigw = new ApiGatewayV2Client({
@@ -196,6 +214,29 @@ async function main(): Promise<void> {
   const answer = await capture(stratus.endpoint, call);
   if (answer.status !== 200 || answer.body !== '{"ok":true}') {
     throw new Error(`the HTTP API answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  }
+  if (profileDir) {
+    const profiled: Target = {
+      name: opts.profile as string,
+      url: stratus.endpoint,
+      call: opts.profile === 'http-api' ? call : urlCall,
+    };
+    const r = await loadOne(settings, profiled, opts.connections);
+    await stratus.stop();
+    process.stdout.write(row(profiled.name, r) + '\n');
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error('the server wrote no .cpuprofile');
+    const summary = summarizeProfile(readProfile(join(profileDir, file)), repoRoot(), 40);
+    const busy = summary.totalMs - summary.idleMs;
+    say(
+      `busy ${busy.toFixed(0)} ms, GC ${summary.gcMs.toFixed(0)} ms, src ${summary.srcMs.toFixed(0)} ms`,
+    );
+    for (const h of summary.byFile) say(`${(h.share * 100).toFixed(1)}%  ${h.where}`);
+    say('---');
+    for (const h of summary.top) say(`${(h.share * 100).toFixed(1)}%  ${h.where}`);
+    if (opts.profileDir) say(`profile kept: ${join(profileDir, file)}`);
+    else removeTempDir(profileDir);
+    return;
   }
   const raw = await startRawServer({ '': answer });
   const pid = stratus.child.pid;

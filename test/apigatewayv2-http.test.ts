@@ -27,6 +27,7 @@ import {
   UpdateApiCommand,
   UpdateStageCommand,
 } from '@aws-sdk/client-apigatewayv2';
+import { GetPolicyCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { awsCli, AWS_CLI, curl } from './helpers/clients.js';
 import { openV2Fixture, type V2Fixture } from './helpers/apigatewayv2.js';
@@ -316,12 +317,22 @@ describe('API Gateway HTTP APIs', { timeout: 900_000 }, () => {
     const created = await fx.apigw.send(
       new CreateApiCommand({ Name: 'np', ProtocolType: 'HTTP', Target: fn }),
     );
-    const res = await fetch(fx.pathUrl(created.ApiId as string, '$default', '/x'));
+    const url = fx.pathUrl(created.ApiId as string, '$default', '/x');
+    const res = await fetch(url);
     assert.equal(res.status, 500);
     assert.deepEqual(await json(res), { message: 'Internal Server Error' });
     await fx.allow(fn, created.ApiId as string);
-    const ok = await fetch(fx.pathUrl(created.ApiId as string, '$default', '/x'));
+    const ok = await fetch(url);
     assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
+    // The verdict is cached per route, and dropped when the policy changes.
+    const policy = await fx.c.lambda.send(new GetPolicyCommand({ FunctionName: fn }));
+    const sid = (JSON.parse(policy.Policy ?? '{}') as { Statement: { Sid: string }[] }).Statement[0]
+      ?.Sid;
+    await fx.c.lambda.send(new RemovePermissionCommand({ FunctionName: fn, StatementId: sid }));
+    const removed = await fetch(url);
+    assert.equal(removed.status, 500);
+    assert.deepEqual(await json(removed), { message: 'Internal Server Error' });
   });
 
   test('an HTTP proxy integration forwards method, path, query and body, and returns the answer', async () => {

@@ -38,6 +38,17 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** `$context.requestTime`: Common Log Format, `dd/MMM/yyyy:HH:mm:ss +0000` (UTC). */
 export function clfTime(ms: number): string {
+  // Every request of a second asks for the same text: the last one is kept.
+  const second = Math.floor(ms / 1000);
+  if (second === lastClf.second) return lastClf.text;
+  const text = formatClf(ms);
+  lastClf = { second, text };
+  return text;
+}
+
+let lastClf = { second: NaN, text: '' };
+
+function formatClf(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return (

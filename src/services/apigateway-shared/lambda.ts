@@ -18,6 +18,8 @@ import type { FunctionInvoker } from '../lambda/invoke/service-invoker.js';
 
 export const APIGATEWAY_PRINCIPAL = 'apigateway.amazonaws.com';
 
+const MAX_VERDICTS = 10_000;
+
 /** AWS's default (and, for REST APIs, maximum by default) integration timeout. */
 export const DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000;
 
@@ -49,12 +51,30 @@ export type ApiLambdaOutcome =
 
 export class ApiLambdaInvoker {
   private readonly lambdaPolicies: ResourcePolicySource | undefined;
+  /**
+   * Permission verdicts by function ARN and source ARN: every request of a route asks the
+   * same question, and reading and evaluating the policy each time was a tenth of the
+   * request's cost. Only kept when Lambda announces function changes (AddPermission and
+   * RemovePermission are changes); any change empties it.
+   */
+  private readonly verdicts = new Map<string, boolean>();
+  private readonly cacheVerdicts: boolean;
+  /** Bumped by every change: a verdict read before one is not kept. */
+  private generation = 0;
 
   constructor(
     private readonly functions: FunctionInvoker,
     resourcePolicies: readonly ResourcePolicySource[],
   ) {
     this.lambdaPolicies = resourcePolicies.find((s) => s.prefix === 'lambda');
+    this.cacheVerdicts = functions.onChange !== undefined;
+    functions.onChange?.(() => this.forgetVerdicts());
+  }
+
+  /** Forgets every cached permission verdict (a function changed, or the state was reset). */
+  forgetVerdicts(): void {
+    this.generation++;
+    this.verdicts.clear();
   }
 
   async invoke(call: ApiLambdaCall): Promise<ApiLambdaOutcome> {
@@ -100,6 +120,21 @@ export class ApiLambdaInvoker {
    * source ARN (the condition AddPermission's `--source-arn` writes: ArnLike AWS:SourceArn).
    */
   async permitted(fnArn: string, sourceArn: string): Promise<boolean> {
+    if (!this.cacheVerdicts) return this.evaluate(fnArn, sourceArn);
+    const key = `${fnArn}\0${sourceArn}`;
+    const cached = this.verdicts.get(key);
+    if (cached !== undefined) return cached;
+    const generation = this.generation;
+    const verdict = await this.evaluate(fnArn, sourceArn);
+    if (generation === this.generation) {
+      // A source ARN names a path: bound the cache against a client walking many paths.
+      if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.clear();
+      this.verdicts.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  private async evaluate(fnArn: string, sourceArn: string): Promise<boolean> {
     const info = await this.lambdaPolicies?.resource(fnArn);
     if (!info?.policy) return false;
     const source = parseArn(sourceArn);

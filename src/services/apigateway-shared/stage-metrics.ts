@@ -51,9 +51,7 @@ export class StageMetrics {
 
   record(r: StageRequest): void {
     const minute = Math.floor(this.now() / 60_000) * 60_000;
-    const dims = Object.entries(r.dimensions)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
+    const dims = this.dimensionsKey(r.dimensions);
     const key = `${r.account}/${r.region}/${dims}/${minute}`;
     let m = this.minutes.get(key);
     if (!m) {
@@ -81,6 +79,20 @@ export class StageMetrics {
       m.integrationLatency ??= emptySet();
       add(m.integrationLatency, r.integrationLatencyMs);
     }
+  }
+
+  /** Callers that pass the same dimensions object each time (one per stage) build its key once. */
+  private readonly dimensionKeys = new WeakMap<object, string>();
+
+  private dimensionsKey(dimensions: Readonly<Record<string, string>>): string {
+    let key = this.dimensionKeys.get(dimensions);
+    if (key === undefined) {
+      key = Object.entries(dimensions)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      this.dimensionKeys.set(dimensions, key);
+    }
+    return key;
   }
 
   /** Everything recorded so far (oldest first); forgets it. */

@@ -55,6 +55,7 @@ export const apigatewayPlugin = definePlugin({
       stop: () => accessLogs.flush(),
       reset: () => {
         backend.changed();
+        lambda.forgetVerdicts();
         return Promise.resolve();
       },
     };

@@ -361,7 +361,7 @@ export class HttpInvoke {
     this.deps.metrics.record({
       account: api.account,
       region: api.region,
-      dimensions: { ApiId: api.apiId, Stage: stage.stage.stageName },
+      dimensions: stage.metricDimensions,
       status: outcome.status,
       latencyMs: latency,
       integrationLatencyMs: outcome.integrationLatency,
@@ -401,7 +401,7 @@ function send(res: ServerResponse, requestId: string, answer: HttpAnswer): void 
     ...answer.headers,
     'apigw-requestid': requestId,
     'content-length': String(answer.body.length),
-    date: new Date().toUTCString(),
+    // Date: node:http's own (res.sendDate), cached per second.
   };
   res.writeHead(answer.status, headers);
   res.end(answer.body);

@@ -165,6 +165,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     forget(apiId) {
       deployed.forget(apiId);
       if (apiId === undefined) {
+        lambda.forgetVerdicts();
         throttles.clear();
         lambdaAuthorizers.cache.clear();
         jwt.clear();

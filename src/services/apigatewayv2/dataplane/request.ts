@@ -2,7 +2,7 @@
  * One request to an HTTP or WebSocket API as the invoke path sees it: headers lower-cased
  * and joined the way API Gateway joins them, the body read, the ids AWS assigns.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export interface ApiRequest {
@@ -26,8 +26,21 @@ export interface ApiRequest {
   domainName: string;
 }
 
+/** Random bytes for request ids, filled 512 ids at a time (one syscall, not one each). */
+const ID_BYTES = 11;
+const idPool = Buffer.alloc(ID_BYTES * 512);
+let idAt = idPool.length;
+
 /** AWS's request ids for HTTP APIs look like `JKJaXmPLvHcESHA=`. */
-export const awsRequestId = (): string => randomBytes(11).toString('base64');
+export function awsRequestId(): string {
+  if (idAt === idPool.length) {
+    randomFillSync(idPool);
+    idAt = 0;
+  }
+  const id = idPool.toString('base64', idAt, idAt + ID_BYTES);
+  idAt += ID_BYTES;
+  return id;
+}
 
 export function readHeaders(req: IncomingMessage): {
   headers: Record<string, string>;

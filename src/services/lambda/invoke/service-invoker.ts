@@ -20,6 +20,11 @@ export interface FunctionInvoker {
     functionName: string,
     payload: Buffer,
   ): Promise<{ ok: boolean; payload: Buffer }>;
+  /**
+   * Calls `listener` after every committed change of a function (its policy included), so
+   * a caller may cache what it learnt from one; returns the unsubscribe function.
+   */
+  onChange?(listener: () => void): () => void;
 }
 
 export function serviceInvoker(
@@ -40,5 +45,6 @@ export function serviceInvoker(
       });
       return { ok: outcome.kind === 'success', payload: outcome.payload };
     },
+    onChange: (listener) => functions.onChange(() => listener()),
   };
 }

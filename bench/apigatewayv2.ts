@@ -145,8 +145,7 @@ async function startOffline(slsDir: string, project: string, inProcess: boolean)
 }
 
 function row(name: string, r: LoadResult): string {
-  const cpu =
-    r.cpuUsPerCall === undefined ? '' : `  server CPU ${r.cpuUsPerCall.toFixed(0)} µs/req`;
+  const cpu = r.cpuUsPerCall === undefined ? '' : `  CPU ${r.cpuUsPerCall.toFixed(0)} µs/req`;
   return (
     `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  ` +
     `p99 ${r.p99Ms.toFixed(2)} ms  non-2xx ${r.non2xx}  errors ${r.errors}${cpu}`
@@ -241,8 +240,14 @@ async function main(): Promise<void> {
   const raw = await startRawServer({ '': answer });
   const pid = stratus.child.pid;
   const targets: Target[] = [
-    { name: 'Stratus HTTP API → Lambda', url: stratus.endpoint, call, pid },
-    { name: 'Stratus function URL → Lambda', url: stratus.endpoint, call: urlCall, pid },
+    { name: 'Stratus HTTP API → Lambda', url: stratus.endpoint, call, pid, tree: true },
+    {
+      name: 'Stratus function URL → Lambda',
+      url: stratus.endpoint,
+      call: urlCall,
+      pid,
+      tree: true,
+    },
     { name: 'raw node:http (same answer)', url: raw.endpoint, call, pid: raw.child.pid },
   ];
   const offline: { stop(): Promise<void> }[] = [];
@@ -263,6 +268,7 @@ async function main(): Promise<void> {
         url: o.endpoint,
         call: c,
         pid: o.child.pid,
+        tree: true,
       });
     }
   } else {
@@ -281,7 +287,7 @@ async function main(): Promise<void> {
       `${isPinning() ? 'server on CPU 0 / client on CPU 1, ' : ''}` +
       `${opts.connections} connections, ${opts.durationS} s each after ${opts.warmupS} s warm-up, ` +
       `load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
-    '(ratio: Stratus HTTP API ÷ each)',
+    '(CPU: the server and the processes it spawned, per request; ratio: Stratus HTTP API ÷ each)',
     ...targets.map((t) => {
       const r = results.get(t.name) as LoadResult;
       return t === targets[0]

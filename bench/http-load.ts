@@ -6,7 +6,7 @@
  */
 import type { SignedCall } from './calls.js';
 import { combine, type LoadResult } from './load-result.js';
-import { cpuMs } from './proc-cpu.js';
+import { cpuMs, treeCpuMs } from './proc-cpu.js';
 import { socketLoad } from './socket-load.js';
 import { wrkLoad } from './wrk.js';
 
@@ -24,6 +24,8 @@ export interface Target {
   call: SignedCall;
   /** The server's process, for its CPU time per call (Linux). */
   pid?: number;
+  /** Count the CPU of the processes it spawned too (function runtimes). */
+  tree?: boolean;
 }
 
 function once(
@@ -48,9 +50,10 @@ export async function interleaved(
   const rounds = Math.max(1, Math.round(s.durationS));
   for (let i = 0; i < rounds; i++)
     for (const t of targets) {
-      const before = cpuMs(t.pid);
+      const cpu = t.tree ? treeCpuMs : cpuMs;
+      const before = cpu(t.pid);
       const r = await once(s, t, concurrency, 1, 0);
-      const after = cpuMs(t.pid);
+      const after = cpu(t.pid);
       if (before !== undefined && after !== undefined) r.serverCpuMs = after - before;
       slices.get(t.name)?.push(r);
     }

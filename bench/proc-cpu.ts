@@ -4,7 +4,7 @@
  * server, but hardly makes each call cost more cycles.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -32,4 +32,40 @@ export function cpuMs(pid: number | undefined): number | undefined {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
   return Number.isFinite(ticks) ? (ticks * 1000) / clockTicks() : undefined;
+}
+
+/**
+ * CPU used so far by a process and every process below it (a server and the function
+ * runtimes it spawned), plus what its reaped children used; undefined without /proc.
+ */
+export function treeCpuMs(pid: number | undefined): number | undefined {
+  const own = cpuMs(pid);
+  if (pid === undefined || own === undefined) return undefined;
+  let total = own + reapedMs(pid);
+  for (const child of childrenOf(pid)) total += treeCpuMs(child) ?? 0;
+  return total;
+}
+
+function reapedMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[13]) + Number(fields[14]); // cutime (16), cstime (17)
+    return Number.isFinite(ticks) ? (ticks * 1000) / clockTicks() : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const list = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (list) for (const c of list.split(' ')) out.push(Number(c));
+    }
+  } catch {
+    // gone, or no CONFIG_PROC_CHILDREN: its own time only
+  }
+  return out;
 }

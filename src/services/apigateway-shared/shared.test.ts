@@ -175,6 +175,70 @@ test('only a function policy naming API Gateway and a matching source ARN permit
   assert.equal(await invoker.permitted(fn, source), false);
 });
 
+test('permission verdicts are cached until Lambda announces a change, not across one', async () => {
+  const fn = 'arn:aws:lambda:us-east-1:123456789012:function:items';
+  const source = executeApiArn('us-east-1', '123456789012', 'abcdefghij', 'prod', 'GET', '/');
+  const allowAll = compilePolicy(
+    {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'apigateway.amazonaws.com' },
+          Action: 'lambda:InvokeFunction',
+          Resource: fn,
+        },
+      ],
+    },
+    fn,
+  );
+  let policy: typeof allowAll | undefined = allowAll;
+  let reads = 0;
+  let gate: Promise<void> | undefined;
+  let changed = (): void => {};
+  const invoker = new ApiLambdaInvoker(
+    {
+      invoke: () => Promise.resolve({ ok: true, payload: Buffer.from('{}') }),
+      onChange(listener) {
+        changed = listener;
+        return () => {};
+      },
+    },
+    [
+      {
+        prefix: 'lambda',
+        async resource() {
+          reads++;
+          const seen = policy;
+          await gate;
+          return seen ? { policy: seen } : {};
+        },
+      },
+    ],
+  );
+  assert.equal(await invoker.permitted(fn, source), true);
+  assert.equal(await invoker.permitted(fn, source), true);
+  assert.equal(reads, 1, 'the second call is answered from the cache');
+
+  policy = undefined;
+  changed();
+  assert.equal(await invoker.permitted(fn, source), false);
+  assert.equal(reads, 2);
+
+  // A read that started before a change is answered but not kept.
+  changed();
+  let open = (): void => {};
+  gate = new Promise((resolve) => (open = resolve));
+  const racing = invoker.permitted(fn, source);
+  policy = allowAll;
+  changed();
+  open();
+  assert.equal(await racing, false);
+  gate = undefined;
+  assert.equal(await invoker.permitted(fn, source), true);
+  assert.equal(reads, 4);
+});
+
 test('stage metrics count requests, errors and latencies per minute', () => {
   const m = new StageMetrics(() => 120_000);
   const base = { account: 'a', region: 'r', dimensions: { ApiName: 'x', Stage: 'prod' } };

@@ -53,9 +53,10 @@ export class ApiLambdaInvoker {
   private readonly lambdaPolicies: ResourcePolicySource | undefined;
   /**
    * Permission verdicts by function ARN and source ARN: every request of a route asks the
-   * same question, and reading and evaluating the policy each time was a tenth of the
-   * request's cost. Only kept when Lambda announces function changes (AddPermission and
-   * RemovePermission are changes); any change empties it.
+   * same question, and answering it meant two store reads (which wait for any transaction
+   * in flight), rendering, compiling and evaluating the policy. Only kept when Lambda
+   * announces function changes (AddPermission and RemovePermission are changes); any
+   * change empties it.
    */
   private readonly verdicts = new Map<string, boolean>();
   private readonly cacheVerdicts: boolean;

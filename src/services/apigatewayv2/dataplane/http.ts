@@ -401,8 +401,9 @@ function send(res: ServerResponse, requestId: string, answer: HttpAnswer): void 
     ...answer.headers,
     'apigw-requestid': requestId,
     'content-length': String(answer.body.length),
-    // Date: node:http's own (res.sendDate), cached per second.
   };
+  // Date is node:http's own (res.sendDate, cached per second), also over a function's.
+  delete headers.date;
   res.writeHead(answer.status, headers);
   res.end(answer.body);
 }

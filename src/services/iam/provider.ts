@@ -13,6 +13,7 @@ import { instanceProfileOperations } from './instance-profiles.js';
 import { oidcProviderOperations } from './oidc-providers.js';
 import { policyOperations } from './policies.js';
 import { roleOperations } from './roles.js';
+import { samlProviderOperations } from './saml-providers.js';
 import { simulateOperations } from './simulate.js';
 import { userOperations } from './users.js';
 
@@ -27,6 +28,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...groupOperations(deps),
     ...instanceProfileOperations(deps),
     ...oidcProviderOperations(deps),
+    ...samlProviderOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
   };

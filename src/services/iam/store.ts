@@ -29,6 +29,8 @@ export const T = {
   roleProfiles: 'iam_role_profiles',
   /** OpenID Connect providers: `<acct>/<issuer without scheme>` → OidcProviderRecord. */
   oidcProviders: 'iam_oidc_providers',
+  /** SAML providers: `<acct>/<name>` (lower-cased) → SamlProviderRecord. */
+  samlProviders: 'iam_saml_providers',
 } as const;
 
 /** Identities that hold inline and attached policies. */

@@ -32,7 +32,7 @@ export interface AuthzResult {
 }
 
 /** Operations anyone authenticated may call: "No permissions are required to perform this operation." */
-const ALWAYS_ALLOWED = new Set(['sts:GetCallerIdentity']);
+const ALWAYS_ALLOWED = new Set(['sts:GetCallerIdentity', 'sts:GetSessionToken']);
 
 export class Authorizer {
   private readonly catalogs = new Map<string, ServiceActions | Promise<ServiceActions>>();
@@ -199,11 +199,32 @@ function globalKeys(
         return resourceAccount;
       case 'aws:principalisawsservice':
         return info?.caller.service !== undefined ? 'true' : 'false';
+      case 'aws:multifactorauthpresent':
+        return multiFactorPresent(call);
+      case 'aws:multifactorauthage': {
+        const at = call.principal.session?.mfaAuthenticatedAt;
+        return at === undefined ? undefined : String(Math.floor((now - at) / 1000));
+      }
     }
     if (key.startsWith('aws:principaltag/')) return tag(info?.tags, key.slice(17));
     if (key.startsWith('aws:resourcetag/')) return tag(resourceTags, key.slice(16));
     return undefined;
   };
+}
+
+/**
+ * "true" for a session whose MFA code was checked, "false" for other temporary credentials,
+ * absent for long-term keys: "If the key is not present … the request was not authenticated
+ * with temporary credentials" (reference_policies_condition-keys.html#condition-keys-multifactorauthpresent).
+ */
+function multiFactorPresent(call: AuthzCall): string | undefined {
+  const s = call.principal.session;
+  if (s?.mfaAuthenticatedAt !== undefined) return 'true';
+  const arn = call.principal.arn;
+  if (s?.temporary || arn.includes(':assumed-role/') || arn.includes(':federated-user/')) {
+    return 'false';
+  }
+  return undefined;
 }
 
 /** Tag keys are matched without regard to case, as condition keys are. */

@@ -38,6 +38,10 @@ export interface SessionContext {
   policyArns?: string[];
   /** Session tags (aws:PrincipalTag/*, over the role's own tags). */
   tags?: Record<string, string>;
+  /** When the session's MFA code was checked (ms since the epoch): aws:MultiFactorAuthPresent. */
+  mfaAuthenticatedAt?: number;
+  /** Temporary credentials of a user (GetSessionToken): aws:MultiFactorAuthPresent is false without MFA. */
+  temporary?: boolean;
 }
 
 /** Secrets the strict-mode authenticator checks signatures with. */

@@ -37,4 +37,9 @@ export interface IamDirectory {
   findOidcProvider(account: string, issuer: string): Promise<IamOidcProviderInfo | undefined>;
   /** The SAML provider an ARN names in the account. */
   findSamlProvider(account: string, arn: string): Promise<IamSamlProviderInfo | undefined>;
+  /**
+   * Checks a one-time code of the MFA device `serial` assigned to user `userName` and uses
+   * it up (GetSessionToken); false when the device is not theirs or the code is wrong.
+   */
+  consumeMfaCode(account: string, userName: string, serial: string, code: string): Promise<boolean>;
 }

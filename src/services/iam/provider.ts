@@ -10,6 +10,7 @@ import type { IamDeps } from './common.js';
 import { groupOperations } from './groups.js';
 import { inlinePolicyOperations } from './inline.js';
 import { instanceProfileOperations } from './instance-profiles.js';
+import { mfaOperations } from './mfa.js';
 import { oidcProviderOperations } from './oidc-providers.js';
 import { policyOperations } from './policies.js';
 import { roleOperations } from './roles.js';
@@ -29,6 +30,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...instanceProfileOperations(deps),
     ...oidcProviderOperations(deps),
     ...samlProviderOperations(deps),
+    ...mfaOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
   };

@@ -11,6 +11,7 @@ import { findOidcProvider } from './oidc-providers.js';
 import { parseDocument } from '../../shared/policy-documents.js';
 import { parseMetadata } from '../../shared/saml.js';
 import { findSamlProvider } from './saml-providers.js';
+import { consumeMfaCode } from './mfa.js';
 import { nameKey, T, type RoleRecord } from './store.js';
 
 export class StoreIamDirectory implements IamDirectory {
@@ -55,5 +56,14 @@ export class StoreIamDirectory implements IamDirectory {
         certificates: meta.certificates,
       }
     );
+  }
+
+  consumeMfaCode(
+    account: string,
+    userName: string,
+    serial: string,
+    code: string,
+  ): Promise<boolean> {
+    return consumeMfaCode(this.store, Date.now(), account, userName, serial, code);
   }
 }

@@ -31,6 +31,8 @@ export const T = {
   oidcProviders: 'iam_oidc_providers',
   /** SAML providers: `<acct>/<name>` (lower-cased) → SamlProviderRecord. */
   samlProviders: 'iam_saml_providers',
+  /** Virtual MFA devices: `<acct>/<path><name>` (lower-cased) → MfaDeviceRecord. */
+  mfaDevices: 'iam_mfa_devices',
 } as const;
 
 /** Identities that hold inline and attached policies. */

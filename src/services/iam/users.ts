@@ -185,6 +185,12 @@ export function userOperations(deps: IamDeps): UserOps {
         if ((await tx.count(T.inline, owned)) > 0) {
           throw new DeleteConflictException('Cannot delete entity, must delete policies first.');
         }
+        const devices = await tx.list<{ user?: string }>(T.mfaDevices, {
+          prefix: `${ctx.account}/`,
+        });
+        if (devices.some((d) => d.value.user?.toLowerCase() === user.name.toLowerCase())) {
+          throw new DeleteConflictException('Cannot delete entity, must delete MFA device first.');
+        }
         await tx.delete(T.users, nameKey(ctx.account, user.name));
       });
     },

@@ -22,6 +22,9 @@ export interface SamlClaims {
 export interface LocalSamlIdp {
   entityId: string;
   metadata: string;
+  /** The signing certificate and its private key (PEM). */
+  cert: string;
+  key: string;
   /** A base64 samlp:Response with its Assertion signed. */
   response(claims: SamlClaims): string;
 }
@@ -107,5 +110,5 @@ export async function localSamlIdp(
     return Buffer.from(sig.getSignedXml()).toString('base64');
   };
 
-  return { entityId, metadata, response };
+  return { entityId, metadata, cert: pems.cert, key: pems.private, response };
 }

@@ -67,7 +67,7 @@ export class Authorizer {
     const authz = catalog.operation(call.operation);
     if (ALWAYS_ALLOWED.has(authz.action)) return undefined;
     const registryId = call.input.registryId;
-    const resource = resourceArnFor(authz, call.input, {
+    const resource = resourceArnFor(authz, withCallerUser(authz.resourceArn, call), {
       partition: partitionOf(call.region),
       region: call.region,
       account: typeof registryId === 'string' && registryId !== '' ? registryId : call.account,
@@ -210,6 +210,23 @@ function globalKeys(
     if (key.startsWith('aws:resourcetag/')) return tag(resourceTags, key.slice(16));
     return undefined;
   };
+}
+
+/**
+ * IAM user operations without a UserName act on the caller: "If you do not specify a user
+ * name, IAM determines the user name implicitly based on the AWS access key ID used to
+ * sign the request" (ChangePassword, ListAccessKeys, ListMFADevices, …), and so are
+ * authorised against the caller's own ARN.
+ */
+function withCallerUser(
+  template: string | undefined,
+  call: { principal: { arn: string }; input: Readonly<Record<string, unknown>> },
+): Readonly<Record<string, unknown>> {
+  if (!template?.includes(':user/') || call.input.UserName !== undefined) return call.input;
+  const arn = call.principal.arn;
+  const at = arn.indexOf(':user/');
+  if (!arn.startsWith('arn:') || at < 0) return call.input;
+  return { ...call.input, UserName: arn.slice(at + ':user/'.length) };
 }
 
 /**

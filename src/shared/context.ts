@@ -58,4 +58,13 @@ export interface Credential {
 /** Implemented by the plugins that mint keys (IAM users, STS sessions). */
 export interface CredentialSource {
   findCredential(accessKeyId: string): Promise<Credential | undefined>;
+  /** Told of each request a key of this source authenticated (IAM's GetAccessKeyLastUsed). */
+  recordUse?(accessKeyId: string, use: KeyUse): void;
+}
+
+/** One authenticated use of an access key: the service's signing name, region, when (ms). */
+export interface KeyUse {
+  service: string;
+  region: string;
+  at: number;
 }

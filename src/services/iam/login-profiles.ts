@@ -14,7 +14,6 @@ import {
 } from '../../api/iam/errors.js';
 import type { IamOperations } from '../../api/iam/operations.js';
 import type { PasswordPolicy } from '../../api/iam/types.js';
-import { AwsError } from '../../shared/errors.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { timestamp, type IamDeps } from './common.js';
 import { getUser } from './owners.js';
@@ -228,7 +227,7 @@ export function loginProfileOperations(deps: IamDeps): LoginOps {
       await store.transaction(async (tx) => {
         const p = await getProfile(tx, ctx.account, userName);
         if (!matches(input.OldPassword, p.hashes[0] ?? ':')) {
-          throw new AwsError('InvalidInput', 400, true, 'The old password was incorrect.');
+          throw new InvalidInputException('The old password was incorrect.');
         }
         await checkPassword(tx, ctx.account, input.NewPassword, p.hashes);
         p.hashes = [hash(input.NewPassword), ...p.hashes].slice(0, MAX_REMEMBERED);

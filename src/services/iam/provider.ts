@@ -14,6 +14,7 @@ import { loginProfileOperations } from './login-profiles.js';
 import { mfaOperations } from './mfa.js';
 import { oidcProviderOperations } from './oidc-providers.js';
 import { policyOperations } from './policies.js';
+import { reportOperations } from './reports.js';
 import { roleOperations } from './roles.js';
 import { samlProviderOperations } from './saml-providers.js';
 import { serverCertificateOperations } from './server-certificates.js';
@@ -39,6 +40,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...userCredentialOperations(deps),
     ...serverCertificateOperations(deps),
     ...serviceLinkedRoleOperations(deps),
+    ...reportOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
   };

@@ -49,6 +49,10 @@ export const T = {
   accountSettings: 'iam_account_settings',
   /** Account aliases, globally unique: `<alias>` → account. */
   accountAliases: 'iam_account_aliases',
+  /** The last recorded use of each access key: `<key id>` → KeyUse. */
+  accessKeyUse: 'iam_access_key_use',
+  /** The newest credential report: `<acct>` → CredentialReportRecord. */
+  credentialReports: 'iam_credential_reports',
 } as const;
 
 /** Identities that hold inline and attached policies. */

@@ -38,6 +38,7 @@ import {
   UploadServerCertificateCommand,
   paginateGetAccountAuthorizationDetails,
 } from '@aws-sdk/client-iam';
+import { DecodeAuthorizationMessageCommand, STSClient } from '@aws-sdk/client-sts';
 import { awsCli, python } from './helpers/clients.js';
 import { localSamlIdp } from './helpers/saml.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -317,6 +318,27 @@ print("ok")
       new GetServiceLinkedRoleDeletionStatusCommand({ DeletionTaskId: task.DeletionTaskId }),
     );
     assert.equal(status.Status, 'SUCCEEDED');
+  });
+
+  test('DecodeAuthorizationMessage refuses a message Stratus did not encode', async () => {
+    const sts = new STSClient({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      credentials: ROOT,
+    });
+    try {
+      await assert.rejects(
+        sts.send(new DecodeAuthorizationMessageCommand({ EncodedMessage: 'bm90LWEtbWVzc2FnZQ' })),
+        (e: Error & { $metadata?: { httpStatusCode?: number } }) => {
+          assert.equal(e.name, 'InvalidAuthorizationMessageException');
+          assert.equal(e.$metadata?.httpStatusCode, 400);
+          return true;
+        },
+      );
+    } finally {
+      sts.destroy();
+    }
   });
 
   test('account alias, summary, credential report and authorization details', async () => {

@@ -2,6 +2,7 @@
  * STS (query protocol, global): caller identity (identity.ts) and temporary credentials
  * (tokens.ts, web-identity.ts for OpenID Connect tokens, saml.ts for SAML assertions). https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html
  */
+import { authorizationMessageOperations } from './authorization-messages.js';
 import type { StsDeps } from './common.js';
 import { identityOperations } from './identity.js';
 import { samlOperations } from './saml.js';
@@ -14,5 +15,6 @@ export function stsOperations(deps: StsDeps) {
     ...tokenOperations(deps),
     ...webIdentityOperations(deps),
     ...samlOperations(deps),
+    ...(deps.messages ? authorizationMessageOperations(deps.messages) : {}),
   };
 }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   CreateAccessKeyCommand,
+  CreateRoleCommand,
   CreateUserCommand,
   CreateVirtualMFADeviceCommand,
   DeactivateMFADeviceCommand,
@@ -27,7 +28,7 @@ import {
   ResyncMFADeviceCommand,
   paginateListVirtualMFADevices,
 } from '@aws-sdk/client-iam';
-import { GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { base32Decode, stepAt, totp } from '../src/shared/totp.js';
 import { awsCli, python } from './helpers/clients.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -295,6 +296,61 @@ print(sorted(u["UserName"] for u in iam.list_users()["Users"]))
     );
     assert.equal(py.code, 0, py.stderr);
     assert.match(py.stdout, /'ops'/);
+    // A role whose trust policy names ops and demands MFA (ops has no identity policy for
+    // sts:AssumeRole: the trust policy decides). AssumeRole with the device's next code.
+    const roleArn =
+      (
+        await iam.send(
+          new CreateRoleCommand({
+            RoleName: 'breakglass',
+            AssumeRolePolicyDocument: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/ops` },
+                  Action: 'sts:AssumeRole',
+                  Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } },
+                },
+              ],
+            }),
+          }),
+        )
+      ).Role?.Arn ?? '';
+    const opsSts = client(new STSClient(cfg(ops)));
+    await assert.rejects(
+      opsSts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'no-mfa' })),
+      (e: Error) => e.name === 'AccessDenied',
+    );
+    const assumed = await opsSts.send(
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 'with-mfa',
+        SerialNumber: keySerial,
+        TokenCode: totp(seed, stepAt(Date.now()) + 1),
+      }),
+    );
+    assert.equal(
+      assumed.AssumedRoleUser?.Arn,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/breakglass/with-mfa`,
+    );
+    // A made-up code gets past the trust policy but not STS.
+    await assert.rejects(
+      opsSts.send(
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: 'bad-mfa',
+          SerialNumber: keySerial,
+          TokenCode: totp(seed, stepAt(Date.now()) + 20),
+        }),
+      ),
+      (e: Error) => {
+        assert.equal(e.name, 'AccessDenied');
+        assert.match(e.message, /^MultiFactorAuthentication failed/);
+        return true;
+      },
+    );
+
     await assert.rejects(
       iam.send(new DeleteUserCommand({ UserName: 'ops' })),
       (e: Error) => e.name === 'DeleteConflictException',

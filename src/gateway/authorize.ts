@@ -74,6 +74,15 @@ export class Authorizer {
     });
     const facts = new RequestFacts();
     requestTagFacts(call.input, facts);
+    // AssumeRole with an MFA code: the trust policy sees MFA present; STS then checks the
+    // code and refuses the call when it is wrong, so a made-up code gains nothing.
+    if (
+      authz.action === 'sts:AssumeRole' &&
+      typeof call.input.SerialNumber === 'string' &&
+      typeof call.input.TokenCode === 'string'
+    ) {
+      facts.set('aws:MultiFactorAuthPresent', 'true').set('aws:MultiFactorAuthAge', '0');
+    }
     return this.refusal({ ...call, action: authz.action, resource, facts }, call.protocol);
   }
 

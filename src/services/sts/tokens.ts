@@ -141,7 +141,11 @@ export function tokenOperations(deps: StsDeps): TokenOps {
       }
       const packed = packedPolicySize(input);
       const assumed = assumedRoleUser(account, role, input.RoleSessionName);
-      const session = sessionContext(input);
+      let session = sessionContext(input);
+      if (input.SerialNumber !== undefined || input.TokenCode !== undefined) {
+        const at = await checkMfa(deps, ctx, input.SerialNumber, input.TokenCode);
+        session = { ...session, mfaAuthenticatedAt: at };
+      }
       const Credentials = await mintCredentials(
         deps,
         account,

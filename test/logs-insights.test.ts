@@ -328,6 +328,21 @@ print(json.dumps({'status': r['status'], 'results': r['results'],
       )
       .catch((e: unknown) => e);
     assert.ok(both instanceof InvalidParameterException);
+    await logs.send(
+      new CreateLogGroupCommand({ logGroupName: '/insights/delivery', logGroupClass: 'DELIVERY' }),
+    );
+    const delivery = await logs
+      .send(
+        new StartQueryCommand({
+          logGroupName: '/insights/delivery',
+          startTime: start,
+          endTime: end,
+          queryString: 'fields @message',
+        }),
+      )
+      .catch((e: unknown) => e);
+    assert.ok(delivery instanceof InvalidParameterException);
+    assert.match(delivery.message, /DELIVERY log class/);
     // The limit parameter caps the rows.
     const { queryId } = await logs.send(
       new StartQueryCommand({

@@ -130,6 +130,14 @@ describe('CloudWatch Logs Live Tail', () => {
       )
       .catch((e: unknown) => e);
     assert.ok(pattern instanceof InvalidParameterException);
+    await logs.send(
+      new CreateLogGroupCommand({ logGroupName: '/tail/ia', logGroupClass: 'INFREQUENT_ACCESS' }),
+    );
+    const ia = await logs
+      .send(new StartLiveTailCommand({ logGroupIdentifiers: ['/tail/ia'] }))
+      .catch((e: unknown) => e);
+    assert.ok(ia instanceof InvalidParameterException);
+    assert.match(ia.message, /Live Tail supports only STANDARD log groups/);
   });
 
   test('boto3: start_live_tail streams the events of a stream prefix', async () => {

@@ -12,7 +12,7 @@ import { LimitExceededException, ResourceNotFoundException } from '../../api/log
 import type { LiveTailSessionLogEvent, StartLiveTailResponseStream } from '../../api/logs/types.js';
 import { invalid, type LogsDeps, parseGroupArn, scopeOf } from './common.js';
 import { compileFilterPattern, FilterPatternError, type Matcher } from './filter-pattern.js';
-import { GROUPS, groupKey, type Scope } from './store.js';
+import { GROUPS, type GroupRecord, groupKey, type Scope } from './store.js';
 import type { AppendedEvent } from './subscription-delivery.js';
 
 /** "SessionTimeoutException … when the session times out, after it has been kept open for three hours." */
@@ -127,8 +127,13 @@ export function liveTailOperations(
           }
           name = arn.name;
         }
-        if (!(await deps.store.get(GROUPS, groupKey(scope, name)))) {
-          throw new ResourceNotFoundException('The specified log group does not exist.');
+        const g = await deps.store.get<GroupRecord>(GROUPS, groupKey(scope, name));
+        if (!g) throw new ResourceNotFoundException('The specified log group does not exist.');
+        // Live Tail is a feature of the Standard log class only (CloudWatch_Logs_Log_Classes).
+        if (g.logGroupClass !== 'STANDARD') {
+          throw invalid(
+            `Log group '${name}' is in the ${g.logGroupClass} log class; Live Tail supports only STANDARD log groups.`,
+          );
         }
         groups.set(name, id);
       }

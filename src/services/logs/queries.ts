@@ -306,9 +306,17 @@ async function resolveGroups(
     throw invalid(`A query can include up to ${MAX_GROUPS} log groups.`);
   }
   for (const name of unique) {
-    if (!(await store.get<GroupRecord>(GROUPS, groupKey(scope, name)))) {
+    const g = await store.get<GroupRecord>(GROUPS, groupKey(scope, name));
+    if (!g) {
       throw new ResourceNotFoundException(
         `Log group '${name}' does not exist for account ID '${scope.account}'`,
+      );
+    }
+    // "[The Delivery] log class doesn't offer rich CloudWatch Logs capabilities such as
+    // CloudWatch Logs Insights queries."
+    if (g.logGroupClass === 'DELIVERY') {
+      throw invalid(
+        `Log group '${name}' is in the DELIVERY log class, which does not support Logs Insights queries.`,
       );
     }
   }

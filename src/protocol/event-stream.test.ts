@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32, decodeMessages, encodeMessage, eventMessage } from './event-stream.js';
+import { Readable } from 'node:stream';
+import { model as logs } from '../api/logs/model.js';
+import {
+  crc32,
+  decodeMessages,
+  encodeMessage,
+  EVENT_STREAM_CONTENT_TYPE,
+  eventMessage,
+} from './event-stream.js';
+import { jsonCodec } from './json.js';
 
 test('crc32 is the IEEE CRC-32', () => {
   assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
@@ -34,4 +43,34 @@ test('several messages decode in order; a flipped bit is caught', () => {
   const bad = Buffer.from(a);
   bad[bad.length - 6] ^= 1;
   assert.throws(() => decodeMessages(bad), /CRC/);
+});
+
+test('an eventstream output member goes out as initial-response, events and exceptions', async () => {
+  async function* stream() {
+    yield { sessionStart: { sessionId: 's-1', logGroupIdentifiers: ['/g'] } };
+    yield { sessionUpdate: { sessionMetadata: { sampled: false }, sessionResults: [] } };
+    yield { SessionTimeoutException: { message: 'timed out' } };
+  }
+  const output = { responseStream: stream() };
+  const wire = jsonCodec.serializeOutput(output, logs.operations.StartLiveTail, logs, {
+    requestId: 'r',
+  });
+  assert.equal(wire.headers['Content-Type'], EVENT_STREAM_CONTENT_TYPE);
+  assert.ok(wire.body instanceof Readable);
+  const chunks: Buffer[] = [];
+  for await (const chunk of wire.body) chunks.push(chunk as Buffer);
+  const messages = decodeMessages(Buffer.concat(chunks));
+  assert.deepEqual(
+    messages.map((m) => [
+      m.headers[':message-type'],
+      m.headers[':event-type'] ?? m.headers[':exception-type'],
+      JSON.parse(m.payload.toString('utf8')) as unknown,
+    ]),
+    [
+      ['event', 'initial-response', {}],
+      ['event', 'sessionStart', { sessionId: 's-1', logGroupIdentifiers: ['/g'] }],
+      ['event', 'sessionUpdate', { sessionMetadata: { sampled: false }, sessionResults: [] }],
+      ['exception', 'SessionTimeoutException', { message: 'timed out' }],
+    ],
+  );
 });

@@ -35,7 +35,8 @@ export function evaluate(e: Expr, r: LogRecordFields, agg?: Aggregated): Value {
     case 'not':
       return !truthy(evaluate(e.e, r, agg));
     case 'call': {
-      if (AGGREGATES[e.name]) return agg?.get(e) ?? null;
+      // After stats, `sort count(*) desc` names the column stats produced.
+      if (AGGREGATES[e.name]) return agg ? (agg.get(e) ?? null) : (r.get(e.text) ?? null);
       if (e.name === 'bin') {
         // bin(period) rounds @timestamp down to the period.
         const ts = r.get('@timestamp');

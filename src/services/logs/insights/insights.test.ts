@@ -163,6 +163,10 @@ describe('Logs Insights language', () => {
     );
     assert.equal(run('filter n not in [0, 3] and ispresent(n) | stats count(*) as n')[0].n, '5');
     assert.equal(run('fields @message | limit 5', 3).length, 3);
+    assert.deepEqual(
+      run('filter ispresent(n) | stats count(*) by n % 2 as odd | sort count(*) desc | limit 1'),
+      [{ odd: '0', 'count(*)': '4' }],
+    );
   });
 
   test('malformed queries point at the offending text', () => {

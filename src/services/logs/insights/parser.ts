@@ -22,7 +22,7 @@ export type Expr = Span &
     | { k: 'star' }
     | { k: 'field'; name: string }
     | { k: 'list'; items: Expr[] }
-    | { k: 'call'; name: string; args: Expr[] }
+    | { k: 'call'; name: string; args: Expr[]; text: string }
     | { k: 'neg'; e: Expr }
     | { k: 'not'; e: Expr }
     | { k: 'bin'; op: BinaryOp; l: Expr; r: Expr }
@@ -406,7 +406,8 @@ class Parser {
         }
       }
     }
-    return { k: 'call', name: fn, args, start: name.start, end: close.end };
+    const text = this.src.slice(name.start, close.end);
+    return { k: 'call', name: fn, args, text, start: name.start, end: close.end };
   }
 
   // Token helpers.

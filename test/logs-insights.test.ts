@@ -354,6 +354,15 @@ print(json.dumps({'status': r['status'], 'results': r['results'],
       }),
     );
     assert.equal((await results(queryId as string)).results?.length, 5);
+    // maxItems pages the rows with nextToken.
+    const pages: number[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await logs.send(new GetQueryResultsCommand({ queryId, maxItems: 2, nextToken }));
+      pages.push(page.results?.length ?? 0);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    assert.deepEqual(pages, [2, 2, 1]);
   });
 
   test('query definitions: put, update, describe by prefix, delete', async () => {

@@ -21,7 +21,16 @@ import type {
   StartQueryRequest,
 } from '../../api/logs/types.js';
 import type { MetadataStore } from '../../storage/types.js';
-import { invalid, type LogsDeps, pageList, parseGroupArn, scopeOf } from './common.js';
+import { encodeToken } from '../../shared/paging.js';
+import {
+  decodeToken,
+  invalid,
+  invalidToken,
+  type LogsDeps,
+  pageList,
+  parseGroupArn,
+  scopeOf,
+} from './common.js';
 import { QueryExecution } from './insights/engine.js';
 import { QuerySyntaxError } from './insights/lexer.js';
 import { MAX_LIMIT, parseQuery, type Query } from './insights/parser.js';
@@ -94,6 +103,17 @@ function decodePtr(ptr: string): Pointer | undefined {
   }
   return undefined;
 }
+
+interface ResultsToken {
+  q: string;
+  o: number;
+}
+const isResultsToken = (v: unknown): v is ResultsToken =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as ResultsToken).q === 'string' &&
+  Number.isInteger((v as ResultsToken).o) &&
+  (v as ResultsToken).o >= 0;
 
 /** How queries run; tests shorten the limits and decide when scheduled queries start. */
 export interface QueryLimits {
@@ -175,12 +195,23 @@ export function queryOperations(deps: LogsDeps, limits: QueryLimits = DEFAULT_LI
 
     async GetQueryResults(input, ctx) {
       const q = find(input.queryId, scopeOf(ctx));
+      const all = q.status === 'Complete' ? q.rows : [];
+      // "You can retrieve up to 100,000 log event results from a query by paginating with
+      // the nextToken" (maxItems: "The maximum is 10,000 log events per request").
+      let offset = 0;
+      if (input.nextToken !== undefined) {
+        const token = decodeToken(input.nextToken, isResultsToken);
+        if (token.q !== q.id) throw invalidToken();
+        offset = token.o;
+      }
+      const size = input.maxItems || MAX_LIMIT;
       const out: GetQueryResultsResponse = {
         queryLanguage: 'CWLI',
-        results: q.status === 'Complete' ? q.rows : [],
+        results: all.slice(offset, offset + size),
         statistics: { ...q.statistics, logGroupsScanned: q.groups.length },
         status: q.status,
       };
+      if (offset + size < all.length) out.nextToken = encodeToken({ q: q.id, o: offset + size });
       return out;
     },
 

@@ -139,12 +139,24 @@ export class QueryExecution {
     const split = query.commands.findIndex((c) => !PER_RECORD.has(c.k));
     this.head = split < 0 ? query.commands : query.commands.slice(0, split);
     this.tail = split < 0 ? [] : query.commands.slice(split);
+    // Rows in the default order (newest first) cut by limit: only the newest N are needed.
+    if (this.tail.every((c) => c.k === 'limit' || c.k === 'display')) {
+      const limits = this.tail.flatMap((c) => (c.k === 'limit' ? [c.n] : []));
+      this.keep = Math.min(maxRows, ...limits);
+    }
   }
+
+  /** How many records the result can need (the newest ones), when that is bounded. */
+  private readonly keep: number | undefined;
 
   add(record: LogRecordFields): void {
     for (const c of this.head) if (!applyToRecord(c, record)) return;
     this.matched++;
     this.kept.push(record);
+    if (this.keep !== undefined && this.kept.length >= 2 * this.keep + 1000) {
+      this.kept.sort((a, b) => timeOf(b) - timeOf(a));
+      this.kept.length = this.keep;
+    }
   }
 
   finish(): QueryResult {

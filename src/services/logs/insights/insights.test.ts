@@ -169,6 +169,28 @@ describe('Logs Insights language', () => {
     );
   });
 
+  test('a limit without sort keeps only the newest records while scanning', () => {
+    const exec = new QueryExecution(parseQuery('fields @message | limit 3'), 10_000);
+    for (let i = 0; i < 5000; i++) {
+      // Streams are scanned one after the other: timestamps do not arrive in order.
+      const t = T0 + ((i * 7919) % 5000);
+      exec.add(
+        recordOf({
+          account: '1',
+          group: '/g',
+          stream: 's',
+          timestamp: t,
+          ingestionTime: t,
+          message: String(t - T0),
+          ptr: String(i),
+        }),
+      );
+    }
+    const rows = exec.finish().rows.map((r) => r.find((f) => f.field === '@message')?.value);
+    assert.deepEqual(rows, ['4999', '4998', '4997']);
+    assert.equal(exec.matched, 5000);
+  });
+
   test('malformed queries point at the offending text', () => {
     const cases: [string, number, number, RegExp][] = [
       ['stats count(*) by', 17, 17, /end of query/],

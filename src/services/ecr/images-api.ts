@@ -114,21 +114,26 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
           failures.push({ imageId: id, ...found });
           continue;
         }
-        if (!acceptsMediaType(input.acceptedMediaTypes, found.mediaType)) {
-          // ECR converts between Docker and OCI manifests here; Stratus converts nothing
-          // (a converted manifest has another digest), so it says what it has instead.
+        // Asked by tag, a manifest of a type not accepted is converted as the registry
+        // does (manifest-convert.ts); the converted manifest's own digest is reported.
+        const served = await ecrCall(() =>
+          deps.registry.manifestFor(repo, id.imageTag ?? found.digest, (type) =>
+            acceptsMediaType(input.acceptedMediaTypes, type),
+          ),
+        );
+        if (!served) {
           failures.push({
             imageId: id,
             failureCode: 'ImageNotFound',
-            failureReason: `Requested image not found in the accepted media types: the image's manifest is ${found.mediaType}`,
+            failureReason: `Requested image not found in the accepted media types: the image's manifest is ${found.mediaType}${id.imageTag === undefined ? ', and an image requested by digest is never converted' : ', which cannot be converted to an accepted type'}`,
           });
           continue;
         }
         images.push({
           ...repositoryIds(repo),
-          imageId: { imageDigest: found.digest, ...tagOf(id) },
-          imageManifest: found.manifest,
-          imageManifestMediaType: found.mediaType,
+          imageId: { imageDigest: served.digest, ...tagOf(id) },
+          imageManifest: served.body.toString('utf8'),
+          imageManifestMediaType: served.mediaType,
         });
         await deps.registry.recordPull(repo, found);
       }

@@ -27,7 +27,7 @@ import {
   refusePagingWithList,
   repositoryIds,
 } from './api-support.js';
-import { ecrCall, type EcrDeps } from './common.js';
+import { ecrCall, scopeOf, type EcrDeps } from './common.js';
 import { deleteImageId, isFailure, resolveImage, type Failure } from './image-ids.js';
 import { acceptsMediaType } from './manifest.js';
 import type { ImageRecord, RepositoryRecord } from './store.js';
@@ -105,7 +105,10 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
     },
 
     async BatchGetImage(input, ctx) {
-      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const scope = scopeOf(ctx, input.registryId);
+      const repo = await ecrCall(() =>
+        deps.registry.repositoryOrUpstream(scope, input.repositoryName),
+      );
       const images = [];
       const failures: ImageFailure[] = [];
       for (const id of unique(input.imageIds)) {

@@ -30,6 +30,7 @@ import { layerDownloadPlane } from './layer-download.js';
 import { EcrImageSource, SERVICE_TOKEN_KEY } from './image-source.js';
 import { LifecycleRunner } from './lifecycle-runner.js';
 import { ReplicationRunner } from './replication.js';
+import { recordScan } from './scans-api.js';
 import { ecrOperations } from './provider.js';
 import { registryDataPlane } from './registry-http.js';
 import { Registry } from './registry.js';
@@ -91,6 +92,7 @@ export async function createEcr(
     // Runs only after a push, by when `lifecycle` and `replication` below exist.
     onPush: async (repo, push) => {
       if (repo.lifecyclePolicy) lifecycle.schedule(repo);
+      if (repo.scanOnPush) await recordScan(deps.store, repo, push.digest, now());
       if (!push.replicated) await replication.pushed(repo, push.digest);
     },
   });

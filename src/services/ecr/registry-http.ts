@@ -185,7 +185,10 @@ async function serve(
       return sendError(req, res, 403, 'DENIED', refused);
     }
   }
-  const repo = await deps.registry.repository(scope, name);
+  const pull = route.kind === 'manifest' && (method === 'GET' || method === 'HEAD');
+  const repo = pull
+    ? await deps.registry.repositoryOrUpstream(scope, name)
+    : await deps.registry.repository(scope, name);
   const ref = route.ref ?? '';
   switch (route.kind) {
     case 'tags':

@@ -18,6 +18,7 @@ import { isDigest, isDigestReference, isTag, wildcardMatches } from './names.js'
 import { RegistryError, repositoryNotFound } from './registry-errors.js';
 import {
   T,
+  type Scope,
   childKey,
   childPrefix,
   referrerKey,
@@ -95,6 +96,30 @@ export class Registry {
     );
     if (!repo) throw repositoryNotFound(name, scope.account);
     return repo;
+  }
+
+  /**
+   * The repository `name`; when it does not exist but a pull through cache rule's prefix
+   * covers it, the error says why ECR would have created it and cannot: pulling through
+   * needs the upstream registry, and Stratus reaches nothing beyond this machine.
+   * https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html
+   */
+  async repositoryOrUpstream(scope: Scope, name: string): Promise<RepositoryRecord> {
+    try {
+      return await this.repository(scope, name);
+    } catch (err) {
+      if (!(err instanceof RegistryError) || err.kind !== 'repository-not-found') throw err;
+      const rules = await this.deps.store.list<{
+        ecrRepositoryPrefix: string;
+        upstreamRegistryUrl: string;
+      }>(T.pullThrough, { prefix: repositoryKey(scope, '') });
+      const rule = rules.find((r) => name.startsWith(`${r.value.ecrRepositoryPrefix}/`))?.value;
+      if (!rule) throw err;
+      throw new RegistryError(
+        'upstream-unreachable',
+        `The image ${name.slice(rule.ecrRepositoryPrefix.length + 1)} could not be pulled from the upstream registry ${rule.upstreamRegistryUrl} of the pull through cache rule '${rule.ecrRepositoryPrefix}': Stratus has no network access beyond this machine.`,
+      );
+    }
   }
 
   /** Repository names of one registry in byte order, for `_catalog`. */

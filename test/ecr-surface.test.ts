@@ -26,6 +26,8 @@ import {
   DescribePullThroughCacheRulesCommand,
   StartImageScanCommand,
   ValidatePullThroughCacheRuleCommand,
+  ListImageReferrersCommand,
+  PutImageCommand,
   type ImageReplicationStatus,
 } from '@aws-sdk/client-ecr';
 import {
@@ -36,6 +38,7 @@ import {
   type BuiltImage,
 } from './helpers/oci-image.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { OCI_MANIFEST, pushImage, sha256 as digestOf, uploadBlob } from './helpers/ecr.js';
 
 const skip = imageToolsMissing();
 if (skip) console.log(`# ECR surface tests skipped: ${skip}`);
@@ -399,6 +402,48 @@ describe(
       );
       assert.equal(findings.imageScanStatus?.status, 'FAILED');
       assert.equal(findings.imageScanFindings, undefined);
+    });
+
+    test('ListImageReferrers lists the artifacts whose subject is the image', async () => {
+      await source.send(new CreateRepositoryCommand({ repositoryName: 'refs/app' }));
+      const subject = await pushImage(source, 'refs/app', 'v1');
+      const list = (artifactTypes?: string[]) =>
+        source.send(
+          new ListImageReferrersCommand({
+            repositoryName: 'refs/app',
+            subjectId: { imageDigest: subject.digest },
+            ...(artifactTypes ? { filter: { artifactTypes } } : {}),
+          }),
+        );
+      assert.deepEqual((await list()).referrers, []);
+      const empty = await uploadBlob(source, 'refs/app', Buffer.from('{}'));
+      const emptyDescriptor = {
+        mediaType: 'application/vnd.oci.empty.v1+json',
+        digest: empty.digest,
+        size: empty.size,
+      };
+      const sbom = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: 'application/spdx+json',
+        config: emptyDescriptor,
+        layers: [emptyDescriptor],
+        subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.manifest.length },
+      });
+      await source.send(new PutImageCommand({ repositoryName: 'refs/app', imageManifest: sbom }));
+      assert.deepEqual((await list()).referrers, [
+        {
+          digest: digestOf(sbom),
+          mediaType: OCI_MANIFEST,
+          artifactType: 'application/spdx+json',
+          size: sbom.length,
+          artifactStatus: 'ACTIVE',
+        },
+      ]);
+      assert.deepEqual(
+        (await list(['application/vnd.dev.cosign.simplesigning.v1+json'])).referrers,
+        [],
+      );
     });
   },
 );

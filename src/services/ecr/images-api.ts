@@ -27,6 +27,7 @@ import {
   refusePagingWithList,
   repositoryIds,
 } from './api-support.js';
+import * as paging from '../../shared/paging.js';
 import { ecrCall, scopeOf, type EcrDeps } from './common.js';
 import { deleteImageId, isFailure, resolveImage, type Failure } from './image-ids.js';
 import { acceptsMediaType } from './manifest.js';
@@ -34,7 +35,12 @@ import type { ImageRecord, RepositoryRecord } from './store.js';
 
 type ImageOperations = Pick<
   EcrOperations,
-  'ListImages' | 'DescribeImages' | 'BatchGetImage' | 'BatchDeleteImage' | 'PutImage'
+  | 'ListImages'
+  | 'DescribeImages'
+  | 'BatchGetImage'
+  | 'BatchDeleteImage'
+  | 'PutImage'
+  | 'ListImageReferrers'
 >;
 
 /** Images are read from the store in batches of this many while a page fills. */
@@ -141,6 +147,36 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
         await deps.registry.recordPull(repo, found);
       }
       return { images, failures };
+    },
+
+    /** The OCI 1.1 referrers of an image (signatures, SBOMs), as the registry's /referrers. */
+    async ListImageReferrers(input, ctx) {
+      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const types = input.filter?.artifactTypes;
+      const all = (
+        await ecrCall(() => deps.registry.referrers(repo, input.subjectId.imageDigest))
+      ).filter((r) => !types?.length || (r.artifactType && types.includes(r.artifactType)));
+      all.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+      const page = paging.pageArray(all, (r) => r.digest, {
+        marker: input.nextToken,
+        max: input.maxResults ?? DEFAULT_PAGE_SIZE,
+        resume: 'after',
+        invalid: () =>
+          new InvalidParameterException(
+            "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'",
+          ),
+      });
+      return {
+        referrers: page.items.map((r) => ({
+          digest: r.digest,
+          mediaType: r.mediaType,
+          size: r.size,
+          ...(r.artifactType === undefined ? {} : { artifactType: r.artifactType }),
+          ...(r.annotations === undefined ? {} : { annotations: r.annotations }),
+          artifactStatus: 'ACTIVE' as const,
+        })),
+        ...(page.next === undefined ? {} : { nextToken: page.next }),
+      };
     },
 
     async BatchDeleteImage(input, ctx) {

@@ -625,7 +625,8 @@ export class Registry {
     for (const target of conversionTargets(image.mediaType).filter(accepts)) {
       const converted = convertManifest(image.manifest, image.mediaType, target);
       if (!converted) continue;
-      await this.deps.store.put<ConversionRecord>(
+      // insert: a conversion served before is not written again on every pull.
+      await this.deps.store.insert<ConversionRecord>(
         T.conversions,
         childKey(repoKey, converted.digest),
         { source: image.digest, mediaType: target },

@@ -4,7 +4,7 @@
  * API (HTTP proxy to a local server) and a WebSocket API (MOCK routes) show up in
  * `AWS/ApiGateway` with AWS's names and dimensions (GetMetricStatistics, SDK v3's default
  * CBOR protocol; the AWS CLI v2 for one), and as AWS bills them in Cost Explorer and
- * `stratus cost`.
+ * `stratus cost`; S3's storage metrics in `AWS/S3`.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +35,7 @@ import {
 import { CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import WebSocket from 'ws';
 import type { CostReport } from '../src/billing/report.js';
 import { clock, createRecorder, recordedAtLeast } from './helpers/events.js';
@@ -381,6 +382,43 @@ describe('API Gateway metrics and the bill for API Gateway, EventBridge and Sche
     } finally {
       events.destroy();
       scheduler.destroy();
+    }
+  });
+
+  test("S3's storage metrics: BucketSizeBytes and NumberOfObjects by BucketName and StorageType", async () => {
+    const s3 = new S3Client({ ...clientConfig(server.endpoint), forcePathStyle: true });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'metered-bucket' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'metered-bucket', Key: 'a', Body: 'x'.repeat(10) }),
+      );
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'metered-bucket', Key: 'b', Body: 'y'.repeat(20) }),
+      );
+      const latest = (name: string, storageType: string) =>
+        eventually(`${name} of metered-bucket`, async () => {
+          const now = Date.now();
+          const out = await cw.send(
+            new GetMetricStatisticsCommand({
+              Namespace: 'AWS/S3',
+              MetricName: name,
+              Dimensions: [
+                { Name: 'BucketName', Value: 'metered-bucket' },
+                { Name: 'StorageType', Value: storageType },
+              ],
+              StartTime: new Date(now - 1_800_000),
+              EndTime: new Date(now + 1_800_000),
+              Period: 3600,
+              Statistics: ['Maximum'],
+            }),
+          );
+          const max = out.Datapoints?.[0]?.Maximum;
+          return max === (name === 'BucketSizeBytes' ? 30 : 2) ? max : undefined;
+        });
+      assert.equal(await latest('BucketSizeBytes', 'StandardStorage'), 30);
+      assert.equal(await latest('NumberOfObjects', 'AllStorageTypes'), 2);
+    } finally {
+      s3.destroy();
     }
   });
 });

@@ -7,6 +7,7 @@
  */
 import type { S3Operations } from '../../api/s3/operations.js';
 import type { Meter } from '../../billing/meter.js';
+import type { MetricSink } from '../../events/metrics.js';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { OBJECTS, VERSIONS, objectPrefix, type ObjectRecord, type VersionEntry } from './store.js';
@@ -32,6 +33,8 @@ export class S3Meter {
     private readonly store: MetadataStore,
     private readonly meter: Meter,
     private readonly warn: (message: string) => void,
+    /** CloudWatch's `AWS/S3` storage metrics (absent: none published). */
+    private readonly metrics?: MetricSink,
   ) {}
 
   /** The operations, each counted as a request and noting storage changes. */
@@ -71,17 +74,23 @@ export class S3Meter {
     const at = Date.now();
     try {
       let bytes = 0;
+      let objects = 0;
       for (const { value } of await this.store.list<ObjectRecord>(OBJECTS, {
         prefix: objectPrefix(bucket),
       })) {
         bytes += value.size;
+        objects++;
       }
       // Noncurrent versions are stored (and billed) too; delete markers hold no bytes.
       for (const { value } of await this.store.list<VersionEntry>(VERSIONS, {
         prefix: objectPrefix(bucket),
       })) {
-        if (!value.deleteMarker) bytes += value.size;
+        if (!value.deleteMarker) {
+          bytes += value.size;
+          objects++;
+        }
       }
+      this.publish({ account, region }, bucket, bytes, objects, at);
       const resource = `arn:aws:s3:::${bucket}`;
       this.meter.level({
         account,
@@ -96,6 +105,32 @@ export class S3Meter {
     } catch (err) {
       this.warn(`s3: metering ${bucket}'s storage failed: ${String(err)}`);
     }
+  }
+
+  /**
+   * `AWS/S3`'s storage metrics
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/metrics-dimensions.html):
+   * BucketSizeBytes by BucketName and StorageType `StandardStorage` ("The amount of data in
+   * bytes that is stored in a bucket in the STANDARD storage class") and NumberOfObjects by
+   * BucketName and StorageType `AllStorageTypes` (noncurrent versions included). AWS sends
+   * them once a day; Stratus sends a sample whenever the bucket's contents settle after a
+   * change, so a day's Maximum (or its last sample) is the figure AWS would report.
+   */
+  private publish(
+    scope: { account: string; region: string },
+    bucket: string,
+    bytes: number,
+    objects: number,
+    at: number,
+  ): void {
+    const sink = this.metrics;
+    if (!sink?.enabled) return;
+    const dims = (storageType: string) => [
+      { Name: 'BucketName', Value: bucket },
+      { Name: 'StorageType', Value: storageType },
+    ];
+    sink.put(scope, 'AWS/S3', 'BucketSizeBytes', dims('StandardStorage'), bytes, 'Bytes', at);
+    sink.put(scope, 'AWS/S3', 'NumberOfObjects', dims('AllStorageTypes'), objects, 'Count', at);
   }
 
   stop(): void {

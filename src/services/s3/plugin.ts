@@ -35,7 +35,7 @@ const DEFAULT_LIFECYCLE_SECONDS = 3600;
 
 export const s3Plugin = definePlugin({
   name: 's3',
-  needs: ['bus', 'meter'],
+  needs: ['bus', 'meter', 'metrics'],
   provides: ['s3objects', 's3events'],
   model: async () => (await import('../../api/s3/model.js')).model,
   async create(deps) {
@@ -61,7 +61,12 @@ export const s3Plugin = definePlugin({
         log.warn('S3 lifecycle rules could not be applied', { error: String(err) }),
       );
     const timers: NodeJS.Timeout[] = [];
-    const metering = new S3Meter(deps.store, deps.links.meter, (m) => log.warn(m));
+    const metering = new S3Meter(
+      deps.store,
+      deps.links.meter,
+      (m) => log.warn(m),
+      deps.links.metrics,
+    );
     return {
       dispatch: bindProvider<S3Operations>(
         metering.wrap(s3Operations({ store: deps.store, blobs, now, notifier, guard })),

@@ -4,7 +4,8 @@
  * API (HTTP proxy to a local server) and a WebSocket API (MOCK routes) show up in
  * `AWS/ApiGateway` with AWS's names and dimensions (GetMetricStatistics, SDK v3's default
  * CBOR protocol; the AWS CLI v2 for one), and as AWS bills them in Cost Explorer and
- * `stratus cost`; S3's storage metrics in `AWS/S3`.
+ * `stratus cost`; S3's storage metrics, and request metrics once a bucket has a metrics
+ * configuration, in `AWS/S3`.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +36,16 @@ import {
 import { CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketMetricsConfigurationCommand,
+  GetBucketMetricsConfigurationCommand,
+  GetObjectCommand,
+  ListBucketMetricsConfigurationsCommand,
+  PutBucketMetricsConfigurationCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import WebSocket from 'ws';
 import type { CostReport } from '../src/billing/report.js';
 import { clock, createRecorder, recordedAtLeast } from './helpers/events.js';
@@ -417,6 +427,73 @@ describe('API Gateway metrics and the bill for API Gateway, EventBridge and Sche
         });
       assert.equal(await latest('BucketSizeBytes', 'StandardStorage'), 30);
       assert.equal(await latest('NumberOfObjects', 'AllStorageTypes'), 2);
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  test('S3 request metrics by BucketName and FilterId once a metrics configuration exists', async () => {
+    const s3 = new S3Client({ ...clientConfig(server.endpoint), forcePathStyle: true });
+    try {
+      const Bucket = 'requests-bucket';
+      await s3.send(new CreateBucketCommand({ Bucket }));
+      // Before any configuration: not counted.
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'docs/early', Body: 'x' }));
+      await s3.send(
+        new PutBucketMetricsConfigurationCommand({
+          Bucket,
+          Id: 'docs',
+          MetricsConfiguration: { Id: 'docs', Filter: { Prefix: 'docs/' } },
+        }),
+      );
+      const got = await s3.send(new GetBucketMetricsConfigurationCommand({ Bucket, Id: 'docs' }));
+      assert.deepEqual(got.MetricsConfiguration, { Id: 'docs', Filter: { Prefix: 'docs/' } });
+      const listed = await s3.send(new ListBucketMetricsConfigurationsCommand({ Bucket }));
+      assert.deepEqual(
+        listed.MetricsConfigurationList?.map((c) => c.Id),
+        ['docs'],
+      );
+      await assert.rejects(
+        s3.send(new GetBucketMetricsConfigurationCommand({ Bucket, Id: 'nope' })),
+        (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
+          assert.equal(err.name, 'NoSuchConfiguration');
+          assert.equal(err.$metadata?.httpStatusCode, 404);
+          return true;
+        },
+      );
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'docs/a', Body: 'hello' }));
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'other/b', Body: 'not counted' }));
+      const a = await s3.send(new GetObjectCommand({ Bucket, Key: 'docs/a' }));
+      assert.equal(await a.Body?.transformToString(), 'hello');
+      await assert.rejects(s3.send(new GetObjectCommand({ Bucket, Key: 'docs/missing' })));
+      const dims = { BucketName: Bucket, FilterId: 'docs' };
+      const s3Stat = async (name: string) => {
+        const now = Date.now();
+        const out = await cw.send(
+          new GetMetricStatisticsCommand({
+            Namespace: 'AWS/S3',
+            MetricName: name,
+            Dimensions: Object.entries(dims).map(([Name, Value]) => ({ Name, Value })),
+            StartTime: new Date(now - 1_800_000),
+            EndTime: new Date(now + 1_800_000),
+            Period: 3600,
+            Statistics: ['Sum'],
+          }),
+        );
+        return out.Datapoints?.[0]?.Sum;
+      };
+      await eventually('AllRequests = 3', async () =>
+        (await s3Stat('AllRequests')) === 3 ? true : undefined,
+      );
+      assert.equal(await s3Stat('GetRequests'), 2);
+      assert.equal(await s3Stat('PutRequests'), 1);
+      assert.equal(await s3Stat('4xxErrors'), 1);
+      assert.equal(await s3Stat('5xxErrors'), 0);
+      assert.equal(await s3Stat('BytesDownloaded'), 5);
+
+      await s3.send(new DeleteBucketMetricsConfigurationCommand({ Bucket, Id: 'docs' }));
+      const none = await s3.send(new ListBucketMetricsConfigurationsCommand({ Bucket }));
+      assert.equal(none.MetricsConfigurationList, undefined);
     } finally {
       s3.destroy();
     }

@@ -87,6 +87,7 @@ export class InstanceFleet {
 
   /** Boots a pending instance in the background (CreateInstances, StartInstance). */
   launch(rec: InstanceRecord): void {
+    this.usage.started(rec, this.now());
     this.background(rec, 'boot', () => this.boot(rec));
   }
 
@@ -123,7 +124,6 @@ export class InstanceFleet {
         delete r.error;
       });
       if (!up) await this.machines.destroy(rec.id);
-      else await this.usage.started(up, this.now());
     } catch (err) {
       await this.machines.halt(rec.id).catch(() => undefined);
       await this.update(rec, (r) => {
@@ -160,19 +160,17 @@ export class InstanceFleet {
   stop(rec: InstanceRecord): void {
     this.background(rec, 'stop', async () => {
       await this.machines.halt(rec.id);
-      const down = await this.update(rec, (r) => {
+      await this.update(rec, (r) => {
         r.state = 'stopped';
         if (!r.staticIpName) delete r.ip;
       });
       await this.releaseOwnAddress(rec);
-      if (down) await this.usage.stopped(down, this.now());
     });
   }
 
   reboot(rec: InstanceRecord): void {
     this.background(rec, 'reboot', async () => {
       await this.machines.halt(rec.id);
-      await this.usage.stopped(rec, this.now());
       await this.boot(rec);
     });
   }
@@ -182,7 +180,7 @@ export class InstanceFleet {
     this.background(rec, 'delete', async () => {
       await this.machines.destroy(rec.id);
       await this.releaseOwnAddress(rec);
-      await this.usage.stopped(rec, this.now());
+      this.usage.deleted(rec, this.now());
     });
   }
 
@@ -221,12 +219,11 @@ export class InstanceFleet {
       const rec = all.find((i) => i.value.id === id)?.value;
       if (!rec) return;
       this.log(`lightsail: instance ${rec.name} stopped: ${reason}`);
-      const down = await this.update(rec, (r) => {
+      await this.update(rec, (r) => {
         r.state = 'stopped';
         r.desired = 'stopped';
         r.error = reason;
       });
-      if (down) await this.usage.stopped(down, this.now());
     })();
   }
 

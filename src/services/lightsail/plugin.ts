@@ -17,9 +17,9 @@ import { InstanceFleet } from './fleet.js';
 import { Machines } from './machines.js';
 import { Monitor } from './monitor.js';
 import { lightsailOperations } from './provider.js';
-import { storeUsageMeter } from './usage.js';
+import { meteredUsage } from './usage.js';
 
-const NEEDS = ['containers', 'images'] as const;
+const NEEDS = ['containers', 'images', 'meter'] as const;
 
 export interface LightsailServiceInstance extends ServiceInstance {
   fleet: InstanceFleet;
@@ -53,7 +53,7 @@ export async function createLightsail(
     { driver: deps.links.containers, images, blobs: deps.blobs, dir, log: warn },
     (id, reason) => crashed.handler(id, reason),
   );
-  const fleet = new InstanceFleet(deps.store, machines, storeUsageMeter(deps.store), warn);
+  const fleet = new InstanceFleet(deps.store, machines, meteredUsage(deps.links.meter), warn);
   crashed.handler = (id, reason) => fleet.crashed(id, reason);
   const monitor = new Monitor(deps.store, machines, metricSeconds() * 1000);
   const lightsailDeps: LightsailDeps = { store: deps.store, fleet, monitor, now: Date.now };

@@ -113,14 +113,30 @@ export function waitState(endpoint: string, name: string, state: string): Promis
   );
 }
 
-/** Runs a command over ssh with the key file (no host key checks: addresses are reused). */
-export function ssh(
+/**
+ * sshd accepted the connection but was too slow to finish its handshake (a loaded
+ * machine): worth another try, unlike a refused or unanswered port (a closed one).
+ */
+const SLOW_SSHD = /banner exchange|kex_exchange_identification/;
+
+/**
+ * Runs a command over ssh with the key file (no host key checks: addresses are reused),
+ * trying again (up to 5 times) where sshd was too slow to finish its handshake.
+ */
+export async function ssh(
   key: string,
   user: string,
   ip: string,
   command: string,
   port = 22,
 ): Promise<Run> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await sshOnce(key, user, ip, command, port);
+    if (r.code !== 255 || !SLOW_SSHD.test(r.stderr) || attempt >= 5) return r;
+  }
+}
+
+function sshOnce(key: string, user: string, ip: string, command: string, port: number) {
   return run('ssh', [
     '-p',
     String(port),

@@ -2,7 +2,9 @@
  * Amazon Lightsail (json 1.1, `Lightsail_20161128`): instances from blueprints as
  * long-lived system containers with their own address, sshd and the bundle's limits
  * (machines.ts), key pairs, public ports, static IPs, snapshots, disks, metrics and alarms.
- * Instances need the runc driver; with another driver CreateInstances says so.
+ * Instances need the runc driver (an address of their own on Stratus's bridge) or the
+ * Docker driver (ports published on 127.0.0.1); with the process driver CreateInstances
+ * says so.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';

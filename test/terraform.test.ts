@@ -152,7 +152,7 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
     );
   });
 
-  test('CloudWatch Logs: every aws_cloudwatch_log_* resource type applies, plans clean and destroys', async () => {
+  test('CloudWatch Logs: every aws_cloudwatch_log_* resource type (and the query definition) applies, plans clean and destroys', async () => {
     const role = await createRole(c.iam, 'tf-logs-role');
     const fn = await c.lambda.send(
       new CreateFunctionCommand({
@@ -184,6 +184,7 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
         'aws_cloudwatch_log_resource_policy',
         'aws_cloudwatch_log_stream',
         'aws_cloudwatch_log_subscription_filter',
+        'aws_cloudwatch_query_definition',
       ],
       async () => {
         const filters = await c.logs.send(

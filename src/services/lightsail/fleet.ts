@@ -201,7 +201,6 @@ export class InstanceFleet {
       if (cur?.id !== rec.id || cur.desired !== 'running' || !this.machines.portsChanged(cur))
         return;
       await this.machines.halt(rec.id);
-      await this.usage.stopped(cur, this.now());
       await this.boot(cur);
     });
   }

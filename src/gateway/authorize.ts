@@ -139,6 +139,7 @@ export class Authorizer {
       policies: info ? info.policies : { identity: [] },
       resourcePolicy: resource?.policy,
       resourceAccount,
+      resourcePolicyRequired: resource?.requiredFor?.(call.action) ?? false,
     });
     return { decision, message: deniedMessage(call, decision) };
   }

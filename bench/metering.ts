@@ -5,12 +5,20 @@
  * 1 and 10 connections. The target: metered throughput at least 0.95× the unmetered one.
  * Afterwards the metered server's bill must count every invocation the load made.
  *
- *   npm run build && node dist/bench/metering.js [--duration 10] [--warmup 1]
+ * `--path apigateway`: the same through an HTTP API in front of the function (quick create,
+ * `GET /noop` on the invoke host), the "off" server with both STRATUS_METERING=off and
+ * STRATUS_METRICS=off, so the ratio is what API Gateway's AWS/ApiGateway metrics and its
+ * request metering (and Lambda's) cost together; the bill must count the API's requests.
+ *
+ *   npm run build && node dist/bench/metering.js [--duration 10] [--warmup 1] [--path invoke|apigateway]
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CLIENT_CPU, enablePinning, isPinning, runBench } from './children.js';
+import { ApiGatewayV2Client, CreateApiCommand } from '@aws-sdk/client-apigatewayv2';
+import { AddPermissionCommand } from '@aws-sdk/client-lambda';
+import type { SignedCall } from './calls.js';
 import { capture } from './capture.js';
 import { interleaved, type LoadSettings, type Target } from './http-load.js';
 import { combine } from './load-result.js';
@@ -24,22 +32,61 @@ function say(msg: string): void {
   process.stderr.write(`[metering-bench] ${msg}\n`);
 }
 
-async function prepare(s: StratusProcess, b: LambdaBench, name: string): Promise<Target> {
+async function prepare(
+  s: StratusProcess,
+  b: LambdaBench,
+  name: string,
+  path: Path,
+): Promise<Target> {
   await createNoop(b, FUNCTION, 'node');
-  const call = await signInvoke(s.endpoint, FUNCTION);
+  const call = path === 'invoke' ? await signInvoke(s.endpoint, FUNCTION) : await httpApi(s, b);
   const answer = await capture(s.endpoint, call);
   if (answer.status !== 200) throw new Error(`${name}: Invoke answered ${answer.status}`);
   return { name, url: s.endpoint, call, pid: s.child.pid };
 }
 
-/** Requests the metered server's bill counted for the function (all of them, once flushed). */
-async function billedRequests(endpoint: string): Promise<number> {
+type Path = 'invoke' | 'apigateway';
+
+/** An HTTP API whose `$default` route is the function; the call to its invoke host. */
+async function httpApi(s: StratusProcess, b: LambdaBench): Promise<SignedCall> {
+  const fn = `arn:aws:lambda:us-east-1:000000000000:function:${FUNCTION}`;
+  const apigw = new ApiGatewayV2Client({
+    endpoint: s.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const api = await apigw.send(
+    new CreateApiCommand({ Name: 'bench', ProtocolType: 'HTTP', Target: fn }),
+  );
+  apigw.destroy();
+  await b.lambda.send(
+    new AddPermissionCommand({
+      FunctionName: fn,
+      StatementId: 'apigw',
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      SourceArn: `arn:aws:execute-api:us-east-1:000000000000:${api.ApiId}/*`,
+    }),
+  );
+  return {
+    name: 'http-api',
+    method: 'GET',
+    path: '/noop',
+    headers: [['host', `${api.ApiId}.execute-api.localhost:${s.port}`]],
+    body: '',
+  };
+}
+
+/** Requests the metered server's bill counted (all of them, once flushed). */
+async function billedRequests(endpoint: string, path: Path): Promise<number> {
   const res = await fetch(`${endpoint}/_stratus/cost?format=json`);
   const report = (await res.json()) as {
     services: { code: string; usage: { usageType: string; quantity: number }[] }[];
   };
-  const lambda = report.services.find((s) => s.code === 'AWSLambda');
-  return lambda?.usage.find((u) => u.usageType === 'Request')?.quantity ?? 0;
+  const [code, type] =
+    path === 'invoke' ? ['AWSLambda', 'Request'] : ['AmazonApiGateway', 'ApiGatewayHttpRequest'];
+  const service = report.services.find((s) => s.code === code);
+  return service?.usage.find((u) => u.usageType === type)?.quantity ?? 0;
 }
 
 async function main(): Promise<void> {
@@ -47,6 +94,7 @@ async function main(): Promise<void> {
     options: {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '1' },
+      path: { type: 'string', default: 'invoke' },
     },
     strict: true,
   });
@@ -62,20 +110,21 @@ async function main(): Promise<void> {
     durationS: Number(values.duration),
     warmupS: Number(values.warmup),
   };
+  const path: Path = values.path === 'apigateway' ? 'apigateway' : 'invoke';
   const load0 = loadavg()[0];
   const on = await startStratus({ auth: 'permissive', driver: 'process' });
   const off = await startStratus({
     auth: 'permissive',
     driver: 'process',
-    env: { STRATUS_METERING: 'off' },
+    env: { STRATUS_METERING: 'off', ...(path === 'apigateway' && { STRATUS_METRICS: 'off' }) },
   });
   const clients = [await setUp(on.endpoint), await setUp(off.endpoint)];
   try {
     const targets = [
-      await prepare(on, clients[0], 'metering on'),
-      await prepare(off, clients[1], 'metering off'),
+      await prepare(on, clients[0], 'metering on', path),
+      await prepare(off, clients[1], 'metering off', path),
     ];
-    const before = await billedRequests(on.endpoint);
+    const before = await billedRequests(on.endpoint, path);
     let sent = 0;
     const rows: string[] = [];
     for (const c of [1, 10]) {
@@ -95,10 +144,10 @@ async function main(): Promise<void> {
           (problems ? ` ${problems} errors` : ''),
       );
     }
-    const billed = (await billedRequests(on.endpoint)) - before;
+    const billed = (await billedRequests(on.endpoint, path)) - before;
     process.stdout.write(
       [
-        `Metering overhead on the warm invoke path (${new Date().toISOString()}, ${cpus().length} CPUs, ` +
+        `Metering overhead on the ${path === 'invoke' ? 'warm invoke path' : 'HTTP API → Lambda path (metrics and metering)'} (${new Date().toISOString()}, ${cpus().length} CPUs, ` +
           `load ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}, ${wrk ? 'wrk' : 'node socket client'}, ` +
           `${isPinning() ? 'pinned' : 'not pinned'})`,
         '',

@@ -63,6 +63,10 @@ Environment only:
                       (default 3600)
   STRATUS_ECR_UPLOAD_LIFETIME_SECONDS
                       idle layer uploads are discarded after this (default 86400)
+  STRATUS_ECR_REPOSITORY_URI
+                      local: repositoryUri is 127.0.0.1:<port>/<acct>.dkr.ecr.<region>/<repo>,
+                      which docker and skopeo reach with no configuration (default);
+                      aws: AWS's <acct>.dkr.ecr.<region>.amazonaws.com/<repo>
   STRATUS_BATCH_VCPUS, STRATUS_BATCH_MEMORY_MIB
                       the share of this machine Batch's compute environments draw
                       from (default every CPU and 80% of memory)

@@ -87,7 +87,10 @@ describe('ECR API', () => {
     const arn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/team/app`;
     assert.equal(repo.repositoryArn, arn);
     assert.equal(repo.registryId, ACCOUNT);
-    assert.equal(repo.repositoryUri, `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/team/app`);
+    assert.equal(
+      repo.repositoryUri,
+      `127.0.0.1:${server.port}/${ACCOUNT}.dkr.ecr.${REGION}/team/app`,
+    );
     assert.ok(repo.createdAt instanceof Date);
     assert.equal(repo.imageTagMutability, 'IMMUTABLE_WITH_EXCLUSION');
     assert.deepEqual(repo.imageTagMutabilityExclusionFilters, [
@@ -425,14 +428,25 @@ describe('ECR API', () => {
         ],
       ],
     );
+    // A Docker-only client gets the OCI manifest converted when it asks by tag (its own
+    // digest reported), and nothing when it asks by digest: ECR never converts those.
     const dockerOnly = await ecr.send(
       new BatchGetImageCommand({
         repositoryName: 'images',
-        imageIds: [{ imageTag: 'v1' }],
+        imageIds: [{ imageTag: 'v1' }, { imageDigest: first.digest }],
         acceptedMediaTypes: [DOCKER_MANIFEST],
       }),
     );
-    assert.deepEqual(dockerOnly.images, []);
+    const converted = dockerOnly.images?.[0];
+    assert.equal(converted?.imageManifestMediaType, DOCKER_MANIFEST);
+    assert.equal(converted?.imageId?.imageDigest, sha256(converted?.imageManifest ?? ''));
+    assert.equal(
+      (JSON.parse(converted?.imageManifest ?? '{}') as { config: { digest: string } }).config
+        .digest,
+      (JSON.parse(first.manifest) as { config: { digest: string } }).config.digest,
+    );
+    assert.equal(dockerOnly.images?.length, 1);
+    assert.deepEqual(dockerOnly.failures?.[0].imageId, { imageDigest: first.digest });
     assert.equal(dockerOnly.failures?.[0].failureCode, 'ImageNotFound');
     const pulled = await ecr.send(
       new DescribeImagesCommand({ repositoryName: 'images', imageIds: [{ imageTag: 'v1' }] }),

@@ -57,7 +57,7 @@ describe('ECR registry authentication', { skip }, () => {
       const created = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/app' }));
       assert.equal(
         created.repository?.repositoryUri,
-        `${account}.dkr.ecr.us-east-1.amazonaws.com/team/app`,
+        `127.0.0.1:${server.port}/${account}.dkr.ecr.us-east-1/team/app`,
       );
       // Without credentials the local reference means the default account, which has no
       // such repository.

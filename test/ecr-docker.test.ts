@@ -43,7 +43,9 @@ describe('docker login, push and pull', { skip }, () => {
   let server: TestServer;
   const dir = mkdtempSync(join(tmpdir(), 'ecr-docker-'));
   let registry: string;
-  const image = () => `${registry}/docker/app:v1`;
+  /** The repositoryUri ECR reports: docker pushes to it as it is. */
+  let uri: string;
+  const image = () => `${uri}:v1`;
 
   before(async () => {
     server = await startTestServer();
@@ -55,6 +57,9 @@ describe('docker login, push and pull', { skip }, () => {
       'docker/app',
     ]);
     assert.equal(created.code, 0, created.stderr);
+    uri = (JSON.parse(created.stdout) as { repository: { repositoryUri: string } }).repository
+      .repositoryUri;
+    assert.equal(uri, `${registry}/000000000000.dkr.ecr.us-east-1/docker/app`);
   });
   after(async () => {
     await docker(['rmi', '-f', image()]);
@@ -63,7 +68,7 @@ describe('docker login, push and pull', { skip }, () => {
     await server.stop();
   });
 
-  test('get-login-password | docker login, then push and pull by the local reference', async () => {
+  test('get-login-password | docker login, then push and pull by the repositoryUri', async () => {
     const pw = await awsCli(server.endpoint, ['ecr', 'get-login-password']);
     assert.equal(pw.code, 0, pw.stderr);
     const login = await docker(

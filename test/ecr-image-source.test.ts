@@ -168,6 +168,8 @@ describe('ECR image source', { skip: imageToolsMissing() }, () => {
       `${AWS_HOST}/apps/web:v1@${image.digest}`,
       `127.0.0.1:${port}/apps/web:v1`,
       `localhost:${port}/apps/web@${image.digest}`,
+      // The repositoryUri ECR reports (the local form naming account and region).
+      `127.0.0.1:${port}/${ACCOUNT}.dkr.ecr.${REGION}/apps/web:v1`,
       'apps/web',
       'apps/web:latest',
     ]) {
@@ -218,6 +220,7 @@ describe('ECR image source', { skip: imageToolsMissing() }, () => {
     // Another account's registry, another region's: separate registries.
     await rejects(`111111111111.dkr.ecr.${REGION}.amazonaws.com/apps/web:v1`, /^not found$/);
     await rejects(`${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/apps/web:v1`, /^not found$/);
+    await rejects(`${host}/111111111111.dkr.ecr.${REGION}/apps/web:v1`, /^not found$/);
     await rejects(
       'multi:arm-only',
       /^image Manifest does not contain descriptor matching platform 'linux\/amd64'$/,

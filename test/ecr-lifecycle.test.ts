@@ -184,7 +184,10 @@ describe('ECR lifecycle policies and the CLI and boto3', () => {
     ]);
     assert.equal(created.code, 0, created.stderr);
     const repo = (JSON.parse(created.stdout) as { repository: Record<string, unknown> }).repository;
-    assert.equal(repo.repositoryUri, `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/cli/repo`);
+    assert.equal(
+      repo.repositoryUri,
+      `127.0.0.1:${server.port}/${ACCOUNT}.dkr.ecr.${REGION}/cli/repo`,
+    );
     assert.equal(repo.imageTagMutability, 'IMMUTABLE');
 
     const image = await pushImage('cli/repo', 'v1');
@@ -252,7 +255,7 @@ print(json.dumps({
     const out = await python(server.endpoint, script);
     assert.equal(out.code, 0, out.stderr);
     const result = JSON.parse(out.stdout) as Record<string, unknown>;
-    assert.equal(result.uri, `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/boto/repo`);
+    assert.equal(result.uri, `127.0.0.1:${server.port}/${ACCOUNT}.dkr.ecr.${REGION}/boto/repo`);
     assert.deepEqual(result.ids, [{ imageDigest: image.digest, imageTag: 'v1' }]);
     assert.equal(result.manifest, image.manifest);
     assert.equal(result.user, 'AWS');

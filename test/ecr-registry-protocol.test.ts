@@ -389,9 +389,14 @@ describe('ECR registry protocol', () => {
       assert.equal(h.headers.get('docker-content-digest'), digest);
       assert.equal(h.body.length, 0);
     }
-    // A client that only reads Docker manifests is not sent an OCI one.
+    // A client that only reads Docker manifests is sent the OCI one converted when it asks
+    // by tag, as ECR does, and nothing when it asks by digest (ECR never converts those).
+    const converted = await get('/v2/proto/manifests/v1', { Accept: DOCKER_MANIFEST });
+    assert.equal(converted.status, 200);
+    assert.equal(converted.headers.get('content-type'), DOCKER_MANIFEST);
+    assert.equal(converted.headers.get('docker-content-digest'), sha256Digest(converted.body));
     assertError(
-      await get('/v2/proto/manifests/v1', { Accept: DOCKER_MANIFEST }),
+      await get(`/v2/proto/manifests/${digest}`, { Accept: DOCKER_MANIFEST }),
       404,
       'MANIFEST_UNKNOWN',
     );

@@ -344,6 +344,49 @@ describe('IAM enforcement in strict mode', () => {
     });
   });
 
+  test('within the account, an identity policy alone does not let a user assume a role its trust policy does not name', async () => {
+    const root = iamAs(ROOT);
+    const keys = await user('would-be-assumer');
+    await root.send(
+      new PutUserPolicyCommand({
+        UserName: 'would-be-assumer',
+        PolicyName: 'assume-any',
+        PolicyDocument: allow('sts:AssumeRole'),
+      }),
+    );
+    // fn-role trusts only lambda.amazonaws.com.
+    assert.deepEqual(
+      await failure(
+        stsAs(keys).send(new AssumeRoleCommand({ RoleArn: lambdaRole, RoleSessionName: 'sess' })),
+      ),
+      {
+        name: 'AccessDenied',
+        status: 403,
+        message: `User: arn:aws:iam::${ACCOUNT}:user/would-be-assumer is not authorized to perform: sts:AssumeRole on resource: ${lambdaRole}`,
+      },
+    );
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    });
+    const named = await root.send(
+      new CreateRoleCommand({ RoleName: 'account-trusted', AssumeRolePolicyDocument: trust }),
+    );
+    const ok = await stsAs(keys).send(
+      new AssumeRoleCommand({ RoleArn: named.Role?.Arn, RoleSessionName: 'sess' }),
+    );
+    assert.equal(
+      ok.AssumedRoleUser?.Arn,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/account-trusted/sess`,
+    );
+  });
+
   test('cross-account: a role is assumable from another account only when its trust policy allows', async () => {
     const other = { accessKeyId: '222222222222', secretAccessKey: 'test' };
     const owner = { accessKeyId: '111111111111', secretAccessKey: 'test' };

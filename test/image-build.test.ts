@@ -126,7 +126,7 @@ describe('stratus image build', { skip }, () => {
     assert.equal(first.reference, `127.0.0.1:${server.port}/stratus/lambda-nodejs:20`);
     assert.match(
       first.repositoryUri ?? '',
-      /^\d{12}\.dkr\.ecr\.us-east-1\.amazonaws\.com\/stratus\/lambda-nodejs$/,
+      /^127\.0\.0\.1:\d+\/\d{12}\.dkr\.ecr\.us-east-1\/stratus\/lambda-nodejs$/,
     );
     assert.equal(first.push?.uploaded, 5); // config + 4 layers
     const text = lines.join('\n');

@@ -154,6 +154,9 @@ for (const { driver, skip } of await containerDrivers()) {
           `ImageUri=${REGISTRY}/fns/node:v1`,
           '--role',
           role,
+          // Not the 3 s default: a cold container invoke timed out under CI load.
+          '--timeout',
+          '30',
           '--publish',
         ]);
         assert.equal(created.code, 0, created.stderr);

@@ -89,6 +89,8 @@ describe('Lambda invoke: the AWS CLI, boto3 and SDKs inside functions', () => {
         role,
         '--zip-file',
         `fileb://${zipFile}`,
+        '--timeout', // not the 3 s default: CI load must not time a test function out
+        '30',
       ]);
       assert.equal(created.code, 0, `${AWS_CLI}: ${created.stderr}`);
       const waited = await awsCli(server.endpoint, [

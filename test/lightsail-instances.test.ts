@@ -22,7 +22,8 @@ import {
   until,
   waitState,
 } from './helpers/lightsail.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
+import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 const skip = await lightsailSkipReason('nginx');
 if (skip) console.log(`# skipped: ${skip}`);
@@ -355,6 +356,55 @@ describe('Lightsail instances (runc, AWS CLI v2, ssh, curl)', { skip: skip ?? fa
         }
       ).name;
       assert.equal(state, 'running');
+    },
+  );
+
+  test(
+    'the bill: bundle-hours from launch to deletion, stopped included (Cost Explorer)',
+    { timeout: 300_000 },
+    async () => {
+      const ce = new CostExplorerClient({ ...clientConfig(ep), maxAttempts: 1 });
+      const today = new Date().toISOString().slice(0, 10);
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+      const hours = async (): Promise<{ quantity: number; cost: number } | undefined> => {
+        const out = await ce.send(
+          new GetCostAndUsageCommand({
+            TimePeriod: { Start: today, End: tomorrow },
+            Granularity: 'DAILY',
+            Metrics: ['UsageQuantity', 'UnblendedCost'],
+            GroupBy: [{ Type: 'DIMENSION', Key: 'USAGE_TYPE' }],
+          }),
+        );
+        const g = out.ResultsByTime?.[0]?.Groups?.find((x) => x.Keys?.[0] === 'USE1-Bundle:0.5GB');
+        return (
+          g && {
+            quantity: Number(g.Metrics?.UsageQuantity?.Amount),
+            cost: Number(g.Metrics?.UnblendedCost?.Amount),
+          }
+        );
+      };
+      try {
+        const running = await until('nano hours on the bill', hours);
+        assert.ok(running.quantity > 0 && running.quantity < 1, String(running.quantity));
+        // $5/month plans at $0.0067 an hour (no trial hours unless STRATUS_FREE_TIER=all).
+        assert.ok(Math.abs(running.cost - running.quantity * 0.0067) < 1e-9, String(running.cost));
+        await lightsail(ep, ['stop-instance', '--instance-name', 'web']);
+        await waitState(ep, 'web', 'stopped');
+        const stopped = (await hours())?.quantity ?? 0;
+        // "These resources accrue charges even when they are in the stopped state."
+        await until('a stopped instance to accrue hours', async () =>
+          ((await hours())?.quantity ?? 0) > stopped ? true : undefined,
+        );
+        await lightsail(ep, ['delete-instance', '--instance-name', 'web']);
+        // Deleted: the hours stop growing.
+        await until('the hours to stop once deleted', async () => {
+          const a = (await hours())?.quantity;
+          await new Promise((r) => setTimeout(r, 1500));
+          return a !== undefined && a === (await hours())?.quantity ? true : undefined;
+        });
+      } finally {
+        ce.destroy();
+      }
     },
   );
 });

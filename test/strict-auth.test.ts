@@ -235,7 +235,7 @@ describe('strict authentication', () => {
     // "Calling AssumeRoleWithWebIdentity does not require the use of AWS security
     // credentials." The SDK sends both unsigned (its credentials are never asked for here).
     // Reaching STS means STS's own answer: the token (no issuer) is refused as AWS refuses
-    // it, and SAML, not implemented yet, answers NotImplemented.
+    // it, and SAML names the provider it cannot find.
     const noCredentials = new STSClient({
       endpoint: server.endpoint,
       region: 'us-east-1',
@@ -265,9 +265,9 @@ describe('strict authentication', () => {
         }),
       ),
     );
-    assert.equal(saml.name, 'NotImplementedException', saml.message);
-    assert.equal(saml.status, 501);
-    assert.match(saml.message, /^sts\.AssumeRoleWithSAML is not implemented/);
+    assert.equal(saml.name, 'InvalidIdentityTokenException', saml.message);
+    assert.equal(saml.status, 400);
+    assert.equal(saml.message, "Specified provider doesn't exist.");
 
     const cli = await awsCli(server.endpoint, [
       '--no-sign-request',

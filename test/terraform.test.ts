@@ -7,19 +7,41 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeSubscriptionFiltersCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeRegistryCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { ListInstanceProfilesForRoleCommand } from '@aws-sdk/client-iam';
+import { GetRoleCommand, ListInstanceProfilesForRoleCommand } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, GetFunctionCodeSigningConfigCommand } from '@aws-sdk/client-lambda';
 import { clients, createRole, destroy, type Clients } from './helpers/lambda.js';
+import { localSamlIdp } from './helpers/saml.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 import { TerraformDir, failure, terraformUnavailable } from './helpers/terraform.js';
 import { createZip } from './helpers/zip-writer.js';
 
 const unavailable = terraformUnavailable();
 if (unavailable !== undefined) console.log(`# terraform tests skipped: ${unavailable}`);
+
+/** The certificate's RSA key as an OpenSSH public key line (`ssh-rsa AAAA…`). */
+function sshPublicKey(certPem: string): string {
+  const jwk = new X509Certificate(certPem).publicKey.export({ format: 'jwk' });
+  const field = (b: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    return [len, b];
+  };
+  const mpint = (b64: string | undefined) => {
+    const b = Buffer.from(b64 ?? '', 'base64url');
+    return b[0] & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b;
+  };
+  const blob = Buffer.concat([
+    ...field(Buffer.from('ssh-rsa')),
+    ...field(mpint(jwk.e)),
+    ...field(mpint(jwk.n)),
+  ]);
+  return `ssh-rsa ${blob.toString('base64')}\n`;
+}
 
 /** The types a group's state must hold after apply: every one the fixture declares. */
 function typesIn(state: string[]): Set<string> {
@@ -31,18 +53,6 @@ function typesIn(state: string[]): Set<string> {
  * need a service, or a part of one, that Stratus does not have yet.
  */
 const NOT_APPLIED: Record<string, string> = {
-  aws_iam_user_login_profile: 'console passwords (CreateLoginProfile) are not implemented',
-  aws_iam_account_password_policy: 'the account password policy is not implemented',
-  aws_iam_account_alias: 'account aliases are not implemented',
-  aws_iam_virtual_mfa_device: 'MFA devices are not implemented',
-  aws_iam_saml_provider: 'SAML identity providers are not implemented',
-  aws_iam_server_certificate: 'server certificates are not implemented',
-  aws_iam_signing_certificate: 'signing certificates are not implemented',
-  aws_iam_user_ssh_key: 'SSH public keys (CodeCommit) are not implemented',
-  aws_iam_service_linked_role: 'service-linked roles are not implemented',
-  aws_iam_service_specific_credential: 'service-specific credentials are not implemented',
-  aws_iam_security_token_service_preferences:
-    'SetSecurityTokenServicePreferences is not implemented',
   aws_iam_organizations_features: 'needs AWS Organizations, which Stratus does not have',
 };
 
@@ -142,7 +152,7 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
     );
   });
 
-  test('CloudWatch Logs: every aws_cloudwatch_log_* resource type applies, plans clean and destroys', async () => {
+  test('CloudWatch Logs: every aws_cloudwatch_log_* resource type (and the query definition) applies, plans clean and destroys', async () => {
     const role = await createRole(c.iam, 'tf-logs-role');
     const fn = await c.lambda.send(
       new CreateFunctionCommand({
@@ -174,6 +184,7 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
         'aws_cloudwatch_log_resource_policy',
         'aws_cloudwatch_log_stream',
         'aws_cloudwatch_log_subscription_filter',
+        'aws_cloudwatch_query_definition',
       ],
       async () => {
         const filters = await c.logs.send(
@@ -252,6 +263,39 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
           forRole.InstanceProfiles?.map((p) => [p.Arn, p.Roles?.map((r) => r.RoleName)]),
           [['arn:aws:iam::000000000000:instance-profile/tf/tf-app-profile', ['tf-app']]],
         );
+      },
+    );
+  });
+
+  test('IAM identities: passwords, MFA, SAML, certificates, keys, service-linked roles', async () => {
+    const idp = await localSamlIdp();
+    await cycle(
+      'iam-identity',
+      {},
+      [
+        'aws_iam_account_alias',
+        'aws_iam_account_password_policy',
+        'aws_iam_saml_provider',
+        'aws_iam_security_token_service_preferences',
+        'aws_iam_server_certificate',
+        'aws_iam_service_linked_role',
+        'aws_iam_service_specific_credential',
+        'aws_iam_signing_certificate',
+        'aws_iam_user_login_profile',
+        'aws_iam_user_ssh_key',
+        'aws_iam_virtual_mfa_device',
+      ],
+      async () => {
+        const role = await c.iam.send(
+          new GetRoleCommand({ RoleName: 'AWSServiceRoleForAutoScaling_tf' }),
+        );
+        assert.equal(role.Role?.Path, '/aws-service-role/autoscaling.amazonaws.com/');
+      },
+      (dir) => {
+        writeFileSync(join(dir, 'saml-metadata.xml'), idp.metadata);
+        writeFileSync(join(dir, 'cert.pem'), idp.cert);
+        writeFileSync(join(dir, 'key.pem'), idp.key);
+        writeFileSync(join(dir, 'ssh.pub'), sshPublicKey(idp.cert));
       },
     );
   });

@@ -6,7 +6,7 @@
 import { rootPrincipal } from '../shared/arn.js';
 import type { StratusConfig } from '../config.js';
 import type { ProtocolName } from '../protocol/model.js';
-import type { Credential, CredentialSource, Principal } from '../shared/context.js';
+import type { Credential, CredentialSource, KeyUse, Principal } from '../shared/context.js';
 import { AwsError } from '../shared/errors.js';
 import { verifySignature, type ParsedSignature, type SigV4Request } from '../protocol/sigv4.js';
 import { sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4-errors.js';
@@ -135,8 +135,12 @@ export class Authenticator {
       return this.identity(this.root, this.config.defaultRegion);
     }
     const credential = await this.findCredential(sig.accessKeyId);
+    const use = { service: service.signingName, region: sig.region, at: now };
     if (!strict) {
-      if (credential) return this.identity(credential, sig.region, sig.accessKeyId);
+      if (credential) {
+        this.recordUse(sig.accessKeyId, use);
+        return this.identity(credential, sig.region, sig.accessKeyId);
+      }
       const account = TWELVE_DIGITS.test(sig.accessKeyId)
         ? sig.accessKeyId
         : this.config.defaultAccount;
@@ -155,7 +159,12 @@ export class Authenticator {
       if (credential.expiresAt !== undefined && now >= credential.expiresAt)
         return AuthErrors.expiredToken(protocol);
     }
+    this.recordUse(sig.accessKeyId, use);
     return this.identity(credential, sig.region, sig.accessKeyId);
+  }
+
+  private recordUse(accessKeyId: string, use: KeyUse): void {
+    for (const source of this.sources) source.recordUse?.(accessKeyId, use);
   }
 
   private identity(c: Credential, region: string, accessKeyId = c.accessKeyId): Identity {

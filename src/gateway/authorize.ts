@@ -32,7 +32,7 @@ export interface AuthzResult {
 }
 
 /** Operations anyone authenticated may call: "No permissions are required to perform this operation." */
-const ALWAYS_ALLOWED = new Set(['sts:GetCallerIdentity']);
+const ALWAYS_ALLOWED = new Set(['sts:GetCallerIdentity', 'sts:GetSessionToken']);
 
 export class Authorizer {
   private readonly catalogs = new Map<string, ServiceActions | Promise<ServiceActions>>();
@@ -67,13 +67,22 @@ export class Authorizer {
     const authz = catalog.operation(call.operation);
     if (ALWAYS_ALLOWED.has(authz.action)) return undefined;
     const registryId = call.input.registryId;
-    const resource = resourceArnFor(authz, call.input, {
+    const resource = resourceArnFor(authz, withCallerUser(authz.resourceArn, call), {
       partition: partitionOf(call.region),
       region: call.region,
       account: typeof registryId === 'string' && registryId !== '' ? registryId : call.account,
     });
     const facts = new RequestFacts();
     requestTagFacts(call.input, facts);
+    // AssumeRole with an MFA code: the trust policy sees MFA present; STS then checks the
+    // code and refuses the call when it is wrong, so a made-up code gains nothing.
+    if (
+      authz.action === 'sts:AssumeRole' &&
+      typeof call.input.SerialNumber === 'string' &&
+      typeof call.input.TokenCode === 'string'
+    ) {
+      facts.set('aws:MultiFactorAuthPresent', 'true').set('aws:MultiFactorAuthAge', '0');
+    }
     return this.refusal({ ...call, action: authz.action, resource, facts }, call.protocol);
   }
 
@@ -130,6 +139,7 @@ export class Authorizer {
       policies: info ? info.policies : { identity: [] },
       resourcePolicy: resource?.policy,
       resourceAccount,
+      resourcePolicyRequired: resource?.requiredFor?.(call.action) ?? false,
     });
     return { decision, message: deniedMessage(call, decision) };
   }
@@ -199,11 +209,49 @@ function globalKeys(
         return resourceAccount;
       case 'aws:principalisawsservice':
         return info?.caller.service !== undefined ? 'true' : 'false';
+      case 'aws:multifactorauthpresent':
+        return multiFactorPresent(call);
+      case 'aws:multifactorauthage': {
+        const at = call.principal.session?.mfaAuthenticatedAt;
+        return at === undefined ? undefined : String(Math.floor((now - at) / 1000));
+      }
     }
     if (key.startsWith('aws:principaltag/')) return tag(info?.tags, key.slice(17));
     if (key.startsWith('aws:resourcetag/')) return tag(resourceTags, key.slice(16));
     return undefined;
   };
+}
+
+/**
+ * IAM user operations without a UserName act on the caller: "If you do not specify a user
+ * name, IAM determines the user name implicitly based on the AWS access key ID used to
+ * sign the request" (ChangePassword, ListAccessKeys, ListMFADevices, …), and so are
+ * authorised against the caller's own ARN.
+ */
+function withCallerUser(
+  template: string | undefined,
+  call: { principal: { arn: string }; input: Readonly<Record<string, unknown>> },
+): Readonly<Record<string, unknown>> {
+  if (!template?.includes(':user/') || call.input.UserName !== undefined) return call.input;
+  const arn = call.principal.arn;
+  const at = arn.indexOf(':user/');
+  if (!arn.startsWith('arn:') || at < 0) return call.input;
+  return { ...call.input, UserName: arn.slice(at + ':user/'.length) };
+}
+
+/**
+ * "true" for a session whose MFA code was checked, "false" for other temporary credentials,
+ * absent for long-term keys: "If the key is not present … the request was not authenticated
+ * with temporary credentials" (reference_policies_condition-keys.html#condition-keys-multifactorauthpresent).
+ */
+function multiFactorPresent(call: AuthzCall): string | undefined {
+  const s = call.principal.session;
+  if (s?.mfaAuthenticatedAt !== undefined) return 'true';
+  const arn = call.principal.arn;
+  if (s?.temporary || arn.includes(':assumed-role/') || arn.includes(':federated-user/')) {
+    return 'false';
+  }
+  return undefined;
 }
 
 /** Tag keys are matched without regard to case, as condition keys are. */

@@ -42,6 +42,12 @@ export interface EvaluationInput {
   resourcePolicy?: CompiledPolicy;
   /** The resource's account; undefined when it is the caller's (or has no owner). */
   resourceAccount?: string;
+  /**
+   * The resource-based policy must allow even within the account, as a role's trust
+   * policy must for sts:AssumeRole ("you must … specify the user in the role trust policy";
+   * an identity-based policy alone never lets anyone assume a role).
+   */
+  resourcePolicyRequired?: boolean;
 }
 
 export interface Decision {
@@ -92,6 +98,7 @@ export function evaluate(input: EvaluationInput): Decision {
   }
 
   if (!crossAccount) {
+    if (input.resourcePolicyRequired && !resource?.allow) return missing('resource-based policy');
     if (input.isRoot) return allowed(undefined);
     if (resource?.allow === 'self' || resource?.allow === true) return allowed(resource);
     const boundaryOk = !policies?.boundary || boundary?.allow !== undefined;

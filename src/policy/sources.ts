@@ -42,6 +42,8 @@ export interface ResourceInfo {
   policy?: CompiledPolicy;
   /** aws:ResourceTag/* */
   tags?: Readonly<Record<string, string>>;
+  /** Actions for which the policy must allow even within the account (a role's trust policy). */
+  requiredFor?: (action: string) => boolean;
 }
 
 /** A service's side: the policy and tags of one of its resources, by ARN. */

@@ -6,6 +6,7 @@
  */
 import { AwsError, CommonErrors } from '../shared/errors.js';
 import { MAX_NESTING_DEPTH, jsonTooDeep } from './depth.js';
+import { EVENT_STREAM_CONTENT_TYPE, encodeEventStream, eventStreamOutput } from './event-stream.js';
 import type { OperationModel, ServiceModel, Shape, ShapeRef } from './model.js';
 import {
   errorShapeOf,
@@ -326,6 +327,13 @@ export function jsonErrorDocument(
 // ---------------------------------------------------------------------------------------
 // The codec
 
+/** The output's members other than its event stream (the `initial-response` event). */
+function initialMembers(output: Struct, events: unknown): Struct {
+  const rest: Struct = {};
+  for (const [k, v] of Object.entries(output)) if (v !== events && v !== undefined) rest[k] = v;
+  return rest;
+}
+
 function contentType(model: ServiceModel): string {
   return `application/x-amz-json-${model.metadata.jsonVersion ?? '1.0'}`;
 }
@@ -358,6 +366,22 @@ export const jsonCodec: ProtocolCodec = {
     model: ServiceModel,
     ctx: ResponseContext,
   ): WireResponse {
+    const stream = op.output && eventStreamOutput(output, op.output.shape, model);
+    if (stream) {
+      // The whole body is the event stream (StartLiveTail's responseStream).
+      return {
+        status: 200,
+        headers: { 'Content-Type': EVENT_STREAM_CONTENT_TYPE, 'x-amzn-RequestId': ctx.requestId },
+        body: encodeEventStream(
+          stream.events,
+          stream.union,
+          model,
+          (value, shape) =>
+            Buffer.from(JSON.stringify(writeJsonValue(value, shape, undefined, model))),
+          Buffer.from(JSON.stringify(initialMembers(output, stream.events))),
+        ),
+      };
+    }
     const body = op.output ? stringifyOutput(output, op.output.shape, model) : '{}';
     return {
       status: 200,

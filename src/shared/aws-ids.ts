@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-export type UniqueIdPrefix = 'AROA' | 'AIDA' | 'ANPA' | 'AGPA' | 'AIPA';
+export type UniqueIdPrefix = 'AROA' | 'AIDA' | 'ANPA' | 'AGPA' | 'AIPA' | 'ASCA' | 'APKA' | 'ACCA';
 
 /** Prefix + 17 random base32 characters (21 in all, as AWS's unique ids). */
 export function uniqueId(prefix: UniqueIdPrefix): string {

@@ -38,6 +38,10 @@ export interface SessionContext {
   policyArns?: string[];
   /** Session tags (aws:PrincipalTag/*, over the role's own tags). */
   tags?: Record<string, string>;
+  /** When the session's MFA code was checked (ms since the epoch): aws:MultiFactorAuthPresent. */
+  mfaAuthenticatedAt?: number;
+  /** Temporary credentials of a user (GetSessionToken): aws:MultiFactorAuthPresent is false without MFA. */
+  temporary?: boolean;
 }
 
 /** Secrets the strict-mode authenticator checks signatures with. */
@@ -54,4 +58,13 @@ export interface Credential {
 /** Implemented by the plugins that mint keys (IAM users, STS sessions). */
 export interface CredentialSource {
   findCredential(accessKeyId: string): Promise<Credential | undefined>;
+  /** Told of each request a key of this source authenticated (IAM's GetAccessKeyLastUsed). */
+  recordUse?(accessKeyId: string, use: KeyUse): void;
+}
+
+/** One authenticated use of an access key: the service's signing name, region, when (ms). */
+export interface KeyUse {
+  service: string;
+  region: string;
+  at: number;
 }

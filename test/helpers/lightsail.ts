@@ -8,16 +8,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImage } from '../../src/images/build/builder.js';
 import { createProgress } from '../../src/images/build/progress.js';
+import { dockerAvailable } from '../../src/runtime/docker/driver.js';
 import { runcSkipReason } from '../../src/runtime/runc/test-support.js';
 import { cliEnv } from './server.js';
 
 /** The image builder's cache shared with the Lambda tests. */
 export const IMAGE_CACHE = join(tmpdir(), 'stratus-test-images');
 
-/** Why Lightsail instances cannot run here (no runc, no root, no blueprint image). */
-export async function lightsailSkipReason(blueprint = 'nginx'): Promise<string | undefined> {
-  const runc = runcSkipReason();
-  if (runc) return runc;
+/**
+ * Why Lightsail instances cannot run here on `driver` (no runc, no Docker daemon, no root
+ * for the instance's overlay disk, no blueprint image).
+ */
+export async function lightsailSkipReason(
+  blueprint = 'nginx',
+  driver: 'runc' | 'docker' = 'runc',
+): Promise<string | undefined> {
+  if (driver === 'runc') {
+    const runc = runcSkipReason();
+    if (runc) return runc;
+  } else {
+    if (!(await dockerAvailable())) return 'no Docker daemon answers';
+    if (process.getuid?.() !== 0) return "an instance's disk is an overlay mount (root)";
+  }
   try {
     await buildImage(`lightsail:${blueprint}`, {
       push: false,
@@ -101,9 +113,33 @@ export function waitState(endpoint: string, name: string, state: string): Promis
   );
 }
 
-/** Runs a command over ssh with the key file (no host key checks: addresses are reused). */
-export function ssh(key: string, user: string, ip: string, command: string): Promise<Run> {
+/**
+ * sshd accepted the connection but was too slow to finish its handshake (a loaded
+ * machine): worth another try, unlike a refused or unanswered port (a closed one).
+ */
+const SLOW_SSHD = /banner exchange|kex_exchange_identification/;
+
+/**
+ * Runs a command over ssh with the key file (no host key checks: addresses are reused),
+ * trying again (up to 5 times) where sshd was too slow to finish its handshake.
+ */
+export async function ssh(
+  key: string,
+  user: string,
+  ip: string,
+  command: string,
+  port = 22,
+): Promise<Run> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await sshOnce(key, user, ip, command, port);
+    if (r.code !== 255 || !SLOW_SSHD.test(r.stderr) || attempt >= 5) return r;
+  }
+}
+
+function sshOnce(key: string, user: string, ip: string, command: string, port: number) {
   return run('ssh', [
+    '-p',
+    String(port),
     '-i',
     key,
     '-o',
@@ -121,8 +157,12 @@ export function ssh(key: string, user: string, ip: string, command: string): Pro
   ]);
 }
 
-/** curl's body of http://<ip>/, or undefined when nothing answers within 3 s. */
-export async function curl(ip: string): Promise<string | undefined> {
-  const r = await run('curl', ['-s', '--max-time', '3', `http://${ip}/`]);
+/**
+ * curl's body of http://<host>/<path> (host may carry a port), or undefined when nothing
+ * answers within 3 s; `-L` follows redirects.
+ */
+export async function curl(host: string, path = '', follow = false): Promise<string | undefined> {
+  const args = ['-s', '--fail', '--max-time', '3', ...(follow ? ['-L'] : [])];
+  const r = await run('curl', [...args, `http://${host}/${path}`]);
   return r.code === 0 ? r.stdout : undefined;
 }

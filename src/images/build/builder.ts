@@ -134,8 +134,8 @@ async function runtimePlan(family: RuntimeFamily): Promise<LayerPlan> {
   };
 }
 
-function lightsailPlan(): LayerPlan {
-  const entries = lightsailEntries();
+function lightsailPlan(blueprint: string): LayerPlan {
+  const entries = lightsailEntries(blueprint);
   const label = 'Stratus Lightsail instance init';
   return {
     key: hashKey({ kind: 'lightsail-files', files: entries.map(describeEntry) }),
@@ -231,7 +231,7 @@ async function planFor(recipe: Recipe, mirror: string, securityMirror: string): 
     case 'lightsail': {
       const packages = LIGHTSAIL_BLUEPRINT_PACKAGES[recipe.blueprint];
       return {
-        layers: [base(LIGHTSAIL_SUITE, packages.packages), lightsailPlan()],
+        layers: [base(LIGHTSAIL_SUITE, packages.packages), lightsailPlan(recipe.blueprint)],
         settings: () => ({
           env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
           entrypoint: [LIGHTSAIL_INIT_PATH],

@@ -8,6 +8,8 @@
  * - generates the instance's own SSH host keys at first boot (the image ships none, so
  *   no two instances share one);
  * - starts sshd and the blueprint's services (nginx, apache2, mariadb);
+ * - configures the blueprint's application once, at first boot, where it needs a secret
+ *   of its own (WordPress: its database, its admin user and their generated password);
  * - runs the launch script (user data) once, at first boot, as root, logging to
  *   /var/log/stratus-user-data.log (AWS runs it through cloud-init the same once);
  * - stops everything on SIGTERM (StopInstance), reaping orphans meanwhile (it is PID 1).
@@ -23,6 +25,8 @@ export interface BlueprintPackages {
   packages: readonly string[];
   /** /etc/init.d scripts the init starts at boot, in order. */
   services: readonly string[];
+  /** Files the blueprint adds (its application's configuration, its first-boot script). */
+  files?: () => LayerEntry[];
 }
 
 /** What every instance has: sshd, the tools a login shell expects, useradd. */
@@ -38,12 +42,22 @@ export const LIGHTSAIL_BLUEPRINT_PACKAGES: Readonly<Record<string, BlueprintPack
     services: ['mariadb', 'apache2'],
   },
   wordpress: {
-    packages: [...BASE, 'wordpress', 'apache2', 'libapache2-mod-php', 'mariadb-server'],
+    packages: [
+      ...BASE,
+      'wordpress',
+      'wordpress-theme-twentytwentythree',
+      'apache2',
+      'libapache2-mod-php',
+      'mariadb-server',
+    ],
     services: ['mariadb', 'apache2'],
+    files: wordpressEntries,
   },
 };
 
 export const LIGHTSAIL_INIT_PATH = '/usr/local/sbin/stratus-lightsail-init';
+/** The blueprint's own first-boot step (run by the init, as root, before the launch script). */
+export const LIGHTSAIL_FIRST_BOOT_PATH = '/usr/local/lib/stratus-lightsail/first-boot';
 /** Where Stratus bind-mounts the instance's key, launch script and settings. */
 export const LIGHTSAIL_RUN_DIR = '/run/stratus-lightsail';
 
@@ -76,6 +90,9 @@ for s in \${LIGHTSAIL_SERVICES:-}; do
   [ -x "/etc/init.d/$s" ] && "/etc/init.d/$s" start >/dev/null 2>&1
 done
 if [ ! -e "$state/first-boot-done" ]; then
+  if [ -x ${LIGHTSAIL_FIRST_BOOT_PATH} ]; then
+    LIGHTSAIL_USER="$user" ${LIGHTSAIL_FIRST_BOOT_PATH} >/var/log/stratus-first-boot.log 2>&1
+  fi
   touch "$state/first-boot-done"
   if [ -s "$cfg/user-data" ]; then
     (cd / && bash "$cfg/user-data" >/var/log/stratus-user-data.log 2>&1 &)
@@ -110,7 +127,106 @@ PermitRootLogin prohibit-password
 TrustedUserCAKeys ${LIGHTSAIL_RUN_DIR}/ca.pub
 `;
 
-export function lightsailEntries(): LayerEntry[] {
+/**
+ * WordPress as Bitnami's image has it, on Debian's wordpress package: Apache serves
+ * /usr/share/wordpress at /, and the first boot makes the database and its user, writes
+ * Debian's /etc/wordpress/config-default.php (used for every host name, so the address
+ * may change), installs the site with the admin user `user` and saves the generated
+ * password in ~/bitnami_application_password, where Bitnami's images keep it
+ * (https://docs.aws.amazon.com/lightsail/latest/userguide/amazon-lightsail-quick-start-guide-wordpress.html).
+ * The site's URL follows the Host header (WP_HOME), so 10.213.x.y and 127.0.0.1:<port>
+ * (Docker's published port) both work.
+ */
+const WORDPRESS_SITE = `# Stratus Lightsail: WordPress (Debian's package) at /.
+<VirtualHost *:80>
+  DocumentRoot /usr/share/wordpress
+  Alias /wp-content /var/lib/wordpress/wp-content
+  <Directory /usr/share/wordpress>
+    Options FollowSymLinks
+    AllowOverride Limit Options FileInfo
+    DirectoryIndex index.php
+    Require all granted
+  </Directory>
+  <Directory /var/lib/wordpress/wp-content>
+    Options FollowSymLinks
+    Require all granted
+  </Directory>
+  ErrorLog \${APACHE_LOG_DIR}/error.log
+  CustomLog \${APACHE_LOG_DIR}/access.log combined
+</VirtualHost>
+`;
+
+const WORDPRESS_FIRST_BOOT = `#!/bin/bash
+# Stratus Lightsail: WordPress's database, config and admin user, once, at first boot.
+set -eu
+user="\${LIGHTSAIL_USER:-bitnami}"
+home=$(getent passwd "$user" | cut -d: -f6)
+pw=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 12)
+for _ in $(seq 1 120); do mysqladmin ping >/dev/null 2>&1 && break; sleep 1; done
+mysql <<SQL
+CREATE DATABASE IF NOT EXISTS wordpress;
+CREATE USER IF NOT EXISTS 'wordpress'@'localhost' IDENTIFIED BY '$pw';
+ALTER USER 'wordpress'@'localhost' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON wordpress.* TO 'wordpress'@'localhost';
+FLUSH PRIVILEGES;
+SQL
+cat > /etc/wordpress/config-default.php <<PHP
+<?php
+define('DB_NAME', 'wordpress');
+define('DB_USER', 'wordpress');
+define('DB_PASSWORD', '$pw');
+define('DB_HOST', 'localhost');
+define('WP_CONTENT_DIR', '/var/lib/wordpress/wp-content');
+define('FS_METHOD', 'direct');
+if (isset(\\$_SERVER['HTTP_HOST'])) {
+  define('WP_HOME', 'http://' . \\$_SERVER['HTTP_HOST']);
+  define('WP_SITEURL', 'http://' . \\$_SERVER['HTTP_HOST']);
+}
+PHP
+chown root:www-data /etc/wordpress/config-default.php
+chmod 640 /etc/wordpress/config-default.php
+chown -R www-data: /var/lib/wordpress/wp-content
+umask 077
+printf '%s\\n' "$pw" > "$home/bitnami_application_password"
+chown "$user:" "$home/bitnami_application_password"
+# The site itself (WordPress's own installer, as its first visitor would run it).
+curl -s -o /dev/null --max-time 120 -H 'Host: localhost' \\
+  --data-urlencode 'weblog_title=My WordPress Site' --data-urlencode user_name=user \\
+  --data-urlencode "admin_password=$pw" --data-urlencode "admin_password2=$pw" \\
+  --data-urlencode pw_weak=1 --data-urlencode admin_email=user@example.com \\
+  --data-urlencode blog_public=0 'http://127.0.0.1/wp-admin/install.php?step=2' ||
+  echo "WordPress's installer did not answer: the install page waits at /"
+`;
+
+function wordpressEntries(): LayerEntry[] {
+  return [
+    ...parentDirs('etc/apache2/sites-available'),
+    {
+      name: 'etc/apache2/sites-available/wordpress.conf',
+      type: 'file',
+      mode: 0o644,
+      content: Buffer.from(WORDPRESS_SITE),
+    },
+    ...parentDirs('etc/apache2/sites-enabled'),
+    // Instead of Debian's default site (a2dissite 000-default; a2ensite wordpress).
+    {
+      name: 'etc/apache2/sites-enabled/000-default.conf',
+      type: 'symlink',
+      mode: 0o777,
+      linkname: '../sites-available/wordpress.conf',
+    },
+    ...parentDirs('usr/local/lib/stratus-lightsail'),
+    {
+      name: LIGHTSAIL_FIRST_BOOT_PATH.slice(1),
+      type: 'file',
+      mode: 0o755,
+      content: Buffer.from(WORDPRESS_FIRST_BOOT),
+    },
+  ];
+}
+
+/** The layer Stratus adds to a blueprint's packages: the init, sshd's settings, its files. */
+export function lightsailEntries(blueprint: string): LayerEntry[] {
   return [
     ...parentDirs('usr/local/sbin'),
     {
@@ -126,5 +242,6 @@ export function lightsailEntries(): LayerEntry[] {
       mode: 0o644,
       content: Buffer.from(SSHD_CONFIG),
     },
+    ...(LIGHTSAIL_BLUEPRINT_PACKAGES[blueprint]?.files?.() ?? []),
   ];
 }

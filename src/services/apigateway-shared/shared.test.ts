@@ -253,3 +253,67 @@ test('stage metrics count requests, errors and latencies per minute', () => {
   assert.equal(minute?.integrationLatency?.sampleCount, 2);
   assert.deepEqual(m.drain(), []);
 });
+
+test('stage metrics hand AWS/ApiGateway values and the billed 512 KB increments over on flush', () => {
+  const puts: { name: string; dims: string; value: number; count: number }[] = [];
+  const counts: { usageType: string; quantity: number; resource: string }[] = [];
+  const m = new StageMetrics(() => 120_000, {
+    kind: 'HTTP',
+    sink: {
+      enabled: true,
+      put: (_scope, _ns, name, dims, value, _unit, _t, count = 1) =>
+        puts.push({ name, dims: dims.map((d) => d.Name).join('+'), value, count }),
+      registerAlarmTarget: () => undefined,
+      flush: async () => undefined,
+    },
+    meter: {
+      enabled: true,
+      count: (u) => counts.push(u),
+      level: () => undefined,
+    },
+  });
+  const base = {
+    account: 'a',
+    region: 'r',
+    dimensions: { ApiId: 'x', Stage: 'prod' },
+    resource: 'arn:stage',
+  };
+  m.record({ ...base, status: 200, latencyMs: 1.04, bytes: 100, detail: { Route: 'GET /a' } });
+  m.record({ ...base, status: 404, latencyMs: 1.01, bytes: 600 * 1024 });
+  m.flush();
+  // 1 + 2 (600 KB is two 512 KB increments), once, for the stage.
+  assert.deepEqual(counts, [
+    {
+      account: 'a',
+      region: 'r',
+      service: 'AmazonApiGateway',
+      usageType: 'ApiGatewayHttpRequest',
+      resource: 'arn:stage',
+      quantity: 3,
+      at: 120_000,
+    },
+  ]);
+  const sum = (name: string, dims: string) =>
+    puts
+      .filter((p) => p.name === name && p.dims === dims)
+      .reduce((s, p) => s + p.value * p.count, 0);
+  assert.equal(sum('Count', 'ApiId'), 2);
+  assert.equal(sum('Count', 'ApiId+Stage'), 2);
+  assert.equal(sum('Count', 'ApiId+Stage+Route'), 1);
+  assert.equal(sum('4xx', 'ApiId+Stage'), 1);
+  // The 0s that make Average the error rate: one per request that was not a 4xx.
+  assert.deepEqual(
+    puts.filter((p) => p.name === '4xx' && p.dims === 'ApiId+Stage').map((p) => [p.value, p.count]),
+    [
+      [1, 1],
+      [0, 1],
+    ],
+  );
+  // Both latencies round to 1.0 ms: one value with a count of 2.
+  assert.deepEqual(
+    puts.filter((p) => p.name === 'Latency' && p.dims === 'ApiId').map((p) => [p.value, p.count]),
+    [[1, 2]],
+  );
+  assert.equal(sum('DataProcessed', 'ApiId+Stage'), 100 + 600 * 1024);
+  assert.deepEqual(m.drain(), []);
+});

@@ -18,7 +18,15 @@ import { UsageMeter } from './usage.js';
 
 export const apigatewayPlugin = definePlugin({
   name: 'apigateway',
-  needs: ['executeApis', 'functionInvoke', 'resourcePolicies', 'logs', 'signatures'],
+  needs: [
+    'executeApis',
+    'functionInvoke',
+    'resourcePolicies',
+    'logs',
+    'signatures',
+    'metrics',
+    'meter',
+  ],
   model: async () => (await import('../../api/apigateway/model.js')).model,
   create(deps) {
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
@@ -27,12 +35,17 @@ export const apigatewayPlugin = definePlugin({
       log.warn('apigateway: access log write failed', { error: String(err) }),
     );
     const usage = new UsageMeter(deps.store);
+    const metrics = new StageMetrics(Date.now, {
+      kind: 'REST',
+      sink: deps.links.metrics,
+      meter: deps.links.meter,
+    });
     const backend = new RestApiBackend({
       store: deps.store,
       lambda,
       signatures: deps.links.signatures,
       accessLogs,
-      metrics: new StageMetrics(),
+      metrics,
       usage,
       buckets: new TokenBuckets(),
       log,
@@ -52,8 +65,12 @@ export const apigatewayPlugin = definePlugin({
         endpoint = server.endpoint;
         return Promise.resolve();
       },
-      stop: () => accessLogs.flush(),
+      stop: () => {
+        metrics.flush();
+        return accessLogs.flush();
+      },
       reset: () => {
+        metrics.drain();
         backend.changed();
         lambda.forgetVerdicts();
         return Promise.resolve();

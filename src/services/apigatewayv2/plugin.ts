@@ -21,7 +21,15 @@ declare module '../links.js' {
 
 export const apigatewayv2Plugin = definePlugin({
   name: 'apigatewayv2',
-  needs: ['executeApis', 'functionInvoke', 'resourcePolicies', 'signatures', 'logs'],
+  needs: [
+    'executeApis',
+    'functionInvoke',
+    'resourcePolicies',
+    'signatures',
+    'logs',
+    'metrics',
+    'meter',
+  ],
   provides: ['webSocketConnections'],
   model: async () => (await import('../../api/apigatewayv2/model.js')).model,
   create(deps) {
@@ -32,6 +40,8 @@ export const apigatewayv2Plugin = definePlugin({
       resourcePolicies: deps.links.resourcePolicies,
       signatures: deps.links.signatures,
       logs: deps.links.logs,
+      metrics: deps.links.metrics,
+      meter: deps.links.meter,
       log: createLogger(deps.config.logLevel, deps.config.logFormat),
     });
     deps.links.executeApis.register(invoke.backend);

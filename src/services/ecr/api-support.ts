@@ -20,12 +20,12 @@ export function findRepository(
 }
 
 /** The Repository shape of CreateRepository, DescribeRepositories and DeleteRepository. */
-export function toRepository(repo: RepositoryRecord): Repository {
+export function toRepository(deps: EcrDeps, repo: RepositoryRecord): Repository {
   return {
     repositoryArn: repositoryArn(repo),
     registryId: repo.account,
     repositoryName: repo.name,
-    repositoryUri: repositoryUri(repo),
+    repositoryUri: repositoryUri(deps, repo),
     createdAt: new Date(repo.createdAt),
     imageTagMutability: repo.imageTagMutability,
     ...(repo.imageTagMutabilityExclusionFilters?.length

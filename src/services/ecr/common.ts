@@ -18,6 +18,7 @@ export interface EcrDeps {
   lifecycle: LifecycleRunner;
   /** Where clients reach Stratus (layer download URLs), no trailing slash. */
   endpoint(): string;
+  uriForm: RepositoryUriForm;
   now(): number;
 }
 
@@ -32,9 +33,33 @@ export function scopeOf(ctx: RequestContext, registryId?: string): Scope {
 export const repositoryArn = (repo: RepositoryRecord): string =>
   buildArn('ecr', repo.region, repo.account, `repository/${repo.name}`);
 
-/** The image URI prefix users copy from the console: `<acct>.dkr.ecr.<region>.amazonaws.com/<name>`. */
-export const repositoryUri = (repo: RepositoryRecord): string =>
-  `${registryHost(repo)}/${repo.name}`;
+/**
+ * How repositoryUri is written (STRATUS_ECR_REPOSITORY_URI):
+ * - `local` (default): `127.0.0.1:<port>/<acct>.dkr.ecr.<region>/<name>`, which docker,
+ *   skopeo and Stratus's own drivers push to and pull from on this machine without any
+ *   configuration: docker treats 127.0.0.0/8 as an insecure (plain HTTP) registry, and the
+ *   account and region stay readable in the path. `<acct>.dkr.ecr.<region>.localhost` would
+ *   be nicer, but it resolves only where the resolver maps `*.localhost` to loopback
+ *   (systemd's nss-myhostname); glibc with `hosts: files dns`, and Go's resolver in dockerd
+ *   and skopeo, answer "no such host" for it.
+ * - `aws`: AWS's own `<acct>.dkr.ecr.<region>.amazonaws.com/<name>`, for scripts that parse
+ *   it; clients reach it when that name maps to Stratus (an /etc/hosts entry and an
+ *   `insecure-registries` entry for docker).
+ */
+export type RepositoryUriForm = 'local' | 'aws';
+
+export function uriForm(raw: string | undefined): RepositoryUriForm {
+  return raw === 'aws' ? 'aws' : 'local';
+}
+
+/** The image URI prefix of a repository, in the configured form. */
+export const repositoryUri = (
+  deps: Pick<EcrDeps, 'endpoint' | 'uriForm'>,
+  repo: RepositoryRecord,
+): string =>
+  deps.uriForm === 'aws'
+    ? `${registryHost(repo)}/${repo.name}`
+    : `${new URL(deps.endpoint()).host}/${repo.account}.dkr.ecr.${repo.region}/${repo.name}`;
 
 export const registryHost = (scope: Scope): string =>
   `${scope.account}.dkr.ecr.${scope.region}.amazonaws.com`;

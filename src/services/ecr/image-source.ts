@@ -7,6 +7,8 @@
  * References:
  * - AWS's `<acct>.dkr.ecr.<region>.amazonaws.com/repo[:tag|@sha256:…]` addresses that
  *   account's registry in that region;
+ * - the local URI form `127.0.0.1:<port>/<acct>.dkr.ecr.<region>/repo…` (common.ts)
+ *   addresses that account's registry in that region;
  * - the local forms `127.0.0.1:<port>/repo…`, `localhost:<port>/repo…` (Stratus's own
  *   port) and bare `repo[:tag]` address the caller's registry. The tag defaults to
  *   `latest`; `repo:tag@digest` resolves by digest, as Docker does.
@@ -67,6 +69,7 @@ const CONFIG_MEDIA_TYPES: ReadonlySet<string> = new Set([
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 const AWS_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?(?::443)?$/;
+const LOCAL_REGISTRY = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\//;
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** containerd's words for a reference that does not resolve (ECS quotes them). */
@@ -109,6 +112,14 @@ export function parseImageReference(
     const aws = AWS_HOST.exec(first);
     if (aws) scope = { account: aws[1], region: aws[2] };
     else if (!isOwnHost(first, ownHost)) return { foreign: first };
+    else {
+      // The local URI form: `127.0.0.1:<port>/<account>.dkr.ecr.<region>/<repo>`.
+      const local = LOCAL_REGISTRY.exec(rest);
+      if (local) {
+        scope = { account: local[1], region: local[2] };
+        rest = rest.slice(local[0].length);
+      }
+    }
   }
   let tag = 'latest';
   const colon = rest.lastIndexOf(':');

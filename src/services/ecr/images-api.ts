@@ -27,14 +27,20 @@ import {
   refusePagingWithList,
   repositoryIds,
 } from './api-support.js';
-import { ecrCall, type EcrDeps } from './common.js';
+import * as paging from '../../shared/paging.js';
+import { ecrCall, scopeOf, type EcrDeps } from './common.js';
 import { deleteImageId, isFailure, resolveImage, type Failure } from './image-ids.js';
 import { acceptsMediaType } from './manifest.js';
 import type { ImageRecord, RepositoryRecord } from './store.js';
 
 type ImageOperations = Pick<
   EcrOperations,
-  'ListImages' | 'DescribeImages' | 'BatchGetImage' | 'BatchDeleteImage' | 'PutImage'
+  | 'ListImages'
+  | 'DescribeImages'
+  | 'BatchGetImage'
+  | 'BatchDeleteImage'
+  | 'PutImage'
+  | 'ListImageReferrers'
 >;
 
 /** Images are read from the store in batches of this many while a page fills. */
@@ -105,7 +111,10 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
     },
 
     async BatchGetImage(input, ctx) {
-      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const scope = scopeOf(ctx, input.registryId);
+      const repo = await ecrCall(() =>
+        deps.registry.repositoryOrUpstream(scope, input.repositoryName),
+      );
       const images = [];
       const failures: ImageFailure[] = [];
       for (const id of unique(input.imageIds)) {
@@ -114,25 +123,60 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
           failures.push({ imageId: id, ...found });
           continue;
         }
-        if (!acceptsMediaType(input.acceptedMediaTypes, found.mediaType)) {
-          // ECR converts between Docker and OCI manifests here; Stratus converts nothing
-          // (a converted manifest has another digest), so it says what it has instead.
+        // Asked by tag, a manifest of a type not accepted is converted as the registry
+        // does (manifest-convert.ts); the converted manifest's own digest is reported.
+        const served = await ecrCall(() =>
+          deps.registry.manifestFor(repo, id.imageTag ?? found.digest, (type) =>
+            acceptsMediaType(input.acceptedMediaTypes, type),
+          ),
+        );
+        if (!served) {
           failures.push({
             imageId: id,
             failureCode: 'ImageNotFound',
-            failureReason: `Requested image not found in the accepted media types: the image's manifest is ${found.mediaType}`,
+            failureReason: `Requested image not found in the accepted media types: the image's manifest is ${found.mediaType}${id.imageTag === undefined ? ', and an image requested by digest is never converted' : ', which cannot be converted to an accepted type'}`,
           });
           continue;
         }
         images.push({
           ...repositoryIds(repo),
-          imageId: { imageDigest: found.digest, ...tagOf(id) },
-          imageManifest: found.manifest,
-          imageManifestMediaType: found.mediaType,
+          imageId: { imageDigest: served.digest, ...tagOf(id) },
+          imageManifest: served.body.toString('utf8'),
+          imageManifestMediaType: served.mediaType,
         });
         await deps.registry.recordPull(repo, found);
       }
       return { images, failures };
+    },
+
+    /** The OCI 1.1 referrers of an image (signatures, SBOMs), as the registry's /referrers. */
+    async ListImageReferrers(input, ctx) {
+      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const types = input.filter?.artifactTypes;
+      const all = (
+        await ecrCall(() => deps.registry.referrers(repo, input.subjectId.imageDigest))
+      ).filter((r) => !types?.length || (r.artifactType && types.includes(r.artifactType)));
+      all.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+      const page = paging.pageArray(all, (r) => r.digest, {
+        marker: input.nextToken,
+        max: input.maxResults ?? DEFAULT_PAGE_SIZE,
+        resume: 'after',
+        invalid: () =>
+          new InvalidParameterException(
+            "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'",
+          ),
+      });
+      return {
+        referrers: page.items.map((r) => ({
+          digest: r.digest,
+          mediaType: r.mediaType,
+          size: r.size,
+          ...(r.artifactType === undefined ? {} : { artifactType: r.artifactType }),
+          ...(r.annotations === undefined ? {} : { annotations: r.annotations }),
+          artifactStatus: 'ACTIVE' as const,
+        })),
+        ...(page.next === undefined ? {} : { nextToken: page.next }),
+      };
     },
 
     async BatchDeleteImage(input, ctx) {

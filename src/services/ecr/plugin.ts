@@ -24,11 +24,13 @@ import {
 } from '../plugin.js';
 import { RegistryTokens } from './auth-token.js';
 import { BlobGuard } from './blob-guard.js';
-import type { EcrDeps } from './common.js';
+import { uriForm, type EcrDeps } from './common.js';
 import { BlobCollector } from './gc.js';
 import { layerDownloadPlane } from './layer-download.js';
 import { EcrImageSource, SERVICE_TOKEN_KEY } from './image-source.js';
 import { LifecycleRunner } from './lifecycle-runner.js';
+import { ReplicationRunner } from './replication.js';
+import { recordScan } from './scans-api.js';
 import { ecrOperations } from './provider.js';
 import { registryDataPlane } from './registry-http.js';
 import { Registry } from './registry.js';
@@ -51,6 +53,7 @@ export interface EcrServiceInstance extends ServiceInstance {
   registry: Registry;
   collector: BlobCollector;
   lifecycle: LifecycleRunner;
+  replication: ReplicationRunner;
   imageSource: EcrImageSource;
   provides: Provided<'images' | 'resourcePolicies'>;
 }
@@ -86,12 +89,15 @@ export async function createEcr(
     now,
     onImagesDeleted: () => collector.schedule(),
     onStored: (repo) => storage?.changed(repo),
-    // Runs only after a push, by when `lifecycle` below exists.
-    onPush: (repo) => {
+    // Runs only after a push, by when `lifecycle` and `replication` below exist.
+    onPush: async (repo, push) => {
       if (repo.lifecyclePolicy) lifecycle.schedule(repo);
+      if (repo.scanOnPush) await recordScan(deps.store, repo, push.digest, now());
+      if (!push.replicated) await replication.pushed(repo, push.digest);
     },
   });
   const lifecycle = new LifecycleRunner({ store: deps.store, registry, now, log });
+  const replication = new ReplicationRunner({ store: deps.store, registry, now, log });
   const tokens = new RegistryTokens(deps.store, now);
   let endpoint: string | undefined;
   const ecrDeps: EcrDeps = {
@@ -100,6 +106,7 @@ export async function createEcr(
     tokens,
     lifecycle,
     endpoint: () => endpoint ?? clientEndpoint(deps.config.host, deps.config.port),
+    uriForm: uriForm(env.STRATUS_ECR_REPOSITORY_URI),
     now,
   };
   const imageSource = new EcrImageSource({ registry, tokens, endpoint: ecrDeps.endpoint });
@@ -108,6 +115,7 @@ export async function createEcr(
     registry,
     collector,
     lifecycle,
+    replication,
     imageSource,
     provides: { images: imageSource, resourcePolicies: ecrResourcePolicies(deps.store) },
     dataPlanes: [
@@ -125,8 +133,10 @@ export async function createEcr(
       endpoint = server.endpoint;
       collector.start();
       lifecycle.start();
+      await replication.start();
     },
     async stop() {
+      await replication.stop();
       await lifecycle.stop();
       await collector.stop();
     },

@@ -16,6 +16,7 @@ import {
   ReferencedImagesNotFoundException,
   RepositoryNotEmptyException,
   RepositoryNotFoundException,
+  UnableToGetUpstreamImageException,
   UploadNotFoundException,
 } from '../../api/ecr/errors.js';
 import type { AwsError } from '../../shared/errors.js';
@@ -38,6 +39,7 @@ export type RegistryErrorKind =
   | 'image-already-exists'
   | 'image-referenced'
   | 'repository-not-empty'
+  | 'upstream-unreachable'
   | 'unsupported';
 
 interface Mapping {
@@ -124,6 +126,12 @@ const MAPPINGS: Record<RegistryErrorKind, Mapping> = {
     oci: 'DENIED',
     status: 403,
     ecr: (m) => new RepositoryNotEmptyException(m),
+  },
+  // A pull through cache rule's upstream: Stratus reaches no registry beyond this machine.
+  'upstream-unreachable': {
+    oci: 'MANIFEST_UNKNOWN',
+    status: 404,
+    ecr: (m) => new UnableToGetUpstreamImageException(m),
   },
   unsupported: { oci: 'UNSUPPORTED', status: 415, ecr: (m) => new InvalidParameterException(m) },
 };

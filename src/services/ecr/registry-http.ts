@@ -34,6 +34,20 @@ const ECR_HOSTS = [
 ] as const;
 const ACCOUNT = /^\d{12}$/;
 
+/**
+ * The local repository URI form (common.ts): `127.0.0.1:<port>/<account>.dkr.ecr.<region>/<repo>`
+ * names the registry in the path's first segment, since `*.localhost` host names do not
+ * resolve everywhere (glibc without nss-myhostname, Go's resolver in docker and skopeo).
+ */
+const PATH_REGISTRY = /^\/v2\/(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\/(?=.)/;
+
+/** The registry segment a request's path carried, for the Location headers of its answers. */
+const pathPrefixes = new WeakMap<ServerResponse, string>();
+
+/** `/v2/<repo>` as the client addressed it (with the registry segment when it used one). */
+const pathOf = (res: ServerResponse, repo: RepositoryRecord): string =>
+  `/v2/${pathPrefixes.get(res) ?? ''}${repo.name}`;
+
 export interface RegistryHttpDeps {
   config: StratusConfig;
   registry: Registry;
@@ -82,12 +96,19 @@ export function registryDataPlane(deps: RegistryHttpDeps): DataPlane {
     async handle(req, res, match) {
       res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
       const host = match.host;
-      const addressed =
+      let addressed =
         host && ACCOUNT.test(host.account)
           ? { account: host.account, region: host.region }
           : undefined;
+      let url = req.url ?? '/';
+      const inPath = PATH_REGISTRY.exec(url);
+      if (inPath) {
+        addressed = { account: inPath[1], region: inPath[2] };
+        pathPrefixes.set(res, inPath[0].slice(REGISTRY_PREFIX.length));
+        url = REGISTRY_PREFIX + url.slice(inPath[0].length);
+      }
       try {
-        await serve(deps, req, res, addressed);
+        await serve(deps, req, res, addressed, url);
       } catch (err) {
         if (err instanceof RegistryError)
           return sendError(req, res, err.httpStatus, err.ociCode, err.message, err.detail);
@@ -112,11 +133,13 @@ async function serve(
   req: IncomingMessage,
   res: ServerResponse,
   addressed: Scope | undefined,
+  /** The request's URL without the registry segment of the local URI form. */
+  target: string,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://registry');
+  const url = new URL(target, 'http://registry');
   // Route on the path as sent: URL parsing resolves `..` and `%2e%2e` segments, which would
   // turn `/v2/a/../b/...` into a request for `b` instead of refusing the name.
-  const path = (req.url ?? '/').split('?', 1)[0];
+  const path = target.split('?', 1)[0];
   const method = req.method ?? 'GET';
   if (!path.startsWith(REGISTRY_PREFIX)) {
     // A registry host name, but not the distribution API.
@@ -162,7 +185,10 @@ async function serve(
       return sendError(req, res, 403, 'DENIED', refused);
     }
   }
-  const repo = await deps.registry.repository(scope, name);
+  const pull = route.kind === 'manifest' && (method === 'GET' || method === 'HEAD');
+  const repo = pull
+    ? await deps.registry.repositoryOrUpstream(scope, name)
+    : await deps.registry.repository(scope, name);
   const ref = route.ref ?? '';
   switch (route.kind) {
     case 'tags':
@@ -255,8 +281,9 @@ function decode(part: string): string {
 
 /**
  * Which registry (account and region) a request addresses, or undefined once a challenge
- * or refusal was sent. A valid token decides; otherwise an ECR-style Host header, otherwise
- * the default account and region. Strict mode requires a valid token. Anonymous `GET /v2/`
+ * or refusal was sent. The registry the request names (an ECR-style Host header, or the
+ * path segment of the local URI form) decides, as the host does on AWS; otherwise a valid
+ * token's registry; otherwise the default account and region. Strict mode requires a valid token. Anonymous `GET /v2/`
  * is challenged in both modes, as ECR does, so that docker and skopeo send their
  * credentials (they only ever answer a challenge).
  */
@@ -288,8 +315,7 @@ async function authenticate(
       return undefined;
     }
     return {
-      account: check.claims.account,
-      region: check.claims.region,
+      ...(addressed ?? { account: check.claims.account, region: check.claims.region }),
       accessKeyId: check.claims.accessKeyId,
     };
   }
@@ -328,20 +354,28 @@ async function getManifest(
   reference: string,
 ): Promise<void> {
   req.resume();
-  const image = await deps.registry.image(repo, reference);
   const accept = req.headers.accept === undefined ? undefined : [req.headers.accept];
-  if (!acceptsMediaType(accept, image.mediaType)) {
+  // A Docker schema 2 manifest is served as OCI to a client that only takes OCI, and the
+  // reverse, when pulled by tag (manifest-convert.ts).
+  const served = await deps.registry.manifestFor(repo, reference, (type) =>
+    acceptsMediaType(accept, type),
+  );
+  if (!served) {
+    const stored = await deps.registry.image(repo, reference);
     throw new RegistryError(
       'manifest-unknown',
-      `The manifest is ${image.mediaType}, which the request's Accept header does not list`,
+      `The manifest is ${stored.mediaType}, which the request's Accept header does not list` +
+        (isDigest(reference)
+          ? ' (a manifest pulled by digest is never converted)'
+          : ', and it cannot be converted to a type it lists'),
     );
   }
-  const body = Buffer.from(image.manifest, 'utf8');
+  const { image, body } = served;
   res.writeHead(200, {
-    'Content-Type': image.mediaType,
+    'Content-Type': served.mediaType,
     'Content-Length': body.length,
-    'Docker-Content-Digest': image.digest,
-    ETag: `"${image.digest}"`,
+    'Docker-Content-Digest': served.digest,
+    ETag: `"${served.digest}"`,
   });
   if (req.method === 'HEAD') return void res.end();
   res.end(body);
@@ -382,7 +416,7 @@ async function putManifest(
     req.headers['content-type'],
   );
   const headers: Record<string, string | number> = {
-    Location: `/v2/${repo.name}/manifests/${result.digest}`,
+    Location: `${pathOf(res, repo)}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,
     'Content-Length': 0,
   };
@@ -415,7 +449,7 @@ async function listTags(
   const tags = await deps.registry.listTags(repo, n + 1, last);
   if (tags.length > n) {
     tags.length = n;
-    setNextLink(res, `/v2/${repo.name}/tags/list`, n, tags[n - 1]);
+    setNextLink(res, `${pathOf(res, repo)}/tags/list`, n, tags[n - 1]);
   }
   sendJson(req, res, 200, { name: repo.name, tags });
 }
@@ -659,7 +693,7 @@ function uploadAccepted(
 ): void {
   res
     .writeHead(status, {
-      Location: `/v2/${repo.name}/blobs/uploads/${id}`,
+      Location: `${pathOf(res, repo)}/blobs/uploads/${id}`,
       Range: rangeHeader(size),
       'Docker-Upload-UUID': id,
       'Content-Length': 0,
@@ -670,7 +704,7 @@ function uploadAccepted(
 function blobCreated(res: ServerResponse, repo: RepositoryRecord, digest: string): void {
   res
     .writeHead(201, {
-      Location: `/v2/${repo.name}/blobs/${digest}`,
+      Location: `${pathOf(res, repo)}/blobs/${digest}`,
       'Docker-Content-Digest': digest,
       'Content-Length': 0,
     })

@@ -2,7 +2,7 @@
  * Registry-wide settings: the registry policy, scanning configuration, replication
  * configuration (DescribeRegistry reports it), account settings, and the per-repository
  * view of scanning. https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-settings.html
- * Replication rules are stored and reported; Stratus does not copy images between regions.
+ * Replication rules are stored here; replication.ts copies the images they select.
  */
 import {
   InvalidParameterException,
@@ -17,8 +17,16 @@ import type {
   RepositoryScanningConfigurationFailure,
 } from '../../api/ecr/types.js';
 import type { RequestContext } from '../../shared/context.js';
-import { repositoryArn, type EcrDeps } from './common.js';
-import { T, scopePrefix, type RepositoryRecord } from './store.js';
+import { findRepository } from './api-support.js';
+import { ecrCall, repositoryArn, type EcrDeps } from './common.js';
+import { keyOf } from './registry.js';
+import {
+  T,
+  childKey,
+  scopePrefix,
+  type ReplicationRecord,
+  type RepositoryRecord,
+} from './store.js';
 
 type RegistrySettingsOperations = Pick<
   EcrOperations,
@@ -29,6 +37,7 @@ type RegistrySettingsOperations = Pick<
   | 'PutRegistryScanningConfiguration'
   | 'GetRegistryScanningConfiguration'
   | 'PutReplicationConfiguration'
+  | 'DescribeImageReplicationStatus'
   | 'PutAccountSetting'
   | 'GetAccountSetting'
   | 'BatchGetRepositoryScanningConfiguration'
@@ -143,6 +152,30 @@ export function registrySettingsOperations(deps: EcrDeps): RegistrySettingsOpera
       }
       await store.put(T.registry, key(ctx, 'replication'), input.replicationConfiguration);
       return { replicationConfiguration: input.replicationConfiguration };
+    },
+
+    async DescribeImageReplicationStatus(input, ctx) {
+      const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
+      const reference = input.imageId.imageDigest ?? input.imageId.imageTag;
+      if (reference === undefined) {
+        throw new InvalidParameterException(
+          "Invalid parameter at 'imageId' failed to satisfy constraint: 'imageDigest or imageTag must be specified'",
+        );
+      }
+      const image = await ecrCall(() => deps.registry.image(repo, reference));
+      const rows = await store.list<ReplicationRecord>(T.replication, {
+        prefix: childKey(keyOf(repo), image.digest) + ':',
+      });
+      return {
+        repositoryName: repo.name,
+        imageId: { ...input.imageId, imageDigest: image.digest },
+        replicationStatuses: rows.map(({ value }) => ({
+          region: value.region,
+          registryId: value.registryId,
+          status: value.status,
+          ...(value.failureCode === undefined ? {} : { failureCode: value.failureCode }),
+        })),
+      };
     },
 
     async PutAccountSetting(input, ctx) {

@@ -13,16 +13,19 @@ import type { BlobInfo, BlobStore, MetadataOps, MetadataStore } from '../../stor
 import { UploadNotFoundError, UploadOffsetError } from '../../storage/upload-errors.js';
 import type { BlobGuard } from './blob-guard.js';
 import { ManifestInvalidError, parseManifest, type Descriptor } from './manifest.js';
+import { conversionTargets, convertManifest } from './manifest-convert.js';
 import { isDigest, isDigestReference, isTag, wildcardMatches } from './names.js';
 import { RegistryError, repositoryNotFound } from './registry-errors.js';
 import {
   T,
+  type Scope,
   childKey,
   childPrefix,
   referrerKey,
   repositoryKey,
   type BlobLink,
   type BlobRecord,
+  type ConversionRecord,
   type ImageRecord,
   type LifecyclePreviewRecord,
   type ReferrerRecord,
@@ -43,8 +46,14 @@ export interface RegistryDeps {
   now(): number;
   /** Called after images were deleted: their blobs may now be collectable. */
   onImagesDeleted(): void;
-  /** Called after a manifest landed in a repository (lifecycle policies look again). */
-  onPush(repo: RepositoryRecord): void;
+  /**
+   * Called after a manifest landed in a repository (lifecycle policies look again; the
+   * registry's replication rules copy it unless it arrived by replication itself).
+   */
+  onPush(
+    repo: RepositoryRecord,
+    push: { digest: string; replicated: boolean },
+  ): void | Promise<void>;
   /** Called after what a repository stores changed (images pushed or deleted): the bill. */
   onStored?(repo: RepositoryRecord): void;
 }
@@ -54,6 +63,15 @@ export interface PutManifestResult {
   /** False when the manifest and the tag were both there already. */
   changed: boolean;
   subject?: string;
+}
+
+/** A manifest as served to one client: as stored, or converted to a type it accepts. */
+export interface ServedManifest {
+  /** The stored image it is (or was converted from). */
+  image: ImageRecord;
+  body: Buffer;
+  mediaType: string;
+  digest: string;
 }
 
 export interface BlobRead {
@@ -78,6 +96,30 @@ export class Registry {
     );
     if (!repo) throw repositoryNotFound(name, scope.account);
     return repo;
+  }
+
+  /**
+   * The repository `name`; when it does not exist but a pull through cache rule's prefix
+   * covers it, the error says why ECR would have created it and cannot: pulling through
+   * needs the upstream registry, and Stratus reaches nothing beyond this machine.
+   * https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html
+   */
+  async repositoryOrUpstream(scope: Scope, name: string): Promise<RepositoryRecord> {
+    try {
+      return await this.repository(scope, name);
+    } catch (err) {
+      if (!(err instanceof RegistryError) || err.kind !== 'repository-not-found') throw err;
+      const rules = await this.deps.store.list<{
+        ecrRepositoryPrefix: string;
+        upstreamRegistryUrl: string;
+      }>(T.pullThrough, { prefix: repositoryKey(scope, '') });
+      const rule = rules.find((r) => name.startsWith(`${r.value.ecrRepositoryPrefix}/`))?.value;
+      if (!rule) throw err;
+      throw new RegistryError(
+        'upstream-unreachable',
+        `The image ${name.slice(rule.ecrRepositoryPrefix.length + 1)} could not be pulled from the upstream registry ${rule.upstreamRegistryUrl} of the pull through cache rule '${rule.ecrRepositoryPrefix}': Stratus has no network access beyond this machine.`,
+      );
+    }
   }
 
   /** Repository names of one registry in byte order, for `_catalog`. */
@@ -154,7 +196,7 @@ export class Registry {
         );
       }
       for (const { value } of images) await releaseBlobs(tx, value.blobs);
-      for (const table of [T.images, T.tags, T.referrers, T.links]) {
+      for (const table of [T.images, T.tags, T.referrers, T.links, T.replication, T.conversions]) {
         await tx.deletePrefix(table, childPrefix(repoKey));
       }
       await tx.delete(T.previews, repoKey);
@@ -362,6 +404,7 @@ export class Registry {
     reference: string,
     bytes: Buffer,
     contentType: string | undefined,
+    origin: 'push' | 'replication' = 'push',
   ): Promise<PutManifestResult> {
     if (bytes.length > MAX_MANIFEST_BYTES) {
       throw new RegistryError(
@@ -470,10 +513,44 @@ export class Registry {
     });
     for (const blob of parsed.blobs) this.deps.guard.release(blob.digest);
     if (result.changed) {
-      this.deps.onPush(repo);
+      // Awaited: the replication statuses of a push exist by the time it is answered.
+      await this.deps.onPush(repo, { digest, replicated: origin === 'replication' });
       this.deps.onStored?.(repo);
     }
     return result;
+  }
+
+  /**
+   * Copies an image of `source` (with its tags, and for an index its child images first)
+   * into `dest`. Blobs are content-addressed and shared, so copying a layer is linking it
+   * into the destination repository; the manifest is then stored there as a push would.
+   */
+  async replicate(
+    source: RepositoryRecord,
+    image: ImageRecord,
+    dest: RepositoryRecord,
+  ): Promise<void> {
+    for (const child of image.children) {
+      const found = await this.imageByDigest(source, child);
+      if (!found) throw imageNotFound();
+      await this.replicate(source, found, dest);
+    }
+    await this.deps.store.transaction(async (tx) => {
+      await requireRepository(tx, dest);
+      for (const digest of image.blobs) {
+        const blob = await tx.get<BlobRecord>(T.blobs, digest);
+        if (!blob) throw layersNotFound(source, [digest]);
+        await tx.put<BlobRecord>(T.blobs, digest, { ...blob, pendingUntil: this.pinUntil() });
+        await tx.put<BlobLink>(T.links, childKey(keyOf(dest), digest), {
+          size: blob.size,
+          at: this.deps.now(),
+        });
+      }
+    });
+    const bytes = Buffer.from(image.manifest, 'utf8');
+    for (const reference of [image.digest, ...image.tags]) {
+      await this.putManifest(dest, reference, bytes, image.mediaType, 'replication');
+    }
   }
 
   /** Whether an image references the blob (ECR serves only those layers for download). */
@@ -510,6 +587,53 @@ export class Registry {
       digest = tag.digest;
     }
     return ops.get<ImageRecord>(T.images, childKey(repoKey, digest));
+  }
+
+  /**
+   * The manifest `reference` names, in a media type `accepts` takes: as stored, else
+   * converted (manifest-convert.ts; for a tag only, as ECR). The digest of a manifest served
+   * converted before names that conversion again, so a client that resolved a tag and then
+   * fetches by the digest it was given gets those same bytes. Undefined when the stored
+   * manifest is not accepted and cannot be converted; MANIFEST_UNKNOWN when nothing matches.
+   */
+  async manifestFor(
+    repo: RepositoryRecord,
+    reference: string,
+    accepts: (mediaType: string) => boolean,
+  ): Promise<ServedManifest | undefined> {
+    const repoKey = keyOf(repo);
+    const image = await this.findImage(this.deps.store, repo, reference);
+    if (!image) {
+      const seen = isDigest(reference)
+        ? await this.deps.store.get<ConversionRecord>(T.conversions, childKey(repoKey, reference))
+        : undefined;
+      const source = seen && (await this.imageByDigest(repo, seen.source));
+      const again = source && convertManifest(source.manifest, source.mediaType, seen.mediaType);
+      if (!source || !again || again.digest !== reference) throw imageNotFound();
+      if (!accepts(again.mediaType)) return undefined;
+      return { image: source, ...again, body: again.bytes };
+    }
+    if (accepts(image.mediaType)) {
+      return {
+        image,
+        body: Buffer.from(image.manifest, 'utf8'),
+        mediaType: image.mediaType,
+        digest: image.digest,
+      };
+    }
+    if (isDigestReference(reference)) return undefined;
+    for (const target of conversionTargets(image.mediaType).filter(accepts)) {
+      const converted = convertManifest(image.manifest, image.mediaType, target);
+      if (!converted) continue;
+      // insert: a conversion served before is not written again on every pull.
+      await this.deps.store.insert<ConversionRecord>(
+        T.conversions,
+        childKey(repoKey, converted.digest),
+        { source: image.digest, mediaType: target },
+      );
+      return { image, body: converted.bytes, mediaType: target, digest: converted.digest };
+    }
+    return undefined;
   }
 
   /** Records a pull for DescribeImages' lastRecordedPullTime (at most once a minute). */
@@ -652,6 +776,7 @@ async function deleteImageRows(
 ): Promise<void> {
   for (const tag of image.tags) await tx.delete(T.tags, childKey(repoKey, tag));
   await tx.delete(T.images, childKey(repoKey, image.digest));
+  await tx.deletePrefix(T.replication, childKey(repoKey, image.digest) + ':');
   if (image.subject) {
     await tx.delete(T.referrers, referrerKey(repoKey, image.subject, image.digest));
   }

@@ -74,7 +74,7 @@ export function repositoryOperations(deps: EcrDeps): RepositoryOperations {
           `The repository with name '${repo.name}' already exists in the registry with id '${scope.account}'`,
         );
       }
-      return { repository: toRepository(repo) };
+      return { repository: toRepository(deps, repo) };
     },
 
     async DescribeRepositories(input, ctx) {
@@ -83,7 +83,9 @@ export function repositoryOperations(deps: EcrDeps): RepositoryOperations {
       if (input.repositoryNames?.length) {
         const repositories = [];
         for (const name of new Set(input.repositoryNames)) {
-          repositories.push(toRepository(await findRepository(deps, ctx, input.registryId, name)));
+          repositories.push(
+            toRepository(deps, await findRepository(deps, ctx, input.registryId, name)),
+          );
         }
         return { repositories };
       }
@@ -95,7 +97,7 @@ export function repositoryOperations(deps: EcrDeps): RepositoryOperations {
       const items = await deps.registry.repositories(scope, limit + 1, after);
       const page = items.slice(0, limit);
       return {
-        repositories: page.map(toRepository),
+        repositories: page.map((r) => toRepository(deps, r)),
         ...(items.length > limit
           ? { nextToken: encodeToken('DescribeRepositories', page[page.length - 1].name) }
           : {}),
@@ -105,7 +107,7 @@ export function repositoryOperations(deps: EcrDeps): RepositoryOperations {
     async DeleteRepository(input, ctx) {
       const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
       await ecrCall(() => deps.registry.deleteRepository(repo, input.force ?? false));
-      return { repository: toRepository(repo) };
+      return { repository: toRepository(deps, repo) };
     },
 
     async PutImageTagMutability(input, ctx) {

@@ -13,13 +13,28 @@ import { findRepository } from './api-support.js';
 import type { EcrDeps } from './common.js';
 import { isFailure, resolveImage } from './image-ids.js';
 import { keyOf } from './registry.js';
-import { T, childKey } from './store.js';
+import { T, childKey, type RepositoryRecord } from './store.js';
+import type { MetadataStore } from '../../storage/types.js';
 
 type ScanOperations = Pick<EcrOperations, 'StartImageScan' | 'DescribeImageScanFindings'>;
 
 interface ScanRecord {
   status: ImageScanStatus;
   completedAt: number;
+}
+
+/**
+ * Records the scan of an image: what StartImageScan does, and a push to a repository with
+ * scanOnPush ("each image is automatically scanned after being pushed").
+ */
+export async function recordScan(
+  store: MetadataStore,
+  repo: RepositoryRecord,
+  digest: string,
+  now: number,
+): Promise<void> {
+  const rec: ScanRecord = { status: NO_VULNERABILITY_DATA, completedAt: now };
+  await store.put(T.scans, childKey(keyOf(repo), digest), rec);
 }
 
 export const NO_VULNERABILITY_DATA: ImageScanStatus = {
@@ -60,9 +75,8 @@ export function scanOperations(deps: EcrDeps): ScanOperations {
 
   return {
     async StartImageScan(input, ctx) {
-      const { repo, found, key } = await image(ctx, input);
-      const rec: ScanRecord = { status: NO_VULNERABILITY_DATA, completedAt: deps.now() };
-      await deps.store.put(T.scans, key, rec);
+      const { repo, found } = await image(ctx, input);
+      await recordScan(deps.store, repo, found.digest, deps.now());
       return {
         registryId: repo.account,
         repositoryName: repo.name,

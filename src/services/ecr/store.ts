@@ -42,6 +42,10 @@ export const T = {
   pullThrough: 'ecr_pull_through_rules',
   /** `<repo key>:<digest>` → the last image scan. */
   scans: 'ecr_image_scans',
+  /** `<repo key>:<digest>:<destination account>:<destination region>` → ReplicationRecord. */
+  replication: 'ecr_image_replication',
+  /** `<repo key>:<converted digest>` → ConversionRecord: a manifest served converted. */
+  conversions: 'ecr_manifest_conversions',
 } as const;
 
 export interface Scope {
@@ -136,4 +140,19 @@ export interface LifecyclePreviewRecord {
     imagePushedAt: number;
     appliedRulePriority: number;
   }[];
+}
+
+export interface ReplicationRecord {
+  region: string;
+  registryId: string;
+  status: 'IN_PROGRESS' | 'COMPLETE' | 'FAILED';
+  failureCode?: string;
+  updatedAt: number;
+}
+
+/** A converted manifest's digest, so that a client resolving a tag then fetching by digest gets it. */
+export interface ConversionRecord {
+  /** The stored image the converted manifest was made from. */
+  source: string;
+  mediaType: string;
 }

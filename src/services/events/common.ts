@@ -6,6 +6,7 @@ import { ResourceNotFoundException } from '../../api/events/errors.js';
 import { buildArn, parseArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
+import type { Meter } from '../../billing/meter.js';
 import type { EventBus } from '../../events/bus.js';
 import type { SchedulingClock } from '../../events/clock.js';
 import type { MetadataStore } from '../../storage/types.js';
@@ -26,6 +27,8 @@ export interface EventsDeps {
   /** Told about every rule change: the router's cache and the scheduled rules. */
   rulesChanged(rule: RuleRecord | undefined, arn: string): void;
   now(): number;
+  /** The bill (custom events published). */
+  meter?: Meter;
 }
 
 export const DEFAULT_BUS = 'default';

@@ -27,7 +27,7 @@ declare module '../links.js' {
 
 export const eventsPlugin = definePlugin({
   name: 'events',
-  needs: ['bus', 'signatures'],
+  needs: ['bus', 'signatures', 'meter'],
   provides: ['eventTargets', 'schedulingClock'],
   model: async () => (await import('../../api/events/model.js')).model,
   create(deps) {
@@ -44,6 +44,7 @@ export const eventsPlugin = definePlugin({
       bus: deps.links.bus,
       clock,
       now: () => clock.now(),
+      meter: deps.links.meter,
       rulesChanged(rule, arn) {
         if (rule) router.invalidate(rule, rule.eventBusName);
         else router.clear();

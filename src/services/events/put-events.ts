@@ -7,10 +7,13 @@
 import type { EventsOperations } from '../../api/events/operations.js';
 import type { PutEventsRequestEntry, PutEventsResultEntry } from '../../api/events/types.js';
 import { awsTime, type BusEventInput } from '../../events/bus.js';
-import { busName, findBus, scopeOf, validation, type EventsDeps } from './common.js';
+import { buildArn } from '../../shared/arn.js';
+import { busName, DEFAULT_BUS, findBus, scopeOf, validation, type EventsDeps } from './common.js';
 
 /** "The total entry size must be less than 256KB." */
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
+
+const EVENT_CHUNK_BYTES = 64 * 1024;
 
 /** AWS's entry size: 14 bytes for Time, plus the UTF-8 of Source, DetailType, Detail, Resources. */
 export function entrySize(e: PutEventsRequestEntry): number {
@@ -41,7 +44,7 @@ export function putEventsOperations(deps: EventsDeps): Pick<EventsOperations, 'P
         throw validation('Total size of the entries in the request is over the limit.');
       }
       const results: PutEventsResultEntry[] = [];
-      const accepted: { at: number; event: BusEventInput }[] = [];
+      const accepted: { at: number; event: BusEventInput; size: number }[] = [];
       const known = new Map<string, boolean>();
       for (const e of input.Entries) {
         if (!e.Source) results.push(required('Source'));
@@ -65,6 +68,7 @@ export function putEventsOperations(deps: EventsDeps): Pick<EventsOperations, 'P
           } else {
             accepted.push({
               at: results.length,
+              size: entrySize(e),
               event: {
                 source: e.Source,
                 detailType: e.DetailType,
@@ -82,10 +86,38 @@ export function putEventsOperations(deps: EventsDeps): Pick<EventsOperations, 'P
       }
       const stored = await deps.bus.publish(accepted.map((a) => a.event));
       stored.forEach((ev, i) => (results[accepted[i].at] = { EventId: ev.id }));
+      meterEvents(deps, scope, accepted);
       return {
         FailedEntryCount: results.filter((r) => r.ErrorCode !== undefined).length,
         Entries: results,
       };
     },
   };
+}
+
+/**
+ * The bill: "Custom events: $1.00/million events published"; "Each 64 KB chunk of a
+ * payload is billed as 1 event" (https://aws.amazon.com/eventbridge/pricing/), charged to
+ * the bus.
+ */
+function meterEvents(
+  deps: EventsDeps,
+  scope: { account: string; region: string },
+  accepted: readonly { event: BusEventInput; size: number }[],
+): void {
+  if (!deps.meter?.enabled) return;
+  const chunks = new Map<string, number>();
+  for (const a of accepted) {
+    const bus = a.event.to?.eventBus ?? DEFAULT_BUS;
+    chunks.set(bus, (chunks.get(bus) ?? 0) + Math.max(1, Math.ceil(a.size / EVENT_CHUNK_BYTES)));
+  }
+  for (const [bus, quantity] of chunks) {
+    deps.meter.count({
+      ...scope,
+      service: 'AWSEvents',
+      usageType: 'Event-64K-Chunks',
+      resource: buildArn('events', scope.region, scope.account, `event-bus/${bus}`),
+      quantity,
+    });
+  }
 }

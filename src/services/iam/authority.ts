@@ -73,7 +73,11 @@ export class IamAuthority implements PrincipalDirectory, ResourcePolicySource {
     if (parsed && parsed.account !== 'aws') {
       const role = await this.store.get<RoleRecord>(T.roles, nameKey(parsed.account, parsed.name));
       if (role && role.arn === arn) {
-        value = { policy: this.compile(role.trustPolicy, `${arn}#trust`), tags: tagMap(role.tags) };
+        value = {
+          policy: this.compile(role.trustPolicy, `${arn}#trust`),
+          tags: tagMap(role.tags),
+          requiredFor: trustGoverned,
+        };
       }
     }
     if (generation === this.generation) this.roles.set(arn, { generation, value });
@@ -229,4 +233,13 @@ function tagMap(tags: readonly { Key: string; Value: string }[]): Record<string,
   const out: Record<string, string> = {};
   for (const t of tags) out[t.Key] = t.Value;
   return out;
+}
+
+/**
+ * The STS actions a role's trust policy governs: without its Allow nobody assumes the role
+ * (or tags the session, sets a source identity), whatever their identity policies say.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+ */
+function trustGoverned(action: string): boolean {
+  return action.startsWith('sts:');
 }

@@ -5,9 +5,11 @@
  * write. Only Active keys are in it ("Inactive keys … can't be used to authenticate",
  * UpdateAccessKey reference).
  */
-import type { Credential, CredentialSource } from '../../shared/context.js';
+import type { Credential, CredentialSource, KeyUse } from '../../shared/context.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { T, type AccessKeyRecord } from './store.js';
+
+const USE_PERSIST_MS = 60_000;
 
 export class AccessKeyIndex implements CredentialSource {
   private keys: Map<string, Credential> | undefined;
@@ -15,7 +17,34 @@ export class AccessKeyIndex implements CredentialSource {
   /** Bumped by every write, so a load that raced a write starts over. */
   private generation = 0;
 
+  /** The newest use of each key seen by this process (the store has it within a minute). */
+  private readonly used = new Map<string, KeyUse>();
+  private readonly persisted = new Map<string, number>();
+
   constructor(private readonly store: MetadataStore) {}
+
+  /**
+   * Records an authenticated use of an IAM user's key. Kept in memory at once and written
+   * to the store at most once a minute per key, off the request's path: AWS itself
+   * reports last use with a delay ("may take up to four hours").
+   */
+  recordUse(accessKeyId: string, use: KeyUse): void {
+    if (!this.keys?.has(accessKeyId)) return;
+    this.used.set(accessKeyId, use);
+    const last = this.persisted.get(accessKeyId) ?? 0;
+    if (use.at - last < USE_PERSIST_MS) return;
+    this.persisted.set(accessKeyId, use.at);
+    this.store
+      .transaction((tx) => tx.put(T.accessKeyUse, accessKeyId, use))
+      .catch(() => this.persisted.delete(accessKeyId));
+  }
+
+  /** The newest recorded use of a key, if any. */
+  async lastUsed(accessKeyId: string): Promise<KeyUse | undefined> {
+    return (
+      this.used.get(accessKeyId) ?? (await this.store.get<KeyUse>(T.accessKeyUse, accessKeyId))
+    );
+  }
 
   findCredential(accessKeyId: string): Promise<Credential | undefined> {
     if (this.keys) return Promise.resolve(this.keys.get(accessKeyId));
@@ -38,6 +67,8 @@ export class AccessKeyIndex implements CredentialSource {
 
   /** Forgets everything (the store was reset); the next look-up reloads. */
   reset(): void {
+    this.used.clear();
+    this.persisted.clear();
     this.generation++;
     this.keys = undefined;
     this.loading = undefined;

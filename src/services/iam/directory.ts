@@ -19,9 +19,27 @@ export interface IamOidcProviderInfo {
   clientIds: readonly string[];
 }
 
+/** A SAML provider as STS needs it to accept an assertion. */
+export interface IamSamlProviderInfo {
+  arn: string;
+  /** The provider's name (saml:doc, the NameQualifier hash). */
+  name: string;
+  /** The metadata's entity ID: assertions' Issuer must be it. */
+  entityId: string;
+  /** Signing certificates (PEM) from the metadata. */
+  certificates: readonly string[];
+}
+
 export interface IamDirectory {
   /** Looks a role up by name or by ARN within the account. */
   findRole(account: string, roleNameOrArn: string): Promise<IamRoleInfo | undefined>;
   /** The OpenID Connect provider of a token's issuer (its `iss`) in the account. */
   findOidcProvider(account: string, issuer: string): Promise<IamOidcProviderInfo | undefined>;
+  /** The SAML provider an ARN names in the account. */
+  findSamlProvider(account: string, arn: string): Promise<IamSamlProviderInfo | undefined>;
+  /**
+   * Checks a one-time code of the MFA device `serial` assigned to user `userName` and uses
+   * it up (GetSessionToken); false when the device is not theirs or the code is wrong.
+   */
+  consumeMfaCode(account: string, userName: string, serial: string, code: string): Promise<boolean>;
 }

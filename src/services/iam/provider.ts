@@ -10,10 +10,17 @@ import type { IamDeps } from './common.js';
 import { groupOperations } from './groups.js';
 import { inlinePolicyOperations } from './inline.js';
 import { instanceProfileOperations } from './instance-profiles.js';
+import { loginProfileOperations } from './login-profiles.js';
+import { mfaOperations } from './mfa.js';
 import { oidcProviderOperations } from './oidc-providers.js';
 import { policyOperations } from './policies.js';
+import { reportOperations } from './reports.js';
 import { roleOperations } from './roles.js';
+import { samlProviderOperations } from './saml-providers.js';
+import { serverCertificateOperations } from './server-certificates.js';
+import { serviceLinkedRoleOperations } from './service-linked-roles.js';
 import { simulateOperations } from './simulate.js';
+import { userCredentialOperations } from './user-credentials.js';
 import { userOperations } from './users.js';
 
 /** `authority` defaults to one over the same store (unit tests build the operations alone). */
@@ -27,6 +34,13 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...groupOperations(deps),
     ...instanceProfileOperations(deps),
     ...oidcProviderOperations(deps),
+    ...samlProviderOperations(deps),
+    ...mfaOperations(deps),
+    ...loginProfileOperations(deps),
+    ...userCredentialOperations(deps),
+    ...serverCertificateOperations(deps),
+    ...serviceLinkedRoleOperations(deps),
+    ...reportOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
   };

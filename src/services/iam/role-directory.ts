@@ -1,9 +1,17 @@
 /** IamDirectory backed by IAM's own store: what STS and Lambda ask about roles and providers. */
 import type { MetadataStore } from '../../storage/types.js';
 import { parseIamArn } from './arns.js';
-import type { IamDirectory, IamOidcProviderInfo, IamRoleInfo } from './directory.js';
+import type {
+  IamDirectory,
+  IamOidcProviderInfo,
+  IamRoleInfo,
+  IamSamlProviderInfo,
+} from './directory.js';
 import { findOidcProvider } from './oidc-providers.js';
 import { parseDocument } from '../../shared/policy-documents.js';
+import { parseMetadata } from '../../shared/saml.js';
+import { findSamlProvider } from './saml-providers.js';
+import { consumeMfaCode } from './mfa.js';
 import { nameKey, T, type RoleRecord } from './store.js';
 
 export class StoreIamDirectory implements IamDirectory {
@@ -35,5 +43,27 @@ export class StoreIamDirectory implements IamDirectory {
   ): Promise<IamOidcProviderInfo | undefined> {
     const p = await findOidcProvider(this.store, account, issuer);
     return p && { arn: p.arn, url: p.url, clientIds: p.clientIds };
+  }
+
+  async findSamlProvider(account: string, arn: string): Promise<IamSamlProviderInfo | undefined> {
+    const p = await findSamlProvider(this.store, account, arn);
+    const meta = p && parseMetadata(p.metadata);
+    return (
+      meta && {
+        arn: p.arn,
+        name: p.name,
+        entityId: meta.entityId,
+        certificates: meta.certificates,
+      }
+    );
+  }
+
+  consumeMfaCode(
+    account: string,
+    userName: string,
+    serial: string,
+    code: string,
+  ): Promise<boolean> {
+    return consumeMfaCode(this.store, Date.now(), account, userName, serial, code);
   }
 }

@@ -7,6 +7,7 @@ import {
   EntityAlreadyExistsException,
   LimitExceededException,
   MalformedPolicyDocumentException,
+  UnmodifiableEntityException,
 } from '../../api/iam/errors.js';
 import type { IamOperations } from '../../api/iam/operations.js';
 import type { MetadataOps } from '../../storage/types.js';
@@ -135,6 +136,11 @@ export function roleOperations(deps: IamDeps): RoleOps {
     async DeleteRole(input, ctx) {
       await store.transaction(async (tx) => {
         const role = await getRole(tx, ctx.account, input.RoleName);
+        if (role.path.startsWith('/aws-service-role/')) {
+          throw new UnmodifiableEntityException(
+            `Cannot perform the operation on the protected role '${role.name}' - this role is only modifiable by AWS`,
+          );
+        }
         const owned = ownerPrefix(ctx.account, 'role', role.name);
         if ((await tx.count(T.attached, owned)) > 0) {
           throw new DeleteConflictException(

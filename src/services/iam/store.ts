@@ -29,6 +29,30 @@ export const T = {
   roleProfiles: 'iam_role_profiles',
   /** OpenID Connect providers: `<acct>/<issuer without scheme>` → OidcProviderRecord. */
   oidcProviders: 'iam_oidc_providers',
+  /** SAML providers: `<acct>/<name>` (lower-cased) → SamlProviderRecord. */
+  samlProviders: 'iam_saml_providers',
+  /** Virtual MFA devices: `<acct>/<path><name>` (lower-cased) → MfaDeviceRecord. */
+  mfaDevices: 'iam_mfa_devices',
+  /** Login profiles: `<acct>/<user>` (lower-cased) → LoginProfileRecord. */
+  loginProfiles: 'iam_login_profiles',
+  /** The account password policy: `<acct>` → PasswordPolicy. */
+  passwordPolicy: 'iam_password_policy',
+  /** A user's SSH keys, service-specific credentials, signing certificates: `<acct>/<user>/<id>`. */
+  sshKeys: 'iam_ssh_keys',
+  serviceCredentials: 'iam_service_credentials',
+  signingCertificates: 'iam_signing_certificates',
+  /** Server certificates: `<acct>/<name>` (lower-cased). */
+  serverCertificates: 'iam_server_certificates',
+  /** Service-linked role deletion tasks: `<acct>/<task id>`. */
+  deletionTasks: 'iam_deletion_tasks',
+  /** Account settings: `<acct>` → AccountSettingsRecord (alias, STS token version). */
+  accountSettings: 'iam_account_settings',
+  /** Account aliases, globally unique: `<alias>` → account. */
+  accountAliases: 'iam_account_aliases',
+  /** The last recorded use of each access key: `<key id>` → KeyUse. */
+  accessKeyUse: 'iam_access_key_use',
+  /** The newest credential report: `<acct>` → CredentialReportRecord. */
+  credentialReports: 'iam_credential_reports',
 } as const;
 
 /** Identities that hold inline and attached policies. */

@@ -185,6 +185,27 @@ export function userOperations(deps: IamDeps): UserOps {
         if ((await tx.count(T.inline, owned)) > 0) {
           throw new DeleteConflictException('Cannot delete entity, must delete policies first.');
         }
+        const mine = `${ctx.account}/${user.name.toLowerCase()}`;
+        if (await tx.get(T.loginProfiles, mine)) {
+          throw new DeleteConflictException(
+            'Cannot delete entity, must delete login profile first.',
+          );
+        }
+        for (const [table, what] of [
+          [T.sshKeys, 'SSH public keys'],
+          [T.serviceCredentials, 'service specific credentials'],
+          [T.signingCertificates, 'signing certificates'],
+        ] as const) {
+          if ((await tx.count(table, `${mine}/`)) > 0) {
+            throw new DeleteConflictException(`Cannot delete entity, must delete ${what} first.`);
+          }
+        }
+        const devices = await tx.list<{ user?: string }>(T.mfaDevices, {
+          prefix: `${ctx.account}/`,
+        });
+        if (devices.some((d) => d.value.user?.toLowerCase() === user.name.toLowerCase())) {
+          throw new DeleteConflictException('Cannot delete entity, must delete MFA device first.');
+        }
         await tx.delete(T.users, nameKey(ctx.account, user.name));
       });
     },

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { KeyedMutex } from '../../shared/keyed-mutex.js';
 import type { MetadataStore } from '../../storage/types.js';
-import type { Machines } from './machines.js';
+import { PUBLISHED_IP, type Machines } from './machines.js';
 import { ensureCa } from './ssh-ca.js';
 import {
   T,
@@ -87,6 +87,7 @@ export class InstanceFleet {
 
   /** Boots a pending instance in the background (CreateInstances, StartInstance). */
   launch(rec: InstanceRecord): void {
+    this.usage.started(rec, this.now());
     this.background(rec, 'boot', () => this.boot(rec));
   }
 
@@ -111,7 +112,7 @@ export class InstanceFleet {
         const disk = await this.store.get<DiskRecord>(T.disks, keyOf(rec, d.name));
         if (disk) disks.push({ source: this.machines.diskDir(disk.id), target: diskMount(d.path) });
       }
-      await this.machines.boot(rec, {
+      const hostPorts = await this.machines.boot(rec, {
         authorizedKeys: key ? `${key.publicKey}\n` : '',
         trustedCa: (await ensureCa(this.store, rec)).publicKey,
         address,
@@ -120,10 +121,10 @@ export class InstanceFleet {
       const up = await this.update(rec, (r) => {
         r.state = 'running';
         r.ip = address;
+        if (hostPorts) r.hostPorts = { ...r.hostPorts, ...hostPorts };
         delete r.error;
       });
       if (!up) await this.machines.destroy(rec.id);
-      else await this.usage.started(up, this.now());
     } catch (err) {
       await this.machines.halt(rec.id).catch(() => undefined);
       await this.update(rec, (r) => {
@@ -137,10 +138,11 @@ export class InstanceFleet {
 
   /**
    * The address the instance boots with: its static IP's, the one it still holds (a
-   * restart of Stratus), or a new one.
+   * restart of Stratus), or a new one; loopback where the driver publishes ports instead.
    */
   private async address(rec: InstanceRecord): Promise<string> {
-    const pool = this.machines.driver.addresses!;
+    const pool = this.machines.driver.addresses;
+    if (!pool) return PUBLISHED_IP;
     if (rec.staticIpName) {
       const ip = await this.store.get<StaticIpRecord>(T.staticIps, keyOf(rec, rec.staticIpName));
       if (ip && (await pool.holds(ip.ip, ip.holder))) return ip.ip;
@@ -160,19 +162,17 @@ export class InstanceFleet {
   stop(rec: InstanceRecord): void {
     this.background(rec, 'stop', async () => {
       await this.machines.halt(rec.id);
-      const down = await this.update(rec, (r) => {
+      await this.update(rec, (r) => {
         r.state = 'stopped';
         if (!r.staticIpName) delete r.ip;
       });
       await this.releaseOwnAddress(rec);
-      if (down) await this.usage.stopped(down, this.now());
     });
   }
 
   reboot(rec: InstanceRecord): void {
     this.background(rec, 'reboot', async () => {
       await this.machines.halt(rec.id);
-      await this.usage.stopped(rec, this.now());
       await this.boot(rec);
     });
   }
@@ -182,13 +182,27 @@ export class InstanceFleet {
     this.background(rec, 'delete', async () => {
       await this.machines.destroy(rec.id);
       await this.releaseOwnAddress(rec);
-      await this.usage.stopped(rec, this.now());
+      this.usage.deleted(rec, this.now());
     });
   }
 
-  /** Re-applies the public ports of a running instance. */
+  /**
+   * Re-applies the public ports of a running instance: its firewall, or where the driver
+   * publishes ports (Docker, which binds them when it makes a container), a new container
+   * publishing the new set.
+   */
   ports(rec: InstanceRecord): void {
-    this.background(rec, 'firewall update', () => this.machines.applyPorts(rec));
+    if (!this.machines.publishesPorts) {
+      this.background(rec, 'firewall update', () => this.machines.applyPorts(rec));
+      return;
+    }
+    this.background(rec, 'port change', async () => {
+      const cur = await this.store.get<InstanceRecord>(T.instances, this.key(rec));
+      if (cur?.id !== rec.id || cur.desired !== 'running' || !this.machines.portsChanged(cur))
+        return;
+      await this.machines.halt(rec.id);
+      await this.boot(cur);
+    });
   }
 
   /**
@@ -196,6 +210,8 @@ export class InstanceFleet {
    * means a reboot of its container; `ownIp` is the address it held itself before, freed.
    */
   readdress(rec: InstanceRecord, ownIp?: string): void {
+    // Loopback stays loopback (ports published by Docker): nothing moves.
+    if (this.machines.publishesPorts) return;
     this.background(rec, 'address change', async () => {
       if (rec.state === 'running' || rec.state === 'pending') await this.machines.halt(rec.id);
       if (ownIp) await this.releaseOwnAddress({ id: rec.id, ip: ownIp });
@@ -221,12 +237,11 @@ export class InstanceFleet {
       const rec = all.find((i) => i.value.id === id)?.value;
       if (!rec) return;
       this.log(`lightsail: instance ${rec.name} stopped: ${reason}`);
-      const down = await this.update(rec, (r) => {
+      await this.update(rec, (r) => {
         r.state = 'stopped';
         r.desired = 'stopped';
         r.error = reason;
       });
-      if (down) await this.usage.stopped(down, this.now());
     })();
   }
 

@@ -13,6 +13,13 @@
  * static IP), so it survives a restart of Stratus; a stop gives it back unless a static
  * IP holds it, as AWS's public IPs change on stop/start "unless you attach a static IP".
  * https://docs.aws.amazon.com/lightsail/latest/userguide/lightsail-create-static-ip.html
+ *
+ * A driver without an address pool (Docker) gives no address this machine reaches as it
+ * is: the instance's open public ports are published on 127.0.0.1 instead (its public IP
+ * is then 127.0.0.1, the host ports are in its networking details), and a change of the
+ * open ports makes its container again with the new set. Docker only runs images, so the
+ * container runs the blueprint image with the instance's disk bind-mounted over it
+ * (SYSTEM_DIRS): what the instance writes still lands in its own upper directory.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
@@ -21,10 +28,14 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LIGHTSAIL_RUN_DIR } from '../../images/build/lightsail-files.js';
 import type {
+  BindMount,
   Container,
   ContainerDriver,
+  ContainerSpec,
   ContainerStats,
   InboundRule,
+  PortMapping,
+  PublishedPort,
   ResolvedImage,
 } from '../../runtime/container.js';
 import { LayerCache } from '../../runtime/images/layer-cache.js';
@@ -55,6 +66,20 @@ export interface BootInputs {
 }
 
 export class BootError extends Error {}
+
+/** An instance's public IP where its ports are published on loopback (Docker). */
+export const PUBLISHED_IP = '127.0.0.1';
+/** Most ports one instance publishes on loopback (a 0-65535 rule publishes the first ones). */
+export const MAX_PUBLISHED_PORTS = 64;
+/**
+ * The instance disk's directories bind-mounted over the blueprint image where the driver
+ * cannot boot a directory (Docker): everything a Debian system writes (bookworm has merged
+ * /usr, so /bin, /lib and /sbin are links into /usr).
+ */
+const SYSTEM_DIRS = ['etc', 'home', 'opt', 'root', 'srv', 'tmp', 'usr', 'var'] as const;
+
+/** `tcp/80` → host port: where a published instance port was last bound. */
+export type HostPorts = Record<string, number>;
 
 /** How long a stop waits for the init to end its services before SIGKILL. */
 const STOP_GRACE_MS = 15_000;
@@ -94,13 +119,29 @@ export class Machines {
   /** Why instances cannot run here, or undefined. */
   unavailable(): string | undefined {
     const d = this.opts.driver;
-    if (!d.capabilities.images || !d.capabilities.isolation || !d.addresses)
-      return `the ${d.name} container driver cannot run Lightsail instances (start Stratus with --driver runc)`;
+    if (!d.capabilities.images || !d.capabilities.isolation)
+      return `the ${d.name} container driver cannot run Lightsail instances (start Stratus with --driver runc or --driver docker)`;
     return undefined;
   }
 
-  /** Mounts the instance's disk and starts its container; resolves once its init booted. */
-  async boot(rec: InstanceRecord, inputs: BootInputs): Promise<void> {
+  /** Whether instances' ports are published on loopback (no address of their own). */
+  get publishesPorts(): boolean {
+    return this.opts.driver.addresses === undefined;
+  }
+
+  /** Whether the running container publishes other ports than the record's open ones. */
+  portsChanged(rec: InstanceRecord): boolean {
+    const container = this.containers.get(rec.id);
+    if (!container) return false;
+    const key = (ps: readonly PortMapping[]) => ps.map(portKey).sort().join(' ');
+    return key(container.spec.network.ports ?? []) !== key(publishedPorts(rec.ports));
+  }
+
+  /**
+   * Mounts the instance's disk and starts its container; resolves once its init booted,
+   * with the host ports it publishes (where the driver publishes them).
+   */
+  async boot(rec: InstanceRecord, inputs: BootInputs): Promise<HostPorts | undefined> {
     const bundle = bundleOf(rec.bundleId);
     const blueprint = blueprintOf(rec.blueprintId);
     if (!bundle || !blueprint) throw new BootError(`unknown bundle or blueprint of ${rec.name}`);
@@ -119,43 +160,62 @@ export class Machines {
     let booted: () => void = () => {};
     const bootedP = new Promise<void>((r) => (booted = r));
     let out = '';
-    const container = await this.opts.driver.create(
-      {
-        name: `lightsail-${rec.name}`,
-        root: { kind: 'rootfs', path: rootfs },
-        entrypoint: image.config.Entrypoint,
-        command: [],
-        env: {},
-        mounts: [
-          { source: runDir, target: LIGHTSAIL_RUN_DIR, readonly: true },
-          ...inputs.disks.map((d) => ({ ...d, readonly: false })),
-        ],
-        resources: {
-          memoryMb: Math.round(bundle.ramSizeInGb * 1024),
-          cpus: bundle.cpuCount,
-          pidsLimit: 4096,
-        },
-        network: { mode: 'private', address: inputs.address },
-        labels: {
-          'dev.stratus.service': 'lightsail',
-          'dev.stratus.lightsail.instance': rec.id,
-        },
-        stopSignal: 'SIGTERM',
+    const published = this.publishesPorts;
+    const mounts: BindMount[] = [
+      ...(published
+        ? SYSTEM_DIRS.map((d) => ({ source: join(rootfs, d), target: `/${d}`, readonly: false }))
+        : []),
+      { source: runDir, target: LIGHTSAIL_RUN_DIR, readonly: true },
+      ...inputs.disks.map((d) => ({ ...d, readonly: false })),
+    ];
+    const spec = (ports: PortMapping[]): ContainerSpec => ({
+      name: `lightsail-${rec.name}`,
+      root: published ? { kind: 'image', image } : { kind: 'rootfs', path: rootfs },
+      entrypoint: image.config.Entrypoint,
+      command: [],
+      env: {},
+      mounts,
+      resources: {
+        memoryMb: Math.round(bundle.ramSizeInGb * 1024),
+        cpus: bundle.cpuCount,
+        pidsLimit: 4096,
       },
-      {
-        onStdout: (c) => {
-          if (out.length < 4096) out += c.toString();
-          if (out.includes('stratus-lightsail: booted')) booted();
-        },
-        onStderr: () => {},
+      network: published
+        ? { mode: 'private', ports }
+        : { mode: 'private', address: inputs.address },
+      labels: {
+        'dev.stratus.service': 'lightsail',
+        'dev.stratus.lightsail.instance': rec.id,
       },
-    );
+      stopSignal: 'SIGTERM',
+    });
+    const io = {
+      onStdout: (c: Buffer) => {
+        if (out.length < 4096) out += c.toString();
+        if (out.includes('stratus-lightsail: booted')) booted();
+      },
+      onStderr: () => {},
+    };
+    const start = async (ports: PortMapping[]): Promise<Container> => {
+      const container = await this.opts.driver.create(spec(ports), io);
+      try {
+        await container.filterInbound?.(inboundRules(rec.ports));
+        await container.start();
+        return container;
+      } catch (err) {
+        await container.remove().catch(() => undefined);
+        throw err;
+      }
+    };
+    const wanted = publishedPorts(rec.ports);
+    let container: Container;
     try {
-      await container.filterInbound?.(inboundRules(rec.ports));
-      await container.start();
+      // The host ports it had before, so that what users saw stays true across a stop.
+      container = await start(wanted.map((p) => ({ ...p, hostPort: rec.hostPorts?.[portKey(p)] })));
     } catch (err) {
-      await container.remove().catch(() => undefined);
-      throw err;
+      // One of them is taken by now: any free ones.
+      if (!published || !wanted.some((p) => rec.hostPorts?.[portKey(p)])) throw err;
+      container = await start(wanted);
     }
     this.containers.set(rec.id, container);
     const exit = container.wait();
@@ -176,6 +236,7 @@ export class Machines {
       await this.halt(rec.id);
       throw new BootError(`instance ${rec.name} did not boot (${outcome})`);
     }
+    return published ? hostPortsOf(container.ports) : undefined;
   }
 
   /** Stops the container (SIGTERM to the init, which stops the services) and unmounts the disk. */
@@ -333,6 +394,30 @@ export function inboundRules(ports: readonly PortRecord[]): InboundRule[] {
     rules.push({ protocol: p.protocol, fromPort: p.fromPort, toPort: p.toPort, cidrs: p.cidrs });
   }
   return rules;
+}
+
+const portKey = (p: Pick<PortMapping, 'containerPort' | 'protocol'>): string =>
+  `${p.protocol}/${p.containerPort}`;
+
+/** The open TCP/UDP ports as the ports to publish on loopback (at most MAX_PUBLISHED_PORTS). */
+export function publishedPorts(ports: readonly PortRecord[]): PortMapping[] {
+  const out = new Map<string, PortMapping>();
+  for (const p of ports) {
+    const protocols = p.protocol === 'all' ? (['tcp', 'udp'] as const) : [p.protocol];
+    for (const protocol of protocols) {
+      if (protocol !== 'tcp' && protocol !== 'udp') continue;
+      for (let port = Math.max(p.fromPort, 1); port <= p.toPort; port++) {
+        if (out.size >= MAX_PUBLISHED_PORTS) return [...out.values()];
+        const m: PortMapping = { containerPort: port, protocol };
+        out.set(portKey(m), m);
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+function hostPortsOf(ports: readonly PublishedPort[]): HostPorts {
+  return Object.fromEntries(ports.map((p) => [portKey(p), p.hostPort]));
 }
 
 function tool(file: string, args: string[]): Promise<void> {

@@ -7,11 +7,11 @@
  * to the other address, which here means a reboot of its container.
  * https://docs.aws.amazon.com/lightsail/latest/userguide/understanding-firewall-and-port-mappings-in-amazon-lightsail.html
  */
-import { OperationFailureException } from '../../api/lightsail/errors.js';
 import type { LightsailOperations } from '../../api/lightsail/operations.js';
 import { checkName, invalid, notFound, operation, scopeOf, type LightsailDeps } from './common.js';
 import { staticIpHolder } from './fleet.js';
 import { findInstance } from './instances.js';
+import { PUBLISHED_IP } from './machines.js';
 import {
   T,
   keyOf,
@@ -117,17 +117,14 @@ export function networkingOperations(deps: LightsailDeps): NetworkingOps {
     async AllocateStaticIp(input, ctx) {
       const scope = scopeOf(ctx);
       checkName('StaticIp', input.staticIpName);
+      // Where ports are published on loopback (Docker) every instance's address is
+      // 127.0.0.1: a static IP is that address, kept by nothing but itself.
       const pool = fleet.machines.driver.addresses;
-      if (!pool)
-        throw new OperationFailureException(
-          `the ${fleet.machines.driver.name} container driver has no addresses to hold (start Stratus with --driver runc)`,
-          { code: 'OperationFailure' },
-        );
       const key = keyOf(scope, input.staticIpName);
       if (await store.get(T.staticIps, key))
         throw invalid(`Some names are already in use: ${input.staticIpName}`);
       const holder = staticIpHolder(scope.account, scope.region, input.staticIpName);
-      const ip = await pool.hold(holder);
+      const ip = pool ? await pool.hold(holder) : PUBLISHED_IP;
       const rec: StaticIpRecord = {
         ...scope,
         name: input.staticIpName,
@@ -136,7 +133,7 @@ export function networkingOperations(deps: LightsailDeps): NetworkingOps {
         holder,
       };
       if (!(await store.insert(T.staticIps, key, rec))) {
-        await pool.release(ip, holder);
+        await pool?.release(ip, holder);
         throw invalid(`Some names are already in use: ${input.staticIpName}`);
       }
       return {

@@ -2,7 +2,9 @@
  * Amazon Lightsail (json 1.1, `Lightsail_20161128`): instances from blueprints as
  * long-lived system containers with their own address, sshd and the bundle's limits
  * (machines.ts), key pairs, public ports, static IPs, snapshots, disks, metrics and alarms.
- * Instances need the runc driver; with another driver CreateInstances says so.
+ * Instances need the runc driver (an address of their own on Stratus's bridge) or the
+ * Docker driver (ports published on 127.0.0.1); with the process driver CreateInstances
+ * says so.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -17,9 +19,9 @@ import { InstanceFleet } from './fleet.js';
 import { Machines } from './machines.js';
 import { Monitor } from './monitor.js';
 import { lightsailOperations } from './provider.js';
-import { storeUsageMeter } from './usage.js';
+import { meteredUsage } from './usage.js';
 
-const NEEDS = ['containers', 'images'] as const;
+const NEEDS = ['containers', 'images', 'meter'] as const;
 
 export interface LightsailServiceInstance extends ServiceInstance {
   fleet: InstanceFleet;
@@ -53,7 +55,7 @@ export async function createLightsail(
     { driver: deps.links.containers, images, blobs: deps.blobs, dir, log: warn },
     (id, reason) => crashed.handler(id, reason),
   );
-  const fleet = new InstanceFleet(deps.store, machines, storeUsageMeter(deps.store), warn);
+  const fleet = new InstanceFleet(deps.store, machines, meteredUsage(deps.links.meter), warn);
   crashed.handler = (id, reason) => fleet.crashed(id, reason);
   const monitor = new Monitor(deps.store, machines, metricSeconds() * 1000);
   const lightsailDeps: LightsailDeps = { store: deps.store, fleet, monitor, now: Date.now };

@@ -66,6 +66,11 @@ export interface InstanceRecord {
   desired: 'running' | 'stopped';
   /** The address it has while it runs (its static IP's when one is attached). */
   ip?: string;
+  /**
+   * Where the driver publishes its ports on loopback (Docker): `tcp/80` → host port, kept
+   * across stops so a port keeps its host port while it is free.
+   */
+  hostPorts?: Record<string, number>;
   staticIpName?: string;
   ports: PortRecord[];
   /** Snapshot layers under the blueprint's (top first), for instances made from snapshots. */

@@ -1,51 +1,47 @@
 /**
- * Bundle-hours for the bill. The billing meter (issue: metrics and bill) has not landed;
- * until it does, Lightsail records each running period of an instance in its own table
- * (`lightsail-usage`: instance ARN, bundle, start and end in ms), which the meter can read
- * or replace through this interface: started() when an instance reaches running,
- * stopped() when it stops, reboots or is deleted.
+ * Lightsail's bill on the meter (billing/meter.ts): an instance is a level of one
+ * `Bundle:<RAM>` unit from its launch until it is deleted, stopped or not, because
+ * "Lightsail instances and managed databases incur charges until they are deleted. These
+ * resources accrue charges even when they are in the stopped state."
+ * (https://docs.aws.amazon.com/lightsail/latest/userguide/amazon-lightsail-frequently-asked-questions-faq-billing-and-account-management.html).
+ * The price table caps each instance's month at its plan's price.
  */
-import type { MetadataStore } from '../../storage/types.js';
+import type { Meter } from '../../billing/meter.js';
+import { bundleOf } from './catalog.js';
 import type { InstanceRecord } from './store.js';
+import { instanceArn } from './views.js';
 
 export interface UsageMeter {
-  started(rec: InstanceRecord, at: number): Promise<void>;
-  stopped(rec: InstanceRecord, at: number): Promise<void>;
+  /** The instance is launched (created or started): billed from `at` on. */
+  started(rec: InstanceRecord, at: number): void;
+  /** The instance is deleted: no longer billed. */
+  deleted(rec: InstanceRecord, at: number): void;
 }
 
-export const USAGE_TABLE = 'lightsail-usage';
-
-export interface UsagePeriod {
-  account: string;
-  region: string;
-  instance: string;
-  instanceId: string;
-  bundleId: string;
-  startedAt: number;
-  stoppedAt?: number;
+/** The price table's usage type of a bundle: `nano_3_0` (512 MB) → `Bundle:0.5GB`. */
+export function bundleUsageType(bundleId: string): string | undefined {
+  const b = bundleOf(bundleId);
+  return b && `Bundle:${b.ramSizeInGb}GB`;
 }
 
-/** Periods keyed `<instance id>/<start ms, zero-padded>`; the open one has no stoppedAt. */
-export function storeUsageMeter(store: MetadataStore): UsageMeter {
-  const open = async (id: string) =>
-    (await store.list<UsagePeriod>(USAGE_TABLE, { prefix: `${id}/` })).find(
-      (p) => p.value.stoppedAt === undefined,
-    );
+export function meteredUsage(meter: Meter): UsageMeter {
+  const level = (rec: InstanceRecord, value: number, at: number) => {
+    const usageType = bundleUsageType(rec.bundleId);
+    if (!usageType) return;
+    const arn = instanceArn(rec);
+    meter.level({
+      account: rec.account,
+      region: rec.region,
+      service: 'AmazonLightsail',
+      usageType,
+      resource: arn,
+      series: arn,
+      value,
+      at,
+    });
+  };
   return {
-    async started(rec, at) {
-      if (await open(rec.id)) return;
-      await store.put<UsagePeriod>(USAGE_TABLE, `${rec.id}/${String(at).padStart(15, '0')}`, {
-        account: rec.account,
-        region: rec.region,
-        instance: rec.name,
-        instanceId: rec.id,
-        bundleId: rec.bundleId,
-        startedAt: at,
-      });
-    },
-    async stopped(rec, at) {
-      const p = await open(rec.id);
-      if (p) await store.put<UsagePeriod>(USAGE_TABLE, p.key, { ...p.value, stoppedAt: at });
-    },
+    started: (rec, at) => level(rec, 1, at),
+    deleted: (rec, at) => level(rec, 0, at),
   };
 }

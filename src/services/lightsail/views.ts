@@ -11,6 +11,7 @@ import type {
 import { blueprintOf, bundleOf } from './catalog.js';
 import { arnOf, invalid, locationOf, supportCodeOf, tagsOut } from './common.js';
 import { STATE_CODES } from './fleet.js';
+import { MAX_PUBLISHED_PORTS, PUBLISHED_IP } from './machines.js';
 import type {
   DiskRecord,
   InstanceRecord,
@@ -22,7 +23,12 @@ import type {
 
 export const instanceArn = (rec: InstanceRecord): string => arnOf(rec, 'Instance', rec.id);
 
-export function portInfoView(p: PortRecord): InstancePortInfo {
+/**
+ * A port rule as GetInstance shows it. Where the instance's ports are published on
+ * loopback (Docker), its commonName says where: `127.0.0.1:49153` (one per port of a
+ * range, space separated), the host port to give ssh -p or curl.
+ */
+export function portInfoView(p: PortRecord, hostPorts?: Record<string, number>): InstancePortInfo {
   const anywhere = p.cidrs.includes('0.0.0.0/0');
   return {
     fromPort: p.fromPort,
@@ -34,12 +40,23 @@ export function portInfoView(p: PortRecord): InstancePortInfo {
         : 'Anywhere (0.0.0.0/0)'
       : 'Custom',
     accessType: 'Public',
-    commonName: '',
+    commonName: hostPorts ? publishedAt(p, hostPorts) : '',
     accessDirection: 'inbound',
     cidrs: p.cidrs,
     ipv6Cidrs: p.ipv6Cidrs,
     cidrListAliases: p.cidrListAliases,
   };
+}
+
+function publishedAt(p: PortRecord, hostPorts: Record<string, number>): string {
+  const at: string[] = [];
+  const protocols = p.protocol === 'all' ? ['tcp', 'udp'] : [p.protocol];
+  for (const protocol of protocols)
+    for (let port = p.fromPort; port <= p.toPort && at.length < MAX_PUBLISHED_PORTS; port++) {
+      const hostPort = hostPorts[`${protocol}/${port}`];
+      if (hostPort) at.push(`${PUBLISHED_IP}:${hostPort}`);
+    }
+  return at.join(' ');
 }
 
 /** A port rule from the API: no source at all means anywhere, IPv4 and IPv6. */
@@ -118,7 +135,9 @@ export function instanceView(rec: InstanceRecord, disks: DiskRecord[] = []): Ins
     },
     networking: {
       monthlyTransfer: { gbPerMonthAllocated: bundle?.transferPerMonthInGb },
-      ports: rec.ports.map(portInfoView),
+      ports: rec.ports.map((p) =>
+        portInfoView(p, ip === PUBLISHED_IP ? (rec.hostPorts ?? {}) : undefined),
+      ),
     },
     state: { code: STATE_CODES[rec.state], name: rec.state },
     username: blueprint?.username,

@@ -12,6 +12,7 @@ import type { RequestContext } from '../../shared/context.js';
 import { decodeToken as decodeJson, pageArray } from '../../shared/paging.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { Scope } from './store.js';
+import type { LiveTailHub } from './live-tail.js';
 import type { SubscriptionDelivery } from './subscription-delivery.js';
 
 /** What the logs operation modules share. */
@@ -21,6 +22,8 @@ export interface LogsDeps {
   now(): number;
   /** Sends appended events to subscription filter destinations. */
   subscriptions?: SubscriptionDelivery;
+  /** Open Live Tail sessions (the plugin's hub also sees what subscriptions see). */
+  liveTail?: LiveTailHub;
 }
 
 export const groupNotFound = (): ResourceNotFoundException =>

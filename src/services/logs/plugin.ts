@@ -6,6 +6,7 @@ import { createLogger } from '../../shared/log.js';
 import { LogsSink } from './sink.js';
 import { SubscriptionDelivery } from './subscription-delivery.js';
 import { MetricFilterPublisher } from './metric-filter-delivery.js';
+import { LiveTailHub } from './live-tail.js';
 import type { LogSink } from '../../events/logs.js';
 
 declare module '../links.js' {
@@ -22,14 +23,16 @@ export const logsPlugin = definePlugin({
   model: async () => (await import('../../api/logs/model.js')).model,
   create(deps) {
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
+    const liveTail = new LiveTailHub();
     const subscriptions = new SubscriptionDelivery(
       deps.store,
       (msg, err) => log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
       new MetricFilterPublisher(deps.store, deps.links.metrics),
+      liveTail,
     );
     return {
       dispatch: bindProvider<LogsOperations>(
-        logsOperations({ store: deps.store, now: Date.now, subscriptions }),
+        logsOperations({ store: deps.store, now: Date.now, subscriptions, liveTail }),
       ),
       provides: { logs: new LogsSink(deps.store, Date.now, subscriptions) },
     };

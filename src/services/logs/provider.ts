@@ -1,7 +1,8 @@
 /**
  * CloudWatch Logs (json 1.1, `Logs_20140328`), one module per resource: groups.ts (and
  * retention), streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
- * subscription filters), policies.ts, destinations.ts, deliveries.ts, anomaly-detectors.ts.
+ * subscription filters), policies.ts, destinations.ts, deliveries.ts, anomaly-detectors.ts, queries.ts (Logs Insights, language in insights/),
+ * query-definitions.ts, live-tail.ts.
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/Welcome.html
  */
 import { anomalyDetectorOperations } from './anomaly-detectors.js';
@@ -11,7 +12,10 @@ import { destinationOperations } from './destinations.js';
 import { eventOperations } from './events.js';
 import { filterOperations } from './filters.js';
 import { groupOperations } from './groups.js';
+import { liveTailOperations } from './live-tail.js';
 import { policyOperations } from './policies.js';
+import { queryOperations } from './queries.js';
+import { queryDefinitionOperations } from './query-definitions.js';
 import { streamOperations } from './streams.js';
 import { tagOperations } from './tags.js';
 
@@ -26,6 +30,9 @@ export function logsOperations(deps: LogsDeps) {
     ...destinationOperations(deps),
     ...deliveryOperations(deps),
     ...anomalyDetectorOperations(deps),
+    ...queryOperations(deps),
+    ...queryDefinitionOperations(deps),
+    ...liveTailOperations(deps),
   };
 }
 

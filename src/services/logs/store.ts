@@ -30,6 +30,8 @@ export const DELIVERIES = 'logs_deliveries';
 export const ANOMALY_DETECTORS = 'logs_anomaly_detectors';
 /** Keyed `<scope>:<policy type>:<name>`. */
 export const ACCOUNT_POLICIES = 'logs_account_policies';
+/** Saved Logs Insights queries, keyed `<scope>:<queryDefinitionId>`. */
+export const QUERY_DEFINITIONS = 'logs_query_definitions';
 
 /** Tables whose rows belong to one log group (deleted with it). */
 const GROUP_CHILD_TABLES = [METRIC_FILTERS, SUBSCRIPTION_FILTERS] as const;

@@ -14,6 +14,7 @@ import type { SubscriptionDeliverer } from '../../events/logs.js';
 import { parseArn } from '../../shared/arn.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { compileFilterPattern } from './filter-pattern.js';
+import type { LiveTailHub } from './live-tail.js';
 import type { MetricFilterPublisher } from './metric-filter-delivery.js';
 import type { SubscriptionFilterRecord } from './filters.js';
 import { SUBSCRIPTION_FILTERS, childPrefix, groupKey, type Scope } from './store.js';
@@ -38,6 +39,8 @@ export class SubscriptionDelivery {
     private readonly warn: (msg: string, err: unknown) => void = () => {},
     /** Metric filters publish from the same appends (metric-filter-delivery.ts). */
     readonly metricFilters?: MetricFilterPublisher,
+    /** Open Live Tail sessions see the same appends (live-tail.ts). */
+    readonly liveTail?: LiveTailHub,
   ) {}
 
   /** `service` (the destination ARN's service, e.g. `lambda`) is delivered by `deliver`. */
@@ -50,6 +53,7 @@ export class SubscriptionDelivery {
    * never throws (the append has committed).
    */
   async appended(scope: Scope, group: string, stream: string, events: readonly AppendedEvent[]) {
+    this.liveTail?.appended(scope, group, stream, events);
     await this.metricFilters
       ?.appended(scope, group, events)
       .catch((err: unknown) => this.warn('could not publish metric filters', err));

@@ -107,6 +107,14 @@ export const S3Errors = {
   invalidRequest: (message: string) => e('InvalidRequest', 400, message),
   invalidTag: (message: string) => e('InvalidTag', 400, message),
   noSuchTagSet: () => e('NoSuchTagSet', 404, 'The TagSet does not exist'),
+  noSuchConfiguration: () =>
+    e('NoSuchConfiguration', 404, 'The specified configuration does not exist.'),
+  tooManyConfigurations: () =>
+    e(
+      'TooManyConfigurations',
+      400,
+      'You are attempting to create a new configuration but have already reached the 1,000-configuration limit.',
+    ),
   noSuchCors: (bucket: string) =>
     e('NoSuchCORSConfiguration', 404, 'The CORS configuration does not exist', {
       BucketName: bucket,

@@ -7,11 +7,20 @@
  */
 import type { S3Operations } from '../../api/s3/operations.js';
 import type { Meter } from '../../billing/meter.js';
+import type { MetricSink } from '../../events/metrics.js';
+import { AwsError } from '../../shared/errors.js';
+import type { RequestMetrics } from './metrics-config.js';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { OBJECTS, VERSIONS, objectPrefix, type ObjectRecord, type VersionEntry } from './store.js';
 
 const GB = 1024 ** 3;
+
+interface S3Input {
+  Bucket?: string;
+  Key?: string;
+  ContentLength?: unknown;
+}
 const RECOUNT_AFTER_MS = 1000;
 
 /** The request tier of an operation, or undefined for the free ones. */
@@ -32,20 +41,50 @@ export class S3Meter {
     private readonly store: MetadataStore,
     private readonly meter: Meter,
     private readonly warn: (message: string) => void,
+    /** CloudWatch's `AWS/S3` storage metrics (absent: none published). */
+    private readonly metrics?: MetricSink,
+    /** Request metrics of buckets with metrics configurations. */
+    private readonly requests?: RequestMetrics,
   ) {}
 
-  /** The operations, each counted as a request and noting storage changes. */
+  /**
+   * The operations, each counted as a request and noting storage changes, and told to the
+   * request metrics.
+   */
   wrap(ops: Partial<S3Operations>): Partial<S3Operations> {
-    if (!this.meter.enabled) return ops;
+    const metering = this.meter.enabled;
+    const requests = this.requests;
+    if (!metering && !requests) return ops;
     const out: Record<string, unknown> = {};
     for (const [name, fn] of Object.entries(ops) as [string, unknown][]) {
       if (typeof fn !== 'function') continue;
-      const op = fn as (input: { Bucket?: string }, ctx: RequestContext) => Promise<unknown>;
-      out[name] = async (input: { Bucket?: string }, ctx: RequestContext) => {
+      const op = fn as (input: S3Input, ctx: RequestContext) => Promise<unknown>;
+      out[name] = async (input: S3Input, ctx: RequestContext) => {
+        const started = performance.now();
+        let status = 200;
+        let output: { ContentLength?: number } | undefined;
         try {
-          return await op.call(ops, input, ctx);
+          output = (await op.call(ops, input, ctx)) as typeof output;
+          return output;
+        } catch (err) {
+          status = err instanceof AwsError ? err.status : 500;
+          throw err;
         } finally {
-          this.requested(name, input.Bucket, ctx);
+          if (metering) this.requested(name, input.Bucket, ctx);
+          if (name === 'CreateBucket' || name === 'DeleteBucket') {
+            requests?.changed(input.Bucket ?? '');
+          }
+          requests?.record({
+            account: ctx.account,
+            region: ctx.region,
+            operation: name,
+            bucket: input.Bucket ?? '',
+            key: input.Key ?? '',
+            status,
+            latencyMs: performance.now() - started,
+            uploaded: typeof input.ContentLength === 'number' ? input.ContentLength : 0,
+            downloaded: name === 'GetObject' ? (output?.ContentLength ?? 0) : 0,
+          });
         }
       };
     }
@@ -71,17 +110,23 @@ export class S3Meter {
     const at = Date.now();
     try {
       let bytes = 0;
+      let objects = 0;
       for (const { value } of await this.store.list<ObjectRecord>(OBJECTS, {
         prefix: objectPrefix(bucket),
       })) {
         bytes += value.size;
+        objects++;
       }
       // Noncurrent versions are stored (and billed) too; delete markers hold no bytes.
       for (const { value } of await this.store.list<VersionEntry>(VERSIONS, {
         prefix: objectPrefix(bucket),
       })) {
-        if (!value.deleteMarker) bytes += value.size;
+        if (!value.deleteMarker) {
+          bytes += value.size;
+          objects++;
+        }
       }
+      this.publish({ account, region }, bucket, bytes, objects, at);
       const resource = `arn:aws:s3:::${bucket}`;
       this.meter.level({
         account,
@@ -96,6 +141,32 @@ export class S3Meter {
     } catch (err) {
       this.warn(`s3: metering ${bucket}'s storage failed: ${String(err)}`);
     }
+  }
+
+  /**
+   * `AWS/S3`'s storage metrics
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/metrics-dimensions.html):
+   * BucketSizeBytes by BucketName and StorageType `StandardStorage` ("The amount of data in
+   * bytes that is stored in a bucket in the STANDARD storage class") and NumberOfObjects by
+   * BucketName and StorageType `AllStorageTypes` (noncurrent versions included). AWS sends
+   * them once a day; Stratus sends a sample whenever the bucket's contents settle after a
+   * change, so a day's Maximum (or its last sample) is the figure AWS would report.
+   */
+  private publish(
+    scope: { account: string; region: string },
+    bucket: string,
+    bytes: number,
+    objects: number,
+    at: number,
+  ): void {
+    const sink = this.metrics;
+    if (!sink?.enabled) return;
+    const dims = (storageType: string) => [
+      { Name: 'BucketName', Value: bucket },
+      { Name: 'StorageType', Value: storageType },
+    ];
+    sink.put(scope, 'AWS/S3', 'BucketSizeBytes', dims('StandardStorage'), bytes, 'Bytes', at);
+    sink.put(scope, 'AWS/S3', 'NumberOfObjects', dims('AllStorageTypes'), objects, 'Count', at);
   }
 
   stop(): void {

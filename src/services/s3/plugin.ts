@@ -16,6 +16,7 @@ export type { S3ObjectSource, S3ReadResult } from './object-source.js';
 export type { LambdaEventTarget, S3EventTargets } from './notifications.js';
 import { s3Operations } from './provider.js';
 import { S3Meter } from './metering.js';
+import { RequestMetrics } from './metrics-config.js';
 
 declare module '../links.js' {
   interface ServiceLinks {
@@ -35,7 +36,7 @@ const DEFAULT_LIFECYCLE_SECONDS = 3600;
 
 export const s3Plugin = definePlugin({
   name: 's3',
-  needs: ['bus', 'meter'],
+  needs: ['bus', 'meter', 'metrics'],
   provides: ['s3objects', 's3events'],
   model: async () => (await import('../../api/s3/model.js')).model,
   async create(deps) {
@@ -61,10 +62,21 @@ export const s3Plugin = definePlugin({
         log.warn('S3 lifecycle rules could not be applied', { error: String(err) }),
       );
     const timers: NodeJS.Timeout[] = [];
-    const metering = new S3Meter(deps.store, deps.links.meter, (m) => log.warn(m));
+    const requestMetrics = new RequestMetrics(deps.store, deps.links.metrics);
+    const metering = new S3Meter(
+      deps.store,
+      deps.links.meter,
+      (m) => log.warn(m),
+      deps.links.metrics,
+      requestMetrics,
+    );
     return {
       dispatch: bindProvider<S3Operations>(
-        metering.wrap(s3Operations({ store: deps.store, blobs, now, notifier, guard })),
+        metering.wrap(
+          s3Operations({ store: deps.store, blobs, now, notifier, guard }, (bucket) =>
+            requestMetrics.changed(bucket),
+          ),
+        ),
       ),
       provides: { s3objects: new StoredObjectSource(deps.store, blobs), s3events: notifier },
       async start() {

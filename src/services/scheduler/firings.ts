@@ -13,6 +13,7 @@ import { awsTime, type BusEvent, type EventBus } from '../../events/bus.js';
 import type { SchedulingClock } from '../../events/clock.js';
 import { nextFiring, parseScheduleExpression } from '../../events/schedule-expression.js';
 import { deliveryId, type EventTargets } from '../../events/targets.js';
+import type { Meter } from '../../billing/meter.js';
 import type { Logger } from '../../shared/log.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { SCHEDULES_TABLE, scheduleKey, type ScheduleRecord } from './store.js';
@@ -30,6 +31,8 @@ export class ScheduleFirings {
     private readonly bus: EventBus,
     private readonly targets: EventTargets,
     private readonly log: Pick<Logger, 'warn'>,
+    /** The bill: "each target invocation" is one Scheduler invocation. */
+    private readonly meter?: Meter,
   ) {}
 
   /** Registers every enabled schedule from now on (missed firings are not replayed). */
@@ -95,6 +98,14 @@ export class ScheduleFirings {
       .replaceAll('<aws.scheduler.scheduled-time>', scheduledTime)
       .replaceAll('<aws.scheduler.execution-id>', event.id)
       .replaceAll('<aws.scheduler.attempt-number>', '1');
+    this.meter?.count({
+      account: event.account,
+      region: event.region,
+      service: 'AWSEvents',
+      usageType: 'Scheduler-Invocation',
+      resource: arn,
+      quantity: 1,
+    });
     try {
       await this.targets.deliver({
         arn: target.Arn,

@@ -12,7 +12,7 @@ import { schedulerOperations } from './provider.js';
 
 export const schedulerPlugin = definePlugin({
   name: 'scheduler',
-  needs: ['bus', 'eventTargets', 'schedulingClock'],
+  needs: ['bus', 'eventTargets', 'schedulingClock', 'meter'],
   model: async () => (await import('../../api/scheduler/model.js')).model,
   create(deps) {
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
@@ -23,6 +23,7 @@ export const schedulerPlugin = definePlugin({
       deps.links.bus,
       deps.links.eventTargets,
       log,
+      deps.links.meter,
     );
     deps.links.bus.subscribe('scheduler', (event) => firings.handle(event));
     const schedulerDeps: SchedulerDeps = {

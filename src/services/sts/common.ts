@@ -8,11 +8,14 @@ import { accessKeyId, secretAccessKey, sessionToken } from '../../shared/aws-ids
 import type { Principal } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { IamDirectory } from '../iam/directory.js';
+import type { AuthorizationMessages } from './authorization-messages.js';
 import type { SessionIndex, SessionRecord } from './sessions.js';
 
 export interface StsDeps {
   iam: IamDirectory;
   sessions: SessionIndex;
+  /** Seals and opens encoded authorization messages (DecodeAuthorizationMessage). */
+  messages?: AuthorizationMessages;
   defaultAccount: string;
   now?: () => number;
 }

@@ -5,6 +5,7 @@
  */
 import type { StsOperations } from '../../api/sts/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
+import { AuthorizationMessages } from './authorization-messages.js';
 import { stsOperations } from './provider.js';
 import { createSessionIssuer } from './service-issuer.js';
 import { SessionIndex } from './sessions.js';
@@ -28,6 +29,7 @@ export const stsPlugin = definePlugin({
     const provider = stsOperations({
       iam: deps.links.iam,
       sessions,
+      messages: new AuthorizationMessages(deps.store),
       defaultAccount: deps.config.defaultAccount,
     });
     return {

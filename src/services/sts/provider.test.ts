@@ -146,7 +146,8 @@ test('GetSessionToken and GetFederationToken keep the caller and refuse session 
   // Account owners are capped at one hour.
   assert.equal(root.Credentials?.Expiration.toISOString(), '2030-01-01T01:00:00.000Z');
   const found = await sessions.findCredential(root.Credentials?.AccessKeyId ?? '');
-  assert.deepEqual(found?.principal, ctx().principal);
+  // The caller, marked as temporary credentials (aws:MultiFactorAuthPresent is false, not absent).
+  assert.deepEqual(found?.principal, { ...ctx().principal, session: { temporary: true } });
 
   const user = ctx(ACCOUNT, { arn: 'arn:aws:iam::000000000000:user/u', userId: 'AIDAX' });
   const token = await sts.GetSessionToken({}, user);

@@ -1,9 +1,11 @@
 /**
  * STS (query protocol, global): caller identity (identity.ts) and temporary credentials
- * (tokens.ts, and web-identity.ts for OpenID Connect tokens). https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html
+ * (tokens.ts, web-identity.ts for OpenID Connect tokens, saml.ts for SAML assertions). https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html
  */
+import { authorizationMessageOperations } from './authorization-messages.js';
 import type { StsDeps } from './common.js';
 import { identityOperations } from './identity.js';
+import { samlOperations } from './saml.js';
 import { tokenOperations } from './tokens.js';
 import { webIdentityOperations } from './web-identity.js';
 
@@ -12,5 +14,7 @@ export function stsOperations(deps: StsDeps) {
     ...identityOperations(deps),
     ...tokenOperations(deps),
     ...webIdentityOperations(deps),
+    ...samlOperations(deps),
+    ...(deps.messages ? authorizationMessageOperations(deps.messages) : {}),
   };
 }

@@ -78,6 +78,31 @@ export function packedPolicySize(input: {
   return percent;
 }
 
+/**
+ * Checks the caller's MFA code (GetSessionToken's SerialNumber and TokenCode) and returns
+ * when it was checked; AWS's AccessDenied when the device is not the caller's or the code
+ * is wrong or already used.
+ */
+async function checkMfa(
+  deps: StsDeps,
+  ctx: RequestContext,
+  serial: string | undefined,
+  code: string | undefined,
+): Promise<number> {
+  const at = ctx.principal.arn.indexOf(':user/');
+  const userName =
+    at < 0 ? undefined : ctx.principal.arn.slice(ctx.principal.arn.lastIndexOf('/') + 1);
+  if (serial === undefined || code === undefined || userName === undefined) {
+    throw accessDenied(
+      'MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.',
+    );
+  }
+  if (!(await deps.iam.consumeMfaCode(ctx.account, userName, serial, code))) {
+    throw accessDenied('MultiFactorAuthentication failed with invalid MFA one time pass code. ');
+  }
+  return (deps.now ?? Date.now)();
+}
+
 export function tokenOperations(deps: StsDeps): TokenOps {
   const sessionDuration = (
     requested: number | undefined,
@@ -116,7 +141,11 @@ export function tokenOperations(deps: StsDeps): TokenOps {
       }
       const packed = packedPolicySize(input);
       const assumed = assumedRoleUser(account, role, input.RoleSessionName);
-      const session = sessionContext(input);
+      let session = sessionContext(input);
+      if (input.SerialNumber !== undefined || input.TokenCode !== undefined) {
+        const at = await checkMfa(deps, ctx, input.SerialNumber, input.TokenCode);
+        session = { ...session, mfaAuthenticatedAt: at };
+      }
       const Credentials = await mintCredentials(
         deps,
         account,
@@ -138,7 +167,12 @@ export function tokenOperations(deps: StsDeps): TokenOps {
         ctx,
         'GetSessionToken',
       );
-      return { Credentials: await mintCredentials(deps, ctx.account, ctx.principal, duration) };
+      const session: SessionContext = { ...ctx.principal.session, temporary: true };
+      if (input.SerialNumber !== undefined || input.TokenCode !== undefined) {
+        session.mfaAuthenticatedAt = await checkMfa(deps, ctx, input.SerialNumber, input.TokenCode);
+      }
+      const principal = { ...ctx.principal, session };
+      return { Credentials: await mintCredentials(deps, ctx.account, principal, duration) };
     },
 
     async GetFederationToken(input, ctx) {

@@ -148,3 +148,12 @@ resource "aws_cloudwatch_log_delivery" "d" {
   delivery_source_name     = aws_cloudwatch_log_delivery_source.src.name
   delivery_destination_arn = aws_cloudwatch_log_delivery_destination.dst.arn
 }
+
+resource "aws_cloudwatch_query_definition" "q" {
+  name            = "tf/errors-by-minute"
+  log_group_names = [aws_cloudwatch_log_group.app.name]
+  query_string    = <<-EOT
+    filter @message like /ERROR/
+    | stats count(*) by bin(1m)
+  EOT
+}

@@ -423,13 +423,28 @@ export class RestApiBackend implements ExecuteApiBackend {
         formatAccessLog(logs.format, context),
       );
     }
+    const { region, account } = deployed.scope;
+    const stageName = deployed.stage.stageName;
+    const path = context.resourcePath;
+    const settings = deployed.stage.methodSettings;
+    const method =
+      typeof path === 'string'
+        ? `${path.replace(/\//g, '~1')}/${context.httpMethod.toUpperCase()}`
+        : '';
+    const detailed = (settings[method] ?? settings['*/*'])?.metricsEnabled === true;
     this.deps.metrics.record({
-      account: deployed.scope.account,
-      region: deployed.scope.region,
-      dimensions: { ApiName: deployed.apiName, Stage: deployed.stage.stageName },
+      account,
+      region,
+      // "API Gateway removes non-ASCII characters from the ApiName dimension".
+      dimensions: { ApiName: asciiOnly(deployed.apiName), Stage: stageName },
+      ...(detailed &&
+        typeof path === 'string' && {
+          detail: { Method: context.httpMethod.toUpperCase(), Resource: path },
+        }),
       status,
       latencyMs: latency,
       ...(integrationLatency !== undefined && { integrationLatencyMs: integrationLatency }),
+      resource: `arn:aws:apigateway:${region}::/restapis/${apiId}/stages/${stageName}`,
     });
   }
 
@@ -444,6 +459,10 @@ export class RestApiBackend implements ExecuteApiBackend {
     const group = `arn:aws:logs:${deployed.scope.region}:${deployed.scope.account}:log-group:API-Gateway-Execution-Logs_${apiId}/${deployed.stage.stageName}`;
     if (logGroupOf(group)) this.deps.accessLogs.write(group, apiId, deployed.stage.stageName, line);
   }
+}
+
+function asciiOnly(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '');
 }
 
 function safeDecode(s: string): string {

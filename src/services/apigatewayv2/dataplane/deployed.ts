@@ -23,8 +23,6 @@ export interface LiveStage {
   router: Router<RouteRecord>;
   /** Route keys by route id, for WebSocket route selection. */
   byKey: Map<string, RouteRecord>;
-  /** The stage's CloudWatch dimensions (one object, so the metrics key it once). */
-  metricDimensions: Readonly<Record<string, string>>;
 }
 
 export interface LiveApi {
@@ -89,7 +87,6 @@ export class DeployedApis {
         snapshot,
         router: new Router(snapshot.routes),
         byKey: new Map(snapshot.routes.map((r) => [r.routeKey, r])),
-        metricDimensions: { ApiId: apiId, Stage: stage.stageName },
       });
     }
     return { api, stages };

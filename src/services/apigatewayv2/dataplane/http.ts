@@ -51,6 +51,8 @@ interface Outcome {
   integrationStatus?: number;
   error?: string;
   authorizerError?: string;
+  /** Request and response body bytes (DataProcessed, 512 KB metering). */
+  bytes?: number;
 }
 
 const message = (status: number, text: string): HttpAnswer => ({
@@ -125,10 +127,12 @@ export class HttpInvoke {
         userAgent: headers['user-agent'] ?? '',
       },
     };
+    let requestBytes = 0;
     const finish = (answer: HttpAnswer, outcome: Omit<Outcome, 'status'>, preflight = false) => {
       if (cors && !preflight) applyCors(cors, headers.origin, answer.headers);
       send(res, requestId, answer);
-      this.record(api, stage, ctx, { ...outcome, status: answer.status }, started);
+      const bytes = requestBytes + answer.body.length;
+      this.record(api, stage, ctx, { ...outcome, status: answer.status, bytes }, started);
     };
 
     if (cors && isPreflight(method, headers)) {
@@ -154,6 +158,7 @@ export class HttpInvoke {
     if (body === 'too-large') {
       return finish(message(413, 'Request Entity Too Large'), { routeKey: route.routeKey });
     }
+    requestBytes = body.length;
     const request: ApiRequest = {
       method,
       rawPath: target.path.startsWith('/$default/') ? routePath : target.path,
@@ -358,13 +363,22 @@ export class HttpInvoke {
     started: number,
   ): void {
     const latency = performance.now() - started;
+    const stageName = stage.stage.stageName;
+    const route = outcome.routeKey;
+    const detailed =
+      route !== undefined &&
+      (stage.stage.routeSettings[route]?.DetailedMetricsEnabled ??
+        stage.stage.defaultRouteSettings.DetailedMetricsEnabled) === true;
     this.deps.metrics.record({
       account: api.account,
       region: api.region,
-      dimensions: stage.metricDimensions,
+      dimensions: { ApiId: api.apiId, Stage: stageName },
+      ...(detailed && { detail: { Route: route } }),
       status: outcome.status,
       latencyMs: latency,
       integrationLatencyMs: outcome.integrationLatency,
+      bytes: outcome.bytes,
+      resource: `arn:aws:apigateway:${api.region}::/apis/${api.apiId}/stages/${stageName}`,
     });
     const settings = stage.stage.accessLogSettings;
     if (!settings?.DestinationArn || !settings.Format) return;

@@ -3,7 +3,9 @@
  * data plane: HTTP requests go to the HTTP API handler, WebSocket handshakes to the
  * WebSocket handler.
  */
+import type { Meter } from '../../../billing/meter.js';
 import type { LogSink } from '../../../events/logs.js';
+import type { MetricSink } from '../../../events/metrics.js';
 import type { ExecuteApiBackend } from '../../../gateway/execute-api.js';
 import type { ResourcePolicySource } from '../../../policy/sources.js';
 import type { Logger } from '../../../shared/log.js';
@@ -20,6 +22,7 @@ import { Connections, type WebSocketConnections } from './connections.js';
 import { DeployedApis } from './deployed.js';
 import { HttpInvoke } from './http.js';
 import { JwtAuthorizers } from './jwt.js';
+import { WebSocketMetrics } from './ws-metrics.js';
 import { LambdaAuthorizers } from './lambda-authorizer.js';
 import {
   AWS_LIMITS,
@@ -37,6 +40,9 @@ export interface InvokePathDeps {
   log: Logger;
   /** AWS's idle and duration limits unless told otherwise (tests shorten them). */
   webSocketLimits?: WebSocketLimits;
+  /** CloudWatch and the bill (absent: neither is told). */
+  metrics?: MetricSink;
+  meter?: Meter;
 }
 
 export interface InvokePath {
@@ -55,7 +61,12 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   const lambdaAuthorizers = new LambdaAuthorizers(lambda);
   const jwt = new JwtAuthorizers();
   const throttles = new TokenBuckets();
-  const metrics = new StageMetrics();
+  const metrics = new StageMetrics(Date.now, {
+    kind: 'HTTP',
+    sink: deps.metrics,
+    meter: deps.meter,
+  });
+  const wsMetrics = new WebSocketMetrics(deps.metrics, deps.meter);
   const accessLogs = new AccessLogWriter(deps.logs, 100, (err) =>
     deps.log.warn('API Gateway access log write failed', { error: String(err) }),
   );
@@ -129,6 +140,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     deps.log,
     authorizeConnect,
     deps.webSocketLimits ?? AWS_LIMITS,
+    wsMetrics,
   );
   const backend: ExecuteApiBackend = {
     owns: (apiId) => deployed.owns(apiId),
@@ -166,6 +178,8 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       deployed.forget(apiId);
       if (apiId === undefined) {
         lambda.forgetVerdicts();
+        metrics.drain();
+        wsMetrics.clear();
         throttles.clear();
         lambdaAuthorizers.cache.clear();
         jwt.clear();
@@ -181,6 +195,8 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     connections,
     async stop() {
       webSockets.close();
+      metrics.flush();
+      wsMetrics.flush();
       await accessLogs.flush();
     },
   };

@@ -18,6 +18,7 @@ import { clfTime } from '../../apigateway-shared/context-vars.js';
 import type { ApiLambdaInvoker, ApiLambdaOutcome } from '../../apigateway-shared/lambda.js';
 import type { ApiRecord, IntegrationRecord, RouteRecord } from '../store.js';
 import type { Connection, Connections } from './connections.js';
+import type { WebSocketMetrics } from './ws-metrics.js';
 import type { LiveApi, LiveStage } from './deployed.js';
 import { type ApiRequest, awsRequestId, readHeaders, readQuery } from './request.js';
 
@@ -58,6 +59,8 @@ export class WebSocketInvoke {
     private readonly log: Logger,
     private readonly authorize: ConnectAuthorizer,
     private readonly limits: WebSocketLimits = AWS_LIMITS,
+    /** CloudWatch's WebSocket metrics and the bill's messages and minutes. */
+    private readonly metrics?: WebSocketMetrics,
   ) {}
 
   upgrade(
@@ -107,7 +110,10 @@ export class WebSocketInvoke {
       if (!route) return { status: 200 };
       if (route.authorizationType !== 'NONE') {
         const verdict = await this.authorize(live.api, stage, route, request);
-        if (!verdict.ok) return { status: verdict.status };
+        if (!verdict.ok) {
+          this.metrics?.call(conn, true, verdict.status < 500 ? 'client-error' : 'execution-error');
+          return { status: verdict.status };
+        }
         conn.authorizer = verdict.context;
       }
       const connectEvent = {
@@ -167,6 +173,7 @@ export class WebSocketInvoke {
       send: (data) =>
         new Promise<void>((resolve, reject) => {
           touch();
+          this.metrics?.message(conn, data.length);
           ws.send(data, { binary: !isUtf8(data) }, (err) => (err ? reject(err) : resolve()));
         }),
       close: () => ws.close(1000, 'Connection closed by API'),
@@ -176,6 +183,7 @@ export class WebSocketInvoke {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       touch();
       const body = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
+      this.metrics?.message(conn, body.length);
       chain = chain.then(() => this.message(api, stage, conn, ws, body, isBinary));
     });
     ws.on('error', (err) => this.log.debug('WebSocket error', { error: err.message }));
@@ -183,6 +191,7 @@ export class WebSocketInvoke {
       clearTimeout(idle);
       clearTimeout(lifetime);
       this.connections.remove(conn.id);
+      this.metrics?.closed(conn, Date.now() - conn.connectedAt);
       const route = stage.byKey.get('$disconnect');
       if (!route || this.closing) return;
       const event = {
@@ -211,9 +220,12 @@ export class WebSocketInvoke {
     const route =
       (routeKey !== undefined && stage.byKey.get(routeKey)) || stage.byKey.get('$default');
     const reply = (text: string) => {
-      if (ws.readyState === ws.OPEN) ws.send(text);
+      if (ws.readyState !== ws.OPEN) return;
+      this.metrics?.message(conn, Buffer.byteLength(text));
+      ws.send(text);
     };
     if (!route || route.routeKey === '$connect' || route.routeKey === '$disconnect') {
+      this.metrics?.call(conn, false, 'client-error');
       reply(JSON.stringify({ message: 'Forbidden', connectionId: conn.id, requestId }));
       return;
     }
@@ -248,11 +260,19 @@ export class WebSocketInvoke {
     const id = route.target?.startsWith('integrations/') ? route.target.slice(13) : undefined;
     const integration: IntegrationRecord | undefined =
       id === undefined ? undefined : stage.snapshot.integrations[id];
-    if (!integration) return { status: 500 };
-    if (integration.integrationType === 'MOCK') return { status: 200 };
-    if (integration.integrationType !== 'AWS_PROXY' && integration.integrationType !== 'AWS') {
+    const connect = route.routeKey === '$connect';
+    if (integration?.integrationType === 'MOCK') {
+      this.metrics?.call(conn, connect, 'ok');
+      return { status: 200 };
+    }
+    if (
+      !integration ||
+      (integration.integrationType !== 'AWS_PROXY' && integration.integrationType !== 'AWS')
+    ) {
+      this.metrics?.call(conn, connect, 'execution-error');
       return { status: 500 };
     }
+    const calledAt = performance.now();
     const outcome = await this.lambda.invoke({
       account: api.account,
       region: api.region,
@@ -266,7 +286,14 @@ export class WebSocketInvoke {
       payload: Buffer.from(JSON.stringify(event)),
       timeoutMs: integration.timeoutInMillis,
     });
-    return proxyOutcome(outcome);
+    const answer = proxyOutcome(outcome);
+    this.metrics?.call(
+      conn,
+      connect,
+      outcome.kind !== 'ok' ? 'execution-error' : answer.status >= 400 ? 'integration-error' : 'ok',
+      performance.now() - calledAt,
+    );
+    return answer;
   }
 
   private context(

@@ -22,7 +22,7 @@ import type { DataPlane, RequestAuthenticator } from '../../plugin.js';
 import { validationException } from '../errors.js';
 import type { InvokeOutcome } from '../execution/types.js';
 import type { LambdaFunctions } from '../functions-api.js';
-import { eventMessage } from './event-stream.js';
+import { eventMessage } from '../../../protocol/event-stream.js';
 import { flatHeaders, readLimitedBody, splitUrl } from './http.js';
 import { logResult } from './operations.js';
 import {

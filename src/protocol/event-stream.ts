@@ -1,11 +1,15 @@
 /**
- * The `application/vnd.amazon.eventstream` message framing InvokeWithResponseStream
- * answers with (the SDKs' event-stream codec reads it):
+ * The `application/vnd.amazon.eventstream` message framing of event-stream outputs
+ * (Lambda's InvokeWithResponseStream, CloudWatch Logs' StartLiveTail; the SDKs'
+ * event-stream codec reads it):
  *   total length (uint32) | headers length (uint32) | prelude CRC32 (uint32)
  *   headers: name length (uint8) name, value type (uint8, 7 = string), length (uint16) value
  *   payload | message CRC32 (uint32)        — all big-endian
  * https://docs.aws.amazon.com/transcribe/latest/dg/streaming-setting-up.html#streaming-event-stream
  */
+import { Readable } from 'node:stream';
+import type { ServiceModel, Shape } from './model.js';
+
 const STRING_TYPE = 7;
 
 /** CRC-32 (IEEE). node:zlib has crc32 only from Node 20.15; this serves every Node 20. */
@@ -62,6 +66,72 @@ export function eventMessage(eventType: string, contentType: string, payload: Bu
     { ':event-type': eventType, ':content-type': contentType, ':message-type': 'event' },
     payload,
   );
+}
+
+/** An error of the stream (`:message-type` exception), e.g. Logs' SessionTimeoutException. */
+export function exceptionMessage(exceptionType: string, payload: Buffer): Buffer {
+  return encodeMessage(
+    {
+      ':exception-type': exceptionType,
+      ':content-type': 'application/json',
+      ':message-type': 'exception',
+    },
+    payload,
+  );
+}
+
+export const EVENT_STREAM_CONTENT_TYPE = 'application/vnd.amazon.eventstream';
+
+/**
+ * The output member whose shape carries the model's `eventstream` trait (a union of event
+ * and exception structures), when the provider answered it with an AsyncIterable.
+ */
+export function eventStreamOutput(
+  output: Record<string, unknown>,
+  shapeName: string,
+  model: ServiceModel,
+): { events: AsyncIterable<Record<string, unknown>>; union: Shape } | undefined {
+  const shape = model.shapes[shapeName];
+  for (const [name, ref] of Object.entries(shape?.members ?? {})) {
+    const union = model.shapes[ref.shape];
+    const value = output[name];
+    if (union?.eventstream && isAsyncIterable(value)) return { events: value, union };
+  }
+  return undefined;
+}
+
+const isAsyncIterable = (v: unknown): v is AsyncIterable<Record<string, unknown>> =>
+  typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
+
+/**
+ * Frames each event (`{ <member>: <structure> }`) as a message: events carry the member name
+ * in `:event-type`, exceptions in `:exception-type`; `payload` writes the structure's body.
+ * RPC protocols (awsJson) first send the output's other members as an `initial-response`
+ * event, which botocore requires ("First event was not of the initial-response type").
+ * Destroying the stream (the client went away) ends the provider's iterator.
+ */
+export function encodeEventStream(
+  events: AsyncIterable<Record<string, unknown>>,
+  union: Shape,
+  model: ServiceModel,
+  payload: (value: unknown, shapeName: string) => Buffer,
+  initialResponse?: Buffer,
+): Readable {
+  async function* frames(): AsyncGenerator<Buffer> {
+    if (initialResponse)
+      yield eventMessage('initial-response', 'application/json', initialResponse);
+    for await (const event of events) {
+      for (const [name, value] of Object.entries(event)) {
+        const ref = union.members?.[name];
+        if (!ref || value === undefined) continue;
+        const body = payload(value, ref.shape);
+        yield model.shapes[ref.shape]?.exception
+          ? exceptionMessage(name, body)
+          : eventMessage(name, 'application/json', body);
+      }
+    }
+  }
+  return Readable.from(frames(), { objectMode: false });
 }
 
 export interface DecodedMessage {

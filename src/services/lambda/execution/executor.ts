@@ -152,11 +152,17 @@ class ProcessExecutor implements LambdaExecutor {
       this.warm.adopt(key, group, env);
     }
     const outcome = await env.invoke(req);
-    if (env.state === 'idle') {
-      if (env.retired || this.stopped) void env.kill();
-      else group.putBack(env);
-    }
+    // Extensions may still be working on the invocation: the environment is free after.
+    const post = env.postInvoke;
+    if (post !== null) void post.then(() => this.release(env, group));
+    else this.release(env, group);
     return outcome;
+  }
+
+  private release(env: Environment, group: ReturnType<WarmPool['group']>): void {
+    if (env.state !== 'idle') return;
+    if (env.retired || this.stopped) void env.kill();
+    else group.putBack(env);
   }
 
   /** Once per function and runtime: which interpreter it got, where not the one named. */

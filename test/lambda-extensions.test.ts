@@ -1,0 +1,185 @@
+/**
+ * Lambda Extensions API and Telemetry API through SDK v3: a Node extension in a layer
+ * registers for INVOKE and SHUTDOWN, subscribes to the Telemetry API and writes what it
+ * gets to its output, which Lambda puts in the function's log; the test reads it there.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  PublishLayerVersionCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { createZip } from './helpers/zip-writer.js';
+import {
+  eventually,
+  json,
+  logMessages,
+  openInvokeFixture,
+  type InvokeFixture,
+} from './helpers/lambda.js';
+
+/**
+ * The extension: registers, subscribes an HTTP listener on the sandbox to platform and
+ * function telemetry, and logs each event and telemetry item it receives (as `EXT …`).
+ */
+const RECORDER = `#!${process.execPath}
+const http = require('node:http');
+const api = process.env.AWS_LAMBDA_RUNTIME_API;
+function call(method, path, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: api.split(':')[0], port: api.split(':')[1], method, path, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const listener = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    for (const e of JSON.parse(Buffer.concat(chunks).toString())) {
+      console.log('EXT telemetry ' + e.type + ' ' + (typeof e.record === 'string' ? e.record : JSON.stringify(e.record)));
+    }
+    res.end('ok');
+  });
+});
+listener.listen(0, '127.0.0.1', async () => {
+  const reg = await call('POST', '/2020-01-01/extension/register',
+    { 'Lambda-Extension-Name': 'recorder', 'Lambda-Extension-Accept-Feature': 'accountId' },
+    JSON.stringify({ events: ['INVOKE', 'SHUTDOWN'] }));
+  const id = reg.headers['lambda-extension-identifier'];
+  console.log('EXT registered ' + reg.status + ' ' + reg.body);
+  const sub = await call('PUT', '/2022-07-01/telemetry', { 'Lambda-Extension-Identifier': id },
+    JSON.stringify({
+      schemaVersion: '2022-12-13',
+      destination: { protocol: 'HTTP', URI: 'http://sandbox.localdomain:' + listener.address().port },
+      types: ['platform', 'function'],
+      buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 },
+    }));
+  console.log('EXT subscribed ' + sub.status + ' ' + sub.body);
+  for (;;) {
+    const next = await call('GET', '/2020-01-01/extension/event/next', { 'Lambda-Extension-Identifier': id });
+    const event = JSON.parse(next.body);
+    if (event.eventType === 'SHUTDOWN') {
+      console.log('EXT event SHUTDOWN ' + event.shutdownReason + ' ' + (event.deadlineMs - Date.now() > 0));
+      process.exit(0);
+    }
+    console.log('EXT event INVOKE ' + event.requestId + ' ' + event.invokedFunctionArn + ' ' + event.tracing.type);
+  }
+});
+`;
+
+const HANDLER = `
+exports.handler = async (event, context) => {
+  console.log('hello from handler ' + context.awsRequestId);
+  return { requestId: context.awsRequestId };
+};
+`;
+
+describe('Lambda extensions and telemetry', () => {
+  let fx: InvokeFixture;
+  let layerArn: string;
+
+  before(async () => {
+    fx = await openInvokeFixture();
+    const layer = await fx.c.lambda.send(
+      new PublishLayerVersionCommand({
+        LayerName: 'recorder-ext',
+        Content: {
+          ZipFile: createZip([
+            { name: 'extensions/' },
+            { name: 'extensions/recorder', data: RECORDER, mode: 0o755 },
+          ]),
+        },
+      }),
+    );
+    layerArn = layer.LayerVersionArn as string;
+  });
+  after(() => fx.close());
+
+  test('an extension in a layer gets INVOKE and SHUTDOWN, and telemetry carries the logs', async () => {
+    await fx.create('with-ext', {
+      Code: { ZipFile: createZip([{ name: 'index.js', data: HANDLER }]) },
+      Layers: [layerArn],
+    });
+    const out = await fx.invoke('with-ext', {});
+    assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+    const { requestId } = json(out.Payload) as { requestId: string };
+
+    const group = '/aws/lambda/with-ext';
+    const has = (lines: string[], text: string) => lines.some((l) => l.includes(text));
+    const lines = await eventually('the telemetry of the function log line', async () => {
+      const got = await logMessages(fx.c.logs, group);
+      return has(got, `EXT telemetry function`) &&
+        has(got, `hello from handler ${requestId}`) &&
+        has(got, 'EXT telemetry platform.report') &&
+        has(got, `EXT event INVOKE ${requestId}`)
+        ? got
+        : undefined;
+    });
+    assert.ok(
+      has(
+        lines,
+        'EXT registered 200 {"functionName":"with-ext","functionVersion":"$LATEST","handler":"index.handler","accountId":"000000000000"}',
+      ),
+    );
+    assert.ok(has(lines, 'EXT subscribed 200 OK'));
+    assert.ok(
+      has(
+        lines,
+        `EXT event INVOKE ${requestId} arn:aws:lambda:us-east-1:000000000000:function:with-ext X-Amzn-Trace-Id`,
+      ),
+    );
+    assert.ok(has(lines, 'EXT telemetry platform.initStart'));
+    assert.ok(has(lines, `EXT telemetry platform.start {"requestId":"${requestId}"`));
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.startsWith('EXT telemetry function ') && l.includes(`hello from handler ${requestId}`),
+      ),
+    );
+    // INIT waited for the extension: it registered before the runtime's first event.
+    const registeredAt = lines.findIndex((l) => l.includes('EXT registered'));
+    const startAt = lines.findIndex((l) => l.startsWith(`START RequestId: ${requestId}`));
+    assert.ok(registeredAt >= 0 && registeredAt < startAt, 'registration before START');
+    // REPORT comes once the extension is back on /next, after its INVOKE line.
+    const invokeAt = lines.findIndex((l) => l.includes(`EXT event INVOKE ${requestId}`));
+    const reportAt = lines.findIndex((l) => l.startsWith(`REPORT RequestId: ${requestId}`));
+    assert.ok(invokeAt >= 0 && invokeAt < reportAt, 'the extension saw INVOKE before REPORT');
+
+    // A configuration change retires the environment: SHUTDOWN with reason spindown.
+    await fx.c.lambda.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: 'with-ext', Description: 'changed' }),
+    );
+    await eventually('the SHUTDOWN event in the log', async () => {
+      const got = await logMessages(fx.c.logs, group);
+      return has(got, 'EXT event SHUTDOWN spindown true') ? got : undefined;
+    });
+  });
+
+  test('an extension that exits before registering fails INIT with Extension.Crash', async () => {
+    const layer = await fx.c.lambda.send(
+      new PublishLayerVersionCommand({
+        LayerName: 'crashing-ext',
+        Content: {
+          ZipFile: createZip([
+            { name: 'extensions/' },
+            { name: 'extensions/crasher', data: '#!/bin/sh\necho crashing\nexit 3\n', mode: 0o755 },
+          ]),
+        },
+      }),
+    );
+    await fx.create('crashing-ext', {
+      Code: { ZipFile: createZip([{ name: 'index.js', data: HANDLER }]) },
+      Layers: [layer.LayerVersionArn as string],
+    });
+    const out = await fx.invoke('crashing-ext', {});
+    assert.equal(out.FunctionError, 'Unhandled');
+    const body = json(out.Payload) as { errorType: string; errorMessage: string };
+    assert.equal(body.errorType, 'Extension.Crash');
+    assert.match(body.errorMessage, /extension crasher exited before registering: exit status 3/);
+  });
+});

@@ -84,6 +84,13 @@ export interface DebianOptions {
    * Signatures are still checked.
    */
   ignoreValidUntil?: boolean;
+  /**
+   * More `--customize-hook` commands, run after the packages are in (e.g. javac compiling
+   * the Java runtime interface client inside the rootfs), with `hookInputs` naming what
+   * they read from the host (a hash of it goes into the layer's key).
+   */
+  hooks?: readonly string[];
+  hookInputs?: string;
 }
 
 /** The inputs that decide the layer (its cache key). */
@@ -96,6 +103,8 @@ export function debianKey(opts: DebianOptions): Record<string, unknown> {
     excludes: PATH_EXCLUDES,
     probe: opts.probe,
     ignoreValidUntil: opts.ignoreValidUntil || undefined,
+    hooks: opts.hooks,
+    hookInputs: opts.hookInputs,
   };
 }
 
@@ -129,6 +138,7 @@ export async function buildDebianLayer(
       ...(opts.ignoreValidUntil ? ['--aptopt=Acquire::Check-Valid-Until "false"'] : []),
       ...PATH_EXCLUDES.map((p) => `--dpkgopt=${p}`),
       ...(opts.include.length ? [`--include=${opts.include.join(',')}`] : []),
+      ...(opts.hooks ?? []).map((h) => `--customize-hook=${h}`),
       ...(opts.probe ? [`--customize-hook=chroot "$1" ${opts.probe} > ${probeOut}`] : []),
       opts.suite,
       tarPath,

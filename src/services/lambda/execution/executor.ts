@@ -182,14 +182,16 @@ class ProcessExecutor implements LambdaExecutor {
     notice: string | undefined,
   ): Environment {
     const pool = this.containerPool;
-    if (pool !== undefined && family !== 'provided' && canUsePrestarted(fn)) {
+    // Pre-started runtimes: Stratus's Node.js and Python clients wait for an assignment.
+    const prestartable = family === 'node' || family === 'python';
+    if (pool !== undefined && prestartable && canUsePrestarted(fn)) {
       const env = pool.take(fn, family);
       if (env !== undefined) {
         env.assign(fn, notice);
         return env;
       }
     }
-    if (family !== 'provided' && this.ctx.sandbox === undefined) {
+    if (prestartable && this.ctx.sandbox === undefined) {
       this.startFamily(family);
       if (canUsePrestarted(fn)) {
         // A pre-started process that died while waiting is skipped (its exit may not have

@@ -72,6 +72,45 @@ listener.listen(0, '127.0.0.1', async () => {
 });
 `;
 
+/** Calls the APIs wrongly, logs each answer's status and errorType, then behaves. */
+const PROBER = `#!${process.execPath}
+const http = require('node:http');
+const api = process.env.AWS_LAMBDA_RUNTIME_API;
+function call(method, path, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: api.split(':')[0], port: api.split(':')[1], method, path, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let type = '';
+        try { type = JSON.parse(text).errorType || ''; } catch {}
+        resolve({ status: res.statusCode, headers: res.headers, type });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const REG = '/2020-01-01/extension/register';
+(async () => {
+  const log = (what, r) => console.log('PROBE ' + what + ' ' + r.status + ' ' + r.type);
+  log('no-name', await call('POST', REG, {}, '{"events":["INVOKE"]}'));
+  log('bad-event', await call('POST', REG, { 'Lambda-Extension-Name': 'prober' }, '{"events":["NOPE"]}'));
+  const ok = await call('POST', REG, { 'Lambda-Extension-Name': 'prober' }, '{"events":["INVOKE"]}');
+  const id = ok.headers['lambda-extension-identifier'];
+  log('twice', await call('POST', REG, { 'Lambda-Extension-Name': 'prober' }, '{"events":["INVOKE"]}'));
+  log('no-id', await call('GET', '/2020-01-01/extension/event/next', {}));
+  log('unknown-id', await call('GET', '/2020-01-01/extension/event/next', { 'Lambda-Extension-Identifier': 'nope' }));
+  log('bad-telemetry', await call('PUT', '/2022-07-01/telemetry', { 'Lambda-Extension-Identifier': id },
+    JSON.stringify({ schemaVersion: '2022-12-13', destination: { protocol: 'HTTP', URI: 'http://example.com:1' }, types: ['platform'] })));
+  log('bad-buffering', await call('PUT', '/2022-07-01/telemetry', { 'Lambda-Extension-Identifier': id },
+    JSON.stringify({ schemaVersion: '2022-12-13', destination: { protocol: 'HTTP', URI: 'http://sandbox.localdomain:1' }, types: ['platform'], buffering: { timeoutMs: 1 } })));
+  console.log('PROBE done');
+  for (;;) await call('GET', '/2020-01-01/extension/event/next', { 'Lambda-Extension-Identifier': id });
+})();
+`;
+
 const HANDLER = `
 exports.handler = async (event, context) => {
   console.log('hello from handler ' + context.awsRequestId);
@@ -158,6 +197,38 @@ describe('Lambda extensions and telemetry', () => {
       const got = await logMessages(fx.c.logs, group);
       return has(got, 'EXT event SHUTDOWN spindown true') ? got : undefined;
     });
+  });
+
+  test("bad Extensions and Telemetry API calls get AWS's error types", async () => {
+    const layer = await fx.c.lambda.send(
+      new PublishLayerVersionCommand({
+        LayerName: 'prober-ext',
+        Content: {
+          ZipFile: createZip([
+            { name: 'extensions/' },
+            { name: 'extensions/prober', data: PROBER, mode: 0o755 },
+          ]),
+        },
+      }),
+    );
+    await fx.create('probed', {
+      Code: { ZipFile: createZip([{ name: 'index.js', data: HANDLER }]) },
+      Layers: [layer.LayerVersionArn as string],
+    });
+    const out = await fx.invoke('probed', {});
+    assert.equal(out.FunctionError, undefined);
+    const lines = await eventually('the probe results', async () => {
+      const got = await logMessages(fx.c.logs, '/aws/lambda/probed');
+      return got.some((l) => l.startsWith('PROBE done')) ? got : undefined;
+    });
+    const probe = (what: string) => lines.find((l) => l.startsWith(`PROBE ${what} `));
+    assert.match(probe('no-name') ?? '', / 403 Extension\.InvalidExtensionName$/);
+    assert.match(probe('bad-event') ?? '', / 403 Extension\.InvalidEventType$/);
+    assert.match(probe('no-id') ?? '', / 403 Extension\.MissingHeader$/);
+    assert.match(probe('unknown-id') ?? '', / 403 Extension\.UnknownExtensionIdentifier$/);
+    assert.match(probe('twice') ?? '', / 403 Extension\.AlreadyRegistered$/);
+    assert.match(probe('bad-telemetry') ?? '', / 400 ValidationError$/);
+    assert.match(probe('bad-buffering') ?? '', / 400 ValidationError$/);
   });
 
   test('an extension that exits before registering fails INIT with Extension.Crash', async () => {

@@ -262,6 +262,7 @@ async function planFor(recipe: Recipe, mirror: string, securityMirror: string): 
           probe: `sh -c 'java -version 2>&1 | head -n1'`,
           hooks,
           hookInputs: await hashTree(sources),
+          essentialHooks: ['mkdir -p "$1/usr/share/man/man1"'],
         },
         `Debian ${recipe.suite} minbase + ${recipe.package} + Stratus's Java client`,
       );

@@ -91,6 +91,12 @@ export interface DebianOptions {
    */
   hooks?: readonly string[];
   hookInputs?: string;
+  /**
+   * `--essential-hook` commands: run after the Essential packages, before the others are
+   * installed (e.g. creating /usr/share/man/man1, which OpenJDK's postinst needs for its
+   * update-alternatives links and the path filters leave out).
+   */
+  essentialHooks?: readonly string[];
 }
 
 /** The inputs that decide the layer (its cache key). */
@@ -105,6 +111,7 @@ export function debianKey(opts: DebianOptions): Record<string, unknown> {
     ignoreValidUntil: opts.ignoreValidUntil || undefined,
     hooks: opts.hooks,
     hookInputs: opts.hookInputs,
+    essentialHooks: opts.essentialHooks,
   };
 }
 
@@ -138,6 +145,7 @@ export async function buildDebianLayer(
       ...(opts.ignoreValidUntil ? ['--aptopt=Acquire::Check-Valid-Until "false"'] : []),
       ...PATH_EXCLUDES.map((p) => `--dpkgopt=${p}`),
       ...(opts.include.length ? [`--include=${opts.include.join(',')}`] : []),
+      ...(opts.essentialHooks ?? []).map((h) => `--essential-hook=${h}`),
       ...(opts.hooks ?? []).map((h) => `--customize-hook=${h}`),
       ...(opts.probe ? [`--customize-hook=chroot "$1" ${opts.probe} > ${probeOut}`] : []),
       opts.suite,

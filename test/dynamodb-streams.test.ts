@@ -181,6 +181,7 @@ print(json.dumps({
     await c.lambda.send(
       new CreateFunctionCommand({
         FunctionName: 'on-order',
+        Timeout: 30, // not the 3 s default: CI load must not time a test function out
         Runtime: 'nodejs20.x',
         Handler: 'index.handler',
         Role: role,

@@ -395,6 +395,7 @@ describe('ELBv2: rules, actions and the data plane', () => {
       const fn = await lambda.send(
         new CreateFunctionCommand({
           FunctionName: 'alb-fn',
+          Timeout: 30, // not the 3 s default: CI load must not time a test function out
           Runtime: 'nodejs20.x',
           Role: role,
           Handler: 'index.handler',

@@ -57,6 +57,7 @@ test(
       await c.lambda.send(
         new CreateFunctionCommand({
           FunctionName: 'sink',
+          Timeout: 30, // not the 3 s default: CI load must not time a test function out
           Runtime: 'nodejs20.x',
           Handler: 'index.handler',
           Role: role,

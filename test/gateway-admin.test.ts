@@ -226,6 +226,7 @@ describe('access log', () => {
       lambda.send(
         new CreateFunctionCommand({
           FunctionName: 'logged',
+          Timeout: 30, // not the 3 s default: CI load must not time a test function out
           Runtime: 'nodejs20.x',
           Handler: 'index.handler',
           Role: 'arn:aws:iam::000000000000:role/missing',

@@ -387,6 +387,7 @@ describe('IAM enforcement in strict mode', () => {
     await lambdaAs(owner).send(
       new CreateFunctionCommand({
         FunctionName: 'shared-fn',
+        Timeout: 30, // not the 3 s default: CI load must not time a test function out
         Runtime: 'nodejs20.x',
         Handler: 'index.handler',
         Role: role.Role?.Arn,

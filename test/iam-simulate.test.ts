@@ -261,6 +261,7 @@ describe('IAM policy simulation', () => {
       await rootLambda.send(
         new CreateFunctionCommand({
           FunctionName: name,
+          Timeout: 30, // not the 3 s default: CI load must not time a test function out
           Runtime: 'nodejs20.x',
           Handler: 'index.handler',
           Role: lambdaRole,

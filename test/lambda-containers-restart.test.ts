@@ -52,6 +52,7 @@ test(
         await c.lambda.send(
           new CreateFunctionCommand({
             FunctionName: 'echo',
+            Timeout: 30, // not the 3 s default: CI load must not time a test function out
             Runtime: 'nodejs22.x',
             Handler: 'index.handler',
             Role: role,

@@ -114,6 +114,7 @@ for (const { driver, skip } of await containerDrivers()) {
         await c.lambda.send(
           new CreateFunctionCommand({
             FunctionName: 'zip-first',
+            Timeout: 30, // not the 3 s default: CI load must not time a test function out
             Runtime: 'nodejs22.x',
             Handler: 'index.handler',
             Role: role,
@@ -216,6 +217,7 @@ for (const { driver, skip } of await containerDrivers()) {
         await c.lambda.send(
           new CreateFunctionCommand({
             FunctionName: 'img-config',
+            Timeout: 30, // not the 3 s default: CI load must not time a test function out
             PackageType: 'Image',
             Code: { ImageUri: `${REGISTRY}/fns/node:cfg` },
             Role: role,

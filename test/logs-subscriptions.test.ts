@@ -56,6 +56,7 @@ describe('Logs subscription filters deliver to Lambda', () => {
       c.lambda.send(
         new CreateFunctionCommand({
           FunctionName: name,
+          Timeout: 30, // not the 3 s default: CI load must not time a test function out
           Runtime: 'nodejs20.x',
           Handler: 'index.handler',
           Role: role,

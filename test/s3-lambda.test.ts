@@ -52,6 +52,7 @@ describe('Lambda code from S3', () => {
     await c.lambda.send(
       new CreateFunctionCommand({
         FunctionName: 's3fn',
+        Timeout: 30, // not the 3 s default: CI load must not time a test function out
         Runtime: 'nodejs20.x',
         Handler: 'index.handler',
         Role: role,
@@ -103,6 +104,7 @@ describe('Lambda code from S3', () => {
         c.lambda.send(
           new CreateFunctionCommand({
             FunctionName: 'missing',
+            Timeout: 30, // not the 3 s default: CI load must not time a test function out
             Runtime: 'nodejs20.x',
             Handler: 'index.handler',
             Role: role,
@@ -147,6 +149,7 @@ describe('Lambda code from S3', () => {
     await c.lambda.send(
       new CreateFunctionCommand({
         FunctionName: 's3fn-versioned',
+        Timeout: 30, // not the 3 s default: CI load must not time a test function out
         Runtime: 'nodejs20.x',
         Handler: 'index.handler',
         Role: role,

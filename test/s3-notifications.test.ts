@@ -70,6 +70,7 @@ describe('S3 notifications to Lambda', () => {
     const fn = await c.lambda.send(
       new CreateFunctionCommand({
         FunctionName: 'thumbs',
+        Timeout: 30, // not the 3 s default: CI load must not time a test function out
         Runtime: 'nodejs20.x',
         Handler: 'index.handler',
         Role: role,

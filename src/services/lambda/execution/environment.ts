@@ -7,6 +7,12 @@
  * INIT runs from spawn (or, for a pre-started process, from assignment) to the runtime's
  * first /next, and is reported as `Init Duration`; INVOKE runs from handing the event over
  * to the answer. A timeout kills the environment; so does a runtime that exits.
+ *
+ * Extensions (extensions-api.ts, extensions.ts): INIT also waits for every extension to
+ * register and ask for its next event; an invocation's answer goes out when the runtime
+ * gives it, but the invocation (its REPORT) ends when the extensions ask for their next
+ * event too; kill() runs the Shutdown phase first. Telemetry subscribers (telemetry.ts)
+ * get the platform events and log lines.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';

@@ -134,10 +134,10 @@ describe('Lambda functions', () => {
         'The runtime parameter of python3.7 is no longer supported for creating or updating AWS Lambda functions. We recommend you use the new runtime (python3.12) while creating or updating functions.',
       ],
       [
-        { Runtime: 'java21' },
+        { Runtime: 'dotnet8' },
         'InvalidParameterValueException',
         400,
-        /java21 is valid in AWS Lambda but Stratus cannot run it/,
+        /dotnet8 is valid in AWS Lambda but Stratus cannot run it/,
       ],
       [
         { Handler: undefined },

@@ -8,6 +8,8 @@
  * and runtime layers, so ECR stores each once.
  */
 import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   BuildCache,
   defaultCacheDir,
@@ -40,6 +42,7 @@ import {
 import { RegistryPusher, type PushResult } from './registry-push.js';
 import {
   ENTRYPOINT_PATH,
+  javaClientSources,
   runtimeEntries,
   runtimeEnv,
   type RuntimeFamily,
@@ -147,6 +150,21 @@ function lightsailPlan(blueprint: string): LayerPlan {
   };
 }
 
+/** sha256 over a directory's files (relative names and contents), in name order. */
+async function hashTree(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(join(dir, rel), { withFileTypes: true });
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(rel, e.name);
+      if (e.isDirectory()) await walk(path);
+      else hash.update(`${path}\0`).update(await readFile(join(dir, path)));
+    }
+  };
+  await walk('');
+  return hash.digest('hex');
+}
+
 function describeEntry(e: LayerEntry): unknown {
   const content = Buffer.isBuffer(e.content)
     ? createHash('sha256').update(e.content).digest('hex')
@@ -228,6 +246,58 @@ async function planFor(recipe: Recipe, mirror: string, securityMirror: string): 
         settings: () => lambdaSettings('provided', '', debian),
       };
     }
+    case 'lambda-java': {
+      // javac compiles Stratus's client inside the rootfs, against the JDK it will run on.
+      const sources = javaClientSources();
+      const hooks = [
+        `mkdir -p "$1/var/runtime/java/src" && cp -r ${sources}/. "$1/var/runtime/java/src/"`,
+        `chroot "$1" sh -c 'javac -nowarn -d /var/runtime/java/classes $(find /var/runtime/java/src -name "*.java") && rm -rf /var/runtime/java/src'`,
+      ];
+      const javaBase = debianPlan(
+        {
+          suite: recipe.suite,
+          include: [recipe.package],
+          mirror,
+          securityMirror: DEBIAN_SUITES[recipe.suite].testing ? undefined : securityMirror,
+          probe: `sh -c 'java -version 2>&1 | head -n1'`,
+          hooks,
+          hookInputs: await hashTree(sources),
+          essentialHooks: ['mkdir -p "$1/usr/share/man/man1"'],
+        },
+        `Debian ${recipe.suite} minbase + ${recipe.package} + Stratus's Java client`,
+      );
+      return {
+        layers: [javaBase, await runtimePlan('java')],
+        settings: (layers) => {
+          const probe = layers[0].facts?.probe ?? '';
+          const version = /"([\d.]+)/.exec(probe)?.[1] ?? '';
+          if (version.split('.')[0] !== recipe.version) {
+            throw new RecipeError(
+              `Debian ${recipe.suite}'s ${recipe.package} is ${probe || 'missing'}, not Java ${recipe.version}: ` +
+                'the recipe table (recipes.ts) needs updating',
+            );
+          }
+          return lambdaSettings('java', recipe.version, `openjdk ${version}`);
+        },
+      };
+    }
+    case 'lambda-ruby':
+      return {
+        layers: [
+          base(recipe.suite, [recipe.package], `ruby -e 'print RUBY_VERSION'`),
+          await runtimePlan('ruby'),
+        ],
+        settings: (layers) => {
+          const version = layers[0].facts?.probe ?? '';
+          if (!version.startsWith(`${recipe.version}.`)) {
+            throw new RecipeError(
+              `Debian ${recipe.suite}'s ruby is ${version || 'missing'}, not ${recipe.version}: ` +
+                'the recipe table (recipes.ts) needs updating',
+            );
+          }
+          return lambdaSettings('ruby', recipe.version, `ruby ${version}`);
+        },
+      };
     case 'lightsail': {
       const packages = LIGHTSAIL_BLUEPRINT_PACKAGES[recipe.blueprint];
       return {

@@ -84,6 +84,19 @@ export interface DebianOptions {
    * Signatures are still checked.
    */
   ignoreValidUntil?: boolean;
+  /**
+   * More `--customize-hook` commands, run after the packages are in (e.g. javac compiling
+   * the Java runtime interface client inside the rootfs), with `hookInputs` naming what
+   * they read from the host (a hash of it goes into the layer's key).
+   */
+  hooks?: readonly string[];
+  hookInputs?: string;
+  /**
+   * `--essential-hook` commands: run after the Essential packages, before the others are
+   * installed (e.g. creating /usr/share/man/man1, which OpenJDK's postinst needs for its
+   * update-alternatives links and the path filters leave out).
+   */
+  essentialHooks?: readonly string[];
 }
 
 /** The inputs that decide the layer (its cache key). */
@@ -96,6 +109,9 @@ export function debianKey(opts: DebianOptions): Record<string, unknown> {
     excludes: PATH_EXCLUDES,
     probe: opts.probe,
     ignoreValidUntil: opts.ignoreValidUntil || undefined,
+    hooks: opts.hooks,
+    hookInputs: opts.hookInputs,
+    essentialHooks: opts.essentialHooks,
   };
 }
 
@@ -129,6 +145,8 @@ export async function buildDebianLayer(
       ...(opts.ignoreValidUntil ? ['--aptopt=Acquire::Check-Valid-Until "false"'] : []),
       ...PATH_EXCLUDES.map((p) => `--dpkgopt=${p}`),
       ...(opts.include.length ? [`--include=${opts.include.join(',')}`] : []),
+      ...(opts.essentialHooks ?? []).map((h) => `--essential-hook=${h}`),
+      ...(opts.hooks ?? []).map((h) => `--customize-hook=${h}`),
       ...(opts.probe ? [`--customize-hook=chroot "$1" ${opts.probe} > ${probeOut}`] : []),
       opts.suite,
       tarPath,

@@ -10,6 +10,9 @@
  *   lambda-python:<minor>     the Debian suite whose python3 is that minor, with boto3
  *                             + Stratus's runtime interface client
  *   lambda-provided:<al2|al2023>  Debian bookworm base + a bootstrap launcher
+ *   lambda-java:<major>       the Debian suite with that OpenJDK + Stratus's Java runtime
+ *                             interface client, compiled with javac at build
+ *   lambda-ruby:<minor>       the Debian suite with that Ruby + Stratus's Ruby bootstrap
  *   lightsail:<blueprint>     a Lightsail instance: Debian bookworm with sshd and the
  *                             blueprint's packages + Stratus's instance init (lightsail-files.ts)
  */
@@ -65,6 +68,21 @@ export const NODE_SDK_PACKAGES: Readonly<Record<string, string>> = {
   '@aws-sdk/lib-dynamodb': '3.1178.0',
 };
 
+/**
+ * Java majors and the Debian suite (and JDK package: javac compiles the runtime interface
+ * client inside the image) that ships each (checked with `apt-cache policy`): bookworm has
+ * OpenJDK 17 only, trixie OpenJDK 21 only.
+ */
+export const JAVA_VERSIONS = {
+  '17': { suite: 'bookworm', package: 'openjdk-17-jdk-headless' },
+  '21': { suite: 'trixie', package: 'openjdk-21-jdk-headless' },
+} as const satisfies Record<string, { suite: DebianSuite; package: string }>;
+
+/** Ruby minors and the Debian suite that ships each (bookworm: 3.1, trixie: 3.3). */
+export const RUBY_VERSIONS = {
+  '3.3': { suite: 'trixie', package: 'ruby3.3' },
+} as const satisfies Record<string, { suite: DebianSuite; package: string }>;
+
 /** Debian packages the Python images add to minbase (boto3 is what AWS's Python runtimes carry). */
 export const PYTHON_PACKAGES = ['python3', 'python3-boto3'] as const;
 
@@ -89,6 +107,17 @@ export type Recipe =
       suite: DebianSuite;
     }
   | { kind: 'lambda-provided'; name: string; repository: string; tag: string; runtime: string }
+  | {
+      kind: 'lambda-java' | 'lambda-ruby';
+      name: string;
+      repository: string;
+      tag: string;
+      runtime: string;
+      /** `17`, `3.3`: what the interpreter's version must start with. */
+      version: string;
+      suite: DebianSuite;
+      package: string;
+    }
   | { kind: 'lightsail'; name: string; repository: string; tag: string; blueprint: string };
 
 /** The suite Lightsail's blueprints are built on (`debian_12`). */
@@ -119,6 +148,8 @@ export function listRecipes(): Recipe[] {
   for (const major of Object.keys(NODE_VERSIONS)) out.push(nodejs(major));
   for (const facts of Object.values(DEBIAN_SUITES)) out.push(python(facts.python));
   out.push(provided('al2'), provided('al2023'));
+  for (const major of Object.keys(JAVA_VERSIONS)) out.push(java(major));
+  for (const minor of Object.keys(RUBY_VERSIONS)) out.push(ruby(minor));
   for (const blueprint of Object.keys(LIGHTSAIL_BLUEPRINT_PACKAGES)) out.push(lightsail(blueprint));
   return out;
 }
@@ -190,6 +221,48 @@ function python(minor: string): Recipe {
   };
 }
 
+function java(major: string): Recipe {
+  const facts = (JAVA_VERSIONS as Record<string, { suite: DebianSuite; package: string }>)[major];
+  if (!facts) {
+    throw new RecipeError(
+      `java${major} cannot be built offline: no Debian suite on the mirror ships OpenJDK ${major} ` +
+        `(${Object.entries(JAVA_VERSIONS)
+          .map(([m, f]) => `${f.suite} ${m}`)
+          .join(', ')})`,
+    );
+  }
+  return {
+    kind: 'lambda-java',
+    name: `lambda-java:${major}`,
+    repository: `${NAMESPACE}/lambda-java`,
+    tag: major,
+    runtime: `java${major}`,
+    version: major,
+    ...facts,
+  };
+}
+
+function ruby(minor: string): Recipe {
+  const facts = (RUBY_VERSIONS as Record<string, { suite: DebianSuite; package: string }>)[minor];
+  if (!facts) {
+    throw new RecipeError(
+      `ruby${minor} cannot be built offline: no Debian suite on the mirror ships Ruby ${minor} ` +
+        `(${Object.entries(RUBY_VERSIONS)
+          .map(([m, f]) => `${f.suite} ${m}`)
+          .join(', ')})`,
+    );
+  }
+  return {
+    kind: 'lambda-ruby',
+    name: `lambda-ruby:${minor}`,
+    repository: `${NAMESPACE}/lambda-ruby`,
+    tag: minor,
+    runtime: `ruby${minor}`,
+    version: minor,
+    ...facts,
+  };
+}
+
 function provided(variant: string): Recipe {
   if (variant !== 'al2' && variant !== 'al2023')
     throw new RecipeError(`no provided.${variant} recipe: provided.al2 and provided.al2023 exist`);
@@ -215,6 +288,10 @@ export function findRecipe(input: string): Recipe {
   if (m) return python(m[1]);
   m = /^provided\.(\w+)$/.exec(name) ?? /^lambda-provided:(\w+)$/.exec(name);
   if (m) return provided(m[1]);
+  m = /^java(\d+)$/.exec(name) ?? /^lambda-java:(\d+)$/.exec(name);
+  if (m) return java(m[1]);
+  m = /^ruby(3\.\d+)$/.exec(name) ?? /^lambda-ruby:(3\.\d+)$/.exec(name);
+  if (m) return ruby(m[1]);
   m = /^lightsail:(\w+)$/.exec(name);
   if (m) return lightsail(m[1]);
   m = /^debian:(\w+)$/.exec(name);

@@ -17,12 +17,13 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { defaultRuntimeHost } from '../../services/lambda/execution/runtimes.js';
 import type { LayerEntry } from './layer.js';
 import { parentDirs } from './layer.js';
 import { NODE_PREFIX, SDK_DIR } from './npm.js';
 
-export type RuntimeFamily = 'node' | 'python' | 'provided';
+export type RuntimeFamily = 'node' | 'python' | 'provided' | 'java' | 'ruby';
 
 const ENTRYPOINT = `#!/bin/sh
 # Stratus Lambda runtime image entrypoint (AWS's /lambda-entrypoint.sh convention):
@@ -31,6 +32,11 @@ if [ $# -gt 0 ]; then
   export _HANDLER="$1"
   shift
 fi
+# External extensions (executables in /opt/extensions, from layers) start before the
+# runtime; Lambda's INIT waits for each to register (extensions.ts).
+for e in /opt/extensions/*; do
+  if [ -f "$e" ] && [ -x "$e" ]; then "$e" & fi
+done
 if [ -n "$AWS_LAMBDA_EXEC_WRAPPER" ]; then
   exec "$AWS_LAMBDA_EXEC_WRAPPER" /var/runtime/bootstrap "$@"
 fi
@@ -45,6 +51,27 @@ const PYTHON_BOOTSTRAP = `#!/bin/sh
 # -u: unbuffered, so print() reaches the log before the response is posted.
 exec /usr/bin/python3 -u /var/runtime/bootstrap.py "$@"
 `;
+
+/**
+ * Java: the client's classes are compiled into the image at build (builder.ts); the
+ * function's classes and jars follow, as on AWS (/var/task, /var/task/lib/*.jar,
+ * /opt/java/lib/*.jar). Tiered compilation stops at C1, as AWS's Java runtimes do by default,
+ * for faster cold starts.
+ */
+const JAVA_BOOTSTRAP = `#!/bin/sh
+exec java -XX:+TieredCompilation -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \\
+  -cp "/var/runtime/java/classes:/var/task:/var/task/lib/*:/opt/java/lib/*" \\
+  dev.stratus.lambda.Runtime "$@"
+`;
+
+const RUBY_BOOTSTRAP = `#!/bin/sh
+exec ruby /var/runtime/bootstrap.rb "$@"
+`;
+
+/** Where the Java client's sources are (compiled inside the image by javac). */
+export function javaClientSources(): string {
+  return join(dirname(defaultRuntimeHost().nodeBootstrap), '..', 'java');
+}
 
 /** provided.*: the function (or a layer) brings the bootstrap; AWS's message when none does. */
 const PROVIDED_BOOTSTRAP = `#!/bin/sh
@@ -79,7 +106,16 @@ export function runtimeEnv(family: RuntimeFamily, version: string): string[] {
         `PYTHONPATH=/var/task:/opt/python/lib/python${version}/site-packages:/opt/python`,
       ];
     case 'provided':
+    case 'java':
       return common;
+    case 'ruby': {
+      const abi = `${version}.0`;
+      return [
+        ...common,
+        `GEM_PATH=/var/task/vendor/bundle/ruby/${abi}:/opt/ruby/gems/${abi}:/var/runtime:/var/runtime/ruby/${abi}`,
+        'RUBYLIB=/var/task:/var/runtime/lib:/opt/ruby/lib',
+      ];
+    }
     default: {
       const never: never = family;
       throw new Error(`unknown runtime family ${String(never)}`);
@@ -141,6 +177,30 @@ export async function runtimeEntries(family: RuntimeFamily): Promise<LayerEntry[
         mode: exe,
         content: Buffer.from(PROVIDED_BOOTSTRAP),
       });
+      break;
+    case 'java':
+      entries.push({
+        name: 'var/runtime/bootstrap',
+        type: 'file',
+        mode: exe,
+        content: Buffer.from(JAVA_BOOTSTRAP),
+      });
+      break;
+    case 'ruby':
+      entries.push(
+        {
+          name: 'var/runtime/bootstrap',
+          type: 'file',
+          mode: exe,
+          content: Buffer.from(RUBY_BOOTSTRAP),
+        },
+        {
+          name: 'var/runtime/bootstrap.rb',
+          type: 'file',
+          mode: 0o644,
+          content: await readFile(join(dirname(host.nodeBootstrap), '..', 'ruby', 'bootstrap.rb')),
+        },
+      );
       break;
     default: {
       const never: never = family;

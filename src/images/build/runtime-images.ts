@@ -4,7 +4,14 @@
  * interpreter it got") and the README's runtime table is written from it: no silent
  * substitution. Images come from `stratus image build` (recipes.ts).
  */
-import { DEBIAN_SUITES, LAMBDA_BASE_SUITE, NAMESPACE, NODE_VERSIONS } from './recipes.js';
+import {
+  DEBIAN_SUITES,
+  JAVA_VERSIONS,
+  LAMBDA_BASE_SUITE,
+  NAMESPACE,
+  NODE_VERSIONS,
+  RUBY_VERSIONS,
+} from './recipes.js';
 
 export interface RuntimeImage {
   /** ECR repository and tag in Stratus's registry, e.g. `stratus/lambda-nodejs:22`. */
@@ -74,11 +81,53 @@ function providedImages(): Record<string, RuntimeImage> {
   return out;
 }
 
+/** Java and Ruby runtimes no Debian suite ships, and the version they run on instead. */
+const JAVA_SUBSTITUTES: Readonly<Record<string, string>> = { 'java8.al2': '17', java11: '17' };
+const RUBY_SUBSTITUTES: Readonly<Record<string, string>> = { '3.2': '3.3', '3.4': '3.3' };
+
+function javaAndRubyImages(): Record<string, RuntimeImage> {
+  const out: Record<string, RuntimeImage> = {};
+  for (const [major, facts] of Object.entries(JAVA_VERSIONS)) {
+    out[`java${major}`] = {
+      image: `${NAMESPACE}/lambda-java:${major}`,
+      interpreterVersion: `OpenJDK ${major}`,
+      exact: true,
+      note: `Debian ${facts.suite}'s ${facts.package}`,
+    };
+  }
+  for (const [runtime, instead] of Object.entries(JAVA_SUBSTITUTES)) {
+    out[runtime] = {
+      image: `${NAMESPACE}/lambda-java:${instead}`,
+      interpreterVersion: `OpenJDK ${instead}`,
+      exact: false,
+      note: `no Debian suite on the mirror ships the Java of ${runtime}`,
+    };
+  }
+  for (const [minor, facts] of Object.entries(RUBY_VERSIONS)) {
+    out[`ruby${minor}`] = {
+      image: `${NAMESPACE}/lambda-ruby:${minor}`,
+      interpreterVersion: `ruby ${minor}`,
+      exact: true,
+      note: `Debian ${facts.suite}'s ${facts.package}`,
+    };
+  }
+  for (const [minor, instead] of Object.entries(RUBY_SUBSTITUTES)) {
+    out[`ruby${minor}`] = {
+      image: `${NAMESPACE}/lambda-ruby:${instead}`,
+      interpreterVersion: `ruby ${instead}`,
+      exact: false,
+      note: `no Debian suite on the mirror ships Ruby ${minor}`,
+    };
+  }
+  return out;
+}
+
 /** runtime → image, for every Lambda runtime Stratus runs. */
 export const RUNTIME_IMAGES: Readonly<Record<string, RuntimeImage>> = {
   ...nodeImages(),
   ...pythonImages(),
   ...providedImages(),
+  ...javaAndRubyImages(),
 };
 
 export function runtimeImage(runtime: string): RuntimeImage | undefined {

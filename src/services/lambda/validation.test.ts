@@ -51,7 +51,7 @@ describe('runtimes', () => {
   });
 
   test('runtimes AWS has but Stratus cannot run are refused, not faked', () => {
-    for (const r of ['java21', 'dotnet8', 'ruby3.3', 'python3.14']) {
+    for (const r of ['dotnet8', 'python3.14']) {
       refused(
         () => checkRuntime(r, 'h'),
         'InvalidParameterValueException',

@@ -26,6 +26,14 @@ export const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set<Runtime>([
   'python3.13',
   'provided.al2',
   'provided.al2023',
+  // In containers of their runtime images only (the process driver says so at INIT).
+  'java8.al2',
+  'java11',
+  'java17',
+  'java21',
+  'ruby3.2',
+  'ruby3.3',
+  'ruby3.4',
 ]);
 
 /**

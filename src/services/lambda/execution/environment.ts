@@ -7,6 +7,12 @@
  * INIT runs from spawn (or, for a pre-started process, from assignment) to the runtime's
  * first /next, and is reported as `Init Duration`; INVOKE runs from handing the event over
  * to the answer. A timeout kills the environment; so does a runtime that exits.
+ *
+ * Extensions (extensions-api.ts, extensions.ts): INIT also waits for every extension to
+ * register and ask for its next event; an invocation's answer goes out when the runtime
+ * gives it, but the invocation (its REPORT) ends when the extensions ask for their next
+ * event too; kill() runs the Shutdown phase first. Telemetry subscribers (telemetry.ts)
+ * get the platform events and log lines.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -40,6 +46,9 @@ import type {
   InvokeOutcomeKind,
   InvokeRequest,
 } from './types.js';
+import { ExtensionsApi, type ExtensionsHost, type ShutdownReason } from './extensions-api.js';
+import { externalExtensions, shutdownPhase } from './extensions.js';
+import { Telemetry } from './telemetry.js';
 
 /** AWS gives INIT 10 s of its own; past it, init goes on within the invocation's timeout. */
 export const INIT_TIMEOUT_MS = 10_000;
@@ -80,6 +89,17 @@ interface ReportStatus {
   errorType?: string;
 }
 
+/** An invocation answered by the runtime while extensions still work on it. */
+interface PostInvoke {
+  inv: ActiveInvocation;
+  durationMs: number;
+  /** performance.now() of the runtime's answer. */
+  answeredAt: number;
+  report: ReportStatus | undefined;
+  timer: NodeJS.Timeout;
+  done: () => void;
+}
+
 export class Environment {
   readonly id = randomBytes(8).toString('hex');
   state: EnvironmentState = 'starting';
@@ -115,6 +135,20 @@ export class Environment {
   private afterFirst: (() => void) | null = null;
   /** A pre-started container's code slot and its image's Env (container-sandbox.ts). */
   private slot: { slot: CodeSlot; imageEnv: Record<string, string> } | null = null;
+  /** The Extensions API of this environment (from its assignment on). */
+  private ext: ExtensionsApi | null = null;
+  /** External extension processes (process driver; in a container the entrypoint starts them). */
+  private extProcs: SpawnedProcess[] = [];
+  private readonly telemetry: Telemetry;
+  /** The runtime has asked for work (INIT also waits for the extensions). */
+  private runtimeReady = false;
+  private post: PostInvoke | null = null;
+  /**
+   * Set while the runtime has answered but extensions still work on the invocation: it
+   * resolves when the invoke phase is over (every extension back on /next).
+   */
+  postInvoke: Promise<void> | null = null;
+  private killing: Promise<void> | null = null;
 
   private constructor(
     private readonly ctx: EnvironmentContext,
@@ -123,6 +157,7 @@ export class Environment {
     this.dir = join(ctx.tmpRoot, this.id);
     this.out = new LineSplitter(this.onOutputLine);
     this.err = new LineSplitter(this.onOutputLine);
+    this.telemetry = new Telemetry(() => this.api?.peerAddress ?? '127.0.0.1', ctx.warn);
   }
 
   /** A new environment for `fn`: INIT starts now; `invoke` may be called at once. */
@@ -231,6 +266,18 @@ export class Environment {
     );
     this.initStart = performance.now();
     this.armInitTimer(fn);
+    this.ext = new ExtensionsApi(
+      this.extensionsHost,
+      fn.image === undefined ? new Set(externalExtensions(fn.layerDirs).keys()) : new Set(),
+    );
+    this.telemetry.emit('platform.initStart', {
+      initializationType: initializationTypeOf(this),
+      phase: 'init',
+      runtimeVersion: fn.runtime,
+      runtimeVersionArn: `arn:aws:lambda:${fn.region}::runtime:stratus-${fn.runtime}`,
+      functionName: fn.functionName,
+      functionVersion: fn.version,
+    });
     // A container image has no managed runtime version to name.
     if (fn.image === undefined)
       this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
@@ -280,10 +327,35 @@ export class Environment {
     });
   }
 
-  /** Kills the runtime (and anything it started); resolves once it is gone. */
-  async kill(): Promise<void> {
+  /**
+   * Shuts the environment down: the Shutdown phase when extensions registered
+   * (extensions.ts), then kills the runtime (and anything it started) and the extensions;
+   * resolves once they are gone.
+   */
+  kill(reason: ShutdownReason = 'spindown'): Promise<void> {
     this.state = 'dead';
+    this.killing ??= this.shutDown(reason);
+    return this.killing;
+  }
+
+  private async shutDown(reason: ShutdownReason): Promise<void> {
+    if (this.post !== null) this.endPostInvoke({ status: 'error', errorType: 'Runtime.ExitError' });
     const proc = this.proc;
+    const procs = proc !== null ? [proc, ...this.extProcs] : this.extProcs;
+    if (procs.length > 0 && this.ext !== null && this.ext.registered > 0) {
+      await shutdownPhase(this.ext, reason, Promise.all(procs.map((p) => p.exited)), async () => {
+        // The runtime gets SIGTERM (host processes; a container's stop is SIGKILL).
+        if (proc !== null && proc.pid > 0 && this.exitStatus === null) {
+          try {
+            process.kill(-proc.pid, 'SIGTERM');
+          } catch {
+            // gone already
+          }
+        }
+        await this.telemetry.flush();
+      });
+    }
+    await Promise.all(this.extProcs.map((p) => p.kill()));
     if (proc !== null) {
       await proc.kill();
     } else {
@@ -316,6 +388,7 @@ export class Environment {
         onResult: this.onResult,
         onInitError: this.onInitError,
         onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
+        onOtherRequest: (req, res) => this.ext?.handle(req, res) ?? false,
       },
       restricted,
       host,
@@ -352,9 +425,108 @@ export class Environment {
       },
       cmd.runtimeDir,
     );
+    await this.startExtensions(fn, env);
+    if (this.goneNotified || this.state === 'dead') return;
     const { command, args } = applyExecWrapper(cmd, env);
     await this.spawn(command, args, env, fn.codeDir, fn.memoryMb);
   }
+
+  /**
+   * External extensions start first, with the runtime's environment; the runtime starts
+   * once each has registered. One that exits before it registers fails INIT.
+   */
+  private async startExtensions(
+    fn: FunctionVersionSpec,
+    env: Record<string, string>,
+  ): Promise<void> {
+    const ext = this.ext!;
+    const files = externalExtensions(fn.layerDirs);
+    if (files.size === 0) return;
+    const registered = new Promise<void>((resolve, reject) => {
+      this.extRegistered = () => {
+        for (const name of files.keys()) if (!ext.names.some((n) => n.name === name)) return;
+        resolve();
+      };
+      for (const [name, path] of files) {
+        const io = this.extensionIo(name);
+        this.ctx.driver
+          .spawn({ command: path, args: [], cwd: fn.codeDir, env, memoryMb: 0 }, io)
+          .then(
+            (proc) => {
+              this.extProcs.push(proc);
+              if (this.state === 'dead') void proc.kill();
+              void proc.exited.then((status) => {
+                if (ext.names.some((n) => n.name === name)) return;
+                const how = status.signal
+                  ? `signal: ${status.signal}`
+                  : `exit status ${status.code}`;
+                reject(
+                  new LaunchError(
+                    'Extension.Crash',
+                    `Error: extension ${name} exited before registering: ${how}`,
+                  ),
+                );
+              });
+            },
+            (err: unknown) =>
+              reject(
+                new LaunchError(
+                  'Extension.LaunchError',
+                  `Error: fork/exec /opt/extensions/${name}: ${(err as Error).message}`,
+                ),
+              ),
+          );
+      }
+    });
+    try {
+      await registered;
+    } finally {
+      this.extRegistered = null;
+    }
+  }
+
+  /** Called on each registration while startExtensions waits for them. */
+  private extRegistered: (() => void) | null = null;
+
+  /** An extension's output: into the function's log, and to telemetry as `extension`. */
+  private extensionIo(name: string): { onStdout(c: Buffer): void; onStderr(c: Buffer): void } {
+    const lines = new LineSplitter((line) => {
+      this.stream?.push(Date.now(), line);
+      this.telemetry.emit('extension', line);
+      const inv = this.inv;
+      if (inv !== null && inv.lines !== null) inv.lines.push(line);
+    });
+    void name;
+    return { onStdout: (c) => lines.write(c), onStderr: (c) => lines.write(c) };
+  }
+
+  private readonly extensionsHost: ExtensionsHost = {
+    registration: () => {
+      const fn = this.spec!;
+      return {
+        functionName: fn.functionName,
+        functionVersion: fn.version,
+        handler: fn.handler,
+        accountId: fn.account,
+      };
+    },
+    initializing: () => !this.ready && this.state !== 'dead',
+    onChange: () => {
+      this.extRegistered?.();
+      this.checkReady();
+      this.checkPostInvoke();
+    },
+    onInitError: (name, errorType) => {
+      const body = Buffer.from(
+        JSON.stringify({ errorMessage: `Extension ${name} failed to initialize`, errorType }),
+      );
+      this.onInitError(body, errorType);
+    },
+    onExitError: (name, errorType) => {
+      this.platformLine(`EXTENSION\tName: ${name}\tState: ExitError\tError Type: ${errorType}`);
+    },
+    onSubscribe: (name, body) => this.telemetry.subscribe(name, body),
+  };
 
   /** The runtime in a container of its runtime image (container-sandbox.ts). */
   private async launchContainer(fn: FunctionVersionSpec, sandbox: ContainerSandbox): Promise<void> {
@@ -462,6 +634,15 @@ export class Environment {
 
   private readonly onReady = (): void => {
     if (this.spec === undefined) return; // a pre-started process asking early: not yet
+    this.runtimeReady = true;
+    this.checkReady();
+  };
+
+  /** INIT is over once the runtime and every extension wait on /next. */
+  private checkReady(): void {
+    if (!this.runtimeReady || this.ready || this.state === 'dead') return;
+    const ext = this.ext;
+    if (ext !== null && !ext.ready) return;
     this.ready = true;
     if (this.initTimer !== null) {
       clearTimeout(this.initTimer);
@@ -469,12 +650,27 @@ export class Environment {
     }
     const initMs = performance.now() - this.initStart;
     if (this.state === 'starting') this.state = 'idle';
+    if (this.telemetry.active) {
+      const initializationType = initializationTypeOf(this);
+      this.telemetry.emit('platform.initRuntimeDone', {
+        initializationType,
+        phase: 'init',
+        status: 'success',
+      });
+      this.telemetry.emit('platform.initReport', {
+        initializationType,
+        phase: 'init',
+        status: 'success',
+        metrics: { durationMs: round2(initMs) },
+      });
+    }
+    this.telemetry.endInit();
     const inv = this.inv;
     if (inv !== null && inv.start === 0) {
       inv.initDurationMs = initMs;
       this.begin(inv);
     }
-  };
+  }
 
   private begin(inv: ActiveInvocation): void {
     const fn = this.spec!;
@@ -483,12 +679,27 @@ export class Environment {
     this.platformLine(`START RequestId: ${req.requestId} Version: ${fn.version}`);
     const timeoutMs = fn.timeoutSeconds * 1000;
     inv.timer = setTimeout(this.onTimeout, timeoutMs);
+    const deadlineMs = Date.now() + timeoutMs;
+    const invokedFunctionArn = req.invokedFunctionArn ?? fn.functionArn;
+    const traceId = req.traceId ?? newTraceId();
+    this.telemetry.emit('platform.start', {
+      requestId: req.requestId,
+      version: fn.version,
+      tracing: { type: 'X-Amzn-Trace-Id', value: traceId },
+    });
+    this.ext?.dispatch({
+      eventType: 'INVOKE',
+      deadlineMs,
+      requestId: req.requestId,
+      invokedFunctionArn,
+      tracing: { type: 'X-Amzn-Trace-Id', value: traceId },
+    });
     this.api!.deliver({
       requestId: req.requestId,
       payload: req.payload,
-      deadlineMs: Date.now() + timeoutMs,
-      invokedFunctionArn: req.invokedFunctionArn ?? fn.functionArn,
-      traceId: req.traceId ?? newTraceId(),
+      deadlineMs,
+      invokedFunctionArn,
+      traceId,
       // Checked at Invoke (InvalidRequestContentException); dropped here if it is not JSON.
       clientContext:
         req.clientContext !== undefined ? clientContextHeader(req.clientContext) : undefined,
@@ -557,7 +768,7 @@ export class Environment {
     const fn = this.spec!;
     this.state = 'dead';
     this.api?.abandon(inv.req.requestId);
-    void this.kill();
+    void this.kill('timeout');
     this.finish(
       inv,
       'timeout',
@@ -574,7 +785,7 @@ export class Environment {
     if (this.ready) return;
     this.state = 'dead';
     const inv = this.inv;
-    void this.kill();
+    void this.kill('timeout');
     if (inv !== null && !inv.done) {
       const fn = this.spec!;
       inv.initDurationMs = performance.now() - this.initStart;
@@ -609,7 +820,10 @@ export class Environment {
         errorType,
       });
     }
-    this.gone();
+    // Extensions outlive the runtime until their Shutdown phase is over.
+    if (this.killing === null && this.extProcs.length > 0) void this.kill('failure');
+    if (this.killing !== null) void this.killing.then(() => this.gone());
+    else this.gone();
   };
 
   // -------------------------------------------------------------------------------------
@@ -671,14 +885,35 @@ export class Environment {
       this.logLine(inv, init);
       this.logLine(inv, `START RequestId: ${id} Version: ${fn.version}`);
     }
-    this.logLine(inv, `END RequestId: ${id}`);
-    let line = `REPORT RequestId: ${id}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedDurationMs} ms\tMemory Size: ${fn.memoryMb} MB\tMax Memory Used: ${maxMemoryUsedMb} MB`;
-    if (initMs !== undefined) line += `\tInit Duration: ${initMs.toFixed(2)} ms`;
-    if (report !== undefined) {
-      line += `\tStatus: ${report.status}`;
-      if (report.errorType !== undefined) line += `\tError Type: ${report.errorType}`;
+    this.telemetry.emit('platform.runtimeDone', {
+      requestId: id,
+      status: report?.status ?? (kind === 'success' ? 'success' : 'error'),
+      ...(report?.errorType !== undefined && { errorType: report.errorType }),
+      metrics: { durationMs: round2(durationMs), producedBytes: payload.length },
+    });
+    const ext = this.ext;
+    const extensionsBusy = ext !== null && !ext.idle && this.state !== 'dead';
+    if (extensionsBusy) {
+      // The answer goes out now; the invoke phase (and its REPORT, which counts the
+      // extensions' time) ends when every extension has asked for its next event.
+      this.state = 'busy';
+      const remaining = Math.max(1, fn.timeoutSeconds * 1000 - durationMs);
+      let done = () => {};
+      this.postInvoke = new Promise<void>((resolve) => (done = resolve));
+      this.post = {
+        inv,
+        durationMs,
+        answeredAt: performance.now(),
+        report,
+        done,
+        timer: setTimeout(() => {
+          this.endPostInvoke({ status: 'timeout' });
+          void this.kill('timeout');
+        }, remaining),
+      };
+    } else {
+      this.report(inv, durationMs, report);
     }
-    this.logLine(inv, line);
 
     const outcome: InvokeOutcome = {
       kind,
@@ -693,6 +928,60 @@ export class Environment {
     inv.resolve(outcome);
     this.answeredOnce = true;
     this.settleFirst();
+  }
+
+  /** END and REPORT (and platform.report) of an invocation. */
+  private report(
+    inv: ActiveInvocation,
+    durationMs: number,
+    report: ReportStatus | undefined,
+  ): void {
+    const fn = this.spec!;
+    const id = inv.req.requestId;
+    const initMs = inv.initDurationMs;
+    const billedDurationMs = Math.max(1, Math.ceil(durationMs + (initMs ?? 0)));
+    this.logLine(inv, `END RequestId: ${id}`);
+    let line = `REPORT RequestId: ${id}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedDurationMs} ms\tMemory Size: ${fn.memoryMb} MB\tMax Memory Used: ${this.peakMb} MB`;
+    if (initMs !== undefined) line += `\tInit Duration: ${initMs.toFixed(2)} ms`;
+    if (report !== undefined) {
+      line += `\tStatus: ${report.status}`;
+      if (report.errorType !== undefined) line += `\tError Type: ${report.errorType}`;
+    }
+    this.logLine(inv, line);
+    if (this.telemetry.active) {
+      const metrics: Record<string, number> = {
+        durationMs: round2(durationMs),
+        billedDurationMs,
+        memorySizeMB: fn.memoryMb,
+        maxMemoryUsedMB: this.peakMb,
+      };
+      if (initMs !== undefined) metrics.initDurationMs = round2(initMs);
+      this.telemetry.emit('platform.report', {
+        requestId: id,
+        status: report?.status ?? 'success',
+        ...(report?.errorType !== undefined && { errorType: report.errorType }),
+        metrics,
+      });
+    }
+  }
+
+  /** Extensions are done with an answered invocation: its REPORT, and the environment is free. */
+  private checkPostInvoke(): void {
+    if (this.post !== null && this.ext !== null && this.ext.idle) this.endPostInvoke(undefined);
+  }
+
+  private endPostInvoke(override: ReportStatus | undefined): void {
+    const post = this.post;
+    if (post === null) return;
+    this.post = null;
+    this.postInvoke = null;
+    clearTimeout(post.timer);
+    // "the extensions' time after the response" is part of the invocation's Duration.
+    const durationMs = post.durationMs + (performance.now() - post.answeredAt);
+    this.report(post.inv, durationMs, override ?? post.report);
+    if (this.state === 'busy') this.state = 'idle';
+    this.lastUsedAt = Date.now();
+    post.done();
   }
 
   /** A platform line of one invocation (END and REPORT come after it left `this.inv`). */
@@ -711,6 +1000,7 @@ export class Environment {
     const stream = this.stream;
     if (stream === null) return; // a pre-started process before its assignment
     stream.push(Date.now(), line);
+    this.telemetry.emit('function', line);
     const inv = this.inv;
     if (inv !== null && inv.lines !== null) inv.lines.push(line);
   };
@@ -720,6 +1010,8 @@ export class Environment {
     this.goneNotified = true;
     this.state = 'dead';
     if (this.initTimer !== null) clearTimeout(this.initTimer);
+    for (const p of this.extProcs) void p.kill();
+    this.telemetry.close();
     this.cleanUp();
     this.settleFirst();
     this.onGone(this);
@@ -730,6 +1022,14 @@ export class Environment {
     this.api?.close();
     void rm(this.dir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+function initializationTypeOf(env: Environment): string {
+  return env.provisioned ? 'provisioned-concurrency' : 'on-demand';
+}
+
+function round2(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }
 
 /** The last 4 KB of an invocation's log text, cut at a character boundary. */

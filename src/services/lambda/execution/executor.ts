@@ -152,11 +152,17 @@ class ProcessExecutor implements LambdaExecutor {
       this.warm.adopt(key, group, env);
     }
     const outcome = await env.invoke(req);
-    if (env.state === 'idle') {
-      if (env.retired || this.stopped) void env.kill();
-      else group.putBack(env);
-    }
+    // Extensions may still be working on the invocation: the environment is free after.
+    const post = env.postInvoke;
+    if (post !== null) void post.then(() => this.release(env, group));
+    else this.release(env, group);
     return outcome;
+  }
+
+  private release(env: Environment, group: ReturnType<WarmPool['group']>): void {
+    if (env.state !== 'idle') return;
+    if (env.retired || this.stopped) void env.kill();
+    else group.putBack(env);
   }
 
   /** Once per function and runtime: which interpreter it got, where not the one named. */
@@ -176,14 +182,16 @@ class ProcessExecutor implements LambdaExecutor {
     notice: string | undefined,
   ): Environment {
     const pool = this.containerPool;
-    if (pool !== undefined && family !== 'provided' && canUsePrestarted(fn)) {
+    // Pre-started runtimes: Stratus's Node.js and Python clients wait for an assignment.
+    const prestartable = family === 'node' || family === 'python';
+    if (pool !== undefined && prestartable && canUsePrestarted(fn)) {
       const env = pool.take(fn, family);
       if (env !== undefined) {
         env.assign(fn, notice);
         return env;
       }
     }
-    if (family !== 'provided' && this.ctx.sandbox === undefined) {
+    if (prestartable && this.ctx.sandbox === undefined) {
       this.startFamily(family);
       if (canUsePrestarted(fn)) {
         // A pre-started process that died while waiting is skipped (its exit may not have

@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerSandbox } from './container-sandbox.js';
 import { Environment, type EnvironmentContext } from './environment.js';
+import { hasExtensions } from './extensions.js';
 import type { RuntimeFamily } from './runtimes.js';
 import type { FunctionVersionSpec } from './types.js';
 
@@ -130,6 +131,8 @@ export function canUsePrestarted(fn: FunctionVersionSpec): boolean {
   // LD_LIBRARY_PATH (<code>/lib, <layer>/lib) is read when the process starts.
   if (existsSync(join(fn.codeDir, 'lib'))) return false;
   for (const l of fn.layerDirs) if (existsSync(join(l, 'lib'))) return false;
+  // External extensions start before the runtime (extensions.ts).
+  if (hasExtensions(fn.layerDirs)) return false;
   return true;
 }
 

@@ -67,6 +67,11 @@ export interface RuntimeApiEvents {
   onInitError(body: Buffer, errorType: string | undefined): void;
   /** A request could not be handled (a bug): its connection got a 500 and was closed. */
   onError(err: unknown): void;
+  /**
+   * Another API on the same listener (the Extensions and Telemetry APIs,
+   * extensions-api.ts): true when it took the request.
+   */
+  onOtherRequest?(req: HttpRequest, res: HttpResponse): boolean;
 }
 
 export class RuntimeApi {
@@ -90,6 +95,8 @@ export class RuntimeApi {
   private sink: ((chunk: Buffer) => void) | null = null;
   private assignmentWaiter: HttpResponse | null = null;
   private assignment: Buffer | null = null;
+  /** The one address served (a container's), when restricted. */
+  private peer: string | undefined;
 
   private constructor(private readonly events: RuntimeApiEvents) {
     // No timeouts: long polls and idle keep-alive connections are normal here.
@@ -113,7 +120,13 @@ export class RuntimeApi {
 
   /** Serves connections from `ip` only (the container's address). */
   allowPeer(ip: string): void {
+    this.peer = ip;
     this.server.allowPeer(ip);
+  }
+
+  /** The container's address (where its own listeners are), or undefined on the host. */
+  get peerAddress(): string | undefined {
+    return this.peer;
   }
 
   get listenPort(): number {
@@ -206,6 +219,8 @@ export class RuntimeApi {
       }
     } else if (url === ASSIGNMENT_PATH && req.method === 'GET') {
       return this.awaitAssignment(res);
+    } else if (this.events.onOtherRequest?.(req, res) === true) {
+      return;
     }
     res.send(404, ['Content-Type', 'text/plain; charset=utf-8'], '404 page not found\n');
   };
@@ -381,7 +396,7 @@ function errorPayload(body: Buffer | null, errorType: string | undefined): Buffe
 }
 
 /** Reads a body up to `limit` bytes; past it, drains the rest and reports null. */
-function readBody(
+export function readBody(
   req: HttpRequest,
   limit: number,
   done: (body: Buffer | null, size: number) => void,

@@ -20,11 +20,13 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FunctionVersionSpec } from './types.js';
 
-export type RuntimeFamily = 'node' | 'python' | 'provided';
+export type RuntimeFamily = 'node' | 'python' | 'provided' | 'java' | 'ruby';
 
 export function runtimeFamily(runtime: string): RuntimeFamily | undefined {
   if (runtime.startsWith('nodejs') && runtime.endsWith('.x')) return 'node';
   if (runtime.startsWith('python3.')) return 'python';
+  if (/^java\d+(\.al2)?$/.test(runtime)) return 'java';
+  if (runtime.startsWith('ruby')) return 'ruby';
   if (runtime === 'provided' || runtime === 'provided.al2' || runtime === 'provided.al2023') {
     return 'provided';
   }
@@ -208,6 +210,13 @@ export async function launchCommand(
       const bootstrap = await findBootstrap(fn);
       return { command: bootstrap, args: [], runtimeDir: dirname(bootstrap) };
     }
+    case 'java':
+    case 'ruby':
+      // Their runtime interface clients live in the runtime images (images/build/).
+      throw new LaunchError(
+        'Runtime.Unknown',
+        `Error: ${fn.runtime} functions run in containers of the ${fn.runtime} runtime image; this Stratus runs functions as host processes (start it with --driver runc or --driver docker)`,
+      );
     default: {
       const never: never = family;
       throw new Error(`unknown runtime family ${String(never)}`);

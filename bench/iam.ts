@@ -9,9 +9,14 @@
  * Targets (issue 15): p50 added per call under 20 µs; throughput at 16 connections at least
  * 0.8× of authentication alone.
  *
- *   node dist/bench/iam.js [--duration 5] [--warmup 1]
+ *   node dist/bench/iam.js [--duration 5] [--warmup 1] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` runs the enforcing server under `node --cpu-prof` and prints where its
+ * time went (the profile is written to DIR when it stops).
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
@@ -23,9 +28,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { signCall } from './calls.js';
 import { capture } from './capture.js';
+import { readProfile, summarizeProfile } from './cpu-profile.js';
+import { profileText } from './report.js';
 import { CLIENT_CPU, enablePinning, isPinning, killAllNow, runBench } from './children.js';
 import { interleaved, type LoadSettings } from './http-load.js';
-import { startStratus, type StratusProcess } from './stratus-process.js';
+import { repoRoot, startStratus, type StratusProcess } from './stratus-process.js';
 import { findWrk } from './wrk.js';
 
 const WATCHDOG_MS = 120_000;
@@ -82,6 +89,7 @@ async function main(): Promise<void> {
     options: {
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
+      'cpu-prof': { type: 'string' },
     },
   });
   const watchdog = setTimeout(() => {
@@ -108,7 +116,11 @@ async function main(): Promise<void> {
   const servers: StratusProcess[] = [];
   try {
     say('starting Stratus --auth strict with --iam off and --iam enforce');
-    for (const iam of modes) servers.push(await startStratus({ auth: 'strict', iam }));
+    const profDir = values['cpu-prof'];
+    for (const iam of modes) {
+      const cpuProfDir = iam === 'enforce' ? profDir : undefined;
+      servers.push(await startStratus({ auth: 'strict', iam, ...(cpuProfDir && { cpuProfDir }) }));
+    }
     const targets = [];
     for (let i = 0; i < modes.length; i++) {
       const server = servers[i];
@@ -158,6 +170,14 @@ async function main(): Promise<void> {
     );
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
+  }
+  const profDir = values['cpu-prof'];
+  if (profDir) {
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no .cpuprofile in ${profDir}`);
+    process.stdout.write(
+      profileText(summarizeProfile(readProfile(join(profDir, file)), repoRoot())),
+    );
   }
 }
 

@@ -34,9 +34,28 @@ export interface AuthzResult {
 /** Operations anyone authenticated may call: "No permissions are required to perform this operation." */
 const ALWAYS_ALLOWED = new Set(['sts:GetCallerIdentity', 'sts:GetSessionToken']);
 
+/**
+ * Global keys whose value changes from one call to the next for the same principal, action,
+ * resource, account and region: a decision that read one of them is not remembered.
+ */
+const VOLATILE_KEYS = new Set([
+  'aws:currenttime',
+  'aws:epochtime',
+  'aws:sourceip',
+  'aws:multifactorauthage',
+]);
+
+/** Decisions remembered per principal (at most this many; then forgotten all at once). */
+const MAX_REMEMBERED = 4096;
+
 export class Authorizer {
   private readonly catalogs = new Map<string, ServiceActions | Promise<ServiceActions>>();
   private readonly sources = new Map<string, ResourcePolicySource>();
+  /**
+   * Decisions already made, per principal's policies: the directory hands out a new
+   * PrincipalInfo after any IAM change, so a policy change forgets them.
+   */
+  private readonly decided = new WeakMap<PrincipalInfo, Map<string, AuthzResult>>();
   readonly denials = new DenialLog();
 
   constructor(
@@ -120,17 +139,41 @@ export class Authorizer {
         return this.decideWith(call, await info, resource);
       })();
     }
-    return this.decideWith(call, info, undefined);
+    if (!info || (call.facts !== undefined && !call.facts.isEmpty())) {
+      return this.decideWith(call, info, undefined);
+    }
+    // Nothing but the principal, the action, the resource, the account and the region went
+    // in (no request facts): the decision is remembered unless it read a volatile key.
+    let known = this.decided.get(info);
+    const key = `${call.action}\u0000${call.resource}\u0000${call.account}\u0000${call.region}`;
+    const found = known?.get(key);
+    if (found) return found;
+    let volatile = false;
+    const result = this.decideWith(call, info, undefined, (k) => {
+      if (VOLATILE_KEYS.has(k)) volatile = true;
+    });
+    if (!volatile) {
+      if (!known || known.size >= MAX_REMEMBERED) this.decided.set(info, (known = new Map()));
+      known.set(key, result);
+    }
+    return result;
   }
 
   private decideWith(
     call: AuthzCall,
     info: PrincipalInfo | undefined,
     resource: ResourceInfo | undefined,
+    onGlobalKey?: (lowerKey: string) => void,
   ): AuthzResult {
     const resourceAccount = accountOf(call.resource);
+    const keys = globalKeys(call, info, resourceAccount, resource?.tags);
     const facts = (call.facts ?? new RequestFacts()).withFallback(
-      globalKeys(call, info, resourceAccount, resource?.tags),
+      onGlobalKey
+        ? (k) => {
+            onGlobalKey(k);
+            return keys(k);
+          }
+        : keys,
     );
     const decision = evaluate({
       request: { action: call.action, resource: call.resource, facts },

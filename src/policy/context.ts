@@ -48,6 +48,11 @@ export class RequestFacts {
     return typeof v === 'string' ? [v] : v;
   }
 
+  /** No key was set (global keys from the fallback aside). */
+  isEmpty(): boolean {
+    return this.values.size === 0;
+  }
+
   has(lowerKey: string): boolean {
     return this.raw(lowerKey) !== undefined;
   }

@@ -161,6 +161,38 @@ describe('IAM enforcement in strict mode', () => {
     assert.equal((await failure(listFunctions())).name, 'AccessDeniedException');
   });
 
+  test('a decision that read aws:CurrentTime is not remembered: the same call is allowed once the time comes', async () => {
+    const dev = await user('later');
+    const from = Date.now() + 3000;
+    await iamAs(ROOT).send(
+      new PutUserPolicyCommand({
+        UserName: 'later',
+        PolicyName: 'from',
+        PolicyDocument: allow('lambda:ListFunctions', '*', {
+          Condition: { DateGreaterThan: { 'aws:CurrentTime': new Date(from).toISOString() } },
+        }),
+      }),
+    );
+    const listFunctions = () => lambdaAs(dev).send(new ListFunctionsCommand({}));
+    const first = await listFunctions().then(
+      () => 'allowed',
+      (err: { name?: string }) => err.name,
+    );
+    // Refused before the time (a machine so loaded that the call came after it may be allowed).
+    if (first === 'allowed') assert.ok(Date.now() > from, 'allowed before aws:CurrentTime');
+    else assert.equal(first, 'AccessDeniedException');
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ok = await listFunctions().then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      assert.ok(Date.now() < deadline, 'still refused 60 s after aws:CurrentTime');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
   test('an explicit Deny beats an Allow (identity policy, managed policy)', async () => {
     const dev = await user('denied');
     const root = iamAs(ROOT);

@@ -17,6 +17,7 @@ import { policySize } from '../../shared/policy-documents.js';
 import {
   accessDenied,
   assumedRoleUser,
+  checkRoleDuration,
   isRoot,
   isSession,
   mintCredentials,
@@ -134,11 +135,7 @@ export function tokenOperations(deps: StsDeps): TokenOps {
           'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
         );
       }
-      if (duration > role.maxSessionDuration) {
-        throw validationError(
-          'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
-        );
-      }
+      checkRoleDuration(duration, role);
       const packed = packedPolicySize(input);
       const assumed = assumedRoleUser(account, role, input.RoleSessionName);
       let session = sessionContext(input);

@@ -22,15 +22,15 @@ import {
 } from '../../api/sts/errors.js';
 import type { StsOperations } from '../../api/sts/operations.js';
 import { RequestFacts } from '../../policy/context.js';
-import { compiledPolicy, evaluatePolicies } from '../../policy/document.js';
 import type { IamOidcProviderInfo } from '../iam/directory.js';
 import {
   accessDenied,
   assumedRoleUser,
+  checkRoleDuration,
   mintCredentials,
   roleArnAccount,
   type StsDeps,
-  validationError,
+  trustAllowsFederated,
 } from './common.js';
 import { packedPolicySize, sessionContext } from './tokens.js';
 
@@ -149,20 +149,11 @@ export function webIdentityOperations(
         ['aws:FederatedProvider', provider.arn],
         ['sts:RoleSessionName', input.RoleSessionName],
       ]);
-      const trust = compiledPolicy(JSON.stringify(role.assumeRolePolicyDocument), role.arn);
-      const verdict = evaluatePolicies(
-        [trust],
-        { action: 'sts:AssumeRoleWithWebIdentity', resource: role.arn, facts },
-        { federated: provider.arn },
-      );
-      if (verdict.deny || verdict.allow === undefined) throw denied();
+      if (!trustAllowsFederated(role, 'sts:AssumeRoleWithWebIdentity', facts, provider.arn))
+        throw denied();
 
       const duration = input.DurationSeconds ?? DEFAULT_DURATION;
-      if (duration > role.maxSessionDuration) {
-        throw validationError(
-          'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
-        );
-      }
+      checkRoleDuration(duration, role);
       const packed = packedPolicySize(input);
       const assumed = assumedRoleUser(account, role, input.RoleSessionName);
       const session = sessionContext(input);

@@ -5,7 +5,7 @@
 import type { Credentials } from '../../api/sts/types.js';
 import { buildArn, isAccountId, parseArn } from '../../shared/arn.js';
 import { accessKeyId, secretAccessKey, sessionToken } from '../../shared/aws-ids.js';
-import type { Principal } from '../../shared/context.js';
+import type { Principal, SessionContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { RequestFacts } from '../../policy/context.js';
 import { compiledPolicy, evaluatePolicies } from '../../policy/document.js';
@@ -77,6 +77,25 @@ export function assumedRoleUser(
     AssumedRoleId: `${role.roleId}:${sessionName}`,
     Arn: buildArn('sts', '', account, `assumed-role/${role.roleName}/${sessionName}`),
   };
+}
+
+/** A new session of `role` named `sessionName`: its credentials and the identity AWS reports. */
+export async function roleSession(
+  deps: StsDeps,
+  account: string,
+  role: { roleId: string; roleName: string },
+  sessionName: string,
+  session: SessionContext | undefined,
+  durationSeconds: number,
+): Promise<{ Credentials: Credentials; AssumedRoleUser: { AssumedRoleId: string; Arn: string } }> {
+  const assumed = assumedRoleUser(account, role, sessionName);
+  const Credentials = await mintCredentials(
+    deps,
+    account,
+    { arn: assumed.Arn, userId: assumed.AssumedRoleId, ...(session && { session }) },
+    durationSeconds,
+  );
+  return { Credentials, AssumedRoleUser: assumed };
 }
 
 /** Mints a session and returns it as the Credentials shape STS answers with. */

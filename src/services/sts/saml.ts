@@ -19,10 +19,9 @@ import { RequestFacts } from '../../policy/context.js';
 import { verifyResponse, type SamlAssertion } from '../../shared/saml.js';
 import {
   accessDenied,
-  assumedRoleUser,
   checkRoleDuration,
-  mintCredentials,
   roleArnAccount,
+  roleSession,
   type StsDeps,
   trustAllowsFederated,
 } from './common.js';
@@ -166,17 +165,10 @@ export function samlOperations(deps: StsDeps): Pick<StsOperations, 'AssumeRoleWi
         duration = Math.max(1, Math.min(duration, left));
       }
       const packed = packedPolicySize({ ...input, Tags: tags });
-      const assumed = assumedRoleUser(account, role, sessionName);
       const session = sessionContext({ ...input, Tags: tags });
-      const Credentials = await mintCredentials(
-        deps,
-        account,
-        { arn: assumed.Arn, userId: assumed.AssumedRoleId, ...(session && { session }) },
-        duration,
-      );
+      const minted = await roleSession(deps, account, role, sessionName, session, duration);
       return {
-        Credentials,
-        AssumedRoleUser: assumed,
+        ...minted,
         ...(packed !== undefined && { PackedPolicySize: packed }),
         Subject: a.nameId,
         SubjectType: type,

@@ -25,10 +25,9 @@ import { RequestFacts } from '../../policy/context.js';
 import type { IamOidcProviderInfo } from '../iam/directory.js';
 import {
   accessDenied,
-  assumedRoleUser,
   checkRoleDuration,
-  mintCredentials,
   roleArnAccount,
+  roleSession,
   type StsDeps,
   trustAllowsFederated,
 } from './common.js';
@@ -155,18 +154,18 @@ export function webIdentityOperations(
       const duration = input.DurationSeconds ?? DEFAULT_DURATION;
       checkRoleDuration(duration, role);
       const packed = packedPolicySize(input);
-      const assumed = assumedRoleUser(account, role, input.RoleSessionName);
       const session = sessionContext(input);
-      const Credentials = await mintCredentials(
+      const minted = await roleSession(
         deps,
         account,
-        { arn: assumed.Arn, userId: assumed.AssumedRoleId, ...(session && { session }) },
+        role,
+        input.RoleSessionName,
+        session,
         duration,
       );
       return {
-        Credentials,
+        ...minted,
         SubjectFromWebIdentityToken: typeof claims.sub === 'string' ? claims.sub : undefined,
-        AssumedRoleUser: assumed,
         Provider: issuer,
         Audience: audience,
         ...(packed !== undefined && { PackedPolicySize: packed }),

@@ -168,9 +168,10 @@ export function requestTagFacts(
   facts: RequestFacts,
 ): void {
   const keys: string[] = [];
-  for (const [name, value] of Object.entries(input)) {
+  for (const name in input) {
     const lower = name.toLowerCase();
     if (lower === 'tags' || lower === 'tagkeys') {
+      const value = input[name];
       if (Array.isArray(value)) {
         for (const t of value as unknown[]) {
           if (typeof t === 'string') keys.push(t);

@@ -7,7 +7,8 @@
 export type ContextValue = string | readonly string[];
 
 export class RequestFacts {
-  private readonly values = new Map<string, ContextValue>();
+  /** Allocated on the first set: most calls set nothing (the authoriser's cost per call). */
+  private values: Map<string, ContextValue> | undefined;
   /**
    * Keys worked out only when a condition asks (the global keys: most requests meet no
    * condition that reads them, and the authoriser's cost per call matters).
@@ -26,12 +27,12 @@ export class RequestFacts {
 
   /** The value of a lower-cased key as stored: one string or a list. */
   raw(lowerKey: string): ContextValue | undefined {
-    const v = this.values.get(lowerKey);
+    const v = this.values?.get(lowerKey);
     return v !== undefined ? v : this.fallback?.(lowerKey);
   }
 
   set(key: string, value: ContextValue | undefined): this {
-    if (value !== undefined) this.values.set(key.toLowerCase(), value);
+    if (value !== undefined) (this.values ??= new Map()).set(key.toLowerCase(), value);
     return this;
   }
 
@@ -50,7 +51,7 @@ export class RequestFacts {
 
   /** No key was set (global keys from the fallback aside). */
   isEmpty(): boolean {
-    return this.values.size === 0;
+    return this.values === undefined || this.values.size === 0;
   }
 
   has(lowerKey: string): boolean {
@@ -64,7 +65,7 @@ export class RequestFacts {
   }
 
   entries(): IterableIterator<[string, ContextValue]> {
-    return this.values.entries();
+    return (this.values ?? new Map<string, ContextValue>()).entries();
   }
 }
 

@@ -173,17 +173,20 @@ describe('Lightsail instances (docker, AWS CLI v2, ssh -p, curl)', { skip: skip 
   );
 
   test(
-    'kill -9 of Stratus: the instance comes back running with its files',
+    'kill -9 of Stratus: the instance comes back running, same host ports, its files',
     { timeout: 600_000 },
     async () => {
       assert.ok(server);
+      const before = await published(22);
       server.child.kill('SIGKILL');
       await server.exited;
       server = undefined;
       server = await spawnServer(['--state-dir', state], env);
       ep = server.endpoint;
       await waitState(ep, 'box', 'running');
-      const sshAt = Number((await published(22)).split(':')[1]);
+      const afterRestart = await published(22);
+      assert.equal(afterRestart, before);
+      const sshAt = Number(afterRestart.split(':')[1]);
       const note = await until('ssh after the restart', async () => {
         const r = await ssh(key, 'bitnami', '127.0.0.1', 'cat ~/note', sshAt);
         return r.code === 0 ? r.stdout : undefined;

@@ -3,8 +3,10 @@
  * ssh and curl: the instance's public IP is 127.0.0.1 and its open ports are published
  * there, the host ports in its networking details (each port's commonName); ssh -p and
  * curl work with them; closing port 80 unpublishes it and reopening publishes it again,
- * and files written over ssh survive that and a stop and start. One server, one nginx
- * instance. Skipped where no Docker daemon answers or the blueprint image cannot be built.
+ * and files written over ssh survive that, a stop and start, and a kill -9 of Stratus (the
+ * next start on the same state directory boots the instance again). The login user has
+ * passwordless sudo. One server process (two after the kill), one nginx instance.
+ * Skipped where no Docker daemon answers or the blueprint image cannot be built.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +22,9 @@ import {
   until,
   waitState,
 } from './helpers/lightsail.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { DockerDriver } from '../src/runtime/docker/driver.js';
+import { OWNER_LABEL } from '../src/runtime/container.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
 
 const skip = await lightsailSkipReason('nginx', 'docker');
 if (skip) console.log(`# skipped: ${skip}`);
@@ -32,11 +36,12 @@ interface PortInfo {
 }
 
 describe('Lightsail instances (docker, AWS CLI v2, ssh -p, curl)', { skip: skip ?? false }, () => {
-  let server: TestServer;
+  let server: ServerProcess | undefined;
   let ep: string;
   let work: string;
+  let state: string;
   let key: string;
-  const saved = { ...process.env };
+  const env = { STRATUS_DRIVER: 'docker', STRATUS_IMAGE_CACHE: IMAGE_CACHE };
 
   /** The loopback host:port the instance's port is published at, once it is. */
   async function published(port: number): Promise<string> {
@@ -52,17 +57,24 @@ describe('Lightsail instances (docker, AWS CLI v2, ssh -p, curl)', { skip: skip 
   }
 
   before(async () => {
-    process.env.STRATUS_IMAGE_CACHE = IMAGE_CACHE;
     work = mkdtempSync(join(tmpdir(), 'stratus-lightsail-docker-'));
-    server = await startTestServer({ driver: 'docker' });
+    state = join(work, 'state');
+    server = await spawnServer(['--state-dir', state], env);
     ep = server.endpoint;
   });
 
   after(async () => {
     await lightsail(ep, ['delete-instance', '--instance-name', 'box']).catch(() => undefined);
-    await server?.stop();
+    if (server) {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    // A failed run may leave the instance's container behind: take it down as the next
+    // server's reaper would (the server labels its containers with its state directory).
+    const driver = new DockerDriver({ owner: state });
+    for (const c of await driver.list({ [OWNER_LABEL]: state }).catch(() => []))
+      await driver.destroy(c.id).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
-    process.env = saved;
   });
 
   test('ssh -p and curl reach the ports published on 127.0.0.1', { timeout: 600_000 }, async () => {
@@ -94,6 +106,9 @@ describe('Lightsail instances (docker, AWS CLI v2, ssh -p, curl)', { skip: skip 
     assert.match(uname, /^Linux /);
     const w = await ssh(key, access.username, '127.0.0.1', 'echo kept > ~/note', sshAt);
     assert.equal(w.code, 0, w.stderr);
+    // The login user has passwordless sudo, as on AWS.
+    const root = await ssh(key, access.username, '127.0.0.1', 'sudo -n id -un', sshAt);
+    assert.equal(root.stdout.trim(), 'root', root.stderr);
     const web = await published(80);
     assert.match(await until('nginx to answer', () => curl(web)), /Welcome to nginx/);
   });
@@ -154,6 +169,36 @@ describe('Lightsail instances (docker, AWS CLI v2, ssh -p, curl)', { skip: skip 
         return r.code === 0 ? r.stdout : undefined;
       });
       assert.equal(note, 'kept\n');
+    },
+  );
+
+  test(
+    'kill -9 of Stratus: the instance comes back running, same host ports, its files',
+    { timeout: 600_000 },
+    async () => {
+      assert.ok(server);
+      const before = await published(22);
+      server.child.kill('SIGKILL');
+      await server.exited;
+      server = undefined;
+      server = await spawnServer(['--state-dir', state], env);
+      ep = server.endpoint;
+      await waitState(ep, 'box', 'running');
+      const afterRestart = await published(22);
+      assert.equal(afterRestart, before);
+      const sshAt = Number(afterRestart.split(':')[1]);
+      const note = await until('ssh after the restart', async () => {
+        const r = await ssh(key, 'bitnami', '127.0.0.1', 'cat ~/note', sshAt);
+        return r.code === 0 ? r.stdout : undefined;
+      });
+      assert.equal(note, 'kept\n');
+      // One container for the instance: the dead run's was reaped or taken over.
+      const driver = new DockerDriver({ owner: state });
+      await until('one container for the instance', async () =>
+        (await driver.list({ [OWNER_LABEL]: state })).length === 1 ? true : undefined,
+      );
+      const web = await published(80);
+      assert.match(await until('nginx after the restart', () => curl(web)), /Welcome to nginx/);
     },
   );
 });

@@ -105,6 +105,9 @@ describe('Lightsail instances (runc, AWS CLI v2, ssh, curl)', { skip: skip ?? fa
       writeFileSync(`${temp}-cert.pub`, `${access.certKey}\n`);
       const who = await ssh(temp, user, ip, 'id -un');
       assert.equal(who.stdout.trim(), user, who.stderr);
+      // The login user has passwordless sudo (cloud-init's sudoers entry on AWS).
+      const root = await ssh(key, user, ip, 'sudo -n id -un');
+      assert.equal(root.stdout.trim(), 'root', root.stderr);
       const page = await until('nginx to answer', () => curl(ip));
       assert.match(page, /Welcome to nginx/);
       // The launch script ran once, as root, at first boot.

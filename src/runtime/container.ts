@@ -173,6 +173,12 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   /** Signal `stop` sends first (default the image's StopSignal, else SIGTERM). */
   stopSignal?: NodeJS.Signals;
+  /**
+   * Let setuid programs (sudo) gain privileges: system containers (Lightsail instances).
+   * By default runc's containers run with no_new_privs, as Docker's
+   * `--security-opt no-new-privileges`; Docker's own default already allows it.
+   */
+  allowPrivilegeEscalation?: boolean;
 }
 
 export interface Ulimit {

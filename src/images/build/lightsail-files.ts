@@ -4,7 +4,9 @@
  * container's PID 1) that boots the instance as Lightsail's do:
  *
  * - creates the blueprint's login user (`admin` on Debian, `bitnami` on Bitnami stacks)
- *   and installs the key pair's public key in its ~/.ssh/authorized_keys;
+ *   and installs the key pair's public key in its ~/.ssh/authorized_keys; the user has
+ *   passwordless sudo, written where cloud-init writes it on AWS's images
+ *   (/etc/sudoers.d/90-cloud-init-users: `<user> ALL=(ALL) NOPASSWD:ALL`);
  * - generates the instance's own SSH host keys at first boot (the image ships none, so
  *   no two instances share one);
  * - starts sshd and the blueprint's services (nginx, apache2, mariadb);
@@ -29,8 +31,8 @@ export interface BlueprintPackages {
   files?: () => LayerEntry[];
 }
 
-/** What every instance has: sshd, the tools a login shell expects, useradd. */
-const BASE = ['openssh-server', 'passwd', 'procps', 'iproute2', 'less', 'curl'] as const;
+/** What every instance has: sshd, sudo, the tools a login shell expects, useradd. */
+const BASE = ['openssh-server', 'passwd', 'sudo', 'procps', 'iproute2', 'less', 'curl'] as const;
 
 /** Blueprint id → packages and services (the blueprint table itself is in the Lightsail service). */
 export const LIGHTSAIL_BLUEPRINT_PACKAGES: Readonly<Record<string, BlueprintPackages>> = {
@@ -78,6 +80,10 @@ if ! id "$user" >/dev/null 2>&1; then
   useradd -m -s /bin/bash "$user"
   usermod -p '*' "$user"
 fi
+# Passwordless sudo for the login user, as cloud-init sets it up on AWS's images.
+printf '# Created by Stratus Lightsail (cloud-init on AWS)\\n%s ALL=(ALL) NOPASSWD:ALL\\n' "$user" \\
+  > /etc/sudoers.d/90-cloud-init-users
+chmod 440 /etc/sudoers.d/90-cloud-init-users
 home=$(getent passwd "$user" | cut -d: -f6)
 mkdir -p "$home/.ssh"
 [ -s "$cfg/authorized_keys" ] && cat "$cfg/authorized_keys" > "$home/.ssh/authorized_keys"

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerSpec } from '../container.js';
-import { DEFAULT_PATH, mergeEnv, processArgs, resolveUser } from './bundle.js';
+import { DEFAULT_PATH, buildOciSpec, mergeEnv, processArgs, resolveUser } from './bundle.js';
 
 const spec = (extra: Partial<ContainerSpec>): ContainerSpec => ({
   name: 't',
@@ -72,4 +72,19 @@ test('users by name or number, groups from /etc/group, the top layer first', () 
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('no_new_privs unless the spec lets setuid programs (sudo) gain privileges', () => {
+  const oci = (extra: Partial<ContainerSpec>) =>
+    buildOciSpec({
+      spec: spec({ command: ['true'], ...extra }),
+      image: {},
+      rootfs: '/',
+      hostname: 't',
+      cgroupsPath: 'stratus/t',
+      etcFiles: { hosts: '/etc/hosts', resolvConf: '/etc/resolv.conf', hostname: '/etc/hostname' },
+    }).process.noNewPrivileges;
+  assert.equal(oci({}), true);
+  assert.equal(oci({ allowPrivilegeEscalation: false }), true);
+  assert.equal(oci({ allowPrivilegeEscalation: true }), false);
 });

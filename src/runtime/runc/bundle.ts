@@ -360,7 +360,7 @@ export function buildOciSpec(inputs: BundleInputs): OciSpec {
       cwd: spec.workingDir || image.WorkingDir || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       rlimits: rlimits(spec),
-      noNewPrivileges: true,
+      noNewPrivileges: spec.allowPrivilegeEscalation !== true,
     },
     root: { path: inputs.rootfs, readonly: spec.readonlyRoot === true },
     hostname: inputs.hostname,

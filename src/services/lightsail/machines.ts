@@ -188,6 +188,8 @@ export class Machines {
         'dev.stratus.lightsail.instance': rec.id,
       },
       stopSignal: 'SIGTERM',
+      // The login user's sudo (a setuid program) must work, as on AWS.
+      allowPrivilegeEscalation: true,
     });
     const io = {
       onStdout: (c: Buffer) => {

@@ -56,25 +56,12 @@ import type {
 } from './types.js';
 import type { ShutdownReason } from './extensions-api.js';
 import { EnvironmentExtensions } from './environment-extensions.js';
-import {
-  billedDurationMs,
-  errorLine,
-  initReportLine,
-  newTraceId,
-  type ReportFigures,
-  reportLine,
-  reportRecord,
-  type ReportStatus,
-  round2,
-  startLine,
-  tail,
-} from './platform-lines.js';
+import * as platform from './platform-lines.js';
+import { PeakMemory } from './peak-memory.js';
 import { Telemetry } from './telemetry.js';
 
 /** AWS gives INIT 10 s of its own; past it, init goes on within the invocation's timeout. */
 export const INIT_TIMEOUT_MS = 10_000;
-/** Reading /proc costs ~0.1 ms: the memory figure is refreshed at most this often. */
-const MEMORY_SAMPLE_MS = 1000;
 
 export interface EnvironmentContext {
   driver: ExecutionDriver;
@@ -131,8 +118,7 @@ export class Environment {
   private inv: ActiveInvocation | null = null;
   private initError: { body: Buffer; errorType: string | undefined } | null = null;
   private launchError: LaunchError | null = null;
-  private peakMb = 0;
-  private peakSampledAt = 0;
+  private readonly memory = new PeakMemory();
   private goneNotified = false;
   private exitStatus: ExitStatus | null = null;
   /** Whether an invocation has been answered yet (the cold start is over). */
@@ -277,17 +263,12 @@ export class Environment {
     this.initStart = performance.now();
     this.armInitTimer(fn);
     this.extensions.open(fn);
-    this.telemetry.emit('platform.initStart', {
-      initializationType: initializationTypeOf(this),
-      phase: 'init',
-      runtimeVersion: fn.runtime,
-      runtimeVersionArn: `arn:aws:lambda:${fn.region}::runtime:stratus-${fn.runtime}`,
-      functionName: fn.functionName,
-      functionVersion: fn.version,
-    });
+    this.telemetry.emit(
+      'platform.initStart',
+      platform.initStartRecord(fn, initializationTypeOf(this)),
+    );
     // A container image has no managed runtime version to name.
-    if (fn.image === undefined)
-      this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    if (fn.image === undefined) this.platformLine(platform.initStartLine(fn.runtime));
     if (notice !== undefined) this.platformLine(notice);
   }
 
@@ -498,7 +479,7 @@ export class Environment {
 
   private finishLaunchError(inv: ActiveInvocation, e: LaunchError): void {
     const id = inv.req.requestId;
-    this.platformLine(errorLine(`RequestId: ${id} ${e.message}`, e.errorType));
+    this.platformLine(platform.errorLine(`RequestId: ${id} ${e.message}`, e.errorType));
     inv.initDurationMs = performance.now() - this.initStart;
     this.finish(inv, 'init-error', launchErrorPayload(id, e.errorType, e.message), 0, {
       status: 'error',
@@ -532,18 +513,9 @@ export class Environment {
     const initMs = performance.now() - this.initStart;
     if (this.state === 'starting') this.state = 'idle';
     if (this.telemetry.active) {
-      const initializationType = initializationTypeOf(this);
-      this.telemetry.emit('platform.initRuntimeDone', {
-        initializationType,
-        phase: 'init',
-        status: 'success',
-      });
-      this.telemetry.emit('platform.initReport', {
-        initializationType,
-        phase: 'init',
-        status: 'success',
-        metrics: { durationMs: round2(initMs) },
-      });
+      const records = platform.initDoneRecords(initializationTypeOf(this), initMs);
+      this.telemetry.emit('platform.initRuntimeDone', records.runtimeDone);
+      this.telemetry.emit('platform.initReport', records.report);
     }
     this.telemetry.endInit();
     const inv = this.inv;
@@ -557,23 +529,23 @@ export class Environment {
     const fn = this.spec!;
     const req = inv.req;
     inv.start = performance.now();
-    this.platformLine(startLine(req.requestId, fn.version));
+    this.platformLine(platform.startLine(req.requestId, fn.version));
     const timeoutMs = fn.timeoutSeconds * 1000;
     inv.timer = setTimeout(this.onTimeout, timeoutMs);
     const deadlineMs = Date.now() + timeoutMs;
     const invokedFunctionArn = req.invokedFunctionArn ?? fn.functionArn;
-    const traceId = req.traceId ?? newTraceId();
+    const traceId = req.traceId ?? platform.newTraceId();
     this.telemetry.emit('platform.start', {
       requestId: req.requestId,
       version: fn.version,
-      tracing: { type: 'X-Amzn-Trace-Id', value: traceId },
+      tracing: platform.tracing(traceId),
     });
     this.extensions.dispatch({
       eventType: 'INVOKE',
       deadlineMs,
       requestId: req.requestId,
       invokedFunctionArn,
-      tracing: { type: 'X-Amzn-Trace-Id', value: traceId },
+      tracing: platform.tracing(traceId),
     });
     this.api!.deliver({
       requestId: req.requestId,
@@ -693,7 +665,7 @@ export class Environment {
           ? errorTypeOf(this.initError.body, this.initError.errorType)
           : exitErrorType(status);
       if (errorType === exitErrorType(status)) {
-        this.platformLine(errorLine(exitErrorMessage(id, status), errorType));
+        this.platformLine(platform.errorLine(exitErrorMessage(id, status), errorType));
       }
       const durationMs = initializing ? 0 : performance.now() - inv.start;
       this.finish(inv, initializing ? 'init-error' : 'runtime-exit', payload, durationMs, {
@@ -715,33 +687,17 @@ export class Environment {
     kind: InvokeOutcomeKind,
     payload: Buffer,
     durationMs: number,
-    report: ReportStatus | undefined,
+    report: platform.ReportStatus | undefined,
   ): void {
     inv.done = true;
     if (inv.timer !== null) clearTimeout(inv.timer);
     if (this.inv === inv) this.inv = null;
     if (this.state === 'busy') this.state = 'idle';
-    // Max Memory Used is refreshed on cold starts, failures and at most once a second
-    // (reading /proc costs ~0.1 ms); otherwise the last figure stands.
-    const proc = this.proc;
-    const now = performance.now();
-    if (
-      proc !== null &&
-      (inv.initDurationMs !== undefined ||
-        report !== undefined ||
-        now - this.peakSampledAt >= MEMORY_SAMPLE_MS)
-    ) {
-      this.peakSampledAt = now;
-      void proc.peakMemoryMb().then(
-        (mb) => {
-          if (mb > this.peakMb) this.peakMb = mb;
-          this.complete(inv, kind, payload, durationMs, report);
-        },
-        () => this.complete(inv, kind, payload, durationMs, report),
-      );
-    } else {
-      this.complete(inv, kind, payload, durationMs, report);
-    }
+    // Max Memory Used is refreshed on cold starts and failures (peak-memory.ts).
+    const force = inv.initDurationMs !== undefined || report !== undefined;
+    this.memory.refresh(this.proc, force, () =>
+      this.complete(inv, kind, payload, durationMs, report),
+    );
   }
 
   private complete(
@@ -749,25 +705,23 @@ export class Environment {
     kind: InvokeOutcomeKind,
     payload: Buffer,
     durationMs: number,
-    report: ReportStatus | undefined,
+    report: platform.ReportStatus | undefined,
   ): void {
     const fn = this.spec!;
     const id = inv.req.requestId;
     const initMs = inv.initDurationMs;
-    const maxMemoryUsedMb = this.peakMb;
+    const maxMemoryUsedMb = this.memory.mb;
 
     if (inv.start === 0) {
       // INIT failed: the invocation never started; AWS reports the init phase, then the
       // invocation it failed.
-      this.logLine(inv, initReportLine(initMs ?? 0, report));
-      this.logLine(inv, startLine(id, fn.version));
+      this.logLine(inv, platform.initReportLine(initMs ?? 0, report));
+      this.logLine(inv, platform.startLine(id, fn.version));
     }
-    this.telemetry.emit('platform.runtimeDone', {
-      requestId: id,
-      status: report?.status ?? (kind === 'success' ? 'success' : 'error'),
-      ...(report?.errorType !== undefined && { errorType: report.errorType }),
-      metrics: { durationMs: round2(durationMs), producedBytes: payload.length },
-    });
+    this.telemetry.emit(
+      'platform.runtimeDone',
+      platform.runtimeDoneRecord(id, kind === 'success', report, durationMs, payload.length),
+    );
     if (this.extensions.busy && this.state !== 'dead') {
       // The answer goes out now; the invoke phase (and its REPORT, which counts the
       // extensions' time) ends when every extension has asked for its next event.
@@ -792,11 +746,11 @@ export class Environment {
       kind,
       payload,
       durationMs,
-      billedDurationMs: billedDurationMs(durationMs, initMs),
+      billedDurationMs: platform.billedDurationMs(durationMs, initMs),
       maxMemoryUsedMb,
     };
     if (initMs !== undefined) outcome.initDurationMs = initMs;
-    if (inv.lines !== null) outcome.logTail = tail(inv.lines);
+    if (inv.lines !== null) outcome.logTail = platform.tail(inv.lines);
     this.lastUsedAt = Date.now();
     inv.resolve(outcome);
     this.answeredOnce = true;
@@ -807,19 +761,20 @@ export class Environment {
   private report(
     inv: ActiveInvocation,
     durationMs: number,
-    status: ReportStatus | undefined,
+    status: platform.ReportStatus | undefined,
   ): void {
-    const figures: ReportFigures = {
+    const figures: platform.ReportFigures = {
       requestId: inv.req.requestId,
       durationMs,
       initDurationMs: inv.initDurationMs,
       memorySizeMb: this.spec!.memoryMb,
-      maxMemoryUsedMb: this.peakMb,
+      maxMemoryUsedMb: this.memory.mb,
       status,
     };
     this.logLine(inv, `END RequestId: ${figures.requestId}`);
-    this.logLine(inv, reportLine(figures));
-    if (this.telemetry.active) this.telemetry.emit('platform.report', reportRecord(figures));
+    this.logLine(inv, platform.reportLine(figures));
+    if (this.telemetry.active)
+      this.telemetry.emit('platform.report', platform.reportRecord(figures));
   }
 
   /** A platform line of one invocation (END and REPORT come after it left `this.inv`). */

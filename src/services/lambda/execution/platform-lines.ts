@@ -6,6 +6,7 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
  */
 import { randomUUID } from 'node:crypto';
+import type { FunctionVersionSpec } from './types.js';
 
 /** `LogType: Tail` returns the last 4 KB of the invocation's log. */
 const TAIL_BYTES = 4096;
@@ -77,6 +78,57 @@ export function reportRecord(r: ReportFigures): Record<string, unknown> {
     status: r.status?.status ?? 'success',
     ...(r.status?.errorType !== undefined && { errorType: r.status.errorType }),
     metrics,
+  };
+}
+
+export function initStartLine(runtime: string): string {
+  return `INIT_START Runtime Version: ${runtime}:stratus`;
+}
+
+/** The X-Ray header as platform.start and the extensions' INVOKE event carry it. */
+export function tracing(traceId: string): { type: 'X-Amzn-Trace-Id'; value: string } {
+  return { type: 'X-Amzn-Trace-Id', value: traceId };
+}
+
+export function initStartRecord(
+  fn: FunctionVersionSpec,
+  initializationType: string,
+): Record<string, unknown> {
+  return {
+    initializationType,
+    phase: 'init',
+    runtimeVersion: fn.runtime,
+    runtimeVersionArn: `arn:aws:lambda:${fn.region}::runtime:stratus-${fn.runtime}`,
+    functionName: fn.functionName,
+    functionVersion: fn.version,
+  };
+}
+
+/** The records of platform.initRuntimeDone and platform.initReport of an INIT that succeeded. */
+export function initDoneRecords(
+  initializationType: string,
+  initDurationMs: number,
+): { runtimeDone: Record<string, unknown>; report: Record<string, unknown> } {
+  const phase = { initializationType, phase: 'init', status: 'success' };
+  return {
+    runtimeDone: phase,
+    report: { ...phase, metrics: { durationMs: round2(initDurationMs) } },
+  };
+}
+
+/** The record of platform.runtimeDone: the runtime's answer (or its failure). */
+export function runtimeDoneRecord(
+  requestId: string,
+  succeeded: boolean,
+  status: ReportStatus | undefined,
+  durationMs: number,
+  producedBytes: number,
+): Record<string, unknown> {
+  return {
+    requestId,
+    status: status?.status ?? (succeeded ? 'success' : 'error'),
+    ...(status?.errorType !== undefined && { errorType: status.errorType }),
+    metrics: { durationMs: round2(durationMs), producedBytes },
   };
 }
 

@@ -8,11 +8,12 @@
  * first /next, and is reported as `Init Duration`; INVOKE runs from handing the event over
  * to the answer. A timeout kills the environment; so does a runtime that exits.
  *
- * Extensions (extensions-api.ts, extensions.ts): INIT also waits for every extension to
- * register and ask for its next event; an invocation's answer goes out when the runtime
- * gives it, but the invocation (its REPORT) ends when the extensions ask for their next
- * event too; kill() runs the Shutdown phase first. Telemetry subscribers (telemetry.ts)
- * get the platform events and log lines.
+ * Extensions (environment-extensions.ts, over extensions-api.ts and extensions.ts): INIT
+ * also waits for every extension to register and ask for its next event; an invocation's
+ * answer goes out when the runtime gives it, but the invocation (its REPORT) ends when the
+ * extensions ask for their next event too; kill() runs the Shutdown phase first. Telemetry
+ * subscribers (telemetry.ts) get the platform events and log lines; platform-lines.ts
+ * formats both.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -39,6 +40,7 @@ import { logStreamName } from './log-writer.js';
 import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
 import {
   applyExecWrapper,
+  asLaunchError,
   bootstrapDir,
   buildEnvironment,
   LaunchError,
@@ -88,6 +90,14 @@ interface ActiveInvocation {
   /** Set on the invocation that waited for INIT. */
   initDurationMs: number | undefined;
   done: boolean;
+}
+
+/** How an invocation ended (finish → complete). */
+interface Ending {
+  kind: InvokeOutcomeKind;
+  payload: Buffer;
+  durationMs: number;
+  report: platform.ReportStatus | undefined;
 }
 
 export class Environment {
@@ -462,13 +472,7 @@ export class Environment {
   }
 
   private failLaunch(err: unknown): void {
-    const launchError =
-      err instanceof LaunchError
-        ? err
-        : new LaunchError(
-            'Runtime.Unknown',
-            `Error: ${err instanceof Error ? err.message : String(err)}`,
-          );
+    const launchError = asLaunchError(err);
     if (!(err instanceof LaunchError)) this.ctx.warn('lambda environment failed to start', err);
     this.launchError = launchError;
     this.state = 'dead';
@@ -695,18 +699,11 @@ export class Environment {
     if (this.state === 'busy') this.state = 'idle';
     // Max Memory Used is refreshed on cold starts and failures (peak-memory.ts).
     const force = inv.initDurationMs !== undefined || report !== undefined;
-    this.memory.refresh(this.proc, force, () =>
-      this.complete(inv, kind, payload, durationMs, report),
-    );
+    const ending: Ending = { kind, payload, durationMs, report };
+    this.memory.refresh(this.proc, force, () => this.complete(inv, ending));
   }
 
-  private complete(
-    inv: ActiveInvocation,
-    kind: InvokeOutcomeKind,
-    payload: Buffer,
-    durationMs: number,
-    report: platform.ReportStatus | undefined,
-  ): void {
+  private complete(inv: ActiveInvocation, { kind, payload, durationMs, report }: Ending): void {
     const fn = this.spec!;
     const id = inv.req.requestId;
     const initMs = inv.initDurationMs;

@@ -98,6 +98,15 @@ export class LaunchError extends Error {
   }
 }
 
+/** `err` as the init error of a failed launch: Runtime.Unknown unless it is a LaunchError. */
+export function asLaunchError(err: unknown): LaunchError {
+  if (err instanceof LaunchError) return err;
+  return new LaunchError(
+    'Runtime.Unknown',
+    `Error: ${err instanceof Error ? err.message : String(err)}`,
+  );
+}
+
 /** A spawn failure as the init error AWS reports for a bootstrap it cannot run. */
 export function spawnFailure(command: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException).code;

@@ -8,16 +8,22 @@
  * first /next, and is reported as `Init Duration`; INVOKE runs from handing the event over
  * to the answer. A timeout kills the environment; so does a runtime that exits.
  *
- * Extensions (extensions-api.ts, extensions.ts): INIT also waits for every extension to
- * register and ask for its next event; an invocation's answer goes out when the runtime
- * gives it, but the invocation (its REPORT) ends when the extensions ask for their next
- * event too; kill() runs the Shutdown phase first. Telemetry subscribers (telemetry.ts)
- * get the platform events and log lines.
+ * Extensions (environment-extensions.ts, over extensions-api.ts and extensions.ts): INIT
+ * also waits for every extension to register and ask for its next event; an invocation's
+ * answer goes out when the runtime gives it, but the invocation (its REPORT) ends when the
+ * extensions ask for their next event too; kill() runs the Shutdown phase first. Telemetry
+ * subscribers (telemetry.ts) get the platform events and log lines; platform-lines.ts
+ * formats both.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExecutionDriver, ExitStatus, SpawnedProcess } from '../../../runtime/types.js';
+import type {
+  ExecutionDriver,
+  ExitStatus,
+  ProcessIo,
+  SpawnedProcess,
+} from '../../../runtime/types.js';
 import {
   errorTypeOf,
   exitErrorMessage,
@@ -34,11 +40,15 @@ import { logStreamName } from './log-writer.js';
 import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
 import {
   applyExecWrapper,
+  asLaunchError,
+  bootstrapDir,
   buildEnvironment,
   LaunchError,
   launchCommand,
+  prestartEnvironment,
   type RuntimeFamily,
   type RuntimeHost,
+  spawnFailure,
 } from './runtimes.js';
 import type {
   FunctionVersionSpec,
@@ -46,16 +56,14 @@ import type {
   InvokeOutcomeKind,
   InvokeRequest,
 } from './types.js';
-import { ExtensionsApi, type ExtensionsHost, type ShutdownReason } from './extensions-api.js';
-import { externalExtensions, shutdownPhase } from './extensions.js';
+import type { ShutdownReason } from './extensions-api.js';
+import { EnvironmentExtensions } from './environment-extensions.js';
+import * as platform from './platform-lines.js';
+import { PeakMemory } from './peak-memory.js';
 import { Telemetry } from './telemetry.js';
 
 /** AWS gives INIT 10 s of its own; past it, init goes on within the invocation's timeout. */
 export const INIT_TIMEOUT_MS = 10_000;
-/** `LogType: Tail` returns the last 4 KB of the invocation's log. */
-const TAIL_BYTES = 4096;
-/** Reading /proc costs ~0.1 ms: the memory figure is refreshed at most this often. */
-const MEMORY_SAMPLE_MS = 1000;
 
 export interface EnvironmentContext {
   driver: ExecutionDriver;
@@ -84,20 +92,12 @@ interface ActiveInvocation {
   done: boolean;
 }
 
-interface ReportStatus {
-  status: 'timeout' | 'error';
-  errorType?: string;
-}
-
-/** An invocation answered by the runtime while extensions still work on it. */
-interface PostInvoke {
-  inv: ActiveInvocation;
+/** How an invocation ended (finish → complete). */
+interface Ending {
+  kind: InvokeOutcomeKind;
+  payload: Buffer;
   durationMs: number;
-  /** performance.now() of the runtime's answer. */
-  answeredAt: number;
-  report: ReportStatus | undefined;
-  timer: NodeJS.Timeout;
-  done: () => void;
+  report: platform.ReportStatus | undefined;
 }
 
 export class Environment {
@@ -119,6 +119,8 @@ export class Environment {
   private stream: LogStream | null = null;
   private readonly out: LineSplitter;
   private readonly err: LineSplitter;
+  /** The runtime's stdout and stderr: line by line into the log. */
+  private readonly io: ProcessIo;
   private ready = false;
   /** performance.now() when INIT started (spawn, or assignment of a pre-started process). */
   private initStart = 0;
@@ -126,8 +128,7 @@ export class Environment {
   private inv: ActiveInvocation | null = null;
   private initError: { body: Buffer; errorType: string | undefined } | null = null;
   private launchError: LaunchError | null = null;
-  private peakMb = 0;
-  private peakSampledAt = 0;
+  private readonly memory = new PeakMemory();
   private goneNotified = false;
   private exitStatus: ExitStatus | null = null;
   /** Whether an invocation has been answered yet (the cold start is over). */
@@ -135,19 +136,10 @@ export class Environment {
   private afterFirst: (() => void) | null = null;
   /** A pre-started container's code slot and its image's Env (container-sandbox.ts). */
   private slot: { slot: CodeSlot; imageEnv: Record<string, string> } | null = null;
-  /** The Extensions API of this environment (from its assignment on). */
-  private ext: ExtensionsApi | null = null;
-  /** External extension processes (process driver; in a container the entrypoint starts them). */
-  private extProcs: SpawnedProcess[] = [];
   private readonly telemetry: Telemetry;
+  private readonly extensions: EnvironmentExtensions;
   /** The runtime has asked for work (INIT also waits for the extensions). */
   private runtimeReady = false;
-  private post: PostInvoke | null = null;
-  /**
-   * Set while the runtime has answered but extensions still work on the invocation: it
-   * resolves when the invoke phase is over (every extension back on /next).
-   */
-  postInvoke: Promise<void> | null = null;
   private killing: Promise<void> | null = null;
 
   private constructor(
@@ -157,7 +149,27 @@ export class Environment {
     this.dir = join(ctx.tmpRoot, this.id);
     this.out = new LineSplitter(this.onOutputLine);
     this.err = new LineSplitter(this.onOutputLine);
-    this.telemetry = new Telemetry(() => this.api?.peerAddress ?? '127.0.0.1', ctx.warn);
+    this.io = { onStdout: (c) => this.out.write(c), onStderr: (c) => this.err.write(c) };
+    const telemetry = new Telemetry(() => this.api?.peerAddress ?? '127.0.0.1', ctx.warn);
+    this.telemetry = telemetry;
+    this.extensions = new EnvironmentExtensions({
+      driver: ctx.driver,
+      telemetry,
+      spec: () => this.spec!,
+      initializing: () => !this.ready && this.state !== 'dead',
+      dead: () => this.state === 'dead',
+      onChange: () => this.checkReady(),
+      onInitError: (body, errorType) => this.onInitError(body, errorType),
+      logLine: (line) => this.platformLine(line),
+    });
+  }
+
+  /**
+   * Set while the runtime has answered but extensions still work on the invocation: it
+   * resolves when the invoke phase is over (every extension back on /next).
+   */
+  get postInvoke(): Promise<void> | null {
+    return this.extensions.postInvoke;
   }
 
   /** A new environment for `fn`: INIT starts now; `invoke` may be called at once. */
@@ -208,7 +220,7 @@ export class Environment {
           family,
           api,
           logStreamName: '',
-          io: { onStdout: (c) => env.out.write(c), onStderr: (c) => env.err.write(c) },
+          io: env.io,
         },
         env.id,
       );
@@ -241,17 +253,11 @@ export class Environment {
       return;
     }
     this.opened(fn, notice);
-    const env = buildEnvironment(
+    const env = this.functionEnv(
       fn,
-      this.family,
-      this.ctx.host,
-      {
-        runtimeApi: api.address,
-        logStreamName: this.stream!.name,
-        tmpDir: join(this.dir, 'tmp'),
-        endpoint: this.ctx.endpoint(),
-      },
-      this.runtimeDir(),
+      api,
+      join(this.dir, 'tmp'),
+      bootstrapDir(this.ctx.host, this.family),
     );
     api.assign(Buffer.from(JSON.stringify({ env, cwd: fn.codeDir })));
   }
@@ -266,21 +272,13 @@ export class Environment {
     );
     this.initStart = performance.now();
     this.armInitTimer(fn);
-    this.ext = new ExtensionsApi(
-      this.extensionsHost,
-      fn.image === undefined ? new Set(externalExtensions(fn.layerDirs).keys()) : new Set(),
+    this.extensions.open(fn);
+    this.telemetry.emit(
+      'platform.initStart',
+      platform.initStartRecord(fn, initializationTypeOf(this)),
     );
-    this.telemetry.emit('platform.initStart', {
-      initializationType: initializationTypeOf(this),
-      phase: 'init',
-      runtimeVersion: fn.runtime,
-      runtimeVersionArn: `arn:aws:lambda:${fn.region}::runtime:stratus-${fn.runtime}`,
-      functionName: fn.functionName,
-      functionVersion: fn.version,
-    });
     // A container image has no managed runtime version to name.
-    if (fn.image === undefined)
-      this.platformLine(`INIT_START Runtime Version: ${fn.runtime}:stratus`);
+    if (fn.image === undefined) this.platformLine(platform.initStartLine(fn.runtime));
     if (notice !== undefined) this.platformLine(notice);
   }
 
@@ -339,23 +337,19 @@ export class Environment {
   }
 
   private async shutDown(reason: ShutdownReason): Promise<void> {
-    if (this.post !== null) this.endPostInvoke({ status: 'error', errorType: 'Runtime.ExitError' });
+    this.extensions.endPostInvoke({ status: 'error', errorType: 'Runtime.ExitError' });
     const proc = this.proc;
-    const procs = proc !== null ? [proc, ...this.extProcs] : this.extProcs;
-    if (procs.length > 0 && this.ext !== null && this.ext.registered > 0) {
-      await shutdownPhase(this.ext, reason, Promise.all(procs.map((p) => p.exited)), async () => {
-        // The runtime gets SIGTERM (host processes; a container's stop is SIGKILL).
-        if (proc !== null && proc.pid > 0 && this.exitStatus === null) {
-          try {
-            process.kill(-proc.pid, 'SIGTERM');
-          } catch {
-            // gone already
-          }
+    await this.extensions.shutDown(reason, proc, async () => {
+      // The runtime gets SIGTERM (host processes; a container's stop is SIGKILL).
+      if (proc !== null && proc.pid > 0 && this.exitStatus === null) {
+        try {
+          process.kill(-proc.pid, 'SIGTERM');
+        } catch {
+          // gone already
         }
-        await this.telemetry.flush();
-      });
-    }
-    await Promise.all(this.extProcs.map((p) => p.kill()));
+      }
+      await this.telemetry.flush();
+    });
     if (proc !== null) {
       await proc.kill();
     } else {
@@ -366,11 +360,20 @@ export class Environment {
   // -------------------------------------------------------------------------------------
   // Launch
 
-  private runtimeDir(): string {
-    const host = this.ctx.host;
-    return this.family === 'python'
-      ? join(host.pythonBootstrap, '..')
-      : join(host.nodeBootstrap, '..');
+  /** The runtime's (and external extensions') environment variables on the host. */
+  private functionEnv(
+    fn: FunctionVersionSpec,
+    api: RuntimeApi,
+    tmpDir: string,
+    runtimeDir: string,
+  ): Record<string, string> {
+    const facts = {
+      runtimeApi: api.address,
+      logStreamName: this.stream!.name,
+      tmpDir,
+      endpoint: this.ctx.endpoint(),
+    };
+    return buildEnvironment(fn, this.family, this.ctx.host, facts, runtimeDir);
   }
 
   private async prepareDir(): Promise<string> {
@@ -388,7 +391,7 @@ export class Environment {
         onResult: this.onResult,
         onInitError: this.onInitError,
         onError: (err) => this.ctx.warn('lambda Runtime API request failed', err),
-        onOtherRequest: (req, res) => this.ext?.handle(req, res) ?? false,
+        onOtherRequest: (req, res) => this.extensions.handle(req, res),
       },
       restricted,
       host,
@@ -413,120 +416,12 @@ export class Environment {
       launchCommand(fn, this.family, this.ctx.host),
     ]);
     if (this.goneNotified) return this.cleanUp();
-    const env = buildEnvironment(
-      fn,
-      this.family,
-      this.ctx.host,
-      {
-        runtimeApi: api.address,
-        logStreamName: this.stream!.name,
-        tmpDir,
-        endpoint: this.ctx.endpoint(),
-      },
-      cmd.runtimeDir,
-    );
-    await this.startExtensions(fn, env);
+    const env = this.functionEnv(fn, api, tmpDir, cmd.runtimeDir);
+    await this.extensions.start(fn, env);
     if (this.goneNotified || this.state === 'dead') return;
     const { command, args } = applyExecWrapper(cmd, env);
     await this.spawn(command, args, env, fn.codeDir, fn.memoryMb);
   }
-
-  /**
-   * External extensions start first, with the runtime's environment; the runtime starts
-   * once each has registered. One that exits before it registers fails INIT.
-   */
-  private async startExtensions(
-    fn: FunctionVersionSpec,
-    env: Record<string, string>,
-  ): Promise<void> {
-    const ext = this.ext!;
-    const files = externalExtensions(fn.layerDirs);
-    if (files.size === 0) return;
-    const registered = new Promise<void>((resolve, reject) => {
-      this.extRegistered = () => {
-        for (const name of files.keys()) if (!ext.names.some((n) => n.name === name)) return;
-        resolve();
-      };
-      for (const [name, path] of files) {
-        const io = this.extensionIo(name);
-        this.ctx.driver
-          .spawn({ command: path, args: [], cwd: fn.codeDir, env, memoryMb: 0 }, io)
-          .then(
-            (proc) => {
-              this.extProcs.push(proc);
-              if (this.state === 'dead') void proc.kill();
-              void proc.exited.then((status) => {
-                if (ext.names.some((n) => n.name === name)) return;
-                const how = status.signal
-                  ? `signal: ${status.signal}`
-                  : `exit status ${status.code}`;
-                reject(
-                  new LaunchError(
-                    'Extension.Crash',
-                    `Error: extension ${name} exited before registering: ${how}`,
-                  ),
-                );
-              });
-            },
-            (err: unknown) =>
-              reject(
-                new LaunchError(
-                  'Extension.LaunchError',
-                  `Error: fork/exec /opt/extensions/${name}: ${(err as Error).message}`,
-                ),
-              ),
-          );
-      }
-    });
-    try {
-      await registered;
-    } finally {
-      this.extRegistered = null;
-    }
-  }
-
-  /** Called on each registration while startExtensions waits for them. */
-  private extRegistered: (() => void) | null = null;
-
-  /** An extension's output: into the function's log, and to telemetry as `extension`. */
-  private extensionIo(name: string): { onStdout(c: Buffer): void; onStderr(c: Buffer): void } {
-    const lines = new LineSplitter((line) => {
-      this.stream?.push(Date.now(), line);
-      this.telemetry.emit('extension', line);
-      const inv = this.inv;
-      if (inv !== null && inv.lines !== null) inv.lines.push(line);
-    });
-    void name;
-    return { onStdout: (c) => lines.write(c), onStderr: (c) => lines.write(c) };
-  }
-
-  private readonly extensionsHost: ExtensionsHost = {
-    registration: () => {
-      const fn = this.spec!;
-      return {
-        functionName: fn.functionName,
-        functionVersion: fn.version,
-        handler: fn.handler,
-        accountId: fn.account,
-      };
-    },
-    initializing: () => !this.ready && this.state !== 'dead',
-    onChange: () => {
-      this.extRegistered?.();
-      this.checkReady();
-      this.checkPostInvoke();
-    },
-    onInitError: (name, errorType) => {
-      const body = Buffer.from(
-        JSON.stringify({ errorMessage: `Extension ${name} failed to initialize`, errorType }),
-      );
-      this.onInitError(body, errorType);
-    },
-    onExitError: (name, errorType) => {
-      this.platformLine(`EXTENSION\tName: ${name}\tState: ExitError\tError Type: ${errorType}`);
-    },
-    onSubscribe: (name, body) => this.telemetry.subscribe(name, body),
-  };
 
   /** The runtime in a container of its runtime image (container-sandbox.ts). */
   private async launchContainer(fn: FunctionVersionSpec, sandbox: ContainerSandbox): Promise<void> {
@@ -537,7 +432,7 @@ export class Environment {
       family: this.family,
       api,
       logStreamName: this.stream!.name,
-      io: { onStdout: (c) => this.out.write(c), onStderr: (c) => this.err.write(c) },
+      io: this.io,
     });
     this.proc = proc;
     void proc.exited.then(this.onExit);
@@ -548,21 +443,10 @@ export class Environment {
     const [tmpDir, api] = await Promise.all([this.prepareDir(), this.startApi()]);
     if (this.goneNotified) return this.cleanUp();
     const host = this.ctx.host;
-    const env: Record<string, string> = {
-      PATH: host.basePath,
-      LANG: 'en_US.UTF-8',
-      TZ: ':UTC',
-      TMPDIR: tmpDir,
-      TMP: tmpDir,
-      TEMP: tmpDir,
-      AWS_LAMBDA_RUNTIME_API: api.address,
-      LAMBDA_RUNTIME_DIR: this.runtimeDir(),
-      STRATUS_PRESTART: '1',
-    };
+    const env = prestartEnvironment(host, this.family, tmpDir, api.address);
     if (this.family === 'python') {
       await this.spawn(await host.pythonExecutable(), ['-u', host.pythonBootstrap], env, tmpDir, 0);
     } else {
-      if (host.sdkNodeModules) env.NODE_PATH = host.sdkNodeModules;
       await this.spawn(host.nodeExecutable, [host.nodeBootstrap], env, tmpDir, 0);
     }
   }
@@ -576,19 +460,9 @@ export class Environment {
   ): Promise<void> {
     let proc: SpawnedProcess;
     try {
-      proc = await this.ctx.driver.spawn(
-        { command, args, cwd, env, memoryMb },
-        { onStdout: (c) => this.out.write(c), onStderr: (c) => this.err.write(c) },
-      );
+      proc = await this.ctx.driver.spawn({ command, args, cwd, env, memoryMb }, this.io);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'ENOENT' || code === 'ENOEXEC') {
-        throw new LaunchError(
-          'Runtime.InvalidEntrypoint',
-          `Error: fork/exec ${command}: ${code === 'EACCES' ? 'permission denied' : 'no such file or directory'}`,
-        );
-      }
-      throw err;
+      throw spawnFailure(command, err);
     }
     this.proc = proc;
     void proc.exited.then(this.onExit);
@@ -598,13 +472,7 @@ export class Environment {
   }
 
   private failLaunch(err: unknown): void {
-    const launchError =
-      err instanceof LaunchError
-        ? err
-        : new LaunchError(
-            'Runtime.Unknown',
-            `Error: ${err instanceof Error ? err.message : String(err)}`,
-          );
+    const launchError = asLaunchError(err);
     if (!(err instanceof LaunchError)) this.ctx.warn('lambda environment failed to start', err);
     this.launchError = launchError;
     this.state = 'dead';
@@ -615,8 +483,7 @@ export class Environment {
 
   private finishLaunchError(inv: ActiveInvocation, e: LaunchError): void {
     const id = inv.req.requestId;
-    const message = `RequestId: ${id} ${e.message}`;
-    this.platformLine(`${message}\n${e.errorType}`);
+    this.platformLine(platform.errorLine(`RequestId: ${id} ${e.message}`, e.errorType));
     inv.initDurationMs = performance.now() - this.initStart;
     this.finish(inv, 'init-error', launchErrorPayload(id, e.errorType, e.message), 0, {
       status: 'error',
@@ -641,8 +508,7 @@ export class Environment {
   /** INIT is over once the runtime and every extension wait on /next. */
   private checkReady(): void {
     if (!this.runtimeReady || this.ready || this.state === 'dead') return;
-    const ext = this.ext;
-    if (ext !== null && !ext.ready) return;
+    if (!this.extensions.ready) return;
     this.ready = true;
     if (this.initTimer !== null) {
       clearTimeout(this.initTimer);
@@ -651,18 +517,9 @@ export class Environment {
     const initMs = performance.now() - this.initStart;
     if (this.state === 'starting') this.state = 'idle';
     if (this.telemetry.active) {
-      const initializationType = initializationTypeOf(this);
-      this.telemetry.emit('platform.initRuntimeDone', {
-        initializationType,
-        phase: 'init',
-        status: 'success',
-      });
-      this.telemetry.emit('platform.initReport', {
-        initializationType,
-        phase: 'init',
-        status: 'success',
-        metrics: { durationMs: round2(initMs) },
-      });
+      const records = platform.initDoneRecords(initializationTypeOf(this), initMs);
+      this.telemetry.emit('platform.initRuntimeDone', records.runtimeDone);
+      this.telemetry.emit('platform.initReport', records.report);
     }
     this.telemetry.endInit();
     const inv = this.inv;
@@ -676,23 +533,23 @@ export class Environment {
     const fn = this.spec!;
     const req = inv.req;
     inv.start = performance.now();
-    this.platformLine(`START RequestId: ${req.requestId} Version: ${fn.version}`);
+    this.platformLine(platform.startLine(req.requestId, fn.version));
     const timeoutMs = fn.timeoutSeconds * 1000;
     inv.timer = setTimeout(this.onTimeout, timeoutMs);
     const deadlineMs = Date.now() + timeoutMs;
     const invokedFunctionArn = req.invokedFunctionArn ?? fn.functionArn;
-    const traceId = req.traceId ?? newTraceId();
+    const traceId = req.traceId ?? platform.newTraceId();
     this.telemetry.emit('platform.start', {
       requestId: req.requestId,
       version: fn.version,
-      tracing: { type: 'X-Amzn-Trace-Id', value: traceId },
+      tracing: platform.tracing(traceId),
     });
-    this.ext?.dispatch({
+    this.extensions.dispatch({
       eventType: 'INVOKE',
       deadlineMs,
       requestId: req.requestId,
       invokedFunctionArn,
-      tracing: { type: 'X-Amzn-Trace-Id', value: traceId },
+      tracing: platform.tracing(traceId),
     });
     this.api!.deliver({
       requestId: req.requestId,
@@ -812,7 +669,7 @@ export class Environment {
           ? errorTypeOf(this.initError.body, this.initError.errorType)
           : exitErrorType(status);
       if (errorType === exitErrorType(status)) {
-        this.platformLine(`${exitErrorMessage(id, status)}\n${errorType}`);
+        this.platformLine(platform.errorLine(exitErrorMessage(id, status), errorType));
       }
       const durationMs = initializing ? 0 : performance.now() - inv.start;
       this.finish(inv, initializing ? 'init-error' : 'runtime-exit', payload, durationMs, {
@@ -821,7 +678,7 @@ export class Environment {
       });
     }
     // Extensions outlive the runtime until their Shutdown phase is over.
-    if (this.killing === null && this.extProcs.length > 0) void this.kill('failure');
+    if (this.killing === null && this.extensions.running) void this.kill('failure');
     if (this.killing !== null) void this.killing.then(() => this.gone());
     else this.gone();
   };
@@ -834,83 +691,50 @@ export class Environment {
     kind: InvokeOutcomeKind,
     payload: Buffer,
     durationMs: number,
-    report: ReportStatus | undefined,
+    report: platform.ReportStatus | undefined,
   ): void {
     inv.done = true;
     if (inv.timer !== null) clearTimeout(inv.timer);
     if (this.inv === inv) this.inv = null;
     if (this.state === 'busy') this.state = 'idle';
-    // Max Memory Used is refreshed on cold starts, failures and at most once a second
-    // (reading /proc costs ~0.1 ms); otherwise the last figure stands.
-    const proc = this.proc;
-    const now = performance.now();
-    if (
-      proc !== null &&
-      (inv.initDurationMs !== undefined ||
-        report !== undefined ||
-        now - this.peakSampledAt >= MEMORY_SAMPLE_MS)
-    ) {
-      this.peakSampledAt = now;
-      void proc.peakMemoryMb().then(
-        (mb) => {
-          if (mb > this.peakMb) this.peakMb = mb;
-          this.complete(inv, kind, payload, durationMs, report);
-        },
-        () => this.complete(inv, kind, payload, durationMs, report),
-      );
-    } else {
-      this.complete(inv, kind, payload, durationMs, report);
-    }
+    // Max Memory Used is refreshed on cold starts and failures (peak-memory.ts).
+    const force = inv.initDurationMs !== undefined || report !== undefined;
+    const ending: Ending = { kind, payload, durationMs, report };
+    this.memory.refresh(this.proc, force, () => this.complete(inv, ending));
   }
 
-  private complete(
-    inv: ActiveInvocation,
-    kind: InvokeOutcomeKind,
-    payload: Buffer,
-    durationMs: number,
-    report: ReportStatus | undefined,
-  ): void {
+  private complete(inv: ActiveInvocation, { kind, payload, durationMs, report }: Ending): void {
     const fn = this.spec!;
     const id = inv.req.requestId;
     const initMs = inv.initDurationMs;
-    const maxMemoryUsedMb = this.peakMb;
-    const billedDurationMs = Math.max(1, Math.ceil(durationMs + (initMs ?? 0)));
+    const maxMemoryUsedMb = this.memory.mb;
 
     if (inv.start === 0) {
       // INIT failed: the invocation never started; AWS reports the init phase, then the
       // invocation it failed.
-      let init = `INIT_REPORT Init Duration: ${(initMs ?? 0).toFixed(2)} ms\tPhase: init`;
-      if (report !== undefined) init += `\tStatus: ${report.status}`;
-      if (report?.errorType !== undefined) init += `\tError Type: ${report.errorType}`;
-      this.logLine(inv, init);
-      this.logLine(inv, `START RequestId: ${id} Version: ${fn.version}`);
+      this.logLine(inv, platform.initReportLine(initMs ?? 0, report));
+      this.logLine(inv, platform.startLine(id, fn.version));
     }
-    this.telemetry.emit('platform.runtimeDone', {
-      requestId: id,
-      status: report?.status ?? (kind === 'success' ? 'success' : 'error'),
-      ...(report?.errorType !== undefined && { errorType: report.errorType }),
-      metrics: { durationMs: round2(durationMs), producedBytes: payload.length },
-    });
-    const ext = this.ext;
-    const extensionsBusy = ext !== null && !ext.idle && this.state !== 'dead';
-    if (extensionsBusy) {
+    this.telemetry.emit(
+      'platform.runtimeDone',
+      platform.runtimeDoneRecord(id, kind === 'success', report, durationMs, payload.length),
+    );
+    if (this.extensions.busy && this.state !== 'dead') {
       // The answer goes out now; the invoke phase (and its REPORT, which counts the
       // extensions' time) ends when every extension has asked for its next event.
       this.state = 'busy';
       const remaining = Math.max(1, fn.timeoutSeconds * 1000 - durationMs);
-      let done = () => {};
-      this.postInvoke = new Promise<void>((resolve) => (done = resolve));
-      this.post = {
-        inv,
+      this.extensions.awaitIdle(
         durationMs,
-        answeredAt: performance.now(),
         report,
-        done,
-        timer: setTimeout(() => {
-          this.endPostInvoke({ status: 'timeout' });
-          void this.kill('timeout');
-        }, remaining),
-      };
+        remaining,
+        (total, status) => {
+          this.report(inv, total, status);
+          if (this.state === 'busy') this.state = 'idle';
+          this.lastUsedAt = Date.now();
+        },
+        () => void this.kill('timeout'),
+      );
     } else {
       this.report(inv, durationMs, report);
     }
@@ -919,11 +743,11 @@ export class Environment {
       kind,
       payload,
       durationMs,
-      billedDurationMs,
+      billedDurationMs: platform.billedDurationMs(durationMs, initMs),
       maxMemoryUsedMb,
     };
     if (initMs !== undefined) outcome.initDurationMs = initMs;
-    if (inv.lines !== null) outcome.logTail = tail(inv.lines);
+    if (inv.lines !== null) outcome.logTail = platform.tail(inv.lines);
     this.lastUsedAt = Date.now();
     inv.resolve(outcome);
     this.answeredOnce = true;
@@ -934,54 +758,20 @@ export class Environment {
   private report(
     inv: ActiveInvocation,
     durationMs: number,
-    report: ReportStatus | undefined,
+    status: platform.ReportStatus | undefined,
   ): void {
-    const fn = this.spec!;
-    const id = inv.req.requestId;
-    const initMs = inv.initDurationMs;
-    const billedDurationMs = Math.max(1, Math.ceil(durationMs + (initMs ?? 0)));
-    this.logLine(inv, `END RequestId: ${id}`);
-    let line = `REPORT RequestId: ${id}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedDurationMs} ms\tMemory Size: ${fn.memoryMb} MB\tMax Memory Used: ${this.peakMb} MB`;
-    if (initMs !== undefined) line += `\tInit Duration: ${initMs.toFixed(2)} ms`;
-    if (report !== undefined) {
-      line += `\tStatus: ${report.status}`;
-      if (report.errorType !== undefined) line += `\tError Type: ${report.errorType}`;
-    }
-    this.logLine(inv, line);
-    if (this.telemetry.active) {
-      const metrics: Record<string, number> = {
-        durationMs: round2(durationMs),
-        billedDurationMs,
-        memorySizeMB: fn.memoryMb,
-        maxMemoryUsedMB: this.peakMb,
-      };
-      if (initMs !== undefined) metrics.initDurationMs = round2(initMs);
-      this.telemetry.emit('platform.report', {
-        requestId: id,
-        status: report?.status ?? 'success',
-        ...(report?.errorType !== undefined && { errorType: report.errorType }),
-        metrics,
-      });
-    }
-  }
-
-  /** Extensions are done with an answered invocation: its REPORT, and the environment is free. */
-  private checkPostInvoke(): void {
-    if (this.post !== null && this.ext !== null && this.ext.idle) this.endPostInvoke(undefined);
-  }
-
-  private endPostInvoke(override: ReportStatus | undefined): void {
-    const post = this.post;
-    if (post === null) return;
-    this.post = null;
-    this.postInvoke = null;
-    clearTimeout(post.timer);
-    // "the extensions' time after the response" is part of the invocation's Duration.
-    const durationMs = post.durationMs + (performance.now() - post.answeredAt);
-    this.report(post.inv, durationMs, override ?? post.report);
-    if (this.state === 'busy') this.state = 'idle';
-    this.lastUsedAt = Date.now();
-    post.done();
+    const figures: platform.ReportFigures = {
+      requestId: inv.req.requestId,
+      durationMs,
+      initDurationMs: inv.initDurationMs,
+      memorySizeMb: this.spec!.memoryMb,
+      maxMemoryUsedMb: this.memory.mb,
+      status,
+    };
+    this.logLine(inv, `END RequestId: ${figures.requestId}`);
+    this.logLine(inv, platform.reportLine(figures));
+    if (this.telemetry.active)
+      this.telemetry.emit('platform.report', platform.reportRecord(figures));
   }
 
   /** A platform line of one invocation (END and REPORT come after it left `this.inv`). */
@@ -990,6 +780,7 @@ export class Environment {
     if (inv.lines !== null) inv.lines.push(message);
   }
 
+  /** A line into the log stream and the running invocation's tail. */
   private platformLine(message: string): void {
     this.stream?.push(Date.now(), message);
     const inv = this.inv;
@@ -997,12 +788,9 @@ export class Environment {
   }
 
   private readonly onOutputLine = (line: string): void => {
-    const stream = this.stream;
-    if (stream === null) return; // a pre-started process before its assignment
-    stream.push(Date.now(), line);
+    if (this.stream === null) return; // a pre-started process before its assignment
+    this.platformLine(line);
     this.telemetry.emit('function', line);
-    const inv = this.inv;
-    if (inv !== null && inv.lines !== null) inv.lines.push(line);
   };
 
   private gone(): void {
@@ -1010,7 +798,7 @@ export class Environment {
     this.goneNotified = true;
     this.state = 'dead';
     if (this.initTimer !== null) clearTimeout(this.initTimer);
-    for (const p of this.extProcs) void p.kill();
+    this.extensions.killAll();
     this.telemetry.close();
     this.cleanUp();
     this.settleFirst();
@@ -1026,26 +814,4 @@ export class Environment {
 
 function initializationTypeOf(env: Environment): string {
   return env.provisioned ? 'provisioned-concurrency' : 'on-demand';
-}
-
-function round2(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}
-
-/** The last 4 KB of an invocation's log text, cut at a character boundary. */
-function tail(lines: string[]): string {
-  const text = lines.join('\n') + '\n';
-  const buf = Buffer.from(text, 'utf8');
-  if (buf.length <= TAIL_BYTES) return text;
-  let start = buf.length - TAIL_BYTES;
-  while (start < buf.length && (buf[start] & 0xc0) === 0x80) start++;
-  return buf.toString('utf8', start);
-}
-
-/** An X-Ray trace header like the ones Lambda hands every invocation. */
-function newTraceId(): string {
-  const u = randomUUID();
-  const epoch = Math.floor(Date.now() / 1000).toString(16);
-  const root = u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24, 28);
-  return `Root=1-${epoch}-${root};Parent=${u.slice(28, 36)}${u.slice(0, 8)};Sampled=0;Lineage=1:${u.slice(0, 8)}:0`;
 }

@@ -98,6 +98,57 @@ export class LaunchError extends Error {
   }
 }
 
+/** `err` as the init error of a failed launch: Runtime.Unknown unless it is a LaunchError. */
+export function asLaunchError(err: unknown): LaunchError {
+  if (err instanceof LaunchError) return err;
+  return new LaunchError(
+    'Runtime.Unknown',
+    `Error: ${err instanceof Error ? err.message : String(err)}`,
+  );
+}
+
+/** A spawn failure as the init error AWS reports for a bootstrap it cannot run. */
+export function spawnFailure(command: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'ENOENT' || code === 'ENOEXEC') {
+    return new LaunchError(
+      'Runtime.InvalidEntrypoint',
+      `Error: fork/exec ${command}: ${code === 'EACCES' ? 'permission denied' : 'no such file or directory'}`,
+    );
+  }
+  return err;
+}
+
+/** The folder of Stratus's own bootstrap for a Node.js or Python runtime. */
+export function bootstrapDir(host: RuntimeHost, family: RuntimeFamily): string {
+  return family === 'python' ? join(host.pythonBootstrap, '..') : join(host.nodeBootstrap, '..');
+}
+
+/**
+ * The variables of a runtime process started ahead of need: enough to boot the
+ * interpreter; the function's own arrive with its assignment.
+ */
+export function prestartEnvironment(
+  host: RuntimeHost,
+  family: RuntimeFamily,
+  tmpDir: string,
+  runtimeApi: string,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: host.basePath,
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    TMPDIR: tmpDir,
+    TMP: tmpDir,
+    TEMP: tmpDir,
+    AWS_LAMBDA_RUNTIME_API: runtimeApi,
+    LAMBDA_RUNTIME_DIR: bootstrapDir(host, family),
+    STRATUS_PRESTART: '1',
+  };
+  if (family !== 'python' && host.sdkNodeModules) env.NODE_PATH = host.sdkNodeModules;
+  return env;
+}
+
 /** Per-environment facts the variables depend on. */
 export interface EnvironmentFacts {
   runtimeApi: string;

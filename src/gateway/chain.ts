@@ -36,6 +36,7 @@ import type { Authorizer } from './authorize.js';
 import { drain, readBody } from './body.js';
 import { corsHeaders } from './cors.js';
 import { detectService, serviceForUnsignedAction } from './detect.js';
+import { isFormUpload } from '../services/s3/post-object.js';
 import { type LoadedService, ServiceRegistry } from './services.js';
 
 export interface GatewayDeps {
@@ -80,6 +81,13 @@ export async function handleApiRequest(
     (hostBucket === undefined
       ? signedPath
       : `/${hostBucket}${signedPath === '/' ? '' : signedPath}`);
+
+  // S3's POST Object: a browser form, authorised by its signed policy, not by SigV4 headers.
+  const formBucket =
+    hostBucket ?? (/^\/[^/]+\/?$/.test(signedPath) ? signedPath.split('/')[1] : '');
+  if (formBucket && rawQuery === '' && isFormUpload(method, headers)) {
+    return handleFormUpload(req, res, formBucket, requestId, started, deps);
+  }
 
   // 2. the signature (parsed only; verified in step 6 once the body is read)
   const sig = parseSignature(sigReq);
@@ -432,6 +440,49 @@ export function send(res: ServerResponse, wire: WireResponse, origin: string | u
 }
 
 const SINGLE_CHUNK_MAX = 64 * 1024;
+
+async function handleFormUpload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bucket: string,
+  requestId: string,
+  started: number,
+  deps: GatewayDeps,
+): Promise<void> {
+  const pending = deps.registry.get(S3_SERVICE as ServiceInfo);
+  const svc = pending instanceof Promise ? await pending : pending;
+  const headers = flattenHeaders(req);
+  let wire: WireResponse;
+  let errorCode: string | undefined;
+  try {
+    const upload = svc.instance?.formUpload;
+    if (!upload) throw CommonErrors.notImplemented('s3', 'PostObject');
+    wire = await upload({
+      req,
+      bucket,
+      requestId,
+      strict: deps.config.auth === 'strict',
+      defaultAccount: deps.config.defaultAccount,
+      defaultRegion: deps.config.defaultRegion,
+      endpoint: `http://${headers.host ?? '127.0.0.1'}`,
+      findCredential: (keyId) => deps.auth.findCredential(keyId),
+    });
+  } catch (err) {
+    const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
+    errorCode = error.code;
+    wire = serializeError(svc.codec, error, svc, { requestId });
+  }
+  wire.headers['x-amz-request-id'] = requestId;
+  send(res, wire, headers.origin);
+  deps.log.apiAccess(
+    's3',
+    'PostObject',
+    wire.status,
+    errorCode,
+    performance.now() - started,
+    requestId,
+  );
+}
 
 function sendUnknownService(
   res: ServerResponse,

@@ -145,6 +145,25 @@ print(s3.get_object(Bucket='forms', Key='boto/report.txt')['Body'].read().decode
     assert.equal((await bytesOf('uploads/été 写真/photo.jpg')).toString(), 'jpeg bytes');
   });
 
+  test('virtual-hosted style: POST / on <bucket>.s3.localhost', async () => {
+    const port = new URL(server.endpoint).port;
+    const path = join(dir, 'vhost.txt');
+    await writeFile(path, 'by host');
+    const res = await curl([
+      '-F',
+      'key=vhost/${filename}',
+      '-F',
+      'success_action_status=201',
+      '-F',
+      `file=@${path}`,
+      `http://forms.s3.localhost:${port}/`,
+    ]);
+    assert.equal(res.status, 201, res.body);
+    assert.match(res.body, /<Bucket>forms<\/Bucket><Key>vhost\/vhost\.txt<\/Key>/);
+    assert.equal(res.headers.location, `http://forms.s3.localhost:${port}/vhost/vhost.txt`);
+    assert.equal((await bytesOf('vhost/vhost.txt')).toString(), 'by host');
+  });
+
   test('content-length-range: too large and too small are refused, nothing stored', async () => {
     const { fields } = await createPresignedPost(s3, {
       Bucket: 'forms',

@@ -83,10 +83,14 @@ export async function handleApiRequest(
       : `/${hostBucket}${signedPath === '/' ? '' : signedPath}`);
 
   // S3's POST Object: a browser form, authorised by its signed policy, not by SigV4 headers.
-  const formBucket =
-    hostBucket ?? (/^\/[^/]+\/?$/.test(signedPath) ? signedPath.split('/')[1] : '');
-  if (formBucket && rawQuery === '' && isFormUpload(method, headers)) {
-    return handleFormUpload(req, res, formBucket, requestId, started, deps);
+  if (
+    operationUrl === undefined &&
+    rawQuery === '' &&
+    isFormUpload(method, headers) &&
+    /^\/[^/]+\/?$/.test(path)
+  ) {
+    const bucket = path.split('/')[1];
+    return handleFormUpload(req, res, bucket, hostBucket, requestId, started, deps);
   }
 
   // 2. the signature (parsed only; verified in step 6 once the body is read)
@@ -445,6 +449,7 @@ async function handleFormUpload(
   req: IncomingMessage,
   res: ServerResponse,
   bucket: string,
+  hostBucket: string | undefined,
   requestId: string,
   started: number,
   deps: GatewayDeps,
@@ -464,7 +469,7 @@ async function handleFormUpload(
       strict: deps.config.auth === 'strict',
       defaultAccount: deps.config.defaultAccount,
       defaultRegion: deps.config.defaultRegion,
-      endpoint: `http://${headers.host ?? '127.0.0.1'}`,
+      bucketUrl: `http://${headers.host ?? '127.0.0.1'}${hostBucket ? '' : `/${bucket}`}`,
       findCredential: (keyId) => deps.auth.findCredential(keyId),
     });
   } catch (err) {

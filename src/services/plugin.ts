@@ -113,8 +113,8 @@ export interface FormUploadRequest {
   strict: boolean;
   defaultAccount: string;
   defaultRegion: string;
-  /** The endpoint the client reached (Location answers), e.g. http://127.0.0.1:4566. */
-  endpoint: string;
+  /** The bucket's URL as the client reached it (Location answers): the key follows a slash. */
+  bucketUrl: string;
   findCredential(accessKeyId: string): Promise<Credential | undefined>;
 }
 

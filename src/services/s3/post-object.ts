@@ -286,14 +286,14 @@ export async function formUpload(deps: S3Deps, up: FormUploadRequest): Promise<W
   }
   const { fields, file } = form;
   try {
+    // An upload without a policy is anonymous: no bucket here grants anonymous writes.
+    if (up.strict && !fields.has('policy')) throw e('AccessDenied', 403, 'Access Denied');
     const credential = await checkSignature(up, fields);
     let range = { min: 0, max: MAX_PUT_BYTES };
     const policyText = fields.get('policy');
     if (policyText !== undefined) {
       const policy = parsePolicy(policyText, deps.now());
       range = checkPolicy(policy, new Map([...fields, ['bucket', up.bucket]]));
-    } else if (up.strict) {
-      throw PostErrors.missingField('policy');
     }
     const rawKey = fields.get('key');
     if (rawKey === undefined) throw PostErrors.missingField('key');
@@ -355,7 +355,7 @@ function answer(
   versionId: string | undefined,
 ): WireResponse {
   const encodedKey = record.key.split('/').map(encodeURIComponent).join('/');
-  const location = `${up.endpoint}/${up.bucket}/${encodedKey}`;
+  const location = `${up.bucketUrl}/${encodedKey}`;
   const headers: Record<string, string> = { etag: record.etag, location };
   if (versionId !== undefined) headers['x-amz-version-id'] = versionId;
   const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');

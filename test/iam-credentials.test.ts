@@ -227,6 +227,32 @@ describe('IAM credentials, account settings and reports', () => {
     ]);
     assert.notEqual(dup.code, 0);
     assert.match(dup.stderr, /DuplicateSSHPublicKey/);
+    const keyArgs = ['--user-name', 'git', '--ssh-public-key-id', key.SSHPublicKeyId];
+    const inactive = await awsCli(server.endpoint, [
+      'iam',
+      'update-ssh-public-key',
+      ...keyArgs,
+      '--status',
+      'Inactive',
+    ]);
+    assert.equal(inactive.code, 0, inactive.stderr);
+    const listed = await awsCli(server.endpoint, [
+      'iam',
+      'list-ssh-public-keys',
+      '--user-name',
+      'git',
+    ]);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { SSHPublicKeys: { Status: string }[] }).SSHPublicKeys.map(
+        (k) => k.Status,
+      ),
+      ['Inactive'],
+    );
+    const deleted = await awsCli(server.endpoint, ['iam', 'delete-ssh-public-key', ...keyArgs]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    const gone = await awsCli(server.endpoint, ['iam', 'delete-ssh-public-key', ...keyArgs]);
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.stderr, /NoSuchEntity.*cannot be found/);
 
     const py = await python(
       server.endpoint,

@@ -96,6 +96,16 @@ export function bindProvider<Ops extends object>(provider: Partial<Ops>): Dispat
 const boundProviders = new WeakMap<Dispatch, Record<string, unknown>>();
 
 /**
+ * A dispatch that wraps one made by bindProvider (to act around each call), answering for
+ * the same operations in GET /'s counts.
+ */
+export function wrapDispatch(bound: Dispatch, wrapper: Dispatch): Dispatch {
+  const table = boundProviders.get(bound);
+  if (table) boundProviders.set(wrapper, table);
+  return wrapper;
+}
+
+/**
  * Whether a dispatch made by bindProvider has `operation` (for GET /'s operation counts);
  * undefined for a dispatch made some other way.
  */

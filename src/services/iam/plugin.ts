@@ -3,7 +3,7 @@
  * IamDirectory other plugins use, and the access keys as a strict-mode CredentialSource.
  */
 import type { IamOperations } from '../../api/iam/operations.js';
-import { bindProvider, definePlugin } from '../plugin.js';
+import { bindProvider, wrapDispatch, definePlugin } from '../plugin.js';
 import { createIamProvider } from './provider.js';
 import { StoreIamDirectory } from './role-directory.js';
 import type { IamDirectory } from './directory.js';
@@ -27,12 +27,12 @@ export const iamPlugin = definePlugin({
     const { operations, keys, authority } = createIamProvider(deps.store);
     const bound = bindProvider<IamOperations>(operations);
     return {
-      dispatch: (operation, input, ctx) => {
+      dispatch: wrapDispatch(bound, (operation, input, ctx) => {
         const result = bound(operation, input, ctx);
         // Any IAM write may change who may do what: the next authorisation reloads.
         if (READS.test(operation) || typeof result === 'symbol') return result;
         return result.finally(() => authority.invalidate());
-      },
+      }),
       provides: {
         iam: new StoreIamDirectory(deps.store),
         credentials: keys,

@@ -177,6 +177,40 @@ export function userCredentialOperations(deps: IamDeps): CredOps {
   const credMissing = (id: string) => `No such credential ${id} exists`;
   const certMissing = (id: string) => `The Certificate with id ${id} cannot be found.`;
 
+  /** One kind of user credential: where it is kept and how AWS says one is missing. */
+  interface Kind {
+    table: string;
+    missing: (id: string) => string;
+  }
+  const SSH: Kind = { table: T.sshKeys, missing: sshMissing };
+  const CRED: Kind = { table: T.serviceCredentials, missing: credMissing };
+  const CERT: Kind = { table: T.signingCertificates, missing: certMissing };
+
+  /** Changes one credential of a user in a transaction; answers what `apply` returns. */
+  function change<V extends { id: string }, R>(
+    kind: Kind,
+    ctx: RequestContext,
+    userName: string,
+    id: string,
+    apply: (item: V) => R,
+  ): Promise<R> {
+    return store.transaction(async (tx) => {
+      const user = await getUser(tx, ctx.account, userName);
+      const item = await getItem<V>(tx, kind.table, ctx.account, user.name, id, kind.missing(id));
+      const out = apply(item);
+      await tx.put(kind.table, itemKey(ctx.account, user.name, item.id), item);
+      return out;
+    });
+  }
+
+  async function remove(kind: Kind, ctx: RequestContext, userName: string, id: string) {
+    await store.transaction(async (tx) => {
+      const user = await getUser(tx, ctx.account, userName);
+      await getItem(tx, kind.table, ctx.account, user.name, id, kind.missing(id));
+      await tx.delete(kind.table, itemKey(ctx.account, user.name, id));
+    });
+  }
+
   return {
     async UploadSSHPublicKey(input, ctx) {
       const { blob, ssh } = parseSshKey(input.SSHPublicKeyBody);
@@ -254,34 +288,13 @@ export function userCredentialOperations(deps: IamDeps): CredOps {
     },
 
     async UpdateSSHPublicKey(input, ctx) {
-      await store.transaction(async (tx) => {
-        const user = await getUser(tx, ctx.account, input.UserName);
-        const k = await getItem<SshKeyRecord>(
-          tx,
-          T.sshKeys,
-          ctx.account,
-          user.name,
-          input.SSHPublicKeyId,
-          sshMissing(input.SSHPublicKeyId),
-        );
+      await change(SSH, ctx, input.UserName, input.SSHPublicKeyId, (k: SshKeyRecord) => {
         k.status = input.Status;
-        await tx.put(T.sshKeys, itemKey(ctx.account, user.name, k.id), k);
       });
     },
 
     async DeleteSSHPublicKey(input, ctx) {
-      await store.transaction(async (tx) => {
-        const user = await getUser(tx, ctx.account, input.UserName);
-        await getItem(
-          tx,
-          T.sshKeys,
-          ctx.account,
-          user.name,
-          input.SSHPublicKeyId,
-          sshMissing(input.SSHPublicKeyId),
-        );
-        await tx.delete(T.sshKeys, itemKey(ctx.account, user.name, input.SSHPublicKeyId));
-      });
+      await remove(SSH, ctx, input.UserName, input.SSHPublicKeyId);
     },
 
     async CreateServiceSpecificCredential(input, ctx) {
@@ -341,57 +354,35 @@ export function userCredentialOperations(deps: IamDeps): CredOps {
     },
 
     async UpdateServiceSpecificCredential(input, ctx) {
-      const userName = userOrCaller(input.UserName, ctx);
-      await store.transaction(async (tx) => {
-        const user = await getUser(tx, ctx.account, userName);
-        const c = await getItem<ServiceCredentialRecord>(
-          tx,
-          T.serviceCredentials,
-          ctx.account,
-          user.name,
-          input.ServiceSpecificCredentialId,
-          credMissing(input.ServiceSpecificCredentialId),
-        );
-        c.status = input.Status;
-        await tx.put(T.serviceCredentials, itemKey(ctx.account, user.name, c.id), c);
-      });
+      const id = input.ServiceSpecificCredentialId;
+      await change(
+        CRED,
+        ctx,
+        userOrCaller(input.UserName, ctx),
+        id,
+        (c: ServiceCredentialRecord) => {
+          c.status = input.Status;
+        },
+      );
     },
 
     async ResetServiceSpecificCredential(input, ctx) {
-      const userName = userOrCaller(input.UserName, ctx);
-      return store.transaction(async (tx) => {
-        const user = await getUser(tx, ctx.account, userName);
-        const c = await getItem<ServiceCredentialRecord>(
-          tx,
-          T.serviceCredentials,
-          ctx.account,
-          user.name,
-          input.ServiceSpecificCredentialId,
-          credMissing(input.ServiceSpecificCredentialId),
-        );
-        c.password = randomBytes(33).toString('base64');
-        await tx.put(T.serviceCredentials, itemKey(ctx.account, user.name, c.id), c);
-        return { ServiceSpecificCredential: serviceCredential(c, true) };
-      });
+      const id = input.ServiceSpecificCredentialId;
+      return change(
+        CRED,
+        ctx,
+        userOrCaller(input.UserName, ctx),
+        id,
+        (c: ServiceCredentialRecord) => {
+          c.password = randomBytes(33).toString('base64');
+          return { ServiceSpecificCredential: serviceCredential(c, true) };
+        },
+      );
     },
 
     async DeleteServiceSpecificCredential(input, ctx) {
-      const userName = userOrCaller(input.UserName, ctx);
-      await store.transaction(async (tx) => {
-        const user = await getUser(tx, ctx.account, userName);
-        await getItem(
-          tx,
-          T.serviceCredentials,
-          ctx.account,
-          user.name,
-          input.ServiceSpecificCredentialId,
-          credMissing(input.ServiceSpecificCredentialId),
-        );
-        await tx.delete(
-          T.serviceCredentials,
-          itemKey(ctx.account, user.name, input.ServiceSpecificCredentialId),
-        );
-      });
+      const id = input.ServiceSpecificCredentialId;
+      await remove(CRED, ctx, userOrCaller(input.UserName, ctx), id);
     },
 
     async UploadSigningCertificate(input, ctx) {
@@ -448,39 +439,20 @@ export function userCredentialOperations(deps: IamDeps): CredOps {
     },
 
     async UpdateSigningCertificate(input, ctx) {
-      const userName = userOrCaller(input.UserName, ctx);
-      await store.transaction(async (tx) => {
-        const user = await getUser(tx, ctx.account, userName);
-        const c = await getItem<SigningCertificateRecord>(
-          tx,
-          T.signingCertificates,
-          ctx.account,
-          user.name,
-          input.CertificateId,
-          certMissing(input.CertificateId),
-        );
-        c.status = input.Status;
-        await tx.put(T.signingCertificates, itemKey(ctx.account, user.name, c.id), c);
-      });
+      const id = input.CertificateId;
+      await change(
+        CERT,
+        ctx,
+        userOrCaller(input.UserName, ctx),
+        id,
+        (c: SigningCertificateRecord) => {
+          c.status = input.Status;
+        },
+      );
     },
 
     async DeleteSigningCertificate(input, ctx) {
-      const userName = userOrCaller(input.UserName, ctx);
-      await store.transaction(async (tx) => {
-        const user = await getUser(tx, ctx.account, userName);
-        await getItem(
-          tx,
-          T.signingCertificates,
-          ctx.account,
-          user.name,
-          input.CertificateId,
-          certMissing(input.CertificateId),
-        );
-        await tx.delete(
-          T.signingCertificates,
-          itemKey(ctx.account, user.name, input.CertificateId),
-        );
-      });
+      await remove(CERT, ctx, userOrCaller(input.UserName, ctx), input.CertificateId);
     },
   };
 }

@@ -5,9 +5,11 @@
 import type { Credentials } from '../../api/sts/types.js';
 import { buildArn, isAccountId, parseArn } from '../../shared/arn.js';
 import { accessKeyId, secretAccessKey, sessionToken } from '../../shared/aws-ids.js';
-import type { Principal } from '../../shared/context.js';
+import type { Principal, SessionContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
-import type { IamDirectory } from '../iam/directory.js';
+import type { RequestFacts } from '../../policy/context.js';
+import { compiledPolicy, evaluatePolicies } from '../../policy/document.js';
+import type { IamDirectory, IamRoleInfo } from '../iam/directory.js';
 import type { AuthorizationMessages } from './authorization-messages.js';
 import type { SessionIndex, SessionRecord } from './sessions.js';
 
@@ -77,6 +79,25 @@ export function assumedRoleUser(
   };
 }
 
+/** A new session of `role` named `sessionName`: its credentials and the identity AWS reports. */
+export async function roleSession(
+  deps: StsDeps,
+  account: string,
+  role: { roleId: string; roleName: string },
+  sessionName: string,
+  session: SessionContext | undefined,
+  durationSeconds: number,
+): Promise<{ Credentials: Credentials; AssumedRoleUser: { AssumedRoleId: string; Arn: string } }> {
+  const assumed = assumedRoleUser(account, role, sessionName);
+  const Credentials = await mintCredentials(
+    deps,
+    account,
+    { arn: assumed.Arn, userId: assumed.AssumedRoleId, ...(session && { session }) },
+    durationSeconds,
+  );
+  return { Credentials, AssumedRoleUser: assumed };
+}
+
 /** Mints a session and returns it as the Credentials shape STS answers with. */
 export async function mintCredentials(
   deps: StsDeps,
@@ -92,4 +113,32 @@ export async function mintCredentials(
     SessionToken: session.sessionToken,
     Expiration: new Date(session.expiresAt),
   };
+}
+
+/** A session may not outlast the role's MaxSessionDuration. */
+export function checkRoleDuration(durationSeconds: number, role: IamRoleInfo): void {
+  if (durationSeconds > role.maxSessionDuration) {
+    throw validationError(
+      'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
+    );
+  }
+}
+
+/**
+ * Whether the role's trust policy lets the users of a federated identity provider (OIDC or
+ * SAML) assume it: an Allow for `action` to the provider and no Deny, given `facts`.
+ */
+export function trustAllowsFederated(
+  role: IamRoleInfo,
+  action: string,
+  facts: RequestFacts,
+  providerArn: string,
+): boolean {
+  const trust = compiledPolicy(JSON.stringify(role.assumeRolePolicyDocument), role.arn);
+  const verdict = evaluatePolicies(
+    [trust],
+    { action, resource: role.arn, facts },
+    { federated: providerArn },
+  );
+  return !verdict.deny && verdict.allow !== undefined;
 }

@@ -16,15 +16,14 @@ import { createHash } from 'node:crypto';
 import { ExpiredTokenException, InvalidIdentityTokenException } from '../../api/sts/errors.js';
 import type { StsOperations } from '../../api/sts/operations.js';
 import { RequestFacts } from '../../policy/context.js';
-import { compiledPolicy, evaluatePolicies } from '../../policy/document.js';
 import { verifyResponse, type SamlAssertion } from '../../shared/saml.js';
 import {
   accessDenied,
-  assumedRoleUser,
-  mintCredentials,
+  checkRoleDuration,
   roleArnAccount,
+  roleSession,
   type StsDeps,
-  validationError,
+  trustAllowsFederated,
 } from './common.js';
 import { packedPolicySize, sessionContext } from './tokens.js';
 
@@ -155,37 +154,21 @@ export function samlOperations(deps: StsDeps): Pick<StsOperations, 'AssumeRoleWi
           tags.map((t) => t.Key),
         );
 
-      const trust = compiledPolicy(JSON.stringify(role.assumeRolePolicyDocument), role.arn);
-      const verdict = evaluatePolicies(
-        [trust],
-        { action: 'sts:AssumeRoleWithSAML', resource: role.arn, facts },
-        { federated: provider.arn },
-      );
-      if (verdict.deny || verdict.allow === undefined) throw denied();
+      if (!trustAllowsFederated(role, 'sts:AssumeRoleWithSAML', facts, provider.arn))
+        throw denied();
 
       // The session lasts DurationSeconds (or an hour), cut short by SessionNotOnOrAfter.
       let duration = input.DurationSeconds ?? DEFAULT_DURATION;
-      if (duration > role.maxSessionDuration) {
-        throw validationError(
-          'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
-        );
-      }
+      checkRoleDuration(duration, role);
       if (a.sessionNotOnOrAfter) {
         const left = Math.floor((a.sessionNotOnOrAfter.getTime() - at) / 1000);
         duration = Math.max(1, Math.min(duration, left));
       }
       const packed = packedPolicySize({ ...input, Tags: tags });
-      const assumed = assumedRoleUser(account, role, sessionName);
       const session = sessionContext({ ...input, Tags: tags });
-      const Credentials = await mintCredentials(
-        deps,
-        account,
-        { arn: assumed.Arn, userId: assumed.AssumedRoleId, ...(session && { session }) },
-        duration,
-      );
+      const minted = await roleSession(deps, account, role, sessionName, session, duration);
       return {
-        Credentials,
-        AssumedRoleUser: assumed,
+        ...minted,
         ...(packed !== undefined && { PackedPolicySize: packed }),
         Subject: a.nameId,
         SubjectType: type,

@@ -16,11 +16,12 @@ import type { RequestContext, SessionContext } from '../../shared/context.js';
 import { policySize } from '../../shared/policy-documents.js';
 import {
   accessDenied,
-  assumedRoleUser,
+  checkRoleDuration,
   isRoot,
   isSession,
   mintCredentials,
   roleArnAccount,
+  roleSession,
   type StsDeps,
   validationError,
 } from './common.js';
@@ -134,27 +135,23 @@ export function tokenOperations(deps: StsDeps): TokenOps {
           'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
         );
       }
-      if (duration > role.maxSessionDuration) {
-        throw validationError(
-          'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
-        );
-      }
+      checkRoleDuration(duration, role);
       const packed = packedPolicySize(input);
-      const assumed = assumedRoleUser(account, role, input.RoleSessionName);
       let session = sessionContext(input);
       if (input.SerialNumber !== undefined || input.TokenCode !== undefined) {
         const at = await checkMfa(deps, ctx, input.SerialNumber, input.TokenCode);
         session = { ...session, mfaAuthenticatedAt: at };
       }
-      const Credentials = await mintCredentials(
+      const minted = await roleSession(
         deps,
         account,
-        { arn: assumed.Arn, userId: assumed.AssumedRoleId, ...(session && { session }) },
+        role,
+        input.RoleSessionName,
+        session,
         duration,
       );
       return {
-        Credentials,
-        AssumedRoleUser: assumed,
+        ...minted,
         ...(packed !== undefined && { PackedPolicySize: packed }),
         ...(input.SourceIdentity !== undefined && { SourceIdentity: input.SourceIdentity }),
       };

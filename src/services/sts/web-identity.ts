@@ -22,15 +22,14 @@ import {
 } from '../../api/sts/errors.js';
 import type { StsOperations } from '../../api/sts/operations.js';
 import { RequestFacts } from '../../policy/context.js';
-import { compiledPolicy, evaluatePolicies } from '../../policy/document.js';
 import type { IamOidcProviderInfo } from '../iam/directory.js';
 import {
   accessDenied,
-  assumedRoleUser,
-  mintCredentials,
+  checkRoleDuration,
   roleArnAccount,
+  roleSession,
   type StsDeps,
-  validationError,
+  trustAllowsFederated,
 } from './common.js';
 import { packedPolicySize, sessionContext } from './tokens.js';
 
@@ -149,33 +148,24 @@ export function webIdentityOperations(
         ['aws:FederatedProvider', provider.arn],
         ['sts:RoleSessionName', input.RoleSessionName],
       ]);
-      const trust = compiledPolicy(JSON.stringify(role.assumeRolePolicyDocument), role.arn);
-      const verdict = evaluatePolicies(
-        [trust],
-        { action: 'sts:AssumeRoleWithWebIdentity', resource: role.arn, facts },
-        { federated: provider.arn },
-      );
-      if (verdict.deny || verdict.allow === undefined) throw denied();
+      if (!trustAllowsFederated(role, 'sts:AssumeRoleWithWebIdentity', facts, provider.arn))
+        throw denied();
 
       const duration = input.DurationSeconds ?? DEFAULT_DURATION;
-      if (duration > role.maxSessionDuration) {
-        throw validationError(
-          'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
-        );
-      }
+      checkRoleDuration(duration, role);
       const packed = packedPolicySize(input);
-      const assumed = assumedRoleUser(account, role, input.RoleSessionName);
       const session = sessionContext(input);
-      const Credentials = await mintCredentials(
+      const minted = await roleSession(
         deps,
         account,
-        { arn: assumed.Arn, userId: assumed.AssumedRoleId, ...(session && { session }) },
+        role,
+        input.RoleSessionName,
+        session,
         duration,
       );
       return {
-        Credentials,
+        ...minted,
         SubjectFromWebIdentityToken: typeof claims.sub === 'string' ? claims.sub : undefined,
-        AssumedRoleUser: assumed,
         Provider: issuer,
         Audience: audience,
         ...(packed !== undefined && { PackedPolicySize: packed }),

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { curl } from './helpers/clients.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -135,6 +136,40 @@ describe('S3 in strict mode', () => {
         s3.send(new HeadObjectCommand({ Bucket: 'strict', Key: key })),
         (err: S3ServiceException) => err.$metadata.httpStatusCode === 404,
       );
+    }
+  });
+
+  test('POST Object: IAM decides as for PutObject (a user without s3:PutObject is refused)', async () => {
+    const iam = new IAMClient(clientConfig(server.endpoint));
+    try {
+      await iam.send(new CreateUserCommand({ UserName: 'poster' }));
+      const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'poster' }))).AccessKey;
+      const user = new S3Client({
+        ...clientConfig(server.endpoint),
+        credentials: {
+          accessKeyId: key?.AccessKeyId ?? '',
+          secretAccessKey: key?.SecretAccessKey ?? '',
+        },
+        forcePathStyle: true,
+      });
+      const { url, fields } = await createPresignedPost(user, {
+        Bucket: 'strict',
+        Key: 'by-user',
+        Expires: 600,
+      });
+      user.destroy();
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append('file', new Blob(['x']), 'x');
+      const res = await fetch(url, { method: 'POST', body: form });
+      assert.equal(res.status, 403);
+      assert.match(await res.text(), /<Code>AccessDenied<\/Code>/);
+      await assert.rejects(
+        s3.send(new HeadObjectCommand({ Bucket: 'strict', Key: 'by-user' })),
+        (err: S3ServiceException) => err.$metadata.httpStatusCode === 404,
+      );
+    } finally {
+      iam.destroy();
     }
   });
 });

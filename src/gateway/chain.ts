@@ -471,6 +471,18 @@ async function handleFormUpload(
       defaultRegion: deps.config.defaultRegion,
       bucketUrl: `http://${headers.host ?? '127.0.0.1'}${hostBucket ? '' : `/${bucket}`}`,
       findCredential: (keyId) => deps.auth.findCredential(keyId),
+      authorize: async (ctx, input) => {
+        const refused = await deps.authorizer?.operation({
+          ...ctx,
+          service: svc.info,
+          protocol: 'rest-xml',
+          operation: 'PutObject',
+          input,
+          sourceIp: req.socket.remoteAddress,
+        });
+        if (!refused && deps.authorizer?.mode === 'enforce') ctx.authorized = true;
+        return refused;
+      },
     });
   } catch (err) {
     const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);

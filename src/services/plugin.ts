@@ -126,6 +126,11 @@ export interface FormUploadRequest {
   /** The bucket's URL as the client reached it (Location answers): the key follows a slash. */
   bucketUrl: string;
   findCredential(accessKeyId: string): Promise<Credential | undefined>;
+  /** IAM's decision (`--iam`) on the upload as the PutObject it is: a refusal, or undefined. */
+  authorize(
+    ctx: RequestContext,
+    input: { Bucket: string; Key: string },
+  ): Promise<AwsError | undefined>;
 }
 
 export interface ServiceInstance {

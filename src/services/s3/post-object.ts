@@ -308,6 +308,8 @@ export async function formUpload(deps: S3Deps, up: FormUploadRequest): Promise<W
       accessKeyId: credential?.accessKeyId ?? '',
       principal: credential?.principal ?? rootPrincipal(account),
     };
+    const refused = await up.authorize(ctx, { Bucket: up.bucket, Key: key });
+    if (refused) throw refused;
     const bucket = await requireBucket(deps.store, up.bucket, ctx);
     const acl = requestedAcl(bucket, fields.get('acl'));
     const metadata: Record<string, string> = {};
@@ -336,8 +338,9 @@ export async function formUpload(deps: S3Deps, up: FormUploadRequest): Promise<W
       acl: acl as ObjectCannedACL | undefined,
       ...lockOnWrite(bucket, {}, deps.now()),
     };
-    await commitObject(deps, bucket, record, ctx, 'ObjectCreated:Post');
+    // The whole form parsed (a malformed tail refuses the upload) before the object is kept.
     await form.done;
+    await commitObject(deps, bucket, record, ctx, 'ObjectCreated:Post');
     return answer(up, fields, record, shownVersionId(bucket, record));
   } catch (err) {
     // The rest of the upload is read and dropped: the answer follows the request.

@@ -164,6 +164,7 @@ export function checkPolicy(
 async function checkSignature(
   up: FormUploadRequest,
   fields: ReadonlyMap<string, string>,
+  now: number,
 ): Promise<Credential | undefined> {
   const credential = fields.get('x-amz-credential');
   if (credential === undefined) {
@@ -189,6 +190,12 @@ async function checkSignature(
     fields.get('policy') ?? '',
   );
   if (!constantTimeEqual(signature.toLowerCase(), expected)) throw PostErrors.signature();
+  // Temporary credentials (STS) sign with their session token in the form.
+  if (found.sessionToken !== undefined) {
+    if (fields.get('x-amz-security-token') !== found.sessionToken) throw PostErrors.unknownKey();
+    if (found.expiresAt !== undefined && now >= found.expiresAt)
+      throw e('ExpiredToken', 400, 'The provided token has expired.');
+  }
   return found;
 }
 
@@ -288,7 +295,7 @@ export async function formUpload(deps: S3Deps, up: FormUploadRequest): Promise<W
   try {
     // An upload without a policy is anonymous: no bucket here grants anonymous writes.
     if (up.strict && !fields.has('policy')) throw e('AccessDenied', 403, 'Access Denied');
-    const credential = await checkSignature(up, fields);
+    const credential = await checkSignature(up, fields, deps.now());
     let range = { min: 0, max: MAX_PUT_BYTES };
     const policyText = fields.get('policy');
     if (policyText !== undefined) {

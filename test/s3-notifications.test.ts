@@ -157,14 +157,21 @@ describe('S3 notifications to Lambda', () => {
       }),
     );
     await s3.send(new DeleteObjectCommand({ Bucket: 'images', Key: 'uploads/cat.jpg' }));
+    // A browser form upload (POST Object) is ObjectCreated:Post.
+    const form = new FormData();
+    form.append('key', 'uploads/${filename}');
+    form.append('file', new Blob(['form']), 'posted.jpg');
+    const posted = await fetch(`${server.endpoint}/images`, { method: 'POST', body: form });
+    assert.equal(posted.status, 204, await posted.text());
 
-    const all = await eventually('four events', async () => {
+    const all = await eventually('five events', async () => {
       const got = await events();
-      return got.length >= 4 ? got : undefined;
+      return got.length >= 5 ? got : undefined;
     });
     const seen = all.map((e) => `${e.eventName} ${e.s3.object.key}`).sort();
     assert.deepEqual(seen, [
       'ObjectCreated:Copy uploads/copy.jpg',
+      'ObjectCreated:Post uploads/posted.jpg',
       'ObjectCreated:Put uploads/cat.jpg',
       'ObjectCreated:Put uploads/my+pic.jpg',
       'ObjectRemoved:Delete uploads/cat.jpg',

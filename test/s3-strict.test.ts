@@ -14,6 +14,8 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { curl } from './helpers/clients.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -92,5 +94,82 @@ describe('S3 in strict mode', () => {
       s3.send(new HeadObjectCommand({ Bucket: 'strict', Key: 'late' })),
       (err: S3ServiceException) => err.$metadata.httpStatusCode === 404,
     );
+  });
+
+  test('POST Object: a signed policy is accepted; a tampered or unsigned one refused', async () => {
+    const { url, fields } = await createPresignedPost(s3, {
+      Bucket: 'strict',
+      Key: 'form/${filename}',
+      Conditions: [['starts-with', '$key', 'form/']],
+      Expires: 600,
+    });
+    const send = (f: Record<string, string>) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(f)) form.append(k, v);
+      form.append('file', new Blob(['posted']), 'a.txt');
+      return fetch(url, { method: 'POST', body: form });
+    };
+    const code = async (res: Response) => /<Code>([^<]*)<\/Code>/.exec(await res.text())?.[1];
+    const ok = await send(fields);
+    assert.equal(ok.status, 204, await ok.text());
+    // The policy widened to any key, the signature left as it was.
+    const doc = JSON.parse(Buffer.from(fields.Policy, 'base64').toString()) as {
+      conditions: unknown[];
+    };
+    doc.conditions = doc.conditions.map((c) =>
+      Array.isArray(c) && c[1] === '$key' ? ['starts-with', '$key', ''] : c,
+    );
+    const tampered = await send({
+      ...fields,
+      key: 'elsewhere',
+      Policy: Buffer.from(JSON.stringify(doc)).toString('base64'),
+    });
+    assert.equal(tampered.status, 403);
+    assert.equal(await code(tampered), 'SignatureDoesNotMatch');
+    const anonymous = await send({ key: 'form/anon' });
+    assert.equal(anonymous.status, 403);
+    assert.equal(await code(anonymous), 'AccessDenied');
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'strict', Key: 'form/a.txt' }));
+    assert.equal(await got.Body?.transformToString(), 'posted');
+    for (const key of ['elsewhere', 'form/anon']) {
+      await assert.rejects(
+        s3.send(new HeadObjectCommand({ Bucket: 'strict', Key: key })),
+        (err: S3ServiceException) => err.$metadata.httpStatusCode === 404,
+      );
+    }
+  });
+
+  test('POST Object: IAM decides as for PutObject (a user without s3:PutObject is refused)', async () => {
+    const iam = new IAMClient(clientConfig(server.endpoint));
+    try {
+      await iam.send(new CreateUserCommand({ UserName: 'poster' }));
+      const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'poster' }))).AccessKey;
+      const user = new S3Client({
+        ...clientConfig(server.endpoint),
+        credentials: {
+          accessKeyId: key?.AccessKeyId ?? '',
+          secretAccessKey: key?.SecretAccessKey ?? '',
+        },
+        forcePathStyle: true,
+      });
+      const { url, fields } = await createPresignedPost(user, {
+        Bucket: 'strict',
+        Key: 'by-user',
+        Expires: 600,
+      });
+      user.destroy();
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append('file', new Blob(['x']), 'x');
+      const res = await fetch(url, { method: 'POST', body: form });
+      assert.equal(res.status, 403);
+      assert.match(await res.text(), /<Code>AccessDenied<\/Code>/);
+      await assert.rejects(
+        s3.send(new HeadObjectCommand({ Bucket: 'strict', Key: 'by-user' })),
+        (err: S3ServiceException) => err.$metadata.httpStatusCode === 404,
+      );
+    } finally {
+      iam.destroy();
+    }
   });
 });

@@ -36,6 +36,7 @@ import type { Authorizer, Refusal } from './authorize.js';
 import { drain, readBody } from './body.js';
 import { corsHeaders } from './cors.js';
 import { detectService, serviceForUnsignedAction } from './detect.js';
+import { isFormUpload } from '../services/s3/post-object.js';
 import { type LoadedService, ServiceRegistry } from './services.js';
 
 export interface GatewayDeps {
@@ -80,6 +81,17 @@ export async function handleApiRequest(
     (hostBucket === undefined
       ? signedPath
       : `/${hostBucket}${signedPath === '/' ? '' : signedPath}`);
+
+  // S3's POST Object: a browser form, authorised by its signed policy, not by SigV4 headers.
+  if (
+    operationUrl === undefined &&
+    rawQuery === '' &&
+    isFormUpload(method, headers) &&
+    /^\/[^/]+\/?$/.test(path)
+  ) {
+    const bucket = path.split('/')[1];
+    return handleFormUpload(req, res, bucket, hostBucket, requestId, started, deps);
+  }
 
   // 2. the signature (parsed only; verified in step 6 once the body is read)
   const sig = parseSignature(sigReq);
@@ -437,6 +449,62 @@ export function send(res: ServerResponse, wire: WireResponse, origin: string | u
 }
 
 const SINGLE_CHUNK_MAX = 64 * 1024;
+
+async function handleFormUpload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bucket: string,
+  hostBucket: string | undefined,
+  requestId: string,
+  started: number,
+  deps: GatewayDeps,
+): Promise<void> {
+  const pending = deps.registry.get(S3_SERVICE as ServiceInfo);
+  const svc = pending instanceof Promise ? await pending : pending;
+  const headers = flattenHeaders(req);
+  let wire: WireResponse;
+  let errorCode: string | undefined;
+  try {
+    const upload = svc.instance?.formUpload;
+    if (!upload) throw CommonErrors.notImplemented('s3', 'PostObject');
+    wire = await upload({
+      req,
+      bucket,
+      requestId,
+      strict: deps.config.auth === 'strict',
+      defaultAccount: deps.config.defaultAccount,
+      defaultRegion: deps.config.defaultRegion,
+      bucketUrl: `http://${headers.host ?? '127.0.0.1'}${hostBucket ? '' : `/${bucket}`}`,
+      findCredential: (keyId) => deps.auth.findCredential(keyId),
+      authorize: async (ctx, input) => {
+        const refused = await deps.authorizer?.operation({
+          ...ctx,
+          service: svc.info,
+          protocol: 'rest-xml',
+          operation: 'PutObject',
+          input,
+          sourceIp: req.socket.remoteAddress,
+        });
+        if (!refused && deps.authorizer?.mode === 'enforce') ctx.authorized = true;
+        return refused;
+      },
+    });
+  } catch (err) {
+    const error = err instanceof AwsError ? err : internalError(err, deps.log, requestId);
+    errorCode = error.code;
+    wire = serializeError(svc.codec, error, svc, { requestId });
+  }
+  wire.headers['x-amz-request-id'] = requestId;
+  send(res, wire, headers.origin);
+  deps.log.apiAccess(
+    's3',
+    'PostObject',
+    wire.status,
+    errorCode,
+    performance.now() - started,
+    requestId,
+  );
+}
 
 function sendUnknownService(
   res: ServerResponse,

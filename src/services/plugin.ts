@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AuthzCall } from '../policy/sources.js';
 import type { ProtocolName, ServiceModel } from '../protocol/model.js';
-import type { RequestContext, Principal } from '../shared/context.js';
+import type { Credential, RequestContext, Principal } from '../shared/context.js';
+import type { WireResponse } from '../protocol/types.js';
 import type { AwsError } from '../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../storage/types.js';
 import type { StratusConfig } from '../config.js';
@@ -113,6 +114,25 @@ export function dispatchHas(dispatch: Dispatch, operation: string): boolean | un
   return table && typeof table[operation] === 'function';
 }
 
+/** What the gateway tells the form handler about the request. */
+export interface FormUploadRequest {
+  req: IncomingMessage;
+  bucket: string;
+  requestId: string;
+  /** Strict mode: the policy's signature is verified. */
+  strict: boolean;
+  defaultAccount: string;
+  defaultRegion: string;
+  /** The bucket's URL as the client reached it (Location answers): the key follows a slash. */
+  bucketUrl: string;
+  findCredential(accessKeyId: string): Promise<Credential | undefined>;
+  /** IAM's decision (`--iam`) on the upload as the PutObject it is: a refusal, or undefined. */
+  authorize(
+    ctx: RequestContext,
+    input: { Bucket: string; Key: string },
+  ): Promise<AwsError | undefined>;
+}
+
 export interface ServiceInstance {
   dispatch: Dispatch;
   /** The links the plugin declared in `provides` (see links.ts), by name. */
@@ -122,6 +142,11 @@ export interface ServiceInstance {
    * URLs, code downloads, the OCI registry), each declaring its host and path forms.
    */
   dataPlanes?: readonly DataPlane[];
+  /**
+   * S3's POST Object (browser form uploads): an unsigned multipart/form-data POST to a
+   * bucket, authorised by the form's own signed policy rather than by the request's.
+   */
+  formUpload?(up: FormUploadRequest): Promise<WireResponse>;
   /** Background work started once the server listens, stopped before shutdown. */
   start?(server: { endpoint: string }): Promise<void>;
   stop?(): Promise<void>;

@@ -63,30 +63,13 @@ export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 export function objectOperations(deps: S3Deps): ObjectOps {
   const { store, blobs } = deps;
 
-  /** Commits an object record, the conditions re-checked inside the transaction. */
-  async function commit(
+  const commit = (
     bucket: BucketRecord,
     record: ObjectRecord,
     ctx: RequestContext,
     event: S3EventName,
     conditions: { ifMatch?: string; ifNoneMatch?: string } = {},
-  ): Promise<void> {
-    await store.transaction(async (tx) => {
-      const fresh = await requireBucket(tx, bucket.name, ctx);
-      const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, record.key));
-      checkWriteConditions(existing, record.key, conditions);
-      await putCurrent(tx, fresh, record, deps.now());
-      bucket.versioning = fresh.versioning;
-    });
-    await deps.notifier.notify({
-      name: event,
-      bucket,
-      object: record,
-      requestId: ctx.requestId,
-      principalId: ctx.account,
-      time: record.lastModified,
-    });
-  }
+  ) => commitObject(deps, bucket, record, ctx, event, conditions);
 
   async function read(
     input: GetObjectRequest,
@@ -366,6 +349,35 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       return { VersionId: obj.versionId ?? input.VersionId };
     },
   };
+}
+
+/**
+ * Commits an object record (PutObject, POST Object, CopyObject), the conditions re-checked
+ * inside the transaction, then announces it to the bucket's notifications.
+ */
+export async function commitObject(
+  deps: S3Deps,
+  bucket: BucketRecord,
+  record: ObjectRecord,
+  ctx: RequestContext,
+  event: S3EventName,
+  conditions: { ifMatch?: string; ifNoneMatch?: string } = {},
+): Promise<void> {
+  await deps.store.transaction(async (tx) => {
+    const fresh = await requireBucket(tx, bucket.name, ctx);
+    const existing = await tx.get<ObjectRecord>(OBJECTS, objectKey(bucket.name, record.key));
+    checkWriteConditions(existing, record.key, conditions);
+    await putCurrent(tx, fresh, record, deps.now());
+    bucket.versioning = fresh.versioning;
+  });
+  await deps.notifier.notify({
+    name: event,
+    bucket,
+    object: record,
+    requestId: ctx.requestId,
+    principalId: ctx.account,
+    time: record.lastModified,
+  });
 }
 
 /** Changes one version's record in place (tagging), wherever it is kept. */

@@ -16,6 +16,7 @@ export type { S3ObjectSource, S3ReadResult } from './object-source.js';
 export type { LambdaEventTarget, S3EventTargets } from './notifications.js';
 import { s3Operations } from './provider.js';
 import { S3Meter } from './metering.js';
+import { formUpload } from './post-object.js';
 import { RequestMetrics } from './metrics-config.js';
 
 declare module '../links.js' {
@@ -70,14 +71,12 @@ export const s3Plugin = definePlugin({
       deps.links.metrics,
       requestMetrics,
     );
+    const s3deps = { store: deps.store, blobs, now, notifier, guard };
     return {
       dispatch: bindProvider<S3Operations>(
-        metering.wrap(
-          s3Operations({ store: deps.store, blobs, now, notifier, guard }, (bucket) =>
-            requestMetrics.changed(bucket),
-          ),
-        ),
+        metering.wrap(s3Operations(s3deps, (bucket) => requestMetrics.changed(bucket))),
       ),
+      formUpload: (up) => formUpload(s3deps, up),
       provides: { s3objects: new StoredObjectSource(deps.store, blobs), s3events: notifier },
       async start() {
         await expire();

@@ -14,6 +14,7 @@ import { loginProfileOperations } from './login-profiles.js';
 import { mfaOperations } from './mfa.js';
 import { oidcProviderOperations } from './oidc-providers.js';
 import { policyOperations } from './policies.js';
+import { renameOperations } from './rename.js';
 import { reportOperations } from './reports.js';
 import { roleOperations } from './roles.js';
 import { samlProviderOperations } from './saml-providers.js';
@@ -32,6 +33,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...policyOperations(deps),
     ...userOperations(deps),
     ...groupOperations(deps),
+    ...renameOperations(deps),
     ...instanceProfileOperations(deps),
     ...oidcProviderOperations(deps),
     ...samlProviderOperations(deps),

@@ -449,6 +449,41 @@ describe('IAM', () => {
     );
   });
 
+  test('boto3: GetContextKeysForCustomPolicy / ForPrincipalPolicy name the keys policies use', async () => {
+    const script = `
+import json, os, boto3
+from botocore.exceptions import ClientError
+iam = boto3.client('iam', endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1')
+doc = {'Version': '2012-10-17', 'Statement': {'Effect': 'Allow', 'Action': 'dynamodb:*',
+  'Resource': 'arn:aws:dynamodb:us-west-2:123456789012:table/\${aws:username}',
+  'Condition': {'DateGreaterThan': {'aws:CurrentTime': '2015-08-16T12:00:00Z'}}}}
+out = {'custom': iam.get_context_keys_for_custom_policy(PolicyInputList=[json.dumps(doc)])['ContextKeyNames']}
+iam.create_user(UserName='ctx-user')
+iam.create_group(GroupName='ctx-group')
+iam.add_user_to_group(UserName='ctx-user', GroupName='ctx-group')
+ip = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*',
+  'Condition': {'IpAddress': {'aws:SourceIp': '10.0.0.0/8'}, 'StringEquals': {'aws:SourceIP': 'x'}}}]}
+iam.put_group_policy(GroupName='ctx-group', PolicyName='ip', PolicyDocument=json.dumps(ip))
+mfa = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Deny', 'Action': '*', 'Resource': '*',
+  'Condition': {'BoolIfExists': {'aws:MultiFactorAuthPresent': 'false'}}}]}
+iam.put_user_policy(UserName='ctx-user', PolicyName='mfa', PolicyDocument=json.dumps(mfa))
+arn = iam.get_user(UserName='ctx-user')['User']['Arn']
+out['principal'] = iam.get_context_keys_for_principal_policy(PolicySourceArn=arn)['ContextKeyNames']
+try:
+    iam.get_context_keys_for_principal_policy(PolicySourceArn='arn:aws:iam::000000000000:user/nobody')
+except ClientError as e:
+    out['error'] = [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+print(json.dumps(out))
+`;
+    const res = await python(server.endpoint, script, {});
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout), {
+      custom: ['aws:username', 'aws:CurrentTime'],
+      principal: ['aws:MultiFactorAuthPresent', 'aws:SourceIp'],
+      error: ['NoSuchEntity', 404],
+    });
+  });
+
   test('boto3: role, inline policy, managed policy and errors', async () => {
     const script = `
 import json, os, boto3

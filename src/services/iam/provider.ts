@@ -4,6 +4,7 @@
  */
 import type { MetadataStore } from '../../storage/types.js';
 import { accountOperations } from './account.js';
+import { contextKeyOperations } from './context-keys.js';
 import { IamAuthority } from './authority.js';
 import { AccessKeyIndex } from './credentials.js';
 import type { IamDeps } from './common.js';
@@ -45,6 +46,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...reportOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
+    ...contextKeyOperations(deps),
   };
 }
 

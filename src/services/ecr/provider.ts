@@ -11,6 +11,7 @@ import { lifecycleOperations } from './lifecycle-api.js';
 import { registrySettingsOperations } from './registry-settings-api.js';
 import { repositoryOperations } from './repositories-api.js';
 import { scanOperations } from './scans-api.js';
+import { signingOperations } from './signing-api.js';
 import { templateOperations } from './templates-api.js';
 
 export function ecrOperations(deps: EcrDeps): Partial<EcrOperations> {
@@ -23,5 +24,6 @@ export function ecrOperations(deps: EcrDeps): Partial<EcrOperations> {
     ...registrySettingsOperations(deps),
     ...templateOperations(deps),
     ...scanOperations(deps),
+    ...signingOperations(deps),
   };
 }

@@ -17,6 +17,7 @@ import {
   DeleteRepositoryCommand,
   DeleteRepositoryPolicyCommand,
   DeleteSigningConfigurationCommand,
+  DeregisterPullTimeUpdateExclusionCommand,
   DescribeImageSigningStatusCommand,
   DescribeImagesCommand,
   DescribeRegistryCommand,
@@ -28,11 +29,13 @@ import {
   GetSigningConfigurationCommand,
   InitiateLayerUploadCommand,
   ListImagesCommand,
+  ListPullTimeUpdateExclusionsCommand,
   ListTagsForResourceCommand,
   PutImageCommand,
   PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
   PutSigningConfigurationCommand,
+  RegisterPullTimeUpdateExclusionCommand,
   SetRepositoryPolicyCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -383,6 +386,37 @@ describe('ECR API', () => {
     assert.deepEqual(deleted.signingConfiguration, { rules });
     const again = await failure(ecr.send(new DeleteSigningConfigurationCommand({})));
     assert.equal(again.name, 'SigningConfigurationNotFoundException');
+  });
+
+  test('pull time update exclusions: register, list in pages, refuse duplicates, deregister', async () => {
+    const arns = ['arn:aws:iam::000000000000:role/ci', 'arn:aws:iam::000000000000:user/scanner'];
+    for (const principalArn of arns) {
+      const r = await ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn }));
+      assert.equal(r.principalArn, principalArn);
+      assert.ok(r.createdAt instanceof Date);
+    }
+    const dup = await failure(
+      ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: arns[0] })),
+    );
+    assert.equal(dup.name, 'ExclusionAlreadyExistsException');
+    const invalid = await failure(
+      ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: 'nobody' })),
+    );
+    assert.equal(invalid.status, 400);
+    const first = await ecr.send(new ListPullTimeUpdateExclusionsCommand({ maxResults: 1 }));
+    assert.deepEqual(first.pullTimeUpdateExclusions, [arns[0]]);
+    const second = await ecr.send(
+      new ListPullTimeUpdateExclusionsCommand({ maxResults: 1, nextToken: first.nextToken }),
+    );
+    assert.deepEqual(second.pullTimeUpdateExclusions, [arns[1]]);
+    assert.equal(second.nextToken, undefined);
+    await ecr.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn: arns[0] }));
+    const gone = await failure(
+      ecr.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn: arns[0] })),
+    );
+    assert.equal(gone.name, 'ExclusionNotFoundException');
+    const left = await ecr.send(new ListPullTimeUpdateExclusionsCommand({}));
+    assert.deepEqual(left.pullTimeUpdateExclusions, [arns[1]]);
   });
 
   test('images: PutImage, ListImages, DescribeImages, BatchGetImage with acceptedMediaTypes', async () => {

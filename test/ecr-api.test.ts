@@ -16,6 +16,9 @@ import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
   DeleteRepositoryPolicyCommand,
+  DeleteSigningConfigurationCommand,
+  DeregisterPullTimeUpdateExclusionCommand,
+  DescribeImageSigningStatusCommand,
   DescribeImagesCommand,
   DescribeRegistryCommand,
   DescribeRepositoriesCommand,
@@ -23,12 +26,16 @@ import {
   GetAuthorizationTokenCommand,
   GetDownloadUrlForLayerCommand,
   GetRepositoryPolicyCommand,
+  GetSigningConfigurationCommand,
   InitiateLayerUploadCommand,
   ListImagesCommand,
+  ListPullTimeUpdateExclusionsCommand,
   ListTagsForResourceCommand,
   PutImageCommand,
   PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
+  PutSigningConfigurationCommand,
+  RegisterPullTimeUpdateExclusionCommand,
   SetRepositoryPolicyCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -320,6 +327,96 @@ describe('ECR API', () => {
       check.failures?.map((f) => f.failureCode),
       ['MissingLayerDigest', 'InvalidLayerDigest'],
     );
+  });
+
+  test('signing configuration: stored, returned, deleted; images it selects report FAILED', async () => {
+    const none = await failure(ecr.send(new GetSigningConfigurationCommand({})));
+    assert.equal(none.name, 'SigningConfigurationNotFoundException');
+    assert.equal(none.status, 400);
+    const profile = 'arn:aws:signer:us-east-1:000000000000:/signing-profiles/stratus_profile';
+    const other = 'arn:aws:signer:us-east-1:000000000000:/signing-profiles/other_profile';
+    const rules = [
+      { signingProfileArn: profile },
+      {
+        signingProfileArn: other,
+        repositoryFilters: [{ filter: 'nomatch/*', filterType: 'WILDCARD_MATCH' as const }],
+      },
+    ];
+    const put = await ecr.send(
+      new PutSigningConfigurationCommand({ signingConfiguration: { rules } }),
+    );
+    assert.deepEqual(put.signingConfiguration, { rules });
+    const got = await ecr.send(new GetSigningConfigurationCommand({}));
+    assert.equal(got.registryId, '000000000000');
+    assert.deepEqual(got.signingConfiguration, { rules });
+    const bad = await failure(
+      ecr.send(
+        new PutSigningConfigurationCommand({
+          signingConfiguration: { rules: [{ signingProfileArn: 'not-an-arn' }] },
+        }),
+      ),
+    );
+    assert.equal(bad.status, 400);
+
+    await createRepo('signed/app');
+    const pushed = await pushImage('signed/app', 'v1');
+    const status = await ecr.send(
+      new DescribeImageSigningStatusCommand({
+        repositoryName: 'signed/app',
+        imageId: { imageTag: 'v1' },
+      }),
+    );
+    assert.equal(status.imageId?.imageDigest, pushed.digest);
+    assert.deepEqual(
+      status.signingStatuses?.map((s) => [s.signingProfileArn, s.status]),
+      [[profile, 'FAILED']],
+    );
+    assert.ok(status.signingStatuses?.[0].failureReason);
+    const missing = await failure(
+      ecr.send(
+        new DescribeImageSigningStatusCommand({
+          repositoryName: 'signed/app',
+          imageId: { imageTag: 'nope' },
+        }),
+      ),
+    );
+    assert.equal(missing.name, 'ImageNotFoundException');
+
+    const deleted = await ecr.send(new DeleteSigningConfigurationCommand({}));
+    assert.deepEqual(deleted.signingConfiguration, { rules });
+    const again = await failure(ecr.send(new DeleteSigningConfigurationCommand({})));
+    assert.equal(again.name, 'SigningConfigurationNotFoundException');
+  });
+
+  test('pull time update exclusions: register, list in pages, refuse duplicates, deregister', async () => {
+    const arns = ['arn:aws:iam::000000000000:role/ci', 'arn:aws:iam::000000000000:user/scanner'];
+    for (const principalArn of arns) {
+      const r = await ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn }));
+      assert.equal(r.principalArn, principalArn);
+      assert.ok(r.createdAt instanceof Date);
+    }
+    const dup = await failure(
+      ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: arns[0] })),
+    );
+    assert.equal(dup.name, 'ExclusionAlreadyExistsException');
+    const invalid = await failure(
+      ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: 'nobody' })),
+    );
+    assert.equal(invalid.status, 400);
+    const first = await ecr.send(new ListPullTimeUpdateExclusionsCommand({ maxResults: 1 }));
+    assert.deepEqual(first.pullTimeUpdateExclusions, [arns[0]]);
+    const second = await ecr.send(
+      new ListPullTimeUpdateExclusionsCommand({ maxResults: 1, nextToken: first.nextToken }),
+    );
+    assert.deepEqual(second.pullTimeUpdateExclusions, [arns[1]]);
+    assert.equal(second.nextToken, undefined);
+    await ecr.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn: arns[0] }));
+    const gone = await failure(
+      ecr.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn: arns[0] })),
+    );
+    assert.equal(gone.name, 'ExclusionNotFoundException');
+    const left = await ecr.send(new ListPullTimeUpdateExclusionsCommand({}));
+    assert.deepEqual(left.pullTimeUpdateExclusions, [arns[1]]);
   });
 
   test('images: PutImage, ListImages, DescribeImages, BatchGetImage with acceptedMediaTypes', async () => {

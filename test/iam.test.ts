@@ -5,7 +5,25 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
   AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateGroupCommand,
+  CreateLoginProfileCommand,
+  CreateUserCommand,
+  GetGroupCommand,
+  GetLoginProfileCommand,
+  GetUserCommand,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListEntitiesForPolicyCommand,
+  ListGroupsForUserCommand,
+  ListUserPoliciesCommand,
+  PutUserPolicyCommand,
+  UpdateGroupCommand,
+  UpdateUserCommand,
   CreatePolicyCommand,
   CreateRoleCommand,
   DeleteRoleCommand,
@@ -223,6 +241,134 @@ describe('IAM', () => {
     });
   });
 
+  test('SDK v3: UpdateUser / UpdateGroup move keys, groups, policies and login profile', async () => {
+    const policy = await iam.send(
+      new CreatePolicyCommand({ PolicyName: 'rename-logs', PolicyDocument: logsPolicy }),
+    );
+    const policyArn = policy.Policy?.Arn ?? '';
+    await iam.send(new CreateUserCommand({ UserName: 'old-user' }));
+    await iam.send(new CreateUserCommand({ UserName: 'taken' }));
+    await iam.send(new CreateGroupCommand({ GroupName: 'old-group' }));
+    await iam.send(new AddUserToGroupCommand({ UserName: 'old-user', GroupName: 'old-group' }));
+    await iam.send(new AttachUserPolicyCommand({ UserName: 'old-user', PolicyArn: policyArn }));
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: 'old-group', PolicyArn: policyArn }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'old-user',
+        PolicyName: 'inline',
+        PolicyDocument: logsPolicy,
+      }),
+    );
+    const key = await iam.send(new CreateAccessKeyCommand({ UserName: 'old-user' }));
+    await iam.send(new CreateLoginProfileCommand({ UserName: 'old-user', Password: 'Pa55w0rd!x' }));
+
+    const clash = await failure(
+      iam.send(new UpdateUserCommand({ UserName: 'old-user', NewUserName: 'TAKEN' })),
+    );
+    assert.equal(clash.name, 'EntityAlreadyExistsException');
+    assert.equal(clash.message, 'User with name TAKEN already exists.');
+    assert.equal(clash.status, 409);
+
+    await iam.send(
+      new UpdateUserCommand({ UserName: 'old-user', NewUserName: 'new-user', NewPath: '/team/' }),
+    );
+    const missing = await failure(iam.send(new GetUserCommand({ UserName: 'old-user' })));
+    assert.equal(missing.name, 'NoSuchEntityException');
+    const { User } = await iam.send(new GetUserCommand({ UserName: 'new-user' }));
+    assert.equal(User?.Arn, 'arn:aws:iam::000000000000:user/team/new-user');
+    const keys = await iam.send(new ListAccessKeysCommand({ UserName: 'new-user' }));
+    assert.deepEqual(
+      keys.AccessKeyMetadata?.map((k) => [k.UserName, k.AccessKeyId]),
+      [['new-user', key.AccessKey?.AccessKeyId]],
+    );
+    const attached = await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'new-user' }));
+    assert.deepEqual(
+      attached.AttachedPolicies?.map((a) => a.PolicyArn),
+      [policyArn],
+    );
+    const inline = await iam.send(new ListUserPoliciesCommand({ UserName: 'new-user' }));
+    assert.deepEqual(inline.PolicyNames, ['inline']);
+    const profile = await iam.send(new GetLoginProfileCommand({ UserName: 'new-user' }));
+    assert.equal(profile.LoginProfile?.UserName, 'new-user');
+
+    await iam.send(
+      new UpdateGroupCommand({ GroupName: 'old-group', NewGroupName: 'new-group', NewPath: '/g/' }),
+    );
+    const group = await iam.send(new GetGroupCommand({ GroupName: 'new-group' }));
+    assert.equal(group.Group?.Arn, 'arn:aws:iam::000000000000:group/g/new-group');
+    assert.deepEqual(
+      group.Users?.map((u) => u.UserName),
+      ['new-user'],
+    );
+    const groups = await iam.send(new ListGroupsForUserCommand({ UserName: 'new-user' }));
+    assert.deepEqual(
+      groups.Groups?.map((g) => g.GroupName),
+      ['new-group'],
+    );
+    const entities = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: policyArn }));
+    assert.deepEqual(
+      entities.PolicyGroups?.map((g) => g.GroupName),
+      ['new-group'],
+    );
+    assert.deepEqual(
+      entities.PolicyUsers?.map((u) => u.UserName),
+      ['new-user'],
+    );
+    const gone = await failure(
+      iam.send(new UpdateGroupCommand({ GroupName: 'old-group', NewGroupName: 'x' })),
+    );
+    assert.equal(gone.name, 'NoSuchEntityException');
+    assert.equal(gone.message, 'The group with name old-group cannot be found.');
+  });
+
+  test('AWS CLI: TagPolicy / ListPolicyTags / UntagPolicy on a customer managed policy', async () => {
+    const create = await awsCli(server.endpoint, [
+      'iam',
+      'create-policy',
+      '--policy-name',
+      'tagged',
+      '--policy-document',
+      logsPolicy,
+      '--tags',
+      'Key=team,Value=a',
+    ]);
+    assert.equal(create.code, 0, create.stderr);
+    const arn = (JSON.parse(create.stdout) as { Policy: { Arn: string } }).Policy.Arn;
+    const tag = await awsCli(server.endpoint, [
+      'iam',
+      'tag-policy',
+      '--policy-arn',
+      arn,
+      '--tags',
+      'Key=env,Value=dev',
+      'Key=TEAM,Value=b',
+    ]);
+    assert.equal(tag.code, 0, tag.stderr);
+    const untag = await awsCli(server.endpoint, [
+      'iam',
+      'untag-policy',
+      '--policy-arn',
+      arn,
+      '--tag-keys',
+      'env',
+    ]);
+    assert.equal(untag.code, 0, untag.stderr);
+    const list = await awsCli(server.endpoint, ['iam', 'list-policy-tags', '--policy-arn', arn]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout), {
+      Tags: [{ Key: 'TEAM', Value: 'b' }],
+      IsTruncated: false,
+    });
+    const managed = await awsCli(server.endpoint, [
+      'iam',
+      'list-policy-tags',
+      '--policy-arn',
+      LAMBDA_BASIC,
+    ]);
+    assert.notEqual(managed.code, 0);
+    assert.match(managed.stderr, /NoSuchEntity/);
+  });
+
   test('AWS CLI: role, inline policy and AWS managed policy', async () => {
     const create = await awsCli(server.endpoint, [
       'iam',
@@ -301,6 +447,41 @@ describe('IAM', () => {
       missing.stderr,
       /An error occurred \(NoSuchEntity\) when calling the GetRole operation: The role with name cli-missing cannot be found\./,
     );
+  });
+
+  test('boto3: GetContextKeysForCustomPolicy / ForPrincipalPolicy name the keys policies use', async () => {
+    const script = `
+import json, os, boto3
+from botocore.exceptions import ClientError
+iam = boto3.client('iam', endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1')
+doc = {'Version': '2012-10-17', 'Statement': {'Effect': 'Allow', 'Action': 'dynamodb:*',
+  'Resource': 'arn:aws:dynamodb:us-west-2:123456789012:table/\${aws:username}',
+  'Condition': {'DateGreaterThan': {'aws:CurrentTime': '2015-08-16T12:00:00Z'}}}}
+out = {'custom': iam.get_context_keys_for_custom_policy(PolicyInputList=[json.dumps(doc)])['ContextKeyNames']}
+iam.create_user(UserName='ctx-user')
+iam.create_group(GroupName='ctx-group')
+iam.add_user_to_group(UserName='ctx-user', GroupName='ctx-group')
+ip = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*',
+  'Condition': {'IpAddress': {'aws:SourceIp': '10.0.0.0/8'}, 'StringEquals': {'aws:SourceIP': 'x'}}}]}
+iam.put_group_policy(GroupName='ctx-group', PolicyName='ip', PolicyDocument=json.dumps(ip))
+mfa = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Deny', 'Action': '*', 'Resource': '*',
+  'Condition': {'BoolIfExists': {'aws:MultiFactorAuthPresent': 'false'}}}]}
+iam.put_user_policy(UserName='ctx-user', PolicyName='mfa', PolicyDocument=json.dumps(mfa))
+arn = iam.get_user(UserName='ctx-user')['User']['Arn']
+out['principal'] = iam.get_context_keys_for_principal_policy(PolicySourceArn=arn)['ContextKeyNames']
+try:
+    iam.get_context_keys_for_principal_policy(PolicySourceArn='arn:aws:iam::000000000000:user/nobody')
+except ClientError as e:
+    out['error'] = [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+print(json.dumps(out))
+`;
+    const res = await python(server.endpoint, script, {});
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout), {
+      custom: ['aws:username', 'aws:CurrentTime'],
+      principal: ['aws:MultiFactorAuthPresent', 'aws:SourceIp'],
+      error: ['NoSuchEntity', 404],
+    });
   });
 
   test('boto3: role, inline policy, managed policy and errors', async () => {

@@ -11,6 +11,7 @@ import {
   IAMClient,
   ListRolesCommand,
   UpdateAccessKeyCommand,
+  UpdateUserCommand,
 } from '@aws-sdk/client-iam';
 import {
   AssumeRoleCommand,
@@ -184,6 +185,18 @@ describe('strict authentication', () => {
       }),
     );
     assert.equal((await whoAmI(keys)).UserId, user?.UserId);
+
+    // UpdateUser: the same key now signs as the renamed user, under its new ARN.
+    await admin.send(
+      new UpdateUserCommand({
+        UserName: 'strict-user',
+        NewUserName: 'strict-renamed',
+        NewPath: '/r/',
+      }),
+    );
+    const renamed = await whoAmI(keys);
+    assert.equal(renamed.Arn, 'arn:aws:iam::000000000000:user/r/strict-renamed');
+    assert.equal(renamed.UserId, user?.UserId);
   });
 
   test('AssumeRole session credentials work with their token and only with it', async () => {

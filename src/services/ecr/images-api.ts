@@ -144,7 +144,7 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
           imageManifest: served.body.toString('utf8'),
           imageManifestMediaType: served.mediaType,
         });
-        await deps.registry.recordPull(repo, found);
+        await deps.registry.recordPull(repo, found, ctx.principal.arn);
       }
       return { images, failures };
     },

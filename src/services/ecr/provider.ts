@@ -10,7 +10,9 @@ import { layerOperations } from './layers-api.js';
 import { lifecycleOperations } from './lifecycle-api.js';
 import { registrySettingsOperations } from './registry-settings-api.js';
 import { repositoryOperations } from './repositories-api.js';
+import { pullExclusionOperations } from './pull-exclusions-api.js';
 import { scanOperations } from './scans-api.js';
+import { signingOperations } from './signing-api.js';
 import { templateOperations } from './templates-api.js';
 
 export function ecrOperations(deps: EcrDeps): Partial<EcrOperations> {
@@ -23,5 +25,7 @@ export function ecrOperations(deps: EcrDeps): Partial<EcrOperations> {
     ...registrySettingsOperations(deps),
     ...templateOperations(deps),
     ...scanOperations(deps),
+    ...signingOperations(deps),
+    ...pullExclusionOperations(deps),
   };
 }

@@ -52,7 +52,7 @@ const ACCOUNT_SETTINGS: Record<string, string[]> = {
 const DEFAULT_SCANNING: RegistryScanningConfiguration = { scanType: 'BASIC', rules: [] };
 
 /** The filter syntax of scanning rules: `*` wildcards, as ECR's docs describe. */
-function wildcardMatch(filter: string, name: string): boolean {
+export function wildcardMatch(filter: string, name: string): boolean {
   const re = new RegExp(
     '^' +
       filter

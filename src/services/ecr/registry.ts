@@ -16,6 +16,7 @@ import { ManifestInvalidError, parseManifest, type Descriptor } from './manifest
 import { conversionTargets, convertManifest } from './manifest-convert.js';
 import { isDigest, isDigestReference, isTag, wildcardMatches } from './names.js';
 import { RegistryError, repositoryNotFound } from './registry-errors.js';
+import { pullTimeExcluded } from './pull-exclusions-api.js';
 import {
   T,
   type Scope,
@@ -636,10 +637,16 @@ export class Registry {
     return undefined;
   }
 
-  /** Records a pull for DescribeImages' lastRecordedPullTime (at most once a minute). */
-  async recordPull(repo: RepositoryRecord, image: ImageRecord): Promise<void> {
+  /**
+   * Records a pull for DescribeImages' lastRecordedPullTime (at most once a minute), unless
+   * the caller (when known) is a registered pull time update exclusion.
+   */
+  async recordPull(repo: RepositoryRecord, image: ImageRecord, callerArn?: string): Promise<void> {
     const now = this.deps.now();
     if (image.lastPulledAt !== undefined && now - image.lastPulledAt < 60_000) return;
+    if (callerArn !== undefined && (await pullTimeExcluded(this.deps.store, repo, callerArn))) {
+      return;
+    }
     const key = childKey(keyOf(repo), image.digest);
     await this.deps.store.transaction(async (tx) => {
       const current = await tx.get<ImageRecord>(T.images, key);

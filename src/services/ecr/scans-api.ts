@@ -44,7 +44,7 @@ export const NO_VULNERABILITY_DATA: ImageScanStatus = {
 };
 
 /** AWS's rendering of an image id inside messages: `{imageDigest:'…', imageTag:'…'}`. */
-const idText = (id: ImageIdentifier): string =>
+export const idText = (id: ImageIdentifier): string =>
   '{' +
   [
     id.imageDigest !== undefined ? `imageDigest:'${id.imageDigest}'` : undefined,

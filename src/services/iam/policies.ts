@@ -1,5 +1,5 @@
 /**
- * Managed policies, their versions and their attachments to roles and users.
+ * Managed policies, their versions, tags and their attachments to roles, users and groups.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html
  * Customer managed policies live in the account; AWS managed ones (account `aws`) are
  * resolved by aws-managed.ts and only their per-account attachment counts are stored.
@@ -16,6 +16,7 @@ import type { IamOperations } from '../../api/iam/operations.js';
 import type {
   AttachedPolicy,
   Policy,
+  PolicyGroup,
   PolicyRole,
   PolicyUser,
   PolicyVersion,
@@ -26,7 +27,7 @@ import { awsPolicyDocument, awsPolicyOutput, catalogArns } from './aws-managed.j
 import { encodeDocument, policyDocumentError, policySize } from '../../shared/policy-documents.js';
 import { timestamp, type IamDeps } from './common.js';
 import { uniqueId } from '../../shared/aws-ids.js';
-import { getOwner, getRole, getUser } from './owners.js';
+import { getGroup, getOwner, getRole, getUser } from './owners.js';
 import { pageArray, pageStore } from './paging.js';
 import {
   nameKey,
@@ -38,7 +39,8 @@ import {
   type PolicyRecord,
   type PolicyVersionRecord,
 } from './store.js';
-import { checkTags } from './tags.js';
+import { tagPosition } from './roles.js';
+import { checkTags, mergeTags, removeTags } from './tags.js';
 
 /** PolicySize quota for managed policies (white space not counted). */
 const MANAGED_POLICY_QUOTA = 6144;
@@ -187,6 +189,9 @@ type PolicyOps = Pick<
   | 'DetachGroupPolicy'
   | 'ListAttachedGroupPolicies'
   | 'ListEntitiesForPolicy'
+  | 'TagPolicy'
+  | 'UntagPolicy'
+  | 'ListPolicyTags'
 >;
 
 export function policyOperations(deps: IamDeps): PolicyOps {
@@ -210,6 +215,13 @@ export function policyOperations(deps: IamDeps): PolicyOps {
         owner,
       });
       await countAttachment(tx, account, policy, 1);
+    });
+
+  const updatePolicy = (account: string, arn: string, change: (p: PolicyRecord) => void) =>
+    store.transaction(async (tx) => {
+      const { key, record } = await resolveLocal(tx, account, arn);
+      change(record);
+      await tx.put(T.policies, key, record);
     });
 
   const detach = (account: string, kind: OwnerKind, ownerName: string, arn: string) =>
@@ -468,11 +480,13 @@ export function policyOperations(deps: IamDeps): PolicyOps {
       const pathPrefix = input.PathPrefix ?? '/';
       const PolicyRoles: PolicyRole[] = [];
       const PolicyUsers: PolicyUser[] = [];
+      const PolicyGroups: PolicyGroup[] = [];
       if (input.PolicyUsageFilter !== 'PermissionsBoundary') {
         // Attachments are keyed by owner; a scan of the account's is fine at emulator scale.
-        for (const kind of ['role', 'user'] as const) {
+        const filterOf = { role: 'Role', user: 'User', group: 'Group' } as const;
+        for (const kind of ['role', 'user', 'group'] as const) {
           const filter = input.EntityFilter;
-          if (filter && filter !== (kind === 'role' ? 'Role' : 'User')) continue;
+          if (filter && filter !== filterOf[kind]) continue;
           const rows = await store.list<AttachmentRecord>(T.attached, {
             prefix: `${ctx.account}/${kind}/`,
           });
@@ -482,6 +496,10 @@ export function policyOperations(deps: IamDeps): PolicyOps {
               const role = await getRole(store, ctx.account, value.owner);
               if (role.path.startsWith(pathPrefix))
                 PolicyRoles.push({ RoleName: role.name, RoleId: role.id });
+            } else if (kind === 'group') {
+              const group = await getGroup(store, ctx.account, value.owner);
+              if (group.path.startsWith(pathPrefix))
+                PolicyGroups.push({ GroupName: group.name, GroupId: group.id });
             } else {
               const user = await getUser(store, ctx.account, value.owner);
               if (user.path.startsWith(pathPrefix))
@@ -490,7 +508,30 @@ export function policyOperations(deps: IamDeps): PolicyOps {
           }
         }
       }
-      return { PolicyGroups: [], PolicyUsers, PolicyRoles, IsTruncated: false };
+      return { PolicyGroups, PolicyUsers, PolicyRoles, IsTruncated: false };
+    },
+
+    // Tags of customer managed policies; an AWS managed policy is not found.
+    async TagPolicy(input, ctx) {
+      await updatePolicy(ctx.account, input.PolicyArn, (p) => {
+        p.tags = mergeTags(p.tags, input.Tags, 'Policy');
+      });
+    },
+
+    async UntagPolicy(input, ctx) {
+      await updatePolicy(ctx.account, input.PolicyArn, (p) => {
+        p.tags = removeTags(p.tags, input.TagKeys);
+      });
+    },
+
+    async ListPolicyTags(input, ctx) {
+      const { record } = await resolveLocal(store, ctx.account, input.PolicyArn);
+      const page = pageArray(record.tags, tagPosition(record.tags), input.Marker, input.MaxItems);
+      return {
+        Tags: page.items,
+        IsTruncated: page.isTruncated,
+        ...(page.marker !== undefined && { Marker: page.marker }),
+      };
     },
   };
 }

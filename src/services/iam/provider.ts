@@ -4,6 +4,7 @@
  */
 import type { MetadataStore } from '../../storage/types.js';
 import { accountOperations } from './account.js';
+import { contextKeyOperations } from './context-keys.js';
 import { IamAuthority } from './authority.js';
 import { AccessKeyIndex } from './credentials.js';
 import type { IamDeps } from './common.js';
@@ -14,6 +15,7 @@ import { loginProfileOperations } from './login-profiles.js';
 import { mfaOperations } from './mfa.js';
 import { oidcProviderOperations } from './oidc-providers.js';
 import { policyOperations } from './policies.js';
+import { renameOperations } from './rename.js';
 import { reportOperations } from './reports.js';
 import { roleOperations } from './roles.js';
 import { samlProviderOperations } from './saml-providers.js';
@@ -32,6 +34,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...policyOperations(deps),
     ...userOperations(deps),
     ...groupOperations(deps),
+    ...renameOperations(deps),
     ...instanceProfileOperations(deps),
     ...oidcProviderOperations(deps),
     ...samlProviderOperations(deps),
@@ -43,6 +46,7 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...reportOperations(deps),
     ...accountOperations(deps),
     ...simulateOperations(deps),
+    ...contextKeyOperations(deps),
   };
 }
 

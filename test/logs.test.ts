@@ -12,8 +12,11 @@ import {
   DescribeLogGroupsCommand,
   DescribeLogStreamsCommand,
   FilterLogEventsCommand,
+  GetLogFieldsCommand,
+  GetLogGroupFieldsCommand,
   GetLogEventsCommand,
   InvalidParameterException,
+  ListLogGroupsCommand,
   ListTagsForResourceCommand,
   PutLogEventsCommand,
   PutRetentionPolicyCommand,
@@ -394,6 +397,162 @@ describe('CloudWatch Logs', () => {
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /ResourceNotFoundException/);
     assert.match(missing.stderr, /The specified log group does not exist\./);
+  });
+
+  test('ListLogGroups, GetLogGroupFields, deletion protection and KMS keys', async () => {
+    await groupWithStreams('/surface/app', ['s']);
+    await logs.send(
+      new CreateLogGroupCommand({
+        logGroupName: '/surface/infrequent',
+        logGroupClass: 'INFREQUENT_ACCESS',
+        tags: { team: 'blue' },
+      }),
+    );
+    await logs.send(new CreateLogGroupCommand({ logGroupName: '/surface/other' }));
+
+    const listed = await logs.send(
+      new ListLogGroupsCommand({ logGroupNamePattern: 'surface/', limit: 2 }),
+    );
+    assert.deepEqual(
+      listed.logGroups?.map((g) => [g.logGroupName, g.logGroupClass]),
+      [
+        ['/surface/app', 'STANDARD'],
+        ['/surface/infrequent', 'INFREQUENT_ACCESS'],
+      ],
+    );
+    assert.match(
+      listed.logGroups?.[0]?.logGroupArn ?? '',
+      /^arn:aws:logs:[\w-]+:\d{12}:log-group:\/surface\/app$/,
+    );
+    assert.ok(listed.nextToken);
+    const rest = await logs.send(
+      new ListLogGroupsCommand({ logGroupNamePattern: 'surface/', nextToken: listed.nextToken }),
+    );
+    assert.deepEqual(
+      rest.logGroups?.map((g) => g.logGroupName),
+      ['/surface/other'],
+    );
+    assert.equal(rest.nextToken, undefined);
+    const byTag = await logs.send(
+      new ListLogGroupsCommand({ logGroupTags: [{ key: 'team', values: ['blue'] }] }),
+    );
+    assert.deepEqual(
+      byTag.logGroups?.map((g) => g.logGroupName),
+      ['/surface/infrequent'],
+    );
+
+    // Two of four events are JSON with `level`; one of those has `user.id` too.
+    await put('/surface/app', 's', [
+      [now - 3 * MIN, '{"level":"info","user":{"id":7}}'],
+      [now - 2 * MIN, '{"level":"error"}'],
+      [now - 2 * MIN, 'plain text'],
+      [now - 1 * MIN, 'more plain text'],
+    ]);
+    const fields = await logs.send(new GetLogGroupFieldsCommand({ logGroupName: '/surface/app' }));
+    const percent = Object.fromEntries(
+      (fields.logGroupFields ?? []).map((f) => [f.name, f.percent]),
+    );
+    assert.equal(percent['@message'], 100);
+    assert.equal(percent['@timestamp'], 100);
+    assert.equal(percent.level, 50);
+    assert.equal(percent['user.id'], 25);
+    assert.equal(percent['@ptr'], undefined);
+    const ordered = (fields.logGroupFields ?? []).map((f) => f.percent ?? 0);
+    assert.deepEqual(
+      ordered,
+      [...ordered].sort((a, b) => b - a),
+    );
+    // Long before any event: nothing to discover.
+    const old = await logs.send(
+      new GetLogGroupFieldsCommand({ logGroupName: '/surface/app', time: 1_000_000 }),
+    );
+    assert.deepEqual(old.logGroupFields, []);
+    const missing = await logs
+      .send(new GetLogGroupFieldsCommand({ logGroupName: '/surface/missing' }))
+      .catch((e: unknown) => e);
+    assert.ok(missing instanceof ResourceNotFoundException);
+    const source = await logs
+      .send(new GetLogFieldsCommand({ dataSourceName: 'nope', dataSourceType: 'nope' }))
+      .catch((e: unknown) => e);
+    assert.ok(source instanceof ResourceNotFoundException);
+
+    // Deletion protection through boto3: DeleteLogGroup refuses until it is turned off.
+    const script = `
+import boto3, json, os
+c = boto3.client('logs', endpoint_url=os.environ['ENDPOINT'])
+c.put_log_group_deletion_protection(logGroupIdentifier='/surface/other', deletionProtectionEnabled=True)
+shown = c.describe_log_groups(logGroupNamePrefix='/surface/other')['logGroups'][0]
+try:
+    c.delete_log_group(logGroupName='/surface/other')
+    err = None
+except c.exceptions.ClientError as e:
+    err = e.response['Error']
+c.put_log_group_deletion_protection(logGroupIdentifier='/surface/other', deletionProtectionEnabled=False)
+c.delete_log_group(logGroupName='/surface/other')
+left = [g['logGroupName'] for g in c.describe_log_groups(logGroupNamePrefix='/surface/other')['logGroups']]
+print(json.dumps({'shown': shown.get('deletionProtectionEnabled'), 'err': err, 'left': left}))
+`;
+    const res = await python(server.endpoint, script);
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as {
+      shown: boolean;
+      err: { Code: string; Message: string };
+      left: string[];
+    };
+    assert.equal(out.shown, true);
+    assert.equal(out.err.Code, 'ValidationException');
+    assert.equal(
+      out.err.Message,
+      'Cannot delete log group with deletion protection enabled. Disable deletion protection first.',
+    );
+    assert.deepEqual(out.left, []);
+
+    // KMS key through the AWS CLI v2: stored and reported by DescribeLogGroups.
+    const key = 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const assoc = await awsCli(server.endpoint, [
+      'logs',
+      'associate-kms-key',
+      '--log-group-name',
+      '/surface/app',
+      '--kms-key-id',
+      key,
+    ]);
+    assert.equal(assoc.code, 0, assoc.stderr);
+    const kmsOf = async (): Promise<string | undefined> => {
+      const d = await logs.send(
+        new DescribeLogGroupsCommand({ logGroupNamePrefix: '/surface/app' }),
+      );
+      return d.logGroups?.[0]?.kmsKeyId;
+    };
+    assert.equal(await kmsOf(), key);
+    const bad = await awsCli(server.endpoint, [
+      'logs',
+      'associate-kms-key',
+      '--log-group-name',
+      '/surface/app',
+      '--kms-key-id',
+      'not-a-key',
+    ]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /InvalidParameterException/);
+    const noGroup = await awsCli(server.endpoint, [
+      'logs',
+      'associate-kms-key',
+      '--log-group-name',
+      '/surface/missing',
+      '--kms-key-id',
+      key,
+    ]);
+    assert.notEqual(noGroup.code, 0);
+    assert.match(noGroup.stderr, /ResourceNotFoundException/);
+    const dis = await awsCli(server.endpoint, [
+      'logs',
+      'disassociate-kms-key',
+      '--log-group-name',
+      '/surface/app',
+    ]);
+    assert.equal(dis.code, 0, dis.stderr);
+    assert.equal(await kmsOf(), undefined);
   });
 
   test('boto3 writes, pages and reads back', async () => {

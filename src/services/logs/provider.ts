@@ -1,6 +1,6 @@
 /**
  * CloudWatch Logs (json 1.1, `Logs_20140328`), one module per resource: groups.ts (and
- * retention), streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
+ * retention, deletion protection, KMS key), group-fields.ts, streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
  * subscription filters), policies.ts, destinations.ts, deliveries.ts, anomaly-detectors.ts, queries.ts (Logs Insights, language in insights/),
  * query-definitions.ts, live-tail.ts.
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/Welcome.html
@@ -11,6 +11,7 @@ import { deliveryOperations } from './deliveries.js';
 import { destinationOperations } from './destinations.js';
 import { eventOperations } from './events.js';
 import { filterOperations } from './filters.js';
+import { fieldOperations } from './group-fields.js';
 import { groupOperations } from './groups.js';
 import { liveTailOperations } from './live-tail.js';
 import { policyOperations } from './policies.js';
@@ -22,6 +23,7 @@ import { tagOperations } from './tags.js';
 export function logsOperations(deps: LogsDeps) {
   return {
     ...groupOperations(deps),
+    ...fieldOperations(deps),
     ...streamOperations(deps),
     ...eventOperations(deps),
     ...tagOperations(deps),

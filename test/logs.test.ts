@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
+  CancelExportTaskCommand,
+  CreateExportTaskCommand,
   CreateLogStreamCommand,
+  DescribeExportTasksCommand,
+  InvalidOperationException,
   DeleteLogGroupCommand,
   DescribeLogGroupsCommand,
   DescribeLogStreamsCommand,
@@ -29,7 +33,15 @@ import {
   type FilteredLogEvent,
   type OutputLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
 import { awsCli, python } from './helpers/clients.js';
+import { eventually } from './helpers/lambda.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 const MIN = 60_000;
@@ -553,6 +565,113 @@ print(json.dumps({'shown': shown.get('deletionProtectionEnabled'), 'err': err, '
     ]);
     assert.equal(dis.code, 0, dis.stderr);
     assert.equal(await kmsOf(), undefined);
+  });
+
+  test('export tasks write gzip objects to an S3 bucket in AWS layout', async () => {
+    const s3 = new S3Client({ ...clientConfig(server.endpoint), forcePathStyle: true });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'log-exports' }));
+      await groupWithStreams('/export/app', ['web-1', 'web-2', 'worker']);
+      const t0 = now - 10 * MIN;
+      await put('/export/app', 'web-1', [
+        [t0, 'first web line'],
+        [t0 + MIN, 'second web line'],
+        [t0 + 9 * MIN, 'after the range'],
+      ]);
+      await put('/export/app', 'web-2', [[t0 + 2 * MIN, 'other stream']]);
+      await put('/export/app', 'worker', [[t0 + MIN, 'not a web stream']]);
+
+      // Through the AWS CLI v2, as a user would start one.
+      const created = await awsCli(server.endpoint, [
+        'logs',
+        'create-export-task',
+        '--task-name',
+        'nightly',
+        '--log-group-name',
+        '/export/app',
+        '--log-stream-name-prefix',
+        'web-',
+        '--from',
+        String(t0),
+        '--to',
+        String(t0 + 2 * MIN),
+        '--destination',
+        'log-exports',
+        '--destination-prefix',
+        'archive',
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+      const { taskId } = JSON.parse(created.stdout) as { taskId: string };
+      const done = await eventually('the export task to finish', async () => {
+        const d = await logs.send(new DescribeExportTasksCommand({ taskId }));
+        const task = d.exportTasks?.[0];
+        return task?.status?.code === 'COMPLETED' || task?.status?.code === 'FAILED'
+          ? task
+          : undefined;
+      });
+      assert.equal(done.status?.code, 'COMPLETED', done.status?.message);
+      assert.equal(done.taskName, 'nightly');
+      assert.equal(done.destinationPrefix, 'archive');
+      assert.ok(
+        (done.executionInfo?.completionTime ?? 0) >= (done.executionInfo?.creationTime ?? 0),
+      );
+
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'log-exports' }));
+      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [
+        `archive/${taskId}/web-1/000000.gz`,
+        `archive/${taskId}/web-2/000000.gz`,
+        'archive/aws-logs-write-test',
+      ]);
+      const read = async (key: string): Promise<string> => {
+        const o = await s3.send(new GetObjectCommand({ Bucket: 'log-exports', Key: key }));
+        return gunzipSync(Buffer.from(await o.Body!.transformToByteArray())).toString('utf8');
+      };
+      assert.equal(
+        await read(`archive/${taskId}/web-1/000000.gz`),
+        `${new Date(t0).toISOString()} first web line\n` +
+          `${new Date(t0 + MIN).toISOString()} second web line\n`,
+      );
+      assert.equal(
+        await read(`archive/${taskId}/web-2/000000.gz`),
+        `${new Date(t0 + 2 * MIN).toISOString()} other stream\n`,
+      );
+
+      const finished = await logs
+        .send(new CancelExportTaskCommand({ taskId }))
+        .catch((e: unknown) => e);
+      assert.ok(finished instanceof InvalidOperationException);
+      assert.equal(finished.message, 'The specified export task has already finished');
+      const unknown = await logs
+        .send(new CancelExportTaskCommand({ taskId: 'no-such-task' }))
+        .catch((e: unknown) => e);
+      assert.ok(unknown instanceof ResourceNotFoundException);
+      const noBucket = await logs
+        .send(
+          new CreateExportTaskCommand({
+            logGroupName: '/export/app',
+            from: t0,
+            to: t0 + MIN,
+            destination: 'no-such-bucket',
+          }),
+        )
+        .catch((e: unknown) => e);
+      assert.ok(noBucket instanceof InvalidParameterException);
+      const noGroup = await logs
+        .send(
+          new CreateExportTaskCommand({
+            logGroupName: '/export/missing',
+            from: t0,
+            to: t0 + MIN,
+            destination: 'log-exports',
+          }),
+        )
+        .catch((e: unknown) => e);
+      assert.ok(noGroup instanceof ResourceNotFoundException);
+      const all = await logs.send(new DescribeExportTasksCommand({ statusCode: 'COMPLETED' }));
+      assert.ok(all.exportTasks?.some((t) => t.taskId === taskId));
+    } finally {
+      s3.destroy();
+    }
   });
 
   test('boto3 writes, pages and reads back', async () => {

@@ -1,6 +1,6 @@
 /**
  * CloudWatch Logs (json 1.1, `Logs_20140328`), one module per resource: groups.ts (and
- * retention, deletion protection, KMS key), group-fields.ts, streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
+ * retention, deletion protection, KMS key), group-fields.ts, exports.ts (to S3), streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
  * subscription filters), policies.ts, destinations.ts, deliveries.ts, anomaly-detectors.ts, queries.ts (Logs Insights, language in insights/),
  * query-definitions.ts, live-tail.ts.
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/Welcome.html
@@ -10,6 +10,7 @@ import type { LogsDeps } from './common.js';
 import { deliveryOperations } from './deliveries.js';
 import { destinationOperations } from './destinations.js';
 import { eventOperations } from './events.js';
+import { exportOperations } from './exports.js';
 import { filterOperations } from './filters.js';
 import { fieldOperations } from './group-fields.js';
 import { groupOperations } from './groups.js';
@@ -24,6 +25,7 @@ export function logsOperations(deps: LogsDeps) {
   return {
     ...groupOperations(deps),
     ...fieldOperations(deps),
+    ...exportOperations(deps),
     ...streamOperations(deps),
     ...eventOperations(deps),
     ...tagOperations(deps),

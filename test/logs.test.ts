@@ -674,6 +674,63 @@ print(json.dumps({'shown': shown.get('deletionProtectionEnabled'), 'err': err, '
     }
   });
 
+  test('transformers: stored per group and run by TestTransformer (boto3)', async () => {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: '/transform/app' }));
+    const script = `
+import boto3, json, os
+c = boto3.client('logs', endpoint_url=os.environ['ENDPOINT'])
+config = [
+    {'parseJSON': {}},
+    {'addKeys': {'entries': [{'key': 'env', 'value': 'prod'}, {'key': 'level', 'value': 'x'}]}},
+    {'copyValue': {'entries': [{'source': 'user.id', 'target': 'uid'}]}},
+    {'renameKeys': {'entries': [{'key': 'msg', 'renameTo': 'message'}]}},
+    {'deleteKeys': {'withKeys': ['secret']}},
+    {'upperCaseString': {'withKeys': ['level']}},
+    {'trimString': {'withKeys': ['message']}},
+]
+c.put_transformer(logGroupIdentifier='/transform/app', transformerConfig=config)
+got = c.get_transformer(logGroupIdentifier='/transform/app')
+tested = c.test_transformer(transformerConfig=config, logEventMessages=[
+    '{"level":"warn","msg":"  hi  ","secret":"s","user":{"id":7}}', 'not json'])
+errors = {}
+def code(f):
+    try:
+        f()
+        return None
+    except c.exceptions.ClientError as e:
+        return e.response['Error']['Code']
+errors['noParser'] = code(lambda: c.put_transformer(logGroupIdentifier='/transform/app',
+    transformerConfig=[{'addKeys': {'entries': [{'key': 'a', 'value': 'b'}]}}]))
+errors['noGroup'] = code(lambda: c.get_transformer(logGroupIdentifier='/transform/missing'))
+c.delete_transformer(logGroupIdentifier='/transform/app')
+errors['deleted'] = code(lambda: c.get_transformer(logGroupIdentifier='/transform/app'))
+print(json.dumps({'config': got['transformerConfig'], 'logs': tested['transformedLogs'], 'errors': errors}))
+`;
+    const res = await python(server.endpoint, script);
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as {
+      config: unknown[];
+      logs: { eventNumber: number; eventMessage: string; transformedEventMessage: string }[];
+      errors: Record<string, string>;
+    };
+    assert.equal(out.config.length, 7);
+    assert.equal(out.logs.length, 2);
+    assert.deepEqual(JSON.parse(out.logs[0].transformedEventMessage), {
+      level: 'WARN',
+      user: { id: 7 },
+      env: 'prod',
+      uid: 7,
+      message: 'hi',
+    });
+    assert.equal(out.logs[1].eventNumber, 2);
+    assert.equal(out.logs[1].transformedEventMessage, '');
+    assert.deepEqual(out.errors, {
+      noParser: 'InvalidParameterException',
+      noGroup: 'ResourceNotFoundException',
+      deleted: 'ResourceNotFoundException',
+    });
+  });
+
   test('boto3 writes, pages and reads back', async () => {
     const script = `
 import boto3, json, os, time

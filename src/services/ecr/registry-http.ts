@@ -90,7 +90,8 @@ const READ_ONLY: ReadonlySet<Route['kind']> = new Set(['base', 'catalog', 'tags'
 export function registryDataPlane(deps: RegistryHttpDeps): DataPlane {
   return {
     name: 'registry',
-    title: 'ECR registry (OCI distribution: docker push 127.0.0.1:<port>/<repo>)',
+    title:
+      'ECR registry (OCI distribution: docker push 127.0.0.1:<port>/<repo>, or repositoryUri: 127.0.0.1:<port>/<account>.dkr.ecr.<region>/<repo>)',
     hosts: ECR_HOSTS,
     paths: [REGISTRY_PREFIX],
     async handle(req, res, match) {

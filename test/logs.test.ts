@@ -617,11 +617,14 @@ print(json.dumps({'shown': shown.get('deletionProtectionEnabled'), 'err': err, '
       );
 
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'log-exports' }));
-      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [
-        `archive/${taskId}/web-1/000000.gz`,
-        `archive/${taskId}/web-2/000000.gz`,
-        'archive/aws-logs-write-test',
-      ]);
+      assert.deepEqual(
+        (listed.Contents ?? []).map((o) => o.Key).sort(),
+        [
+          `archive/${taskId}/web-1/000000.gz`,
+          `archive/${taskId}/web-2/000000.gz`,
+          'archive/aws-logs-write-test',
+        ].sort(),
+      );
       const read = async (key: string): Promise<string> => {
         const o = await s3.send(new GetObjectCommand({ Bucket: 'log-exports', Key: key }));
         return gunzipSync(Buffer.from(await o.Body!.transformToByteArray())).toString('utf8');

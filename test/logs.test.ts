@@ -7,13 +7,20 @@ import assert from 'node:assert/strict';
 import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
+  CancelExportTaskCommand,
+  CreateExportTaskCommand,
   CreateLogStreamCommand,
+  DescribeExportTasksCommand,
+  InvalidOperationException,
   DeleteLogGroupCommand,
   DescribeLogGroupsCommand,
   DescribeLogStreamsCommand,
   FilterLogEventsCommand,
+  GetLogFieldsCommand,
+  GetLogGroupFieldsCommand,
   GetLogEventsCommand,
   InvalidParameterException,
+  ListLogGroupsCommand,
   ListTagsForResourceCommand,
   PutLogEventsCommand,
   PutRetentionPolicyCommand,
@@ -26,7 +33,15 @@ import {
   type FilteredLogEvent,
   type OutputLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
 import { awsCli, python } from './helpers/clients.js';
+import { eventually } from './helpers/lambda.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 const MIN = 60_000;
@@ -394,6 +409,329 @@ describe('CloudWatch Logs', () => {
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /ResourceNotFoundException/);
     assert.match(missing.stderr, /The specified log group does not exist\./);
+  });
+
+  test('ListLogGroups, GetLogGroupFields, deletion protection and KMS keys', async () => {
+    await groupWithStreams('/surface/app', ['s']);
+    await logs.send(
+      new CreateLogGroupCommand({
+        logGroupName: '/surface/infrequent',
+        logGroupClass: 'INFREQUENT_ACCESS',
+        tags: { team: 'blue' },
+      }),
+    );
+    await logs.send(new CreateLogGroupCommand({ logGroupName: '/surface/other' }));
+
+    const listed = await logs.send(
+      new ListLogGroupsCommand({ logGroupNamePattern: 'surface/', limit: 2 }),
+    );
+    assert.deepEqual(
+      listed.logGroups?.map((g) => [g.logGroupName, g.logGroupClass]),
+      [
+        ['/surface/app', 'STANDARD'],
+        ['/surface/infrequent', 'INFREQUENT_ACCESS'],
+      ],
+    );
+    assert.match(
+      listed.logGroups?.[0]?.logGroupArn ?? '',
+      /^arn:aws:logs:[\w-]+:\d{12}:log-group:\/surface\/app$/,
+    );
+    assert.ok(listed.nextToken);
+    const rest = await logs.send(
+      new ListLogGroupsCommand({ logGroupNamePattern: 'surface/', nextToken: listed.nextToken }),
+    );
+    assert.deepEqual(
+      rest.logGroups?.map((g) => g.logGroupName),
+      ['/surface/other'],
+    );
+    assert.equal(rest.nextToken, undefined);
+    const byTag = await logs.send(
+      new ListLogGroupsCommand({ logGroupTags: [{ key: 'team', values: ['blue'] }] }),
+    );
+    assert.deepEqual(
+      byTag.logGroups?.map((g) => g.logGroupName),
+      ['/surface/infrequent'],
+    );
+
+    // Two of four events are JSON with `level`; one of those has `user.id` too.
+    await put('/surface/app', 's', [
+      [now - 3 * MIN, '{"level":"info","user":{"id":7}}'],
+      [now - 2 * MIN, '{"level":"error"}'],
+      [now - 2 * MIN, 'plain text'],
+      [now - 1 * MIN, 'more plain text'],
+    ]);
+    const fields = await logs.send(new GetLogGroupFieldsCommand({ logGroupName: '/surface/app' }));
+    const percent = Object.fromEntries(
+      (fields.logGroupFields ?? []).map((f) => [f.name, f.percent]),
+    );
+    assert.equal(percent['@message'], 100);
+    assert.equal(percent['@timestamp'], 100);
+    assert.equal(percent.level, 50);
+    assert.equal(percent['user.id'], 25);
+    assert.equal(percent['@ptr'], undefined);
+    const ordered = (fields.logGroupFields ?? []).map((f) => f.percent ?? 0);
+    assert.deepEqual(
+      ordered,
+      [...ordered].sort((a, b) => b - a),
+    );
+    // Long before any event: nothing to discover.
+    const old = await logs.send(
+      new GetLogGroupFieldsCommand({ logGroupName: '/surface/app', time: 1_000_000 }),
+    );
+    assert.deepEqual(old.logGroupFields, []);
+    const missing = await logs
+      .send(new GetLogGroupFieldsCommand({ logGroupName: '/surface/missing' }))
+      .catch((e: unknown) => e);
+    assert.ok(missing instanceof ResourceNotFoundException);
+    const source = await logs
+      .send(new GetLogFieldsCommand({ dataSourceName: 'nope', dataSourceType: 'nope' }))
+      .catch((e: unknown) => e);
+    assert.ok(source instanceof ResourceNotFoundException);
+
+    // Deletion protection through boto3: DeleteLogGroup refuses until it is turned off.
+    const script = `
+import boto3, json, os
+c = boto3.client('logs', endpoint_url=os.environ['ENDPOINT'])
+c.put_log_group_deletion_protection(logGroupIdentifier='/surface/other', deletionProtectionEnabled=True)
+shown = c.describe_log_groups(logGroupNamePrefix='/surface/other')['logGroups'][0]
+try:
+    c.delete_log_group(logGroupName='/surface/other')
+    err = None
+except c.exceptions.ClientError as e:
+    err = e.response['Error']
+c.put_log_group_deletion_protection(logGroupIdentifier='/surface/other', deletionProtectionEnabled=False)
+c.delete_log_group(logGroupName='/surface/other')
+left = [g['logGroupName'] for g in c.describe_log_groups(logGroupNamePrefix='/surface/other')['logGroups']]
+print(json.dumps({'shown': shown.get('deletionProtectionEnabled'), 'err': err, 'left': left}))
+`;
+    const res = await python(server.endpoint, script);
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as {
+      shown: boolean;
+      err: { Code: string; Message: string };
+      left: string[];
+    };
+    assert.equal(out.shown, true);
+    assert.equal(out.err.Code, 'ValidationException');
+    assert.equal(
+      out.err.Message,
+      'Cannot delete log group with deletion protection enabled. Disable deletion protection first.',
+    );
+    assert.deepEqual(out.left, []);
+
+    // KMS key through the AWS CLI v2: stored and reported by DescribeLogGroups.
+    const key = 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const assoc = await awsCli(server.endpoint, [
+      'logs',
+      'associate-kms-key',
+      '--log-group-name',
+      '/surface/app',
+      '--kms-key-id',
+      key,
+    ]);
+    assert.equal(assoc.code, 0, assoc.stderr);
+    const kmsOf = async (): Promise<string | undefined> => {
+      const d = await logs.send(
+        new DescribeLogGroupsCommand({ logGroupNamePrefix: '/surface/app' }),
+      );
+      return d.logGroups?.[0]?.kmsKeyId;
+    };
+    assert.equal(await kmsOf(), key);
+    const bad = await awsCli(server.endpoint, [
+      'logs',
+      'associate-kms-key',
+      '--log-group-name',
+      '/surface/app',
+      '--kms-key-id',
+      'not-a-key',
+    ]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /InvalidParameterException/);
+    const noGroup = await awsCli(server.endpoint, [
+      'logs',
+      'associate-kms-key',
+      '--log-group-name',
+      '/surface/missing',
+      '--kms-key-id',
+      key,
+    ]);
+    assert.notEqual(noGroup.code, 0);
+    assert.match(noGroup.stderr, /ResourceNotFoundException/);
+    const dis = await awsCli(server.endpoint, [
+      'logs',
+      'disassociate-kms-key',
+      '--log-group-name',
+      '/surface/app',
+    ]);
+    assert.equal(dis.code, 0, dis.stderr);
+    assert.equal(await kmsOf(), undefined);
+  });
+
+  test('export tasks write gzip objects to an S3 bucket in AWS layout', async () => {
+    const s3 = new S3Client({ ...clientConfig(server.endpoint), forcePathStyle: true });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'log-exports' }));
+      await groupWithStreams('/export/app', ['web-1', 'web-2', 'worker']);
+      const t0 = now - 10 * MIN;
+      await put('/export/app', 'web-1', [
+        [t0, 'first web line'],
+        [t0 + MIN, 'second web line'],
+        [t0 + 9 * MIN, 'after the range'],
+      ]);
+      await put('/export/app', 'web-2', [[t0 + 2 * MIN, 'other stream']]);
+      await put('/export/app', 'worker', [[t0 + MIN, 'not a web stream']]);
+
+      // Through the AWS CLI v2, as a user would start one.
+      const created = await awsCli(server.endpoint, [
+        'logs',
+        'create-export-task',
+        '--task-name',
+        'nightly',
+        '--log-group-name',
+        '/export/app',
+        '--log-stream-name-prefix',
+        'web-',
+        '--from',
+        String(t0),
+        '--to',
+        String(t0 + 2 * MIN),
+        '--destination',
+        'log-exports',
+        '--destination-prefix',
+        'archive',
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+      const { taskId } = JSON.parse(created.stdout) as { taskId: string };
+      const done = await eventually('the export task to finish', async () => {
+        const d = await logs.send(new DescribeExportTasksCommand({ taskId }));
+        const task = d.exportTasks?.[0];
+        return task?.status?.code === 'COMPLETED' || task?.status?.code === 'FAILED'
+          ? task
+          : undefined;
+      });
+      assert.equal(done.status?.code, 'COMPLETED', done.status?.message);
+      assert.equal(done.taskName, 'nightly');
+      assert.equal(done.destinationPrefix, 'archive');
+      assert.ok(
+        (done.executionInfo?.completionTime ?? 0) >= (done.executionInfo?.creationTime ?? 0),
+      );
+
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'log-exports' }));
+      assert.deepEqual(
+        (listed.Contents ?? []).map((o) => o.Key).sort(),
+        [
+          `archive/${taskId}/web-1/000000.gz`,
+          `archive/${taskId}/web-2/000000.gz`,
+          'archive/aws-logs-write-test',
+        ].sort(),
+      );
+      const read = async (key: string): Promise<string> => {
+        const o = await s3.send(new GetObjectCommand({ Bucket: 'log-exports', Key: key }));
+        return gunzipSync(Buffer.from(await o.Body!.transformToByteArray())).toString('utf8');
+      };
+      assert.equal(
+        await read(`archive/${taskId}/web-1/000000.gz`),
+        `${new Date(t0).toISOString()} first web line\n` +
+          `${new Date(t0 + MIN).toISOString()} second web line\n`,
+      );
+      assert.equal(
+        await read(`archive/${taskId}/web-2/000000.gz`),
+        `${new Date(t0 + 2 * MIN).toISOString()} other stream\n`,
+      );
+
+      const finished = await logs
+        .send(new CancelExportTaskCommand({ taskId }))
+        .catch((e: unknown) => e);
+      assert.ok(finished instanceof InvalidOperationException);
+      assert.equal(finished.message, 'The specified export task has already finished');
+      const unknown = await logs
+        .send(new CancelExportTaskCommand({ taskId: 'no-such-task' }))
+        .catch((e: unknown) => e);
+      assert.ok(unknown instanceof ResourceNotFoundException);
+      const noBucket = await logs
+        .send(
+          new CreateExportTaskCommand({
+            logGroupName: '/export/app',
+            from: t0,
+            to: t0 + MIN,
+            destination: 'no-such-bucket',
+          }),
+        )
+        .catch((e: unknown) => e);
+      assert.ok(noBucket instanceof InvalidParameterException);
+      const noGroup = await logs
+        .send(
+          new CreateExportTaskCommand({
+            logGroupName: '/export/missing',
+            from: t0,
+            to: t0 + MIN,
+            destination: 'log-exports',
+          }),
+        )
+        .catch((e: unknown) => e);
+      assert.ok(noGroup instanceof ResourceNotFoundException);
+      const all = await logs.send(new DescribeExportTasksCommand({ statusCode: 'COMPLETED' }));
+      assert.ok(all.exportTasks?.some((t) => t.taskId === taskId));
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  test('transformers: stored per group and run by TestTransformer (boto3)', async () => {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: '/transform/app' }));
+    const script = `
+import boto3, json, os
+c = boto3.client('logs', endpoint_url=os.environ['ENDPOINT'])
+config = [
+    {'parseJSON': {}},
+    {'addKeys': {'entries': [{'key': 'env', 'value': 'prod'}, {'key': 'level', 'value': 'x'}]}},
+    {'copyValue': {'entries': [{'source': 'user.id', 'target': 'uid'}]}},
+    {'renameKeys': {'entries': [{'key': 'msg', 'renameTo': 'message'}]}},
+    {'deleteKeys': {'withKeys': ['secret']}},
+    {'upperCaseString': {'withKeys': ['level']}},
+    {'trimString': {'withKeys': ['message']}},
+]
+c.put_transformer(logGroupIdentifier='/transform/app', transformerConfig=config)
+got = c.get_transformer(logGroupIdentifier='/transform/app')
+tested = c.test_transformer(transformerConfig=config, logEventMessages=[
+    '{"level":"warn","msg":"  hi  ","secret":"s","user":{"id":7}}', 'not json'])
+errors = {}
+def code(f):
+    try:
+        f()
+        return None
+    except c.exceptions.ClientError as e:
+        return e.response['Error']['Code']
+errors['noParser'] = code(lambda: c.put_transformer(logGroupIdentifier='/transform/app',
+    transformerConfig=[{'addKeys': {'entries': [{'key': 'a', 'value': 'b'}]}}]))
+errors['noGroup'] = code(lambda: c.get_transformer(logGroupIdentifier='/transform/missing'))
+c.delete_transformer(logGroupIdentifier='/transform/app')
+errors['deleted'] = code(lambda: c.get_transformer(logGroupIdentifier='/transform/app'))
+print(json.dumps({'config': got['transformerConfig'], 'logs': tested['transformedLogs'], 'errors': errors}))
+`;
+    const res = await python(server.endpoint, script);
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as {
+      config: unknown[];
+      logs: { eventNumber: number; eventMessage: string; transformedEventMessage: string }[];
+      errors: Record<string, string>;
+    };
+    assert.equal(out.config.length, 7);
+    assert.equal(out.logs.length, 2);
+    assert.deepEqual(JSON.parse(out.logs[0].transformedEventMessage), {
+      level: 'WARN',
+      user: { id: 7 },
+      env: 'prod',
+      uid: 7,
+      message: 'hi',
+    });
+    assert.equal(out.logs[1].eventNumber, 2);
+    assert.equal(out.logs[1].transformedEventMessage, '');
+    assert.deepEqual(out.errors, {
+      noParser: 'InvalidParameterException',
+      noGroup: 'ResourceNotFoundException',
+      deleted: 'ResourceNotFoundException',
+    });
   });
 
   test('boto3 writes, pages and reads back', async () => {

@@ -14,6 +14,7 @@ import type { MetadataStore } from '../../storage/types.js';
 import type { Scope } from './store.js';
 import type { LiveTailHub } from './live-tail.js';
 import type { SubscriptionDelivery } from './subscription-delivery.js';
+import type { ExportRunner } from './exports.js';
 
 /** What the logs operation modules share. */
 export interface LogsDeps {
@@ -24,6 +25,8 @@ export interface LogsDeps {
   subscriptions?: SubscriptionDelivery;
   /** Open Live Tail sessions (the plugin's hub also sees what subscriptions see). */
   liveTail?: LiveTailHub;
+  /** Writes export tasks to S3 (absent: CreateExportTask is refused). */
+  exports?: ExportRunner;
 }
 
 export const groupNotFound = (): ResourceNotFoundException =>

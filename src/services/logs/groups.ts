@@ -3,13 +3,19 @@
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
  */
 import type { LogsOperations } from '../../api/logs/operations.js';
+import { ValidationException } from '../../api/logs/errors.js';
 import type {
+  AssociateKmsKeyRequest,
   CreateLogGroupRequest,
   DeleteLogGroupRequest,
   DeleteRetentionPolicyRequest,
   DescribeLogGroupsRequest,
   DescribeLogGroupsResponse,
+  DisassociateKmsKeyRequest,
+  ListLogGroupsRequest,
+  ListLogGroupsResponse,
   LogGroup,
+  PutLogGroupDeletionProtectionRequest,
   PutRetentionPolicyRequest,
 } from '../../api/logs/types.js';
 import type { RequestContext } from '../../shared/context.js';
@@ -24,6 +30,7 @@ import {
   type LogsDeps,
   pageLimit,
   parseGroupArn,
+  resolveGroupName,
   scopeOf,
   validationError,
 } from './common.js';
@@ -48,6 +55,10 @@ type GroupOps = Pick<
   | 'DeleteLogGroup'
   | 'PutRetentionPolicy'
   | 'DeleteRetentionPolicy'
+  | 'ListLogGroups'
+  | 'PutLogGroupDeletionProtection'
+  | 'AssociateKmsKey'
+  | 'DisassociateKmsKey'
 >;
 
 /** https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html */
@@ -108,6 +119,40 @@ export function groupOperations(deps: LogsDeps): GroupOps {
     return out;
   }
 
+  /** One page of the scope's groups by name, from `prefix`, keeping those `wanted`. */
+  async function listGroups(
+    scope: Scope,
+    prefix: string | undefined,
+    wanted: (g: GroupRecord) => boolean,
+    nextToken: string | undefined,
+    limit: number,
+  ): Promise<{ page: GroupRecord[]; more: boolean }> {
+    const after = nextToken ? decodeToken(nextToken, isGroupToken).n : undefined;
+    const base = scopePrefix(scope);
+    const page: GroupRecord[] = [];
+    let cursor = after === undefined ? undefined : base + after;
+    let more = false;
+    // Filters (pattern, class) may skip stored groups, so read in chunks until the page is full.
+    for (;;) {
+      const chunk = await store.list<GroupRecord>(GROUPS, {
+        prefix: base + (prefix ?? ''),
+        after: cursor,
+        limit: limit + 1,
+      });
+      for (const item of chunk) {
+        if (!wanted(item.value)) continue;
+        if (page.length === limit) {
+          more = true;
+          break;
+        }
+        page.push(item.value);
+      }
+      if (more || chunk.length <= limit) break;
+      cursor = chunk[chunk.length - 1].key;
+    }
+    return { page, more };
+  }
+
   return {
     async CreateLogGroup(input: CreateLogGroupRequest, ctx: RequestContext): Promise<void> {
       const name = input.logGroupName;
@@ -139,32 +184,10 @@ export function groupOperations(deps: LogsDeps): GroupOps {
       if (input.logGroupIdentifiers !== undefined) {
         return { logGroups: await describeIdentified(scope, input.logGroupIdentifiers) };
       }
-      const after = input.nextToken ? decodeToken(input.nextToken, isGroupToken).n : undefined;
       const wanted = (g: GroupRecord): boolean =>
         (pattern === undefined || g.name.includes(pattern)) &&
         (input.logGroupClass === undefined || g.logGroupClass === input.logGroupClass);
-      const base = scopePrefix(scope);
-      const page: GroupRecord[] = [];
-      let cursor = after === undefined ? undefined : base + after;
-      let more = false;
-      // Filters (pattern, class) may skip stored groups, so read in chunks until the page is full.
-      for (;;) {
-        const chunk = await store.list<GroupRecord>(GROUPS, {
-          prefix: base + (prefix ?? ''),
-          after: cursor,
-          limit: limit + 1,
-        });
-        for (const item of chunk) {
-          if (!wanted(item.value)) continue;
-          if (page.length === limit) {
-            more = true;
-            break;
-          }
-          page.push(item.value);
-        }
-        if (more || chunk.length <= limit) break;
-        cursor = chunk[chunk.length - 1].key;
-      }
+      const { page, more } = await listGroups(scope, prefix, wanted, input.nextToken, limit);
       const logGroups: LogGroup[] = [];
       for (const g of page) {
         // "If you specify logGroupNamePattern in your request, then only arn, creationTime,
@@ -187,7 +210,14 @@ export function groupOperations(deps: LogsDeps): GroupOps {
     async DeleteLogGroup(input: DeleteLogGroupRequest, ctx: RequestContext): Promise<void> {
       const key = groupKey(scopeOf(ctx), input.logGroupName);
       await store.transaction(async (tx) => {
-        if (!(await tx.get<GroupRecord>(GROUPS, key))) throw groupNotFound();
+        const g = await tx.get<GroupRecord>(GROUPS, key);
+        if (!g) throw groupNotFound();
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/protecting-log-groups-from-deletion.html
+        if (g.deletionProtectionEnabled) {
+          throw new ValidationException(
+            'Cannot delete log group with deletion protection enabled. Disable deletion protection first.',
+          );
+        }
         await deleteGroupTree(tx, key);
       });
     },
@@ -214,7 +244,103 @@ export function groupOperations(deps: LogsDeps): GroupOps {
         delete g.retentionInDays;
       });
     },
+    /** https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_ListLogGroups.html */
+    async ListLogGroups(
+      input: ListLogGroupsRequest,
+      ctx: RequestContext,
+    ): Promise<ListLogGroupsResponse> {
+      const scope = scopeOf(ctx);
+      const limit = pageLimit(input.limit, DESCRIBE_MAX);
+      const pattern = input.logGroupNamePattern;
+      const tagFilters = input.logGroupTags ?? [];
+      const wanted = (g: GroupRecord): boolean =>
+        (pattern === undefined || g.name.includes(pattern)) &&
+        (input.logGroupClass === undefined || g.logGroupClass === input.logGroupClass) &&
+        tagFilters.every(
+          (f) =>
+            g.tags[f.key] !== undefined &&
+            (f.values === undefined || f.values.length === 0 || f.values.includes(g.tags[f.key])),
+        ) &&
+        // Stratus keeps no data sources nor field indexes: such filters match no group.
+        (input.dataSources === undefined || input.dataSources.length === 0) &&
+        (input.fieldIndexNames === undefined || input.fieldIndexNames.length === 0);
+      const { page, more } = await listGroups(scope, undefined, wanted, input.nextToken, limit);
+      const out: ListLogGroupsResponse = {
+        logGroups: page.map((g) => ({
+          logGroupName: g.name,
+          logGroupArn: groupArn(scope, g.name),
+          logGroupClass: g.logGroupClass,
+        })),
+      };
+      if (more) out.nextToken = encodeToken({ n: page[page.length - 1].name });
+      return out;
+    },
+
+    async PutLogGroupDeletionProtection(
+      input: PutLogGroupDeletionProtectionRequest,
+      ctx: RequestContext,
+    ): Promise<void> {
+      const scope = scopeOf(ctx);
+      const name = resolveGroupName({ logGroupIdentifier: input.logGroupIdentifier }, scope);
+      await updateGroup(store, scope, name, (g) => {
+        if (input.deletionProtectionEnabled) g.deletionProtectionEnabled = true;
+        else delete g.deletionProtectionEnabled;
+      });
+    },
+
+    /**
+     * Stored and reported as `kmsKeyId`; Stratus keeps events unencrypted (no KMS service).
+     * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_AssociateKmsKey.html
+     */
+    async AssociateKmsKey(input: AssociateKmsKeyRequest, ctx: RequestContext): Promise<void> {
+      const scope = scopeOf(ctx);
+      const name = kmsTarget(input, scope);
+      if (!KMS_KEY_ARN.test(input.kmsKeyId)) {
+        throw invalid(`Specified KMS key ${input.kmsKeyId} is not a valid KMS key ARN.`);
+      }
+      if (name === undefined) return;
+      await updateGroup(store, scope, name, (g) => {
+        g.kmsKeyId = input.kmsKeyId;
+      });
+    },
+
+    async DisassociateKmsKey(input: DisassociateKmsKeyRequest, ctx: RequestContext): Promise<void> {
+      const scope = scopeOf(ctx);
+      const name = kmsTarget(input, scope);
+      if (name === undefined) return;
+      await updateGroup(store, scope, name, (g) => {
+        delete g.kmsKeyId;
+      });
+    },
   };
+}
+
+/** "The Amazon Resource Name (ARN) of the KMS key to use when encrypting log data." */
+const KMS_KEY_ARN = /^arn:[\w-]+:kms:[\w-]+:\d{12}:(key|alias)\/.+$/;
+
+/**
+ * The group AssociateKmsKey/DisassociateKmsKey name, or undefined for the account's query
+ * results (`resourceIdentifier` `arn:…:logs:<region>:<account>:query-result:*`), which
+ * Stratus accepts and does not store.
+ */
+function kmsTarget(
+  input: {
+    logGroupName?: string;
+    resourceIdentifier?: string;
+  },
+  scope: Scope,
+): string | undefined {
+  if (input.logGroupName !== undefined && input.resourceIdentifier !== undefined) {
+    throw invalid('logGroupName and resourceIdentifier are mutually exclusive parameters.');
+  }
+  if (input.logGroupName !== undefined) return input.logGroupName;
+  const id = input.resourceIdentifier;
+  if (id === undefined) {
+    throw invalid('Either logGroupName or resourceIdentifier must be specified.');
+  }
+  if (parseGroupArn(id)) return resolveGroupName({ logGroupIdentifier: id }, scope);
+  if (/^arn:[\w-]+:logs:[\w-]+:\d{12}:query-result:\*$/.test(id)) return undefined;
+  throw invalid(`Invalid resourceIdentifier: ${id}`);
 }
 
 /** Read-modify-write of one group record in one transaction. */

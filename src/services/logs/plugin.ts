@@ -7,6 +7,7 @@ import { LogsSink } from './sink.js';
 import { SubscriptionDelivery } from './subscription-delivery.js';
 import { MetricFilterPublisher } from './metric-filter-delivery.js';
 import { LiveTailHub } from './live-tail.js';
+import { ExportRunner } from './exports.js';
 import type { LogSink } from '../../events/logs.js';
 
 declare module '../links.js' {
@@ -19,7 +20,7 @@ declare module '../links.js' {
 export const logsPlugin = definePlugin({
   name: 'logs',
   provides: ['logs'],
-  needs: ['metrics'],
+  needs: ['metrics', 's3writes'],
   model: async () => (await import('../../api/logs/model.js')).model,
   create(deps) {
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
@@ -30,11 +31,20 @@ export const logsPlugin = definePlugin({
       new MetricFilterPublisher(deps.store, deps.links.metrics),
       liveTail,
     );
+    const exports = new ExportRunner(deps.store, deps.links.s3writes, Date.now, (msg, err) =>
+      log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
+    );
     return {
       dispatch: bindProvider<LogsOperations>(
-        logsOperations({ store: deps.store, now: Date.now, subscriptions, liveTail }),
+        logsOperations({ store: deps.store, now: Date.now, subscriptions, liveTail, exports }),
       ),
       provides: { logs: new LogsSink(deps.store, Date.now, subscriptions) },
+      async start() {
+        await exports.resume();
+      },
+      async stop() {
+        await exports.drain();
+      },
     };
   },
 });

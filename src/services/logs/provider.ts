@@ -1,6 +1,6 @@
 /**
  * CloudWatch Logs (json 1.1, `Logs_20140328`), one module per resource: groups.ts (and
- * retention), streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
+ * retention, deletion protection, KMS key), group-fields.ts, exports.ts (to S3), transformers.ts, streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
  * subscription filters), policies.ts, destinations.ts, deliveries.ts, anomaly-detectors.ts, queries.ts (Logs Insights, language in insights/),
  * query-definitions.ts, live-tail.ts.
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/Welcome.html
@@ -10,7 +10,9 @@ import type { LogsDeps } from './common.js';
 import { deliveryOperations } from './deliveries.js';
 import { destinationOperations } from './destinations.js';
 import { eventOperations } from './events.js';
+import { exportOperations } from './exports.js';
 import { filterOperations } from './filters.js';
+import { fieldOperations } from './group-fields.js';
 import { groupOperations } from './groups.js';
 import { liveTailOperations } from './live-tail.js';
 import { policyOperations } from './policies.js';
@@ -18,10 +20,14 @@ import { queryOperations } from './queries.js';
 import { queryDefinitionOperations } from './query-definitions.js';
 import { streamOperations } from './streams.js';
 import { tagOperations } from './tags.js';
+import { transformerOperations } from './transformers.js';
 
 export function logsOperations(deps: LogsDeps) {
   return {
     ...groupOperations(deps),
+    ...fieldOperations(deps),
+    ...exportOperations(deps),
+    ...transformerOperations(deps),
     ...streamOperations(deps),
     ...eventOperations(deps),
     ...tagOperations(deps),

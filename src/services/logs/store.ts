@@ -35,7 +35,9 @@ export const QUERY_DEFINITIONS = 'logs_query_definitions';
 
 /** Tables whose rows belong to one log group (deleted with it). */
 const GROUP_CHILD_TABLES = [METRIC_FILTERS, SUBSCRIPTION_FILTERS] as const;
-const GROUP_OWNED_TABLES = [DATA_PROTECTION, INDEX_POLICIES] as const;
+/** A group's transformer (transformers.ts), keyed like the group. */
+export const TRANSFORMERS = 'logs_transformers';
+const GROUP_OWNED_TABLES = [DATA_PROTECTION, INDEX_POLICIES, TRANSFORMERS] as const;
 
 export interface Scope {
   account: string;

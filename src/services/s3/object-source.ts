@@ -3,6 +3,7 @@
  * behalf (Lambda's `Code.S3Bucket`/`S3Key`/`S3ObjectVersion`), with S3's own error code and
  * message when it cannot, which the caller words its own way.
  */
+import type { S3Operations } from '../../api/s3/operations.js';
 import type { RequestContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../../storage/types.js';
@@ -58,6 +59,49 @@ export class StoredObjectSource implements S3ObjectSource {
       if (err instanceof AwsError) {
         return { ok: false, code: err.code, message: err.message, status: err.status };
       }
+      throw err;
+    }
+  }
+}
+
+export type S3WriteResult = { ok: true } | { ok: false; code: string; message: string };
+
+/**
+ * Writing an object on a caller's behalf (CloudWatch Logs' export tasks): S3's own
+ * PutObject, so versioning, notifications and object lock apply as to any other write.
+ */
+export interface S3ObjectWriter {
+  write(
+    ctx: RequestContext,
+    location: { bucket: string; key: string },
+    body: Buffer,
+    contentType?: string,
+  ): Promise<S3WriteResult>;
+}
+
+export class OperationsObjectWriter implements S3ObjectWriter {
+  constructor(private readonly put: S3Operations['PutObject']) {}
+
+  async write(
+    ctx: RequestContext,
+    location: { bucket: string; key: string },
+    body: Buffer,
+    contentType?: string,
+  ): Promise<S3WriteResult> {
+    try {
+      await this.put(
+        {
+          Bucket: location.bucket,
+          Key: location.key,
+          Body: body,
+          ContentLength: body.length,
+          ContentType: contentType,
+        },
+        ctx,
+      );
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof AwsError) return { ok: false, code: err.code, message: err.message };
       throw err;
     }
   }

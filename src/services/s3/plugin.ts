@@ -10,9 +10,19 @@ import { BlobCollector, BlobGuard } from './gc.js';
 import { applyLifecycle } from './lifecycle.js';
 import { BucketNotifier, type S3EventTargets } from './notifications.js';
 import { createLogger } from '../../shared/log.js';
-import { StoredObjectSource, type S3ObjectSource } from './object-source.js';
+import {
+  OperationsObjectWriter,
+  StoredObjectSource,
+  type S3ObjectSource,
+  type S3ObjectWriter,
+} from './object-source.js';
 
-export type { S3ObjectSource, S3ReadResult } from './object-source.js';
+export type {
+  S3ObjectSource,
+  S3ObjectWriter,
+  S3ReadResult,
+  S3WriteResult,
+} from './object-source.js';
 export type { LambdaEventTarget, S3EventTargets } from './notifications.js';
 import { s3Operations } from './provider.js';
 import { S3Meter } from './metering.js';
@@ -23,6 +33,8 @@ declare module '../links.js' {
   interface ServiceLinks {
     /** Objects read on a caller's behalf (Lambda's Code.S3Bucket/S3Key). */
     s3objects: S3ObjectSource;
+    /** Objects written on a caller's behalf (CloudWatch Logs' export tasks). */
+    s3writes: S3ObjectWriter;
     /** Where services register as targets of bucket notifications (Lambda). */
     s3events: S3EventTargets;
   }
@@ -38,7 +50,7 @@ const DEFAULT_LIFECYCLE_SECONDS = 3600;
 export const s3Plugin = definePlugin({
   name: 's3',
   needs: ['bus', 'meter', 'metrics'],
-  provides: ['s3objects', 's3events'],
+  provides: ['s3objects', 's3writes', 's3events'],
   model: async () => (await import('../../api/s3/model.js')).model,
   async create(deps) {
     const blobs = await deps.blobNamespace('s3');
@@ -72,12 +84,20 @@ export const s3Plugin = definePlugin({
       requestMetrics,
     );
     const s3deps = { store: deps.store, blobs, now, notifier, guard };
+    const operations = metering.wrap(
+      s3Operations(s3deps, (bucket) => requestMetrics.changed(bucket)),
+    );
     return {
-      dispatch: bindProvider<S3Operations>(
-        metering.wrap(s3Operations(s3deps, (bucket) => requestMetrics.changed(bucket))),
-      ),
+      dispatch: bindProvider<S3Operations>(operations),
       formUpload: (up) => formUpload(s3deps, up),
-      provides: { s3objects: new StoredObjectSource(deps.store, blobs), s3events: notifier },
+      provides: {
+        s3objects: new StoredObjectSource(deps.store, blobs),
+        s3writes: new OperationsObjectWriter((input, ctx) => {
+          if (!operations.PutObject) throw new Error('S3 PutObject is not implemented');
+          return operations.PutObject(input, ctx);
+        }),
+        s3events: notifier,
+      },
       async start() {
         await expire();
         await collector.collect();

@@ -113,7 +113,7 @@ function checkManagedDocument(doc: string): void {
 }
 
 /** `full` adds Description and Tags, which ListPolicies leaves out. */
-function policyOutput(p: PolicyRecord, full: boolean): Policy {
+export function policyOutput(p: PolicyRecord, full: boolean): Policy {
   const out: Policy = {
     PolicyName: p.name,
     PolicyId: p.id,

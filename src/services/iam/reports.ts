@@ -23,6 +23,7 @@ import { timestamp, type IamDeps } from './common.js';
 import type { LoginProfileRecord } from './login-profiles.js';
 import type { MfaDeviceRecord } from './mfa.js';
 import { pageArray } from './paging.js';
+import { policyOutput } from './policies.js';
 import {
   nameKey,
   ownerPrefix,
@@ -328,17 +329,8 @@ export function reportOperations(deps: IamDeps): ReportOps {
             key: `4/${p.name.toLowerCase()}`,
             add: async (out) => {
               (out.Policies ??= []).push({
-                PolicyName: p.name,
-                PolicyId: p.id,
-                Arn: p.arn,
-                Path: p.path,
-                DefaultVersionId: p.defaultVersionId,
-                AttachmentCount: p.attachmentCount,
-                PermissionsBoundaryUsageCount: 0,
-                IsAttachable: true,
+                ...policyOutput(p, false),
                 ...(p.description !== undefined && { Description: p.description }),
-                CreateDate: new Date(p.created),
-                UpdateDate: new Date(p.updated),
                 PolicyVersionList: p.versions.map((v) => ({
                   Document: encodeDocument(v.document),
                   VersionId: v.id,

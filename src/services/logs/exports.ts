@@ -28,17 +28,15 @@ import type { S3ObjectWriter } from '../s3/object-source.js';
 import { groupNotFound, invalid, type LogsDeps, pageList, scopeOf } from './common.js';
 import {
   childPrefix,
-  GROUPS,
-  type GroupRecord,
+  eventPages,
   groupKey,
-  listEvents,
-  nextPosition,
+  type GroupRecord,
+  GROUPS,
   type Scope,
   scopePrefix,
-  STREAMS,
-  type StreamRecord,
   streamKey,
-  timePosition,
+  type StreamRecord,
+  STREAMS,
 } from './store.js';
 
 export const EXPORT_TASKS = 'logs_export_tasks';
@@ -58,7 +56,6 @@ type ExportOps = Pick<
 >;
 
 const DESCRIBE_MAX = 50;
-const CHUNK = 1000;
 /** AWS's default `destinationPrefix`. */
 const DEFAULT_PREFIX = 'exportedlogs';
 const ACTIVE: ReadonlySet<ExportTaskStatusCode> = new Set(['PENDING', 'RUNNING']);
@@ -150,13 +147,9 @@ export class ExportRunner {
         const lines: string[] = [];
         const sKey = streamKey(gKey, s.name);
         // "to … Events with a timestamp later than this time are not exported."
-        const to = timePosition((task.to ?? 0) + 1);
-        let pos: string | undefined = timePosition(task.from ?? 0);
-        while (pos !== undefined) {
-          const page = await listEvents(this.store, sKey, { from: pos, to, limit: CHUNK });
+        for await (const page of eventPages(this.store, sKey, task.from ?? 0, (task.to ?? 0) + 1)) {
           for (const ev of page)
             lines.push(`${new Date(ev.timestamp).toISOString()} ${ev.message}\n`);
-          pos = page.length < CHUNK ? undefined : nextPosition(page[page.length - 1].pos);
         }
         if (lines.length === 0) continue;
         const current = await this.store.get<ExportRecord>(EXPORT_TASKS, key);

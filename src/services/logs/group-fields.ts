@@ -18,21 +18,18 @@ import { groupNotFound, type LogsDeps, resolveGroupName, scopeOf } from './commo
 import { recordOf } from './insights/record.js';
 import {
   childPrefix,
-  GROUPS,
-  type GroupRecord,
+  eventPages,
   groupKey,
-  listEvents,
-  nextPosition,
-  STREAMS,
-  type StreamRecord,
+  type GroupRecord,
+  GROUPS,
   streamKey,
-  timePosition,
+  type StreamRecord,
+  STREAMS,
 } from './store.js';
 
 type FieldOps = Pick<LogsOperations, 'GetLogGroupFields' | 'GetLogFields'>;
 
 const MINUTE_MS = 60_000;
-const CHUNK = 1000;
 /** `@ptr` is a query handle, not a field of the event. */
 const HIDDEN = new Set(['@ptr']);
 
@@ -60,10 +57,7 @@ export function fieldOperations(deps: LogsDeps): FieldOps {
       for (const { value: s } of streams) {
         if (s.nextSeq === 0) continue;
         const sKey = streamKey(gKey, s.name);
-        const to = timePosition(toMs);
-        let pos: string | undefined = timePosition(Math.max(0, fromMs));
-        while (pos !== undefined) {
-          const page = await listEvents(store, sKey, { from: pos, to, limit: CHUNK });
+        for await (const page of eventPages(store, sKey, Math.max(0, fromMs), toMs)) {
           for (const ev of page) {
             total++;
             const fields = recordOf({
@@ -79,7 +73,6 @@ export function fieldOperations(deps: LogsDeps): FieldOps {
               if (!HIDDEN.has(field)) counts.set(field, (counts.get(field) ?? 0) + 1);
             }
           }
-          pos = page.length < CHUNK ? undefined : nextPosition(page[page.length - 1].pos);
         }
       }
       // "The response results are sorted by the frequency percentage, starting with the

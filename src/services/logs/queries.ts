@@ -37,16 +37,16 @@ import { MAX_LIMIT, parseQuery, type Query } from './insights/parser.js';
 import { recordOf } from './insights/record.js';
 import {
   childPrefix,
-  GROUPS,
-  type GroupRecord,
+  eventPages,
   groupKey,
+  type GroupRecord,
+  GROUPS,
   listEvents,
   nextPosition,
   type Scope,
-  STREAMS,
-  type StreamRecord,
   streamKey,
-  timePosition,
+  type StreamRecord,
+  STREAMS,
 } from './store.js';
 
 /** "You can have up to 100 concurrent CloudWatch Logs insights queries" (the model's text). */
@@ -57,7 +57,6 @@ export const QUERY_TIMEOUT_MS = 60 * 60_000;
 const MAX_GROUPS = 50;
 /** Finished queries kept per account and region for GetQueryResults and DescribeQueries. */
 const KEPT_QUERIES = 1000;
-const CHUNK = 1000;
 const DAY_MS = 86_400_000;
 
 interface RunningQuery {
@@ -382,16 +381,13 @@ async function run(
       for (const { value: s } of streams) {
         if (s.nextSeq === 0) continue;
         const sKey = streamKey(gKey, s.name);
-        let pos: string | undefined = timePosition(from);
-        const to = timePosition(endMs + 1);
-        while (pos !== undefined) {
+        for await (const page of eventPages(store, sKey, from, endMs + 1)) {
           if (q.cancelled) return;
           if (now() > deadline) {
             q.status = 'Timeout';
             q.endedAt = now();
             return;
           }
-          const page = await listEvents(store, sKey, { from: pos, to, limit: CHUNK });
           for (const ev of page) {
             q.statistics.recordsScanned++;
             q.statistics.bytesScanned += Buffer.byteLength(ev.message, 'utf8');
@@ -408,7 +404,6 @@ async function run(
             );
           }
           q.statistics.recordsMatched = exec.matched;
-          pos = page.length < CHUNK ? undefined : nextPosition(page[page.length - 1].pos);
         }
       }
     }

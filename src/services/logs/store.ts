@@ -179,6 +179,26 @@ export async function listEvents(
   return out;
 }
 
+/**
+ * A stream's events with timestamps in [fromMs, toMs), read a page of `limit` at a time so a
+ * scan of a long stream never holds it whole (Insights, field discovery, exports).
+ */
+export async function* eventPages(
+  ops: MetadataOps,
+  sKey: string,
+  fromMs: number,
+  toMs: number,
+  limit = 1000,
+): AsyncGenerator<StoredEvent[]> {
+  const to = timePosition(toMs);
+  let pos: string | undefined = timePosition(fromMs);
+  while (pos !== undefined) {
+    const page = await listEvents(ops, sKey, { from: pos, to, limit });
+    if (page.length > 0) yield page;
+    pos = page.length < limit ? undefined : nextPosition(page[page.length - 1].pos);
+  }
+}
+
 export interface NewEvent {
   timestamp: number;
   message: string;

@@ -15,8 +15,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiGatewayV2Client, CreateApiCommand } from '@aws-sdk/client-apigatewayv2';
-import { AddPermissionCommand, CreateFunctionUrlConfigCommand } from '@aws-sdk/client-lambda';
+import { CreateFunctionUrlConfigCommand } from '@aws-sdk/client-lambda';
 import type { SignedCall } from './calls.js';
 import { capture } from './capture.js';
 import {
@@ -35,7 +34,7 @@ import {
 import { readProfile, summarizeProfile } from './cpu-profile.js';
 import { interleaved, loadOne, type LoadSettings, type Target } from './http-load.js';
 import type { LoadResult } from './load-result.js';
-import { createNoop, NODE_NOOP, setUp } from './lambda-setup.js';
+import { createNoop, NODE_NOOP, quickHttpApi, setUp } from './lambda-setup.js';
 import { startRawServer } from './raw-server-process.js';
 import { repoRoot, startStratus } from './stratus-process.js';
 import { findWrk } from './wrk.js';
@@ -176,30 +175,13 @@ async function main(): Promise<void> {
   });
   const b = await setUp(stratus.endpoint);
   await createNoop(b, 'bench-apigw-noop', 'node');
-  const apigw = new ApiGatewayV2Client({
-    endpoint: stratus.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
   const fn = 'arn:aws:lambda:us-east-1:000000000000:function:bench-apigw-noop';
-  const api = await apigw.send(
-    new CreateApiCommand({ Name: 'bench', ProtocolType: 'HTTP', Target: fn }),
-  );
-  apigw.destroy();
-  await b.lambda.send(
-    new AddPermissionCommand({
-      FunctionName: fn,
-      StatementId: 'apigw',
-      Action: 'lambda:InvokeFunction',
-      Principal: 'apigateway.amazonaws.com',
-      SourceArn: `arn:aws:execute-api:us-east-1:000000000000:${api.ApiId}/*`,
-    }),
-  );
+  const apiId = await quickHttpApi(b, stratus.endpoint, fn);
   const fnUrl = await b.lambda.send(
     new CreateFunctionUrlConfigCommand({ FunctionName: fn, AuthType: 'NONE' }),
   );
   b.destroy();
-  const call = get(`${api.ApiId}.execute-api.localhost:${stratus.port}`, '/noop');
+  const call = get(`${apiId}.execute-api.localhost:${stratus.port}`, '/noop');
   // The same function through its URL, on the same server and connections: what API
   // Gateway's own work costs on top of the Lambda invoke both share.
   // FunctionUrl is the path form; the host form matches the API's.

@@ -1,10 +1,13 @@
 /**
  * What the Lambda benchmark needs from Stratus: SDK clients, an execution role, functions
- * created from in-memory zips, and the Invoke request signed once for wrk.
+ * created from in-memory zips, the Invoke request signed once for wrk, and an HTTP API in
+ * front of a function.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
+import { ApiGatewayV2Client, CreateApiCommand } from '@aws-sdk/client-apigatewayv2';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
+  AddPermissionCommand,
   CreateFunctionCommand,
   DeleteFunctionCommand,
   GetFunctionConfigurationCommand,
@@ -103,6 +106,32 @@ export async function createNoop(
       throw new Error(`${name} is ${c.State}: ${c.StateReason ?? ''}`);
     await new Promise((r) => setTimeout(r, Date.now() - started < 10_000 ? 5 : 500));
   }
+}
+
+/**
+ * An HTTP API quick-created in front of function `fnArn` (`$default` route and stage), with
+ * the permission API Gateway needs to invoke it; its id.
+ */
+export async function quickHttpApi(
+  b: LambdaBench,
+  endpoint: string,
+  fnArn: string,
+): Promise<string> {
+  const apigw = new ApiGatewayV2Client({ endpoint, region: REGION, credentials: CREDENTIALS });
+  const api = await apigw.send(
+    new CreateApiCommand({ Name: 'bench', ProtocolType: 'HTTP', Target: fnArn }),
+  );
+  apigw.destroy();
+  await b.lambda.send(
+    new AddPermissionCommand({
+      FunctionName: fnArn,
+      StatementId: 'apigw',
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      SourceArn: `arn:aws:execute-api:${REGION}:000000000000:${api.ApiId}/*`,
+    }),
+  );
+  return api.ApiId ?? '';
 }
 
 /** Deletes a function; its environments are stopped with it. */

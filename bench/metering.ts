@@ -16,13 +16,11 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CLIENT_CPU, enablePinning, isPinning, runBench } from './children.js';
-import { ApiGatewayV2Client, CreateApiCommand } from '@aws-sdk/client-apigatewayv2';
-import { AddPermissionCommand } from '@aws-sdk/client-lambda';
 import type { SignedCall } from './calls.js';
 import { capture } from './capture.js';
 import { interleaved, type LoadSettings, type Target } from './http-load.js';
 import { combine } from './load-result.js';
-import { createNoop, setUp, signInvoke, type LambdaBench } from './lambda-setup.js';
+import { createNoop, quickHttpApi, setUp, signInvoke, type LambdaBench } from './lambda-setup.js';
 import { startStratus, type StratusProcess } from './stratus-process.js';
 import { findWrk } from './wrk.js';
 
@@ -50,29 +48,12 @@ type Path = 'invoke' | 'apigateway';
 /** An HTTP API whose `$default` route is the function; the call to its invoke host. */
 async function httpApi(s: StratusProcess, b: LambdaBench): Promise<SignedCall> {
   const fn = `arn:aws:lambda:us-east-1:000000000000:function:${FUNCTION}`;
-  const apigw = new ApiGatewayV2Client({
-    endpoint: s.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  const api = await apigw.send(
-    new CreateApiCommand({ Name: 'bench', ProtocolType: 'HTTP', Target: fn }),
-  );
-  apigw.destroy();
-  await b.lambda.send(
-    new AddPermissionCommand({
-      FunctionName: fn,
-      StatementId: 'apigw',
-      Action: 'lambda:InvokeFunction',
-      Principal: 'apigateway.amazonaws.com',
-      SourceArn: `arn:aws:execute-api:us-east-1:000000000000:${api.ApiId}/*`,
-    }),
-  );
+  const apiId = await quickHttpApi(b, s.endpoint, fn);
   return {
     name: 'http-api',
     method: 'GET',
     path: '/noop',
-    headers: [['host', `${api.ApiId}.execute-api.localhost:${s.port}`]],
+    headers: [['host', `${apiId}.execute-api.localhost:${s.port}`]],
     body: '',
   };
 }

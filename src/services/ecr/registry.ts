@@ -257,11 +257,7 @@ export class Registry {
         await requireRepository(tx, repo);
         const blob = await this.linkedBlob(tx, keyOf(source), digest);
         if (!blob) return false;
-        await tx.put<BlobRecord>(T.blobs, digest, { ...blob, pendingUntil: this.pinUntil() });
-        await tx.put<BlobLink>(T.links, childKey(keyOf(repo), digest), {
-          size: blob.size,
-          at: this.deps.now(),
-        });
+        await this.linkBlob(tx, repo, digest, blob);
         return true;
       }),
     );
@@ -289,6 +285,27 @@ export class Registry {
 
   private pinUntil(): number {
     return this.deps.now() + this.deps.guard.graceMs;
+  }
+
+  /**
+   * Links a stored blob into `repo` (upload, mount, replication), pinned for the grace
+   * period so garbage collection leaves it to the manifest that will reference it.
+   */
+  private async linkBlob(
+    tx: MetadataOps,
+    repo: RepositoryRecord,
+    digest: string,
+    blob: Pick<BlobRecord, 'size' | 'refs'>,
+  ): Promise<void> {
+    await tx.put<BlobRecord>(T.blobs, digest, {
+      size: blob.size,
+      refs: blob.refs,
+      pendingUntil: this.pinUntil(),
+    });
+    await tx.put<BlobLink>(T.links, childKey(keyOf(repo), digest), {
+      size: blob.size,
+      at: this.deps.now(),
+    });
   }
 
   // ----- uploads ------------------------------------------------------------------------
@@ -358,15 +375,7 @@ export class Registry {
       }
       await this.deps.store.transaction(async (tx) => {
         const blob = await tx.get<BlobRecord>(T.blobs, digest);
-        await tx.put<BlobRecord>(T.blobs, digest, {
-          size: info.size,
-          refs: blob?.refs ?? 0,
-          pendingUntil: this.pinUntil(),
-        });
-        await tx.put<BlobLink>(T.links, childKey(keyOf(repo), digest), {
-          size: info.size,
-          at: this.deps.now(),
-        });
+        await this.linkBlob(tx, repo, digest, { size: info.size, refs: blob?.refs ?? 0 });
         await tx.delete(T.uploads, id);
       });
       return info;
@@ -541,11 +550,7 @@ export class Registry {
       for (const digest of image.blobs) {
         const blob = await tx.get<BlobRecord>(T.blobs, digest);
         if (!blob) throw layersNotFound(source, [digest]);
-        await tx.put<BlobRecord>(T.blobs, digest, { ...blob, pendingUntil: this.pinUntil() });
-        await tx.put<BlobLink>(T.links, childKey(keyOf(dest), digest), {
-          size: blob.size,
-          at: this.deps.now(),
-        });
+        await this.linkBlob(tx, dest, digest, blob);
       }
     });
     const bytes = Buffer.from(image.manifest, 'utf8');

@@ -187,7 +187,8 @@ describe('Lambda extensions and telemetry', () => {
     // Its 300 ms of post-invoke work are in the REPORT's Duration.
     const report = lines.find((l) => l.startsWith(`REPORT RequestId: ${requestId}`)) ?? '';
     const duration = Number(/\tDuration: ([\d.]+) ms/.exec(report)?.[1]);
-    assert.ok(duration >= 300, `Duration ${duration} counts the extension's time: ${report}`);
+    // (libuv timers may fire up to 1 ms early by performance.now(): a margin, not 300.)
+    assert.ok(duration >= 290, `Duration ${duration} counts the extension's time: ${report}`);
 
     // A configuration change retires the environment: SHUTDOWN with reason spindown.
     await fx.c.lambda.send(

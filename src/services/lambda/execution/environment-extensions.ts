@@ -155,12 +155,14 @@ export class EnvironmentExtensions {
   }
 
   /**
-   * The runtime answered after `durationMs`: the invoke phase (and its REPORT, which counts
-   * the extensions' time) ends when every extension has asked for its next event, then
-   * `end` runs; at `timeoutMs` it ends as a timeout and `onTimeout` runs.
+   * The runtime answered at `answeredAt` (performance.now()), `durationMs` into the invoke:
+   * the invoke phase (and its REPORT, which counts the extensions' time) ends when every
+   * extension has asked for its next event, then `end` runs; at `timeoutMs` it ends as a
+   * timeout and `onTimeout` runs.
    */
   awaitIdle(
     durationMs: number,
+    answeredAt: number,
     report: ReportStatus | undefined,
     timeoutMs: number,
     end: (durationMs: number, report: ReportStatus | undefined) => void,
@@ -170,7 +172,7 @@ export class EnvironmentExtensions {
     this.postInvoke = new Promise<void>((resolve) => (done = resolve));
     this.post = {
       durationMs,
-      answeredAt: performance.now(),
+      answeredAt,
       report,
       end,
       done,

@@ -726,6 +726,8 @@ export class Environment {
       const remaining = Math.max(1, fn.timeoutSeconds * 1000 - durationMs);
       this.extensions.awaitIdle(
         durationMs,
+        // The answer came before the log flush and memory refresh that led here.
+        inv.start + durationMs,
         report,
         remaining,
         (total, status) => {

@@ -73,6 +73,7 @@ describe('the invoke path', () => {
       Handler: 'index.handler',
       Role: ROLE,
       MemorySize: 256,
+      Timeout: 30, // not the 3 s default: CI load must not time a test function out
       Code: { ZipFile: createZip([{ name: 'index.js', data: code }]) },
     });
 
@@ -199,7 +200,7 @@ describe('the invoke path', () => {
     );
 
     await call('DeleteFunctionConcurrency', { FunctionName: 'gated' });
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (
       !(await lambda.invocations.listUsage(ACCOUNT, REGION)).some(
         (r) => r.requestId === 'gated-event',
@@ -226,7 +227,7 @@ describe('the invoke path', () => {
       FunctionName: 'changing',
       ReservedConcurrentExecutions: 10,
     });
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (lambda.invocations.environmentCount() !== alive - 1) {
       assert.ok(Date.now() < deadline, 'the environment was not retired');
       await new Promise((r) => setTimeout(r, 20));

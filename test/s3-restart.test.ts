@@ -71,7 +71,7 @@ async function startCutOffPut(endpoint: string, path: string, declared: number, 
 }
 
 async function waitFor(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (const until = Date.now() + 30_000; Date.now() < until;) {
     if (check()) return;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -40,7 +40,7 @@ after(async () => {
 });
 
 async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
+  for (const until = Date.now() + 30_000; Date.now() < until;) {
     const got = await probe();
     if (got !== undefined) return got;
     await new Promise((r) => setTimeout(r, 20));

@@ -41,7 +41,7 @@ async function rawClient(port: number): Promise<{
   });
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   const waitFor = async (pattern: RegExp): Promise<string> => {
-    const until = Date.now() + 5000;
+    const until = Date.now() + 30_000;
     while (!pattern.test(received)) {
       if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}: ${received}`);
       await new Promise<void>((resolve) => {
@@ -311,15 +311,18 @@ describe('Runtime API HTTP server', () => {
     answer = (_req, res) => held.push(res);
     const c = await rawClient(port);
     c.socket.write('GET /wait HTTP/1.1\r\nHost: h\r\n\r\n');
-    for (let i = 0; held.length === 0 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const until = Date.now() + 30_000; held.length === 0 && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 10));
     assert.equal(held[0].destroyed, false);
     c.socket.destroy();
-    for (let i = 0; !held[0].destroyed && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const until = Date.now() + 30_000; !held[0].destroyed && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 10));
     assert.equal(held[0].destroyed, true);
 
     const d = await rawClient(port);
     d.socket.write('GET /wait HTTP/1.1\r\nHost: h\r\n\r\n');
-    for (let i = 0; held.length === 1 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const until = Date.now() + 30_000; held.length === 1 && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 10));
     server.close();
     await d.closed;
     assert.equal(held[1].destroyed, true);

@@ -127,7 +127,7 @@ describe('ECR lifecycle policies and the CLI and boto3', () => {
     assert.ok(stored.lastEvaluatedAt instanceof Date);
 
     let tags: string[] = [];
-    for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(100)) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(100)) {
       tags = (await listIds('lifecycle')).map((i) => i.imageTag ?? '').sort();
       if (tags.length === 2) break;
     }
@@ -137,7 +137,7 @@ describe('ECR lifecycle policies and the CLI and boto3', () => {
     const expiredBlobs = images.slice(0, 2).flatMap((i) => [i.layers[0].digest, i.config.digest]);
     for (const layerDigest of expiredBlobs) {
       let outcome = '';
-      for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(100)) {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(100)) {
         outcome = (
           await failure(
             ecr.send(

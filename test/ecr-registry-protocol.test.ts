@@ -501,7 +501,9 @@ describe('ECR registry protocol', () => {
       const body = JSON.parse(r.body.toString()) as OciErrors;
       assert.equal(body.errors[0].code, 'SIZE_INVALID');
       assert.ok(r.sent < 64 * MB, `the server read ${r.sent} bytes before refusing`);
-      assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+      // Refused early rather than after reading 100 MB (r.sent says so); the bound is only
+      // against a hang, wide enough for a loaded machine.
+      assert.ok(Date.now() - started < 60_000, `took ${Date.now() - started} ms`);
     }
     assertError(await get('/v2/proto/manifests/huge'), 404, 'MANIFEST_UNKNOWN');
     // The server is fine afterwards.

@@ -254,7 +254,10 @@ describe('task runner on runc', { skip }, () => {
 
 /** What a TCP server sends before closing (retried while the listener comes up). */
 async function tcpRead(host: string, port: number): Promise<string> {
-  for (let i = 0; ; i++) {
+  // A container's listener comes up in its own time on a loaded machine: a deadline, not
+  // a count of tries.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
     try {
       return await new Promise<string>((resolve, reject) => {
         const chunks: Buffer[] = [];
@@ -269,7 +272,7 @@ async function tcpRead(host: string, port: number): Promise<string> {
         s.end();
       });
     } catch (err) {
-      if (i > 40) throw err;
+      if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -127,15 +127,21 @@ describe('Lambda invoke: async events and destinations', () => {
 
 test('async retries and the OnFailure destination survive a server restart', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'stratus-async-'));
-  // 3 s before the 2nd attempt leaves time to kill and restart; the 3rd follows quickly.
-  const env = { STRATUS_LAMBDA_RETRY_DELAYS_MS: '3000,500' };
+  // 8 s before the 2nd attempt leaves time (on a loaded machine too) to let the first
+  // attempt's result be committed, then kill and restart; the 3rd follows quickly.
+  const env = { STRATUS_LAMBDA_RETRY_DELAYS_MS: '8000,500' };
   let first: ServerProcess | undefined;
   let second: ServerProcess | undefined;
   try {
     first = await spawnServer(['--state-dir', stateDir], env);
     const c1 = clients(first.endpoint);
     const role = await createRole(c1.iam, 'async-role');
-    const base = { Runtime: 'nodejs20.x' as const, Handler: 'index.handler', Role: role };
+    const base = {
+      Runtime: 'nodejs20.x' as const,
+      Handler: 'index.handler',
+      Role: role,
+      Timeout: 30, // not the 3 s default: CI load must not time a test function out
+    };
     await c1.lambda.send(
       new CreateFunctionCommand({
         ...base,
@@ -182,7 +188,9 @@ test('async retries and the OnFailure destination survive a server restart', asy
     await eventually('the first attempt', async () =>
       reports(await logMessages(c1.logs, '/aws/lambda/flaky')) >= 1 ? true : undefined,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // The attempt's result is stored just after its REPORT line; nothing outside the server
+    // shows that moment, so a margin far above it (and far below the 8 s retry delay).
+    await new Promise((r) => setTimeout(r, 1500));
     destroy(c1);
     first.child.kill('SIGKILL');
     await first.exited;

@@ -31,12 +31,10 @@ import { pushImage } from './helpers/ecr.js';
 import { eventually, nodeZip, openInvokeFixture, type InvokeFixture } from './helpers/lambda.js';
 import { clientConfig } from './helpers/server.js';
 import { runStratus } from './helpers/process.js';
+import { awayFromMidnightUtc, day, DAY_MS } from './helpers/cost.js';
 
 const SLEEPER = (ms: number) =>
   `exports.handler = async () => { await new Promise((r) => setTimeout(r, ${ms})); return 'ok'; };\n`;
-
-const day = (t: number) => new Date(t).toISOString().slice(0, 10);
-const DAY_MS = 86_400_000;
 
 /** Sums the billed durations of REPORT lines in base64 log tails. */
 function billedMs(tails: (string | undefined)[]): number {
@@ -61,6 +59,9 @@ describe('the bill: Cost Explorer, stratus cost and --what-if', () => {
   };
 
   before(async () => {
+    // The tests compare one day's (and the month's) figures from several sources: none
+    // may straddle midnight UTC.
+    await awayFromMidnightUtc(10 * 60_000);
     process.env.STRATUS_FREE_TIER = 'none';
     fx = await openInvokeFixture();
     endpoint = fx.server.endpoint;

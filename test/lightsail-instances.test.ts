@@ -22,7 +22,8 @@ import {
   until,
   waitState,
 } from './helpers/lightsail.js';
-import { CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
+import { usageByType, type Usage } from './helpers/cost.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 const skip = await lightsailSkipReason('nginx');
@@ -367,25 +368,9 @@ describe('Lightsail instances (runc, AWS CLI v2, ssh, curl)', { skip: skip ?? fa
     { timeout: 300_000 },
     async () => {
       const ce = new CostExplorerClient({ ...clientConfig(ep), maxAttempts: 1 });
-      const today = new Date().toISOString().slice(0, 10);
-      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-      const hours = async (): Promise<{ quantity: number; cost: number } | undefined> => {
-        const out = await ce.send(
-          new GetCostAndUsageCommand({
-            TimePeriod: { Start: today, End: tomorrow },
-            Granularity: 'DAILY',
-            Metrics: ['UsageQuantity', 'UnblendedCost'],
-            GroupBy: [{ Type: 'DIMENSION', Key: 'USAGE_TYPE' }],
-          }),
-        );
-        const g = out.ResultsByTime?.[0]?.Groups?.find((x) => x.Keys?.[0] === 'USE1-Bundle:0.5GB');
-        return (
-          g && {
-            quantity: Number(g.Metrics?.UsageQuantity?.Amount),
-            cost: Number(g.Metrics?.UnblendedCost?.Amount),
-          }
-        );
-      };
+      // Summed over the days around now: the instance's hours may straddle midnight UTC.
+      const hours = async (): Promise<Usage | undefined> =>
+        (await usageByType(ce)).get('USE1-Bundle:0.5GB');
       try {
         const running = await until('nano hours on the bill', hours);
         assert.ok(running.quantity > 0 && running.quantity < 1, String(running.quantity));

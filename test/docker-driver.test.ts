@@ -12,7 +12,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +25,7 @@ import {
 import { DockerDriver, dockerAvailable } from '../src/runtime/docker/driver.js';
 import { reapOrphans, selectDriver } from '../src/runtime/select.js';
 import { createLogger } from '../src/shared/log.js';
+import { freePort } from './helpers/backends.js';
 import { busyboxImage, type BusyboxImage } from './helpers/busybox-ecr.js';
 import { BUSYBOX, imageToolsMissing } from './helpers/oci-image.js';
 
@@ -393,18 +393,6 @@ describe('docker driver', { skip }, () => {
 });
 
 const readText = (path: string): Promise<string> => readFile(path, 'utf8');
-
-/** A port nothing listens on right now (for a fixed host port). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** GET with curl until the server in the container answers (it starts asynchronously). */
 async function curlUntil(url: string): Promise<string> {

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 
 export interface Backend {
   name: string;
@@ -83,11 +84,39 @@ export async function startBackend(name: string): Promise<Backend> {
   return backend;
 }
 
-/** A port that was free a moment ago (for listeners that should get their own port). */
+/**
+ * A port nothing listens on right now (for listeners that must get a fixed port). Taken
+ * below the kernel's ephemeral range: a port from listen(0) is free again once closed, and
+ * with test files running side by side another file's listen(0), or any outgoing
+ * connection's source port, could take it before the test binds it; below that range
+ * only an explicit bind can.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let tries = 0; low > 11_000 && tries < 50; tries++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await canListen(port)) return port;
+  }
   const s = createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
+}
+
+/** The first port of the kernel's ephemeral range (Linux's default when unreadable). */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]);
+  } catch {
+    return 32_768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
 }

@@ -30,9 +30,22 @@ if (files.length === 0) {
   console.error('no test files found (did the build run?)');
   process.exit(1);
 }
+// Each file runs in its own process, which node's runner times out as a whole: a file that
+// hangs (a hook that never settles, a handle left open) fails with its name instead of
+// holding the suite up forever. The default is the longest test timeout a file sets (the
+// batch restart test's 30 minutes); STRATUS_TEST_FILE_TIMEOUT_MS overrides it.
+const fileTimeoutMs = Number(process.env.STRATUS_TEST_FILE_TIMEOUT_MS ?? 1_800_000);
+// Two files at a time on the 2-core CI machine: most of a file's time is spent waiting on
+// servers, runtimes and containers, and more would only add load to timing-sensitive code.
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  [
+    '--test',
+    '--test-concurrency=2',
+    `--test-timeout=${fileTimeoutMs}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { request, type ClientRequest } from 'node:http';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { signedFetch } from './helpers/sign.js';
 
@@ -235,36 +235,42 @@ test('graceful shutdown finishes an in-flight request, then refuses new ones', a
   const server = await startTestServer();
   const body = 'Action=GetCallerIdentity&Version=2011-06-15';
   // A request whose headers have arrived but whose body is still on its way when the
-  // shutdown starts: it is in flight, and must complete.
-  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: server.port,
-        method: 'POST',
-        path: '/',
-        headers: {
-          host: `127.0.0.1:${server.port}`,
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': String(body.length),
-          authorization:
-            'AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00',
-          'x-amz-date': '20240101T000000Z',
-        },
+  // shutdown starts: it is in flight, and must complete. The server's 100 Continue says
+  // the headers arrived (no timing: a loaded machine may take its time to read them).
+  let req!: ClientRequest;
+  const headersArrived = new Promise<void>((resolve) => {
+    req = request({
+      host: '127.0.0.1',
+      port: server.port,
+      method: 'POST',
+      path: '/',
+      headers: {
+        host: `127.0.0.1:${server.port}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': String(body.length),
+        expect: '100-continue',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00',
+        'x-amz-date': '20240101T000000Z',
       },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.write(body.slice(0, 10));
-    setTimeout(() => req.end(body.slice(10)), 800);
+    });
+    req.once('continue', resolve);
   });
-  await new Promise((r) => setTimeout(r, 300));
+  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+  });
+  req.write(body.slice(0, 10));
+  await headersArrived;
   const closing = server.stop();
+  // The rest of the body comes once the shutdown has begun.
+  await new Promise((r) => setImmediate(r));
+  req.end(body.slice(10));
   const res = await response;
   await closing;
   assert.equal(res.status, 200, res.text);

@@ -5,6 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AddLayerVersionPermissionCommand,
   CreateCodeSigningConfigCommand,
@@ -34,13 +37,28 @@ import {
   destroy,
   eventually,
   handlerZip,
+  json,
   type Clients,
 } from './helpers/lambda.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { createZip } from './helpers/zip-writer.js';
 
-/** A handler that holds its environment for a while, so invocations overlap. */
-const SLOW = `exports.handler = async () => { await new Promise((r) => setTimeout(r, 1500)); return 'done'; };\n`;
+/**
+ * A handler that holds its environment until `n` calls have come into `dir` (a barrier, at
+ * most 60 s), so the calls overlap however late a loaded machine delivers some of them.
+ * Answers whether they all came.
+ */
+const BARRIER = `const fs = require('fs');
+const path = require('path');
+exports.handler = async (e) => {
+  fs.writeFileSync(path.join(e.dir, require('crypto').randomUUID()), '');
+  const until = Date.now() + 60000;
+  while (fs.readdirSync(e.dir).length < e.n && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return fs.readdirSync(e.dir).length >= e.n;
+};
+`;
 
 const reportOf = (logResult: string | undefined): string =>
   Buffer.from(logResult ?? '', 'base64')
@@ -77,7 +95,7 @@ describe('Lambda surface', () => {
     );
 
   test('put-provisioned-concurrency-config 3: three initialised environments, no Init Duration', async () => {
-    await create('provisioned', createZip([{ name: 'index.js', data: SLOW }]), true);
+    await create('provisioned', createZip([{ name: 'index.js', data: BARRIER }]), true);
     const put = await awsCli(server.endpoint, [
       'lambda',
       'put-provisioned-concurrency-config',
@@ -101,17 +119,34 @@ describe('Lambda surface', () => {
 
     // Three at once take the three provisioned environments; a fourth one overlapping them
     // needs a fresh environment, whose INIT its REPORT line shows.
-    const invoke = () =>
-      c.lambda.send(
-        new InvokeCommand({ FunctionName: 'provisioned', Qualifier: '1', LogType: 'Tail' }),
-      );
-    const first = await Promise.all([invoke(), invoke(), invoke()]);
+    const overlap = async (n: number) => {
+      const dir = mkdtempSync(join(tmpdir(), 'stratus-barrier-'));
+      try {
+        const outs = await Promise.all(
+          Array.from({ length: n }, () =>
+            c.lambda.send(
+              new InvokeCommand({
+                FunctionName: 'provisioned',
+                Qualifier: '1',
+                LogType: 'Tail',
+                Payload: JSON.stringify({ dir, n }),
+              }),
+            ),
+          ),
+        );
+        for (const out of outs) assert.equal(json(out.Payload), true, 'the calls overlapped');
+        return outs;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const first = await overlap(3);
     for (const out of first) {
       const report = reportOf(out.LogResult);
       assert.match(report, /^REPORT RequestId: /);
       assert.doesNotMatch(report, /Init Duration/);
     }
-    const overlapping = await Promise.all([invoke(), invoke(), invoke(), invoke()]);
+    const overlapping = await overlap(4);
     const cold = overlapping.filter((o) => /Init Duration/.test(reportOf(o.LogResult)));
     assert.equal(cold.length, 1);
 

@@ -5,6 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { DescribeLogStreamsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CreateAliasCommand,
@@ -168,15 +171,16 @@ describe('Lambda invoke: synchronous calls through SDK v3', () => {
   });
 
   test('a timeout returns AWS error and the next call gets a fresh environment', async () => {
-    await create('sleepy', { Timeout: 1 });
+    // 3 s (AWS's default), not 1: the plain calls around it must not time out under load.
+    await create('sleepy', { Timeout: 3 });
     const first = json((await invoke('sleepy', {})).Payload) as { initId: string };
-    const timedOut = await invoke('sleepy', { sleepMs: 3000 });
+    const timedOut = await invoke('sleepy', { sleepMs: 120_000 });
     assert.equal(timedOut.FunctionError, 'Unhandled');
     const err = json(timedOut.Payload) as { errorType: string; errorMessage: string };
     assert.equal(err.errorType, 'Sandbox.Timedout');
     assert.equal(
       err.errorMessage,
-      `RequestId: ${timedOut.$metadata.requestId} Error: Task timed out after 1.00 seconds`,
+      `RequestId: ${timedOut.$metadata.requestId} Error: Task timed out after 3.00 seconds`,
     );
     const next = json((await invoke('sleepy', {})).Payload) as { initId: string };
     assert.notEqual(next.initId, first.initId);
@@ -229,9 +233,19 @@ describe('Lambda invoke: synchronous calls through SDK v3', () => {
         ReservedConcurrentExecutions: 5,
       }),
     );
+    // The five that run are held until the fifteen others have been refused (the handler
+    // waits for the file made then): they overlap by cause, however slow the machine.
+    const release = join(mkdtempSync(join(tmpdir(), 'stratus-narrow-')), 'release');
+    let refused = 0;
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, () => invoke('narrow', { sleepMs: 1500 })),
+      Array.from({ length: 20 }, () =>
+        invoke('narrow', { waitFor: release }).catch((err: unknown) => {
+          if (++refused === 15) writeFileSync(release, '');
+          throw err;
+        }),
+      ),
     );
+    rmSync(dirname(release), { recursive: true, force: true });
     const ok = results.filter((r) => r.status === 'fulfilled');
     const throttled = results.flatMap((r) =>
       r.status === 'rejected' ? [r.reason as Record<string, unknown>] : [],

@@ -41,6 +41,11 @@ const initId = require('node:crypto').randomUUID();
 exports.handler = async (event, context) => {
   if (event.throw) throw new TypeError(event.throw);
   if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
+  // Held until the test creates this file (at most 60 s): calls that overlap by cause.
+  for (const until = Date.now() + 60000; event.waitFor && Date.now() < until; ) {
+    if (require('node:fs').existsSync(event.waitFor)) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
   console.log('echo', JSON.stringify(event));
   return {
     event,

@@ -91,7 +91,8 @@ test('a restart retries lost attempts, requeues the rest, and array parents foll
       { jobName: 's', jobQueue: 'q', jobDefinition: 'd' },
       ctx,
     );
-    for (let i = 0; i < 50 && holding.held.length < 2; i++) await tick();
+    for (const until = Date.now() + 30_000; holding.held.length < 2 && Date.now() < until;)
+      await tick();
     await tick();
     assert.equal(holding.held.length, 2, 'two slots, two attempts running');
     const parentBefore = await store.get<JobRecord>(T.jobs, array?.jobId ?? '');
@@ -100,7 +101,8 @@ test('a restart retries lost attempts, requeues the rest, and array parents foll
     // "Crash": the first engine is dropped as it is; a new one starts on the same store.
     const second = make(instant);
     await second.engine.start();
-    for (let i = 0; i < 200 && (await store.count(T.open)) > 0; i++) await tick();
+    for (const until = Date.now() + 30_000; (await store.count(T.open)) > 0 && Date.now() < until;)
+      await tick();
     assert.equal(await store.count(T.open), 0);
     const parent = await store.get<JobRecord>(T.jobs, array?.jobId ?? '');
     assert.equal(parent?.status, 'SUCCEEDED');

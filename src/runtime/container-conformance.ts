@@ -100,7 +100,8 @@ export function runContainerConformance(
       live.delete(c);
     };
 
-    const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 10_000) => {
+    // Generous: containers start slowly on a loaded CI machine; a pass returns at once.
+    const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 60_000) => {
       const end = Date.now() + ms;
       while (Date.now() < end) {
         if (await cond()) return true;
@@ -256,7 +257,7 @@ export function runContainerConformance(
         ),
       );
       try {
-        assert.ok(await waitFor(() => io.stdout().includes('dropped'), 20_000));
+        assert.ok(await waitFor(() => io.stdout().includes('dropped'), 60_000));
         const stats = await c.stats();
         assert.ok(stats.peakMemoryMb >= 45, `peak ${stats.peakMemoryMb} MB covers 48 MB`);
         assert.ok(stats.peakMemoryMb < 1024, `peak ${stats.peakMemoryMb} MB is plausible`);

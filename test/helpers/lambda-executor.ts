@@ -265,7 +265,7 @@ export function listen(server: Server): Promise<void> {
 
 /** Waits until `n` pre-started runtimes have recorded their pids; returns those pids. */
 export async function waitForPrestart(root: string, n: number): Promise<Set<number>> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const pids = new Set<number>();
     for (const d of await readdir(root).catch(() => [] as string[])) {

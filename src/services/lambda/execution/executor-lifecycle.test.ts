@@ -34,11 +34,11 @@ describe('environment lifecycle', () => {
     const tmp = json(await ex.invoke(fn, request({}))) as string;
     assert.ok(existsSync(tmp));
     assert.equal(ex.environmentCount(), 1);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (ex.environmentCount() > 0 && Date.now() < deadline) await sleep(50);
     assert.equal(ex.environmentCount(), 0);
     // The directory goes in the background once the environment is gone.
-    const rmDeadline = Date.now() + 5000;
+    const rmDeadline = Date.now() + 30_000;
     while (existsSync(tmp) && Date.now() < rmDeadline) await sleep(20);
     assert.equal(existsSync(tmp), false, 'private /tmp removed');
     assert.ok((await ex.invoke(fn, request({}))).initDurationMs !== undefined, 'cold again');
@@ -108,7 +108,7 @@ describe('environment lifecycle', () => {
     const exited = new Promise((r) => orphan.once('exit', r));
     executor({ tmpRoot: root });
     await exited;
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (existsSync(dir) && Date.now() < deadline) await sleep(20);
     assert.equal(existsSync(dir), false);
   });

@@ -35,7 +35,7 @@ const skip = (await dockerAvailable())
 
 function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) =>
+    execFile(cmd, args, { timeout: 120_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? 1 : 0, out: stdout + stderr }),
     );
   });

@@ -25,7 +25,7 @@ async function skipReason(): Promise<string | undefined> {
 
 function docker(args: string[]): Promise<string> {
   return new Promise((ok, fail) =>
-    execFile('docker', args, { timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile('docker', args, { timeout: 120_000 }, (err, stdout, stderr) =>
       err ? fail(new Error(`docker ${args.join(' ')}: ${stderr}`)) : ok(stdout.trim()),
     ),
   );

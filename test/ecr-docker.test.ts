@@ -17,7 +17,7 @@ function dockerUnavailable(): string | undefined {
   if (!hasTool('docker')) return 'no docker client on PATH';
   if (!hasTool(BUSYBOX)) return 'busybox-static is not installed';
   const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
-    timeout: 10_000,
+    timeout: 60_000, // a busy daemon on a loaded machine is slow, not absent
     encoding: 'utf8',
   });
   return info.status === 0 ? undefined : 'no Docker daemon is reachable (docker info failed)';

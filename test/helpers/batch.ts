@@ -118,7 +118,7 @@ export async function waitForJob(
   return last as JobDetail;
 }
 
-export async function until(check: () => Promise<boolean>, limitMs = 30_000): Promise<void> {
+export async function until(check: () => Promise<boolean>, limitMs = 60_000): Promise<void> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     if (await check()) return;

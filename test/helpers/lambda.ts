@@ -93,11 +93,15 @@ export const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('b
 export const json = (b: Uint8Array | undefined): unknown =>
   b === undefined ? undefined : JSON.parse(Buffer.from(b).toString('utf8'));
 
-/** Polls `probe` every 100 ms until it returns something. */
+/**
+ * Polls `probe` every 100 ms until it returns something. The default deadline is generous
+ * (most waits are on a cold start, a queue or a delivery on a loaded CI machine); a pass
+ * returns at once.
+ */
 export async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {

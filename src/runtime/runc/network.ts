@@ -17,7 +17,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InboundRule, PortMapping, PublishedPort } from '../container.js';
 import { run } from './exec.js';
@@ -29,6 +29,8 @@ const SUBNET = '10.213.0.0/16';
 const TABLE = 'stratus';
 const RUN_DIR = '/run/stratus';
 const IPAM_DIR = join(RUN_DIR, 'ipam');
+/** A set-up lock this old was left by a crashed holder (set-up takes well under a second). */
+const STALE_LOCK_MS = 60_000;
 
 /** The netns name and host-side veth of a container (names fit IFNAMSIZ). */
 export function netNames(id: string): { netns: string; veth: string } {
@@ -44,12 +46,18 @@ export async function ensureBridge(): Promise<void> {
   if (existsSync(`/sys/class/net/${BRIDGE}`) && (await tableExists())) return;
   await mkdir(RUN_DIR, { recursive: true });
   const lock = join(RUN_DIR, 'setup.lock');
-  for (let i = 0; ; i++) {
+  for (;;) {
     try {
       await mkdir(lock);
       break;
     } catch {
-      if (i > 500) await rmdir(lock).catch(() => undefined); // a crashed holder's lock
+      // A crashed holder's lock is removed; a live one's is not, however long a loaded
+      // machine makes its set-up take (a count of tries did: two servers then raced).
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > STALE_LOCK_MS) await rmdir(lock).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -43,6 +43,11 @@ async function main(mode: string, stateDir: string): Promise<void> {
         out(`tx ${i}`);
         await storage.store.put('plain', rowKey(i), i);
         out(`plain ${i}`);
+        // The store resolves synchronously (better-sqlite3), so without this the loop never
+        // lets the event loop turn: once the pipe to the test is full (a loaded machine
+        // reads it late), stdout's pending write never completes, every later line piles up
+        // in memory, and the test waits for lines that never come (its 600 s timeout).
+        await new Promise((r) => setImmediate(r));
       }
     }
     case 'blob': {

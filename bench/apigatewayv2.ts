@@ -144,7 +144,11 @@ async function startOffline(slsDir: string, project: string, inProcess: boolean)
 }
 
 function row(name: string, r: LoadResult): string {
-  const cpu = r.cpuUsPerCall === undefined ? '' : `  CPU ${r.cpuUsPerCall.toFixed(0)} µs/req`;
+  const own =
+    r.ownCpuUsPerCall === undefined || r.cpuUsPerCall === undefined
+      ? ''
+      : ` (server ${r.ownCpuUsPerCall.toFixed(0)} + runtimes ${(r.cpuUsPerCall - r.ownCpuUsPerCall).toFixed(0)})`;
+  const cpu = r.cpuUsPerCall === undefined ? '' : `  CPU ${r.cpuUsPerCall.toFixed(0)} µs/req${own}`;
   return (
     `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  ` +
     `p99 ${r.p99Ms.toFixed(2)} ms  non-2xx ${r.non2xx}  errors ${r.errors}${cpu}`

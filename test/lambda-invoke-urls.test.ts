@@ -245,8 +245,10 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
       }
     }
     assert.equal(chunks.map((ch) => ch.text).join(''), 'ab');
+    // Buffered, both would arrive together; streamed, ~300 ms apart. Half of that is the
+    // bar: under load the first chunk (which opens the stream) can come 50 ms late.
     assert.ok(
-      chunks[chunks.length - 1].at - chunks[0].at >= 250,
+      chunks[chunks.length - 1].at - chunks[0].at >= 150,
       `chunks at ${chunks.map((ch) => ch.at.toFixed(0)).join(', ')}`,
     );
     assert.ok(completeAt >= chunks[chunks.length - 1].at);

@@ -9,6 +9,7 @@
  *   npm run build && node dist/bench/apigatewayv2.js [--duration 5] [--warmup 1]
  *     [--connections 10] [--sls-dir /tmp/sls-bench]
  *     [--profile http-api|function-url [--profile-dir DIR]]   (one target under --cpu-prof)
+ *     [--baseline-root DIR]   (another checkout, built: its HTTP API and function URL too)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,8 @@ function options() {
       profile: { type: 'string' },
       /** Keep the .cpuprofile here (for a flame graph) instead of a temporary directory. */
       'profile-dir': { type: 'string' },
+      /** A built checkout of another commit: measured in the same turns (before/after). */
+      'baseline-root': { type: 'string' },
     },
     strict: true,
   });
@@ -64,6 +67,7 @@ function options() {
     slsDir: values['sls-dir'],
     profile: values.profile,
     profileDir: values['profile-dir'],
+    baselineRoot: values['baseline-root'],
   };
 }
 
@@ -144,11 +148,43 @@ async function startOffline(slsDir: string, project: string, inProcess: boolean)
 }
 
 function row(name: string, r: LoadResult): string {
-  const cpu = r.cpuUsPerCall === undefined ? '' : `  CPU ${r.cpuUsPerCall.toFixed(0)} µs/req`;
+  const own =
+    r.ownCpuUsPerCall === undefined || r.cpuUsPerCall === undefined
+      ? ''
+      : ` (server ${r.ownCpuUsPerCall.toFixed(0)} + runtimes ${(r.cpuUsPerCall - r.ownCpuUsPerCall).toFixed(0)})`;
+  const cpu = r.cpuUsPerCall === undefined ? '' : `  CPU ${r.cpuUsPerCall.toFixed(0)} µs/req${own}`;
   return (
     `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  ` +
     `p99 ${r.p99Ms.toFixed(2)} ms  non-2xx ${r.non2xx}  errors ${r.errors}${cpu}`
   );
+}
+
+/** The no-op function, its HTTP API and its URL; the two calls, checked once. */
+async function deploy(endpoint: string, port: number) {
+  const b = await setUp(endpoint);
+  await createNoop(b, 'bench-apigw-noop', 'node');
+  const fn = 'arn:aws:lambda:us-east-1:000000000000:function:bench-apigw-noop';
+  const apiId = await quickHttpApi(b, endpoint, fn);
+  const fnUrl = await b.lambda.send(
+    new CreateFunctionUrlConfigCommand({ FunctionName: fn, AuthType: 'NONE' }),
+  );
+  b.destroy();
+  const call = get(`${apiId}.execute-api.localhost:${port}`, '/noop');
+  // The same function through its URL, on the same server and connections: what API
+  // Gateway's own work costs on top of the Lambda invoke both share.
+  // FunctionUrl is the path form; the host form matches the API's.
+  const urlId = /\/lambda-url\/([a-z0-9]+)\//.exec(fnUrl.FunctionUrl ?? '')?.[1];
+  if (!urlId) throw new Error(`unexpected function URL ${fnUrl.FunctionUrl}`);
+  const urlCall = get(`${urlId}.lambda-url.us-east-1.localhost:${port}`, '/noop');
+  const urlAnswer = await capture(endpoint, urlCall);
+  if (urlAnswer.status !== 200) {
+    throw new Error(`the function URL answered ${urlAnswer.status}: ${urlAnswer.body}`);
+  }
+  const answer = await capture(endpoint, call);
+  if (answer.status !== 200 || answer.body !== '{"ok":true}') {
+    throw new Error(`the HTTP API answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  }
+  return { call, urlCall };
 }
 
 async function main(): Promise<void> {
@@ -173,29 +209,8 @@ async function main(): Promise<void> {
     driver: 'process',
     ...(profileDir && { cpuProfDir: profileDir }),
   });
-  const b = await setUp(stratus.endpoint);
-  await createNoop(b, 'bench-apigw-noop', 'node');
-  const fn = 'arn:aws:lambda:us-east-1:000000000000:function:bench-apigw-noop';
-  const apiId = await quickHttpApi(b, stratus.endpoint, fn);
-  const fnUrl = await b.lambda.send(
-    new CreateFunctionUrlConfigCommand({ FunctionName: fn, AuthType: 'NONE' }),
-  );
-  b.destroy();
-  const call = get(`${apiId}.execute-api.localhost:${stratus.port}`, '/noop');
-  // The same function through its URL, on the same server and connections: what API
-  // Gateway's own work costs on top of the Lambda invoke both share.
-  // FunctionUrl is the path form; the host form matches the API's.
-  const urlId = /\/lambda-url\/([a-z0-9]+)\//.exec(fnUrl.FunctionUrl ?? '')?.[1];
-  if (!urlId) throw new Error(`unexpected function URL ${fnUrl.FunctionUrl}`);
-  const urlCall = get(`${urlId}.lambda-url.us-east-1.localhost:${stratus.port}`, '/noop');
-  const urlAnswer = await capture(stratus.endpoint, urlCall);
-  if (urlAnswer.status !== 200) {
-    throw new Error(`the function URL answered ${urlAnswer.status}: ${urlAnswer.body}`);
-  }
+  const { call, urlCall } = await deploy(stratus.endpoint, stratus.port);
   const answer = await capture(stratus.endpoint, call);
-  if (answer.status !== 200 || answer.body !== '{"ok":true}') {
-    throw new Error(`the HTTP API answered ${answer.status}: ${answer.body.slice(0, 300)}`);
-  }
   if (profileDir) {
     const profiled: Target = {
       name: opts.profile as string,
@@ -232,6 +247,21 @@ async function main(): Promise<void> {
     },
     { name: 'raw node:http (same answer)', url: raw.endpoint, call, pid: raw.child.pid },
   ];
+  let baseline: Awaited<ReturnType<typeof startStratus>> | undefined;
+  if (opts.baselineRoot) {
+    baseline = await startStratus({
+      auth: 'permissive',
+      driver: 'process',
+      root: opts.baselineRoot,
+    });
+    const calls = await deploy(baseline.endpoint, baseline.port);
+    const bpid = baseline.child.pid;
+    const url = baseline.endpoint;
+    targets.push(
+      { name: 'baseline HTTP API → Lambda', url, call: calls.call, pid: bpid, tree: true },
+      { name: 'baseline function URL → Lambda', url, call: calls.urlCall, pid: bpid, tree: true },
+    );
+  }
   const offline: { stop(): Promise<void> }[] = [];
   if (opts.slsDir) {
     if (!existsSync(join(opts.slsDir, 'node_modules', 'serverless-offline'))) {
@@ -260,6 +290,7 @@ async function main(): Promise<void> {
   const results = await interleaved(settings, targets, opts.connections);
   for (const o of offline) await o.stop();
   await raw.stop();
+  await baseline?.stop();
   await stratus.stop();
 
   const base = results.get(targets[0].name) as LoadResult;

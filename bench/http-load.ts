@@ -52,9 +52,12 @@ export async function interleaved(
     for (const t of targets) {
       const cpu = t.tree ? treeCpuMs : cpuMs;
       const before = cpu(t.pid);
+      const ownBefore = t.tree ? cpuMs(t.pid) : undefined;
       const r = await once(s, t, concurrency, 1, 0);
       const after = cpu(t.pid);
+      const ownAfter = t.tree ? cpuMs(t.pid) : undefined;
       if (before !== undefined && after !== undefined) r.serverCpuMs = after - before;
+      if (ownBefore !== undefined && ownAfter !== undefined) r.ownCpuMs = ownAfter - ownBefore;
       slices.get(t.name)?.push(r);
     }
   return new Map([...slices].map(([name, list]) => [name, combine(list)]));

@@ -28,6 +28,14 @@ test('combine: rate over all slices, median percentiles, summed failures, CPU pe
   const withCpu = combine([slice(1000, 0.2, 1, 100), slice(3000, 0.3, 2, 200)]);
   assert.equal(withCpu.serverCpuMs, 300);
   assert.equal(withCpu.cpuUsPerCall, 75);
+  assert.equal(withCpu.ownCpuUsPerCall, undefined, 'no split: no server share');
+
+  const split = combine([
+    { ...slice(1000, 0.2, 1, 100), ownCpuMs: 60 },
+    { ...slice(3000, 0.3, 2, 200), ownCpuMs: 90 },
+  ]);
+  assert.equal(split.ownCpuMs, 150);
+  assert.equal(split.ownCpuUsPerCall, 37.5, 'the server process alone, of the tree');
 });
 
 test('quantile picks from an ascending list', () => {

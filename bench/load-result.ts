@@ -15,6 +15,12 @@ export interface LoadResult {
   serverCpuMs?: number;
   /** serverCpuMs ÷ requests, in µs: what one call costs the server. */
   cpuUsPerCall?: number;
+  /**
+   * When serverCpuMs counts the processes the server spawned too (function runtimes): the
+   * server process's own share of it, and that ÷ requests in µs.
+   */
+  ownCpuMs?: number;
+  ownCpuUsPerCall?: number;
 }
 
 export interface LoadRun {
@@ -42,9 +48,12 @@ export function combine(slices: readonly LoadResult[]): LoadResult {
       slices.map(pick).sort((a, b) => a - b),
       0.5,
     );
-  const cpu = slices.every((r) => r.serverCpuMs !== undefined)
-    ? slices.reduce((a, r) => a + (r.serverCpuMs ?? 0), 0)
-    : undefined;
+  const total = (pick: (r: LoadResult) => number | undefined) =>
+    slices.every((r) => pick(r) !== undefined)
+      ? slices.reduce((a, r) => a + (pick(r) ?? 0), 0)
+      : undefined;
+  const cpu = total((r) => r.serverCpuMs);
+  const own = total((r) => r.ownCpuMs);
   return {
     rps: seconds > 0 ? requests / seconds : 0,
     requests,
@@ -55,6 +64,9 @@ export function combine(slices: readonly LoadResult[]): LoadResult {
     errors: slices.reduce((a, r) => a + r.errors, 0),
     ...(cpu !== undefined && requests > 0
       ? { serverCpuMs: cpu, cpuUsPerCall: (cpu * 1000) / requests }
+      : {}),
+    ...(own !== undefined && requests > 0
+      ? { ownCpuMs: own, ownCpuUsPerCall: (own * 1000) / requests }
       : {}),
   };
 }

@@ -47,6 +47,8 @@ export interface StratusOptions {
   driver?: 'process' | 'runc';
   /** Extra environment for the server (STRATUS_METERING=off, STRATUS_METRICS=off). */
   env?: NodeJS.ProcessEnv;
+  /** Another checkout's root (built) to run instead of this one: a baseline build. */
+  root?: string;
 }
 
 export async function startStratus(opts: StratusOptions): Promise<StratusProcess> {
@@ -55,7 +57,7 @@ export async function startStratus(opts: StratusOptions): Promise<StratusProcess
   const args = [
     ...nodeArgs,
     ...(opts.nodeFlags ?? []),
-    resolve(repoRoot(), 'bin', 'stratus.js'),
+    resolve(opts.root ?? repoRoot(), 'bin', 'stratus.js'),
     ...(opts.stateDir ? ['--state-dir', opts.stateDir] : ['--ephemeral']),
     '--port',
     String(port),

@@ -1,9 +1,10 @@
 /**
  * Output on its way to CloudWatch Logs (Lambda's function logs, ECS's awslogs): events are
- * batched and appended off the hot path: one LogSink append per stream per flush, flushes
- * serialized so a stream's events keep their order.
+ * batched and appended off the hot path: every stream's events of a flush in one
+ * LogSink.appendMany (one transaction), flushes serialized so a stream's events keep their
+ * order.
  */
-import type { LogEventInput, LogSink } from './logs.js';
+import type { LogBatch, LogEventInput, LogSink } from './logs.js';
 
 /** CloudWatch Logs' largest event; longer output lines are split, as Lambda does. */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -60,18 +61,21 @@ export class LogWriter {
     const batch = this.dirty;
     this.dirty = [];
     if (batch.length === 0) return this.flushing;
-    const work = batch.map((s) => {
+    const work: LogBatch[] = batch.map((s) => {
       const events = s.events;
       s.events = [];
       s.dirty = false;
-      return { s, events };
+      return { scope: s.scope, logGroupName: s.group, logStreamName: s.name, events };
     });
+    const sink = this.sink;
     this.flushing = this.flushing.then(() =>
-      Promise.all(
-        work.map(({ s, events }) =>
-          this.sink.append(s.scope, s.group, s.name, events).catch(this.onError),
-        ),
-      ).then(() => undefined),
+      sink.appendMany !== undefined
+        ? sink.appendMany(work).catch(this.onError)
+        : Promise.all(
+            work.map((b) =>
+              sink.append(b.scope, b.logGroupName, b.logStreamName, b.events).catch(this.onError),
+            ),
+          ).then(() => undefined),
     );
     return this.flushing;
   }

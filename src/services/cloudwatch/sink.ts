@@ -61,11 +61,16 @@ export class CloudwatchSink implements MetricSink {
       };
       this.pending.set(key, p);
     }
-    // Repeated values (Invocations' 1, Errors' 0) are one value with a count.
-    const i = p.point.values.lastIndexOf(value);
-    if (i >= 0 && i >= p.point.values.length - 8) p.point.counts[i] += count;
+    // Repeated values (Invocations' 1, Errors' 0) are one value with a count. Only the last
+    // few are looked at: Lambda's Duration puts thousands of distinct values a second, and a
+    // scan of the whole list per put (lastIndexOf) cost that path O(n²).
+    const values = p.point.values;
+    let i = values.length - 1;
+    const stop = Math.max(0, values.length - 8);
+    while (i >= stop && values[i] !== value) i--;
+    if (i >= stop) p.point.counts[i] += count;
     else {
-      p.point.values.push(value);
+      values.push(value);
       p.point.counts.push(count);
     }
     this.timer ??= setTimeout(() => {

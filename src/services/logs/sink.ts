@@ -3,7 +3,7 @@
  * lines and function output): group and stream are created on first use, as the Lambda
  * service does with `/aws/lambda/<function>` groups.
  */
-import type { LogEventInput, LogSink, SubscriptionDeliverer } from '../../events/logs.js';
+import type { LogBatch, LogEventInput, LogSink, SubscriptionDeliverer } from '../../events/logs.js';
 import type { MetadataStore } from '../../storage/types.js';
 import {
   appendEvents,
@@ -30,26 +30,33 @@ export class LogsSink implements LogSink {
     this.subscriptions?.register(service, deliver);
   }
 
-  async append(
+  append(
     scope: Scope,
     logGroupName: string,
     logStreamName: string,
     events: LogEventInput[],
   ): Promise<void> {
-    const gKey = groupKey(scope, logGroupName);
-    const sKey = streamKey(gKey, logStreamName);
+    return this.appendMany([{ scope, logGroupName, logStreamName, events }]);
+  }
+
+  async appendMany(batches: readonly LogBatch[]): Promise<void> {
+    if (batches.length === 0) return;
     const now = this.now();
     await this.store.transaction(async (tx) => {
-      let stream = await tx.get<StreamRecord>(STREAMS, sKey);
-      if (!stream) {
-        const group = (await tx.get<GroupRecord>(GROUPS, gKey)) ?? newGroup(logGroupName, now);
-        stream = newStream(logStreamName, group.nextStreamId, now);
-        group.nextStreamId++;
-        await tx.put(GROUPS, gKey, group);
-        await tx.put(STREAMS, sKey, stream);
+      for (const { scope, logGroupName, logStreamName, events } of batches) {
+        const gKey = groupKey(scope, logGroupName);
+        const sKey = streamKey(gKey, logStreamName);
+        let stream = await tx.get<StreamRecord>(STREAMS, sKey);
+        if (!stream) {
+          const group = (await tx.get<GroupRecord>(GROUPS, gKey)) ?? newGroup(logGroupName, now);
+          stream = newStream(logStreamName, group.nextStreamId, now);
+          group.nextStreamId++;
+          await tx.put(GROUPS, gKey, group);
+          await tx.put(STREAMS, sKey, stream);
+        }
+        await appendEvents(tx, sKey, stream, events, now);
       }
-      await appendEvents(tx, sKey, stream, events, now);
     });
-    await this.subscriptions?.appended(scope, logGroupName, logStreamName, events);
+    await this.subscriptions?.appendedMany(batches);
   }
 }

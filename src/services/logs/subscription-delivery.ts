@@ -24,6 +24,14 @@ export interface AppendedEvent {
   message: string;
 }
 
+/** One stream's appended events (a LogBatch). */
+export interface AppendedBatch {
+  scope: Scope;
+  logGroupName: string;
+  logStreamName: string;
+  events: readonly AppendedEvent[];
+}
+
 /** A 56-digit event id, the form AWS's subscription events carry. */
 function eventId(timestamp: number): string {
   let digits = String(Math.max(0, Math.trunc(timestamp)));
@@ -52,41 +60,69 @@ export class SubscriptionDelivery {
    * Publishes the group's metric filters and sends what its subscription filters match;
    * never throws (the append has committed).
    */
-  async appended(scope: Scope, group: string, stream: string, events: readonly AppendedEvent[]) {
-    this.liveTail?.appended(scope, group, stream, events);
-    await this.metricFilters
-      ?.appended(scope, group, events)
-      .catch((err: unknown) => this.warn('could not publish metric filters', err));
-    if (events.length === 0 || this.deliverers.size === 0) return;
-    try {
-      const filters = await this.store.list<SubscriptionFilterRecord>(SUBSCRIPTION_FILTERS, {
-        prefix: childPrefix(groupKey(scope, group)),
-      });
-      for (const { value: f } of filters) {
-        const deliver = this.deliverers.get(parseArn(f.destinationArn)?.service ?? '');
-        if (deliver === undefined) continue;
-        const matches = compileFilterPattern(f.filterPattern);
-        const logEvents = events
-          .filter((e) => matches(e.message))
-          .map((e) => ({ id: eventId(e.timestamp), timestamp: e.timestamp, message: e.message }));
-        if (logEvents.length === 0) continue;
-        const data = gzipSync(
-          JSON.stringify({
-            messageType: 'DATA_MESSAGE',
-            owner: scope.account,
-            logGroup: group,
-            logStream: stream,
-            subscriptionFilters: [f.filterName],
-            logEvents,
-          }),
-        ).toString('base64');
-        const payload = Buffer.from(JSON.stringify({ awslogs: { data } }));
-        await deliver(f.destinationArn, payload).catch((err: unknown) =>
-          this.warn(`could not deliver subscription filter ${f.filterName}`, err),
-        );
+  appended(
+    scope: Scope,
+    group: string,
+    stream: string,
+    events: readonly AppendedEvent[],
+  ): Promise<void> {
+    return this.appendedMany([{ scope, logGroupName: group, logStreamName: stream, events }]);
+  }
+
+  /** `appended` for several streams: a group's subscription filters are read once. */
+  async appendedMany(batches: readonly AppendedBatch[]): Promise<void> {
+    const filtersOf = new Map<string, Promise<SubscriptionFilterRecord[]>>();
+    for (const { scope, logGroupName: group, logStreamName: stream, events } of batches) {
+      this.liveTail?.appended(scope, group, stream, events);
+      await this.metricFilters
+        ?.appended(scope, group, events)
+        .catch((err: unknown) => this.warn('could not publish metric filters', err));
+      if (events.length === 0 || this.deliverers.size === 0) continue;
+      try {
+        const gKey = groupKey(scope, group);
+        let filters = filtersOf.get(gKey);
+        if (filters === undefined) {
+          filters = this.store
+            .list<SubscriptionFilterRecord>(SUBSCRIPTION_FILTERS, { prefix: childPrefix(gKey) })
+            .then((items) => items.map((i) => i.value));
+          filtersOf.set(gKey, filters);
+        }
+        for (const f of await filters) {
+          await this.deliver(scope, group, stream, events, f);
+        }
+      } catch (err) {
+        this.warn('could not read subscription filters', err);
       }
-    } catch (err) {
-      this.warn('could not read subscription filters', err);
     }
+  }
+
+  private async deliver(
+    scope: Scope,
+    group: string,
+    stream: string,
+    events: readonly AppendedEvent[],
+    f: SubscriptionFilterRecord,
+  ): Promise<void> {
+    const deliver = this.deliverers.get(parseArn(f.destinationArn)?.service ?? '');
+    if (deliver === undefined) return;
+    const matches = compileFilterPattern(f.filterPattern);
+    const logEvents = events
+      .filter((e) => matches(e.message))
+      .map((e) => ({ id: eventId(e.timestamp), timestamp: e.timestamp, message: e.message }));
+    if (logEvents.length === 0) return;
+    const data = gzipSync(
+      JSON.stringify({
+        messageType: 'DATA_MESSAGE',
+        owner: scope.account,
+        logGroup: group,
+        logStream: stream,
+        subscriptionFilters: [f.filterName],
+        logEvents,
+      }),
+    ).toString('base64');
+    const payload = Buffer.from(JSON.stringify({ awslogs: { data } }));
+    await deliver(f.destinationArn, payload).catch((err: unknown) =>
+      this.warn(`could not deliver subscription filter ${f.filterName}`, err),
+    );
   }
 }

@@ -26,7 +26,13 @@ import {
 import type { Executor, FunctionVersionSpec, InvokeOutcome, InvokeRequest } from './types.js';
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
-const DEFAULT_LOG_FLUSH_MS = 20;
+/**
+ * Function log lines wait this long to be appended together: each flush is a SQLite
+ * commit, and under load commits (WAL pages rewritten, checkpoints that fsync on the event
+ * loop) cost more than the rows; at 20 ms a busy server lost ~15-20% of its invokes to them
+ * (bench/README.md). CloudWatch Logs itself shows Lambda's lines seconds later.
+ */
+const DEFAULT_LOG_FLUSH_MS = 100;
 
 export interface ExecutorOptions {
   driver: ExecutionDriver;
@@ -41,7 +47,7 @@ export interface ExecutorOptions {
    *  it off). A family's pool fills on its first cold start, or at once with `prestartNow`. */
   prestart?: Partial<Record<RuntimeFamily, number>>;
   prestartNow?: boolean;
-  /** How long function log lines may wait before they are appended (default 20 ms). */
+  /** How long function log lines may wait before they are appended (default 100 ms). */
   logFlushMs?: number;
   /** Interpreters and bootstraps (default: this host's node and python3, runtimes/). */
   host?: RuntimeHost;

@@ -23,7 +23,12 @@
  * Stratus adds one route of its own for pre-started runtimes: GET /stratus/v1/assignment
  * long-polls for the function such a process will serve.
  */
-import { type HttpRequest, type HttpResponse, RuntimeHttpServer } from './runtime-http.js';
+import {
+  FixedHead,
+  type HttpRequest,
+  type HttpResponse,
+  RuntimeHttpServer,
+} from './runtime-http.js';
 
 /** "6 MB": AWS's rapid allows 6 MiB + 100 bytes and names that figure in its errors. */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
@@ -39,6 +44,10 @@ const ASSIGNMENT_PATH = '/stratus/v1/assignment';
 const ACCEPTED = '{"status":"OK"}';
 const EMPTY = Buffer.alloc(0);
 const JSON_HEADERS = ['Content-Type', 'application/json'];
+/** Heads of the answers every invocation gets, formatted once. */
+const ACCEPTED_HEAD = new FixedHead(202, JSON_HEADERS);
+const EVENT_HEAD = new FixedHead(200, JSON_HEADERS);
+const NO_FIELDS: readonly string[] = [];
 
 /** What the environment hands the runtime on /next. */
 export interface RuntimeInvocation {
@@ -179,8 +188,6 @@ export class RuntimeApi {
     this.current = inv.requestId;
     this.sink = inv.onChunk ?? null;
     const headers = [
-      'Content-Type',
-      'application/json',
       'Lambda-Runtime-Aws-Request-Id',
       inv.requestId,
       'Lambda-Runtime-Deadline-Ms',
@@ -196,7 +203,7 @@ export class RuntimeApi {
     if (inv.cognitoIdentity !== undefined) {
       headers.push('Lambda-Runtime-Cognito-Identity', inv.cognitoIdentity);
     }
-    res.send(200, headers, inv.payload);
+    res.sendWith(EVENT_HEAD, headers, inv.payload);
   }
 
   private readonly onRequest = (req: HttpRequest, res: HttpResponse): void => {
@@ -313,7 +320,7 @@ export class RuntimeApi {
         this.payOwed();
         this.owed = res;
       } else {
-        writeJson(res, 202, ACCEPTED);
+        accepted(res);
       }
     });
   }
@@ -322,7 +329,7 @@ export class RuntimeApi {
     const owed = this.owed;
     if (owed === null) return;
     this.owed = null;
-    if (!owed.destroyed) writeJson(owed, 202, ACCEPTED);
+    if (!owed.destroyed) accepted(owed);
   }
 
   /**
@@ -368,7 +375,7 @@ export class RuntimeApi {
   private initError(req: HttpRequest, res: HttpResponse): void {
     const errorType = headerValue(req, 'lambda-runtime-function-error-type');
     readBody(req, MAX_RESPONSE_BYTES, (body) => {
-      writeJson(res, 202, ACCEPTED);
+      accepted(res);
       this.events.onInitError(errorPayload(body, errorType), errorType);
     });
   }
@@ -430,6 +437,10 @@ export function readBody(
 function headerValue(req: HttpRequest, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function accepted(res: HttpResponse): void {
+  res.sendWith(ACCEPTED_HEAD, NO_FIELDS, ACCEPTED);
 }
 
 /** `body`: a Buffer, or an ASCII string. */

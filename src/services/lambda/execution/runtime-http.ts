@@ -87,23 +87,54 @@ export class HttpResponse {
    * are refused with node:http's error.
    */
   send(status: number, headers: readonly string[], body: Buffer | string): void {
+    this.sendWith(statusLine(status), headers, body);
+  }
+
+  /** `send` with a status line and fields formatted (and checked) once: answers sent often. */
+  sendWith(head: FixedHead, headers: readonly string[], body: Buffer | string): void {
     if (this.out !== null) throw new Error('already answered');
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    let text = head.text;
     for (let i = 0; i < headers.length; i += 2) {
       const value = headers[i + 1];
       if (INVALID_VALUE.test(value)) throw invalidChar(headers[i]);
-      head += `${headers[i]}: ${value}\r\n`;
+      text += `${headers[i]}: ${value}\r\n`;
     }
-    head += `Content-Length: ${body.length}\r\n`;
-    if (!this.keepAlive) head += 'Connection: close\r\n';
-    else if (this.http10KeepAlive) head += 'Connection: keep-alive\r\n';
-    head += '\r\n';
-    if (this.noBody || body.length === 0) this.out = head;
-    else if (typeof body === 'string') this.out = head + body;
-    else if (body.length <= SINGLE_WRITE_MAX) this.out = head + body.toString('latin1');
-    else this.out = [Buffer.from(head, 'latin1'), body];
+    text += `Content-Length: ${body.length}\r\n`;
+    if (!this.keepAlive) text += 'Connection: close\r\n';
+    else if (this.http10KeepAlive) text += 'Connection: keep-alive\r\n';
+    text += '\r\n';
+    if (this.noBody || body.length === 0) this.out = text;
+    else if (typeof body === 'string') this.out = text + body;
+    else if (body.length <= SINGLE_WRITE_MAX) this.out = text + body.toString('latin1');
+    else this.out = [Buffer.from(text, 'latin1'), body];
     this.conn.ready(this);
   }
+}
+
+/** A status line and header fields, formatted and checked once (HttpResponse.sendWith). */
+export class FixedHead {
+  readonly text: string;
+
+  constructor(status: number, headers: readonly string[] = []) {
+    let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (INVALID_VALUE.test(headers[i + 1])) throw invalidChar(headers[i]);
+      text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    }
+    this.text = text;
+  }
+}
+
+/** Status lines by status: send() formats its fields per answer. */
+const statusLines = new Map<number, FixedHead>();
+
+function statusLine(status: number): FixedHead {
+  let head = statusLines.get(status);
+  if (head === undefined) {
+    head = new FixedHead(status);
+    statusLines.set(status, head);
+  }
+  return head;
 }
 
 const enum State {

@@ -20,7 +20,8 @@ import type { AttemptDetail, JobStatus } from '../../api/batch/types.js';
 import { buildArn } from '../../shared/arn.js';
 import type { Logger } from '../../shared/log.js';
 import type { MetadataOps, MetadataStore } from '../../storage/types.js';
-import type { AttemptEvents, JobExecutor, RunningAttempt } from './executor.js';
+import type { AttemptEvents, AttemptSpec, JobExecutor, RunningAttempt } from './executor.js';
+import { isNode, isNodeParent, launchNodeGroup, nodeJobId } from './multi-node.js';
 import { shouldRetry, type AttemptOutcome } from './retry.js';
 import { Scheduler, type Capacity, type Placement, type QueuedJob } from './scheduler.js';
 import {
@@ -114,6 +115,7 @@ export class JobEngine {
       );
     }
     const lost: string[] = [];
+    const lostNodes: string[] = [];
     const waiting: JobRecord[] = [];
     let after: string | undefined;
     for (;;) {
@@ -124,6 +126,11 @@ export class JobEngine {
         this.lastSeq = Math.max(this.lastSeq, job.seq);
         // An array parent's status follows its children; it never runs itself.
         if (job.array !== undefined && job.array.parentId === undefined) continue;
+        // A multi-node job's nodes follow it: the job is what is queued and recovered.
+        if (isNode(job)) {
+          if (job.status === 'STARTING' || job.status === 'RUNNING') lostNodes.push(job.jobId);
+          continue;
+        }
         if (job.status === 'RUNNABLE') this.scheduler.enqueue(queued(job));
         else if (job.status === 'STARTING' || job.status === 'RUNNING') lost.push(job.jobId);
         else if (job.status === 'PENDING' && job.waitingOn.length > 0) waiting.push(job);
@@ -137,6 +144,13 @@ export class JobEngine {
       await this.update(lost, (job) => {
         const instanceId = job.current?.instanceId ?? 'i-00000000000000000';
         this.endAttempt(job, { statusReason: REASON.hostLost(instanceId) }, now, undefined);
+      });
+    }
+    if (lostNodes.length > 0) {
+      const now = this.opts.now();
+      await this.update(lostNodes, (node) => {
+        const instanceId = node.current?.instanceId ?? 'i-00000000000000000';
+        this.endNode(node, { statusReason: REASON.hostLost(instanceId) }, now);
       });
     }
     // A dependency may have ended between its commit and its dependants' update.
@@ -272,6 +286,12 @@ export class JobEngine {
   }
 
   private async withChildren(job: JobRecord): Promise<string[]> {
+    if (isNodeParent(job) && job.node) {
+      return [
+        job.jobId,
+        ...Array.from({ length: job.node.numNodes }, (_, i) => nodeJobId(job.jobId, i)),
+      ];
+    }
     if (job.array === undefined || job.array.parentId !== undefined) return [job.jobId];
     const ids = [job.jobId];
     for (let i = 0; i < job.array.size; i++) ids.push(`${job.jobId}:${i}`);
@@ -346,45 +366,101 @@ export class JobEngine {
     const where = new Map(placed.map((p) => [p.job.jobId, p.environment]));
     const changes = await this.update([...where.keys()], (job) => {
       if (job.status !== 'RUNNABLE') return false;
-      const environment = where.get(job.jobId) ?? '';
-      const taskId = randomBytes(16).toString('hex');
-      const cluster = `AWSBatch-${nameOf(environment)}-${randomUUID()}`;
-      job.status = 'STARTING';
-      job.computeEnvironment = environment;
-      job.current = {
-        taskArn: buildArn('ecs', job.region, job.account, `task/${cluster}/${taskId}`),
-        logStreamName: `${job.definitionName}/default/${taskId}`,
-        instanceId: `i-${randomBytes(8).toString('hex').slice(0, 17)}`,
-      };
+      this.toStarting(job, where.get(job.jobId) ?? '');
       return true;
     });
     const started = new Set(changes.map((c) => c.job.jobId));
     for (const id of where.keys()) if (!started.has(id)) this.scheduler.release(id);
-    for (const { job } of changes) this.launch(job);
+    // A multi-node job's nodes start with it (each its own task and instance).
+    const nodeIds: string[] = [];
+    for (const { job } of changes) {
+      if (isNodeParent(job)) nodeIds.push(...(await this.withChildren(job)).slice(1));
+    }
+    const nodes = new Map<string, JobRecord[]>();
+    if (nodeIds.length > 0) {
+      const moved = await this.update(nodeIds, (node) => {
+        const parent = node.node?.parentId ?? '';
+        this.toStarting(
+          node,
+          changes.find((c) => c.job.jobId === parent)?.job.computeEnvironment ?? '',
+        );
+        return true;
+      });
+      for (const { job } of moved) {
+        const parent = job.node?.parentId ?? '';
+        nodes.set(parent, [...(nodes.get(parent) ?? []), job]);
+      }
+    }
+    for (const { job } of changes) this.launch(job, nodes.get(job.jobId));
   }
 
-  private launch(job: JobRecord): void {
+  /** → STARTING in `environment`, with the ECS task and instance of a new attempt. */
+  private toStarting(job: JobRecord, environment: string): void {
+    const taskId = randomBytes(16).toString('hex');
+    const cluster = `AWSBatch-${nameOf(environment)}-${randomUUID()}`;
+    job.status = 'STARTING';
+    job.computeEnvironment = environment;
+    job.current = {
+      taskArn: buildArn('ecs', job.region, job.account, `task/${cluster}/${taskId}`),
+      logStreamName: `${job.definitionName}/default/${taskId}`,
+      instanceId: `i-${randomBytes(8).toString('hex').slice(0, 17)}`,
+    };
+  }
+
+  private launch(job: JobRecord, nodes?: JobRecord[]): void {
     const a: Attempt = { job, chain: Promise.resolve() };
     this.attempts.set(job.jobId, a);
-    const events: AttemptEvents = {
-      running: () => {
-        a.chain = a.chain.then(() => this.running(a)).catch(this.logError);
-      },
-      exited: (outcome) => {
-        a.chain = a.chain.then(() => this.exited(a, outcome)).catch(this.logError);
-      },
+    const serial = (fn: () => Promise<unknown>): void => {
+      a.chain = a.chain.then(fn).catch(this.logError);
     };
-    a.handle = this.opts.executor.launch(
-      {
-        job,
-        attempt: job.attempts.length + 1,
-        environmentName: nameOf(job.computeEnvironment ?? ''),
-        queueName: nameOf(job.jobQueue),
-        taskId: job.current?.taskArn.slice(job.current.taskArn.lastIndexOf('/') + 1) ?? '',
-        logStreamName: job.current?.logStreamName ?? '',
-      },
-      events,
-    );
+    const events: AttemptEvents = {
+      running: () => serial(() => this.running(a)),
+      exited: (outcome) => serial(() => this.exited(a, outcome)),
+    };
+    const attempt = job.attempts.length + 1;
+    const spec = (j: JobRecord, mainNodeAddress?: string): AttemptSpec => ({
+      job: j,
+      attempt,
+      environmentName: nameOf(j.computeEnvironment ?? ''),
+      queueName: nameOf(j.jobQueue),
+      taskId: j.current?.taskArn.slice(j.current.taskArn.lastIndexOf('/') + 1) ?? '',
+      logStreamName: j.current?.logStreamName ?? '',
+      mainNodeAddress,
+    });
+    if (!isNodeParent(job)) {
+      a.handle = this.opts.executor.launch(spec(job), events);
+      return;
+    }
+    a.handle = launchNodeGroup(this.opts.executor, nodes ?? [], spec, events, {
+      nodeRunning: (node) => serial(() => this.nodeRunning(node.jobId)),
+      nodeExited: (node, outcome) =>
+        serial(() =>
+          this.update([node.jobId], (n) => {
+            if (n.status !== 'STARTING' && n.status !== 'RUNNING') return false;
+            this.endNode(n, outcome, this.opts.now());
+          }),
+        ),
+    });
+  }
+
+  private async nodeRunning(id: string): Promise<void> {
+    const now = this.opts.now();
+    await this.update([id], (node) => {
+      if (node.status !== 'STARTING') return false;
+      node.status = 'RUNNING';
+      node.startedAt = now;
+    });
+  }
+
+  /** A node's container ended: it SUCCEEDED or FAILED by its exit (the job decides retries). */
+  private endNode(
+    node: JobRecord,
+    outcome: AttemptOutcome & { statusReason: string },
+    now: number,
+  ): void {
+    this.recordAttempt(node, outcome, now, node.startedAt ?? now);
+    node.status = outcome.exitCode === 0 ? 'SUCCEEDED' : 'FAILED';
+    node.stoppedAt = now;
   }
 
   private readonly logError = (err: unknown): void =>
@@ -424,16 +500,24 @@ export class JobEngine {
       this.endAttempt(job, lost ? { statusReason: REASON.hostLost(instanceId) } : outcome, now, a);
       return true;
     });
+    if (isNodeParent(a.job)) {
+      // Nodes that never started (the main node did not) end with the job's attempt.
+      const ids = (await this.withChildren(a.job)).slice(1);
+      await this.update(ids, (node) => {
+        if (node.status !== 'STARTING' && node.status !== 'RUNNING') return false;
+        this.endNode(node, outcome, now);
+      });
+    }
     await this.settle(changes.filter((c) => TERMINAL.has(c.job.status)).map((c) => c.job));
     this.kick();
   }
 
-  /** Records the attempt and decides: SUCCEEDED, another attempt (RUNNABLE), or FAILED. */
-  private endAttempt(
+  /** Appends the attempt in progress (its container's exit) and ends it. */
+  private recordAttempt(
     job: JobRecord,
     outcome: AttemptOutcome & { statusReason: string },
     now: number,
-    a: Attempt | undefined,
+    startedAt: number,
   ): void {
     const attempt: AttemptDetail = {
       container: {
@@ -445,7 +529,7 @@ export class JobEngine {
           ? buildArn('ecs', job.region, job.account, `container-instance/${job.current.instanceId}`)
           : undefined,
       },
-      startedAt: a?.startedAt ?? job.startedAt ?? now,
+      startedAt,
       stoppedAt: now,
       statusReason: outcome.statusReason,
     };
@@ -460,6 +544,16 @@ export class JobEngine {
     };
     job.current = undefined;
     job.statusReason = outcome.statusReason;
+  }
+
+  /** Records the attempt and decides: SUCCEEDED, another attempt (RUNNABLE), or FAILED. */
+  private endAttempt(
+    job: JobRecord,
+    outcome: AttemptOutcome & { statusReason: string },
+    now: number,
+    a: Attempt | undefined,
+  ): void {
+    this.recordAttempt(job, outcome, now, a?.startedAt ?? job.startedAt ?? now);
     if (a?.terminated !== undefined) {
       job.status = 'FAILED';
       job.statusReason = a.terminated;
@@ -561,11 +655,11 @@ export class JobEngine {
     const scope = listScope(job);
     if (before !== undefined) await tx.delete(T.list, listKey(scope, before, job.seq));
     await tx.put(T.list, listKey(scope, job.status, job.seq), job.jobId);
-    if (before === undefined && job.array?.parentId === undefined) {
+    if (before === undefined && job.array?.parentId === undefined && !isNode(job)) {
       await tx.put(T.names, nameKey(job.jobQueue, job.jobName, job.seq), job.jobId);
     }
     if (TERMINAL.has(job.status)) await tx.delete(T.open, job.jobId);
-    else if (before === undefined) await tx.put(T.open, job.jobId, '');
+    else if (before === undefined || TERMINAL.has(before)) await tx.put(T.open, job.jobId, '');
     const parentId = job.array?.parentId;
     if (parentId === undefined) return;
     const parent =
@@ -592,7 +686,9 @@ export class JobEngine {
   /** Committed changes: queue what became RUNNABLE, and dispatch. */
   private afterChanges(changes: Change[]): void {
     for (const { job, before } of changes) {
-      if (job.status === 'RUNNABLE' && before !== 'RUNNABLE') this.scheduler.enqueue(queued(job));
+      if (job.status === 'RUNNABLE' && before !== 'RUNNABLE' && !isNode(job)) {
+        this.scheduler.enqueue(queued(job));
+      }
       if (job.status !== before) this.opts.onStatusChange?.(job, before);
     }
     this.kick();

@@ -90,7 +90,7 @@ export class JobEngine {
   private idle: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: EngineOptions) {
-    this.scheduler = new Scheduler(opts.machine);
+    this.scheduler = new Scheduler(opts.machine, opts.now);
   }
 
   /** A submission order number: unique, increasing, and after every job already stored. */
@@ -178,7 +178,7 @@ export class JobEngine {
     }
     this.attempts.clear();
     this.dependants.clear();
-    Object.assign(this, { scheduler: new Scheduler(this.opts.machine) });
+    Object.assign(this, { scheduler: new Scheduler(this.opts.machine, this.opts.now) });
   }
 
   /** An environment was created, updated or deleted (undefined). */
@@ -319,7 +319,11 @@ export class JobEngine {
         .sort((a, b) => a.order - b.order)
         .map((o) => o.computeEnvironment),
       fairShare: policy
-        ? { shares: fair?.shareDistribution ?? [], computeReservation: fair?.computeReservation }
+        ? {
+            shares: fair?.shareDistribution ?? [],
+            computeReservation: fair?.computeReservation,
+            shareDecaySeconds: fair?.shareDecaySeconds,
+          }
         : undefined,
     });
   }

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { JobEngine } from './engine.js';
 import type { AttemptEvents, JobExecutor } from './executor.js';
 import { batchOperations } from './provider.js';
 import { T, type JobRecord } from './store.js';
+import { BLOCKED } from './time-limits.js';
 
 const ctx = { account: '000000000000', region: 'us-east-1' } as RequestContext;
 const tick = () => new Promise((r) => setTimeout(r, 20));
@@ -126,5 +127,110 @@ test('a restart retries lost attempts, requeues the rest, and array parents foll
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('jobStateTimeLimitActions cancels a job too big for the queue after maxTimeSeconds', async () => {
+  // Only setTimeout is faked: the engine's round trips (setImmediate) run for real.
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const store = new SqliteMetadataStore(':memory:');
+  const engine = new JobEngine({
+    store,
+    executor: instant,
+    machine: { milliVcpus: 4000, memoryMib: 4096 },
+    now: Date.now,
+    log: createLogger('error'),
+  });
+  const ops = batchOperations({ store, engine, now: Date.now });
+  const settle = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 5000 && !(await check()); i++) {
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  try {
+    await engine.start();
+    await ops.CreateComputeEnvironment?.(
+      {
+        computeEnvironmentName: 'small',
+        type: 'MANAGED',
+        computeResources: { type: 'EC2', maxvCpus: 1, subnets: ['s'] },
+      },
+      ctx,
+    );
+    const action = {
+      reason: BLOCKED.reason,
+      state: 'RUNNABLE' as const,
+      maxTimeSeconds: 600,
+      action: 'CANCEL' as const,
+    };
+    await assert.rejects(
+      ops.CreateJobQueue?.(
+        {
+          jobQueueName: 'bad',
+          priority: 1,
+          computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'small' }],
+          jobStateTimeLimitActions: [{ ...action, maxTimeSeconds: 599 }],
+        },
+        ctx,
+      ) ?? Promise.resolve(),
+      /maxTimeSeconds must be between 600 and 86400/,
+    );
+    await ops.CreateJobQueue?.(
+      {
+        jobQueueName: 'q',
+        priority: 1,
+        computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'small' }],
+        jobStateTimeLimitActions: [action],
+      },
+      ctx,
+    );
+    for (const [name, vcpus] of [
+      ['big', 2],
+      ['fits', 1],
+    ] as const) {
+      await ops.RegisterJobDefinition?.(
+        {
+          jobDefinitionName: name,
+          type: 'container',
+          containerProperties: { image: 'x', vcpus, memory: 64 },
+        },
+        ctx,
+      );
+    }
+    await settle(
+      async () =>
+        (await ops.DescribeJobQueues?.({ jobQueues: ['q'] }, ctx))?.jobQueues?.[0]?.status ===
+        'VALID',
+    );
+    const big =
+      (await ops.SubmitJob?.({ jobName: 'big', jobQueue: 'q', jobDefinition: 'big' }, ctx))
+        ?.jobId ?? '';
+    const fits =
+      (await ops.SubmitJob?.({ jobName: 'f', jobQueue: 'q', jobDefinition: 'fits' }, ctx))?.jobId ??
+      '';
+    const job = async (id: string) => (await ops.DescribeJobs?.({ jobs: [id] }, ctx))?.jobs?.[0];
+    // The big job is parked with AWS's reason; the one behind it runs.
+    await settle(async () => (await job(fits))?.status === 'SUCCEEDED');
+    await settle(async () => (await job(big))?.statusReason === BLOCKED.statusReason);
+    assert.equal((await job(fits))?.status, 'SUCCEEDED');
+    assert.equal((await job(big))?.status, 'RUNNABLE');
+    assert.equal((await job(big))?.statusReason, BLOCKED.statusReason);
+
+    mock.timers.tick(599_000);
+    await settle(async () => false);
+    assert.equal((await job(big))?.status, 'RUNNABLE');
+    mock.timers.tick(1_000);
+    await settle(async () => (await job(big))?.status === 'FAILED');
+    const ended = await job(big);
+    assert.equal(ended?.status, 'FAILED');
+    assert.equal(ended?.isCancelled, true);
+    assert.equal(
+      ended?.statusReason,
+      'Canceled by JobStateTimeLimit action due to reason: MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE',
+    );
+    await engine.stop();
+  } finally {
+    mock.timers.reset();
+    await store.close();
   }
 });

@@ -23,6 +23,7 @@ import type { MetadataOps, MetadataStore } from '../../storage/types.js';
 import type { AttemptEvents, AttemptSpec, JobExecutor, RunningAttempt } from './executor.js';
 import { isNode, isNodeParent, launchNodeGroup, nodeJobId } from './multi-node.js';
 import { shouldRetry, type AttemptOutcome } from './retry.js';
+import { BLOCKED, TimeLimits, actionReason } from './time-limits.js';
 import { Scheduler, type Capacity, type Placement, type QueuedJob } from './scheduler.js';
 import {
   T,
@@ -88,9 +89,25 @@ export class JobEngine {
   private again = false;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
+  private readonly timeLimits: TimeLimits;
 
   constructor(private readonly opts: EngineOptions) {
     this.scheduler = new Scheduler(opts.machine, opts.now);
+    this.timeLimits = new TimeLimits({
+      now: opts.now,
+      act: (jobId, action) => {
+        this.idle = this.idle
+          .then(async () => {
+            if (this.stopped || !this.scheduler.isBlocked(jobId)) return;
+            const job = await this.opts.store.get<JobRecord>(T.jobs, jobId);
+            if (!job) return;
+            const reason = actionReason(action);
+            if (action.action === 'CANCEL') await this.cancel(job, reason);
+            else await this.terminate(job, reason);
+          })
+          .catch(this.logError);
+      },
+    });
   }
 
   /** A submission order number: unique, increasing, and after every job already stored. */
@@ -165,6 +182,7 @@ export class JobEngine {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.timeLimits.clear();
     for (const a of this.attempts.values()) clearTimeout(a.timer);
     await this.idle;
     await this.opts.executor.close();
@@ -178,6 +196,7 @@ export class JobEngine {
     }
     this.attempts.clear();
     this.dependants.clear();
+    this.timeLimits.clear();
     Object.assign(this, { scheduler: new Scheduler(this.opts.machine, this.opts.now) });
   }
 
@@ -311,6 +330,7 @@ export class JobEngine {
   }
 
   private applyQueue(queue: QueueRecord, policy: PolicyRecord | undefined): void {
+    this.timeLimits.setQueue(queue.jobQueueArn, queue.jobStateTimeLimitActions);
     const fair = policy?.fairsharePolicy;
     this.scheduler.setQueue(queue.jobQueueArn, {
       priority: queue.priority,
@@ -359,6 +379,8 @@ export class JobEngine {
         this.again = false;
         const placed = this.scheduler.dispatch();
         if (placed.length > 0) await this.startAttempts(placed);
+        const blocked = this.scheduler.takeBlocked();
+        if (blocked.length > 0) await this.block(blocked.map((j) => j.jobId));
       } while (this.again && !this.stopped);
     } finally {
       this.dispatching = false;
@@ -398,12 +420,34 @@ export class JobEngine {
     for (const { job } of changes) this.launch(job, nodes.get(job.jobId));
   }
 
+  /** Jobs too big for their queue's environments: AWS's blocked reason, and its action. */
+  private async block(ids: string[]): Promise<void> {
+    const now = this.opts.now();
+    const jobs: JobRecord[] = [];
+    await this.opts.store.transaction(async (tx) => {
+      for (const id of ids) {
+        const job = await tx.get<JobRecord>(T.jobs, id);
+        if (job?.status !== 'RUNNABLE') continue;
+        jobs.push(job);
+        if (job.blockedAt !== undefined) continue;
+        job.blockedAt = now;
+        job.statusReason = BLOCKED.statusReason;
+        await tx.put(T.jobs, id, job);
+      }
+    });
+    for (const job of jobs) this.timeLimits.blocked(job.jobId, job.jobQueue, job.blockedAt ?? now);
+  }
+
   /** → STARTING in `environment`, with the ECS task and instance of a new attempt. */
   private toStarting(job: JobRecord, environment: string): void {
     const taskId = randomBytes(16).toString('hex');
     const cluster = `AWSBatch-${nameOf(environment)}-${randomUUID()}`;
     job.status = 'STARTING';
     job.computeEnvironment = environment;
+    if (job.blockedAt !== undefined) {
+      job.blockedAt = undefined;
+      job.statusReason = undefined;
+    }
     job.current = {
       taskArn: buildArn('ecs', job.region, job.account, `task/${cluster}/${taskId}`),
       logStreamName: `${job.definitionName}/default/${taskId}`,

@@ -122,6 +122,8 @@ export class Scheduler {
   private readonly waiting = new Map<string, QueuedJob>();
   private readonly running = new Map<string, RunningJob>();
   private readonly used: Capacity = { milliVcpus: 0, memoryMib: 0 };
+  /** Jobs parked since the last takeBlocked() because no usable environment is big enough. */
+  private blocked: QueuedJob[] = [];
 
   constructor(
     readonly machine: Capacity,
@@ -256,6 +258,7 @@ export class Scheduler {
           if (this.couldEverFit(q, job)) break;
           heap.pop();
           q.oversized.push(job);
+          if (this.hasUsable(q)) this.blocked.push(job);
           continue;
         }
         heap.pop();
@@ -265,6 +268,27 @@ export class Scheduler {
       }
     }
     return placed;
+  }
+
+  /**
+   * The jobs that reached the head of their queue and were parked since the last call
+   * because the queue has usable environments but none with enough vCPUs (AWS:
+   * "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE").
+   */
+  takeBlocked(): QueuedJob[] {
+    const out = this.blocked;
+    this.blocked = [];
+    return out;
+  }
+
+  /** Whether the job is still parked as too big for its queue's environments. */
+  isBlocked(jobId: string): boolean {
+    const job = this.waiting.get(jobId);
+    return job !== undefined && this.queues.get(job.queue)?.oversized.includes(job) === true;
+  }
+
+  private hasUsable(q: QueueState): boolean {
+    return q.environments.some((arn) => this.environments.get(arn)?.usable === true);
   }
 
   /** A job's reservation: at most the whole machine. */

@@ -18,6 +18,19 @@
  *    jobs are queued, the server's RSS then, and DescribeJobs / ListJobs p50 and p99.
  */
 import { spawnSync } from 'node:child_process';
+import { Agent } from 'node:http';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import {
+  BatchClient,
+  CreateComputeEnvironmentCommand,
+  CreateJobQueueCommand,
+  DescribeComputeEnvironmentsCommand,
+  ListJobsCommand,
+  RegisterJobDefinitionCommand,
+  SubmitJobCommand,
+} from '@aws-sdk/client-batch';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +45,10 @@ import { createLogger } from '../src/shared/log.js';
 import type { RequestContext } from '../src/shared/context.js';
 import { boto3Missing } from './boto3-ratio.js';
 import { runBench } from './children.js';
+import type { SignedCall } from './calls.js';
+import { cpuMs } from './proc-cpu.js';
 import { rssKb } from './proc-mem.js';
+import { socketLoad } from './socket-load.js';
 import { startStratus } from './stratus-process.js';
 
 const say = (msg: string): void => void process.stderr.write(`[bench:batch] ${msg}\n`);
@@ -43,6 +59,12 @@ const { values } = parseArgs({
     'scan-decisions': { type: 'string', default: '2000' },
     'no-http': { type: 'boolean', default: false },
     'no-engine': { type: 'boolean', default: false },
+    'no-decisions': { type: 'boolean', default: false },
+    'no-submit-load': { type: 'boolean', default: false },
+    /** Seconds of each raw-HTTP submit run. */
+    'submit-seconds': { type: 'string', default: '5' },
+    /** Profile the server during the raw-HTTP submit run (a .cpuprofile in this directory). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.jobs);
@@ -237,6 +259,166 @@ async function engine(): Promise<Record<string, unknown>> {
   }
 }
 
+// ---- 4. SubmitJob's cost to the server, with the fastest honest clients ----------------
+
+/** A SubmitJob request signed once (SigV4, test/test): the same bytes sent again and again. */
+async function signedSubmit(endpoint: string): Promise<SignedCall> {
+  const url = new URL(endpoint);
+  const body = JSON.stringify({ jobName: 'load', jobQueue: 'q', jobDefinition: 'd' });
+  const signer = new SignatureV4({
+    service: 'batch',
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    sha256: Sha256,
+  });
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: '/v1/submitjob',
+      headers: { host: url.host, 'content-type': 'application/json' },
+      body,
+    }),
+  );
+  return {
+    name: 'SubmitJob',
+    method: 'POST',
+    path: signed.path,
+    headers: Object.entries(signed.headers),
+    body,
+  };
+}
+
+/** A compute environment (DISABLED: jobs stay queued), a queue and a definition via the SDK. */
+async function setUpQueue(batch: BatchClient): Promise<void> {
+  await batch.send(
+    new CreateComputeEnvironmentCommand({
+      computeEnvironmentName: 'ce',
+      type: 'MANAGED',
+      state: 'DISABLED',
+      computeResources: { type: 'EC2', maxvCpus: 64, subnets: ['s'] },
+    }),
+  );
+  for (;;) {
+    const d = await batch.send(
+      new DescribeComputeEnvironmentsCommand({ computeEnvironments: ['ce'] }),
+    );
+    if (d.computeEnvironments?.[0]?.status === 'VALID') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await batch.send(
+    new CreateJobQueueCommand({
+      jobQueueName: 'q',
+      priority: 1,
+      computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'ce' }],
+    }),
+  );
+  await batch.send(
+    new RegisterJobDefinitionCommand({
+      jobDefinitionName: 'd',
+      type: 'container',
+      containerProperties: { image: 'busybox', vcpus: 1, memory: 64, command: ['true'] },
+    }),
+  );
+}
+
+/**
+ * SubmitJob at 16 concurrent clients, Stratus in its own process with its state on disk:
+ * raw signed HTTP/1.1 over keep-alive sockets (no client-side cost to speak of), then the
+ * SDK v3 (16 requests in flight on one client). Server CPU per submit comes from
+ * /proc/<pid>/stat: 1e6 / µs is the server's ceiling in submits per second per core.
+ */
+async function submitLoad(): Promise<Record<string, unknown>> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'bench-batch-submit-'));
+  const server = await startStratus({
+    auth: 'permissive',
+    driver: 'process',
+    stateDir,
+    cpuProfDir: values['cpu-prof'],
+  });
+  const batch = new BatchClient({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 16 }) },
+  });
+  try {
+    await setUpQueue(batch);
+    const call = await signedSubmit(server.endpoint);
+    const seconds = Number(values['submit-seconds']);
+    const pid = server.child.pid;
+    const cpu0 = cpuMs(pid) ?? 0;
+    const raw = await socketLoad(
+      call,
+      { url: server.endpoint, concurrency: 16, durationS: seconds },
+      1,
+    );
+    const rawCpu = (cpuMs(pid) ?? 0) - cpu0;
+    // The warm-up second's requests are not in raw.requests: count them from the queue.
+    const queued1 = await listedRunnable(batch);
+    const rawUs = (rawCpu * 1000) / queued1;
+    say(
+      `raw HTTP, 16 sockets: ${Math.round(raw.rps)} submits/s, p99 ${round(raw.p99Ms)} ms, server ${round(rawUs)} µs CPU per submit (${raw.non2xx} non-2xx, ${raw.errors} errors)`,
+    );
+    const sdkN = Math.max(2000, Math.min(20_000, Math.round(raw.rps * seconds)));
+    const cpu1 = cpuMs(pid) ?? 0;
+    const t = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < sdkN) {
+          next++;
+          await batch.send(
+            new SubmitJobCommand({ jobName: 'sdk', jobQueue: 'q', jobDefinition: 'd' }),
+          );
+        }
+      }),
+    );
+    const sdkRate = sdkN / ((performance.now() - t) / 1000);
+    const sdkUs = (((cpuMs(pid) ?? 0) - cpu1) * 1000) / sdkN;
+    say(
+      `SDK v3, 16 in flight: ${Math.round(sdkRate)} submits/s, server ${round(sdkUs)} µs CPU per submit`,
+    );
+    return {
+      rawHttp16: {
+        submitsPerSec: Math.round(raw.rps),
+        p50Ms: round(raw.p50Ms),
+        p99Ms: round(raw.p99Ms),
+        non2xx: raw.non2xx,
+        errors: raw.errors,
+        serverCpuUsPerSubmit: round(rawUs),
+        serverCeilingPerCorePerSec: Math.round(1e6 / rawUs),
+      },
+      sdkV3_16: {
+        submits: sdkN,
+        submitsPerSec: Math.round(sdkRate),
+        serverCpuUsPerSubmit: round(sdkUs),
+      },
+    };
+  } finally {
+    batch.destroy();
+    await server.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** How many jobs are RUNNABLE in queue q (ListJobs pages of 1,000). */
+async function listedRunnable(batch: BatchClient): Promise<number> {
+  let n = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await batch.send(
+      new ListJobsCommand({ jobQueue: 'q', jobStatus: 'RUNNABLE', maxResults: 1000, nextToken }),
+    );
+    n += page.jobSummaryList?.length ?? 0;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return n;
+}
+
 // ---- 3. over HTTP, with boto3 -----------------------------------------------------------
 
 const BOTO3 = `
@@ -347,7 +529,8 @@ runBench(async () => {
     jobs: N,
     loadavg: load,
   };
-  report.decisions = decisions();
+  if (!values['no-decisions']) report.decisions = decisions();
+  if (!values['no-submit-load']) report.submitLoad = await submitLoad();
   if (!values['no-engine']) report.engine = await engine();
   if (!values['no-http']) report.http = await http();
   console.log(JSON.stringify(report, null, 2));

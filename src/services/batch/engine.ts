@@ -90,6 +90,8 @@ export class JobEngine {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private readonly timeLimits: TimeLimits;
+  /** SubmitJob calls waiting for the next group commit (flushSubmissions). */
+  private submissions: { jobs: JobRecord[]; resolve(): void; reject(err: unknown): void }[] = [];
 
   constructor(private readonly opts: EngineOptions) {
     this.scheduler = new Scheduler(opts.machine, opts.now);
@@ -222,13 +224,40 @@ export class JobEngine {
    * Stores new jobs (array children with their parent) in one transaction and queues the
    * RUNNABLE ones. Dependencies that already ended are resolved here.
    */
-  async submit(jobs: JobRecord[]): Promise<void> {
-    const changes: Change[] = [];
-    await this.opts.store.transaction(async (tx) => {
-      for (const job of jobs) {
-        await this.save(tx, job, undefined, changes);
-      }
+  submit(jobs: JobRecord[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.submissions.push({ jobs, resolve, reject });
+      if (this.submissions.length === 1) setImmediate(() => void this.flushSubmissions());
     });
+  }
+
+  /**
+   * Group commit: the submissions that arrived during one turn of the event loop (16
+   * clients' requests parsed together) are stored in one transaction, so the cost of a
+   * commit is shared; each caller hears back once its jobs are durable.
+   */
+  private async flushSubmissions(): Promise<void> {
+    const batch = this.submissions;
+    this.submissions = [];
+    const changes: Change[] = [];
+    try {
+      await this.opts.store.transaction(async (tx) => {
+        for (const { jobs } of batch) {
+          for (const job of jobs) await this.save(tx, job, undefined, changes);
+        }
+      });
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    this.afterChanges(changes);
+    for (const b of batch) {
+      await this.afterSubmit(b.jobs).then(b.resolve, b.reject);
+    }
+  }
+
+  /** Waits on the dependencies of newly stored jobs; those already ended are settled. */
+  private async afterSubmit(jobs: JobRecord[]): Promise<void> {
     const done: JobRecord[] = [];
     const known = new Set(jobs.map((j) => j.jobId));
     for (const job of jobs) {
@@ -240,7 +269,6 @@ export class JobEngine {
         }
       }
     }
-    this.afterChanges(changes);
     await this.settle(done);
   }
 

@@ -234,3 +234,92 @@ test('jobStateTimeLimitActions cancels a job too big for the queue after maxTime
     await store.close();
   }
 });
+
+test('a multi-node job lost in a crash is retried whole: every node runs again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batch-engine-mnp-'));
+  const store = new SqliteMetadataStore(join(dir, 'db'));
+  const make = (executor: JobExecutor) => {
+    const engine = new JobEngine({
+      store,
+      executor,
+      machine: { milliVcpus: 4000, memoryMib: 4096 },
+      now: Date.now,
+      log: createLogger('error'),
+    });
+    return { engine, ops: batchOperations({ store, engine, now: Date.now }) };
+  };
+  const settle = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 5000 && !(await check()); i++) {
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  try {
+    const holding = holdingExecutor();
+    const first = make(holding);
+    await first.engine.start();
+    await first.ops.CreateComputeEnvironment?.(
+      {
+        computeEnvironmentName: 'ce',
+        type: 'MANAGED',
+        computeResources: { type: 'EC2', maxvCpus: 4, subnets: ['s'] },
+      },
+      ctx,
+    );
+    await tick();
+    await first.ops.CreateJobQueue?.(
+      {
+        jobQueueName: 'q',
+        priority: 1,
+        computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'ce' }],
+      },
+      ctx,
+    );
+    await first.ops.RegisterJobDefinition?.(
+      {
+        jobDefinitionName: 'mnp',
+        type: 'multinode',
+        retryStrategy: { attempts: 2 },
+        nodeProperties: {
+          numNodes: 3,
+          mainNode: 2,
+          nodeRangeProperties: [
+            { targetNodes: '0:', container: { image: 'x', vcpus: 1, memory: 64 } },
+          ],
+        },
+      },
+      ctx,
+    );
+    await tick();
+    const id =
+      (await first.ops.SubmitJob?.({ jobName: 'm', jobQueue: 'q', jobDefinition: 'mnp' }, ctx))
+        ?.jobId ?? '';
+    // The main node runs first; the other two follow once it runs.
+    await settle(async () => holding.held.length === 3);
+    assert.equal(holding.held.length, 3);
+    await settle(async () => (await store.get<JobRecord>(T.jobs, `${id}#0`))?.status === 'RUNNING');
+    assert.equal((await store.get<JobRecord>(T.jobs, id))?.status, 'RUNNING');
+
+    // "Crash": a new engine on the same store.
+    const second = make(instant);
+    await second.engine.start();
+    await settle(async () => (await store.count(T.open)) === 0);
+    const job = await store.get<JobRecord>(T.jobs, id);
+    assert.equal(job?.status, 'SUCCEEDED');
+    assert.equal(job?.attempts.length, 2);
+    assert.match(
+      job?.attempts[0].statusReason ?? '',
+      /^Host EC2 \(instance i-[0-9a-f]+\) terminated\.$/,
+    );
+    for (let i = 0; i < 3; i++) {
+      const node = await store.get<JobRecord>(T.jobs, `${id}#${i}`);
+      assert.equal(node?.status, 'SUCCEEDED', `node ${i}`);
+      assert.equal(node?.attempts.length, 2, `node ${i}`);
+      assert.equal(node?.attempts[1].container?.exitCode, 0);
+    }
+    await second.engine.stop();
+    await first.engine.stop();
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -160,11 +160,13 @@ print(json.dumps({
               numNodes: 3,
               mainNode: 1,
               nodeRangeProperties: [
+                // The child nodes trap TERM (a PID 1 without a handler ignores it until the
+                // 30 s stop timeout); the main node gives them time to set the trap.
                 {
-                  targetNodes: ':',
+                  targetNodes: '0:',
                   container: { ...base, command: ["trap 'exit 143' TERM; sleep 600 & wait"] },
                 },
-                { targetNodes: '1:1', container: { ...base, command: ['exit 4'] } },
+                { targetNodes: '1:1', container: { ...base, command: ['sleep 2; exit 4'] } },
               ],
             },
           }),

@@ -581,7 +581,7 @@ export class JobEngine {
       const ids = (await this.withChildren(a.job)).slice(1);
       await this.update(ids, (node) => {
         if (node.status !== 'STARTING' && node.status !== 'RUNNING') return false;
-        this.endNode(node, outcome, now);
+        this.endNode(node, { statusReason: outcome.statusReason }, now);
       });
     }
     await this.settle(changes.filter((c) => TERMINAL.has(c.job.status)).map((c) => c.job));

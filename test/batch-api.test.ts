@@ -35,6 +35,7 @@ import {
   shellDefinition,
   until,
 } from './helpers/batch.js';
+import { python } from './helpers/clients.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 suite('Batch API', () => {
@@ -378,5 +379,74 @@ suite('Batch API', () => {
       (await describe(batch, id)).statusReason ?? '',
       /^CannotStartContainerError: the process driver runs no images/,
     );
+  });
+
+  test('boto3: a job too big for its queue is blocked with AWS reason; time limit actions and multinode definitions are checked', async () => {
+    const r = await python(
+      server.endpoint,
+      `
+import boto3, json, os, time
+b = boto3.client('batch', endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1')
+def err(fn):
+    try:
+        fn()
+    except b.exceptions.ClientException as e:
+        return e.response['Error']['Message']
+b.create_compute_environment(computeEnvironmentName='one-vcpu', type='MANAGED',
+    computeResources={'type': 'EC2', 'maxvCpus': 1, 'subnets': ['s']})
+while b.describe_compute_environments(computeEnvironments=['one-vcpu'])['computeEnvironments'][0]['status'] != 'VALID':
+    time.sleep(0.05)
+action = {'reason': 'MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE', 'state': 'RUNNABLE',
+          'maxTimeSeconds': 600, 'action': 'CANCEL'}
+bad_time = err(lambda: b.create_job_queue(jobQueueName='limits-bad', priority=1,
+    computeEnvironmentOrder=[{'order': 1, 'computeEnvironment': 'one-vcpu'}],
+    jobStateTimeLimitActions=[dict(action, maxTimeSeconds=86401)]))
+b.create_job_queue(jobQueueName='limits', priority=1,
+    computeEnvironmentOrder=[{'order': 1, 'computeEnvironment': 'one-vcpu'}],
+    jobStateTimeLimitActions=[action])
+q = b.describe_job_queues(jobQueues=['limits'])['jobQueues'][0]
+b.register_job_definition(jobDefinitionName='two-vcpus', type='container',
+    containerProperties={'image': 'busybox', 'vcpus': 2, 'memory': 64})
+job = b.submit_job(jobName='big', jobQueue='limits', jobDefinition='two-vcpus')['jobId']
+reason = None
+for _ in range(2400):
+    d = b.describe_jobs(jobs=[job])['jobs'][0]
+    if d.get('statusReason'):
+        reason = d['statusReason']
+        break
+    time.sleep(0.05)
+container = {'image': 'busybox', 'vcpus': 1, 'memory': 64}
+bad_nodes = err(lambda: b.register_job_definition(jobDefinitionName='mnp', type='multinode',
+    nodeProperties={'numNodes': 2, 'mainNode': 0, 'nodeRangeProperties': [{'targetNodes': '0', 'container': container}]}))
+bad_main = err(lambda: b.register_job_definition(jobDefinitionName='mnp', type='multinode',
+    nodeProperties={'numNodes': 2, 'mainNode': 2, 'nodeRangeProperties': [{'targetNodes': '0:1', 'container': container}]}))
+ok = b.register_job_definition(jobDefinitionName='mnp', type='multinode',
+    nodeProperties={'numNodes': 2, 'mainNode': 0, 'nodeRangeProperties': [{'targetNodes': '0:', 'container': container}]})
+mnp = b.describe_job_definitions(jobDefinitions=[ok['jobDefinitionArn']])['jobDefinitions'][0]
+print(json.dumps({'badTime': bad_time, 'actions': q.get('jobStateTimeLimitActions'), 'status': d['status'],
+    'reason': reason, 'badNodes': bad_nodes, 'badMain': bad_main, 'type': mnp['type'],
+    'numNodes': mnp['nodeProperties']['numNodes']}))
+`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.match(String(out.badTime), /maxTimeSeconds must be between 600 and 86400/);
+    assert.deepEqual(out.actions, [
+      {
+        reason: 'MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE',
+        state: 'RUNNABLE',
+        maxTimeSeconds: 600,
+        action: 'CANCEL',
+      },
+    ]);
+    assert.equal(out.status, 'RUNNABLE');
+    assert.equal(
+      out.reason,
+      'MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue cannot meet the CPU requirement of the job.',
+    );
+    assert.match(String(out.badNodes), /Node 1 is not covered by any nodeRangeProperties/);
+    assert.match(String(out.badMain), /mainNode must be a node index lower than numNodes/);
+    assert.equal(out.type, 'multinode');
+    assert.equal(out.numNodes, 2);
   });
 });

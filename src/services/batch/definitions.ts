@@ -23,6 +23,7 @@ import {
   scopeOf,
   type BatchDeps,
 } from './common.js';
+import { checkNodeProperties } from './multi-node.js';
 import { T, definitionKey, resourceKey, scopePrefix, type DefinitionRecord } from './store.js';
 
 type Ops = Pick<
@@ -156,19 +157,31 @@ export function definitionOperations(deps: BatchDeps): Ops {
     async RegisterJobDefinition(input, ctx) {
       const scope = scopeOf(ctx);
       checkName('Job definition', input.jobDefinitionName);
-      if (input.type !== 'container') {
+      if (input.type !== 'container' && input.type !== 'multinode') {
         throw clientError(
-          `Job definition type ${input.type} is not supported by Stratus (container only)`,
+          `Job definition type ${input.type} is not supported by Stratus (container and multinode only)`,
         );
       }
-      if (input.nodeProperties || input.eksProperties || input.ecsProperties) {
-        throw clientError(
-          'nodeProperties, eksProperties and ecsProperties are not supported by Stratus',
-        );
+      if (input.eksProperties || input.ecsProperties) {
+        throw clientError('eksProperties and ecsProperties are not supported by Stratus');
       }
       const platforms = input.platformCapabilities ?? ['EC2'];
       const fargate = platforms.includes('FARGATE');
-      const container = checkContainer(input.containerProperties, fargate);
+      const multinode = input.type === 'multinode';
+      if (!multinode && input.nodeProperties) {
+        throw clientError(
+          'Error executing request, Exception : nodeProperties are only valid for multinode jobs',
+        );
+      }
+      if (multinode && input.containerProperties) {
+        throw clientError(
+          'Error executing request, Exception : containerProperties must not be specified for multinode jobs; use nodeProperties',
+        );
+      }
+      const container = multinode ? undefined : checkContainer(input.containerProperties, fargate);
+      const nodeProperties = multinode
+        ? checkNodeProperties(input.nodeProperties, platforms, (c) => checkContainer(c, false))
+        : undefined;
       checkRetryStrategy(input.retryStrategy);
       checkTimeout(input.timeout);
       const prefix = `${resourceKey(scope, input.jobDefinitionName)}/`;
@@ -188,11 +201,12 @@ export function definitionOperations(deps: BatchDeps): Ops {
           ),
           revision,
           status: 'ACTIVE',
-          type: 'container',
+          type: input.type,
           schedulingPriority: input.schedulingPriority,
           parameters: input.parameters,
           retryStrategy: input.retryStrategy,
           containerProperties: container,
+          nodeProperties,
           timeout: input.timeout,
           tags: input.tags,
           propagateTags: input.propagateTags,

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { JobEngine } from './engine.js';
 import type { AttemptEvents, JobExecutor } from './executor.js';
 import { batchOperations } from './provider.js';
 import { T, type JobRecord } from './store.js';
+import { BLOCKED } from './time-limits.js';
 
 const ctx = { account: '000000000000', region: 'us-east-1' } as RequestContext;
 const tick = () => new Promise((r) => setTimeout(r, 20));
@@ -123,6 +124,200 @@ test('a restart retries lost attempts, requeues the rest, and array parents foll
       }
     }
     assert.equal(retried, 2);
+    await second.engine.stop();
+    await first.engine.stop();
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('jobStateTimeLimitActions cancels a job too big for the queue after maxTimeSeconds', async () => {
+  // Only setTimeout is faked: the engine's round trips (setImmediate) run for real.
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const store = new SqliteMetadataStore(':memory:');
+  const engine = new JobEngine({
+    store,
+    executor: instant,
+    machine: { milliVcpus: 4000, memoryMib: 4096 },
+    now: Date.now,
+    log: createLogger('error'),
+  });
+  const ops = batchOperations({ store, engine, now: Date.now });
+  const settle = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 5000 && !(await check()); i++) {
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  try {
+    await engine.start();
+    await ops.CreateComputeEnvironment?.(
+      {
+        computeEnvironmentName: 'small',
+        type: 'MANAGED',
+        computeResources: { type: 'EC2', maxvCpus: 1, subnets: ['s'] },
+      },
+      ctx,
+    );
+    const action = {
+      reason: BLOCKED.reason,
+      state: 'RUNNABLE' as const,
+      maxTimeSeconds: 600,
+      action: 'CANCEL' as const,
+    };
+    await assert.rejects(
+      ops.CreateJobQueue?.(
+        {
+          jobQueueName: 'bad',
+          priority: 1,
+          computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'small' }],
+          jobStateTimeLimitActions: [{ ...action, maxTimeSeconds: 599 }],
+        },
+        ctx,
+      ) ?? Promise.resolve(),
+      /maxTimeSeconds must be between 600 and 86400/,
+    );
+    await ops.CreateJobQueue?.(
+      {
+        jobQueueName: 'q',
+        priority: 1,
+        computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'small' }],
+        jobStateTimeLimitActions: [action],
+      },
+      ctx,
+    );
+    for (const [name, vcpus] of [
+      ['big', 2],
+      ['fits', 1],
+    ] as const) {
+      await ops.RegisterJobDefinition?.(
+        {
+          jobDefinitionName: name,
+          type: 'container',
+          containerProperties: { image: 'x', vcpus, memory: 64 },
+        },
+        ctx,
+      );
+    }
+    await settle(
+      async () =>
+        (await ops.DescribeJobQueues?.({ jobQueues: ['q'] }, ctx))?.jobQueues?.[0]?.status ===
+        'VALID',
+    );
+    const big =
+      (await ops.SubmitJob?.({ jobName: 'big', jobQueue: 'q', jobDefinition: 'big' }, ctx))
+        ?.jobId ?? '';
+    const fits =
+      (await ops.SubmitJob?.({ jobName: 'f', jobQueue: 'q', jobDefinition: 'fits' }, ctx))?.jobId ??
+      '';
+    const job = async (id: string) => (await ops.DescribeJobs?.({ jobs: [id] }, ctx))?.jobs?.[0];
+    // The big job is parked with AWS's reason; the one behind it runs.
+    await settle(async () => (await job(fits))?.status === 'SUCCEEDED');
+    await settle(async () => (await job(big))?.statusReason === BLOCKED.statusReason);
+    assert.equal((await job(fits))?.status, 'SUCCEEDED');
+    assert.equal((await job(big))?.status, 'RUNNABLE');
+    assert.equal((await job(big))?.statusReason, BLOCKED.statusReason);
+
+    mock.timers.tick(599_000);
+    await settle(async () => false);
+    assert.equal((await job(big))?.status, 'RUNNABLE');
+    mock.timers.tick(1_000);
+    await settle(async () => (await job(big))?.status === 'FAILED');
+    const ended = await job(big);
+    assert.equal(ended?.status, 'FAILED');
+    assert.equal(ended?.isCancelled, true);
+    assert.equal(
+      ended?.statusReason,
+      'Canceled by JobStateTimeLimit action due to reason: MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE',
+    );
+    await engine.stop();
+  } finally {
+    mock.timers.reset();
+    await store.close();
+  }
+});
+
+test('a multi-node job lost in a crash is retried whole: every node runs again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batch-engine-mnp-'));
+  const store = new SqliteMetadataStore(join(dir, 'db'));
+  const make = (executor: JobExecutor) => {
+    const engine = new JobEngine({
+      store,
+      executor,
+      machine: { milliVcpus: 4000, memoryMib: 4096 },
+      now: Date.now,
+      log: createLogger('error'),
+    });
+    return { engine, ops: batchOperations({ store, engine, now: Date.now }) };
+  };
+  const settle = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 5000 && !(await check()); i++) {
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  try {
+    const holding = holdingExecutor();
+    const first = make(holding);
+    await first.engine.start();
+    await first.ops.CreateComputeEnvironment?.(
+      {
+        computeEnvironmentName: 'ce',
+        type: 'MANAGED',
+        computeResources: { type: 'EC2', maxvCpus: 4, subnets: ['s'] },
+      },
+      ctx,
+    );
+    await tick();
+    await first.ops.CreateJobQueue?.(
+      {
+        jobQueueName: 'q',
+        priority: 1,
+        computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'ce' }],
+      },
+      ctx,
+    );
+    await first.ops.RegisterJobDefinition?.(
+      {
+        jobDefinitionName: 'mnp',
+        type: 'multinode',
+        retryStrategy: { attempts: 2 },
+        nodeProperties: {
+          numNodes: 3,
+          mainNode: 2,
+          nodeRangeProperties: [
+            { targetNodes: '0:', container: { image: 'x', vcpus: 1, memory: 64 } },
+          ],
+        },
+      },
+      ctx,
+    );
+    await tick();
+    const id =
+      (await first.ops.SubmitJob?.({ jobName: 'm', jobQueue: 'q', jobDefinition: 'mnp' }, ctx))
+        ?.jobId ?? '';
+    // The main node runs first; the other two follow once it runs.
+    await settle(async () => holding.held.length === 3);
+    assert.equal(holding.held.length, 3);
+    await settle(async () => (await store.get<JobRecord>(T.jobs, `${id}#0`))?.status === 'RUNNING');
+    assert.equal((await store.get<JobRecord>(T.jobs, id))?.status, 'RUNNING');
+
+    // "Crash": a new engine on the same store.
+    const second = make(instant);
+    await second.engine.start();
+    await settle(async () => (await store.count(T.open)) === 0);
+    const job = await store.get<JobRecord>(T.jobs, id);
+    assert.equal(job?.status, 'SUCCEEDED');
+    assert.equal(job?.attempts.length, 2);
+    assert.match(
+      job?.attempts[0].statusReason ?? '',
+      /^Host EC2 \(instance i-[0-9a-f]+\) terminated\.$/,
+    );
+    for (let i = 0; i < 3; i++) {
+      const node = await store.get<JobRecord>(T.jobs, `${id}#${i}`);
+      assert.equal(node?.status, 'SUCCEEDED', `node ${i}`);
+      assert.equal(node?.attempts.length, 2, `node ${i}`);
+      assert.equal(node?.attempts[1].container?.exitCode, 0);
+    }
     await second.engine.stop();
     await first.engine.stop();
   } finally {

@@ -20,8 +20,10 @@ import type { AttemptDetail, JobStatus } from '../../api/batch/types.js';
 import { buildArn } from '../../shared/arn.js';
 import type { Logger } from '../../shared/log.js';
 import type { MetadataOps, MetadataStore } from '../../storage/types.js';
-import type { AttemptEvents, JobExecutor, RunningAttempt } from './executor.js';
+import type { AttemptEvents, AttemptSpec, JobExecutor, RunningAttempt } from './executor.js';
+import { isNode, isNodeParent, launchNodeGroup, nodeJobId } from './multi-node.js';
 import { shouldRetry, type AttemptOutcome } from './retry.js';
+import { BLOCKED, TimeLimits, actionReason } from './time-limits.js';
 import { Scheduler, type Capacity, type Placement, type QueuedJob } from './scheduler.js';
 import {
   T,
@@ -87,9 +89,27 @@ export class JobEngine {
   private again = false;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
+  private readonly timeLimits: TimeLimits;
+  /** SubmitJob calls waiting for the next group commit (flushSubmissions). */
+  private submissions: { jobs: JobRecord[]; resolve(): void; reject(err: unknown): void }[] = [];
 
   constructor(private readonly opts: EngineOptions) {
-    this.scheduler = new Scheduler(opts.machine);
+    this.scheduler = new Scheduler(opts.machine, opts.now);
+    this.timeLimits = new TimeLimits({
+      now: opts.now,
+      act: (jobId, action) => {
+        this.idle = this.idle
+          .then(async () => {
+            if (this.stopped || !this.scheduler.isBlocked(jobId)) return;
+            const job = await this.opts.store.get<JobRecord>(T.jobs, jobId);
+            if (!job) return;
+            const reason = actionReason(action);
+            if (action.action === 'CANCEL') await this.cancel(job, reason);
+            else await this.terminate(job, reason);
+          })
+          .catch(this.logError);
+      },
+    });
   }
 
   /** A submission order number: unique, increasing, and after every job already stored. */
@@ -114,6 +134,7 @@ export class JobEngine {
       );
     }
     const lost: string[] = [];
+    const lostNodes: string[] = [];
     const waiting: JobRecord[] = [];
     let after: string | undefined;
     for (;;) {
@@ -124,6 +145,11 @@ export class JobEngine {
         this.lastSeq = Math.max(this.lastSeq, job.seq);
         // An array parent's status follows its children; it never runs itself.
         if (job.array !== undefined && job.array.parentId === undefined) continue;
+        // A multi-node job's nodes follow it: the job is what is queued and recovered.
+        if (isNode(job)) {
+          if (job.status === 'STARTING' || job.status === 'RUNNING') lostNodes.push(job.jobId);
+          continue;
+        }
         if (job.status === 'RUNNABLE') this.scheduler.enqueue(queued(job));
         else if (job.status === 'STARTING' || job.status === 'RUNNING') lost.push(job.jobId);
         else if (job.status === 'PENDING' && job.waitingOn.length > 0) waiting.push(job);
@@ -139,6 +165,13 @@ export class JobEngine {
         this.endAttempt(job, { statusReason: REASON.hostLost(instanceId) }, now, undefined);
       });
     }
+    if (lostNodes.length > 0) {
+      const now = this.opts.now();
+      await this.update(lostNodes, (node) => {
+        const instanceId = node.current?.instanceId ?? 'i-00000000000000000';
+        this.endNode(node, { statusReason: REASON.hostLost(instanceId) }, now);
+      });
+    }
     // A dependency may have ended between its commit and its dependants' update.
     const done: JobRecord[] = [];
     for (const dep of [...this.dependants.keys()]) {
@@ -151,6 +184,7 @@ export class JobEngine {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.timeLimits.clear();
     for (const a of this.attempts.values()) clearTimeout(a.timer);
     await this.idle;
     await this.opts.executor.close();
@@ -164,7 +198,8 @@ export class JobEngine {
     }
     this.attempts.clear();
     this.dependants.clear();
-    Object.assign(this, { scheduler: new Scheduler(this.opts.machine) });
+    this.timeLimits.clear();
+    Object.assign(this, { scheduler: new Scheduler(this.opts.machine, this.opts.now) });
   }
 
   /** An environment was created, updated or deleted (undefined). */
@@ -189,13 +224,40 @@ export class JobEngine {
    * Stores new jobs (array children with their parent) in one transaction and queues the
    * RUNNABLE ones. Dependencies that already ended are resolved here.
    */
-  async submit(jobs: JobRecord[]): Promise<void> {
-    const changes: Change[] = [];
-    await this.opts.store.transaction(async (tx) => {
-      for (const job of jobs) {
-        await this.save(tx, job, undefined, changes);
-      }
+  submit(jobs: JobRecord[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.submissions.push({ jobs, resolve, reject });
+      if (this.submissions.length === 1) setImmediate(() => void this.flushSubmissions());
     });
+  }
+
+  /**
+   * Group commit: the submissions that arrived during one turn of the event loop (16
+   * clients' requests parsed together) are stored in one transaction, so the cost of a
+   * commit is shared; each caller hears back once its jobs are durable.
+   */
+  private async flushSubmissions(): Promise<void> {
+    const batch = this.submissions;
+    this.submissions = [];
+    const changes: Change[] = [];
+    try {
+      await this.opts.store.transaction(async (tx) => {
+        for (const { jobs } of batch) {
+          for (const job of jobs) await this.save(tx, job, undefined, changes);
+        }
+      });
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    this.afterChanges(changes);
+    for (const b of batch) {
+      await this.afterSubmit(b.jobs).then(b.resolve, b.reject);
+    }
+  }
+
+  /** Waits on the dependencies of newly stored jobs; those already ended are settled. */
+  private async afterSubmit(jobs: JobRecord[]): Promise<void> {
     const done: JobRecord[] = [];
     const known = new Set(jobs.map((j) => j.jobId));
     for (const job of jobs) {
@@ -207,7 +269,6 @@ export class JobEngine {
         }
       }
     }
-    this.afterChanges(changes);
     await this.settle(done);
   }
 
@@ -272,6 +333,12 @@ export class JobEngine {
   }
 
   private async withChildren(job: JobRecord): Promise<string[]> {
+    if (isNodeParent(job) && job.node) {
+      return [
+        job.jobId,
+        ...Array.from({ length: job.node.numNodes }, (_, i) => nodeJobId(job.jobId, i)),
+      ];
+    }
     if (job.array === undefined || job.array.parentId !== undefined) return [job.jobId];
     const ids = [job.jobId];
     for (let i = 0; i < job.array.size; i++) ids.push(`${job.jobId}:${i}`);
@@ -291,6 +358,7 @@ export class JobEngine {
   }
 
   private applyQueue(queue: QueueRecord, policy: PolicyRecord | undefined): void {
+    this.timeLimits.setQueue(queue.jobQueueArn, queue.jobStateTimeLimitActions);
     const fair = policy?.fairsharePolicy;
     this.scheduler.setQueue(queue.jobQueueArn, {
       priority: queue.priority,
@@ -299,7 +367,11 @@ export class JobEngine {
         .sort((a, b) => a.order - b.order)
         .map((o) => o.computeEnvironment),
       fairShare: policy
-        ? { shares: fair?.shareDistribution ?? [], computeReservation: fair?.computeReservation }
+        ? {
+            shares: fair?.shareDistribution ?? [],
+            computeReservation: fair?.computeReservation,
+            shareDecaySeconds: fair?.shareDecaySeconds,
+          }
         : undefined,
     });
   }
@@ -335,6 +407,8 @@ export class JobEngine {
         this.again = false;
         const placed = this.scheduler.dispatch();
         if (placed.length > 0) await this.startAttempts(placed);
+        const blocked = this.scheduler.takeBlocked();
+        if (blocked.length > 0) await this.block(blocked.map((j) => j.jobId));
       } while (this.again && !this.stopped);
     } finally {
       this.dispatching = false;
@@ -346,45 +420,123 @@ export class JobEngine {
     const where = new Map(placed.map((p) => [p.job.jobId, p.environment]));
     const changes = await this.update([...where.keys()], (job) => {
       if (job.status !== 'RUNNABLE') return false;
-      const environment = where.get(job.jobId) ?? '';
-      const taskId = randomBytes(16).toString('hex');
-      const cluster = `AWSBatch-${nameOf(environment)}-${randomUUID()}`;
-      job.status = 'STARTING';
-      job.computeEnvironment = environment;
-      job.current = {
-        taskArn: buildArn('ecs', job.region, job.account, `task/${cluster}/${taskId}`),
-        logStreamName: `${job.definitionName}/default/${taskId}`,
-        instanceId: `i-${randomBytes(8).toString('hex').slice(0, 17)}`,
-      };
+      this.toStarting(job, where.get(job.jobId) ?? '');
       return true;
     });
     const started = new Set(changes.map((c) => c.job.jobId));
     for (const id of where.keys()) if (!started.has(id)) this.scheduler.release(id);
-    for (const { job } of changes) this.launch(job);
+    // A multi-node job's nodes start with it (each its own task and instance).
+    const nodeIds: string[] = [];
+    for (const { job } of changes) {
+      if (isNodeParent(job)) nodeIds.push(...(await this.withChildren(job)).slice(1));
+    }
+    const nodes = new Map<string, JobRecord[]>();
+    if (nodeIds.length > 0) {
+      const moved = await this.update(nodeIds, (node) => {
+        const parent = node.node?.parentId ?? '';
+        this.toStarting(
+          node,
+          changes.find((c) => c.job.jobId === parent)?.job.computeEnvironment ?? '',
+        );
+        return true;
+      });
+      for (const { job } of moved) {
+        const parent = job.node?.parentId ?? '';
+        nodes.set(parent, [...(nodes.get(parent) ?? []), job]);
+      }
+    }
+    for (const { job } of changes) this.launch(job, nodes.get(job.jobId));
   }
 
-  private launch(job: JobRecord): void {
+  /** Jobs too big for their queue's environments: AWS's blocked reason, and its action. */
+  private async block(ids: string[]): Promise<void> {
+    const now = this.opts.now();
+    const jobs: JobRecord[] = [];
+    await this.opts.store.transaction(async (tx) => {
+      for (const id of ids) {
+        const job = await tx.get<JobRecord>(T.jobs, id);
+        if (job?.status !== 'RUNNABLE') continue;
+        jobs.push(job);
+        if (job.blockedAt !== undefined) continue;
+        job.blockedAt = now;
+        job.statusReason = BLOCKED.statusReason;
+        await tx.put(T.jobs, id, job);
+      }
+    });
+    for (const job of jobs) this.timeLimits.blocked(job.jobId, job.jobQueue, job.blockedAt ?? now);
+  }
+
+  /** → STARTING in `environment`, with the ECS task and instance of a new attempt. */
+  private toStarting(job: JobRecord, environment: string): void {
+    const taskId = randomBytes(16).toString('hex');
+    const cluster = `AWSBatch-${nameOf(environment)}-${randomUUID()}`;
+    job.status = 'STARTING';
+    job.computeEnvironment = environment;
+    if (job.blockedAt !== undefined) {
+      job.blockedAt = undefined;
+      job.statusReason = undefined;
+    }
+    job.current = {
+      taskArn: buildArn('ecs', job.region, job.account, `task/${cluster}/${taskId}`),
+      logStreamName: `${job.definitionName}/default/${taskId}`,
+      instanceId: `i-${randomBytes(8).toString('hex').slice(0, 17)}`,
+    };
+  }
+
+  private launch(job: JobRecord, nodes?: JobRecord[]): void {
     const a: Attempt = { job, chain: Promise.resolve() };
     this.attempts.set(job.jobId, a);
-    const events: AttemptEvents = {
-      running: () => {
-        a.chain = a.chain.then(() => this.running(a)).catch(this.logError);
-      },
-      exited: (outcome) => {
-        a.chain = a.chain.then(() => this.exited(a, outcome)).catch(this.logError);
-      },
+    const serial = (fn: () => Promise<unknown>): void => {
+      a.chain = a.chain.then(fn).catch(this.logError);
     };
-    a.handle = this.opts.executor.launch(
-      {
-        job,
-        attempt: job.attempts.length + 1,
-        environmentName: nameOf(job.computeEnvironment ?? ''),
-        queueName: nameOf(job.jobQueue),
-        taskId: job.current?.taskArn.slice(job.current.taskArn.lastIndexOf('/') + 1) ?? '',
-        logStreamName: job.current?.logStreamName ?? '',
-      },
-      events,
-    );
+    const events: AttemptEvents = {
+      running: () => serial(() => this.running(a)),
+      exited: (outcome) => serial(() => this.exited(a, outcome)),
+    };
+    const attempt = job.attempts.length + 1;
+    const spec = (j: JobRecord, mainNodeAddress?: string): AttemptSpec => ({
+      job: j,
+      attempt,
+      environmentName: nameOf(j.computeEnvironment ?? ''),
+      queueName: nameOf(j.jobQueue),
+      taskId: j.current?.taskArn.slice(j.current.taskArn.lastIndexOf('/') + 1) ?? '',
+      logStreamName: j.current?.logStreamName ?? '',
+      mainNodeAddress,
+    });
+    if (!isNodeParent(job)) {
+      a.handle = this.opts.executor.launch(spec(job), events);
+      return;
+    }
+    a.handle = launchNodeGroup(this.opts.executor, nodes ?? [], spec, events, {
+      nodeRunning: (node) => serial(() => this.nodeRunning(node.jobId)),
+      nodeExited: (node, outcome) =>
+        serial(() =>
+          this.update([node.jobId], (n) => {
+            if (n.status !== 'STARTING' && n.status !== 'RUNNING') return false;
+            this.endNode(n, outcome, this.opts.now());
+          }),
+        ),
+    });
+  }
+
+  private async nodeRunning(id: string): Promise<void> {
+    const now = this.opts.now();
+    await this.update([id], (node) => {
+      if (node.status !== 'STARTING') return false;
+      node.status = 'RUNNING';
+      node.startedAt = now;
+    });
+  }
+
+  /** A node's container ended: it SUCCEEDED or FAILED by its exit (the job decides retries). */
+  private endNode(
+    node: JobRecord,
+    outcome: AttemptOutcome & { statusReason: string },
+    now: number,
+  ): void {
+    this.recordAttempt(node, outcome, now, node.startedAt ?? now);
+    node.status = outcome.exitCode === 0 ? 'SUCCEEDED' : 'FAILED';
+    node.stoppedAt = now;
   }
 
   private readonly logError = (err: unknown): void =>
@@ -424,16 +576,24 @@ export class JobEngine {
       this.endAttempt(job, lost ? { statusReason: REASON.hostLost(instanceId) } : outcome, now, a);
       return true;
     });
+    if (isNodeParent(a.job)) {
+      // Nodes that never started (the main node did not) end with the job's attempt.
+      const ids = (await this.withChildren(a.job)).slice(1);
+      await this.update(ids, (node) => {
+        if (node.status !== 'STARTING' && node.status !== 'RUNNING') return false;
+        this.endNode(node, { statusReason: outcome.statusReason }, now);
+      });
+    }
     await this.settle(changes.filter((c) => TERMINAL.has(c.job.status)).map((c) => c.job));
     this.kick();
   }
 
-  /** Records the attempt and decides: SUCCEEDED, another attempt (RUNNABLE), or FAILED. */
-  private endAttempt(
+  /** Appends the attempt in progress (its container's exit) and ends it. */
+  private recordAttempt(
     job: JobRecord,
     outcome: AttemptOutcome & { statusReason: string },
     now: number,
-    a: Attempt | undefined,
+    startedAt: number,
   ): void {
     const attempt: AttemptDetail = {
       container: {
@@ -445,7 +605,7 @@ export class JobEngine {
           ? buildArn('ecs', job.region, job.account, `container-instance/${job.current.instanceId}`)
           : undefined,
       },
-      startedAt: a?.startedAt ?? job.startedAt ?? now,
+      startedAt,
       stoppedAt: now,
       statusReason: outcome.statusReason,
     };
@@ -460,6 +620,16 @@ export class JobEngine {
     };
     job.current = undefined;
     job.statusReason = outcome.statusReason;
+  }
+
+  /** Records the attempt and decides: SUCCEEDED, another attempt (RUNNABLE), or FAILED. */
+  private endAttempt(
+    job: JobRecord,
+    outcome: AttemptOutcome & { statusReason: string },
+    now: number,
+    a: Attempt | undefined,
+  ): void {
+    this.recordAttempt(job, outcome, now, a?.startedAt ?? job.startedAt ?? now);
     if (a?.terminated !== undefined) {
       job.status = 'FAILED';
       job.statusReason = a.terminated;
@@ -561,11 +731,11 @@ export class JobEngine {
     const scope = listScope(job);
     if (before !== undefined) await tx.delete(T.list, listKey(scope, before, job.seq));
     await tx.put(T.list, listKey(scope, job.status, job.seq), job.jobId);
-    if (before === undefined && job.array?.parentId === undefined) {
+    if (before === undefined && job.array?.parentId === undefined && !isNode(job)) {
       await tx.put(T.names, nameKey(job.jobQueue, job.jobName, job.seq), job.jobId);
     }
     if (TERMINAL.has(job.status)) await tx.delete(T.open, job.jobId);
-    else if (before === undefined) await tx.put(T.open, job.jobId, '');
+    else if (before === undefined || TERMINAL.has(before)) await tx.put(T.open, job.jobId, '');
     const parentId = job.array?.parentId;
     if (parentId === undefined) return;
     const parent =
@@ -592,7 +762,9 @@ export class JobEngine {
   /** Committed changes: queue what became RUNNABLE, and dispatch. */
   private afterChanges(changes: Change[]): void {
     for (const { job, before } of changes) {
-      if (job.status === 'RUNNABLE' && before !== 'RUNNABLE') this.scheduler.enqueue(queued(job));
+      if (job.status === 'RUNNABLE' && before !== 'RUNNABLE' && !isNode(job)) {
+        this.scheduler.enqueue(queued(job));
+      }
       if (job.status !== before) this.opts.onStatusChange?.(job, before);
     }
     this.kick();

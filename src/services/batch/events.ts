@@ -7,31 +7,40 @@
  */
 import type { BatchOperations } from '../../api/batch/operations.js';
 import type { SubmitJobRequest } from '../../api/batch/types.js';
-import type { EventBus } from '../../events/bus.js';
+import type { BusEventInput, EventBus } from '../../events/bus.js';
 import { DeliveryRefused, type TargetService } from '../../events/targets.js';
 import { parseArn, rootPrincipal } from '../../shared/arn.js';
 import { detail } from './jobs-api.js';
 import type { JobRecord } from './store.js';
 
-/** The engine's onStatusChange: one event per status a job reaches. */
+/**
+ * The engine's onStatusChange: one event per status a job reaches. The changes of one turn
+ * of the event loop (a group commit of submissions, a dispatch round) go to the bus in one
+ * publish, i.e. one transaction, in the order they happened.
+ */
 export function jobChangePublisher(
   bus: EventBus,
   warn: (message: string) => void,
 ): (job: JobRecord) => void {
-  return (job) => {
-    const body = JSON.parse(JSON.stringify(detail(job))) as Record<string, unknown>;
+  let pending: BusEventInput[] = [];
+  const flush = (): void => {
+    const events = pending;
+    pending = [];
     bus
-      .publish([
-        {
-          source: 'aws.batch',
-          detailType: 'Batch Job State Change',
-          account: job.account,
-          region: job.region,
-          resources: [job.jobArn],
-          detail: body,
-        },
-      ])
+      .publish(events)
       .catch((err: unknown) => warn(`batch: job state change not published: ${String(err)}`));
+  };
+  return (job) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push({
+      source: 'aws.batch',
+      detailType: 'Batch Job State Change',
+      account: job.account,
+      region: job.region,
+      resources: [job.jobArn],
+      // A copy as it is now: the record changes further.
+      detail: JSON.parse(JSON.stringify(detail(job))) as Record<string, unknown>,
+    });
   };
 }
 

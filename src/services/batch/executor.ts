@@ -21,11 +21,13 @@ export interface AttemptSpec {
   taskId: string;
   /** `<job definition name>/default/<task id>` in LOG_GROUP. */
   logStreamName: string;
+  /** A multi-node job's child node: the main node's address (multi-node.ts). */
+  mainNodeAddress?: string;
 }
 
 export interface AttemptEvents {
-  /** The container started (STARTING → RUNNING). */
-  running(): void;
+  /** The container started (STARTING → RUNNING), with its own address where it has one. */
+  running(info?: { privateIp?: string }): void;
   /** The attempt ended: the container exited, or it could not be started (no exit code). */
   exited(outcome: AttemptOutcome & { statusReason: string }): void;
 }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { BatchOperations } from '../../api/batch/operations.js';
 import type {
   ContainerDetail,
+  ContainerProperties,
   JobDetail,
   JobStatus,
   JobSummary,
@@ -28,15 +29,9 @@ import {
   type BatchDeps,
 } from './common.js';
 import { checkResources, checkRetryStrategy, checkTimeout, resourcesOf } from './definitions.js';
+import { nodeContainers, nodeJobId } from './multi-node.js';
 import { globMatches } from './retry.js';
-import {
-  T,
-  TERMINAL,
-  arrayScope,
-  type DefinitionRecord,
-  type JobRecord,
-  type Scope,
-} from './store.js';
+import { T, TERMINAL, arrayScope, nodeScope, type JobRecord, type Scope } from './store.js';
 
 type Ops = Pick<
   BatchOperations,
@@ -76,11 +71,10 @@ function mergeEnvironment(base: KeyValuePair[] = [], over: KeyValuePair[] = []):
 
 /** The container as it will run: the definition's, the overrides over it, Ref:: applied. */
 function containerOf(
-  def: DefinitionRecord,
-  input: SubmitJobRequest,
+  base: ContainerProperties,
+  input: Pick<SubmitJobRequest, 'containerOverrides'>,
   params: Record<string, string>,
 ): ContainerDetail {
-  const base = def.containerProperties ?? {};
   const o = input.containerOverrides ?? {};
   const c: ContainerDetail = {
     ...base,
@@ -158,10 +152,26 @@ export function jobOperations(deps: BatchDeps): Ops {
       const timeout = input.timeout ?? def.timeout;
       checkTimeout(timeout);
       const params = { ...def.parameters, ...input.parameters };
-      const container = containerOf(def, input, params);
+      const nodeProps = def.type === 'multinode' ? def.nodeProperties : undefined;
+      if (nodeProps && size !== undefined) {
+        throw clientError('Array properties are not supported for multi-node parallel jobs');
+      }
+      // A multi-node job's container is its nodes' (multi-node.ts); it reserves them all.
+      const nodeContainersRun = nodeProps
+        ? nodeContainers(nodeProps).map((c) => containerOf(c, {}, params))
+        : undefined;
+      const container: ContainerDetail = nodeContainersRun
+        ? {}
+        : containerOf(def.containerProperties ?? {}, input, params);
       const fargate = def.platformCapabilities?.includes('FARGATE') === true;
-      checkResources(container, fargate);
-      const { vcpus = 1, memory = 2048 } = resourcesOf(container);
+      let vcpus = 0;
+      let memory = 0;
+      for (const c of nodeContainersRun ?? [container]) {
+        checkResources(c, fargate);
+        const r = resourcesOf(c);
+        vcpus += r.vcpus ?? 1;
+        memory += r.memory ?? 2048;
+      }
 
       const jobId = randomUUID();
       // Dependencies: the whole job's, and per child the N_TO_N / SEQUENTIAL ones.
@@ -223,7 +233,25 @@ export function jobOperations(deps: BatchDeps): Ops {
         waitingOn,
       });
       const records: JobRecord[] = [];
-      if (size === undefined) {
+      if (nodeProps && nodeContainersRun) {
+        const parent = base(jobId, jobWide);
+        const { numNodes, mainNode } = nodeProps;
+        parent.node = { numNodes, mainNode };
+        parent.nodeProperties = nodeProps;
+        records.push(parent);
+        nodeContainersRun.forEach((c, index) => {
+          const node = base(nodeJobId(jobId, index), []);
+          const r = resourcesOf(c);
+          Object.assign(node, {
+            status: parent.status,
+            container: c,
+            milliVcpus: Math.round((r.vcpus ?? 1) * 1000),
+            memoryMib: r.memory ?? 2048,
+            node: { numNodes, mainNode, index, parentId: jobId },
+          });
+          records.push(node);
+        });
+      } else if (size === undefined) {
         records.push(base(jobId, jobWide));
       } else {
         const parent = base(jobId, []);
@@ -266,7 +294,7 @@ export function jobOperations(deps: BatchDeps): Ops {
         if (!q) return { jobSummaryList: [] };
         listScope = q.jobQueueArn;
       } else if (input.multiNodeJobId !== undefined) {
-        return { jobSummaryList: [] };
+        listScope = nodeScope(input.multiNodeJobId);
       } else {
         throw clientError('Either jobQueue, arrayJobId or multiNodeJobId must be specified');
       }
@@ -388,8 +416,13 @@ export function detail(job: JobRecord): JobDetail {
     dependsOn: job.dependsOn,
     jobDefinition: job.jobDefinition,
     parameters: job.parameters,
-    container: job.container,
+    container: job.nodeProperties ? undefined : job.container,
     arrayProperties: arrayDetail(job),
+    nodeProperties: job.nodeProperties,
+    nodeDetails:
+      job.node?.index !== undefined
+        ? { nodeIndex: job.node.index, isMainNode: job.node.index === job.node.mainNode }
+        : undefined,
     timeout: job.timeout,
     tags: job.tags,
     propagateTags: job.propagateTags,
@@ -416,6 +449,11 @@ function summary(job: JobRecord): JobSummary {
         ? { exitCode: job.container.exitCode, reason: job.container.reason }
         : undefined,
     arrayProperties: a && { size: a.size, index: a.index },
+    nodeProperties: job.node && {
+      numNodes: job.node.index === undefined ? job.node.numNodes : undefined,
+      nodeIndex: job.node.index,
+      isMainNode: job.node.index === undefined ? undefined : job.node.index === job.node.mainNode,
+    },
     jobDefinition: job.jobDefinition,
   };
 }

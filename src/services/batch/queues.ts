@@ -9,6 +9,7 @@
 import type { BatchOperations } from '../../api/batch/operations.js';
 import type { ComputeEnvironmentOrder, JobQueueDetail } from '../../api/batch/types.js';
 import type { MetadataOps } from '../../storage/types.js';
+import { checkTimeLimitActions } from './time-limits.js';
 import {
   arnOf,
   checkName,
@@ -94,6 +95,7 @@ export function queueOperations(deps: BatchDeps): Ops {
       const scope = scopeOf(ctx);
       checkName('Job queue', input.jobQueueName);
       checkPriority(input.priority);
+      checkTimeLimitActions(input.jobStateTimeLimitActions);
       if (input.serviceEnvironmentOrder?.length) {
         throw clientError(
           'serviceEnvironmentOrder (SageMaker Training jobs) is not supported by Stratus',
@@ -165,6 +167,7 @@ export function queueOperations(deps: BatchDeps): Ops {
           found.schedulingPolicyArn = input.schedulingPolicyArn;
         }
         if (input.jobStateTimeLimitActions !== undefined) {
+          checkTimeLimitActions(input.jobStateTimeLimitActions);
           found.jobStateTimeLimitActions = input.jobStateTimeLimitActions;
         }
         found.status = 'UPDATING';

@@ -149,3 +149,45 @@ test('within a fair share identifier, higher schedulingPriority first', () => {
     [high.jobId],
   );
 });
+
+test('fair share remembers past usage and forgets it over shareDecaySeconds', () => {
+  for (const [decay, later] of [
+    [600, ['A', 'B', 'A', 'B']],
+    [604_800, ['B', 'B', 'A', 'A']],
+  ] as const) {
+    let now = 1_000_000;
+    const s = new Scheduler(MACHINE, () => now);
+    s.setEnvironment('ce', 1000, true);
+    s.setQueue('fs', {
+      priority: 1,
+      enabled: true,
+      environments: ['ce'],
+      fairShare: { shares: [], shareDecaySeconds: decay },
+    });
+    // A runs one vCPU for an hour.
+    s.enqueue(job('fs', { shareIdentifier: 'A' }));
+    const [first] = s.dispatch();
+    now += 3_600_000;
+    s.release(first.job.jobId);
+    // Instant jobs (no usage of their own) from both shares, A's first.
+    const order = (): string[] => {
+      for (let i = 0; i < 2; i++) {
+        s.enqueue(job('fs', { shareIdentifier: 'A' }));
+        s.enqueue(job('fs', { shareIdentifier: 'B' }));
+      }
+      const out: string[] = [];
+      for (let placed = s.dispatch(); placed.length > 0; placed = s.dispatch()) {
+        for (const p of placed) {
+          out.push(p.job.shareIdentifier ?? '');
+          s.release(p.job.jobId);
+        }
+      }
+      return out;
+    };
+    // Right after, B (no past usage) goes first whatever the window.
+    assert.deepEqual(order(), ['B', 'B', 'A', 'A'], `decay ${decay}`);
+    // 100 minutes later: gone with a 10-minute window, still counted with a week's.
+    now += 6_000_000;
+    assert.deepEqual(order(), later, `decay ${decay}`);
+  }
+});

@@ -17,7 +17,8 @@
  *  - FIFO queues run jobs in submission order; fair-share queues pick the share identifier
  *    with the lowest usage × weight ("a share identifier with a weight factor of 0.5 is
  *    given twice the compute resources of one with a weight factor of 1"), and within a
- *    share the highest schedulingPriority, then the oldest.
+ *    share the highest schedulingPriority, then the oldest. Usage is what a share's jobs
+ *    hold now plus what its ended jobs used, decayed over shareDecaySeconds.
  *    https://docs.aws.amazon.com/batch/latest/userguide/job_scheduling.html
  *
  * Capacity: a compute environment offers min(maxvCpus, this machine's vCPUs) and this
@@ -59,7 +60,12 @@ export interface FairShareSettings {
   shares: readonly ShareAttributes[];
   /** Percent of the capacity held back for share identifiers with no running job. */
   computeReservation?: number;
+  /** The time window of past usage (0 or absent: AWS's minimum, 600 s). */
+  shareDecaySeconds?: number;
 }
+
+/** "A value of zero (0) indicates the default minimum time window (600 seconds)." */
+export const MIN_SHARE_DECAY_SECONDS = 600;
 
 interface EnvironmentState {
   arn: string;
@@ -74,6 +80,9 @@ interface ShareState {
   weight: number;
   /** vCPUs (thousandths) its running jobs hold. */
   running: number;
+  /** Usage of its ended jobs (thousandths of a vCPU × seconds), decayed to `decayedAt`. */
+  used: number;
+  decayedAt: number;
 }
 
 interface QueueState {
@@ -89,6 +98,7 @@ interface QueueState {
 }
 
 interface RunningJob {
+  startedAt: number;
   environment: string;
   queue: string;
   share?: string;
@@ -112,8 +122,13 @@ export class Scheduler {
   private readonly waiting = new Map<string, QueuedJob>();
   private readonly running = new Map<string, RunningJob>();
   private readonly used: Capacity = { milliVcpus: 0, memoryMib: 0 };
+  /** Jobs parked since the last takeBlocked() because no usable environment is big enough. */
+  private blocked: QueuedJob[] = [];
 
-  constructor(readonly machine: Capacity) {}
+  constructor(
+    readonly machine: Capacity,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get queuedCount(): number {
     return this.waiting.size;
@@ -217,8 +232,13 @@ export class Scheduler {
     }
     this.used.milliVcpus -= r.milliVcpus;
     this.used.memoryMib -= r.memoryMib;
-    const share = r.share !== undefined ? this.queues.get(r.queue)?.shares.get(r.share) : undefined;
-    if (share) share.running -= r.milliVcpus;
+    const q = this.queues.get(r.queue);
+    const share = r.share !== undefined ? q?.shares.get(r.share) : undefined;
+    if (q && share) {
+      share.running -= r.milliVcpus;
+      const now = this.now();
+      share.used = this.decayed(q, share, now) + (r.milliVcpus * (now - r.startedAt)) / 1000;
+    }
   }
 
   /**
@@ -238,6 +258,7 @@ export class Scheduler {
           if (this.couldEverFit(q, job)) break;
           heap.pop();
           q.oversized.push(job);
+          if (this.hasUsable(q)) this.blocked.push(job);
           continue;
         }
         heap.pop();
@@ -247,6 +268,27 @@ export class Scheduler {
       }
     }
     return placed;
+  }
+
+  /**
+   * The jobs that reached the head of their queue and were parked since the last call
+   * because the queue has usable environments but none with enough vCPUs (AWS:
+   * "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE").
+   */
+  takeBlocked(): QueuedJob[] {
+    const out = this.blocked;
+    this.blocked = [];
+    return out;
+  }
+
+  /** Whether the job is still parked as too big for its queue's environments. */
+  isBlocked(jobId: string): boolean {
+    const job = this.waiting.get(jobId);
+    return job !== undefined && this.queues.get(job.queue)?.oversized.includes(job) === true;
+  }
+
+  private hasUsable(q: QueueState): boolean {
+    return q.environments.some((arn) => this.environments.get(arn)?.usable === true);
   }
 
   /** A job's reservation: at most the whole machine. */
@@ -269,7 +311,13 @@ export class Scheduler {
       const s = q.shares.get(share);
       if (s) s.running += need.milliVcpus;
     }
-    this.running.set(job.jobId, { environment: env.arn, queue: q.arn, share, ...need });
+    this.running.set(job.jobId, {
+      startedAt: this.now(),
+      environment: env.arn,
+      queue: q.arn,
+      share,
+      ...need,
+    });
   }
 
   /** The first environment in the queue's order with room for the job. */
@@ -327,18 +375,39 @@ export class Scheduler {
       return job && { job, heap: q.fifo };
     }
     let best: { job: QueuedJob; heap: MinHeap<QueuedJob>; usage: number } | undefined;
+    const now = this.now();
+    const window = (q.fairShare?.shareDecaySeconds || MIN_SHARE_DECAY_SECONDS) * 1000;
     for (const [id, share] of q.shares) {
+      const past = this.decayed(q, share, now);
       const job = this.live(share.heap);
       if (!job) {
-        if (share.running === 0) q.shares.delete(id);
+        // Forgotten once idle and its past usage has decayed away.
+        if (share.running === 0 && past < 1) q.shares.delete(id);
         continue;
       }
-      const usage = (share.running + 1) * share.weight;
+      // Usage: what runs now plus the decayed past as an average over the window (whole
+      // thousandths of a vCPU: a past decayed below that is forgotten).
+      const usage = (share.running + Math.floor((past * 1000) / window) + 1) * share.weight;
       if (!best || usage < best.usage || (usage === best.usage && job.seq < best.job.seq)) {
         best = { job, heap: share.heap, usage };
       }
     }
     return best && { job: best.job, heap: best.heap };
+  }
+
+  /**
+   * A share's past usage now. AWS: "The amount of time (in seconds) to use to calculate a
+   * fair-share percentage for each share identifier in use … The decay allows for more
+   * recently run jobs to have more weight than jobs that ran earlier." Stratus decays it
+   * exponentially with shareDecaySeconds as the time constant.
+   */
+  private decayed(q: QueueState, share: ShareState, now: number): number {
+    const window = (q.fairShare?.shareDecaySeconds || MIN_SHARE_DECAY_SECONDS) * 1000;
+    if (now > share.decayedAt) {
+      share.used *= Math.exp(-(now - share.decayedAt) / window);
+      share.decayedAt = now;
+    }
+    return share.used;
   }
 
   private live(heap: MinHeap<QueuedJob>): QueuedJob | undefined {
@@ -357,7 +426,13 @@ export class Scheduler {
     const id = shareOf(job);
     let share = q.shares.get(id);
     if (!share) {
-      share = { heap: new MinHeap(priorityLess), weight: this.weightOf(q, id), running: 0 };
+      share = {
+        heap: new MinHeap(priorityLess),
+        weight: this.weightOf(q, id),
+        running: 0,
+        used: 0,
+        decayedAt: this.now(),
+      };
       q.shares.set(id, share);
     }
     share.heap.push(job);
@@ -367,12 +442,12 @@ export class Scheduler {
   private refile(q: QueueState): void {
     const jobs = [...this.waiting.values()].filter((j) => j.queue === q.arn);
     q.fifo = new MinHeap(fifoLess);
-    const running = new Map([...q.shares].map(([id, s]) => [id, s.running]));
+    const before = q.shares;
     q.shares = new Map();
     for (const job of jobs) this.file(q, job);
-    for (const [id, n] of running) {
+    for (const [id, old] of before) {
       const s = q.shares.get(id);
-      if (s) s.running = n;
+      if (s) Object.assign(s, { running: old.running, used: old.used, decayedAt: old.decayedAt });
     }
   }
 

@@ -11,8 +11,9 @@
  * table of their own, written in the same transaction as the job:
  *  - `batch_job_list`: `<list scope>/<status>/<seq, 16 digits>` → job id, where the list
  *    scope is the queue ARN (queue names have no '/') or, for an array child, `array/<parent
- *    id>` (AWS lists children only by their parent): ListJobs by queue and status, or by
- *    array parent, is one range scan in submission order;
+ *    id>` (AWS lists children only by their parent), for a multi-node job's node
+ *    `node/<parent id>`: ListJobs by queue and status, or by array or multi-node parent, is
+ *    one range scan in submission order;
  *  - `batch_job_names`: `<queue ARN>/<job name>/<seq>` → job id: ListJobs' JOB_NAME filter
  *    (an exact name, or a prefix ending with `*`) is a range scan too;
  *  - `batch_open_jobs`: `<job id>` → '' for every job not yet SUCCEEDED or FAILED: what a
@@ -30,6 +31,7 @@ import type {
   RetryStrategy,
   SchedulingPolicyDetail,
   ArrayJobStatusSummary,
+  NodeProperties,
 } from '../../api/batch/types.js';
 
 export const T = {
@@ -107,17 +109,29 @@ export interface JobRecord {
   waitingOn: string[];
   /** Array parent: size and the children's status counts; child: its index and parent. */
   array?: { size: number; summary?: ArrayJobStatusSummary; index?: number; parentId?: string };
+  /**
+   * Multi-node parallel job (multi-node.ts): the parent has numNodes and mainNode (and the
+   * definition's nodeProperties); a node `<parent id>#<index>` has its index and parent.
+   */
+  node?: { numNodes: number; mainNode: number; index?: number; parentId?: string };
+  nodeProperties?: NodeProperties;
   /** The compute environment (ARN) of the attempt in progress. */
   computeEnvironment?: string;
   /** The attempt in progress (STARTING or RUNNING). */
   current?: { taskArn: string; logStreamName: string; instanceId: string };
+  /** When it was first found too big for its queue's environments (time-limits.ts). */
+  blockedAt?: number;
   isCancelled?: boolean;
   isTerminated?: boolean;
 }
 
-/** The list scope a job appears in: its queue, or an array child its parent's. */
+export const nodeScope = (parentId: string): string => `node/${parentId}`;
+
+/** The list scope a job appears in: its queue, or an array child or a node its parent's. */
 export function listScope(job: JobRecord): string {
-  return job.array?.parentId !== undefined ? arrayScope(job.array.parentId) : job.jobQueue;
+  if (job.array?.parentId !== undefined) return arrayScope(job.array.parentId);
+  if (job.node?.parentId !== undefined) return nodeScope(job.node.parentId);
+  return job.jobQueue;
 }
 
 /** Job names are letters, digits, '-' and '_': '/' ends a name. */

@@ -60,7 +60,7 @@ export class TaskExecutor implements JobExecutor {
         metered?.(report.times);
         if (report.lastStatus === 'RUNNING' && !running) {
           running = true;
-          events.running();
+          events.running({ privateIp: report.privateIp });
         }
       },
     });
@@ -141,6 +141,15 @@ function taskSpec(spec: AttemptSpec): TaskSpec {
   if (job.array?.index !== undefined) {
     environment.AWS_BATCH_JOB_ARRAY_INDEX = String(job.array.index);
     environment.AWS_BATCH_JOB_ARRAY_SIZE = String(job.array.size);
+  }
+  // A multi-node job's node (https://docs.aws.amazon.com/batch/latest/userguide/job_env_vars.html).
+  if (job.node?.index !== undefined) {
+    environment.AWS_BATCH_JOB_NODE_INDEX = String(job.node.index);
+    environment.AWS_BATCH_JOB_NUM_NODES = String(job.node.numNodes);
+    environment.AWS_BATCH_JOB_MAIN_NODE_INDEX = String(job.node.mainNode);
+    if (spec.mainNodeAddress !== undefined) {
+      environment.AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS = spec.mainNodeAddress;
+    }
   }
   const volumes = (c.volumes ?? []).map((v) => ({
     name: v.name ?? '',

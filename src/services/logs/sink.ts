@@ -5,8 +5,8 @@
  */
 import type { LogEventInput, LogSink, SubscriptionDeliverer } from '../../events/logs.js';
 import type { MetadataStore } from '../../storage/types.js';
+import { ingestEvents } from './ingest.js';
 import {
-  appendEvents,
   GROUPS,
   type GroupRecord,
   groupKey,
@@ -39,7 +39,7 @@ export class LogsSink implements LogSink {
     const gKey = groupKey(scope, logGroupName);
     const sKey = streamKey(gKey, logStreamName);
     const now = this.now();
-    await this.store.transaction(async (tx) => {
+    const stored = await this.store.transaction(async (tx) => {
       let stream = await tx.get<StreamRecord>(STREAMS, sKey);
       if (!stream) {
         const group = (await tx.get<GroupRecord>(GROUPS, gKey)) ?? newGroup(logGroupName, now);
@@ -48,8 +48,8 @@ export class LogsSink implements LogSink {
         await tx.put(GROUPS, gKey, group);
         await tx.put(STREAMS, sKey, stream);
       }
-      await appendEvents(tx, sKey, stream, events, now);
+      return ingestEvents(tx, scope, logGroupName, logStreamName, stream, events, now);
     });
-    await this.subscriptions?.appended(scope, logGroupName, logStreamName, events);
+    await this.subscriptions?.appended(scope, logGroupName, logStreamName, stored);
   }
 }

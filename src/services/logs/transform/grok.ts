@@ -105,15 +105,20 @@ export function compileGrok(match: string): CompiledGrok {
   }
 }
 
-/** The fields `match` captures from `text`; undefined when it does not match. */
-export function runGrok(g: CompiledGrok, text: string): Record<string, unknown> | undefined {
+/** Hands each field `match` captures from `text` to `put`; false when it does not match. */
+export function runGrok(
+  g: CompiledGrok,
+  text: string,
+  put: (key: string, value: unknown) => void,
+): boolean {
   const m = g.regex.exec(text);
-  if (!m?.groups) return m ? {} : undefined;
-  const out: Record<string, unknown> = {};
+  if (!m) return false;
+  const groups = m.groups;
+  if (!groups) return true;
   for (const [group, { key, convert }] of g.fields) {
-    const v = m.groups[group];
+    const v = groups[group];
     if (v === undefined) continue;
-    out[key] = convert === 'int' ? parseInt(v, 10) : convert === 'float' ? parseFloat(v) : v;
+    put(key, convert === 'int' ? parseInt(v, 10) : convert === 'float' ? parseFloat(v) : v);
   }
-  return out;
+  return true;
 }

@@ -89,7 +89,7 @@ type Step = (doc: Json, message: string, origin: EventOrigin) => Json | undefine
 const parts = (path: string): string[] => path.split('.');
 
 export function getPath(doc: Json, path: string): unknown {
-  if (path in doc) return doc[path];
+  if (path in doc || !path.includes('.')) return doc[path];
   let cur: unknown = doc;
   for (const p of parts(path)) {
     if (cur === null || typeof cur !== 'object') return undefined;
@@ -99,6 +99,10 @@ export function getPath(doc: Json, path: string): unknown {
 }
 
 function setPath(doc: Json, path: string, value: unknown, overwrite: boolean): void {
+  if (!path.includes('.')) {
+    if (overwrite || !(path in doc)) doc[path] = value;
+    return;
+  }
   const ps = parts(path);
   let cur = doc;
   for (const p of ps.slice(0, -1)) {
@@ -223,10 +227,9 @@ function compileStep(p: Processor): Step {
     }
     return (doc, message) => {
       const raw = sourceText(doc, message, source);
-      const fields = raw === undefined ? undefined : runGrok(g, raw);
-      if (fields === undefined) return undefined;
-      for (const [k, v] of Object.entries(fields)) setPath(doc, k, v, true);
-      return doc;
+      return raw !== undefined && runGrok(g, raw, (k, v) => setPath(doc, k, v, true))
+        ? doc
+        : undefined;
     };
   }
   if (p.csv) {

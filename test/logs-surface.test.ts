@@ -363,6 +363,36 @@ print(json.dumps({'arn': arn, 'body': got['tableBody'], 'size': got['sizeBytes']
     });
   });
 
+  test('boto3: a scheduled query is created, listed, read back and deleted', async () => {
+    await groupWithStream('/surface/boto3-scheduled');
+    const script = `
+import boto3, json, os
+c = boto3.client('logs', endpoint_url=os.environ['ENDPOINT'])
+created = c.create_scheduled_query(name='boto3-hourly', queryLanguage='CWLI',
+    queryString='stats count(*)', logGroupIdentifiers=['/surface/boto3-scheduled'],
+    scheduleExpression='cron(0 * * * ? *)', timezone='Europe/Berlin',
+    executionRoleArn=os.environ['ROLE'], state='DISABLED')
+got = c.get_scheduled_query(identifier='boto3-hourly')
+names = [q['name'] for q in c.list_scheduled_queries()['scheduledQueries']]
+c.delete_scheduled_query(identifier=created['scheduledQueryArn'])
+try:
+    c.get_scheduled_query(identifier='boto3-hourly')
+    gone = None
+except c.exceptions.ClientError as e:
+    gone = e.response['Error']['Code']
+print(json.dumps({'state': created['state'], 'timezone': got['timezone'],
+    'expression': got['scheduleExpression'], 'names': names, 'gone': gone}))
+`;
+    const res = await python(server.endpoint, script, { ROLE: roleArn });
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as Record<string, unknown>;
+    assert.equal(out.state, 'DISABLED');
+    assert.equal(out.timezone, 'Europe/Berlin');
+    assert.equal(out.expression, 'cron(0 * * * ? *)');
+    assert.ok((out.names as string[]).includes('boto3-hourly'));
+    assert.equal(out.gone, 'ResourceNotFoundException');
+  });
+
   test('field indexes follow the index policy; query groups, bearer tokens, anomalies', async () => {
     const group = '/surface/indexed';
     await groupWithStream(group);

@@ -333,7 +333,7 @@ export function compile(queryString: string): Query {
 }
 
 /** "A StartQuery operation must include exactly one of … logGroupName, logGroupNames or logGroupIdentifiers." */
-async function resolveGroups(
+export async function resolveGroups(
   store: MetadataStore,
   input: StartQueryRequest,
   scope: Scope,

@@ -26,6 +26,7 @@ import type {
 } from '../../api/logs/types.js';
 import type { SchedulingClock } from '../../events/clock.js';
 import {
+  isTimeZone,
   nextFiring,
   parseScheduleExpression,
   ScheduleExpressionError,
@@ -37,7 +38,7 @@ import type { MetadataStore } from '../../storage/types.js';
 import type { S3ObjectWriter } from '../s3/object-source.js';
 import { type LogsDeps, pageList, scopeOf } from './common.js';
 import { serviceContext } from './exports.js';
-import { compile, runQueryOnce } from './queries.js';
+import { compile, resolveGroups, runQueryOnce } from './queries.js';
 import { scopePrefix } from './store.js';
 
 export const SCHEDULED_QUERIES = 'logs_scheduled_queries';
@@ -265,7 +266,16 @@ export function scheduledQueryOperations(deps: LogsDeps): Ops {
         'logGroupIdentifiers must contain between 1 and 50 log groups.',
       );
     }
+    if (input.timezone !== undefined && !isTimeZone(input.timezone)) {
+      throw new ValidationException(`Invalid timezone: ${input.timezone}`);
+    }
     expression(input.scheduleExpression, input.timezone);
+    // The groups must exist now (they are looked up again at each run).
+    await resolveGroups(
+      store,
+      { logGroupIdentifiers: groups, queryString: input.queryString, startTime: 0, endTime: 0 },
+      scopeOf(ctx),
+    );
     if (
       input.scheduleStartTime !== undefined &&
       input.scheduleEndTime !== undefined &&

@@ -3,6 +3,7 @@
  * MMM, MMMM, dd, d, HH, H, hh, h, mm, ss, SSS, a, EEE, Z, XXX, X, 'literal').
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch-Logs-Transformation-Datatype.html
  */
+import { zoneOffsetMs } from '../../../events/schedule-expression.js';
 
 const MONTHS = [
   'January',
@@ -82,34 +83,10 @@ export interface DateParser {
   parse(text: string, zone: string): number | undefined;
 }
 
-/** Offset (ms) of `zone` at the UTC instant `utcMs`. */
+/** Offset (ms) of `zone` at the UTC instant `utcMs` (schedule-expression.ts reads it). */
 function zoneOffset(zone: string, utcMs: number): number {
   if (zone === 'UTC' || zone === 'GMT' || zone === 'Z') return 0;
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(utcMs));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  const asUtc = Date.UTC(
-    get('year'),
-    get('month') - 1,
-    get('day'),
-    get('hour'),
-    get('minute'),
-    get('second'),
-  );
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
-}
-
-/** Throws RangeError for an unknown IANA zone. */
-export function checkZone(zone: string): void {
-  new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  return zoneOffsetMs(zone, Math.floor(utcMs / 1000) * 1000);
 }
 
 function offsetMs(text: string): number {

@@ -11,7 +11,8 @@
  */
 import type { Processor } from '../../../api/logs/types.js';
 import { invalid } from '../common.js';
-import { checkDatePattern, checkZone, compileDateParser, formatDate } from './datetime.js';
+import { isTimeZone } from '../../../events/schedule-expression.js';
+import { checkDatePattern, compileDateParser, formatDate } from './datetime.js';
 import { compileGrok, GrokError, runGrok } from './grok.js';
 
 export type Json = Record<string, unknown>;
@@ -404,8 +405,9 @@ function compileStep(p: Processor): Step {
     const targetZone = c.targetTimezone ?? 'UTC';
     let parsers;
     try {
-      checkZone(sourceZone);
-      checkZone(targetZone);
+      for (const zone of [sourceZone, targetZone]) {
+        if (!isTimeZone(zone)) throw new Error(`unknown time zone ${zone}`);
+      }
       checkDatePattern(targetFormat);
       parsers = c.matchPatterns.map(compileDateParser);
     } catch (err) {

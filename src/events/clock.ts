@@ -1,5 +1,6 @@
 /**
- * The scheduling clock: when EventBridge schedule rules and Scheduler schedules fire.
+ * The scheduling clock: when EventBridge schedule rules, Scheduler schedules and CloudWatch
+ * Logs scheduled queries fire.
  * It follows the wall clock, plus an offset tests and users can move forward
  * (`POST /_stratus/clock`, `stratus clock advance 3h`): advancing fires, in time order,
  * every firing the skipped span held, each stamped with its own scheduled time.

@@ -3,7 +3,7 @@
  *   GET  /_stratus/clock                      {"now": ISO time, "offsetSeconds": n}
  *   POST /_stratus/clock {"advanceSeconds": n} moves time forward, firing what fell due
  *   POST /_stratus/clock {"to": ISO time}      moves time forward to that instant
- *   POST /_stratus/clock {"fire": ARN}         fires a rule or schedule now
+ *   POST /_stratus/clock {"fire": ARN}         fires a rule, schedule or scheduled query now
  * POST answers {"now", "offsetSeconds", "fired"} once every firing is on the event bus.
  * `stratus clock …` (src/cli.ts) calls it. Open in permissive mode; in strict mode the
  * request must be signed, like the other /_stratus/ controls.
@@ -67,7 +67,7 @@ export function clockPlane(deps: {
       if (typeof input.fire === 'string') {
         if (!(await deps.clock.fireNow(input.fire))) {
           return answer(res, 404, {
-            message: `${input.fire} is no enabled scheduled rule or schedule`,
+            message: `${input.fire} is no enabled scheduled rule, schedule or scheduled query`,
           });
         }
         return answer(res, 200, { ...state(), fired: 1 });

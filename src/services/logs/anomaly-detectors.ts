@@ -22,6 +22,7 @@ type DetectorOps = Pick<
   | 'DeleteLogAnomalyDetector'
   | 'ListLogAnomalyDetectors'
   | 'ListAnomalies'
+  | 'UpdateAnomaly'
 >;
 
 type DetectorRecord = AnomalyDetector & {
@@ -125,6 +126,20 @@ export function anomalyDetectorOperations(deps: LogsDeps): DetectorOps {
         50,
       );
       return { anomalyDetectors: page.items, nextToken: page.nextToken };
+    },
+
+    async UpdateAnomaly(input, ctx) {
+      if (input.anomalyId === undefined && input.patternId === undefined) {
+        throw invalid('Either anomalyId or patternId must be specified.');
+      }
+      const rec = await store.get(ANOMALY_DETECTORS, keyOf(ctx, input.anomalyDetectorArn));
+      if (!rec) throw notFound();
+      // Stratus's detectors never report an anomaly (see above), so none can be updated.
+      throw new ResourceNotFoundException(
+        input.anomalyId !== undefined
+          ? `The specified anomaly ${input.anomalyId} does not exist.`
+          : `The specified pattern ${input.patternId} does not exist.`,
+      );
     },
 
     async ListAnomalies(input, ctx) {

@@ -15,6 +15,8 @@ import type { Scope } from './store.js';
 import type { LiveTailHub } from './live-tail.js';
 import type { SubscriptionDelivery } from './subscription-delivery.js';
 import type { ExportRunner } from './exports.js';
+import type { ScheduledQueryRunner } from './scheduled-queries.js';
+import type { IamDirectory } from '../iam/directory.js';
 
 /** What the logs operation modules share. */
 export interface LogsDeps {
@@ -27,6 +29,10 @@ export interface LogsDeps {
   liveTail?: LiveTailHub;
   /** Writes export tasks to S3 (absent: CreateExportTask is refused). */
   exports?: ExportRunner;
+  /** Runs scheduled queries on the scheduling clock (absent: stored, never run). */
+  scheduledQueries?: ScheduledQueryRunner;
+  /** Checks that the roles scheduled queries name exist. */
+  iam?: IamDirectory;
 }
 
 export const groupNotFound = (): ResourceNotFoundException =>

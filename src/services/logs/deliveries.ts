@@ -18,7 +18,14 @@ import type {
 import { buildArn, parseArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataOps } from '../../storage/types.js';
-import { checkJsonDocument, invalid, pageList, scopeOf, type LogsDeps } from './common.js';
+import {
+  checkJsonDocument,
+  invalid,
+  pageLimit,
+  pageList,
+  scopeOf,
+  type LogsDeps,
+} from './common.js';
 import { DELIVERIES, DELIVERY_DESTINATIONS, DELIVERY_SOURCES, scopePrefix } from './store.js';
 
 type DeliveryOps = Pick<
@@ -39,6 +46,7 @@ type DeliveryOps = Pick<
   | 'DescribeDeliveries'
   | 'DeleteDelivery'
   | 'UpdateDeliveryConfiguration'
+  | 'DescribeConfigurationTemplates'
 >;
 
 type Tagged<T> = T & { name: string; tags: Record<string, string> };
@@ -288,6 +296,16 @@ export function deliveryOperations(deps: LogsDeps): DeliveryOps {
 
     async DeleteDelivery(input, ctx) {
       await remove(DELIVERIES, key(ctx, input.id), 'The delivery');
+    },
+
+    /**
+     * AWS's templates describe the vended logs of its services' resources. No resource of
+     * Stratus vends logs through deliveries (see above), so no template applies here.
+     * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeConfigurationTemplates.html
+     */
+    async DescribeConfigurationTemplates(input) {
+      pageLimit(input.limit, 50);
+      return { configurationTemplates: [] };
     },
 
     async UpdateDeliveryConfiguration(input, ctx) {

@@ -32,8 +32,8 @@ import {
 import { compileFilterPattern, FilterPatternError, type Matcher } from './filter-pattern.js';
 import { MinHeap } from '../../shared/min-heap.js';
 import type { SubscriptionDelivery } from './subscription-delivery.js';
+import { ingestEvents } from './ingest.js';
 import {
-  appendEvents,
   childPrefix,
   EVENT_OVERHEAD_BYTES,
   GROUPS,
@@ -178,8 +178,15 @@ class LogEvents {
       }
       const accepted: readonly NewEvent[] =
         first === 0 && hi === events.length ? events : events.slice(first, hi);
-      await appendEvents(tx, sKey, stream, accepted, now);
-      appended = accepted;
+      appended = await ingestEvents(
+        tx,
+        scope,
+        input.logGroupName,
+        input.logStreamName,
+        stream,
+        accepted,
+        now,
+      );
       const out: PutLogEventsResponse = { nextSequenceToken: sequenceToken(stream) };
       if (first > 0 || hi < events.length) out.rejectedLogEventsInfo = info;
       return out;

@@ -64,6 +64,17 @@ const taskKey = (scope: Scope, taskId: string): string => scopePrefix(scope) + t
 const taskNotFound = (): ResourceNotFoundException =>
   new ResourceNotFoundException('The specified export task does not exist.');
 
+/** CloudWatch Logs itself writing to S3 for an account (S3 checks the bucket's owner). */
+export function serviceContext(account: string, region: string): RequestContext {
+  return {
+    requestId: randomUUID(),
+    account,
+    region,
+    accessKeyId: 'logs.amazonaws.com',
+    principal: { arn: 'logs.amazonaws.com', userId: 'logs.amazonaws.com' },
+  };
+}
+
 /** Runs export tasks in the background, one at a time per task; resumes unfinished ones. */
 export class ExportRunner {
   private readonly running = new Set<Promise<void>>();
@@ -131,13 +142,7 @@ export class ExportRunner {
     if (!rec || !(await this.setStatus(key, 'RUNNING', 'Started'))) return;
     const { task } = rec;
     const scope = { account: rec.account, region: rec.region };
-    const ctx: RequestContext = {
-      requestId: randomUUID(),
-      account: rec.account,
-      region: rec.region,
-      accessKeyId: 'logs.amazonaws.com',
-      principal: { arn: 'logs.amazonaws.com', userId: 'logs.amazonaws.com' },
-    };
+    const ctx = serviceContext(rec.account, rec.region);
     const gKey = groupKey(scope, task.logGroupName ?? '');
     try {
       const streams = await this.store.list<StreamRecord>(STREAMS, {

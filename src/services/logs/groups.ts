@@ -53,6 +53,7 @@ type GroupOps = Pick<
   | 'CreateLogGroup'
   | 'DescribeLogGroups'
   | 'DeleteLogGroup'
+  | 'PutBearerTokenAuthentication'
   | 'PutRetentionPolicy'
   | 'DeleteRetentionPolicy'
   | 'ListLogGroups'
@@ -116,6 +117,7 @@ export function groupOperations(deps: LogsDeps): GroupOps {
     if (g.retentionInDays !== undefined) out.retentionInDays = g.retentionInDays;
     if (g.kmsKeyId !== undefined) out.kmsKeyId = g.kmsKeyId;
     if (g.deletionProtectionEnabled) out.deletionProtectionEnabled = true;
+    if (g.bearerTokenAuthenticationEnabled) out.bearerTokenAuthenticationEnabled = true;
     return out;
   }
 
@@ -285,6 +287,20 @@ export function groupOperations(deps: LogsDeps): GroupOps {
       await updateGroup(store, scope, name, (g) => {
         if (input.deletionProtectionEnabled) g.deletionProtectionEnabled = true;
         else delete g.deletionProtectionEnabled;
+      });
+    },
+
+    /**
+     * Stored and reported in DescribeLogGroups; Stratus has no HTTP ingestion endpoint that
+     * reads bearer tokens, so the flag changes nothing else.
+     * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutBearerTokenAuthentication.html
+     */
+    async PutBearerTokenAuthentication(input, ctx) {
+      const scope = scopeOf(ctx);
+      const name = resolveGroupName({ logGroupIdentifier: input.logGroupIdentifier }, scope);
+      await updateGroup(store, scope, name, (g) => {
+        if (input.bearerTokenAuthenticationEnabled) g.bearerTokenAuthenticationEnabled = true;
+        else delete g.bearerTokenAuthenticationEnabled;
       });
     },
 

@@ -8,6 +8,7 @@ import { SubscriptionDelivery } from './subscription-delivery.js';
 import { MetricFilterPublisher } from './metric-filter-delivery.js';
 import { LiveTailHub } from './live-tail.js';
 import { ExportRunner } from './exports.js';
+import { ScheduledQueryRunner } from './scheduled-queries.js';
 import type { LogSink } from '../../events/logs.js';
 
 declare module '../links.js' {
@@ -20,7 +21,7 @@ declare module '../links.js' {
 export const logsPlugin = definePlugin({
   name: 'logs',
   provides: ['logs'],
-  needs: ['metrics', 's3writes'],
+  needs: ['metrics', 's3writes', 'schedulingClock', 'iam'],
   model: async () => (await import('../../api/logs/model.js')).model,
   create(deps) {
     const log = createLogger(deps.config.logLevel, deps.config.logFormat);
@@ -34,13 +35,29 @@ export const logsPlugin = definePlugin({
     const exports = new ExportRunner(deps.store, deps.links.s3writes, Date.now, (msg, err) =>
       log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
     );
+    const scheduledQueries = new ScheduledQueryRunner(
+      deps.store,
+      deps.links.schedulingClock,
+      deps.links.s3writes,
+      (msg, err) => log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
+    );
     return {
       dispatch: bindProvider<LogsOperations>(
-        logsOperations({ store: deps.store, now: Date.now, subscriptions, liveTail, exports }),
+        logsOperations({
+          store: deps.store,
+          now: Date.now,
+          subscriptions,
+          liveTail,
+          exports,
+          scheduledQueries,
+          iam: deps.links.iam,
+        }),
       ),
       provides: { logs: new LogsSink(deps.store, Date.now, subscriptions) },
+      // After EventBridge's start: the scheduling clock has its offset by then.
       async start() {
         await exports.resume();
+        await scheduledQueries.load();
       },
       async stop() {
         await exports.drain();

@@ -2,7 +2,8 @@
  * CloudWatch Logs (json 1.1, `Logs_20140328`), one module per resource: groups.ts (and
  * retention, deletion protection, KMS key), group-fields.ts, exports.ts (to S3), transformers.ts, streams.ts, events.ts (ingestion and reads), tags.ts, filters.ts (metric and
  * subscription filters), policies.ts, destinations.ts, deliveries.ts, anomaly-detectors.ts, queries.ts (Logs Insights, language in insights/),
- * query-definitions.ts, live-tail.ts.
+ * query-definitions.ts, live-tail.ts, scheduled-queries.ts, lookup-tables.ts, field-indexes.ts,
+ * integrations.ts (OpenSearch, S3 Tables and import sources Stratus does not run).
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/Welcome.html
  */
 import { anomalyDetectorOperations } from './anomaly-detectors.js';
@@ -21,6 +22,10 @@ import { queryDefinitionOperations } from './query-definitions.js';
 import { streamOperations } from './streams.js';
 import { tagOperations } from './tags.js';
 import { transformerOperations } from './transformers.js';
+import { scheduledQueryOperations } from './scheduled-queries.js';
+import { lookupTableOperations } from './lookup-tables.js';
+import { fieldIndexOperations } from './field-indexes.js';
+import { integrationOperations } from './integrations.js';
 
 export function logsOperations(deps: LogsDeps) {
   return {
@@ -39,6 +44,10 @@ export function logsOperations(deps: LogsDeps) {
     ...queryOperations(deps),
     ...queryDefinitionOperations(deps),
     ...liveTailOperations(deps),
+    ...scheduledQueryOperations(deps),
+    ...lookupTableOperations(deps),
+    ...fieldIndexOperations(deps),
+    ...integrationOperations(),
   };
 }
 

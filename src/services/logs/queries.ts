@@ -24,6 +24,7 @@ import type { MetadataStore } from '../../storage/types.js';
 import { encodeToken } from '../../shared/paging.js';
 import {
   decodeToken,
+  groupArn,
   invalid,
   invalidToken,
   type LogsDeps,
@@ -77,7 +78,13 @@ interface RunningQuery {
 
 type QueryOps = Pick<
   LogsOperations,
-  'StartQuery' | 'GetQueryResults' | 'StopQuery' | 'DescribeQueries' | 'GetLogRecord'
+  | 'StartQuery'
+  | 'GetQueryResults'
+  | 'StopQuery'
+  | 'DescribeQueries'
+  | 'GetLogRecord'
+  | 'ListLogGroupsForQuery'
+  | 'GetLogObject'
 >;
 
 /** Where one event of a result lives; @ptr is this, encoded. */
@@ -251,6 +258,31 @@ export function queryOperations(deps: LogsDeps, limits: QueryLimits = DEFAULT_LI
         : { queries: infos, nextToken: page.nextToken };
     },
 
+    async ListLogGroupsForQuery(input, ctx) {
+      const scope = scopeOf(ctx);
+      const q = find(input.queryId, scope);
+      // "An array of the names and ARNs of the log groups that were processed in the query."
+      const page = pageList(
+        q.groups.map((g) => groupArn(scope, g)),
+        (arn) => arn,
+        input.nextToken,
+        input.maxResults,
+        500,
+      );
+      return page.nextToken === undefined
+        ? { logGroupIdentifiers: page.items }
+        : { logGroupIdentifiers: page.items, nextToken: page.nextToken };
+    },
+
+    /**
+     * Log objects are the large values AWS stores outside an event and points to from query
+     * results; Stratus keeps every value in its event and hands out no such pointer.
+     * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogObject.html
+     */
+    async GetLogObject() {
+      throw new ResourceNotFoundException('The specified log object does not exist.');
+    },
+
     async GetLogRecord(input, ctx) {
       const scope = scopeOf(ctx);
       const ptr = decodePtr(input.logRecordPointer);
@@ -301,7 +333,7 @@ export function compile(queryString: string): Query {
 }
 
 /** "A StartQuery operation must include exactly one of … logGroupName, logGroupNames or logGroupIdentifiers." */
-async function resolveGroups(
+export async function resolveGroups(
   store: MetadataStore,
   input: StartQueryRequest,
   scope: Scope,
@@ -351,6 +383,42 @@ async function resolveGroups(
     }
   }
   return unique;
+}
+
+/**
+ * Runs a query to the end outside the StartQuery bookkeeping (scheduled queries): the
+ * groups are resolved as StartQuery does; times are epoch seconds, inclusive.
+ */
+export async function runQueryOnce(
+  store: MetadataStore,
+  scope: Scope,
+  groupIdentifiers: string[],
+  queryString: string,
+  startTime: number,
+  endTime: number,
+  now: () => number,
+): Promise<{ id: string; status: QueryStatus; rows: ResultField[][] }> {
+  const input: StartQueryRequest = {
+    logGroupIdentifiers: groupIdentifiers,
+    queryString,
+    startTime,
+    endTime,
+  };
+  const groups = await resolveGroups(store, input, scope);
+  const query = compile(queryString);
+  const q: RunningQuery = {
+    id: randomUUID(),
+    scope,
+    queryString,
+    groups,
+    status: 'Scheduled',
+    createTime: now(),
+    rows: [],
+    statistics: { recordsMatched: 0, recordsScanned: 0, bytesScanned: 0 },
+    cancelled: false,
+  };
+  await run(store, q, query, input, QUERY_TIMEOUT_MS, now);
+  return { id: q.id, status: q.status, rows: q.rows };
 }
 
 /** Scans the groups' events in the time range and feeds them to the query. */

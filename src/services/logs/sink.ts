@@ -5,8 +5,8 @@
  */
 import type { LogBatch, LogEventInput, LogSink, SubscriptionDeliverer } from '../../events/logs.js';
 import type { MetadataStore } from '../../storage/types.js';
+import { ingestEvents } from './ingest.js';
 import {
-  appendEvents,
   GROUPS,
   type GroupRecord,
   groupKey,
@@ -17,7 +17,7 @@ import {
   type StreamRecord,
   streamKey,
 } from './store.js';
-import type { SubscriptionDelivery } from './subscription-delivery.js';
+import type { AppendedBatch, SubscriptionDelivery } from './subscription-delivery.js';
 
 export class LogsSink implements LogSink {
   constructor(
@@ -42,7 +42,8 @@ export class LogsSink implements LogSink {
   async appendMany(batches: readonly LogBatch[]): Promise<void> {
     if (batches.length === 0) return;
     const now = this.now();
-    await this.store.transaction(async (tx) => {
+    const stored = await this.store.transaction(async (tx) => {
+      const out: AppendedBatch[] = [];
       for (const { scope, logGroupName, logStreamName, events } of batches) {
         const gKey = groupKey(scope, logGroupName);
         const sKey = streamKey(gKey, logStreamName);
@@ -54,9 +55,11 @@ export class LogsSink implements LogSink {
           await tx.put(GROUPS, gKey, group);
           await tx.put(STREAMS, sKey, stream);
         }
-        await appendEvents(tx, sKey, stream, events, now);
+        const kept = await ingestEvents(tx, scope, logGroupName, logStreamName, stream, events, now);
+        out.push({ scope, logGroupName, logStreamName, events: kept });
       }
+      return out;
     });
-    await this.subscriptions?.appendedMany(batches);
+    await this.subscriptions?.appendedMany(stored);
   }
 }

@@ -51,6 +51,8 @@ export interface GroupRecord {
   retentionInDays?: number;
   kmsKeyId?: string;
   deletionProtectionEnabled?: boolean;
+  /** PutBearerTokenAuthentication: the group accepts HTTP ingestion with bearer tokens. */
+  bearerTokenAuthenticationEnabled?: boolean;
   tags: Record<string, string>;
   /** Handed to the next stream created: makes event ids unique within the group. */
   nextStreamId: number;

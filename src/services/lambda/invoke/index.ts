@@ -34,6 +34,7 @@ import { randomUUID } from 'node:crypto';
 import { rootPrincipal } from '../../../shared/arn.js';
 import { parseFunctionRef } from '../arns.js';
 import { ProvisionedEnvironments } from './provisioning.js';
+import { ManagedInstances } from './managed-instances.js';
 import { type FunctionInvoker, serviceInvoker } from './service-invoker.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
@@ -94,6 +95,8 @@ export interface InvokePath {
   environmentCount(): number;
   /** Keeps the environments of provisioned concurrency configurations. */
   provisioner: ProvisionedEnvironments;
+  /** Keeps the environments of versions on capacity providers (Managed Instances). */
+  managed: ManagedInstances;
   /**
    * Queues an asynchronous invocation of a function named by ARN (as services such as
    * CloudWatch Logs subscriptions invoke); rejects when it does not resolve.
@@ -174,6 +177,12 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     meter: deps.meter,
     warn,
   });
+  const managed = new ManagedInstances({
+    store: deps.store,
+    functions: deps.functions,
+    provisioner,
+    warn,
+  });
   const queue = new EventQueue(deps.store, deps.functions, runner, {
     retryDelaysMs: retryDelaysFrom(env),
     throttleBackoffMs: throttleBackoffFrom(env),
@@ -213,6 +222,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       }),
     ],
     provisioner,
+    managed,
     async invokeEvent(functionArn, payload) {
       const ref = parseFunctionRef(functionArn);
       if (ref?.account === undefined || ref.region === undefined) {
@@ -226,6 +236,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     async start() {
       getExecutor();
       await provisioner.start();
+      await managed.start();
       const n = await queue.resume();
       if (n > 0) deps.log.info('resumed queued Lambda events', { events: n });
     },

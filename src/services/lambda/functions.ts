@@ -103,12 +103,10 @@ const ZIP_IMAGE_CONFIG =
 function refuseUnsupported(input: {
   FileSystemConfigs?: unknown[];
   TenancyConfig?: unknown;
-  DurableConfig?: unknown;
 }): void {
   if (input.FileSystemConfigs?.length) {
     unsupported('Amazon EFS file systems (FileSystemConfigs) cannot be mounted into functions.');
   }
-  if (input.DurableConfig) unsupported('Durable functions (DurableConfig) are not available.');
   if (input.TenancyConfig) unsupported('Tenant isolation (TenancyConfig) is not available.');
 }
 

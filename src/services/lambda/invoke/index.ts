@@ -35,6 +35,8 @@ import { rootPrincipal } from '../../../shared/arn.js';
 import { parseFunctionRef } from '../arns.js';
 import { ProvisionedEnvironments } from './provisioning.js';
 import { ManagedInstances } from './managed-instances.js';
+import { DurableEngine } from '../durable/engine.js';
+import { durableOperations, type DurableOperations } from '../durable/operations.js';
 import { type FunctionInvoker, serviceInvoker } from './service-invoker.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
@@ -68,7 +70,7 @@ export interface InvokePathDeps {
 }
 
 export interface InvokePath {
-  operations: InvokeOperations;
+  operations: InvokeOperations & DurableOperations;
   /**
    * Queues an asynchronous invocation on another service's behalf (S3 notifications), as
    * InvokeAsync does: durable before it resolves; the function's retries and destinations apply.
@@ -183,6 +185,12 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     provisioner,
     warn,
   });
+  const durable = new DurableEngine({
+    store: deps.store,
+    functions: deps.functions,
+    runner,
+    warn,
+  });
   const queue = new EventQueue(deps.store, deps.functions, runner, {
     retryDelaysMs: retryDelaysFrom(env),
     throttleBackoffMs: throttleBackoffFrom(env),
@@ -201,7 +209,10 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   });
 
   return {
-    operations: invokeOperations(deps.functions, runner, queue),
+    operations: {
+      ...invokeOperations(deps.functions, runner, queue, durable),
+      ...durableOperations(durable, deps.functions),
+    },
     async enqueueEvent(ctx, functionName, requestId, payload) {
       const target = await deps.functions.resolve(ctx, functionName);
       await queue.enqueue(target, functionName, undefined, requestId, payload);
@@ -237,11 +248,14 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       getExecutor();
       await provisioner.start();
       await managed.start();
+      const open = await durable.resume();
+      if (open > 0) deps.log.info('resumed durable executions', { executions: open });
       const n = await queue.resume();
       if (n > 0) deps.log.info('resumed queued Lambda events', { events: n });
     },
     async stop() {
       queue.stop();
+      durable.shutdown();
       const ex = executor;
       executor = undefined;
       await ex?.stop();

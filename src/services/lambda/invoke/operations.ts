@@ -25,6 +25,11 @@ import {
   toBuffer,
 } from './payload.js';
 import type { InvocationRunner } from './runner.js';
+import type { DurableEngine } from '../durable/engine.js';
+import type { InvocationTarget } from '../functions-api.js';
+
+/** "Synchronous invocations are limited to 15 minutes" for durable functions too. */
+const DURABLE_SYNC_LIMIT_MS = 900_000;
 
 export type InvokeOperations = Pick<LambdaOperations, 'Invoke' | 'InvokeAsync'>;
 
@@ -32,7 +37,43 @@ export function invokeOperations(
   functions: LambdaFunctions,
   runner: InvocationRunner,
   queue: EventQueue,
+  durable?: DurableEngine,
 ): InvokeOperations {
+  /**
+   * A durable function's invocation starts (or re-attaches to) a durable execution:
+   * asynchronously it answers 202 at once, synchronously once the whole execution closed.
+   * https://docs.aws.amazon.com/lambda/latest/dg/durable-invoking.html
+   */
+  async function invokeDurable(
+    engine: DurableEngine,
+    target: InvocationTarget,
+    input: InvocationRequest,
+    payload: Buffer,
+  ): Promise<InvocationResponse> {
+    const exec = await engine.start(target, input.DurableExecutionName, payload.toString('utf8'));
+    if (input.InvocationType === 'Event') {
+      return { StatusCode: 202, DurableExecutionArn: exec.arn };
+    }
+    const done = await engine.completion(exec.arn, DURABLE_SYNC_LIMIT_MS);
+    const out: InvocationResponse = {
+      StatusCode: 200,
+      ExecutedVersion: target.executedVersion,
+      DurableExecutionArn: exec.arn,
+    };
+    if (done.status === 'SUCCEEDED') return { ...out, Payload: Buffer.from(done.result ?? '') };
+    const e = done.error ?? {};
+    const body = {
+      errorType: e.ErrorType ?? (done.status === 'RUNNING' ? 'Sandbox.Timedout' : done.status),
+      errorMessage:
+        e.ErrorMessage ??
+        (done.status === 'RUNNING'
+          ? 'The durable execution did not finish within the synchronous invocation limit.'
+          : `The durable execution ended ${done.status}.`),
+      ...(e.StackTrace ? { stackTrace: e.StackTrace } : {}),
+    };
+    return { ...out, FunctionError: 'Unhandled', Payload: Buffer.from(JSON.stringify(body)) };
+  }
+
   return {
     async Invoke(input: InvocationRequest, ctx: RequestContext): Promise<InvocationResponse> {
       const type = input.InvocationType ?? 'RequestResponse';
@@ -42,6 +83,9 @@ export function invokeOperations(
       const payload = eventPayload(raw);
       checkClientContext(input.ClientContext);
       const target = await functions.resolve(ctx, input.FunctionName, input.Qualifier);
+      if (target.version.durable && durable && type !== 'DryRun') {
+        return invokeDurable(durable, target, input, payload);
+      }
       switch (type) {
         case 'DryRun':
           // "Validate parameter values and verify that the user or role has permission to

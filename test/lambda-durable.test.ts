@@ -54,6 +54,22 @@ export const handler = withDurableExecution(async (event, ctx) => {
 });
 `;
 
+/** A step that fails its first attempt and is retried, then a chained invoke of `plain`. */
+const RETRYING = `import { withDurableExecution } from '${SDK}';
+let calls = 0;
+export const handler = withDurableExecution(async (event, ctx) => {
+  const v = await ctx.step('flaky', async () => {
+    calls++;
+    if (calls === 1) throw new Error('first attempt fails');
+    return event.x;
+  }, { retryStrategy: (err, attempt) => ({ shouldRetry: attempt < 5, delay: { seconds: 1 } }) });
+  const chained = await ctx.invoke('call-plain', 'plain', { x: v });
+  return { v, chained };
+});
+`;
+
+const PLAIN = `exports.handler = async (event) => ({ y: event.x + 1 });\n`;
+
 const zip = (code: string) => createZip([{ name: 'index.mjs', data: code }]);
 
 async function historyOf(c: Clients, arn: string): Promise<Event[]> {
@@ -92,9 +108,20 @@ describe('Lambda durable functions', () => {
     server = await startTestServer();
     c = clients(server.endpoint);
     role = await createRole(c.iam, 'durable-role');
+    await c.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'plain',
+        Timeout: 30,
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: role,
+        Code: { ZipFile: createZip([{ name: 'index.js', data: PLAIN }]) },
+      }),
+    );
     for (const [name, code] of [
       ['workflow', WORKFLOW],
       ['quick', QUICK],
+      ['retrying', RETRYING],
     ]) {
       await c.lambda.send(
         new CreateFunctionCommand({
@@ -229,6 +256,30 @@ describe('Lambda durable functions', () => {
       }),
     );
     assert.equal(listed.DurableExecutions?.length, 1);
+  });
+
+  test('a failed step is retried after its delay; a chained invoke returns the other function', async () => {
+    const out = await c.lambda.send(
+      new InvokeCommand({
+        FunctionName: 'retrying',
+        Qualifier: '1',
+        Payload: JSON.stringify({ x: 7 }),
+      }),
+    );
+    assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+    assert.deepEqual(JSON.parse(Buffer.from(out.Payload ?? []).toString()), {
+      v: 7,
+      chained: { y: 8 },
+    });
+    const events = await historyOf(c, out.DurableExecutionArn as string);
+    const failed = events.find((e) => e.EventType === 'StepFailed' && e.Name === 'flaky');
+    assert.equal(failed?.StepFailedDetails?.RetryDetails?.CurrentAttempt, 1);
+    assert.equal(failed?.StepFailedDetails?.Error?.Payload?.ErrorMessage, 'first attempt fails');
+    assert.ok(events.some((e) => e.EventType === 'StepSucceeded' && e.Name === 'flaky'));
+    const chained = events.find((e) => e.EventType === 'ChainedInvokeSucceeded');
+    assert.deepEqual(JSON.parse(chained?.ChainedInvokeSucceededDetails?.Result?.Payload ?? ''), {
+      y: 8,
+    });
   });
 
   test('a failed callback fails the execution; StopDurableExecution stops a running one', async () => {

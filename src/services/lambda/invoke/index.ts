@@ -36,6 +36,7 @@ import { parseFunctionRef } from '../arns.js';
 import { ProvisionedEnvironments } from './provisioning.js';
 import { ManagedInstances } from './managed-instances.js';
 import { DurableEngine } from '../durable/engine.js';
+import { DurableExecutionAlreadyStartedException } from '../../../api/lambda/errors.js';
 import { durableOperations, type DurableOperations } from '../durable/operations.js';
 import { type FunctionInvoker, serviceInvoker } from './service-invoker.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
@@ -195,6 +196,14 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     retryDelaysMs: retryDelaysFrom(env),
     throttleBackoffMs: throttleBackoffFrom(env),
     warn,
+    startDurable: async (target, name, payload) => {
+      try {
+        await durable.start(target, name, payload.toString('utf8'));
+      } catch (err) {
+        // Delivered before (the execution of that name ran already): nothing to redo.
+        if (!(err instanceof DurableExecutionAlreadyStartedException)) throw err;
+      }
+    },
   });
 
   // Code or configuration changed: running environments finish, idle ones go; the

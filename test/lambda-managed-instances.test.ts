@@ -221,6 +221,13 @@ describe('Lambda Managed Instances', () => {
   test('a published version keeps its minimum of environments warm: no Init Duration', async () => {
     await createProvider('cp-run');
     await createFunction('lmi-run', 'cp-run', true);
+    // Once version 1 is Active, nothing retires its environments any more.
+    await eventually('version 1 Active', async () => {
+      const got = await c.lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: 'lmi-run', Qualifier: '1' }),
+      );
+      return got.State === 'Active' ? got : undefined;
+    });
     const put = await c.lambda.send(
       new PutFunctionScalingConfigCommand({
         FunctionName: 'lmi-run',

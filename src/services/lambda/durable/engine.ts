@@ -52,6 +52,8 @@ const MAX_INVOCATION_ATTEMPTS = 3;
 /** Operations handed to an invocation at once; the SDK pages the rest. */
 export const STATE_PAGE = 1000;
 const DAY_MS = 86_400_000;
+/** "Synchronous invocations are limited to 15 minutes" for durable functions too. */
+const SYNC_LIMIT_MS = 900_000;
 
 interface Live {
   timer?: NodeJS.Timeout;
@@ -135,6 +137,36 @@ export class DurableEngine {
     );
     if (stored === rec) this.run(key);
     return stored;
+  }
+
+  /**
+   * A synchronous invoke of a durable function: starts the execution and answers once it
+   * closed ("the invocation waits for the entire durable execution to complete"), with the
+   * result, or the error as Lambda's error JSON (`ok` false).
+   * https://docs.aws.amazon.com/lambda/latest/dg/durable-invoking.html
+   */
+  async invokeSync(
+    target: InvocationTarget,
+    name: string | undefined,
+    input: string,
+  ): Promise<{ arn: string; ok: boolean; payload: Buffer }> {
+    const exec = await this.start(target, name, input);
+    const done = await this.completion(exec.arn, SYNC_LIMIT_MS);
+    if (done.status === 'SUCCEEDED') {
+      return { arn: exec.arn, ok: true, payload: Buffer.from(done.result ?? '') };
+    }
+    const running = done.status === 'RUNNING';
+    const e = done.error ?? {};
+    const body = {
+      errorType: e.ErrorType ?? (running ? 'Sandbox.Timedout' : done.status),
+      errorMessage:
+        e.ErrorMessage ??
+        (running
+          ? 'The durable execution did not finish within the synchronous invocation limit.'
+          : `The durable execution ended ${done.status}.`),
+      ...(e.StackTrace ? { stackTrace: e.StackTrace } : {}),
+    };
+    return { arn: exec.arn, ok: false, payload: Buffer.from(JSON.stringify(body)) };
   }
 
   /** Resolves when the execution closes (or with its running record after `timeoutMs`). */
@@ -422,7 +454,7 @@ export class DurableEngine {
         const target = await this.deps.functions.resolve(ctx, op.chainedFunction ?? '');
         if (target.version.durable) {
           const child = await this.start(target, undefined, op.input ?? '{}');
-          const done = await this.completion(child.arn, 900_000);
+          const done = await this.completion(child.arn, SYNC_LIMIT_MS);
           if (done.status === 'SUCCEEDED') result = done.result ?? '';
           else error = done.error ?? { ErrorType: done.status };
         } else {

@@ -287,7 +287,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     listAccountUsage: (account, from, to) => usage.listAccount(account, from, to),
     queuedEvents: () => queue.size(),
     environmentCount: () => executor?.environmentCount() ?? 0,
-    invoker: serviceInvoker(deps.functions, runner),
+    invoker: serviceInvoker(deps.functions, runner, durable),
   };
 }
 

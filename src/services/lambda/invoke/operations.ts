@@ -28,9 +28,6 @@ import type { InvocationRunner } from './runner.js';
 import type { DurableEngine } from '../durable/engine.js';
 import type { InvocationTarget } from '../functions-api.js';
 
-/** "Synchronous invocations are limited to 15 minutes" for durable functions too. */
-const DURABLE_SYNC_LIMIT_MS = 900_000;
-
 export type InvokeOperations = Pick<LambdaOperations, 'Invoke' | 'InvokeAsync'>;
 
 export function invokeOperations(
@@ -50,28 +47,20 @@ export function invokeOperations(
     input: InvocationRequest,
     payload: Buffer,
   ): Promise<InvocationResponse> {
-    const exec = await engine.start(target, input.DurableExecutionName, payload.toString('utf8'));
+    const name = input.DurableExecutionName;
     if (input.InvocationType === 'Event') {
+      const exec = await engine.start(target, name, payload.toString('utf8'));
       return { StatusCode: 202, DurableExecutionArn: exec.arn };
     }
-    const done = await engine.completion(exec.arn, DURABLE_SYNC_LIMIT_MS);
+    const done = await engine.invokeSync(target, name, payload.toString('utf8'));
     const out: InvocationResponse = {
       StatusCode: 200,
       ExecutedVersion: target.executedVersion,
-      DurableExecutionArn: exec.arn,
+      DurableExecutionArn: done.arn,
+      Payload: done.payload,
     };
-    if (done.status === 'SUCCEEDED') return { ...out, Payload: Buffer.from(done.result ?? '') };
-    const e = done.error ?? {};
-    const body = {
-      errorType: e.ErrorType ?? (done.status === 'RUNNING' ? 'Sandbox.Timedout' : done.status),
-      errorMessage:
-        e.ErrorMessage ??
-        (done.status === 'RUNNING'
-          ? 'The durable execution did not finish within the synchronous invocation limit.'
-          : `The durable execution ended ${done.status}.`),
-      ...(e.StackTrace ? { stackTrace: e.StackTrace } : {}),
-    };
-    return { ...out, FunctionError: 'Unhandled', Payload: Buffer.from(JSON.stringify(body)) };
+    if (!done.ok) out.FunctionError = 'Unhandled';
+    return out;
   }
 
   return {

@@ -11,7 +11,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,6 +27,7 @@ import {
   StopDurableExecutionCommand,
   type Event,
 } from '@aws-sdk/client-lambda';
+import { awsCli } from './helpers/clients.js';
 import { clients, createRole, destroy, eventually, type Clients } from './helpers/lambda.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { createZip } from './helpers/zip-writer.js';
@@ -103,6 +104,7 @@ describe('Lambda durable functions', () => {
   let server: TestServer;
   let c: Clients;
   let role: string;
+  const scratch = mkdtempSync(join(tmpdir(), 'stratus-durable-cli-'));
 
   before(async () => {
     server = await startTestServer();
@@ -140,6 +142,7 @@ describe('Lambda durable functions', () => {
   after(async () => {
     destroy(c);
     await server?.stop();
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   test('a step, a suspending wait and a callback: the execution replays to SUCCEEDED', async () => {
@@ -256,6 +259,23 @@ describe('Lambda durable functions', () => {
       }),
     );
     assert.equal(listed.DurableExecutions?.length, 1);
+
+    // The AWS CLI v2 (2.9 here, older than the durable APIs) invokes a durable function too.
+    const outFile = join(scratch, 'cli-out.json');
+    const cli = await awsCli(server.endpoint, [
+      'lambda',
+      'invoke',
+      '--function-name',
+      'quick:1',
+      '--cli-binary-format',
+      'raw-in-base64-out',
+      '--payload',
+      JSON.stringify({ x: 1 }),
+      outFile,
+    ]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal(JSON.parse(cli.stdout).StatusCode, 200);
+    assert.deepEqual(JSON.parse(readFileSync(outFile, 'utf8')), { b: 20 });
   });
 
   test('a failed step is retried after its delay; a chained invoke returns the other function', async () => {

@@ -289,6 +289,12 @@ export class DurableEngine {
     return n;
   }
 
+  /** The state was wiped (POST /_stratus/reset): forget the timers of its executions. */
+  reset(): void {
+    for (const l of this.live.values()) if (l.timer) clearTimeout(l.timer);
+    this.live.clear();
+  }
+
   shutdown(): void {
     this.stopped = true;
     for (const l of this.live.values()) if (l.timer) clearTimeout(l.timer);

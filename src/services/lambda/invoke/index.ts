@@ -273,6 +273,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     },
     async reset() {
       queue.reset();
+      durable.reset();
       usage.clear();
       credentials.clear();
       reservations.clear();

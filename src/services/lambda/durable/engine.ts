@@ -169,22 +169,34 @@ export class DurableEngine {
     return { arn: exec.arn, ok: false, payload: Buffer.from(JSON.stringify(body)) };
   }
 
-  /** Resolves when the execution closes (or with its running record after `timeoutMs`). */
-  async completion(arn: string, timeoutMs: number): Promise<ExecutionRecord> {
+  /**
+   * Resolves when the execution closes (or with its running record after `timeoutMs`).
+   * The waiter is registered before the row is read, so a close in between is not missed.
+   */
+  completion(arn: string, timeoutMs: number): Promise<ExecutionRecord> {
     const key = this.keyOf(arn);
-    const rec = await this.load(key);
-    if (isClosed(rec.status)) return rec;
-    return new Promise((resolve) => {
-      const l = this.liveOf(key);
-      const timer = setTimeout(() => {
-        l.waiters = l.waiters.filter((w) => w !== done);
-        void this.load(key).then(resolve, () => resolve(rec));
-      }, timeoutMs);
-      const done = (r: ExecutionRecord) => {
+    const l = this.liveOf(key);
+    return new Promise((resolve, reject) => {
+      let finished = false;
+      const done = (rec: ExecutionRecord) => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
-        resolve(r);
+        l.waiters = l.waiters.filter((w) => w !== done);
+        resolve(rec);
       };
+      const fail = (err: unknown) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        l.waiters = l.waiters.filter((w) => w !== done);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      };
+      const timer = setTimeout(() => void this.load(key).then(done, fail), timeoutMs);
       l.waiters.push(done);
+      void this.load(key).then((rec) => {
+        if (isClosed(rec.status)) done(rec);
+      }, fail);
     });
   }
 
@@ -211,12 +223,13 @@ export class DurableEngine {
 
   async checkpoint(arn: string, token: string, updates: OperationUpdate[]) {
     const key = this.keyOf(arn);
-    let chained: StoredOperation[] = [];
+    const chained: StoredOperation[] = [];
     const out = await this.mutate(key, (rec) => {
       const t = this.checkToken(rec, token);
       const now = this.now();
       this.advance(rec, now);
-      for (const u of updates) {
+      // Timed out just now: the updates come too late; the answer shows the closed state.
+      for (const u of isClosed(rec.status) ? [] : updates) {
         const op = this.apply(rec, key, u, now);
         if (op?.Type === 'CHAINED_INVOKE' && u.Action === 'START') chained.push(op);
       }
@@ -227,7 +240,6 @@ export class DurableEngine {
       };
     });
     for (const op of chained) this.invokeChained(key, op);
-    chained = [];
     return out;
   }
 

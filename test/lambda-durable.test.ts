@@ -185,8 +185,9 @@ describe('Lambda durable functions', () => {
     assert.deepEqual(JSON.parse(done.Result ?? ''), { doubled: 42, approval: { approved: true } });
     assert.ok(done.EndTimestamp instanceof Date);
 
-    // The step ran once although the function ran at least three times (start, after the
-    // wait, after the callback): the later invocations replayed it from its checkpoint.
+    // The step ran once although the function ran at least twice (the wait suspends the
+    // first invocation; the callback may complete within the second one, which polls for it,
+    // or wake a third): the later invocations replayed it from its checkpoint.
     const events = await historyOf(c, arn);
     const types = events.map((e) => e.EventType);
     assert.equal(types[0], 'ExecutionStarted');
@@ -197,7 +198,7 @@ describe('Lambda durable functions', () => {
     assert.equal(succeeded?.StepSucceededDetails?.Result?.Payload, '42');
     assert.ok(types.includes('WaitStarted') && types.includes('WaitSucceeded'));
     assert.ok(types.includes('CallbackSucceeded'));
-    assert.ok(types.filter((t) => t === 'InvocationCompleted').length >= 3);
+    assert.ok(types.filter((t) => t === 'InvocationCompleted').length >= 2);
 
     // Without IncludeExecutionData the payloads stay out of the history.
     const bare = await c.lambda.send(

@@ -92,7 +92,7 @@ function providerNameOf(scope: Scope, nameOrArn: string): string | undefined {
   return arn.resource.slice('capacity-provider:'.length);
 }
 
-export const parseCapacityProviderArn = (arn: string): boolean => {
+export const isCapacityProviderArn = (arn: string): boolean => {
   const a = parseArn(arn);
   return (
     a?.service === 'lambda' && isAccountId(a.account) && a.resource.startsWith('capacity-provider:')

@@ -19,7 +19,7 @@ import { invalidParameter, resourceMissing, validationException } from './errors
 import { T, versionKey, type FunctionRecord, type VersionRecord } from './store.js';
 import { checkTagCount } from './validation.js';
 import { editMappingTags, parseMappingArn } from './event-source-mappings.js';
-import { editCapacityProviderTags, parseCapacityProviderArn } from './capacity-providers.js';
+import { editCapacityProviderTags, isCapacityProviderArn } from './capacity-providers.js';
 
 type TagOps = Pick<LambdaOperations, 'TagResource' | 'UntagResource' | 'ListTags'>;
 
@@ -78,7 +78,7 @@ export function tagOperations(deps: LambdaDeps): TagOps {
         );
         return;
       }
-      if (parseCapacityProviderArn(input.Resource)) {
+      if (isCapacityProviderArn(input.Resource)) {
         await store.transaction((tx) =>
           editCapacityProviderTags(tx, ctx, input.Resource, (tags) =>
             Object.assign(tags, input.Tags),
@@ -110,7 +110,7 @@ export function tagOperations(deps: LambdaDeps): TagOps {
         );
         return;
       }
-      if (parseCapacityProviderArn(input.Resource)) {
+      if (isCapacityProviderArn(input.Resource)) {
         await store.transaction((tx) =>
           editCapacityProviderTags(tx, ctx, input.Resource, (tags) => {
             for (const k of input.TagKeys) delete tags[k];
@@ -136,7 +136,7 @@ export function tagOperations(deps: LambdaDeps): TagOps {
       if (parseMappingArn(input.Resource)) {
         return { Tags: await editMappingTags(store, ctx, input.Resource) };
       }
-      if (parseCapacityProviderArn(input.Resource)) {
+      if (isCapacityProviderArn(input.Resource)) {
         return { Tags: await editCapacityProviderTags(store, ctx, input.Resource) };
       }
       const at = functionOf(ctx, input.Resource, 'ListTags');

@@ -107,5 +107,11 @@ export function configurationOf(
     out.ImageConfigResponse = { ImageConfig: v.imageConfig };
   }
   out.LoggingConfig = v.loggingConfig;
+  if (v.capacityProvider) {
+    out.CapacityProviderConfig = {
+      LambdaManagedInstancesCapacityProviderConfig: v.capacityProvider,
+    };
+  }
+  if (v.durable) out.DurableConfig = v.durable;
   return out;
 }

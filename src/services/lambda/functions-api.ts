@@ -19,6 +19,7 @@ import type {
   State,
   TracingMode,
   Architecture,
+  DurableConfig,
 } from '../../api/lambda/types.js';
 import type { RequestContext } from '../../shared/context.js';
 import { LATEST, functionArn, qualifiedArn, type Scope } from './arns.js';
@@ -55,6 +56,8 @@ export interface ResolvedVersion {
   tracingMode: TracingMode;
   loggingConfig: LoggingConfig;
   deadLetterTargetArn?: string;
+  /** Durable functions: DurableConfig (their invocations run durable executions). */
+  durable?: DurableConfig;
 }
 
 /** What an Invoke of `FunctionName` (+ `Qualifier`) runs. */
@@ -331,6 +334,7 @@ export class LambdaFunctions {
     }
     if (v.lastUpdateStatus) out.lastUpdateStatus = v.lastUpdateStatus;
     if (v.deadLetterTargetArn) out.deadLetterTargetArn = v.deadLetterTargetArn;
+    if (v.durable) out.durable = v.durable;
     return out;
   }
 }

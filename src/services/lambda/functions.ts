@@ -26,6 +26,7 @@ import type {
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { LATEST, functionArn, isAliasName, qualifiedArn } from './arns.js';
+import { checkFunctionCapacity } from './capacity-providers.js';
 import { attachCodeSigning } from './code-signing.js';
 import type { Lease } from './code-store.js';
 import {
@@ -101,17 +102,11 @@ const ZIP_IMAGE_CONFIG =
 /** Features Stratus cannot provide are refused, never silently ignored. */
 function refuseUnsupported(input: {
   FileSystemConfigs?: unknown[];
-  CapacityProviderConfig?: unknown;
-  DurableConfig?: unknown;
   TenancyConfig?: unknown;
 }): void {
   if (input.FileSystemConfigs?.length) {
     unsupported('Amazon EFS file systems (FileSystemConfigs) cannot be mounted into functions.');
   }
-  if (input.CapacityProviderConfig) {
-    unsupported('Lambda Managed Instances (CapacityProviderConfig) are not available.');
-  }
-  if (input.DurableConfig) unsupported('Durable functions (DurableConfig) are not available.');
   if (input.TenancyConfig) unsupported('Tenant isolation (TenancyConfig) is not available.');
 }
 
@@ -322,6 +317,13 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
           if (input.KMSKeyArn) latest.kmsKeyArn = input.KMSKeyArn;
           const vpc = vpcOf(input.VpcConfig);
           if (vpc) latest.vpc = vpc;
+          const capacity =
+            input.CapacityProviderConfig?.LambdaManagedInstancesCapacityProviderConfig;
+          if (capacity) {
+            await checkFunctionCapacity(tx, at.scope, capacity, latest.memorySize);
+            latest.capacityProvider = capacity;
+          }
+          if (input.DurableConfig) latest.durable = input.DurableConfig;
           await tx.put(T.versions, versionKey(at.key, LATEST), latest);
           if (input.CodeSigningConfigArn !== undefined)
             await attachCodeSigning(tx, at.key, input.CodeSigningConfigArn);
@@ -535,6 +537,12 @@ export function functionOperations(deps: LambdaDeps): FunctionOps {
           else delete latest.vpc;
         }
         if (input.SnapStart?.ApplyOn) latest.snapStart = input.SnapStart.ApplyOn;
+        const capacity = input.CapacityProviderConfig?.LambdaManagedInstancesCapacityProviderConfig;
+        if (capacity) latest.capacityProvider = capacity;
+        if (latest.capacityProvider) {
+          await checkFunctionCapacity(tx, at.scope, latest.capacityProvider, latest.memorySize);
+        }
+        if (input.DurableConfig) latest.durable = { ...latest.durable, ...input.DurableConfig };
         if (input.LoggingConfig) {
           latest.loggingConfig = loggingConfigOf(
             at.name,
@@ -609,6 +617,7 @@ async function deleteVersion(tx: MetadataOps, at: Located, version: string): Pro
   await tx.delete(T.versions, vKey);
   await tx.delete(T.policies, qualifierKey(at.key, version));
   await tx.delete(T.eventInvoke, qualifierKey(at.key, version));
+  await tx.delete(T.scaling, qualifierKey(at.key, version));
   return releaseVersionCode(tx, v);
 }
 
@@ -621,7 +630,15 @@ async function deleteWholeFunction(tx: MetadataOps, at: Located): Promise<string
   for (const { value } of await tx.list<UrlConfigRecord>(T.urls, { prefix })) {
     await tx.delete(T.urlIds, value.urlId);
   }
-  for (const table of [T.versions, T.aliases, T.policies, T.eventInvoke, T.urls, T.provisioned]) {
+  for (const table of [
+    T.versions,
+    T.aliases,
+    T.policies,
+    T.eventInvoke,
+    T.urls,
+    T.provisioned,
+    T.scaling,
+  ]) {
     await tx.deletePrefix(table, prefix);
   }
   await tx.delete(T.functionCodeSigning, at.key);

@@ -128,7 +128,11 @@ export function createLambda(
   };
   // The invoke path (created below, it needs `functions`) keeps provisioned environments.
   const late: { invoke?: InvokePath } = {};
-  const control = controlPlaneOperations(lambdaDeps, () => late.invoke?.provisioner ?? storedOnly);
+  const control = controlPlaneOperations(
+    lambdaDeps,
+    () => late.invoke?.provisioner ?? storedOnly,
+    () => (scope, name) => late.invoke?.managed.sync(scope, name),
+  );
   const functions = new LambdaFunctions(lambdaDeps, control.PutFunctionEventInvokeConfig);
   const invoke = createInvokePath({
     config: deps.config,

@@ -5,6 +5,8 @@
  */
 import type { LambdaOperations } from '../../api/lambda/operations.js';
 import { aliasOperations } from './aliases.js';
+import { capacityProviderOperations } from './capacity-providers.js';
+import type { Scope } from './arns.js';
 import { codeSigningOperations } from './code-signing.js';
 import type { LambdaDeps } from './common.js';
 import { concurrencyOperations } from './concurrency.js';
@@ -31,12 +33,14 @@ export type ControlPlaneOperations = ReturnType<typeof functionOperations> &
   ReturnType<typeof codeSigningOperations> &
   ReturnType<typeof functionSettingsOperations> &
   ReturnType<typeof layerPermissionOperations> &
-  ReturnType<typeof provisionedOperations>;
+  ReturnType<typeof provisionedOperations> &
+  ReturnType<typeof capacityProviderOperations>;
 
 /** `provisioner` is read at each call: the invoke path that keeps environments comes later. */
 export function controlPlaneOperations(
   deps: LambdaDeps,
   provisioner: () => Provisioner = () => storedOnly,
+  scaled: () => (scope: Scope, functionName: string) => void = () => () => {},
 ): ControlPlaneOperations & Partial<LambdaOperations> {
   return {
     ...functionOperations(deps),
@@ -52,5 +56,6 @@ export function controlPlaneOperations(
     ...functionSettingsOperations(deps),
     ...layerPermissionOperations(deps),
     ...provisionedOperations(deps, provisioner),
+    ...capacityProviderOperations(deps, scaled, provisioner),
   };
 }

@@ -104,7 +104,12 @@ export function provisionedOperations(
       };
       await store.transaction(async (tx) => {
         const fn = await requireFunction(tx, at, q);
-        await resolveTarget(tx, at, q);
+        const { version } = await resolveTarget(tx, at, q);
+        if (version.capacityProvider) {
+          throw invalidParameter(
+            'Provisioned Concurrency is not supported for functions using a capacity provider. Use PutFunctionScalingConfig instead.',
+          );
+        }
         if (fn.reservedConcurrency !== undefined && rec.requested > fn.reservedConcurrency) {
           throw invalidParameter(
             `Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function`,

@@ -12,7 +12,9 @@ import type {
   Cors,
   DestinationConfig,
   FunctionUrlAuthType,
+  DurableConfig,
   ImageConfig,
+  LambdaManagedInstancesCapacityProviderConfig,
   InvokeMode,
   LastUpdateStatus,
   LastUpdateStatusReasonCode,
@@ -50,6 +52,12 @@ export const T = {
   provisioned: 'lambda_provisioned_concurrency',
   /** layer version key → its resource policy statements. */
   layerPolicies: 'lambda_layer_policies',
+  /** `<account>:<region>:<name>` → a Managed Instances capacity provider. */
+  capacityProviders: 'lambda_capacity_providers',
+  /** published version key → its function scaling config (Managed Instances). */
+  scaling: 'lambda_function_scaling',
+  /** `<account>:<region>:<function>:<execution name>` → a durable execution. */
+  durableExecutions: 'lambda_durable_executions',
 } as const;
 
 export const scopePrefix = (scope: Scope): string => `${scope.account}:${scope.region}:`;
@@ -149,6 +157,10 @@ export interface VersionRecord {
   deadLetterTargetArn?: string;
   kmsKeyArn?: string;
   vpc?: { subnetIds: string[]; securityGroupIds: string[]; ipv6AllowedForDualStack: boolean };
+  /** Lambda Managed Instances: the capacity provider the version runs on. */
+  capacityProvider?: LambdaManagedInstancesCapacityProviderConfig;
+  /** Durable functions: DurableConfig as given (RetentionPeriodInDays, ExecutionTimeout). */
+  durable?: DurableConfig;
   /**
    * Changes with every code or configuration change of $LATEST (not with state flips, tags
    * or policies); a published version keeps the value it was made from, which is how

@@ -19,6 +19,7 @@ import { invalidParameter, resourceMissing, validationException } from './errors
 import { T, versionKey, type FunctionRecord, type VersionRecord } from './store.js';
 import { checkTagCount } from './validation.js';
 import { editMappingTags, parseMappingArn } from './event-source-mappings.js';
+import { editCapacityProviderTags, isCapacityProviderArn } from './capacity-providers.js';
 
 type TagOps = Pick<LambdaOperations, 'TagResource' | 'UntagResource' | 'ListTags'>;
 
@@ -77,6 +78,14 @@ export function tagOperations(deps: LambdaDeps): TagOps {
         );
         return;
       }
+      if (isCapacityProviderArn(input.Resource)) {
+        await store.transaction((tx) =>
+          editCapacityProviderTags(tx, ctx, input.Resource, (tags) =>
+            Object.assign(tags, input.Tags),
+          ),
+        );
+        return;
+      }
       const at = functionOf(ctx, input.Resource, 'TagResource');
       if (!Object.keys(input.Tags).length) {
         throw invalidParameter('An error occurred and the request cannot be processed.');
@@ -101,6 +110,14 @@ export function tagOperations(deps: LambdaDeps): TagOps {
         );
         return;
       }
+      if (isCapacityProviderArn(input.Resource)) {
+        await store.transaction((tx) =>
+          editCapacityProviderTags(tx, ctx, input.Resource, (tags) => {
+            for (const k of input.TagKeys) delete tags[k];
+          }),
+        );
+        return;
+      }
       const at = functionOf(ctx, input.Resource, 'UntagResource');
       if (!input.TagKeys.length) {
         throw validationException([
@@ -118,6 +135,9 @@ export function tagOperations(deps: LambdaDeps): TagOps {
       }
       if (parseMappingArn(input.Resource)) {
         return { Tags: await editMappingTags(store, ctx, input.Resource) };
+      }
+      if (isCapacityProviderArn(input.Resource)) {
+        return { Tags: await editCapacityProviderTags(store, ctx, input.Resource) };
       }
       const at = functionOf(ctx, input.Resource, 'ListTags');
       const fn = await requireFunction(store, at);

@@ -67,6 +67,11 @@ export interface QueueSettings {
   throttleBackoffMs?: number;
   now?: () => number;
   warn: (msg: string, detail?: Record<string, unknown>) => void;
+  /**
+   * Durable functions: an event starts a durable execution (named after the event, so a
+   * redelivery after a crash does not start a second one) instead of one invocation.
+   */
+  startDurable?: (target: InvocationTarget, name: string, payload: Buffer) => Promise<void>;
 }
 
 /** STRATUS_LAMBDA_RETRY_DELAYS_MS="100,200" shortens the retry delays (tests, demos). */
@@ -210,6 +215,20 @@ export class EventQueue {
       return false;
     }
 
+    if (target.version.durable && this.settings.startDurable) {
+      try {
+        const name = ev.id.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 64);
+        await this.settings.startDurable(target, name, payload);
+      } catch (err) {
+        this.settings.warn('could not start a durable execution', {
+          requestId: ev.id,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return this.setback(ev, epoch);
+      }
+      if (epoch === this.epoch) await this.store.delete(ASYNC_EVENTS_TABLE, ev.id);
+      return false;
+    }
     let outcome: InvokeOutcome;
     try {
       outcome = await this.runner.run(target, {

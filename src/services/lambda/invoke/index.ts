@@ -34,6 +34,10 @@ import { randomUUID } from 'node:crypto';
 import { rootPrincipal } from '../../../shared/arn.js';
 import { parseFunctionRef } from '../arns.js';
 import { ProvisionedEnvironments } from './provisioning.js';
+import { ManagedInstances } from './managed-instances.js';
+import { DurableEngine } from '../durable/engine.js';
+import { DurableExecutionAlreadyStartedException } from '../../../api/lambda/errors.js';
+import { durableOperations, type DurableOperations } from '../durable/operations.js';
 import { type FunctionInvoker, serviceInvoker } from './service-invoker.js';
 import { streamInvokeDataPlane } from './stream-dataplane.js';
 import { ConcurrencyGate } from './throttle.js';
@@ -67,7 +71,7 @@ export interface InvokePathDeps {
 }
 
 export interface InvokePath {
-  operations: InvokeOperations;
+  operations: InvokeOperations & DurableOperations;
   /**
    * Queues an asynchronous invocation on another service's behalf (S3 notifications), as
    * InvokeAsync does: durable before it resolves; the function's retries and destinations apply.
@@ -94,6 +98,8 @@ export interface InvokePath {
   environmentCount(): number;
   /** Keeps the environments of provisioned concurrency configurations. */
   provisioner: ProvisionedEnvironments;
+  /** Keeps the environments of versions on capacity providers (Managed Instances). */
+  managed: ManagedInstances;
   /**
    * Queues an asynchronous invocation of a function named by ARN (as services such as
    * CloudWatch Logs subscriptions invoke); rejects when it does not resolve.
@@ -174,10 +180,30 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     meter: deps.meter,
     warn,
   });
+  const managed = new ManagedInstances({
+    store: deps.store,
+    functions: deps.functions,
+    provisioner,
+    warn,
+  });
+  const durable = new DurableEngine({
+    store: deps.store,
+    functions: deps.functions,
+    runner,
+    warn,
+  });
   const queue = new EventQueue(deps.store, deps.functions, runner, {
     retryDelaysMs: retryDelaysFrom(env),
     throttleBackoffMs: throttleBackoffFrom(env),
     warn,
+    startDurable: async (target, name, payload) => {
+      try {
+        await durable.start(target, name, payload.toString('utf8'));
+      } catch (err) {
+        // Delivered before (the execution of that name ran already): nothing to redo.
+        if (!(err instanceof DurableExecutionAlreadyStartedException)) throw err;
+      }
+    },
   });
 
   // Code or configuration changed: running environments finish, idle ones go; the
@@ -192,7 +218,10 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   });
 
   return {
-    operations: invokeOperations(deps.functions, runner, queue),
+    operations: {
+      ...invokeOperations(deps.functions, runner, queue, durable),
+      ...durableOperations(durable, deps.functions),
+    },
     async enqueueEvent(ctx, functionName, requestId, payload) {
       const target = await deps.functions.resolve(ctx, functionName);
       await queue.enqueue(target, functionName, undefined, requestId, payload);
@@ -213,6 +242,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       }),
     ],
     provisioner,
+    managed,
     async invokeEvent(functionArn, payload) {
       const ref = parseFunctionRef(functionArn);
       if (ref?.account === undefined || ref.region === undefined) {
@@ -226,11 +256,15 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     async start() {
       getExecutor();
       await provisioner.start();
+      await managed.start();
+      const open = await durable.resume();
+      if (open > 0) deps.log.info('resumed durable executions', { executions: open });
       const n = await queue.resume();
       if (n > 0) deps.log.info('resumed queued Lambda events', { events: n });
     },
     async stop() {
       queue.stop();
+      durable.shutdown();
       const ex = executor;
       executor = undefined;
       await ex?.stop();
@@ -239,6 +273,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     },
     async reset() {
       queue.reset();
+      durable.reset();
       usage.clear();
       credentials.clear();
       reservations.clear();
@@ -253,7 +288,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
     listAccountUsage: (account, from, to) => usage.listAccount(account, from, to),
     queuedEvents: () => queue.size(),
     environmentCount: () => executor?.environmentCount() ?? 0,
-    invoker: serviceInvoker(deps.functions, runner),
+    invoker: serviceInvoker(deps.functions, runner, durable),
   };
 }
 

@@ -25,6 +25,8 @@ import {
   toBuffer,
 } from './payload.js';
 import type { InvocationRunner } from './runner.js';
+import type { DurableEngine } from '../durable/engine.js';
+import type { InvocationTarget } from '../functions-api.js';
 
 export type InvokeOperations = Pick<LambdaOperations, 'Invoke' | 'InvokeAsync'>;
 
@@ -32,7 +34,35 @@ export function invokeOperations(
   functions: LambdaFunctions,
   runner: InvocationRunner,
   queue: EventQueue,
+  durable?: DurableEngine,
 ): InvokeOperations {
+  /**
+   * A durable function's invocation starts (or re-attaches to) a durable execution:
+   * asynchronously it answers 202 at once, synchronously once the whole execution closed.
+   * https://docs.aws.amazon.com/lambda/latest/dg/durable-invoking.html
+   */
+  async function invokeDurable(
+    engine: DurableEngine,
+    target: InvocationTarget,
+    input: InvocationRequest,
+    payload: Buffer,
+  ): Promise<InvocationResponse> {
+    const name = input.DurableExecutionName;
+    if (input.InvocationType === 'Event') {
+      const exec = await engine.start(target, name, payload.toString('utf8'));
+      return { StatusCode: 202, DurableExecutionArn: exec.arn };
+    }
+    const done = await engine.invokeSync(target, name, payload.toString('utf8'));
+    const out: InvocationResponse = {
+      StatusCode: 200,
+      ExecutedVersion: target.executedVersion,
+      DurableExecutionArn: done.arn,
+      Payload: done.payload,
+    };
+    if (!done.ok) out.FunctionError = 'Unhandled';
+    return out;
+  }
+
   return {
     async Invoke(input: InvocationRequest, ctx: RequestContext): Promise<InvocationResponse> {
       const type = input.InvocationType ?? 'RequestResponse';
@@ -42,6 +72,9 @@ export function invokeOperations(
       const payload = eventPayload(raw);
       checkClientContext(input.ClientContext);
       const target = await functions.resolve(ctx, input.FunctionName, input.Qualifier);
+      if (target.version.durable && durable && type !== 'DryRun') {
+        return invokeDurable(durable, target, input, payload);
+      }
       switch (type) {
         case 'DryRun':
           // "Validate parameter values and verify that the user or role has permission to

@@ -29,6 +29,8 @@ interface Wanted {
   metered?: Omit<Level, 'value' | 'at'>;
   /** The revision the environments run, once resolved. */
   revisionId?: string;
+  /** False for Managed Instances (billed as instances, not provisioned concurrency). */
+  meter: boolean;
   failure?: string;
 }
 
@@ -64,7 +66,13 @@ export class ProvisionedEnvironments implements Provisioner {
     });
   }
 
-  provision(scope: Scope, functionName: string, qualifier: string, count: number): void {
+  provision(
+    scope: Scope,
+    functionName: string,
+    qualifier: string,
+    count: number,
+    options: { meter?: boolean } = {},
+  ): void {
     const key = keyOf(scope, functionName, qualifier);
     const old = this.wanted.get(key);
     if (count <= 0) {
@@ -73,7 +81,14 @@ export class ProvisionedEnvironments implements Provisioner {
       if (old?.revisionId !== undefined) this.release(old);
       return;
     }
-    const w: Wanted = { scope, functionName, qualifier, count, metered: old?.metered };
+    const w: Wanted = {
+      scope,
+      functionName,
+      qualifier,
+      count,
+      metered: old?.metered,
+      meter: options.meter ?? true,
+    };
     this.wanted.set(key, w);
     this.fill(w);
   }
@@ -121,6 +136,10 @@ export class ProvisionedEnvironments implements Provisioner {
     w.revisionId = spec.revisionId;
     delete w.failure;
     const arn = buildArn('lambda', w.scope.region, w.scope.account, `function:${w.functionName}`);
+    if (!w.meter) {
+      await this.deps.executor().provision(spec, w.count);
+      return;
+    }
     w.metered = {
       ...w.scope,
       service: 'AWSLambda',

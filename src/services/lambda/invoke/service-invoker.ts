@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { rootPrincipal } from '../../../shared/arn.js';
 import type { LambdaFunctions } from '../functions-api.js';
 import type { InvocationRunner } from './runner.js';
+import type { DurableEngine } from '../durable/engine.js';
 
 export interface FunctionInvoker {
   /**
@@ -30,6 +31,7 @@ export interface FunctionInvoker {
 export function serviceInvoker(
   functions: LambdaFunctions,
   runner: InvocationRunner,
+  durable?: DurableEngine,
 ): FunctionInvoker {
   return {
     async invoke(account, region, functionName, payload) {
@@ -37,6 +39,11 @@ export function serviceInvoker(
         { account, region, principal: rootPrincipal(account) },
         functionName,
       );
+      // A durable function's invocation is a whole durable execution.
+      if (fn.version.durable && durable) {
+        const done = await durable.invokeSync(fn, undefined, payload.toString('utf8'));
+        return { ok: done.ok, payload: done.payload };
+      }
       const outcome = await runner.run(fn, {
         requestId: randomUUID(),
         payload,

@@ -1,4 +1,5 @@
 import type { MetadataStore } from '../../storage/types.js';
+import type { ServiceAccessTracker } from './access-tracker.js';
 import type { IamAuthority } from './authority.js';
 import type { AccessKeyIndex } from './credentials.js';
 
@@ -9,6 +10,8 @@ export interface IamDeps {
   keys: AccessKeyIndex;
   /** Principals' policies for authorisation (and the Simulate operations). */
   authority: IamAuthority;
+  /** Service last accessed data the authoriser records. */
+  access: ServiceAccessTracker;
   now(): Date;
 }
 

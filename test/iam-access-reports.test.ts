@@ -1,0 +1,305 @@
+/**
+ * IAM service last accessed data, recorded by the gateway's authoriser for every
+ * authenticated call (here with --iam off, the default: it records in every mode), and the
+ * Organizations / delegation / outbound federation operations a lone account gets refused.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AddUserToGroupCommand,
+  AttachRolePolicyCommand,
+  CreateAccessKeyCommand,
+  CreateDelegationRequestCommand,
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  GenerateOrganizationsAccessReportCommand,
+  GenerateServiceLastAccessedDetailsCommand,
+  GetDelegationRequestCommand,
+  GetOrganizationsAccessReportCommand,
+  GetOutboundWebIdentityFederationInfoCommand,
+  GetServiceLastAccessedDetailsCommand,
+  GetServiceLastAccessedDetailsWithEntitiesCommand,
+  IAMClient,
+  ListDelegationRequestsCommand,
+  ListOrganizationsFeaturesCommand,
+  ListPoliciesGrantingServiceAccessCommand,
+  PutGroupPolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import {
+  AssumeRoleCommand,
+  AssumeRootCommand,
+  GetWebIdentityTokenCommand,
+  STSClient,
+} from '@aws-sdk/client-sts';
+import { awsCli } from './helpers/clients.js';
+import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
+import { failure } from './helpers/failure.js';
+
+const ACCOUNT = '000000000000';
+const allow = (...actions: string[]) =>
+  JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }],
+  });
+const trustAccount = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+      Action: 'sts:AssumeRole',
+    },
+  ],
+});
+
+describe('IAM service last accessed', () => {
+  let server: TestServer;
+  let iam: IAMClient;
+  let sts: STSClient;
+
+  before(async () => {
+    server = await startTestServer({ logLevel: 'error' });
+    iam = new IAMClient(clientConfig(server.endpoint));
+    sts = new STSClient(clientConfig(server.endpoint));
+  });
+  after(async () => {
+    iam.destroy();
+    sts.destroy();
+    await server.stop();
+  });
+
+  const generate = async (Arn: string, Granularity?: 'ACTION_LEVEL') =>
+    (await iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn, Granularity }))).JobId ??
+    '';
+
+  test('a user: the services its policies grant, with its last attempt at each', async () => {
+    const { User } = await iam.send(new CreateUserCommand({ UserName: 'alice' }));
+    const alice = User?.Arn ?? '';
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'alice',
+        PolicyName: 'fns',
+        PolicyDocument: allow('lambda:List*', 's3:GetObject'),
+      }),
+    );
+    await iam.send(new CreateGroupCommand({ GroupName: 'devs' }));
+    await iam.send(new AddUserToGroupCommand({ GroupName: 'devs', UserName: 'alice' }));
+    await iam.send(
+      new PutGroupPolicyCommand({
+        GroupName: 'devs',
+        PolicyName: 'registry',
+        PolicyDocument: allow('ecr:Describe*'),
+      }),
+    );
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'alice' }));
+    const asAlice = new LambdaClient({
+      ...clientConfig(server.endpoint),
+      region: 'eu-west-1',
+      credentials: {
+        accessKeyId: AccessKey?.AccessKeyId ?? '',
+        secretAccessKey: AccessKey?.SecretAccessKey ?? '',
+      },
+    });
+    await asAlice.send(new ListFunctionsCommand({}));
+    asAlice.destroy();
+
+    const jobId = await generate(alice, 'ACTION_LEVEL');
+    const report = await iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: jobId }));
+    assert.equal(report.JobStatus, 'COMPLETED');
+    assert.equal(report.JobType, 'ACTION_LEVEL');
+    assert.deepEqual(
+      report.ServicesLastAccessed?.map((s) => s.ServiceNamespace),
+      ['ecr', 'lambda', 's3'],
+    );
+    const lambda = report.ServicesLastAccessed?.find((s) => s.ServiceNamespace === 'lambda');
+    assert.equal(lambda?.ServiceName, 'AWS Lambda');
+    assert.equal(lambda?.LastAuthenticatedEntity, alice);
+    assert.equal(lambda?.LastAuthenticatedRegion, 'eu-west-1');
+    assert.equal(lambda?.TotalAuthenticatedEntities, 1);
+    assert.ok(lambda?.LastAuthenticated instanceof Date);
+    assert.ok(Math.abs(Date.now() - lambda.LastAuthenticated.getTime()) < 600_000);
+    assert.deepEqual(
+      lambda.TrackedActionsLastAccessed?.map((a) => [a.ActionName, a.LastAccessedEntity]),
+      [['ListFunctions', alice]],
+    );
+    const s3 = report.ServicesLastAccessed?.find((s) => s.ServiceNamespace === 's3');
+    assert.equal(s3?.LastAuthenticated, undefined);
+    assert.equal(s3?.TotalAuthenticatedEntities, 0);
+
+    // Paging: one service a page.
+    const first = await iam.send(
+      new GetServiceLastAccessedDetailsCommand({ JobId: jobId, MaxItems: 1 }),
+    );
+    assert.equal(first.IsTruncated, true);
+    const second = await iam.send(
+      new GetServiceLastAccessedDetailsCommand({ JobId: jobId, MaxItems: 1, Marker: first.Marker }),
+    );
+    assert.equal(second.ServicesLastAccessed?.[0]?.ServiceNamespace, 'lambda');
+
+    // The group's report names the member who used it.
+    const group = `arn:aws:iam::${ACCOUNT}:group/devs`;
+    const groupJob = await generate(group);
+    const entities = await iam.send(
+      new GetServiceLastAccessedDetailsWithEntitiesCommand({
+        JobId: groupJob,
+        ServiceNamespace: 'ecr',
+      }),
+    );
+    assert.equal(entities.JobStatus, 'COMPLETED');
+    assert.deepEqual(
+      entities.EntityDetailsList?.map((e) => [e.EntityInfo?.Type, e.EntityInfo?.Name]),
+      [['USER', 'alice']],
+    );
+    assert.equal(entities.EntityDetailsList?.[0]?.LastAuthenticated, undefined);
+
+    const granting = await iam.send(
+      new ListPoliciesGrantingServiceAccessCommand({
+        Arn: alice,
+        ServiceNamespaces: ['lambda', 'ecr', 'dynamodb'],
+      }),
+    );
+    assert.deepEqual(
+      granting.PoliciesGrantingServiceAccess?.map((e) => [
+        e.ServiceNamespace,
+        e.Policies?.map((p) => [p.PolicyName, p.PolicyType, p.EntityType, p.EntityName]),
+      ]),
+      [
+        ['lambda', [['fns', 'INLINE', 'USER', 'alice']]],
+        ['ecr', [['registry', 'INLINE', 'GROUP', 'devs']]],
+        ['dynamodb', []],
+      ],
+    );
+  });
+
+  test('a managed policy: the role sessions that attempted each service it grants', async () => {
+    const { Policy } = await iam.send(
+      new CreatePolicyCommand({ PolicyName: 'readers', PolicyDocument: allow('lambda:*') }),
+    );
+    const { Role } = await iam.send(
+      new CreateRoleCommand({ RoleName: 'reader', AssumeRolePolicyDocument: trustAccount }),
+    );
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'reader', PolicyArn: Policy?.Arn }));
+    const { Credentials } = await sts.send(
+      new AssumeRoleCommand({ RoleArn: Role?.Arn, RoleSessionName: 'job' }),
+    );
+    const asRole = new LambdaClient({
+      ...clientConfig(server.endpoint),
+      credentials: {
+        accessKeyId: Credentials?.AccessKeyId ?? '',
+        secretAccessKey: Credentials?.SecretAccessKey ?? '',
+        sessionToken: Credentials?.SessionToken ?? '',
+      },
+    });
+    await asRole.send(new ListFunctionsCommand({}));
+    asRole.destroy();
+
+    // Through the AWS CLI v2 too.
+    const gen = await awsCli(server.endpoint, [
+      'iam',
+      'generate-service-last-accessed-details',
+      '--arn',
+      Policy?.Arn ?? '',
+    ]);
+    assert.equal(gen.code, 0, gen.stderr);
+    const jobId = (JSON.parse(gen.stdout) as { JobId: string }).JobId;
+    const got = await awsCli(server.endpoint, [
+      'iam',
+      'get-service-last-accessed-details',
+      '--job-id',
+      jobId,
+    ]);
+    assert.equal(got.code, 0, got.stderr);
+    const report = JSON.parse(got.stdout) as {
+      JobStatus: string;
+      ServicesLastAccessed: { ServiceNamespace: string; LastAuthenticatedEntity?: string }[];
+    };
+    assert.equal(report.JobStatus, 'COMPLETED');
+    assert.deepEqual(report.ServicesLastAccessed, [
+      {
+        ...report.ServicesLastAccessed[0],
+        ServiceNamespace: 'lambda',
+        LastAuthenticatedEntity: Role?.Arn,
+      },
+    ]);
+    const entities = await iam.send(
+      new GetServiceLastAccessedDetailsWithEntitiesCommand({
+        JobId: jobId,
+        ServiceNamespace: 'lambda',
+      }),
+    );
+    assert.equal(entities.EntityDetailsList?.[0]?.EntityInfo?.Arn, Role?.Arn);
+    assert.ok(entities.EntityDetailsList?.[0]?.LastAuthenticated instanceof Date);
+  });
+
+  test('unknown entities and jobs are refused with NoSuchEntity', async () => {
+    const missing = await failure(
+      iam.send(
+        new GenerateServiceLastAccessedDetailsCommand({
+          Arn: `arn:aws:iam::${ACCOUNT}:user/nobody`,
+        }),
+      ),
+    );
+    assert.equal(missing.name, 'NoSuchEntityException');
+    const job = await failure(
+      iam.send(
+        new GetServiceLastAccessedDetailsCommand({
+          JobId: '11111111-2222-3333-4444-555555555555',
+        }),
+      ),
+    );
+    assert.equal(job.name, 'NoSuchEntityException');
+  });
+
+  test('an account outside any organization gets AWS refusals, never NotImplemented', async () => {
+    const features = await failure(iam.send(new ListOrganizationsFeaturesCommand({})));
+    assert.equal(features.name, 'OrganizationNotFoundException');
+    const { JobId } = await iam.send(
+      new GenerateOrganizationsAccessReportCommand({ EntityPath: 'o-a1b2c3d4e5/r-f6g7h8i9j0' }),
+    );
+    const org = await iam.send(new GetOrganizationsAccessReportCommand({ JobId }));
+    assert.equal(org.JobStatus, 'FAILED');
+    assert.equal(org.ErrorDetails?.Code, 'OrganizationNotFoundException');
+    const outbound = await failure(iam.send(new GetOutboundWebIdentityFederationInfoCommand({})));
+    assert.equal(outbound.name, 'FeatureDisabledException');
+    const token = await failure(
+      sts.send(
+        new GetWebIdentityTokenCommand({
+          Audience: ['https://example.com'],
+          SigningAlgorithm: 'RS256',
+        }),
+      ),
+    );
+    assert.equal(token.name, 'OutboundWebIdentityFederationDisabledException');
+    const root = await failure(
+      sts.send(
+        new AssumeRootCommand({
+          TargetPrincipal: '111122223333',
+          TaskPolicyArn: { arn: 'arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials' },
+        }),
+      ),
+    );
+    assert.equal(root.name, 'AccessDenied');
+    const listed = await iam.send(new ListDelegationRequestsCommand({}));
+    assert.deepEqual(listed.DelegationRequests, []);
+    const get = await failure(
+      iam.send(new GetDelegationRequestCommand({ DelegationRequestId: 'abcdefghij1234567890' })),
+    );
+    assert.equal(get.name, 'NoSuchEntityException');
+    const create = await failure(
+      iam.send(
+        new CreateDelegationRequestCommand({
+          Description: 'x',
+          Permissions: { PolicyTemplateArn: 'arn:aws:iam::aws:policy/x' },
+          RequestorWorkflowId: 'workflow-1',
+          NotificationChannel: 'arn:aws:sns:us-east-1:111122223333:t',
+          SessionDuration: 3600,
+        }),
+      ),
+    );
+    assert.equal(create.name, 'AccessDenied');
+  });
+});

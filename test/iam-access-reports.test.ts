@@ -1,7 +1,8 @@
 /**
  * IAM service last accessed data, recorded by the gateway's authoriser for every
  * authenticated call (here with --iam off, the default: it records in every mode), and the
- * Organizations / delegation / outbound federation operations a lone account gets refused.
+ * Organizations and delegation operations a lone account gets refused; outbound web
+ * identity federation (IAM's switch, STS's signed JWTs, the issuer's discovery documents).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,8 @@ import {
   GenerateServiceLastAccessedDetailsCommand,
   GetDelegationRequestCommand,
   GetOrganizationsAccessReportCommand,
+  DisableOutboundWebIdentityFederationCommand,
+  EnableOutboundWebIdentityFederationCommand,
   GetOutboundWebIdentityFederationInfoCommand,
   GetServiceLastAccessedDetailsCommand,
   GetServiceLastAccessedDetailsWithEntitiesCommand,
@@ -35,7 +38,8 @@ import {
   GetWebIdentityTokenCommand,
   STSClient,
 } from '@aws-sdk/client-sts';
-import { awsCli } from './helpers/clients.js';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { awsCli, python } from './helpers/clients.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 import { failure } from './helpers/failure.js';
 
@@ -263,17 +267,6 @@ describe('IAM service last accessed', () => {
     const org = await iam.send(new GetOrganizationsAccessReportCommand({ JobId }));
     assert.equal(org.JobStatus, 'FAILED');
     assert.equal(org.ErrorDetails?.Code, 'OrganizationNotFoundException');
-    const outbound = await failure(iam.send(new GetOutboundWebIdentityFederationInfoCommand({})));
-    assert.equal(outbound.name, 'FeatureDisabledException');
-    const token = await failure(
-      sts.send(
-        new GetWebIdentityTokenCommand({
-          Audience: ['https://example.com'],
-          SigningAlgorithm: 'RS256',
-        }),
-      ),
-    );
-    assert.equal(token.name, 'OutboundWebIdentityFederationDisabledException');
     const root = await failure(
       sts.send(
         new AssumeRootCommand({
@@ -301,5 +294,81 @@ describe('IAM service last accessed', () => {
       ),
     );
     assert.equal(create.name, 'AccessDenied');
+  });
+
+  test('outbound federation: JWTs signed by the account key, verifiable at its issuer', async () => {
+    const before = await failure(iam.send(new GetOutboundWebIdentityFederationInfoCommand({})));
+    assert.equal(before.name, 'FeatureDisabledException');
+    const disabled = await failure(
+      sts.send(
+        new GetWebIdentityTokenCommand({
+          Audience: ['https://api.example.com'],
+          SigningAlgorithm: 'RS256',
+        }),
+      ),
+    );
+    assert.equal(disabled.name, 'OutboundWebIdentityFederationDisabledException');
+
+    const { IssuerIdentifier } = await iam.send(new EnableOutboundWebIdentityFederationCommand({}));
+    assert.ok(IssuerIdentifier?.startsWith(`${server.endpoint}/`), IssuerIdentifier);
+    const again = await failure(iam.send(new EnableOutboundWebIdentityFederationCommand({})));
+    assert.equal(again.name, 'FeatureEnabledException');
+    const info = await iam.send(new GetOutboundWebIdentityFederationInfoCommand({}));
+    assert.deepEqual([info.IssuerIdentifier, info.JwtVendingEnabled], [IssuerIdentifier, true]);
+
+    const discovery = (await (
+      await fetch(`${IssuerIdentifier}/.well-known/openid-configuration`)
+    ).json()) as { issuer: string; jwks_uri: string };
+    assert.equal(discovery.issuer, IssuerIdentifier);
+    const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
+    for (const alg of ['RS256', 'ES384']) {
+      const out = await sts.send(
+        new GetWebIdentityTokenCommand({
+          Audience: ['https://api.example.com'],
+          SigningAlgorithm: alg,
+          DurationSeconds: 120,
+          Tags: [{ Key: 'job', Value: 'nightly' }],
+        }),
+      );
+      const token = out.WebIdentityToken ?? '';
+      assert.equal(decodeProtectedHeader(token).alg, alg);
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: IssuerIdentifier,
+        audience: 'https://api.example.com',
+      });
+      assert.equal(payload.sub, `arn:aws:iam::${ACCOUNT}:root`);
+      assert.equal((payload.exp ?? 0) - (payload.iat ?? 0), 120);
+      assert.deepEqual(payload['https://sts.amazonaws.com/'], {
+        aws_account: ACCOUNT,
+        source_region: 'us-east-1',
+        request_tags: { job: 'nightly' },
+      });
+      assert.equal(out.Expiration?.getTime(), (payload.exp ?? 0) * 1000);
+    }
+
+    // boto3 gets one too.
+    const py = await python(
+      server.endpoint,
+      `
+import boto3, os, json
+sts = boto3.client('sts', endpoint_url=os.environ['ENDPOINT'])
+out = sts.get_web_identity_token(Audience=['aud-1'], SigningAlgorithm='ES384')
+print(json.dumps({'token': out['WebIdentityToken']}))
+`,
+    );
+    assert.equal(py.code, 0, py.stderr);
+    const { token } = JSON.parse(py.stdout) as { token: string };
+    const { payload } = await jwtVerify(token, jwks, { audience: 'aud-1' });
+    assert.equal(payload.iss, IssuerIdentifier);
+
+    await iam.send(new DisableOutboundWebIdentityFederationCommand({}));
+    const off = await iam.send(new GetOutboundWebIdentityFederationInfoCommand({}));
+    assert.equal(off.JwtVendingEnabled, false);
+    const refused = await failure(
+      sts.send(new GetWebIdentityTokenCommand({ Audience: ['x'], SigningAlgorithm: 'RS256' })),
+    );
+    assert.equal(refused.name, 'OutboundWebIdentityFederationDisabledException');
+    const gone = await fetch(`${IssuerIdentifier}/.well-known/jwks.json`);
+    assert.equal(gone.status, 404);
   });
 });

@@ -13,6 +13,8 @@ export interface IamDeps {
   /** Service last accessed data the authoriser records. */
   access: ServiceAccessTracker;
   now(): Date;
+  /** Where clients reach Stratus (outbound federation issuer URLs), no trailing slash. */
+  endpoint(): string;
 }
 
 /** Now as IAM reports it: ISO 8601 to the second ("2024-01-01T12:00:00Z"). */

@@ -10,16 +10,10 @@
  *   for general use. In order to use this API, a caller first need to go through an
  *   onboarding process": no partner is onboarded here, so none is ever created, and every
  *   request id is unknown.
- * - Outbound web identity federation is disabled in every account (Stratus cannot enable
- *   it yet): FeatureDisabled, as AWS answers before EnableOutboundWebIdentityFederation.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#id_root-user-access-management
  */
 import { randomUUID } from 'node:crypto';
-import {
-  FeatureDisabledException,
-  NoSuchEntityException,
-  OrganizationNotFoundException,
-} from '../../api/iam/errors.js';
+import { NoSuchEntityException, OrganizationNotFoundException } from '../../api/iam/errors.js';
 import type { IamOperations } from '../../api/iam/operations.js';
 import type { GetOrganizationsAccessReportResponse } from '../../api/iam/types.js';
 import { AwsError } from '../../shared/errors.js';
@@ -44,8 +38,6 @@ type OrganizationOps = Pick<
   | 'UpdateDelegationRequest'
   | 'SendDelegationToken'
   | 'GetHumanReadableSummary'
-  | 'GetOutboundWebIdentityFederationInfo'
-  | 'DisableOutboundWebIdentityFederation'
 >;
 
 interface OrganizationsJobRecord {
@@ -55,8 +47,6 @@ interface OrganizationsJobRecord {
 
 const NO_ORGANIZATION =
   'The request was rejected because no organization is associated with your account.';
-
-const OUTBOUND_DISABLED = 'Outbound web identity federation is disabled for your AWS account.';
 
 const noOrganization = (): never => {
   throw new OrganizationNotFoundException(NO_ORGANIZATION);
@@ -140,12 +130,6 @@ export function organizationOperations(deps: IamDeps): OrganizationOps {
     },
     async SendDelegationToken(input) {
       return noDelegationRequest(input.DelegationRequestId);
-    },
-    async GetOutboundWebIdentityFederationInfo() {
-      throw new FeatureDisabledException(OUTBOUND_DISABLED);
-    },
-    async DisableOutboundWebIdentityFederation() {
-      throw new FeatureDisabledException(OUTBOUND_DISABLED);
     },
     /** "At this time, the only supported entity type is delegation-request." */
     async GetHumanReadableSummary(input) {

@@ -24,7 +24,12 @@ export const iamPlugin = definePlugin({
   global: true,
   model: async () => (await import('../../api/iam/model.js')).model,
   create(deps) {
-    const { operations, keys, authority, access } = createIamProvider(deps.store);
+    let endpoint = `http://127.0.0.1:${deps.config.port}`;
+    const { operations, keys, authority, access } = createIamProvider(
+      deps.store,
+      undefined,
+      () => endpoint,
+    );
     const bound = bindProvider<IamOperations>(operations);
     return {
       dispatch: wrapDispatch(bound, (operation, input, ctx) => {
@@ -39,6 +44,10 @@ export const iamPlugin = definePlugin({
         principals: authority,
         resourcePolicies: authority,
         serviceAccess: access,
+      },
+      /** Learns the endpoint, for outbound federation issuer URLs. */
+      async start(server) {
+        endpoint = server.endpoint;
       },
       /** Writes the service last accessed data still in memory. */
       async stop() {

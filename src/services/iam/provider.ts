@@ -17,6 +17,7 @@ import { loginProfileOperations } from './login-profiles.js';
 import { mfaOperations } from './mfa.js';
 import { oidcProviderOperations } from './oidc-providers.js';
 import { organizationOperations } from './organizations.js';
+import { outboundFederationOperations } from './outbound-federation.js';
 import { policyOperations } from './policies.js';
 import { renameOperations } from './rename.js';
 import { reportOperations } from './reports.js';
@@ -29,17 +30,19 @@ import { userCredentialOperations } from './user-credentials.js';
 import { userOperations } from './users.js';
 
 /**
- * `authority` and `access` default to ones over the same store (unit tests build the
- * operations alone).
+ * `authority` and `access` default to ones over the same store, `endpoint` to the default
+ * port (unit tests build the operations alone).
  */
 export function iamOperations(
-  given: Omit<IamDeps, 'authority' | 'access'> & {
+  given: Omit<IamDeps, 'authority' | 'access' | 'endpoint'> & {
     authority?: IamAuthority;
     access?: ServiceAccessTracker;
+    endpoint?: () => string;
   },
 ) {
   const deps: IamDeps = {
     ...given,
+    endpoint: given.endpoint ?? (() => 'http://127.0.0.1:4566'),
     authority: given.authority ?? new IamAuthority(given.store),
     access: given.access ?? new ServiceAccessTracker(given.store),
   };
@@ -63,6 +66,7 @@ export function iamOperations(
     ...simulateOperations(deps),
     ...contextKeyOperations(deps),
     ...organizationOperations(deps),
+    ...outboundFederationOperations(deps),
     ...accessReportOperations(deps),
   };
 }
@@ -82,12 +86,13 @@ export interface IamProvider {
 export function createIamProvider(
   store: MetadataStore,
   now: () => Date = () => new Date(),
+  endpoint?: () => string,
 ): IamProvider {
   const keys = new AccessKeyIndex(store);
   const authority = new IamAuthority(store);
   const access = new ServiceAccessTracker(store);
   return {
-    operations: iamOperations({ store, keys, authority, access, now }),
+    operations: iamOperations({ store, keys, authority, access, now, endpoint }),
     keys,
     authority,
     access,

@@ -1,19 +1,13 @@
 /**
  * STS operations that need what no Stratus account has: an organization with centralized
- * root access (AssumeRoot), an accepted delegation request (GetDelegatedAccessToken), and
- * IAM's outbound web identity federation (GetWebIdentityToken), which is disabled until
- * EnableOutboundWebIdentityFederation, a feature Stratus does not offer. Each answers
- * AWS's refusal for such an account instead of NotImplemented.
+ * root access (AssumeRoot) and an accepted delegation request (GetDelegatedAccessToken).
+ * Each answers AWS's refusal for such an account instead of NotImplemented.
  * https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoot.html
  */
-import { OutboundWebIdentityFederationDisabledException } from '../../api/sts/errors.js';
 import type { StsOperations } from '../../api/sts/operations.js';
 import { accessDenied } from './common.js';
 
-type OrganizationTokenOps = Pick<
-  StsOperations,
-  'AssumeRoot' | 'GetDelegatedAccessToken' | 'GetWebIdentityToken'
->;
+type OrganizationTokenOps = Pick<StsOperations, 'AssumeRoot' | 'GetDelegatedAccessToken'>;
 
 export function organizationTokenOperations(): OrganizationTokenOps {
   return {
@@ -30,11 +24,6 @@ export function organizationTokenOperations(): OrganizationTokenOps {
     async GetDelegatedAccessToken() {
       throw accessDenied(
         'The trade-in token is not valid: it was not issued for an accepted delegation request.',
-      );
-    },
-    async GetWebIdentityToken() {
-      throw new OutboundWebIdentityFederationDisabledException(
-        'The outbound web identity federation feature is not enabled for this account. To use this feature, you must first enable it through the AWS Management Console or API.',
       );
     },
   };

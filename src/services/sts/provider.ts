@@ -18,5 +18,6 @@ export function stsOperations(deps: StsDeps) {
     ...samlOperations(deps),
     ...organizationTokenOperations(),
     ...(deps.messages ? authorizationMessageOperations(deps.messages) : {}),
+    ...(deps.outbound ? deps.outbound.operations() : {}),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * ECR archive: UpdateImageStorageClass to ARCHIVE makes an image unpullable (404 on the
  * registry, a BatchGetImage failure) while DescribeImages and ListImages still show it
- * when asked for ARCHIVED; STANDARD restores it through ACTIVATING; re-pushing restores it.
+ * when asked for ARCHIVED; STANDARD restores it through ACTIVATING; re-pushing restores it;
+ * a lifecycle policy's `transition` rule archives images for real.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,9 @@ import {
   CreateRepositoryCommand,
   DescribeImagesCommand,
   ECRClient,
+  GetLifecyclePolicyPreviewCommand,
+  PutLifecyclePolicyCommand,
+  StartLifecyclePolicyPreviewCommand,
   ListImagesCommand,
   PutImageCommand,
   UpdateImageStorageClassCommand,
@@ -134,6 +138,61 @@ describe('ECR archive storage class', () => {
       }),
     );
     assert.equal((await status('repush', 'v1'))?.imageStatus, 'ACTIVE');
+  });
+
+  test('a lifecycle transition rule archives the images it selects', async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'aging' }));
+    const old = await pushImage(ecr, 'aging', 'old');
+    const fresh = await pushImage(ecr, 'aging', 'new');
+    const policy = JSON.stringify({
+      rules: [
+        {
+          rulePriority: 1,
+          selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 },
+          action: { type: 'transition', targetStorageClass: 'archive' },
+        },
+      ],
+    });
+    await ecr.send(
+      new StartLifecyclePolicyPreviewCommand({
+        repositoryName: 'aging',
+        lifecyclePolicyText: policy,
+      }),
+    );
+    const preview = await ecr.send(
+      new GetLifecyclePolicyPreviewCommand({ repositoryName: 'aging' }),
+    );
+    assert.deepEqual(
+      preview.previewResults?.map((r) => [
+        r.imageDigest,
+        r.action?.type,
+        r.action?.targetStorageClass,
+      ]),
+      [[old.digest, 'TRANSITION', 'ARCHIVE']],
+    );
+    assert.deepEqual(preview.summary, {
+      expiringImageTotalCount: 0,
+      transitioningImageTotalCounts: [{ targetStorageClass: 'ARCHIVE', imageTotalCount: 1 }],
+    });
+
+    await ecr.send(
+      new PutLifecyclePolicyCommand({ repositoryName: 'aging', lifecyclePolicyText: policy }),
+    );
+    // The runner applies a policy shortly after it is put: poll for the archived image.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const archived = await ecr.send(
+        new ListImagesCommand({ repositoryName: 'aging', filter: { imageStatus: 'ARCHIVED' } }),
+      );
+      if (archived.imageIds?.length) {
+        assert.deepEqual(archived.imageIds, [{ imageDigest: old.digest, imageTag: 'old' }]);
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the lifecycle policy never archived the older image');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const active = await ecr.send(new ListImagesCommand({ repositoryName: 'aging' }));
+    assert.deepEqual(active.imageIds, [{ imageDigest: fresh.digest, imageTag: 'new' }]);
   });
 
   test('an unknown image is ImageNotFoundException', async () => {

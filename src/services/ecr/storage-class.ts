@@ -49,6 +49,12 @@ export function storageFields(image: ImageRecord, now: number) {
   };
 }
 
+/** The image moved to the archive at `now` (unchanged unless it is ACTIVE). */
+export function archived(image: ImageRecord, now: number): ImageRecord {
+  if (imageStatus(image, now) !== 'ACTIVE') return image;
+  return { ...image, archive: { ...image.archive, status: 'ARCHIVED', archivedAt: now } };
+}
+
 type StorageClassOps = Pick<EcrOperations, 'UpdateImageStorageClass'>;
 
 export function storageClassOperations(deps: EcrDeps): StorageClassOps {
@@ -74,7 +80,7 @@ export function storageClassOperations(deps: EcrDeps): StorageClassOps {
               `The image is ${status} and cannot be moved to the ARCHIVE storage class.`,
             );
           }
-          return { ...image, archive: { ...image.archive, status: 'ARCHIVED', archivedAt: now } };
+          return archived(image, now);
         }
         if (status !== 'ARCHIVED') {
           throw new ImageStorageClassUpdateNotSupportedException(

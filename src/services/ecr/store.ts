@@ -147,6 +147,10 @@ export interface LifecyclePreviewRecord {
     imageTags: string[];
     imagePushedAt: number;
     appliedRulePriority: number;
+    /** A `transition` rule's: the image would be archived, not expired. */
+    transition?: 'archive';
+    /** The image's storage class when it is archived. */
+    storageClass?: 'archive';
   }[];
 }
 

@@ -38,12 +38,21 @@ const FLUSH_DELAY_MS = 2000;
 
 const entityKey = (e: AccessEntity): string => `${e.account}/${e.kind}/${e.name.toLowerCase()}`;
 
+/** One entity's newest attempts, by action. */
+interface EntityState {
+  entity: AccessEntity;
+  prefix: string;
+  actions: Map<string, AccessRecord>;
+}
+
 export class ServiceAccessTracker implements AccessRecorder {
-  private readonly latest = new Map<string, AccessRecord>();
+  /** Every entity seen, by its key (`<account>/<kind>/<name>`). */
+  private readonly states = new Map<string, EntityState>();
   private readonly persisted = new Map<string, number>();
-  private readonly dirty = new Set<string>();
+  /** Store keys (`<entity key>\u0000<action>`) waiting for the next flush. */
+  private readonly dirty = new Map<string, AccessRecord>();
   /** The entity of each principal object seen (principals are cached per credential). */
-  private readonly entities = new WeakMap<Principal, AccessEntity | null>();
+  private readonly byPrincipal = new WeakMap<Principal, EntityState | null>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -52,42 +61,52 @@ export class ServiceAccessTracker implements AccessRecorder {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** A map look-up and a clock read for a repeated attempt within the same second. */
   attempted(principal: Principal, action: string, region: string): void {
-    let entity = this.entities.get(principal);
-    if (entity === undefined) {
-      entity = entityOf(principal.arn);
-      this.entities.set(principal, entity);
+    let state = this.byPrincipal.get(principal);
+    if (state === undefined) {
+      state = this.stateOf(principal.arn);
+      this.byPrincipal.set(principal, state);
     }
-    if (!entity) return;
-    const key = `${entityKey(entity)}\u0000${action}`;
+    if (!state) return;
     const at = this.now();
-    const known = this.latest.get(key);
+    const known = state.actions.get(action);
     if (known && at - known.at < RESOLUTION_MS) return;
-    this.latest.set(key, { entity, action, region, at: at - (at % RESOLUTION_MS) });
+    const record = { entity: state.entity, action, region, at: at - (at % RESOLUTION_MS) };
+    state.actions.set(action, record);
+    const key = state.prefix + action;
     if (at - (this.persisted.get(key) ?? -Infinity) < PERSIST_MS) return;
-    this.dirty.add(key);
+    this.dirty.set(key, record);
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS).unref();
+  }
+
+  private stateOf(arn: string): EntityState | null {
+    const entity = entityOf(arn);
+    if (!entity) return null;
+    const id = entityKey(entity);
+    let state = this.states.get(id);
+    if (!state) {
+      state = { entity, prefix: `${id}\u0000`, actions: new Map() };
+      this.states.set(id, state);
+    }
+    return state;
   }
 
   /** Writes what is pending in one transaction. */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const keys = [...this.dirty];
+    const rows = [...this.dirty];
     this.dirty.clear();
-    if (keys.length === 0) return this.flushing;
+    if (rows.length === 0) return this.flushing;
     const run = this.flushing.then(async () => {
-      const rows = keys.flatMap((k) => {
-        const r = this.latest.get(k);
-        return r ? [[k, r] as const] : [];
-      });
       try {
         await this.store.transaction(async (tx) => {
           for (const [k, r] of rows) await tx.put(T.serviceAccess, k, r);
         });
         for (const [k, r] of rows) this.persisted.set(k, r.at);
       } catch {
-        for (const [k] of rows) this.dirty.add(k);
+        for (const [k, r] of rows) if (!this.dirty.has(k)) this.dirty.set(k, r);
       }
     });
     this.flushing = run;
@@ -105,8 +124,9 @@ export class ServiceAccessTracker implements AccessRecorder {
       })) {
         out.set(key, value);
       }
-      for (const [key, value] of this.latest) {
-        if (key.startsWith(prefix) && (out.get(key)?.at ?? -1) < value.at) out.set(key, value);
+      for (const value of this.states.get(entityKey(e))?.actions.values() ?? []) {
+        const key = prefix + value.action;
+        if ((out.get(key)?.at ?? -1) < value.at) out.set(key, value);
       }
     }
     return [...out.values()];
@@ -116,7 +136,7 @@ export class ServiceAccessTracker implements AccessRecorder {
   reset(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.latest.clear();
+    this.states.clear();
     this.persisted.clear();
     this.dirty.clear();
   }

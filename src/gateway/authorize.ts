@@ -13,6 +13,7 @@ import { ServiceActions, iamPrefix, requestTagFacts, resourceArnFor } from '../p
 import { type ContextValue, RequestFacts } from '../policy/context.js';
 import { type Decision, accessDeniedMessage, evaluate } from '../policy/evaluate.js';
 import type {
+  AccessRecorder,
   AuthzCall,
   PrincipalDirectory,
   PrincipalInfo,
@@ -63,6 +64,8 @@ export class Authorizer {
     private readonly directory: PrincipalDirectory,
     sources: readonly ResourcePolicySource[],
     private readonly log: Logger,
+    /** IAM's service last accessed data: every authenticated attempt, in every mode. */
+    private readonly access?: AccessRecorder,
   ) {
     for (const s of sources) this.sources.set(s.prefix, s);
   }
@@ -80,11 +83,12 @@ export class Authorizer {
       input: Readonly<Record<string, unknown>>;
     },
   ): Refusal {
-    if (this.mode === 'off') return undefined;
+    if (this.mode === 'off' && !this.access) return undefined;
     const catalog = this.catalog(iamPrefix(call.service));
     if (catalog instanceof Promise) return catalog.then(() => this.operation(call));
     const authz = catalog.operation(call.operation);
-    if (ALWAYS_ALLOWED.has(authz.action)) return undefined;
+    this.access?.attempted(call.principal, authz.action, call.region);
+    if (this.mode === 'off' || ALWAYS_ALLOWED.has(authz.action)) return undefined;
     const registryId = call.input.registryId;
     const resource = resourceArnFor(authz, withCallerUser(authz.resourceArn, call), {
       partition: partitionOf(call.region),
@@ -102,11 +106,19 @@ export class Authorizer {
     ) {
       facts.set('aws:MultiFactorAuthPresent', 'true').set('aws:MultiFactorAuthAge', '0');
     }
-    return this.refusal({ ...call, action: authz.action, resource, facts }, call.protocol);
+    return this.refusalFor({ ...call, action: authz.action, resource, facts }, call.protocol);
   }
 
-  /** Decides a call and, when refused, answers the protocol's AccessDenied (undefined in soft mode). */
+  /**
+   * Decides a data-plane call and, when refused, answers the protocol's AccessDenied
+   * (undefined in soft mode).
+   */
   refusal(call: AuthzCall, protocol: ProtocolName): Refusal {
+    this.access?.attempted(call.principal, call.action, call.region);
+    return this.refusalFor(call, protocol);
+  }
+
+  private refusalFor(call: AuthzCall, protocol: ProtocolName): Refusal {
     if (this.mode === 'off') return undefined;
     const result = this.decide(call);
     return result instanceof Promise

@@ -246,7 +246,7 @@ export const GATEWAY_LINKS = {
  */
 export const AUTHORIZER_LINKS = {
   name: 'authorizer',
-  needs: ['principals', 'resourcePolicies'],
+  needs: ['principals', 'resourcePolicies', 'serviceAccess'],
   provides: [],
 } as const satisfies Omit<WireNode, 'create'>;
 
@@ -293,7 +293,13 @@ async function createPlugins(
   const authorizerNode: WireNode = {
     ...AUTHORIZER_LINKS,
     async create(links) {
-      authorizer = new Authorizer(iamMode(config), links.principals, links.resourcePolicies, log);
+      authorizer = new Authorizer(
+        iamMode(config),
+        links.principals,
+        links.resourcePolicies,
+        log,
+        links.serviceAccess,
+      );
       return undefined;
     },
   };

@@ -68,3 +68,12 @@ export interface AuthzCall {
   /** Extra condition keys (aws:RequestTag/*, service keys). */
   facts?: RequestFacts;
 }
+
+/**
+ * IAM's service last accessed data: every authenticated attempt to call an action, allowed
+ * or not ("The service last accessed data includes all attempts to access an AWS API, not
+ * just the successful ones"). Called on every authorised call, so it must cost a map write.
+ */
+export interface AccessRecorder {
+  attempted(principal: Principal, action: string, region: string): void;
+}

@@ -17,7 +17,11 @@
  *   }
  */
 import type { Meter, UsageReader } from '../billing/meter.js';
-import type { PrincipalDirectory, ResourcePolicySource } from '../policy/sources.js';
+import type {
+  AccessRecorder,
+  PrincipalDirectory,
+  ResourcePolicySource,
+} from '../policy/sources.js';
 import type { ContainerDriver } from '../runtime/container.js';
 import type { ExecuteApiRegistry } from '../gateway/execute-api.js';
 import type { CredentialSource } from '../shared/context.js';
@@ -54,6 +58,8 @@ export interface CoreLinks {
   executeApis: ExecuteApiRegistry;
   /** Who may do what: principals' policies, for the gateway's authoriser. Provided by IAM. */
   principals: PrincipalDirectory;
+  /** IAM's service last accessed data, recorded by the gateway's authoriser. Provided by IAM. */
+  serviceAccess: AccessRecorder;
   /**
    * Resource-based policies and resource tags, each service for its own ARNs (IAM role
    * trust policies, Lambda function policies, ECR repository policies; S3 bucket policies

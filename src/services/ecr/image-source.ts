@@ -25,6 +25,7 @@
  * failed to resolve ref <ref>: <ref>: not found`.
  */
 import type { Readable } from 'node:stream';
+import { imageStatus } from './storage-class.js';
 import {
   ImageNotFoundError,
   type ImageLayer,
@@ -167,6 +168,11 @@ export class EcrImageSource implements ImageSource {
     try {
       const repo = await this.deps.registry.repository(parsed, parsed.repository);
       const top = await this.deps.registry.image(repo, parsed.reference);
+      if (imageStatus(top, Date.now()) !== 'ACTIVE') {
+        throw notFound(
+          `the image is ${imageStatus(top, Date.now())}: restore it to STANDARD first`,
+        );
+      }
       const image = await this.platformImage(repo, top, reference);
       const manifest = parseManifest(Buffer.from(image.manifest, 'utf8'), image.mediaType);
       if (manifest.kind !== 'image') throw notFound('an index inside an index');

@@ -12,13 +12,7 @@ import {
   InvalidParameterException,
 } from '../../api/ecr/errors.js';
 import type { EcrOperations } from '../../api/ecr/operations.js';
-import type {
-  ImageDetail,
-  ImageFailure,
-  ImageIdentifier,
-  ImageStatusFilter,
-  TagStatus,
-} from '../../api/ecr/types.js';
+import type { ImageDetail, ImageFailure, ImageIdentifier, TagStatus } from '../../api/ecr/types.js';
 import {
   DEFAULT_PAGE_SIZE,
   decodeToken,
@@ -30,6 +24,7 @@ import {
 import * as paging from '../../shared/paging.js';
 import { ecrCall, scopeOf, type EcrDeps } from './common.js';
 import { deleteImageId, isFailure, resolveImage, type Failure } from './image-ids.js';
+import { imageStatus, matchesStatus, storageFields } from './storage-class.js';
 import { acceptsMediaType } from './manifest.js';
 import type { ImageRecord, RepositoryRecord } from './store.js';
 
@@ -62,11 +57,11 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
         const rest = image ? listEntries(image, tagStatus) : [];
         ids.push(...rest.filter((e) => e.imageTag !== undefined && e.imageTag > tag));
       }
-      if (isActive(input.filter?.imageStatus)) {
-        for await (const image of imagesAfter(deps, repo, after)) {
-          if (ids.length > limit) break;
-          ids.push(...listEntries(image, tagStatus));
-        }
+      const now = deps.now();
+      for await (const image of imagesAfter(deps, repo, after)) {
+        if (ids.length > limit) break;
+        if (!matchesStatus(image, input.filter?.imageStatus, now)) continue;
+        ids.push(...listEntries(image, tagStatus));
       }
       if (ids.length <= limit) return { imageIds: ids };
       const page = ids.slice(0, limit);
@@ -91,7 +86,8 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
           if (!seen.has(found.digest)) images.push(found);
           seen.add(found.digest);
         }
-      } else if (isActive(input.filter?.imageStatus)) {
+      } else {
+        const now = deps.now();
         const limit = input.maxResults ?? DEFAULT_PAGE_SIZE;
         const after =
           input.nextToken === undefined
@@ -99,6 +95,7 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
             : decodeToken('DescribeImages', input.nextToken);
         for await (const image of imagesAfter(deps, repo, after)) {
           if (!matchesTagStatus(image, tagStatus)) continue;
+          if (!matchesStatus(image, input.filter?.imageStatus, now)) continue;
           if (images.length === limit) {
             nextToken = encodeToken('DescribeImages', images[limit - 1].digest);
             break;
@@ -121,6 +118,15 @@ export function imageOperations(deps: EcrDeps): ImageOperations {
         const found = await resolveImage(deps, repo, id);
         if (isFailure(found)) {
           failures.push({ imageId: id, ...found });
+          continue;
+        }
+        if (imageStatus(found, deps.now()) !== 'ACTIVE') {
+          // "Archived images cannot be pulled."
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageNotFound',
+            failureReason: `Requested image is ${imageStatus(found, deps.now())}: archived images cannot be pulled`,
+          });
           continue;
         }
         // Asked by tag, a manifest of a type not accepted is converted as the registry
@@ -240,10 +246,6 @@ function matchesTagStatus(image: ImageRecord, tagStatus: TagStatus): boolean {
   return true;
 }
 
-/** Stratus has no archive storage class: every image is ACTIVE. */
-const isActive = (status: ImageStatusFilter | undefined): boolean =>
-  status === undefined || status === 'ACTIVE' || status === 'ANY';
-
 /** The repository's images in digest order after `after`, read in batches. */
 async function* imagesAfter(
   deps: EcrDeps,
@@ -298,6 +300,7 @@ async function describe(
         ? {}
         : { lastRecordedPullTime: new Date(image.lastPulledAt) }),
       ...(image.subject === undefined ? {} : { subjectManifestDigest: image.subject }),
+      ...storageFields(image, deps.now()),
     });
   }
   return details;

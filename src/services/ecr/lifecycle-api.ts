@@ -88,6 +88,8 @@ export function lifecycleOperations(deps: EcrDeps): LifecycleOperations {
           imageTags: e.tags,
           imagePushedAt: e.pushedAt,
           appliedRulePriority: e.rulePriority,
+          ...(e.transition && { transition: e.transition }),
+          ...(e.storageClass && { storageClass: e.storageClass }),
         })),
       };
       await ecrCall(() => deps.registry.savePreview(repo, record));
@@ -125,15 +127,31 @@ export function lifecycleOperations(deps: EcrDeps): LifecycleOperations {
           ...(r.imageTags.length > 0 ? { imageTags: r.imageTags } : {}),
           imageDigest: r.imageDigest,
           imagePushedAt: new Date(r.imagePushedAt),
-          action: { type: 'EXPIRE' },
+          action: r.transition
+            ? { type: 'TRANSITION', targetStorageClass: 'ARCHIVE' }
+            : { type: 'EXPIRE' },
           appliedRulePriority: r.appliedRulePriority,
+          storageClass: r.storageClass === 'archive' ? 'ARCHIVE' : 'STANDARD',
         })),
-        summary: { expiringImageTotalCount: preview.results.length },
+        summary: previewSummary(preview),
         ...(start + limit < results.length
           ? { nextToken: encodeToken('GetLifecyclePolicyPreview', String(start + limit)) }
           : {}),
       };
     },
+  };
+}
+
+/** How many images the preview expires, and how many it moves to each storage class. */
+function previewSummary(preview: LifecyclePreviewRecord) {
+  const transitioning = preview.results.filter((r) => r.transition).length;
+  return {
+    expiringImageTotalCount: preview.results.length - transitioning,
+    ...(transitioning > 0 && {
+      transitioningImageTotalCounts: [
+        { targetStorageClass: 'ARCHIVE' as const, imageTotalCount: transitioning },
+      ],
+    }),
   };
 }
 

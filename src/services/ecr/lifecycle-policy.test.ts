@@ -488,7 +488,7 @@ test('invalid: the action', () => {
   );
   assertInvalid(
     withRule({ ...base, action: { type: 'keep' } }),
-    `instance value (keep) not found in enum :(possible values: ["expire"])'`,
+    `instance value (keep) not found in enum :(possible values: ["expire", "transition"])'`,
   );
   assertInvalid(
     withRule({ ...base, action: 'expire' }),
@@ -624,6 +624,66 @@ test('invalid: rules that conflict with each other', () => {
           rule(99, { tagStatus: 'any', ...keepNewest(5) }),
           rule(3, tagged('a')),
           rule(4, untagged),
+        ],
+      }),
+    ),
+  );
+});
+
+test('archive: transition rules move standard images; archive rules expire after 90 days', () => {
+  const transition = (priority: number, selection: Record<string, unknown>) => ({
+    rulePriority: priority,
+    selection,
+    action: { type: 'transition', targetStorageClass: 'archive' },
+  });
+  const pulled = (n: number) =>
+    ({ countType: 'sinceImagePulled', countUnit: 'days', countNumber: n }) as const;
+  const inArchive = (n: number) =>
+    ({ countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: n }) as const;
+  const policy = policyOf(
+    transition(1, { tagStatus: 'any', ...pulled(30) }),
+    rule(2, { tagStatus: 'any', storageClass: 'archive', ...inArchive(90) }),
+  );
+  const images: LifecycleImage[] = [
+    // Pushed long ago, pulled yesterday: stays.
+    { ...image('a', ['a'], 100), lastPulledAt: NOW - DAY },
+    // Never pulled since its push 40 days ago: archived.
+    image('b', ['b'], 40),
+    // Archived 100 days ago: expired; archived 10 days ago: kept (90-day minimum).
+    { ...image('c', ['c'], 300), storageClass: 'archive', archivedAt: NOW - 100 * DAY },
+    { ...image('d', ['d'], 300), storageClass: 'archive', archivedAt: NOW - 10 * DAY },
+  ];
+  assert.deepEqual(
+    evaluateLifecyclePolicy(policy, images, NOW).map((e) => [
+      e.digest,
+      e.transition ?? 'expire',
+      e.storageClass ?? 'standard',
+    ]),
+    [
+      ['b', 'archive', 'standard'],
+      ['c', 'expire', 'archive'],
+    ],
+  );
+
+  assertInvalid(
+    json({ rules: [transition(1, { tagStatus: 'any', storageClass: 'archive', ...pulled(3) })] }),
+    "Action type transition can only be used when storageClass=STANDARD.'",
+  );
+  assertInvalid(
+    json({ rules: [rule(1, { tagStatus: 'any', ...inArchive(100) })] }),
+    "countType sinceImageTransitioned can only be used when storageClass=ARCHIVE.'",
+  );
+  assertInvalid(
+    json({ rules: [rule(1, { tagStatus: 'any', storageClass: 'archive', ...inArchive(30) })] }),
+    "Images in the ARCHIVE storage class cannot be expired before 90 days in archive (sinceImageTransitioned countNumber must be at least 90).'",
+  );
+  // One `any` rule per storage class.
+  assert.doesNotThrow(() =>
+    parseLifecyclePolicy(
+      json({
+        rules: [
+          transition(1, { tagStatus: 'any', ...pulled(30) }),
+          rule(2, { tagStatus: 'any', storageClass: 'archive', ...inArchive(90) }),
         ],
       }),
     ),

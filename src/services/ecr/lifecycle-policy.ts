@@ -6,12 +6,21 @@
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_examples.html
  *
- * Only the `expire` action is supported (no archive storage class / `transition`).
+ * ECR archive (2025): a rule selects images of one storage class (`storageClass`:
+ * `standard`, the default, or `archive`), may count days since the last pull
+ * (`sinceImagePulled`) or since the move to the archive (`sinceImageTransitioned`), and may
+ * `transition` standard images to the archive instead of expiring them. "Archived images
+ * have a minimum storage duration of 90 days. You cannot configure lifecycle policies that
+ * delete images that have been in archive for less than 90 days."
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html
  */
 import { InvalidParameterException } from '../../api/ecr/errors.js';
 
 export type LifecycleTagStatus = 'tagged' | 'untagged' | 'any';
-export type LifecycleCountType = 'imageCountMoreThan' | 'sinceImagePushed';
+export type LifecycleCountType =
+  'imageCountMoreThan' | 'sinceImagePushed' | 'sinceImagePulled' | 'sinceImageTransitioned';
+export type LifecycleStorageClass = 'standard' | 'archive';
+type DayCount = Exclude<LifecycleCountType, 'imageCountMoreThan'>;
 
 export interface LifecycleRule {
   rulePriority: number;
@@ -20,11 +29,13 @@ export interface LifecycleRule {
     tagStatus: LifecycleTagStatus;
     tagPrefixList?: string[];
     tagPatternList?: string[];
+    /** Absent: `standard`. */
+    storageClass?: LifecycleStorageClass;
     countType: LifecycleCountType;
     countUnit?: 'days';
     countNumber: number;
   };
-  action: { type: 'expire' };
+  action: { type: 'expire' } | { type: 'transition'; targetStorageClass: 'archive' };
 }
 
 export interface LifecyclePolicy {
@@ -36,17 +47,28 @@ export interface LifecycleImage {
   tags: string[];
   /** ms since the epoch */
   pushedAt: number;
+  lastPulledAt?: number;
+  /** Absent: `standard`. */
+  storageClass?: LifecycleStorageClass;
+  /** When it was last moved to the archive. */
+  archivedAt?: number;
 }
 
 export interface ExpiredImage {
   digest: string;
   tags: string[];
   pushedAt: number;
-  /** The rule that expires the image. */
+  /** The rule that expires (or transitions) the image. */
   rulePriority: number;
+  /** Present for a `transition` rule: the image moves to the archive instead. */
+  transition?: 'archive';
+  /** The image's storage class, when it is `archive`. */
+  storageClass?: 'archive';
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** "Archived images have a minimum storage duration of 90 days." */
+const ARCHIVE_MINIMUM_DAYS = 90;
 /** "There is a maximum limit of four wildcards (*) per string" (tagPatternList). */
 const MAX_WILDCARDS = 4;
 
@@ -59,11 +81,19 @@ const SELECTION_PROPERTIES = [
   'tagPrefixList',
   'tagPatternList',
   'countUnit',
+  'storageClass',
 ];
 const TAG_STATUSES: readonly LifecycleTagStatus[] = ['tagged', 'untagged', 'any'];
-const COUNT_TYPES: readonly LifecycleCountType[] = ['imageCountMoreThan', 'sinceImagePushed'];
+const COUNT_TYPES: readonly LifecycleCountType[] = [
+  'imageCountMoreThan',
+  'sinceImagePushed',
+  'sinceImagePulled',
+  'sinceImageTransitioned',
+];
 const COUNT_UNITS = ['days'];
-const ACTION_TYPES = ['expire'];
+const ACTION_TYPES = ['expire', 'transition'];
+const STORAGE_CLASSES: readonly LifecycleStorageClass[] = ['standard', 'archive'];
+const TARGET_STORAGE_CLASSES = ['archive'];
 
 /**
  * AWS validates the text against a JSON schema first and words those failures the way its
@@ -104,6 +134,11 @@ const Detail = {
     `Tag pattern ${pattern} has more than ${MAX_WILDCARDS} wildcards (*).'`,
   duplicatePriority: (priority: number) =>
     `Rule priority ${priority} is used by more than one rule. Rule priorities must be unique.'`,
+  // Archive rules (our wording, from the archive guide's rules).
+  transitionFromArchive: "Action type transition can only be used when storageClass=STANDARD.'",
+  transitionedOnlyInArchive:
+    "countType sinceImageTransitioned can only be used when storageClass=ARCHIVE.'",
+  archiveMinimum: `Images in the ARCHIVE storage class cannot be expired before ${ARCHIVE_MINIMUM_DAYS} days in archive (sinceImageTransitioned countNumber must be at least ${ARCHIVE_MINIMUM_DAYS}).'`,
 } as const;
 
 function invalid(detail: string): InvalidParameterException {
@@ -124,7 +159,10 @@ export function parseLifecyclePolicy(text: string): LifecyclePolicy {
   if (doc.rules.length === 0) throw invalid(Detail.tooFewRules(0));
 
   const rules = doc.rules.map(parseRule);
-  for (const rule of rules) checkTagSelection(rule);
+  for (const rule of rules) {
+    checkTagSelection(rule);
+    checkStorageClass(rule);
+  }
   checkRuleSet(rules);
   return { rules };
 }
@@ -149,6 +187,13 @@ function parseRule(raw: unknown): LifecycleRule {
 
 function parseAction(raw: unknown): LifecycleRule['action'] {
   if (!isObject(raw)) throw invalid(Detail.wrongType(raw, 'object'));
+  if (raw.type === 'transition') {
+    checkProperties(raw, ['type', 'targetStorageClass'], ['type', 'targetStorageClass']);
+    if (raw.targetStorageClass !== 'archive') {
+      throw invalid(Detail.notInEnum(raw.targetStorageClass, TARGET_STORAGE_CLASSES));
+    }
+    return { type: 'transition', targetStorageClass: 'archive' };
+  }
   checkProperties(raw, ['type'], ['type']);
   if (raw.type !== 'expire') throw invalid(Detail.notInEnum(raw.type, ACTION_TYPES));
   return { type: 'expire' };
@@ -158,8 +203,11 @@ function parseSelection(raw: unknown): LifecycleRule['selection'] {
   if (!isObject(raw)) throw invalid(Detail.wrongType(raw, 'object'));
   checkProperties(raw, SELECTION_REQUIRED, SELECTION_PROPERTIES);
 
-  const { tagStatus, countType, countUnit } = raw;
+  const { tagStatus, countType, countUnit, storageClass } = raw;
   if (!isOneOf(tagStatus, TAG_STATUSES)) throw invalid(Detail.notInEnum(tagStatus, TAG_STATUSES));
+  if (storageClass !== undefined && !isOneOf(storageClass, STORAGE_CLASSES)) {
+    throw invalid(Detail.notInEnum(storageClass, STORAGE_CLASSES));
+  }
   if (!isOneOf(countType, COUNT_TYPES)) throw invalid(Detail.noCountShape);
   if (countType === 'imageCountMoreThan') {
     // "an error will occur if you specify a count unit when countType is any other value"
@@ -175,10 +223,27 @@ function parseSelection(raw: unknown): LifecycleRule['selection'] {
     tagStatus,
     ...(tagPrefixList && { tagPrefixList }),
     ...(tagPatternList && { tagPatternList }),
+    ...(storageClass !== undefined && { storageClass }),
     countType,
-    ...(countType === 'sinceImagePushed' && { countUnit: 'days' as const }),
+    ...(countType !== 'imageCountMoreThan' && { countUnit: 'days' as const }),
     countNumber,
   };
+}
+
+/** What a rule may do in its storage class. */
+function checkStorageClass(rule: LifecycleRule): void {
+  const archive = rule.selection.storageClass === 'archive';
+  if (rule.action.type === 'transition' && archive) throw invalid(Detail.transitionFromArchive);
+  if (rule.selection.countType === 'sinceImageTransitioned' && !archive) {
+    throw invalid(Detail.transitionedOnlyInArchive);
+  }
+  if (
+    archive &&
+    rule.selection.countType === 'sinceImageTransitioned' &&
+    rule.selection.countNumber < ARCHIVE_MINIMUM_DAYS
+  ) {
+    throw invalid(Detail.archiveMinimum);
+  }
 }
 
 /** The rules on tag lists in lifecycle_policy_parameters.html ("Tag status", "Tag pattern list"). */
@@ -200,23 +265,33 @@ function checkTagSelection(rule: LifecycleRule): void {
   }
 }
 
-/** Checks across rules: unique priorities, one untagged rule, the `any` rule last. */
+/**
+ * Checks across rules: unique priorities; per storage class (as AWS words it), one
+ * untagged rule and the `any` rule last.
+ */
 function checkRuleSet(rules: LifecycleRule[]): void {
   const priorities = new Set<number>();
   for (const { rulePriority } of rules) {
     if (priorities.has(rulePriority)) throw invalid(Detail.duplicatePriority(rulePriority));
     priorities.add(rulePriority);
   }
-  // "Only one rule is allowed to select untagged images."
-  if (rules.filter((r) => r.selection.tagStatus === 'untagged').length > 1) {
-    throw invalid(Detail.oneUntaggedRule);
-  }
-  // "A rule with a tagStatus value of any must have the highest value for rulePriority."
-  const highest = Math.max(...priorities);
-  if (rules.some((r) => r.selection.tagStatus === 'any' && r.rulePriority !== highest)) {
-    throw invalid(Detail.anyRuleLast);
+  for (const storageClass of STORAGE_CLASSES) {
+    const inClass = rules.filter((r) => storageClassOf(r) === storageClass);
+    if (inClass.length === 0) continue;
+    // "Only one rule is allowed to select untagged images."
+    if (inClass.filter((r) => r.selection.tagStatus === 'untagged').length > 1) {
+      throw invalid(Detail.oneUntaggedRule);
+    }
+    // "A rule with a tagStatus value of any must have the highest value for rulePriority."
+    const highest = Math.max(...inClass.map((r) => r.rulePriority));
+    if (inClass.some((r) => r.selection.tagStatus === 'any' && r.rulePriority !== highest)) {
+      throw invalid(Detail.anyRuleLast);
+    }
   }
 }
+
+const storageClassOf = (rule: LifecycleRule): LifecycleStorageClass =>
+  rule.selection.storageClass ?? 'standard';
 
 /**
  * The images `policy` expires at time `now`, following "Lifecycle policy evaluation rules":
@@ -239,14 +314,28 @@ export function evaluateLifecyclePolicy(
   const matchedEarlier = new Set<string>();
   const expired: ExpiredImage[] = [];
   for (const rule of rules) {
-    const selected = images.filter((image) => matchesTagging(rule.selection, image));
+    const storageClass = storageClassOf(rule);
+    const selected = images.filter(
+      (image) =>
+        (image.storageClass ?? 'standard') === storageClass &&
+        matchesTagging(rule.selection, image),
+    );
     for (const image of expiryCandidates(rule.selection, selected, now)) {
       if (matchedEarlier.has(image.digest)) continue;
+      // "You cannot … delete images that have been in archive for less than 90 days."
+      if (
+        storageClass === 'archive' &&
+        now - (image.archivedAt ?? 0) < ARCHIVE_MINIMUM_DAYS * DAY_MS
+      ) {
+        continue;
+      }
       expired.push({
         digest: image.digest,
         tags: [...image.tags],
         pushedAt: image.pushedAt,
         rulePriority: rule.rulePriority,
+        ...(rule.action.type === 'transition' && { transition: 'archive' as const }),
+        ...(storageClass === 'archive' && { storageClass: 'archive' as const }),
       });
     }
     for (const image of selected) matchedEarlier.add(image.digest);
@@ -301,9 +390,21 @@ function expiryCandidates(
     // greater than the specified count are expired"
     return oldestFirst.slice(0, Math.max(0, oldestFirst.length - selection.countNumber));
   }
-  // "all images whose pushed_at_time is older than the specified number of days"
+  // "all images whose pushed_at_time is older than the specified number of days"; likewise
+  // the last pull (an image never pulled counts from its push) and the move to the archive.
   const cutoff = now - selection.countNumber * DAY_MS;
-  return oldestFirst.filter((image) => image.pushedAt < cutoff);
+  return oldestFirst.filter((image) => since(selection.countType as DayCount, image) < cutoff);
+}
+
+function since(countType: DayCount, image: LifecycleImage): number {
+  switch (countType) {
+    case 'sinceImagePushed':
+      return image.pushedAt;
+    case 'sinceImagePulled':
+      return image.lastPulledAt ?? image.pushedAt;
+    case 'sinceImageTransitioned':
+      return image.archivedAt ?? image.pushedAt;
+  }
 }
 
 function checkProperties(

@@ -1,6 +1,7 @@
 /**
  * Applies repositories' lifecycle policies for real: the images a policy expires are
- * deleted (their blobs are then garbage-collected). AWS applies a policy "within 24 hours";
+ * deleted (their blobs are then garbage-collected), those a `transition` rule selects are
+ * archived (storage-class.ts). AWS applies a policy "within 24 hours";
  * Stratus applies it shortly after PutLifecyclePolicy, after each push to the repository,
  * and hourly for the `sinceImagePushed` rules that age into effect.
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html
@@ -11,7 +12,9 @@ import {
   evaluateLifecyclePolicy,
   parseLifecyclePolicy,
   type ExpiredImage,
+  type LifecycleImage,
 } from './lifecycle-policy.js';
+import { archived, imageStatus } from './storage-class.js';
 import { RegistryError } from './registry-errors.js';
 import { keyOf, type Registry } from './registry.js';
 import { T, type RepositoryRecord } from './store.js';
@@ -66,11 +69,21 @@ export class LifecycleRunner {
     this.pending.set(key, timer);
   }
 
-  /** What `policyText` would expire in the repository now. */
+  /** What `policyText` would expire (or archive) in the repository now. */
   async preview(repo: RepositoryRecord, policyText: string): Promise<ExpiredImage[]> {
     const policy = parseLifecyclePolicy(policyText);
-    const images = await this.deps.registry.listImages(repo);
-    return evaluateLifecyclePolicy(policy, images, this.deps.now());
+    const now = this.deps.now();
+    const images = (await this.deps.registry.listImages(repo)).map((image): LifecycleImage => ({
+      digest: image.digest,
+      tags: image.tags,
+      pushedAt: image.pushedAt,
+      ...(image.lastPulledAt !== undefined && { lastPulledAt: image.lastPulledAt }),
+      ...(imageStatus(image, now) === 'ARCHIVED' && {
+        storageClass: 'archive' as const,
+        archivedAt: image.archive?.archivedAt,
+      }),
+    }));
+    return evaluateLifecyclePolicy(policy, images, now);
   }
 
   /** Applies the stored policy now; resolves the images it deleted. */
@@ -85,7 +98,13 @@ export class LifecycleRunner {
     const deleted: ExpiredImage[] = [];
     for (const image of expired) {
       try {
-        await this.deps.registry.deleteImage(repo, image.digest);
+        if (image.transition) {
+          await this.deps.registry.updateImage(repo, image.digest, (current) =>
+            archived(current, this.deps.now()),
+          );
+        } else {
+          await this.deps.registry.deleteImage(repo, image.digest);
+        }
         deleted.push(image);
       } catch (err) {
         // Gone meanwhile, or still a child of a manifest list: nothing to expire.
@@ -93,7 +112,7 @@ export class LifecycleRunner {
       }
     }
     if (deleted.length > 0) {
-      this.deps.log.info('lifecycle policy expired images', {
+      this.deps.log.info('lifecycle policy expired or archived images', {
         repository: repo.name,
         account: repo.account,
         images: deleted.length,

@@ -6,6 +6,7 @@ import type { EcrOperations } from '../../api/ecr/operations.js';
 import { authOperations } from './auth-api.js';
 import type { EcrDeps } from './common.js';
 import { imageOperations } from './images-api.js';
+import { storageClassOperations } from './storage-class.js';
 import { layerOperations } from './layers-api.js';
 import { lifecycleOperations } from './lifecycle-api.js';
 import { registrySettingsOperations } from './registry-settings-api.js';
@@ -19,6 +20,7 @@ export function ecrOperations(deps: EcrDeps): Partial<EcrOperations> {
   return {
     ...repositoryOperations(deps),
     ...imageOperations(deps),
+    ...storageClassOperations(deps),
     ...layerOperations(deps),
     ...authOperations(deps),
     ...lifecycleOperations(deps),

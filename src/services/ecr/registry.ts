@@ -6,6 +6,7 @@
  * Neither door writes ECR's tables behind its back: repositories and lifecycle previews
  * are created, listed and changed here too.
  */
+import { imageStatus } from './storage-class.js';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DigestMismatchError } from '../../storage/blob-digest.js';
@@ -499,6 +500,10 @@ export class Registry {
           );
         }
         changed = true;
+      } else if (imageStatus(image, now) !== 'ACTIVE') {
+        // "The image can be restored as an active image … by re-pushing the image."
+        image = { ...image, archive: { ...image.archive, status: 'ACTIVE', activatedAt: now } };
+        changed = true;
       }
       if (tag !== undefined) {
         const tagKey = childKey(repoKey, tag);
@@ -565,6 +570,22 @@ export class Registry {
     return blob !== undefined && blob.refs > 0;
   }
 
+  /** Rewrites one image in a transaction (`change` may throw to refuse); the new record. */
+  async updateImage(
+    repo: RepositoryRecord,
+    digest: string,
+    change: (image: ImageRecord) => ImageRecord,
+  ): Promise<ImageRecord> {
+    const key = childKey(keyOf(repo), digest);
+    return this.deps.store.transaction(async (tx) => {
+      const image = await tx.get<ImageRecord>(T.images, key);
+      if (!image) throw imageNotFound();
+      const updated = change(image);
+      await tx.put(T.images, key, updated);
+      return updated;
+    });
+  }
+
   /** The image of `digest` (not validated: any string), if the repository has it. */
   imageByDigest(repo: RepositoryRecord, digest: string): Promise<ImageRecord | undefined> {
     return this.deps.store.get<ImageRecord>(T.images, childKey(keyOf(repo), digest));
@@ -609,6 +630,8 @@ export class Registry {
   ): Promise<ServedManifest | undefined> {
     const repoKey = keyOf(repo);
     const image = await this.findImage(this.deps.store, repo, reference);
+    // "Archived images cannot be pulled. Requests to pull the archived image will fail with a 404 error."
+    if (image && imageStatus(image, this.deps.now()) !== 'ACTIVE') throw imageNotFound();
     if (!image) {
       const seen = isDigest(reference)
         ? await this.deps.store.get<ConversionRecord>(T.conversions, childKey(repoKey, reference))

@@ -93,7 +93,15 @@ export interface ImageRecord {
   /** Child manifests of an index, in this repository. */
   children: string[];
   tags: string[];
+  /** Set once the image was archived (storage-class.ts); absent: ACTIVE, never archived. */
+  archive?: ArchiveState;
 }
+
+/** An image's archive history; ACTIVATING is ACTIVE from `activeFrom` on. */
+export type ArchiveState =
+  | { status: 'ARCHIVED'; archivedAt: number; activatedAt?: number }
+  | { status: 'ACTIVATING'; archivedAt?: number; activeFrom: number; activatedAt: number }
+  | { status: 'ACTIVE'; archivedAt?: number; activatedAt: number };
 
 export interface TagRecord {
   digest: string;
@@ -139,6 +147,10 @@ export interface LifecyclePreviewRecord {
     imageTags: string[];
     imagePushedAt: number;
     appliedRulePriority: number;
+    /** A `transition` rule's: the image would be archived, not expired. */
+    transition?: 'archive';
+    /** The image's storage class when it is archived. */
+    storageClass?: 'archive';
   }[];
 }
 

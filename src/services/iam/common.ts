@@ -1,4 +1,5 @@
 import type { MetadataStore } from '../../storage/types.js';
+import type { ServiceAccessTracker } from './access-tracker.js';
 import type { IamAuthority } from './authority.js';
 import type { AccessKeyIndex } from './credentials.js';
 
@@ -9,7 +10,11 @@ export interface IamDeps {
   keys: AccessKeyIndex;
   /** Principals' policies for authorisation (and the Simulate operations). */
   authority: IamAuthority;
+  /** Service last accessed data the authoriser records. */
+  access: ServiceAccessTracker;
   now(): Date;
+  /** Where clients reach Stratus (outbound federation issuer URLs), no trailing slash. */
+  endpoint(): string;
 }
 
 /** Now as IAM reports it: ISO 8601 to the second ("2024-01-01T12:00:00Z"). */

@@ -42,4 +42,15 @@ export interface IamDirectory {
    * it up (GetSessionToken); false when the device is not theirs or the code is wrong.
    */
   consumeMfaCode(account: string, userName: string, serial: string, code: string): Promise<boolean>;
+  /** The account's outbound federation issuer id while the feature is enabled. */
+  outboundIssuer(account: string): Promise<string | undefined>;
+  /** The account an outbound issuer id belongs to, while its feature is enabled. */
+  outboundAccount(issuerId: string): Promise<string | undefined>;
+}
+
+/** Where an outbound federation issuer is served: its OIDC discovery documents live under it. */
+export const OUTBOUND_ISSUER_PATH = '/_stratus/sts/outbound/';
+
+export function outboundIssuerUrl(endpoint: string, issuerId: string): string {
+  return `${endpoint}${OUTBOUND_ISSUER_PATH}${issuerId}`;
 }

@@ -20,11 +20,16 @@ const READS = /^(Get|List|Simulate|Generate)/;
 
 export const iamPlugin = definePlugin({
   name: 'iam',
-  provides: ['iam', 'credentials', 'principals', 'resourcePolicies'],
+  provides: ['iam', 'credentials', 'principals', 'resourcePolicies', 'serviceAccess'],
   global: true,
   model: async () => (await import('../../api/iam/model.js')).model,
   create(deps) {
-    const { operations, keys, authority } = createIamProvider(deps.store);
+    let endpoint = `http://127.0.0.1:${deps.config.port}`;
+    const { operations, keys, authority, access } = createIamProvider(
+      deps.store,
+      undefined,
+      () => endpoint,
+    );
     const bound = bindProvider<IamOperations>(operations);
     return {
       dispatch: wrapDispatch(bound, (operation, input, ctx) => {
@@ -38,10 +43,20 @@ export const iamPlugin = definePlugin({
         credentials: keys,
         principals: authority,
         resourcePolicies: authority,
+        serviceAccess: access,
+      },
+      /** Learns the endpoint, for outbound federation issuer URLs. */
+      async start(server) {
+        endpoint = server.endpoint;
+      },
+      /** Writes the service last accessed data still in memory. */
+      async stop() {
+        await access.flush();
       },
       /** After POST /_stratus/reset wiped the store: forget the cached keys and policies. */
       async reset() {
         keys.reset();
+        access.reset();
         authority.invalidate();
       },
     };

@@ -3,6 +3,8 @@
  * generated IamOperations. Operations not listed answer NotImplemented via the gateway.
  */
 import type { MetadataStore } from '../../storage/types.js';
+import { accessReportOperations } from './access-reports.js';
+import { ServiceAccessTracker } from './access-tracker.js';
 import { accountOperations } from './account.js';
 import { contextKeyOperations } from './context-keys.js';
 import { IamAuthority } from './authority.js';
@@ -14,6 +16,8 @@ import { instanceProfileOperations } from './instance-profiles.js';
 import { loginProfileOperations } from './login-profiles.js';
 import { mfaOperations } from './mfa.js';
 import { oidcProviderOperations } from './oidc-providers.js';
+import { organizationOperations } from './organizations.js';
+import { outboundFederationOperations } from './outbound-federation.js';
 import { policyOperations } from './policies.js';
 import { renameOperations } from './rename.js';
 import { reportOperations } from './reports.js';
@@ -25,9 +29,23 @@ import { simulateOperations } from './simulate.js';
 import { userCredentialOperations } from './user-credentials.js';
 import { userOperations } from './users.js';
 
-/** `authority` defaults to one over the same store (unit tests build the operations alone). */
-export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: IamAuthority }) {
-  const deps: IamDeps = { ...given, authority: given.authority ?? new IamAuthority(given.store) };
+/**
+ * `authority` and `access` default to ones over the same store, `endpoint` to the default
+ * port (unit tests build the operations alone).
+ */
+export function iamOperations(
+  given: Omit<IamDeps, 'authority' | 'access' | 'endpoint'> & {
+    authority?: IamAuthority;
+    access?: ServiceAccessTracker;
+    endpoint?: () => string;
+  },
+) {
+  const deps: IamDeps = {
+    ...given,
+    endpoint: given.endpoint ?? (() => 'http://127.0.0.1:4566'),
+    authority: given.authority ?? new IamAuthority(given.store),
+    access: given.access ?? new ServiceAccessTracker(given.store),
+  };
   return {
     ...roleOperations(deps),
     ...inlinePolicyOperations(deps),
@@ -47,6 +65,9 @@ export function iamOperations(given: Omit<IamDeps, 'authority'> & { authority?: 
     ...accountOperations(deps),
     ...simulateOperations(deps),
     ...contextKeyOperations(deps),
+    ...organizationOperations(deps),
+    ...outboundFederationOperations(deps),
+    ...accessReportOperations(deps),
   };
 }
 
@@ -58,13 +79,22 @@ export interface IamProvider {
   keys: AccessKeyIndex;
   /** Principals' policies and roles' trust policies, for the gateway's authoriser. */
   authority: IamAuthority;
+  /** Service last accessed data, recorded by the gateway's authoriser. */
+  access: ServiceAccessTracker;
 }
 
 export function createIamProvider(
   store: MetadataStore,
   now: () => Date = () => new Date(),
+  endpoint?: () => string,
 ): IamProvider {
   const keys = new AccessKeyIndex(store);
   const authority = new IamAuthority(store);
-  return { operations: iamOperations({ store, keys, authority, now }), keys, authority };
+  const access = new ServiceAccessTracker(store);
+  return {
+    operations: iamOperations({ store, keys, authority, access, now, endpoint }),
+    keys,
+    authority,
+    access,
+  };
 }

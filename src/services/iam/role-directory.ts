@@ -12,6 +12,7 @@ import { parseDocument } from '../../shared/policy-documents.js';
 import { parseMetadata } from '../../shared/saml.js';
 import { findSamlProvider } from './saml-providers.js';
 import { consumeMfaCode } from './mfa.js';
+import { outboundRecord } from './outbound-federation.js';
 import { nameKey, T, type RoleRecord } from './store.js';
 
 export class StoreIamDirectory implements IamDirectory {
@@ -65,5 +66,17 @@ export class StoreIamDirectory implements IamDirectory {
     code: string,
   ): Promise<boolean> {
     return consumeMfaCode(this.store, Date.now(), account, userName, serial, code);
+  }
+
+  async outboundIssuer(account: string): Promise<string | undefined> {
+    const r = await outboundRecord(this.store, account);
+    return r?.enabled ? r.issuerId : undefined;
+  }
+
+  async outboundAccount(issuerId: string): Promise<string | undefined> {
+    const owner = await this.store.get<{ account: string }>(T.outboundIssuers, issuerId);
+    return owner && (await this.outboundIssuer(owner.account)) === issuerId
+      ? owner.account
+      : undefined;
   }
 }

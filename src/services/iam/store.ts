@@ -53,6 +53,16 @@ export const T = {
   accessKeyUse: 'iam_access_key_use',
   /** The newest credential report: `<acct>` → CredentialReportRecord. */
   credentialReports: 'iam_credential_reports',
+  /** Outbound web identity federation: `<acct>` → OutboundFederationRecord. */
+  outboundFederation: 'iam_outbound_federation',
+  /** Issuer ids of outbound federation: `<issuer id>` → { account }. */
+  outboundIssuers: 'iam_outbound_issuers',
+  /** Organizations access report jobs: `<acct>/<job id>`. */
+  organizationsJobs: 'iam_organizations_jobs',
+  /** Service last accessed report jobs: `<acct>/<job id>` → AccessJobRecord. */
+  accessJobs: 'iam_access_jobs',
+  /** Last access attempts per principal and action: `<principal arn>\u0000<action>` → AccessRecord. */
+  serviceAccess: 'iam_service_access',
 } as const;
 
 /** Identities that hold inline and attached policies. */

@@ -11,6 +11,7 @@ import type { RequestFacts } from '../../policy/context.js';
 import { compiledPolicy, evaluatePolicies } from '../../policy/document.js';
 import type { IamDirectory, IamRoleInfo } from '../iam/directory.js';
 import type { AuthorizationMessages } from './authorization-messages.js';
+import type { OutboundTokens } from './outbound-tokens.js';
 import type { SessionIndex, SessionRecord } from './sessions.js';
 
 export interface StsDeps {
@@ -18,6 +19,8 @@ export interface StsDeps {
   sessions: SessionIndex;
   /** Seals and opens encoded authorization messages (DecodeAuthorizationMessage). */
   messages?: AuthorizationMessages;
+  /** GetWebIdentityToken's signing keys (outbound identity federation). */
+  outbound?: OutboundTokens;
   defaultAccount: string;
   now?: () => number;
 }

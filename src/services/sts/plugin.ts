@@ -8,6 +8,7 @@ import { bindProvider, definePlugin } from '../plugin.js';
 import { AuthorizationMessages } from './authorization-messages.js';
 import { stsOperations } from './provider.js';
 import { createSessionIssuer } from './service-issuer.js';
+import { OutboundTokens } from './outbound-tokens.js';
 import { SessionIndex } from './sessions.js';
 import type { SessionIssuer } from './issuer.js';
 
@@ -26,10 +27,18 @@ export const stsPlugin = definePlugin({
   model: async () => (await import('../../api/sts/model.js')).model,
   create(deps) {
     const sessions = new SessionIndex(deps.store);
+    let endpoint = `http://127.0.0.1:${deps.config.port}`;
+    const outbound = new OutboundTokens({
+      store: deps.store,
+      iam: deps.links.iam,
+      sessions,
+      endpoint: () => endpoint,
+    });
     const provider = stsOperations({
       iam: deps.links.iam,
       sessions,
       messages: new AuthorizationMessages(deps.store),
+      outbound,
       defaultAccount: deps.config.defaultAccount,
     });
     return {
@@ -38,9 +47,15 @@ export const stsPlugin = definePlugin({
         sts: createSessionIssuer({ iam: deps.links.iam, sessions }),
         credentials: sessions,
       },
-      /** After POST /_stratus/reset wiped the store: forget the cached sessions. */
+      dataPlanes: [outbound.dataPlane()],
+      /** Learns the endpoint, for outbound federation issuer URLs. */
+      async start(server) {
+        endpoint = server.endpoint;
+      },
+      /** After POST /_stratus/reset wiped the store: forget the cached sessions and keys. */
       async reset() {
         sessions.reset();
+        outbound.reset();
       },
     };
   },

@@ -5,6 +5,7 @@
 import { authorizationMessageOperations } from './authorization-messages.js';
 import type { StsDeps } from './common.js';
 import { identityOperations } from './identity.js';
+import { organizationTokenOperations } from './organization-tokens.js';
 import { samlOperations } from './saml.js';
 import { tokenOperations } from './tokens.js';
 import { webIdentityOperations } from './web-identity.js';
@@ -15,6 +16,8 @@ export function stsOperations(deps: StsDeps) {
     ...tokenOperations(deps),
     ...webIdentityOperations(deps),
     ...samlOperations(deps),
+    ...organizationTokenOperations(),
     ...(deps.messages ? authorizationMessageOperations(deps.messages) : {}),
+    ...(deps.outbound ? deps.outbound.operations() : {}),
   };
 }

@@ -1,6 +1,7 @@
 /** The ECS operations Stratus implements, one module per resource. */
 import type { EcsOperations } from '../../api/ecs/operations.js';
 import { clusterOperations } from './clusters.js';
+import { containerInstanceOperations } from './container-instances.js';
 import { serviceOperations, type ServiceDeps } from './services.js';
 import { taskDefinitionOperations } from './task-definitions.js';
 import { tagOperations } from './tags.js';
@@ -11,6 +12,7 @@ export function ecsOperations(deps: ServiceDeps): Partial<EcsOperations> {
     ...clusterOperations(deps),
     ...taskDefinitionOperations(deps),
     ...taskOperations(deps),
+    ...containerInstanceOperations(deps),
     ...serviceOperations(deps),
     ...tagOperations(deps),
   };

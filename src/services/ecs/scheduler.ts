@@ -28,6 +28,7 @@ import type { Target, TargetHealthReport, TargetRegistry } from '../elbv2/target
 import type { TaskReport } from '../../runtime/tasks/spec.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { EcsTasks } from './task-manager.js';
+import { isProtected } from './task-protection.js';
 import { findTaskDefinition } from './common.js';
 import {
   SERVICE_DEFAULT_STRATEGY,
@@ -333,7 +334,9 @@ export class ServiceScheduler {
     // Scale in the primary deployment beyond desiredCount (pending ones first).
     const excess = mine().length - D;
     if (excess > 0) {
+      // Protected tasks are not scaled in (UpdateTaskProtection).
       const victims = mine()
+        .filter((t) => !isProtected(t, now))
         .sort((a, b) => Number(healthy(a)) - Number(healthy(b)) || b.createdAt - a.createdAt)
         .slice(0, excess);
       for (const t of victims) {
@@ -404,6 +407,7 @@ export class ServiceScheduler {
 
     // Stop older deployments' tasks while enough healthy ones remain.
     for (const t of old().sort((a, b) => Number(healthy(a)) - Number(healthy(b)))) {
+      if (isProtected(t, now)) continue;
       const healthyNow = live.filter(healthy).length;
       if (healthy(t) && healthyNow - 1 < minHealthy) break;
       await stop(t, `Scaling activity initiated by (deployment ${primary.id})`);

@@ -21,6 +21,8 @@ export const T = {
   tasks: 'ecs_tasks',
   /** `<scope><cluster>:<service name>` → ServiceRecord */
   services: 'ecs_services',
+  /** `<scope><principal ARN or *>|<setting name>` → account-settings.ts's SettingRecord */
+  accountSettings: 'ecs_account_settings',
   /** `<scope><cluster>:<container instance id>` → ContainerInstanceRecord */
   containerInstances: 'ecs_container_instances',
 } as const;
@@ -136,6 +138,8 @@ export interface TaskRecord extends Scope {
   failedHealth?: boolean;
   /** The registered container instance it runs on (EC2 launch type). */
   placement?: TaskPlacement;
+  /** Scale-in protection until then (ms; UpdateTaskProtection). */
+  protectedUntil?: number;
 }
 
 export interface DeploymentRecord {

@@ -37,6 +37,9 @@ import {
   StartTaskCommand,
   StopTaskCommand,
   UpdateContainerInstancesStateCommand,
+  UpdateServiceCommand,
+  UpdateTaskProtectionCommand,
+  GetTaskProtectionCommand,
   type ContainerInstance,
   type RunTaskCommandInput,
   type Task,
@@ -492,6 +495,91 @@ describe('ECS placement on registered container instances (runc)', { skip }, () 
         status: 'ACTIVE',
       }),
     );
+  });
+
+  test('a protected service task is not scaled in until its protection is removed', async () => {
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: CLUSTER,
+        serviceName: 'guarded',
+        taskDefinition: definition,
+        desiredCount: 2,
+        placementStrategy: [{ type: 'spread', field: 'instanceId' }],
+      }),
+    );
+    const serviceTasks = async () => {
+      const list = await ecs.send(
+        new ListTasksCommand({
+          cluster: CLUSTER,
+          serviceName: 'guarded',
+          desiredStatus: 'RUNNING',
+        }),
+      );
+      if (!list.taskArns?.length) return [];
+      return (
+        (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: list.taskArns })))
+          .tasks ?? []
+      );
+    };
+    const [guarded, other] = await until('two running service tasks', async () => {
+      const ts = await serviceTasks();
+      return ts.length === 2 && ts.every((t) => t.lastStatus === 'RUNNING') ? ts : undefined;
+    });
+    assert.notEqual(guarded!.containerInstanceArn, other!.containerInstanceArn);
+    const before = Date.now();
+    const protectedOut = await ecs.send(
+      new UpdateTaskProtectionCommand({
+        cluster: CLUSTER,
+        tasks: [guarded!.taskArn!],
+        protectionEnabled: true,
+        expiresInMinutes: 60,
+      }),
+    );
+    assert.equal(protectedOut.protectedTasks![0]!.protectionEnabled, true);
+    assert.ok(protectedOut.protectedTasks![0]!.expirationDate!.getTime() > before + 50 * 60_000);
+    // Standalone tasks cannot be protected.
+    const standalone = await run({});
+    const refused = await ecs.send(
+      new UpdateTaskProtectionCommand({
+        cluster: CLUSTER,
+        tasks: [standalone.tasks![0]!.taskArn!],
+        protectionEnabled: true,
+      }),
+    );
+    assert.equal(refused.failures![0]!.reason, 'TASK_NOT_VALID');
+
+    await ecs.send(
+      new UpdateServiceCommand({ cluster: CLUSTER, service: 'guarded', desiredCount: 0 }),
+    );
+    await until('the unprotected task to stop', async () => {
+      const t = (
+        await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [other!.taskArn!] }))
+      ).tasks![0]!;
+      return t.lastStatus === 'STOPPED' ? t : undefined;
+    });
+    const still = (
+      await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [guarded!.taskArn!] }))
+    ).tasks![0]!;
+    assert.equal(still.desiredStatus, 'RUNNING');
+    const got = await ecs.send(
+      new GetTaskProtectionCommand({ cluster: CLUSTER, tasks: [guarded!.taskArn!] }),
+    );
+    assert.equal(got.protectedTasks![0]!.protectionEnabled, true);
+
+    await ecs.send(
+      new UpdateTaskProtectionCommand({
+        cluster: CLUSTER,
+        tasks: [guarded!.taskArn!],
+        protectionEnabled: false,
+      }),
+    );
+    await until('the formerly protected task to stop', async () => {
+      const t = (
+        await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [guarded!.taskArn!] }))
+      ).tasks![0]!;
+      return t.lastStatus === 'STOPPED' ? t : undefined;
+    });
+    await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'guarded' }));
   });
 });
 

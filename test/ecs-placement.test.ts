@@ -40,6 +40,9 @@ import {
   UpdateServiceCommand,
   UpdateTaskProtectionCommand,
   GetTaskProtectionCommand,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
+  ListServiceDeploymentsCommand,
   type ContainerInstance,
   type RunTaskCommandInput,
   type Task,
@@ -580,6 +583,54 @@ describe('ECS placement on registered container instances (runc)', { skip }, () 
       return t.lastStatus === 'STOPPED' ? t : undefined;
     });
     await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'guarded' }));
+  });
+
+  test('a service rolled twice lists both deployments and their revisions', async () => {
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: CLUSTER,
+        serviceName: 'rolled',
+        taskDefinition: definition,
+        desiredCount: 1,
+      }),
+    );
+    const completedDeployments = async (n: number) =>
+      until(`${n} completed deployment(s)`, async () => {
+        const out = await ecs.send(
+          new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: 'rolled' }),
+        );
+        const all = out.serviceDeployments ?? [];
+        return all.length === n && all.every((d) => d.status === 'SUCCESSFUL') ? all : undefined;
+      });
+    const [first] = await completedDeployments(1);
+    await ecs.send(
+      new UpdateServiceCommand({ cluster: CLUSTER, service: 'rolled', forceNewDeployment: true }),
+    );
+    const [second, older] = await completedDeployments(2);
+    assert.equal(older!.serviceDeploymentArn, first!.serviceDeploymentArn);
+    assert.match(second!.serviceDeploymentArn!, /:service-deployment\/placement\/rolled\/\d+$/);
+    assert.ok(second!.finishedAt);
+    const described = await ecs.send(
+      new DescribeServiceDeploymentsCommand({
+        serviceDeploymentArns: [second!.serviceDeploymentArn!, `${first!.serviceDeploymentArn!}9`],
+      }),
+    );
+    const d = described.serviceDeployments![0]!;
+    assert.equal(d.targetServiceRevision!.arn, second!.targetServiceRevisionArn);
+    assert.equal(d.targetServiceRevision!.requestedTaskCount, 1);
+    assert.deepEqual(
+      d.sourceServiceRevisions!.map((r) => r.arn),
+      [first!.targetServiceRevisionArn],
+    );
+    assert.equal(described.failures![0]!.reason, 'MISSING');
+    const revisions = await ecs.send(
+      new DescribeServiceRevisionsCommand({
+        serviceRevisionArns: [second!.targetServiceRevisionArn!],
+      }),
+    );
+    assert.equal(revisions.serviceRevisions![0]!.taskDefinition, definition);
+    assert.equal(revisions.serviceRevisions![0]!.launchType, 'EC2');
+    await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: 'rolled', force: true }));
   });
 });
 

@@ -3,6 +3,7 @@ import type { EcsOperations } from '../../api/ecs/operations.js';
 import { accountSettingOperations } from './account-settings.js';
 import { clusterOperations } from './clusters.js';
 import { containerInstanceOperations } from './container-instances.js';
+import { serviceDeploymentOperations } from './service-deployments.js';
 import { serviceOperations, type ServiceDeps } from './services.js';
 import { taskDefinitionOperations } from './task-definitions.js';
 import { tagOperations } from './tags.js';
@@ -17,6 +18,7 @@ export function ecsOperations(deps: ServiceDeps): Partial<EcsOperations> {
     ...containerInstanceOperations(deps),
     ...taskProtectionOperations(deps),
     ...accountSettingOperations(deps),
+    ...serviceDeploymentOperations(deps),
     ...serviceOperations(deps),
     ...tagOperations(deps),
   };

@@ -53,6 +53,7 @@ import {
 export const LOCAL_INSTANCE_ID = 'i-0000000000000000a';
 const PASS_INTERVAL_MS = 1000;
 const MAX_EVENTS = 100;
+const MAX_PAST_DEPLOYMENTS = 50;
 
 export interface SchedulerOptions {
   store: MetadataStore;
@@ -429,7 +430,13 @@ export class ServiceScheduler {
 
     // Deployments whose tasks are all gone end; the primary completes once it is all there.
     const remaining = new Set(live.map((t) => t.deploymentId));
+    const ended = s.deployments.filter((d) => d.status !== 'PRIMARY' && !remaining.has(d.id));
     s.deployments = s.deployments.filter((d) => d.status === 'PRIMARY' || remaining.has(d.id));
+    if (ended.length)
+      s.pastDeployments = [
+        ...ended.map((d) => ({ ...d, status: 'INACTIVE' as const, finishedAt: now })),
+        ...(s.pastDeployments ?? []),
+      ].slice(0, MAX_PAST_DEPLOYMENTS);
     const settled =
       s.deployments.length === 1 &&
       old().length === 0 &&

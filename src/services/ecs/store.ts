@@ -151,6 +151,8 @@ export interface DeploymentRecord {
   failedTasks: number;
   rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
   rolloutStateReason: string;
+  /** When its last task went (a deployment that ended, in ServiceRecord.pastDeployments). */
+  finishedAt?: number;
 }
 
 export interface ServiceEventRecord {
@@ -187,4 +189,6 @@ export interface ServiceRecord extends Scope {
   steady: boolean;
   /** EC2 launch type on registered container instances. */
   placement?: PlacementSettings;
+  /** Deployments that ended (newest first, at most 50): ListServiceDeployments' history. */
+  pastDeployments?: DeploymentRecord[];
 }

@@ -382,13 +382,17 @@ export async function placeAndStart(
   count: number,
   start: (placement: TaskPlacement | undefined) => Promise<TaskRecord>,
 ): Promise<PlacedStarts> {
+  const out: PlacedStarts = { started: [], failures: [], noActiveInstance: false };
+  // No instance registered: no placement, and no lock (RunTask's start stays concurrent).
+  const registered = await ops.list<ContainerInstanceRecord>(T.containerInstances, {
+    prefix: `${clusterKey(scope, cluster)}:`,
+  });
+  if (!registered.some((r) => r.value.status !== 'INACTIVE')) {
+    for (let i = 0; i < count; i++) out.started.push(await start(undefined));
+    return out;
+  }
   return lock.run(async () => {
-    const out: PlacedStarts = { started: [], failures: [], noActiveInstance: false };
     const instances = await loadInstances(ops, scope, cluster);
-    if (instances.length === 0) {
-      for (let i = 0; i < count; i++) out.started.push(await start(undefined));
-      return out;
-    }
     if (!instances.some((s) => s.record.status === 'ACTIVE')) {
       out.noActiveInstance = true;
       return out;

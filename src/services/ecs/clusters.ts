@@ -4,6 +4,7 @@
  * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html
  */
 import {
+  ClusterContainsContainerInstancesException,
   ClusterContainsServicesException,
   ClusterContainsTasksException,
   ClusterNotFoundException,
@@ -20,6 +21,7 @@ import {
   clusterKey,
   scopePrefix,
   type ClusterRecord,
+  type ContainerInstanceRecord,
   type Scope,
   type ServiceRecord,
   type TaskRecord,
@@ -44,6 +46,7 @@ async function counts(ops: MetadataOps, c: ClusterRecord) {
   const prefix = `${clusterKey(c, c.name)}:`;
   const tasks = await ops.list<TaskRecord>(T.tasks, { prefix });
   const services = await ops.list<ServiceRecord>(T.services, { prefix });
+  const instances = await ops.list<ContainerInstanceRecord>(T.containerInstances, { prefix });
   const status = (t: TaskRecord) => t.report.lastStatus;
   return {
     runningTasksCount: tasks.filter((t) => status(t.value) === 'RUNNING').length,
@@ -52,6 +55,8 @@ async function counts(ops: MetadataOps, c: ClusterRecord) {
     ).length,
     activeTasks: tasks.filter((t) => status(t.value) !== 'STOPPED').length,
     activeServicesCount: services.filter((s) => s.value.status === 'ACTIVE').length,
+    registeredContainerInstancesCount: instances.filter((i) => i.value.status !== 'INACTIVE')
+      .length,
   };
 }
 
@@ -61,7 +66,7 @@ async function toCluster(ops: MetadataOps, c: ClusterRecord, include: string[]):
     clusterArn: clusterArn(c, c.name),
     clusterName: c.name,
     status: c.status,
-    registeredContainerInstancesCount: 0,
+    registeredContainerInstancesCount: n?.registeredContainerInstancesCount ?? 0,
     runningTasksCount: n?.runningTasksCount ?? 0,
     pendingTasksCount: n?.pendingTasksCount ?? 0,
     activeServicesCount: n?.activeServicesCount ?? 0,
@@ -160,6 +165,10 @@ export function clusterOperations(deps: EcsDeps): ClusterOps {
         if (n.activeServicesCount > 0)
           throw new ClusterContainsServicesException(
             'The Cluster cannot be deleted while Services are active.',
+          );
+        if (n.registeredContainerInstancesCount > 0)
+          throw new ClusterContainsContainerInstancesException(
+            'The Cluster cannot be deleted while Container Instances are active or draining.',
           );
         if (n.activeTasks > 0)
           throw new ClusterContainsTasksException(

@@ -39,6 +39,8 @@ export const serviceArn = (s: Scope, cluster: string, name: string): string =>
   buildArn('ecs', s.region, s.account, `service/${cluster}/${name}`);
 export const taskDefinitionArn = (s: Scope, family: string, revision: number): string =>
   buildArn('ecs', s.region, s.account, `task-definition/${family}:${revision}`);
+export const containerInstanceArn = (s: Scope, cluster: string, id: string): string =>
+  buildArn('ecs', s.region, s.account, `container-instance/${cluster}/${id}`);
 export const containerArn = (s: Scope, cluster: string, taskId: string, id: string): string =>
   buildArn('ecs', s.region, s.account, `container/${cluster}/${taskId}/${id}`);
 

@@ -16,17 +16,33 @@
  * - events carry ECS's messages ("(service web) has reached a steady state.").
  * Tasks of services with `loadBalancers` are registered with the target groups in the
  * task's ACTIVATING state and deregistered (with draining) in DEACTIVATING.
+ * EC2 services on a cluster with registered container instances place each new task by
+ * the service's strategies and constraints (placement.ts); tasks on a DRAINING instance
+ * are replaced as an older deployment's are: "Service tasks on the container instance
+ * that are in the RUNNING state are stopped and replaced according to the service's
+ * deployment configuration parameters, minimumHealthyPercent and maximumPercent."
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-instance-draining.html
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Target, TargetHealthReport, TargetRegistry } from '../elbv2/targets.js';
 import type { TaskReport } from '../../runtime/tasks/spec.js';
 import type { MetadataStore } from '../../storage/types.js';
 import type { EcsTasks } from './task-manager.js';
+import { isProtected } from './task-protection.js';
 import { findTaskDefinition } from './common.js';
+import {
+  SERVICE_DEFAULT_STRATEGY,
+  loadInstances,
+  needsOf,
+  placeAndStart,
+  type PlacedStarts,
+} from './placement.js';
 import {
   T,
   clusterKey,
   serviceKey,
+  type Scope,
+  type TaskPlacement,
   type DeploymentRecord,
   type LoadBalancerRecord,
   type ServiceRecord,
@@ -37,6 +53,7 @@ import {
 export const LOCAL_INSTANCE_ID = 'i-0000000000000000a';
 const PASS_INTERVAL_MS = 1000;
 const MAX_EVENTS = 100;
+const MAX_PAST_DEPLOYMENTS = 50;
 
 export interface SchedulerOptions {
   store: MetadataStore;
@@ -63,6 +80,24 @@ export function newDeployment(taskDefinition: string, now: number): DeploymentRe
     rolloutState: 'IN_PROGRESS',
     rolloutStateReason: 'ECS deployment ecs-svc in progress.',
   };
+}
+
+/** The event ECS writes when a service's task fits on no container instance. */
+function unplacedMessage(name: string, placed: PlacedStarts): string | undefined {
+  const prefix = `${name} was unable to place a task because no container instance met all of its requirements.`;
+  if (placed.noActiveInstance)
+    return `${prefix} Reason: No Container Instances were found in your cluster.`;
+  const closest = placed.failures[0];
+  if (!closest) return undefined;
+  const what: Record<string, string> = {
+    'RESOURCE:CPU': 'has insufficient CPU units available',
+    'RESOURCE:MEMORY': 'has insufficient memory available',
+    'RESOURCE:PORTS': 'is already using a port required by your task',
+    'RESOURCE:PORTS_UDP': 'is already using a port required by your task',
+  };
+  const detail = what[closest.reason];
+  if (!detail) return `${prefix} Reason: ${closest.reason}.`;
+  return `${prefix} The closest matching (container-instance ${closest.instance.id}) ${detail}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`;
 }
 
 export function addEvent(s: ServiceRecord, message: string, now: number): void {
@@ -107,6 +142,14 @@ export class ServiceScheduler {
         this.opts.log(`ecs: service pass failed for ${key}: ${String(err)}`),
       );
     });
+  }
+
+  /** Schedules a pass over every service of a cluster (its instances changed). */
+  async kickCluster(scope: Scope, cluster: string): Promise<void> {
+    const rows = await this.opts.store.list<ServiceRecord>(T.services, {
+      prefix: `${clusterKey(scope, cluster)}:`,
+    });
+    for (const r of rows) if (r.value.status !== 'INACTIVE') this.kick(r.key);
   }
 
   private async passAll(): Promise<void> {
@@ -188,6 +231,13 @@ export class ServiceScheduler {
           t.report.lastStatus !== 'STOPPED',
       );
     const name = `(service ${s.name})`;
+    // Tasks on an instance that is draining (or gone) are to be replaced.
+    const instances = await loadInstances(this.opts.store, s, s.cluster);
+    const active = new Set(
+      instances.filter((i) => i.record.status === 'ACTIVE').map((i) => i.record.id),
+    );
+    const drained = (t: TaskRecord) =>
+      t.placement !== undefined && !active.has(t.placement.instanceId);
     const stop = async (t: TaskRecord, reason: string, health = false) => {
       if (health) {
         await this.opts.store.transaction(async (tx) => {
@@ -251,8 +301,8 @@ export class ServiceScheduler {
       t.report.lastStatus === 'RUNNING' &&
       t.report.healthStatus !== 'UNHEALTHY' &&
       lbHealthy.has(t.taskId);
-    const mine = () => live.filter((t) => t.deploymentId === primary.id);
-    const old = () => live.filter((t) => t.deploymentId !== primary.id);
+    const mine = () => live.filter((t) => t.deploymentId === primary.id && !drained(t));
+    const old = () => live.filter((t) => t.deploymentId !== primary.id || drained(t));
 
     // Circuit breaker.
     const threshold = Math.min(200, Math.max(3, Math.ceil(D / 2)));
@@ -285,7 +335,9 @@ export class ServiceScheduler {
     // Scale in the primary deployment beyond desiredCount (pending ones first).
     const excess = mine().length - D;
     if (excess > 0) {
+      // Protected tasks are not scaled in (UpdateTaskProtection).
       const victims = mine()
+        .filter((t) => !isProtected(t, now))
         .sort((a, b) => Number(healthy(a)) - Number(healthy(b)) || b.createdAt - a.createdAt)
         .slice(0, excess);
       for (const t of victims) {
@@ -298,32 +350,65 @@ export class ServiceScheduler {
     const startedIds: string[] = [];
     if (primary.rolloutState !== 'FAILED') {
       const definition = await findTaskDefinition(this.opts.store, s, primary.taskDefinition);
-      while (
-        definition &&
-        mine().length < D &&
-        live.length < Math.max(maxTotal, D - old().length)
-      ) {
-        const record = await this.opts.tasks.start({
-          scope: { account: s.account, region: s.region },
-          cluster: s.cluster,
-          definition,
-          launchType: s.launchType,
-          ...(s.platformVersion && { platformVersion: s.platformVersion }),
-          overrides: {},
-          group: `service:${s.name}`,
-          startedBy: primary.id,
-          tags: [],
-          service: s.name,
-          deploymentId: primary.id,
-          hooks: this.hooks(s),
-        });
-        live.push(record);
-        startedIds.push(record.taskId);
+      const wanted = Math.min(
+        D - mine().length,
+        Math.max(maxTotal, D - old().length) - live.length,
+      );
+      if (definition && wanted > 0) {
+        const start = (placement: TaskPlacement | undefined) =>
+          this.opts.tasks.start({
+            scope: { account: s.account, region: s.region },
+            cluster: s.cluster,
+            definition,
+            launchType: s.launchType,
+            ...(s.platformVersion && { platformVersion: s.platformVersion }),
+            overrides: {},
+            group: `service:${s.name}`,
+            startedBy: primary.id,
+            tags: [],
+            service: s.name,
+            deploymentId: primary.id,
+            hooks: this.hooks(s),
+            ...(placement && { placement }),
+          });
+        let records: TaskRecord[] = [];
+        if (s.launchType === 'FARGATE')
+          for (let i = 0; i < wanted; i++) records.push(await start(undefined));
+        else {
+          const def = definition.definition;
+          const placed = await placeAndStart(
+            this.opts.store,
+            this.opts.tasks.placementLock,
+            s,
+            s.cluster,
+            needsOf(def, {}),
+            `service:${s.name}`,
+            {
+              strategy: s.placement?.strategy.length
+                ? s.placement.strategy
+                : SERVICE_DEFAULT_STRATEGY,
+              constraints: [
+                ...(def.placementConstraints ?? []),
+                ...(s.placement?.constraints ?? []),
+              ],
+            },
+            wanted,
+            start,
+          );
+          records = placed.started;
+          const unplaced = unplacedMessage(name, placed);
+          if (unplaced && s.events[0]?.message !== unplaced) addEvent(s, unplaced, now);
+        }
+        for (const record of records) {
+          live.push(record);
+          startedIds.push(record.taskId);
+        }
       }
     }
 
     // Stop older deployments' tasks while enough healthy ones remain.
     for (const t of old().sort((a, b) => Number(healthy(a)) - Number(healthy(b)))) {
+      if (isProtected(t, now)) continue;
       const healthyNow = live.filter(healthy).length;
       if (healthy(t) && healthyNow - 1 < minHealthy) break;
       await stop(t, `Scaling activity initiated by (deployment ${primary.id})`);
@@ -345,8 +430,18 @@ export class ServiceScheduler {
 
     // Deployments whose tasks are all gone end; the primary completes once it is all there.
     const remaining = new Set(live.map((t) => t.deploymentId));
+    const ended = s.deployments.filter((d) => d.status !== 'PRIMARY' && !remaining.has(d.id));
     s.deployments = s.deployments.filter((d) => d.status === 'PRIMARY' || remaining.has(d.id));
-    const settled = s.deployments.length === 1 && mine().length === D && mine().every(healthy);
+    if (ended.length)
+      s.pastDeployments = [
+        ...ended.map((d) => ({ ...d, status: 'INACTIVE' as const, finishedAt: now })),
+        ...(s.pastDeployments ?? []),
+      ].slice(0, MAX_PAST_DEPLOYMENTS);
+    const settled =
+      s.deployments.length === 1 &&
+      old().length === 0 &&
+      mine().length === D &&
+      mine().every(healthy);
     if (settled && primary.rolloutState === 'IN_PROGRESS') {
       primary.rolloutState = 'COMPLETED';
       primary.rolloutStateReason = 'ECS deployment ecs-svc completed.';

@@ -24,6 +24,7 @@ import {
   type EcsDeps,
 } from './common.js';
 import { checkFargateSize } from './fargate.js';
+import { checkPlacement } from './placement.js';
 import { addEvent, newDeployment } from './scheduler.js';
 import { pageOf } from './task-definitions.js';
 import { launchTypeOf } from './tasks.js';
@@ -96,8 +97,8 @@ async function toService(ops: MetadataOps, s: ServiceRecord): Promise<Service> {
     }),
     events: s.events.map((e) => ({ id: e.id, createdAt: toDate(e.createdAt), message: e.message })),
     createdAt: toDate(s.createdAt),
-    placementConstraints: [],
-    placementStrategy: [],
+    placementConstraints: s.placement?.constraints ?? [],
+    placementStrategy: s.placement?.strategy ?? [],
     healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds,
     schedulingStrategy: 'REPLICA',
     deploymentController: { type: 'ECS' },
@@ -200,6 +201,11 @@ export function serviceOperations(deps: ServiceDeps): ServiceOps {
         containerPort: lb.containerPort ?? 0,
       }));
       await checkLoadBalancers(deps, lbs, definition, launchType);
+      const placement = checkPlacement(
+        input.placementStrategy,
+        input.placementConstraints,
+        launchType,
+      );
       const dc = input.deploymentConfiguration ?? {};
       const now = deps.now();
       const desiredCount = input.desiredCount ?? 0;
@@ -230,6 +236,7 @@ export function serviceOperations(deps: ServiceDeps): ServiceOps {
             tags: input.tags ?? [],
             createdAt: now,
             steady: false,
+            ...((placement.strategy.length || placement.constraints.length) && { placement }),
           };
           await tx.put(T.services, key, s);
           return s;
@@ -297,6 +304,14 @@ export function serviceOperations(deps: ServiceDeps): ServiceOps {
         if (dc?.deploymentCircuitBreaker) s.circuitBreaker = dc.deploymentCircuitBreaker;
         if (input.healthCheckGracePeriodSeconds !== undefined)
           s.healthCheckGracePeriodSeconds = input.healthCheckGracePeriodSeconds;
+        if (input.placementStrategy || input.placementConstraints) {
+          const placement = checkPlacement(
+            input.placementStrategy ?? s.placement?.strategy,
+            input.placementConstraints ?? s.placement?.constraints,
+            s.launchType,
+          );
+          s.placement = placement;
+        }
         if (input.loadBalancers) {
           const lbs = input.loadBalancers.map((lb) => ({
             targetGroupArn: lb.targetGroupArn ?? '',

@@ -4,7 +4,13 @@
  * so a cluster's tasks and services list by the prefix `<cluster key>:`. Revisions are
  * zero-padded so a family's revisions list in order.
  */
-import type { Tag, TaskDefinition, TaskOverride } from '../../api/ecs/types.js';
+import type {
+  PlacementConstraint,
+  PlacementStrategy,
+  Tag,
+  TaskDefinition,
+  TaskOverride,
+} from '../../api/ecs/types.js';
 import type { TaskReport } from '../../runtime/tasks/spec.js';
 
 export const T = {
@@ -15,6 +21,10 @@ export const T = {
   tasks: 'ecs_tasks',
   /** `<scope><cluster>:<service name>` → ServiceRecord */
   services: 'ecs_services',
+  /** `<scope><principal ARN or *>|<setting name>` → account-settings.ts's SettingRecord */
+  accountSettings: 'ecs_account_settings',
+  /** `<scope><cluster>:<container instance id>` → ContainerInstanceRecord */
+  containerInstances: 'ecs_container_instances',
 } as const;
 
 export interface Scope {
@@ -31,6 +41,53 @@ export const taskKey = (s: Scope, cluster: string, taskId: string): string =>
   `${clusterKey(s, cluster)}:${taskId}`;
 export const serviceKey = (s: Scope, cluster: string, name: string): string =>
   `${clusterKey(s, cluster)}:${name}`;
+export const instanceKey = (s: Scope, cluster: string, id: string): string =>
+  `${clusterKey(s, cluster)}:${id}`;
+
+/** One named value of a container instance (RegisterContainerInstance, PutAttributes). */
+export interface AttributeRecord {
+  name: string;
+  value?: string;
+}
+
+/**
+ * A registered container instance: on AWS an EC2 instance whose agent registered it; in
+ * Stratus a share of this machine (CPU units, MiB) its tasks run on. What it has left is
+ * computed from the tasks placed on it (TaskRecord.placement), so it needs no update when
+ * they stop, and a restart (which stops them all) gives it back whole.
+ */
+export interface ContainerInstanceRecord extends Scope {
+  id: string;
+  cluster: string;
+  ec2InstanceId: string;
+  status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  cpu: number;
+  memory: number;
+  /** Host ports the agent reserves (AWS: 22, 2375, 2376, 51678, 51679). */
+  ports: number[];
+  udpPorts: number[];
+  attributes: AttributeRecord[];
+  versionInfo: { agentVersion?: string; agentHash?: string; dockerVersion?: string };
+  registeredAt: number;
+  version: number;
+  tags: Tag[];
+}
+
+/** Where an EC2 task was placed and what it holds there. */
+export interface TaskPlacement {
+  instanceId: string;
+  cpu: number;
+  memory: number;
+  ports: number[];
+  udpPorts: number[];
+  availabilityZone?: string;
+}
+
+/** A service's or RunTask's placement settings, as the API takes them. */
+export interface PlacementSettings {
+  strategy: PlacementStrategy[];
+  constraints: PlacementConstraint[];
+}
 
 export interface ClusterRecord extends Scope {
   name: string;
@@ -79,6 +136,10 @@ export interface TaskRecord extends Scope {
   deploymentId?: string;
   /** Stopped because its health checks (container or load balancer) failed. */
   failedHealth?: boolean;
+  /** The registered container instance it runs on (EC2 launch type). */
+  placement?: TaskPlacement;
+  /** Scale-in protection until then (ms; UpdateTaskProtection). */
+  protectedUntil?: number;
 }
 
 export interface DeploymentRecord {
@@ -90,6 +151,8 @@ export interface DeploymentRecord {
   failedTasks: number;
   rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
   rolloutStateReason: string;
+  /** When its last task went (a deployment that ended, in ServiceRecord.pastDeployments). */
+  finishedAt?: number;
 }
 
 export interface ServiceEventRecord {
@@ -124,4 +187,8 @@ export interface ServiceRecord extends Scope {
   createdAt: number;
   /** Whether the last reconcile found it steady (the event is written once per arrival). */
   steady: boolean;
+  /** EC2 launch type on registered container instances. */
+  placement?: PlacementSettings;
+  /** Deployments that ended (newest first, at most 50): ListServiceDeployments' history. */
+  pastDeployments?: DeploymentRecord[];
 }

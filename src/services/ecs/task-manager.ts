@@ -22,7 +22,15 @@ import type { Meter } from '../../billing/meter.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { parseCpu, parseMemory } from './fargate.js';
 import { meterFargate } from './metering.js';
-import { T, taskKey, type Scope, type TaskDefinitionRecord, type TaskRecord } from './store.js';
+import { PlacementLock } from './placement.js';
+import {
+  T,
+  taskKey,
+  type Scope,
+  type TaskDefinitionRecord,
+  type TaskPlacement,
+  type TaskRecord,
+} from './store.js';
 
 /** Label on every ECS container: which cluster's task it is (with the runner's task label). */
 export const ECS_CLUSTER_LABEL = 'dev.stratus.ecs.cluster';
@@ -45,6 +53,8 @@ export interface TaskStart {
   deploymentId?: string;
   /** ACTIVATING/DEACTIVATING work (a service's load balancer registration). */
   hooks?: Pick<TaskHooks, 'activate' | 'deactivate'>;
+  /** The registered container instance it is placed on (EC2 launch type). */
+  placement?: TaskPlacement;
 }
 
 export type TaskListener = (record: TaskRecord) => void;
@@ -78,6 +88,8 @@ export class EcsTasks {
   private readonly writes = new Map<string, Promise<void>>();
   private readonly listeners: TaskListener[] = [];
   private closing = false;
+  /** Serialises placements on registered container instances (placement.ts). */
+  readonly placementLock = new PlacementLock();
 
   constructor(private readonly opts: EcsTasksOptions) {}
 
@@ -127,6 +139,7 @@ export class EcsTasks {
       version: 1,
       ...(s.service && { service: s.service }),
       ...(s.deploymentId && { deploymentId: s.deploymentId }),
+      ...(s.placement && { placement: s.placement }),
     };
     const key = taskKey(s.scope, s.cluster, taskId);
     await this.opts.store.put(T.tasks, key, record);

@@ -5,10 +5,11 @@
  */
 import { ClientException, InvalidParameterException } from '../../api/ecs/errors.js';
 import type { EcsOperations } from '../../api/ecs/operations.js';
-import type { Failure, Task } from '../../api/ecs/types.js';
+import type { Failure, Task, TaskOverride } from '../../api/ecs/types.js';
 import {
   clusterArn,
   containerArn,
+  containerInstanceArn,
   findCluster,
   findTaskDefinition,
   nameOf,
@@ -18,10 +19,29 @@ import {
   type EcsDeps,
 } from './common.js';
 import { checkFargateSize } from './fargate.js';
+import {
+  checkPlacement,
+  loadInstances,
+  needsOf,
+  placeAndStart,
+  placeTask,
+  placementOf,
+} from './placement.js';
 import { pageOf } from './task-definitions.js';
-import { T, clusterKey, taskKey, type ClusterRecord, type TaskRecord } from './store.js';
+import {
+  T,
+  clusterKey,
+  instanceKey,
+  taskKey,
+  type ClusterRecord,
+  type TaskDefinitionRecord,
+  type TaskRecord,
+} from './store.js';
 
-type TaskOps = Pick<EcsOperations, 'RunTask' | 'StopTask' | 'DescribeTasks' | 'ListTasks'>;
+type TaskOps = Pick<
+  EcsOperations,
+  'RunTask' | 'StartTask' | 'StopTask' | 'DescribeTasks' | 'ListTasks'
+>;
 
 export function toTask(r: TaskRecord): Task {
   const arn = taskArn(r, r.cluster, r.taskId);
@@ -47,9 +67,12 @@ export function toTask(r: TaskRecord): Task {
           },
         ]
       : [],
-    availabilityZone: `${r.region}a`,
+    availabilityZone: r.placement?.availabilityZone ?? `${r.region}a`,
     ...(r.capacityProviderName && { capacityProviderName: r.capacityProviderName }),
     clusterArn: clusterArn(r, r.cluster),
+    ...(r.placement && {
+      containerInstanceArn: containerInstanceArn(r, r.cluster, r.placement.instanceId),
+    }),
     ...(t.connectivityAt !== undefined && {
       connectivity: 'CONNECTED' as const,
       connectivityAt: toDate(t.connectivityAt),
@@ -122,6 +145,14 @@ export function launchTypeOf(
   return { launchType: 'EC2' };
 }
 
+function checkOverrides(definition: TaskDefinitionRecord, overrides: TaskOverride): void {
+  for (const o of overrides.containerOverrides ?? [])
+    if (!definition.definition.containerDefinitions?.some((c) => c.name === o.name))
+      throw new InvalidParameterException(
+        `Override for container named ${o.name} is not a container in the TaskDefinition.`,
+      );
+}
+
 export function taskOperations(deps: EcsDeps): TaskOps {
   return {
     async RunTask(input, ctx) {
@@ -151,14 +182,10 @@ export function taskOperations(deps: EcsDeps): TaskOps {
         throw new InvalidParameterException(
           "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
         );
-      for (const o of overrides.containerOverrides ?? [])
-        if (!def.containerDefinitions?.some((c) => c.name === o.name))
-          throw new InvalidParameterException(
-            `Override for container named ${o.name} is not a container in the TaskDefinition.`,
-          );
-      const tasks: Task[] = [];
-      for (let i = 0; i < count; i++) {
-        const record = await deps.tasks.start({
+      checkOverrides(definition, overrides);
+      const group = input.group ?? `family:${def.family}`;
+      const start = (placement: TaskRecord['placement']) =>
+        deps.tasks.start({
           scope,
           cluster: cluster.name,
           definition,
@@ -166,13 +193,104 @@ export function taskOperations(deps: EcsDeps): TaskOps {
           ...(capacityProviderName && { capacityProviderName }),
           ...(input.platformVersion && { platformVersion: input.platformVersion }),
           overrides,
-          group: input.group ?? `family:${def.family}`,
+          group,
           ...(input.startedBy && { startedBy: input.startedBy }),
           tags: input.tags ?? [],
+          ...(placement && { placement }),
         });
-        tasks.push(toTask(record));
+      const settings = checkPlacement(
+        input.placementStrategy,
+        [...(def.placementConstraints ?? []), ...(input.placementConstraints ?? [])],
+        launchType,
+      );
+      if (launchType === 'FARGATE') {
+        const tasks: Task[] = [];
+        for (let i = 0; i < count; i++) tasks.push(toTask(await start(undefined)));
+        return { tasks, failures: [] };
       }
-      return { tasks, failures: [] };
+      const placed = await placeAndStart(
+        deps.store,
+        deps.tasks.placementLock,
+        scope,
+        cluster.name,
+        needsOf(def, overrides),
+        group,
+        settings,
+        count,
+        start,
+      );
+      if (placed.noActiveInstance)
+        throw new InvalidParameterException('No Container Instances were found in your cluster.');
+      return {
+        tasks: placed.started.map(toTask),
+        failures: placed.failures.map((f) => ({
+          arn: containerInstanceArn(f.instance, f.instance.cluster, f.instance.id),
+          reason: f.reason,
+        })),
+      };
+    },
+
+    /**
+     * StartTask: one task on each named container instance, no strategy; the instance must
+     * still have what the task needs.
+     * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StartTask.html
+     */
+    async StartTask(input, ctx) {
+      const scope = scopeOf(ctx);
+      const cluster = await findCluster(deps.store, scope, input.cluster);
+      const definition = await findTaskDefinition(deps.store, scope, input.taskDefinition);
+      if (!definition) throw new InvalidParameterException('TaskDefinition not found.');
+      if (input.containerInstances.length < 1 || input.containerInstances.length > 10)
+        throw new InvalidParameterException(
+          'containerInstances must contain between 1 and 10 container instances.',
+        );
+      const def = definition.definition;
+      const overrides = input.overrides ?? {};
+      checkOverrides(definition, overrides);
+      if (def.networkMode === 'awsvpc' && !input.networkConfiguration?.awsvpcConfiguration)
+        throw new InvalidParameterException(
+          "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+        );
+      const needs = needsOf(def, overrides);
+      const group = input.group ?? `family:${def.family}`;
+      return deps.tasks.placementLock.run(async () => {
+        const instances = await loadInstances(deps.store, scope, cluster.name);
+        const tasks: Task[] = [];
+        const failures: Failure[] = [];
+        for (const ref of input.containerInstances) {
+          const id = nameOf(ref, 'container-instance');
+          const arn = containerInstanceArn(scope, cluster.name, id);
+          const state = instances.find((i) => i.record.id === id);
+          if (!state) {
+            failures.push({ arn, reason: 'MISSING' });
+            continue;
+          }
+          if (state.record.status !== 'ACTIVE') {
+            failures.push({ arn, reason: state.record.status });
+            continue;
+          }
+          const result = placeTask([state], needs, group, { strategy: [], constraints: [] });
+          if ('failures' in result) {
+            failures.push(...result.failures.map((f) => ({ arn, reason: f.reason })));
+            continue;
+          }
+          const placement = placementOf(state, needs);
+          const record = await deps.tasks.start({
+            scope,
+            cluster: cluster.name,
+            definition,
+            launchType: 'EC2',
+            overrides,
+            group,
+            ...(input.startedBy && { startedBy: input.startedBy }),
+            tags: input.tags ?? [],
+            placement,
+          });
+          state.tasks.push({ group, placement, lastStatus: 'PROVISIONING' });
+          tasks.push(toTask(record));
+        }
+        return { tasks, failures };
+      });
     },
 
     async StopTask(input, ctx) {
@@ -223,6 +341,14 @@ export function taskOperations(deps: EcsDeps): TaskOps {
         );
       const desired = input.desiredStatus ?? 'RUNNING';
       const service = input.serviceName ? nameOf(input.serviceName, 'service') : undefined;
+      const instance = input.containerInstance
+        ? nameOf(input.containerInstance, 'container-instance')
+        : undefined;
+      if (
+        instance &&
+        !(await deps.store.get(T.containerInstances, instanceKey(scope, cluster.name, instance)))
+      )
+        throw new ClientException('The referenced container instance was not found.');
       const rows = await deps.store.list<TaskRecord>(T.tasks, {
         prefix: `${clusterKey(scope, cluster.name)}:`,
       });
@@ -237,10 +363,9 @@ export function taskOperations(deps: EcsDeps): TaskOps {
         )
         .filter((t) => !input.startedBy || t.startedBy === input.startedBy)
         .filter((t) => !input.launchType || t.launchType === input.launchType)
+        .filter((t) => !instance || t.placement?.instanceId === instance)
         .sort((a, b) => a.createdAt - b.createdAt)
         .map((t) => taskArn(t, t.cluster, t.taskId));
-      if (input.containerInstance)
-        throw new ClientException('The referenced container instance was not found.');
       const page = pageOf(arns, input.nextToken, input.maxResults);
       return { taskArns: page.items, ...(page.next && { nextToken: page.next }) };
     },

@@ -7,6 +7,7 @@ import type { MetricSink } from '../../events/metrics.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { AlarmEngine } from './alarm-engine.js';
+import { detectorLookup } from './anomaly-api.js';
 import { cloudwatchOperations } from './provider.js';
 import { MetricStore } from './series.js';
 import { CloudwatchSink } from './sink.js';
@@ -36,6 +37,7 @@ export const cloudwatchPlugin = definePlugin({
       now: Date.now,
       warn,
       intervalMs: evaluationInterval(process.env),
+      models: (scope) => detectorLookup(deps.store, scope),
     });
     const sink = new CloudwatchSink(
       metrics,

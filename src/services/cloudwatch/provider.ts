@@ -1,10 +1,12 @@
 /**
  * CloudWatch metrics (smithy-rpc-v2-cbor, awsJson 1.0 and query: the gateway answers in
  * whichever the request speaks), one module per resource: metrics-api.ts (data in and
- * out), alarms-api.ts, dashboards-api.ts (dashboards and alarm tags).
+ * out), alarms-api.ts, dashboards-api.ts (dashboards and alarm tags), anomaly-api.ts
+ * (anomaly detectors).
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/Welcome.html
  */
 import { alarmOperations } from './alarms-api.js';
+import { anomalyOperations } from './anomaly-api.js';
 import type { CloudwatchDeps } from './common.js';
 import { dashboardOperations } from './dashboards-api.js';
 import { metricOperations } from './metrics-api.js';
@@ -14,5 +16,6 @@ export function cloudwatchOperations(deps: CloudwatchDeps) {
     ...metricOperations(deps),
     ...alarmOperations(deps),
     ...dashboardOperations(deps),
+    ...anomalyOperations(deps),
   };
 }

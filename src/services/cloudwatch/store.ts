@@ -46,3 +46,6 @@ export interface DashboardRecord {
   body: string;
   lastModified: number;
 }
+
+/** `<scope>/<S|M><identity JSON>` → DetectorRecord (anomaly-api.ts). */
+export const ANOMALY_DETECTORS = 'cloudwatch_anomaly_detectors';

@@ -8,7 +8,7 @@
  * data is: `missing` (default; all missing → INSUFFICIENT_DATA), `notBreaching`,
  * `breaching`, or `ignore` (the state stays as it is). Composite alarms follow their rule
  * over the other alarms' states. Every change is a history item, and the new state's
- * actions run: Lambda functions are invoked (asynchronously, with AWS's alarm event);
+ * actions run (unless an active alarm mute rule targets the alarm): Lambda functions are invoked (asynchronously, with AWS's alarm event);
  * other targets (SNS, Auto Scaling, EC2, Systems Manager) are recorded as not delivered
  * until Stratus has those services.
  */
@@ -39,6 +39,8 @@ export interface AlarmEngineDeps {
   intervalMs?: number;
   /** The anomaly detectors' configurations of a scope (ANOMALY_DETECTION_BAND). */
   models?(scope: Scope): Promise<ModelLookup>;
+  /** The active alarm mute rule targeting an alarm, if any (mute-rules.ts). */
+  mutedBy?(scope: Scope, alarm: string, now: number): Promise<string | undefined>;
 }
 
 interface Verdict {
@@ -388,7 +390,12 @@ export class AlarmEngine {
       return { alarm: next, previous };
     });
     if (!changed) return false;
-    if (changed.alarm.ActionsEnabled !== false && (manual || changed.previous.value !== v.state)) {
+    if (
+      changed.alarm.ActionsEnabled !== false &&
+      (manual || changed.previous.value !== v.state) &&
+      // An active mute rule silences the actions; the state still changes.
+      (await this.deps.mutedBy?.(scope, name, now)) === undefined
+    ) {
       await this.runActions(scope, changed.alarm, changed.previous, now);
     }
     return true;

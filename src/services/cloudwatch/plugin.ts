@@ -8,6 +8,7 @@ import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { AlarmEngine } from './alarm-engine.js';
 import { detectorLookup } from './anomaly-api.js';
+import { mutedBy } from './mute-rules.js';
 import { cloudwatchOperations } from './provider.js';
 import { MetricStore } from './series.js';
 import { CloudwatchSink } from './sink.js';
@@ -38,6 +39,7 @@ export const cloudwatchPlugin = definePlugin({
       warn,
       intervalMs: evaluationInterval(process.env),
       models: (scope) => detectorLookup(deps.store, scope),
+      mutedBy: (scope, alarm, now) => mutedBy(deps.store, scope, alarm, now),
     });
     const sink = new CloudwatchSink(
       metrics,

@@ -49,3 +49,6 @@ export interface DashboardRecord {
 
 /** `<scope>/<S|M><identity JSON>` → DetectorRecord (anomaly-api.ts). */
 export const ANOMALY_DETECTORS = 'cloudwatch_anomaly_detectors';
+
+/** `<scope>/<name>` → MuteRuleRecord (mute-rules.ts). */
+export const MUTE_RULES = 'cloudwatch_alarm_mute_rules';

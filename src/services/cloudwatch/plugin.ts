@@ -50,7 +50,13 @@ export const cloudwatchPlugin = definePlugin({
     let sweeper: NodeJS.Timeout | undefined;
     return {
       dispatch: bindProvider<CloudwatchOperations>(
-        cloudwatchOperations({ store: deps.store, metrics, alarms, now: Date.now }),
+        cloudwatchOperations({
+          store: deps.store,
+          metrics,
+          alarms,
+          now: Date.now,
+          logs: () => sink.logReader,
+        }),
       ),
       provides: { metrics: sink },
       async start() {

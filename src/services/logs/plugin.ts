@@ -3,6 +3,7 @@ import type { LogsOperations } from '../../api/logs/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { logsOperations } from './provider.js';
 import { createLogger } from '../../shared/log.js';
+import { StoredLogEvents } from './insight-reader.js';
 import { LogsSink } from './sink.js';
 import { SubscriptionDelivery } from './subscription-delivery.js';
 import { MetricFilterPublisher } from './metric-filter-delivery.js';
@@ -34,6 +35,8 @@ export const logsPlugin = definePlugin({
     const exports = new ExportRunner(deps.store, deps.links.s3writes, Date.now, (msg, err) =>
       log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
     );
+    // Contributor Insights rules (CloudWatch) read the stored events through this.
+    deps.links.metrics.registerLogReader?.(new StoredLogEvents(deps.store));
     return {
       dispatch: bindProvider<LogsOperations>(
         logsOperations({ store: deps.store, now: Date.now, subscriptions, liveTail, exports }),

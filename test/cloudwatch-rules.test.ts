@@ -1,5 +1,7 @@
 /**
- * CloudWatch alarm mute rules (SDK v3 and boto3 on CBOR): stored, listed by
+ * CloudWatch Contributor Insights rules over CloudWatch Logs events (SDK v3, the AWS CLI v2
+ * on query, boto3): rules stored, reports of top contributors computed from the stored
+ * events. Alarm mute rules (SDK v3 and boto3 on CBOR): stored, listed by
  * status and alarm, and an active rule silences a targeted alarm's actions while its state
  * still changes. Metric streams, widget images, OTel enrichment and alarm contributors answer
  * with AWS's errors, never 501.
@@ -10,6 +12,13 @@ import { AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
 import {
   CloudWatchClient,
   DeleteAlarmMuteRuleCommand,
+  DeleteInsightRulesCommand,
+  DescribeInsightRulesCommand,
+  DisableInsightRulesCommand,
+  GetInsightRuleReportCommand,
+  ListManagedInsightRulesCommand,
+  PutInsightRuleCommand,
+  PutManagedInsightRulesCommand,
   DeleteMetricStreamCommand,
   DescribeAlarmContributorsCommand,
   DescribeAlarmHistoryCommand,
@@ -25,26 +34,263 @@ import {
   SetAlarmStateCommand,
   StartOTelEnrichmentCommand,
 } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { awsCli, python } from './helpers/clients.js';
 import { failure } from './helpers/failure.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 const SNS = 'arn:aws:sns:us-east-1:000000000000:oncall';
 
-describe('CloudWatch alarm mute rules and unhosted operations', () => {
+describe('CloudWatch Contributor Insights, alarm mute rules and unhosted operations', () => {
   let server: TestServer;
   let cw: CloudWatchClient;
+  let logs: CloudWatchLogsClient;
 
   before(async () => {
     server = await startTestServer();
+    logs = new CloudWatchLogsClient(clientConfig(server.endpoint));
     cw = new CloudWatchClient({
       ...clientConfig(server.endpoint),
       protocol: AwsSmithyRpcV2CborProtocol,
     });
   });
   after(async () => {
+    logs.destroy();
     cw.destroy();
     await server.stop();
+  });
+
+  test('Contributor Insights: rules over JSON and CLF log events, top contributors, metrics', async () => {
+    const now = Date.now();
+    const minute = Math.floor(now / 60_000) * 60_000;
+    const put = async (group: string, messages: string[], at: number) => {
+      await logs.send(new CreateLogGroupCommand({ logGroupName: group }));
+      await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 's' }));
+      await logs.send(
+        new PutLogEventsCommand({
+          logGroupName: group,
+          logStreamName: 's',
+          logEvents: messages.map((message, i) => ({ timestamp: at + i, message })),
+        }),
+      );
+    };
+    const access = (ip: string, method: string, bytes: number) =>
+      JSON.stringify({ ip, method, bytes, nested: { region: 'eu' } });
+    await put(
+      'api-access-1',
+      [
+        access('10.0.0.1', 'GET', 100),
+        access('10.0.0.2', 'GET', 5000),
+        access('10.0.0.1', 'GET', 300),
+        access('10.0.0.1', 'PUT', 999),
+        'not json',
+      ],
+      minute - 120_000,
+    );
+    await put(
+      'api-access-2',
+      [access('10.0.0.3', 'GET', 50), access('10.0.0.1', 'GET', 1)],
+      minute - 60_000,
+    );
+    await put(
+      'web-clf',
+      [
+        '10.0.0.9 - - [04/Dec/2026:05:00:00 +0000] "GET /a HTTP/1.1" 200 512',
+        '10.0.0.9 - - [04/Dec/2026:05:00:01 +0000] "GET /b HTTP/1.1" 404 10',
+        '10.0.0.8 - - [04/Dec/2026:05:00:02 +0000] "GET /a HTTP/1.1" 200 2048',
+      ],
+      minute - 60_000,
+    );
+    const rule = (over: Record<string, unknown>) =>
+      JSON.stringify({
+        Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+        LogGroupNames: ['api-access-*'],
+        LogFormat: 'JSON',
+        Contribution: { Keys: ['$.ip'], Filters: [{ Match: '$.method', In: ['GET'] }] },
+        AggregateOn: 'Count',
+        ...over,
+      });
+    await cw.send(new PutInsightRuleCommand({ RuleName: 'top-ips', RuleDefinition: rule({}) }));
+    await cw.send(
+      new PutInsightRuleCommand({
+        RuleName: 'top-bytes',
+        RuleDefinition: rule({
+          Contribution: { Keys: ['$.ip', '$.nested.region'], ValueOf: '$.bytes', Filters: [] },
+          AggregateOn: 'Sum',
+        }),
+        RuleState: 'ENABLED',
+      }),
+    );
+    await cw.send(
+      new PutInsightRuleCommand({
+        RuleName: 'clf-status',
+        RuleDefinition: JSON.stringify({
+          Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+          LogGroupNames: ['web-clf'],
+          LogFormat: 'CLF',
+          Fields: { '1': 'ip', '4': 'date', '5': 'request', '6': 'status', '7': 'size' },
+          Contribution: {
+            Keys: ['ip', 'status'],
+            ValueOf: 'size',
+            Filters: [{ Match: 'status', StartsWith: ['2'] }],
+          },
+          AggregateOn: 'Sum',
+        }),
+      }),
+    );
+    const range = { StartTime: new Date(minute - 600_000), EndTime: new Date(minute + 60_000) };
+
+    const ips = await cw.send(
+      new GetInsightRuleReportCommand({
+        RuleName: 'top-ips',
+        ...range,
+        Period: 60,
+        Metrics: ['UniqueContributors', 'SampleCount', 'MaxContributorValue'],
+      }),
+    );
+    assert.deepEqual(ips.KeyLabels, ['$.ip']);
+    assert.equal(ips.AggregationStatistic, 'Count');
+    assert.equal(ips.AggregateValue, 5);
+    assert.equal(ips.ApproximateUniqueCount, 3);
+    assert.deepEqual(
+      ips.Contributors?.map((c) => [c.Keys, c.ApproximateAggregateValue]),
+      [
+        [['10.0.0.1'], 3],
+        [['10.0.0.2'], 1],
+        [['10.0.0.3'], 1],
+      ],
+    );
+    assert.deepEqual(
+      ips.Contributors?.[0].Datapoints?.map((d) => [d.Timestamp?.getTime(), d.ApproximateValue]),
+      [
+        [minute - 120_000, 2],
+        [minute - 60_000, 1],
+      ],
+    );
+    assert.deepEqual(ips.MetricDatapoints, [
+      {
+        Timestamp: new Date(minute - 120_000),
+        UniqueContributors: 2,
+        SampleCount: 3,
+        MaxContributorValue: 2,
+      },
+      {
+        Timestamp: new Date(minute - 60_000),
+        UniqueContributors: 2,
+        SampleCount: 2,
+        MaxContributorValue: 1,
+      },
+    ]);
+
+    const bytes = await cw.send(
+      new GetInsightRuleReportCommand({
+        RuleName: 'top-bytes',
+        ...range,
+        Period: 300,
+        MaxContributorCount: 1,
+      }),
+    );
+    assert.equal(bytes.AggregateValue, 6450);
+    assert.deepEqual(
+      bytes.Contributors?.map((c) => [c.Keys, c.ApproximateAggregateValue]),
+      [[['10.0.0.2', 'eu'], 5000]],
+    );
+    const clf = await cw.send(
+      new GetInsightRuleReportCommand({ RuleName: 'clf-status', ...range, Period: 60 }),
+    );
+    assert.deepEqual(
+      clf.Contributors?.map((c) => [c.Keys, c.ApproximateAggregateValue]),
+      [
+        [['10.0.0.8', '200'], 2048],
+        [['10.0.0.9', '200'], 512],
+      ],
+    );
+
+    // The AWS CLI (query) lists the rules; a disabled rule reports nothing.
+    const described = await awsCli(server.endpoint, ['cloudwatch', 'describe-insight-rules']);
+    assert.equal(described.code, 0, described.stderr);
+    const rules = (
+      JSON.parse(described.stdout) as {
+        InsightRules: { Name: string; State: string; Schema: string }[];
+      }
+    ).InsightRules;
+    assert.deepEqual(
+      rules.map((r) => [r.Name, r.State, r.Schema]),
+      [
+        ['clf-status', 'ENABLED', 'CloudWatchLogRule/1'],
+        ['top-bytes', 'ENABLED', 'CloudWatchLogRule/1'],
+        ['top-ips', 'ENABLED', 'CloudWatchLogRule/1'],
+      ],
+    );
+    const disabled = await cw.send(
+      new DisableInsightRulesCommand({ RuleNames: ['top-ips', 'nope'] }),
+    );
+    assert.deepEqual(
+      disabled.Failures?.map((f) => [f.FailureResource, f.ExceptionType]),
+      [['nope', 'ResourceNotFoundException']],
+    );
+    const quiet = await cw.send(
+      new GetInsightRuleReportCommand({ RuleName: 'top-ips', ...range, Period: 60 }),
+    );
+    assert.deepEqual(quiet.Contributors, []);
+    const d = await cw.send(new DescribeInsightRulesCommand({ MaxResults: 1 }));
+    assert.equal(d.InsightRules?.length, 1);
+    assert.ok(d.NextToken);
+
+    const badRule = await failure(
+      cw.send(
+        new PutInsightRuleCommand({
+          RuleName: 'bad',
+          RuleDefinition: rule({ AggregateOn: 'Avg' }),
+        }),
+      ),
+    );
+    assert.equal(badRule.name, 'InvalidParameterValueException');
+    const missing = await failure(
+      cw.send(new GetInsightRuleReportCommand({ RuleName: 'nope', ...range, Period: 60 })),
+    );
+    assert.equal(missing.name, 'ResourceNotFoundException');
+    const deleted = await cw.send(new DeleteInsightRulesCommand({ RuleNames: ['top-ips'] }));
+    assert.deepEqual(deleted.Failures, []);
+
+    // Managed rules: AWS's templates are for resources Stratus does not host.
+    const managed = await cw.send(
+      new ListManagedInsightRulesCommand({
+        ResourceARN: 'arn:aws:dynamodb:us-east-1:000000000000:table/t',
+      }),
+    );
+    assert.deepEqual(managed.ManagedRules, []);
+    const putManaged = await cw.send(
+      new PutManagedInsightRulesCommand({
+        ManagedRules: [
+          {
+            TemplateName: 'DynamoDBContributorInsights-PKC-t',
+            ResourceARN: 'arn:aws:dynamodb:us-east-1:000000000000:table/t',
+          },
+        ],
+      }),
+    );
+    assert.equal(putManaged.Failures?.length, 1);
+
+    // boto3 reads a report too.
+    const py = await python(
+      server.endpoint,
+      `
+import boto3, datetime, json, os
+c = boto3.client('cloudwatch', endpoint_url=os.environ['ENDPOINT'])
+now = datetime.datetime.now(datetime.timezone.utc)
+r = c.get_insight_rule_report(RuleName='top-bytes', StartTime=now - datetime.timedelta(minutes=15),
+  EndTime=now + datetime.timedelta(minutes=2), Period=60, OrderBy='Maximum')
+print(json.dumps([x['Keys'] for x in r['Contributors']]))
+`,
+    );
+    assert.equal(py.code, 0, py.stderr);
+    assert.deepEqual(JSON.parse(py.stdout)[0], ['10.0.0.2', 'eu']);
   });
 
   /** The Action history items of an alarm (one per action attempted). */

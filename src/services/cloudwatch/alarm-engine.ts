@@ -8,9 +8,11 @@
  * data is: `missing` (default; all missing → INSUFFICIENT_DATA), `notBreaching`,
  * `breaching`, or `ignore` (the state stays as it is). Composite alarms follow their rule
  * over the other alarms' states. Every change is a history item, and the new state's
- * actions run (unless an active alarm mute rule targets the alarm): Lambda functions are invoked (asynchronously, with AWS's alarm event);
- * other targets (SNS, Auto Scaling, EC2, Systems Manager) are recorded as not delivered
- * until Stratus has those services.
+ * actions run (unless an active alarm mute rule targets the alarm): Lambda functions are
+ * invoked (asynchronously, with AWS's alarm event); other targets (SNS, Auto Scaling, EC2,
+ * Systems Manager) are recorded as not delivered until Stratus has those services. An
+ * anomaly detection alarm (ThresholdMetricId) compares each point with its band's upper
+ * and lower values at that time.
  */
 import type { MetricDataQuery, StateValue } from '../../api/cloudwatch/types.js';
 import { parseArn } from '../../shared/arn.js';

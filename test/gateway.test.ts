@@ -52,18 +52,21 @@ describe('gateway', () => {
     });
     assert.equal(query.status, 200);
     assert.match(query.text, /<PutMetricDataResponse[^>]*>/);
-    // An operation CloudWatch does not implement is the query protocol's NotImplemented.
+    // An operation a service does not implement is the query protocol's NotImplemented
+    // (every CloudWatch operation is implemented; STS's GetWebIdentityToken is not).
     const unimplemented = await signedFetch(server.endpoint, {
-      service: 'monitoring',
+      service: 'sts',
       headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-      body: 'Action=PutAnomalyDetector&Version=2010-08-01&Namespace=App&MetricName=Hits&Stat=Sum',
+      body:
+        'Action=GetWebIdentityToken&Version=2011-06-15' +
+        '&Audience.member.1=https%3A%2F%2Fexample.com&SigningAlgorithm=RS256',
     });
     assert.equal(unimplemented.status, 501);
     assert.match(
       unimplemented.text,
       /<ErrorResponse[^>]*>.*<Code>NotImplementedException<\/Code>/s,
     );
-    assert.match(unimplemented.text, /cloudwatch\.PutAnomalyDetector is not implemented/);
+    assert.match(unimplemented.text, /sts\.GetWebIdentityToken is not implemented/);
 
     // The query parser read the form: a missing required member is the query protocol's
     // validation error.
@@ -76,20 +79,18 @@ describe('gateway', () => {
     assert.match(invalid.text, /<ErrorResponse[^>]*>.*<Code>ValidationException<\/Code>/s);
     assert.match(invalid.text, /namespace/i);
 
+    // The same in a json protocol: Lightsail's CopySnapshot is not implemented.
     const json = await signedFetch(server.endpoint, {
-      service: 'monitoring',
+      service: 'lightsail',
       headers: {
-        'x-amz-target': 'GraniteServiceVersion20100801.PutAnomalyDetector',
-        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'Lightsail_20161128.CopySnapshot',
+        'content-type': 'application/x-amz-json-1.1',
       },
-      body: JSON.stringify({ Namespace: 'App', MetricName: 'Hits', Stat: 'Sum' }),
+      body: JSON.stringify({ targetSnapshotName: 'copy', sourceRegion: 'us-east-1' }),
     });
     assert.equal(json.status, 501);
     assert.equal(json.headers.get('x-amzn-errortype')?.split(':')[0], 'NotImplementedException');
-    assert.match(
-      JSON.parse(json.text).message,
-      /cloudwatch\.PutAnomalyDetector is not implemented/,
-    );
+    assert.match(JSON.parse(json.text).message, /lightsail\.CopySnapshot is not implemented/);
   });
 
   test('an unknown json operation is UnknownOperationException', async () => {

@@ -6,13 +6,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import { CostExplorerClient, GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
+  PutBucketMetricsConfigurationCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
@@ -21,6 +26,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { curl, python } from './helpers/clients.js';
+import { eventually } from './helpers/lambda.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -290,5 +296,157 @@ print(s3.get_object(Bucket='forms', Key='boto/report.txt')['Body'].read().decode
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: 'forms-versioned' }));
     assert.deepEqual(versions.Versions?.map((v) => v.VersionId).sort(), [...ids].sort());
     assert.equal((await bytesOf('doc.txt', 'forms-versioned')).toString(), 'second');
+  });
+  test('the tagging and x-amz-checksum-* fields are honoured like PutObject headers', async () => {
+    const body = Buffer.from('tagged and checksummed');
+    const sha256 = createHash('sha256').update(body).digest('base64');
+    const tagging =
+      '<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag>' +
+      '<Tag><Key>tier</Key><Value>gold</Value></Tag></TagSet></Tagging>';
+    const presign = (key: string, fields: Record<string, string>) =>
+      createPresignedPost(s3, {
+        Bucket: 'forms',
+        Key: key,
+        Conditions: Object.entries(fields).map(([k, v]) => ({ [k]: v })),
+        Fields: fields,
+        Expires: 600,
+      });
+    const ok = await presign('checked/tagged.txt', {
+      tagging,
+      'x-amz-checksum-sha256': sha256,
+    });
+    const res = await post(ok.fields, body);
+    assert.equal(res.status, 204, await res.text());
+    assert.equal(res.headers.get('x-amz-checksum-sha256'), sha256);
+    const tags = await s3.send(
+      new GetObjectTaggingCommand({ Bucket: 'forms', Key: 'checked/tagged.txt' }),
+    );
+    assert.deepEqual(tags.TagSet, [
+      { Key: 'team', Value: 'blue' },
+      { Key: 'tier', Value: 'gold' },
+    ]);
+    const head = await s3.send(
+      new HeadObjectCommand({
+        Bucket: 'forms',
+        Key: 'checked/tagged.txt',
+        ChecksumMode: 'ENABLED',
+      }),
+    );
+    assert.equal(head.ChecksumSHA256, sha256);
+
+    // x-amz-checksum-algorithm alone: S3 computes the checksum and keeps it.
+    const alg = await presign('checked/crc.txt', { 'x-amz-checksum-algorithm': 'CRC32' });
+    const crcRes = await post(alg.fields, body);
+    assert.equal(crcRes.status, 204, await crcRes.text());
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    assert.equal(crcRes.headers.get('x-amz-checksum-crc32'), crc.toString('base64'));
+
+    // A checksum that does not match: BadDigest, nothing stored.
+    const wrong = await presign('checked/wrong.txt', {
+      'x-amz-checksum-sha256': createHash('sha256').update('other').digest('base64'),
+    });
+    const bad = await post(wrong.fields, body);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(errorOf(await bad.text()), {
+      code: 'BadDigest',
+      message: 'The SHA256 you specified did not match the calculated checksum.',
+    });
+    await absent('checked/wrong.txt');
+    // A checksum that is not one: InvalidRequest.
+    const notDigest = await presign('checked/nd.txt', { 'x-amz-checksum-crc32': 'abc' });
+    const nd = await post(notDigest.fields, body);
+    assert.equal(nd.status, 400);
+    assert.equal(errorOf(await nd.text()).code, 'InvalidRequest');
+    await absent('checked/nd.txt');
+    // Tagging that is not the Tagging XML: MalformedXML.
+    const badTags = await presign('checked/badtags.txt', { tagging: 'team=blue' });
+    const bt = await post(badTags.fields, body);
+    assert.equal(bt.status, 400);
+    assert.equal(errorOf(await bt.text()).code, 'MalformedXML');
+    await absent('checked/badtags.txt');
+  });
+
+  test('form uploads are metered: a tier-1 request, storage, and S3 request metrics', async () => {
+    const ce = new CostExplorerClient(clientConfig(server.endpoint));
+    const cw = new CloudWatchClient(clientConfig(server.endpoint));
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'forms-metered' }));
+      await s3.send(
+        new PutBucketMetricsConfigurationCommand({
+          Bucket: 'forms-metered',
+          Id: 'all',
+          MetricsConfiguration: { Id: 'all' },
+        }),
+      );
+      const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+      const tier1 = async (): Promise<number> => {
+        const now = Date.now();
+        const out = await ce.send(
+          new GetCostAndUsageCommand({
+            TimePeriod: { Start: day(now), End: day(now + 86_400_000) },
+            Granularity: 'DAILY',
+            Metrics: ['UsageQuantity'],
+            GroupBy: [{ Type: 'DIMENSION', Key: 'USAGE_TYPE' }],
+            Filter: { Dimensions: { Key: 'SERVICE', Values: ['Amazon Simple Storage Service'] } },
+          }),
+        );
+        const g = out.ResultsByTime?.[0]?.Groups?.find((x) => x.Keys?.[0] === 'Requests-Tier1');
+        return Number(g?.Metrics?.UsageQuantity.Amount ?? 0);
+      };
+      // Requests are counted as they are answered; Cost Explorer flushes the counts it reads.
+      const before = await tier1();
+      const form = new FormData();
+      form.append('key', 'metered.bin');
+      form.append('file', new Blob([Buffer.alloc(1000, 1)]), 'metered.bin');
+      const res = await fetch(`${server.endpoint}/forms-metered`, { method: 'POST', body: form });
+      assert.equal(res.status, 204, await res.text());
+      await eventually('the POST counted as a tier-1 request', async () =>
+        (await tier1()) === before + 1 ? true : undefined,
+      );
+      const stat = async (name: string) => {
+        const now = Date.now();
+        const out = await cw.send(
+          new GetMetricStatisticsCommand({
+            Namespace: 'AWS/S3',
+            MetricName: name,
+            Dimensions: [
+              { Name: 'BucketName', Value: 'forms-metered' },
+              { Name: 'FilterId', Value: 'all' },
+            ],
+            StartTime: new Date(now - 1_800_000),
+            EndTime: new Date(now + 1_800_000),
+            Period: 3600,
+            Statistics: ['Sum'],
+          }),
+        );
+        return out.Datapoints?.[0]?.Sum;
+      };
+      assert.equal(await eventually('PostRequests', () => stat('PostRequests')), 1);
+      assert.equal(await eventually('BytesUploaded', () => stat('BytesUploaded')), 1000);
+      // The bucket's storage is recounted after the upload, as after a PutObject.
+      const stored = await eventually('BucketSizeBytes', async () => {
+        const now = Date.now();
+        const out = await cw.send(
+          new GetMetricStatisticsCommand({
+            Namespace: 'AWS/S3',
+            MetricName: 'BucketSizeBytes',
+            Dimensions: [
+              { Name: 'BucketName', Value: 'forms-metered' },
+              { Name: 'StorageType', Value: 'StandardStorage' },
+            ],
+            StartTime: new Date(now - 1_800_000),
+            EndTime: new Date(now + 1_800_000),
+            Period: 3600,
+            Statistics: ['Maximum'],
+          }),
+        );
+        return out.Datapoints?.[0]?.Maximum;
+      });
+      assert.equal(stored, 1000);
+    } finally {
+      ce.destroy();
+      cw.destroy();
+    }
   });
 });

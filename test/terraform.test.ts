@@ -10,6 +10,11 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  DescribeInsightRulesCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { DescribeSubscriptionFiltersCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeRegistryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { GetRoleCommand, ListInstanceProfilesForRoleCommand } from '@aws-sdk/client-iam';
@@ -59,12 +64,15 @@ const NOT_APPLIED: Record<string, string> = {
 describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
   let server: TestServer;
   let c: Clients;
+  let cw: CloudWatchClient;
 
   before(async () => {
     server = await startTestServer();
     c = clients(server.endpoint);
+    cw = new CloudWatchClient(clientConfig(server.endpoint));
   });
   after(async () => {
+    cw?.destroy();
     destroy(c);
     await server?.stop();
   });
@@ -147,6 +155,30 @@ describe('Terraform (hashicorp/aws)', { skip: unavailable }, () => {
         writeFileSync(
           join(dir, 'fn.zip'),
           createZip([{ name: 'index.js', data: 'exports.handler = async () => ({});\n' }]),
+        );
+      },
+    );
+  });
+
+  test('CloudWatch: an anomaly detection alarm, alarms, a dashboard and a Contributor Insights rule apply, plan clean and destroy', async () => {
+    await cycle(
+      'cloudwatch',
+      {},
+      [
+        'aws_cloudwatch_composite_alarm',
+        'aws_cloudwatch_contributor_insight_rule',
+        'aws_cloudwatch_dashboard',
+        'aws_cloudwatch_metric_alarm',
+      ],
+      async () => {
+        const alarms = await cw.send(
+          new DescribeAlarmsCommand({ AlarmNames: ['tf-latency-anomaly'] }),
+        );
+        assert.equal(alarms.MetricAlarms?.[0]?.ThresholdMetricId, 'e1');
+        const rules = await cw.send(new DescribeInsightRulesCommand({}));
+        assert.deepEqual(
+          rules.InsightRules?.map((r) => [r.Name, r.State]),
+          [['tf-top-ips', 'ENABLED']],
         );
       },
     );

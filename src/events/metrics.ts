@@ -14,6 +14,28 @@ export interface MetricDimension {
 /** Delivers an alarm event (AWS's JSON) to a target ARN of the registering service. */
 export type AlarmActionDeliverer = (arn: string, payload: Buffer) => Promise<void>;
 
+/** One log event, as Contributor Insights reads it. */
+export interface LogEventRecord {
+  timestamp: number;
+  message: string;
+}
+
+/**
+ * CloudWatch Logs' events for Contributor Insights rules, registered by the logs plugin
+ * (which needs `metrics`, so CloudWatch cannot need `logs` in turn).
+ */
+export interface LogEventReader {
+  /** Names of the scope's log groups matching `pattern` (a trailing `*` is a prefix). */
+  groups(scope: { account: string; region: string }, pattern: string): Promise<string[]>;
+  /** The group's events with timestamps in [fromMs, toMs), page by page. */
+  events(
+    scope: { account: string; region: string },
+    group: string,
+    fromMs: number,
+    toMs: number,
+  ): AsyncIterable<LogEventRecord[]>;
+}
+
 export interface MetricSink {
   /**
    * Records `count` (default 1) data points of `value` for `namespace`/`name` with those
@@ -34,6 +56,8 @@ export interface MetricSink {
   readonly enabled: boolean;
   /** Alarm actions whose ARN is of `service` (e.g. `lambda`) are delivered through `deliver`. */
   registerAlarmTarget(service: string, deliver: AlarmActionDeliverer): void;
+  /** Where Contributor Insights rules read log events (the logs plugin registers it). */
+  registerLogReader?(reader: LogEventReader): void;
   /** Writes what is buffered now (tests and shutdown). */
   flush(): Promise<void>;
 }

@@ -16,6 +16,7 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
   endpoints {
+    cloudwatch     = var.endpoint
     cloudwatchlogs = var.endpoint
     dynamodb       = var.endpoint
     ecr            = var.endpoint

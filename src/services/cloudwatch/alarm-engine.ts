@@ -8,15 +8,17 @@
  * data is: `missing` (default; all missing → INSUFFICIENT_DATA), `notBreaching`,
  * `breaching`, or `ignore` (the state stays as it is). Composite alarms follow their rule
  * over the other alarms' states. Every change is a history item, and the new state's
- * actions run: Lambda functions are invoked (asynchronously, with AWS's alarm event);
- * other targets (SNS, Auto Scaling, EC2, Systems Manager) are recorded as not delivered
- * until Stratus has those services.
+ * actions run (unless an active alarm mute rule targets the alarm): Lambda functions are
+ * invoked (asynchronously, with AWS's alarm event); other targets (SNS, Auto Scaling, EC2,
+ * Systems Manager) are recorded as not delivered until Stratus has those services. An
+ * anomaly detection alarm (ThresholdMetricId) compares each point with its band's upper
+ * and lower values at that time.
  */
 import type { MetricDataQuery, StateValue } from '../../api/cloudwatch/types.js';
 import { parseArn } from '../../shared/arn.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { evaluateRule, parseRule } from './alarm-rule.js';
-import { alignDown, runQueries } from './queries.js';
+import { alignDown, runQueries, type ModelLookup } from './queries.js';
 import type { MetricStore, Scope } from './series.js';
 import {
   ALARMS,
@@ -37,6 +39,10 @@ export interface AlarmEngineDeps {
   warn(message: string, err?: unknown): void;
   /** How often alarms are evaluated (AWS: every minute; here sooner, it costs little). */
   intervalMs?: number;
+  /** The anomaly detectors' configurations of a scope (ANOMALY_DETECTION_BAND). */
+  models?(scope: Scope): Promise<ModelLookup>;
+  /** The active alarm mute rule targeting an alarm, if any (mute-rules.ts). */
+  mutedBy?(scope: Scope, alarm: string, now: number): Promise<string | undefined>;
 }
 
 interface Verdict {
@@ -51,6 +57,36 @@ const OPERATOR_WORDS: Record<string, string> = {
   LessThanThreshold: 'less than',
   LessThanOrEqualToThreshold: 'less than or equal to',
 };
+
+/** The comparison operators of anomaly detection alarms (ThresholdMetricId names a band). */
+export const BAND_OPERATORS = [
+  'LessThanLowerOrGreaterThanUpperThreshold',
+  'LessThanLowerThreshold',
+  'GreaterThanUpperThreshold',
+];
+
+/** Whether a value is outside a band in the way the operator looks for. */
+export function outsideBand(op: string, value: number, lower: number, upper: number): boolean {
+  switch (op) {
+    case 'LessThanLowerOrGreaterThanUpperThreshold':
+      return value < lower || value > upper;
+    case 'LessThanLowerThreshold':
+      return value < lower;
+    case 'GreaterThanUpperThreshold':
+      return value > upper;
+    default:
+      return false;
+  }
+}
+
+/** AWS's words for the band thresholds in a state reason. */
+function bandWords(op: string, lower: number[], upper: number[]): string {
+  const l = `less than the lower thresholds [${lower.map(fmt).join(', ')}]`;
+  const u = `greater than the upper thresholds [${upper.map(fmt).join(', ')}]`;
+  if (op === 'LessThanLowerThreshold') return l;
+  if (op === 'GreaterThanUpperThreshold') return u;
+  return `${l} or ${u}`;
+}
 
 export function breaches(op: string, value: number, threshold: number): boolean {
   switch (op) {
@@ -67,6 +103,8 @@ export function breaches(op: string, value: number, threshold: number): boolean 
   }
 }
 
+const fmt = (v: number): string => (Number.isInteger(v) ? v.toFixed(1) : String(v));
+
 /** `03/12/26 20:41:00`, as AWS writes data point times in state reasons. */
 function reasonTime(t: number): string {
   const d = new Date(t);
@@ -78,8 +116,6 @@ function reasonTime(t: number): string {
 function eventTime(t: number): string {
   return new Date(t).toISOString().replace('Z', '+0000');
 }
-
-const fmt = (v: number): string => (Number.isInteger(v) ? v.toFixed(1) : String(v));
 
 export class AlarmEngine {
   private readonly targets = new Map<string, AlarmTarget>();
@@ -179,7 +215,9 @@ export class AlarmEngine {
     period: number;
   } {
     if (a.Metrics && a.Metrics.length > 0) {
-      const main = a.Metrics.find((q) => q.ReturnData ?? true) ?? a.Metrics[0];
+      const main =
+        a.Metrics.find((q) => (q.ReturnData ?? true) && q.Id !== a.ThresholdMetricId) ??
+        a.Metrics[0];
       const period =
         main.MetricStat?.Period ??
         main.Period ??
@@ -225,22 +263,44 @@ export class AlarmEngine {
       queries,
       current - n * p,
       current + p,
+      this.deps.models ? await this.deps.models(scope) : undefined,
     );
     const main = results.find((r) => r.id === id);
     const byTime = new Map<number, number>();
     main?.timestamps.forEach((t, i) => byTime.set(t, main.values[i]));
+    // An anomaly detection alarm compares with its band query's two series, upper then lower.
+    const bandId = a.ThresholdMetricId;
+    const [upperR, lowerR] = bandId ? results.filter((r) => r.id === bandId) : [];
+    const at = (r: (typeof results)[number] | undefined, t: number): number | undefined => {
+      const i = r ? r.timestamps.indexOf(t) : -1;
+      return i < 0 ? undefined : r!.values[i];
+    };
     const last = byTime.has(current) ? current : current - p;
-    const window: { t: number; v: number | undefined }[] = [];
-    for (let i = 0; i < n; i++) window.push({ t: last - i * p, v: byTime.get(last - i * p) });
+    const window: { t: number; v: number | undefined; upper?: number; lower?: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = last - i * p;
+      let v = byTime.get(t);
+      const upper = at(upperR, t);
+      const lower = at(lowerR, t);
+      // No band yet (the model is still training): the point cannot be judged.
+      if (bandId && (upper === undefined || lower === undefined)) v = undefined;
+      window.push({ t, v, upper, lower });
+    }
     const mode = a.TreatMissingData ?? 'missing';
     const op = a.ComparisonOperator ?? 'GreaterThanOrEqualToThreshold';
     const threshold = a.Threshold ?? 0;
-    const presentPoints = window.filter((w) => w.v !== undefined) as { t: number; v: number }[];
-    let breaching = presentPoints.filter((w) => breaches(op, w.v, threshold)).length;
+    const presentPoints = window.filter((w) => w.v !== undefined) as {
+      t: number;
+      v: number;
+      upper?: number;
+      lower?: number;
+    }[];
+    const breached = (w: (typeof presentPoints)[number]): boolean =>
+      bandId ? outsideBand(op, w.v, w.lower ?? NaN, w.upper ?? NaN) : breaches(op, w.v, threshold);
+    let breaching = presentPoints.filter(breached).length;
     const missingCount = n - presentPoints.length;
     if (mode === 'breaching') breaching += missingCount;
     const counted = mode === 'breaching' || mode === 'notBreaching' ? n : presentPoints.length;
-    const words = OPERATOR_WORDS[op] ?? op;
     const listed = presentPoints.map((w) => `${fmt(w.v)} (${reasonTime(w.t)})`).join(', ');
     const reasonData = JSON.stringify({
       version: '1.0',
@@ -249,7 +309,12 @@ export class AlarmEngine {
       ...(a.Statistic && { statistic: a.Statistic }),
       period,
       recentDatapoints: presentPoints.map((w) => w.v).reverse(),
-      threshold,
+      ...(bandId
+        ? {
+            recentLowerThresholds: presentPoints.map((w) => w.lower).reverse(),
+            recentUpperThresholds: presentPoints.map((w) => w.upper).reverse(),
+          }
+        : { threshold }),
       evaluatedDatapoints: presentPoints.map((w) => ({ timestamp: eventTime(w.t), value: w.v })),
     });
     if (counted === 0) {
@@ -260,16 +325,24 @@ export class AlarmEngine {
         reasonData,
       };
     }
+    const words = bandId
+      ? bandWords(
+          op,
+          presentPoints.map((w) => w.lower ?? NaN),
+          presentPoints.map((w) => w.upper ?? NaN),
+        )
+      : `${OPERATOR_WORDS[op] ?? op} the threshold (${fmt(threshold)})`;
+    const crossed = bandId ? 'Thresholds Crossed' : 'Threshold Crossed';
     if (breaching >= m) {
       return {
         state: 'ALARM',
-        reason: `Threshold Crossed: ${breaching} out of the last ${n} datapoints [${listed}] ${breaching === 1 ? 'was' : 'were'} ${words} the threshold (${fmt(threshold)}) (minimum ${m} datapoint${m === 1 ? '' : 's'} for OK -> ALARM transition).`,
+        reason: `${crossed}: ${breaching} out of the last ${n} datapoints [${listed}] ${breaching === 1 ? 'was' : 'were'} ${words} (minimum ${m} datapoint${m === 1 ? '' : 's'} for OK -> ALARM transition).`,
         reasonData,
       };
     }
     return {
       state: 'OK',
-      reason: `Threshold Crossed: ${presentPoints.length} datapoint${presentPoints.length === 1 ? '' : 's'} [${listed}] ${presentPoints.length === 1 ? 'was' : 'were'} not ${words} the threshold (${fmt(threshold)}).`,
+      reason: `${crossed}: ${presentPoints.length} datapoint${presentPoints.length === 1 ? '' : 's'} [${listed}] ${presentPoints.length === 1 ? 'was' : 'were'} not ${words}.`,
       reasonData,
     };
   }
@@ -319,7 +392,12 @@ export class AlarmEngine {
       return { alarm: next, previous };
     });
     if (!changed) return false;
-    if (changed.alarm.ActionsEnabled !== false && (manual || changed.previous.value !== v.state)) {
+    if (
+      changed.alarm.ActionsEnabled !== false &&
+      (manual || changed.previous.value !== v.state) &&
+      // An active mute rule silences the actions; the state still changes.
+      (await this.deps.mutedBy?.(scope, name, now)) === undefined
+    ) {
       await this.runActions(scope, changed.alarm, changed.previous, now);
     }
     return true;

@@ -8,9 +8,15 @@ import {
   ResourceNotFound,
 } from '../../api/cloudwatch/errors.js';
 import type { CloudwatchOperations } from '../../api/cloudwatch/operations.js';
-import type { AlarmHistoryItem, CompositeAlarm, MetricAlarm } from '../../api/cloudwatch/types.js';
+import type {
+  AlarmHistoryItem,
+  CompositeAlarm,
+  MetricAlarm,
+  MetricDataQuery,
+} from '../../api/cloudwatch/types.js';
 import { parseArn } from '../../shared/arn.js';
 import { decodeToken, encodeToken } from '../../shared/paging.js';
+import { BAND_OPERATORS } from './alarm-engine.js';
 import { parseRule, ruleAlarms, RuleError } from './alarm-rule.js';
 import {
   alarmArn,
@@ -48,6 +54,30 @@ function checkActions(actions: readonly string[] | undefined, member: string): v
   }
   if ((actions?.length ?? 0) > 5) {
     throw invalidValue(`The collection ${member} must not have a size greater than 5.`);
+  }
+}
+
+/**
+ * An anomaly detection alarm: ThresholdMetricId names an ANOMALY_DETECTION_BAND query, and
+ * both it and the metric it compares return data.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Anomaly_Detection_Alarm.html
+ */
+function checkBandAlarm(
+  metrics: readonly MetricDataQuery[],
+  band: string,
+  returning: number,
+): void {
+  const q = metrics.find((m) => m.Id === band);
+  if (!q) throw invalidValue(`The ThresholdMetricId ${band} does not match any metric Id.`);
+  if (!/^\s*ANOMALY_DETECTION_BAND\s*\(/.test(q.Expression ?? '')) {
+    throw invalidValue(
+      `The ThresholdMetricId ${band} must refer to an ANOMALY_DETECTION_BAND expression.`,
+    );
+  }
+  if (returning !== 2 || !(q.ReturnData ?? true)) {
+    throw invalidValue(
+      'Exactly two elements of the metrics list should return data: the metric and its anomaly detection band.',
+    );
   }
 }
 
@@ -127,6 +157,24 @@ export function alarmOperations(deps: CloudwatchDeps): AlarmOps {
       if (input.Threshold === undefined && input.ThresholdMetricId === undefined) {
         throw missing('Threshold');
       }
+      if (input.Threshold !== undefined && input.ThresholdMetricId !== undefined) {
+        throw invalidCombination(
+          'The parameters Threshold and ThresholdMetricId are mutually exclusive and you have specified both.',
+        );
+      }
+      const bandOperator = BAND_OPERATORS.includes(input.ComparisonOperator);
+      if (bandOperator !== (input.ThresholdMetricId !== undefined)) {
+        throw invalidValue(
+          bandOperator
+            ? `ComparisonOperator ${input.ComparisonOperator} is only supported for alarms with a ThresholdMetricId.`
+            : `ComparisonOperator ${input.ComparisonOperator} is not supported for alarms with a ThresholdMetricId.`,
+        );
+      }
+      if (single && input.ThresholdMetricId !== undefined) {
+        throw invalidCombination(
+          'The parameter ThresholdMetricId can only be used with the Metrics parameter.',
+        );
+      }
       if (single) {
         if (input.Namespace === undefined) throw missing('Namespace');
         if (input.Period === undefined) throw missing('Period');
@@ -148,9 +196,11 @@ export function alarmOperations(deps: CloudwatchDeps): AlarmOps {
         }
       } else {
         const returning = input.Metrics!.filter((q) => q.ReturnData ?? true);
-        if (returning.length !== 1) {
+        const band = input.ThresholdMetricId;
+        if (band === undefined && returning.length !== 1) {
           throw invalidValue('Exactly one element of the metrics list should return data.');
         }
+        if (band !== undefined) checkBandAlarm(input.Metrics!, band, returning.length);
         for (const q of input.Metrics!) {
           if (q.MetricStat && !isKnownStat(q.MetricStat.Stat)) {
             throw invalidValue(

@@ -4,6 +4,7 @@ import {
   InvalidParameterValueException,
   MissingRequiredParameterException,
 } from '../../api/cloudwatch/errors.js';
+import type { LogEventReader } from '../../events/metrics.js';
 import { buildArn } from '../../shared/arn.js';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataStore } from '../../storage/types.js';
@@ -16,6 +17,8 @@ export interface CloudwatchDeps {
   alarms: AlarmEngine;
   /** Milliseconds since the epoch; tests pin it. */
   now(): number;
+  /** CloudWatch Logs' events (Contributor Insights), once the logs plugin registered them. */
+  logs?(): LogEventReader | undefined;
 }
 
 export const scopeOf = (ctx: RequestContext): Scope => ({

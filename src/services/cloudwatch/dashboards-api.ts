@@ -11,7 +11,15 @@ import type { CloudwatchOperations } from '../../api/cloudwatch/operations.js';
 import type { DashboardValidationMessage } from '../../api/cloudwatch/types.js';
 import { parseArn } from '../../shared/arn.js';
 import { dashboardArn, invalidValue, type CloudwatchDeps } from './common.js';
-import { ALARMS, DASHBOARDS, TAGS, alarmKey, type DashboardRecord } from './store.js';
+import {
+  ALARMS,
+  DASHBOARDS,
+  INSIGHT_RULES,
+  MUTE_RULES,
+  TAGS,
+  scopePrefix,
+  type DashboardRecord,
+} from './store.js';
 
 type DashboardOps = Pick<
   CloudwatchOperations,
@@ -25,6 +33,13 @@ type DashboardOps = Pick<
 >;
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** The resources TagResource and its kin take, by ARN resource prefix; keyed `<scope>/<name>`. */
+const TAGGABLE = [
+  { prefix: 'alarm:', table: ALARMS, type: 'Alarm' },
+  { prefix: 'insight-rule/', table: INSIGHT_RULES, type: 'InsightRule' },
+  { prefix: 'alarm-mute-rule:', table: MUTE_RULES, type: 'AlarmMuteRule' },
+];
 const WIDGET_TYPES = new Set(['metric', 'text', 'log', 'alarm', 'explorer', 'custom']);
 
 /** AWS checks the body is a JSON object with a `widgets` array of typed widgets. */
@@ -73,19 +88,23 @@ export function dashboardOperations(deps: CloudwatchDeps): DashboardOps {
   const { store } = deps;
   const key = (account: string, name: string): string => `${account}/${name}`;
 
-  /** An alarm ARN of this account and region, or ResourceNotFoundException. */
+  /**
+   * A taggable resource's ARN of this account and region (an alarm, a Contributor Insights
+   * rule, an alarm mute rule), or ResourceNotFoundException.
+   */
   async function alarmOf(arn: string, ctx: { account: string; region: string }): Promise<string> {
     const p = parseArn(arn);
     if (!p || p.service !== 'cloudwatch') throw invalidValue(`Invalid arn syntax: ${arn}`);
-    const name = p.resource.startsWith('alarm:') ? p.resource.slice('alarm:'.length) : undefined;
+    const kind = TAGGABLE.find((k) => p.resource.startsWith(k.prefix));
+    const name = kind && p.resource.slice(kind.prefix.length);
     if (
-      name === undefined ||
+      kind === undefined ||
       p.account !== ctx.account ||
       p.region !== ctx.region ||
-      !(await store.get(ALARMS, alarmKey(ctx, name)))
+      !(await store.get(kind.table, `${scopePrefix(ctx)}${name}`))
     ) {
       throw new ResourceNotFoundException(`The specified resource ${arn} does not exist.`, {
-        ResourceType: 'Alarm',
+        ResourceType: kind?.type ?? 'Alarm',
         ResourceId: arn,
       });
     }

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluate, parseExpression, type MathContext, type MathValue } from './metric-math.js';
+import {
+  evaluate,
+  MathError,
+  parseExpression,
+  type MathContext,
+  type MathValue,
+} from './metric-math.js';
 import { compileSearch } from './search.js';
 
 const N = NaN;
@@ -14,6 +20,9 @@ const ctx = (refs: Record<string, MathValue>): MathContext => ({
   ref: (id) => refs[id],
   metrics: () => Object.values(refs).flatMap((v) => (v.kind === 'series' ? [v.s] : [])),
   search: () => [],
+  band: () => {
+    throw new MathError('no band');
+  },
 });
 const run = (expr: string, refs: Record<string, MathValue>): number[] | number => {
   const v = evaluate(parseExpression(expr), ctx(refs));

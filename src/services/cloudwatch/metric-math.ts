@@ -5,7 +5,8 @@
  *
  * Arithmetic (+ - * / ^), comparisons and AND/OR (1 or 0), and the functions ABS, AVG,
  * CEIL, DIFF, FILL (value, REPEAT, LINEAR), FLOOR, IF, LOG, LOG10, MAX, METRICS, MIN,
- * PERIOD, RATE, SQRT, STDDEV, SUM and SEARCH. As AWS says: "The AVG of a single time
+ * PERIOD, RATE, SQRT, STDDEV, SUM, SEARCH and ANOMALY_DETECTION_BAND (two series, upper
+ * and lower, from anomaly-model.ts). As AWS says: "The AVG of a single time
  * series returns a scalar … The AVG of an array of time series returns a single time
  * series" (likewise SUM, MIN, MAX, STDDEV).
  */
@@ -34,6 +35,8 @@ export interface MathContext {
   metrics(filter?: string): TimeSeries[];
   /** SEARCH(expression, stat, period). */
   search(query: string, stat: string, periodSec: number): TimeSeries[];
+  /** ANOMALY_DETECTION_BAND(id, k): the band of query `id`, upper then lower. */
+  band(id: string, stddevs: number): [TimeSeries, TimeSeries];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -386,6 +389,16 @@ function call(
     const p = period === undefined ? ctx.periodSec : period.kind === 'scalar' ? period.v : NaN;
     if (!(p > 0)) throw new MathError('SEARCH takes a period in seconds');
     return { kind: 'array', list: ctx.search(q.v, stat.v, p) };
+  }
+  if (fn === 'ANOMALY_DETECTION_BAND') {
+    arity(1, 2);
+    const [ref, k] = argNodes;
+    if (ref.t !== 'id') throw new MathError('ANOMALY_DETECTION_BAND takes the id of a metric');
+    const stddevs = k === undefined ? undefined : ev(k);
+    if (stddevs !== undefined && (stddevs.kind !== 'scalar' || !(stddevs.v > 0))) {
+      throw new MathError('ANOMALY_DETECTION_BAND takes a positive number of standard deviations');
+    }
+    return { kind: 'array', list: ctx.band(ref.name, stddevs?.v ?? 2) };
   }
   const args = argNodes.map(ev);
   if (fn in FOLDS) {

@@ -19,6 +19,7 @@ import {
   validPeriod,
   type CloudwatchDeps,
 } from './common.js';
+import { detectorLookup } from './anomaly-api.js';
 import { alignDown, runQueries } from './queries.js';
 import type { Point } from './series.js';
 import { percentileOf, percentile, standardStat, type StandardStat } from './stats.js';
@@ -218,7 +219,14 @@ export function metricOperations(deps: CloudwatchDeps): MetricOps {
         throw invalidValue('At least one query must have ReturnData set to true.');
       }
       const results = (
-        await runQueries(metrics, scopeOf(ctx), input.MetricDataQueries, start, end)
+        await runQueries(
+          metrics,
+          scopeOf(ctx),
+          input.MetricDataQueries,
+          start,
+          end,
+          await detectorLookup(deps.store, scopeOf(ctx)),
+        )
       ).filter((r) => r.returnData);
       const descending = (input.ScanBy ?? 'TimestampDescending') === 'TimestampDescending';
       // Paging: the token says how many points of the flattened results were returned.

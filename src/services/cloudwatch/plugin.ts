@@ -7,6 +7,8 @@ import type { MetricSink } from '../../events/metrics.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { AlarmEngine } from './alarm-engine.js';
+import { detectorLookup } from './anomaly-api.js';
+import { mutedBy } from './mute-rules.js';
 import { cloudwatchOperations } from './provider.js';
 import { MetricStore } from './series.js';
 import { CloudwatchSink } from './sink.js';
@@ -36,6 +38,8 @@ export const cloudwatchPlugin = definePlugin({
       now: Date.now,
       warn,
       intervalMs: evaluationInterval(process.env),
+      models: (scope) => detectorLookup(deps.store, scope),
+      mutedBy: (scope, alarm, now) => mutedBy(deps.store, scope, alarm, now),
     });
     const sink = new CloudwatchSink(
       metrics,
@@ -46,7 +50,13 @@ export const cloudwatchPlugin = definePlugin({
     let sweeper: NodeJS.Timeout | undefined;
     return {
       dispatch: bindProvider<CloudwatchOperations>(
-        cloudwatchOperations({ store: deps.store, metrics, alarms, now: Date.now }),
+        cloudwatchOperations({
+          store: deps.store,
+          metrics,
+          alarms,
+          now: Date.now,
+          logs: () => sink.logReader,
+        }),
       ),
       provides: { metrics: sink },
       async start() {

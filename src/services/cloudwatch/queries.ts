@@ -5,6 +5,7 @@
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
  */
 import type { MetricDataQuery } from '../../api/cloudwatch/types.js';
+import { anomalyBand, TRAINING_MS, type ModelOptions } from './anomaly-model.js';
 import { invalidValue } from './common.js';
 import {
   evaluate,
@@ -75,9 +76,13 @@ function labelOf(s: Series): string {
   return dims ? `${dims} ${s.name}` : s.name;
 }
 
+/** What ANOMALY_DETECTION_BAND learns from for a query: its detector's configuration. */
+export type ModelLookup = (q: MetricDataQuery) => ModelOptions | undefined;
+
 /**
  * Evaluates every query over [start, end); results for every query (ReturnData says
- * which the caller returns). Bad expressions are InvalidParameterValue.
+ * which the caller returns; a band query gives two results, upper then lower). Bad
+ * expressions are InvalidParameterValue.
  */
 export async function runQueries(
   metrics: MetricStore,
@@ -85,6 +90,7 @@ export async function runQueries(
   queries: readonly MetricDataQuery[],
   start: number,
   end: number,
+  modelOf: ModelLookup = () => undefined,
 ): Promise<QueryResult[]> {
   const ids = new Set<string>();
   for (const q of queries) {
@@ -99,11 +105,6 @@ export async function runQueries(
       throw invalidValue(`The value ${q.MetricStat.Stat} for parameter Stat is not supported.`);
     }
   }
-  const commonPeriod =
-    queries.find((q) => q.MetricStat)?.MetricStat?.Period ??
-    queries.find((q) => q.Period)?.Period ??
-    60;
-  const all = await metrics.all(scope);
   const parsed = new Map<string, Expression>();
   for (const q of queries) {
     if (q.Expression === undefined) continue;
@@ -113,9 +114,52 @@ export async function runQueries(
       throw mathError(q, err);
     }
   }
+  const env: Env = { metrics, all: await metrics.all(scope), queries, parsed, modelOf };
+  const evalQuery = engine(env, start, end);
+  const results: QueryResult[] = [];
+  for (const q of queries) {
+    const { value, grid } = evalQuery(q);
+    const returnData = q.ReturnData ?? true;
+    for (const s of flatten(value, grid.length, q)) {
+      const timestamps: number[] = [];
+      const values: number[] = [];
+      for (let i = 0; i < grid.length; i++) {
+        if (Number.isFinite(s.values[i])) {
+          timestamps.push(grid[i]);
+          values.push(s.values[i]);
+        }
+      }
+      results.push({ id: q.Id, label: s.label, timestamps, values, returnData });
+    }
+  }
+  return results;
+}
+
+interface Env {
+  metrics: MetricStore;
+  all: Series[];
+  queries: readonly MetricDataQuery[];
+  parsed: Map<string, Expression>;
+  modelOf: ModelLookup;
+}
+
+interface Evaluated {
+  value: MathValue;
+  grid: number[];
+  period: number;
+}
+
+/** A memoizing evaluator of the queries over [start, end). */
+function engine(env: Env, start: number, end: number): (q: MetricDataQuery) => Evaluated {
+  const { metrics, all, queries, parsed } = env;
+  const commonPeriod =
+    queries.find((q) => q.MetricStat)?.MetricStat?.Period ??
+    queries.find((q) => q.Period)?.Period ??
+    60;
   const byId = new Map(queries.map((q) => [q.Id, q]));
-  const cache = new Map<string, { value: MathValue; grid: number[]; period: number }>();
+  const cache = new Map<string, Evaluated>();
   const visiting = new Set<string>();
+  let training: ((q: MetricDataQuery) => Evaluated) | undefined;
 
   const metricStatOn = (q: MetricDataQuery, grid: number[], period: number): TimeSeries => {
     const ms = q.MetricStat!;
@@ -131,14 +175,39 @@ export async function runQueries(
     };
   };
 
-  const evalQuery = (q: MetricDataQuery): { value: MathValue; grid: number[]; period: number } => {
+  /** The band of query `id` on `grid`, trained on its two weeks before `start`. */
+  const band = (id: string, stddevs: number, grid: number[]): [TimeSeries, TimeSeries] => {
+    const target = byId.get(id);
+    if (!target) throw new MathError(`Unknown id ${id}`);
+    training ??= engine(env, start - TRAINING_MS, end);
+    const r = training(target);
+    if (r.value.kind !== 'series') {
+      throw new MathError('ANOMALY_DETECTION_BAND takes a query that returns one time series');
+    }
+    const times: number[] = [];
+    const values: number[] = [];
+    r.grid.forEach((t, i) => {
+      const v = (r.value as { s: TimeSeries }).s.values[i];
+      if (Number.isFinite(v)) {
+        times.push(t);
+        values.push(v);
+      }
+    });
+    const b = anomalyBand(times, values, grid, stddevs, env.modelOf(target) ?? { excluded: [] });
+    return [
+      { label: 'Upper', values: b.upper },
+      { label: 'Lower', values: b.lower },
+    ];
+  };
+
+  const evalQuery = (q: MetricDataQuery): Evaluated => {
     const hit = cache.get(q.Id);
     if (hit) return hit;
     if (visiting.has(q.Id)) {
       throw invalidValue(`Circular dependency detected in expression of query ${q.Id}.`);
     }
     visiting.add(q.Id);
-    let out: { value: MathValue; grid: number[]; period: number };
+    let out: Evaluated;
     if (q.MetricStat) {
       const period = q.MetricStat.Period;
       const grid = gridOf(start, end, period);
@@ -179,6 +248,7 @@ export async function runQueries(
             }))
             .filter((s) => s.values.some((v) => !Number.isNaN(v)));
         },
+        band: (id, stddevs) => band(id, stddevs, grid),
       };
       if (usesMetrics(expr)) {
         for (const m of queries) if (m.MetricStat) evalQuery(m);
@@ -193,24 +263,7 @@ export async function runQueries(
     cache.set(q.Id, out);
     return out;
   };
-
-  const results: QueryResult[] = [];
-  for (const q of queries) {
-    const { value, grid } = evalQuery(q);
-    const returnData = q.ReturnData ?? true;
-    for (const s of flatten(value, grid.length, q)) {
-      const timestamps: number[] = [];
-      const values: number[] = [];
-      for (let i = 0; i < grid.length; i++) {
-        if (Number.isFinite(s.values[i])) {
-          timestamps.push(grid[i]);
-          values.push(s.values[i]);
-        }
-      }
-      results.push({ id: q.Id, label: s.label, timestamps, values, returnData });
-    }
-  }
-  return results;
+  return evalQuery;
 }
 
 function flatten(v: MathValue, n: number, q: MetricDataQuery): TimeSeries[] {

@@ -4,7 +4,12 @@
  * transaction. A crash loses at most that second of service-published points (the API's
  * PutMetricData is written before it answers).
  */
-import type { AlarmActionDeliverer, MetricDimension, MetricSink } from '../../events/metrics.js';
+import type {
+  AlarmActionDeliverer,
+  LogEventReader,
+  MetricDimension,
+  MetricSink,
+} from '../../events/metrics.js';
 import type { AlarmEngine } from './alarm-engine.js';
 import { identityOf, type MetricStore, type Point } from './series.js';
 
@@ -82,6 +87,13 @@ export class CloudwatchSink implements MetricSink {
 
   registerAlarmTarget(service: string, deliver: AlarmActionDeliverer): void {
     this.alarms.registerTarget(service, deliver);
+  }
+
+  /** Where Contributor Insights rules read log events (set by the logs plugin). */
+  logReader: LogEventReader | undefined;
+
+  registerLogReader(reader: LogEventReader): void {
+    this.logReader = reader;
   }
 
   flush(): Promise<void> {

@@ -46,3 +46,12 @@ export interface DashboardRecord {
   body: string;
   lastModified: number;
 }
+
+/** `<scope>/<S|M><identity JSON>` → DetectorRecord (anomaly-api.ts). */
+export const ANOMALY_DETECTORS = 'cloudwatch_anomaly_detectors';
+
+/** `<scope>/<name>` → MuteRuleRecord (mute-rules.ts). */
+export const MUTE_RULES = 'cloudwatch_alarm_mute_rules';
+
+/** `<scope>/<rule name>` → InsightRuleRecord (insights-api.ts). */
+export const INSIGHT_RULES = 'cloudwatch_insight_rules';

@@ -3,6 +3,7 @@ import type { LogsOperations } from '../../api/logs/operations.js';
 import { bindProvider, definePlugin } from '../plugin.js';
 import { logsOperations } from './provider.js';
 import { createLogger } from '../../shared/log.js';
+import { StoredLogEvents } from './insight-reader.js';
 import { LogsSink } from './sink.js';
 import { SubscriptionDelivery } from './subscription-delivery.js';
 import { MetricFilterPublisher } from './metric-filter-delivery.js';
@@ -41,6 +42,8 @@ export const logsPlugin = definePlugin({
       deps.links.s3writes,
       (msg, err) => log.warn(msg, { error: err instanceof Error ? err.message : String(err) }),
     );
+    // Contributor Insights rules (CloudWatch) read the stored events through this.
+    deps.links.metrics.registerLogReader?.(new StoredLogEvents(deps.store));
     return {
       dispatch: bindProvider<LogsOperations>(
         logsOperations({

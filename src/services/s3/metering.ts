@@ -10,6 +10,7 @@ import type { Meter } from '../../billing/meter.js';
 import type { MetricSink } from '../../events/metrics.js';
 import { AwsError } from '../../shared/errors.js';
 import type { RequestMetrics } from './metrics-config.js';
+import type { FormOutcome } from './post-object.js';
 import type { RequestContext } from '../../shared/context.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { OBJECTS, VERSIONS, objectPrefix, type ObjectRecord, type VersionEntry } from './store.js';
@@ -91,7 +92,21 @@ export class S3Meter {
     return out as Partial<S3Operations>;
   }
 
-  private requested(operation: string, bucket: string | undefined, ctx: RequestContext): void {
+  /**
+   * A browser form upload (POST Object), which reaches S3 outside the operations: a tier-1
+   * request ("PUT, COPY, POST, LIST requests"), a storage change, and a PostRequests
+   * request metric, like PutObject's.
+   */
+  formRequest(r: FormOutcome): void {
+    if (this.meter.enabled) this.requested('PostObject', r.bucket, r);
+    this.requests?.record({ ...r, operation: 'PostObject', downloaded: 0 });
+  }
+
+  private requested(
+    operation: string,
+    bucket: string | undefined,
+    ctx: Pick<RequestContext, 'account' | 'region'>,
+  ): void {
     const tier = requestTier(operation);
     const resource = `arn:aws:s3:::${bucket ?? ''}`;
     const base = { account: ctx.account, region: ctx.region, service: 'AmazonS3' as const };

@@ -107,7 +107,11 @@ function kindOf(operation: string): string | undefined {
     return 'PutRequests';
   if (operation === 'DeleteObject' || operation === 'DeleteObjects') return 'DeleteRequests';
   if (operation === 'HeadObject' || operation === 'HeadBucket') return 'HeadRequests';
-  if (operation === 'CreateMultipartUpload' || operation === 'CompleteMultipartUpload')
+  if (
+    operation === 'CreateMultipartUpload' ||
+    operation === 'CompleteMultipartUpload' ||
+    operation === 'PostObject'
+  )
     return 'PostRequests';
   if (/^List/.test(operation)) return 'ListRequests';
   return undefined;

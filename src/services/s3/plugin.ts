@@ -89,7 +89,7 @@ export const s3Plugin = definePlugin({
     );
     return {
       dispatch: bindProvider<S3Operations>(operations),
-      formUpload: (up) => formUpload(s3deps, up),
+      formUpload: (up) => formUpload(s3deps, up, (outcome) => metering.formRequest(outcome)),
       provides: {
         s3objects: new StoredObjectSource(deps.store, blobs),
         s3writes: new OperationsObjectWriter((input, ctx) => {

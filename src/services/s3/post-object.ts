@@ -10,7 +10,17 @@ import type { IncomingMessage } from 'node:http';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { ObjectCannedACL, StorageClass } from '../../api/s3/types.js';
+import {
+  CHECKSUM_ALGORITHMS,
+  checksumHeader,
+  isDigestOf,
+  runningDigest,
+  type ChecksumAlgorithm,
+  type RunningDigest,
+} from '../../protocol/checksums.js';
+import { PayloadErrors } from '../../protocol/payload.js';
 import { constantTimeEqual, hmacSha256Hex, signingKey } from '../../protocol/sigv4-crypto.js';
 import type { WireResponse } from '../../protocol/types.js';
 import { rootPrincipal } from '../../shared/arn.js';
@@ -19,7 +29,15 @@ import type { FormUploadRequest } from '../plugin.js';
 import { AwsError } from '../../shared/errors.js';
 import type { CheckedPayload, PayloadDigests } from '../../shared/streaming-blob.js';
 import { requestedAcl } from './acl.js';
-import { checkKey, requireBucket, storeBody, storedHeaders, type S3Deps } from './common.js';
+import {
+  checkKey,
+  checkTags,
+  requireBucket,
+  storeBody,
+  storedHeaders,
+  type S3Deps,
+} from './common.js';
+import { S3Errors } from './errors.js';
 import { lockOnWrite } from './object-lock.js';
 import { MAX_PUT_BYTES, commitObject, shownVersionId } from './objects.js';
 import type { ObjectRecord } from './store.js';
@@ -199,15 +217,76 @@ async function checkSignature(
   return found;
 }
 
-/** The file as a checked payload: MD5 on the fly, refused once past the policy's maximum. */
+/** A flexible checksum the form asks for: verified against `expected` when given. */
+interface FormChecksum {
+  algorithm: ChecksumAlgorithm;
+  expected?: string;
+}
+
+/**
+ * The form's checksum fields, as PutObject's headers: `x-amz-checksum-<algorithm>` (base64,
+ * verified) and `x-amz-checksum-algorithm` (computed and stored).
+ */
+function formChecksum(fields: ReadonlyMap<string, string>): FormChecksum | undefined {
+  const given = CHECKSUM_ALGORITHMS.filter((a) => fields.has(checksumHeader(a)));
+  if (given.length > 1) throw PayloadErrors.multipleChecksums();
+  const named = fields.get('x-amz-checksum-algorithm');
+  let algorithm: ChecksumAlgorithm | undefined = given[0];
+  if (named !== undefined) {
+    const a = CHECKSUM_ALGORITHMS.find((x) => x === named.toUpperCase());
+    if (!a || (algorithm !== undefined && a !== algorithm)) {
+      throw e('InvalidRequest', 400, 'Value for x-amz-checksum-algorithm header is invalid.');
+    }
+    algorithm = a;
+  }
+  if (algorithm === undefined) return undefined;
+  const expected = fields.get(checksumHeader(algorithm));
+  if (expected !== undefined && !isDigestOf(algorithm, expected)) {
+    throw PayloadErrors.invalidChecksum(checksumHeader(algorithm));
+  }
+  return { algorithm, expected };
+}
+
+const tagXml = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Tag' });
+
+/**
+ * The `tagging` field: "The specified set of tags to add to the object", as the XML
+ * `<Tagging><TagSet><Tag><Key>…</Key><Value>…</Value></Tag></TagSet></Tagging>`.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
+ */
+function formTags(xml: string | undefined): { Key: string; Value: string }[] {
+  if (xml === undefined || xml.trim() === '') return [];
+  if (XMLValidator.validate(xml) !== true) throw S3Errors.malformedXml();
+  const doc = tagXml.parse(xml) as {
+    Tagging?: { TagSet?: { Tag?: { Key?: unknown; Value?: unknown }[] } | '' };
+  };
+  if (doc.Tagging === undefined) throw S3Errors.malformedXml();
+  const set = doc.Tagging.TagSet;
+  const tags = (set === '' || set === undefined ? [] : (set.Tag ?? [])).map((t) => {
+    if (typeof t.Key !== 'string') throw S3Errors.malformedXml();
+    return { Key: t.Key, Value: typeof t.Value === 'string' ? t.Value : '' };
+  });
+  checkTags(tags);
+  return tags;
+}
+
+/**
+ * The file as a checked payload: MD5 (and the form's flexible checksum) on the fly,
+ * refused once past the policy's maximum or when the checksum does not match.
+ */
 class FormFile extends Transform implements CheckedPayload {
   readonly declaredLength = undefined;
   private length = 0;
   private readonly md5 = createHash('md5');
+  private readonly digest: RunningDigest | undefined;
   private result: PayloadDigests | undefined;
 
-  constructor(private readonly range: { min: number; max: number }) {
+  constructor(
+    private readonly range: { min: number; max: number },
+    private readonly checksum: FormChecksum | undefined,
+  ) {
     super();
+    this.digest = checksum && runningDigest(checksum.algorithm);
   }
 
   get digests(): PayloadDigests | undefined {
@@ -218,13 +297,25 @@ class FormFile extends Transform implements CheckedPayload {
     this.length += chunk.length;
     if (this.length > this.range.max) return done(PostErrors.tooLarge(this.range.max));
     this.md5.update(chunk);
+    this.digest?.update(chunk);
     done(null, chunk);
   }
 
   override _flush(done: TransformCallback): void {
     if (this.length < this.range.min) return done(PostErrors.tooSmall(this.length, this.range.min));
-    this.result = { length: this.length, md5: this.md5.digest('hex'), checksums: {} };
-    done();
+    const md5 = this.md5.digest('hex');
+    if (!this.digest || !this.checksum) {
+      this.result = { length: this.length, md5, checksums: {} };
+      return done();
+    }
+    const { algorithm, expected } = this.checksum;
+    this.digest.digest().then((value) => {
+      if (expected !== undefined && value !== expected) {
+        return done(PayloadErrors.checksumMismatch(algorithm));
+      }
+      this.result = { length: this.length, md5, checksums: { [algorithm]: value } };
+      done();
+    }, done);
   }
 }
 
@@ -280,8 +371,55 @@ function readForm(
   });
 }
 
-/** Handles one form upload; the answer (or an AwsError thrown) is the gateway's to send. */
-export async function formUpload(deps: S3Deps, up: FormUploadRequest): Promise<WireResponse> {
+/** What a form upload did, for the request meters (S3Meter.formRequest). */
+export interface FormOutcome {
+  account: string;
+  region: string;
+  bucket: string;
+  key: string;
+  status: number;
+  latencyMs: number;
+  /** Bytes of the stored object (0 when refused). */
+  uploaded: number;
+}
+
+/**
+ * Handles one form upload; the answer (or an AwsError thrown) is the gateway's to send.
+ * `observe` hears of every attempt, refused or not (a POST is a billed request either way).
+ */
+export async function formUpload(
+  deps: S3Deps,
+  up: FormUploadRequest,
+  observe?: (outcome: FormOutcome) => void,
+): Promise<WireResponse> {
+  const started = performance.now();
+  const outcome: FormOutcome = {
+    account: up.defaultAccount,
+    region: up.defaultRegion,
+    bucket: up.bucket,
+    key: '',
+    status: 200,
+    latencyMs: 0,
+    uploaded: 0,
+  };
+  try {
+    const res = await receiveForm(deps, up, outcome);
+    outcome.status = res.status;
+    return res;
+  } catch (err) {
+    outcome.status = err instanceof AwsError ? err.status : 500;
+    throw err;
+  } finally {
+    outcome.latencyMs = performance.now() - started;
+    observe?.(outcome);
+  }
+}
+
+async function receiveForm(
+  deps: S3Deps,
+  up: FormUploadRequest,
+  outcome: FormOutcome,
+): Promise<WireResponse> {
   const { req } = up;
   let form: Awaited<ReturnType<typeof readForm>>;
   try {
@@ -306,8 +444,10 @@ export async function formUpload(deps: S3Deps, up: FormUploadRequest): Promise<W
     if (rawKey === undefined) throw PostErrors.missingField('key');
     if (!file) throw PostErrors.noFile();
     const key = rawKey.replace(/\$\{filename\}/g, file.filename);
+    outcome.key = key;
     checkKey(key);
     const account = credential?.account ?? up.defaultAccount;
+    outcome.account = account;
     const ctx: RequestContext = {
       requestId: up.requestId,
       account,
@@ -322,7 +462,8 @@ export async function formUpload(deps: S3Deps, up: FormUploadRequest): Promise<W
     const metadata: Record<string, string> = {};
     for (const [name, value] of fields)
       if (name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = value;
-    const body = new FormFile(range);
+    const tags = formTags(fields.get('tagging'));
+    const body = new FormFile(range, formChecksum(fields));
     // Both settle: the size check fails the pipeline, and with it the blob write.
     const [stored] = await Promise.all([storeBody(deps, body), pipeline(file.stream, body)]);
     const record: ObjectRecord = {
@@ -340,14 +481,17 @@ export async function formUpload(deps: S3Deps, up: FormUploadRequest): Promise<W
       }),
       metadata,
       storageClass: (fields.get('x-amz-storage-class') as StorageClass | undefined) ?? 'STANDARD',
-      checksums: {},
+      checksums: stored.checksums,
+      checksumType: Object.keys(stored.checksums).length ? 'FULL_OBJECT' : undefined,
       content: [stored.piece],
+      tags: tags.length ? tags : undefined,
       acl: acl as ObjectCannedACL | undefined,
       ...lockOnWrite(bucket, {}, deps.now()),
     };
     // The whole form parsed (a malformed tail refuses the upload) before the object is kept.
     await form.done;
     await commitObject(deps, bucket, record, ctx, 'ObjectCreated:Post');
+    outcome.uploaded = record.size;
     return answer(up, fields, record, shownVersionId(bucket, record));
   } catch (err) {
     // The rest of the upload is read and dropped: the answer follows the request.
@@ -367,6 +511,9 @@ function answer(
   const encodedKey = record.key.split('/').map(encodeURIComponent).join('/');
   const location = `${up.bucketUrl}/${encodedKey}`;
   const headers: Record<string, string> = { etag: record.etag, location };
+  for (const [algorithm, value] of Object.entries(record.checksums)) {
+    headers[checksumHeader(algorithm as ChecksumAlgorithm)] = value;
+  }
   if (versionId !== undefined) headers['x-amz-version-id'] = versionId;
   const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');
   if (redirect) {

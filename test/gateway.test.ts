@@ -53,20 +53,19 @@ describe('gateway', () => {
     assert.equal(query.status, 200);
     assert.match(query.text, /<PutMetricDataResponse[^>]*>/);
     // An operation a service does not implement is the query protocol's NotImplemented
-    // (every CloudWatch operation is implemented; STS's GetWebIdentityToken is not).
+    // (every CloudWatch operation is implemented; ELB's load balancer capacity
+    // reservations are not).
     const unimplemented = await signedFetch(server.endpoint, {
-      service: 'sts',
+      service: 'elasticloadbalancing',
       headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-      body:
-        'Action=GetWebIdentityToken&Version=2011-06-15' +
-        '&Audience.member.1=https%3A%2F%2Fexample.com&SigningAlgorithm=RS256',
+      body: 'Action=DescribeCapacityReservation&Version=2015-12-01&LoadBalancerArn=arn',
     });
     assert.equal(unimplemented.status, 501);
     assert.match(
       unimplemented.text,
       /<ErrorResponse[^>]*>.*<Code>NotImplementedException<\/Code>/s,
     );
-    assert.match(unimplemented.text, /sts\.GetWebIdentityToken is not implemented/);
+    assert.match(unimplemented.text, /elbv2\.DescribeCapacityReservation is not implemented/);
 
     // The query parser read the form: a missing required member is the query protocol's
     // validation error.

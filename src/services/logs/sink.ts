@@ -55,7 +55,15 @@ export class LogsSink implements LogSink {
           await tx.put(GROUPS, gKey, group);
           await tx.put(STREAMS, sKey, stream);
         }
-        const kept = await ingestEvents(tx, scope, logGroupName, logStreamName, stream, events, now);
+        const kept = await ingestEvents(
+          tx,
+          scope,
+          logGroupName,
+          logStreamName,
+          stream,
+          events,
+          now,
+        );
         out.push({ scope, logGroupName, logStreamName, events: kept });
       }
       return out;

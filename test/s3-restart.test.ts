@@ -167,8 +167,12 @@ test('kill -9 during uploads: no partial object, the multipart upload completes 
     await s3.send(
       new AbortMultipartUploadCommand({ Bucket: 'durable', Key: 'x', UploadId: other.UploadId }),
     );
-    await s3.send(new PutObjectCommand({ Bucket: 'durable', Key: 'small', Body: 'first' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'durable', Key: 'small', Body: 'second' }));
+    // Over the inline threshold (64 KiB), so each version is a blob; 'tiny' is inline: none.
+    const first = Buffer.alloc(70_000, 'f');
+    const second = Buffer.alloc(70_000, 's');
+    await s3.send(new PutObjectCommand({ Bucket: 'durable', Key: 'small', Body: first }));
+    await s3.send(new PutObjectCommand({ Bucket: 'durable', Key: 'small', Body: second }));
+    await s3.send(new PutObjectCommand({ Bucket: 'durable', Key: 'tiny', Body: 'inline' }));
     s3.destroy();
     server.child.kill('SIGKILL');
     await server.exited;
@@ -178,7 +182,9 @@ test('kill -9 during uploads: no partial object, the multipart upload completes 
     await waitFor(() => blobFiles(stateDir).length === 3, 'the collector');
     s3 = new S3Client({ ...clientConfig(server.endpoint), forcePathStyle: true });
     const small = await s3.send(new GetObjectCommand({ Bucket: 'durable', Key: 'small' }));
-    assert.equal(await small.Body?.transformToString(), 'second');
+    assert.ok(Buffer.from(await small.Body!.transformToByteArray()).equals(second));
+    const tiny = await s3.send(new GetObjectCommand({ Bucket: 'durable', Key: 'tiny' }));
+    assert.equal(await tiny.Body?.transformToString(), 'inline');
     s3.destroy();
   } finally {
     server?.child.kill('SIGKILL');

@@ -16,7 +16,9 @@ import {
   OBJECTS,
   objectKey,
   type BucketRecord,
+  type BlobPiece,
   type ContentPiece,
+  type InlinePiece,
   type ObjectRecord,
   type StoredHeaders,
 } from './store.js';
@@ -136,25 +138,85 @@ export interface StoredBody {
 }
 
 /**
- * Writes a payload into the blob store: a stream as it arrives (temp file, fsync, rename;
- * the gateway's checks fail it before its end when they fail, and then nothing is kept).
+ * Objects up to this size keep their bytes in their record (an InlinePiece): the record and
+ * the data commit in one SQLite WAL write, with no blob file and none of its fsyncs. The
+ * store commits with synchronous=NORMAL (survives kill -9, not an OS crash), so a blob's
+ * fsync bought a small object nothing its record did not already have. MinIO does the same
+ * below 128 KiB (xl.meta). 64 KiB: above it the record's base64 copy costs more per PUT
+ * than the blob's fsyncs save (bench/README.md, "S3 benchmark").
+ */
+export const INLINE_MAX_BYTES = 64 * 1024;
+
+/**
+ * Stores a new object's payload: inline in its record when it turns out to be at most
+ * INLINE_MAX_BYTES (a stream of unknown length, such as a POST form's file, is read that far
+ * first), else as a blob. The one place that decides where a new object's bytes live.
  */
 export async function storeBody(
   deps: Pick<S3Deps, 'blobs' | 'guard'>,
   body: StreamingBlob | undefined,
 ): Promise<StoredBody> {
+  if (!(body instanceof Readable)) {
+    const buf = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0);
+    if (buf.length > INLINE_MAX_BYTES) return storeBlob(deps, buf);
+    const md5 = createHash('md5').update(buf).digest('hex');
+    return { piece: inlinePiece(buf), md5, checksums: {} };
+  }
+  const declared = declaredSize(body);
+  if (declared !== undefined && declared > INLINE_MAX_BYTES) return storeBlob(deps, body);
+  const source = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) {
+      return { piece: inlinePiece(Buffer.concat(head, size)), ...payloadDigests(body) };
+    }
+    head.push(next.value);
+    size += next.value.length;
+    if (size > INLINE_MAX_BYTES) break;
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield* head;
+    for (let next = await source.next(); !next.done; next = await source.next()) {
+      yield next.value;
+    }
+  }
+  const info = await deps.blobs.put(Readable.from(rest(), { objectMode: false }));
+  deps.guard.protect(info.digest);
+  return { piece: info, ...payloadDigests(body) };
+}
+
+/**
+ * Writes a payload into the blob store: a stream as it arrives (temp file, fsync, rename;
+ * the gateway's checks fail it before its end when they fail, and then nothing is kept).
+ */
+export async function storeBlob(
+  deps: Pick<S3Deps, 'blobs' | 'guard'>,
+  body: StreamingBlob | undefined,
+): Promise<StoredBody & { piece: BlobPiece }> {
   const { blobs, guard } = deps;
   if (body instanceof Readable) {
     const info = await blobs.put(body);
     guard.protect(info.digest);
-    const digests = isCheckedPayload(body) ? body.digests : undefined;
-    if (!digests) throw new Error('a streamed payload ended without its checks');
-    return { piece: info, md5: digests.md5, checksums: digests.checksums };
+    return { piece: info, ...payloadDigests(body) };
   }
   const buf = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0);
   const info = await blobs.put(buf);
   guard.protect(info.digest);
   return { piece: info, md5: createHash('md5').update(buf).digest('hex'), checksums: {} };
+}
+
+/** What the gateway's checks learned of a streamed payload that has ended. */
+function payloadDigests(body: Readable): Pick<StoredBody, 'md5' | 'checksums'> {
+  const digests = isCheckedPayload(body) ? body.digests : undefined;
+  if (!digests) throw new Error('a streamed payload ended without its checks');
+  return { md5: digests.md5, checksums: digests.checksums };
+}
+
+/** An inline piece owning its bytes (a copy, so no caller's buffer is retained). */
+function inlinePiece(data: Buffer): InlinePiece {
+  return { data: Buffer.from(data), size: data.length };
 }
 
 /** The declared size of a payload before it is read, when the request said it. */
@@ -167,7 +229,22 @@ export function declaredSize(
   return contentLength ?? (body === undefined ? 0 : undefined);
 }
 
-/** Bytes [start, end] (inclusive) of an object's content, read blob after blob. */
+/**
+ * Bytes [start, end] (inclusive) of an object's content: straight from the record when
+ * it is stored inline (no file opened), else read blob after blob.
+ */
+export function contentBody(
+  blobs: BlobStore,
+  pieces: readonly ContentPiece[],
+  start: number,
+  end: number,
+): Readable | Buffer {
+  const only = pieces.length === 1 ? pieces[0] : undefined;
+  if (only?.data !== undefined) return only.data.subarray(start, end + 1);
+  return contentStream(blobs, pieces, start, end);
+}
+
+/** Bytes [start, end] (inclusive) of an object's content as a stream, piece after piece. */
 export function contentStream(
   blobs: BlobStore,
   pieces: readonly ContentPiece[],
@@ -184,6 +261,10 @@ export function contentStream(
       if (pieceStart > end) break;
       const from = Math.max(start, pieceStart) - pieceStart;
       const to = Math.min(end, pieceEnd) - pieceStart;
+      if (piece.data !== undefined) {
+        yield piece.data.subarray(from, to + 1);
+        continue;
+      }
       const stream = await blobs.get(piece.digest, { start: from, end: to });
       if (!stream) throw new Error(`object content ${piece.digest} is missing`);
       for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;

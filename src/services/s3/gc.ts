@@ -11,6 +11,7 @@ import {
   OBJECTS,
   PARTS,
   VERSIONS,
+  blobDigests,
   type ObjectRecord,
   type PartRecord,
   type VersionEntry,
@@ -54,11 +55,12 @@ export class BlobCollector {
   /** One sweep; resolves how many blobs went. */
   async collect(): Promise<number> {
     const referenced = new Set<string>();
+    // Inline objects (common.ts, INLINE_MAX_BYTES) reference no blob.
     await this.scan<ObjectRecord>(OBJECTS, (o) =>
-      o.content.forEach((c) => referenced.add(c.digest)),
+      blobDigests(o.content).forEach((d) => referenced.add(d)),
     );
     await this.scan<VersionEntry>(VERSIONS, (v) =>
-      v.deleteMarker ? undefined : v.content.forEach((c) => referenced.add(c.digest)),
+      v.deleteMarker ? undefined : blobDigests(v.content).forEach((d) => referenced.add(d)),
     );
     await this.scan<PartRecord>(PARTS, (p) => referenced.add(p.digest));
     let removed = 0;

@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Operations } from '../../api/s3/operations.js';
 import type { StorageClass } from '../../api/s3/types.js';
@@ -19,7 +19,7 @@ import {
   declaredSize,
   parseTagging,
   requireBucket,
-  storeBody,
+  storeBlob,
   storedHeaders,
   urlEncodeKey,
   type S3Deps,
@@ -135,7 +135,8 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
       const size = declaredSize(input.Body, input.ContentLength);
       if (size === undefined) throw S3Errors.missingContentLength();
       if (size > MAX_PUT_BYTES) throw S3Errors.entityTooLarge(size, MAX_PUT_BYTES);
-      const stored = await storeBody(deps, input.Body);
+      // Parts stay blobs: completing an upload references them, never copies them.
+      const stored = await storeBlob(deps, input.Body);
       const part: PartRecord = {
         partNumber: input.PartNumber,
         etag: `"${stored.md5}"`,
@@ -170,21 +171,28 @@ export function multipartOperations(deps: S3Deps): MultipartOps {
       }
       let part: PartRecord;
       const whole = start === 0 && end === obj.size - 1;
-      if (whole && obj.content.length === 1 && obj.partsCount === undefined) {
+      const [only] = obj.content;
+      if (whole && obj.content.length === 1 && only.digest !== undefined && !obj.partsCount) {
         // The same bytes: the same blob, and the object's MD5 ETag is the part's.
-        deps.guard.protect(obj.content[0].digest);
+        deps.guard.protect(only.digest);
         part = {
           partNumber: input.PartNumber,
           etag: obj.etag,
           size: obj.size,
           lastModified: deps.now(),
-          digest: obj.content[0].digest,
+          digest: only.digest,
           checksums: {},
         };
       } else {
         const md5 = runningDigest('MD5');
-        const hashing = new PassThrough();
-        hashing.on('data', (chunk: Buffer) => md5.update(chunk));
+        // Hashes as a step of the pipe, not in a 'data' listener: a listener starts the flow
+        // before blobs.put reads, and chunks that come at once (inline sources) were lost.
+        const hashing = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            md5.update(chunk);
+            done(null, chunk);
+          },
+        });
         const [info] = await Promise.all([
           blobs.put(hashing),
           pipeline(contentStream(blobs, obj.content, start, end), hashing),

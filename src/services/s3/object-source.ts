@@ -7,7 +7,7 @@ import type { S3Operations } from '../../api/s3/operations.js';
 import type { RequestContext } from '../../shared/context.js';
 import { AwsError } from '../../shared/errors.js';
 import type { BlobStore, MetadataStore } from '../../storage/types.js';
-import { contentStream, requireBucket, requireObject } from './common.js';
+import { contentBody, requireBucket, requireObject } from './common.js';
 import { readStreamingBlob } from '../../shared/streaming-blob.js';
 
 export type S3ReadResult =
@@ -51,7 +51,7 @@ export class StoredObjectSource implements S3ObjectSource {
         };
       }
       const body = await readStreamingBlob(
-        obj.size ? contentStream(this.blobs, obj.content, 0, obj.size - 1) : Buffer.alloc(0),
+        obj.size ? contentBody(this.blobs, obj.content, 0, obj.size - 1) : Buffer.alloc(0),
         limit,
       );
       return { ok: true, body: body ?? Buffer.alloc(0) };

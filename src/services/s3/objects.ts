@@ -12,7 +12,7 @@ import {
   checkKey,
   checkTags,
   checksumFields,
-  contentStream,
+  contentBody,
   declaredSize,
   etagMatches,
   parseTagging,
@@ -26,6 +26,7 @@ import { S3Errors } from './errors.js';
 import type { S3EventName } from './notifications.js';
 import {
   OBJECTS,
+  blobDigests,
   objectKey,
   type BucketRecord,
   type DeleteMarkerRecord,
@@ -144,7 +145,7 @@ export function objectOperations(deps: S3Deps): ObjectOps {
     if (input.ResponseContentType !== undefined) output.ContentType = input.ResponseContentType;
     if (input.ResponseExpires !== undefined) output.Expires = input.ResponseExpires.toUTCString();
     if (withBody) {
-      output.Body = length > 0 ? contentStream(blobs, obj.content, start, end) : Buffer.alloc(0);
+      output.Body = length > 0 ? contentBody(blobs, obj.content, start, end) : Buffer.alloc(0);
       if (partial) output.StatusCode = 206;
     } else if (partial) {
       output.StatusCode = 206;
@@ -297,8 +298,9 @@ export function objectOperations(deps: S3Deps): ObjectOps {
       if (obj.size > MAX_PUT_BYTES) throw S3Errors.entityTooLarge(obj.size, MAX_PUT_BYTES);
       const tags =
         input.TaggingDirective === 'REPLACE' ? parseTagging(input.Tagging) : (obj.tags ?? []);
-      // The content is shared, not copied: blobs are content-addressed and immutable.
-      for (const piece of obj.content) deps.guard.protect(piece.digest);
+      // The content is shared, not copied: blobs are content-addressed and immutable (an
+      // inline object's bytes are copied with its record).
+      for (const digest of blobDigests(obj.content)) deps.guard.protect(digest);
       const record: ObjectRecord = {
         ...obj,
         key: input.Key,

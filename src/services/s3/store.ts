@@ -45,10 +45,30 @@ export interface BucketRecord {
   objectLock?: ObjectLockConfiguration;
 }
 
-/** A piece of an object's content: a blob, in order (a multipart object has several). */
-export interface ContentPiece {
+/**
+ * A piece of an object's content, in order (a multipart object has several): a blob, or,
+ * for a small object, its bytes held in the record itself (common.ts, INLINE_MAX_BYTES).
+ */
+export type ContentPiece = BlobPiece | InlinePiece;
+
+export interface BlobPiece {
   digest: string;
   size: number;
+  data?: undefined;
+}
+
+/** Bytes stored in the record: committed with it in one write, no blob, no fsync. */
+export interface InlinePiece {
+  data: Buffer;
+  size: number;
+  digest?: undefined;
+}
+
+/** The blobs an object's content references (none when it is stored inline). */
+export function blobDigests(pieces: readonly ContentPiece[]): string[] {
+  const out: string[] = [];
+  for (const piece of pieces) if (piece.digest !== undefined) out.push(piece.digest);
+  return out;
 }
 
 /** Headers stored with an object and given back on GET and HEAD. */

@@ -142,8 +142,8 @@ export interface StoredBody {
  * the data commit in one SQLite WAL write, with no blob file and none of its fsyncs. The
  * store commits with synchronous=NORMAL (survives kill -9, not an OS crash), so a blob's
  * fsync bought a small object nothing its record did not already have. MinIO does the same
- * below 128 KiB (xl.meta). 64 KiB: above it the record's base64 copy costs more per PUT
- * than the blob's fsyncs save (bench/README.md, "S3 benchmark").
+ * below 128 KiB (xl.meta). 64 KiB, half of that, because listings decode whole records
+ * (stored as base64, +33%); not tuned by measurement yet (bench/README.md, "S3 benchmark").
  */
 export const INLINE_MAX_BYTES = 64 * 1024;
 

@@ -3,19 +3,26 @@
  * every byte twice on its way in (MD5 for the ETag, SHA-256 for the content address) and
  * MD5 is the slow one (about 260 MB/s on a loaded core, where a disk takes 200+ MB/s):
  * done on the event loop it caps a large upload below the disk's speed and stalls every
- * other request meanwhile. One shared worker keeps a hash per job. Bytes are copied into
+ * other request meanwhile. Each algorithm has its own shared worker (MD5 and SHA-256 then
+ * run side by side on two cores), which keeps a hash per job. Bytes are copied into
  * 1 MB slabs that go to the worker and come back (transferred both ways, never cloned: a
  * message per socket chunk cost more than the hashing it saved), and a job that runs ahead
  * of the worker waits (`backlog()`), so memory stays bounded whatever the size.
  */
 import { Worker } from 'node:worker_threads';
 
+/** Payloads this large are hashed off the event loop (a worker's start and message
+ * hand-offs cost more than hashing a small body in place). */
+export const OFF_THREAD_BYTES = 8 * 1024 * 1024;
+
+export type OffThreadAlgorithm = 'md5' | 'sha256';
+
 /** Bytes a job may have in the worker's queue before its writer waits. */
 const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 const SLAB = 1024 * 1024;
-/** Slabs back from the worker, reused (at most a job's in-flight worth are kept). */
+/** Slabs back from the workers, reused (at most two jobs' in-flight worth are kept). */
 const slabs: ArrayBuffer[] = [];
-const MAX_SPARE_SLABS = MAX_IN_FLIGHT / SLAB;
+const MAX_SPARE_SLABS = (2 * MAX_IN_FLIGHT) / SLAB;
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -43,18 +50,21 @@ interface Reply {
 }
 
 interface Job {
+  /** The worker hashing it (its jobs fail with it). */
+  worker: Worker;
   inFlight: number;
   drained?: () => void;
   result?: (digest: Buffer) => void;
   fail?: (err: Error) => void;
 }
 
-let worker: Worker | undefined;
+const workers = new Map<OffThreadAlgorithm, Worker>();
 const jobs = new Map<number, Job>();
 let nextId = 1;
 
-function hashWorker(): Worker {
-  if (worker) return worker;
+function hashWorker(algorithm: OffThreadAlgorithm): Worker {
+  const running = workers.get(algorithm);
+  if (running) return running;
   const w = new Worker(WORKER_SOURCE, { eval: true });
   w.on('message', (m: Reply) => {
     if (m.chunk && slabs.length < MAX_SPARE_SLABS) slabs.push(m.chunk);
@@ -74,8 +84,9 @@ function hashWorker(): Worker {
   });
   const died = (err: Error) => {
     // Every job in it fails (its request answers an error); the next job starts a new one.
-    if (worker === w) worker = undefined;
+    if (workers.get(algorithm) === w) workers.delete(algorithm);
     for (const [id, job] of jobs) {
+      if (job.worker !== w) continue;
       jobs.delete(id);
       job.drained?.();
       job.fail?.(err);
@@ -85,19 +96,21 @@ function hashWorker(): Worker {
   w.on('exit', (code) => died(new Error(`the hash worker exited (${code})`)));
   // Never keeps the process alive.
   w.unref();
-  worker = w;
+  workers.set(algorithm, w);
   return w;
 }
 
-/** A running digest computed on the shared hash worker. */
+/** A running digest computed on its algorithm's shared hash worker. */
 export class OffThreadDigest {
   private readonly id = nextId++;
-  private readonly job: Job = { inFlight: 0 };
-  private readonly worker = hashWorker();
+  private readonly job: Job;
+  private readonly worker: Worker;
   private slab: Uint8Array | undefined;
   private filled = 0;
 
-  constructor(private readonly algorithm: 'md5' | 'sha256') {
+  constructor(private readonly algorithm: OffThreadAlgorithm) {
+    this.worker = hashWorker(algorithm);
+    this.job = { worker: this.worker, inFlight: 0 };
     jobs.set(this.id, this.job);
   }
 

@@ -16,6 +16,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { OFF_THREAD_BYTES, OffThreadDigest } from '../protocol/offthread-digest.js';
 import { isCheckedPayload } from '../shared/streaming-blob.js';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
@@ -134,18 +135,17 @@ export class FileBlobStore implements BlobStore {
           // Awaited before the next write or at the end; never left unhandled meanwhile.
           writing.catch(() => undefined);
         };
-        for await (const chunk of data as AsyncIterable<Buffer | string>) {
-          const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        await eachChunk(data, (buf) => {
           hash.update(buf);
           size += buf.length;
           batch.push(buf);
           batched += buf.length;
-          if (batched >= WRITE_BATCH) {
-            await writing;
+          if (batched < WRITE_BATCH) return undefined;
+          return writing.then(async () => {
             flush();
             if (hash instanceof OffThreadDigest) await hash.backlog();
-          }
-        }
+          });
+        });
         await writing;
         if (batched > 0) {
           flush();
@@ -343,6 +343,46 @@ async function writeAll(file: FileHandle, buf: Buffer | Uint8Array): Promise<voi
     const { bytesWritten } = await file.write(buf, offset, buf.length - offset);
     offset += bytesWritten;
   }
+}
+
+/**
+ * Feeds each chunk of `stream` to `take` as it arrives ('data' events), pausing the stream
+ * while a promise `take` returned is pending. Unlike `for await`, whose `read()` joins the
+ * buffered chunks into one new Buffer (a copy of every byte), the chunks pass as they are.
+ * Resolves at the end; rejects on a stream error, an early close or a failed `take`.
+ */
+async function eachChunk(
+  stream: Readable,
+  take: (chunk: Buffer) => Promise<void> | undefined,
+): Promise<void> {
+  const ended = finished(stream);
+  let failure: unknown;
+  stream.on('data', (chunk: Buffer | string) => {
+    if (failure !== undefined) return;
+    let waiting: Promise<void> | undefined;
+    try {
+      waiting = take(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    } catch (err) {
+      failure = err;
+      stream.destroy(err as Error);
+      return;
+    }
+    if (!waiting) return;
+    stream.pause();
+    waiting.then(
+      () => stream.resume(),
+      (err: unknown) => {
+        failure = err;
+        stream.destroy(err as Error);
+      },
+    );
+  });
+  try {
+    await ended;
+  } catch (err) {
+    throw failure ?? err;
+  }
+  if (failure !== undefined) throw failure;
 }
 
 /** Makes a rename or create inside `dir` durable (POSIX needs the directory itself fsynced). */

@@ -61,6 +61,25 @@ interface Job {
 const workers = new Map<OffThreadAlgorithm, Worker>();
 const jobs = new Map<number, Job>();
 let nextId = 1;
+/** Jobs per worker: a worker with jobs is ref'd, so awaiting a digest never ends the process. */
+const busy = new Map<Worker, number>();
+
+function track(id: number, job: Job): void {
+  jobs.set(id, job);
+  const n = busy.get(job.worker) ?? 0;
+  if (n === 0) job.worker.ref();
+  busy.set(job.worker, n + 1);
+}
+
+function forget(id: number): void {
+  const job = jobs.get(id);
+  if (!job) return;
+  jobs.delete(id);
+  const n = (busy.get(job.worker) ?? 1) - 1;
+  if (n > 0) return void busy.set(job.worker, n);
+  busy.delete(job.worker);
+  job.worker.unref();
+}
 
 function hashWorker(algorithm: OffThreadAlgorithm): Worker {
   const running = workers.get(algorithm);
@@ -78,7 +97,7 @@ function hashWorker(algorithm: OffThreadAlgorithm): Worker {
         drained();
       }
     } else if (m.digest) {
-      jobs.delete(m.id);
+      forget(m.id);
       job.result?.(Buffer.from(m.digest));
     }
   });
@@ -87,14 +106,14 @@ function hashWorker(algorithm: OffThreadAlgorithm): Worker {
     if (workers.get(algorithm) === w) workers.delete(algorithm);
     for (const [id, job] of jobs) {
       if (job.worker !== w) continue;
-      jobs.delete(id);
+      forget(id);
       job.drained?.();
       job.fail?.(err);
     }
   };
   w.on('error', died);
   w.on('exit', (code) => died(new Error(`the hash worker exited (${code})`)));
-  // Never keeps the process alive.
+  // Keeps the process alive only while a job waits on it (see track/forget).
   w.unref();
   workers.set(algorithm, w);
   return w;
@@ -111,7 +130,7 @@ export class OffThreadDigest {
   constructor(private readonly algorithm: OffThreadAlgorithm) {
     this.worker = hashWorker(algorithm);
     this.job = { worker: this.worker, inFlight: 0 };
-    jobs.set(this.id, this.job);
+    track(this.id, this.job);
   }
 
   update(data: Uint8Array): void {
@@ -155,7 +174,7 @@ export class OffThreadDigest {
 
   /** Forgets the job (a payload that failed or was abandoned). */
   discard(): void {
-    jobs.delete(this.id);
+    forget(this.id);
     this.worker.postMessage({ id: this.id, algorithm: this.algorithm });
   }
 }

@@ -32,6 +32,7 @@ export const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set<Runtime>([
   'java11',
   'java17',
   'java21',
+  'java25',
   'ruby3.2',
   'ruby3.3',
   'ruby3.4',
@@ -176,6 +177,7 @@ const SNAPSTART_RUNTIMES = new Set([
   'java11',
   'java17',
   'java21',
+  'java25',
   'dotnet8',
 ]);
 

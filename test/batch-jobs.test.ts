@@ -21,14 +21,11 @@ import {
   TerminateJobCommand,
   UpdateComputeEnvironmentCommand,
 } from '@aws-sdk/client-batch';
-import {
-  CloudWatchClient,
-  GetMetricDataCommand,
-  ListMetricsCommand,
-} from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { runcSkipReason } from '../src/runtime/runc/test-support.js';
 import {
+  batchMetrics,
   createEnvironment,
   createQueue,
   describe,
@@ -349,44 +346,14 @@ suite('Batch jobs on runc', { skip: skip ?? false }, () => {
         'JobAttemptExecutionDuration',
         'JobAttemptDuration',
       ];
-      const stats = ['Sum', 'SampleCount', 'Minimum'] as const;
-      const read = async (): Promise<Map<string, number>> => {
-        const out = await cw.send(
-          new GetMetricDataCommand({
-            StartTime: from,
-            EndTime: new Date(Date.now() + 5 * 60_000),
-            MetricDataQueries: names.flatMap((name, i) =>
-              stats.map((stat, k) => ({
-                Id: `m${i}_${k}`,
-                MetricStat: {
-                  Metric: { Namespace: 'AWS/Batch', MetricName: name, Dimensions: dims },
-                  Period: 3600,
-                  Stat: stat,
-                },
-              })),
-            ),
-          }),
-        );
-        const got = new Map<string, number>();
-        for (const r of out.MetricDataResults ?? []) {
-          const [i, k] = (r.Id ?? '').slice(1).split('_').map(Number);
-          const v = r.Values ?? [];
-          if (v.length > 0)
-            got.set(
-              `${names[i]}:${stats[k]}`,
-              stats[k] === 'Minimum' ? Math.min(...v) : v.reduce((a, b) => a + b, 0),
-            );
-        }
-        return got;
-      };
       // The sink writes about once a second: poll until the last transition is there.
-      let got = new Map<string, number>();
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        got = await read();
-        if (got.get('JobAttemptDuration:SampleCount') === 5) break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      const got = await batchMetrics(
+        cw,
+        'metered',
+        names,
+        from,
+        (m) => m.get('JobAttemptDuration:SampleCount') === 5,
+      );
       // One JobsSubmitted point per submission, the array's worth its size.
       assert.equal(got.get('JobsSubmitted:Sum'), 5);
       assert.equal(got.get('JobsSubmitted:SampleCount'), 3);

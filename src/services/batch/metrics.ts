@@ -53,15 +53,14 @@ export function jobMetrics(
   now: () => number,
 ): (job: JobRecord, before: JobStatus | undefined) => void {
   if (!sink.enabled) return () => undefined;
-  // One dimension list per queue, built once (the sink keys by its contents).
+  // One frozen dimension list per queue: the sink finds its aggregates without a key string.
   const dimsOf = new Map<string, readonly MetricDimension[]>();
   return (job, before) => {
     if (isNode(job)) return;
     let dims = dimsOf.get(job.jobQueue);
     if (!dims) {
-      dims = [
-        { Name: 'JobQueueName', Value: job.jobQueue.slice(job.jobQueue.lastIndexOf('/') + 1) },
-      ];
+      const queueName = job.jobQueue.slice(job.jobQueue.lastIndexOf('/') + 1);
+      dims = Object.freeze([Object.freeze({ Name: 'JobQueueName', Value: queueName })]);
       dimsOf.set(job.jobQueue, dims);
     }
     const t = now();

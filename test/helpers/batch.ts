@@ -16,6 +16,7 @@ import {
   type RegisterJobDefinitionCommandInput,
 } from '@aws-sdk/client-batch';
 import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { eventually } from './wait.js';
 
 export async function createEnvironment(
   batch: BatchClient,
@@ -119,13 +120,9 @@ export async function waitForJob(
   return last as JobDetail;
 }
 
+/** Polls `check` until it holds. */
 export async function until(check: () => Promise<boolean>, limitMs = 60_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually('the condition', async () => ((await check()) ? true : undefined), limitMs);
 }
 
 /**

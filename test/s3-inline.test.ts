@@ -1,5 +1,5 @@
 /**
- * Small objects (up to 64 KiB) keep their bytes in their record, not in a blob: put, get,
+ * Small objects (up to INLINE_MAX_BYTES, 16 KiB) keep their bytes in their record, not in a blob: put, get,
  * ranges, copies across the threshold, versions and delete markers, POST form uploads,
  * boto3, and a `kill -9` right after a PutObject answered (the record committed with its
  * bytes, so the object is there after the restart).
@@ -25,10 +25,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
+import { INLINE_MAX_BYTES } from '../src/services/s3/common.js';
 import { clientConfig } from './helpers/server.js';
 import { python } from './helpers/clients.js';
 
-const INLINE_MAX = 64 * 1024;
+const INLINE_MAX = INLINE_MAX_BYTES;
 const BUCKET = 'inline';
 
 let stateDir: string;
@@ -82,7 +83,7 @@ test('objects up to the threshold hold no blob; reads, ranges and checksums as b
   );
   assert.equal(put.ETag, md5(small));
   assert.equal(put.ChecksumSHA256, createHash('sha256').update(small).digest('base64'));
-  assert.equal(blobFiles().length, blobsBefore, 'a 64 KiB object is stored inline');
+  assert.equal(blobFiles().length, blobsBefore, 'an object of INLINE_MAX_BYTES is stored inline');
 
   const { got, body } = await getBytes(key);
   assert.ok(body.equals(small));

@@ -167,7 +167,7 @@ test('kill -9 during uploads: no partial object, the multipart upload completes 
     await s3.send(
       new AbortMultipartUploadCommand({ Bucket: 'durable', Key: 'x', UploadId: other.UploadId }),
     );
-    // Over the inline threshold (64 KiB), so each version is a blob; 'tiny' is inline: none.
+    // Over the inline threshold (16 KiB), so each version is a blob; 'tiny' is inline: none.
     const first = Buffer.alloc(70_000, 'f');
     const second = Buffer.alloc(70_000, 's');
     await s3.send(new PutObjectCommand({ Bucket: 'durable', Key: 'small', Body: first }));

@@ -142,10 +142,11 @@ export interface StoredBody {
  * the data commit in one SQLite WAL write, with no blob file and none of its fsyncs. The
  * store commits with synchronous=NORMAL (survives kill -9, not an OS crash), so a blob's
  * fsync bought a small object nothing its record did not already have. MinIO does the same
- * below 128 KiB (xl.meta). 64 KiB, half of that, because listings decode whole records
- * (stored as base64, +33%); not tuned by measurement yet (bench/README.md, "S3 benchmark").
+ * below 128 KiB (xl.meta). 16 KiB here: a listing decodes whole records (the bytes as
+ * base64, +33%), so a page of 1,000 inline objects decodes at most ~21 MB; 1 KB PUTs gain
+ * the same at any threshold (bench/README.md, "S3 benchmark").
  */
-export const INLINE_MAX_BYTES = 64 * 1024;
+export const INLINE_MAX_BYTES = 16 * 1024;
 
 /**
  * Stores a new object's payload: inline in its record when it turns out to be at most

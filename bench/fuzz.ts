@@ -34,6 +34,8 @@ interface Options {
   driver: 'process' | 'runc';
   /** Niceness of the server and of this client (negative needs root). */
   nice?: number;
+  /** Seconds to keep the settled server alive after the run, to inspect it (pmap, gdb). */
+  hold: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -48,6 +50,7 @@ function parseArgs(argv: string[]): Options {
     // Functions as host processes: the fuzz is about what the server parses and answers
     // (containers have their own tests and benches), and it keeps the machine usable.
     driver: 'process',
+    hold: 0,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
@@ -73,6 +76,9 @@ function parseArgs(argv: string[]): Options {
       case '--nice':
         o.nice = Number(v);
         if (!Number.isInteger(o.nice)) throw new Error('--nice takes an integer');
+        break;
+      case '--hold':
+        o.hold = Number(v);
         break;
       default:
         throw new Error(`unknown option ${argv[i]}`);
@@ -218,6 +224,10 @@ async function main(): Promise<void> {
       `end (after the run, settled in ${settled.rounds * 5} s): ${describeMemory(settled.m, pid)}`,
     );
     say(`V8 spaces' committed size since the start: ${spacesGrown(before, settled.m)}`);
+    if (o.hold > 0) {
+      say(`holding the settled server (pid ${pid}) for ${o.hold} s`);
+      await new Promise((r) => setTimeout(r, o.hold * 1000));
+    }
   }
 
   say('');

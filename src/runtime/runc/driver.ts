@@ -192,30 +192,37 @@ export class RuncDriver implements ContainerDriver {
       labels,
       createdAt: new Date().toISOString(),
       ports: [],
+      ...(spec.root.kind === 'image' && { imageRoot: true }),
     };
     await writeRecord(dir, record);
     const parts = new Parts(this, id, dir);
     try {
-      let rootfs: string;
-      let image: ImageRuntimeConfig = {};
-      let overlay: OverlayLayers | undefined;
-      if (spec.root.kind === 'image') {
-        record.imageRoot = true;
-        await writeRecord(dir, record);
-        overlay = await this.opts.overlayLayers?.(spec.root.image, dir);
-        parts.rootfs = overlay
-          ? { path: overlay.rootfs, release: overlay.release }
-          : await this.opts.prepareRootfs!(spec.root.image, dir);
-        rootfs = parts.rootfs.path;
-        image = spec.root.image.config;
-      } else {
-        rootfs = resolve(spec.root.path);
-      }
+      // The cgroup and the root file system are independent: made side by side (the
+      // record above already names both for a crash's clean-up; release() frees both).
       parts.cgroup = new ContainerCgroup(this.layout(), id);
-      await parts.cgroup.create({
+      const cgroupMade = parts.cgroup.create({
         memoryMb: spec.resources?.memoryMb,
         memoryReservationMb: spec.resources?.memoryReservationMb,
       });
+      let rootfs: string;
+      let image: ImageRuntimeConfig = {};
+      let overlay: OverlayLayers | undefined;
+      try {
+        if (spec.root.kind === 'image') {
+          overlay = await this.opts.overlayLayers?.(spec.root.image, dir);
+          parts.rootfs = overlay
+            ? { path: overlay.rootfs, release: overlay.release }
+            : await this.opts.prepareRootfs!(spec.root.image, dir);
+          rootfs = parts.rootfs.path;
+          image = spec.root.image.config;
+        } else {
+          rootfs = resolve(spec.root.path);
+        }
+      } finally {
+        // Settled before release() runs on failure, so it never races the mkdir.
+        await cgroupMade.catch(() => undefined);
+      }
+      await cgroupMade;
       let netns: string | undefined;
       if (spec.network.mode === 'private' && spec.network.join) {
         // Another container's namespace (ECS awsvpc): its address, nothing of our own to free.
@@ -256,9 +263,6 @@ export class RuncDriver implements ContainerDriver {
         hostname: join(dir, 'hostname'),
       };
       const ip = record.ip ?? record.joinedIp;
-      await writeFile(etcFiles.hosts, hostsFile(hostname, ip, spec.network.hosts ?? {}));
-      await writeFile(etcFiles.resolvConf, RESOLV_CONF);
-      await writeFile(etcFiles.hostname, `${hostname}\n`);
       const oci = buildOciSpec({
         spec,
         image,
@@ -269,7 +273,15 @@ export class RuncDriver implements ContainerDriver {
         overlay,
         etcFiles,
       });
-      await writeFile(join(dir, 'config.json'), JSON.stringify(oci));
+      // Built first (it may refuse the spec), then the four files written side by side.
+      // allSettled: none is still writing when a failure's release() removes the bundle.
+      const written = await Promise.allSettled([
+        writeFile(etcFiles.hosts, hostsFile(hostname, ip, spec.network.hosts ?? {})),
+        writeFile(etcFiles.resolvConf, RESOLV_CONF),
+        writeFile(etcFiles.hostname, `${hostname}\n`),
+        writeFile(join(dir, 'config.json'), JSON.stringify(oci)),
+      ]);
+      for (const w of written) if (w.status === 'rejected') throw w.reason;
       const stopSignal =
         spec.stopSignal ?? (normalizeSignal(image.StopSignal) as NodeJS.Signals | undefined);
       return new RuncContainer(this, parts, spec, record, io, stopSignal ?? 'SIGTERM');

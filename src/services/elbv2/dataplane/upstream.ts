@@ -124,6 +124,9 @@ class RelayHandler implements Dispatcher.DispatchHandlers {
       }
     }
     if (this.cookies) for (const c of this.cookies) out.push('set-cookie', c);
+    // Head, body and a chunked answer's last chunk parsed from one read leave in one write.
+    this.res.cork();
+    process.nextTick(() => this.res.uncork());
     this.res.writeHead(statusCode, statusText, out);
     return true;
   }

@@ -6,7 +6,7 @@
  * pass/fail; the issue's target is ALB ≥ 0.8 × nginx requests/s.
  *
  *   npm run build && node dist/bench/elb.js [--duration 5] [--concurrency 1,16]
- *     [--nginx /usr/sbin/nginx] [--wrk /usr/bin/wrk]
+ *     [--nginx /usr/sbin/nginx] [--wrk /usr/bin/wrk] [--cpu-prof DIR]
  *
  * The target is bench/raw-server.ts (a bare node:http server answering `ok`); the target,
  * Stratus and nginx are pinned to CPU 0 and the load generator to CPU 1 (BENCH_PIN=0

@@ -45,6 +45,10 @@ import { parseArgs } from 'node:util';
 import { SqliteMetadataStore } from '../src/storage/sqlite-store.js';
 import { batchOperations } from '../src/services/batch/provider.js';
 import { JobEngine } from '../src/services/batch/engine.js';
+import { jobMetrics } from '../src/services/batch/metrics.js';
+import { AlarmEngine } from '../src/services/cloudwatch/alarm-engine.js';
+import { MetricStore } from '../src/services/cloudwatch/series.js';
+import { CloudwatchSink } from '../src/services/cloudwatch/sink.js';
 import type { JobExecutor } from '../src/services/batch/executor.js';
 import { Scheduler, type QueuedJob } from '../src/services/batch/scheduler.js';
 import { T } from '../src/services/batch/store.js';
@@ -68,6 +72,8 @@ const { values } = parseArgs({
     'no-engine': { type: 'boolean', default: false },
     'no-decisions': { type: 'boolean', default: false },
     'no-submit-load': { type: 'boolean', default: false },
+    /** Engine runs with and without the CloudWatch metrics, alternated (part 3). */
+    'engine-rounds': { type: 'string', default: '1' },
     /** Seconds of each raw-HTTP submit run. */
     'submit-seconds': { type: 'string', default: '5' },
     /** Profile the server during the raw-HTTP submit run (a .cpuprofile in this directory). */
@@ -194,17 +200,57 @@ const instant: JobExecutor = {
   close: async () => undefined,
 };
 
-async function engine(): Promise<Record<string, unknown>> {
+/**
+ * Part 3 as the server runs it (the AWS/Batch metrics into a CloudWatch sink on the same
+ * store) and, alternated in the same run, without metrics: the baseline of their cost.
+ */
+async function engines(): Promise<Record<string, unknown>> {
+  const rounds = Math.max(1, Number(values['engine-rounds']));
+  const withMetrics: number[] = [];
+  const without: number[] = [];
+  let report: Record<string, unknown> = {};
+  // Which goes first alternates too (the second run of a pair inherits the first's garbage).
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) without.push((await engine(false, false)).dispatchedPerSec as number);
+    report = await engine(true, r === 0);
+    withMetrics.push(report.dispatchedPerSec as number);
+    if (r % 2 === 1) without.push((await engine(false, false)).dispatchedPerSec as number);
+  }
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  return {
+    ...report,
+    dispatchedPerSec: withMetrics,
+    dispatchedPerSecWithoutMetrics: without,
+    metricsRatio: round(sum(withMetrics) / sum(without)),
+  };
+}
+
+async function engine(metrics: boolean, queries: boolean): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-batch-'));
   const store = new SqliteMetadataStore(join(dir, 'state.db'));
   try {
     const log = createLogger('warn');
+    const series = new MetricStore(store);
+    const sink = new CloudwatchSink(
+      series,
+      new AlarmEngine({ store, metrics: series, now: Date.now, warn: () => undefined }),
+      (err) => say(`metrics not recorded: ${String(err)}`),
+    );
+    const measure = metrics ? jobMetrics(sink, Date.now) : undefined;
+    let succeeded = 0;
+    let allDone = (): void => undefined;
+    const done = new Promise<void>((r) => (allDone = r));
     const eng = new JobEngine({
       store,
       executor: instant,
       machine: { milliVcpus: 64_000, memoryMib: 1 << 30 },
       now: Date.now,
       log,
+      onStatusChange: (job, before) => {
+        // The end of the run, exactly (the same in both modes).
+        if (job.status === 'SUCCEEDED' && ++succeeded === N) allDone();
+        measure?.(job, before);
+      },
     });
     const ops = batchOperations({ store, engine: eng, now: Date.now });
     const ctx = { account: '000000000000', region: 'us-east-1' } as RequestContext;
@@ -243,23 +289,27 @@ async function engine(): Promise<Record<string, unknown>> {
     }
     const submitPerSec = N / ((performance.now() - start) / 1000);
     const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
-    say(`engine: ${N} submitted at ${Math.round(submitPerSec)}/s`);
-    const queries = await queryCosts(ops, ctx);
-    say(`engine: queries at ${N} queued: ${JSON.stringify(queries)}`);
+    const label = metrics ? 'engine' : 'engine without metrics';
+    say(`${label}: ${N} submitted at ${Math.round(submitPerSec)}/s`);
+    const costs = queries ? await queryCosts(ops, ctx) : undefined;
+    if (costs) say(`engine: queries at ${N} queued: ${JSON.stringify(costs)}`);
     start = performance.now();
     await ops.UpdateComputeEnvironment?.({ computeEnvironment: 'ce', state: 'ENABLED' }, ctx);
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 200));
-      if ((await store.count(T.open)) === 0) break;
-    }
+    await done;
     const startedPerSec = N / ((performance.now() - start) / 1000);
-    say(`engine: ${N} dispatched and run at ${Math.round(startedPerSec)}/s`);
+    if ((await store.count(T.open)) !== 0) throw new Error('jobs left open');
+    say(`${label}: ${N} dispatched and run at ${Math.round(startedPerSec)}/s`);
     await eng.stop();
+    await sink.flush();
+    if (metrics) {
+      const all = await series.all({ account: ctx.account, region: ctx.region });
+      say(`engine: ${all.filter((m) => m.namespace === 'AWS/Batch').length} AWS/Batch metrics`);
+    }
     return {
       jobs: N,
       submitPerSecInProcess: Math.round(submitPerSec),
       heapMbWhileQueued: round(heapMb),
-      queriesAtNQueued: queries,
+      queriesAtNQueued: costs,
       dispatchedPerSec: Math.round(startedPerSec),
       kubeSchedulerReferencePerSec: 800,
     };
@@ -752,7 +802,7 @@ runBench(async () => {
   };
   if (!values['no-decisions']) report.decisions = decisions();
   if (!values['no-submit-load']) report.submitLoad = await submitLoad();
-  if (!values['no-engine']) report.engine = await engine();
+  if (!values['no-engine']) report.engine = await engines();
   if (!values['no-http']) report.http = await http();
   console.log(JSON.stringify(report, null, 2));
 }, say);

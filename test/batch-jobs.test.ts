@@ -2,7 +2,8 @@
  * Batch jobs as real containers (runc driver): the busybox image pushed into Stratus's ECR
  * with skopeo, jobs submitted through the SDK v3 and the AWS CLI v2, output in CloudWatch
  * Logs under /aws/batch/job, AWS's retry, timeout, termination, array and dependency
- * semantics, and queue priority over a shared environment. Skipped where runc cannot run.
+ * semantics, queue priority over a shared environment, and AWS's AWS/Batch CloudWatch
+ * metrics. Skipped where runc cannot run.
  */
 import { after, before, describe as suite, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,9 +21,11 @@ import {
   TerminateJobCommand,
   UpdateComputeEnvironmentCommand,
 } from '@aws-sdk/client-batch';
+import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { runcSkipReason } from '../src/runtime/runc/test-support.js';
 import {
+  batchMetrics,
   createEnvironment,
   createQueue,
   describe,
@@ -41,6 +44,7 @@ suite('Batch jobs on runc', { skip: skip ?? false }, () => {
   let logs: CloudWatchLogsClient;
   let image: string;
   let queue: string;
+  let environment: string;
   let shell: string;
   let timeoutJob: string;
   const work = mkdtempSync(join(tmpdir(), 'stratus-batch-'));
@@ -52,8 +56,8 @@ suite('Batch jobs on runc', { skip: skip ?? false }, () => {
     batch = new BatchClient(clientConfig(server.endpoint));
     logs = new CloudWatchLogsClient(clientConfig(server.endpoint));
     image = (await pushBusybox(server.endpoint, 'batch/busybox')).reference;
-    const ce = await createEnvironment(batch, 'local', 4);
-    queue = await createQueue(batch, 'main', 1, [ce]);
+    environment = await createEnvironment(batch, 'local', 4);
+    queue = await createQueue(batch, 'main', 1, [environment]);
     shell = await shellDefinition(batch, 'shell', image);
     // The timeout's minimum is 60 s: started first, checked last.
     const slow = await shellDefinition(batch, 'slow', image, {
@@ -302,6 +306,82 @@ suite('Batch jobs on runc', { skip: skip ?? false }, () => {
       job.attempts?.[0]?.statusReason ?? '',
       /^Host EC2 \(instance i-[0-9a-f]+\) terminated\.$/,
     );
+  });
+
+  test('AWS/Batch metrics per JobQueueName: counts of a success, a failure and an array of 3', async () => {
+    const from = new Date(Date.now() - 5 * 60_000);
+    const metered = await createQueue(batch, 'metered', 1, [environment]);
+    const send = (jobName: string, script: string, size?: number) =>
+      batch.send(
+        new SubmitJobCommand({
+          jobName,
+          jobQueue: metered,
+          jobDefinition: shell,
+          parameters: { script },
+          arrayProperties: size ? { size } : undefined,
+        }),
+      );
+    const ids = await Promise.all([
+      send('ok', 'sleep 1'),
+      send('bad', 'sleep 1; exit 3'),
+      send('many', 'sleep 1', 3),
+    ]);
+    const ended = await Promise.all(ids.map((o) => waitForJob(batch, o.jobId ?? '')));
+    assert.deepEqual(
+      ended.map((j) => j.status),
+      ['SUCCEEDED', 'FAILED', 'SUCCEEDED'],
+    );
+
+    const cw = new CloudWatchClient(clientConfig(server.endpoint));
+    try {
+      const dims = [{ Name: 'JobQueueName', Value: 'metered' }];
+      const names = [
+        'JobsSubmitted',
+        'JobsMovedToRunnable',
+        'JobsMovedToStarting',
+        'JobsMovedToRunning',
+        'JobsMovedToSucceeded',
+        'JobsMovedToFailed',
+        'JobSubmittedToRunnableDuration',
+        'JobAttemptExecutionDuration',
+        'JobAttemptDuration',
+      ];
+      // The sink writes about once a second: poll until the last transition is there.
+      const got = await batchMetrics(
+        cw,
+        'metered',
+        names,
+        from,
+        (m) => m.get('JobAttemptDuration:SampleCount') === 5,
+      );
+      // One JobsSubmitted point per submission, the array's worth its size.
+      assert.equal(got.get('JobsSubmitted:Sum'), 5);
+      assert.equal(got.get('JobsSubmitted:SampleCount'), 3);
+      // Every other metric counts the array's children, never its parent.
+      assert.equal(got.get('JobsMovedToRunnable:Sum'), 5);
+      assert.equal(got.get('JobsMovedToStarting:Sum'), 5);
+      assert.equal(got.get('JobsMovedToRunning:Sum'), 5);
+      assert.equal(got.get('JobsMovedToSucceeded:Sum'), 4);
+      assert.equal(got.get('JobsMovedToFailed:Sum'), 1);
+      assert.equal(got.get('JobSubmittedToRunnableDuration:SampleCount'), 5);
+      assert.ok((got.get('JobSubmittedToRunnableDuration:Minimum') ?? -1) >= 0);
+      assert.equal(got.get('JobAttemptExecutionDuration:SampleCount'), 5);
+      assert.equal(got.get('JobAttemptDuration:SampleCount'), 5);
+      // Each attempt ran `sleep 1`: plausible, not timed.
+      assert.ok((got.get('JobAttemptExecutionDuration:Minimum') ?? 0) > 0);
+      assert.ok((got.get('JobAttemptDuration:Minimum') ?? 0) > 0);
+
+      const listed = await cw.send(
+        new ListMetricsCommand({ Namespace: 'AWS/Batch', Dimensions: dims }),
+      );
+      const listedNames = new Set(listed.Metrics?.map((m) => m.MetricName));
+      for (const name of [...names, 'JobSubmittedToFirstStartingDuration']) {
+        assert.ok(listedNames.has(name), `${name} listed`);
+      }
+      for (const m of listed.Metrics ?? []) assert.deepEqual(m.Dimensions, dims);
+    } finally {
+      cw.destroy();
+    }
   });
 
   test('the AWS CLI v2 submits and describes jobs', async () => {

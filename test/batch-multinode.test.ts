@@ -12,9 +12,16 @@ import {
   RegisterJobDefinitionCommand,
   SubmitJobCommand,
 } from '@aws-sdk/client-batch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { runcSkipReason } from '../src/runtime/runc/test-support.js';
-import { createEnvironment, createQueue, describe, waitForJob } from './helpers/batch.js';
+import {
+  batchMetrics,
+  createEnvironment,
+  createQueue,
+  describe,
+  waitForJob,
+} from './helpers/batch.js';
 import { pushBusybox } from './helpers/busybox-ecr.js';
 import { python } from './helpers/clients.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
@@ -44,6 +51,7 @@ suite('Batch multi-node parallel jobs on runc', { skip: skip ?? false }, () => {
   let definition: string;
   let base: { image: string; resourceRequirements: { type: 'VCPU' | 'MEMORY'; value: string }[] };
   const previous = process.env.STRATUS_BATCH_VCPUS;
+  const began = new Date(Date.now() - 5 * 60_000);
 
   before(async () => {
     process.env.STRATUS_BATCH_VCPUS = '4';
@@ -194,5 +202,25 @@ print(json.dumps({
       new ListJobsCommand({ multiNodeJobId: jobId, jobStatus: 'RUNNING' }),
     );
     assert.deepEqual(running.jobSummaryList, []);
+  });
+
+  test('AWS/Batch metrics count each multi-node job once, from its parent, not per node', async () => {
+    const cw = new CloudWatchClient(clientConfig(server.endpoint));
+    try {
+      // The two jobs above: one succeeded, one failed, three nodes each.
+      const got = await batchMetrics(
+        cw,
+        'mnp',
+        ['JobsSubmitted', 'JobsMovedToStarting', 'JobsMovedToSucceeded', 'JobsMovedToFailed'],
+        began,
+        (m) => m.get('JobsMovedToFailed:Sum') === 1,
+      );
+      assert.equal(got.get('JobsSubmitted:Sum'), 2);
+      assert.equal(got.get('JobsMovedToStarting:Sum'), 2);
+      assert.equal(got.get('JobsMovedToSucceeded:Sum'), 1);
+      assert.equal(got.get('JobsMovedToFailed:Sum'), 1);
+    } finally {
+      cw.destroy();
+    }
   });
 });

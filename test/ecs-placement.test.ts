@@ -52,22 +52,14 @@ import { pushBusybox } from './helpers/busybox-ecr.js';
 import { awsCli } from './helpers/clients.js';
 import { imageToolsMissing } from './helpers/oci-image.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
 
 const skip = runcSkipReason() ?? imageToolsMissing();
 const CLUSTER = 'placement';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Polls `fn` until it returns a value (generous deadline: the machine may be loaded). */
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> =>
+  eventually(what, fn, { timeoutMs: 120_000, intervalMs: 250 });
 
 const memoryOf = (ci: ContainerInstance, which: 'remainingResources' | 'registeredResources') =>
   ci[which]!.find((r) => r.name === 'MEMORY')!.integerValue;

@@ -44,6 +44,7 @@ import { pushBusybox, type PushedBusybox } from './helpers/busybox-ecr.js';
 import { awsCli } from './helpers/clients.js';
 import { imageToolsMissing } from './helpers/oci-image.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
 
 const skip = runcSkipReason() ?? imageToolsMissing();
 const NETWORK = { awsvpcConfiguration: { subnets: ['subnet-12345678'] } };
@@ -99,13 +100,15 @@ describe('ECS on runc', { skip }, () => {
     return out.tasks![0]!;
   }
 
-  async function until(arn: string, status: string): Promise<Task> {
-    for (;;) {
-      const t = await describe1(arn);
-      if (t.lastStatus === status || t.lastStatus === 'STOPPED') return t;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const until = (arn: string, status: string): Promise<Task> =>
+    eventually(
+      `task ${status}`,
+      async () => {
+        const t = await describe1(arn);
+        return t.lastStatus === status || t.lastStatus === 'STOPPED' ? t : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 200 },
+    );
 
   async function runFargate(taskDefinition: string, extra: Record<string, unknown> = {}) {
     const out = await ecs.send(

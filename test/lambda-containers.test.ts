@@ -6,7 +6,7 @@
  * anybody but the environment itself.
  *
  * The runtime images come from one builder cache under the OS tmp dir, shared by every run
- * (a CI machine builds each image once); only nodejs22.x and python3.13 are needed here.
+ * (a CI machine builds each image once); only nodejs22.x, python3.13 and python3.14 are needed here.
  * Each driver is skipped where it cannot run (runc: not root, no runc; docker: no daemon).
  */
 import { after, before, describe, test } from 'node:test';
@@ -183,19 +183,23 @@ for (const { driver, skip } of await containerDrivers()) {
         assert.ok(pooled > 0, 'no cold start came from the pre-started pool');
       });
 
-      test('python3.13: Python 3.13, boto3 calls Stratus; no host files', async () => {
-        await create(
-          'py313',
-          'python3.13',
-          'app.handler',
-          createZip([{ name: 'app.py', data: PYTHON_HANDLER }]),
-        );
-        const { error, body } = await invoke('py313', { hostFile: HOST_SECRET });
-        assert.equal(error, undefined, JSON.stringify(body));
-        assert.match(String(body.version), /^3\.13\./);
-        assert.equal(body.account, '000000000000');
-        assert.equal(body.host, 'FileNotFoundError');
-      });
+      // python3.14 runs on Debian testing (forky), the one suite that ships Python 3.14.
+      for (const minor of ['3.13', '3.14']) {
+        test(`python${minor}: Python ${minor}, boto3 calls Stratus; no host files`, async () => {
+          const name = `py${minor.replace('.', '')}`;
+          await create(
+            name,
+            `python${minor}`,
+            'app.handler',
+            createZip([{ name: 'app.py', data: PYTHON_HANDLER }]),
+          );
+          const { error, body } = await invoke(name, { hostFile: HOST_SECRET });
+          assert.equal(error, undefined, JSON.stringify(body));
+          assert.ok(String(body.version).startsWith(`${minor}.`), String(body.version));
+          assert.equal(body.account, '000000000000');
+          assert.equal(body.host, 'FileNotFoundError');
+        });
+      }
 
       test('128 MB allocating 512 MB: Runtime.OutOfMemory, and the next call gets a fresh environment', async () => {
         await create(

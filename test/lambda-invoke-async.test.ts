@@ -117,10 +117,14 @@ describe('Lambda invoke: async events and destinations', () => {
     });
     assert.equal((failed.responsePayload as { errorMessage: string }).errorMessage, 'always');
 
-    // MaximumRetryAttempts 1: two attempts in all, both in the function's log.
-    const starts = (await logMessages(c.logs, '/aws/lambda/async-fail')).filter((m) =>
-      m.startsWith(`START RequestId: ${failedId}`),
-    );
+    // MaximumRetryAttempts 1: two attempts in all, both in the function's log (written in
+    // batches after each attempt, so possibly after the destination got its record).
+    const starts = await eventually('both attempts in the log', async () => {
+      const found = (await logMessages(c.logs, '/aws/lambda/async-fail')).filter((m) =>
+        m.startsWith(`START RequestId: ${failedId}`),
+      );
+      return found.length >= 2 ? found : undefined;
+    });
     assert.equal(starts.length, 2);
   });
 });
@@ -219,7 +223,11 @@ test('async retries and the OnFailure destination survive a server restart', asy
       'attempt failed for 42',
     );
     // Three attempts in all: one before the restart, two after.
-    assert.equal(reports(await logMessages(c2.logs, '/aws/lambda/flaky')), 3);
+    const attempts = await eventually('the third REPORT line', async () => {
+      const n = reports(await logMessages(c2.logs, '/aws/lambda/flaky'));
+      return n >= 3 ? n : undefined;
+    });
+    assert.equal(attempts, 3);
     destroy(c2);
   } finally {
     for (const p of [first, second]) {

@@ -1,5 +1,5 @@
 /**
- * java17 and ruby3.3 functions on runc: their runtime images are built offline from
+ * java17, java25 and ruby3.3 functions on runc: their runtime images are built offline from
  * Debian's packages (bookworm's OpenJDK 17 with Stratus's Java client compiled by javac in
  * the image; trixie's Ruby 3.3 with Stratus's Ruby bootstrap), and run handlers the way
  * AWS's runtimes do, through SDK v3.
@@ -139,14 +139,15 @@ function javaZip(dir: string): Buffer {
   return createZip(names.map((p) => ({ name: relative(out, p), data: readFileSync(p) })));
 }
 
-const [javaSkip, rubySkip] = [
+const [javaSkip, java25Skip, rubySkip] = [
   javacSkip() || (await imageSkip('lambda-java:17')),
+  javacSkip() || (await imageSkip('lambda-java:25')),
   await imageSkip('lambda-ruby:3.3'),
 ];
 
 describe(
-  'java17 and ruby3.3 on runc',
-  { skip: javaSkip && rubySkip ? `${javaSkip}; ${rubySkip}` : false },
+  'java17, java25 and ruby3.3 on runc',
+  { skip: javaSkip && java25Skip && rubySkip ? `${javaSkip}; ${rubySkip}` : false },
   () => {
     let server: TestServer;
     let c: Clients;
@@ -232,6 +233,20 @@ describe(
         const echoed = await invoke('java17-stream', { a: [1, 2] });
         assert.equal(echoed.error, undefined, JSON.stringify(echoed.body));
         assert.deepEqual(echoed.body, { raw: { a: [1, 2] } });
+      },
+    );
+
+    test(
+      "java25 (Debian forky's OpenJDK 25): the same handler classes run",
+      { skip: java25Skip },
+      async () => {
+        const zip = javaZip(join(work, 'java25'));
+        await create('java25', 'java25', 'example.Hello::handleRequest', zip);
+        const { error, body } = await invoke('java25', { name: 'duke', count: 25 });
+        assert.equal(error, undefined, JSON.stringify(body));
+        assert.match(String(body.javaVersion), /^25\./);
+        assert.equal(body.count, 25);
+        assert.equal(body.function, 'java25');
       },
     );
 

@@ -40,7 +40,8 @@ export interface MetricSink {
   /**
    * Records `count` (default 1) data points of `value` for `namespace`/`name` with those
    * dimensions (standard, 1-minute resolution). `unit` is one of CloudWatch's StandardUnit
-   * values; `time` defaults to now.
+   * values; `time` defaults to now. A caller that passes the same frozen (Object.freeze)
+   * dimension list every time spares the sink building its key on each put.
    */
   put(
     scope: { account: string; region: string },

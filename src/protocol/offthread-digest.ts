@@ -3,19 +3,26 @@
  * every byte twice on its way in (MD5 for the ETag, SHA-256 for the content address) and
  * MD5 is the slow one (about 260 MB/s on a loaded core, where a disk takes 200+ MB/s):
  * done on the event loop it caps a large upload below the disk's speed and stalls every
- * other request meanwhile. One shared worker keeps a hash per job. Bytes are copied into
+ * other request meanwhile. Each algorithm has its own shared worker (MD5 and SHA-256 then
+ * run side by side on two cores), which keeps a hash per job. Bytes are copied into
  * 1 MB slabs that go to the worker and come back (transferred both ways, never cloned: a
  * message per socket chunk cost more than the hashing it saved), and a job that runs ahead
  * of the worker waits (`backlog()`), so memory stays bounded whatever the size.
  */
 import { Worker } from 'node:worker_threads';
 
+/** Payloads this large are hashed off the event loop (a worker's start and message
+ * hand-offs cost more than hashing a small body in place). */
+export const OFF_THREAD_BYTES = 8 * 1024 * 1024;
+
+export type OffThreadAlgorithm = 'md5' | 'sha256';
+
 /** Bytes a job may have in the worker's queue before its writer waits. */
 const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 const SLAB = 1024 * 1024;
-/** Slabs back from the worker, reused (at most a job's in-flight worth are kept). */
+/** Slabs back from the workers, reused (at most two jobs' in-flight worth are kept). */
 const slabs: ArrayBuffer[] = [];
-const MAX_SPARE_SLABS = MAX_IN_FLIGHT / SLAB;
+const MAX_SPARE_SLABS = (2 * MAX_IN_FLIGHT) / SLAB;
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -43,18 +50,40 @@ interface Reply {
 }
 
 interface Job {
+  /** The worker hashing it (its jobs fail with it). */
+  worker: Worker;
   inFlight: number;
   drained?: () => void;
   result?: (digest: Buffer) => void;
   fail?: (err: Error) => void;
 }
 
-let worker: Worker | undefined;
+const workers = new Map<OffThreadAlgorithm, Worker>();
 const jobs = new Map<number, Job>();
 let nextId = 1;
+/** Jobs per worker: a worker with jobs is ref'd, so awaiting a digest never ends the process. */
+const busy = new Map<Worker, number>();
 
-function hashWorker(): Worker {
-  if (worker) return worker;
+function track(id: number, job: Job): void {
+  jobs.set(id, job);
+  const n = busy.get(job.worker) ?? 0;
+  if (n === 0) job.worker.ref();
+  busy.set(job.worker, n + 1);
+}
+
+function forget(id: number): void {
+  const job = jobs.get(id);
+  if (!job) return;
+  jobs.delete(id);
+  const n = (busy.get(job.worker) ?? 1) - 1;
+  if (n > 0) return void busy.set(job.worker, n);
+  busy.delete(job.worker);
+  job.worker.unref();
+}
+
+function hashWorker(algorithm: OffThreadAlgorithm): Worker {
+  const running = workers.get(algorithm);
+  if (running) return running;
   const w = new Worker(WORKER_SOURCE, { eval: true });
   w.on('message', (m: Reply) => {
     if (m.chunk && slabs.length < MAX_SPARE_SLABS) slabs.push(m.chunk);
@@ -68,37 +97,40 @@ function hashWorker(): Worker {
         drained();
       }
     } else if (m.digest) {
-      jobs.delete(m.id);
+      forget(m.id);
       job.result?.(Buffer.from(m.digest));
     }
   });
   const died = (err: Error) => {
     // Every job in it fails (its request answers an error); the next job starts a new one.
-    if (worker === w) worker = undefined;
+    if (workers.get(algorithm) === w) workers.delete(algorithm);
     for (const [id, job] of jobs) {
-      jobs.delete(id);
+      if (job.worker !== w) continue;
+      forget(id);
       job.drained?.();
       job.fail?.(err);
     }
   };
   w.on('error', died);
   w.on('exit', (code) => died(new Error(`the hash worker exited (${code})`)));
-  // Never keeps the process alive.
+  // Keeps the process alive only while a job waits on it (see track/forget).
   w.unref();
-  worker = w;
+  workers.set(algorithm, w);
   return w;
 }
 
-/** A running digest computed on the shared hash worker. */
+/** A running digest computed on its algorithm's shared hash worker. */
 export class OffThreadDigest {
   private readonly id = nextId++;
-  private readonly job: Job = { inFlight: 0 };
-  private readonly worker = hashWorker();
+  private readonly job: Job;
+  private readonly worker: Worker;
   private slab: Uint8Array | undefined;
   private filled = 0;
 
-  constructor(private readonly algorithm: 'md5' | 'sha256') {
-    jobs.set(this.id, this.job);
+  constructor(private readonly algorithm: OffThreadAlgorithm) {
+    this.worker = hashWorker(algorithm);
+    this.job = { worker: this.worker, inFlight: 0 };
+    track(this.id, this.job);
   }
 
   update(data: Uint8Array): void {
@@ -142,7 +174,7 @@ export class OffThreadDigest {
 
   /** Forgets the job (a payload that failed or was abandoned). */
   discard(): void {
-    jobs.delete(this.id);
+    forget(this.id);
     this.worker.postMessage({ id: this.id, algorithm: this.algorithm });
   }
 }

@@ -22,7 +22,7 @@ import {
   type RunningDigest,
 } from './checksums.js';
 import type { OperationModel, ServiceModel } from './model.js';
-import { OffThreadDigest } from './offthread-digest.js';
+import { OFF_THREAD_BYTES, OffThreadDigest } from './offthread-digest.js';
 import type { SigV4Failure } from './sigv4.js';
 import { sigV4Error, type SigV4ErrorStyle } from './sigv4-errors.js';
 
@@ -198,12 +198,6 @@ export class PayloadChecks {
     return sigV4Error(failure, this.opts.errorStyle);
   }
 }
-
-/**
- * Payloads this large are hashed off the event loop (a worker's start and message
- * hand-offs cost more than hashing a small body in place).
- */
-export const OFF_THREAD_BYTES = 8 * 1024 * 1024;
 
 /**
  * A streaming payload member (S3's PutObject and UploadPart `Body`) as the provider

@@ -187,3 +187,38 @@ test('an upload id cannot name a file outside the uploads directory', async () =
   writeFileSync(join(dir, 'uploads', 'stray'), 'x');
   assert.deepEqual(await store.uploads.list(), []);
 });
+
+/** A stream as the gateway hands a large checked payload over: its SHA-256 runs on a worker. */
+function checkedPayload(chunks: Buffer[], failAfter?: number): Readable {
+  let sent = 0;
+  const stream = new Readable({
+    read() {
+      if (failAfter !== undefined && sent === failAfter) {
+        this.destroy(new Error('client went away'));
+        return;
+      }
+      this.push(sent < chunks.length ? chunks[sent++] : null);
+    },
+  });
+  const size = chunks.reduce((n, c) => n + c.length, 0);
+  return Object.assign(stream, { declaredLength: size, digests: undefined });
+}
+
+test('a large checked payload is hashed off-thread: same digest, mismatch refused, failure leaves nothing', async () => {
+  const store = await FileBlobStore.open(freshDir());
+  // 9 MB plus an odd tail in uneven chunks (past the off-thread threshold, across slabs).
+  const chunks = Array.from({ length: 40 }, (_, i) => randomBytes(230_000 + i * 17));
+  const whole = Buffer.concat(chunks);
+  assert.ok(whole.length >= 8 * 1024 * 1024);
+  const info = await store.put(checkedPayload(chunks));
+  assert.deepEqual(info, { digest: sha256(whole), size: whole.length });
+  assert.deepEqual(await store.read(info.digest), whole);
+
+  const other = chunks.map((c) => Buffer.from(c).fill(7, 0, 1));
+  await assert.rejects(store.put(checkedPayload(other), info.digest), DigestMismatchError);
+  assert.equal(await store.stat(sha256(Buffer.concat(other))), undefined);
+
+  await assert.rejects(store.put(checkedPayload(other, 20)), /client went away/);
+  assert.equal(await store.stat(sha256(Buffer.concat(other))), undefined);
+  assert.deepEqual(readdirSync(join(store.root, 'tmp')), []);
+});

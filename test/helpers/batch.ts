@@ -15,6 +15,8 @@ import {
   type JobStatus,
   type RegisterJobDefinitionCommandInput,
 } from '@aws-sdk/client-batch';
+import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { eventually } from './wait.js';
 
 export async function createEnvironment(
   batch: BatchClient,
@@ -118,11 +120,57 @@ export async function waitForJob(
   return last as JobDetail;
 }
 
+/** Polls `check` until it holds. */
 export async function until(check: () => Promise<boolean>, limitMs = 60_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually('the condition', async () => ((await check()) ? true : undefined), limitMs);
+}
+
+/**
+ * A queue's AWS/Batch metrics through GetMetricData since `from`: `<name>:Sum`,
+ * `<name>:SampleCount` and `<name>:Minimum` of each metric that has data, polled (the
+ * metrics link writes about once a second) until `ready` says so or a minute has passed.
+ */
+export async function batchMetrics(
+  cw: CloudWatchClient,
+  queueName: string,
+  names: string[],
+  from: Date,
+  ready: (got: Map<string, number>) => boolean,
+): Promise<Map<string, number>> {
+  const stats = ['Sum', 'SampleCount', 'Minimum'] as const;
+  const dims = [{ Name: 'JobQueueName', Value: queueName }];
+  const read = async (): Promise<Map<string, number>> => {
+    const out = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: from,
+        EndTime: new Date(Date.now() + 5 * 60_000),
+        MetricDataQueries: names.flatMap((name, i) =>
+          stats.map((stat, k) => ({
+            Id: `m${i}_${k}`,
+            MetricStat: {
+              Metric: { Namespace: 'AWS/Batch', MetricName: name, Dimensions: dims },
+              Period: 3600,
+              Stat: stat,
+            },
+          })),
+        ),
+      }),
+    );
+    const got = new Map<string, number>();
+    for (const r of out.MetricDataResults ?? []) {
+      const [i, k] = (r.Id ?? '').slice(1).split('_').map(Number);
+      const v = r.Values ?? [];
+      if (v.length === 0) continue;
+      // An hour boundary may split the data in two periods.
+      const value = stats[k] === 'Minimum' ? Math.min(...v) : v.reduce((a, b) => a + b, 0);
+      got.set(`${names[i]}:${stats[k]}`, value);
+    }
+    return got;
+  };
+  let got = new Map<string, number>();
+  await until(async () => {
+    got = await read();
+    return ready(got);
+  }, 60_000).catch(() => undefined);
+  return got;
 }

@@ -93,24 +93,7 @@ export const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('b
 export const json = (b: Uint8Array | undefined): unknown =>
   b === undefined ? undefined : JSON.parse(Buffer.from(b).toString('utf8'));
 
-/**
- * Polls `probe` every 100 ms until it returns something. The default deadline is generous
- * (most waits are on a cold start, a queue or a delivery on a loaded CI machine); a pass
- * returns at once.
- */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await probe();
-    if (got !== undefined) return got;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually } from './wait.js';
 
 /** Every message of a function's log group (all streams), oldest first. */
 export async function logMessages(logs: CloudWatchLogsClient, group: string): Promise<string[]> {

@@ -11,6 +11,7 @@ import { createProgress } from '../../src/images/build/progress.js';
 import { dockerAvailable } from '../../src/runtime/docker/driver.js';
 import { runcSkipReason } from '../../src/runtime/runc/test-support.js';
 import { cliEnv } from './server.js';
+import { eventually } from './wait.js';
 
 /** The image builder's cache shared with the Lambda tests. */
 export const IMAGE_CACHE = join(tmpdir(), 'stratus-test-images');
@@ -81,25 +82,13 @@ export async function lightsail(
   return r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : {};
 }
 
-/** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
-export async function until<T>(
+/** Polls `check` (errors count as "not yet") until it returns a value; instances are slow. */
+export function until<T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 300_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  return eventually(what, check, { timeoutMs, intervalMs: 1000, retryOnError: true });
 }
 
 export async function instanceState(endpoint: string, name: string): Promise<string> {

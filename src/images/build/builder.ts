@@ -263,6 +263,7 @@ async function planFor(recipe: Recipe, mirror: string, securityMirror: string): 
           hooks,
           hookInputs: await hashTree(sources),
           essentialHooks: ['mkdir -p "$1/usr/share/man/man1"'],
+          ignoreValidUntil: DEBIAN_SUITES[recipe.suite].testing,
         },
         `Debian ${recipe.suite} minbase + ${recipe.package} + Stratus's Java client`,
       );

@@ -71,11 +71,12 @@ export const NODE_SDK_PACKAGES: Readonly<Record<string, string>> = {
 /**
  * Java majors and the Debian suite (and JDK package: javac compiles the runtime interface
  * client inside the image) that ships each (checked with `apt-cache policy`): bookworm has
- * OpenJDK 17 only, trixie OpenJDK 21 only.
+ * OpenJDK 17 only, trixie OpenJDK 21 only, forky (testing) OpenJDK 25 beside newer ones.
  */
 export const JAVA_VERSIONS = {
   '17': { suite: 'bookworm', package: 'openjdk-17-jdk-headless' },
   '21': { suite: 'trixie', package: 'openjdk-21-jdk-headless' },
+  '25': { suite: 'forky', package: 'openjdk-25-jdk-headless' },
 } as const satisfies Record<string, { suite: DebianSuite; package: string }>;
 
 /** Ruby minors and the Debian suite that ships each (bookworm: 3.1, trixie: 3.3). */

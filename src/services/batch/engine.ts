@@ -725,6 +725,10 @@ export class JobEngine {
     before: JobStatus | undefined,
     changes: Change[],
   ): Promise<void> {
+    if (job.status !== before) {
+      if (job.status === 'RUNNABLE') job.runnableAt = this.opts.now();
+      else if (job.status === 'STARTING') job.startingAt = this.opts.now();
+    }
     await tx.put(T.jobs, job.jobId, job);
     changes.push({ job, before });
     if (before === job.status) return;

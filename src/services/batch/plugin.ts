@@ -1,7 +1,8 @@
 /**
  * AWS Batch: compute environments, job queues, fair-share policies, job definitions and
  * jobs, scheduled onto a share of this machine (scheduler.ts) and run as one-container tasks
- * on the task runner with images from ECR (task-executor.ts), logs in CloudWatch Logs.
+ * on the task runner with images from ECR (task-executor.ts), logs in CloudWatch Logs,
+ * AWS's `AWS/Batch` metrics in CloudWatch (metrics.ts).
  *
  * Settings (environment): STRATUS_BATCH_VCPUS and STRATUS_BATCH_MEMORY_MIB, the share of
  * this machine every compute environment draws from (default: all its CPUs, and 80% of its
@@ -17,6 +18,7 @@ import type { BatchDeps } from './common.js';
 import { JobEngine } from './engine.js';
 import { batchOperations } from './provider.js';
 import { batchEventTarget, jobChangePublisher } from './events.js';
+import { jobMetrics } from './metrics.js';
 import { TaskExecutor } from './task-executor.js';
 import type { Capacity } from './scheduler.js';
 
@@ -28,6 +30,7 @@ const NEEDS = [
   'bus',
   'eventTargets',
   'meter',
+  'metrics',
 ] as const;
 
 export interface BatchServiceInstance extends ServiceInstance {
@@ -49,6 +52,8 @@ export function createBatch(
   env: NodeJS.ProcessEnv = process.env,
 ): BatchServiceInstance {
   const log = createLogger(deps.config.logLevel, deps.config.logFormat);
+  const published = jobChangePublisher(deps.links.bus, (m) => log.warn(m));
+  const measured = jobMetrics(deps.links.metrics, Date.now);
   const engine = new JobEngine({
     store: deps.store,
     executor: new TaskExecutor(
@@ -65,7 +70,10 @@ export function createBatch(
     machine: machineShare(env),
     now: Date.now,
     log,
-    onStatusChange: jobChangePublisher(deps.links.bus, (m) => log.warn(m)),
+    onStatusChange: (job, before) => {
+      published(job);
+      measured(job, before);
+    },
   });
   const batchDeps: BatchDeps = { store: deps.store, engine, now: Date.now };
   const operations = batchOperations(batchDeps);

@@ -119,6 +119,9 @@ export interface JobRecord {
   computeEnvironment?: string;
   /** The attempt in progress (STARTING or RUNNING). */
   current?: { taskArn: string; logStreamName: string; instanceId: string };
+  /** When it last entered RUNNABLE, and STARTING (the CloudWatch duration metrics, metrics.ts). */
+  runnableAt?: number;
+  startingAt?: number;
   /** When it was first found too big for its queue's environments (time-limits.ts). */
   blockedAt?: number;
   isCancelled?: boolean;

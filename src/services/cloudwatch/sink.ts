@@ -21,10 +21,21 @@ interface Pending {
   point: Point & { values: number[]; counts: number[] };
 }
 
+interface Recent {
+  p: Pending;
+  generation: number;
+  minute: number;
+  unit: string;
+  namespace: string;
+}
+
 export class CloudwatchSink implements MetricSink {
   private pending = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** Frozen dimension lists' last aggregates (aggregate()); `generation` moves on each flush. */
+  private recent = new WeakMap<readonly MetricDimension[], Map<string, Recent>>();
+  private generation = 0;
 
   constructor(
     private readonly metrics: MetricStore,
@@ -47,25 +58,7 @@ export class CloudwatchSink implements MetricSink {
     if (!this.enabled || !Number.isFinite(value) || !(count > 0)) return;
     const t = time ?? this.now();
     const minute = Math.floor(t / 60_000);
-    const key = `${scope.account}/${scope.region}\u0000${minute}\u0000${unit}\u0000${identityOf(namespace, name, dimensions)}`;
-    let p = this.pending.get(key);
-    if (!p) {
-      p = {
-        account: scope.account,
-        region: scope.region,
-        point: {
-          namespace,
-          name,
-          dims: [...dimensions],
-          time: t,
-          unit,
-          resolution: 60,
-          values: [],
-          counts: [],
-        },
-      };
-      this.pending.set(key, p);
-    }
+    const p = this.aggregate(scope, namespace, name, dimensions, unit, t, minute);
     // Repeated values (Invocations' 1, Errors' 0) are one value with a count. Only the last
     // few are looked at: Lambda's Duration puts thousands of distinct values a second, and a
     // scan of the whole list per put (lastIndexOf) cost that path O(n²).
@@ -85,6 +78,60 @@ export class CloudwatchSink implements MetricSink {
     this.timer.unref?.();
   }
 
+  /**
+   * The pending aggregate of a metric, unit and minute. A caller that passes the same frozen
+   * dimension list every time (Batch: one per queue) skips building the key string while
+   * the minute and scope hold: its last aggregate per metric name is remembered.
+   */
+  private aggregate(
+    scope: { account: string; region: string },
+    namespace: string,
+    name: string,
+    dimensions: readonly MetricDimension[],
+    unit: string,
+    t: number,
+    minute: number,
+  ): Pending {
+    const frozen = Object.isFrozen(dimensions);
+    const last = frozen ? this.recent.get(dimensions)?.get(name) : undefined;
+    if (
+      last !== undefined &&
+      last.generation === this.generation &&
+      last.minute === minute &&
+      last.unit === unit &&
+      last.namespace === namespace &&
+      last.p.account === scope.account &&
+      last.p.region === scope.region
+    ) {
+      return last.p;
+    }
+    const key = `${scope.account}/${scope.region}\u0000${minute}\u0000${unit}\u0000${identityOf(namespace, name, dimensions)}`;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = {
+        account: scope.account,
+        region: scope.region,
+        point: {
+          namespace,
+          name,
+          dims: [...dimensions],
+          time: t,
+          unit,
+          resolution: 60,
+          values: [],
+          counts: [],
+        },
+      };
+      this.pending.set(key, p);
+    }
+    if (frozen) {
+      let byName = this.recent.get(dimensions);
+      if (!byName) this.recent.set(dimensions, (byName = new Map()));
+      byName.set(name, { p, generation: this.generation, minute, unit, namespace });
+    }
+    return p;
+  }
+
   registerAlarmTarget(service: string, deliver: AlarmActionDeliverer): void {
     this.alarms.registerTarget(service, deliver);
   }
@@ -99,6 +146,7 @@ export class CloudwatchSink implements MetricSink {
   flush(): Promise<void> {
     const batch = this.pending;
     this.pending = new Map();
+    this.generation++;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -128,5 +176,6 @@ export class CloudwatchSink implements MetricSink {
   /** Drops what is buffered (the store was wiped). */
   clear(): void {
     this.pending.clear();
+    this.generation++;
   }
 }

@@ -55,8 +55,8 @@ describe('ECR blob garbage collection', () => {
   after(() => storage.close());
 
   async function pushBlob(data: Buffer): Promise<string> {
-    const id = await registry.startUpload(repo);
-    await registry.completeUpload(repo, id, sha(data), data);
+    const id = await registry.uploads.start(repo);
+    await registry.uploads.complete(repo, id, sha(data), data);
     return sha(data);
   }
 
@@ -182,8 +182,8 @@ describe('ECR blob garbage collection', () => {
   });
 
   test('abandoned uploads are discarded after their lifetime', async () => {
-    const id = await registry.startUpload(repo);
-    await registry.appendUpload(repo, id, randomBytes(100));
+    const id = await registry.uploads.start(repo);
+    await registry.uploads.append(repo, id, randomBytes(100));
     assert.equal((await collector.collect()).uploads, 0);
     const lifetime = new BlobCollector({
       store: storage.store,
@@ -194,6 +194,6 @@ describe('ECR blob garbage collection', () => {
       uploadLifetimeMs: 3_600_000,
     });
     assert.equal((await lifetime.collect()).uploads, 1);
-    await assert.rejects(registry.uploadSize(repo, id), { kind: 'upload-unknown' });
+    await assert.rejects(registry.uploads.size(repo, id), { kind: 'upload-unknown' });
   });
 });

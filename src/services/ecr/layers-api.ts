@@ -39,7 +39,7 @@ export function layerOperations(deps: EcrDeps): LayerOperations {
   return {
     async InitiateLayerUpload(input, ctx) {
       const repo = await findRepository(deps, ctx, input.registryId, input.repositoryName);
-      const uploadId = await ecrCall(() => deps.registry.startUpload(repo));
+      const uploadId = await ecrCall(() => deps.registry.uploads.start(repo));
       return { uploadId, partSize: PART_SIZE };
     },
 
@@ -65,7 +65,7 @@ export function layerOperations(deps: EcrDeps): LayerOperations {
       }
       let size: number;
       try {
-        size = await deps.registry.appendUpload(repo, input.uploadId, part, received);
+        size = await deps.registry.uploads.append(repo, input.uploadId, part, received);
       } catch (err) {
         // Another part landed first.
         if (err instanceof RegistryError && err.kind === 'range-invalid') {
@@ -92,13 +92,13 @@ export function layerOperations(deps: EcrDeps): LayerOperations {
       }
       if (isDigest(digest) && (await deps.registry.blobSize(repo, digest)) !== undefined) {
         // ECR refuses a second copy; the upload is of no further use.
-        await deps.registry.cancelUpload(repo, uploadId).catch(() => undefined);
+        await deps.registry.uploads.cancel(repo, uploadId).catch(() => undefined);
         throw new LayerAlreadyExistsException(
           `The layer with digest '${digest}' already exists in the repository with name '${repo.name}' in registry with id '${repo.account}'`,
         );
       }
       try {
-        await deps.registry.completeUpload(repo, uploadId, digest);
+        await deps.registry.uploads.complete(repo, uploadId, digest);
       } catch (err) {
         throw uploadError(err, repo, uploadId);
       }
@@ -162,7 +162,7 @@ export function layerOperations(deps: EcrDeps): LayerOperations {
 /** Bytes an upload of this repository has received; UploadNotFoundException when unknown. */
 async function uploaded(deps: EcrDeps, repo: RepositoryRecord, uploadId: string): Promise<number> {
   try {
-    return await deps.registry.uploadSize(repo, uploadId);
+    return await deps.registry.uploads.size(repo, uploadId);
   } catch (err) {
     throw uploadError(err, repo, uploadId);
   }

@@ -20,6 +20,8 @@ import {
   UploadNotFoundException,
 } from '../../api/ecr/errors.js';
 import type { AwsError } from '../../shared/errors.js';
+import { UploadNotFoundError, UploadOffsetError } from '../../storage/upload-errors.js';
+import type { RepositoryRecord } from './store.js';
 
 export type RegistryErrorKind =
   | 'repository-not-found'
@@ -166,3 +168,38 @@ export const repositoryNotFound = (name: string, registryId: string): RegistryEr
     `The repository with name '${name}' does not exist in the registry with id '${registryId}'`,
     { name },
   );
+
+/** The blob store's upload errors, as the registry reports them. */
+export function translateUploadError(err: unknown, id: string): unknown {
+  if (err instanceof UploadNotFoundError) return uploadUnknown(id);
+  if (err instanceof UploadOffsetError) {
+    return new RegistryError(
+      'range-invalid',
+      `upload ${id} is at byte ${err.expected}; a chunk starting at byte ${err.actual} does not continue it`,
+      { size: err.expected },
+    );
+  }
+  return err;
+}
+
+export function layersNotFound(repo: RepositoryRecord, digests: string[]): RegistryError {
+  return new RegistryError(
+    'manifest-blob-unknown',
+    `Layers with digests '[${digests.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.account}' do not exist`,
+    { digests },
+  );
+}
+
+export const imageNotFound = (): RegistryError =>
+  new RegistryError('manifest-unknown', 'Requested image not found');
+
+export const digestInvalid = (digest: string): RegistryError =>
+  new RegistryError('digest-invalid', `invalid digest ${JSON.stringify(digest.slice(0, 100))}`, {
+    digest: digest.slice(0, 100),
+  });
+
+export const tagInvalid = (tag: string): RegistryError =>
+  new RegistryError('tag-invalid', `invalid tag ${JSON.stringify(tag.slice(0, 100))}`);
+
+export const uploadUnknown = (id: string): RegistryError =>
+  new RegistryError('upload-unknown', `upload ${JSON.stringify(id.slice(0, 100))} is unknown`);

@@ -15,7 +15,8 @@ import { parseBasicAuth, type RegistryTokens } from './auth-token.js';
 import { acceptsMediaType, MediaTypes } from './manifest.js';
 import { isDigest, isRepositoryName } from './names.js';
 import { RegistryError } from './registry-errors.js';
-import { MAX_MANIFEST_BYTES, digestInvalid, type Registry } from './registry.js';
+import { MAX_MANIFEST_BYTES, type Registry } from './registry.js';
+import { digestInvalid } from './registry-errors.js';
 import type { RepositoryRecord, Scope } from './store.js';
 import type { MetricSink } from '../../events/metrics.js';
 
@@ -573,10 +574,10 @@ async function startUpload(
     req.resume();
     throw digestInvalid(digest);
   }
-  const id = await deps.registry.startUpload(repo);
+  const id = await deps.registry.uploads.start(repo);
   if (digest !== null) {
     // Monolithic upload: the whole blob is this request's body.
-    await deps.registry.completeUpload(repo, id, digest, req);
+    await deps.registry.uploads.complete(repo, id, digest, req);
     return blobCreated(res, repo, digest);
   }
   req.resume();
@@ -591,7 +592,7 @@ async function uploadStatus(
   id: string,
 ): Promise<void> {
   req.resume();
-  uploadAccepted(res, repo, id, await deps.registry.uploadSize(repo, id), 204);
+  uploadAccepted(res, repo, id, await deps.registry.uploads.size(repo, id), 204);
 }
 
 /** A chunk: `Content-Range: <start>-<end>` must continue the upload exactly. */
@@ -611,7 +612,7 @@ async function patchUpload(
     const claimed = m ? Number(m[2]) - Number(m[1]) + 1 : 0;
     if (!m || claimed <= 0 || (length !== undefined && Number(length) !== claimed)) {
       req.resume();
-      const size = await deps.registry.uploadSize(repo, id);
+      const size = await deps.registry.uploads.size(repo, id);
       res.setHeader('Range', rangeHeader(size));
       throw new RegistryError(
         'range-invalid',
@@ -624,11 +625,11 @@ async function patchUpload(
   }
   let size: number;
   try {
-    size = await deps.registry.appendUpload(repo, id, body, offset);
+    size = await deps.registry.uploads.append(repo, id, body, offset);
   } catch (err) {
     if (err instanceof RegistryError && err.kind === 'range-invalid') {
       req.resume();
-      res.setHeader('Range', rangeHeader(await deps.registry.uploadSize(repo, id)));
+      res.setHeader('Range', rangeHeader(await deps.registry.uploads.size(repo, id)));
       res.setHeader('Connection', 'close');
     }
     throw err;
@@ -669,7 +670,7 @@ async function finishUpload(
     req.resume();
     throw new RegistryError('digest-invalid', 'the digest query parameter is required');
   }
-  await deps.registry.completeUpload(repo, id, digest, req);
+  await deps.registry.uploads.complete(repo, id, digest, req);
   blobCreated(res, repo, digest);
 }
 
@@ -681,7 +682,7 @@ async function cancelUpload(
   id: string,
 ): Promise<void> {
   req.resume();
-  await deps.registry.cancelUpload(repo, id);
+  await deps.registry.uploads.cancel(repo, id);
   res.writeHead(204).end();
 }
 

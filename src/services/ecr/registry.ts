@@ -9,14 +9,20 @@
 import { imageStatus } from './storage-class.js';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { DigestMismatchError } from '../../storage/blob-digest.js';
-import type { BlobInfo, BlobStore, MetadataOps, MetadataStore } from '../../storage/types.js';
-import { UploadNotFoundError, UploadOffsetError } from '../../storage/upload-errors.js';
+import type { BlobStore, MetadataOps, MetadataStore } from '../../storage/types.js';
 import type { BlobGuard } from './blob-guard.js';
 import { ManifestInvalidError, parseManifest, type Descriptor } from './manifest.js';
 import { conversionTargets, convertManifest } from './manifest-convert.js';
 import { isDigest, isDigestReference, isTag, wildcardMatches } from './names.js';
-import { RegistryError, repositoryNotFound } from './registry-errors.js';
+import {
+  digestInvalid,
+  imageNotFound,
+  layersNotFound,
+  RegistryError,
+  repositoryNotFound,
+  tagInvalid,
+} from './registry-errors.js';
+import { RegistryUploads } from './registry-uploads.js';
 import { pullTimeExcluded } from './pull-exclusions-api.js';
 import {
   T,
@@ -33,13 +39,10 @@ import {
   type ReferrerRecord,
   type RepositoryRecord,
   type TagRecord,
-  type UploadRecord,
 } from './store.js';
 
 /** ECR's ImageManifest limit (service model: 4,194,304 characters). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface RegistryDeps {
   store: MetadataStore;
@@ -84,7 +87,14 @@ export interface BlobRead {
 export const keyOf = (repo: RepositoryRecord): string => repositoryKey(repo, repo.name);
 
 export class Registry {
-  constructor(private readonly deps: RegistryDeps) {}
+  /** Blob uploads into a repository of this registry. */
+  readonly uploads: RegistryUploads;
+
+  constructor(private readonly deps: RegistryDeps) {
+    this.uploads = new RegistryUploads(deps, (tx, repo, digest, blob) =>
+      this.linkBlob(tx, repo, digest, blob),
+    );
+  }
 
   // ----- repositories -------------------------------------------------------------------
 
@@ -307,100 +317,6 @@ export class Registry {
       size: blob.size,
       at: this.deps.now(),
     });
-  }
-
-  // ----- uploads ------------------------------------------------------------------------
-
-  async startUpload(repo: RepositoryRecord): Promise<string> {
-    const id = await this.deps.blobs.uploads.create();
-    await this.deps.store.put<UploadRecord>(T.uploads, id, {
-      account: repo.account,
-      region: repo.region,
-      repository: repo.name,
-      createdAt: this.deps.now(),
-    });
-    return id;
-  }
-
-  /** Bytes received so far by an upload of this repository. */
-  async uploadSize(repo: RepositoryRecord, id: string): Promise<number> {
-    await this.upload(repo, id);
-    const size = await this.deps.blobs.uploads.size(id);
-    if (size === undefined) throw uploadUnknown(id);
-    return size;
-  }
-
-  /** Appends at `offset`, which must be where the upload stands; resolves the new size. */
-  async appendUpload(
-    repo: RepositoryRecord,
-    id: string,
-    data: Buffer | Readable,
-    offset?: number,
-  ): Promise<number> {
-    await this.upload(repo, id);
-    const at = offset ?? (await this.uploadSize(repo, id));
-    try {
-      return await this.deps.blobs.uploads.append(id, data, at);
-    } catch (err) {
-      throw translateUploadError(err, id);
-    }
-  }
-
-  /**
-   * Appends the last bytes (if any), verifies the digest and makes the blob available in
-   * the repository. A wrong digest is DIGEST_INVALID and the upload is discarded.
-   */
-  async completeUpload(
-    repo: RepositoryRecord,
-    id: string,
-    digest: string,
-    last?: Buffer | Readable,
-  ): Promise<BlobInfo> {
-    await this.upload(repo, id);
-    if (!isDigest(digest)) throw digestInvalid(digest);
-    if (last !== undefined) await this.appendUpload(repo, id, last);
-    return this.deps.guard.locks.with(digest, async () => {
-      let info: BlobInfo;
-      try {
-        info = await this.deps.blobs.uploads.commit(id, digest);
-      } catch (err) {
-        if (err instanceof DigestMismatchError) {
-          await this.cancelUpload(repo, id);
-          throw new RegistryError(
-            'digest-invalid',
-            `provided digest did not match uploaded content: expected ${digest}, got ${err.actual}`,
-            { digest },
-          );
-        }
-        throw translateUploadError(err, id);
-      }
-      await this.deps.store.transaction(async (tx) => {
-        const blob = await tx.get<BlobRecord>(T.blobs, digest);
-        await this.linkBlob(tx, repo, digest, { size: info.size, refs: blob?.refs ?? 0 });
-        await tx.delete(T.uploads, id);
-      });
-      return info;
-    });
-  }
-
-  async cancelUpload(repo: RepositoryRecord, id: string): Promise<void> {
-    await this.upload(repo, id);
-    await this.deps.blobs.uploads.abort(id);
-    await this.deps.store.delete(T.uploads, id);
-  }
-
-  private async upload(repo: RepositoryRecord, id: string): Promise<UploadRecord> {
-    if (!UUID.test(id)) throw uploadUnknown(id);
-    const record = await this.deps.store.get<UploadRecord>(T.uploads, id);
-    if (
-      !record ||
-      record.account !== repo.account ||
-      record.region !== repo.region ||
-      record.repository !== repo.name
-    ) {
-      throw uploadUnknown(id);
-    }
-    return record;
   }
 
   // ----- manifests ----------------------------------------------------------------------
@@ -860,37 +776,3 @@ export function isImmutableTag(repo: RepositoryRecord, tag: string): boolean {
 function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
-
-function translateUploadError(err: unknown, id: string): unknown {
-  if (err instanceof UploadNotFoundError) return uploadUnknown(id);
-  if (err instanceof UploadOffsetError) {
-    return new RegistryError(
-      'range-invalid',
-      `upload ${id} is at byte ${err.expected}; a chunk starting at byte ${err.actual} does not continue it`,
-      { size: err.expected },
-    );
-  }
-  return err;
-}
-
-export function layersNotFound(repo: RepositoryRecord, digests: string[]): RegistryError {
-  return new RegistryError(
-    'manifest-blob-unknown',
-    `Layers with digests '[${digests.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.account}' do not exist`,
-    { digests },
-  );
-}
-
-export const imageNotFound = (): RegistryError =>
-  new RegistryError('manifest-unknown', 'Requested image not found');
-
-export const digestInvalid = (digest: string): RegistryError =>
-  new RegistryError('digest-invalid', `invalid digest ${JSON.stringify(digest.slice(0, 100))}`, {
-    digest: digest.slice(0, 100),
-  });
-
-const tagInvalid = (tag: string): RegistryError =>
-  new RegistryError('tag-invalid', `invalid tag ${JSON.stringify(tag.slice(0, 100))}`);
-
-const uploadUnknown = (id: string): RegistryError =>
-  new RegistryError('upload-unknown', `upload ${JSON.stringify(id.slice(0, 100))} is unknown`);

@@ -129,8 +129,8 @@ describe('ECR replication after a restart', () => {
 
   test('a copy left IN_PROGRESS (a crash mid-replication) is resumed when the runner starts', async () => {
     const push = async (data: Buffer) => {
-      const id = await registry.startUpload(source);
-      await registry.completeUpload(source, id, sha(data), data);
+      const id = await registry.uploads.start(source);
+      await registry.uploads.complete(source, id, sha(data), data);
       return { digest: sha(data), size: data.length };
     };
     const config = await push(Buffer.from('{"architecture":"amd64","os":"linux"}'));

@@ -99,7 +99,9 @@ export async function checkActions(
       case 'authenticate-cognito':
       case 'jwt-validation':
         throw new InvalidLoadBalancerActionException(
-          `Action type '${a.Type}' is supported only on HTTPS listeners, which Stratus does not serve`,
+          listenerProtocol === 'HTTPS'
+            ? `Action type '${a.Type}' is not supported by Stratus`
+            : `Action type '${a.Type}' is supported only on HTTPS listeners`,
         );
       default: {
         const never: never = a.Type;

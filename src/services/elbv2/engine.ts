@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../../shared/log.js';
 import type { MetadataStore } from '../../storage/types.js';
+import type { CertificateSource } from './certificates.js';
 import { albAnswer, albEvent } from './dataplane/lambda-event.js';
 import { httpProbe, matches } from './dataplane/probe.js';
 import { type FunctionInvoke, HttpProxy } from './dataplane/proxy.js';
@@ -20,6 +21,8 @@ export interface EngineDeps {
   host: string;
   log: Logger;
   invoke?: FunctionInvoke;
+  /** HTTPS listeners' certificates (IAM's server certificates). */
+  certificates: CertificateSource;
 }
 
 export class ElbEngine {
@@ -42,7 +45,9 @@ export class ElbEngine {
       proxy: this.proxy,
       health: this.health,
       snapshot,
+      certificates: deps.certificates,
       info: (msg, fields) => deps.log.info(msg, fields),
+      warn,
     });
   }
 

@@ -14,10 +14,10 @@ import type { Listener } from '../../api/elbv2/types.js';
 import { pageStore } from '../../shared/paging.js';
 import type { MetadataOps } from '../../storage/types.js';
 import { checkActions } from './actions.js';
+import { type CertificateDeps, checkTls, verifyCertificates } from './certificates.js';
 import {
   attributeList,
   badMarker,
-  type Elbv2Deps,
   listenerArn,
   listenerNotFound,
   ownedBy,
@@ -48,7 +48,7 @@ type ListenerOps = Pick<
   | 'ModifyListenerAttributes'
 >;
 
-export interface ListenerDeps extends Elbv2Deps {
+export interface ListenerDeps extends CertificateDeps {
   /** Where the data plane serves a listener on this machine (`127.0.0.1:<port>`). */
   localAddress(listenerArn: string): string | undefined;
 }
@@ -67,7 +67,9 @@ export function describeListener(l: ListenerRecord): Listener {
     LoadBalancerArn: l.loadBalancerArn,
     Port: l.port,
     Protocol: l.protocol as Listener['Protocol'],
-    ...(l.certificates !== undefined ? { Certificates: l.certificates } : {}),
+    ...(l.certificates !== undefined
+      ? { Certificates: l.certificates.map((c) => ({ CertificateArn: c.CertificateArn })) }
+      : {}),
     ...(l.sslPolicy !== undefined ? { SslPolicy: l.sslPolicy } : {}),
     DefaultActions: l.defaultActions,
   };
@@ -93,7 +95,7 @@ function checkProtocol(
 ): string {
   if (protocol === undefined) throw validation('A listener protocol must be specified');
   if (port === undefined) throw validation('A listener port must be specified');
-  const supported = lb.type === 'application' ? ['HTTP'] : ['TCP'];
+  const supported = lb.type === 'application' ? ['HTTP', 'HTTPS'] : ['TCP'];
   if (!supported.includes(protocol)) {
     throw new UnsupportedProtocolException(
       `Protocol '${protocol}' is not supported for '${lb.type}' load balancers in Stratus (${supported.join(', ')} only)`,
@@ -116,11 +118,13 @@ export function listenerOperations(deps: ListenerDeps): ListenerOps {
   return {
     async CreateListener(input, ctx) {
       const s = scopeOf(ctx);
+      await verifyCertificates(deps, s, input.Certificates);
       const l = await store.transaction(async (tx) => {
         const lb = await loadBalancerOf(tx, input.LoadBalancerArn, s);
         const protocol = checkProtocol(lb, input.Protocol, input.Port);
         const port = input.Port!;
         const actions = await checkActions(tx, s, lb, input.DefaultActions, protocol);
+        const tls = checkTls(protocol, input);
         const siblings = await tx.list<ListenerRecord>(T.listeners, {
           prefix: childPrefix(lb.arn),
         });
@@ -128,7 +132,9 @@ export function listenerOperations(deps: ListenerDeps): ListenerOps {
         if (clash) {
           if (
             clash.protocol === protocol &&
-            JSON.stringify(clash.defaultActions) === JSON.stringify(actions)
+            JSON.stringify(clash.defaultActions) === JSON.stringify(actions) &&
+            JSON.stringify(clash.certificates) === JSON.stringify(tls.certificates) &&
+            clash.sslPolicy === tls.sslPolicy
           ) {
             return clash;
           }
@@ -143,6 +149,7 @@ export function listenerOperations(deps: ListenerDeps): ListenerOps {
           id,
           port,
           protocol,
+          ...tls,
           defaultActions: actions,
           defaultRuleId: resourceId(),
           attributes: { ...(protocol === 'TCP' ? TCP_ATTRIBUTES : HTTP_ATTRIBUTES) },
@@ -186,6 +193,7 @@ export function listenerOperations(deps: ListenerDeps): ListenerOps {
 
     async ModifyListener(input, ctx) {
       const s = scopeOf(ctx);
+      await verifyCertificates(deps, s, input.Certificates);
       const l = await store.transaction(async (tx) => {
         const l = await listenerOf(tx, input.ListenerArn, s);
         const lb = await loadBalancerOf(tx, l.loadBalancerArn, s);
@@ -201,7 +209,12 @@ export function listenerOperations(deps: ListenerDeps): ListenerOps {
           }
           l.port = input.Port;
         }
+        const tls = checkTls(protocol, input, l);
         l.protocol = protocol;
+        delete l.certificates;
+        delete l.sslPolicy;
+        delete l.extraCertificates;
+        Object.assign(l, tls);
         if (input.DefaultActions !== undefined) {
           l.defaultActions = await checkActions(tx, s, lb, input.DefaultActions, protocol);
         }

@@ -7,6 +7,7 @@ import type { Elbv2Operations } from '../../api/elbv2/operations.js';
 import { parseArn } from '../../shared/arn.js';
 import { createLogger } from '../../shared/log.js';
 import { bindProvider, definePlugin } from '../plugin.js';
+import type { CertificateSource } from './certificates.js';
 import type { Elbv2Deps } from './common.js';
 import { gatewayPlane } from './dataplane/gateway-plane.js';
 import { ElbEngine } from './engine.js';
@@ -31,12 +32,13 @@ export function createElbv2(
   host: string,
   log: Logger,
   invoke?: FunctionInvoke,
+  certificates: CertificateSource = () => Promise.resolve(undefined),
 ): Elbv2Core {
-  const engine = new ElbEngine({ store, host, log, invoke });
+  const engine = new ElbEngine({ store, host, log, invoke, certificates });
   const common: Elbv2Deps = { store, now: Date.now, changed: () => engine.changed() };
   const targets = new Targets({ ...common, health: engine.health });
   const operations = elbv2Operations(
-    { ...common, localAddress: (arn) => engine.sockets.address(arn) },
+    { ...common, certificates, localAddress: (arn) => engine.sockets.address(arn) },
     targets,
   );
   return { operations, registry: targets.registry, engine };
@@ -44,7 +46,7 @@ export function createElbv2(
 
 export const elbv2Plugin = definePlugin({
   name: 'elbv2',
-  needs: ['functionInvoke'],
+  needs: ['functionInvoke', 'iam'],
   provides: ['loadBalancing'],
   model: async () => (await import('../../api/elbv2/model.js')).model,
   create(deps) {
@@ -58,6 +60,8 @@ export const elbv2Plugin = definePlugin({
         const p = parseArn(arn);
         return lambda.invoke(p?.account ?? '', p?.region ?? '', arn, payload);
       },
+      // HTTPS listeners serve IAM server certificates.
+      (account, arn) => deps.links.iam.findServerCertificate(account, arn),
     );
     return {
       dispatch: bindProvider<Elbv2Operations>(operations),

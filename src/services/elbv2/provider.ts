@@ -1,10 +1,10 @@
 /**
  * Elastic Load Balancing v2 (query protocol, `2015-12-01`), one module per resource:
  * load-balancers.ts, target-groups.ts, targets-api.ts (registration and health),
- * listeners.ts, rules.ts, tags.ts.
+ * listeners.ts, certificates.ts (HTTPS), rules.ts, tags.ts.
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/Welcome.html
  */
-import type { Elbv2Deps } from './common.js';
+import { certificateOperations } from './certificates.js';
 import { type ListenerDeps, listenerOperations } from './listeners.js';
 import { loadBalancerOperations } from './load-balancers.js';
 import { ruleOperations } from './rules.js';
@@ -12,12 +12,13 @@ import { tagOperations } from './tags.js';
 import { targetGroupOperations } from './target-groups.js';
 import { targetOperations, type Targets } from './targets-api.js';
 
-export function elbv2Operations(deps: Elbv2Deps & ListenerDeps, targets: Targets) {
+export function elbv2Operations(deps: ListenerDeps, targets: Targets) {
   return {
     ...loadBalancerOperations(deps),
     ...targetGroupOperations(deps),
     ...targetOperations(targets),
     ...listenerOperations(deps),
+    ...certificateOperations(deps),
     ...ruleOperations(deps),
     ...tagOperations(deps),
   };

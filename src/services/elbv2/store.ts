@@ -85,8 +85,11 @@ export interface ListenerRecord {
   defaultActions: Action[];
   /** The id of the listener's default rule (DescribeRules lists it last, `IsDefault`). */
   defaultRuleId: string;
+  /** HTTPS: the default certificate (one). */
   certificates?: { CertificateArn?: string }[];
   sslPolicy?: string;
+  /** HTTPS: the certificate list (AddListenerCertificates) SNI chooses from. */
+  extraCertificates?: string[];
   attributes: Record<string, string>;
   tags: Tag[];
 }

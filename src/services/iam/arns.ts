@@ -6,7 +6,8 @@
 
 import { buildArn, isAccountId, parseArn } from '../../shared/arn.js';
 
-export type IamResourceType = 'role' | 'user' | 'policy' | 'group' | 'instance-profile';
+export type IamResourceType =
+  'role' | 'user' | 'policy' | 'group' | 'instance-profile' | 'server-certificate';
 
 export function iamArn(account: string, type: IamResourceType, path: string, name: string): string {
   return buildArn('iam', '', account, `${type}${path}${name}`);

@@ -30,6 +30,15 @@ export interface IamSamlProviderInfo {
   certificates: readonly string[];
 }
 
+/** A server certificate with its private key, as a load balancer serves it (PEM). */
+export interface IamServerCertificateInfo {
+  arn: string;
+  name: string;
+  body: string;
+  chain?: string;
+  privateKey: string;
+}
+
 export interface IamDirectory {
   /** Looks a role up by name or by ARN within the account. */
   findRole(account: string, roleNameOrArn: string): Promise<IamRoleInfo | undefined>;
@@ -46,6 +55,14 @@ export interface IamDirectory {
   outboundIssuer(account: string): Promise<string | undefined>;
   /** The account an outbound issuer id belongs to, while its feature is enabled. */
   outboundAccount(issuerId: string): Promise<string | undefined>;
+  /**
+   * The server certificate an ARN names in the account, with its private key (ELB's
+   * HTTPS listeners); undefined when there is none or IAM does not hold its key.
+   */
+  findServerCertificate(
+    account: string,
+    arn: string,
+  ): Promise<IamServerCertificateInfo | undefined>;
 }
 
 /** Where an outbound federation issuer is served: its OIDC discovery documents live under it. */

@@ -6,7 +6,9 @@ import type {
   IamOidcProviderInfo,
   IamRoleInfo,
   IamSamlProviderInfo,
+  IamServerCertificateInfo,
 } from './directory.js';
+import { findServerCertificate } from './server-certificates.js';
 import { findOidcProvider } from './oidc-providers.js';
 import { parseDocument } from '../../shared/policy-documents.js';
 import { parseMetadata } from '../../shared/saml.js';
@@ -78,5 +80,20 @@ export class StoreIamDirectory implements IamDirectory {
     return owner && (await this.outboundIssuer(owner.account)) === issuerId
       ? owner.account
       : undefined;
+  }
+
+  async findServerCertificate(
+    account: string,
+    arn: string,
+  ): Promise<IamServerCertificateInfo | undefined> {
+    const c = await findServerCertificate(this.store, account, arn);
+    if (c?.privateKey === undefined) return undefined;
+    return {
+      arn: c.arn,
+      name: c.name,
+      body: c.body,
+      ...(c.chain !== undefined && { chain: c.chain }),
+      privateKey: c.privateKey,
+    };
   }
 }

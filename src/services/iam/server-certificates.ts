@@ -17,6 +17,7 @@ import type { ServerCertificateMetadata, Tag } from '../../api/iam/types.js';
 import { buildArn } from '../../shared/arn.js';
 import { uniqueId } from '../../shared/aws-ids.js';
 import type { MetadataOps } from '../../storage/types.js';
+import { parseIamArn } from './arns.js';
 import { timestamp, type IamDeps } from './common.js';
 import { pageArray, pageStore } from './paging.js';
 import { tagPosition } from './roles.js';
@@ -30,6 +31,8 @@ export interface ServerCertificateRecord {
   arn: string;
   body: string;
   chain?: string;
+  /** PEM; load balancers terminate TLS with it (records from before it was kept lack it). */
+  privateKey?: string;
   uploaded: string;
   expires: string;
   tags: Tag[];
@@ -62,6 +65,21 @@ function metadata(c: ServerCertificateRecord): ServerCertificateMetadata {
     UploadDate: new Date(c.uploaded),
     Expiration: new Date(c.expires),
   };
+}
+
+/** The certificate an ARN names (path included), with its key; undefined when none. */
+export async function findServerCertificate(
+  ops: MetadataOps,
+  account: string,
+  arn: string,
+): Promise<ServerCertificateRecord | undefined> {
+  const parsed = parseIamArn(arn, 'server-certificate');
+  if (!parsed || parsed.account !== account) return undefined;
+  const c = await ops.get<ServerCertificateRecord>(
+    T.serverCertificates,
+    nameKey(account, parsed.name),
+  );
+  return c?.arn === arn ? c : undefined;
 }
 
 async function getCert(ops: MetadataOps, account: string, name: string) {
@@ -108,6 +126,7 @@ export function serverCertificateOperations(deps: IamDeps): CertOps {
         arn: certArn(ctx.account, path, input.ServerCertificateName),
         body: input.CertificateBody.trim(),
         ...(input.CertificateChain !== undefined && { chain: input.CertificateChain.trim() }),
+        privateKey: input.PrivateKey.trim(),
         uploaded: timestamp(deps),
         expires: new Date(cert.validTo).toISOString().replace('.000Z', 'Z'),
         tags: checkTags(input.Tags),

@@ -31,6 +31,7 @@ describe('runtimes', () => {
       'nodejs24.x',
       'python3.9',
       'python3.13',
+      'python3.14',
       'provided.al2',
       'provided.al2023',
     ]) {
@@ -51,7 +52,7 @@ describe('runtimes', () => {
   });
 
   test('runtimes AWS has but Stratus cannot run are refused, not faked', () => {
-    for (const r of ['dotnet8', 'python3.14']) {
+    for (const r of ['dotnet8', 'dotnet10']) {
       refused(
         () => checkRuntime(r, 'h'),
         'InvalidParameterValueException',

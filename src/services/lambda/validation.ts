@@ -24,6 +24,7 @@ export const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set<Runtime>([
   'python3.11',
   'python3.12',
   'python3.13',
+  'python3.14',
   'provided.al2',
   'provided.al2023',
   // In containers of their runtime images only (the process driver says so at INIT).
@@ -31,6 +32,7 @@ export const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set<Runtime>([
   'java11',
   'java17',
   'java21',
+  'java25',
   'ruby3.2',
   'ruby3.3',
   'ruby3.4',
@@ -171,9 +173,11 @@ export function checkTagCount(tags: Record<string, string>): void {
 const SNAPSTART_RUNTIMES = new Set([
   'python3.12',
   'python3.13',
+  'python3.14',
   'java11',
   'java17',
   'java21',
+  'java25',
   'dotnet8',
 ]);
 

@@ -1,10 +1,17 @@
 /**
  * Each listener's own socket on this machine: the listener's port on the server's host
  * (127.0.0.1 by default) when it is free, an ephemeral port otherwise (another load
- * balancer, or another program, has it). HTTP listeners go through the ALB proxy, TCP
- * listeners (Network Load Balancers) are spliced to a target connection by connection.
+ * balancer, or another program, has it). HTTP listeners go through the ALB proxy; HTTPS
+ * listeners terminate TLS (dataplane/tls.ts) and then do the same; TCP listeners (Network
+ * Load Balancers) are spliced to a target connection by connection.
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import {
   connect,
   createServer as createTcpServer,
@@ -15,9 +22,13 @@ import type { HealthMonitor } from '../health.js';
 import type { ListenerView, Snapshot } from '../snapshot.js';
 import { errorPage, type HttpProxy } from './proxy.js';
 import { targetHost } from './probe.js';
+import { chooseContext, type ListenerTls, loadTls, tlsKeyOf } from './tls.js';
+import type { CertificateSource } from '../certificates.js';
 
 interface Bound {
-  server: HttpServer | TcpServer;
+  server: HttpServer | HttpsServer | TcpServer;
+  /** HTTPS: what it serves with now (replaced in place when certificates change). */
+  tls?: { current: ListenerTls };
   /** The listener's port and protocol when bound. */
   wanted: string;
   address: string;
@@ -29,7 +40,10 @@ export interface SocketDeps {
   proxy: HttpProxy;
   health: HealthMonitor;
   snapshot(): Snapshot;
+  /** HTTPS listeners' certificates, with their keys. */
+  certificates: CertificateSource;
   info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
 }
 
 export class ListenerSockets {
@@ -52,8 +66,19 @@ export class ListenerSockets {
       }
     }
     for (const [arn, view] of snap.listeners) {
-      if (this.bound.has(arn)) continue;
-      const b = await this.open(arn, view);
+      const existing = this.bound.get(arn);
+      if (existing) {
+        if (existing.tls && existing.tls.current.key !== tlsKeyOf(view.listener)) {
+          await this.reloadTls(existing, view);
+        }
+        continue;
+      }
+      let tls: ListenerTls | undefined;
+      if (view.listener.protocol === 'HTTPS') {
+        tls = await this.loadTls(view);
+        if (!tls) continue;
+      }
+      const b = await this.open(arn, view, tls);
       this.bound.set(arn, b);
       this.deps.info('load balancer listener serving', {
         loadBalancer: view.loadBalancer.name,
@@ -63,19 +88,52 @@ export class ListenerSockets {
     }
   }
 
-  private async open(arn: string, view: ListenerView): Promise<Bound> {
+  /** An HTTPS listener's certificates; undefined (and a warning) when IAM lacks them. */
+  private async loadTls(view: ListenerView): Promise<ListenerTls | undefined> {
+    const tls = await loadTls(view.listener, view.loadBalancer.account, this.deps.certificates);
+    if (!tls) {
+      this.deps.warn('HTTPS listener not served: its default certificate is not in IAM', {
+        loadBalancer: view.loadBalancer.name,
+        port: view.listener.port,
+        certificate: view.listener.certificates?.[0]?.CertificateArn,
+      });
+    }
+    return tls;
+  }
+
+  /** New certificates or policy for a listener already serving: new handshakes use them. */
+  private async reloadTls(b: Bound, view: ListenerView): Promise<void> {
+    const tls = await this.loadTls(view);
+    if (!tls) return;
+    if (b.tls) b.tls.current = tls;
+    (b.server as HttpsServer).setSecureContext(tls.options);
+  }
+
+  private async open(arn: string, view: ListenerView, tls?: ListenerTls): Promise<Bound> {
     const connections = new Set<Socket>();
     const current = () => this.deps.snapshot().listeners.get(arn);
-    let server: HttpServer | TcpServer;
+    let server: HttpServer | HttpsServer | TcpServer;
+    const served = tls && { current: tls };
     if (view.listener.protocol === 'TCP') {
       // Half-open: a client's FIN travels to the target, whose answer still comes back.
       server = createTcpServer({ allowHalfOpen: true }, (socket) => this.splice(current(), socket));
     } else {
-      const http = createHttpServer((req, res) => {
+      const handler = (req: IncomingMessage, res: ServerResponse) => {
         const v = current();
         if (!v) return errorPage(res, 503, req.method === 'HEAD');
         void this.deps.proxy.handle(v, req, res, { url: req.url ?? '/' });
-      });
+      };
+      // An https.Server is node's HTTP server over TLS: the same events and timeouts.
+      const http: HttpServer = served
+        ? (createHttpsServer(
+            {
+              ...served.current.options,
+              // The certificate list: the one whose names match the client's SNI name.
+              SNICallback: (name, cb) => cb(null, served && chooseContext(served.current, name)),
+            },
+            handler,
+          ) as unknown as HttpServer)
+        : createHttpServer(handler);
       // ALB keeps client connections open for `client_keep_alive.seconds`; Node's 5 s
       // default would make clients race a closing socket.
       http.on('upgrade', (req, socket: Socket, head: Buffer) => {
@@ -99,7 +157,13 @@ export class ListenerSockets {
     const port = await listen(server, view.listener.port, this.deps.host).catch(() =>
       listen(server, 0, this.deps.host),
     );
-    return { server, wanted: wantedOf(view), address: `${this.deps.host}:${port}`, connections };
+    return {
+      server,
+      ...(served && { tls: served }),
+      wanted: wantedOf(view),
+      address: `${this.deps.host}:${port}`,
+      connections,
+    };
   }
 
   /** A Network Load Balancer connection: to one routable target of the default forward. */
@@ -152,7 +216,11 @@ const BAD_REQUEST =
 
 const wantedOf = (v: ListenerView): string => `${v.listener.protocol}:${v.listener.port}`;
 
-function listen(server: HttpServer | TcpServer, port: number, host: string): Promise<number> {
+function listen(
+  server: HttpServer | HttpsServer | TcpServer,
+  port: number,
+  host: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);

@@ -18,12 +18,7 @@ import {
   CallbackTimeoutException,
   DurableExecutionAlreadyStartedException,
 } from '../../../api/lambda/errors.js';
-import type {
-  ErrorObject,
-  EventType,
-  ExecutionStatus,
-  OperationUpdate,
-} from '../../../api/lambda/types.js';
+import type { ErrorObject, OperationUpdate } from '../../../api/lambda/types.js';
 import { rootPrincipal } from '../../../shared/arn.js';
 import type { MetadataStore } from '../../../storage/types.js';
 import { invalidParameter, notFound } from '../errors.js';
@@ -35,7 +30,6 @@ import {
   DEFAULT_RETENTION_DAYS,
   decodeCallbackId,
   decodeToken,
-  encodeCallbackId,
   encodeToken,
   executionArn,
   executionKey,
@@ -43,9 +37,17 @@ import {
   operationView,
   parseExecutionArn,
   type ExecutionRecord,
-  type StoredEvent,
   type StoredOperation,
 } from './records.js';
+import {
+  addEvent,
+  advance,
+  applyUpdate,
+  closeExecution,
+  finishOp,
+  isDue,
+  nextWake,
+} from './state-machine.js';
 
 /** Failed invocations (errors, timeouts) retried before the execution fails. */
 const MAX_INVOCATION_ATTEMPTS = 3;
@@ -117,7 +119,7 @@ export class DurableEngine {
       seq: 1,
       failedInvocations: 0,
     };
-    this.event(rec, 'ExecutionStarted', undefined, {
+    addEvent(now, rec, 'ExecutionStarted', undefined, {
       member: 'ExecutionStartedDetails',
       value: { Input: { Payload: input }, ExecutionTimeout: rec.timeoutSeconds },
     });
@@ -227,10 +229,10 @@ export class DurableEngine {
     const out = await this.mutate(key, (rec) => {
       const t = this.checkToken(rec, token);
       const now = this.now();
-      this.advance(rec, now);
+      advance(rec, now);
       // Timed out just now: the updates come too late; the answer shows the closed state.
       for (const u of isClosed(rec.status) ? [] : updates) {
-        const op = this.apply(rec, key, u, now);
+        const op = applyUpdate(rec, key, u, now);
         if (op?.Type === 'CHAINED_INVOKE' && u.Action === 'START') chained.push(op);
       }
       const changed = rec.operations.filter((o) => o.seq > t.seq).map(operationView);
@@ -264,9 +266,9 @@ export class DurableEngine {
         return;
       }
       if (outcome.error !== undefined) {
-        this.finishOp(rec, op, 'FAILED', now, { error: outcome.error });
+        finishOp(rec, op, 'FAILED', now, { error: outcome.error });
       } else {
-        this.finishOp(rec, op, 'SUCCEEDED', now, { result: outcome.result });
+        finishOp(rec, op, 'SUCCEEDED', now, { result: outcome.result });
       }
     });
     if (!outcome.heartbeat) this.run(ref.key);
@@ -280,7 +282,7 @@ export class DurableEngine {
       if (isClosed(rec.status)) {
         throw invalidParameter(`Durable execution ${arn} is already ${rec.status}.`);
       }
-      this.close(rec, 'STOPPED', now, { error: error ?? {} });
+      closeExecution(rec, 'STOPPED', now, { error: error ?? {} });
     });
     this.settle(key);
     return now;
@@ -346,7 +348,7 @@ export class DurableEngine {
       const invocation = randomUUID();
       const rec = await this.mutate(key, (rec) => {
         if (isClosed(rec.status)) return rec;
-        this.advance(rec, this.now());
+        advance(rec, this.now());
         rec.invocation = invocation;
         return rec;
       });
@@ -356,7 +358,7 @@ export class DurableEngine {
       const after = await this.mutate(key, (r) => {
         if (r.invocation === invocation) delete r.invocation;
         if (isClosed(r.status)) return r;
-        this.event(r, 'InvocationCompleted', undefined, {
+        addEvent(now, r, 'InvocationCompleted', undefined, {
           member: 'InvocationCompletedDetails',
           value: {
             StartTimestamp: outcome.started,
@@ -368,7 +370,7 @@ export class DurableEngine {
         if (outcome.error) {
           r.failedInvocations++;
           if (r.failedInvocations >= MAX_INVOCATION_ATTEMPTS) {
-            this.close(r, 'FAILED', now, { error: outcome.error });
+            closeExecution(r, 'FAILED', now, { error: outcome.error });
           } else {
             l.again = true;
           }
@@ -379,9 +381,9 @@ export class DurableEngine {
         if (answer.Status === 'SUCCEEDED') {
           const exec = r.operations.find((o) => o.Type === 'EXECUTION');
           const result = answer.Result || exec?.result || '';
-          this.close(r, 'SUCCEEDED', now, { result });
+          closeExecution(r, 'SUCCEEDED', now, { result });
         } else if (answer.Status === 'FAILED') {
-          this.close(r, 'FAILED', now, { error: answer.Error ?? {} });
+          closeExecution(r, 'FAILED', now, { error: answer.Error ?? {} });
         }
         // PENDING: suspended until a wait, a retry or a callback wakes it.
         return r;
@@ -390,7 +392,7 @@ export class DurableEngine {
         this.settle(key);
         return;
       }
-      if (!l.again && !this.due(after, this.now())) return;
+      if (!l.again && !isDue(after, this.now())) return;
     }
   }
 
@@ -495,7 +497,7 @@ export class DurableEngine {
       await this.mutate(key, (r) => {
         const o = r.operations.find((x) => x.Id === op.Id);
         if (!o || o.Status !== 'STARTED' || isClosed(r.status)) return;
-        this.finishOp(r, o, error ? 'FAILED' : 'SUCCEEDED', this.now(), { result, error });
+        finishOp(r, o, error ? 'FAILED' : 'SUCCEEDED', this.now(), { result, error });
       });
       this.run(key);
     })().catch((err: unknown) =>
@@ -503,202 +505,6 @@ export class DurableEngine {
         error: err instanceof Error ? err.message : String(err),
       }),
     );
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Operations and time.
-
-  /** Applies one OperationUpdate (CheckpointDurableExecution's `Updates`). */
-  private apply(
-    rec: ExecutionRecord,
-    key: string,
-    u: OperationUpdate,
-    now: number,
-  ): StoredOperation | undefined {
-    let op = rec.operations.find((o) => o.Id === u.Id);
-    if (u.Type === 'EXECUTION') {
-      const exec = rec.operations.find((o) => o.Type === 'EXECUTION');
-      if (exec && u.Action === 'SUCCEED') exec.result = u.Payload;
-      if (exec && u.Action === 'FAIL') exec.error = u.Error;
-      return exec;
-    }
-    if (u.Action === 'START') {
-      if (op && op.Status !== 'READY' && op.Status !== 'PENDING') return op;
-      if (!op) {
-        op = { Id: u.Id, Type: u.Type, Status: 'STARTED', start: now, seq: 0 };
-        if (u.ParentId) op.ParentId = u.ParentId;
-        if (u.Name) op.Name = u.Name;
-        if (u.SubType) op.SubType = u.SubType;
-        rec.operations.push(op);
-      }
-      op.Status = 'STARTED';
-      this.touch(rec, op);
-      switch (u.Type) {
-        case 'STEP':
-          this.event(rec, 'StepStarted', op, { member: 'StepStartedDetails', value: {} });
-          break;
-        case 'CONTEXT':
-          this.event(rec, 'ContextStarted', op, { member: 'ContextStartedDetails', value: {} });
-          break;
-        case 'WAIT': {
-          const seconds = u.WaitOptions?.WaitSeconds ?? 0;
-          op.waitEndsAt = now + seconds * 1000;
-          this.event(rec, 'WaitStarted', op, {
-            member: 'WaitStartedDetails',
-            value: { Duration: seconds, ScheduledEndTimestamp: op.waitEndsAt },
-          });
-          break;
-        }
-        case 'CALLBACK': {
-          const o = u.CallbackOptions ?? {};
-          op.callbackId = encodeCallbackId(key, op.Id);
-          if (o.TimeoutSeconds) op.timeoutAt = now + o.TimeoutSeconds * 1000;
-          if (o.HeartbeatTimeoutSeconds) {
-            op.heartbeatSeconds = o.HeartbeatTimeoutSeconds;
-            op.heartbeatAt = now + o.HeartbeatTimeoutSeconds * 1000;
-          }
-          this.event(rec, 'CallbackStarted', op, {
-            member: 'CallbackStartedDetails',
-            value: {
-              CallbackId: op.callbackId,
-              Timeout: o.TimeoutSeconds,
-              HeartbeatTimeout: o.HeartbeatTimeoutSeconds,
-            },
-          });
-          break;
-        }
-        case 'CHAINED_INVOKE':
-          op.chainedFunction = u.ChainedInvokeOptions?.FunctionName;
-          op.input = u.Payload;
-          this.event(rec, 'ChainedInvokeStarted', op, {
-            member: 'ChainedInvokeStartedDetails',
-            value: { FunctionName: op.chainedFunction, Input: { Payload: u.Payload } },
-          });
-          break;
-        default:
-          throw invalidParameter(`Operation type ${u.Type} cannot be started.`);
-      }
-      return op;
-    }
-    if (!op) throw invalidParameter(`Operation ${u.Id} has not been started.`);
-    switch (u.Action) {
-      case 'SUCCEED':
-        this.finishOp(rec, op, 'SUCCEEDED', now, { result: u.Payload });
-        break;
-      case 'FAIL':
-        this.finishOp(rec, op, 'FAILED', now, { error: u.Error ?? {} });
-        break;
-      case 'CANCEL':
-        this.finishOp(rec, op, 'CANCELLED', now, {});
-        break;
-      case 'RETRY': {
-        if (op.Type !== 'STEP') throw invalidParameter('Only steps can be retried.');
-        const delay = u.StepOptions?.NextAttemptDelaySeconds ?? 1;
-        op.attempt = (op.attempt ?? 0) + 1;
-        op.Status = 'PENDING';
-        op.nextAttemptAt = now + delay * 1000;
-        op.error = u.Error;
-        if (u.Payload !== undefined) op.result = u.Payload;
-        this.touch(rec, op);
-        this.event(rec, 'StepFailed', op, {
-          member: 'StepFailedDetails',
-          value: {
-            Error: { Payload: u.Error },
-            RetryDetails: { CurrentAttempt: op.attempt, NextAttemptDelaySeconds: delay },
-          },
-        });
-        break;
-      }
-      default:
-        throw invalidParameter(`Unknown action ${String(u.Action)}.`);
-    }
-    return op;
-  }
-
-  private finishOp(
-    rec: ExecutionRecord,
-    op: StoredOperation,
-    status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT',
-    now: number,
-    out: { result?: string; error?: ErrorObject },
-  ): void {
-    op.Status = status;
-    op.end = now;
-    if (out.result !== undefined) op.result = out.result;
-    if (out.error !== undefined) op.error = out.error;
-    this.touch(rec, op);
-    const prefix = {
-      STEP: 'Step',
-      WAIT: 'Wait',
-      CALLBACK: 'Callback',
-      CONTEXT: 'Context',
-      CHAINED_INVOKE: 'ChainedInvoke',
-      EXECUTION: 'Execution',
-    }[op.Type];
-    const suffix = {
-      SUCCEEDED: 'Succeeded',
-      FAILED: 'Failed',
-      CANCELLED: 'Cancelled',
-      TIMED_OUT: 'TimedOut',
-    }[status];
-    const type = `${prefix}${suffix}` as EventType;
-    const value: Record<string, unknown> = {};
-    if (status === 'SUCCEEDED' && op.Type !== 'WAIT') value.Result = { Payload: op.result };
-    if (op.Type === 'WAIT' && status === 'SUCCEEDED') {
-      value.Duration = Math.round(((op.waitEndsAt ?? now) - op.start) / 1000);
-    }
-    if (status !== 'SUCCEEDED') value.Error = { Payload: op.error ?? {} };
-    if (op.Type === 'STEP') value.RetryDetails = { CurrentAttempt: (op.attempt ?? 0) + 1 };
-    this.event(rec, type, op, { member: `${type}Details`, value });
-  }
-
-  /** Time-driven changes: waits end, retries come due, callbacks and the execution time out. */
-  private advance(rec: ExecutionRecord, now: number): void {
-    if (isClosed(rec.status)) return;
-    if (now >= rec.start + rec.timeoutSeconds * 1000) {
-      this.close(rec, 'TIMED_OUT', now, {
-        error: { ErrorType: 'TimedOut', ErrorMessage: 'The durable execution timed out.' },
-      });
-      return;
-    }
-    for (const op of rec.operations) {
-      if (op.Type === 'WAIT' && op.Status === 'STARTED' && (op.waitEndsAt ?? 0) <= now) {
-        this.finishOp(rec, op, 'SUCCEEDED', now, {});
-      } else if (op.Type === 'STEP' && op.Status === 'PENDING' && (op.nextAttemptAt ?? 0) <= now) {
-        op.Status = 'READY';
-        this.touch(rec, op);
-      } else if (op.Type === 'CALLBACK' && op.Status === 'STARTED') {
-        const timedOut =
-          (op.timeoutAt !== undefined && op.timeoutAt <= now) ||
-          (op.heartbeatAt !== undefined && op.heartbeatAt <= now);
-        if (timedOut) {
-          this.finishOp(rec, op, 'TIMED_OUT', now, {
-            error: { ErrorType: 'CallbackTimeout', ErrorMessage: 'The callback timed out.' },
-          });
-        }
-      }
-    }
-  }
-
-  /** When the execution next needs the function (or its timeout), epoch ms. */
-  private nextWake(rec: ExecutionRecord): number | undefined {
-    if (isClosed(rec.status)) return undefined;
-    let at = rec.start + rec.timeoutSeconds * 1000;
-    for (const op of rec.operations) {
-      if (op.Type === 'WAIT' && op.Status === 'STARTED') at = Math.min(at, op.waitEndsAt ?? at);
-      if (op.Type === 'STEP' && op.Status === 'PENDING') at = Math.min(at, op.nextAttemptAt ?? at);
-      if (op.Type === 'STEP' && op.Status === 'READY') at = Math.min(at, 0);
-      if (op.Type === 'CALLBACK' && op.Status === 'STARTED') {
-        at = Math.min(at, op.timeoutAt ?? at, op.heartbeatAt ?? at);
-      }
-    }
-    return at;
-  }
-
-  /** Whether a suspended execution already has something the function has not seen. */
-  private due(rec: ExecutionRecord, now: number): boolean {
-    const at = this.nextWake(rec);
-    return at !== undefined && at <= now;
   }
 
   /** Arms the timer for the execution's next wake-up (setTimeout's 24.8-day limit kept). */
@@ -710,7 +516,7 @@ export class DurableEngine {
         if (l.invoking) return;
         if (l.timer) clearTimeout(l.timer);
         l.timer = undefined;
-        const at = this.nextWake(rec);
+        const at = nextWake(rec);
         if (at === undefined) return;
         const delay = Math.min(Math.max(0, at - this.now()), 2 ** 31 - 1);
         l.timer = setTimeout(() => {
@@ -722,34 +528,6 @@ export class DurableEngine {
       .catch(() => {});
   }
 
-  private close(
-    rec: ExecutionRecord,
-    status: ExecutionStatus,
-    now: number,
-    out: { result?: string; error?: ErrorObject },
-  ): void {
-    rec.status = status;
-    rec.end = now;
-    delete rec.invocation;
-    if (out.result !== undefined) rec.result = out.result;
-    if (out.error !== undefined) rec.error = out.error;
-    const exec = rec.operations.find((o) => o.Type === 'EXECUTION');
-    if (exec) {
-      exec.Status = status === 'RUNNING' ? 'STARTED' : status;
-      exec.end = now;
-      this.touch(rec, exec);
-    }
-    const type =
-      `Execution${{ SUCCEEDED: 'Succeeded', FAILED: 'Failed', TIMED_OUT: 'TimedOut', STOPPED: 'Stopped', RUNNING: 'Started' }[status]}` as EventType;
-    this.event(rec, type, undefined, {
-      member: `${type}Details`,
-      value:
-        status === 'SUCCEEDED'
-          ? { Result: { Payload: rec.result } }
-          : { Error: { Payload: rec.error } },
-    });
-  }
-
   /** The execution closed: wake whoever awaits it and drop its timer. */
   private settle(key: string): void {
     const l = this.live.get(key);
@@ -759,28 +537,6 @@ export class DurableEngine {
     l.waiters = [];
     if (!l.invoking) this.live.delete(key);
     if (waiters.length) void this.load(key).then((rec) => waiters.forEach((w) => w(rec)));
-  }
-
-  private touch(rec: ExecutionRecord, op: StoredOperation): void {
-    rec.seq++;
-    op.seq = rec.seq;
-  }
-
-  private event(
-    rec: ExecutionRecord,
-    type: EventType,
-    op: StoredOperation | undefined,
-    details?: StoredEvent['details'],
-  ): void {
-    const e: StoredEvent = { EventType: type, EventId: rec.events.length + 1, at: this.now() };
-    if (op) {
-      e.Id = op.Id;
-      if (op.Name) e.Name = op.Name;
-      if (op.ParentId) e.ParentId = op.ParentId;
-      if (op.SubType) e.SubType = op.SubType;
-    }
-    if (details) e.details = details;
-    rec.events.push(e);
   }
 
   private checkToken(rec: ExecutionRecord, token: string): { invocation: string; seq: number } {

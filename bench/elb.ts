@@ -6,13 +6,13 @@
  * pass/fail; the issue's target is ALB ≥ 0.8 × nginx requests/s.
  *
  *   npm run build && node dist/bench/elb.js [--duration 5] [--concurrency 1,16]
- *     [--nginx /usr/sbin/nginx] [--wrk /usr/bin/wrk]
+ *     [--nginx /usr/sbin/nginx] [--wrk /usr/bin/wrk] [--cpu-prof DIR]
  *
  * The target is bench/raw-server.ts (a bare node:http server answering `ok`); the target,
  * Stratus and nginx are pinned to CPU 0 and the load generator to CPU 1 (BENCH_PIN=0
  * turns that off), as in the other benchmarks.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ import {
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SignedCall } from './calls.js';
+import { readProfile, summarizeProfile } from './cpu-profile.js';
 import {
   SERVER_CPU,
   enablePinning,
@@ -56,6 +57,8 @@ function options() {
       concurrency: { type: 'string', default: '1,16' },
       nginx: { type: 'string' },
       wrk: { type: 'string' },
+      /** Profile the server (node --cpu-prof into this directory) and print where its time went. */
+      'cpu-prof': { type: 'string' },
     },
     strict: true,
   });
@@ -67,6 +70,7 @@ function options() {
     concurrency: values.concurrency.split(',').map(Number),
     nginx,
     wrk: values.wrk ?? findWrk(),
+    cpuProf: values['cpu-prof'],
   };
 }
 
@@ -137,7 +141,11 @@ async function main(): Promise<void> {
     '': { status: 200, headers: [['content-type', 'text/plain']], body: 'ok\n' },
   });
   const targetPort = Number(new URL(target.endpoint).port);
-  const stratus = await startStratus({ auth: 'permissive' });
+  const profileDir = opts.cpuProf;
+  const stratus = await startStratus({
+    auth: 'permissive',
+    ...(profileDir && { cpuProfDir: profileDir }),
+  });
   const elb = new ElasticLoadBalancingV2Client({
     endpoint: stratus.endpoint,
     region: 'us-east-1',
@@ -221,6 +229,13 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ bench: 'elb', loadBefore: load, loadAfter: loadavg()[0], rows }));
   await nginx?.stop();
   await stratus.stop();
+  if (profileDir) {
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      const summary = summarizeProfile(readProfile(join(profileDir, file)), process.cwd());
+      for (const h of summary.top) say(`${(h.share * 100).toFixed(1)}%  ${h.where}`);
+    }
+  }
   await target.stop();
 }
 

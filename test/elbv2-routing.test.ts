@@ -201,6 +201,19 @@ describe('ELBv2: rules, actions and the data plane', () => {
     assert.equal(backendOf(await get(`${base}/`, { headers: { host: 'shop.EXAMPLE.com' } })), 'b');
     assert.equal(backendOf(await get(`${base}/`, { headers: { 'x-canary': 'YES' } })), 'b');
     assert.equal(backendOf(await get(`${base}/`, { method: 'PUT', body: 'x' })), 'b');
+    // A chunked body (no Content-Length) reaches the target whole.
+    const chunked = await new Promise<Echo>((resolve, reject) => {
+      const req = request(`${base}/upload`, { method: 'POST', agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Echo));
+      });
+      req.on('error', reject);
+      req.write('first,');
+      setImmediate(() => req.end('second'));
+    });
+    assert.equal(chunked.method, 'POST');
+    assert.equal(chunked.body, 'first,second');
     assert.equal(backendOf(await get(`${base}/?v=2`)), 'b');
     assert.equal(backendOf(await get(`${base}/?v=3`)), 'a');
     // The request comes from 127.0.0.1, outside 10.0.0.0/8.

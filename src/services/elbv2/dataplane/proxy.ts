@@ -10,13 +10,11 @@
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html#http-502-issues
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import {
-  Agent,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  request,
-  type ServerResponse,
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
 } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -28,6 +26,7 @@ import { TargetPicker } from './balancing.js';
 import { albAnswer, albEvent, MAX_LAMBDA_REQUEST } from './lambda-event.js';
 import { type RequestFacts, ruleMatches } from './match.js';
 import { targetHost } from './probe.js';
+import { HOP_BY_HOP, UpstreamPools } from './upstream.js';
 
 /** Invokes a Lambda function synchronously (the `functions` link, when Lambda runs). */
 export type FunctionInvoke = (
@@ -57,19 +56,6 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Temporarily Unavailable',
   504: 'Gateway Time-out',
 };
-
-/** Headers that describe one hop and are not forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** An ALB's own error page (it answers HTML, with `Server: awselb/2.0`). */
 export function errorPage(res: ServerResponse, status: number, head: boolean): void {
@@ -134,14 +120,12 @@ interface Hop {
   idleMs: number;
   /** Stickiness cookies to set on the answer. */
   cookies?: string[];
+  /** The client sends no body (no Content-Length, no Transfer-Encoding). */
+  bodyless: boolean;
 }
 
 export class HttpProxy {
-  private readonly agent = new Agent({
-    keepAlive: true,
-    maxSockets: Infinity,
-    maxFreeSockets: 1024,
-  });
+  private readonly upstream = new UpstreamPools();
   private readonly picker: TargetPicker;
 
   constructor(private readonly deps: ProxyDeps) {
@@ -289,50 +273,37 @@ export class HttpProxy {
       Number(view.loadBalancer.attributes['idle_timeout.timeout_seconds'] ?? 60) * 1000;
     const bodyless =
       req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
-    this.send({ tg, target, req, res, headers, url: where.url, idleMs, cookies }, bodyless);
+    this.send(
+      { tg, target, req, res, headers, url: where.url, idleMs, cookies, bodyless },
+      bodyless,
+    );
   }
 
   /** Sends one request to its target; `retryable` (no body) allows one retry on a stale socket. */
   private send(hop: Hop, retryable: boolean): void {
-    const { tg, target, req, res, headers, url, idleMs, cookies } = hop;
+    const { tg, target, req, res, headers, url, idleMs, cookies, bodyless } = hop;
     const head = req.method === 'HEAD';
-    const upstream = request({
-      host: targetHost(tg, target),
-      port: target.port,
-      method: req.method,
-      path: url,
-      headers,
-      agent: this.agent,
-    });
-    upstream.setTimeout(idleMs, () => {
-      upstream.destroy();
-      errorPage(res, 504, head);
-    });
-    upstream.on('response', (answer) => {
-      const out: OutgoingHttpHeaders = {};
-      for (const [k, v] of Object.entries(answer.headers)) {
-        if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-      }
-      if (cookies) out['set-cookie'] = [...(answer.headers['set-cookie'] ?? []), ...cookies];
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
-      answer.on('aborted', () => res.destroy());
-    });
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      // A kept-alive connection the target closed meanwhile: try a fresh one once.
-      if (retryable && upstream.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent) {
-        this.send(hop, false);
-        return;
-      }
-      errorPage(res, 502, head);
-    });
-    res.once('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    if (retryable) upstream.end();
-    else if (req.readableEnded) upstream.end();
-    else req.pipe(upstream);
+    const host = targetHost(tg, target);
+    this.upstream.relay(
+      {
+        origin: `http://${host.includes(':') ? `[${host}]` : host}:${target.port}`,
+        method: req.method ?? 'GET',
+        path: url,
+        headers,
+        body: bodyless ? null : req,
+        idleMs,
+        cookies,
+      },
+      res,
+      {
+        onTimeout: () => errorPage(res, 504, head),
+        onFailure: (stale) => {
+          // A kept-alive connection the target closed meanwhile: try a fresh one once.
+          if (retryable && stale && !res.destroyed) this.send(hop, false);
+          else errorPage(res, 502, head);
+        },
+      },
+    );
   }
 
   private async lambda(
@@ -390,7 +361,7 @@ export class HttpProxy {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.upstream.close();
   }
 }
 

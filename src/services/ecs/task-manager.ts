@@ -86,8 +86,6 @@ export class EcsTasks {
   private readonly live = new Map<string, RunningTask>();
   private readonly liveInfo = new Map<string, LiveTask>();
   private readonly writes = new Map<string, Promise<void>>();
-  /** The latest report of a task whose next write has not begun yet (see reported). */
-  private readonly queuedReports = new Map<string, TaskReport>();
   private readonly listeners: TaskListener[] = [];
   private closing = false;
   /** Serialises placements on registered container instances (placement.ts). */
@@ -259,24 +257,15 @@ export class EcsTasks {
 
   private reported(key: string, report: TaskReport): void {
     if (this.closing) return;
-    // Reports come faster than commits at a task's start (PROVISIONING to RUNNING is six
-    // in ~100 ms): a write still queued behind the previous one takes the latest report
-    // instead of queuing another, so RUNNING is not stored behind stale states.
-    const queued = this.queuedReports.has(key);
-    this.queuedReports.set(key, structuredClone(report));
-    if (queued) return;
+    const snapshot = structuredClone(report);
     const previous = this.writes.get(key) ?? Promise.resolve();
-    let snapshot: TaskReport | undefined;
     const next = previous.then(async () => {
-      snapshot = this.queuedReports.get(key)!;
-      this.queuedReports.delete(key);
       if (this.closing) return;
-      const stored = snapshot;
       const record = await this.opts.store.transaction(async (tx) => {
         const r = await tx.get<TaskRecord>(T.tasks, key);
         if (!r) return undefined;
-        r.report = stored;
-        if (stored.lastStatus === 'STOPPED') r.desiredStatus = 'STOPPED';
+        r.report = snapshot;
+        if (snapshot.lastStatus === 'STOPPED') r.desiredStatus = 'STOPPED';
         r.version++;
         await tx.put(T.tasks, key, r);
         return r;
@@ -288,7 +277,7 @@ export class EcsTasks {
     );
     this.writes.set(key, settled);
     void settled.then(() => {
-      if (this.writes.get(key) === settled && snapshot?.lastStatus === 'STOPPED')
+      if (this.writes.get(key) === settled && snapshot.lastStatus === 'STOPPED')
         this.writes.delete(key);
     });
   }

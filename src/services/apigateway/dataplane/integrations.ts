@@ -20,6 +20,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { proxyEvent, readProxyResponse, type IncomingRequest } from './proxy-event.js';
 import { renderTemplate, type TemplateParams } from './vtl.js';
+import { NOT_COPIED } from '../../../shared/hop-by-hop.js';
 
 export interface IntegrationCall {
   integration: Integration;
@@ -131,7 +132,7 @@ export class Integrations {
     const url = this.targetUrl(c, true);
     const headers: [string, string][] = [];
     for (const [k, vs] of c.request.headers) {
-      if (HOP_BY_HOP.has(k.toLowerCase())) continue;
+      if (NOT_COPIED.has(k.toLowerCase())) continue;
       for (const v of vs) headers.push([k, v]);
     }
     return this.fetch(
@@ -429,7 +430,7 @@ function httpCall(
           const raw = res.rawHeaders;
           for (let i = 0; i + 1 < raw.length; i += 2) {
             const k = raw[i] as string;
-            if (!HOP_BY_HOP.has(k.toLowerCase()) && k.toLowerCase() !== 'content-encoding') {
+            if (!NOT_COPIED.has(k.toLowerCase()) && k.toLowerCase() !== 'content-encoding') {
               out.push([k, raw[i + 1] as string]);
             }
           }
@@ -445,18 +446,6 @@ function httpCall(
     req.end(body.length > 0 && method !== 'GET' && method !== 'HEAD' ? body : undefined);
   });
 }
-
-const HOP_BY_HOP = new Set([
-  'host',
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'content-length',
-]);
 
 /** A request header's values joined with `,`; `name` lower-cased. */
 export function header(r: Pick<IncomingRequest, 'headers'>, name: string): string | undefined {

@@ -9,23 +9,10 @@ import { request as httpsRequest } from 'node:https';
 import type { IntegrationRecord } from '../store.js';
 import type { HttpAnswer } from './payloads.js';
 import type { ApiRequest } from './request.js';
+import { NOT_COPIED } from '../../../shared/hop-by-hop.js';
 
 export type ProxyOutcome =
   { kind: 'ok'; answer: HttpAnswer } | { kind: 'timeout' } | { kind: 'failed'; reason: string };
-
-/** Headers that belong to one hop, never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-]);
 
 /** The backend URL: `{name}` placeholders filled from path parameters, the query appended. */
 export function backendUrl(
@@ -60,7 +47,7 @@ export function proxyHttp(
       : req.method;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (!HOP_BY_HOP.has(name)) headers[name] = value;
+    if (!NOT_COPIED.has(name)) headers[name] = value;
   }
   headers['x-forwarded-for'] = req.headers['x-forwarded-for']
     ? `${req.headers['x-forwarded-for']}, ${req.sourceIp}`
@@ -95,7 +82,7 @@ function collect(res: IncomingMessage): Promise<Buffer> {
 function answerOf(res: IncomingMessage, body: Buffer): HttpAnswer {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(res.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (value === undefined || NOT_COPIED.has(name)) continue;
     headers[name] = value;
   }
   return { status: res.statusCode ?? 502, headers, body };

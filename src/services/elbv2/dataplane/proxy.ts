@@ -26,7 +26,8 @@ import { TargetPicker } from './balancing.js';
 import { albAnswer, albEvent, MAX_LAMBDA_REQUEST } from './lambda-event.js';
 import { type RequestFacts, ruleMatches } from './match.js';
 import { targetHost } from './probe.js';
-import { HOP_BY_HOP, UpstreamPools } from './upstream.js';
+import { HOP_BY_HOP } from '../../../shared/hop-by-hop.js';
+import { UpstreamPools } from './upstream.js';
 
 /** Invokes a Lambda function synchronously (the `functions` link, when Lambda runs). */
 export type FunctionInvoke = (

@@ -28,10 +28,16 @@ import { clientConfig, startTestServer, type TestServer } from './helpers/server
 
 const skip = runcSkipReason();
 
-/** The main node takes one line from each child node, prints them, and exits 0 if all came. */
+/**
+ * The main node takes one line from each child node, prints them, and exits 0 if all came.
+ * Its nc reads a fifo that never ends: with stdin at EOF it would half-close at once, and a
+ * child's nc that sees that EOF before its own stdin (echo's line) exits without sending.
+ */
 const MAIN = [
+  'mkdir -p /tmp; mkfifo /tmp/hold; sleep 600 > /tmp/hold & hold=$!',
   'got=""',
-  'i=1; while [ $i -lt $AWS_BATCH_JOB_NUM_NODES ]; do got="$got$(nc -l -p 7000 </dev/null)|"; i=$((i+1)); done',
+  'i=1; while [ $i -lt $AWS_BATCH_JOB_NUM_NODES ]; do got="$got$(nc -l -p 7000 </tmp/hold)|"; i=$((i+1)); done',
+  'kill $hold',
   'echo "main $AWS_BATCH_JOB_NODE_INDEX/$AWS_BATCH_JOB_NUM_NODES main=$AWS_BATCH_JOB_MAIN_NODE_INDEX ip=${AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS:-unset} got $got"',
 ].join('\n');
 

@@ -176,7 +176,7 @@ class ProcessExecutor implements LambdaExecutor {
     fn: FunctionVersionSpec,
     family: RuntimeFamily,
   ): Promise<string | undefined> {
-    const key = `${WarmPool.key(fn.account, fn.region, fn.functionName)}\u0000${fn.runtime}`;
+    const key = noticeKey(fn);
     if (this.noticed.has(key)) return undefined;
     this.noticed.add(key);
     return interpreterNotice(fn.runtime, family, this.ctx.sandbox ? undefined : this.ctx.host);
@@ -240,6 +240,13 @@ class ProcessExecutor implements LambdaExecutor {
 
   async provision(fn: FunctionVersionSpec, count: number): Promise<void> {
     if (this.stopped) return;
+    const family = runtimeFamily(fn.runtime);
+    if (family === undefined) throw new Error(`unsupported runtime ${fn.runtime}`);
+    await this.ready;
+    // Counted and started with no await in between: two calls at once (a scaling change
+    // and the function change it fires) must not both start the missing environments.
+    const notice = await this.notice(fn, family);
+    if (this.stopped) return;
     const key = WarmPool.key(fn.account, fn.region, fn.functionName);
     const group = this.warm.group(key);
     // A retired environment (a change with no new revision, such as the runtime management
@@ -254,11 +261,10 @@ class ProcessExecutor implements LambdaExecutor {
     );
     for (const env of mine.slice(count)) env.provisioned = false;
     const missing = count - mine.length;
-    if (missing <= 0) return;
-    const family = runtimeFamily(fn.runtime);
-    if (family === undefined) throw new Error(`unsupported runtime ${fn.runtime}`);
-    await this.ready;
-    const notice = await this.notice(fn, family);
+    if (missing <= 0) {
+      if (notice !== undefined) this.noticed.delete(noticeKey(fn));
+      return;
+    }
     for (let i = 0; i < missing; i++) {
       // INIT starts now, with no invocation waiting: the environment turns idle when ready.
       const env = Environment.create(fn, family, this.ctx, i === 0 ? notice : undefined);
@@ -345,4 +351,9 @@ function runsIn(pid: number, tmpDir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Each function's interpreter notice is logged once per runtime. */
+function noticeKey(fn: FunctionVersionSpec): string {
+  return `${WarmPool.key(fn.account, fn.region, fn.functionName)}\u0000${fn.runtime}`;
 }

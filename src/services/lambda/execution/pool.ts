@@ -29,7 +29,11 @@ export class FunctionEnvironments {
   take(revisionId: string): Environment | undefined {
     const stack = this.idle.get(revisionId);
     if (stack === undefined) return undefined;
-    const env = stack.pop();
+    // The most recently used ready environment; one still in INIT (provisioned ones are put
+    // back while they start) only when none is ready, or a warm call would wait on an INIT.
+    let i = stack.length - 1;
+    while (i > 0 && stack[i].state === 'starting') i--;
+    const env = i === stack.length - 1 ? stack.pop() : stack.splice(i, 1)[0];
     if (stack.length === 0) this.idle.delete(revisionId);
     return env;
   }

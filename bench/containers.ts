@@ -17,7 +17,7 @@
  *   npm run bench:containers [-- --runs 40 --image-runs 10 --requests 300
  *     --skip runc,docker --docker-network none|private]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
@@ -37,6 +37,7 @@ import { busyboxRootfs, runcSkipReason } from '../src/runtime/runc/test-support.
 import { dockerAvailable } from '../src/runtime/docker/driver.js';
 import { makeTempDir, removeTempDir, runBench } from './children.js';
 import { dockerStartToExit } from './containers-docker.js';
+import { RawBundles, rawRunc } from './raw-runc.js';
 
 function say(msg: string): void {
   process.stderr.write(`[containers-bench] ${msg}\n`);
@@ -55,15 +56,6 @@ function stats(ms: number[]): { p50: number; mean: number; p90: number } {
 }
 
 const fmt = (n: number) => n.toFixed(1).padStart(7);
-
-function rawRunc(argv: string[], bundle: string, id: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const [bin, ...args] = argv;
-    const child = spawn(bin, [...args, 'run', '--bundle', bundle, id], { stdio: 'ignore' });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve(code ?? -1));
-  });
-}
 
 async function startToExit(
   driver: RuncDriver,
@@ -157,10 +149,11 @@ async function imageStarts(
     });
   const shared = driverOf(cache);
   await runOnce(shared, spec); // unpacks the layer into the shared cache
-  // Raw runc of the same bundle (the image's overlay config the driver wrote), alternating
-  // with the cached starts; and of the plain rootfs bundle, to show what the overlay costs.
+  // Raw runc of the same bundle (the image's overlay config the driver wrote, a fresh
+  // upper/work per run), alternating with the cached starts; and of the plain rootfs
+  // bundle, to show what the overlay costs.
   const held = await shared.create(spec, quiet);
-  const bundle = join(shared.stateDir, held.id);
+  const rawBundles = await RawBundles.copy(join(shared.stateDir, held.id), join(work, 'raw-image'));
   const heldRootfs = await raw.driver.create(raw.spec, quiet);
   const rootfsBundle = join(raw.driver.stateDir, heldRootfs.id);
   const rawRootfsMs: number[] = [];
@@ -178,9 +171,12 @@ async function imageStarts(
     const [toExit, total] = await runOnce(shared, spec);
     cached.push(toExit);
     cachedTotal.push(total);
+    const id = `${held.id}-img${i}`;
+    const bundle = await rawBundles.prepare(id);
     const t0 = performance.now();
-    await rawRunc(shared.runcArgv, bundle, `${held.id}-img${i}`);
+    await rawRunc(shared.runcArgv, bundle, id);
     rawMs.push(performance.now() - t0);
+    await rawBundles.discard(bundle);
     const t1 = performance.now();
     await rawRunc(raw.driver.runcArgv, rootfsBundle, `${heldRootfs.id}-img${i}`);
     rawRootfsMs.push(performance.now() - t1);

@@ -178,7 +178,8 @@ export async function openContainers(
   };
 }
 
-const EPHEMERAL_PREFIX = 'stratus-containers-';
+/** An ephemeral server's containers directory: `<tmpdir>/<prefix><pid>-XXXXXX`. */
+export const EPHEMERAL_PREFIX = 'stratus-containers-';
 /** How long an unpacked layer no container uses is kept, and how often that is checked. */
 export const LAYER_IDLE_MS = 24 * 60 * 60_000;
 const LAYER_COLLECT_EVERY_MS = 60 * 60_000;

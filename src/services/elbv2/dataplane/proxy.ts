@@ -284,10 +284,9 @@ export class HttpProxy {
   private send(hop: Hop, retryable: boolean): void {
     const { tg, target, req, res, headers, url, idleMs, cookies, bodyless } = hop;
     const head = req.method === 'HEAD';
-    const host = targetHost(tg, target);
     this.upstream.relay(
       {
-        origin: `http://${host.includes(':') ? `[${host}]` : host}:${target.port}`,
+        origin: originOf(tg, target),
         method: req.method ?? 'GET',
         path: url,
         headers,
@@ -361,9 +360,29 @@ export class HttpProxy {
     }
   }
 
+  /**
+   * After each change of the snapshot: closes the keep-alive pools of targets no load
+   * balancer routes to any more (deregistered, their group or load balancer deleted).
+   */
+  sync(snap: Snapshot): void {
+    const routed = new Set<string>();
+    for (const [tgArn, lbs] of snap.usage) {
+      const tg = snap.targetGroups.get(tgArn);
+      if (!tg || lbs.size === 0 || tg.targetType === 'lambda') continue;
+      for (const t of snap.targets.get(tgArn) ?? []) routed.add(originOf(tg, t));
+    }
+    this.upstream.retain(routed);
+  }
+
   close(): void {
     this.upstream.close();
   }
+}
+
+/** The origin of a target's keep-alive pool. */
+function originOf(tg: TargetGroupRecord, target: TargetRecord): string {
+  const host = targetHost(tg, target);
+  return `http://${host.includes(':') ? `[${host}]` : host}:${target.port}`;
 }
 
 function forwardedHeaders(req: IncomingMessage, view: ListenerView): OutgoingHttpHeaders {

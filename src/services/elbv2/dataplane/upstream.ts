@@ -30,8 +30,43 @@ export interface RelayRequest {
   cookies?: string[];
 }
 
+/** How often pools with no connection and no request are dropped (see UpstreamPools). */
+const IDLE_SWEEP_MS = 60_000;
+
+/**
+ * One undici Pool per target origin, made on a target's first request. A pool goes (its
+ * keep-alive sockets closed once their requests end) when its target leaves every routed
+ * group: `retain()` after each change of the data plane's snapshot (DeregisterTargets, a
+ * task stopped, a group or load balancer deleted). A sweep every IDLE_SWEEP_MS drops pools
+ * that hold no connection and no request (their sockets timed out, or a retry made one
+ * again after its target left), so nothing is kept for the life of the server and the
+ * request path does no bookkeeping.
+ */
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor() {
+    this.sweeper = setInterval(() => this.sweepIdle(), IDLE_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Closes the pools of every origin not in `routed` (graceful: requests in flight end). */
+  retain(routed: ReadonlySet<string>): void {
+    for (const [origin, pool] of this.pools) if (!routed.has(origin)) this.drop(origin, pool);
+  }
+
+  private sweepIdle(): void {
+    for (const [origin, pool] of this.pools) {
+      const s = pool.stats;
+      if (s.connected === 0 && s.size === 0) this.drop(origin, pool);
+    }
+  }
+
+  private drop(origin: string, pool: Pool): void {
+    this.pools.delete(origin);
+    void pool.close().catch(() => undefined);
+  }
 
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin);
@@ -69,6 +104,7 @@ export class UpstreamPools {
   }
 
   close(): void {
+    clearInterval(this.sweeper);
     for (const pool of this.pools.values()) void pool.destroy().catch(() => undefined);
     this.pools.clear();
   }

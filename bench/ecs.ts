@@ -112,7 +112,9 @@ async function main(): Promise<void> {
       whileRunning?: (runtimeId: string) => Promise<void>,
     ): Promise<{ started: number; seen: number }> => {
       const t0 = performance.now();
-      const epoch0 = performance.timeOrigin + t0;
+      // Date.now(), as the server stamps startedAt: timeOrigin + performance.now() would
+      // drift from it while the wall clock is slewed.
+      const epoch0 = Date.now();
       const out = await ecs.send(new RunTaskCommand({ taskDefinition: arn }));
       const taskArn = out.tasks![0]!.taskArn!;
       const deadline = Date.now() + 30_000;

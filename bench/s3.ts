@@ -5,7 +5,7 @@
  * RSS growth during each transfer (sampled from /proc every 50 ms): the proof that a
  * streamed object is never held in memory.
  *
- *   npm run bench:s3 [-- --gb 2] [--skip-large] [--skip-small] [--skip-list] [--cpu-prof <dir>]
+ *   npm run bench:s3 [-- --gb 2] [--rounds 3] [--skip-large] [--skip-small] [--skip-list] [--cpu-prof <dir>]
  *
  * Uploads are sent as the SDKs send them: `UNSIGNED-PAYLOAD` with the whole body (the
  * AWS CLI's form over http), and aws-chunked with a CRC32 trailer (SDK v3's default), so
@@ -351,55 +351,89 @@ async function listPages(port: number, extra = ''): Promise<{ pages: number; key
 
 const mbps = (t: Transfer) => SIZE / 1024 ** 2 / t.seconds;
 const row = (name: string, t: Transfer, base?: Transfer) =>
-  `${name.padEnd(44)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB`;
+  `${name.padEnd(48)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB`;
 
+/** `--rounds N`: the large transfers run N times, each side beside its baseline; medians printed. */
+const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) || 1 : 3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function chunkedHeaders(port: number, path: string): Promise<Record<string, string>> {
+  return signedHeaders(port, 'PUT', path, {
+    'content-length': String(chunkedLength()),
+    'content-encoding': 'aws-chunked',
+    'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+    'x-amz-decoded-content-length': String(SIZE),
+    'x-amz-trailer': 'x-amz-checksum-crc32',
+  });
+}
+
+/**
+ * Each round: raw PUT, PutObject (UNSIGNED-PAYLOAD), raw PUT of the aws-chunked bytes,
+ * PutObject (aws-chunked), raw GET, GetObject. The aws-chunked baseline is the raw server
+ * storing the same framed bytes, so both sides get the client's identical work (framing
+ * and CRC32 of every byte on these same cores) and the ratio is the servers'. The first
+ * upload of a server's life starts its hash workers; it is shown on its own, and the
+ * rounds' RSS growth is what a transfer holds.
+ */
 async function largeTransfers(raw: { pid: number; port: number }, port: number, pid: number) {
-  say(`S3 large transfers: ${gb} GB per transfer, server RSS sampled every 50 ms`);
-  say(`${'transfer'.padEnd(44)} ${'speed'.padStart(11)}  ${'ratio'.padStart(6)}  memory`);
-  const rawPut = await measured(raw.pid, () =>
-    put(raw.port, '/obj', { 'content-length': String(SIZE) }, body()),
+  say(
+    `S3 large transfers: ${gb} GB per transfer, ${ROUNDS} round(s), server RSS sampled every 50 ms`,
   );
-  say(row('raw node:http PUT (write + fsync)', rawPut));
-  const plain = await measured(pid, async () =>
-    put(
-      port,
-      '/bench/plain',
-      await signedHeaders(port, 'PUT', '/bench/plain', {
-        'content-length': String(SIZE),
-        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-      }),
-      body(),
-    ),
+  say(`${'transfer'.padEnd(48)} ${'speed'.padStart(11)}  ${'ratio'.padStart(6)}  memory`);
+  const first = await measured(pid, async () =>
+    put(port, '/bench/first', await chunkedHeaders(port, '/bench/first'), chunkedBody()),
   );
-  say(row('Stratus PutObject (UNSIGNED-PAYLOAD)', plain, rawPut));
-  const chunked = await measured(pid, async () =>
-    put(
-      port,
-      '/bench/chunked',
-      await signedHeaders(port, 'PUT', '/bench/chunked', {
-        'content-length': String(chunkedLength()),
-        'content-encoding': 'aws-chunked',
-        'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-        'x-amz-decoded-content-length': String(SIZE),
-        'x-amz-trailer': 'x-amz-checksum-crc32',
-      }),
-      chunkedBody(),
-    ),
+  say(row('first PutObject of the server (aws-chunked)', first));
+  const ratios: Record<'put' | 'chunked' | 'get', number[]> = { put: [], chunked: [], get: [] };
+  const growth: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    say(`round ${round}`);
+    const rawPut = await measured(raw.pid, () =>
+      put(raw.port, '/obj', { 'content-length': String(SIZE) }, body()),
+    );
+    say(row('raw node:http PUT (write + fsync)', rawPut));
+    const plain = await measured(pid, async () =>
+      put(
+        port,
+        '/bench/plain',
+        await signedHeaders(port, 'PUT', '/bench/plain', {
+          'content-length': String(SIZE),
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        }),
+        body(),
+      ),
+    );
+    say(row('Stratus PutObject (UNSIGNED-PAYLOAD)', plain, rawPut));
+    const rawChunked = await measured(raw.pid, () =>
+      put(raw.port, '/framed', { 'content-length': String(chunkedLength()) }, chunkedBody()),
+    );
+    say(row('raw node:http PUT of the aws-chunked bytes', rawChunked));
+    const chunked = await measured(pid, async () =>
+      put(port, '/bench/chunked', await chunkedHeaders(port, '/bench/chunked'), chunkedBody()),
+    );
+    say(row('Stratus PutObject (aws-chunked, CRC32 trailer)', chunked, rawChunked));
+    const rawGet = await measured(raw.pid, () => get(raw.port, '/obj', {}));
+    say(row('raw node:http GET (file stream)', rawGet));
+    const getObject = await measured(pid, async () =>
+      get(
+        port,
+        '/bench/plain',
+        await signedHeaders(port, 'GET', '/bench/plain', {
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        }),
+      ),
+    );
+    say(row('Stratus GetObject', getObject, rawGet));
+    ratios.put.push(mbps(plain) / mbps(rawPut));
+    ratios.chunked.push(mbps(chunked) / mbps(rawChunked));
+    ratios.get.push(mbps(getObject) / mbps(rawGet));
+    growth.push(plain.rssGrowthMb, chunked.rssGrowthMb, getObject.rssGrowthMb);
+  }
+  say(
+    `median ratio to raw: PutObject ${median(ratios.put).toFixed(2)}×, aws-chunked ` +
+      `${median(ratios.chunked).toFixed(2)}×, GetObject ${median(ratios.get).toFixed(2)}×; ` +
+      `largest RSS growth in the rounds +${Math.max(...growth).toFixed(1)} MB`,
   );
-  say(row('Stratus PutObject (aws-chunked, CRC32 trailer)', chunked, rawPut));
-
-  const rawGet = await measured(raw.pid, () => get(raw.port, '/obj', {}));
-  say(row('raw node:http GET (file stream)', rawGet));
-  const getObject = await measured(pid, async () =>
-    get(
-      port,
-      '/bench/plain',
-      await signedHeaders(port, 'GET', '/bench/plain', {
-        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-      }),
-    ),
-  );
-  say(row('Stratus GetObject', getObject, rawGet));
   say('');
 }
 

@@ -191,7 +191,10 @@ async function main(): Promise<void> {
   const { m: before, rounds: startRounds } = await settledMemory(server);
   const rssStart = Math.round(before.rss / 1024);
   say(`warm-up: ${Math.round(warm.ms)} ms`);
-  say(`start (warmed up, settled in ${startRounds * 5} s): ${describeMemory(before, pid)}`);
+  say(
+    `start (server pid ${pid}, warmed up, settled in ${startRounds * 5} s): ` +
+      describeMemory(before, pid),
+  );
 
   const began = performance.now();
   let lastReport = began;

@@ -162,6 +162,7 @@ describe('GET /_stratus/memory, POST /_stratus/gc', () => {
     arrayBuffers: number;
     handles: Record<string, number>;
     gcExposed: boolean;
+    mallocTrim?: string;
   }
 
   test('report the memory; gc needs node --expose-gc', async () => {
@@ -199,6 +200,16 @@ describe('GET /_stratus/memory, POST /_stratus/gc', () => {
       const m = JSON.parse(gc.body) as Memory;
       assert.equal(m.gcExposed, true);
       assert.ok(m.rss > m.heapUsed && m.heapUsed > 0, gc.body);
+      // Then malloc's free memory goes back to the system where glibc is (Linux but musl),
+      // through koffi; elsewhere there is nothing to call, and the gc still answers.
+      const header = (
+        process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
+      )?.header;
+      if (header?.glibcVersionRuntime) assert.match(m.mallocTrim ?? '', /^(released|none)$/);
+      else assert.equal(m.mallocTrim, 'unavailable');
+      const read2 = await curl([...signed, `${server.endpoint}/_stratus/memory`]);
+      assert.equal(read2.status, 200, read2.body);
+      assert.equal(JSON.parse(read2.body).mallocTrim, undefined, 'only the gc trims');
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;

@@ -11,8 +11,9 @@
  *    with SigV4 by the root keys (any service and region in the credential scope).
  *  - `GET /_stratus/memory`: the server's memory (RSS, V8 heap, external and array
  *    buffers, live handles by kind), and `POST /_stratus/gc`: SQLite's page cache given
- *    back, a full garbage collection and malloc's free memory returned to the system
- *    (malloc-trim.ts) first, when node runs with `--expose-gc`
+ *    back, a full garbage collection, then malloc's free memory returned to the system
+ *    (malloc-trim.ts; the answer's `mallocTrim` says `released`, `none` or, without
+ *    glibc, `unavailable`), when node runs with `--expose-gc`
  *    (`NODE_OPTIONS=--expose-gc`): to tell a leak from a cache or a high-water mark
  *    (bench/fuzz.ts). Guarded as reset is: a full collection stops the server a moment.
  */
@@ -29,6 +30,7 @@ import type { DenialLog } from './authorize.js';
 import { readBody } from './body.js';
 import { modelledOperationCounts } from './operation-counts.js';
 import type { RouteTable } from './routes.js';
+import type { TrimOutcome } from './malloc-trim.js';
 import { ServiceRegistry } from './services.js';
 
 export interface AdminDeps {
@@ -46,7 +48,7 @@ export interface AdminDeps {
   /** The bill's meter: what it holds unwritten goes with a reset. */
   ledger?: { reset(): Promise<void> };
   /** Returns malloc's free memory to the system (malloc-trim.ts); POST /_stratus/gc calls it. */
-  trimMemory: () => void;
+  trimMemory: () => TrimOutcome;
 }
 
 export async function handleAdmin(
@@ -102,7 +104,8 @@ export async function handleAdmin(
       }
       await deps.store.releaseMemory();
       gc();
-      deps.trimMemory();
+      const mallocTrim = deps.trimMemory();
+      return json(res, 200, { ...memory(), mallocTrim });
     }
     return json(res, 200, memory());
   }

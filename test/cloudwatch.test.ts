@@ -382,6 +382,42 @@ describe('CloudWatch metrics and alarms through SDK v3, boto3 and the AWS CLI', 
     assert.equal(bad.name, 'InvalidParameterValueException');
   });
 
+  test('GetMetricData over centuries at a 1-second period reads only what retention keeps', async () => {
+    // Found by fuzzing: the grid was built over the whole range first (tens of millions of
+    // timestamps, gigabytes of RSS). AWS keeps sub-minute data 3 hours and nothing 455 days.
+    const ns = 'Test/Retention';
+    const Timestamp = new Date(Date.now() - 10 * MINUTE);
+    await json.send(
+      new PutMetricDataCommand({
+        Namespace: ns,
+        MetricData: [{ MetricName: 'Hits', Timestamp, Value: 7, StorageResolution: 1 }],
+      }),
+    );
+    const before = process.memoryUsage.rss();
+    const started = Date.now();
+    const out = await json.send(
+      new GetMetricDataCommand({
+        StartTime: new Date('1900-01-01T00:00:00Z'),
+        EndTime: new Date('2999-01-01T00:00:00Z'),
+        MetricDataQueries: [
+          {
+            Id: 'hits',
+            MetricStat: { Metric: { Namespace: ns, MetricName: 'Hits' }, Period: 1, Stat: 'Sum' },
+          },
+          { Id: 'filled', Expression: 'FILL(hits, 0)' },
+        ],
+      }),
+    );
+    const hits = out.MetricDataResults?.find((r) => r.Id === 'hits');
+    assert.deepEqual(hits?.Values, [7]);
+    assert.equal(hits?.Timestamps?.[0]?.getTime(), Math.floor(Timestamp.getTime() / 1000) * 1000);
+    // FILL covers the 3 hours kept behind now and the 2 hours ahead PutMetricData accepts.
+    const filled = out.MetricDataResults?.find((r) => r.Id === 'filled');
+    assert.ok((filled?.Values?.length ?? 0) <= 5 * 3600 + 2, `${filled?.Values?.length} points`);
+    assert.ok(Date.now() - started < 30_000, 'answered in seconds');
+    assert.ok(process.memoryUsage.rss() - before < 512 * 1024 * 1024);
+  });
+
   test('alarms: SetAlarmState, history, composite alarms, DescribeAlarms filters, delete', async () => {
     await json.send(
       new PutMetricAlarmCommand({

@@ -264,6 +264,7 @@ export class AlarmEngine {
       current - n * p,
       current + p,
       this.deps.models ? await this.deps.models(scope) : undefined,
+      now,
     );
     const main = results.find((r) => r.id === id);
     const byTime = new Map<number, number>();

@@ -191,7 +191,15 @@ export function anomalyOperations(deps: CloudwatchDeps): AnomalyOps {
           },
         ];
     try {
-      const results = await runQueries(deps.metrics, scope, queries, now - TRAINING_MS, now);
+      const results = await runQueries(
+        deps.metrics,
+        scope,
+        queries,
+        now - TRAINING_MS,
+        now,
+        undefined,
+        now,
+      );
       const main = results.find((r) => r.returnData);
       return trainingState(main?.values.length ?? 0);
     } catch {

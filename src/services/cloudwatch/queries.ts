@@ -19,7 +19,13 @@ import {
   type TimeSeries,
 } from './metric-math.js';
 import { compileSearch } from './search.js';
-import type { Dimension, MetricStore, Scope, Series } from './series.js';
+import {
+  retentionFor,
+  type Dimension,
+  type MetricStore,
+  type Scope,
+  type Series,
+} from './series.js';
 import { isKnownStat, percentileOf, statistic } from './stats.js';
 
 export interface QueryResult {
@@ -37,9 +43,19 @@ export function alignDown(t: number, periodSec: number): number {
   return Math.floor(t / p) * p;
 }
 
-export function gridOf(start: number, end: number, periodSec: number): number[] {
+/** PutMetricData takes timestamps up to two hours ahead: no period starts later holds data. */
+const FUTURE_MS = 2 * 3600_000;
+
+/**
+ * The period starts of [start, end) where data of `periodSec` can exist at `now`: past its
+ * retention (retentionFor) and past two hours ahead there is none, so a query over years
+ * at a one-second period builds at most three hours of grid, not millions of points.
+ */
+export function gridOf(start: number, end: number, periodSec: number, now: number): number[] {
+  const from = Math.max(start, now - retentionFor(periodSec));
+  const to = Math.min(end, now + FUTURE_MS + periodSec * 1000);
   const out: number[] = [];
-  for (let t = alignDown(start, periodSec); t < end; t += periodSec * 1000) out.push(t);
+  for (let t = alignDown(from, periodSec); t < to; t += periodSec * 1000) out.push(t);
   return out;
 }
 
@@ -91,6 +107,7 @@ export async function runQueries(
   start: number,
   end: number,
   modelOf: ModelLookup = () => undefined,
+  now = Date.now(),
 ): Promise<QueryResult[]> {
   const ids = new Set<string>();
   for (const q of queries) {
@@ -114,7 +131,7 @@ export async function runQueries(
       throw mathError(q, err);
     }
   }
-  const env: Env = { metrics, all: await metrics.all(scope), queries, parsed, modelOf };
+  const env: Env = { metrics, all: await metrics.all(scope), queries, parsed, modelOf, now };
   const evalQuery = engine(env, start, end);
   const results: QueryResult[] = [];
   for (const q of queries) {
@@ -141,6 +158,8 @@ interface Env {
   queries: readonly MetricDataQuery[];
   parsed: Map<string, Expression>;
   modelOf: ModelLookup;
+  /** Retention is counted back from here (gridOf). */
+  now: number;
 }
 
 interface Evaluated {
@@ -210,11 +229,11 @@ function engine(env: Env, start: number, end: number): (q: MetricDataQuery) => E
     let out: Evaluated;
     if (q.MetricStat) {
       const period = q.MetricStat.Period;
-      const grid = gridOf(start, end, period);
+      const grid = gridOf(start, end, period, env.now);
       out = { value: { kind: 'series', s: metricStatOn(q, grid, period) }, grid, period };
     } else {
       const period = q.Period ?? commonPeriod;
-      const grid = gridOf(start, end, period);
+      const grid = gridOf(start, end, period, env.now);
       const expr = parsed.get(q.Id)!;
       for (const ref of referencedIds(expr)) {
         if (!byId.has(ref) && ref !== 'REPEAT' && ref !== 'LINEAR') {

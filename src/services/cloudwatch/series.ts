@@ -70,6 +70,18 @@ const TIERS: readonly [number, number, number | undefined][] = [
   [3600, 455 * 86400_000, undefined],
 ];
 
+/**
+ * How far back a query of `periodSec` can find data: the retention of the longest-kept tier
+ * it may read. AWS: a StartTime more than 3 hours ago needs a multiple of 60 s, more than
+ * 15 days ago a multiple of 300 s, more than 63 days ago of 3600 s, "or no data points in
+ * that time range is returned"; nothing is kept past 455 days.
+ */
+export function retentionFor(periodSec: number): number {
+  let keep = TIERS[0][1];
+  for (const [res, kept] of TIERS) if (res <= periodSec) keep = kept;
+  return keep;
+}
+
 export function identityOf(namespace: string, name: string, dims: readonly Dimension[]): string {
   let key = `${namespace}\u0000${name}`;
   for (const d of dims) key += `\u0000${d.Name}\u0001${d.Value}`;

@@ -87,6 +87,33 @@ describe('runc driver: private networks', { skip: skip ?? false }, () => {
     await r.c.remove();
   });
 
+  test('containers reach each other on the bridge, whatever iptables FORWARD policy Docker set', async () => {
+    // busybox httpd serves a file; the client retries until it listens.
+    const server = await driver.create(
+      {
+        name: 'net-server',
+        root: { kind: 'rootfs', path: rootfs },
+        entrypoint: ['/bin/sh', '-c'],
+        command: [
+          'mkdir -p /tmp/www && echo pong > /tmp/www/index.html && httpd -f -p 7000 -h /tmp/www',
+        ],
+        env: {},
+        network: { mode: 'private' },
+        labels: {},
+        tmpfs: [{ target: '/tmp', sizeMb: 1 }],
+      },
+      { onStdout: () => undefined, onStderr: () => undefined },
+    );
+    containers.push(server);
+    await server.start();
+    const r = await run(
+      `for i in $(seq 1 50); do out=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${server.ip} 7000 2>/dev/null | tail -n 1); [ -n "$out" ] && echo "$out" && exit 0; sleep 0.2; done; echo unreachable`,
+    );
+    assert.equal(r.out().trim(), 'pong', `from ${r.c.ip} to ${server.ip}`);
+    await r.c.remove();
+    await server.remove();
+  });
+
   test('nothing beyond this machine: forwarding out of the bridge is dropped', async () => {
     const rules = execFileSync('nft', ['list', 'chain', 'inet', 'stratus', 'forward'], {
       encoding: 'utf8',

@@ -41,8 +41,40 @@ export function netnsPath(netns: string): string {
   return `/run/netns/${netns}`;
 }
 
-/** Creates the bridge and the nftables table once per boot (idempotent, serialised). */
+/**
+ * Creates the bridge and the nftables table once per boot (idempotent, serialised), and
+ * on every call lets traffic between containers through another firewall's forward policy
+ * (acceptBridgeForwarding).
+ */
 export async function ensureBridge(): Promise<void> {
+  await createBridge();
+  await acceptBridgeForwarding();
+}
+
+/**
+ * With br_netfilter loaded and `bridge-nf-call-iptables` on (what dockerd sets up), frames
+ * between two ports of a bridge pass iptables' FORWARD chain, and Docker sets its policy
+ * to DROP: containers on `stratus0` could not reach each other (a Batch multi-node job's
+ * nodes, ECS tasks by address). nftables cannot overrule that from our table (a drop in
+ * any table's chain wins), so an ACCEPT for stratus0-to-stratus0 goes into iptables'
+ * FORWARD chain itself, where Docker keeps it across its restarts (it adds its jumps
+ * above, and DOCKER-USER returns by default). Traffic into or out of the bridge stays
+ * dropped by our table. Nothing is done where iptables or the setting is absent.
+ */
+async function acceptBridgeForwarding(): Promise<void> {
+  const setting = await readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').catch(
+    () => '0',
+  );
+  if (setting.trim() !== '1') return;
+  const rule = ['FORWARD', '-i', BRIDGE, '-o', BRIDGE, '-j', 'ACCEPT'];
+  const present = await run('iptables', ['-w', '-C', ...rule]).then(
+    () => true,
+    () => false,
+  );
+  if (!present) await run('iptables', ['-w', '-I', ...rule]).catch(() => undefined);
+}
+
+async function createBridge(): Promise<void> {
   if (existsSync(`/sys/class/net/${BRIDGE}`) && (await tableExists())) return;
   await mkdir(RUN_DIR, { recursive: true });
   const lock = join(RUN_DIR, 'setup.lock');

@@ -13,13 +13,11 @@ import {
   CertificateNotFoundException,
   CreateListenerCommand,
   CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyListenerCommand,
-  RegisterTargetsCommand,
   RemoveListenerCertificatesCommand,
   SSLPolicyNotFoundException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -31,6 +29,7 @@ import { join } from 'node:path';
 import { type Backend, type Echo, freePort, startBackend } from './helpers/backends.js';
 import { awsCli, curl } from './helpers/clients.js';
 import { eventually } from './helpers/lambda.js';
+import { httpTargetGroup } from './helpers/elbv2.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 interface Pem {
@@ -111,27 +110,8 @@ describe('ELBv2: HTTPS listeners', () => {
     backend = await startBackend('secure');
     lbArn = (await elb.send(new CreateLoadBalancerCommand({ Name: 'tls' }))).LoadBalancers![0]
       .LoadBalancerArn!;
-    tg = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: 'tls-tg',
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-1',
-          TargetType: 'ip',
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 5,
-          HealthCheckTimeoutSeconds: 2,
-          HealthyThresholdCount: 2,
-        }),
-      )
-    ).TargetGroups![0].TargetGroupArn!;
-    await elb.send(
-      new RegisterTargetsCommand({
-        TargetGroupArn: tg,
-        Targets: [{ Id: '127.0.0.1', Port: backend.port }],
-      }),
-    );
+    tg = (await httpTargetGroup(elb, 'tls-tg', [{ Id: '127.0.0.1', Port: backend.port }]))
+      .TargetGroupArn!;
     httpsPort = await freePort();
     const created = await elb.send(
       new CreateListenerCommand({

@@ -11,7 +11,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
   DeleteLoadBalancerCommand,
   DeregisterTargetsCommand,
   DescribeTargetHealthCommand,
@@ -21,6 +20,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { freePort } from './helpers/backends.js';
 import { eventually } from './helpers/wait.js';
+import { httpTargetGroup } from './helpers/elbv2.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 /** A target that keeps idle connections open and remembers those that carried requests. */
@@ -89,21 +89,7 @@ describe('ELBv2: keep-alive connections to a target end when it leaves', () => {
   async function balanced(name: string, target: KeepAliveTarget) {
     const lbArn = (await elb.send(new CreateLoadBalancerCommand({ Name: name }))).LoadBalancers![0]
       .LoadBalancerArn!;
-    const tgArn = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: `${name}-tg`,
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-12345678',
-          TargetType: 'ip',
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 5,
-          HealthCheckTimeoutSeconds: 2,
-          HealthyThresholdCount: 2,
-        }),
-      )
-    ).TargetGroups![0].TargetGroupArn!;
+    const tgArn = (await httpTargetGroup(elb, `${name}-tg`)).TargetGroupArn!;
     await elb.send(
       new ModifyTargetGroupAttributesCommand({
         TargetGroupArn: tgArn,

@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
-  RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type Echo, freePort, startBackend } from './helpers/backends.js';
 import { eventually } from './helpers/lambda.js';
@@ -22,6 +20,7 @@ import { connect } from 'node:tls';
 import { IAMClient, UploadServerCertificateCommand } from '@aws-sdk/client-iam';
 import { generate } from 'selfsigned';
 import { spawnServer } from './helpers/process.js';
+import { httpTargetGroup } from './helpers/elbv2.js';
 import { clientConfig } from './helpers/server.js';
 
 test('listeners and targets come back after kill -9', async () => {
@@ -57,26 +56,8 @@ test('listeners and targets come back after kill -9', async () => {
     const elb = new ElasticLoadBalancingV2Client(clientConfig(first.endpoint));
     const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'durable' })))
       .LoadBalancers![0];
-    const tg = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: 'durable-tg',
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-1',
-          TargetType: 'ip',
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 5,
-          HealthCheckTimeoutSeconds: 2,
-        }),
-      )
-    ).TargetGroups![0].TargetGroupArn!;
-    await elb.send(
-      new RegisterTargetsCommand({
-        TargetGroupArn: tg,
-        Targets: [{ Id: '127.0.0.1', Port: backend.port }],
-      }),
-    );
+    const tg = (await httpTargetGroup(elb, 'durable-tg', [{ Id: '127.0.0.1', Port: backend.port }]))
+      .TargetGroupArn!;
     await elb.send(
       new CreateListenerCommand({
         LoadBalancerArn: lb.LoadBalancerArn,

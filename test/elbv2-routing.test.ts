@@ -36,6 +36,7 @@ import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { type Backend, type Echo, freePort, startBackend } from './helpers/backends.js';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { createRole, eventually, nodeZip } from './helpers/lambda.js';
+import { httpTargetGroup } from './helpers/elbv2.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 interface Answer {
@@ -87,26 +88,7 @@ describe('ELBv2: rules, actions and the data plane', () => {
     targets: { Id: string; Port: number }[],
     extra = {},
   ): Promise<string> {
-    const tg = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: name,
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-12345678',
-          TargetType: 'ip',
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 5,
-          HealthCheckTimeoutSeconds: 2,
-          HealthyThresholdCount: 2,
-          UnhealthyThresholdCount: 2,
-          ...extra,
-        }),
-      )
-    ).TargetGroups![0].TargetGroupArn!;
-    if (targets.length > 0)
-      await elb.send(new RegisterTargetsCommand({ TargetGroupArn: tg, Targets: targets }));
-    return tg;
+    return (await httpTargetGroup(elb, name, targets, extra)).TargetGroupArn!;
   }
 
   const health = async (tg: string) =>

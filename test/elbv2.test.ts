@@ -29,6 +29,7 @@ import {
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { eventually } from './helpers/lambda.js';
 import { type Backend, type Echo, freePort, startBackend } from './helpers/backends.js';
+import { httpTargetGroup } from './helpers/elbv2.js';
 import { clientConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 describe('ELBv2: load balancers, target groups, health and traffic', () => {
@@ -59,22 +60,7 @@ describe('ELBv2: load balancers, target groups, health and traffic', () => {
 
   async function webStack(name: string, port: number) {
     const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: name }))).LoadBalancers![0];
-    const tg = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: `${name}-tg`,
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-12345678',
-          TargetType: 'ip',
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 5,
-          HealthCheckTimeoutSeconds: 2,
-          HealthyThresholdCount: 2,
-          UnhealthyThresholdCount: 2,
-        }),
-      )
-    ).TargetGroups![0];
+    const tg = await httpTargetGroup(elb, `${name}-tg`);
     return { lb, tg, port };
   }
 

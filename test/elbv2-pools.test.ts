@@ -16,7 +16,6 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyTargetGroupAttributesCommand,
-  RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { freePort } from './helpers/backends.js';
 import { eventually } from './helpers/wait.js';
@@ -89,15 +88,14 @@ describe('ELBv2: keep-alive connections to a target end when it leaves', () => {
   async function balanced(name: string, target: KeepAliveTarget) {
     const lbArn = (await elb.send(new CreateLoadBalancerCommand({ Name: name }))).LoadBalancers![0]
       .LoadBalancerArn!;
-    const tgArn = (await httpTargetGroup(elb, `${name}-tg`)).TargetGroupArn!;
+    const targetRef = { Id: '127.0.0.1', Port: target.port };
+    const tgArn = (await httpTargetGroup(elb, `${name}-tg`, [targetRef])).TargetGroupArn!;
     await elb.send(
       new ModifyTargetGroupAttributesCommand({
         TargetGroupArn: tgArn,
         Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '0' }],
       }),
     );
-    const targetRef = { Id: '127.0.0.1', Port: target.port };
-    await elb.send(new RegisterTargetsCommand({ TargetGroupArn: tgArn, Targets: [targetRef] }));
     const port = await freePort();
     await elb.send(
       new CreateListenerCommand({

@@ -3,7 +3,7 @@
  * so that the replacement's spawn and interpreter start-up do not share the CPU with it.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -16,14 +16,16 @@ import {
 
 const harness = useExecutorHarness();
 
-/** The runtime pids recorded under a tmp root (one owner file per environment). */
-async function runtimePids(root: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const d of await readdir(root).catch(() => [] as string[])) {
-    const owner = await readFile(join(root, d, 'owner'), 'utf8').catch(() => '');
-    if (owner) pids.push(Number(owner.trim().split(' ')[1]));
-  }
-  return pids;
+/**
+ * The runtime pids recorded under a tmp root (one owner file per environment), read
+ * synchronously: called right after an awaited answer, it sees the tree as it was when the
+ * answer was handed on, before any setImmediate callback (the refill) ran.
+ */
+function runtimePidsNow(root: string): number[] {
+  return readdirSync(root).flatMap((d) => {
+    const owner = readFileSync(join(root, d, 'owner'), 'utf8');
+    return [Number(owner.trim().split(' ')[1])];
+  });
 }
 
 describe('pre-start pool refill', () => {
@@ -39,7 +41,7 @@ describe('pre-start pool refill', () => {
     assert.equal(a.kind, 'success', a.payload.toString());
     assert.equal((json(a) as { pid: number }).pid, first);
     // The answer is back and no replacement has been spawned yet.
-    assert.deepEqual(await runtimePids(root), [first]);
+    assert.deepEqual(runtimePidsNow(root), [first]);
 
     const both = await waitForPrestart(root, 2);
     const [second] = [...both].filter((p) => p !== first);

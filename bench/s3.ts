@@ -28,6 +28,7 @@ import {
   stopChild,
   waitForPort,
 } from './children.js';
+import { cpuMs } from './proc-cpu.js';
 import { rssKb } from './proc-mem.js';
 import { repoRoot, startStratus } from './stratus-process.js';
 
@@ -127,11 +128,14 @@ async function signedHeaders(
 interface Transfer {
   seconds: number;
   rssGrowthMb: number;
+  /** The server's CPU time (all its threads) during the transfer, in seconds. */
+  cpuS: number;
 }
 
-/** Runs `send` while sampling the server's RSS; resolves the time and the RSS growth. */
+/** Runs `send` while sampling the server's RSS; resolves the time, RSS growth and CPU. */
 async function measured(pid: number, send: () => Promise<void>): Promise<Transfer> {
   const base = rssKb(pid) ?? 0;
+  const cpuBefore = cpuMs(pid) ?? 0;
   let peak = base;
   const timer = setInterval(() => {
     peak = Math.max(peak, rssKb(pid) ?? 0);
@@ -143,7 +147,11 @@ async function measured(pid: number, send: () => Promise<void>): Promise<Transfe
     clearInterval(timer);
   }
   peak = Math.max(peak, rssKb(pid) ?? 0);
-  return { seconds: (performance.now() - started) / 1000, rssGrowthMb: (peak - base) / 1024 };
+  return {
+    seconds: (performance.now() - started) / 1000,
+    rssGrowthMb: (peak - base) / 1024,
+    cpuS: ((cpuMs(pid) ?? 0) - cpuBefore) / 1000,
+  };
 }
 
 function put(port: number, path: string, headers: Record<string, string>, data: Readable) {
@@ -351,7 +359,7 @@ async function listPages(port: number, extra = ''): Promise<{ pages: number; key
 
 const mbps = (t: Transfer) => SIZE / 1024 ** 2 / t.seconds;
 const row = (name: string, t: Transfer, base?: Transfer) =>
-  `${name.padEnd(48)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB`;
+  `${name.padEnd(48)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB  CPU ${(t.cpuS / (SIZE / 1024 ** 3)).toFixed(2)} s/GB`;
 
 /** `--rounds N`: the large transfers run N times, each side beside its baseline; medians printed. */
 const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) || 1 : 3;

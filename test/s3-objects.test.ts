@@ -348,6 +348,56 @@ describe('S3 objects through SDK v3', () => {
     );
   });
 
+  test('the flexible checksums of a large body are checked off the event loop too: each returned, a wrong one stores nothing', async () => {
+    const big = Buffer.alloc(9 * 1024 * 1024 + 77);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i * 31, i);
+    // CRC32, SHA1 and SHA256 run on the hash workers, CRC32C beside them on the event loop.
+    for (const alg of ['CRC32', 'SHA1', 'SHA256', 'CRC32C'] as const) {
+      const put = await s3.send(
+        new PutObjectCommand({
+          Bucket: 'photos',
+          Key: `big-sum-${alg}`,
+          Body: big,
+          ChecksumAlgorithm: alg,
+        }),
+      );
+      assert.equal(put.ETag, `"${md5(big)}"`, alg);
+      const head = await s3.send(
+        new HeadObjectCommand({ Bucket: 'photos', Key: `big-sum-${alg}`, ChecksumMode: 'ENABLED' }),
+      );
+      assert.equal(head[`Checksum${alg}`], put[`Checksum${alg}`], alg);
+    }
+    assert.equal(
+      (
+        await s3.send(
+          new HeadObjectCommand({
+            Bucket: 'photos',
+            Key: 'big-sum-SHA256',
+            ChecksumMode: 'ENABLED',
+          }),
+        )
+      ).ChecksumSHA256,
+      createHash('sha256').update(big).digest('base64'),
+    );
+    await rejects(
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'photos',
+          Key: 'big-bad-crc',
+          Body: big,
+          ChecksumCRC32: 'AAAAAA==',
+        }),
+      ),
+      'BadDigest',
+      400,
+    );
+    await rejects(
+      s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'big-bad-crc' })),
+      'NotFound',
+      404,
+    );
+  });
+
   test('object ACLs: canned ACLs stored and returned; refused where the bucket enforces ownership', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'acls', ObjectOwnership: 'ObjectWriter' }));
     await s3.send(

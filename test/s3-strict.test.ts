@@ -53,6 +53,37 @@ describe('S3 in strict mode', () => {
     );
   });
 
+  test('a large signed body: its x-amz-content-sha256 is checked off the event loop; another body under that hash is refused', async () => {
+    // Past the 8 MB from which a payload is hashed on the workers.
+    const big = Buffer.alloc(9 * 1024 * 1024 + 5);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i ^ 0x5a5a, i);
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'strict', Key: 'big', Body: big }));
+    assert.ok(put.ETag);
+    // The request is signed for `big`, then its body swapped for other bytes of that length.
+    const tampering = new S3Client({ ...clientConfig(server.endpoint), forcePathStyle: true });
+    tampering.middlewareStack.add(
+      (next) => async (args) => {
+        const req = args.request as { body?: unknown };
+        if (req.body instanceof Uint8Array) req.body = Buffer.from(req.body).fill(1, 0, 10);
+        return next(args);
+      },
+      { step: 'deserialize', name: 'swapBodyAfterSigning' },
+    );
+    try {
+      await assert.rejects(
+        tampering.send(new PutObjectCommand({ Bucket: 'strict', Key: 'swapped', Body: big })),
+        (err: S3ServiceException) =>
+          err.name === 'XAmzContentSHA256Mismatch' && err.$metadata.httpStatusCode === 400,
+      );
+    } finally {
+      tampering.destroy();
+    }
+    await assert.rejects(
+      s3.send(new HeadObjectCommand({ Bucket: 'strict', Key: 'swapped' })),
+      (err: S3ServiceException) => err.$metadata.httpStatusCode === 404,
+    );
+  });
+
   test('a wrong secret is refused and nothing is stored', async () => {
     const wrong = new S3Client({
       ...clientConfig(server.endpoint),

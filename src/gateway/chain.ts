@@ -13,7 +13,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { StratusConfig } from '../config.js';
 import { decodeAwsChunked } from '../protocol/aws-chunked.js';
 import { decompressRequest } from '../protocol/compression.js';
@@ -38,6 +37,7 @@ import { corsHeaders } from './cors.js';
 import { detectService, serviceForUnsignedAction } from './detect.js';
 import { isFormUpload } from '../services/s3/post-object.js';
 import { type LoadedService, ServiceRegistry } from './services.js';
+import { sendStream } from '../storage/file-range-stream.js';
 
 export interface GatewayDeps {
   config: StratusConfig;
@@ -425,7 +425,7 @@ export function send(res: ServerResponse, wire: WireResponse, origin: string | u
       res.end();
       return;
     }
-    pipeline(body, res).catch(() => res.destroy());
+    sendStream(body, res).catch(() => res.destroy());
     return;
   }
   // A HEAD answer keeps the Content-Length its operation declared (that of the GET).

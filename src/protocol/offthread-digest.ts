@@ -1,13 +1,16 @@
 /**
- * Hashing a large payload on a worker thread instead of the event loop. A PutObject hashes
- * every byte twice on its way in (MD5 for the ETag, SHA-256 for the content address) and
- * MD5 is the slow one (about 260 MB/s on a loaded core, where a disk takes 200+ MB/s):
- * done on the event loop it caps a large upload below the disk's speed and stalls every
- * other request meanwhile. Each algorithm has its own shared worker (MD5 and SHA-256 then
- * run side by side on two cores), which keeps a hash per job. Bytes are copied into
- * 1 MB slabs that go to the worker and come back (transferred both ways, never cloned: a
- * message per socket chunk cost more than the hashing it saved), and a job that runs ahead
- * of the worker waits (`backlog()`), so memory stays bounded whatever the size.
+ * Hashing a large payload on worker threads instead of the event loop. A PutObject hashes
+ * every byte several times on its way in (MD5 for the ETag, SHA-256 for the content
+ * address, often a CRC32 the client sent): done on the event loop that caps a large upload
+ * below the disk's speed and stalls every other request meanwhile.
+ *
+ * One payload's digests are one job. Its bytes are copied once, into 1 MB shared slabs
+ * that every worker of the job reads in place; MD5, the slowest, has a worker to itself,
+ * the others share a second one, so the two run side by side on two cores. A slab is
+ * reused once each of its workers is done with it, and a job that runs ahead of its
+ * workers waits (`backlog()`), so memory stays bounded whatever the size. (A slab per
+ * algorithm, transferred to its worker, cost the event loop a copy and a message per
+ * algorithm: 0.3 s and more per GB; bench/README.md, "S3 benchmark".)
  */
 import { Worker } from 'node:worker_threads';
 
@@ -15,29 +18,50 @@ import { Worker } from 'node:worker_threads';
  * hand-offs cost more than hashing a small body in place). */
 export const OFF_THREAD_BYTES = 8 * 1024 * 1024;
 
-export type OffThreadAlgorithm = 'md5' | 'sha256';
+/** What the workers compute: node's own hashes and zlib's CRC32. */
+export type OffThreadAlgorithm = 'md5' | 'sha256' | 'sha1' | 'crc32';
 
-/** Bytes a job may have in the worker's queue before its writer waits. */
+type Group = 'md5' | 'rest';
+const groupOf = (a: OffThreadAlgorithm): Group => (a === 'md5' ? 'md5' : 'rest');
+
+/** Bytes a job may have with its workers before its writer waits. */
 const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 const SLAB = 1024 * 1024;
-/** Slabs back from the workers, reused (at most two jobs' in-flight worth are kept). */
-const slabs: ArrayBuffer[] = [];
+/** Free slabs kept for reuse (two jobs' in-flight worth). */
 const MAX_SPARE_SLABS = (2 * MAX_IN_FLIGHT) / SLAB;
+const spare: SharedArrayBuffer[] = [];
+/** Slabs with workers, by sequence number: how many workers still read each. */
+const lent = new Map<number, { slab: SharedArrayBuffer; readers: number }>();
+let nextSlab = 1;
 
+// CRC32's running value is a number; the digest is its 4 bytes, big-endian, as S3's.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const { crc32 } = require('node:zlib');
 const jobs = new Map();
+const start = (a) => (a === 'crc32' ? { crc: 0 } : createHash(a));
+const digest = (a, h) => {
+  if (a !== 'crc32') return h.digest();
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(h.crc >>> 0);
+  return b;
+};
 parentPort.on('message', (m) => {
-  if (m.chunk) {
-    let hash = jobs.get(m.id);
-    if (!hash) jobs.set(m.id, (hash = createHash(m.algorithm)));
-    hash.update(new Uint8Array(m.chunk, 0, m.length));
-    parentPort.postMessage({ id: m.id, done: m.length, chunk: m.chunk }, [m.chunk]);
+  let job = jobs.get(m.id);
+  if (m.slab) {
+    if (!job) jobs.set(m.id, (job = m.algorithms.map((a) => [a, start(a)])));
+    const view = new Uint8Array(m.slab, 0, m.length);
+    for (const [a, h] of job) {
+      if (a === 'crc32') h.crc = crc32(view, h.crc);
+      else h.update(view);
+    }
+    parentPort.postMessage({ id: m.id, done: m.length, seq: m.seq });
   } else {
-    const hash = jobs.get(m.id) ?? createHash(m.algorithm);
     jobs.delete(m.id);
-    if (m.digest) parentPort.postMessage({ id: m.id, digest: hash.digest() });
+    if (!m.digest) return;
+    job ??= m.algorithms.map((a) => [a, start(a)]);
+    parentPort.postMessage({ id: m.id, digests: job.map(([a, h]) => [a, digest(a, h)]) });
   }
 });
 `;
@@ -45,136 +69,192 @@ parentPort.on('message', (m) => {
 interface Reply {
   id: number;
   done?: number;
-  chunk?: ArrayBuffer;
-  digest?: Uint8Array;
+  seq?: number;
+  digests?: [OffThreadAlgorithm, Uint8Array][];
 }
 
-interface Job {
-  /** The worker hashing it (its jobs fail with it). */
-  worker: Worker;
-  inFlight: number;
-  drained?: () => void;
-  result?: (digest: Buffer) => void;
-  fail?: (err: Error) => void;
+/** What a worker keeps of a job it serves. */
+interface Share {
+  /** Called with each slab the worker finished. */
+  done(length: number): void;
+  /** Called with the worker's digests, or when it died. */
+  result(digests: [OffThreadAlgorithm, Uint8Array][] | Error): void;
 }
 
-const workers = new Map<OffThreadAlgorithm, Worker>();
-const jobs = new Map<number, Job>();
-let nextId = 1;
-/** Jobs per worker: a worker with jobs is ref'd, so awaiting a digest never ends the process. */
-const busy = new Map<Worker, number>();
+const workers = new Map<Group, Worker>();
+/** Jobs by id, per worker: a worker with jobs is ref'd (awaiting a digest never lets the
+ * process exit under it). */
+const shares = new Map<Worker, Map<number, Share>>();
 
-function track(id: number, job: Job): void {
-  jobs.set(id, job);
-  const n = busy.get(job.worker) ?? 0;
-  if (n === 0) job.worker.ref();
-  busy.set(job.worker, n + 1);
+function release(seq: number): void {
+  const l = lent.get(seq);
+  if (!l || --l.readers > 0) return;
+  lent.delete(seq);
+  if (spare.length < MAX_SPARE_SLABS) spare.push(l.slab);
 }
 
-function forget(id: number): void {
-  const job = jobs.get(id);
-  if (!job) return;
-  jobs.delete(id);
-  const n = (busy.get(job.worker) ?? 1) - 1;
-  if (n > 0) return void busy.set(job.worker, n);
-  busy.delete(job.worker);
-  job.worker.unref();
-}
-
-function hashWorker(algorithm: OffThreadAlgorithm): Worker {
-  const running = workers.get(algorithm);
+function hashWorker(group: Group): Worker {
+  const running = workers.get(group);
   if (running) return running;
   const w = new Worker(WORKER_SOURCE, { eval: true });
+  const served = new Map<number, Share>();
+  shares.set(w, served);
   w.on('message', (m: Reply) => {
-    if (m.chunk && slabs.length < MAX_SPARE_SLABS) slabs.push(m.chunk);
-    const job = jobs.get(m.id);
-    if (!job) return;
-    if (m.done !== undefined) {
-      job.inFlight -= m.done;
-      if (job.inFlight <= MAX_IN_FLIGHT / 2 && job.drained) {
-        const drained = job.drained;
-        job.drained = undefined;
-        drained();
-      }
-    } else if (m.digest) {
-      forget(m.id);
-      job.result?.(Buffer.from(m.digest));
-    }
+    if (m.seq !== undefined) release(m.seq);
+    const share = served.get(m.id);
+    if (!share) return;
+    if (m.done !== undefined) share.done(m.done);
+    else if (m.digests) share.result(m.digests);
   });
   const died = (err: Error) => {
     // Every job in it fails (its request answers an error); the next job starts a new one.
-    if (workers.get(algorithm) === w) workers.delete(algorithm);
-    for (const [id, job] of jobs) {
-      if (job.worker !== w) continue;
-      forget(id);
-      job.drained?.();
-      job.fail?.(err);
-    }
+    if (workers.get(group) === w) workers.delete(group);
+    for (const share of [...served.values()]) share.result(err);
+    served.clear();
+    w.unref();
   };
   w.on('error', died);
   w.on('exit', (code) => died(new Error(`the hash worker exited (${code})`)));
-  // Keeps the process alive only while a job waits on it (see track/forget).
+  // Keeps the process alive only while a job waits on it (see serve/leave).
   w.unref();
-  workers.set(algorithm, w);
+  workers.set(group, w);
   return w;
 }
 
-/** A running digest computed on its algorithm's shared hash worker. */
-export class OffThreadDigest {
-  private readonly id = nextId++;
-  private readonly job: Job;
-  private readonly worker: Worker;
-  private slab: Uint8Array | undefined;
-  private filled = 0;
+let nextId = 1;
 
-  constructor(private readonly algorithm: OffThreadAlgorithm) {
-    this.worker = hashWorker(algorithm);
-    this.job = { worker: this.worker, inFlight: 0 };
-    track(this.id, this.job);
+/** The running digests of one payload, computed on the shared hash workers. */
+export class OffThreadDigests {
+  private readonly id = nextId++;
+  private readonly algorithms = new Set<OffThreadAlgorithm>();
+  /** The workers serving this job and the algorithms each computes. */
+  private readonly groups = new Map<Worker, OffThreadAlgorithm[]>();
+  private slab: SharedArrayBuffer | undefined;
+  private filled = 0;
+  private started = false;
+  /** Bytes lent and not yet hashed, counted once per worker. */
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private failure: Error | undefined;
+  private readonly results = new Map<OffThreadAlgorithm, Buffer>();
+  private pending = 0;
+  private settle: (() => void) | undefined;
+
+  constructor(algorithms: readonly OffThreadAlgorithm[]) {
+    for (const a of algorithms) this.add(a);
+  }
+
+  /** Adds an algorithm; false once bytes were fed (a digest must see every byte). */
+  add(algorithm: OffThreadAlgorithm): boolean {
+    if (this.started) return false;
+    this.algorithms.add(algorithm);
+    return true;
+  }
+
+  has(algorithm: OffThreadAlgorithm): boolean {
+    return this.algorithms.has(algorithm);
   }
 
   update(data: Uint8Array): void {
+    if (!this.started) this.start();
     let offset = 0;
     while (offset < data.byteLength) {
-      this.slab ??= new Uint8Array(slabs.pop() ?? new ArrayBuffer(SLAB));
+      this.slab ??= spare.pop() ?? new SharedArrayBuffer(SLAB);
       const n = Math.min(SLAB - this.filled, data.byteLength - offset);
-      this.slab.set(data.subarray(offset, offset + n), this.filled);
+      new Uint8Array(this.slab, this.filled, n).set(data.subarray(offset, offset + n));
       this.filled += n;
       offset += n;
       if (this.filled === SLAB) this.send();
     }
   }
 
-  /** Hands the filled part of the slab to the worker. */
-  private send(): void {
-    if (!this.slab || this.filled === 0) return;
-    const chunk = this.slab.buffer as ArrayBuffer;
-    const length = this.filled;
-    this.slab = undefined;
-    this.filled = 0;
-    this.job.inFlight += length;
-    this.worker.postMessage({ id: this.id, algorithm: this.algorithm, chunk, length }, [chunk]);
-  }
-
-  /** Resolves once the worker has caught up enough to take more; undefined when it has. */
+  /** Resolves once the workers have caught up enough to take more; undefined when they have. */
   backlog(): Promise<void> | undefined {
-    if (this.job.inFlight <= MAX_IN_FLIGHT) return undefined;
-    return new Promise((resolve) => (this.job.drained = resolve));
+    if (this.inFlight <= MAX_IN_FLIGHT * this.groups.size || this.failure) return undefined;
+    return new Promise((resolve) => (this.drained = resolve));
   }
 
-  digest(): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      if (!jobs.has(this.id)) return reject(new Error('the hash worker exited'));
-      this.job.result = resolve;
-      this.job.fail = reject;
-      this.send();
-      this.worker.postMessage({ id: this.id, algorithm: this.algorithm, digest: true });
-    });
+  /** Every algorithm's digest (raw bytes), once the workers have hashed all that was fed. */
+  async digests(): Promise<Map<OffThreadAlgorithm, Buffer>> {
+    if (!this.started) this.start();
+    this.send();
+    if (this.failure) throw this.failure;
+    const finished = new Promise<void>((resolve) => (this.settle = resolve));
+    for (const [w, algorithms] of this.groups) {
+      w.postMessage({ id: this.id, algorithms, digest: true });
+    }
+    await finished;
+    if (this.failure) throw this.failure;
+    return this.results;
   }
 
   /** Forgets the job (a payload that failed or was abandoned). */
   discard(): void {
-    forget(this.id);
-    this.worker.postMessage({ id: this.id, algorithm: this.algorithm });
+    for (const [w, algorithms] of this.groups) {
+      if (this.leave(w)) w.postMessage({ id: this.id, algorithms });
+    }
+  }
+
+  private start(): void {
+    this.started = true;
+    const byGroup = new Map<Group, OffThreadAlgorithm[]>();
+    for (const a of this.algorithms) {
+      const g = groupOf(a);
+      byGroup.set(g, [...(byGroup.get(g) ?? []), a]);
+    }
+    for (const [g, algorithms] of byGroup) {
+      const w = hashWorker(g);
+      this.groups.set(w, algorithms);
+      this.serve(w);
+    }
+    this.pending = this.groups.size;
+  }
+
+  private serve(w: Worker): void {
+    const served = shares.get(w) as Map<number, Share>;
+    if (served.size === 0) w.ref();
+    served.set(this.id, {
+      done: (length) => {
+        this.inFlight -= length;
+        if (this.inFlight <= (MAX_IN_FLIGHT * this.groups.size) / 2) this.wake();
+      },
+      result: (digests) => {
+        this.leave(w);
+        if (digests instanceof Error) this.failure ??= digests;
+        else for (const [a, d] of digests) this.results.set(a, Buffer.from(d));
+        this.wake();
+        if (--this.pending === 0 || digests instanceof Error) this.settle?.();
+      },
+    });
+  }
+
+  /** Stops being served by `w`; false if it was not. */
+  private leave(w: Worker): boolean {
+    const served = shares.get(w);
+    if (!served?.delete(this.id)) return false;
+    if (served.size === 0) w.unref();
+    return true;
+  }
+
+  private wake(): void {
+    const drained = this.drained;
+    this.drained = undefined;
+    drained?.();
+  }
+
+  /** Lends the filled part of the slab to every worker of the job. */
+  private send(): void {
+    if (!this.slab || this.filled === 0) return;
+    const slab = this.slab;
+    const length = this.filled;
+    this.slab = undefined;
+    this.filled = 0;
+    const seq = nextSlab++;
+    lent.set(seq, { slab, readers: this.groups.size });
+    // Counted once per worker: each reports its own progress.
+    this.inFlight += length * this.groups.size;
+    for (const [w, algorithms] of this.groups) {
+      w.postMessage({ id: this.id, algorithms, slab, length, seq });
+    }
   }
 }

@@ -22,7 +22,7 @@ import {
   type RunningDigest,
 } from './checksums.js';
 import type { OperationModel, ServiceModel } from './model.js';
-import { OFF_THREAD_BYTES, OffThreadDigest } from './offthread-digest.js';
+import { OFF_THREAD_BYTES, OffThreadDigests, type OffThreadAlgorithm } from './offthread-digest.js';
 import type { SigV4Failure } from './sigv4.js';
 import { sigV4Error, type SigV4ErrorStyle } from './sigv4-errors.js';
 
@@ -72,6 +72,13 @@ export const PayloadErrors = {
     ),
 } as const;
 
+/** The flexible checksums the hash workers compute (the others stay on the event loop). */
+const OFF_THREAD_CHECKSUMS: Partial<Record<ChecksumAlgorithm, OffThreadAlgorithm>> = {
+  CRC32: 'crc32',
+  SHA1: 'sha1',
+  SHA256: 'sha256',
+};
+
 /**
  * The running checks of one payload. Built from the headers (which may already be
  * refused: a malformed checksum header, two of them, a bad Content-MD5), fed the decoded
@@ -79,12 +86,15 @@ export const PayloadErrors = {
  */
 export class PayloadChecks {
   private readonly decoder: AwsChunkedDecoder | undefined;
-  private md5: Hash | OffThreadDigest = createHash('md5');
-  private readonly sha256: Hash | undefined;
+  // In-thread digests; each is undefined while its algorithm runs off-thread instead.
+  private md5: Hash | undefined = createHash('md5');
+  private sha256: Hash | undefined;
+  private digest: RunningDigest | undefined;
+  /** A large payload's digests, on the hash workers (see hashOffThread). */
+  private offThread: OffThreadDigests | undefined;
   /** The algorithm whose value comes in a header (value known) or a trailer (undefined). */
   private readonly algorithm: ChecksumAlgorithm | undefined;
   private readonly expected: string | undefined;
-  private readonly digest: RunningDigest | undefined;
   private readonly contentMd5: string | undefined;
   private length = 0;
 
@@ -114,23 +124,38 @@ export class PayloadChecks {
   }
 
   /**
-   * Moves the MD5 to the hash worker (a large payload: see offthread-digest.ts). Only
-   * before the first byte: a hash's state cannot move between threads.
+   * Moves the MD5, the declared SHA-256 and the flexible checksum where the workers have
+   * it to the hash workers (a large payload: see offthread-digest.ts). Only before the
+   * first byte: a hash's state cannot move between threads.
    */
   hashOffThread(): void {
-    if (this.length === 0 && !(this.md5 instanceof OffThreadDigest)) {
-      this.md5 = new OffThreadDigest('md5');
-    }
+    if (this.length > 0 || this.offThread) return;
+    const algorithms: OffThreadAlgorithm[] = ['md5'];
+    if (this.sha256) algorithms.push('sha256');
+    const flexible = this.algorithm && OFF_THREAD_CHECKSUMS[this.algorithm];
+    if (flexible) algorithms.push(flexible);
+    this.offThread = new OffThreadDigests(algorithms);
+    this.md5 = undefined;
+    this.sha256 = undefined;
+    if (flexible) this.digest = undefined;
   }
 
-  /** When the off-thread hash is behind: resolves once the writer may go on. */
+  /**
+   * Asks for the payload's SHA-256 in its digests (hex), computed with the others off the
+   * event loop: false when the payload is not hashed off-thread or bytes already went by.
+   */
+  wantSha256(): boolean {
+    return this.offThread?.add('sha256') ?? false;
+  }
+
+  /** When the off-thread hashes are behind: resolves once the writer may go on. */
   backlog(): Promise<void> | undefined {
-    return this.md5 instanceof OffThreadDigest ? this.md5.backlog() : undefined;
+    return this.offThread?.backlog();
   }
 
   /** The payload was abandoned: nothing more will be fed. */
   discard(): void {
-    if (this.md5 instanceof OffThreadDigest) this.md5.discard();
+    this.offThread?.discard();
   }
 
   /** Feeds raw body bytes; `emit` gets the decoded payload. Throws AwsError on a failure. */
@@ -158,38 +183,48 @@ export class PayloadChecks {
       }
       trailers = ended.trailers;
     }
-    if (this.sha256 && this.opts.sha256 !== undefined) {
-      const computed = this.sha256.digest('hex');
-      if (computed !== this.opts.sha256.toLowerCase()) {
+    const off = this.offThread ? await this.offThread.digests() : undefined;
+    const sha256 = off?.get('sha256')?.toString('hex') ?? this.sha256?.digest('hex');
+    if (sha256 !== undefined && this.opts.sha256 !== undefined) {
+      if (sha256 !== this.opts.sha256.toLowerCase()) {
         throw this.sigV4({
           reason: 'payload-hash',
           message: "The provided 'x-amz-content-sha256' header does not match what was computed.",
-          detail: { kind: 'header', clientSha256: this.opts.sha256, computedSha256: computed },
+          detail: { kind: 'header', clientSha256: this.opts.sha256, computedSha256: sha256 },
         });
       }
     }
-    const md5 = this.md5 instanceof OffThreadDigest ? await this.md5.digest() : this.md5.digest();
+    const md5 = off?.get('md5') ?? (this.md5 as Hash).digest();
     if (this.contentMd5 !== undefined && md5.toString('base64') !== this.contentMd5) {
       throw PayloadErrors.badDigest();
     }
     const checksums: PayloadDigests['checksums'] = {};
-    if (this.algorithm && this.digest) {
+    if (this.algorithm) {
       const name = checksumHeader(this.algorithm);
       const expected = this.expected ?? trailers[name];
       // A trailer the client announced but did not send checks nothing, as on S3.
       if (expected !== undefined) {
         if (!isDigestOf(this.algorithm, expected)) throw PayloadErrors.invalidChecksum(name);
-        const computed = await this.digest.digest();
+        const flexible = OFF_THREAD_CHECKSUMS[this.algorithm];
+        const computed = this.digest
+          ? await this.digest.digest()
+          : (off?.get(flexible as OffThreadAlgorithm) as Buffer).toString('base64');
         if (computed !== expected) throw PayloadErrors.checksumMismatch(this.algorithm);
         checksums[this.algorithm] = computed;
       }
     }
-    return { length: this.length, md5: md5.toString('hex'), checksums };
+    return {
+      length: this.length,
+      md5: md5.toString('hex'),
+      checksums,
+      ...(off?.has('sha256') && { sha256 }),
+    };
   }
 
   private update(data: Buffer): void {
     this.length += data.length;
-    this.md5.update(data);
+    this.offThread?.update(data);
+    this.md5?.update(data);
     this.sha256?.update(data);
     this.digest?.update(data);
   }
@@ -222,6 +257,10 @@ export class PayloadStream extends Transform implements CheckedPayload {
   /** What the checks learned; defined once the stream ended. */
   get digests(): PayloadDigests | undefined {
     return this.result;
+  }
+
+  wantSha256(): boolean {
+    return this.checks.wantSha256();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {

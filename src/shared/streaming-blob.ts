@@ -14,6 +14,8 @@ export interface PayloadDigests {
   md5: string;
   /** Flexible checksums the request carried, each verified, base64. */
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  /** Hex SHA-256 of the payload, when a reader asked for it (`wantSha256`). */
+  sha256?: string;
 }
 
 /** A checked payload stream (the gateway's PayloadStream), as a provider sees it. */
@@ -22,6 +24,11 @@ export interface CheckedPayload extends Readable {
   readonly declaredLength: number | undefined;
   /** Defined once the stream ended, every check passed. */
   readonly digests: PayloadDigests | undefined;
+  /**
+   * Asks for `digests.sha256`, computed with the payload's other digests (off the event
+   * loop for a large one); true when it will be there. Only before the first byte is read.
+   */
+  wantSha256?(): boolean;
 }
 
 export function isCheckedPayload(blob: unknown): blob is CheckedPayload {

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { runBlobConformance } from './blob-conformance.js';
+import { PayloadChecks, PayloadStream } from '../protocol/payload.js';
 import { DigestMismatchError, FileBlobStore } from './file-blob-store.js';
 import type { BlobStore } from './types.js';
 
@@ -188,10 +189,13 @@ test('an upload id cannot name a file outside the uploads directory', async () =
   assert.deepEqual(await store.uploads.list(), []);
 });
 
-/** A stream as the gateway hands a large checked payload over: its SHA-256 runs on a worker. */
-function checkedPayload(chunks: Buffer[], failAfter?: number): Readable {
+/**
+ * A large payload as the gateway hands it over (its checks' PayloadStream): the store asks
+ * for its SHA-256, which the hash workers compute with its MD5.
+ */
+function checkedPayload(chunks: Buffer[], failAfter?: number): PayloadStream {
   let sent = 0;
-  const stream = new Readable({
+  const source = new Readable({
     read() {
       if (failAfter !== undefined && sent === failAfter) {
         this.destroy(new Error('client went away'));
@@ -201,7 +205,9 @@ function checkedPayload(chunks: Buffer[], failAfter?: number): Readable {
     },
   });
   const size = chunks.reduce((n, c) => n + c.length, 0);
-  return Object.assign(stream, { declaredLength: size, digests: undefined });
+  const payload = new PayloadStream(new PayloadChecks({ headers: {}, errorStyle: 's3' }), size);
+  source.on('error', (err) => payload.destroy(err));
+  return source.pipe(payload);
 }
 
 test('a large checked payload is hashed off-thread: same digest, mismatch refused, failure leaves nothing', async () => {
@@ -210,8 +216,10 @@ test('a large checked payload is hashed off-thread: same digest, mismatch refuse
   const chunks = Array.from({ length: 40 }, (_, i) => randomBytes(230_000 + i * 17));
   const whole = Buffer.concat(chunks);
   assert.ok(whole.length >= 8 * 1024 * 1024);
-  const info = await store.put(checkedPayload(chunks));
+  const payload = checkedPayload(chunks);
+  const info = await store.put(payload);
   assert.deepEqual(info, { digest: sha256(whole), size: whole.length });
+  assert.equal(payload.digests?.sha256, sha256(whole).slice('sha256:'.length), 'from the workers');
   assert.deepEqual(await store.read(info.digest), whole);
 
   const other = chunks.map((c) => Buffer.from(c).fill(7, 0, 1));

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import type { ReadStream } from 'node:fs';
 import {
   mkdir,
   mkdtemp,
@@ -17,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { OFF_THREAD_BYTES, OffThreadDigest } from '../protocol/offthread-digest.js';
 import { isCheckedPayload } from '../shared/streaming-blob.js';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
 import { FileBlobUploads } from './file-blob-uploads.js';
+import { FileRangeStream } from './file-range-stream.js';
 import { isProcessRunning } from './state-lock.js';
 import type { BlobInfo, BlobStore } from './types.js';
 
@@ -109,13 +108,10 @@ export class FileBlobStore implements BlobStore {
     if (Buffer.isBuffer(data)) return this.putBuffer(data, expectedDigest);
 
     const tmp = join(this.tmpDir, randomUUID());
-    // A large checked payload's SHA-256 runs on a worker, beside its MD5 on another: on the
-    // event loop it cost ~0.8 s per GB, the largest share of a 1 GB PutObject's time there.
-    const declared = isCheckedPayload(data) ? data.declaredLength : undefined;
-    const hash =
-      declared !== undefined && declared >= OFF_THREAD_BYTES
-        ? new OffThreadDigest('sha256')
-        : createHash('sha256');
+    // A large checked payload computes its SHA-256 with its other digests, off the event
+    // loop (where it cost ~0.8 s per GB, the largest share of a 1 GB PutObject's time).
+    const payload = isCheckedPayload(data) && data.wantSha256?.() === true ? data : undefined;
+    const hash = payload ? undefined : createHash('sha256');
     let size = 0;
     const file = await open(tmp, 'wx', 0o644);
     try {
@@ -136,15 +132,12 @@ export class FileBlobStore implements BlobStore {
           writing.catch(() => undefined);
         };
         await eachChunk(data, (buf) => {
-          hash.update(buf);
+          hash?.update(buf);
           size += buf.length;
           batch.push(buf);
           batched += buf.length;
           if (batched < WRITE_BATCH) return undefined;
-          return writing.then(async () => {
-            flush();
-            if (hash instanceof OffThreadDigest) await hash.backlog();
-          });
+          return writing.then(flush);
         });
         await writing;
         if (batched > 0) {
@@ -155,10 +148,8 @@ export class FileBlobStore implements BlobStore {
       } finally {
         await file.close();
       }
-      const hex =
-        hash instanceof OffThreadDigest
-          ? (await hash.digest()).toString('hex')
-          : hash.digest('hex');
+      const hex = hash ? hash.digest('hex') : payload?.digests?.sha256;
+      if (hex === undefined) throw new Error('the payload ended without its SHA-256');
       const digest = `sha256:${hex}`;
       if (expectedDigest !== undefined && digest !== expectedDigest) {
         throw new DigestMismatchError(expectedDigest, digest);
@@ -166,7 +157,6 @@ export class FileBlobStore implements BlobStore {
       await this.moveIntoPlace(tmp, digest);
       return { digest, size };
     } catch (err) {
-      if (hash instanceof OffThreadDigest) hash.discard();
       await rm(tmp, { force: true });
       throw err;
     }
@@ -218,7 +208,7 @@ export class FileBlobStore implements BlobStore {
   async get(
     digest: string,
     range?: { start: number; end?: number },
-  ): Promise<ReadStream | undefined> {
+  ): Promise<FileRangeStream | undefined> {
     const path = this.pathOf(digest);
     if (range !== undefined) checkRange(range);
     let file: FileHandle;
@@ -229,12 +219,7 @@ export class FileBlobStore implements BlobStore {
       throw err;
     }
     // The open handle keeps the content readable even if the blob is deleted meanwhile.
-    // Reads of READ_CHUNK bytes: layers are large, and 64 KB reads cost a thread-pool
-    // round trip and a socket write each.
-    return file.createReadStream({
-      highWaterMark: READ_CHUNK,
-      ...(range === undefined ? {} : { start: range.start, end: range.end }),
-    });
+    return new FileRangeStream(file, range?.start, range?.end);
   }
 
   async read(digest: string): Promise<Buffer | undefined> {
@@ -309,7 +294,6 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
-const READ_CHUNK = 1024 * 1024;
 const TEMP_PREFIX = 'stratus-blobs-';
 const TEMP_NAME = /^stratus-blobs-(\d+)-/;
 const temporaryRoots = new Set<string>();

@@ -12,7 +12,6 @@
  * single `Range` requests), never held in memory.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../shared/log.js';
 import { NO_SUCH_KEY, s3ErrorBody, type S3Refusal } from '../../shared/s3-errors.js';
 import { PresignedTokens, storedSecret } from '../../shared/signed-token.js';
@@ -22,6 +21,7 @@ import { isDigest, isRepositoryName } from './names.js';
 import { RegistryError } from './registry-errors.js';
 import type { Registry } from './registry.js';
 import { T, type RepositoryRecord } from './store.js';
+import { sendStream } from '../../storage/file-range-stream.js';
 
 export const LAYER_URL_PREFIX = '/_stratus/ecr/layer/';
 /**
@@ -163,7 +163,7 @@ async function serve(
   const blob = await deps.registry.openBlob(repo, claims.digest, range);
   if (!blob) return noSuchKey();
   res.writeHead(range ? 206 : 200, headers);
-  await pipeline(blob.stream, res);
+  await sendStream(blob.stream, res);
 }
 
 /**

@@ -6,7 +6,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { StratusConfig } from '../../config.js';
 import { clientGone } from '../../shared/client-gone.js';
 import type { Logger } from '../../shared/log.js';
@@ -19,6 +18,7 @@ import { MAX_MANIFEST_BYTES, type Registry } from './registry.js';
 import { digestInvalid } from './registry-errors.js';
 import type { RepositoryRecord, Scope } from './store.js';
 import type { MetricSink } from '../../events/metrics.js';
+import { sendStream } from '../../storage/file-range-stream.js';
 
 export const REGISTRY_PREFIX = '/v2/';
 
@@ -519,7 +519,7 @@ async function getBlob(
   } else {
     res.writeHead(200, { ...headers, 'Content-Length': size });
   }
-  await pipeline(blob.stream, res);
+  await sendStream(blob.stream, res);
 }
 
 async function deleteBlob(

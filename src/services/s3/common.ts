@@ -232,16 +232,22 @@ export function declaredSize(
 
 /**
  * Bytes [start, end] (inclusive) of an object's content: straight from the record when
- * it is stored inline (no file opened), else read blob after blob.
+ * it is stored inline (no file opened), the blob's own file stream when it is one blob
+ * (no stream in between: each layer costs a hand-off per chunk), else blob after blob.
  */
-export function contentBody(
+export async function contentBody(
   blobs: BlobStore,
   pieces: readonly ContentPiece[],
   start: number,
   end: number,
-): Readable | Buffer {
+): Promise<Readable | Buffer> {
   const only = pieces.length === 1 ? pieces[0] : undefined;
   if (only?.data !== undefined) return only.data.subarray(start, end + 1);
+  if (only !== undefined) {
+    const stream = await blobs.get(only.digest, { start, end });
+    if (!stream) throw new Error(`object content ${only.digest} is missing`);
+    return stream;
+  }
   return contentStream(blobs, pieces, start, end);
 }
 

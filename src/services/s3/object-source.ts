@@ -51,7 +51,7 @@ export class StoredObjectSource implements S3ObjectSource {
         };
       }
       const body = await readStreamingBlob(
-        obj.size ? contentBody(this.blobs, obj.content, 0, obj.size - 1) : Buffer.alloc(0),
+        obj.size ? await contentBody(this.blobs, obj.content, 0, obj.size - 1) : Buffer.alloc(0),
         limit,
       );
       return { ok: true, body: body ?? Buffer.alloc(0) };

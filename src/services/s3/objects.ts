@@ -145,7 +145,8 @@ export function objectOperations(deps: S3Deps): ObjectOps {
     if (input.ResponseContentType !== undefined) output.ContentType = input.ResponseContentType;
     if (input.ResponseExpires !== undefined) output.Expires = input.ResponseExpires.toUTCString();
     if (withBody) {
-      output.Body = length > 0 ? contentBody(blobs, obj.content, start, end) : Buffer.alloc(0);
+      output.Body =
+        length > 0 ? await contentBody(blobs, obj.content, start, end) : Buffer.alloc(0);
       if (partial) output.StatusCode = 206;
     } else if (partial) {
       output.StatusCode = 206;

@@ -13,11 +13,11 @@ import { jobMetrics } from '../src/services/batch/metrics.js';
 import { AlarmEngine } from '../src/services/cloudwatch/alarm-engine.js';
 import { MetricStore } from '../src/services/cloudwatch/series.js';
 import { CloudwatchSink } from '../src/services/cloudwatch/sink.js';
-import type { JobExecutor } from '../src/services/batch/executor.js';
 import { Scheduler, type QueuedJob } from '../src/services/batch/scheduler.js';
 import { T } from '../src/services/batch/store.js';
 import { createLogger } from '../src/shared/log.js';
 import type { RequestContext } from '../src/shared/context.js';
+import { instantExecutor } from '../test/helpers/batch-executors.js';
 
 export interface InProcessOptions {
   /** Jobs queued (--jobs). */
@@ -139,18 +139,6 @@ export function decisions(o: InProcessOptions): Record<string, unknown>[] {
 
 // ---- 2. the engine, persisted -----------------------------------------------------------
 
-/** Containers that exit 0 as soon as they start: what is left is the scheduler and the store. */
-const instant: JobExecutor = {
-  launch(_spec, events) {
-    setImmediate(() => {
-      events.running();
-      events.exited({ exitCode: 0, statusReason: 'Essential container in task exited' });
-    });
-    return { stop: async () => undefined };
-  },
-  close: async () => undefined,
-};
-
 /**
  * Part 3 as the server runs it (the AWS/Batch metrics into a CloudWatch sink on the same
  * store) and, alternated in the same run, without metrics: the baseline of their cost.
@@ -197,7 +185,7 @@ async function engine(
     const done = new Promise<void>((r) => (allDone = r));
     const eng = new JobEngine({
       store,
-      executor: instant,
+      executor: instantExecutor,
       machine: { milliVcpus: 64_000, memoryMib: 1 << 30 },
       now: Date.now,
       log,

@@ -366,19 +366,10 @@ describe('S3 objects through SDK v3', () => {
         new HeadObjectCommand({ Bucket: 'photos', Key: `big-sum-${alg}`, ChecksumMode: 'ENABLED' }),
       );
       assert.equal(head[`Checksum${alg}`], put[`Checksum${alg}`], alg);
+      if (alg === 'SHA256') {
+        assert.equal(head.ChecksumSHA256, createHash('sha256').update(big).digest('base64'));
+      }
     }
-    assert.equal(
-      (
-        await s3.send(
-          new HeadObjectCommand({
-            Bucket: 'photos',
-            Key: 'big-sum-SHA256',
-            ChecksumMode: 'ENABLED',
-          }),
-        )
-      ).ChecksumSHA256,
-      createHash('sha256').update(big).digest('base64'),
-    );
     await rejects(
       s3.send(
         new PutObjectCommand({

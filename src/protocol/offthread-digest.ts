@@ -151,10 +151,6 @@ export class OffThreadDigests {
     return true;
   }
 
-  has(algorithm: OffThreadAlgorithm): boolean {
-    return this.algorithms.has(algorithm);
-  }
-
   update(data: Uint8Array): void {
     if (!this.started) this.start();
     let offset = 0;

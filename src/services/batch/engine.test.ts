@@ -11,6 +11,7 @@ import type { AttemptEvents, JobExecutor } from './executor.js';
 import { batchOperations } from './provider.js';
 import { T, type JobRecord } from './store.js';
 import { BLOCKED } from './time-limits.js';
+import { instantExecutor as instant } from '../../../test/helpers/batch-executors.js';
 
 const ctx = { account: '000000000000', region: 'us-east-1' } as RequestContext;
 const tick = () => new Promise((r) => setTimeout(r, 20));
@@ -28,17 +29,6 @@ function holdingExecutor(): JobExecutor & { held: AttemptEvents[] } {
     close: async () => undefined,
   };
 }
-
-const instant: JobExecutor = {
-  launch(_spec, events) {
-    setImmediate(() => {
-      events.running();
-      events.exited({ exitCode: 0, statusReason: 'Essential container in task exited' });
-    });
-    return { stop: async () => undefined };
-  },
-  close: async () => undefined,
-};
 
 test('a restart retries lost attempts, requeues the rest, and array parents follow their children', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'batch-engine-'));

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { isCheckedPayload } from '../shared/streaming-blob.js';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
+import { EarlyWriteback } from './early-writeback.js';
 import { FileBlobUploads } from './file-blob-uploads.js';
 import { FileRangeStream } from './file-range-stream.js';
 import { isProcessRunning } from './state-lock.js';
@@ -114,6 +115,7 @@ export class FileBlobStore implements BlobStore {
     const hash = payload ? undefined : createHash('sha256');
     let size = 0;
     const file = await open(tmp, 'wx', 0o644);
+    const writeback = new EarlyWriteback(file);
     try {
       try {
         // Socket-sized chunks are gathered into writes of up to WRITE_BATCH bytes, and the
@@ -127,7 +129,8 @@ export class FileBlobStore implements BlobStore {
           batch = [];
           batched = 0;
           // writev: the chunks go out as they are, never copied into a batch buffer.
-          writing = writevAll(file, bufs);
+          const upTo = size;
+          writing = writevAll(file, bufs).then(() => writeback.wrote(upTo));
           // Awaited before the next write or at the end; never left unhandled meanwhile.
           writing.catch(() => undefined);
         };
@@ -144,8 +147,10 @@ export class FileBlobStore implements BlobStore {
           flush();
           await writing;
         }
+        await writeback.settled();
         await file.sync();
       } finally {
+        await writeback.settled().catch(() => undefined);
         await file.close();
       }
       const hex = hash ? hash.digest('hex') : payload?.digests?.sha256;

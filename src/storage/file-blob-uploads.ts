@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KeyedMutex } from '../shared/keyed-mutex.js';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
+import { EarlyWriteback } from './early-writeback.js';
 import type { BlobInfo, BlobUploads } from './types.js';
 import { UploadNotFoundError, UploadOffsetError } from './upload-errors.js';
 
@@ -88,7 +89,10 @@ export class FileBlobUploads implements BlobUploads {
         const state = known ?? (await this.rebuild(id, file, size));
         if (Buffer.isBuffer(data)) {
           await this.write(id, state, file, data);
-        } else {
+          return state.size;
+        }
+        const writeback = new EarlyWriteback(file, size);
+        try {
           // Socket-sized chunks (~64 KB) are gathered into writes of up to WRITE_BATCH bytes:
           // a quarter of the syscalls and thread-pool round trips. The stream is not pulled
           // while a batch is written. A source that fails leaves what was written so far (and
@@ -101,6 +105,7 @@ export class FileBlobUploads implements BlobUploads {
             batch = [];
             batched = 0;
             await this.write(id, state, file, buf);
+            writeback.wrote(state.size);
           };
           try {
             for await (const chunk of data as AsyncIterable<Buffer | string>) {
@@ -112,6 +117,9 @@ export class FileBlobUploads implements BlobUploads {
           } finally {
             await flush();
           }
+          await writeback.settled();
+        } finally {
+          await writeback.settled().catch(() => undefined);
         }
         return state.size;
       }),

@@ -18,7 +18,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { isCheckedPayload } from '../shared/streaming-blob.js';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
-import { EarlyWriteback } from './early-writeback.js';
+import { EarlyWriteback, WRITE_BATCH } from './blob-file-writes.js';
 import { FileBlobUploads } from './file-blob-uploads.js';
 import { FileRangeStream } from './file-range-stream.js';
 import { isProcessRunning } from './state-lock.js';
@@ -45,8 +45,6 @@ export { DigestMismatchError, InvalidDigestError, isValidDigest } from './blob-d
  * The temp and upload directories sit inside the root so that rename never crosses file
  * systems.
  */
-/** Bytes gathered from a stream before they are written. */
-const WRITE_BATCH = 1024 * 1024;
 
 export class FileBlobStore implements BlobStore {
   private readonly blobDir: string;

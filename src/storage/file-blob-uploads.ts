@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KeyedMutex } from '../shared/keyed-mutex.js';
 import { DigestMismatchError, digestHex } from './blob-digest.js';
-import { EarlyWriteback } from './early-writeback.js';
+import { EarlyWriteback, WRITE_BATCH } from './blob-file-writes.js';
 import type { BlobInfo, BlobUploads } from './types.js';
 import { UploadNotFoundError, UploadOffsetError } from './upload-errors.js';
 
@@ -42,9 +42,6 @@ export function isUploadId(id: string): boolean {
  * Appends are durable only from commit on (one fsync there, none per append): a crash can
  * cost the tail of an upload in progress, and the digest check at commit catches that.
  */
-/** Bytes gathered from a stream before they are written. */
-const WRITE_BATCH = 1024 * 1024;
-
 export class FileBlobUploads implements BlobUploads {
   private readonly states = new Map<string, UploadState>();
   /** Tail of each upload's queue of appends/commit/abort (a per-id mutex). */
@@ -94,7 +91,7 @@ export class FileBlobUploads implements BlobUploads {
         const writeback = new EarlyWriteback(file, size);
         try {
           // Socket-sized chunks (~64 KB) are gathered into writes of up to WRITE_BATCH bytes:
-          // a quarter of the syscalls and thread-pool round trips. The stream is not pulled
+          // half the syscalls and thread-pool round trips. The stream is not pulled
           // while a batch is written. A source that fails leaves what was written so far (and
           // a hash that matches it); the batch in hand is written first.
           let batch: Buffer[] = [];

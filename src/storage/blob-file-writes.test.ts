@@ -4,7 +4,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { EarlyWriteback } from './early-writeback.js';
+import { EarlyWriteback } from './blob-file-writes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stratus-writeback-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,15 @@
+/** How the blob store writes streamed files: batch size and early writeback. */
 import type { FileHandle } from 'node:fs/promises';
+
+/**
+ * Bytes gathered from a stream before they are written. Not more: the kernel sizes page
+ * cache folios by the write, and on a VM that hands freed memory back to its host
+ * (virtio-balloon free page reporting, as on the development machine) large folios often
+ * come from pages the host must fault in again. Writing 1 GB into a new file here cost
+ * 0.18–2.5 s of system time in 1 MB writes and 0.18–0.20 s in 128 KB ones, every run
+ * (bench/README.md, S3).
+ */
+export const WRITE_BATCH = 128 * 1024;
 
 /** Bytes written between two early writebacks. */
 const WRITEBACK_EVERY = 64 * 1024 * 1024;

@@ -30,6 +30,7 @@ import {
 import {
   CloudWatchClient,
   GetMetricStatisticsCommand,
+  ListMetricsCommand,
   type Dimension,
   type Statistic,
 } from '@aws-sdk/client-cloudwatch';
@@ -39,6 +40,7 @@ import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-schedule
 import {
   CreateBucketCommand,
   DeleteBucketMetricsConfigurationCommand,
+  DeleteObjectCommand,
   GetBucketMetricsConfigurationCommand,
   GetObjectCommand,
   ListBucketMetricsConfigurationsCommand,
@@ -378,6 +380,12 @@ describe('API Gateway metrics and the bill for API Gateway, EventBridge and Sche
   test("S3's storage metrics: BucketSizeBytes and NumberOfObjects by BucketName and StorageType", async () => {
     const s3 = new S3Client({ ...clientConfig(server.endpoint), forcePathStyle: true });
     try {
+      // A write refused for a bucket that does not exist publishes no storage metrics for it
+      // (it used to: a series per bucket name any client tried, kept for good).
+      await assert.rejects(
+        s3.send(new DeleteObjectCommand({ Bucket: 'never-created-bucket', Key: 'k' })),
+        { name: 'NoSuchBucket' },
+      );
       await s3.send(new CreateBucketCommand({ Bucket: 'metered-bucket' }));
       await s3.send(
         new PutObjectCommand({ Bucket: 'metered-bucket', Key: 'a', Body: 'x'.repeat(10) }),
@@ -411,6 +419,14 @@ describe('API Gateway metrics and the bill for API Gateway, EventBridge and Sche
         });
       assert.equal(await latest('BucketSizeBytes', 'StandardStorage'), 30);
       assert.equal(await latest('NumberOfObjects', 'AllStorageTypes'), 2);
+      // The refused delete came first, so its recount would have been published by now.
+      const phantom = await cw.send(
+        new ListMetricsCommand({
+          Namespace: 'AWS/S3',
+          Dimensions: [{ Name: 'BucketName', Value: 'never-created-bucket' }],
+        }),
+      );
+      assert.deepEqual(phantom.Metrics ?? [], []);
     } finally {
       s3.destroy();
     }

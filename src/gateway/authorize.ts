@@ -335,6 +335,9 @@ export function accessDenied(protocol: ProtocolName, message: string): AwsError 
   return new AwsError(json ? 'AccessDeniedException' : 'AccessDenied', 403, true, message);
 }
 
+const DENIAL_LOG_PRINCIPALS = 10_000;
+const DENIAL_LOG_RESOURCES = 1_000;
+
 /**
  * What soft mode would have refused, per principal (a role session is recorded under its
  * role, so all sessions of a function's role add up), as a least-privilege policy.
@@ -348,11 +351,16 @@ export class DenialLog {
   record(call: AuthzCall, result: AuthzResult): void {
     const who = roleOfSession(call.principal.arn);
     let actions = this.byPrincipal.get(who);
-    if (!actions) this.byPrincipal.set(who, (actions = new Map()));
+    if (!actions) {
+      // Bounded: any access key id names a principal in permissive mode, and any call a
+      // resource. Past the caps, what is already recorded stays and the rest is not added.
+      if (this.byPrincipal.size >= DENIAL_LOG_PRINCIPALS) return;
+      this.byPrincipal.set(who, (actions = new Map()));
+    }
     let entry = actions.get(call.action);
     if (!entry)
       actions.set(call.action, (entry = { resources: new Set(), reason: result.message }));
-    entry.resources.add(call.resource);
+    if (entry.resources.size < DENIAL_LOG_RESOURCES) entry.resources.add(call.resource);
   }
 
   clear(): void {

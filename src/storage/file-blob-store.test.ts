@@ -230,3 +230,16 @@ test('a large checked payload is hashed off-thread: same digest, mismatch refuse
   assert.equal(await store.stat(sha256(Buffer.concat(other))), undefined);
   assert.deepEqual(readdirSync(join(store.root, 'tmp')), []);
 });
+
+test('a stream of odd-sized chunks is stored byte for byte (writes cut at WRITE_BATCH)', async () => {
+  const store = await FileBlobStore.open(freshDir());
+  // Chunks that straddle, fill exactly and overshoot the 128 KB batches, one of them several
+  // batches long, and single bytes between.
+  const sizes = [7, 131_065, 1, 131_072, 300_000, 1, 65_536, 65_535, 2, 524_288, 3];
+  const chunks = sizes.map((n) => randomBytes(n));
+  const whole = Buffer.concat(chunks);
+  const { digest, size } = await store.put(Readable.from(chunks));
+  assert.equal(size, whole.length);
+  assert.equal(digest, sha256(whole));
+  assert.deepEqual(await store.read(digest), whole);
+});

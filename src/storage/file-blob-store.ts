@@ -45,7 +45,6 @@ export { DigestMismatchError, InvalidDigestError, isValidDigest } from './blob-d
  * The temp and upload directories sit inside the root so that rename never crosses file
  * systems.
  */
-
 export class FileBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly tmpDir: string;
@@ -116,18 +115,30 @@ export class FileBlobStore implements BlobStore {
     const writeback = new EarlyWriteback(file);
     try {
       try {
-        // Socket-sized chunks are gathered into writes of up to WRITE_BATCH bytes, and the
-        // next batch is hashed while the previous one is written: at most two batches are
-        // held, and the stream is not pulled further until the previous write is done.
+        // Socket-sized chunks are gathered into writes of WRITE_BATCH bytes, and the next
+        // batch is hashed while the previous one is written: at most two batches are held,
+        // and the stream is not pulled further until the previous write is done.
         let batch: Buffer[] = [];
         let batched = 0;
         let writing: Promise<void> = Promise.resolve();
-        const flush = () => {
+        const flush = (last = false) => {
           const bufs = batch;
           batch = [];
+          // Whole multiples of WRITE_BATCH go out and the rest starts the next batch: every
+          // write but the last starts at a multiple of WRITE_BATCH, whatever sizes the chunks
+          // had (aws-chunked framing shifts them), so the page cache sees the same writes.
+          let over = last ? 0 : batched % WRITE_BATCH;
           batched = 0;
+          while (over > 0) {
+            const b = bufs.pop()!;
+            const keep = Math.max(0, b.length - over);
+            if (keep > 0) bufs.push(b.subarray(0, keep));
+            batch.unshift(b.subarray(keep));
+            batched += b.length - keep;
+            over -= b.length - keep;
+          }
           // writev: the chunks go out as they are, never copied into a batch buffer.
-          const upTo = size;
+          const upTo = size - batched;
           writing = writevAll(file, bufs).then(() => writeback.wrote(upTo));
           // Awaited before the next write or at the end; never left unhandled meanwhile.
           writing.catch(() => undefined);
@@ -138,11 +149,11 @@ export class FileBlobStore implements BlobStore {
           batch.push(buf);
           batched += buf.length;
           if (batched < WRITE_BATCH) return undefined;
-          return writing.then(flush);
+          return writing.then(() => flush());
         });
         await writing;
         if (batched > 0) {
-          flush();
+          flush(true);
           await writing;
         }
         await writeback.settled();

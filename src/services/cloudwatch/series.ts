@@ -177,7 +177,8 @@ export class MetricStore {
   /** The metrics of a scope (ListMetrics, SEARCH). */
   async all(scope: Scope): Promise<Series[]> {
     await this.load();
-    return [...this.scopeOf(scope).values()];
+    // Reads create no scope: any account and region can be asked about.
+    return [...(this.scopes.get(scopeKeyOf(scope))?.values() ?? [])];
   }
 
   async find(
@@ -187,7 +188,7 @@ export class MetricStore {
     dims: readonly Dimension[],
   ): Promise<Series | undefined> {
     await this.load();
-    return this.scopeOf(scope).get(identityOf(namespace, name, sortDims(dims)));
+    return this.scopes.get(scopeKeyOf(scope))?.get(identityOf(namespace, name, sortDims(dims)));
   }
 
   /**

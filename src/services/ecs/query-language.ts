@@ -239,6 +239,7 @@ function matches(pattern: string, text: string): boolean {
     } catch {
       throw new QuerySyntaxError(`invalid pattern '${pattern}'`);
     }
+    if (patternCache.size > 10_000) patternCache.clear();
     patternCache.set(pattern, re);
   }
   return re.test(text);

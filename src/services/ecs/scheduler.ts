@@ -205,6 +205,9 @@ export class ServiceScheduler {
       code === 'TaskFailedToStart' ||
       (code === 'EssentialContainerExited' && t.report.times.stoppingAt !== undefined);
     if (!failed) return;
+    // Only guards against a stopped task's repeated change events, which come at once:
+    // bounded, so a service that fails for weeks does not keep every task it stopped.
+    if (this.counted.size > 10_000) this.counted.clear();
     this.counted.add(key);
     await this.opts.store.transaction(async (tx) => {
       const s = await tx.get<ServiceRecord>(T.services, serviceKey(t, t.cluster, t.service!));

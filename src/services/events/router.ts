@@ -100,6 +100,8 @@ export class RuleRouter {
     let index = this.indexes.get(key);
     if (!index) {
       index = this.load(scope, bus);
+      // The default bus exists in every account and region a client names: bounded.
+      if (this.indexes.size > 10_000) this.indexes.clear();
       this.indexes.set(key, index);
       index.catch(() => this.indexes.delete(key));
     }

@@ -87,6 +87,9 @@ export class ServiceAccessTracker implements AccessRecorder {
     let state = this.states.get(id);
     if (!state) {
       state = { entity, prefix: `${id}\u0000`, actions: new Map() };
+      // Any access key id names an account in permissive mode: bounded (what is dropped
+      // is only what the store has not caught up with, PERSIST_MS at most).
+      if (this.states.size > 10_000) this.states.clear();
       this.states.set(id, state);
     }
     return state;
@@ -104,6 +107,7 @@ export class ServiceAccessTracker implements AccessRecorder {
         await this.store.transaction(async (tx) => {
           for (const [k, r] of rows) await tx.put(T.serviceAccess, k, r);
         });
+        if (this.persisted.size > 100_000) this.persisted.clear();
         for (const [k, r] of rows) this.persisted.set(k, r.at);
       } catch {
         for (const [k, r] of rows) if (!this.dirty.has(k)) this.dirty.set(k, r);

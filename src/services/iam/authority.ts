@@ -80,7 +80,11 @@ export class IamAuthority implements PrincipalDirectory, ResourcePolicySource {
         };
       }
     }
-    if (generation === this.generation) this.roles.set(arn, { generation, value });
+    if (generation === this.generation) {
+      // Unknown ARNs are remembered too (any call can name one): bounded.
+      if (this.roles.size > 10_000) this.roles.clear();
+      this.roles.set(arn, { generation, value });
+    }
     return value;
   }
 

@@ -103,6 +103,9 @@ interface Entry {
   additional?: { target: InvocationTarget; weight: number };
 }
 
+/** Function URL ids resolved (found or not) kept at most. */
+const MAX_CACHED_URLS = 10_000;
+
 export class LambdaFunctions {
   private readonly cache = new Map<string, Entry>();
   /** function key → its cache keys, and a generation that outdates loads in flight. */
@@ -158,7 +161,17 @@ export class LambdaFunctions {
     await this.deps.lifecycle.settled(at.scope, at.name);
     const slot = this.slot(at.key);
     const generation = slot.generation;
-    const entry = await this.load(at);
+    let entry: Entry;
+    try {
+      entry = await this.load(at);
+    } catch (err) {
+      // A name that resolves to nothing keeps no slot: otherwise every distinct name a
+      // client tries (a fuzzer, a typo loop) would stay in memory.
+      if (slot.keys.size === 0 && this.byFunction.get(at.key) === slot) {
+        this.byFunction.delete(at.key);
+      }
+      throw err;
+    }
     // Not cached when the function changed (or the state was reset) while it loaded.
     if (this.byFunction.get(at.key) === slot && slot.generation === generation) {
       this.cache.set(raw, entry);
@@ -217,6 +230,8 @@ export class LambdaFunctions {
         if (rec.cors) target.cors = rec.cors;
       }
     }
+    // Unknown ids are remembered too (a miss costs no read), so the map is bounded.
+    if (this.urls.size >= MAX_CACHED_URLS) this.urls.clear();
     this.urls.set(urlId, target);
     return target ?? undefined;
   }

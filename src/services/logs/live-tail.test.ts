@@ -80,4 +80,21 @@ describe('Live Tail sessions', () => {
     await it.return(undefined);
     assert.equal(hub.sessions(scope), 0);
   });
+
+  test('a session whose stream is never read stops listening after five minutes', async () => {
+    let now = 1_000_000;
+    const hub = new LiveTailHub(() => now);
+    const ops = liveTailOperations(
+      { store, now: Date.now, liveTail: hub },
+      { sessionLimitMs: 3_600_000, updateIntervalMs: 10 },
+    );
+    // The answer is never consumed (a HEAD request, a client gone before the answer).
+    await ops.StartLiveTail({ logGroupIdentifiers: ['/t'] }, ctx);
+    assert.equal(hub.sessions(scope), 1);
+    now += 4 * 60_000;
+    assert.equal(hub.sessions(scope), 1, 'still within its time');
+    now += 2 * 60_000;
+    hub.appended(scope, '/t', 's', [{ timestamp: 1, message: 'm' }]);
+    assert.equal(hub.sessions(scope), 0, 'dropped: it no longer holds a session of the quota');
+  });
 });

@@ -36,7 +36,16 @@ interface Listener {
   buffer: LiveTailSessionLogEvent[];
   /** Events dropped or beyond the update size since the last update. */
   sampled: boolean;
+  /** When its session last took events (or started): see STALE_AFTER_MS. */
+  polledAt: number;
 }
+
+/**
+ * A listener whose session has not taken events for this long is dropped: a stream that
+ * was never read (a HEAD request, a client gone before the answer) would otherwise listen,
+ * buffer and hold a session of the quota forever. A session that resumes re-registers.
+ */
+const STALE_AFTER_MS = 5 * 60_000;
 
 /** Where appended events meet the open sessions (fed by SubscriptionDelivery.appended). */
 export class LiveTailHub {
@@ -47,6 +56,7 @@ export class LiveTailHub {
   appended(scope: Scope, group: string, stream: string, events: readonly AppendedEvent[]): void {
     if (this.listeners.size === 0 || events.length === 0) return;
     const ingestionTime = this.now();
+    this.dropStale(ingestionTime);
     for (const l of this.listeners) {
       if (l.scope.account !== scope.account || l.scope.region !== scope.region) continue;
       const identifier = l.groups.get(group);
@@ -71,14 +81,29 @@ export class LiveTailHub {
   }
 
   add(l: Listener): void {
+    l.polledAt = this.now();
     this.listeners.add(l);
+  }
+
+  /** The session took its events: still alive (re-registered if it had been dropped). */
+  polled(l: Listener): void {
+    l.polledAt = this.now();
+    if (!this.listeners.has(l)) {
+      this.listeners.add(l);
+      l.sampled = true;
+    }
   }
 
   remove(l: Listener): void {
     this.listeners.delete(l);
   }
 
+  private dropStale(now: number): void {
+    for (const l of this.listeners) if (now - l.polledAt > STALE_AFTER_MS) this.listeners.delete(l);
+  }
+
   sessions(scope: Scope): number {
+    this.dropStale(this.now());
     let n = 0;
     for (const l of this.listeners) {
       if (l.scope.account === scope.account && l.scope.region === scope.region) n++;
@@ -157,6 +182,7 @@ export function liveTailOperations(
         matches,
         buffer: [],
         sampled: false,
+        polledAt: 0, // set by hub.add
       };
       // Listening starts with the call, so nothing ingested after the answer is missed.
       hub.add(listener);
@@ -187,6 +213,7 @@ export function liveTailOperations(
               };
               return;
             }
+            hub.polled(listener);
             const events = listener.buffer.splice(0);
             const sampled = listener.sampled || events.length > MAX_UPDATE_EVENTS;
             listener.sampled = false;

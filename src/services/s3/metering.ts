@@ -71,7 +71,7 @@ export class S3Meter {
           status = err instanceof AwsError ? err.status : 500;
           throw err;
         } finally {
-          if (metering) this.requested(name, input.Bucket, ctx);
+          if (metering) this.requested(name, input.Bucket, ctx, status < 300);
           if (name === 'CreateBucket' || name === 'DeleteBucket') {
             requests?.changed(input.Bucket ?? '');
           }
@@ -98,20 +98,22 @@ export class S3Meter {
    * request metric, like PutObject's.
    */
   formRequest(r: FormOutcome): void {
-    if (this.meter.enabled) this.requested('PostObject', r.bucket, r);
+    if (this.meter.enabled) this.requested('PostObject', r.bucket, r, r.status < 300);
     this.requests?.record({ ...r, operation: 'PostObject', downloaded: 0 });
   }
 
+  /** `succeeded`: only then can the storage have changed (and the bucket exist). */
   private requested(
     operation: string,
     bucket: string | undefined,
     ctx: Pick<RequestContext, 'account' | 'region'>,
+    succeeded = true,
   ): void {
     const tier = requestTier(operation);
     const resource = `arn:aws:s3:::${bucket ?? ''}`;
     const base = { account: ctx.account, region: ctx.region, service: 'AmazonS3' as const };
     if (tier) this.meter.count({ ...base, usageType: tier, resource, quantity: 1 });
-    if (bucket && CHANGES_STORAGE.test(operation) && !this.due.has(bucket)) {
+    if (succeeded && bucket && CHANGES_STORAGE.test(operation) && !this.due.has(bucket)) {
       const timer = setTimeout(() => {
         this.due.delete(bucket);
         void this.recount(ctx.account, ctx.region, bucket);

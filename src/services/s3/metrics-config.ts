@@ -162,6 +162,8 @@ export class RequestMetrics {
         .get<BucketWithMetrics>(BUCKETS, bucket)
         .then((b) => Object.values(b?.metrics ?? {}))
         .catch(() => []);
+      // Requests name any bucket, existing or not: the map is bounded.
+      if (this.known.size > 10_000) this.known.clear();
       this.known.set(bucket, p);
     }
     return p;

@@ -77,6 +77,8 @@ export class ApiKeyGate {
       const id = await this.store.get<string>(T.apiKeyValues, memo);
       k =
         (id && (await this.store.get<ApiKeyRecord>(T.apiKeys, `${scopeKey(scope)}:${id}`))) || null;
+      // Wrong keys are remembered too (any caller sends any x-api-key): bounded.
+      if (this.keys.size > 10_000) this.keys.clear();
       this.keys.set(memo, k);
     }
     return k;

@@ -101,6 +101,8 @@ export class RestApiBackend implements ExecuteApiBackend {
     let s = this.scopes.get(apiId);
     if (s === undefined) {
       s = (await this.deps.store.get<Scope>(T.apiIds, apiId)) ?? null;
+      // Unknown ids are remembered too (invoke URLs are public): the map is bounded.
+      if (this.scopes.size > 10_000) this.scopes.clear();
       this.scopes.set(apiId, s);
     }
     return s ?? undefined;
@@ -133,7 +135,13 @@ export class RestApiBackend implements ExecuteApiBackend {
           router: new Router(d.definition),
         };
       })();
-      p.catch(() => this.stages.delete(memo));
+      // A stage that is not there is not remembered: any name can be asked for.
+      p.then(
+        (deployed) => {
+          if (deployed === undefined && this.stages.get(memo) === p) this.stages.delete(memo);
+        },
+        () => this.stages.delete(memo),
+      );
       this.stages.set(memo, p);
     }
     return p;

@@ -25,7 +25,11 @@ function validator(schema: string): ValidateFunction | 'invalid' {
     } catch {
       v = 'invalid';
     }
-    if (compiled.size > 1000) compiled.clear();
+    if (compiled.size > 1000) {
+      compiled.clear();
+      // ajv keeps every schema it compiled (and refuses an `id` it has seen): all of them go.
+      ajv.removeSchema();
+    }
     compiled.set(schema, v);
   }
   return v;

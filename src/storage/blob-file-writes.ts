@@ -6,8 +6,8 @@ import type { FileHandle } from 'node:fs/promises';
  * cache folios by the write, and on a VM that hands freed memory back to its host
  * (virtio-balloon free page reporting, as on the development machine) large folios often
  * come from pages the host must fault in again. Writing 1 GB into a new file here cost
- * 0.18–2.5 s of system time in 1 MB writes and 0.18–0.20 s in 128 KB ones, every run
- * (bench/README.md, S3).
+ * 0.18–2.5 s of system time in 1 MB writes (slow in 8 runs of 12) and 0.18–0.20 s in
+ * 128 KB ones (slow in 1 run of 18, 0.86 s): rarer, not gone (bench/README.md, S3).
  */
 export const WRITE_BATCH = 128 * 1024;
 
@@ -20,8 +20,8 @@ const WRITEBACK_EVERY = 64 * 1024 * 1024;
  * fsync that makes the file durable at the end then finds at most that much left to write.
  * Without it, that fsync wrote the whole file with the disk idle until then: ~0.65 s per GB
  * here, more than a quarter of a 1 GB upload's time (bench/README.md, S3). Used by
- * streamed puts and by resumable uploads' appends. A failed
- * datasync fails the put (after a failed fsync the kernel may have dropped the dirty pages).
+ * streamed puts and by resumable uploads' appends. A failed datasync fails the put (after
+ * a failed fsync the kernel may have dropped the dirty pages).
  */
 export class EarlyWriteback {
   private pending: Promise<void> | undefined;

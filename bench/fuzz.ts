@@ -6,15 +6,16 @@
  *
  *   npm run bench:fuzz -- [--requests 100000] [--seconds 3600] [--seed N] [--auth strict]
  *                         [--concurrency 64] [--driver process|runc] [--nice -5]
+ *                         [--node-flags '--flag …']  (extra V8/node flags for the server)
  *
  * Pass criteria (issue 8): 0 process exits, 0 hangs (an answer or a closed connection
  * within 10 s), 0 status 500 answers, RSS back within 10% of its start after the run.
  *
  * "Start" is measured after a warm-up batch (200 requests per protocol: JIT, caches, the
  * function's environments, the allocator's first megabyte bodies), and "end" after the run,
- * both the same way: once the server settled (rounds of 5 s idle and a full garbage
- * collection, the server running with --expose-gc, POST /_stratus/gc, until RSS moves by
- * less than 1% twice running). Besides RSS, the V8 heap in use,
+ * both the same way: once the server settled (rounds of a full garbage collection, the
+ * server running with --expose-gc, POST /_stratus/gc, then 12 s idle so that V8's memory
+ * reducer can compact, until RSS moves by less than 1% twice running). Besides RSS, the V8 heap in use,
  * external and array-buffer memory, and live handles tell a leak (they grow) from a
  * high-water mark of the allocator (they do not, RSS does).
  */
@@ -36,6 +37,8 @@ interface Options {
   nice?: number;
   /** Seconds to keep the settled server alive after the run, to inspect it (pmap, gdb). */
   hold: number;
+  /** Extra node flags for the server (to try V8 settings against the same seed). */
+  nodeFlags: string[];
 }
 
 function parseArgs(argv: string[]): Options {
@@ -51,6 +54,7 @@ function parseArgs(argv: string[]): Options {
     // (containers have their own tests and benches), and it keeps the machine usable.
     driver: 'process',
     hold: 0,
+    nodeFlags: [],
   };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
@@ -80,6 +84,9 @@ function parseArgs(argv: string[]): Options {
       case '--hold':
         o.hold = Number(v);
         break;
+      case '--node-flags':
+        o.nodeFlags = v.split(/\s+/).filter(Boolean);
+        break;
       default:
         throw new Error(`unknown option ${argv[i]}`);
     }
@@ -103,36 +110,49 @@ interface Memory {
   heapSpaces: Record<string, { size: number; used: number }>;
 }
 
-/** The V8 spaces whose committed size changed by 1 MB or more between two readings. */
+/** The V8 spaces whose committed size changed by 1 MB or more between two readings, with
+ * the change of what they hold in use. */
 function spacesGrown(a: Memory, b: Memory): string {
+  const signed = (bytes: number) => `${bytes > 0 ? '+' : ''}${mib(bytes)}`;
   const moved = Object.entries(b.heapSpaces)
-    .map(([name, { size }]) => [name, size - (a.heapSpaces[name]?.size ?? 0)] as const)
+    .map(([name, { size, used }]) => {
+      const before = a.heapSpaces[name] ?? { size: 0, used: 0 };
+      return [name, size - before.size, used - before.used] as const;
+    })
     .filter(([, delta]) => Math.abs(delta) >= 2 ** 20)
-    .map(([name, delta]) => `${name} ${delta > 0 ? '+' : ''}${mib(delta)}`);
+    .map(([name, delta, inUse]) => `${name} ${signed(delta)} (in use ${signed(inUse)})`);
   return moved.length ? moved.join(', ') : 'none by 1 MB or more';
 }
 
+/** Quiet time after a collection before memory is read. V8's memory reducer compacts the
+ * heap (fragmented old and code space pages given back) once no full GC ran for ~8 s and
+ * the allocation rate is low; a forced GC every few seconds keeps it from ever running. */
+const IDLE_AFTER_GC_MS = 12_000;
+
 /**
- * The server's memory once it settled: rounds of 5 s idle and a full garbage collection
- * until RSS moved by less than 1% in each of two rounds running (V8 gives back its young
- * generation and pooled pages, and the allocator its free memory, only after quiet
- * moments), 24 rounds (2 min) at most. The start and the end are measured the same way.
+ * The server's memory once it settled: rounds of a full garbage collection (POST
+ * /_stratus/gc: SQLite's cache, a full GC, malloc's free memory) then IDLE_AFTER_GC_MS
+ * idle, until RSS moved by less than 1% in each of two rounds running, 10 rounds (2 min)
+ * at most. The reading is taken after the idle time, what a server left alone holds. The
+ * start and the end are measured the same way.
  */
-async function settledMemory(server: StratusProcess): Promise<{ m: Memory; rounds: number }> {
+async function settledMemory(
+  server: StratusProcess,
+): Promise<{ m: Memory; rounds: number; afterGc: Memory }> {
   const still = (a: Memory, b: Memory) => Math.abs(a.rss - b.rss) < 0.01 * b.rss;
+  const call = async (method: 'GET' | 'POST', path: string) => {
+    const res = await signedFetch(server.endpoint, { service: 'stratus', method, path });
+    if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+    return JSON.parse(res.text) as Memory;
+  };
   const seen: Memory[] = [];
   for (let round = 1; ; round++) {
-    await new Promise((r) => setTimeout(r, 5000));
-    const res = await signedFetch(server.endpoint, {
-      service: 'stratus',
-      method: 'POST',
-      path: '/_stratus/gc',
-    });
-    if (res.status !== 200) throw new Error(`POST /_stratus/gc: ${res.status} ${res.text}`);
-    const m = JSON.parse(res.text) as Memory;
+    const afterGc = await call('POST', '/_stratus/gc');
+    await new Promise((r) => setTimeout(r, IDLE_AFTER_GC_MS));
+    const m = await call('GET', '/_stratus/memory');
     seen.push(m);
     const [a, b, c] = seen.slice(-3);
-    if ((c && still(b, a) && still(c, b)) || round === 24) return { m, rounds: round };
+    if ((c && still(b, a) && still(c, b)) || round === 10) return { m, rounds: round, afterGc };
   }
 }
 
@@ -172,7 +192,7 @@ async function main(): Promise<void> {
     auth: o.auth,
     stateDir,
     driver: o.driver,
-    nodeFlags: ['--expose-gc'],
+    nodeFlags: ['--expose-gc', ...o.nodeFlags],
   });
   const pid = server.child.pid;
   const alive = () => server.child.exitCode === null && server.child.signalCode === null;
@@ -188,12 +208,13 @@ async function main(): Promise<void> {
     startIndex: -1_000_000,
     alive,
   });
-  const { m: before, rounds: startRounds } = await settledMemory(server);
+  const { m: before, rounds: startRounds, afterGc: startAfterGc } = await settledMemory(server);
   const rssStart = Math.round(before.rss / 1024);
   say(`warm-up: ${Math.round(warm.ms)} ms`);
   say(
-    `start (server pid ${pid}, warmed up, settled in ${startRounds * 5} s): ` +
-      describeMemory(before, pid),
+    `start (server pid ${pid}, warmed up, settled in ${(startRounds * IDLE_AFTER_GC_MS) / 1000} s): ` +
+      describeMemory(before, pid) +
+      `; right after the last forced GC: RSS ${mib(startAfterGc.rss)}`,
   );
 
   const began = performance.now();
@@ -224,7 +245,8 @@ async function main(): Promise<void> {
   const rssEnd = afterRun ? Math.round(afterRun.rss / 1024) : undefined;
   if (settled) {
     say(
-      `end (after the run, settled in ${settled.rounds * 5} s): ${describeMemory(settled.m, pid)}`,
+      `end (after the run, settled in ${(settled.rounds * IDLE_AFTER_GC_MS) / 1000} s): ` +
+        `${describeMemory(settled.m, pid)}; right after the last forced GC: RSS ${mib(settled.afterGc.rss)}`,
     );
     say(`V8 spaces' committed size since the start: ${spacesGrown(before, settled.m)}`);
     if (o.hold > 0) {

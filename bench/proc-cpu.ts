@@ -69,3 +69,53 @@ function childrenOf(pid: number): number[] {
   }
   return out;
 }
+
+/** CPU a thread has used so far, in ms. */
+export interface ThreadCpu {
+  user: number;
+  system: number;
+}
+
+/**
+ * CPU used so far by each thread of a process, by thread id (the main thread's id is the
+ * pid); undefined without /proc. Tells which thread a transfer's time went to: the event
+ * loop, libuv's pool (file writes: their system time is the kernel's copy into the page
+ * cache), or a worker.
+ */
+export function threadCpuMs(pid: number): Map<number, ThreadCpu> | undefined {
+  const out = new Map<number, ThreadCpu>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (ticks: string) => (Number(ticks) * 1000) / clockTicks();
+      out.set(Number(tid), { user: ms(fields[11]), system: ms(fields[12]) });
+    }
+  } catch {
+    return out.size ? out : undefined;
+  }
+  return out;
+}
+
+/**
+ * What each thread used between two readings, largest first, threads that used less
+ * than `minMs` left out: `main 0.85+0.42, 1.27+0.01, …` (seconds, user+system).
+ */
+export function threadCpuDelta(
+  pid: number,
+  before: Map<number, ThreadCpu>,
+  after: Map<number, ThreadCpu>,
+  minMs = 50,
+): string {
+  const used = [...after]
+    .map(([tid, a]) => {
+      const b = before.get(tid) ?? { user: 0, system: 0 };
+      return { tid, user: a.user - b.user, system: a.system - b.system };
+    })
+    .filter((t) => t.user + t.system >= minMs)
+    .sort((x, y) =>
+      x.tid === pid ? -1 : y.tid === pid ? 1 : y.user + y.system - (x.user + x.system),
+    );
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  return used.map((t) => `${t.tid === pid ? 'main ' : ''}${s(t.user)}+${s(t.system)}`).join(', ');
+}

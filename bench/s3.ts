@@ -6,6 +6,7 @@
  * streamed object is never held in memory.
  *
  *   npm run bench:s3 [-- --gb 2] [--rounds 3] [--skip-large] [--skip-small] [--skip-list] [--cpu-prof <dir>]
+ *                    [--threads]  (each transfer's CPU per server thread)
  *
  * Uploads are sent as the SDKs send them: `UNSIGNED-PAYLOAD` with the whole body (the
  * AWS CLI's form over http), and aws-chunked with a CRC32 trailer (SDK v3's default), so
@@ -28,7 +29,7 @@ import {
   stopChild,
   waitForPort,
 } from './children.js';
-import { cpuMs } from './proc-cpu.js';
+import { cpuMs, threadCpuDelta, threadCpuMs } from './proc-cpu.js';
 import { rssKb } from './proc-mem.js';
 import { repoRoot, startStratus } from './stratus-process.js';
 
@@ -37,6 +38,8 @@ const gb = args.includes('--gb') ? Number(args[args.indexOf('--gb') + 1]) || 2 :
 const SIZE = Math.round(gb * 1024 ** 3);
 const BLOCK = randomBytes(1024 * 1024);
 const say = (msg: string) => process.stdout.write(msg + '\n');
+/** `--threads`: each transfer's CPU per server thread (bench/proc-cpu.ts threadCpuMs). */
+const SHOW_THREADS = args.includes('--threads');
 
 /** SIZE bytes of BLOCK repeated, produced as fast as the socket takes them. */
 function body(): Readable {
@@ -51,49 +54,71 @@ function body(): Readable {
   });
 }
 
-/** The same bytes framed as aws-chunked (64 KB chunks) with a CRC32 trailer. */
+const CHUNK = 64 * 1024;
+
+/** `data` as aws-chunked chunks of 64 KB (the last one shorter), without the final chunk. */
+function frame(data: Buffer): Buffer {
+  const out: Buffer[] = [];
+  for (let at = 0; at < data.length; at += CHUNK) {
+    const piece = data.subarray(at, at + CHUNK);
+    out.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+  }
+  return Buffer.concat(out);
+}
+
+/**
+ * BLOCK framed once: the client sends the same buffer again and again, as it does for the
+ * plain body, so framing costs it nothing per byte. The client's own CPU shares these two
+ * cores with the server: a client that framed and checksummed every byte as it went took
+ * CPU the server needed, more from Stratus (which hashes on both cores) than from the raw
+ * server, and the ratio measured the client too.
+ */
+const FRAMED_BLOCK = frame(BLOCK);
+const TAIL = SIZE % BLOCK.length;
+let bodyCrc: string | undefined;
+
+/** The CRC32 of the SIZE bytes (base64, as the trailer carries it), computed once before
+ * the first transfer is timed. */
+function bodyChecksum(): string {
+  if (bodyCrc === undefined) {
+    let crc = 0;
+    for (let sent = 0; sent + BLOCK.length <= SIZE; sent += BLOCK.length) crc = crc32(BLOCK, crc);
+    crc = crc32(BLOCK.subarray(0, TAIL), crc);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc >>> 0);
+    bodyCrc = sum.toString('base64');
+  }
+  return bodyCrc;
+}
+
+/** The same bytes as body(), framed as aws-chunked (64 KB chunks) with a CRC32 trailer. */
 function chunkedBody(): Readable {
-  const CHUNK = 64 * 1024;
+  const trailer = `0\r\nx-amz-checksum-crc32:${bodyChecksum()}\r\n\r\n`;
+  const parts = Math.floor(SIZE / BLOCK.length);
   let sent = 0;
-  let crc = 0;
-  let done = false;
   return new Readable({
     read() {
-      if (done) return void this.push(null);
-      if (sent >= SIZE) {
-        const sum = Buffer.alloc(4);
-        sum.writeUInt32BE(crc >>> 0);
-        this.push(`0\r\nx-amz-checksum-crc32:${sum.toString('base64')}\r\n\r\n`);
-        done = true;
-        return;
+      if (sent < parts) {
+        sent++;
+        this.push(FRAMED_BLOCK);
+      } else if (sent === parts) {
+        sent++;
+        if (TAIL > 0) this.push(frame(BLOCK.subarray(0, TAIL)));
+        this.push(trailer);
+      } else {
+        this.push(null);
       }
-      const out: Buffer[] = [];
-      for (let i = 0; i < 16 && sent < SIZE; i++) {
-        const offset = sent % BLOCK.length;
-        const n = Math.min(CHUNK, SIZE - sent, BLOCK.length - offset);
-        const data = BLOCK.subarray(offset, offset + n);
-        crc = crc32(data, crc);
-        out.push(Buffer.from(`${n.toString(16)}\r\n`), data, Buffer.from('\r\n'));
-        sent += n;
-      }
-      this.push(Buffer.concat(out));
     },
   });
 }
 
 function chunkedLength(): number {
-  const CHUNK = 64 * 1024;
-  let total = 0;
-  let left = SIZE;
-  let offset = 0;
-  while (left > 0) {
-    const n = Math.min(CHUNK, left, BLOCK.length - offset);
-    total += n.toString(16).length + 2 + n + 2;
-    left -= n;
-    offset = (offset + n) % BLOCK.length;
-  }
+  const parts = Math.floor(SIZE / BLOCK.length);
   // The trailer's length does not depend on the checksum's value.
-  return total + `0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n`.length;
+  const trailer = `0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n`.length;
+  return (
+    parts * FRAMED_BLOCK.length + (TAIL > 0 ? frame(BLOCK.subarray(0, TAIL)).length : 0) + trailer
+  );
 }
 
 const signerFor = (key: string) =>
@@ -130,12 +155,15 @@ interface Transfer {
   rssGrowthMb: number;
   /** The server's CPU time (all its threads) during the transfer, in seconds. */
   cpuS: number;
+  /** With --threads: seconds of CPU per thread (user+system), the event loop first. */
+  threads?: string;
 }
 
 /** Runs `send` while sampling the server's RSS; resolves the time, RSS growth and CPU. */
 async function measured(pid: number, send: () => Promise<void>): Promise<Transfer> {
   const base = rssKb(pid) ?? 0;
   const cpuBefore = cpuMs(pid) ?? 0;
+  const threadsBefore = SHOW_THREADS ? threadCpuMs(pid) : undefined;
   let peak = base;
   const timer = setInterval(() => {
     peak = Math.max(peak, rssKb(pid) ?? 0);
@@ -147,10 +175,12 @@ async function measured(pid: number, send: () => Promise<void>): Promise<Transfe
     clearInterval(timer);
   }
   peak = Math.max(peak, rssKb(pid) ?? 0);
+  const threadsAfter = threadsBefore && threadCpuMs(pid);
   return {
     seconds: (performance.now() - started) / 1000,
     rssGrowthMb: (peak - base) / 1024,
     cpuS: ((cpuMs(pid) ?? 0) - cpuBefore) / 1000,
+    ...(threadsAfter && { threads: threadCpuDelta(pid, threadsBefore, threadsAfter) }),
   };
 }
 
@@ -359,7 +389,8 @@ async function listPages(port: number, extra = ''): Promise<{ pages: number; key
 
 const mbps = (t: Transfer) => SIZE / 1024 ** 2 / t.seconds;
 const row = (name: string, t: Transfer, base?: Transfer) =>
-  `${name.padEnd(48)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB  CPU ${(t.cpuS / (SIZE / 1024 ** 3)).toFixed(2)} s/GB`;
+  `${name.padEnd(48)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB  CPU ${(t.cpuS / (SIZE / 1024 ** 3)).toFixed(2)} s/GB` +
+  (t.threads ? `\n${''.padEnd(48)} threads (s): ${t.threads}` : '');
 
 /** `--rounds N`: the large transfers run N times, each side beside its baseline; medians printed. */
 const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) || 1 : 3;
@@ -378,8 +409,7 @@ function chunkedHeaders(port: number, path: string): Promise<Record<string, stri
 /**
  * Each round: raw PUT, PutObject (UNSIGNED-PAYLOAD), raw PUT of the aws-chunked bytes,
  * PutObject (aws-chunked), raw GET, GetObject. The aws-chunked baseline is the raw server
- * storing the same framed bytes, so both sides get the client's identical work (framing
- * and CRC32 of every byte on these same cores) and the ratio is the servers'. The first
+ * storing the same framed bytes (framed and checksummed once, before the timing). The first
  * upload of a server's life starts its hash workers; it is shown on its own, and the
  * rounds' RSS growth is what a transfer holds.
  */
@@ -388,6 +418,7 @@ async function largeTransfers(raw: { pid: number; port: number }, port: number, 
     `S3 large transfers: ${gb} GB per transfer, ${ROUNDS} round(s), server RSS sampled every 50 ms`,
   );
   say(`${'transfer'.padEnd(48)} ${'speed'.padStart(11)}  ${'ratio'.padStart(6)}  memory`);
+  bodyChecksum();
   const first = await measured(pid, async () =>
     put(port, '/bench/first', await chunkedHeaders(port, '/bench/first'), chunkedBody()),
   );

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { readFileSync } from 'node:fs';
 import { iamMode, type StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
@@ -110,6 +111,13 @@ export async function startServer(
     handleApiRequest(req, res, url, deps, undefined, operationUrl);
   let ready = false;
   const trimmer = new IdleTrimmer(loadMallocTrim(log));
+  // V8 flushes the bytecode of a function that has not run for a while, but not once the
+  // function was baseline-compiled (Sparkplug): its code, bytecode and feedback then stay
+  // for the process's life. A server reaches many paths once (an error branch a malformed
+  // request hit): flushed too, they give their memory back (the long fuzz run, settled:
+  // RSS +10.7% → +8.7%; bench/README.md, "Fuzz (long run)"). The flag is read at each
+  // collection, so setting it now is in time.
+  setFlagsFromString('--flush-baseline-code');
   const admin: AdminDeps = {
     config,
     registry,

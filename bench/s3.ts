@@ -7,6 +7,8 @@
  *
  *   npm run bench:s3 [-- --gb 2] [--rounds 3] [--skip-large] [--skip-small] [--skip-list] [--cpu-prof <dir>]
  *                    [--threads]  (each transfer's CPU per server thread)
+ *                    [--pause 3]  (seconds of quiet before each upload: see PAUSE_S)
+ *                    [--raw-in-place]  (the baseline rewrites its file in place: s3-raw-file-server.ts)
  *
  * Uploads are sent as the SDKs send them: `UNSIGNED-PAYLOAD` with the whole body (the
  * AWS CLI's form over http), and aws-chunked with a CRC32 trailer (SDK v3's default), so
@@ -221,7 +223,11 @@ async function startRaw(
 ): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
   const child = spawnTracked(
     process.execPath,
-    [resolve(repoRoot(), 'dist', 'bench', 's3-raw-file-server.js'), dir],
+    [
+      resolve(repoRoot(), 'dist', 'bench', 's3-raw-file-server.js'),
+      dir,
+      args.includes('--raw-in-place') ? 'in-place' : 'replace',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const [line] = (await once(child.stdout as Readable, 'data')) as [Buffer];
@@ -392,6 +398,19 @@ const row = (name: string, t: Transfer, base?: Transfer) =>
   `${name.padEnd(48)} ${mbps(t).toFixed(0).padStart(6)} MB/s  ${(base ? (mbps(t) / mbps(base)).toFixed(2) : '1.00').padStart(5)}×  RSS +${t.rssGrowthMb.toFixed(1)} MB  CPU ${(t.cpuS / (SIZE / 1024 ** 3)).toFixed(2)} s/GB` +
   (t.threads ? `\n${''.padEnd(48)} threads (s): ${t.threads}` : '');
 
+/**
+ * Seconds of quiet before each timed upload. On a VM whose free memory goes back to its
+ * host (virtio-balloon free page reporting, as on the development machine), page cache
+ * taken from memory freed more than ~2 s earlier is faulted in again by the host: 1 GB
+ * written into a new file cost 1.3–2.7 s of system time, 0.2 s when a 1 GB file had just
+ * been deleted (bench/README.md, S3, "Fresh memory"). Back to back, an upload that
+ * follows another server's freed file gets warm memory and the next one cold; the pause
+ * keeps one upload from inheriting another's, though how much the host has taken back
+ * by then still varies.
+ */
+const PAUSE_S = args.includes('--pause') ? Number(args[args.indexOf('--pause') + 1]) : 3;
+const quiet = () => new Promise((r) => setTimeout(r, PAUSE_S * 1000));
+
 /** `--rounds N`: the large transfers run N times, each side beside its baseline; medians printed. */
 const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) || 1 : 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -415,10 +434,12 @@ function chunkedHeaders(port: number, path: string): Promise<Record<string, stri
  */
 async function largeTransfers(raw: { pid: number; port: number }, port: number, pid: number) {
   say(
-    `S3 large transfers: ${gb} GB per transfer, ${ROUNDS} round(s), server RSS sampled every 50 ms`,
+    `S3 large transfers: ${gb} GB per transfer, ${ROUNDS} round(s), server RSS sampled every 50 ms, ` +
+      `${PAUSE_S} s quiet before each upload, baseline ${args.includes('--raw-in-place') ? 'rewrites its file in place' : 'writes a new file and renames it'}`,
   );
   say(`${'transfer'.padEnd(48)} ${'speed'.padStart(11)}  ${'ratio'.padStart(6)}  memory`);
   bodyChecksum();
+  await quiet();
   const first = await measured(pid, async () =>
     put(port, '/bench/first', await chunkedHeaders(port, '/bench/first'), chunkedBody()),
   );
@@ -427,10 +448,12 @@ async function largeTransfers(raw: { pid: number; port: number }, port: number, 
   const growth: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     say(`round ${round}`);
+    await quiet();
     const rawPut = await measured(raw.pid, () =>
       put(raw.port, '/obj', { 'content-length': String(SIZE) }, body()),
     );
     say(row('raw node:http PUT (write + fsync)', rawPut));
+    await quiet();
     const plain = await measured(pid, async () =>
       put(
         port,
@@ -443,10 +466,12 @@ async function largeTransfers(raw: { pid: number; port: number }, port: number, 
       ),
     );
     say(row('Stratus PutObject (UNSIGNED-PAYLOAD)', plain, rawPut));
+    await quiet();
     const rawChunked = await measured(raw.pid, () =>
       put(raw.port, '/framed', { 'content-length': String(chunkedLength()) }, chunkedBody()),
     );
     say(row('raw node:http PUT of the aws-chunked bytes', rawChunked));
+    await quiet();
     const chunked = await measured(pid, async () =>
       put(port, '/bench/chunked', await chunkedHeaders(port, '/bench/chunked'), chunkedBody()),
     );

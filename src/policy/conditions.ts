@@ -12,6 +12,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { type RequestFacts, hasVariable, substitute } from './context.js';
 import { compileArnGlob, compileGlob } from './glob.js';
+import { BoundedMap } from '../shared/bounded-map.js';
 
 type Compare = (requestValue: string, conditionValue: string) => boolean;
 
@@ -174,12 +175,11 @@ function compileOperator(operator: string, keys: Record<string, unknown>): Compi
   };
 }
 
-const globCache = new Map<string, (v: string) => boolean>();
+const globCache = new BoundedMap<string, (v: string) => boolean>(10_000);
 function cachedGlob(pattern: string, ignoreCase: boolean): (v: string) => boolean {
   const key = (ignoreCase ? 'i' : 's') + pattern;
   let g = globCache.get(key);
   if (!g) {
-    if (globCache.size > 10_000) globCache.clear();
     g = compileGlob(pattern, ignoreCase);
     globCache.set(key, g);
   }
@@ -190,14 +190,13 @@ function cachedArnGlob(pattern: string): (v: string) => boolean {
   const key = 'a' + pattern;
   let g = globCache.get(key);
   if (!g) {
-    if (globCache.size > 10_000) globCache.clear();
     g = compileArnGlob(pattern);
     globCache.set(key, g);
   }
   return g;
 }
 
-const blockLists = new Map<string, BlockList | null>();
+const blockLists = new BoundedMap<string, BlockList | null>(10_000);
 function cachedBlockList(cidr: string): BlockList | undefined {
   let list = blockLists.get(cidr);
   if (list === undefined) {
@@ -211,7 +210,6 @@ function cachedBlockList(cidr: string): BlockList | undefined {
         list.addSubnet(address, prefix, family);
       }
     }
-    if (blockLists.size > 10_000) blockLists.clear();
     blockLists.set(cidr, list);
   }
   return list ?? undefined;

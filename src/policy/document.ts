@@ -6,6 +6,7 @@
 import { type RequestFacts, hasVariable, substitute } from './context.js';
 import { type CompiledCondition, ConditionSyntaxError, compileConditions } from './conditions.js';
 import { type Glob, compileActionGlob, compileArnGlob } from './glob.js';
+import { BoundedMap } from '../shared/bounded-map.js';
 
 /** What a request is: the action, the resource, and its condition keys. */
 export interface AuthzRequest {
@@ -249,7 +250,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const compiledTexts = new Map<string, CompiledPolicy>();
+const compiledTexts = new BoundedMap<string, CompiledPolicy>(10_000);
 
 /**
  * A stored policy text, compiled once (texts are immutable: a change is a new text). A text
@@ -265,7 +266,6 @@ export function compiledPolicy(text: string, id: string): CompiledPolicy {
       if (!(err instanceof PolicySyntaxError)) throw err;
       compiled = { id, statements: [] };
     }
-    if (compiledTexts.size > 10_000) compiledTexts.clear();
     compiledTexts.set(key, compiled);
   }
   return compiled;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { decodeDocument, encodeDocument } from './json-codec.js';
 import { compareKeys, prefixUpperBound } from './key-order.js';
 import type { Item, ListOptions, MetadataOps, MetadataStore } from './types.js';
+import { BoundedMap } from '../shared/bounded-map.js';
 
 /**
  * The embedded MetadataStore: one SQLite file, one connection, every document a JSON text
@@ -106,7 +107,9 @@ class SyncOps {
   private readonly deleteRange: Database.Statement<[string, string, string]>;
   private readonly deleteAll: Database.Statement<[]>;
   /** Keyed by `${lowerInclusive}${hasUpper}${reverse}:${limit}`. */
-  private readonly listStmts = new Map<string, Database.Statement<unknown[], Row>>();
+  private readonly listStmts = new BoundedMap<string, Database.Statement<unknown[], Row>>(
+    MAX_LIST_STATEMENTS,
+  );
   readonly begin: Database.Statement<[]>;
   readonly commit: Database.Statement<[]>;
   readonly rollback: Database.Statement<[]>;
@@ -203,7 +206,6 @@ class SyncOps {
     const slot = `${+lowerInclusive}${+(upper !== undefined)}${+reverse}:${limit}`;
     let stmt = this.listStmts.get(slot);
     if (stmt === undefined) {
-      if (this.listStmts.size >= MAX_LIST_STATEMENTS) this.listStmts.clear();
       stmt = this.db.prepare<unknown[], Row>(
         listSql(lowerInclusive, upper !== undefined, reverse, limit),
       );

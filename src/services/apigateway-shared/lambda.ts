@@ -15,6 +15,7 @@ import { evaluatePolicies } from '../../policy/document.js';
 import type { ResourcePolicySource } from '../../policy/sources.js';
 import { buildArn, parseArn } from '../../shared/arn.js';
 import type { FunctionInvoker } from '../lambda/invoke/service-invoker.js';
+import { BoundedMap } from '../../shared/bounded-map.js';
 
 export const APIGATEWAY_PRINCIPAL = 'apigateway.amazonaws.com';
 
@@ -58,7 +59,7 @@ export class ApiLambdaInvoker {
    * announces function changes (AddPermission and RemovePermission are changes); any
    * change empties it.
    */
-  private readonly verdicts = new Map<string, boolean>();
+  private readonly verdicts = new BoundedMap<string, boolean>(MAX_VERDICTS);
   private readonly cacheVerdicts: boolean;
   /** Bumped by every change: a verdict read before one is not kept. */
   private generation = 0;
@@ -129,7 +130,6 @@ export class ApiLambdaInvoker {
     const verdict = await this.evaluate(fnArn, sourceArn);
     if (generation === this.generation) {
       // A source ARN names a path: bound the cache against a client walking many paths.
-      if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.clear();
       this.verdicts.set(key, verdict);
     }
     return verdict;

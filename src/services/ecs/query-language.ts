@@ -8,6 +8,7 @@
  * runningTasksCount, task:group. `task:group` is a set (the groups of the instance's
  * tasks): `==` holds when any task is in the group, `!=` when none is.
  */
+import { BoundedMap } from '../../shared/bounded-map.js';
 
 /** What an expression is evaluated against: one container instance. */
 export interface QuerySubject {
@@ -229,7 +230,7 @@ function compare(subject: string, a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-const patternCache = new Map<string, RegExp>();
+const patternCache = new BoundedMap<string, RegExp>(10_000);
 /** `=~` patterns match the whole value (`t2.*` matches `t2.micro`). */
 function matches(pattern: string, text: string): boolean {
   let re = patternCache.get(pattern);
@@ -239,7 +240,6 @@ function matches(pattern: string, text: string): boolean {
     } catch {
       throw new QuerySyntaxError(`invalid pattern '${pattern}'`);
     }
-    if (patternCache.size > 10_000) patternCache.clear();
     patternCache.set(pattern, re);
   }
   return re.test(text);

@@ -48,6 +48,7 @@ import {
   type ServiceRecord,
   type TaskRecord,
 } from './store.js';
+import { BoundedSet } from '../../shared/bounded-map.js';
 
 /** The instance id bridge-mode tasks register under (instance targets are this machine). */
 export const LOCAL_INSTANCE_ID = 'i-0000000000000000a';
@@ -109,7 +110,7 @@ export class ServiceScheduler {
   private timer: NodeJS.Timeout | undefined;
   private readonly queued = new Set<string>();
   private running: Promise<void> = Promise.resolve();
-  private readonly counted = new Set<string>();
+  private readonly counted = new BoundedSet<string>(10_000);
   private stopped = false;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -207,7 +208,6 @@ export class ServiceScheduler {
     if (!failed) return;
     // Only guards against a stopped task's repeated change events, which come at once:
     // bounded, so a service that fails for weeks does not keep every task it stopped.
-    if (this.counted.size > 10_000) this.counted.clear();
     this.counted.add(key);
     await this.opts.store.transaction(async (tx) => {
       const s = await tx.get<ServiceRecord>(T.services, serviceKey(t, t.cluster, t.service!));

@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/log.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { DEFAULT_BUS, ruleByArn } from './common.js';
 import { RULES_TABLE, rulePrefix, type RuleRecord, type Scope } from './store.js';
+import { BoundedMap } from '../../shared/bounded-map.js';
 
 export interface CompiledRule {
   rule: RuleRecord;
@@ -66,7 +67,7 @@ export function envelope(e: BusEvent): { [k: string]: Json } {
 }
 
 export class RuleRouter {
-  private readonly indexes = new Map<string, Promise<RuleIndex>>();
+  private readonly indexes = new BoundedMap<string, Promise<RuleIndex>>(10_000);
 
   constructor(
     private readonly store: MetadataStore,
@@ -101,7 +102,6 @@ export class RuleRouter {
     if (!index) {
       index = this.load(scope, bus);
       // The default bus exists in every account and region a client names: bounded.
-      if (this.indexes.size > 10_000) this.indexes.clear();
       this.indexes.set(key, index);
       index.catch(() => this.indexes.delete(key));
     }

@@ -11,6 +11,7 @@ import type { AccessRecorder } from '../../policy/sources.js';
 import type { Principal } from '../../shared/context.js';
 import type { MetadataStore } from '../../storage/types.js';
 import { T } from './store.js';
+import { BoundedMap } from '../../shared/bounded-map.js';
 
 /** Who an attempt is reported for. */
 export interface AccessEntity {
@@ -47,8 +48,8 @@ interface EntityState {
 
 export class ServiceAccessTracker implements AccessRecorder {
   /** Every entity seen, by its key (`<account>/<kind>/<name>`). */
-  private readonly states = new Map<string, EntityState>();
-  private readonly persisted = new Map<string, number>();
+  private readonly states = new BoundedMap<string, EntityState>(10_000);
+  private readonly persisted = new BoundedMap<string, number>(100_000);
   /** Store keys (`<entity key>\u0000<action>`) waiting for the next flush. */
   private readonly dirty = new Map<string, AccessRecord>();
   /** The entity of each principal object seen (principals are cached per credential). */
@@ -89,7 +90,6 @@ export class ServiceAccessTracker implements AccessRecorder {
       state = { entity, prefix: `${id}\u0000`, actions: new Map() };
       // Any access key id names an account in permissive mode: bounded (what is dropped
       // is only what the store has not caught up with, PERSIST_MS at most).
-      if (this.states.size > 10_000) this.states.clear();
       this.states.set(id, state);
     }
     return state;
@@ -107,7 +107,6 @@ export class ServiceAccessTracker implements AccessRecorder {
         await this.store.transaction(async (tx) => {
           for (const [k, r] of rows) await tx.put(T.serviceAccess, k, r);
         });
-        if (this.persisted.size > 100_000) this.persisted.clear();
         for (const [k, r] of rows) this.persisted.set(k, r.at);
       } catch {
         for (const [k, r] of rows) if (!this.dirty.has(k)) this.dirty.set(k, r);

@@ -30,6 +30,7 @@ import {
   type RoleRecord,
   type UserRecord,
 } from './store.js';
+import { BoundedMap } from '../../shared/bounded-map.js';
 
 interface Cached<T> {
   generation: number;
@@ -40,7 +41,7 @@ export class IamAuthority implements PrincipalDirectory, ResourcePolicySource {
   readonly prefix = 'iam';
   private generation = 0;
   private readonly principals = new WeakMap<Principal, Cached<PrincipalInfo | undefined>>();
-  private readonly roles = new Map<string, Cached<ResourceInfo | undefined>>();
+  private readonly roles = new BoundedMap<string, Cached<ResourceInfo | undefined>>(10_000);
 
   constructor(private readonly store: MetadataOps) {}
 
@@ -82,7 +83,6 @@ export class IamAuthority implements PrincipalDirectory, ResourcePolicySource {
     }
     if (generation === this.generation) {
       // Unknown ARNs are remembered too (any call can name one): bounded.
-      if (this.roles.size > 10_000) this.roles.clear();
       this.roles.set(arn, { generation, value });
     }
     return value;

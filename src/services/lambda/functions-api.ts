@@ -41,6 +41,7 @@ import {
   type VersionRecord,
 } from './store.js';
 import { functionUrl } from './url-config.js';
+import { BoundedMap } from '../../shared/bounded-map.js';
 
 /** One version, ready to run. */
 export interface ResolvedVersion {
@@ -110,7 +111,7 @@ export class LambdaFunctions {
   private readonly cache = new Map<string, Entry>();
   /** function key → its cache keys, and a generation that outdates loads in flight. */
   private readonly byFunction = new Map<string, { keys: Set<string>; generation: number }>();
-  private readonly urls = new Map<string, FunctionUrlTarget | null>();
+  private readonly urls = new BoundedMap<string, FunctionUrlTarget | null>(MAX_CACHED_URLS);
 
   constructor(
     private readonly deps: LambdaDeps,
@@ -231,7 +232,6 @@ export class LambdaFunctions {
       }
     }
     // Unknown ids are remembered too (a miss costs no read), so the map is bounded.
-    if (this.urls.size >= MAX_CACHED_URLS) this.urls.clear();
     this.urls.set(urlId, target);
     return target ?? undefined;
   }

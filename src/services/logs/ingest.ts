@@ -18,11 +18,11 @@ import {
   type StreamRecord,
   TRANSFORMERS,
 } from './store.js';
+import { BoundedMap } from '../../shared/bounded-map.js';
 
-/** Compiled transformers by group key, each with the revision it was compiled from. */
-const compiled = new Map<string, { revision: string; run: CompiledTransformer }>();
-/** Bounds the cache: groups with transformers are few, but keys never expire otherwise. */
-const MAX_CACHED = 10_000;
+/** Compiled transformers by group key, each with the revision it was compiled from.
+ * Bounded: groups with transformers are few, but keys never expire otherwise. */
+const compiled = new BoundedMap<string, { revision: string; run: CompiledTransformer }>(10_000);
 
 function transformerOf(gKey: string, rec: TransformerRecord): CompiledTransformer | undefined {
   const revision = rec.revision ?? `${rec.creationTime}:${rec.lastModifiedTime}`;
@@ -34,7 +34,6 @@ function transformerOf(gKey: string, rec: TransformerRecord): CompiledTransforme
   } catch {
     return undefined; // stored before a validation rule existed: ingest untransformed
   }
-  if (compiled.size >= MAX_CACHED) compiled.clear();
   compiled.set(gKey, { revision, run });
   return run;
 }

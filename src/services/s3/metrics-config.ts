@@ -16,6 +16,7 @@ import type { MetadataStore } from '../../storage/types.js';
 import { requireBucket, type S3Deps } from './common.js';
 import { S3Errors } from './errors.js';
 import { BUCKETS, type BucketRecord } from './store.js';
+import { BoundedMap } from '../../shared/bounded-map.js';
 
 type MetricsOps = Pick<
   S3Operations,
@@ -144,7 +145,7 @@ export interface S3Request {
  * request to a bucket without any costs one map lookup.
  */
 export class RequestMetrics {
-  private readonly known = new Map<string, Promise<MetricsConfiguration[]>>();
+  private readonly known = new BoundedMap<string, Promise<MetricsConfiguration[]>>(10_000);
 
   constructor(
     private readonly store: MetadataStore,
@@ -163,7 +164,6 @@ export class RequestMetrics {
         .then((b) => Object.values(b?.metrics ?? {}))
         .catch(() => []);
       // Requests name any bucket, existing or not: the map is bounded.
-      if (this.known.size > 10_000) this.known.clear();
       this.known.set(bucket, p);
     }
     return p;

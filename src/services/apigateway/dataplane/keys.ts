@@ -11,6 +11,7 @@ import type { MetadataStore } from '../../../storage/types.js';
 import type { TokenBuckets } from '../../apigateway-shared/throttle.js';
 import { type ApiKeyRecord, type Scope, scopeKey, T, type UsagePlanRecord } from '../store.js';
 import type { UsageMeter } from '../usage.js';
+import { BoundedMap } from '../../../shared/bounded-map.js';
 
 export type KeyCheck =
   | { kind: 'ok'; key: ApiKeyRecord }
@@ -24,7 +25,7 @@ const forbidden: KeyCheck = {
 };
 
 export class ApiKeyGate {
-  private keys = new Map<string, ApiKeyRecord | null>();
+  private readonly keys = new BoundedMap<string, ApiKeyRecord | null>(10_000);
   private plans = new Map<string, UsagePlanRecord[]>();
   private members = new Map<string, boolean>();
 
@@ -78,7 +79,6 @@ export class ApiKeyGate {
       k =
         (id && (await this.store.get<ApiKeyRecord>(T.apiKeys, `${scopeKey(scope)}:${id}`))) || null;
       // Wrong keys are remembered too (any caller sends any x-api-key): bounded.
-      if (this.keys.size > 10_000) this.keys.clear();
       this.keys.set(memo, k);
     }
     return k;

@@ -37,6 +37,7 @@ import type { TemplateParams } from './vtl.js';
 import type { UsageMeter } from '../usage.js';
 import { validateRequest as validateRequestFor } from './validation.js';
 import { logGroupOf } from '../../apigateway-shared/context-vars.js';
+import { BoundedMap } from '../../../shared/bounded-map.js';
 
 /** "API Gateway has a 10 MB payload limit." */
 export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -67,7 +68,7 @@ interface DeployedStage {
 }
 
 export class RestApiBackend implements ExecuteApiBackend {
-  private readonly scopes = new Map<string, Scope | null>();
+  private readonly scopes = new BoundedMap<string, Scope | null>(10_000);
   private readonly stages = new Map<string, Promise<DeployedStage | undefined>>();
   private readonly integrations: Integrations;
   readonly authorizers: Authorizers;
@@ -102,7 +103,6 @@ export class RestApiBackend implements ExecuteApiBackend {
     if (s === undefined) {
       s = (await this.deps.store.get<Scope>(T.apiIds, apiId)) ?? null;
       // Unknown ids are remembered too (invoke URLs are public): the map is bounded.
-      if (this.scopes.size > 10_000) this.scopes.clear();
       this.scopes.set(apiId, s);
     }
     return s ?? undefined;

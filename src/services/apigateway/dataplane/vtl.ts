@@ -7,6 +7,7 @@
  */
 import velocity from 'velocityjs';
 import type { ContextGroup } from '../../apigateway-shared/context-vars.js';
+import { BoundedMap } from '../../../shared/bounded-map.js';
 
 export interface TemplateParams {
   path: Record<string, string>;
@@ -23,13 +24,12 @@ export interface TemplateInput {
 }
 
 /** Parsed templates, by text (a deployed API renders the same few over and over). */
-const compiled = new Map<string, InstanceType<typeof velocity.Compile>>();
+const compiled = new BoundedMap<string, InstanceType<typeof velocity.Compile>>(1000);
 
 function compile(template: string): InstanceType<typeof velocity.Compile> {
   let c = compiled.get(template);
   if (!c) {
     c = new velocity.Compile(velocity.parse(template), { escape: false });
-    if (compiled.size > 1000) compiled.clear();
     compiled.set(template, c);
   }
   return c;

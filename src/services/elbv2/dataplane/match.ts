@@ -7,6 +7,7 @@
  */
 import { BlockList, isIPv4 } from 'node:net';
 import type { RuleCondition } from '../../../api/elbv2/types.js';
+import { BoundedMap } from '../../../shared/bounded-map.js';
 
 /** What conditions look at, taken once per request. */
 export interface RequestFacts {
@@ -22,7 +23,7 @@ export interface RequestFacts {
   sourceIp: string;
 }
 
-const wildcardCache = new Map<string, RegExp>();
+const wildcardCache = new BoundedMap<string, RegExp>(10_000);
 
 /** A compiled wildcard pattern (`*`, `?`), anchored. */
 function wildcard(pattern: string, caseless: boolean): RegExp {
@@ -34,7 +35,6 @@ function wildcard(pattern: string, caseless: boolean): RegExp {
       .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
       .join('');
     re = new RegExp(`^${source}$`, caseless ? 'is' : 's');
-    if (wildcardCache.size > 10_000) wildcardCache.clear();
     wildcardCache.set(cacheKey, re);
   }
   return re;

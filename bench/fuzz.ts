@@ -15,9 +15,9 @@
  * function's environments, the allocator's first megabyte bodies), and "end" after the run,
  * both the same way: once the server settled (rounds of a full garbage collection, the
  * server running with --expose-gc, POST /_stratus/gc, then 12 s idle so that V8's memory
- * reducer can compact, until RSS moves by less than 1% twice running). Besides RSS, the V8 heap in use,
- * external and array-buffer memory, and live handles tell a leak (they grow) from a
- * high-water mark of the allocator (they do not, RSS does).
+ * reducer can compact, until RSS moves by less than 1% twice running). Besides RSS, the
+ * V8 heap in use, external and array-buffer memory, and live handles tell a leak (they
+ * grow) from a high-water mark of the allocator (they do not, RSS does).
  */
 import { setPriority } from 'node:os';
 import { GROUPS, describeFailure, prepareTargets, runFuzz, seeds } from '../test/helpers/fuzz.js';

@@ -30,21 +30,22 @@ const skip = runcSkipReason();
 
 /**
  * The main node takes one line from each child node, prints them, and exits 0 if all came.
- * Its nc reads a fifo that never ends: with stdin at EOF it would half-close at once, and a
- * child's nc that sees that EOF before its own stdin (echo's line) exits without sending.
+ * Each connection runs /tmp/ack (nc -e), which records the line and only then answers "ok":
+ * a child retries until it reads that answer, since its nc exits 0 even when the connection
+ * was reset (one queued behind another when the main node's nc took the first and closed).
  */
 const MAIN = [
-  'mkdir -p /tmp; mkfifo /tmp/hold; sleep 600 > /tmp/hold & hold=$!',
-  'got=""',
-  'i=1; while [ $i -lt $AWS_BATCH_JOB_NUM_NODES ]; do got="$got$(nc -l -p 7000 </tmp/hold)|"; i=$((i+1)); done',
-  'kill $hold',
+  'mkdir -p /tmp; : > /tmp/got',
+  `printf '#!/bin/sh\\nread line; echo "$line" >> /tmp/got; echo ok\\n' > /tmp/ack; chmod +x /tmp/ack`,
+  'i=1; while [ $i -lt $AWS_BATCH_JOB_NUM_NODES ]; do nc -l -p 7000 -e /tmp/ack; i=$((i+1)); done',
+  'got=$(tr "\\n" "|" < /tmp/got)',
   'echo "main $AWS_BATCH_JOB_NODE_INDEX/$AWS_BATCH_JOB_NUM_NODES main=$AWS_BATCH_JOB_MAIN_NODE_INDEX ip=${AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS:-unset} got $got"',
 ].join('\n');
 
-/** A child node sends its index to the main node (retrying until it listens). */
+/** A child node sends its index to the main node until the main node answers "ok". */
 const CHILD = [
   'n=0',
-  'until echo "node $AWS_BATCH_JOB_NODE_INDEX of $AWS_BATCH_JOB_ID" | nc -w 5 $AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS 7000; do',
+  'until [ "$(echo "node $AWS_BATCH_JOB_NODE_INDEX of $AWS_BATCH_JOB_ID" | nc -w 5 $AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS 7000)" = ok ]; do',
   '  n=$((n+1)); [ $n -gt 600 ] && exit 3; sleep 0.2',
   'done',
 ].join('\n');

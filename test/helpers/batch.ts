@@ -113,10 +113,16 @@ export async function waitForJob(
   limitMs = 120_000,
 ): Promise<JobDetail> {
   let last: JobDetail | undefined;
-  await until(async () => {
-    last = await describe(batch, jobId);
-    return statuses.includes(last.status as JobStatus);
-  }, limitMs);
+  try {
+    await until(async () => {
+      last = await describe(batch, jobId);
+      return statuses.includes(last.status as JobStatus);
+    }, limitMs);
+  } catch (err) {
+    // Say where the job stood: a timeout alone does not tell a queued job from a hung one.
+    const where = `${last?.status ?? 'not found'}${last?.statusReason ? ` (${last.statusReason})` : ''}`;
+    throw new Error(`job ${jobId} is ${where}, not ${statuses.join('/')}: ${String(err)}`);
+  }
   return last as JobDetail;
 }
 

@@ -62,7 +62,7 @@ export class ElbEngine {
       const snap = await readSnapshot(this.deps.store);
       this.current = snap;
       this.health.sync(snap);
-      this.proxy.sync(snap);
+      this.sockets.retain(this.proxy.sync(snap));
       await this.sockets.sync(snap);
     });
     this.queue = run.catch((err: unknown) =>

@@ -28,6 +28,8 @@ import { type RequestFacts, ruleMatches } from './match.js';
 import { targetHost } from './probe.js';
 import { HOP_BY_HOP } from '../../../shared/hop-by-hop.js';
 import { UpstreamPools } from './upstream.js';
+import { requestFields, withoutLines, type RequestHead } from './http1.js';
+import type { Client, ForwardPlan } from './relay.js';
 
 /** Invokes a Lambda function synchronously (the `functions` link, when Lambda runs). */
 export type FunctionInvoke = (
@@ -65,10 +67,7 @@ export function errorPage(res: ServerResponse, status: number, head: boolean): v
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
-  const body =
-    `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n` +
-    `<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`;
+  const body = errorBody(status);
   res.writeHead(status, {
     server: 'awselb/2.0',
     'content-type': 'text/html',
@@ -77,21 +76,47 @@ export function errorPage(res: ServerResponse, status: number, head: boolean): v
   res.end(head ? undefined : body);
 }
 
-/** Random bytes drawn from a pool refilled 4 KiB at a time: one syscall per 341 trace ids. */
-const pool = { bytes: Buffer.alloc(0), at: 0 };
-function randomHex(n: number): string {
-  if (pool.at + n > pool.bytes.length) {
-    pool.bytes = randomBytes(4096);
-    pool.at = 0;
-  }
-  const hex = pool.bytes.toString('hex', pool.at, pool.at + n);
-  pool.at += n;
-  return hex;
+function errorBody(status: number): string {
+  const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
+  return (
+    `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n` +
+    `<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`
+  );
 }
 
+/** The error page as an HTTP/1.1 answer, for the raw relay (relay.ts). */
+export function errorAnswer(status: number, head: boolean, close: boolean): string {
+  const body = errorBody(status);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\nServer: awselb/2.0\r\n` +
+    `Content-Type: text/html\r\nContent-Length: ${body.length}\r\n` +
+    `${close ? 'Connection: close\r\n' : ''}\r\n${head ? '' : body}`
+  );
+}
+
+/** Random hex drawn from a pool refilled 4 KiB of bytes at a time: one syscall per 341 trace ids. */
+const pool = { hex: '', at: 0 };
+function randomHex(n: number): string {
+  if (pool.at + 2 * n > pool.hex.length) {
+    pool.hex = randomBytes(4096).toString('hex');
+    pool.at = 0;
+  }
+  pool.at += 2 * n;
+  return pool.hex.slice(pool.at - 2 * n, pool.at);
+}
+
+/** The epoch seconds of the trace ids, in hex, made once a second. */
+const epoch = { second: -1, hex: '' };
+
 /** `1-<epoch seconds hex>-<24 hex>`: the X-Ray trace id format ALB writes. */
-const traceSegment = (): string =>
-  `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomHex(12)}`;
+function traceSegment(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== epoch.second) {
+    epoch.second = second;
+    epoch.hex = second.toString(16);
+  }
+  return `1-${epoch.hex}-${randomHex(12)}`;
+}
 
 /**
  * "If the X-Amzn-Trace-Id header is not present on an incoming request, the load balancer
@@ -135,20 +160,41 @@ export class HttpProxy {
 
   /** The rule (or default) action a request takes, with what the actions need of it. */
   private route(view: ListenerView, req: IncomingMessage, url: string) {
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const rawQuery = q < 0 ? '' : url.slice(q + 1);
-    const facts: RequestFacts = {
-      method: req.method ?? 'GET',
-      path,
-      host: stripPort(req.headers.host ?? '').toLowerCase(),
-      headers: req.headers,
-      query: parseQuery(rawQuery),
-      sourceIp: req.socket.remoteAddress ?? '',
+    return route(view, req.method ?? 'GET', url, req.headers.host, req.headers, sourceIp(req));
+  }
+
+  /**
+   * For the listener's raw relay (relay.ts): where a plain forward of `req` goes, with the
+   * request head to send. Undefined when the request needs Node's full path: any action
+   * other than a forward to an instance or ip group, or no target to send to (the full
+   * path answers those: fixed-response, redirect, Lambda, 503).
+   */
+  plan(view: ListenerView, req: RequestHead, client: Client): ForwardPlan | undefined {
+    const headers = view.rules.length === 0 ? {} : requestFields(req);
+    const ip = client.address;
+    const { action } = route(view, req.method, req.target, req.host, headers, ip);
+    if (action?.Type !== 'forward') return undefined;
+    const snap = this.deps.snapshot();
+    const tg = this.pickGroup(action, snap);
+    if (!tg || tg.targetType === 'lambda') return undefined;
+    const picked = this.picker.pick(tg, snap.targets.get(tg.arn) ?? [], req.cookie);
+    if (!picked) return undefined;
+    const f = forwarding(view, ip, client.port, req.xff, req.trace);
+    const text =
+      withoutLines(req.text, 0, req.skip) +
+      (f.xff === undefined ? '' : `\r\nX-Forwarded-For: ${f.xff}`) +
+      `\r\nX-Forwarded-Proto: ${f.proto}\r\nX-Forwarded-Port: ${f.port}\r\nX-Amzn-Trace-Id: ${f.trace}\r\n\r\n`;
+    const { target, cookies } = picked;
+    return {
+      origin: originOf(tg, target),
+      host: targetHost(tg, target),
+      port: target.port,
+      head: text,
+      retryable: req.contentLength === 0,
+      idleMs: idleMsOf(view),
+      cookies,
+      done: this.deps.health.begin(tg.arn, target),
     };
-    const rule = view.rules.find((r) => ruleMatches(r.conditions, facts));
-    const actions = rule?.actions ?? view.listener.defaultActions;
-    return { action: actions[actions.length - 1], facts, path, rawQuery };
   }
 
   async handle(
@@ -270,8 +316,7 @@ export class HttpProxy {
     const { target, cookies } = picked;
     const done = this.deps.health.begin(tg.arn, target);
     res.once('close', done);
-    const idleMs =
-      Number(view.loadBalancer.attributes['idle_timeout.timeout_seconds'] ?? 60) * 1000;
+    const idleMs = idleMsOf(view);
     const bodyless =
       req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
     this.send(
@@ -362,9 +407,10 @@ export class HttpProxy {
 
   /**
    * After each change of the snapshot: closes the keep-alive pools of targets no load
-   * balancer routes to any more (deregistered, their group or load balancer deleted).
+   * balancer routes to any more (deregistered, their group or load balancer deleted), and
+   * returns the origins still routed (the listeners' relay keeps connections to those).
    */
-  sync(snap: Snapshot): void {
+  sync(snap: Snapshot): ReadonlySet<string> {
     const routed = new Set<string>();
     for (const [tgArn, lbs] of snap.usage) {
       const tg = snap.targetGroups.get(tgArn);
@@ -372,6 +418,7 @@ export class HttpProxy {
       for (const t of snap.targets.get(tgArn) ?? []) routed.add(originOf(tg, t));
     }
     this.upstream.retain(routed);
+    return routed;
   }
 
   close(): void {
@@ -391,23 +438,102 @@ function forwardedHeaders(req: IncomingMessage, view: ListenerView): OutgoingHtt
   for (const [k, v] of Object.entries(h)) {
     if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
   }
-  const client = unmapped(req.socket.remoteAddress ?? '');
-  const mode = view.loadBalancer.attributes['routing.http.xff_header_processing.mode'] ?? 'append';
-  const withPort =
-    view.loadBalancer.attributes['routing.http.xff_client_port.enabled'] === 'true'
-      ? `${client}:${req.socket.remotePort ?? 0}`
-      : client;
-  const prior = h['x-forwarded-for'];
-  if (mode === 'remove') delete out['x-forwarded-for'];
-  else if (mode === 'append')
-    out['x-forwarded-for'] = prior ? `${String(prior)}, ${withPort}` : withPort;
-  out['x-forwarded-proto'] = view.listener.protocol === 'HTTPS' ? 'https' : 'http';
-  out['x-forwarded-port'] = String(view.listener.port);
-  out['x-amzn-trace-id'] = traceHeader(
-    typeof h['x-amzn-trace-id'] === 'string' ? h['x-amzn-trace-id'] : undefined,
+  const trace = h['x-amzn-trace-id'];
+  const xff = h['x-forwarded-for'];
+  const f = forwarding(
+    view,
+    sourceIp(req),
+    req.socket.remotePort,
+    Array.isArray(xff) ? xff.join(', ') : xff,
+    typeof trace === 'string' ? trace : undefined,
   );
+  if (f.xff === undefined) delete out['x-forwarded-for'];
+  else out['x-forwarded-for'] = f.xff;
+  out['x-forwarded-proto'] = f.proto;
+  out['x-forwarded-port'] = f.port;
+  out['x-amzn-trace-id'] = f.trace;
   return out;
 }
+
+/** What forwarding on a listener needs of its settings, read once per snapshot. */
+interface ListenerFacts {
+  xffMode: string;
+  xffClientPort: boolean;
+  proto: string;
+  port: string;
+  idleMs: number;
+}
+
+const listenerFacts = new WeakMap<ListenerView, ListenerFacts>();
+
+function factsOf(view: ListenerView): ListenerFacts {
+  let f = listenerFacts.get(view);
+  if (!f) {
+    const a = view.loadBalancer.attributes;
+    f = {
+      xffMode: a['routing.http.xff_header_processing.mode'] ?? 'append',
+      xffClientPort: a['routing.http.xff_client_port.enabled'] === 'true',
+      proto: view.listener.protocol === 'HTTPS' ? 'https' : 'http',
+      port: String(view.listener.port),
+      // "The load balancer's idle timeout": no answer from a target within it is a 504.
+      idleMs: Number(a['idle_timeout.timeout_seconds'] ?? 60) * 1000,
+    };
+    listenerFacts.set(view, f);
+  }
+  return f;
+}
+
+/**
+ * X-Forwarded-For as the load balancer's `routing.http.xff_header_processing.mode` says
+ * (append the client, preserve, or remove: undefined), -Proto, -Port and the trace id.
+ */
+function forwarding(
+  view: ListenerView,
+  clientIp: string,
+  clientPort: number | undefined,
+  priorXff: string | undefined,
+  priorTrace: string | undefined,
+): { xff: string | undefined; proto: string; port: string; trace: string } {
+  const f = factsOf(view);
+  let xff = priorXff;
+  if (f.xffMode === 'remove') xff = undefined;
+  else if (f.xffMode === 'append') {
+    const client = unmapped(clientIp);
+    const added = f.xffClientPort ? `${client}:${clientPort ?? 0}` : client;
+    xff = priorXff ? `${priorXff}, ${added}` : added;
+  }
+  return { xff, proto: f.proto, port: f.port, trace: traceHeader(priorTrace) };
+}
+
+/** The rule (or default) action a request takes, with what the actions need of it. */
+function route(
+  view: ListenerView,
+  method: string,
+  url: string,
+  hostHeader: string | undefined,
+  headers: RequestFacts['headers'],
+  ip: string,
+) {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const rawQuery = q < 0 ? '' : url.slice(q + 1);
+  const facts: RequestFacts = {
+    method,
+    path,
+    host: stripPort(hostHeader ?? '').toLowerCase(),
+    headers,
+    // Only rules look at the query: a listener without rules does not decode it.
+    query: view.rules.length === 0 ? [] : parseQuery(rawQuery),
+    sourceIp: ip,
+  };
+  const rule = view.rules.find((r) => ruleMatches(r.conditions, facts));
+  const actions = rule?.actions ?? view.listener.defaultActions;
+  return { action: actions[actions.length - 1], facts, path, rawQuery };
+}
+
+const idleMsOf = (view: ListenerView): number => factsOf(view).idleMs;
+
+const sourceIp = (req: IncomingMessage): string => req.socket.remoteAddress ?? '';
 
 /**
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#redirect-actions

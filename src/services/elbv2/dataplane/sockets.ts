@@ -22,6 +22,7 @@ import type { HealthMonitor } from '../health.js';
 import type { ListenerView, Snapshot } from '../snapshot.js';
 import { errorPage, type HttpProxy } from './proxy.js';
 import { targetHost } from './probe.js';
+import { Relay } from './relay.js';
 import { chooseContext, type ListenerTls, loadTls, tlsKeyOf } from './tls.js';
 import type { CertificateSource } from '../certificates.js';
 
@@ -48,8 +49,25 @@ export interface SocketDeps {
 
 export class ListenerSockets {
   private readonly bound = new Map<string, Bound>();
+  /** HTTP listeners' Node servers, which take the connections the relay hands over. */
+  private readonly fallbacks = new Map<string, HttpServer>();
+  private readonly relay: Relay;
 
-  constructor(private readonly deps: SocketDeps) {}
+  constructor(private readonly deps: SocketDeps) {
+    this.relay = new Relay({
+      plan: (arn, req, client) => {
+        const view = deps.snapshot().listeners.get(arn);
+        return view && deps.proxy.plan(view, req, client);
+      },
+      fallback: (arn, socket, pending) => {
+        const http = this.fallbacks.get(arn);
+        if (!http) return void socket.destroy();
+        http.emit('connection', socket);
+        // Node's parser reads the socket from now on; what the relay had read goes first.
+        if (pending) socket.emit('data', pending);
+      },
+    });
+  }
 
   /** Where a listener is served (`127.0.0.1:8080`), once bound. */
   address(listenerArn: string): string | undefined {
@@ -62,6 +80,7 @@ export class ListenerSockets {
       const view = snap.listeners.get(arn);
       if (!view || wantedOf(view) !== b.wanted) {
         this.bound.delete(arn);
+        this.fallbacks.delete(arn);
         await closeBound(b);
       }
     }
@@ -148,7 +167,14 @@ export class ListenerSockets {
       });
       http.keepAliveTimeout = 65_000;
       http.headersTimeout = 66_000;
-      server = http;
+      if (served) server = http;
+      else {
+        // Plain HTTP starts on the raw relay; what it does not take goes to `http`.
+        this.fallbacks.set(arn, http);
+        server = createTcpServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+          this.relay.accept(arn, socket),
+        );
+      }
     }
     server.on('connection', (s: Socket) => {
       connections.add(s);
@@ -200,9 +226,16 @@ export class ListenerSockets {
     });
   }
 
+  /** Target connections the relay keeps: those to targets no longer routed are closed. */
+  retain(routed: ReadonlySet<string>): void {
+    this.relay.retain(routed);
+  }
+
   async close(): Promise<void> {
+    this.relay.close();
     const all = [...this.bound.values()];
     this.bound.clear();
+    this.fallbacks.clear();
     await Promise.all(all.map(closeBound));
   }
 }

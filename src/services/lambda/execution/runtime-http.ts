@@ -14,18 +14,15 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import { hasToken, INVALID_VALUE, MAX_HEAD_BYTES, TOKEN } from '../../../shared/http1-syntax.js';
 
-/** node:http's default --max-http-header-size. */
-export const MAX_HEAD_BYTES = 16 * 1024;
+export { MAX_HEAD_BYTES };
 /** Bodies up to this size go out as one latin1 string with their head: one chunk, one write. */
 const SINGLE_WRITE_MAX = 64 * 1024;
 const MAX_CHUNK_LINE = 1024;
 
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.([01])$/;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CHUNK_SIZE = /^[0-9A-Fa-f]{1,15}$/;
-/** What node:http refuses in a header value (ERR_INVALID_CHAR). */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 export interface HttpRequest {
@@ -431,11 +428,6 @@ function parseFields(lines: string[], from: number, into: Fields): boolean {
 function invalidChar(name: string): TypeError {
   const err = new TypeError(`Invalid character in header content ["${name}"]`);
   return Object.assign(err, { code: 'ERR_INVALID_CHAR' });
-}
-
-function hasToken(list: string, token: string): boolean {
-  for (const t of list.split(',')) if (t.trim() === token) return true;
-  return false;
 }
 
 /**

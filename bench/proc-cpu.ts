@@ -19,17 +19,26 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** Milliseconds of CPU used so far, or undefined where /proc is not available. */
-export function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+/**
+ * The fields of a /proc stat file after the command name (fields[0] is field 3, state),
+ * or undefined when it cannot be read (no /proc, or the process or thread is gone).
+ */
+function statFields(path: string): string[] | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
   // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Milliseconds of CPU used so far, or undefined where /proc is not available. */
+export function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const fields = statFields(`/proc/${pid}/stat`);
+  if (fields === undefined) return undefined;
   const ticks = Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
   return Number.isFinite(ticks) ? (ticks * 1000) / clockTicks() : undefined;
 }
@@ -47,14 +56,10 @@ export function treeCpuMs(pid: number | undefined): number | undefined {
 }
 
 function reapedMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[13]) + Number(fields[14]); // cutime (16), cstime (17)
-    return Number.isFinite(ticks) ? (ticks * 1000) / clockTicks() : 0;
-  } catch {
-    return 0;
-  }
+  const fields = statFields(`/proc/${pid}/stat`);
+  if (fields === undefined) return 0;
+  const ticks = Number(fields[13]) + Number(fields[14]); // cutime (16), cstime (17)
+  return Number.isFinite(ticks) ? (ticks * 1000) / clockTicks() : 0;
 }
 
 function childrenOf(pid: number): number[] {
@@ -83,16 +88,19 @@ export interface ThreadCpu {
  * cache), or a worker.
  */
 export function threadCpuMs(pid: number): Map<number, ThreadCpu> | undefined {
-  const out = new Map<number, ThreadCpu>();
+  let tids: string[];
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = (ticks: string) => (Number(ticks) * 1000) / clockTicks();
-      out.set(Number(tid), { user: ms(fields[11]), system: ms(fields[12]) });
-    }
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return out.size ? out : undefined;
+    return undefined;
+  }
+  const out = new Map<number, ThreadCpu>();
+  const ms = (ticks: string) => (Number(ticks) * 1000) / clockTicks();
+  for (const tid of tids) {
+    const fields = statFields(`/proc/${pid}/task/${tid}/stat`);
+    // A thread gone since the listing ends the reading: what was read so far stands.
+    if (fields === undefined) return out.size ? out : undefined;
+    out.set(Number(tid), { user: ms(fields[11]), system: ms(fields[12]) });
   }
   return out;
 }

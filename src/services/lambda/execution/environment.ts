@@ -6,7 +6,8 @@
  * Lifecycle (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html):
  * INIT runs from spawn (or, for a pre-started process, from assignment) to the runtime's
  * first /next, and is reported as `Init Duration`; INVOKE runs from handing the event over
- * to the answer. A timeout kills the environment; so does a runtime that exits.
+ * to the answer. A timeout kills the environment; so does a runtime that exits. What each
+ * way of ending gives the caller (kind, payload, REPORT status) is invocation-endings.ts.
  *
  * Extensions (environment-extensions.ts, over extensions-api.ts and extensions.ts): INIT
  * also waits for every extension to register and ask for its next event; an invocation's
@@ -24,20 +25,12 @@ import type {
   ProcessIo,
   SpawnedProcess,
 } from '../../../runtime/types.js';
-import {
-  errorTypeOf,
-  exitErrorMessage,
-  exitErrorType,
-  exitPayload,
-  launchErrorPayload,
-  timeoutPayload,
-  tooLargePayload,
-} from './error-payloads.js';
+import { exitErrorMessage, exitErrorType } from './error-payloads.js';
 import { clientContextHeader } from './client-context.js';
 import type { CodeSlot, ContainerSandbox } from './container-sandbox.js';
 import { LineSplitter, type LogStream, type LogWriter } from '../../../events/log-writer.js';
 import { logStreamName } from './log-writer.js';
-import { type InvocationResult, MAX_RESPONSE_BYTES, RuntimeApi } from './runtime-api.js';
+import { type InvocationResult, RuntimeApi } from './runtime-api.js';
 import {
   applyExecWrapper,
   asLaunchError,
@@ -50,14 +43,18 @@ import {
   type RuntimeHost,
   spawnFailure,
 } from './runtimes.js';
-import type {
-  FunctionVersionSpec,
-  InvokeOutcome,
-  InvokeOutcomeKind,
-  InvokeRequest,
-} from './types.js';
+import type { FunctionVersionSpec, InvokeOutcome, InvokeRequest } from './types.js';
 import type { ShutdownReason } from './extensions-api.js';
 import { EnvironmentExtensions } from './environment-extensions.js';
+import {
+  type Ending,
+  exitEnding,
+  initErrorEnding,
+  invokeOutcome,
+  launchErrorEnding,
+  resultEnding,
+  timeoutEnding,
+} from './invocation-endings.js';
 import * as platform from './platform-lines.js';
 import { PeakMemory } from './peak-memory.js';
 import { Telemetry } from './telemetry.js';
@@ -90,14 +87,6 @@ interface ActiveInvocation {
   /** Set on the invocation that waited for INIT. */
   initDurationMs: number | undefined;
   done: boolean;
-}
-
-/** How an invocation ended (finish → complete). */
-interface Ending {
-  kind: InvokeOutcomeKind;
-  payload: Buffer;
-  durationMs: number;
-  report: platform.ReportStatus | undefined;
 }
 
 export class Environment {
@@ -485,10 +474,7 @@ export class Environment {
     const id = inv.req.requestId;
     this.platformLine(platform.errorLine(`RequestId: ${id} ${e.message}`, e.errorType));
     inv.initDurationMs = performance.now() - this.initStart;
-    this.finish(inv, 'init-error', launchErrorPayload(id, e.errorType, e.message), 0, {
-      status: 'error',
-      errorType: e.errorType,
-    });
+    this.finish(inv, launchErrorEnding(id, e));
   }
 
   private armInitTimer(fn: FunctionVersionSpec): void {
@@ -572,29 +558,7 @@ export class Environment {
     // Output the runtime wrote before answering is in the pipe already: let it reach the
     // log first (pipe and socket events of one poll are handled before setImmediate).
     setImmediate(() => {
-      if (inv.done) return;
-      const durationMs = end - inv.start;
-      switch (result.kind) {
-        case 'response':
-          return this.finish(inv, 'success', result.body, durationMs, undefined);
-        case 'error':
-          return this.finish(inv, 'function-error', result.body, durationMs, {
-            status: 'error',
-            errorType: errorTypeOf(result.body, result.errorType),
-          });
-        case 'too-large':
-          return this.finish(
-            inv,
-            'function-error',
-            tooLargePayload(result.size, MAX_RESPONSE_BYTES),
-            durationMs,
-            { status: 'error', errorType: 'Function.ResponseSizeTooLarge' },
-          );
-        default: {
-          const never: never = result;
-          throw new Error(`unknown result ${String(never)}`);
-        }
-      }
+      if (!inv.done) this.finish(inv, resultEnding(result, end - inv.start));
     });
   };
 
@@ -610,10 +574,7 @@ export class Environment {
           inv.initDurationMs = performance.now() - this.initStart;
         }
         const durationMs = inv.start === 0 ? 0 : performance.now() - inv.start;
-        this.finish(inv, 'init-error', body, durationMs, {
-          status: 'error',
-          errorType: errorTypeOf(body, errorType),
-        });
+        this.finish(inv, initErrorEnding(body, errorType, durationMs));
       }
       void this.kill();
     });
@@ -626,15 +587,8 @@ export class Environment {
     this.state = 'dead';
     this.api?.abandon(inv.req.requestId);
     void this.kill('timeout');
-    this.finish(
-      inv,
-      'timeout',
-      timeoutPayload(inv.req.requestId, fn.timeoutSeconds),
-      fn.timeoutSeconds * 1000,
-      {
-        status: 'timeout',
-      },
-    );
+    const timeoutMs = fn.timeoutSeconds * 1000;
+    this.finish(inv, timeoutEnding(inv.req.requestId, fn.timeoutSeconds, timeoutMs));
   };
 
   private readonly onInitTimeout = (): void => {
@@ -646,9 +600,7 @@ export class Environment {
     if (inv !== null && !inv.done) {
       const fn = this.spec!;
       inv.initDurationMs = performance.now() - this.initStart;
-      this.finish(inv, 'timeout', timeoutPayload(inv.req.requestId, fn.timeoutSeconds), 0, {
-        status: 'timeout',
-      });
+      this.finish(inv, timeoutEnding(inv.req.requestId, fn.timeoutSeconds, 0));
     }
   };
 
@@ -662,20 +614,18 @@ export class Environment {
       const id = inv.req.requestId;
       const initializing = inv.start === 0;
       if (initializing) inv.initDurationMs = performance.now() - this.initStart;
-      const payload =
-        initializing && this.initError !== null ? this.initError.body : exitPayload(id, status);
-      const errorType =
-        initializing && this.initError !== null
-          ? errorTypeOf(this.initError.body, this.initError.errorType)
-          : exitErrorType(status);
+      const durationMs = initializing ? 0 : performance.now() - inv.start;
+      // During INIT, the init error the runtime reported (if any) before it exited.
+      const initError = initializing ? this.initError : null;
+      const ending =
+        initError !== null
+          ? initErrorEnding(initError.body, initError.errorType, durationMs)
+          : exitEnding(id, status, initializing, durationMs);
+      const errorType = ending.report?.errorType;
       if (errorType === exitErrorType(status)) {
         this.platformLine(platform.errorLine(exitErrorMessage(id, status), errorType));
       }
-      const durationMs = initializing ? 0 : performance.now() - inv.start;
-      this.finish(inv, initializing ? 'init-error' : 'runtime-exit', payload, durationMs, {
-        status: 'error',
-        errorType,
-      });
+      this.finish(inv, ending);
     }
     // Extensions outlive the runtime until their Shutdown phase is over.
     if (this.killing === null && this.extensions.running) void this.kill('failure');
@@ -686,24 +636,18 @@ export class Environment {
   // -------------------------------------------------------------------------------------
   // Completion, logs, metering
 
-  private finish(
-    inv: ActiveInvocation,
-    kind: InvokeOutcomeKind,
-    payload: Buffer,
-    durationMs: number,
-    report: platform.ReportStatus | undefined,
-  ): void {
+  private finish(inv: ActiveInvocation, ending: Ending): void {
     inv.done = true;
     if (inv.timer !== null) clearTimeout(inv.timer);
     if (this.inv === inv) this.inv = null;
     if (this.state === 'busy') this.state = 'idle';
     // Max Memory Used is refreshed on cold starts and failures (peak-memory.ts).
-    const force = inv.initDurationMs !== undefined || report !== undefined;
-    const ending: Ending = { kind, payload, durationMs, report };
+    const force = inv.initDurationMs !== undefined || ending.report !== undefined;
     this.memory.refresh(this.proc, force, () => this.complete(inv, ending));
   }
 
-  private complete(inv: ActiveInvocation, { kind, payload, durationMs, report }: Ending): void {
+  private complete(inv: ActiveInvocation, ending: Ending): void {
+    const { kind, payload, durationMs, report } = ending;
     const fn = this.spec!;
     const id = inv.req.requestId;
     const initMs = inv.initDurationMs;
@@ -741,15 +685,7 @@ export class Environment {
       this.report(inv, durationMs, report);
     }
 
-    const outcome: InvokeOutcome = {
-      kind,
-      payload,
-      durationMs,
-      billedDurationMs: platform.billedDurationMs(durationMs, initMs),
-      maxMemoryUsedMb,
-    };
-    if (initMs !== undefined) outcome.initDurationMs = initMs;
-    if (inv.lines !== null) outcome.logTail = platform.tail(inv.lines);
+    const outcome = invokeOutcome(ending, initMs, maxMemoryUsedMb, inv.lines);
     this.lastUsedAt = Date.now();
     inv.resolve(outcome);
     this.answeredOnce = true;

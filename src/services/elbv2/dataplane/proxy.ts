@@ -170,9 +170,12 @@ export class HttpProxy {
    * path answers those: fixed-response, redirect, Lambda, 503).
    */
   plan(view: ListenerView, req: RequestHead, client: Client): ForwardPlan | undefined {
-    const headers = view.rules.length === 0 ? {} : requestFields(req);
     const ip = client.address;
-    const { action } = route(view, req.method, req.target, req.host, headers, ip);
+    // Without rules the default action is taken: nothing of the request is looked at.
+    const action =
+      view.rules.length === 0
+        ? view.listener.defaultActions.at(-1)
+        : route(view, req.method, req.target, req.host, requestFields(req), ip).action;
     if (action?.Type !== 'forward') return undefined;
     const snap = this.deps.snapshot();
     const tg = this.pickGroup(action, snap);
@@ -280,9 +283,11 @@ export class HttpProxy {
 
   /** Picks a group by weight (zero-weight groups take nothing). */
   private pickGroup(action: Action, snap: Snapshot): TargetGroupRecord | undefined {
-    const tuples = action.ForwardConfig?.TargetGroups ?? [
-      { TargetGroupArn: action.TargetGroupArn, Weight: 1 },
-    ];
+    const tuples = action.ForwardConfig?.TargetGroups;
+    if (tuples === undefined || tuples.length === 1) {
+      const arn = tuples === undefined ? action.TargetGroupArn : tuples[0].TargetGroupArn;
+      return arn === undefined ? undefined : snap.targetGroups.get(arn);
+    }
     const total = tuples.reduce((n, t) => n + (t.Weight ?? 1), 0);
     let arn = tuples[0]?.TargetGroupArn;
     if (tuples.length > 1 && total > 0) {

@@ -52,6 +52,11 @@ export interface RelayDeps {
   plan(listenerArn: string, req: RequestHead, client: Client): ForwardPlan | undefined;
   /** Hands a connection to Node's HTTP server, with the bytes read and not yet handled. */
   fallback(listenerArn: string, socket: Socket, pending: Buffer | null): void;
+  /**
+   * A bug of ours thrown in a socket callback: reported, and the connections it concerns
+   * closed, rather than let it end the server.
+   */
+  failed(err: unknown): void;
 }
 
 /** Request bodies up to this size are read whole and forwarded with their head. */
@@ -130,7 +135,14 @@ export class Relay {
 
   private sweep(): void {
     const tick = ++this.tick;
-    for (const client of this.clients) client.checkIdle(tick);
+    for (const client of this.clients) {
+      try {
+        client.checkIdle(tick);
+      } catch (err) {
+        this.deps.failed(err);
+        client.socket.destroy();
+      }
+    }
     for (const list of this.idle.values()) {
       for (const conn of list) if (tick - conn.idleSince > TARGET_IDLE_TICKS) conn.socket.destroy();
     }
@@ -184,15 +196,24 @@ class ClientConnection {
   private readonly onData = (chunk: Buffer): void => {
     this.active = this.relay.tick;
     this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
-    if (this.exchange === null) this.next();
+    if (this.exchange === null) this.guarded();
     // Pipelined requests wait their turn; past a head and a body's worth, reading stops.
     else if (this.pending.length > MAX_HEAD_BYTES + MAX_BODY) this.socket.pause();
   };
 
   private readonly onEnd = (): void => {
     this.ended = true;
-    if (this.exchange === null) this.next();
+    if (this.exchange === null) this.guarded();
   };
+
+  private guarded(): void {
+    try {
+      this.next();
+    } catch (err) {
+      this.relay.deps.failed(err);
+      this.socket.destroy();
+    }
+  }
 
   private readonly onError = (): void => {
     this.socket.destroy();
@@ -278,8 +299,13 @@ class TargetConnection {
         buffer: READ_BUFFER,
         callback: (n: number, buf: Uint8Array) => {
           const ex = this.exchange;
-          // Bytes from a target between answers: it is out of step, so it is closed.
-          if (ex !== null) return ex.onTargetData(buf as Buffer, n);
+          try {
+            // Bytes from a target between answers: it is out of step, so it is closed.
+            if (ex !== null) return ex.onTargetData(buf as Buffer, n);
+          } catch (err) {
+            relay.deps.failed(err);
+            ex?.client.socket.destroy();
+          }
           this.socket.destroy();
           return false;
         },
@@ -290,7 +316,12 @@ class TargetConnection {
       relay.forget(this);
       const ex = this.exchange;
       this.exchange = null;
-      ex?.targetClosed();
+      try {
+        ex?.targetClosed();
+      } catch (err) {
+        relay.deps.failed(err);
+        ex?.client.socket.destroy();
+      }
     });
   }
 }
@@ -322,7 +353,7 @@ class Exchange {
 
   constructor(
     private readonly relay: Relay,
-    private readonly client: ClientConnection,
+    readonly client: ClientConnection,
     readonly plan: ForwardPlan,
     private readonly request: string,
     private readonly noBody: boolean,

@@ -66,6 +66,10 @@ export class ListenerSockets {
         // Node's parser reads the socket from now on; what the relay had read goes first.
         if (pending) socket.emit('data', pending);
       },
+      failed: (err) =>
+        deps.warn('load balancer relay failed; its connections were closed', {
+          error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        }),
     });
   }
 

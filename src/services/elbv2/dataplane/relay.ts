@@ -1,6 +1,6 @@
 /**
- * The HTTP listener's fast path: a relay of plain HTTP/1.1 requests on the raw sockets, in
- * front of the full path (Node's HTTP server and proxy.ts). A request forwarded to an
+ * A listener's fast path: a relay of plain HTTP/1.1 requests on the raw sockets (for HTTPS,
+ * the TLS sockets), in front of the full path (Node's HTTP server and proxy.ts). A request forwarded to an
  * instance or ip target goes out as its head was read, with the load balancer's fields
  * added, on a kept-alive target connection, and the target's answer comes back as it
  * arrives with only its hop-by-hop fields changed: no request, response or header objects
@@ -91,7 +91,7 @@ export class Relay {
     this.sweeper.unref();
   }
 
-  /** A new client connection on an HTTP listener. */
+  /** A new client connection on an HTTP listener (or an HTTPS one, its TLS done). */
   accept(listenerArn: string, socket: Socket): void {
     this.clients.add(new ClientConnection(this, listenerArn, socket));
   }

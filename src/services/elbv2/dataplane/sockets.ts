@@ -11,7 +11,7 @@ import {
   type Server as HttpServer,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import {
   connect,
   createServer as createTcpServer,
@@ -27,7 +27,7 @@ import { chooseContext, type ListenerTls, loadTls, tlsKeyOf } from './tls.js';
 import type { CertificateSource } from '../certificates.js';
 
 interface Bound {
-  server: HttpServer | HttpsServer | TcpServer;
+  server: HttpServer | TlsServer | TcpServer;
   /** HTTPS: what it serves with now (replaced in place when certificates change). */
   tls?: { current: ListenerTls };
   /** The listener's port and protocol when bound. */
@@ -129,13 +129,13 @@ export class ListenerSockets {
     const tls = await this.loadTls(view);
     if (!tls) return;
     if (b.tls) b.tls.current = tls;
-    (b.server as HttpsServer).setSecureContext(tls.options);
+    (b.server as TlsServer).setSecureContext(tls.options);
   }
 
   private async open(arn: string, view: ListenerView, tls?: ListenerTls): Promise<Bound> {
     const connections = new Set<Socket>();
     const current = () => this.deps.snapshot().listeners.get(arn);
-    let server: HttpServer | HttpsServer | TcpServer;
+    let server: HttpServer | TlsServer | TcpServer;
     const served = tls && { current: tls };
     if (view.listener.protocol === 'TCP') {
       // Half-open: a client's FIN travels to the target, whose answer still comes back.
@@ -146,17 +146,9 @@ export class ListenerSockets {
         if (!v) return errorPage(res, 503, req.method === 'HEAD');
         void this.deps.proxy.handle(v, req, res, { url: req.url ?? '/' });
       };
-      // An https.Server is node's HTTP server over TLS: the same events and timeouts.
-      const http: HttpServer = served
-        ? (createHttpsServer(
-            {
-              ...served.current.options,
-              // The certificate list: the one whose names match the client's SNI name.
-              SNICallback: (name, cb) => cb(null, served && chooseContext(served.current, name)),
-            },
-            handler,
-          ) as unknown as HttpServer)
-        : createHttpServer(handler);
+      // Connections start on the raw relay; what it does not take goes on through `http`
+      // (for HTTPS, once TLS is done: node's HTTP server reads a TLS socket as any other).
+      const http = createHttpServer(handler);
       // ALB keeps client connections open for `client_keep_alive.seconds`; Node's 5 s
       // default would make clients race a closing socket.
       http.on('upgrade', (req, socket: Socket, head: Buffer) => {
@@ -171,14 +163,22 @@ export class ListenerSockets {
       });
       http.keepAliveTimeout = 65_000;
       http.headersTimeout = 66_000;
-      if (served) server = http;
-      else {
-        // Plain HTTP starts on the raw relay; what it does not take goes to `http`.
-        this.fallbacks.set(arn, http);
-        server = createTcpServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
-          this.relay.accept(arn, socket),
-        );
-      }
+      this.fallbacks.set(arn, http);
+      const accept = (socket: Socket) => this.relay.accept(arn, socket);
+      server = served
+        ? createTlsServer(
+            {
+              ...served.current.options,
+              // As https.Server: HTTP/1.1 is what ALPN offers.
+              ALPNProtocols: ['http/1.1'],
+              // The certificate list: the one whose names match the client's SNI name.
+              SNICallback: (name, cb) => cb(null, served && chooseContext(served.current, name)),
+              allowHalfOpen: true,
+              noDelay: true,
+            },
+            accept,
+          )
+        : createTcpServer({ allowHalfOpen: true, noDelay: true }, accept);
     }
     server.on('connection', (s: Socket) => {
       connections.add(s);
@@ -254,7 +254,7 @@ const BAD_REQUEST =
 const wantedOf = (v: ListenerView): string => `${v.listener.protocol}:${v.listener.port}`;
 
 function listen(
-  server: HttpServer | HttpsServer | TcpServer,
+  server: HttpServer | TlsServer | TcpServer,
   port: number,
   host: string,
 ): Promise<number> {

@@ -375,6 +375,44 @@ describe('ELBv2: the HTTP listener on the wire', () => {
     for (const s of seen) assert.equal(s.headers['x-forwarded-for'], '127.0.0.1');
   });
 
+  test('a body trickling in a byte at a time arrives whole; a request cut short by the client is a 400', async () => {
+    const body = 'ü'.repeat(1500);
+    const bytes = Buffer.from(body, 'utf8');
+    const got = await new Promise<string>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', async () => {
+        s.write(`PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+        for (let i = 0; i < bytes.length; i++) {
+          s.write(bytes.subarray(i, i + 1));
+          if (i % 500 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+      });
+      let all = Buffer.alloc(0);
+      s.on('data', (c: Buffer) => {
+        all = Buffer.concat([all, c]);
+        if (count(1)(all)) {
+          s.destroy();
+          resolve(all.toString('utf8'));
+        }
+      });
+      s.on('error', reject);
+    });
+    assert.equal((JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4)) as Seen).body, body);
+
+    for (const cut of [
+      'GET /echo HTTP/1.1\r\nHost: x\r\n',
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nonly5',
+    ]) {
+      const r = await new Promise<{ text: string }>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => s.end(cut));
+        let text = '';
+        s.on('data', (c: Buffer) => (text += c.toString('latin1')));
+        s.on('close', () => resolve({ text }));
+        s.on('error', reject);
+      });
+      assert.match(r.text, /^HTTP\/1\.1 400 Bad Request\r\nServer: awselb\/2\.0\r\n/, cut);
+    }
+  });
+
   test('HTTP/1.0 and malformed requests get the answers Node gives them', async () => {
     const old = await raw(port, 'GET /echo HTTP/1.0\r\nHost: x\r\n\r\n');
     assert.equal(old.closed, true);

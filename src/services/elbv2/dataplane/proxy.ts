@@ -52,6 +52,7 @@ export interface Entry {
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
+  408: 'Request Time-out',
   413: 'Request Entity Too Large',
   460: '',
   500: 'Internal Server Error',

@@ -70,6 +70,8 @@ const ONE_WRITE = 16 * 1024;
 const TICK_MS = 1000;
 /** ALB keeps a quiet client connection this long (node:http's keepAliveTimeout on the full path). */
 const CLIENT_IDLE_TICKS = 65;
+/** A request not all here this long after it began is refused (node:http's headersTimeout). */
+const REQUEST_TICKS = 66;
 /** A target connection unused this long is closed (as the full path's undici pools). */
 const TARGET_IDLE_TICKS = 60;
 
@@ -159,8 +161,14 @@ export class Relay {
 
 /** A client's connection while it is on the fast path. */
 class ClientConnection {
-  /** Bytes read and not yet handled. */
+  /** Bytes read and not yet handled: `pending`, then `later` (joined only when needed). */
   private pending: Buffer | null = null;
+  private later: Buffer[] = [];
+  private laterLength = 0;
+  /** The bytes the request begun in `pending` needs in all, once its head is read. */
+  private awaiting = 0;
+  /** The tick its first bytes came, while a request is incomplete; -1 otherwise. */
+  private waitingSince = -1;
   private exchange: Exchange | null = null;
   /** The client sent its FIN: answer what is complete, then end. */
   private ended = false;
@@ -190,16 +198,41 @@ class ClientConnection {
   /** Each tick: a quiet connection goes; an answer late past the idle timeout is given up. */
   checkIdle(tick: number): void {
     if (this.exchange !== null) this.exchange.checkIdle(tick);
+    else if (this.waitingSince >= 0 && tick - this.waitingSince > REQUEST_TICKS) this.refuse(408);
     else if (tick - this.active > CLIENT_IDLE_TICKS) this.socket.destroy();
   }
 
   private readonly onData = (chunk: Buffer): void => {
     this.active = this.relay.tick;
-    this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
-    if (this.exchange === null) this.guarded();
-    // Pipelined requests wait their turn; past a head and a body's worth, reading stops.
-    else if (this.pending.length > MAX_HEAD_BYTES + MAX_BODY) this.socket.pause();
+    if (this.pending === null) this.pending = chunk;
+    else {
+      // Kept apart until needed: a body or pipelined requests trickling in are joined once.
+      this.later.push(chunk);
+      this.laterLength += chunk.length;
+    }
+    const have = (this.pending?.length ?? 0) + this.laterLength;
+    if (this.exchange !== null) {
+      // Pipelined requests wait their turn; past a head and a body's worth, reading stops.
+      if (have > MAX_HEAD_BYTES + MAX_BODY) this.socket.pause();
+    } else if (have >= this.awaiting) this.guarded();
   };
+
+  /** `pending` and `later` as one buffer. */
+  private joined(): Buffer | null {
+    if (this.laterLength > 0) {
+      this.pending = Buffer.concat([this.pending as Buffer, ...this.later]);
+      this.later = [];
+      this.laterLength = 0;
+    }
+    return this.pending;
+  }
+
+  /** Answers the load balancer's error page and ends the connection. */
+  private refuse(status: number): void {
+    this.gone = true;
+    this.pending = null;
+    this.socket.end(errorAnswer(status, false, true), 'latin1');
+  }
 
   private readonly onEnd = (): void => {
     this.ended = true;
@@ -229,24 +262,26 @@ class ClientConnection {
   /** The next request, if it is all here: forwarded, or the connection handed over. */
   private next(): void {
     if (this.gone) return;
-    const buf = this.pending;
+    const buf = this.joined();
     const end = buf === null ? -1 : buf.indexOf(HEAD_END);
     if (buf === null || end < 0) {
       if (buf !== null && buf.length > MAX_HEAD_BYTES) return this.handOver();
-      if (this.ended) {
-        // A request cut short by the client's FIN gets what Node's parser says of it.
-        if (buf !== null) return this.handOver();
-        this.socket.end();
-      }
+      // A request cut short by the client's FIN can never be complete.
+      if (this.ended) return buf === null ? void this.socket.end() : this.refuse(400);
+      if (buf !== null && this.waitingSince < 0) this.waitingSince = this.relay.tick;
       return;
     }
     const req = parseRequestHead(buf.toString('latin1', 0, end));
     if (!req || req.contentLength > MAX_BODY) return this.handOver();
     const total = end + 4 + req.contentLength;
     if (buf.length < total) {
-      if (this.ended) this.handOver();
+      if (this.ended) return this.refuse(400);
+      this.awaiting = total;
+      if (this.waitingSince < 0) this.waitingSince = this.relay.tick;
       return;
     }
+    this.awaiting = 0;
+    this.waitingSince = -1;
     const plan = this.relay.deps.plan(this.listenerArn, req, this);
     if (!plan) return this.handOver();
     const body = req.contentLength === 0 ? '' : buf.toString('latin1', end + 4, total);
@@ -275,7 +310,7 @@ class ClientConnection {
     socket.off('error', this.onError);
     socket.off('close', this.onClose);
     if (socket.isPaused()) socket.resume();
-    const pending = this.pending;
+    const pending = this.joined();
     this.pending = null;
     this.relay.deps.fallback(this.listenerArn, socket, pending);
   }

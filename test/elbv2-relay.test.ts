@@ -120,16 +120,20 @@ async function rawTarget(): Promise<{ server: ReturnType<typeof createTcpServer>
 }
 
 /**
- * Writes `bytes` on a new connection and reads until `done` says the answers are complete
- * (or the connection closes); `closed` tells whether the server closed it.
+ * Sends `request` on a new connection (bytes, or a function that writes them once it is
+ * connected) and reads until `done` says the answers are complete (or the server ends the
+ * connection); `closed` tells whether it did.
  */
 function raw(
   port: number,
-  bytes: string | Buffer,
+  request: string | Buffer | ((s: Socket) => unknown),
   done: (got: Buffer) => boolean = () => false,
 ): Promise<{ text: string; bytes: Buffer; closed: boolean }> {
   return new Promise((resolve, reject) => {
-    const s: Socket = connect(port, '127.0.0.1');
+    const s: Socket = connect(port, '127.0.0.1', () => {
+      if (typeof request === 'function') request(s);
+      else s.write(request);
+    });
     const chunks: Buffer[] = [];
     const finish = (closed: boolean) => {
       s.destroy();
@@ -142,9 +146,14 @@ function raw(
     });
     s.on('end', () => finish(true));
     s.on('error', reject);
-    s.write(bytes);
   });
 }
+
+/** The JSON a `/echo` answer carries (the first answer in `got`), its body read as UTF-8. */
+const echoed = (got: Buffer): Seen =>
+  JSON.parse(
+    Buffer.from(answers(got.toString('latin1'))[0].body, 'latin1').toString('utf8'),
+  ) as Seen;
 
 /** Complete answers counted by their Content-Length (bodies without other framing). */
 function answers(text: string): { head: string; body: string }[] {
@@ -249,23 +258,16 @@ describe('ELBv2: the HTTP listener on the wire', () => {
       'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
       `Content-Length: ${body.length}\r\n\r\n`;
     // Head and body in separate writes, the body split mid-character.
-    const r = await new Promise<string>((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => {
+    const r = await raw(
+      port,
+      (s) => {
         s.write(head);
         setTimeout(() => s.write(body.subarray(0, 13)), 20);
         setTimeout(() => s.write(body.subarray(13)), 40);
-      });
-      let got = Buffer.alloc(0);
-      s.on('data', (c: Buffer) => {
-        got = Buffer.concat([got, c]);
-        if (count(1)(got)) {
-          s.destroy();
-          resolve(got.toString('utf8'));
-        }
-      });
-      s.on('error', reject);
-    });
-    const seen = JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)) as Seen;
+      },
+      count(1),
+    );
+    const seen = echoed(r.bytes);
     assert.equal(seen.method, 'POST');
     assert.equal(seen.body, body.toString('utf8'));
     assert.equal(seen.headers['content-length'], String(body.length));
@@ -378,37 +380,25 @@ describe('ELBv2: the HTTP listener on the wire', () => {
   test('a body trickling in a byte at a time arrives whole; a request cut short by the client is a 400', async () => {
     const body = 'ü'.repeat(1500);
     const bytes = Buffer.from(body, 'utf8');
-    const got = await new Promise<string>((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', async () => {
+    const got = await raw(
+      port,
+      async (s) => {
         s.write(`PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes.length}\r\n\r\n`);
         for (let i = 0; i < bytes.length; i++) {
           s.write(bytes.subarray(i, i + 1));
           if (i % 500 === 0) await new Promise((r) => setTimeout(r, 5));
         }
-      });
-      let all = Buffer.alloc(0);
-      s.on('data', (c: Buffer) => {
-        all = Buffer.concat([all, c]);
-        if (count(1)(all)) {
-          s.destroy();
-          resolve(all.toString('utf8'));
-        }
-      });
-      s.on('error', reject);
-    });
-    assert.equal((JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4)) as Seen).body, body);
+      },
+      count(1),
+    );
+    assert.equal(echoed(got.bytes).body, body);
 
     for (const cut of [
       'GET /echo HTTP/1.1\r\nHost: x\r\n',
       'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nonly5',
     ]) {
-      const r = await new Promise<{ text: string }>((resolve, reject) => {
-        const s = connect(port, '127.0.0.1', () => s.end(cut));
-        let text = '';
-        s.on('data', (c: Buffer) => (text += c.toString('latin1')));
-        s.on('close', () => resolve({ text }));
-        s.on('error', reject);
-      });
+      const r = await raw(port, (s) => s.end(cut));
+      assert.equal(r.closed, true, cut);
       assert.match(r.text, /^HTTP\/1\.1 400 Bad Request\r\nServer: awselb\/2\.0\r\n/, cut);
     }
   });

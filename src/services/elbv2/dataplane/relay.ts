@@ -22,6 +22,7 @@ import {
   type RequestHead,
 } from './http1.js';
 import { errorAnswer } from './proxy.js';
+import { CLIENT_IDLE_MS, REQUEST_MS, TARGET_IDLE_MS } from './timeouts.js';
 
 /** Where one request goes, made by HttpProxy.plan. */
 export interface ForwardPlan {
@@ -68,12 +69,9 @@ const ONE_WRITE = 16 * 1024;
  * which node re-arms on every read and write.
  */
 const TICK_MS = 1000;
-/** ALB keeps a quiet client connection this long (node:http's keepAliveTimeout on the full path). */
-const CLIENT_IDLE_TICKS = 65;
-/** A request not all here this long after it began is refused (node:http's headersTimeout). */
-const REQUEST_TICKS = 66;
-/** A target connection unused this long is closed (as the full path's undici pools). */
-const TARGET_IDLE_TICKS = 60;
+const CLIENT_IDLE_TICKS = CLIENT_IDLE_MS / TICK_MS;
+const REQUEST_TICKS = REQUEST_MS / TICK_MS;
+const TARGET_IDLE_TICKS = TARGET_IDLE_MS / TICK_MS;
 
 /** Target reads land here and are copied out before the callback returns (net's `onread`). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);

@@ -20,14 +20,15 @@ import {
 } from 'node:net';
 import type { HealthMonitor } from '../health.js';
 import type { ListenerView, Snapshot } from '../snapshot.js';
-import { errorPage, type HttpProxy } from './proxy.js';
+import { errorAnswer, errorPage, type HttpProxy } from './proxy.js';
 import { targetHost } from './probe.js';
 import { Relay } from './relay.js';
+import { CLIENT_IDLE_MS, REQUEST_MS } from './timeouts.js';
 import { chooseContext, type ListenerTls, loadTls, tlsKeyOf } from './tls.js';
 import type { CertificateSource } from '../certificates.js';
 
 interface Bound {
-  server: HttpServer | TlsServer | TcpServer;
+  server: TcpServer;
   /** HTTPS: what it serves with now (replaced in place when certificates change). */
   tls?: { current: ListenerTls };
   /** The listener's port and protocol when bound. */
@@ -135,7 +136,7 @@ export class ListenerSockets {
   private async open(arn: string, view: ListenerView, tls?: ListenerTls): Promise<Bound> {
     const connections = new Set<Socket>();
     const current = () => this.deps.snapshot().listeners.get(arn);
-    let server: HttpServer | TlsServer | TcpServer;
+    let server: TcpServer;
     const served = tls && { current: tls };
     if (view.listener.protocol === 'TCP') {
       // Half-open: a client's FIN travels to the target, whose answer still comes back.
@@ -149,8 +150,6 @@ export class ListenerSockets {
       // Connections start on the raw relay; what it does not take goes on through `http`
       // (for HTTPS, once TLS is done: node's HTTP server reads a TLS socket as any other).
       const http = createHttpServer(handler);
-      // ALB keeps client connections open for `client_keep_alive.seconds`; Node's 5 s
-      // default would make clients race a closing socket.
       http.on('upgrade', (req, socket: Socket, head: Buffer) => {
         const v = current();
         if (v) this.deps.proxy.upgrade(v, req, socket, head);
@@ -159,10 +158,10 @@ export class ListenerSockets {
       // A request the HTTP parser refuses gets ALB's 400 page, as ALB answers one.
       http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
         if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-        socket.end(BAD_REQUEST);
+        socket.end(errorAnswer(400, false, true), 'latin1');
       });
-      http.keepAliveTimeout = 65_000;
-      http.headersTimeout = 66_000;
+      http.keepAliveTimeout = CLIENT_IDLE_MS;
+      http.headersTimeout = REQUEST_MS;
       this.fallbacks.set(arn, http);
       const accept = (socket: Socket) => this.relay.accept(arn, socket);
       server = served
@@ -244,20 +243,9 @@ export class ListenerSockets {
   }
 }
 
-const BAD_REQUEST_BODY =
-  '<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n' +
-  '<center><h1>400 Bad Request</h1></center>\r\n</body>\r\n</html>\r\n';
-const BAD_REQUEST =
-  'HTTP/1.1 400 Bad Request\r\nServer: awselb/2.0\r\nContent-Type: text/html\r\n' +
-  `Content-Length: ${BAD_REQUEST_BODY.length}\r\nConnection: close\r\n\r\n${BAD_REQUEST_BODY}`;
-
 const wantedOf = (v: ListenerView): string => `${v.listener.protocol}:${v.listener.port}`;
 
-function listen(
-  server: HttpServer | TlsServer | TcpServer,
-  port: number,
-  host: string,
-): Promise<number> {
+function listen(server: TcpServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);

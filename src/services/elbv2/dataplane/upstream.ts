@@ -9,6 +9,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { HOP_BY_HOP } from '../../../shared/hop-by-hop.js';
+import { TARGET_IDLE_MS } from './timeouts.js';
 
 /** What a relay reports back: how the exchange with the target ended. */
 export interface RelayOutcome {
@@ -73,7 +74,7 @@ export class UpstreamPools {
     if (!pool) {
       // No pipelining: a target answering out of turn (or closing mid-stream) must cost
       // only its own request, as with an ALB's one-request-at-a-time target connections.
-      pool = new Pool(origin, { pipelining: 1, keepAliveTimeout: 60_000 });
+      pool = new Pool(origin, { pipelining: 1, keepAliveTimeout: TARGET_IDLE_MS });
       this.pools.set(origin, pool);
     }
     return pool;

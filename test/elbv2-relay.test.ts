@@ -252,6 +252,25 @@ describe('ELBv2: the HTTP listener on the wire', () => {
     assert.equal(r.closed, false);
   });
 
+  test('repeated heads: a request sent again, and answer heads that differ by a byte', async () => {
+    // The relay keeps the last head of each side and does not parse the same bytes again;
+    // each request still gets its own trace id, and each answer its own length.
+    const same = 'GET /echo HTTP/1.1\r\nHost: again\r\n\r\n';
+    const r = await raw(port, same + same + same, count(3));
+    const traces = answers(r.text).map(
+      (a) => (JSON.parse(a.body) as Seen).headers['x-amzn-trace-id'],
+    );
+    assert.equal(traces.length, 3);
+    assert.equal(new Set(traces).size, 3);
+    const sizes = [5, 6, 5, 7, 5];
+    const pipelined = sizes.map((n) => `GET /big?n=${n} HTTP/1.1\r\nHost: x\r\n\r\n`).join('');
+    const got = answers((await raw(port, pipelined, count(sizes.length))).text);
+    assert.deepEqual(
+      got.map((a) => a.body),
+      sizes.map((n) => big(n).toString('latin1')),
+    );
+  });
+
   test('a body with Content-Length arrives byte for byte, non-ASCII included', async () => {
     const body = Buffer.from(JSON.stringify({ name: 'Zoë ☃ 東京', n: 1 }), 'utf8');
     const head =

@@ -195,6 +195,12 @@ export class HealthMonitor {
     string,
     { of: readonly TargetRecord[]; version: number; targets: TargetRecord[] }
   >();
+  /**
+   * The routable targets' trackers by record, filled by `routable` and dropped at each
+   * sync (trackers are replaced then): a request finds its target's without building and
+   * hashing its key.
+   */
+  private byRecord = new WeakMap<TargetRecord, Tracked>();
 
   constructor(private readonly probe: Probe) {}
 
@@ -202,6 +208,7 @@ export class HealthMonitor {
   sync(snap: Snapshot): void {
     this.version.n++;
     this.routing.clear();
+    this.byRecord = new WeakMap();
     const seen = new Set<string>();
     for (const [tgArn, list] of snap.targets) {
       const tg = snap.targetGroups.get(tgArn);
@@ -285,6 +292,7 @@ export class HealthMonitor {
     for (const target of targets) {
       const t = this.tracked.get(targetKey(tgArn, target.id, target.port));
       if (!t) continue;
+      this.byRecord.set(target, t);
       if (t.routable) healthy.push(target);
       else if (t.view.state === 'unhealthy') unhealthy.push(target);
     }
@@ -295,19 +303,22 @@ export class HealthMonitor {
 
   /** Requests in flight to a target. */
   inFlight(tgArn: string, target: TargetRecord): number {
-    return this.tracked.get(targetKey(tgArn, target.id, target.port))?.inFlight ?? 0;
+    return this.trackerOf(tgArn, target)?.inFlight ?? 0;
   }
 
   /** Counts a request in flight to a target; the returned function ends it. */
   begin(tgArn: string, target: TargetRecord): () => void {
-    const key = targetKey(tgArn, target.id, target.port);
-    const t = this.tracked.get(key);
+    const t = this.trackerOf(tgArn, target);
     if (!t) return () => {};
     t.inFlight++;
     return () => {
       t.inFlight--;
       if (t.inFlight === 0) t.onIdle?.();
     };
+  }
+
+  private trackerOf(tgArn: string, target: TargetRecord): Tracked | undefined {
+    return this.byRecord.get(target) ?? this.tracked.get(targetKey(tgArn, target.id, target.port));
   }
 
   stop(): void {

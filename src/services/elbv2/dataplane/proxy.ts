@@ -433,9 +433,21 @@ export class HttpProxy {
 }
 
 /** The origin of a target's keep-alive pool. */
+/** Origins by target record: a record belongs to one group, whose target type is fixed. */
+const origins = new WeakMap<TargetRecord, string>();
+
+/**
+ * The target's pool key. Kept per record, so that each request looks its connections up
+ * with a string whose hash is already known rather than a new one.
+ */
 function originOf(tg: TargetGroupRecord, target: TargetRecord): string {
-  const host = targetHost(tg, target);
-  return `http://${host.includes(':') ? `[${host}]` : host}:${target.port}`;
+  let origin = origins.get(target);
+  if (origin === undefined) {
+    const host = targetHost(tg, target);
+    origin = `http://${host.includes(':') ? `[${host}]` : host}:${target.port}`;
+    origins.set(target, origin);
+  }
+  return origin;
 }
 
 function forwardedHeaders(req: IncomingMessage, view: ListenerView): OutgoingHttpHeaders {

@@ -20,6 +20,7 @@ import {
   parseRequestHead,
   parseResponseHead,
   type RequestHead,
+  type ResponseHead,
 } from './http1.js';
 import { errorAnswer } from './proxy.js';
 import { CLIENT_IDLE_MS, REQUEST_MS, TARGET_IDLE_MS } from './timeouts.js';
@@ -175,6 +176,9 @@ class ClientConnection {
   private gone = false;
   /** The relay's tick when the client last sent something or got its answer. */
   private active: number;
+  /** The last request head parsed, and its bytes: a client repeating it is not parsed again. */
+  private lastHead: Buffer | null = null;
+  private lastRequest: RequestHead | undefined;
   /** The client's address and port (read once: each read of them is a call into node). */
   readonly address: string;
   readonly port: number | undefined;
@@ -269,7 +273,7 @@ class ClientConnection {
       if (buf !== null && this.waitingSince < 0) this.waitingSince = this.relay.tick;
       return;
     }
-    const req = parseRequestHead(buf.toString('latin1', 0, end));
+    const req = this.requestHead(buf, end);
     if (!req || req.contentLength > MAX_BODY) return this.handOver();
     const total = end + 4 + req.contentLength;
     if (buf.length < total) {
@@ -287,6 +291,18 @@ class ClientConnection {
     this.closeAfter = req.close;
     this.exchange = new Exchange(this.relay, this, plan, plan.head + body, req.method === 'HEAD');
     this.relay.send(this.exchange, false);
+  }
+
+  /** The request head in `buf[0..end)`, parsed, or as it was the last time the same bytes came. */
+  private requestHead(buf: Buffer, end: number): RequestHead | undefined {
+    const last = this.lastHead;
+    if (last !== null && last.length === end && buf.compare(last, 0, end, 0, end) === 0) {
+      return this.lastRequest;
+    }
+    const req = parseRequestHead(buf.toString('latin1', 0, end));
+    this.lastHead = req ? Buffer.from(buf.subarray(0, end)) : null;
+    this.lastRequest = req;
+    return req;
   }
 
   /** The exchange in flight ended (its answer written, or the connection cut). */
@@ -321,6 +337,14 @@ class TargetConnection {
   exchange: Exchange | null = null;
   /** The relay's tick when it was last put back idle. */
   idleSince = 0;
+  /**
+   * The last answer head parsed, its bytes, and the head the client got for it with no
+   * fields added: a target's heads repeat (all but a Date field that changes once a
+   * second), and one equal byte for byte is not parsed or rebuilt again.
+   */
+  lastHead: Buffer | null = null;
+  lastParsed: ResponseHead | undefined;
+  lastClientHead = '';
 
   constructor(relay: Relay, plan: ForwardPlan) {
     this.origin = plan.origin;
@@ -417,7 +441,15 @@ class Exchange {
         this.partial = Buffer.from(data);
         return true;
       }
-      const head = parseResponseHead(data.toString('latin1', 0, end));
+      const conn = this.conn as TargetConnection;
+      const last = conn.lastHead;
+      const same = last !== null && last.length === end && data.compare(last, 0, end, 0, end) === 0;
+      if (!same) {
+        conn.lastParsed = parseResponseHead(data.toString('latin1', 0, end));
+        conn.lastHead = Buffer.from(data.subarray(0, end));
+        conn.lastClientHead = '';
+      }
+      const head = conn.lastParsed;
       if (!head || head.status === 101) return this.fail(502);
       if (head.status >= 200) {
         const noBody = this.noBody || head.status === 204 || head.status === 304;
@@ -432,7 +464,11 @@ class Exchange {
         if (this.plan.cookies) for (const c of this.plan.cookies) extra += `Set-Cookie: ${c}\r\n`;
         if (this.client.closeAfter) extra += 'Connection: close\r\n';
         this.phase = Phase.Body;
-        return this.relayBody(data, end + 4, data.length, clientResponseHead(head, extra));
+        let text: string;
+        if (extra !== '') text = clientResponseHead(head, extra);
+        else if (conn.lastClientHead !== '') text = conn.lastClientHead;
+        else text = conn.lastClientHead = clientResponseHead(head, '');
+        return this.relayBody(data, end + 4, data.length, text);
       }
       // 1xx interim answers are not relayed (as on the full path).
       data = data.subarray(end + 4);

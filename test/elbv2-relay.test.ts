@@ -396,6 +396,32 @@ describe('ELBv2: the HTTP listener on the wire', () => {
     for (const s of seen) assert.equal(s.headers['x-forwarded-for'], '127.0.0.1');
   });
 
+  test('a client that half-closes after its requests gets every answer, on either path', async () => {
+    // As `nc` or an HTTP/1.0 client does: the requests, then the FIN, then the answers.
+    const requests = [
+      'GET /echo?step=1 HTTP/1.1\r\nHost: x\r\n\r\n',
+      'POST /echo?step=2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n',
+      'GET /echo?step=3 HTTP/1.1\r\nHost: x\r\n\r\n',
+    ];
+    const both = await raw(port, (s) => s.end(requests.join('')));
+    assert.equal(both.closed, true);
+    assert.deepEqual(
+      answers(both.text).map((a) => [
+        (JSON.parse(a.body) as Seen).url,
+        (JSON.parse(a.body) as Seen).body,
+      ]),
+      [
+        ['/echo?step=1', ''],
+        ['/echo?step=2', 'hi'],
+        ['/echo?step=3', ''],
+      ],
+    );
+    const old = await raw(port, (s) => s.end('GET /echo HTTP/1.0\r\nHost: x\r\n\r\n'));
+    assert.equal(old.closed, true);
+    assert.match(old.text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(old.text, /"url":"\/echo"/);
+  });
+
   test('a body trickling in a byte at a time arrives whole; a request cut short by the client is a 400', async () => {
     const body = 'ü'.repeat(1500);
     const bytes = Buffer.from(body, 'utf8');

@@ -160,6 +160,10 @@ export class ListenerSockets {
         if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
         socket.end(errorAnswer(400, false, true), 'latin1');
       });
+      // A client that half-closes after its request (an HTTP/1.0 client, `nc`) still gets
+      // its answers, as on the relay; node's default aborts them at the FIN. (A property of
+      // node's http.Server since 0.x that its type declarations leave out.)
+      Object.assign(http, { httpAllowHalfOpen: true });
       http.keepAliveTimeout = CLIENT_IDLE_MS;
       http.headersTimeout = REQUEST_MS;
       this.fallbacks.set(arn, http);

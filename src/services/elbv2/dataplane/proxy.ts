@@ -432,12 +432,11 @@ export class HttpProxy {
   }
 }
 
-/** The origin of a target's keep-alive pool. */
 /** Origins by target record: a record belongs to one group, whose target type is fixed. */
 const origins = new WeakMap<TargetRecord, string>();
 
 /**
- * The target's pool key. Kept per record, so that each request looks its connections up
+ * The origin of a target's keep-alive pool (its pool key). Kept per record, so that each request looks its connections up
  * with a string whose hash is already known rather than a new one.
  */
 function originOf(tg: TargetGroupRecord, target: TargetRecord): string {

@@ -175,7 +175,7 @@ export class HttpProxy {
     // Without rules the default action is taken: nothing of the request is looked at.
     const action =
       view.rules.length === 0
-        ? view.listener.defaultActions.at(-1)
+        ? takenAction(view.listener.defaultActions)
         : route(view, req.method, req.target, req.host, requestFields(req), ip).action;
     if (action?.Type !== 'forward') return undefined;
     const snap = this.deps.snapshot();
@@ -291,7 +291,7 @@ export class HttpProxy {
     }
     const total = tuples.reduce((n, t) => n + (t.Weight ?? 1), 0);
     let arn = tuples[0]?.TargetGroupArn;
-    if (tuples.length > 1 && total > 0) {
+    if (total > 0) {
       let roll = randomInt(total);
       for (const t of tuples) {
         roll -= t.Weight ?? 1;
@@ -436,8 +436,8 @@ export class HttpProxy {
 const origins = new WeakMap<TargetRecord, string>();
 
 /**
- * The origin of a target's keep-alive pool (its pool key). Kept per record, so that each request looks its connections up
- * with a string whose hash is already known rather than a new one.
+ * The origin of a target's keep-alive pool (its pool key). Kept per record, so that each
+ * request looks its connections up with a string whose hash is already known.
  */
 function originOf(tg: TargetGroupRecord, target: TargetRecord): string {
   let origin = origins.get(target);
@@ -544,9 +544,19 @@ function route(
     sourceIp: ip,
   };
   const rule = view.rules.find((r) => ruleMatches(r.conditions, facts));
-  const actions = rule?.actions ?? view.listener.defaultActions;
-  return { action: actions[actions.length - 1], facts, path, rawQuery };
+  return {
+    action: takenAction(rule?.actions ?? view.listener.defaultActions),
+    facts,
+    path,
+    rawQuery,
+  };
 }
+
+/**
+ * The action a rule's (or the default) list ends with is the one taken: the authenticate
+ * actions that may come before it are not applied here.
+ */
+const takenAction = (actions: readonly Action[]): Action | undefined => actions.at(-1);
 
 const idleMsOf = (view: ListenerView): number => factsOf(view).idleMs;
 

@@ -139,14 +139,19 @@ export class Relay {
     }
   }
 
+  /** A bug of ours thrown in a socket callback: reported, and the client's connection closed. */
+  fault(err: unknown, client: Socket | undefined): void {
+    this.deps.failed(err);
+    client?.destroy();
+  }
+
   private sweep(): void {
     const tick = ++this.tick;
     for (const client of this.clients) {
       try {
         client.checkIdle(tick);
       } catch (err) {
-        this.deps.failed(err);
-        client.socket.destroy();
+        this.fault(err, client.socket);
       }
     }
     for (const list of this.idle.values()) {
@@ -250,8 +255,7 @@ class ClientConnection {
     try {
       this.next();
     } catch (err) {
-      this.relay.deps.failed(err);
-      this.socket.destroy();
+      this.relay.fault(err, this.socket);
     }
   }
 
@@ -362,8 +366,7 @@ class TargetConnection {
             // Bytes from a target between answers: it is out of step, so it is closed.
             if (ex !== null) return ex.onTargetData(buf as Buffer, n);
           } catch (err) {
-            relay.deps.failed(err);
-            ex?.client.socket.destroy();
+            relay.fault(err, ex?.client.socket);
           }
           this.socket.destroy();
           return false;
@@ -378,8 +381,7 @@ class TargetConnection {
       try {
         ex?.targetClosed();
       } catch (err) {
-        relay.deps.failed(err);
-        ex?.client.socket.destroy();
+        relay.fault(err, ex?.client.socket);
       }
     });
   }

@@ -405,11 +405,9 @@ describe('ELBv2: the HTTP listener on the wire', () => {
     ];
     const both = await raw(port, (s) => s.end(requests.join('')));
     assert.equal(both.closed, true);
+    const seen = answers(both.text).map((a) => JSON.parse(a.body) as Seen);
     assert.deepEqual(
-      answers(both.text).map((a) => [
-        (JSON.parse(a.body) as Seen).url,
-        (JSON.parse(a.body) as Seen).body,
-      ]),
+      seen.map((s) => [s.url, s.body]),
       [
         ['/echo?step=1', ''],
         ['/echo?step=2', 'hi'],

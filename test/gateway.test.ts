@@ -5,8 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type ClientRequest } from 'node:http';
+import { connect } from 'node:net';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { signedFetch } from './helpers/sign.js';
+import { signedFetch, signRequest } from './helpers/sign.js';
 
 describe('gateway', () => {
   let server: TestServer;
@@ -229,7 +230,52 @@ describe('gateway', () => {
     });
     assert.deepEqual((JSON.parse(list.text) as { logGroups: unknown[] }).logGroups, []);
   });
+
+  test('a client that half-closes after its requests gets every answer', async () => {
+    // As `nc -N` or a script does: the requests, then the FIN, then the answers. node:http's
+    // default aborted the API calls in flight at the FIN and answered nothing.
+    const logsCall = async (target: string, body: string): Promise<string> => {
+      const signed = await signRequest(server.endpoint, {
+        service: 'logs',
+        headers: {
+          'x-amz-target': `Logs_20140328.${target}`,
+          'content-type': 'application/x-amz-json-1.1',
+        },
+        body,
+      });
+      const fields = Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}\r\n`);
+      return (
+        `${signed.method} ${signed.path} HTTP/1.1\r\n${fields.join('')}` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+      );
+    };
+    const pipelined = await halfClosed(
+      server.port,
+      (await logsCall('CreateLogGroup', '{"logGroupName":"half-closed-group"}')) +
+        (await logsCall('DescribeLogGroups', '{"logGroupNamePrefix":"half-closed"}')),
+    );
+    assert.deepEqual(
+      [...pipelined.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]),
+      ['200', '200'],
+    );
+    assert.match(pipelined, /"logGroupName":"half-closed-group"/);
+
+    const old = await halfClosed(server.port, 'GET /_stratus/health HTTP/1.0\r\n\r\n');
+    assert.match(old, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(old, /"status":"running"/);
+  });
 });
+
+/** Sends `text` on a new connection, half-closes it, and reads until the server closes. */
+function halfClosed(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(text));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
 
 test('graceful shutdown finishes an in-flight request, then refuses new ones', async () => {
   const server = await startTestServer();

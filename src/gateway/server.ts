@@ -11,7 +11,7 @@ import { iamMode, type StratusConfig } from '../config.js';
 import { plugins } from '../plugins.js';
 import type { RequestAuthenticator, ServiceInstance, ServicePlugin } from '../services/plugin.js';
 import { parseSignature, sigV4Error, sigV4ErrorStyle } from '../protocol/sigv4.js';
-import { clientGone } from '../shared/client-gone.js';
+import { answerHalfClosedClients, clientGone } from '../shared/client-gone.js';
 import { clientEndpoint } from '../shared/endpoint.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStorage } from '../storage/index.js';
@@ -165,6 +165,7 @@ export async function startServer(
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  answerHalfClosedClients(server);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';

@@ -26,7 +26,11 @@ export interface RawResponse {
   bytes: Buffer;
 }
 
-export async function signedFetch(endpoint: string, r: RawRequest): Promise<RawResponse> {
+/** The request signed as the SDK signs it: its path (with the query), method and headers. */
+export async function signRequest(
+  endpoint: string,
+  r: RawRequest,
+): Promise<{ path: string; method: string; headers: Record<string, string> }> {
   const url = new URL(endpoint);
   const signer = new SignatureV4({
     service: r.service,
@@ -49,7 +53,16 @@ export async function signedFetch(endpoint: string, r: RawRequest): Promise<RawR
   });
   const signed = await signer.sign(request);
   const qs = new URLSearchParams(r.query ?? {}).toString();
-  const res = await fetch(`${endpoint}${signed.path}${qs ? `?${qs}` : ''}`, {
+  return {
+    path: `${signed.path}${qs ? `?${qs}` : ''}`,
+    method: signed.method,
+    headers: signed.headers,
+  };
+}
+
+export async function signedFetch(endpoint: string, r: RawRequest): Promise<RawResponse> {
+  const signed = await signRequest(endpoint, r);
+  const res = await fetch(`${endpoint}${signed.path}`, {
     method: signed.method,
     headers: Object.fromEntries(
       Object.entries(signed.headers).filter(([k]) => k.toLowerCase() !== 'host'),

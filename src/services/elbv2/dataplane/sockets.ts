@@ -18,6 +18,7 @@ import {
   type Server as TcpServer,
   type Socket,
 } from 'node:net';
+import { answerHalfClosedClients } from '../../../shared/client-gone.js';
 import type { HealthMonitor } from '../health.js';
 import type { ListenerView, Snapshot } from '../snapshot.js';
 import { errorAnswer, errorPage, type HttpProxy } from './proxy.js';
@@ -160,10 +161,8 @@ export class ListenerSockets {
         if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
         socket.end(errorAnswer(400, false, true), 'latin1');
       });
-      // A client that half-closes after its request (an HTTP/1.0 client, `nc`) still gets
-      // its answers, as on the relay; node's default aborts them at the FIN. (A property of
-      // node's http.Server since 0.x that its type declarations leave out.)
-      Object.assign(http, { httpAllowHalfOpen: true });
+      // As on the relay, which answers a half-closed client too.
+      answerHalfClosedClients(http);
       http.keepAliveTimeout = CLIENT_IDLE_MS;
       http.headersTimeout = REQUEST_MS;
       this.fallbacks.set(arn, http);

@@ -54,6 +54,9 @@ Environment only:
                       Lambda's account concurrency limit (default 1000)
   STRATUS_LAMBDA_KEEP_ALIVE_MS
                       idle execution environments stop after this (default 300000)
+  STRATUS_LAMBDA_MAX_LIFETIME_MS
+                      execution environments stop at this age, however busy, once
+                      their invocation ends (default 7200000)
   STRATUS_LAMBDA_RETRY_DELAYS_MS
                       delays between async invoke retries (default 60000,120000)
   STRATUS_LAMBDA_THROTTLE_BACKOFF_MS

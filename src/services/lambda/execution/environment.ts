@@ -94,6 +94,8 @@ export class Environment {
   state: EnvironmentState = 'starting';
   /** Date.now() of the last completed invocation (the pool's idle clock). */
   lastUsedAt = Date.now();
+  /** Date.now() when it took its function (the maximum lifetime's clock). */
+  startedAt = Date.now();
   /** Shut down once the running invocation completes (code or configuration changed). */
   retired = false;
   /** Kept initialised for provisioned concurrency: never shut down for being idle. */
@@ -226,6 +228,7 @@ export class Environment {
 
   /** Hands a pre-started process its function; INIT (the handler's import) starts now. */
   assign(fn: FunctionVersionSpec, notice?: string): void {
+    this.startedAt = Date.now();
     const api = this.api!;
     const slot = this.slot;
     const sandbox = this.ctx.sandbox;

@@ -44,6 +44,32 @@ describe('environment lifecycle', () => {
     assert.ok((await ex.invoke(fn, request({}))).initDurationMs !== undefined, 'cold again');
   });
 
+  test('an environment past its maximum lifetime ends after its invocation, however busy', async () => {
+    const ex = executor({ maxLifetimeMs: 400 });
+    const code = await harness.ws.dir('lifetime', {
+      'index.js': `exports.handler = async () => process.pid;`,
+    });
+    const fn = spec(code);
+    // Invoked back to back for a second: never idle, yet served by successive environments,
+    // each for a run of invocations, each new one cold.
+    const pids: number[] = [];
+    let colds = 0;
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {
+      const outcome = await ex.invoke(fn, request({}));
+      pids.push(json(outcome) as number);
+      if (outcome.initDurationMs !== undefined) colds++;
+    }
+    const runs = pids.filter((pid, i) => i === 0 || pids[i - 1] !== pid);
+    assert.ok(runs.length >= 2, `one environment served it all: ${runs.join(' ')}`);
+    assert.equal(new Set(runs).size, runs.length, 'an ended environment came back');
+    assert.equal(colds, runs.length);
+    assert.ok(pids.length > runs.length, 'no environment served a second invocation');
+    const deadline = Date.now() + 30_000;
+    while (isRunning(runs[0]) && Date.now() < deadline) await sleep(20);
+    assert.equal(isRunning(runs[0]), false, 'the first runtime process is gone');
+  });
+
   test('retire() shuts down every environment of a function', async () => {
     const ex = executor();
     const code = await harness.ws.dir('retire', {

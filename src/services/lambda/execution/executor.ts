@@ -27,6 +27,14 @@ import type { Executor, FunctionVersionSpec, InvokeOutcome, InvokeRequest } from
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 /**
+ * AWS "terminates execution environments every few hours to allow for runtime updates and
+ * maintenance, even for functions that are invoked continuously", with no figure published:
+ * here, two hours. It also bounds what a long-lived runtime accumulates (glibc keeps every
+ * value a runtime passes to setenv, such as each invocation's _X_AMZN_TRACE_ID).
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ */
+export const DEFAULT_MAX_LIFETIME_MS = 2 * 60 * 60_000;
+/**
  * Function log lines wait this long to be appended together: each flush is a SQLite
  * commit, and under load commits (WAL pages rewritten, checkpoints that fsync on the event
  * loop) cost more than the rows; at 20 ms a busy server lost ~15-20% of its invokes to them
@@ -43,6 +51,11 @@ export interface ExecutorOptions {
   tmpRoot?: string;
   /** Idle keep-alive of a warm environment (default 5 minutes). */
   idleTimeoutMs?: number;
+  /**
+   * An environment this old is shut down when its invocation ends, or at the idle sweep
+   * (default DEFAULT_MAX_LIFETIME_MS). Provisioned environments stay.
+   */
+  maxLifetimeMs?: number;
   /** Pre-started runtime processes per family (default 1 each for node and python; 0 turns
    *  it off). A family's pool fills on its first cold start, or at once with `prestartNow`. */
   prestart?: Partial<Record<RuntimeFamily, number>>;
@@ -87,6 +100,7 @@ class ProcessExecutor implements LambdaExecutor {
   private readonly ctx: EnvironmentContext;
   private readonly logs: LogWriter;
   private readonly idleMs: number;
+  private readonly maxLifetimeMs: number;
   private readonly sweeper: NodeJS.Timeout;
   private readonly started = new Set<RuntimeFamily>();
   /** Functions (and runtimes) whose log has said which interpreter they got. */
@@ -103,6 +117,7 @@ class ProcessExecutor implements LambdaExecutor {
         );
       });
     this.idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.maxLifetimeMs = opts.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS;
     this.logs = new LogWriter(opts.logs, opts.logFlushMs ?? DEFAULT_LOG_FLUSH_MS, (err) =>
       warn('could not append Lambda logs', err),
     );
@@ -167,7 +182,8 @@ class ProcessExecutor implements LambdaExecutor {
 
   private release(env: Environment, group: ReturnType<WarmPool['group']>): void {
     if (env.state !== 'idle') return;
-    if (env.retired || this.stopped) void env.kill();
+    const outlived = !env.provisioned && Date.now() - env.startedAt >= this.maxLifetimeMs;
+    if (env.retired || this.stopped || outlived) void env.kill();
     else group.putBack(env);
   }
 
@@ -301,7 +317,7 @@ class ProcessExecutor implements LambdaExecutor {
 
   private sweep(): void {
     const now = Date.now();
-    for (const env of this.warm.expired(now, this.idleMs)) void env.kill();
+    for (const env of this.warm.expired(now, this.idleMs, this.maxLifetimeMs)) void env.kill();
     void this.ctx.sandbox
       ?.collectLayers(now, this.idleMs)
       .catch((err: unknown) => this.ctx.warn('could not remove merged Lambda layers', err));

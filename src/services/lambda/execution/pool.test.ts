@@ -1,6 +1,7 @@
 /**
  * The pre-start pool's refill: a taken process is replaced only once its cold start is over,
  * so that the replacement's spawn and interpreter start-up do not share the CPU with it.
+ * The warm pool's sweep: which idle environments end.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ import {
   useExecutorHarness,
   waitForPrestart,
 } from '../../../../test/helpers/lambda-executor.js';
+import type { Environment } from './environment.js';
+import { WarmPool } from './pool.js';
 
 const harness = useExecutorHarness();
 
@@ -48,5 +51,42 @@ describe('pre-start pool refill', () => {
     const b = await ex.invoke(spec(code, { functionName: 'refill-b' }), request());
     assert.equal(b.kind, 'success', b.payload.toString());
     assert.equal((json(b) as { pid: number }).pid, second, 'served by the replacement');
+  });
+});
+
+describe('warm pool sweep', () => {
+  test('idle environments past the keep-alive or the lifetime end; provisioned ones stay', () => {
+    const now = 1_000_000;
+    // The fields the pool reads, on stand-ins: no runtime process is involved.
+    type Named = Environment & { name: string };
+    const env = (name: string, idleFor: number, age: number, provisioned = false): Named =>
+      ({
+        name,
+        spec: { revisionId: 'r1' },
+        lastUsedAt: now - idleFor,
+        startedAt: now - age,
+        provisioned,
+      }) as unknown as Named;
+    const pool = new WarmPool();
+    const g = pool.group(WarmPool.key('000000000000', 'us-east-1', 'f'));
+    const stack = [
+      env('idle-too-long', 600, 700),
+      env('provisioned-old', 600, 9000, true),
+      env('too-old', 10, 5000),
+      env('young', 10, 100),
+      env('recent', 0, 300),
+    ];
+    for (const e of stack) g.putBack(e);
+    const gone = pool.expired(now, 500, 1000) as Named[];
+    assert.deepEqual(
+      gone.map((e) => e.name),
+      ['idle-too-long', 'too-old'],
+    );
+    assert.deepEqual(
+      (g.idle.get('r1') as Named[]).map((e) => e.name),
+      ['provisioned-old', 'young', 'recent'],
+      'the rest keep their order (the most recently used on top)',
+    );
+    assert.deepEqual(pool.expired(now, 500, 1000), []);
   });
 });

@@ -89,21 +89,23 @@ export class WarmPool {
     };
   }
 
-  /** Environments idle for longer than `idleMs` (removed from the idle lists). */
-  expired(now: number, idleMs: number): Environment[] {
+  /**
+   * Environments idle for longer than `idleMs`, or idle and older than `maxLifetimeMs`
+   * (removed from the idle lists). Provisioned environments stay.
+   */
+  expired(now: number, idleMs: number, maxLifetimeMs = Infinity): Environment[] {
     const out: Environment[] = [];
     for (const g of this.functions.values()) {
       for (const [revision, stack] of g.idle) {
-        // The stack is ordered by last use: the oldest are at the bottom. Provisioned
-        // environments stay, wherever they are.
-        let n = 0;
-        while (n < stack.length && now - stack[n].lastUsedAt >= idleMs) n++;
-        if (n === 0) continue;
-        const old = stack.splice(0, n);
-        const kept = old.filter((env) => env.provisioned);
-        out.push(...old.filter((env) => !env.provisioned));
-        stack.unshift(...kept);
-        if (stack.length === 0) g.idle.delete(revision);
+        const kept = stack.filter(
+          (env) =>
+            env.provisioned ||
+            (now - env.lastUsedAt < idleMs && now - env.startedAt < maxLifetimeMs),
+        );
+        if (kept.length === stack.length) continue;
+        for (const env of stack) if (!kept.includes(env)) out.push(env);
+        if (kept.length === 0) g.idle.delete(revision);
+        else g.idle.set(revision, kept);
       }
     }
     return out;

@@ -153,7 +153,7 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
       sandbox: sandbox(),
       logs: deps.logs,
       endpoint: deps.endpoint,
-      ...idleTimeoutFrom(env),
+      ...lifetimesFrom(env),
       warn: (msg, err) =>
         deps.log.warn(msg, err === undefined ? undefined : { error: errorText(err) }),
     }));
@@ -292,10 +292,20 @@ export function createInvokePath(deps: InvokePathDeps): InvokePath {
   };
 }
 
-/** STRATUS_LAMBDA_KEEP_ALIVE_MS: how long an idle environment stays warm (default 5 min). */
-function idleTimeoutFrom(env: NodeJS.ProcessEnv): { idleTimeoutMs?: number } {
-  const n = Number(env.STRATUS_LAMBDA_KEEP_ALIVE_MS);
-  return Number.isFinite(n) && n > 0 ? { idleTimeoutMs: n } : {};
+/**
+ * STRATUS_LAMBDA_KEEP_ALIVE_MS: how long an idle environment stays warm (default 5 min);
+ * STRATUS_LAMBDA_MAX_LIFETIME_MS: how old one gets, however busy (default 2 hours).
+ */
+function lifetimesFrom(env: NodeJS.ProcessEnv): {
+  idleTimeoutMs?: number;
+  maxLifetimeMs?: number;
+} {
+  const idle = Number(env.STRATUS_LAMBDA_KEEP_ALIVE_MS);
+  const max = Number(env.STRATUS_LAMBDA_MAX_LIFETIME_MS);
+  return {
+    ...(Number.isFinite(idle) && idle > 0 && { idleTimeoutMs: idle }),
+    ...(Number.isFinite(max) && max > 0 && { maxLifetimeMs: max }),
+  };
 }
 
 function errorText(err: unknown): string {

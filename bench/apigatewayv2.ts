@@ -155,6 +155,7 @@ function row(name: string, r: LoadResult): string {
   const cpu = r.cpuUsPerCall === undefined ? '' : `  CPU ${r.cpuUsPerCall.toFixed(0)} µs/req${own}`;
   return (
     `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  ` +
+    (r.p90Ms === undefined ? '' : `p90 ${r.p90Ms.toFixed(2)} ms  `) +
     `p99 ${r.p99Ms.toFixed(2)} ms  non-2xx ${r.non2xx}  errors ${r.errors}${cpu}`
   );
 }

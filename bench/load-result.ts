@@ -6,6 +6,8 @@ export interface LoadResult {
   /** Length of the measured interval. */
   seconds: number;
   p50Ms: number;
+  /** Where the generator reports it (wrk --latency, the socket client). */
+  p90Ms?: number;
   p99Ms: number;
   /** Answers whose status was not 2xx/3xx (must be 0 for the figures to mean anything). */
   non2xx: number;
@@ -53,12 +55,14 @@ export function combine(slices: readonly LoadResult[]): LoadResult {
       ? slices.reduce((a, r) => a + (pick(r) ?? 0), 0)
       : undefined;
   const cpu = total((r) => r.serverCpuMs);
+  const p90 = slices.every((r) => r.p90Ms !== undefined) ? median((r) => r.p90Ms ?? 0) : undefined;
   const own = total((r) => r.ownCpuMs);
   return {
     rps: seconds > 0 ? requests / seconds : 0,
     requests,
     seconds,
     p50Ms: median((r) => r.p50Ms),
+    ...(p90 !== undefined && { p90Ms: p90 }),
     p99Ms: median((r) => r.p99Ms),
     non2xx: slices.reduce((a, r) => a + r.non2xx, 0),
     errors: slices.reduce((a, r) => a + r.errors, 0),

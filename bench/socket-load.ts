@@ -104,6 +104,7 @@ export async function socketLoad(
     requests: latencies.length,
     seconds: measuredS,
     p50Ms: quantile(latencies, 0.5),
+    p90Ms: quantile(latencies, 0.9),
     p99Ms: quantile(latencies, 0.99),
     non2xx,
     errors,

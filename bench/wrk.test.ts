@@ -29,6 +29,7 @@ test('parseWrkOutput reads rate, percentiles in any unit, bad answers and socket
     requests: 4787,
     seconds: 1,
     p50Ms: 0.229,
+    p90Ms: 4.17,
     p99Ms: 55.29,
     non2xx: 4787,
     errors: 3,

@@ -46,6 +46,7 @@ export function parseWrkOutput(out: string): LoadResult {
   const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
   const total = /^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)/m.exec(out);
   const p50 = /^\s*50%\s+([\d.]+)(us|ms|s|m|h)\s*$/m.exec(out);
+  const p90 = /^\s*90%\s+([\d.]+)(us|ms|s|m|h)\s*$/m.exec(out);
   const p99 = /^\s*99%\s+([\d.]+)(us|ms|s|m|h)\s*$/m.exec(out);
   if (!rps || !total || !p50 || !p99) throw new Error(`unexpected wrk output:\n${out}`);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
@@ -56,6 +57,7 @@ export function parseWrkOutput(out: string): LoadResult {
     requests: Number(total[1]),
     seconds: toMs(total[2], total[3]) / 1000,
     p50Ms: toMs(p50[1], p50[2]),
+    ...(p90 && { p90Ms: toMs(p90[1], p90[2]) }),
     p99Ms: toMs(p99[1], p99[2]),
     non2xx: non2xx ? Number(non2xx[1]) : 0,
     errors,

@@ -97,13 +97,14 @@ export class WarmPool {
     const out: Environment[] = [];
     for (const g of this.functions.values()) {
       for (const [revision, stack] of g.idle) {
-        const kept = stack.filter(
-          (env) =>
+        const kept: Environment[] = [];
+        for (const env of stack) {
+          const stays =
             env.provisioned ||
-            (now - env.lastUsedAt < idleMs && now - env.startedAt < maxLifetimeMs),
-        );
+            (now - env.lastUsedAt < idleMs && now - env.startedAt < maxLifetimeMs);
+          (stays ? kept : out).push(env);
+        }
         if (kept.length === stack.length) continue;
-        for (const env of stack) if (!kept.includes(env)) out.push(env);
         if (kept.length === 0) g.idle.delete(revision);
         else g.idle.set(revision, kept);
       }

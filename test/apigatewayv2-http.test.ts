@@ -27,10 +27,13 @@ import {
   UpdateApiCommand,
   UpdateStageCommand,
 } from '@aws-sdk/client-apigatewayv2';
+import { CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetPolicyCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { awsCli, AWS_CLI, curl } from './helpers/clients.js';
 import { openV2Fixture, type V2Fixture } from './helpers/apigatewayv2.js';
+import { ACCOUNT, logMessages, REGION } from './helpers/lambda.js';
+import { eventually } from './helpers/wait.js';
 import { cliEnv } from './helpers/server.js';
 
 /** Answers with the event it got (2.0 infers a 200 JSON response from it). */
@@ -449,6 +452,38 @@ describe('API Gateway HTTP APIs', { timeout: 900_000 }, () => {
     assert.deepEqual(statuses, [200, 200, 429, 429, 429]);
     const free = await fetch(fx.pathUrl(apiId, 'prod', '/free'));
     assert.equal(free.status, 200, 'other routes are not limited');
+  });
+
+  test('access logs reach CloudWatch Logs in the stage format, one line per request', async () => {
+    const apiId = await api({ 'GET /logged/{id}': { fn: echoInferred } });
+    const group = `/apigw/${apiId}/access`;
+    await fx.c.logs.send(new CreateLogGroupCommand({ logGroupName: group }));
+    await fx.apigw.send(
+      new UpdateStageCommand({
+        ApiId: apiId,
+        StageName: 'prod',
+        AccessLogSettings: {
+          DestinationArn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${group}`,
+          Format:
+            '{"requestId":"$context.requestId","routeKey":"$context.routeKey","status":"$context.status"}',
+        },
+      }),
+    );
+    const ids: string[] = [];
+    for (const id of ['a', 'é', 'c']) {
+      const res = await fetch(fx.pathUrl(apiId, 'prod', `/logged/${id}`));
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      ids.push(res.headers.get('apigw-requestid') as string);
+    }
+    const lines = await eventually('the access log lines', async () => {
+      const messages = await logMessages(fx.c.logs, group);
+      return messages.length >= 3 ? messages : undefined;
+    });
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l) as Record<string, string>),
+      ids.map((requestId) => ({ requestId, routeKey: 'GET /logged/{id}', status: '200' })),
+    );
   });
 
   test('JWT authorizer: a token signed by a local JWKS is accepted, an expired one refused', async () => {

@@ -7,7 +7,9 @@
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
  */
 import { createHash } from 'node:crypto';
+import { LogWriter, type LogStream } from '../../events/log-writer.js';
 import type { LogSink } from '../../events/logs.js';
+import { BoundedMap } from '../../shared/bounded-map.js';
 import { parseArn } from '../../shared/arn.js';
 
 /** A value of a `$context` variable, or a group of them (`identity`, `authorizer`, `error`). */
@@ -84,29 +86,19 @@ export function formatAccessLog(format: string, ctx: ContextGroup): string {
 }
 
 /**
- * Writes access log lines to CloudWatch Logs through the `logs` link, batched: lines wait
- * up to `flushMs` and go out in one append per stream, so logging costs a request no
- * database transaction of its own. The group is the stage's destination ARN; the stream
+ * Writes access log lines to CloudWatch Logs through the `logs` link, batched by a LogWriter
+ * as every buffered log is (lines wait up to `flushMs`, then go out together), so logging
+ * costs a request no database transaction of its own. The group is the stage's destination ARN; the stream
  * is named per API stage (AWS uses opaque per-stage stream names, too).
  */
 export class AccessLogWriter {
-  private readonly pending = new Map<
-    string,
-    {
-      scope: { account: string; region: string };
-      group: string;
-      stream: string;
-      lines: { timestamp: number; message: string }[];
-    }
-  >();
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writer: LogWriter;
+  /** Open streams by destination ARN and stage. Bounded: the ARNs come from stage settings. */
+  private readonly streams = new BoundedMap<string, LogStream>(10_000);
 
-  constructor(
-    private readonly sink: LogSink,
-    private readonly flushMs = 100,
-    private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+  constructor(sink: LogSink, flushMs = 100, onError: (err: unknown) => void = () => {}) {
+    this.writer = new LogWriter(sink, flushMs, onError);
+  }
 
   /**
    * Queues `message` for the log group `destinationArn` names (`arn:aws:logs:<region>:
@@ -119,31 +111,20 @@ export class AccessLogWriter {
     message: string,
     at = Date.now(),
   ): void {
-    const target = logGroupOf(destinationArn);
-    if (!target) return;
-    const stream = streamName(apiId, stage);
-    const key = `${target.scope.account}\u0000${target.scope.region}\u0000${target.group}\u0000${stream}`;
-    let batch = this.pending.get(key);
-    if (!batch) {
-      batch = { ...target, stream, lines: [] };
-      this.pending.set(key, batch);
+    const key = `${destinationArn}\u0000${apiId}\u0000${stage}`;
+    let stream = this.streams.get(key);
+    if (stream === undefined) {
+      const target = logGroupOf(destinationArn);
+      if (!target) return;
+      stream = this.writer.open(target.scope, target.group, streamName(apiId, stage));
+      this.streams.set(key, stream);
     }
-    batch.lines.push({ timestamp: at, message });
-    this.timer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
+    stream.push(at, message);
   }
 
   /** Appends everything queued (also called before shutdown). */
   flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batches = [...this.pending.values()];
-    this.pending.clear();
-    this.flushing = this.flushing.then(async () => {
-      for (const b of batches) {
-        await this.sink.append(b.scope, b.group, b.stream, b.lines).catch(this.onError);
-      }
-    });
-    return this.flushing;
+    return this.writer.flush();
   }
 }
 

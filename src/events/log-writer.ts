@@ -1,9 +1,8 @@
 /**
  * Output on its way to CloudWatch Logs (Lambda's function logs, ECS's awslogs, API Gateway's
- * access logs): events are
- * batched and appended off the hot path, a flush's streams together in LogSink.appendMany
- * calls (one transaction each) of at most EVENTS_PER_APPEND events, the event loop turning
- * between them; flushes serialized so a stream's events keep their order.
+ * access logs): events are batched and appended off the hot path, a flush's streams together
+ * in LogSink.appendMany calls (one transaction each) of at most EVENTS_PER_APPEND events, the
+ * event loop turning between them; flushes serialized so a stream's events keep their order.
  */
 import type { LogBatch, LogEventInput, LogSink } from './logs.js';
 

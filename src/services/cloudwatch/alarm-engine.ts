@@ -263,8 +263,7 @@ export class AlarmEngine {
       queries,
       current - n * p,
       current + p,
-      this.deps.models ? await this.deps.models(scope) : undefined,
-      now,
+      { ...(this.deps.models && { modelOf: await this.deps.models(scope) }), now },
     );
     const main = results.find((r) => r.id === id);
     const byTime = new Map<number, number>();

@@ -191,15 +191,9 @@ export function anomalyOperations(deps: CloudwatchDeps): AnomalyOps {
           },
         ];
     try {
-      const results = await runQueries(
-        deps.metrics,
-        scope,
-        queries,
-        now - TRAINING_MS,
+      const results = await runQueries(deps.metrics, scope, queries, now - TRAINING_MS, now, {
         now,
-        undefined,
-        now,
-      );
+      });
       const main = results.find((r) => r.returnData);
       return trainingState(main?.values.length ?? 0);
     } catch {

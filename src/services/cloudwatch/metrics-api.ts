@@ -219,14 +219,9 @@ export function metricOperations(deps: CloudwatchDeps): MetricOps {
         throw invalidValue('At least one query must have ReturnData set to true.');
       }
       const results = (
-        await runQueries(
-          metrics,
-          scopeOf(ctx),
-          input.MetricDataQueries,
-          start,
-          end,
-          await detectorLookup(deps.store, scopeOf(ctx)),
-        )
+        await runQueries(metrics, scopeOf(ctx), input.MetricDataQueries, start, end, {
+          modelOf: await detectorLookup(deps.store, scopeOf(ctx)),
+        })
       ).filter((r) => r.returnData);
       const descending = (input.ScanBy ?? 'TimestampDescending') === 'TimestampDescending';
       // Paging: the token says how many points of the flattened results were returned.

@@ -95,6 +95,13 @@ function labelOf(s: Series): string {
 /** What ANOMALY_DETECTION_BAND learns from for a query: its detector's configuration. */
 export type ModelLookup = (q: MetricDataQuery) => ModelOptions | undefined;
 
+export interface QueryOptions {
+  /** Anomaly detectors' configurations (default: none). */
+  modelOf?: ModelLookup;
+  /** The evaluation time (default Date.now()): what retention and the future limit count from. */
+  now?: number;
+}
+
 /**
  * Evaluates every query over [start, end); results for every query (ReturnData says
  * which the caller returns; a band query gives two results, upper then lower). Bad
@@ -106,9 +113,10 @@ export async function runQueries(
   queries: readonly MetricDataQuery[],
   start: number,
   end: number,
-  modelOf: ModelLookup = () => undefined,
-  now = Date.now(),
+  options: QueryOptions = {},
 ): Promise<QueryResult[]> {
+  const modelOf = options.modelOf ?? (() => undefined);
+  const now = options.now ?? Date.now();
   const ids = new Set<string>();
   for (const q of queries) {
     if (ids.has(q.Id)) throw invalidValue(`The value ${q.Id} for parameter Id is not unique.`);

@@ -348,9 +348,9 @@ class TargetConnection {
    * fields added: a target's heads repeat (all but a Date field that changes once a
    * second), and one equal byte for byte is not parsed or rebuilt again.
    */
-  lastHead: Buffer | null = null;
-  lastParsed: ResponseHead | undefined;
-  lastClientHead = '';
+  private lastHead: Buffer | null = null;
+  private lastParsed: ResponseHead | undefined;
+  private lastClientHead = '';
 
   constructor(relay: Relay, plan: ForwardPlan) {
     this.origin = plan.origin;
@@ -384,6 +384,21 @@ class TargetConnection {
         relay.fault(err, ex?.client.socket);
       }
     });
+  }
+
+  /** The answer head in `buf[0..end)`, parsed, or as it was the last time the same bytes came. */
+  responseHead(buf: Buffer, end: number): ResponseHead | undefined {
+    if (repeats(this.lastHead, buf, end)) return this.lastParsed;
+    this.lastParsed = parseResponseHead(buf.toString('latin1', 0, end));
+    this.lastHead = Buffer.from(buf.subarray(0, end));
+    this.lastClientHead = '';
+    return this.lastParsed;
+  }
+
+  /** The head the client gets for the last answer head when no field is added, built once. */
+  clientHead(head: ResponseHead): string {
+    if (this.lastClientHead === '') this.lastClientHead = clientResponseHead(head, '');
+    return this.lastClientHead;
   }
 }
 
@@ -446,12 +461,7 @@ class Exchange {
         return true;
       }
       const conn = this.conn as TargetConnection;
-      if (!repeats(conn.lastHead, data, end)) {
-        conn.lastParsed = parseResponseHead(data.toString('latin1', 0, end));
-        conn.lastHead = Buffer.from(data.subarray(0, end));
-        conn.lastClientHead = '';
-      }
-      const head = conn.lastParsed;
+      const head = conn.responseHead(data, end);
       if (!head || head.status === 101) return this.fail(502);
       if (head.status >= 200) {
         const noBody = this.noBody || head.status === 204 || head.status === 304;
@@ -466,10 +476,7 @@ class Exchange {
         if (this.plan.cookies) for (const c of this.plan.cookies) extra += `Set-Cookie: ${c}\r\n`;
         if (this.client.closeAfter) extra += 'Connection: close\r\n';
         this.phase = Phase.Body;
-        let text: string;
-        if (extra !== '') text = clientResponseHead(head, extra);
-        else if (conn.lastClientHead !== '') text = conn.lastClientHead;
-        else text = conn.lastClientHead = clientResponseHead(head, '');
+        const text = extra !== '' ? clientResponseHead(head, extra) : conn.clientHead(head);
         return this.relayBody(data, end + 4, data.length, text);
       }
       // 1xx interim answers are not relayed (as on the full path).
